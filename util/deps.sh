@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs everything the build and the tests need; idempotent and quick
+# when already done.  Debian packages through apt-get, DynamoDB Local
+# from the npm registry (verified by sha256).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cache=${ZAE_CACHE:-$top/.cache}
+export DEBIAN_FRONTEND=noninteractive
+
+pkgs="nginx nginx-dev libyajl-dev libcurl4-openssl-dev libssl-dev libyaml-dev
+      pkg-config perl curl wrk clang libclang-rt-14-dev valgrind gnuplot-nox
+      iproute2 ca-certificates"
+
+missing=
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \
+        || missing="$missing $p"
+done
+if ! command -v java >/dev/null 2>&1; then
+    missing="$missing openjdk-17-jre-headless"
+fi
+if ! command -v npm >/dev/null 2>&1; then
+    missing="$missing npm"
+fi
+
+if [ -n "$missing" ]; then
+    echo "deps: installing$missing"
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+ddb_ver=2.9.30
+ddb_sha=3503ffac19f183407909fecdacf4db51ab1fdad1da7b2f177016670b2d80e4b9
+ddb="$cache/dynamodb-local"
+if [ ! -f "$ddb/emulator/DynamoDBLocal.jar" ]; then
+    echo "deps: fetching DynamoDB Local (amplify-dynamodb-simulator@$ddb_ver)"
+    rm -rf "$ddb.tmp"
+    mkdir -p "$ddb.tmp"
+    ( cd "$ddb.tmp" && npm pack --silent "amplify-dynamodb-simulator@$ddb_ver" \
+        >/dev/null 2>&1 )
+    echo "$ddb_sha  $ddb.tmp/amplify-dynamodb-simulator-$ddb_ver.tgz" \
+        | sha256sum -c --quiet
+    tar xzf "$ddb.tmp/amplify-dynamodb-simulator-$ddb_ver.tgz" -C "$ddb.tmp" \
+        --strip-components=1 package/emulator
+    rm -f "$ddb.tmp/amplify-dynamodb-simulator-$ddb_ver.tgz"
+    rm -rf "$ddb"
+    mv "$ddb.tmp" "$ddb"
+fi
