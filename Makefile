@@ -1,0 +1,174 @@
+# zae-limit top-level Makefile
+#
+#   make                 deps + module + zae-admin + unit test binaries
+#   make test            the whole suite under one prove run
+#   make test-asan       the same with ASan/UBSan builds
+#   make fuzz            every t/fuzz/fuzz_*.c for FUZZ_SECONDS each
+#   make run             the demo gateway in the foreground
+#   make sigv4-vectors VECTORS=DIR
+#
+# docs/testing.md explains the targets and the variables.
+
+SHELL        := /bin/bash
+TOP          := $(CURDIR)
+B            := build
+CC           ?= gcc
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+VECTORS      ?= ../shared/testdata/sigv4
+PROVE_ARGS   ?=
+
+WARN     := -std=gnu99 -W -Wall -Wextra -Wpointer-arith \
+            -Wno-unused-parameter -Werror
+CFLAGS   ?= -O2 -g
+ZCFLAGS  := $(WARN) $(CFLAGS) -Isrc/core -It/unit
+LIBS     := -lyajl -lcrypto -lm
+
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize=nonnull-attribute
+
+PKGS     := libcurl yajl libcrypto yaml-0.1
+
+CORE_SRCS  := $(wildcard src/core/*.c)
+ADMIN_SRCS := $(wildcard admin/*.c)
+UNIT_SRCS  := $(wildcard t/unit/test_*.c t/unit/sigv4_vectors.c)
+FUZZ_SRCS  := $(wildcard t/fuzz/fuzz_*.c)
+
+MODULE      := $(B)/modules/ngx_http_zae_limit_module.so
+ASAN_MODULE := $(B)/asan/modules/ngx_http_zae_limit_module.so
+
+# every module input: a change re-runs the nginx make (configure only
+# when config or the file list changes, see util/build-module.sh)
+MODULE_INPUTS := config $(wildcard src/*.c src/*.h src/core/*.c src/core/*.h)
+
+.PHONY: all deps module asan-module admin unit test test-asan fuzz \
+        fuzz-long run sigv4-vectors clean FORCE
+
+all: deps module admin unit
+
+
+# dependencies ------------------------------------------------------------
+
+deps:
+	@util/deps.sh
+
+
+# the nginx module ---------------------------------------------------------
+
+module: $(MODULE)
+
+$(MODULE): $(MODULE_INPUTS)
+	util/build-module.sh $(B)/nginx $@
+
+asan-module: $(ASAN_MODULE)
+
+$(ASAN_MODULE): $(MODULE_INPUTS)
+	util/build-module.sh $(B)/asan/nginx $@ \
+	    "$(ASAN_FLAGS)" "-fsanitize=address,undefined"
+
+
+# core objects, shared by zae-admin, unit tests and fuzzers ---------------
+
+define core_rules
+# $(1): output dir, $(2): compiler, $(3): extra flags
+$(1)/core/%.o: src/core/%.c
+	@mkdir -p $$(@D)
+	$(2) $(ZCFLAGS) $(3) -MMD -MP -c $$< -o $$@
+endef
+
+CORE_OBJS      := $(CORE_SRCS:src/core/%.c=$(B)/core/%.o)
+ASAN_CORE_OBJS := $(CORE_SRCS:src/core/%.c=$(B)/asan/core/%.o)
+FUZZ_CORE_OBJS := $(CORE_SRCS:src/core/%.c=$(B)/fuzz/core/%.o)
+
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined \
+              -fno-omit-frame-pointer
+
+$(eval $(call core_rules,$(B),$(CC),))
+$(eval $(call core_rules,$(B)/asan,$(CC),$(ASAN_FLAGS)))
+$(eval $(call core_rules,$(B)/fuzz,$(FUZZ_CC),$(FUZZ_FLAGS)))
+
+
+# zae-admin ----------------------------------------------------------------
+
+ifneq ($(ADMIN_SRCS),)
+ADMIN_OBJS := $(ADMIN_SRCS:admin/%.c=$(B)/admin/%.o)
+ADMIN_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+ADMIN_LIBS = $(shell pkg-config --libs $(PKGS)) -lm
+
+admin: $(B)/zae-admin
+
+$(B)/admin/%.o: admin/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ZCFLAGS) -Iadmin $(ADMIN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/zae-admin: $(ADMIN_OBJS) $(CORE_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(ADMIN_LIBS)
+else
+admin:
+	@echo "admin: admin/ has no .c files yet, zae-admin skipped"
+endif
+
+
+# unit tests ---------------------------------------------------------------
+
+UNIT_BINS      := $(UNIT_SRCS:t/unit/%.c=$(B)/unit/%)
+ASAN_UNIT_BINS := $(UNIT_SRCS:t/unit/%.c=$(B)/asan/unit/%)
+
+unit: $(UNIT_BINS)
+
+unit_libs = $(LIBS) $(if $(filter %_curl,$(1)),-lcurl)
+
+$(B)/unit/%: t/unit/%.c $(CORE_OBJS) t/unit/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(ZCFLAGS) -MMD -MP -o $@ $< $(CORE_OBJS) \
+	    $(call unit_libs,$*)
+
+$(B)/asan/unit/%: t/unit/%.c $(ASAN_CORE_OBJS) t/unit/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(ZCFLAGS) $(ASAN_FLAGS) -o $@ $< $(ASAN_CORE_OBJS) \
+	    $(call unit_libs,$*)
+
+sigv4-vectors: $(B)/unit/sigv4_vectors
+	$(B)/unit/sigv4_vectors $(VECTORS)
+
+
+# the suite ----------------------------------------------------------------
+
+test: all
+	@util/run-tests.sh --module $(MODULE) --unit $(B)/unit \
+	    --vectors $(VECTORS) $(PROVE_ARGS)
+
+test-asan: deps asan-module admin $(ASAN_UNIT_BINS)
+	@util/run-tests.sh --asan --module $(ASAN_MODULE) \
+	    --unit $(B)/asan/unit --vectors $(VECTORS) $(PROVE_ARGS)
+
+
+# fuzzing ------------------------------------------------------------------
+
+FUZZ_BINS := $(FUZZ_SRCS:t/fuzz/%.c=$(B)/fuzz/%)
+
+$(B)/fuzz/%: t/fuzz/%.c $(FUZZ_CORE_OBJS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -std=gnu99 -g -O1 -Isrc/core \
+	    -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
+	    -o $@ $< $(FUZZ_CORE_OBJS) $(LIBS)
+
+fuzz: deps $(FUZZ_BINS)
+	@util/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+fuzz-long:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=600
+
+
+# the demo ------------------------------------------------------------------
+
+run: all
+	@util/run-demo.sh
+
+
+clean:
+	rm -rf $(B)
+
+
+-include $(wildcard $(B)/core/*.d $(B)/asan/core/*.d $(B)/fuzz/core/*.d \
+                    $(B)/admin/*.d $(B)/unit/*.d)
