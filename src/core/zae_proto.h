@@ -1,0 +1,305 @@
+
+/*
+ * Copyright (C) zae-limit authors
+ *
+ * The zae-limiter acquire protocol (facts 3) as pure functions: build a
+ * DynamoDB request body into a zae_buf_t, decode a response into a
+ * struct and a decision.  No I/O; the clock is passed in (now_ms).
+ * All memory comes from a zae_mem_t.
+ *
+ * Flow driven by the caller (the nginx module):
+ *
+ *   1. fast path: zae_proto_spec_request() on a shard, send UpdateItem,
+ *      zae_proto_spec_decode() -> OK | BUCKET_MISSING | WCU_EXHAUSTED
+ *      (send zae_proto_bump_shard_request(), then slow path) |
+ *      SHARD_RETRY (another shard, at most 2 more) | LIMIT_ABSENT |
+ *      REFILL_WOULD_HELP (slow path) | REJECT (429) | ERROR;
+ *
+ *   2. slow path: resolve limits (zae_schema.h), send
+ *      zae_proto_read_request() (META + bucket shard 0 [+ the parent's
+ *      bucket]), zae_proto_read_decode(), zae_proto_slow_compute() ->
+ *      rejected (429) or a plan, zae_proto_write_request() (PutItem,
+ *      UpdateItem or TransactWriteItems), zae_proto_write_decode():
+ *      OK | CONFLICT (TransactionConflict: resend, sleeping 25, 50,
+ *      100 ms) | CONDITION_FAILED -> zae_proto_retry_request(), and if
+ *      that fails too, zae_proto_retry_reject() (429);
+ *
+ *   3. afterwards: zae_proto_adjust_request() (reconciliation) and
+ *      zae_proto_rollback_request() (rollback, compensation).
+ *
+ * Cascade: the same builders applied to the parent's bucket.
+ *
+ * Our compatible fixes of upstream defects (facts 14b):
+ *
+ *   - expression placeholders are indexed (#n0, :v0), so any valid limit
+ *     name works (upstream breaks on '-' and '.');
+ *
+ *   - a limit that is resolved but absent from an existing bucket is
+ *     initialised by the slow path's Normal write (SET of cp/ra/rp, ADD
+ *     of tk = cp - consumed and tc = consumed, no floor clause), instead
+ *     of failing for good (facts 4.5);
+ *
+ *   - the hidden wcu limit is refilled lazily by slow-path Normal writes
+ *     like any other limit (an ADD of its refill, no tc change), so that
+ *     without an aggregator a bucket does not degrade into endless shard
+ *     doubling (facts 3.7);
+ *
+ *   - the inline limits= list is the last fallback (zae_schema.h).
+ */
+
+
+#ifndef _ZAE_PROTO_H_INCLUDED_
+#define _ZAE_PROTO_H_INCLUDED_
+
+
+#include "zae_core.h"
+#include "zae_json.h"
+#include "zae_limit.h"
+#include "zae_body.h"
+#include "zae_schema.h"
+
+
+#define ZAE_PROTO_MAX_SHARD_RETRIES   2
+#define ZAE_PROTO_MAX_CONFLICT_RETRIES 3
+#define ZAE_PROTO_TTL_MULTIPLIER      7
+
+
+typedef enum {
+    ZAE_OP_BATCH_GET_ITEM = 0,
+    ZAE_OP_PUT_ITEM,
+    ZAE_OP_UPDATE_ITEM,
+    ZAE_OP_TRANSACT_WRITE_ITEMS
+} zae_proto_op_e;
+
+
+/* "DynamoDB_20120810.UpdateItem", ... (the X-Amz-Target value) */
+const char *zae_proto_op_target(zae_proto_op_e op);
+
+
+/* one bucket: table, namespace id, entity, resource, shard */
+
+typedef struct {
+    zae_str_t          table;
+    zae_str_t          ns;
+    zae_str_t          entity_id;
+    zae_str_t          resource;
+    int64_t            shard;
+} zae_bucket_ref_t;
+
+
+/* a named amount of whole tokens (consume > 0; adjust: signed) */
+
+typedef struct {
+    zae_str_t          name;
+    int64_t            amount;
+} zae_amount_t;
+
+
+/*
+ * A DynamoDB error as seen in a non-200 answer: the code after the last
+ * '#' of __type and the message; the decoders fill it on *_ERROR.
+ */
+
+typedef struct {
+    int                http_status;
+    zae_str_t          type;
+    zae_str_t          message;
+} zae_proto_error_t;
+
+
+/* the fast path: the speculative UpdateItem (facts 3.2) */
+
+typedef enum {
+    ZAE_SPEC_OK = 0,
+    ZAE_SPEC_BUCKET_MISSING,
+    ZAE_SPEC_WCU_EXHAUSTED,       /* bump shard_count, then slow path */
+    ZAE_SPEC_SHARD_RETRY,         /* app limit short, shard_count > 1 */
+    ZAE_SPEC_LIMIT_ABSENT,        /* slow path */
+    ZAE_SPEC_REFILL_WOULD_HELP,   /* slow path */
+    ZAE_SPEC_REJECT,              /* fast reject: 429 */
+    ZAE_SPEC_ERROR                /* see error (or a malformed answer) */
+} zae_spec_decision_e;
+
+
+typedef struct {
+    zae_spec_decision_e   decision;
+    zae_bucket_item_t     bucket;       /* ALL_NEW (OK), ALL_OLD (CCF) */
+    zae_limit_status_t   *statuses;     /* REJECT: one per consume entry */
+    size_t                nstatuses;
+    int64_t               retry_ms;     /* REJECT: the primary's */
+    zae_proto_error_t     error;
+    unsigned              has_bucket:1;
+    unsigned              app_short:1;  /* an app limit was short too */
+} zae_spec_result_t;
+
+
+/*
+ * UpdateItem: ADD tk/tc per consume entry in order, then wcu; condition
+ * attribute_exists(PK), tk >= n*1000 each, b_wcu_tk >= 1000 and the ttl
+ * clause; ReturnValues ALL_NEW, ReturnValuesOnConditionCheckFailure
+ * ALL_OLD.  "wcu" and empty names are refused (ZAE_ERROR, err set).
+ */
+int zae_proto_spec_request(zae_buf_t *b, zae_bucket_ref_t *ref,
+    zae_amount_t *consume, size_t n, int64_t now_ms, zae_err_t *err);
+
+/*
+ * Decodes the answer (http status and body) of the request above and
+ * decides.  Returns ZAE_OK with res->decision set; ZAE_ERROR (err set)
+ * only on allocation failure.
+ */
+int zae_proto_spec_decode(zae_mem_t *mem, zae_amount_t *consume, size_t n,
+    int64_t now_ms, int http_status, const u_char *body, size_t len,
+    zae_spec_result_t *res, zae_err_t *err);
+
+/* UpdateItem SET shard_count = :new (2 * old) IF shard_count = :old, shard 0 */
+int zae_proto_bump_shard_request(zae_buf_t *b, zae_bucket_ref_t *ref,
+    int64_t old_count);
+
+
+/* the slow path (facts 3.3) */
+
+#define ZAE_READ_META     0x01
+#define ZAE_READ_BUCKET   0x02
+#define ZAE_READ_PARENT   0x04
+
+
+typedef struct {
+    zae_entity_meta_t     meta;
+    zae_bucket_item_t     bucket;
+    zae_bucket_item_t     parent_bucket;
+    zae_proto_error_t     error;
+    unsigned              has_meta:1;
+    unsigned              has_bucket:1;
+    unsigned              has_parent_bucket:1;
+    unsigned              unprocessed:3;    /* ZAE_READ_* left unread */
+} zae_proto_read_t;
+
+
+/*
+ * BatchGetItem (eventually consistent) of META and bucket shard 0 of
+ * ref's entity and/or the parent's bucket shard 0, per what.
+ */
+int zae_proto_read_request(zae_buf_t *b, zae_bucket_ref_t *ref,
+    zae_str_t *parent, unsigned what);
+
+/* ZAE_OK, ZAE_DECLINED (a DynamoDB error, see out->error), ZAE_ERROR */
+int zae_proto_read_decode(zae_mem_t *mem, zae_bucket_ref_t *ref,
+    zae_str_t *parent, unsigned what, int http_status, const u_char *body,
+    size_t len, zae_proto_read_t *out, zae_err_t *err);
+
+
+/* the input of the compute step: one per entity, child first */
+
+typedef struct {
+    zae_str_t             entity_id;
+    zae_str_t             resource;
+    const zae_limits_t   *limits;      /* resolved */
+    zae_level_e           source;      /* for the ttl policy */
+    zae_bucket_item_t    *bucket;      /* shard 0; NULL: missing */
+    zae_str_t             parent_id;   /* Create: from META; len 0: none */
+    unsigned              cascade:1;   /* Create: from META */
+} zae_proto_entity_t;
+
+
+typedef enum {
+    ZAE_WRITE_CREATE = 0,
+    ZAE_WRITE_NORMAL
+} zae_proto_write_e;
+
+
+/* the numbers of one limit of one item (milli, ms) */
+
+typedef struct {
+    zae_str_t             name;
+    int64_t               cp;
+    int64_t               ra;
+    int64_t               rp;
+    int64_t               stored_tk;   /* 0 when is_new */
+    int64_t               new_tk;      /* refilled minus consumed */
+    int64_t               consumed;
+    int64_t               refill_added;
+    int64_t               tk_delta;    /* refill_added - consumed */
+    int64_t               tc_delta;    /* consumed */
+    int64_t               floor;       /* max(0, consumed - refill_added) */
+    unsigned              is_new:1;    /* absent from an existing bucket */
+} zae_proto_limit_t;
+
+
+typedef struct {
+    zae_proto_write_e     kind;
+    zae_str_t             entity_id;
+    zae_str_t             resource;
+    zae_str_t             parent_id;
+    int64_t               expected_rf;  /* NORMAL */
+    int64_t               ttl;          /* when set_ttl */
+    zae_proto_limit_t    *limits;
+    size_t                nlimits;
+    zae_proto_limit_t     wcu;          /* NORMAL: lazy refill (our fix) */
+    unsigned              cascade:1;
+    unsigned              set_ttl:1;
+    unsigned              remove_ttl:1;
+    unsigned              has_wcu:1;
+} zae_proto_item_t;
+
+
+typedef struct {
+    zae_proto_item_t      items[2];     /* child, then parent */
+    size_t                nitems;
+    zae_limit_status_t   *statuses;     /* every resolved limit */
+    size_t                nstatuses;
+    int64_t               retry_ms;     /* rejected: the primary's */
+    int64_t               now_ms;
+    unsigned              rejected:1;
+} zae_proto_plan_t;
+
+
+/*
+ * Refill and try-consume every resolved limit of each entity with the
+ * bucket's stored cp/ra/rp (absent limits and missing buckets from the
+ * config at full capacity).  The same consume amounts apply to every
+ * entity.  ttl_multiplier <= 0 disables ttl.  ZAE_OK with plan->rejected
+ * set or not; ZAE_ERROR (err set) on bad input or allocation failure.
+ */
+int zae_proto_slow_compute(zae_mem_t *mem, zae_proto_entity_t *ents,
+    size_t nents, zae_amount_t *consume, size_t n, int64_t now_ms,
+    int64_t ttl_multiplier, zae_proto_plan_t *plan, zae_err_t *err);
+
+/* PutItem / UpdateItem (one item) or TransactWriteItems (two); shard 0 */
+int zae_proto_write_request(zae_buf_t *b, zae_str_t *table, zae_str_t *ns,
+    zae_proto_plan_t *plan, zae_proto_op_e *op);
+
+/* the consumption-only retry after a condition failure */
+int zae_proto_retry_request(zae_buf_t *b, zae_str_t *table, zae_str_t *ns,
+    zae_proto_plan_t *plan, zae_proto_op_e *op);
+
+/* the 429 statuses after a failed retry: every entry exceeded */
+int zae_proto_retry_reject(zae_proto_plan_t *plan);
+
+
+typedef enum {
+    ZAE_WRITE_OK = 0,
+    ZAE_WRITE_CONDITION_FAILED,
+    ZAE_WRITE_CONFLICT,
+    ZAE_WRITE_ERROR
+} zae_proto_write_result_e;
+
+
+/* the answer of a write (PutItem, UpdateItem, TransactWriteItems) */
+zae_proto_write_result_e zae_proto_write_decode(zae_mem_t *mem,
+    int http_status, const u_char *body, size_t len,
+    zae_proto_error_t *error);
+
+
+/*
+ * Unconditional UpdateItems: adjust ADDs tk -d*1000, tc +d*1000 for each
+ * delta d != 0 (facts 3.4); rollback and compensation ADD tk +c*1000,
+ * tc -c*1000 for each consumed c != 0 (facts 3.5).  ZAE_DECLINED when
+ * nothing is to be written.
+ */
+int zae_proto_adjust_request(zae_buf_t *b, zae_bucket_ref_t *ref,
+    zae_amount_t *delta, size_t n);
+int zae_proto_rollback_request(zae_buf_t *b, zae_bucket_ref_t *ref,
+    zae_amount_t *consumed, size_t n);
+
+
+#endif /* _ZAE_PROTO_H_INCLUDED_ */
