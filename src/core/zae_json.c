@@ -1,0 +1,1604 @@
+
+/*
+ * Copyright (C) zae-limit authors
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <errno.h>
+#include <inttypes.h>
+
+#include <yajl/yajl_parse.h>
+
+#include "zae_json.h"
+
+
+static const char  zae_json_hex[] = "0123456789abcdef";
+
+
+/*
+ * Decodes one UTF-8 sequence at p (n bytes available).  Returns its
+ * length and sets *cp, or 0 if p does not start a valid sequence
+ * (overlong forms, surrogates and values above U+10FFFF are invalid).
+ */
+
+static size_t
+zae_utf8_decode(const u_char *p, size_t n, uint32_t *cp)
+{
+    size_t    len, i;
+    uint32_t  c, min;
+
+    c = p[0];
+
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        c &= 0x1f;
+        min = 0x80;
+
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        c &= 0x0f;
+        min = 0x800;
+
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        c &= 0x07;
+        min = 0x10000;
+
+    } else {
+        return 0;
+    }
+
+    if (n < len) {
+        return 0;
+    }
+
+    for (i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+        return 0;
+    }
+
+    *cp = c;
+
+    return len;
+}
+
+
+static u_char *
+zae_json_put_u(u_char *d, uint32_t c)
+{
+    *d++ = '\\';
+    *d++ = 'u';
+    *d++ = zae_json_hex[(c >> 12) & 0xf];
+    *d++ = zae_json_hex[(c >> 8) & 0xf];
+    *d++ = zae_json_hex[(c >> 4) & 0xf];
+    *d++ = zae_json_hex[c & 0xf];
+
+    return d;
+}
+
+
+static int
+zae_json_add_str(zae_buf_t *b, const u_char *s, size_t len, int ascii)
+{
+    size_t         i, n;
+    u_char        *d;
+    uint32_t       c;
+    const u_char  *p, *end;
+
+    /* the worst case is 12 output bytes (a surrogate pair) per input byte */
+
+    if (len > (SIZE_MAX / 4 - 3) / 12) {
+        b->failed = 1;
+        return ZAE_ERROR;
+    }
+
+    if (zae_buf_reserve(b, len * 12 + 3) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    d = b->data + b->len;
+    *d++ = '"';
+
+    p = s;
+    end = s + len;
+
+    while (p < end) {
+        c = *p;
+
+        if (c >= 0x20 && c < 0x7f) {
+            if (c == '"' || c == '\\') {
+                *d++ = '\\';
+            }
+
+            *d++ = (u_char) c;
+            p++;
+            continue;
+        }
+
+        if (c < 0x20 || c == 0x7f) {
+
+            switch (c) {
+            case '\n':
+                *d++ = '\\'; *d++ = 'n';
+                break;
+            case '\r':
+                *d++ = '\\'; *d++ = 'r';
+                break;
+            case '\t':
+                *d++ = '\\'; *d++ = 't';
+                break;
+            case '\b':
+                *d++ = '\\'; *d++ = 'b';
+                break;
+            case '\f':
+                *d++ = '\\'; *d++ = 'f';
+                break;
+            default:
+                if (c == 0x7f && !ascii) {
+                    *d++ = (u_char) c;
+
+                } else {
+                    d = zae_json_put_u(d, c);
+                }
+            }
+
+            p++;
+            continue;
+        }
+
+        n = zae_utf8_decode(p, (size_t) (end - p), &c);
+
+        if (n == 0) {
+            if (ascii) {
+                d = zae_json_put_u(d, 0xfffd);
+
+            } else {
+                *d++ = 0xef; *d++ = 0xbf; *d++ = 0xbd;
+            }
+
+            p++;
+            continue;
+        }
+
+        if (!ascii) {
+            for (i = 0; i < n; i++) {
+                *d++ = p[i];
+            }
+
+        } else if (c < 0x10000) {
+            d = zae_json_put_u(d, c);
+
+        } else {
+            c -= 0x10000;
+            d = zae_json_put_u(d, 0xd800 | (c >> 10));
+            d = zae_json_put_u(d, 0xdc00 | (c & 0x3ff));
+        }
+
+        p += n;
+    }
+
+    *d++ = '"';
+    *d = '\0';
+
+    b->len = (size_t) (d - b->data);
+
+    return ZAE_OK;
+}
+
+
+int
+zae_json_add_string(zae_buf_t *b, const u_char *s, size_t len)
+{
+    return zae_json_add_str(b, s, len, 1);
+}
+
+
+int
+zae_json_add_string_utf8(zae_buf_t *b, const u_char *s, size_t len)
+{
+    return zae_json_add_str(b, s, len, 0);
+}
+
+
+zae_av_t *
+zae_av_new(zae_mem_t *mem, zae_av_type_e type)
+{
+    zae_av_t  *av;
+
+    av = zae_calloc(mem, sizeof(zae_av_t));
+    if (av == NULL) {
+        return NULL;
+    }
+
+    av->type = type;
+
+    return av;
+}
+
+
+static zae_av_t *
+zae_av_text(zae_mem_t *mem, zae_av_type_e type, const u_char *s, size_t len)
+{
+    zae_av_t  *av;
+
+    av = zae_av_new(mem, type);
+    if (av == NULL) {
+        return NULL;
+    }
+
+    av->s.data = zae_strdup(mem, s, len);
+    if (av->s.data == NULL) {
+        return NULL;
+    }
+
+    av->s.len = len;
+
+    return av;
+}
+
+
+zae_av_t *
+zae_av_str(zae_mem_t *mem, const u_char *s, size_t len)
+{
+    return zae_av_text(mem, ZAE_AV_S, s, len);
+}
+
+
+zae_av_t *
+zae_av_cstr(zae_mem_t *mem, const char *s)
+{
+    return zae_av_text(mem, ZAE_AV_S, (const u_char *) s, strlen(s));
+}
+
+
+zae_av_t *
+zae_av_num(zae_mem_t *mem, const u_char *text, size_t len)
+{
+    return zae_av_text(mem, ZAE_AV_N, text, len);
+}
+
+
+zae_av_t *
+zae_av_int64(zae_mem_t *mem, int64_t v)
+{
+    int   n;
+    char  text[32];
+
+    n = snprintf(text, sizeof(text), "%" PRId64, v);
+
+    return zae_av_text(mem, ZAE_AV_N, (u_char *) text, (size_t) n);
+}
+
+
+zae_av_t *
+zae_av_bin(zae_mem_t *mem, const u_char *b64, size_t len)
+{
+    return zae_av_text(mem, ZAE_AV_B, b64, len);
+}
+
+
+zae_av_t *
+zae_av_bool(zae_mem_t *mem, int v)
+{
+    zae_av_t  *av;
+
+    av = zae_av_new(mem, ZAE_AV_BOOL);
+    if (av == NULL) {
+        return NULL;
+    }
+
+    av->b = v ? 1 : 0;
+
+    return av;
+}
+
+
+zae_av_t *
+zae_av_null(zae_mem_t *mem)
+{
+    return zae_av_new(mem, ZAE_AV_NULL);
+}
+
+
+zae_av_t *
+zae_av_map(zae_mem_t *mem)
+{
+    return zae_av_new(mem, ZAE_AV_M);
+}
+
+
+zae_av_t *
+zae_av_list(zae_mem_t *mem)
+{
+    return zae_av_new(mem, ZAE_AV_L);
+}
+
+
+static int
+zae_av_is_list(const zae_av_t *av)
+{
+    return av->type == ZAE_AV_L || av->type == ZAE_AV_SS
+           || av->type == ZAE_AV_NS || av->type == ZAE_AV_BS;
+}
+
+
+int
+zae_av_map_add(zae_mem_t *mem, zae_av_t *m, const u_char *name, size_t len,
+    zae_av_t *value)
+{
+    size_t       cap;
+    u_char      *p;
+    zae_attr_t  *attrs;
+
+    if (m == NULL || m->type != ZAE_AV_M || value == NULL) {
+        return ZAE_ERROR;
+    }
+
+    if (m->nattrs == m->cattrs) {
+        cap = m->cattrs ? m->cattrs * 2 : 8;
+
+        if (cap > SIZE_MAX / 2 / sizeof(zae_attr_t)) {
+            return ZAE_ERROR;
+        }
+
+        attrs = zae_alloc(mem, cap * sizeof(zae_attr_t));
+        if (attrs == NULL) {
+            return ZAE_ERROR;
+        }
+
+        if (m->nattrs) {
+            memcpy(attrs, m->attrs, m->nattrs * sizeof(zae_attr_t));
+        }
+
+        m->attrs = attrs;
+        m->cattrs = cap;
+    }
+
+    p = zae_strdup(mem, name, len);
+    if (p == NULL) {
+        return ZAE_ERROR;
+    }
+
+    m->attrs[m->nattrs].name.data = p;
+    m->attrs[m->nattrs].name.len = len;
+    m->attrs[m->nattrs].value = value;
+    m->nattrs++;
+
+    return ZAE_OK;
+}
+
+
+static zae_attr_t *
+zae_av_find(const zae_av_t *m, const u_char *name, size_t len)
+{
+    size_t       i;
+    zae_attr_t  *a;
+
+    if (m == NULL || m->type != ZAE_AV_M) {
+        return NULL;
+    }
+
+    for (i = 0; i < m->nattrs; i++) {
+        a = &m->attrs[i];
+
+        if (a->name.len == len
+            && (len == 0 || memcmp(a->name.data, name, len) == 0))
+        {
+            return a;
+        }
+    }
+
+    return NULL;
+}
+
+
+int
+zae_av_map_set(zae_mem_t *mem, zae_av_t *m, const u_char *name, size_t len,
+    zae_av_t *value)
+{
+    zae_attr_t  *a;
+
+    if (value == NULL) {
+        return ZAE_ERROR;
+    }
+
+    a = zae_av_find(m, name, len);
+    if (a) {
+        a->value = value;
+        return ZAE_OK;
+    }
+
+    return zae_av_map_add(mem, m, name, len, value);
+}
+
+
+int
+zae_av_map_del(zae_av_t *m, const u_char *name, size_t len)
+{
+    size_t       i;
+    zae_attr_t  *a;
+
+    a = zae_av_find(m, name, len);
+    if (a == NULL) {
+        return ZAE_DECLINED;
+    }
+
+    i = (size_t) (a - m->attrs);
+
+    memmove(&m->attrs[i], &m->attrs[i + 1],
+            (m->nattrs - i - 1) * sizeof(zae_attr_t));
+    m->nattrs--;
+
+    return ZAE_OK;
+}
+
+
+int
+zae_item_set(zae_mem_t *mem, zae_av_t *item, const char *name,
+    zae_av_t *value)
+{
+    return zae_av_map_set(mem, item, (const u_char *) name, strlen(name),
+                          value);
+}
+
+
+int
+zae_item_set_s(zae_mem_t *mem, zae_av_t *item, const char *name,
+    const u_char *s, size_t len)
+{
+    return zae_item_set(mem, item, name, zae_av_str(mem, s, len));
+}
+
+
+int
+zae_item_set_cstr(zae_mem_t *mem, zae_av_t *item, const char *name,
+    const char *s)
+{
+    return zae_item_set(mem, item, name, zae_av_cstr(mem, s));
+}
+
+
+int
+zae_item_set_n(zae_mem_t *mem, zae_av_t *item, const char *name, int64_t v)
+{
+    return zae_item_set(mem, item, name, zae_av_int64(mem, v));
+}
+
+
+int
+zae_item_set_bool(zae_mem_t *mem, zae_av_t *item, const char *name, int v)
+{
+    return zae_item_set(mem, item, name, zae_av_bool(mem, v));
+}
+
+
+int
+zae_item_set_null(zae_mem_t *mem, zae_av_t *item, const char *name)
+{
+    return zae_item_set(mem, item, name, zae_av_null(mem));
+}
+
+
+int
+zae_av_list_add(zae_mem_t *mem, zae_av_t *l, zae_av_t *value)
+{
+    size_t      cap;
+    zae_av_t  **items;
+
+    if (l == NULL || !zae_av_is_list(l) || value == NULL) {
+        return ZAE_ERROR;
+    }
+
+    if (l->nitems == l->citems) {
+        cap = l->citems ? l->citems * 2 : 8;
+
+        if (cap > SIZE_MAX / 2 / sizeof(zae_av_t *)) {
+            return ZAE_ERROR;
+        }
+
+        items = zae_alloc(mem, cap * sizeof(zae_av_t *));
+        if (items == NULL) {
+            return ZAE_ERROR;
+        }
+
+        if (l->nitems) {
+            memcpy(items, l->items, l->nitems * sizeof(zae_av_t *));
+        }
+
+        l->items = items;
+        l->citems = cap;
+    }
+
+    l->items[l->nitems++] = value;
+
+    return ZAE_OK;
+}
+
+
+zae_av_t *
+zae_av_get(const zae_av_t *m, const u_char *name, size_t len)
+{
+    zae_attr_t  *a;
+
+    a = zae_av_find(m, name, len);
+
+    return a ? a->value : NULL;
+}
+
+
+zae_av_t *
+zae_item_get(const zae_av_t *item, const char *name)
+{
+    return zae_av_get(item, (const u_char *) name, strlen(name));
+}
+
+
+zae_av_t *
+zae_json_get(const zae_av_t *obj, const char *name)
+{
+    return zae_av_get(obj, (const u_char *) name, strlen(name));
+}
+
+
+int
+zae_av_get_int64(const zae_av_t *av, int64_t *v, zae_err_t *err)
+{
+    int        neg;
+    size_t     i;
+    uint64_t   n, max, d;
+    zae_str_t  *s;
+
+    if (av == NULL || av->type != ZAE_AV_N) {
+        return zae_err_set(err, "number expected");
+    }
+
+    s = (zae_str_t *) &av->s;
+
+    i = 0;
+    neg = 0;
+
+    if (s->len && s->data[0] == '-') {
+        neg = 1;
+        i = 1;
+    }
+
+    if (i == s->len) {
+        return zae_err_set(err, "invalid number \"%.*s\"",
+                           (int) (s->len > 64 ? 64 : s->len),
+                           (char *) s->data);
+    }
+
+    max = neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
+    n = 0;
+
+    for ( /* void */ ; i < s->len; i++) {
+        if (s->data[i] < '0' || s->data[i] > '9') {
+            return zae_err_set(err, "not an integer \"%.*s\"",
+                               (int) (s->len > 64 ? 64 : s->len),
+                               (char *) s->data);
+        }
+
+        d = (uint64_t) (s->data[i] - '0');
+
+        if (n > (max - d) / 10) {
+            return zae_err_set(err, "integer out of range \"%.*s\"",
+                               (int) (s->len > 64 ? 64 : s->len),
+                               (char *) s->data);
+        }
+
+        n = n * 10 + d;
+    }
+
+    if (neg) {
+        *v = (n == (uint64_t) INT64_MAX + 1) ? INT64_MIN : -(int64_t) n;
+
+    } else {
+        *v = (int64_t) n;
+    }
+
+    return ZAE_OK;
+}
+
+
+int
+zae_av_get_str(const zae_av_t *av, zae_str_t *s)
+{
+    if (av == NULL || av->type != ZAE_AV_S) {
+        return ZAE_ERROR;
+    }
+
+    *s = av->s;
+
+    return ZAE_OK;
+}
+
+
+int
+zae_av_get_bool(const zae_av_t *av, int *v)
+{
+    if (av == NULL || av->type != ZAE_AV_BOOL) {
+        return ZAE_ERROR;
+    }
+
+    *v = av->b;
+
+    return ZAE_OK;
+}
+
+
+int
+zae_av_is_null(const zae_av_t *av)
+{
+    return av != NULL && av->type == ZAE_AV_NULL;
+}
+
+
+int
+zae_item_get_int64(const zae_av_t *item, const char *name, int64_t *v,
+    zae_err_t *err)
+{
+    zae_av_t   *av;
+    zae_err_t   e;
+
+    av = zae_item_get(item, name);
+    if (av == NULL) {
+        return ZAE_DECLINED;
+    }
+
+    if (zae_av_get_int64(av, v, &e) != ZAE_OK) {
+        return zae_err_set(err, "attribute \"%s\": %s", name, e.msg);
+    }
+
+    return ZAE_OK;
+}
+
+
+int
+zae_item_get_str(const zae_av_t *item, const char *name, zae_str_t *s,
+    zae_err_t *err)
+{
+    zae_av_t  *av;
+
+    av = zae_item_get(item, name);
+    if (av == NULL) {
+        return ZAE_DECLINED;
+    }
+
+    if (zae_av_get_str(av, s) != ZAE_OK) {
+        return zae_err_set(err, "attribute \"%s\" is not a string", name);
+    }
+
+    return ZAE_OK;
+}
+
+
+int
+zae_item_get_bool(const zae_av_t *item, const char *name, int *v,
+    zae_err_t *err)
+{
+    zae_av_t  *av;
+
+    av = zae_item_get(item, name);
+    if (av == NULL) {
+        return ZAE_DECLINED;
+    }
+
+    if (zae_av_get_bool(av, v) != ZAE_OK) {
+        return zae_err_set(err, "attribute \"%s\" is not a boolean", name);
+    }
+
+    return ZAE_OK;
+}
+
+
+static int
+zae_av_equal_depth(const zae_av_t *a, const zae_av_t *b, size_t depth)
+{
+    size_t     i;
+    zae_av_t  *v;
+
+    if (a == NULL || b == NULL) {
+        return a == b;
+    }
+
+    if (a->type != b->type || depth > 256) {
+        return 0;
+    }
+
+    switch (a->type) {
+
+    case ZAE_AV_BOOL:
+        return a->b == b->b;
+
+    case ZAE_AV_NULL:
+        return 1;
+
+    case ZAE_AV_M:
+        if (a->nattrs != b->nattrs) {
+            return 0;
+        }
+
+        for (i = 0; i < a->nattrs; i++) {
+            v = zae_av_get(b, a->attrs[i].name.data, a->attrs[i].name.len);
+
+            if (!zae_av_equal_depth(a->attrs[i].value, v, depth + 1)) {
+                return 0;
+            }
+        }
+
+        return 1;
+
+    case ZAE_AV_L:
+    case ZAE_AV_SS:
+    case ZAE_AV_NS:
+    case ZAE_AV_BS:
+        if (a->nitems != b->nitems) {
+            return 0;
+        }
+
+        for (i = 0; i < a->nitems; i++) {
+            if (!zae_av_equal_depth(a->items[i], b->items[i], depth + 1)) {
+                return 0;
+            }
+        }
+
+        return 1;
+
+    default:
+        return a->s.len == b->s.len
+               && (a->s.len == 0
+                   || memcmp(a->s.data, b->s.data, a->s.len) == 0);
+    }
+}
+
+
+int
+zae_av_equal(const zae_av_t *a, const zae_av_t *b)
+{
+    return zae_av_equal_depth(a, b, 0);
+}
+
+
+static zae_av_t *
+zae_av_copy_depth(zae_mem_t *mem, const zae_av_t *av, size_t depth)
+{
+    size_t     i;
+    zae_av_t  *c, *v;
+
+    if (av == NULL || depth > 256) {
+        return NULL;
+    }
+
+    c = zae_av_new(mem, av->type);
+    if (c == NULL) {
+        return NULL;
+    }
+
+    c->b = av->b;
+
+    if (av->s.data) {
+        c->s.data = zae_strdup(mem, av->s.data, av->s.len);
+        if (c->s.data == NULL) {
+            return NULL;
+        }
+
+        c->s.len = av->s.len;
+    }
+
+    for (i = 0; i < av->nattrs; i++) {
+        v = zae_av_copy_depth(mem, av->attrs[i].value, depth + 1);
+
+        if (v == NULL
+            || zae_av_map_add(mem, c, av->attrs[i].name.data,
+                              av->attrs[i].name.len, v)
+               != ZAE_OK)
+        {
+            return NULL;
+        }
+    }
+
+    for (i = 0; i < av->nitems; i++) {
+        v = zae_av_copy_depth(mem, av->items[i], depth + 1);
+
+        if (v == NULL || zae_av_list_add(mem, c, v) != ZAE_OK) {
+            return NULL;
+        }
+    }
+
+    return c;
+}
+
+
+zae_av_t *
+zae_av_copy(zae_mem_t *mem, const zae_av_t *av)
+{
+    return zae_av_copy_depth(mem, av, 0);
+}
+
+
+static const char  *zae_av_tags[] = {
+    "S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"
+};
+
+
+static int zae_av_encode_depth(zae_buf_t *b, const zae_av_t *av,
+    size_t depth);
+
+
+static int
+zae_item_encode_depth(zae_buf_t *b, const zae_av_t *item, size_t depth)
+{
+    size_t  i;
+
+    if (item == NULL || item->type != ZAE_AV_M || depth > 256) {
+        return ZAE_ERROR;
+    }
+
+    if (zae_buf_add(b, "{", 1) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    for (i = 0; i < item->nattrs; i++) {
+        if (i && zae_buf_add(b, ",", 1) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        if (zae_json_add_string(b, item->attrs[i].name.data,
+                                item->attrs[i].name.len)
+            != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+
+        if (zae_buf_add(b, ":", 1) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        if (zae_av_encode_depth(b, item->attrs[i].value, depth + 1)
+            != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+    }
+
+    return zae_buf_add(b, "}", 1);
+}
+
+
+static int
+zae_av_encode_depth(zae_buf_t *b, const zae_av_t *av, size_t depth)
+{
+    size_t     i;
+    zae_av_t  *v;
+
+    if (av == NULL || (unsigned) av->type > ZAE_AV_BS || depth > 256) {
+        return ZAE_ERROR;
+    }
+
+    if (zae_buf_printf(b, "{\"%s\":", zae_av_tags[av->type]) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    switch (av->type) {
+
+    case ZAE_AV_S:
+    case ZAE_AV_N:
+    case ZAE_AV_B:
+        if (zae_json_add_string(b, av->s.data, av->s.len) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        break;
+
+    case ZAE_AV_BOOL:
+        if (zae_buf_add_str(b, av->b ? "true" : "false") != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        break;
+
+    case ZAE_AV_NULL:
+        if (zae_buf_add_str(b, "true") != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        break;
+
+    case ZAE_AV_M:
+        if (zae_item_encode_depth(b, av, depth + 1) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        break;
+
+    default: /* L, SS, NS, BS */
+
+        if (zae_buf_add(b, "[", 1) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        for (i = 0; i < av->nitems; i++) {
+            v = av->items[i];
+
+            if (i && zae_buf_add(b, ",", 1) != ZAE_OK) {
+                return ZAE_ERROR;
+            }
+
+            if (av->type == ZAE_AV_L) {
+                if (zae_av_encode_depth(b, v, depth + 1) != ZAE_OK) {
+                    return ZAE_ERROR;
+                }
+
+                continue;
+            }
+
+            if (v == NULL
+                || zae_json_add_string(b, v->s.data, v->s.len) != ZAE_OK)
+            {
+                return ZAE_ERROR;
+            }
+        }
+
+        if (zae_buf_add(b, "]", 1) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+    }
+
+    return zae_buf_add(b, "}", 1);
+}
+
+
+int
+zae_av_encode(zae_buf_t *b, const zae_av_t *av)
+{
+    return zae_av_encode_depth(b, av, 0);
+}
+
+
+int
+zae_item_encode(zae_buf_t *b, const zae_av_t *item)
+{
+    return zae_item_encode_depth(b, item, 0);
+}
+
+
+static int
+zae_json_encode_depth(zae_buf_t *b, const zae_av_t *v, size_t depth)
+{
+    size_t  i;
+
+    if (v == NULL || depth > 256) {
+        return ZAE_ERROR;
+    }
+
+    switch (v->type) {
+
+    case ZAE_AV_S:
+        return zae_json_add_string(b, v->s.data, v->s.len);
+
+    case ZAE_AV_N:
+        if (v->s.len == 0) {
+            return ZAE_ERROR;
+        }
+
+        return zae_buf_add(b, v->s.data, v->s.len);
+
+    case ZAE_AV_BOOL:
+        return zae_buf_add_str(b, v->b ? "true" : "false");
+
+    case ZAE_AV_NULL:
+        return zae_buf_add_str(b, "null");
+
+    case ZAE_AV_M:
+        if (zae_buf_add(b, "{", 1) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        for (i = 0; i < v->nattrs; i++) {
+            if ((i && zae_buf_add(b, ",", 1) != ZAE_OK)
+                || zae_json_add_string(b, v->attrs[i].name.data,
+                                       v->attrs[i].name.len)
+                   != ZAE_OK
+                || zae_buf_add(b, ":", 1) != ZAE_OK
+                || zae_json_encode_depth(b, v->attrs[i].value, depth + 1)
+                   != ZAE_OK)
+            {
+                return ZAE_ERROR;
+            }
+        }
+
+        return zae_buf_add(b, "}", 1);
+
+    case ZAE_AV_L:
+        if (zae_buf_add(b, "[", 1) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        for (i = 0; i < v->nitems; i++) {
+            if ((i && zae_buf_add(b, ",", 1) != ZAE_OK)
+                || zae_json_encode_depth(b, v->items[i], depth + 1)
+                   != ZAE_OK)
+            {
+                return ZAE_ERROR;
+            }
+        }
+
+        return zae_buf_add(b, "]", 1);
+
+    default:
+        return ZAE_ERROR;
+    }
+}
+
+
+int
+zae_json_encode(zae_buf_t *b, const zae_av_t *json)
+{
+    return zae_json_encode_depth(b, json, 0);
+}
+
+
+/* the streaming decoder */
+
+typedef struct {
+    zae_mem_t          *mem;
+    size_t              max_depth;
+    size_t              max_nodes;
+    size_t              nodes;
+    size_t              depth;
+    zae_av_t           *root;
+    zae_av_t           *stack[ZAE_JSON_MAX_DEPTH];
+    zae_str_t           key;
+    unsigned            has_key:1;
+    zae_err_t          *err;
+    int                 failed;
+} zae_json_ctx_t;
+
+
+#define ZAE_JSON_HDR  16
+
+
+static void *
+zae_json_yajl_malloc(void *ctx, size_t size)
+{
+    u_char     *p;
+    zae_mem_t  *mem = ctx;
+
+    if (size > SIZE_MAX / 4) {
+        return NULL;
+    }
+
+    p = zae_alloc(mem, size + ZAE_JSON_HDR);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    memcpy(p, &size, sizeof(size_t));
+
+    return p + ZAE_JSON_HDR;
+}
+
+
+static void *
+zae_json_yajl_realloc(void *ctx, void *ptr, size_t size)
+{
+    size_t   old;
+    u_char  *p;
+
+    p = zae_json_yajl_malloc(ctx, size);
+    if (p == NULL || ptr == NULL) {
+        return p;
+    }
+
+    memcpy(&old, (u_char *) ptr - ZAE_JSON_HDR, sizeof(size_t));
+    memcpy(p, ptr, old < size ? old : size);
+
+    return p;
+}
+
+
+static void
+zae_json_yajl_free(void *ctx, void *ptr)
+{
+    /* pool memory: released with the pool */
+}
+
+
+static int
+zae_json_fail(zae_json_ctx_t *ctx, const char *msg)
+{
+    if (!ctx->failed) {
+        ctx->failed = 1;
+        (void) zae_err_set(ctx->err, "%s", msg);
+    }
+
+    return 0;
+}
+
+
+static int
+zae_json_count(zae_json_ctx_t *ctx)
+{
+    if (++ctx->nodes > ctx->max_nodes) {
+        return zae_json_fail(ctx, "too many json values");
+    }
+
+    return 1;
+}
+
+
+static int
+zae_json_push_value(zae_json_ctx_t *ctx, zae_av_t *av)
+{
+    zae_av_t  *top;
+
+    if (av == NULL) {
+        return zae_json_fail(ctx, "out of memory");
+    }
+
+    if (!zae_json_count(ctx)) {
+        return 0;
+    }
+
+    if (ctx->depth == 0) {
+        if (ctx->root) {
+            return zae_json_fail(ctx, "more than one json value");
+        }
+
+        ctx->root = av;
+        return 1;
+    }
+
+    top = ctx->stack[ctx->depth - 1];
+
+    if (top->type == ZAE_AV_M) {
+        if (!ctx->has_key) {
+            return zae_json_fail(ctx, "json value without a key");
+        }
+
+        ctx->has_key = 0;
+
+        if (zae_av_map_add(ctx->mem, top, ctx->key.data, ctx->key.len, av)
+            != ZAE_OK)
+        {
+            return zae_json_fail(ctx, "out of memory");
+        }
+
+        return 1;
+    }
+
+    if (zae_av_list_add(ctx->mem, top, av) != ZAE_OK) {
+        return zae_json_fail(ctx, "out of memory");
+    }
+
+    return 1;
+}
+
+
+static int
+zae_json_on_null(void *data)
+{
+    zae_json_ctx_t  *ctx = data;
+
+    return zae_json_push_value(ctx, zae_av_null(ctx->mem));
+}
+
+
+static int
+zae_json_on_boolean(void *data, int v)
+{
+    zae_json_ctx_t  *ctx = data;
+
+    return zae_json_push_value(ctx, zae_av_bool(ctx->mem, v));
+}
+
+
+static int
+zae_json_on_number(void *data, const char *s, size_t len)
+{
+    zae_json_ctx_t  *ctx = data;
+
+    return zae_json_push_value(ctx,
+                               zae_av_num(ctx->mem, (const u_char *) s, len));
+}
+
+
+static int
+zae_json_on_string(void *data, const unsigned char *s, size_t len)
+{
+    zae_json_ctx_t  *ctx = data;
+
+    return zae_json_push_value(ctx, zae_av_str(ctx->mem, s, len));
+}
+
+
+static int
+zae_json_open(zae_json_ctx_t *ctx, zae_av_type_e type)
+{
+    zae_av_t  *av;
+
+    if (ctx->depth >= ctx->max_depth) {
+        return zae_json_fail(ctx, "json nested too deeply");
+    }
+
+    av = zae_av_new(ctx->mem, type);
+
+    if (!zae_json_push_value(ctx, av)) {
+        return 0;
+    }
+
+    ctx->stack[ctx->depth++] = av;
+
+    return 1;
+}
+
+
+static int
+zae_json_close(zae_json_ctx_t *ctx)
+{
+    if (ctx->depth == 0) {
+        return zae_json_fail(ctx, "unbalanced json");
+    }
+
+    ctx->depth--;
+
+    return 1;
+}
+
+
+static int
+zae_json_on_start_map(void *data)
+{
+    return zae_json_open(data, ZAE_AV_M);
+}
+
+
+static int
+zae_json_on_map_key(void *data, const unsigned char *s, size_t len)
+{
+    zae_av_t        *top;
+    zae_json_ctx_t  *ctx = data;
+
+    if (!zae_json_count(ctx)) {
+        return 0;
+    }
+
+    top = ctx->depth ? ctx->stack[ctx->depth - 1] : NULL;
+
+    if (top == NULL || top->type != ZAE_AV_M || ctx->has_key) {
+        return zae_json_fail(ctx, "unexpected json key");
+    }
+
+    if (zae_av_find(top, s, len)) {
+        return zae_json_fail(ctx, "duplicate json key");
+    }
+
+    ctx->key.data = zae_strdup(ctx->mem, s, len);
+    if (ctx->key.data == NULL) {
+        return zae_json_fail(ctx, "out of memory");
+    }
+
+    ctx->key.len = len;
+    ctx->has_key = 1;
+
+    return 1;
+}
+
+
+static int
+zae_json_on_end(void *data)
+{
+    return zae_json_close(data);
+}
+
+
+static int
+zae_json_on_start_array(void *data)
+{
+    return zae_json_open(data, ZAE_AV_L);
+}
+
+
+static yajl_callbacks  zae_json_callbacks = {
+    zae_json_on_null,
+    zae_json_on_boolean,
+    NULL,
+    NULL,
+    zae_json_on_number,
+    zae_json_on_string,
+    zae_json_on_start_map,
+    zae_json_on_map_key,
+    zae_json_on_end,
+    zae_json_on_start_array,
+    zae_json_on_end
+};
+
+
+int
+zae_json_parse(zae_mem_t *mem, const u_char *data, size_t len,
+    const zae_json_limits_t *limits, zae_av_t **root, zae_err_t *err)
+{
+    size_t             max_size, n;
+    u_char            *msg;
+    yajl_handle        h;
+    yajl_status        st;
+    zae_json_ctx_t     ctx;
+    yajl_alloc_funcs   af;
+
+    *root = NULL;
+
+    memset(&ctx, 0, sizeof(zae_json_ctx_t));
+
+    ctx.mem = mem;
+    ctx.err = err;
+    ctx.max_depth = ZAE_JSON_MAX_DEPTH;
+    ctx.max_nodes = ZAE_JSON_MAX_NODES;
+    max_size = ZAE_JSON_MAX_SIZE;
+
+    if (limits) {
+        if (limits->max_depth && limits->max_depth < ctx.max_depth) {
+            ctx.max_depth = limits->max_depth;
+        }
+
+        if (limits->max_nodes) {
+            ctx.max_nodes = limits->max_nodes;
+        }
+
+        if (limits->max_size) {
+            max_size = limits->max_size;
+        }
+    }
+
+    if (len > max_size) {
+        return zae_err_set(err, "json body too large (%zu bytes)", len);
+    }
+
+    if (len == 0) {
+        return zae_err_set(err, "empty json body");
+    }
+
+    af.malloc = zae_json_yajl_malloc;
+    af.realloc = zae_json_yajl_realloc;
+    af.free = zae_json_yajl_free;
+    af.ctx = mem;
+
+    h = yajl_alloc(&zae_json_callbacks, &af, &ctx);
+    if (h == NULL) {
+        return zae_err_set(err, "out of memory");
+    }
+
+    st = yajl_parse(h, data, len);
+
+    if (st == yajl_status_ok) {
+        st = yajl_complete_parse(h);
+    }
+
+    if (st != yajl_status_ok) {
+
+        if (!ctx.failed) {
+            msg = yajl_get_error(h, 0, data, len);
+
+            if (msg == NULL) {
+                (void) zae_err_set(err, "invalid json");
+
+            } else {
+                n = strlen((char *) msg);
+
+                while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) {
+                    n--;
+                }
+
+                (void) zae_err_set(err, "invalid json: %.*s", (int) n,
+                                   (char *) msg);
+            }
+        }
+
+        yajl_free(h);
+
+        return ZAE_ERROR;
+    }
+
+    yajl_free(h);
+
+    if (ctx.root == NULL || ctx.depth != 0) {
+        return zae_err_set(err, "invalid json: incomplete");
+    }
+
+    *root = ctx.root;
+
+    return ZAE_OK;
+}
+
+
+/* DynamoDB typed values from plain JSON, in place */
+
+static int zae_av_from_ddb_depth(zae_av_t *v, size_t depth, zae_err_t *err);
+
+
+static int
+zae_item_from_ddb_depth(zae_av_t *m, size_t depth, zae_err_t *err)
+{
+    size_t  i;
+
+    if (m == NULL || m->type != ZAE_AV_M) {
+        return zae_err_set(err, "attribute map expected");
+    }
+
+    for (i = 0; i < m->nattrs; i++) {
+        if (zae_av_from_ddb_depth(m->attrs[i].value, depth + 1, err)
+            != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+    }
+
+    return ZAE_OK;
+}
+
+
+static int
+zae_av_from_ddb_depth(zae_av_t *v, size_t depth, zae_err_t *err)
+{
+    size_t          i;
+    zae_av_t       *in, *e;
+    zae_str_t      *tag;
+    zae_av_type_e   type;
+
+    if (depth > 256) {
+        return zae_err_set(err, "attribute value nested too deeply");
+    }
+
+    if (v == NULL || v->type != ZAE_AV_M || v->nattrs != 1) {
+        return zae_err_set(err, "invalid attribute value");
+    }
+
+    tag = &v->attrs[0].name;
+    in = v->attrs[0].value;
+
+    for (type = ZAE_AV_S; type <= ZAE_AV_BS; type++) {
+        if (tag->len == strlen(zae_av_tags[type])
+            && memcmp(tag->data, zae_av_tags[type], tag->len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (type > ZAE_AV_BS) {
+        return zae_err_set(err, "unknown attribute type \"%.*s\"",
+                           (int) (tag->len > 32 ? 32 : tag->len),
+                           (char *) tag->data);
+    }
+
+    switch (type) {
+
+    case ZAE_AV_S:
+    case ZAE_AV_N:
+    case ZAE_AV_B:
+        if (in->type != ZAE_AV_S) {
+            return zae_err_set(err, "invalid \"%s\" attribute value",
+                               zae_av_tags[type]);
+        }
+
+        if (type == ZAE_AV_N && in->s.len == 0) {
+            return zae_err_set(err, "empty \"N\" attribute value");
+        }
+
+        v->s = in->s;
+        break;
+
+    case ZAE_AV_BOOL:
+        if (in->type != ZAE_AV_BOOL) {
+            return zae_err_set(err, "invalid \"BOOL\" attribute value");
+        }
+
+        v->b = in->b;
+        break;
+
+    case ZAE_AV_NULL:
+        if (in->type != ZAE_AV_BOOL || !in->b) {
+            return zae_err_set(err, "invalid \"NULL\" attribute value");
+        }
+
+        break;
+
+    case ZAE_AV_M:
+        if (zae_item_from_ddb_depth(in, depth, err) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        v->type = ZAE_AV_M;
+        v->attrs = in->attrs;
+        v->nattrs = in->nattrs;
+        v->cattrs = in->cattrs;
+        return ZAE_OK;
+
+    default: /* L, SS, NS, BS */
+
+        if (in->type != ZAE_AV_L) {
+            return zae_err_set(err, "invalid \"%s\" attribute value",
+                               zae_av_tags[type]);
+        }
+
+        for (i = 0; i < in->nitems; i++) {
+            e = in->items[i];
+
+            if (type == ZAE_AV_L) {
+                if (zae_av_from_ddb_depth(e, depth + 1, err) != ZAE_OK) {
+                    return ZAE_ERROR;
+                }
+
+                continue;
+            }
+
+            if (e->type != ZAE_AV_S) {
+                return zae_err_set(err, "invalid \"%s\" set member",
+                                   zae_av_tags[type]);
+            }
+
+            e->type = (type == ZAE_AV_SS) ? ZAE_AV_S
+                      : (type == ZAE_AV_NS) ? ZAE_AV_N : ZAE_AV_B;
+        }
+
+        v->items = in->items;
+        v->nitems = in->nitems;
+        v->citems = in->citems;
+        break;
+    }
+
+    v->type = type;
+    v->attrs = NULL;
+    v->nattrs = 0;
+    v->cattrs = 0;
+
+    return ZAE_OK;
+}
+
+
+int
+zae_av_from_ddb(zae_av_t *json, zae_err_t *err)
+{
+    return zae_av_from_ddb_depth(json, 0, err);
+}
+
+
+int
+zae_item_from_ddb(zae_av_t *json, zae_err_t *err)
+{
+    return zae_item_from_ddb_depth(json, 0, err);
+}
+
+
+int
+zae_item_parse(zae_mem_t *mem, const u_char *data, size_t len,
+    zae_av_t **item, zae_err_t *err)
+{
+    zae_av_t  *root;
+
+    *item = NULL;
+
+    if (zae_json_parse(mem, data, len, NULL, &root, err) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    if (zae_item_from_ddb(root, err) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    *item = root;
+
+    return ZAE_OK;
+}

@@ -1,0 +1,237 @@
+
+/*
+ * Copyright (C) zae-limit authors
+ *
+ * JSON for zae core: Python-compatible string escaping, the DynamoDB
+ * attribute-value tree, its encoder (DynamoDB JSON) and a bounded
+ * streaming decoder (yajl) of response bodies.
+ *
+ * The tree serves two purposes:
+ *
+ *   - typed DynamoDB values (an item is a ZAE_AV_M whose attributes are
+ *     typed values, encoded as {"PK":{"S":"..."},"n":{"N":"5"}});
+ *
+ *   - plain JSON as decoded from a response body: objects are ZAE_AV_M,
+ *     arrays ZAE_AV_L, strings ZAE_AV_S, numbers ZAE_AV_N (the text as
+ *     sent), true/false ZAE_AV_BOOL and null ZAE_AV_NULL.
+ *     zae_av_from_ddb() turns a plain-JSON DynamoDB value ({"S":"x"})
+ *     into a typed value.
+ *
+ * Everything is allocated from a zae_mem_t and never freed individually.
+ */
+
+
+#ifndef _ZAE_JSON_H_INCLUDED_
+#define _ZAE_JSON_H_INCLUDED_
+
+
+#include "zae_core.h"
+
+
+typedef enum {
+    ZAE_AV_S = 0,
+    ZAE_AV_N,
+    ZAE_AV_B,
+    ZAE_AV_BOOL,
+    ZAE_AV_NULL,
+    ZAE_AV_M,
+    ZAE_AV_L,
+    ZAE_AV_SS,
+    ZAE_AV_NS,
+    ZAE_AV_BS
+} zae_av_type_e;
+
+
+typedef struct zae_av_s  zae_av_t;
+
+typedef struct {
+    zae_str_t          name;
+    zae_av_t          *value;
+} zae_attr_t;
+
+
+/*
+ * Iterate over a map in insertion order with
+ *
+ *     for (i = 0; i < m->nattrs; i++) { m->attrs[i].name ... }
+ *
+ * and over a list or set with m->items[0 .. nitems).
+ */
+
+struct zae_av_s {
+    zae_av_type_e      type;
+    zae_str_t          s;          /* S, N (decimal text), B (base64 text) */
+    unsigned           b:1;        /* BOOL */
+    zae_attr_t        *attrs;      /* M */
+    size_t             nattrs;
+    size_t             cattrs;
+    zae_av_t         **items;      /* L, SS, NS, BS */
+    size_t             nitems;
+    size_t             citems;
+};
+
+
+/* decoder bounds; a zero field means the default */
+
+#define ZAE_JSON_MAX_DEPTH     32
+#define ZAE_JSON_MAX_SIZE      (16 * 1024 * 1024)
+#define ZAE_JSON_MAX_NODES     (1024 * 1024)
+
+typedef struct {
+    size_t             max_depth;  /* nesting of objects and arrays */
+    size_t             max_size;   /* body bytes */
+    size_t             max_nodes;  /* values and keys in the whole body */
+} zae_json_limits_t;
+
+
+/*
+ * Strings.  zae_json_add_string() writes "..." exactly as Python's
+ * json.dumps(ensure_ascii=True): \" \\ \n \r \t \b \f, other control
+ * bytes and DEL as \u00xx, valid UTF-8 above ASCII as \uxxxx (lowercase
+ * hex, surrogate pairs above the BMP), each byte that does not start a
+ * valid UTF-8 sequence as \ufffd.
+ *
+ * zae_json_add_string_utf8() is json.dumps(ensure_ascii=False): only
+ * the quote, the backslash and bytes below 0x20 are escaped, valid
+ * UTF-8 is copied, invalid bytes become U+FFFD (EF BF BD).
+ */
+
+int zae_json_add_string(zae_buf_t *b, const u_char *s, size_t len);
+int zae_json_add_string_utf8(zae_buf_t *b, const u_char *s, size_t len);
+
+
+/* constructors; they return NULL on allocation failure */
+
+zae_av_t *zae_av_new(zae_mem_t *mem, zae_av_type_e type);
+zae_av_t *zae_av_str(zae_mem_t *mem, const u_char *s, size_t len);
+zae_av_t *zae_av_cstr(zae_mem_t *mem, const char *s);
+zae_av_t *zae_av_num(zae_mem_t *mem, const u_char *text, size_t len);
+zae_av_t *zae_av_int64(zae_mem_t *mem, int64_t v);
+zae_av_t *zae_av_bin(zae_mem_t *mem, const u_char *b64, size_t len);
+zae_av_t *zae_av_bool(zae_mem_t *mem, int v);
+zae_av_t *zae_av_null(zae_mem_t *mem);
+zae_av_t *zae_av_map(zae_mem_t *mem);
+zae_av_t *zae_av_list(zae_mem_t *mem);
+
+/* strings passed to constructors and setters are copied */
+
+
+/*
+ * Maps.  zae_av_map_set() replaces the value of an existing attribute
+ * in place (keeping its position) or appends a new one;
+ * zae_av_map_add() appends without looking for duplicates.
+ * Both return ZAE_OK or ZAE_ERROR (allocation failure, not a map).
+ */
+
+int zae_av_map_set(zae_mem_t *mem, zae_av_t *m, const u_char *name,
+    size_t len, zae_av_t *value);
+int zae_av_map_add(zae_mem_t *mem, zae_av_t *m, const u_char *name,
+    size_t len, zae_av_t *value);
+int zae_av_map_del(zae_av_t *m, const u_char *name, size_t len);
+
+/* item setters by C-string name; the value is built and set */
+
+int zae_item_set(zae_mem_t *mem, zae_av_t *item, const char *name,
+    zae_av_t *value);
+int zae_item_set_s(zae_mem_t *mem, zae_av_t *item, const char *name,
+    const u_char *s, size_t len);
+int zae_item_set_cstr(zae_mem_t *mem, zae_av_t *item, const char *name,
+    const char *s);
+int zae_item_set_n(zae_mem_t *mem, zae_av_t *item, const char *name,
+    int64_t v);
+int zae_item_set_bool(zae_mem_t *mem, zae_av_t *item, const char *name,
+    int v);
+int zae_item_set_null(zae_mem_t *mem, zae_av_t *item, const char *name);
+
+/* lists and sets (L, SS, NS, BS): append */
+
+int zae_av_list_add(zae_mem_t *mem, zae_av_t *l, zae_av_t *value);
+
+
+/* getters; NULL/ZAE_DECLINED when absent */
+
+zae_av_t *zae_av_get(const zae_av_t *m, const u_char *name, size_t len);
+zae_av_t *zae_item_get(const zae_av_t *item, const char *name);
+
+/*
+ * zae_av_get_int64(): a strict N (or, for plain JSON, a number):
+ * optional '-', decimal digits, no fraction or exponent, range checked.
+ * ZAE_OK, or ZAE_ERROR with err set.
+ */
+
+int zae_av_get_int64(const zae_av_t *av, int64_t *v, zae_err_t *err);
+int zae_av_get_str(const zae_av_t *av, zae_str_t *s);     /* S only */
+int zae_av_get_bool(const zae_av_t *av, int *v);          /* BOOL only */
+int zae_av_is_null(const zae_av_t *av);                   /* NULL type */
+
+/*
+ * item getters: ZAE_OK; ZAE_DECLINED when the attribute is absent;
+ * ZAE_ERROR (err set) when it has the wrong type or a bad value
+ */
+
+int zae_item_get_int64(const zae_av_t *item, const char *name, int64_t *v,
+    zae_err_t *err);
+int zae_item_get_str(const zae_av_t *item, const char *name, zae_str_t *s,
+    zae_err_t *err);
+int zae_item_get_bool(const zae_av_t *item, const char *name, int *v,
+    zae_err_t *err);
+
+/* 1 if both trees are equal (type, text, map order ignored), else 0 */
+
+int zae_av_equal(const zae_av_t *a, const zae_av_t *b);
+
+/* copy a tree into mem; NULL on allocation failure */
+
+zae_av_t *zae_av_copy(zae_mem_t *mem, const zae_av_t *av);
+
+
+/*
+ * Encoders.
+ *
+ * zae_av_encode() writes one typed value: {"S":"x"}, {"N":"5"},
+ * {"M":{...}}, {"L":[...]}, {"SS":[...]}, ...
+ *
+ * zae_item_encode() writes an item or any attribute map (names, keys,
+ * ExpressionAttributeValues): {"PK":{"S":"x"},"n":{"N":"5"}}.
+ *
+ * zae_json_encode() writes a plain-JSON tree as JSON (objects, arrays,
+ * strings, numbers as their text, true/false/null).
+ *
+ * Insertion order is kept.  ZAE_OK, or ZAE_ERROR on allocation failure
+ * or a malformed tree.
+ */
+
+int zae_av_encode(zae_buf_t *b, const zae_av_t *av);
+int zae_item_encode(zae_buf_t *b, const zae_av_t *item);
+int zae_json_encode(zae_buf_t *b, const zae_av_t *json);
+
+
+/*
+ * Decoders.
+ *
+ * zae_json_parse() parses a complete body into a plain-JSON tree with a
+ * streaming yajl parser whose memory comes from mem.  limits may be
+ * NULL.  Duplicate object keys, invalid UTF-8, trailing garbage,
+ * truncated input and anything over the limits are errors.
+ *
+ * zae_av_from_ddb() converts a plain-JSON DynamoDB value ({"S":"x"},
+ * {"M":{"a":{"N":"1"}}}, ...) in place into a typed value;
+ * zae_item_from_ddb() does that for every attribute of a plain-JSON
+ * object (an item), leaving the object a typed map.
+ *
+ * zae_item_parse() = zae_json_parse() + zae_item_from_ddb().
+ */
+
+int zae_json_parse(zae_mem_t *mem, const u_char *data, size_t len,
+    const zae_json_limits_t *limits, zae_av_t **root, zae_err_t *err);
+int zae_av_from_ddb(zae_av_t *json, zae_err_t *err);
+int zae_item_from_ddb(zae_av_t *json, zae_err_t *err);
+int zae_item_parse(zae_mem_t *mem, const u_char *data, size_t len,
+    zae_av_t **item, zae_err_t *err);
+
+/* plain-JSON helpers for response objects */
+
+zae_av_t *zae_json_get(const zae_av_t *obj, const char *name);
+
+
+#endif /* _ZAE_JSON_H_INCLUDED_ */
