@@ -6,6 +6,7 @@
 
 #include <inttypes.h>
 
+#include "zae_bucket.h"
 #include "zae_records.h"
 
 
@@ -415,29 +416,6 @@ zae_window_end(zae_window_e w, time_t start)
 
         return zae_timegm(&tm) - 1;
     }
-}
-
-
-int64_t
-zae_floor_div(int64_t a, int64_t b)
-{
-    int64_t  q;
-
-    if (b == 0) {
-        return 0;
-    }
-
-    if (a == INT64_MIN && b == -1) {
-        return INT64_MAX;
-    }
-
-    q = a / b;
-
-    if ((a % b != 0) && ((a < 0) != (b < 0))) {
-        q--;
-    }
-
-    return q;
 }
 
 

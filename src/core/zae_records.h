@@ -165,7 +165,6 @@ typedef struct {
 
 int zae_usage_update_body(zae_buf_t *b, zae_str_t *table,
     zae_usage_delta_t *u);
-int64_t zae_floor_div(int64_t a, int64_t b);
 
 
 /* provisioner state (nsid/SYSTEM# #PROVISIONER) */
