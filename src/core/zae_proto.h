@@ -56,24 +56,13 @@
 #include "zae_json.h"
 #include "zae_limit.h"
 #include "zae_body.h"
+#include "zae_ddb.h"
 #include "zae_schema.h"
 
 
 #define ZAE_PROTO_MAX_SHARD_RETRIES   2
 #define ZAE_PROTO_MAX_CONFLICT_RETRIES 3
 #define ZAE_PROTO_TTL_MULTIPLIER      7
-
-
-typedef enum {
-    ZAE_OP_BATCH_GET_ITEM = 0,
-    ZAE_OP_PUT_ITEM,
-    ZAE_OP_UPDATE_ITEM,
-    ZAE_OP_TRANSACT_WRITE_ITEMS
-} zae_proto_op_e;
-
-
-/* "DynamoDB_20120810.UpdateItem", ... (the X-Amz-Target value) */
-const char *zae_proto_op_target(zae_proto_op_e op);
 
 
 /* one bucket: table, namespace id, entity, resource, shard */
@@ -93,18 +82,6 @@ typedef struct {
     zae_str_t          name;
     int64_t            amount;
 } zae_amount_t;
-
-
-/*
- * A DynamoDB error as seen in a non-200 answer: the code after the last
- * '#' of __type and the message; the decoders fill it on *_ERROR.
- */
-
-typedef struct {
-    int                http_status;
-    zae_str_t          type;
-    zae_str_t          message;
-} zae_proto_error_t;
 
 
 /* the fast path: the speculative UpdateItem (facts 3.2) */
@@ -127,7 +104,7 @@ typedef struct {
     zae_limit_status_t   *statuses;     /* REJECT: one per consume entry */
     size_t                nstatuses;
     int64_t               retry_ms;     /* REJECT: the primary's */
-    zae_proto_error_t     error;
+    zae_ddb_error_t       error;        /* ERROR, DECLINED */
     unsigned              has_bucket:1;
     unsigned              app_short:1;  /* an app limit was short too */
 } zae_spec_result_t;
@@ -148,8 +125,8 @@ int zae_proto_spec_request(zae_buf_t *b, zae_bucket_ref_t *ref,
  * only on allocation failure.
  */
 int zae_proto_spec_decode(zae_mem_t *mem, zae_amount_t *consume, size_t n,
-    int64_t now_ms, int http_status, const u_char *body, size_t len,
-    zae_spec_result_t *res, zae_err_t *err);
+    int64_t now_ms, const zae_ddb_http_resp_t *resp, zae_spec_result_t *res,
+    zae_err_t *err);
 
 /* UpdateItem SET shard_count = :new (2 * old) IF shard_count = :old, shard 0 */
 int zae_proto_bump_shard_request(zae_buf_t *b, zae_bucket_ref_t *ref,
@@ -167,7 +144,7 @@ typedef struct {
     zae_entity_meta_t     meta;
     zae_bucket_item_t     bucket;
     zae_bucket_item_t     parent_bucket;
-    zae_proto_error_t     error;
+    zae_ddb_error_t       error;        /* ERROR, DECLINED */
     unsigned              has_meta:1;
     unsigned              has_bucket:1;
     unsigned              has_parent_bucket:1;
@@ -184,8 +161,8 @@ int zae_proto_read_request(zae_buf_t *b, zae_bucket_ref_t *ref,
 
 /* ZAE_OK, ZAE_DECLINED (a DynamoDB error, see out->error), ZAE_ERROR */
 int zae_proto_read_decode(zae_mem_t *mem, zae_bucket_ref_t *ref,
-    zae_str_t *parent, unsigned what, int http_status, const u_char *body,
-    size_t len, zae_proto_read_t *out, zae_err_t *err);
+    zae_str_t *parent, unsigned what, const zae_ddb_http_resp_t *resp,
+    zae_proto_read_t *out, zae_err_t *err);
 
 
 /* the input of the compute step: one per entity, child first */
@@ -266,11 +243,11 @@ int zae_proto_slow_compute(zae_mem_t *mem, zae_proto_entity_t *ents,
 
 /* PutItem / UpdateItem (one item) or TransactWriteItems (two); shard 0 */
 int zae_proto_write_request(zae_buf_t *b, zae_str_t *table, zae_str_t *ns,
-    zae_proto_plan_t *plan, zae_proto_op_e *op);
+    zae_proto_plan_t *plan, zae_ddb_op_e *op);
 
 /* the consumption-only retry after a condition failure */
 int zae_proto_retry_request(zae_buf_t *b, zae_str_t *table, zae_str_t *ns,
-    zae_proto_plan_t *plan, zae_proto_op_e *op);
+    zae_proto_plan_t *plan, zae_ddb_op_e *op);
 
 /* the 429 statuses after a failed retry: every entry exceeded */
 int zae_proto_retry_reject(zae_proto_plan_t *plan);
@@ -286,8 +263,7 @@ typedef enum {
 
 /* the answer of a write (PutItem, UpdateItem, TransactWriteItems) */
 zae_proto_write_result_e zae_proto_write_decode(zae_mem_t *mem,
-    int http_status, const u_char *body, size_t len,
-    zae_proto_error_t *error);
+    const zae_ddb_http_resp_t *resp, zae_ddb_error_t *error);
 
 
 /*

@@ -107,6 +107,20 @@ zae_av_t *zae_keys_key(zae_mem_t *mem, zae_keys_t *k);
 
 
 /*
+ * A BatchGetItem body reading the given keys of one table (keys with an
+ * empty pk are skipped), and the decoder of its 200 answer: items[i]
+ * gets the typed item whose PK/SK equal keys[i], or NULL (not found);
+ * bit i of *unprocessed is set when keys[i] (i < 32) was left in
+ * UnprocessedKeys.
+ */
+int zae_batch_get_request(zae_buf_t *b, zae_str_t *table, zae_keys_t *keys,
+    size_t n, int consistent);
+int zae_batch_get_decode(zae_mem_t *mem, const u_char *body, size_t len,
+    zae_str_t *table, zae_keys_t *keys, size_t n, zae_av_t **items,
+    unsigned *unprocessed, zae_err_t *err);
+
+
+/*
  * Bucket items.  A decoded bucket holds the user limits (found by
  * scanning the item for b_{L}_tk attributes; a missing field reads as
  * 0) in item order, and the hidden wcu limit separately.
