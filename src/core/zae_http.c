@@ -39,6 +39,7 @@ static int zae_http_token_char(u_char c);
 static int zae_http_name_is(const u_char *name, size_t len, const char *s);
 static void zae_http_reset(zae_http_resp_t *r);
 static int zae_http_fail(zae_http_resp_t *r, zae_err_t *err);
+static uint32_t zae_http_crc32(const u_char *data, size_t len);
 
 
 void
@@ -300,7 +301,7 @@ zae_http_resp_check_crc32(zae_http_resp_t *r, zae_err_t *err)
         return ZAE_OK;
     }
 
-    crc = zae_crc32(r->body.data, r->body.len);
+    crc = zae_http_crc32(r->body.data, r->body.len);
 
     if (crc != r->crc32) {
         zae_err_set(err, "x-amz-crc32 mismatch: header \"%u\", body \"%u\"",
@@ -784,8 +785,8 @@ zae_http_name_is(const u_char *name, size_t len, const char *s)
 }
 
 
-uint32_t
-zae_crc32(const u_char *data, size_t len)
+static uint32_t
+zae_http_crc32(const u_char *data, size_t len)
 {
     size_t           i;
     uint32_t         crc, c;

@@ -75,11 +75,11 @@ int zae_http_resp_parse(zae_http_resp_t *r, const u_char *data, size_t len,
  */
 int zae_http_resp_eof(zae_http_resp_t *r, zae_err_t *err);
 
-/* ZAE_OK if there is no x-amz-crc32 header or it matches the body */
+/*
+ * ZAE_OK if there is no x-amz-crc32 header or it matches the CRC-32
+ * (IEEE 802.3, as zlib) of the body
+ */
 int zae_http_resp_check_crc32(zae_http_resp_t *r, zae_err_t *err);
-
-/* CRC-32 (IEEE 802.3, as zlib and x-amz-crc32) */
-uint32_t zae_crc32(const u_char *data, size_t len);
 
 
 #endif /* _ZAE_HTTP_H_INCLUDED_ */
