@@ -8,33 +8,1021 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_zae_limit_module.h"
+
+
+static ngx_int_t ngx_http_zae_limit_add_variables(ngx_conf_t *cf);
+static void *ngx_http_zae_limit_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_zae_limit_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_zae_limit_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_zae_limit_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_zae_limit(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_zae_limit_parse_consume(ngx_conf_t *cf,
+    ngx_http_zae_limit_loc_conf_t *zlcf, ngx_str_t *value);
+static char *ngx_http_zae_limit_reconcile(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_zae_limit_namespace(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_zae_limit_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_zae_limit_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_zae_limit_init_process(ngx_cycle_t *cycle);
+static void ngx_http_zae_limit_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_enum_t  ngx_http_zae_limit_log_levels[] = {
+    { ngx_string("info"), NGX_LOG_INFO },
+    { ngx_string("notice"), NGX_LOG_NOTICE },
+    { ngx_string("warn"), NGX_LOG_WARN },
+    { ngx_string("error"), NGX_LOG_ERR },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_zae_limit_unavailable[] = {
+    { ngx_string("allow"), NGX_HTTP_ZAE_LIMIT_ALLOW },
+    { ngx_string("block"), NGX_HTTP_ZAE_LIMIT_BLOCK },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_zae_limit_status_bounds = {
+    ngx_conf_check_num_bounds, 400, 599
+};
+
+
+static ngx_command_t  ngx_http_zae_limit_commands[] = {
+
+    { ngx_string("zae_limit_dynamodb"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_zae_limit_dynamodb,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("zae_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_zae_limit,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("zae_limit_reconcile"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_zae_limit_reconcile,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("zae_limit_namespace"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_zae_limit_namespace,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("zae_limit_on_unavailable"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_zae_limit_loc_conf_t, on_unavailable),
+      &ngx_http_zae_limit_unavailable },
+
+    { ngx_string("zae_limit_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_zae_limit_loc_conf_t, status_code),
+      &ngx_http_zae_limit_status_bounds },
+
+    { ngx_string("zae_limit_log_level"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_zae_limit_loc_conf_t, limit_log_level),
+      &ngx_http_zae_limit_log_levels },
+
+    { ngx_string("zae_limit_dry_run"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_zae_limit_loc_conf_t, dry_run),
+      NULL },
+
+    { ngx_string("zae_limit_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_zae_limit_loc_conf_t, headers),
+      NULL },
+
+    { ngx_string("zae_limit_rollback"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_zae_limit_loc_conf_t, rollback),
+      NULL },
+
+    { ngx_string("zae_limit_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_zae_limit_metrics,
+      0,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
 
 static ngx_http_module_t  ngx_http_zae_limit_module_ctx = {
-    NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_zae_limit_add_variables,      /* preconfiguration */
+    ngx_http_zae_limit_init,               /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_zae_limit_create_main_conf,   /* create main configuration */
+    ngx_http_zae_limit_init_main_conf,     /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
 
-    NULL,                                  /* create location configuration */
-    NULL                                   /* merge location configuration */
+    ngx_http_zae_limit_create_loc_conf,    /* create location configuration */
+    ngx_http_zae_limit_merge_loc_conf      /* merge location configuration */
 };
 
 
 ngx_module_t  ngx_http_zae_limit_module = {
     NGX_MODULE_V1,
     &ngx_http_zae_limit_module_ctx,        /* module context */
-    NULL,                                  /* module directives */
+    ngx_http_zae_limit_commands,           /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_zae_limit_init_process,       /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_zae_limit_exit_process,       /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+static ngx_http_variable_t  ngx_http_zae_limit_vars[] = {
+
+    { ngx_string("zae_limit_status"), NULL,
+      ngx_http_zae_limit_status_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("zae_limit_retry_after"), NULL,
+      ngx_http_zae_limit_retry_after_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("zae_limit_source"), NULL,
+      ngx_http_zae_limit_source_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_int_t
+ngx_http_zae_limit_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_zae_limit_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_zae_limit_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_zae_limit_main_conf_t  *zmcf;
+
+    zmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_zae_limit_main_conf_t));
+    if (zmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     zmcf->table = { 0, NULL };
+     *     zmcf->namespace = { 0, NULL };
+     *     zmcf->shm_zone = NULL;
+     *     zmcf->ddb = NULL;
+     *     zmcf->configured = 0;
+     */
+
+    zmcf->config_ttl = NGX_CONF_UNSET_MSEC;
+    zmcf->flush_interval = NGX_CONF_UNSET_MSEC;
+    zmcf->max_deltas = NGX_CONF_UNSET_UINT;
+    zmcf->ddb_conf.timeout = NGX_CONF_UNSET_MSEC;
+    zmcf->ddb_conf.max_attempts = NGX_CONF_UNSET_UINT;
+    zmcf->ddb_conf.keepalive = NGX_CONF_UNSET_UINT;
+    zmcf->ddb_conf.ssl_verify = NGX_CONF_UNSET;
+    zmcf->ddb_conf.resolver_timeout = NGX_CONF_UNSET_MSEC;
+
+    return zmcf;
+}
+
+
+static char *
+ngx_http_zae_limit_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_zae_limit_main_conf_t *zmcf = conf;
+
+    ngx_conf_init_msec_value(zmcf->config_ttl, 60000);
+    ngx_conf_init_msec_value(zmcf->flush_interval, 1000);
+    ngx_conf_init_uint_value(zmcf->max_deltas, 65536);
+    ngx_conf_init_msec_value(zmcf->ddb_conf.timeout, 250);
+    ngx_conf_init_uint_value(zmcf->ddb_conf.max_attempts, 3);
+    ngx_conf_init_uint_value(zmcf->ddb_conf.keepalive, 32);
+    ngx_conf_init_value(zmcf->ddb_conf.ssl_verify, 1);
+    ngx_conf_init_msec_value(zmcf->ddb_conf.resolver_timeout, 5000);
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_zae_limit_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_zae_limit_loc_conf_t  *zlcf;
+
+    zlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_zae_limit_loc_conf_t));
+    if (zlcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     zlcf->entity = NULL;
+     *     zlcf->resource = NULL;
+     *     zlcf->consume = NULL;
+     *     zlcf->limits = NULL;
+     *     zlcf->reconcile = NULL;
+     *     zlcf->namespace = NULL;
+     *     zlcf->on_unavailable = NGX_HTTP_ZAE_LIMIT_UNSET;
+     */
+
+    zlcf->on_unavailable = NGX_CONF_UNSET_UINT;
+    zlcf->status_code = NGX_CONF_UNSET_UINT;
+    zlcf->limit_log_level = NGX_CONF_UNSET_UINT;
+    zlcf->dry_run = NGX_CONF_UNSET;
+    zlcf->headers = NGX_CONF_UNSET;
+    zlcf->rollback = NGX_CONF_UNSET;
+
+    return zlcf;
+}
+
+
+static char *
+ngx_http_zae_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_zae_limit_loc_conf_t *prev = parent;
+    ngx_http_zae_limit_loc_conf_t *conf = child;
+
+    if (conf->entity == NULL) {
+        conf->entity = prev->entity;
+        conf->resource = prev->resource;
+        conf->consume = prev->consume;
+        conf->limits = prev->limits;
+    }
+
+    if (conf->reconcile == NULL) {
+        conf->reconcile = prev->reconcile;
+    }
+
+    if (conf->namespace == NULL) {
+        conf->namespace = prev->namespace;
+    }
+
+    ngx_conf_merge_uint_value(conf->on_unavailable, prev->on_unavailable,
+                              NGX_HTTP_ZAE_LIMIT_UNSET);
+    ngx_conf_merge_uint_value(conf->status_code, prev->status_code,
+                              NGX_HTTP_TOO_MANY_REQUESTS);
+    ngx_conf_merge_uint_value(conf->limit_log_level, prev->limit_log_level,
+                              NGX_LOG_WARN);
+    ngx_conf_merge_value(conf->dry_run, prev->dry_run, 0);
+    ngx_conf_merge_value(conf->headers, prev->headers, 1);
+    ngx_conf_merge_value(conf->rollback, prev->rollback, 1);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_zae_limit_main_conf_t *zmcf = conf;
+
+    u_char      *p;
+    size_t       len;
+    ssize_t      size;
+    ngx_int_t    n;
+    ngx_str_t   *value, name, s;
+    ngx_msec_t   ms;
+    ngx_uint_t   i;
+    zae_err_t    err;
+
+    if (zmcf->configured) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    name.len = 0;
+    size = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "table=", 6) == 0) {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            if (zae_validate_table_name((u_char *) s.data, s.len, &err)
+                != ZAE_OK)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid table \"%V\": %s", &s, err.msg);
+                return NGX_CONF_ERROR;
+            }
+
+            zmcf->table = s;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "region=", 7) == 0) {
+            zmcf->ddb_conf.region.data = value[i].data + 7;
+            zmcf->ddb_conf.region.len = value[i].len - 7;
+
+            if (zmcf->ddb_conf.region.len == 0) {
+                goto invalid;
+            }
+
+            for (p = zmcf->ddb_conf.region.data;
+                 p < zmcf->ddb_conf.region.data + zmcf->ddb_conf.region.len;
+                 p++)
+            {
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')
+                      || *p == '-'))
+                {
+                    goto invalid;
+                }
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "endpoint=", 9) == 0) {
+            zmcf->ddb_conf.endpoint.data = value[i].data + 9;
+            zmcf->ddb_conf.endpoint.len = value[i].len - 9;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "namespace=", 10) == 0) {
+            s.data = value[i].data + 10;
+            s.len = value[i].len - 10;
+
+            if (zae_validate_namespace((u_char *) s.data, s.len, &err)
+                != ZAE_OK)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid namespace \"%V\": %s", &s,
+                                   err.msg);
+                return NGX_CONF_ERROR;
+            }
+
+            zmcf->namespace = s;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+
+            name.data = value[i].data + 5;
+
+            p = (u_char *) ngx_strchr(name.data, ':');
+
+            if (p == NULL) {
+                goto invalid;
+            }
+
+            name.len = p - name.data;
+
+            s.data = p + 1;
+            s.len = value[i].data + value[i].len - s.data;
+
+            size = ngx_parse_size(&s);
+
+            if (size == NGX_ERROR || name.len == 0) {
+                goto invalid;
+            }
+
+            if (size < (ssize_t) (8 * ngx_pagesize)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "zone \"%V\" is too small", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            ms = ngx_parse_time(&s, 0);
+            if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
+                goto invalid;
+            }
+
+            zmcf->ddb_conf.timeout = ms;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max_attempts=", 13) == 0) {
+            n = ngx_atoi(value[i].data + 13, value[i].len - 13);
+            if (n == NGX_ERROR || n < 1 || n > 10) {
+                goto invalid;
+            }
+
+            zmcf->ddb_conf.max_attempts = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "keepalive=", 10) == 0) {
+            n = ngx_atoi(value[i].data + 10, value[i].len - 10);
+            if (n == NGX_ERROR || n > 4096) {
+                goto invalid;
+            }
+
+            zmcf->ddb_conf.keepalive = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "config_cache=", 13) == 0) {
+            s.data = value[i].data + 13;
+            s.len = value[i].len - 13;
+
+            ms = ngx_parse_time(&s, 0);
+            if (ms == (ngx_msec_t) NGX_ERROR) {
+                goto invalid;
+            }
+
+            zmcf->config_ttl = ms;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "flush_interval=", 15) == 0) {
+            s.data = value[i].data + 15;
+            s.len = value[i].len - 15;
+
+            ms = ngx_parse_time(&s, 0);
+            if (ms == (ngx_msec_t) NGX_ERROR || ms == 0 || ms > 60000) {
+                goto invalid;
+            }
+
+            zmcf->flush_interval = ms;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max_pending=", 12) == 0) {
+            n = ngx_atoi(value[i].data + 12, value[i].len - 12);
+            if (n == NGX_ERROR || n < 1) {
+                goto invalid;
+            }
+
+            zmcf->max_deltas = n;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "ssl_verify=on") == 0) {
+            zmcf->ddb_conf.ssl_verify = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "ssl_verify=off") == 0) {
+            zmcf->ddb_conf.ssl_verify = 0;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "ssl_trusted_certificate=", 24) == 0) {
+            zmcf->ddb_conf.ssl_trusted_certificate.data = value[i].data + 24;
+            zmcf->ddb_conf.ssl_trusted_certificate.len = value[i].len - 24;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (zmcf->table.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"table\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (zmcf->ddb_conf.region.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"region\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (zmcf->namespace.len == 0) {
+        ngx_str_set(&zmcf->namespace, "default");
+    }
+
+    if (name.len == 0) {
+        ngx_str_set(&name, "zae_limit");
+        size = 10 * 1024 * 1024;
+    }
+
+    zmcf->shm_zone = ngx_shared_memory_add(cf, &name, size,
+                                           &ngx_http_zae_limit_module);
+    if (zmcf->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (zmcf->shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is already used", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    zmcf->shm_zone->init = ngx_http_zae_limit_init_zone;
+    zmcf->shm_zone->data = zmcf;
+
+    len = zmcf->ddb_conf.endpoint.len;
+
+    if (len && ngx_strncmp(zmcf->ddb_conf.endpoint.data, "http://", 7) != 0
+        && ngx_strncmp(zmcf->ddb_conf.endpoint.data, "https://", 8) != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid endpoint \"%V\": "
+                           "must start with http:// or https://",
+                           &zmcf->ddb_conf.endpoint);
+        return NGX_CONF_ERROR;
+    }
+
+    zmcf->configured = 1;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_zae_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_zae_limit_loc_conf_t *zlcf = conf;
+
+    char                              *rv;
+    ngx_str_t                         *value, s;
+    ngx_http_zae_limit_main_conf_t    *zmcf;
+    ngx_uint_t                         i;
+    zae_err_t                          err;
+    ngx_http_complex_value_t         **cvp;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (zlcf->entity) {
+        return "is duplicate";
+    }
+
+    zmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_zae_limit_module);
+
+    if (!zmcf->configured) {
+        return "requires \"zae_limit_dynamodb\" before it in the http block";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "entity=", 7) == 0) {
+            cvp = &zlcf->entity;
+            s.data = value[i].data + 7;
+            s.len = value[i].len - 7;
+
+        } else if (ngx_strncmp(value[i].data, "resource=", 9) == 0) {
+            cvp = &zlcf->resource;
+            s.data = value[i].data + 9;
+            s.len = value[i].len - 9;
+
+        } else if (ngx_strncmp(value[i].data, "consume=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            rv = ngx_http_zae_limit_parse_consume(cf, zlcf, &s);
+            if (rv != NGX_CONF_OK) {
+                return rv;
+            }
+
+            continue;
+
+        } else if (ngx_strncmp(value[i].data, "limits=", 7) == 0) {
+            zlcf->limits = ngx_pcalloc(cf->pool, sizeof(zae_limits_t));
+            if (zlcf->limits == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            if (zae_limits_parse(zlcf->limits, value[i].data + 7,
+                                 value[i].len - 7, &err)
+                != ZAE_OK)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid limits \"%V\": %s",
+                                   &value[i], err.msg);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (s.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "empty value in \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        *cvp = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+        if (*cvp == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+        ccv.cf = cf;
+        ccv.value = &s;
+        ccv.complex_value = *cvp;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        if ((*cvp)->lengths == NULL) {
+
+            /* a constant: validate it now */
+
+            if (cvp == &zlcf->entity) {
+                if (zae_validate_entity_id(s.data, s.len, &err) != ZAE_OK) {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "invalid entity \"%V\": %s", &s,
+                                       err.msg);
+                    return NGX_CONF_ERROR;
+                }
+
+            } else if (zae_validate_resource(s.data, s.len, &err) != ZAE_OK) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid resource \"%V\": %s", &s,
+                                   err.msg);
+                return NGX_CONF_ERROR;
+            }
+        }
+    }
+
+    if (zlcf->entity == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"entity\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (zlcf->resource == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"resource\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (zlcf->consume == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"consume\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_zae_limit_parse_consume(ngx_conf_t *cf,
+    ngx_http_zae_limit_loc_conf_t *zlcf, ngx_str_t *value)
+{
+    u_char                            *p, *last, *comma, *colon;
+    ngx_str_t                          amount;
+    ngx_uint_t                         i;
+    zae_err_t                          err;
+    ngx_http_zae_limit_consume_t      *c, *cs;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (zlcf->consume) {
+        return "has duplicate \"consume\" parameter";
+    }
+
+    zlcf->consume = ngx_array_create(cf->pool, 4,
+                                     sizeof(ngx_http_zae_limit_consume_t));
+    if (zlcf->consume == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = value->data;
+    last = value->data + value->len;
+
+    while (p < last) {
+        comma = ngx_strlchr(p, last, ',');
+        if (comma == NULL) {
+            comma = last;
+        }
+
+        colon = ngx_strlchr(p, comma, ':');
+        if (colon == NULL || colon == p || colon + 1 == comma) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid consume \"%V\": expected "
+                               "name:amount[,name:amount...]", value);
+            return NGX_CONF_ERROR;
+        }
+
+        c = ngx_array_push(zlcf->consume);
+        if (c == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        c->name.data = p;
+        c->name.len = colon - p;
+        c->value = NULL;
+        c->amount = 0;
+
+        if (zae_validate_limit_name(c->name.data, c->name.len, &err)
+            != ZAE_OK)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid consume \"%V\": %s", value, err.msg);
+            return NGX_CONF_ERROR;
+        }
+
+        cs = zlcf->consume->elts;
+
+        for (i = 0; i < zlcf->consume->nelts - 1; i++) {
+            if (cs[i].name.len == c->name.len
+                && ngx_strncmp(cs[i].name.data, c->name.data, c->name.len)
+                   == 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid consume \"%V\": "
+                                   "duplicate limit \"%V\"", value, &c->name);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        if (zlcf->consume->nelts > ZAE_LIMITS_MAX) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid consume \"%V\": too many limits",
+                               value);
+            return NGX_CONF_ERROR;
+        }
+
+        amount.data = colon + 1;
+        amount.len = comma - amount.data;
+
+        if (ngx_strlchr(amount.data, amount.data + amount.len, '$')) {
+            c->value = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+            if (c->value == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+            ccv.cf = cf;
+            ccv.value = &amount;
+            ccv.complex_value = c->value;
+
+            if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+        } else if (zae_parse_tokens(amount.data, amount.len, &c->amount,
+                                    &err)
+                   != ZAE_OK)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid consume \"%V\": %s", value, err.msg);
+            return NGX_CONF_ERROR;
+        }
+
+        p = comma + 1;
+    }
+
+    if (zlcf->consume->nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid consume \"%V\"", value);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_zae_limit_reconcile(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_zae_limit_loc_conf_t *zlcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_uint_t                         i;
+    zae_err_t                          err;
+    ngx_http_zae_limit_reconcile_t    *rc, *rcs;
+    ngx_http_compile_complex_value_t   ccv;
+
+    value = cf->args->elts;
+
+    if (zae_validate_limit_name(value[1].data, value[1].len, &err)
+        != ZAE_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid limit name \"%V\": %s", &value[1],
+                           err.msg);
+        return NGX_CONF_ERROR;
+    }
+
+    if (zlcf->reconcile == NULL) {
+        zlcf->reconcile = ngx_array_create(cf->pool, 2,
+                                      sizeof(ngx_http_zae_limit_reconcile_t));
+        if (zlcf->reconcile == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    rcs = zlcf->reconcile->elts;
+
+    for (i = 0; i < zlcf->reconcile->nelts; i++) {
+        if (rcs[i].name.len == value[1].len
+            && ngx_strncmp(rcs[i].name.data, value[1].data, value[1].len)
+               == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate reconcile of limit \"%V\"",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    rc = ngx_array_push(zlcf->reconcile);
+    if (rc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rc->name = value[1];
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[2];
+    ccv.complex_value = &rc->value;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_zae_limit_namespace(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_zae_limit_loc_conf_t *zlcf = conf;
+
+    ngx_str_t                         *value;
+    zae_err_t                          err;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (zlcf->namespace) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    zlcf->namespace = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (zlcf->namespace == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = zlcf->namespace;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (zlcf->namespace->lengths == NULL
+        && zae_validate_namespace(value[1].data, value[1].len, &err)
+           != ZAE_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid namespace \"%V\": %s", &value[1],
+                           err.msg);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_zae_limit_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_zae_limit_metrics_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt             *h;
+    ngx_http_core_main_conf_t       *cmcf;
+    ngx_http_zae_limit_main_conf_t  *zmcf;
+
+    zmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_zae_limit_module);
+
+    if (!zmcf->configured) {
+        return NGX_OK;
+    }
+
+    zmcf->ddb = ngx_http_zae_limit_ddb_create(cf, &zmcf->ddb_conf);
+    if (zmcf->ddb == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    /*
+     * the precontent phase runs after the access phase: requests refused
+     * by auth_basic or auth_request consume nothing, and "satisfy any"
+     * is not affected
+     */
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_zae_limit_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_zae_limit_log_handler;
+
+    return ngx_http_zae_limit_filter_init(cf);
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_init_process(ngx_cycle_t *cycle)
+{
+    return ngx_http_zae_limit_init_worker(cycle);
+}
+
+
+static void
+ngx_http_zae_limit_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_zae_limit_exit_worker(cycle);
+}

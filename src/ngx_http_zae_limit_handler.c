@@ -1,0 +1,2505 @@
+
+/*
+ * Copyright (C) zae-limit authors
+ *
+ * Request processing: the precontent-phase acquire (parked while
+ * DynamoDB answers), the 429/503/400 answers, the rate limit response
+ * headers, the log-phase reconciliation and rollback, and the worker
+ * flush timer that writes the coalesced deltas.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_zae_limit_module.h"
+#include "zae_bucket.h"
+#include "zae_body.h"
+#include "zae_ddb.h"
+#include "zae_schema.h"
+#include "zae_proto.h"
+
+
+typedef enum {
+    NGX_HTTP_ZAE_LIMIT_STEP_NSID = 0,
+    NGX_HTTP_ZAE_LIMIT_STEP_SPEC,
+    NGX_HTTP_ZAE_LIMIT_STEP_BUMP,
+    NGX_HTTP_ZAE_LIMIT_STEP_CONFIG,
+    NGX_HTTP_ZAE_LIMIT_STEP_READ,
+    NGX_HTTP_ZAE_LIMIT_STEP_WRITE,
+    NGX_HTTP_ZAE_LIMIT_STEP_RETRY
+} ngx_http_zae_limit_step_e;
+
+
+/* the cached facts of an entity (from a bucket image or META) */
+
+typedef struct {
+    int64_t                          shard_count;
+    u_char                           cascade;
+    u_char                           plen;
+    u_char                           parent[ZAE_ENTITY_ID_MAX_LEN];
+} ngx_http_zae_limit_entity_t;
+
+
+/* a resolved limit list in the shared cache */
+
+typedef struct {
+    u_char                           len;
+    u_char                           name[ZAE_NAME_MAX_LEN];
+    int64_t                          capacity;
+    int64_t                          refill_amount;
+    int64_t                          period;
+} ngx_http_zae_limit_climit_t;
+
+
+typedef struct {
+    u_char                           source;
+    u_char                           on_unavailable;
+    u_char                           n;
+    ngx_http_zae_limit_climit_t      l[ZAE_LIMITS_MAX];
+} ngx_http_zae_limit_config_t;
+
+
+/* a rejection: the bucket as DynamoDB last showed it */
+
+typedef struct {
+    u_char                           len;
+    u_char                           name[ZAE_NAME_MAX_LEN];
+    int64_t                          tk;
+    int64_t                          cp;
+    int64_t                          ra;
+    int64_t                          rp;
+} ngx_http_zae_limit_rlimit_t;
+
+
+typedef struct {
+    int64_t                          rf;
+    u_char                           n;
+    ngx_http_zae_limit_rlimit_t      l[ZAE_LIMITS_MAX];
+} ngx_http_zae_limit_reject_t;
+
+
+/* response header values: one per limit */
+
+typedef struct {
+    zae_str_t                        name;
+    int64_t                          capacity;    /* tokens */
+    int64_t                          remaining;   /* tokens, >= 0 */
+    int64_t                          window;      /* seconds */
+    int64_t                          reset;       /* seconds to full */
+} ngx_http_zae_limit_hdr_t;
+
+
+typedef struct ngx_http_zae_limit_ctx_s  ngx_http_zae_limit_ctx_t;
+
+struct ngx_http_zae_limit_ctx_s {
+    ngx_http_request_t              *request;
+    ngx_http_zae_limit_loc_conf_t   *zlcf;
+    ngx_http_zae_limit_main_conf_t  *zmcf;
+    zae_mem_t                        mem;
+
+    ngx_uint_t                       status;
+    ngx_int_t                        rc;
+    ngx_uint_t                       step;
+    ngx_uint_t                       pending;
+    ngx_uint_t                       shard_tries;
+    ngx_uint_t                       conflicts;
+
+    zae_str_t                        ns_name;
+    zae_str_t                        nsid;
+    zae_bucket_ref_t                 ref;
+    zae_bucket_ref_t                 pref;        /* the parent's */
+    zae_str_t                        parent;
+    zae_amount_t                     consume[ZAE_LIMITS_MAX];
+    size_t                           nconsume;
+    int64_t                          now_ms;
+
+    ngx_http_zae_limit_entity_t      entity;
+    ngx_http_zae_limit_config_t      config[2];   /* child, parent */
+    zae_limits_t                     limits[2];
+
+    ngx_http_zae_limit_ddb_call_t    call[2];
+    zae_spec_result_t                spec[2];
+    zae_proto_plan_t                 plan;
+    zae_ddb_op_e                   write_op;
+
+    ngx_http_zae_limit_hdr_t         hdrs[ZAE_LIMITS_MAX];
+    ngx_uint_t                       nhdrs;
+    int64_t                          retry_header;
+    ngx_str_t                        body;
+    ngx_uint_t                       http_status;
+    zae_level_e                      source;
+
+    unsigned                         done:1;
+    unsigned                         parked:1;
+    unsigned                         acquired:1;
+    unsigned                         cascaded:1;
+    unsigned                         entity_known:1;
+    unsigned                         logged:1;
+};
+
+
+typedef struct {
+    ngx_pool_t                      *pool;
+    ngx_http_zae_limit_main_conf_t  *zmcf;
+    ngx_uint_t                       pending;
+} ngx_http_zae_limit_flush_t;
+
+
+static ngx_http_zae_limit_ctx_t *ngx_http_zae_limit_get_ctx(
+    ngx_http_request_t *r);
+static void ngx_http_zae_limit_cleanup(void *data);
+static ngx_int_t ngx_http_zae_limit_start(ngx_http_request_t *r,
+    ngx_http_zae_limit_ctx_t *ctx);
+static ngx_int_t ngx_http_zae_limit_next(ngx_http_zae_limit_ctx_t *ctx);
+static ngx_int_t ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx,
+    ngx_uint_t i, const char *op, zae_buf_t *b);
+static void ngx_http_zae_limit_call_done(ngx_http_zae_limit_ddb_call_t *call);
+static ngx_int_t ngx_http_zae_limit_spec(ngx_http_zae_limit_ctx_t *ctx);
+static ngx_int_t ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx);
+static ngx_int_t ngx_http_zae_limit_slow(ngx_http_zae_limit_ctx_t *ctx);
+static ngx_int_t ngx_http_zae_limit_config_done(
+    ngx_http_zae_limit_ctx_t *ctx);
+static ngx_int_t ngx_http_zae_limit_read(ngx_http_zae_limit_ctx_t *ctx);
+static ngx_int_t ngx_http_zae_limit_read_done(ngx_http_zae_limit_ctx_t *ctx);
+static ngx_int_t ngx_http_zae_limit_write_done(
+    ngx_http_zae_limit_ctx_t *ctx);
+static ngx_int_t ngx_http_zae_limit_passed(ngx_http_zae_limit_ctx_t *ctx);
+static ngx_int_t ngx_http_zae_limit_reject(ngx_http_zae_limit_ctx_t *ctx,
+    zae_limit_status_t *st, size_t n, zae_bucket_item_t *image);
+static ngx_int_t ngx_http_zae_limit_unavailable(
+    ngx_http_zae_limit_ctx_t *ctx, const char *fmt, ...);
+static ngx_int_t ngx_http_zae_limit_invalid(ngx_http_request_t *r,
+    ngx_http_zae_limit_ctx_t *ctx, const char *field, ngx_str_t *value,
+    zae_err_t *err);
+static ngx_int_t ngx_http_zae_limit_respond(ngx_http_zae_limit_ctx_t *ctx,
+    ngx_uint_t status, zae_buf_t *b);
+static ngx_int_t ngx_http_zae_limit_answer(ngx_http_request_t *r,
+    ngx_http_zae_limit_ctx_t *ctx);
+static void ngx_http_zae_limit_hdrs_from_bucket(ngx_http_zae_limit_ctx_t *ctx,
+    zae_bucket_item_t *bucket);
+static ngx_int_t ngx_http_zae_limit_header_filter(ngx_http_request_t *r);
+static void ngx_http_zae_limit_queue_delta(ngx_http_zae_limit_ctx_t *ctx,
+    zae_str_t *entity, zae_str_t *name, int64_t delta);
+static void ngx_http_zae_limit_flush(ngx_event_t *ev);
+static void ngx_http_zae_limit_flush_done(
+    ngx_http_zae_limit_ddb_call_t *call);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+static ngx_event_t        ngx_http_zae_limit_flush_event;
+static ngx_connection_t   ngx_http_zae_limit_flush_dummy;
+static ngx_uint_t         ngx_http_zae_limit_flushing;
+static time_t             ngx_http_zae_limit_warn_time;
+
+
+static ngx_str_t  ngx_http_zae_limit_status_names[] = {
+    ngx_null_string,
+    ngx_string("PASSED"),
+    ngx_string("REJECTED"),
+    ngx_string("REJECTED_DRY_RUN"),
+    ngx_string("UNAVAILABLE_ALLOWED"),
+    ngx_string("UNAVAILABLE_BLOCKED"),
+    ngx_string("SKIPPED"),
+    ngx_string("INVALID")
+};
+
+
+static void *
+ngx_http_zae_limit_pool_alloc(void *pool, size_t size)
+{
+    return ngx_palloc(pool, size);
+}
+
+
+static int64_t
+ngx_http_zae_limit_now_ms(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000 + tp->msec;
+}
+
+
+/*
+ * The request ctx is found through its pool cleanup, so that it
+ * survives internal redirects (they clear r->ctx): the acquire runs
+ * once per request and the log phase finds what it consumed.
+ */
+
+static ngx_http_zae_limit_ctx_t *
+ngx_http_zae_limit_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_zae_limit_cleanup) {
+            return cln->data;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_zae_limit_cleanup(void *data)
+{
+    ngx_http_zae_limit_ctx_t  *ctx = data;
+
+    ngx_uint_t  i;
+
+    if (ctx->pending) {
+        for (i = 0; i < 2; i++) {
+            ngx_http_zae_limit_ddb_cancel(&ctx->call[i]);
+        }
+
+        ctx->pending = 0;
+    }
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                        rc;
+    ngx_pool_cleanup_t              *cln;
+    ngx_http_zae_limit_ctx_t        *ctx;
+    ngx_http_zae_limit_loc_conf_t   *zlcf;
+    ngx_http_zae_limit_main_conf_t  *zmcf;
+
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_zae_limit_get_ctx(r);
+
+    if (ctx) {
+        if (!ctx->done) {
+            return NGX_AGAIN;
+        }
+
+        if (ctx->parked) {
+            ctx->parked = 0;
+            r->read_event_handler = ngx_http_block_reading;
+            return ngx_http_zae_limit_answer(r, ctx);
+        }
+
+        /* after an internal redirect: already decided */
+
+        return NGX_DECLINED;
+    }
+
+    zlcf = ngx_http_get_module_loc_conf(r, ngx_http_zae_limit_module);
+
+    if (zlcf->entity == NULL) {
+        return NGX_DECLINED;
+    }
+
+    zmcf = ngx_http_get_module_main_conf(r, ngx_http_zae_limit_module);
+
+    if (!zmcf->configured) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_zae_limit_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_zae_limit_cleanup;
+    cln->data = ctx;
+
+    ctx->request = r;
+    ctx->zlcf = zlcf;
+    ctx->zmcf = zmcf;
+    ctx->mem.alloc = ngx_http_zae_limit_pool_alloc;
+    ctx->mem.ctx = r->pool;
+
+    rc = ngx_http_zae_limit_start(r, ctx);
+
+    if (rc == NGX_AGAIN) {
+        ctx->parked = 1;
+        r->read_event_handler = ngx_http_test_reading;
+        return NGX_AGAIN;
+    }
+
+    ctx->done = 1;
+
+    return ngx_http_zae_limit_answer(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_eval(ngx_http_request_t *r, ngx_http_complex_value_t *cv,
+    ngx_str_t *value)
+{
+    if (ngx_http_complex_value(r, cv, value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_start(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
+{
+    size_t                           len;
+    ngx_str_t                        entity, resource, ns, amount, key;
+    ngx_uint_t                       i;
+    zae_err_t                        err;
+    ngx_http_zae_limit_consume_t    *c;
+    ngx_http_zae_limit_loc_conf_t   *zlcf;
+    ngx_http_zae_limit_main_conf_t  *zmcf;
+
+    zlcf = ctx->zlcf;
+    zmcf = ctx->zmcf;
+
+    if (ngx_http_zae_limit_eval(r, zlcf->entity, &entity) != NGX_OK
+        || ngx_http_zae_limit_eval(r, zlcf->resource, &resource) != NGX_OK)
+    {
+        ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_OK;
+    }
+
+    if (entity.len == 0) {
+        ctx->status = NGX_HTTP_ZAE_LIMIT_SKIPPED;
+        ctx->rc = NGX_DECLINED;
+        ngx_http_zae_limit_metric_add(zmcf->shm_zone,
+                                      NGX_HTTP_ZAE_LIMIT_M_SKIPPED, 1);
+        return NGX_OK;
+    }
+
+    if (zae_validate_entity_id(entity.data, entity.len, &err) != ZAE_OK) {
+        return ngx_http_zae_limit_invalid(r, ctx, "entity_id", &entity,
+                                          &err);
+    }
+
+    if (zae_validate_resource(resource.data, resource.len, &err) != ZAE_OK) {
+        return ngx_http_zae_limit_invalid(r, ctx, "resource", &resource,
+                                          &err);
+    }
+
+    if (zlcf->namespace) {
+        if (ngx_http_zae_limit_eval(r, zlcf->namespace, &ns) != NGX_OK) {
+            ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_OK;
+        }
+
+        if (ns.len == 0) {
+            ns = zmcf->namespace;
+
+        } else if (zae_validate_namespace(ns.data, ns.len, &err) != ZAE_OK) {
+            return ngx_http_zae_limit_invalid(r, ctx, "namespace", &ns,
+                                              &err);
+        }
+
+    } else {
+        ns = zmcf->namespace;
+    }
+
+    c = zlcf->consume->elts;
+
+    for (i = 0; i < zlcf->consume->nelts; i++) {
+        ctx->consume[i].name.data = c[i].name.data;
+        ctx->consume[i].name.len = c[i].name.len;
+
+        if (c[i].value == NULL) {
+            ctx->consume[i].amount = c[i].amount;
+            continue;
+        }
+
+        if (ngx_http_zae_limit_eval(r, c[i].value, &amount) != NGX_OK) {
+            ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_OK;
+        }
+
+        if (zae_parse_tokens(amount.data, amount.len,
+                             &ctx->consume[i].amount, &err)
+            != ZAE_OK)
+        {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "zae_limit: invalid consume amount \"%V\" "
+                          "of limit \"%V\" in \"zae_limit\" directive: %s",
+                          &amount, &c[i].name, err.msg);
+            ctx->status = NGX_HTTP_ZAE_LIMIT_INVALID;
+            ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_OK;
+        }
+    }
+
+    ctx->nconsume = zlcf->consume->nelts;
+
+    ctx->ns_name.data = ns.data;
+    ctx->ns_name.len = ns.len;
+
+    ctx->ref.table.data = zmcf->table.data;
+    ctx->ref.table.len = zmcf->table.len;
+    ctx->ref.entity_id.data = entity.data;
+    ctx->ref.entity_id.len = entity.len;
+    ctx->ref.resource.data = resource.data;
+    ctx->ref.resource.len = resource.len;
+
+    ctx->now_ms = ngx_http_zae_limit_now_ms();
+
+    /* the namespace id */
+
+    key = ns;
+
+    ctx->nsid.data = ngx_pnalloc(r->pool, 64);
+    if (ctx->nsid.data == NULL) {
+        ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_OK;
+    }
+
+    if (ngx_http_zae_limit_cache_get(zmcf->shm_zone,
+                                     NGX_HTTP_ZAE_LIMIT_C_NSID, &key,
+                                     ctx->nsid.data, 64, &len)
+        == NGX_OK)
+    {
+        ctx->nsid.len = len;
+        ctx->ref.ns = ctx->nsid;
+        ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_SPEC;
+
+        return ngx_http_zae_limit_spec(ctx);
+    }
+
+    ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_NSID;
+
+    {
+        zae_buf_t      b;
+        zae_keys_t     k;
+        zae_ddb_req_t  req;
+
+        zae_buf_init(&b, &ctx->mem, 256);
+        ngx_memzero(&req, sizeof(zae_ddb_req_t));
+
+        if (zae_keys_namespace(&ctx->mem, &k, &ctx->ns_name) != ZAE_OK) {
+            ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_OK;
+        }
+
+        req.table = ctx->ref.table;
+        req.key = zae_keys_key(&ctx->mem, &k);
+
+        if (req.key == NULL || zae_ddb_get_item(&b, &req) != ZAE_OK) {
+            ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_OK;
+        }
+
+        return ngx_http_zae_limit_send(ctx, 0, "GetItem", &b);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
+    const char *op, zae_buf_t *b)
+{
+    ngx_http_zae_limit_ddb_call_t  *call;
+
+    if (b->failed) {
+        return ngx_http_zae_limit_unavailable(ctx, "out of memory");
+    }
+
+    call = &ctx->call[i];
+
+    ngx_memzero(call, sizeof(ngx_http_zae_limit_ddb_call_t));
+
+    call->pool = ctx->request->pool;
+    call->log = ctx->request->connection->log;
+    call->op.data = (u_char *) op;
+    call->op.len = ngx_strlen(op);
+    call->body.data = b->data;
+    call->body.len = b->len;
+    call->handler = ngx_http_zae_limit_call_done;
+    call->data = ctx;
+
+    if (ngx_http_zae_limit_ddb_start(ctx->zmcf->ddb, call) != NGX_AGAIN) {
+        return ngx_http_zae_limit_unavailable(ctx,
+                                              "could not start a call");
+    }
+
+    ctx->pending++;
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_zae_limit_call_done(ngx_http_zae_limit_ddb_call_t *call)
+{
+    ngx_int_t                  rc;
+    ngx_http_request_t        *r;
+    ngx_http_zae_limit_ctx_t  *ctx;
+
+    ctx = call->data;
+    r = ctx->request;
+
+    ngx_http_zae_limit_metric_call(ctx->zmcf->shm_zone, call);
+
+    if (ctx->pending) {
+        ctx->pending--;
+    }
+
+    if (ctx->pending || ctx->done) {
+        return;
+    }
+
+    rc = ngx_http_zae_limit_next(ctx);
+
+    if (rc == NGX_AGAIN) {
+        return;
+    }
+
+    ctx->done = 1;
+
+    if (ctx->parked) {
+        r->write_event_handler = ngx_http_core_run_phases;
+        ngx_http_post_request(r, NULL);
+        ngx_http_run_posted_requests(r->connection);
+    }
+}
+
+
+/* a call's answer in the form the core decoders take */
+
+static void
+ngx_http_zae_limit_resp(ngx_http_zae_limit_ddb_call_t *call,
+    zae_ddb_http_resp_t *resp)
+{
+    ngx_memzero(resp, sizeof(zae_ddb_http_resp_t));
+
+    resp->status = call->status;
+    resp->body.data = call->response.data;
+    resp->body.len = call->response.len;
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_call_failed(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i)
+{
+    ngx_http_zae_limit_ddb_call_t  *call;
+
+    call = &ctx->call[i];
+
+    if (call->rc == NGX_OK) {
+        return NGX_OK;
+    }
+
+    return ngx_http_zae_limit_unavailable(ctx, "dynamodb %V failed: %V",
+                                          &call->op, &call->error);
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_next(ngx_http_zae_limit_ctx_t *ctx)
+{
+    zae_err_t                       err;
+    zae_av_t                       *root, *item;
+    zae_str_t                       s;
+    zae_ddb_error_t                 e;
+    zae_ddb_http_resp_t             resp;
+    ngx_http_zae_limit_ddb_call_t  *call;
+
+    call = &ctx->call[0];
+
+    switch (ctx->step) {
+
+    case NGX_HTTP_ZAE_LIMIT_STEP_NSID:
+
+        if (ngx_http_zae_limit_call_failed(ctx, 0) != NGX_OK) {
+            return NGX_OK;
+        }
+
+        ngx_http_zae_limit_resp(call, &resp);
+
+        item = NULL;
+
+        if (zae_ddb_decode(&ctx->mem, &resp, &root, &e) != ZAE_OK
+            || zae_ddb_result_item(root, "Item", &item, &err) != ZAE_OK)
+        {
+            return ngx_http_zae_limit_unavailable(ctx,
+                                        "namespace lookup failed");
+        }
+
+        if (item == NULL
+            || zae_item_get_str(item, "status", &s, &err) != ZAE_OK
+            || s.len != 6 || ngx_strncmp(s.data, "active", 6) != 0
+            || zae_item_get_str(item, "namespace_id", &ctx->nsid, &err)
+               != ZAE_OK
+            || ctx->nsid.len == 0 || ctx->nsid.len > 64)
+        {
+            return ngx_http_zae_limit_unavailable(ctx,
+                                  "namespace \"%V\" is not registered",
+                                  (ngx_str_t *) &ctx->ns_name);
+        }
+
+        (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
+                                            NGX_HTTP_ZAE_LIMIT_C_NSID,
+                                            (ngx_str_t *) &ctx->ns_name,
+                                            ctx->nsid.data, ctx->nsid.len,
+                                            ctx->zmcf->config_ttl
+                                            ? ctx->zmcf->config_ttl : 1000);
+
+        ctx->ref.ns = ctx->nsid;
+        ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_SPEC;
+
+        return ngx_http_zae_limit_spec(ctx);
+
+    case NGX_HTTP_ZAE_LIMIT_STEP_SPEC:
+        return ngx_http_zae_limit_spec_done(ctx);
+
+    case NGX_HTTP_ZAE_LIMIT_STEP_BUMP:
+
+        /* the bump's own condition failure is ignored, as upstream does */
+
+        return ngx_http_zae_limit_slow(ctx);
+
+    case NGX_HTTP_ZAE_LIMIT_STEP_CONFIG:
+        return ngx_http_zae_limit_config_done(ctx);
+
+    case NGX_HTTP_ZAE_LIMIT_STEP_READ:
+        return ngx_http_zae_limit_read_done(ctx);
+
+    default: /* NGX_HTTP_ZAE_LIMIT_STEP_WRITE, NGX_HTTP_ZAE_LIMIT_STEP_RETRY */
+        return ngx_http_zae_limit_write_done(ctx);
+    }
+}
+
+
+static ngx_str_t *
+ngx_http_zae_limit_key(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *entity,
+    ngx_str_t *key)
+{
+    key->len = ctx->nsid.len + 1 + entity->len + 1 + ctx->ref.resource.len;
+    key->data = ngx_pnalloc(ctx->request->pool, key->len);
+    if (key->data == NULL) {
+        return NULL;
+    }
+
+    ngx_sprintf(key->data, "%*s/%*s#%*s",
+                ctx->nsid.len, ctx->nsid.data, entity->len, entity->data,
+                ctx->ref.resource.len, ctx->ref.resource.data);
+
+    return key;
+}
+
+
+/* a rejection remembered in the zone still holds: answer it locally */
+
+static ngx_int_t
+ngx_http_zae_limit_reject_cached(ngx_http_zae_limit_ctx_t *ctx)
+{
+    size_t                        len, i, j, n;
+    ngx_str_t                     key;
+    zae_bucket_t                  b;
+    zae_bucket_result_t           res;
+    zae_limit_status_t           *st;
+    ngx_http_zae_limit_reject_t   rj;
+    ngx_http_zae_limit_rlimit_t  *rl;
+
+    if (ngx_http_zae_limit_key(ctx, &ctx->ref.entity_id, &key) == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_zae_limit_cache_get(ctx->zmcf->shm_zone,
+                                     NGX_HTTP_ZAE_LIMIT_C_REJECT, &key,
+                                     (u_char *) &rj, sizeof(rj), &len)
+        != NGX_OK
+        || len != sizeof(rj))
+    {
+        return NGX_DECLINED;
+    }
+
+    st = ngx_pcalloc(ctx->request->pool,
+                     ctx->nconsume * sizeof(zae_limit_status_t));
+    if (st == NULL) {
+        return NGX_DECLINED;
+    }
+
+    n = 0;
+
+    for (i = 0; i < ctx->nconsume; i++) {
+
+        rl = NULL;
+
+        for (j = 0; j < rj.n; j++) {
+            if (rj.l[j].len == ctx->consume[i].name.len
+                && ngx_memcmp(rj.l[j].name, ctx->consume[i].name.data,
+                              rj.l[j].len) == 0)
+            {
+                rl = &rj.l[j];
+                break;
+            }
+        }
+
+        if (rl == NULL) {
+            return NGX_DECLINED;
+        }
+
+        b.tk = rl->tk;
+        b.last = rj.rf;
+        b.cp = rl->cp;
+        b.ra = rl->ra;
+        b.rp = rl->rp;
+
+        (void) zae_bucket_try_consume(&b, ctx->consume[i].amount,
+                                      ctx->now_ms, &res);
+
+        st[n].entity_id = ctx->ref.entity_id;
+        st[n].resource = ctx->ref.resource;
+        st[n].limit_name = ctx->consume[i].name;
+        st[n].capacity = rl->cp / 1000;
+        st[n].refill_amount = rl->ra / 1000;
+        st[n].refill_period_seconds = rl->rp / 1000;
+        st[n].available = res.available;
+        st[n].requested = ctx->consume[i].amount;
+        st[n].retry_after_ms = res.exceeded ? res.retry_ms : 0;
+        st[n].exceeded = res.exceeded;
+        n++;
+    }
+
+    if (zae_body_primary(st, n) == n) {
+
+        /* refill caught up for this request: ask DynamoDB */
+
+        return NGX_DECLINED;
+    }
+
+    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_REJECT_CACHE_HITS, 1);
+
+    return ngx_http_zae_limit_reject(ctx, st, n, NULL);
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_spec_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
+    zae_bucket_ref_t *ref)
+{
+    zae_buf_t  b;
+    zae_err_t  err;
+
+    zae_buf_init(&b, &ctx->mem, 1024);
+
+    if (zae_proto_spec_request(&b, ref, ctx->consume, ctx->nconsume,
+                               ctx->now_ms, &err)
+        != ZAE_OK)
+    {
+        return ngx_http_zae_limit_unavailable(ctx, "%s", err.msg);
+    }
+
+    return ngx_http_zae_limit_send(ctx, i, "UpdateItem", &b);
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_spec(ngx_http_zae_limit_ctx_t *ctx)
+{
+    size_t                        len;
+    ngx_int_t                     rc;
+    ngx_str_t                     key;
+    ngx_http_zae_limit_entity_t  *ent;
+
+    rc = ngx_http_zae_limit_reject_cached(ctx);
+
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    ent = &ctx->entity;
+
+    key.data = ngx_pnalloc(ctx->request->pool,
+                           ctx->nsid.len + 1 + ctx->ref.entity_id.len);
+    if (key.data == NULL) {
+        return ngx_http_zae_limit_unavailable(ctx, "out of memory");
+    }
+
+    key.len = ngx_sprintf(key.data, "%*s/%*s",
+                          ctx->nsid.len, ctx->nsid.data,
+                          ctx->ref.entity_id.len, ctx->ref.entity_id.data)
+              - key.data;
+
+    if (ngx_http_zae_limit_cache_get(ctx->zmcf->shm_zone,
+                                     NGX_HTTP_ZAE_LIMIT_C_ENTITY, &key,
+                                     (u_char *) ent, sizeof(*ent), &len)
+        == NGX_OK
+        && len == sizeof(*ent))
+    {
+        ctx->entity_known = 1;
+    }
+
+    ctx->ref.shard = 0;
+
+    if (ctx->entity_known && ent->shard_count > 1) {
+        ctx->ref.shard = ngx_random() % ent->shard_count;
+    }
+
+    rc = ngx_http_zae_limit_spec_send(ctx, 0, &ctx->ref);
+
+    if (rc != NGX_AGAIN) {
+        return rc;
+    }
+
+    if (ctx->entity_known && ent->cascade && ent->plen) {
+
+        /* the parent is written concurrently, on its own shard 0 */
+
+        ctx->parent.data = ent->parent;
+        ctx->parent.len = ent->plen;
+        ctx->pref = ctx->ref;
+        ctx->pref.entity_id = ctx->parent;
+        ctx->pref.shard = 0;
+        ctx->cascaded = 1;
+
+        rc = ngx_http_zae_limit_spec_send(ctx, 1, &ctx->pref);
+
+        if (rc != NGX_AGAIN) {
+            return rc;
+        }
+    }
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_zae_limit_entity_save(ngx_http_zae_limit_ctx_t *ctx,
+    zae_bucket_item_t *bucket)
+{
+    ngx_str_t                     key;
+    ngx_http_zae_limit_entity_t   ent;
+
+    ngx_memzero(&ent, sizeof(ent));
+
+    ent.shard_count = bucket->shard_count > 0 ? bucket->shard_count : 1;
+    ent.cascade = bucket->cascade;
+
+    if (bucket->parent_id.len <= ZAE_ENTITY_ID_MAX_LEN) {
+        ent.plen = (u_char) ngx_min(bucket->parent_id.len, 255);
+        ngx_memcpy(ent.parent, bucket->parent_id.data, ent.plen);
+    }
+
+    if (ent.plen != bucket->parent_id.len) {
+        ent.cascade = 0;
+    }
+
+    key.data = ngx_pnalloc(ctx->request->pool,
+                           ctx->nsid.len + 1 + ctx->ref.entity_id.len);
+    if (key.data == NULL) {
+        return;
+    }
+
+    key.len = ngx_sprintf(key.data, "%*s/%*s",
+                          ctx->nsid.len, ctx->nsid.data,
+                          ctx->ref.entity_id.len, ctx->ref.entity_id.data)
+              - key.data;
+
+    (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
+                                        NGX_HTTP_ZAE_LIMIT_C_ENTITY, &key,
+                                        (u_char *) &ent, sizeof(ent),
+                                        ctx->zmcf->config_ttl
+                                        ? ctx->zmcf->config_ttl : 1000);
+
+    ctx->entity = ent;
+    ctx->entity_known = 1;
+}
+
+
+static void
+ngx_http_zae_limit_compensate(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *entity)
+{
+    size_t  i;
+
+    for (i = 0; i < ctx->nconsume; i++) {
+        ngx_http_zae_limit_queue_delta(ctx, entity, &ctx->consume[i].name,
+                                       -ctx->consume[i].amount);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
+{
+    ngx_uint_t                      i, n;
+    zae_err_t                       err;
+    zae_spec_result_t              *res;
+    zae_ddb_http_resp_t             resp;
+    ngx_http_zae_limit_ddb_call_t  *call;
+
+    n = ctx->cascaded ? 2 : 1;
+
+    for (i = 0; i < n; i++) {
+        if (ngx_http_zae_limit_call_failed(ctx, i) != NGX_OK) {
+
+            if (i == 1 && ctx->spec[0].decision == ZAE_SPEC_OK) {
+                ngx_http_zae_limit_compensate(ctx, &ctx->ref.entity_id);
+            }
+
+            return NGX_OK;
+        }
+
+        call = &ctx->call[i];
+        res = &ctx->spec[i];
+
+        ngx_http_zae_limit_resp(call, &resp);
+
+        if (zae_proto_spec_decode(&ctx->mem, ctx->consume, ctx->nconsume,
+                                  ctx->now_ms, &resp, res, &err)
+            != ZAE_OK)
+        {
+            return ngx_http_zae_limit_unavailable(ctx, "%s", err.msg);
+        }
+    }
+
+    res = &ctx->spec[0];
+
+    if (res->decision == ZAE_SPEC_OK) {
+        ngx_http_zae_limit_entity_save(ctx, &res->bucket);
+    }
+
+    if (ctx->cascaded) {
+
+        /* child and parent were written concurrently */
+
+        if (res->decision == ZAE_SPEC_OK
+            && ctx->spec[1].decision == ZAE_SPEC_OK)
+        {
+            ngx_http_zae_limit_hdrs_from_bucket(ctx, &res->bucket);
+            ngx_http_zae_limit_hdrs_from_bucket(ctx, &ctx->spec[1].bucket);
+            return ngx_http_zae_limit_passed(ctx);
+        }
+
+        if (res->decision == ZAE_SPEC_OK) {
+            ngx_http_zae_limit_compensate(ctx, &ctx->ref.entity_id);
+        }
+
+        if (ctx->spec[1].decision == ZAE_SPEC_OK) {
+            ngx_http_zae_limit_compensate(ctx, &ctx->parent);
+        }
+
+        for (i = 0; i < 2; i++) {
+            if (ctx->spec[i].decision == ZAE_SPEC_REJECT) {
+                return ngx_http_zae_limit_reject(ctx, ctx->spec[i].statuses,
+                                                 ctx->spec[i].nstatuses,
+                                                 &ctx->spec[i].bucket);
+            }
+
+            if (ctx->spec[i].decision == ZAE_SPEC_ERROR) {
+                return ngx_http_zae_limit_unavailable(ctx,
+                              "dynamodb error: %V",
+                              (ngx_str_t *) &ctx->spec[i].error.code);
+            }
+        }
+
+        ctx->cascaded = 0;
+
+        return ngx_http_zae_limit_slow(ctx);
+    }
+
+    switch (res->decision) {
+
+    case ZAE_SPEC_OK:
+
+        if (res->bucket.cascade && res->bucket.parent_id.len
+            && ctx->entity.cascade)
+        {
+            /* a cold entity cache: the parent's write follows */
+
+            ctx->parent.data = ctx->entity.parent;
+            ctx->parent.len = ctx->entity.plen;
+            ctx->pref = ctx->ref;
+            ctx->pref.entity_id = ctx->parent;
+            ctx->pref.shard = 0;
+            ctx->cascaded = 1;
+
+            ngx_http_zae_limit_hdrs_from_bucket(ctx, &res->bucket);
+
+            return ngx_http_zae_limit_spec_send(ctx, 1, &ctx->pref);
+        }
+
+        ngx_http_zae_limit_hdrs_from_bucket(ctx, &res->bucket);
+
+        return ngx_http_zae_limit_passed(ctx);
+
+    case ZAE_SPEC_REJECT:
+        return ngx_http_zae_limit_reject(ctx, res->statuses, res->nstatuses,
+                                         &res->bucket);
+
+    case ZAE_SPEC_SHARD_RETRY:
+
+        if (ctx->shard_tries++ < ZAE_PROTO_MAX_SHARD_RETRIES
+            && res->bucket.shard_count > 1)
+        {
+            ctx->ref.shard = (ctx->ref.shard + 1 + ngx_random()
+                              % (res->bucket.shard_count - 1))
+                             % res->bucket.shard_count;
+
+            return ngx_http_zae_limit_spec_send(ctx, 0, &ctx->ref);
+        }
+
+        return ngx_http_zae_limit_slow(ctx);
+
+    case ZAE_SPEC_WCU_EXHAUSTED:
+        {
+        zae_buf_t         b;
+        zae_bucket_ref_t  ref0;
+
+        ref0 = ctx->ref;
+        ref0.shard = 0;
+
+        zae_buf_init(&b, &ctx->mem, 512);
+
+        if (zae_proto_bump_shard_request(&b, &ref0,
+                                         res->bucket.shard_count > 0
+                                         ? res->bucket.shard_count : 1)
+            != ZAE_OK)
+        {
+            return ngx_http_zae_limit_slow(ctx);
+        }
+
+        ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_BUMP;
+
+        return ngx_http_zae_limit_send(ctx, 0, "UpdateItem", &b);
+        }
+
+    case ZAE_SPEC_ERROR:
+        return ngx_http_zae_limit_unavailable(ctx, "dynamodb error: %V",
+                                          (ngx_str_t *) &res->error.code);
+
+    default:
+        /* BUCKET_MISSING, LIMIT_ABSENT, REFILL_WOULD_HELP */
+        return ngx_http_zae_limit_slow(ctx);
+    }
+}
+
+
+/* the slow path: limits from the config cache or one batch read */
+
+static ngx_int_t
+ngx_http_zae_limit_config_lookup(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
+    zae_str_t *entity)
+{
+    size_t                        len, j;
+    ngx_str_t                     key;
+    ngx_http_zae_limit_config_t  *cfg;
+
+    if (ctx->zmcf->config_ttl == 0
+        || ngx_http_zae_limit_key(ctx, entity, &key) == NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    cfg = &ctx->config[i];
+
+    if (ngx_http_zae_limit_cache_get(ctx->zmcf->shm_zone,
+                                     NGX_HTTP_ZAE_LIMIT_C_CONFIG, &key,
+                                     (u_char *) cfg, sizeof(*cfg), &len)
+        != NGX_OK
+        || len != sizeof(*cfg))
+    {
+        ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_CONFIG_CACHE_MISSES, 1);
+        return NGX_DECLINED;
+    }
+
+    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_CONFIG_CACHE_HITS, 1);
+
+    ctx->limits[i].nelts = cfg->n;
+
+    for (j = 0; j < cfg->n; j++) {
+        ctx->limits[i].elts[j].name.data = cfg->l[j].name;
+        ctx->limits[i].elts[j].name.len = cfg->l[j].len;
+        ctx->limits[i].elts[j].capacity = cfg->l[j].capacity;
+        ctx->limits[i].elts[j].refill_amount = cfg->l[j].refill_amount;
+        ctx->limits[i].elts[j].period = cfg->l[j].period;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_slow(ngx_http_zae_limit_ctx_t *ctx)
+{
+    zae_buf_t  b;
+    unsigned   mask;
+
+    ctx->now_ms = ngx_http_zae_limit_now_ms();
+
+    if (ngx_http_zae_limit_config_lookup(ctx, 0, &ctx->ref.entity_id)
+        == NGX_OK)
+    {
+        ctx->source = ctx->config[0].source;
+        return ngx_http_zae_limit_read(ctx);
+    }
+
+    mask = (1 << ZAE_LEVEL_ENTITY) | (1 << ZAE_LEVEL_ENTITY_DEFAULT)
+           | (1 << ZAE_LEVEL_RESOURCE) | (1 << ZAE_LEVEL_SYSTEM);
+
+    zae_buf_init(&b, &ctx->mem, 1024);
+
+    if (zae_config_batch_request(&b, &ctx->ref.table, &ctx->nsid,
+                                 &ctx->ref.entity_id, &ctx->ref.resource,
+                                 mask)
+        != ZAE_OK)
+    {
+        return ngx_http_zae_limit_unavailable(ctx, "out of memory");
+    }
+
+    ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_CONFIG;
+
+    return ngx_http_zae_limit_send(ctx, 0, "BatchGetItem", &b);
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
+{
+    size_t                          j;
+    unsigned                        mask, unprocessed;
+    ngx_str_t                       key;
+    zae_err_t                       err;
+    zae_level_e                     source;
+    const zae_limits_t             *limits;
+    zae_config_levels_t             levels;
+    ngx_http_zae_limit_config_t    *cfg;
+    ngx_http_zae_limit_ddb_call_t  *call;
+
+    if (ngx_http_zae_limit_call_failed(ctx, 0) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    call = &ctx->call[0];
+
+    if (call->status != 200) {
+        return ngx_http_zae_limit_unavailable(ctx,
+                                      "config read failed: %V",
+                                      &call->error_type);
+    }
+
+    mask = (1 << ZAE_LEVEL_ENTITY) | (1 << ZAE_LEVEL_ENTITY_DEFAULT)
+           | (1 << ZAE_LEVEL_RESOURCE) | (1 << ZAE_LEVEL_SYSTEM);
+
+    ngx_memzero(&levels, sizeof(zae_config_levels_t));
+
+    if (zae_config_batch_decode(&ctx->mem, call->response.data,
+                                call->response.len, &ctx->ref.table,
+                                &ctx->nsid, &ctx->ref.entity_id,
+                                &ctx->ref.resource, mask, &levels,
+                                &unprocessed, &err)
+        != ZAE_OK)
+    {
+        return ngx_http_zae_limit_unavailable(ctx, "config read failed: %s",
+                                              err.msg);
+    }
+
+    if (unprocessed) {
+        return ngx_http_zae_limit_unavailable(ctx,
+                          "config read left unprocessed keys");
+    }
+
+    cfg = &ctx->config[0];
+    ngx_memzero(cfg, sizeof(*cfg));
+
+    if (levels.level[ZAE_LEVEL_SYSTEM]
+        && levels.level[ZAE_LEVEL_SYSTEM]->on_unavailable.len)
+    {
+        cfg->on_unavailable =
+            (levels.level[ZAE_LEVEL_SYSTEM]->on_unavailable.data[0] == 'a')
+            ? NGX_HTTP_ZAE_LIMIT_ALLOW : NGX_HTTP_ZAE_LIMIT_BLOCK;
+
+        key.data = ctx->nsid.data;
+        key.len = ctx->nsid.len;
+
+        (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
+                                            NGX_HTTP_ZAE_LIMIT_C_SYSTEM,
+                                            &key, &cfg->on_unavailable, 1,
+                                            ctx->zmcf->config_ttl
+                                            ? ctx->zmcf->config_ttl : 1000);
+    }
+
+    if (zae_resolve_limits(&levels, &ctx->ref.entity_id, &ctx->ref.resource,
+                           ctx->zlcf->limits, &limits, &source, &err)
+        != ZAE_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
+                      "zae_limit: %s", err.msg);
+
+        return ngx_http_zae_limit_unavailable(ctx,
+                                              "no limits configured");
+    }
+
+    cfg->source = (u_char) source;
+    cfg->n = (u_char) ngx_min(limits->nelts, ZAE_LIMITS_MAX);
+
+    for (j = 0; j < cfg->n; j++) {
+        cfg->l[j].len = (u_char) ngx_min(limits->elts[j].name.len,
+                                         ZAE_NAME_MAX_LEN);
+        ngx_memcpy(cfg->l[j].name, limits->elts[j].name.data, cfg->l[j].len);
+        cfg->l[j].capacity = limits->elts[j].capacity;
+        cfg->l[j].refill_amount = limits->elts[j].refill_amount;
+        cfg->l[j].period = limits->elts[j].period;
+    }
+
+    /* source "inline" is not cached: it is the location's own */
+
+    if (source != ZAE_LEVEL_INLINE
+        && ngx_http_zae_limit_key(ctx, &ctx->ref.entity_id, &key) != NULL)
+    {
+        (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
+                                            NGX_HTTP_ZAE_LIMIT_C_CONFIG,
+                                            &key, (u_char *) cfg,
+                                            sizeof(*cfg),
+                                            ctx->zmcf->config_ttl);
+    }
+
+    ctx->limits[0] = *limits;
+    ctx->source = source;
+
+    return ngx_http_zae_limit_read(ctx);
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_read(ngx_http_zae_limit_ctx_t *ctx)
+{
+    zae_buf_t  b;
+    unsigned   what;
+
+    what = ZAE_READ_META | ZAE_READ_BUCKET;
+
+    ctx->ref.shard = 0;
+
+    zae_buf_init(&b, &ctx->mem, 512);
+
+    if (zae_proto_read_request(&b, &ctx->ref, NULL, what) != ZAE_OK) {
+        return ngx_http_zae_limit_unavailable(ctx, "out of memory");
+    }
+
+    ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_READ;
+
+    return ngx_http_zae_limit_send(ctx, 0, "BatchGetItem", &b);
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_read_done(ngx_http_zae_limit_ctx_t *ctx)
+{
+    int                             rc;
+    zae_buf_t                       b;
+    zae_err_t                       err;
+    zae_proto_read_t                rd;
+    zae_proto_entity_t              ent;
+    zae_ddb_http_resp_t             resp;
+    ngx_http_zae_limit_ddb_call_t  *call;
+
+    if (ngx_http_zae_limit_call_failed(ctx, 0) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    call = &ctx->call[0];
+
+    ngx_memzero(&rd, sizeof(zae_proto_read_t));
+
+    ngx_http_zae_limit_resp(call, &resp);
+
+    rc = zae_proto_read_decode(&ctx->mem, &ctx->ref, NULL,
+                               ZAE_READ_META | ZAE_READ_BUCKET, &resp, &rd,
+                               &err);
+
+    if (rc != ZAE_OK) {
+        if (rc == ZAE_DECLINED) {
+            return ngx_http_zae_limit_unavailable(ctx,
+                                                  "bucket read failed: %V",
+                                                  (ngx_str_t *) &rd.error.code);
+        }
+
+        return ngx_http_zae_limit_unavailable(ctx, "bucket read failed: %s",
+                                              err.msg);
+    }
+
+    ngx_memzero(&ent, sizeof(zae_proto_entity_t));
+
+    ent.entity_id = ctx->ref.entity_id;
+    ent.resource = ctx->ref.resource;
+    ent.limits = &ctx->limits[0];
+    ent.source = ctx->source;
+    ent.bucket = rd.has_bucket ? &rd.bucket : NULL;
+
+    if (rd.has_meta) {
+        ent.parent_id = rd.meta.parent_id;
+        ent.cascade = rd.meta.cascade;
+    }
+
+    /*
+     * TODO: the cascade parent on the slow path; its bucket is charged
+     * by the fast path once the entity facts are cached
+     */
+
+    ngx_memzero(&ctx->plan, sizeof(zae_proto_plan_t));
+
+    if (zae_proto_slow_compute(&ctx->mem, &ent, 1, ctx->consume,
+                               ctx->nconsume, ctx->now_ms,
+                               ZAE_PROTO_TTL_MULTIPLIER, &ctx->plan, &err)
+        != ZAE_OK)
+    {
+        return ngx_http_zae_limit_unavailable(ctx, "%s", err.msg);
+    }
+
+    if (ctx->plan.rejected) {
+        return ngx_http_zae_limit_reject(ctx, ctx->plan.statuses,
+                                         ctx->plan.nstatuses,
+                                         rd.has_bucket ? &rd.bucket : NULL);
+    }
+
+    zae_buf_init(&b, &ctx->mem, 2048);
+
+    if (zae_proto_write_request(&b, &ctx->ref.table, &ctx->nsid, &ctx->plan,
+                                &ctx->write_op)
+        != ZAE_OK)
+    {
+        return ngx_http_zae_limit_unavailable(ctx, "out of memory");
+    }
+
+    ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_WRITE;
+
+    return ngx_http_zae_limit_send(ctx, 0,
+                                   zae_ddb_op_name(ctx->write_op),
+                                   &b);
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx)
+{
+    size_t                          i;
+    zae_buf_t                       b;
+    zae_ddb_error_t                 e;
+    zae_ddb_http_resp_t             resp;
+    zae_proto_item_t               *it;
+    ngx_http_zae_limit_hdr_t       *h;
+    ngx_http_zae_limit_ddb_call_t  *call;
+
+    if (ngx_http_zae_limit_call_failed(ctx, 0) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    call = &ctx->call[0];
+
+    ngx_http_zae_limit_resp(call, &resp);
+
+    switch (zae_proto_write_decode(&ctx->mem, &resp, &e))
+    {
+    case ZAE_WRITE_OK:
+
+        it = &ctx->plan.items[0];
+
+        for (i = 0; i < it->nlimits && ctx->nhdrs < ZAE_LIMITS_MAX; i++) {
+            h = &ctx->hdrs[ctx->nhdrs++];
+            h->name = it->limits[i].name;
+            h->capacity = it->limits[i].cp / 1000;
+            h->remaining = ngx_max(zae_floor_div(it->limits[i].new_tk, 1000),
+                                   0);
+            h->window = it->limits[i].rp / 1000;
+            h->reset = (it->limits[i].ra > 0)
+                       ? (ngx_max(it->limits[i].cp - it->limits[i].new_tk, 0)
+                          * it->limits[i].rp / it->limits[i].ra + 999) / 1000
+                       : 0;
+        }
+
+        return ngx_http_zae_limit_passed(ctx);
+
+    case ZAE_WRITE_CONFLICT:
+
+        if (ctx->conflicts++ < ZAE_PROTO_MAX_CONFLICT_RETRIES) {
+            return ngx_http_zae_limit_send(ctx, 0, (char *) call->op.data,
+                                           &(zae_buf_t) {
+                                               call->body.data,
+                                               call->body.len,
+                                               call->body.len,
+                                               &ctx->mem, 0 });
+        }
+
+        return ngx_http_zae_limit_unavailable(ctx,
+                                       "transaction conflicts");
+
+    case ZAE_WRITE_CONDITION_FAILED:
+
+        if (ctx->step == NGX_HTTP_ZAE_LIMIT_STEP_RETRY) {
+            (void) zae_proto_retry_reject(&ctx->plan);
+
+            return ngx_http_zae_limit_reject(ctx, ctx->plan.statuses,
+                                             ctx->plan.nstatuses, NULL);
+        }
+
+        zae_buf_init(&b, &ctx->mem, 1024);
+
+        if (zae_proto_retry_request(&b, &ctx->ref.table, &ctx->nsid,
+                                    &ctx->plan, &ctx->write_op)
+            != ZAE_OK)
+        {
+            return ngx_http_zae_limit_unavailable(ctx, "out of memory");
+        }
+
+        ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_RETRY;
+
+        return ngx_http_zae_limit_send(ctx, 0,
+                                   zae_ddb_op_name(ctx->write_op),
+                                   &b);
+
+    default:
+        return ngx_http_zae_limit_unavailable(ctx, "dynamodb error: %V",
+                                              (ngx_str_t *) &e.code);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_passed(ngx_http_zae_limit_ctx_t *ctx)
+{
+    ctx->status = NGX_HTTP_ZAE_LIMIT_PASSED;
+    ctx->acquired = 1;
+    ctx->rc = NGX_DECLINED;
+
+    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_PASSED, 1);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_zae_limit_hdrs_from_bucket(ngx_http_zae_limit_ctx_t *ctx,
+    zae_bucket_item_t *bucket)
+{
+    size_t                      i, j;
+    int64_t                     remaining, reset;
+    zae_bucket_limit_t         *l;
+    ngx_http_zae_limit_hdr_t   *h;
+
+    for (i = 0; i < bucket->nlimits; i++) {
+        l = &bucket->limits[i];
+
+        remaining = ngx_max(zae_floor_div(l->tk, 1000), 0);
+        reset = (l->ra > 0) ? (ngx_max(l->cp - l->tk, 0) / 1000 * l->rp
+                               / (l->ra / 1000 ? l->ra / 1000 : 1) + 999)
+                              / 1000
+                            : 0;
+
+        /* the tightest of child and parent wins */
+
+        for (j = 0; j < ctx->nhdrs; j++) {
+            h = &ctx->hdrs[j];
+
+            if (h->name.len == l->name.len
+                && ngx_memcmp(h->name.data, l->name.data, l->name.len) == 0)
+            {
+                if (remaining < h->remaining) {
+                    h->remaining = remaining;
+                    h->capacity = l->cp / 1000;
+                    h->window = l->rp / 1000;
+                    h->reset = reset;
+                }
+
+                break;
+            }
+        }
+
+        if (j < ctx->nhdrs || ctx->nhdrs == ZAE_LIMITS_MAX) {
+            continue;
+        }
+
+        h = &ctx->hdrs[ctx->nhdrs++];
+        h->name = l->name;
+        h->capacity = l->cp / 1000;
+        h->remaining = remaining;
+        h->window = l->rp / 1000;
+        h->reset = reset;
+    }
+}
+
+
+static void
+ngx_http_zae_limit_reject_save(ngx_http_zae_limit_ctx_t *ctx,
+    zae_bucket_item_t *image, int64_t retry_ms)
+{
+    size_t                        i;
+    ngx_str_t                     key;
+    ngx_http_zae_limit_reject_t   rj;
+
+    if (image == NULL || retry_ms <= 0 || image->nlimits > ZAE_LIMITS_MAX) {
+        return;
+    }
+
+    ngx_memzero(&rj, sizeof(rj));
+
+    rj.rf = image->rf;
+    rj.n = (u_char) image->nlimits;
+
+    for (i = 0; i < image->nlimits; i++) {
+        if (image->limits[i].name.len > ZAE_NAME_MAX_LEN) {
+            return;
+        }
+
+        rj.l[i].len = (u_char) image->limits[i].name.len;
+        ngx_memcpy(rj.l[i].name, image->limits[i].name.data, rj.l[i].len);
+        rj.l[i].tk = image->limits[i].tk;
+        rj.l[i].cp = image->limits[i].cp;
+        rj.l[i].ra = image->limits[i].ra;
+        rj.l[i].rp = image->limits[i].rp;
+    }
+
+    if (ngx_http_zae_limit_key(ctx, &image->entity_id, &key) == NULL) {
+        return;
+    }
+
+    /* never trust the image longer than until refill could help */
+
+    (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
+                                        NGX_HTTP_ZAE_LIMIT_C_REJECT, &key,
+                                        (u_char *) &rj, sizeof(rj),
+                                        (ngx_msec_t) ngx_min(retry_ms,
+                                                             3600000));
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_reject(ngx_http_zae_limit_ctx_t *ctx,
+    zae_limit_status_t *st, size_t n, zae_bucket_item_t *image)
+{
+    size_t                      i, p;
+    zae_buf_t                   b;
+    ngx_http_request_t         *r;
+    ngx_http_zae_limit_hdr_t   *h;
+
+    r = ctx->request;
+
+    p = zae_body_primary(st, n);
+
+    if (p == n) {
+        return ngx_http_zae_limit_unavailable(ctx,
+                                        "rejection without a violation");
+    }
+
+    if (image && image->entity_id.len == 0) {
+        image->entity_id = ctx->ref.entity_id;
+    }
+
+    ngx_http_zae_limit_reject_save(ctx, image, st[p].retry_after_ms);
+
+    zae_buf_init(&b, &ctx->mem, 1024);
+
+    if (zae_body_rate_limited(&b, st, n, &ctx->retry_header) != ZAE_OK) {
+        ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_OK;
+    }
+
+    ctx->nhdrs = 0;
+
+    for (i = 0; i < n && ctx->nhdrs < ZAE_LIMITS_MAX; i++) {
+        h = &ctx->hdrs[ctx->nhdrs++];
+        h->name = st[i].limit_name;
+        h->capacity = st[i].capacity;
+        h->remaining = ngx_max(st[i].available, 0);
+        h->window = st[i].refill_period_seconds;
+        h->reset = (st[i].retry_after_ms + 999) / 1000;
+    }
+
+    ngx_log_error(ctx->zlcf->limit_log_level, r->connection->log, 0,
+                  "zae_limit: limiting requests%s, entity \"%V\", "
+                  "resource \"%V\", limit \"%V\", retry after %L ms",
+                  ctx->zlcf->dry_run ? ", dry run" : "",
+                  (ngx_str_t *) &st[p].entity_id,
+                  (ngx_str_t *) &ctx->ref.resource,
+                  (ngx_str_t *) &st[p].limit_name, st[p].retry_after_ms);
+
+    if (ctx->zlcf->dry_run) {
+        ctx->status = NGX_HTTP_ZAE_LIMIT_REJECTED_DRY_RUN;
+        ctx->rc = NGX_DECLINED;
+        ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                NGX_HTTP_ZAE_LIMIT_M_REJECTED_DRY_RUN, 1);
+        return NGX_OK;
+    }
+
+    ctx->status = NGX_HTTP_ZAE_LIMIT_REJECTED;
+
+    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_REJECTED, 1);
+
+    return ngx_http_zae_limit_respond(ctx, ctx->zlcf->status_code, &b);
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
+    const char *fmt, ...)
+{
+    u_char               *p;
+    size_t                len;
+    va_list               args;
+    zae_str_t             c;
+    ngx_str_t             key;
+    zae_buf_t             b;
+    ngx_uint_t            mode;
+    u_char                v;
+    u_char                cause[ZAE_ERR_LEN + 64];
+    ngx_http_request_t   *r;
+
+    r = ctx->request;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(cause, cause + sizeof(cause), fmt, args);
+    va_end(args);
+
+    c.data = cause;
+    c.len = p - cause;
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "zae_limit: dynamodb unavailable: %V, entity \"%V\", "
+                  "resource \"%V\"", (ngx_str_t *) &c,
+                  (ngx_str_t *) &ctx->ref.entity_id,
+                  (ngx_str_t *) &ctx->ref.resource);
+
+    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_EVENTS, 1);
+
+    mode = ctx->zlcf->on_unavailable;
+
+    if (mode == NGX_HTTP_ZAE_LIMIT_UNSET && ctx->nsid.len) {
+        key.data = ctx->nsid.data;
+        key.len = ctx->nsid.len;
+
+        if (ngx_http_zae_limit_cache_get(ctx->zmcf->shm_zone,
+                                         NGX_HTTP_ZAE_LIMIT_C_SYSTEM, &key,
+                                         &v, 1, &len)
+            == NGX_OK)
+        {
+            mode = v;
+        }
+    }
+
+    if (mode == NGX_HTTP_ZAE_LIMIT_ALLOW) {
+        ctx->status = NGX_HTTP_ZAE_LIMIT_UNAVAILABLE_ALLOWED;
+        ctx->rc = NGX_DECLINED;
+        ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                              NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_ALLOWED, 1);
+        return NGX_OK;
+    }
+
+    ctx->status = NGX_HTTP_ZAE_LIMIT_UNAVAILABLE_BLOCKED;
+
+    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_BLOCKED, 1);
+
+    zae_buf_init(&b, &ctx->mem, 512);
+
+    if (zae_body_unavailable(&b, &c, &ctx->ref.table, &ctx->ref.entity_id,
+                             &ctx->ref.resource)
+        != ZAE_OK)
+    {
+        ctx->rc = NGX_HTTP_SERVICE_UNAVAILABLE;
+        return NGX_OK;
+    }
+
+    return ngx_http_zae_limit_respond(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, &b);
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_invalid(ngx_http_request_t *r,
+    ngx_http_zae_limit_ctx_t *ctx, const char *field, ngx_str_t *value,
+    zae_err_t *err)
+{
+    zae_buf_t  b;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "zae_limit: invalid %s: %s", field, err->msg);
+
+    ctx->status = NGX_HTTP_ZAE_LIMIT_INVALID;
+
+    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_INVALID, 1);
+
+    zae_buf_init(&b, &ctx->mem, 256);
+
+    if (zae_body_invalid(&b, field, value->data, value->len, err->msg)
+        != ZAE_OK)
+    {
+        ctx->rc = NGX_HTTP_BAD_REQUEST;
+        return NGX_OK;
+    }
+
+    return ngx_http_zae_limit_respond(ctx, NGX_HTTP_BAD_REQUEST, &b);
+}
+
+
+/*
+ * Records a JSON answer; it is sent by the phase handler, in request
+ * context, even when the decision was taken in a DynamoDB call's
+ * completion handler.
+ */
+
+static ngx_int_t
+ngx_http_zae_limit_respond(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t status,
+    zae_buf_t *b)
+{
+    if (b->failed) {
+        ctx->rc = status;
+        return NGX_OK;
+    }
+
+    ctx->body.data = b->data;
+    ctx->body.len = b->len;
+    ctx->http_status = status;
+    ctx->rc = NGX_DONE;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_answer(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  type;
+    ngx_table_elt_t           *h;
+    ngx_http_complex_value_t   cv;
+
+    if (ctx->rc != NGX_DONE) {
+        return ctx->rc;
+    }
+
+    if (ctx->retry_header > 0) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Retry-After");
+
+        h->value.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+        if (h->value.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->value.len = ngx_sprintf(h->value.data, "%L", ctx->retry_header)
+                       - h->value.data;
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    ngx_memzero(&cv, sizeof(ngx_http_complex_value_t));
+
+    cv.value.data = ctx->body.data;
+    cv.value.len = ctx->body.len;
+
+    ngx_str_set(&type, "application/json");
+
+    rc = ngx_http_send_response(r, ctx->http_status, &type, &cv);
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
+
+
+/* response headers: IETF RateLimit fields and OpenAI-style ones */
+
+static ngx_int_t
+ngx_http_zae_limit_add_header(ngx_http_request_t *r, char *name,
+    ngx_str_t *suffix, u_char *value, size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.len = ngx_strlen(name) + (suffix ? suffix->len : 0);
+    h->key.data = ngx_pnalloc(r->pool, h->key.len);
+    if (h->key.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(h->key.data, "%s%V", name,
+                suffix ? suffix : &(ngx_str_t) ngx_null_string);
+
+    h->value.data = value;
+    h->value.len = len;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_header_filter(ngx_http_request_t *r)
+{
+    u_char                    *p, *policy, *state;
+    size_t                     size;
+    ngx_str_t                  name;
+    ngx_uint_t                 i;
+    ngx_http_zae_limit_ctx_t  *ctx;
+    ngx_http_zae_limit_hdr_t  *h;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_zae_limit_get_ctx(r);
+
+    if (ctx == NULL || ctx->nhdrs == 0 || !ctx->zlcf->headers
+        || ctx->logged)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx->logged = 1;
+
+    size = ctx->nhdrs * (ZAE_NAME_MAX_LEN + 2 * NGX_INT64_LEN + 16);
+
+    policy = ngx_pnalloc(r->pool, 2 * size);
+    if (policy == NULL) {
+        return NGX_ERROR;
+    }
+
+    state = policy + size;
+
+    p = policy;
+
+    for (i = 0; i < ctx->nhdrs; i++) {
+        h = &ctx->hdrs[i];
+        p = ngx_sprintf(p, "%s\"%V\";q=%L;w=%L", i ? ", " : "",
+                        (ngx_str_t *) &h->name, h->capacity, h->window);
+    }
+
+    if (ngx_http_zae_limit_add_header(r, "RateLimit-Policy", NULL, policy,
+                                      p - policy)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p = state;
+
+    for (i = 0; i < ctx->nhdrs; i++) {
+        h = &ctx->hdrs[i];
+        p = ngx_sprintf(p, "%s\"%V\";r=%L;t=%L", i ? ", " : "",
+                        (ngx_str_t *) &h->name, h->remaining, h->reset);
+    }
+
+    if (ngx_http_zae_limit_add_header(r, "RateLimit", NULL, state,
+                                      p - state)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < ctx->nhdrs; i++) {
+        h = &ctx->hdrs[i];
+
+        name.data = h->name.data;
+        name.len = h->name.len;
+
+        p = ngx_pnalloc(r->pool, 3 * NGX_INT64_LEN + 2);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_zae_limit_add_header(r, "x-ratelimit-limit-", &name, p,
+                                    ngx_sprintf(p, "%L", h->capacity) - p)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        p += NGX_INT64_LEN;
+
+        if (ngx_http_zae_limit_add_header(r, "x-ratelimit-remaining-", &name,
+                                    p, ngx_sprintf(p, "%L", h->remaining) - p)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        p += NGX_INT64_LEN;
+
+        if (ngx_http_zae_limit_add_header(r, "x-ratelimit-reset-", &name, p,
+                                    ngx_sprintf(p, "%Ls", h->reset) - p)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+/* variables */
+
+ngx_int_t
+ngx_http_zae_limit_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_zae_limit_ctx_t  *ctx;
+
+    ctx = ngx_http_zae_limit_get_ctx(r->main);
+
+    if (ctx == NULL || ctx->status == NGX_HTTP_ZAE_LIMIT_NONE) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->len = ngx_http_zae_limit_status_names[ctx->status].len;
+    v->data = ngx_http_zae_limit_status_names[ctx->status].data;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_retry_after_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                    *p;
+    ngx_http_zae_limit_ctx_t  *ctx;
+
+    ctx = ngx_http_zae_limit_get_ctx(r->main);
+
+    if (ctx == NULL || ctx->retry_header == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->len = ngx_sprintf(p, "%L", ctx->retry_header) - p;
+    v->data = p;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_source_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const char                *s;
+    ngx_http_zae_limit_ctx_t  *ctx;
+
+    ctx = ngx_http_zae_limit_get_ctx(r->main);
+
+    if (ctx == NULL || ctx->step < NGX_HTTP_ZAE_LIMIT_STEP_CONFIG
+        || ctx->status == NGX_HTTP_ZAE_LIMIT_NONE)
+    {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    s = zae_level_name(ctx->source);
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->len = ngx_strlen(s);
+    v->data = (u_char *) s;
+
+    return NGX_OK;
+}
+
+
+/* the log phase: reconciliation and rollback */
+
+static void
+ngx_http_zae_limit_queue_delta(ngx_http_zae_limit_ctx_t *ctx,
+    zae_str_t *entity, zae_str_t *name, int64_t delta)
+{
+    ngx_str_t  pk, n;
+
+    if (delta == 0) {
+        return;
+    }
+
+    /* the bucket key of the shard the estimate was written to */
+
+    pk.len = ctx->nsid.len + sizeof("/BUCKET###") + entity->len
+             + ctx->ref.resource.len + NGX_INT64_LEN;
+    pk.data = ngx_pnalloc(ctx->request->pool, pk.len);
+    if (pk.data == NULL) {
+        return;
+    }
+
+    pk.len = ngx_sprintf(pk.data, "%*s/BUCKET#%*s#%*s#%L",
+                         ctx->nsid.len, ctx->nsid.data,
+                         entity->len, entity->data,
+                         ctx->ref.resource.len, ctx->ref.resource.data,
+                         entity == &ctx->ref.entity_id ? ctx->ref.shard
+                                                       : (int64_t) 0)
+             - pk.data;
+
+    n.data = name->data;
+    n.len = name->len;
+
+    if (ngx_http_zae_limit_delta_add(ctx->zmcf->shm_zone, &pk, &n, delta)
+        != NGX_OK)
+    {
+        ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                      NGX_HTTP_ZAE_LIMIT_M_DELTAS_DROPPED, 1);
+
+        ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
+                      "zae_limit: reconciliation queue is full, "
+                      "delta of %L tokens of limit \"%V\" for \"%V\" lost",
+                      delta, &n, &pk);
+        return;
+    }
+
+    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_DELTAS_QUEUED, 1);
+}
+
+
+static void
+ngx_http_zae_limit_queue_both(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *name,
+    int64_t delta)
+{
+    ngx_http_zae_limit_queue_delta(ctx, &ctx->ref.entity_id, name, delta);
+
+    if (ctx->cascaded) {
+        ngx_http_zae_limit_queue_delta(ctx, &ctx->parent, name, delta);
+    }
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_log_handler(ngx_http_request_t *r)
+{
+    size_t                           j;
+    int64_t                          actual, estimate;
+    ngx_str_t                        value;
+    ngx_uint_t                       i, status;
+    zae_err_t                        err;
+    ngx_http_zae_limit_ctx_t        *ctx;
+    ngx_http_zae_limit_reconcile_t  *rc;
+
+    if (r != r->main) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_zae_limit_get_ctx(r);
+
+    if (ctx == NULL || !ctx->acquired) {
+        return NGX_OK;
+    }
+
+    ctx->acquired = 0;
+
+    status = r->headers_out.status;
+
+    if (ctx->zlcf->rollback && status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
+        /* the upstream failed: give the initial consumption back */
+
+        for (j = 0; j < ctx->nconsume; j++) {
+            ngx_http_zae_limit_queue_both(ctx, &ctx->consume[j].name,
+                                          -ctx->consume[j].amount);
+        }
+
+        ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                      NGX_HTTP_ZAE_LIMIT_M_ROLLBACKS, 1);
+        return NGX_OK;
+    }
+
+    if (ctx->zlcf->reconcile == NULL) {
+        return NGX_OK;
+    }
+
+    rc = ctx->zlcf->reconcile->elts;
+
+    for (i = 0; i < ctx->zlcf->reconcile->nelts; i++) {
+
+        if (ngx_http_complex_value(r, &rc[i].value, &value) != NGX_OK) {
+            continue;
+        }
+
+        if (zae_parse_tokens(value.data, value.len, &actual, &err)
+            != ZAE_OK)
+        {
+            ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                    NGX_HTTP_ZAE_LIMIT_M_RECONCILE_INVALID, 1);
+
+            if (ngx_time() != ngx_http_zae_limit_warn_time) {
+                ngx_http_zae_limit_warn_time = ngx_time();
+
+                ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                              "zae_limit: invalid reconcile value \"%V\" of "
+                              "limit \"%V\", estimate kept: %s",
+                              &value, &rc[i].name,
+                              value.len ? err.msg : "empty value");
+            }
+
+            continue;
+        }
+
+        estimate = 0;
+
+        for (j = 0; j < ctx->nconsume; j++) {
+            if (ctx->consume[j].name.len == rc[i].name.len
+                && ngx_memcmp(ctx->consume[j].name.data, rc[i].name.data,
+                              rc[i].name.len) == 0)
+            {
+                estimate = ctx->consume[j].amount;
+                break;
+            }
+        }
+
+        ngx_http_zae_limit_queue_both(ctx, (zae_str_t *) &rc[i].name,
+                                      actual - estimate);
+    }
+
+    return NGX_OK;
+}
+
+
+/* the flush timer: coalesced deltas as unconditional ADDs */
+
+static ngx_int_t
+ngx_http_zae_limit_parse_pk(ngx_str_t *pk, zae_bucket_ref_t *ref)
+{
+    u_char  *p, *last, *slash, *e, *s;
+
+    last = pk->data + pk->len;
+
+    slash = ngx_strlchr(pk->data, last, '/');
+
+    if (slash == NULL || last - slash < 8
+        || ngx_strncmp(slash, "/BUCKET#", 8) != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    e = slash + 8;
+    p = ngx_strlchr(e, last, '#');
+
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (s = last - 1; s > p && *s != '#'; s--) { /* void */ }
+
+    if (s == p) {
+        return NGX_ERROR;
+    }
+
+    ref->ns.data = pk->data;
+    ref->ns.len = slash - pk->data;
+    ref->entity_id.data = e;
+    ref->entity_id.len = p - e;
+    ref->resource.data = p + 1;
+    ref->resource.len = s - p - 1;
+    ref->shard = ngx_atoi(s + 1, last - s - 1);
+
+    return ref->shard == NGX_ERROR ? NGX_ERROR : NGX_OK;
+}
+
+
+static void
+ngx_http_zae_limit_flush_batch(ngx_http_zae_limit_main_conf_t *zmcf,
+    ngx_log_t *log)
+{
+    size_t                              k;
+    zae_buf_t                           b;
+    zae_mem_t                           mem;
+    ngx_uint_t                          i;
+    ngx_pool_t                         *pool;
+    ngx_array_t                        *deltas;
+    zae_amount_t                        amounts[ZAE_LIMITS_MAX + 1];
+    zae_bucket_ref_t                    ref;
+    ngx_http_zae_limit_flush_t         *fl;
+    ngx_http_zae_limit_delta_t         *d;
+    ngx_http_zae_limit_ddb_call_t      *call;
+    ngx_http_zae_limit_bucket_delta_t  *bd;
+
+    pool = ngx_create_pool(4096, log);
+    if (pool == NULL) {
+        return;
+    }
+
+    fl = ngx_pcalloc(pool, sizeof(ngx_http_zae_limit_flush_t));
+    if (fl == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    fl->pool = pool;
+    fl->zmcf = zmcf;
+
+    deltas = ngx_http_zae_limit_delta_take(zmcf->shm_zone, pool, 64);
+
+    if (deltas == NULL || deltas->nelts == 0) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    mem.alloc = ngx_http_zae_limit_pool_alloc;
+    mem.ctx = pool;
+
+    bd = deltas->elts;
+
+    for (i = 0; i < deltas->nelts; i++) {
+
+        ngx_memzero(&ref, sizeof(zae_bucket_ref_t));
+        ref.table.data = zmcf->table.data;
+        ref.table.len = zmcf->table.len;
+
+        if (ngx_http_zae_limit_parse_pk(&bd[i].pk, &ref) != NGX_OK) {
+            continue;
+        }
+
+        d = bd[i].limits.elts;
+
+        for (k = 0; k < bd[i].limits.nelts && k < ZAE_LIMITS_MAX + 1; k++) {
+            amounts[k].name.data = d[k].name.data;
+            amounts[k].name.len = d[k].name.len;
+            amounts[k].amount = d[k].delta;
+        }
+
+        zae_buf_init(&b, &mem, 512);
+
+        if (zae_proto_adjust_request(&b, &ref, amounts, k) != ZAE_OK
+            || b.failed)
+        {
+            continue;
+        }
+
+        call = ngx_pcalloc(pool, sizeof(ngx_http_zae_limit_ddb_call_t)
+                                 + sizeof(ngx_http_zae_limit_bucket_delta_t));
+        if (call == NULL) {
+            break;
+        }
+
+        ngx_memcpy(call + 1, &bd[i],
+                   sizeof(ngx_http_zae_limit_bucket_delta_t));
+
+        call->pool = pool;
+        call->log = log;
+        ngx_str_set(&call->op, "UpdateItem");
+        call->body.data = b.data;
+        call->body.len = b.len;
+        call->handler = ngx_http_zae_limit_flush_done;
+        call->data = fl;
+
+        if (ngx_http_zae_limit_ddb_start(zmcf->ddb, call) != NGX_AGAIN) {
+            call->rc = NGX_ERROR;
+            fl->pending++;
+            ngx_http_zae_limit_flush_done(call);
+            continue;
+        }
+
+        fl->pending++;
+        ngx_http_zae_limit_flushing++;
+    }
+
+    if (fl->pending == 0) {
+        ngx_destroy_pool(pool);
+    }
+}
+
+
+static void
+ngx_http_zae_limit_flush_done(ngx_http_zae_limit_ddb_call_t *call)
+{
+    ngx_uint_t                          k;
+    ngx_http_zae_limit_flush_t         *fl;
+    ngx_http_zae_limit_delta_t         *d;
+    ngx_http_zae_limit_bucket_delta_t  *bd;
+
+    fl = call->data;
+    bd = (ngx_http_zae_limit_bucket_delta_t *) (call + 1);
+    d = bd->limits.elts;
+
+    if (call->state) {
+        ngx_http_zae_limit_metric_call(fl->zmcf->shm_zone, call);
+
+        if (ngx_http_zae_limit_flushing) {
+            ngx_http_zae_limit_flushing--;
+        }
+    }
+
+    if (call->rc == NGX_OK && call->status == 200) {
+        ngx_http_zae_limit_metric_add(fl->zmcf->shm_zone,
+                                      NGX_HTTP_ZAE_LIMIT_M_FLUSH_WRITES, 1);
+        ngx_http_zae_limit_metric_add(fl->zmcf->shm_zone,
+                                      NGX_HTTP_ZAE_LIMIT_M_DELTAS_FLUSHED,
+                                      bd->limits.nelts);
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, call->log, 0,
+                      "zae_limit: reconciliation write of \"%V\" failed "
+                      "(%V%V), queued again", &bd->pk, &call->error,
+                      &call->error_type);
+
+        ngx_http_zae_limit_metric_add(fl->zmcf->shm_zone,
+                                      NGX_HTTP_ZAE_LIMIT_M_FLUSH_ERRORS, 1);
+
+        for (k = 0; k < bd->limits.nelts; k++) {
+            if (ngx_http_zae_limit_delta_add(fl->zmcf->shm_zone, &bd->pk,
+                                             &d[k].name, d[k].delta)
+                != NGX_OK)
+            {
+                ngx_http_zae_limit_metric_add(fl->zmcf->shm_zone,
+                                        NGX_HTTP_ZAE_LIMIT_M_DELTAS_DROPPED,
+                                        1);
+                ngx_log_error(NGX_LOG_ERR, call->log, 0,
+                              "zae_limit: reconciliation queue is full, "
+                              "delta of %L tokens of limit \"%V\" for "
+                              "\"%V\" lost", d[k].delta, &d[k].name,
+                              &bd->pk);
+            }
+        }
+    }
+
+    if (--fl->pending == 0) {
+        ngx_destroy_pool(fl->pool);
+    }
+}
+
+
+static void
+ngx_http_zae_limit_flush(ngx_event_t *ev)
+{
+    ngx_http_zae_limit_main_conf_t  *zmcf;
+
+    zmcf = ev->data;
+
+    if (ngx_http_zae_limit_ddb_ready(zmcf->ddb) == NGX_OK
+        && ngx_http_zae_limit_flushing == 0)
+    {
+        ngx_http_zae_limit_flush_batch(zmcf, ev->log);
+    }
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+
+        /*
+         * graceful shutdown: the timer stays armed (and keeps the worker
+         * alive) while deltas are pending or being written; bounded by
+         * the writes' own deadlines
+         */
+
+        if (ngx_http_zae_limit_flushing == 0
+            && (ngx_http_zae_limit_delta_pending(zmcf->shm_zone) == 0
+                || ngx_terminate))
+        {
+            return;
+        }
+
+        ngx_add_timer(ev, 50);
+        return;
+    }
+
+    ngx_add_timer(ev, zmcf->flush_interval);
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_init_worker(ngx_cycle_t *cycle)
+{
+    ngx_http_core_main_conf_t       *cmcf;
+    ngx_http_zae_limit_main_conf_t  *zmcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    cmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_core_module);
+
+    if (cmcf == NULL) {
+        return NGX_OK;
+    }
+
+    zmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_zae_limit_module);
+
+    if (zmcf == NULL || !zmcf->configured) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_zae_limit_ddb_init_process(cycle, zmcf->ddb) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_zae_limit_flush_dummy.fd = (ngx_socket_t) -1;
+
+    ngx_http_zae_limit_flush_event.handler = ngx_http_zae_limit_flush;
+    ngx_http_zae_limit_flush_event.data = zmcf;
+    ngx_http_zae_limit_flush_event.log = cycle->log;
+
+    /*
+     * not cancelable: a graceful shutdown waits for the last flush
+     */
+
+    ngx_add_timer(&ngx_http_zae_limit_flush_event,
+                  zmcf->flush_interval / 2 + ngx_random() % 50);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_zae_limit_exit_worker(ngx_cycle_t *cycle)
+{
+    ngx_http_zae_limit_main_conf_t  *zmcf;
+
+    zmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_zae_limit_module);
+
+    if (zmcf == NULL || !zmcf->configured) {
+        return;
+    }
+
+    if (ngx_http_zae_limit_delta_pending(zmcf->shm_zone)) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "zae_limit: worker exits with %ui buckets of "
+                      "reconciliation deltas pending in the shared zone",
+                      ngx_http_zae_limit_delta_pending(zmcf->shm_zone));
+    }
+
+    ngx_http_zae_limit_ddb_exit_process(cycle, zmcf->ddb);
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_filter_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_zae_limit_header_filter;
+
+    return NGX_OK;
+}

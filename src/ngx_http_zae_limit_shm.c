@@ -1,0 +1,1003 @@
+
+/*
+ * Copyright (C) zae-limit authors
+ *
+ * The shared zone: what all workers must agree on.  One rbtree with an
+ * LRU queue caches namespace ids, resolved limit configs, entity facts
+ * and rejections, each with an expiry; a second rbtree with a FIFO
+ * queue coalesces pending reconciliation deltas per bucket until a
+ * worker's flush timer writes them; the metrics counters live in the
+ * zone header.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_zae_limit_module.h"
+
+
+typedef struct {
+    u_char                       color;
+    u_char                       type;
+    u_short                      klen;
+    ngx_queue_t                  queue;
+    ngx_msec_t                   expire;
+    uint32_t                     vlen;
+    u_char                       data[1];
+} ngx_http_zae_limit_node_t;
+
+
+typedef struct {
+    int64_t                      delta;
+    u_char                       len;
+    u_char                       name[ZAE_NAME_MAX_LEN];
+} ngx_http_zae_limit_slot_t;
+
+
+typedef struct {
+    u_char                       color;
+    u_char                       nslots;
+    u_short                      klen;
+    ngx_queue_t                  queue;
+    u_char                      *key;
+    ngx_http_zae_limit_slot_t    slots[1];
+} ngx_http_zae_limit_dnode_t;
+
+
+static void ngx_http_zae_limit_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static void ngx_http_zae_limit_dtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_http_zae_limit_node_t *ngx_http_zae_limit_lookup(
+    ngx_http_zae_limit_shm_t *shm, ngx_uint_t type, ngx_str_t *key,
+    uint32_t hash);
+static void ngx_http_zae_limit_expire(ngx_http_zae_limit_shm_t *shm,
+    ngx_uint_t n);
+static ngx_http_zae_limit_dnode_t *ngx_http_zae_limit_dlookup(
+    ngx_http_zae_limit_shm_t *shm, ngx_str_t *pk, uint32_t hash);
+
+
+static uint32_t
+ngx_http_zae_limit_hash(ngx_uint_t type, ngx_str_t *key)
+{
+    uint32_t  crc;
+    u_char    t;
+
+    t = (u_char) type;
+
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, &t, 1);
+    ngx_crc32_update(&crc, key->data, key->len);
+    ngx_crc32_final(crc);
+
+    return crc;
+}
+
+
+static void
+ngx_http_zae_limit_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_int_t                   rc;
+    ngx_rbtree_node_t         **p;
+    ngx_http_zae_limit_node_t  *zn, *znt;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else { /* node->key == temp->key */
+
+            zn = (ngx_http_zae_limit_node_t *) &node->color;
+            znt = (ngx_http_zae_limit_node_t *) &temp->color;
+
+            rc = (ngx_int_t) zn->type - (ngx_int_t) znt->type;
+
+            if (rc == 0) {
+                rc = ngx_memn2cmp(zn->data, znt->data, zn->klen, znt->klen);
+            }
+
+            p = (rc < 0) ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static void
+ngx_http_zae_limit_dtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_int_t                    rc;
+    ngx_rbtree_node_t          **p;
+    ngx_http_zae_limit_dnode_t  *dn, *dnt;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else { /* node->key == temp->key */
+
+            dn = (ngx_http_zae_limit_dnode_t *) &node->color;
+            dnt = (ngx_http_zae_limit_dnode_t *) &temp->color;
+
+            rc = ngx_memn2cmp(dn->key, dnt->key, dn->klen, dnt->klen);
+
+            p = (rc < 0) ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_zae_limit_shm_t  *oshm = data;
+
+    size_t                           len;
+    ngx_http_zae_limit_shm_t        *shm;
+    ngx_http_zae_limit_main_conf_t  *zmcf;
+
+    zmcf = shm_zone->data;
+
+    shm = ngx_pcalloc(ngx_cycle->pool, sizeof(ngx_http_zae_limit_shm_t));
+    if (shm == NULL) {
+        return NGX_ERROR;
+    }
+
+    shm->max_deltas = zmcf->max_deltas;
+
+    /* from now on shm_zone->data is the zone context */
+
+    shm_zone->data = shm;
+
+    if (oshm) {
+        shm->sh = oshm->sh;
+        shm->shpool = oshm->shpool;
+        return NGX_OK;
+    }
+
+    shm->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        shm->sh = shm->shpool->data;
+        return NGX_OK;
+    }
+
+    shm->sh = ngx_slab_calloc(shm->shpool,
+                              sizeof(ngx_http_zae_limit_shctx_t));
+    if (shm->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    shm->shpool->data = shm->sh;
+
+    ngx_rbtree_init(&shm->sh->cache, &shm->sh->cache_sentinel,
+                    ngx_http_zae_limit_rbtree_insert_value);
+    ngx_queue_init(&shm->sh->lru);
+
+    ngx_rbtree_init(&shm->sh->deltas, &shm->sh->deltas_sentinel,
+                    ngx_http_zae_limit_dtree_insert_value);
+    ngx_queue_init(&shm->sh->deltas_queue);
+
+    len = sizeof(" in zae_limit zone \"\"") + shm_zone->shm.name.len;
+
+    shm->shpool->log_ctx = ngx_slab_alloc(shm->shpool, len);
+    if (shm->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(shm->shpool->log_ctx, " in zae_limit zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    shm->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_http_zae_limit_node_t *
+ngx_http_zae_limit_lookup(ngx_http_zae_limit_shm_t *shm, ngx_uint_t type,
+    ngx_str_t *key, uint32_t hash)
+{
+    ngx_int_t                   rc;
+    ngx_rbtree_node_t          *node, *sentinel;
+    ngx_http_zae_limit_node_t  *zn;
+
+    node = shm->sh->cache.root;
+    sentinel = shm->sh->cache.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        /* hash == node->key */
+
+        zn = (ngx_http_zae_limit_node_t *) &node->color;
+
+        rc = (ngx_int_t) type - (ngx_int_t) zn->type;
+
+        if (rc == 0) {
+            rc = ngx_memn2cmp(key->data, zn->data, key->len, zn->klen);
+        }
+
+        if (rc == 0) {
+            return zn;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_zae_limit_free_node(ngx_http_zae_limit_shm_t *shm,
+    ngx_http_zae_limit_node_t *zn)
+{
+    ngx_rbtree_node_t  *node;
+
+    node = (ngx_rbtree_node_t *)
+               ((u_char *) zn - offsetof(ngx_rbtree_node_t, color));
+
+    ngx_queue_remove(&zn->queue);
+    ngx_rbtree_delete(&shm->sh->cache, node);
+    ngx_slab_free_locked(shm->shpool, node);
+}
+
+
+/* drop up to n expired entries from the LRU tail; n == 0: the oldest */
+
+static void
+ngx_http_zae_limit_expire(ngx_http_zae_limit_shm_t *shm, ngx_uint_t n)
+{
+    ngx_uint_t                  i;
+    ngx_queue_t                *q;
+    ngx_http_zae_limit_node_t  *zn;
+
+    for (i = 0; i < (n ? n : 1); i++) {
+
+        if (ngx_queue_empty(&shm->sh->lru)) {
+            return;
+        }
+
+        q = ngx_queue_last(&shm->sh->lru);
+        zn = ngx_queue_data(q, ngx_http_zae_limit_node_t, queue);
+
+        if (n && (ngx_msec_int_t) (zn->expire - ngx_current_msec) > 0) {
+            return;
+        }
+
+        ngx_http_zae_limit_free_node(shm, zn);
+    }
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_cache_get(ngx_shm_zone_t *zone, ngx_uint_t type,
+    ngx_str_t *key, u_char *buf, size_t size, size_t *len)
+{
+    ngx_int_t                   rc;
+    ngx_http_zae_limit_shm_t   *shm;
+    ngx_http_zae_limit_node_t  *zn;
+
+    shm = zone->data;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    zn = ngx_http_zae_limit_lookup(shm, type, key,
+                                   ngx_http_zae_limit_hash(type, key));
+
+    if (zn == NULL) {
+        rc = NGX_DECLINED;
+
+    } else if ((ngx_msec_int_t) (zn->expire - ngx_current_msec) <= 0) {
+        ngx_http_zae_limit_free_node(shm, zn);
+        rc = NGX_DECLINED;
+
+    } else if (zn->vlen > size) {
+        rc = NGX_DECLINED;
+
+    } else {
+        ngx_memcpy(buf, zn->data + zn->klen, zn->vlen);
+        *len = zn->vlen;
+
+        ngx_queue_remove(&zn->queue);
+        ngx_queue_insert_head(&shm->sh->lru, &zn->queue);
+
+        rc = NGX_OK;
+    }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_cache_put(ngx_shm_zone_t *zone, ngx_uint_t type,
+    ngx_str_t *key, u_char *value, size_t len, ngx_msec_t ttl)
+{
+    size_t                      n;
+    uint32_t                    hash;
+    ngx_rbtree_node_t          *node;
+    ngx_http_zae_limit_shm_t   *shm;
+    ngx_http_zae_limit_node_t  *zn;
+
+    if (key->len > 65535 || len > 65535 || ttl == 0) {
+        return NGX_DECLINED;
+    }
+
+    shm = zone->data;
+    hash = ngx_http_zae_limit_hash(type, key);
+
+    n = offsetof(ngx_rbtree_node_t, color)
+        + offsetof(ngx_http_zae_limit_node_t, data)
+        + key->len + len;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    zn = ngx_http_zae_limit_lookup(shm, type, key, hash);
+
+    if (zn) {
+        ngx_http_zae_limit_free_node(shm, zn);
+    }
+
+    ngx_http_zae_limit_expire(shm, 2);
+
+    node = ngx_slab_alloc_locked(shm->shpool, n);
+
+    if (node == NULL) {
+        ngx_http_zae_limit_expire(shm, 0);
+
+        node = ngx_slab_alloc_locked(shm->shpool, n);
+
+        if (node == NULL) {
+            ngx_shmtx_unlock(&shm->shpool->mutex);
+
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                          "zae_limit: could not allocate cache node%s",
+                          shm->shpool->log_ctx);
+            return NGX_ERROR;
+        }
+    }
+
+    node->key = hash;
+
+    zn = (ngx_http_zae_limit_node_t *) &node->color;
+
+    zn->type = (u_char) type;
+    zn->klen = (u_short) key->len;
+    zn->vlen = (uint32_t) len;
+    zn->expire = ngx_current_msec + ttl;
+
+    ngx_memcpy(zn->data, key->data, key->len);
+    ngx_memcpy(zn->data + key->len, value, len);
+
+    ngx_rbtree_insert(&shm->sh->cache, node);
+    ngx_queue_insert_head(&shm->sh->lru, &zn->queue);
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_zae_limit_cache_delete(ngx_shm_zone_t *zone, ngx_uint_t type,
+    ngx_str_t *key)
+{
+    ngx_http_zae_limit_shm_t   *shm;
+    ngx_http_zae_limit_node_t  *zn;
+
+    shm = zone->data;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    zn = ngx_http_zae_limit_lookup(shm, type, key,
+                                   ngx_http_zae_limit_hash(type, key));
+    if (zn) {
+        ngx_http_zae_limit_free_node(shm, zn);
+    }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+}
+
+
+static ngx_http_zae_limit_dnode_t *
+ngx_http_zae_limit_dlookup(ngx_http_zae_limit_shm_t *shm, ngx_str_t *pk,
+    uint32_t hash)
+{
+    ngx_int_t                    rc;
+    ngx_rbtree_node_t           *node, *sentinel;
+    ngx_http_zae_limit_dnode_t  *dn;
+
+    node = shm->sh->deltas.root;
+    sentinel = shm->sh->deltas.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        dn = (ngx_http_zae_limit_dnode_t *) &node->color;
+
+        rc = ngx_memn2cmp(pk->data, dn->key, pk->len, dn->klen);
+
+        if (rc == 0) {
+            return dn;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+static ngx_rbtree_node_t *
+ngx_http_zae_limit_dnode_alloc(ngx_http_zae_limit_shm_t *shm, ngx_str_t *pk,
+    ngx_uint_t nslots)
+{
+    size_t                       n;
+    ngx_rbtree_node_t           *node;
+    ngx_http_zae_limit_dnode_t  *dn;
+
+    n = offsetof(ngx_rbtree_node_t, color)
+        + offsetof(ngx_http_zae_limit_dnode_t, slots)
+        + nslots * sizeof(ngx_http_zae_limit_slot_t) + pk->len;
+
+    node = ngx_slab_alloc_locked(shm->shpool, n);
+    if (node == NULL) {
+        return NULL;
+    }
+
+    dn = (ngx_http_zae_limit_dnode_t *) &node->color;
+
+    dn->nslots = (u_char) nslots;
+    dn->klen = (u_short) pk->len;
+    dn->key = (u_char *) &dn->slots[nslots];
+
+    ngx_memcpy(dn->key, pk->data, pk->len);
+
+    return node;
+}
+
+
+/*
+ * Adds delta millitokens of limit "name" to the pending delta of the
+ * bucket "pk".  NGX_DECLINED: the queue is full or the zone has no
+ * room; the caller counts and logs the loss.
+ */
+
+ngx_int_t
+ngx_http_zae_limit_delta_add(ngx_shm_zone_t *zone, ngx_str_t *pk,
+    ngx_str_t *name, int64_t delta)
+{
+    uint32_t                     hash;
+    ngx_uint_t                   i;
+    ngx_rbtree_node_t           *node, *old;
+    ngx_http_zae_limit_shm_t    *shm;
+    ngx_http_zae_limit_dnode_t  *dn, *odn;
+
+    if (pk->len > 65535 || name->len > ZAE_NAME_MAX_LEN || delta == 0) {
+        return delta == 0 ? NGX_OK : NGX_DECLINED;
+    }
+
+    shm = zone->data;
+
+    ngx_crc32_init(hash);
+    ngx_crc32_update(&hash, pk->data, pk->len);
+    ngx_crc32_final(hash);
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    dn = ngx_http_zae_limit_dlookup(shm, pk, hash);
+
+    if (dn) {
+        for (i = 0; i < dn->nslots; i++) {
+            if (dn->slots[i].len == name->len
+                && ngx_memcmp(dn->slots[i].name, name->data, name->len) == 0)
+            {
+                dn->slots[i].delta += delta;
+                ngx_shmtx_unlock(&shm->shpool->mutex);
+                return NGX_OK;
+            }
+        }
+
+        if (dn->nslots >= ZAE_LIMITS_MAX + 1) {
+            goto full;
+        }
+
+        /* a limit new to this bucket: grow the node */
+
+        node = ngx_http_zae_limit_dnode_alloc(shm, pk, dn->nslots + 1);
+        if (node == NULL) {
+            goto full;
+        }
+
+        old = (ngx_rbtree_node_t *)
+                  ((u_char *) dn - offsetof(ngx_rbtree_node_t, color));
+        odn = dn;
+
+        dn = (ngx_http_zae_limit_dnode_t *) &node->color;
+
+        ngx_memcpy(dn->slots, odn->slots,
+                   odn->nslots * sizeof(ngx_http_zae_limit_slot_t));
+
+        ngx_queue_insert_after(&odn->queue, &dn->queue);
+        ngx_queue_remove(&odn->queue);
+        ngx_rbtree_delete(&shm->sh->deltas, old);
+        ngx_slab_free_locked(shm->shpool, old);
+
+        node->key = hash;
+        ngx_rbtree_insert(&shm->sh->deltas, node);
+
+    } else {
+
+        if (shm->sh->ndeltas >= shm->max_deltas) {
+            goto full;
+        }
+
+        node = ngx_http_zae_limit_dnode_alloc(shm, pk, 1);
+        if (node == NULL) {
+            goto full;
+        }
+
+        node->key = hash;
+
+        dn = (ngx_http_zae_limit_dnode_t *) &node->color;
+        dn->nslots = 0;
+
+        ngx_rbtree_insert(&shm->sh->deltas, node);
+        ngx_queue_insert_tail(&shm->sh->deltas_queue, &dn->queue);
+
+        shm->sh->ndeltas++;
+        dn->nslots = 1;
+        i = 0;
+        goto set;
+    }
+
+    i = dn->nslots - 1;
+
+set:
+
+    dn->slots[i].delta = delta;
+    dn->slots[i].len = (u_char) name->len;
+    ngx_memcpy(dn->slots[i].name, name->data, name->len);
+
+    shm->sh->metrics.pending = shm->sh->ndeltas;
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return NGX_OK;
+
+full:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Takes up to max pending bucket deltas, oldest first, out of the zone
+ * into pool memory: an array of ngx_http_zae_limit_bucket_delta_t.
+ */
+
+ngx_array_t *
+ngx_http_zae_limit_delta_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
+    ngx_uint_t max)
+{
+    ngx_uint_t                          i, n;
+    ngx_array_t                        *out;
+    ngx_queue_t                        *q;
+    ngx_rbtree_node_t                  *node;
+    ngx_http_zae_limit_shm_t           *shm;
+    ngx_http_zae_limit_dnode_t         *dn;
+    ngx_http_zae_limit_delta_t         *d;
+    ngx_http_zae_limit_bucket_delta_t  *bd;
+
+    shm = zone->data;
+
+    out = ngx_array_create(pool, 8, sizeof(ngx_http_zae_limit_bucket_delta_t));
+    if (out == NULL) {
+        return NULL;
+    }
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    for (n = 0; n < max && !ngx_queue_empty(&shm->sh->deltas_queue); n++) {
+
+        q = ngx_queue_head(&shm->sh->deltas_queue);
+        dn = ngx_queue_data(q, ngx_http_zae_limit_dnode_t, queue);
+
+        bd = ngx_array_push(out);
+        if (bd == NULL) {
+            break;
+        }
+
+        bd->pk.data = ngx_pnalloc(pool, dn->klen);
+        if (bd->pk.data == NULL
+            || ngx_array_init(&bd->limits, pool, dn->nslots,
+                              sizeof(ngx_http_zae_limit_delta_t))
+               != NGX_OK)
+        {
+            out->nelts--;
+            break;
+        }
+
+        bd->pk.len = dn->klen;
+        ngx_memcpy(bd->pk.data, dn->key, dn->klen);
+
+        for (i = 0; i < dn->nslots; i++) {
+            if (dn->slots[i].delta == 0) {
+                continue;
+            }
+
+            d = ngx_array_push(&bd->limits);
+            d->name.data = ngx_pnalloc(pool, dn->slots[i].len);
+            if (d->name.data == NULL) {
+                bd->limits.nelts--;
+                continue;
+            }
+
+            d->name.len = dn->slots[i].len;
+            ngx_memcpy(d->name.data, dn->slots[i].name, dn->slots[i].len);
+            d->delta = dn->slots[i].delta;
+        }
+
+        node = (ngx_rbtree_node_t *)
+                   ((u_char *) dn - offsetof(ngx_rbtree_node_t, color));
+
+        ngx_queue_remove(&dn->queue);
+        ngx_rbtree_delete(&shm->sh->deltas, node);
+        ngx_slab_free_locked(shm->shpool, node);
+
+        shm->sh->ndeltas--;
+    }
+
+    shm->sh->metrics.pending = shm->sh->ndeltas;
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return out;
+}
+
+
+ngx_uint_t
+ngx_http_zae_limit_delta_pending(ngx_shm_zone_t *zone)
+{
+    ngx_http_zae_limit_shm_t  *shm;
+
+    shm = zone->data;
+
+    return shm->sh->ndeltas;
+}
+
+
+void
+ngx_http_zae_limit_metric_add(ngx_shm_zone_t *zone,
+    ngx_http_zae_limit_metric_e m, ngx_atomic_int_t n)
+{
+    ngx_http_zae_limit_shm_t  *shm;
+
+    shm = zone->data;
+
+    (void) ngx_atomic_fetch_add(&shm->sh->metrics.counters[m], n);
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_op_index(ngx_str_t *op)
+{
+    static ngx_str_t  ops[] = {
+        ngx_string("GetItem"),
+        ngx_string("BatchGetItem"),
+        ngx_string("PutItem"),
+        ngx_string("UpdateItem"),
+        ngx_string("TransactWriteItems")
+    };
+
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_ZAE_LIMIT_OP_LAST; i++) {
+        if (ops[i].len == op->len
+            && ngx_strncmp(ops[i].data, op->data, op->len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return NGX_ERROR;
+}
+
+
+static ngx_msec_t  ngx_http_zae_limit_latency_bounds[] = {
+    1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000
+};
+
+
+void
+ngx_http_zae_limit_metric_call(ngx_shm_zone_t *zone,
+    ngx_http_zae_limit_ddb_call_t *call)
+{
+    ngx_int_t                      op;
+    ngx_uint_t                     i;
+    ngx_http_zae_limit_shm_t      *shm;
+    ngx_http_zae_limit_metrics_t  *m;
+
+    shm = zone->data;
+    m = &shm->sh->metrics;
+
+    op = ngx_http_zae_limit_op_index(&call->op);
+
+    if (op != NGX_ERROR) {
+        if (call->rc == NGX_OK) {
+            (void) ngx_atomic_fetch_add(&m->op_ok[op], 1);
+
+        } else {
+            (void) ngx_atomic_fetch_add(&m->op_fail[op], 1);
+        }
+    }
+
+    if (call->rc != NGX_OK) {
+        (void) ngx_atomic_fetch_add(
+                   &m->counters[NGX_HTTP_ZAE_LIMIT_M_DDB_CALLS_ERROR], 1);
+
+    } else if (call->status >= 200 && call->status < 300) {
+        (void) ngx_atomic_fetch_add(
+                   &m->counters[NGX_HTTP_ZAE_LIMIT_M_DDB_CALLS_OK], 1);
+
+    } else {
+        (void) ngx_atomic_fetch_add(
+                  &m->counters[NGX_HTTP_ZAE_LIMIT_M_DDB_CALLS_CONDITIONAL], 1);
+    }
+
+    for (i = 0; i < NGX_HTTP_ZAE_LIMIT_LATENCY_BUCKETS; i++) {
+        if (call->latency <= ngx_http_zae_limit_latency_bounds[i]) {
+            (void) ngx_atomic_fetch_add(&m->latency[i], 1);
+            break;
+        }
+    }
+
+    (void) ngx_atomic_fetch_add(&m->latency_count, 1);
+    (void) ngx_atomic_fetch_add(&m->latency_sum, call->latency);
+}
+
+
+typedef struct {
+    ngx_http_zae_limit_metric_e   metric;
+    char                         *name;
+    char                         *labels;
+    char                         *help;
+} ngx_http_zae_limit_metric_desc_t;
+
+
+static ngx_http_zae_limit_metric_desc_t  ngx_http_zae_limit_metric_descs[] = {
+    { NGX_HTTP_ZAE_LIMIT_M_PASSED, "zae_limit_requests_total",
+      "outcome=\"passed\"", "requests by outcome" },
+    { NGX_HTTP_ZAE_LIMIT_M_REJECTED, "zae_limit_requests_total",
+      "outcome=\"rejected\"", NULL },
+    { NGX_HTTP_ZAE_LIMIT_M_REJECTED_DRY_RUN, "zae_limit_requests_total",
+      "outcome=\"rejected_dry_run\"", NULL },
+    { NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_ALLOWED, "zae_limit_requests_total",
+      "outcome=\"unavailable_allowed\"", NULL },
+    { NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_BLOCKED, "zae_limit_requests_total",
+      "outcome=\"unavailable_blocked\"", NULL },
+    { NGX_HTTP_ZAE_LIMIT_M_SKIPPED, "zae_limit_requests_total",
+      "outcome=\"skipped\"", NULL },
+    { NGX_HTTP_ZAE_LIMIT_M_INVALID, "zae_limit_requests_total",
+      "outcome=\"invalid\"", NULL },
+    { NGX_HTTP_ZAE_LIMIT_M_REJECT_CACHE_HITS,
+      "zae_limit_rejection_cache_hits_total", NULL,
+      "rejections answered from the shared rejection cache" },
+    { NGX_HTTP_ZAE_LIMIT_M_CONFIG_CACHE_HITS,
+      "zae_limit_config_cache_total", "result=\"hit\"",
+      "limit config lookups in the shared cache" },
+    { NGX_HTTP_ZAE_LIMIT_M_CONFIG_CACHE_MISSES,
+      "zae_limit_config_cache_total", "result=\"miss\"", NULL },
+    { NGX_HTTP_ZAE_LIMIT_M_DDB_CALLS_OK, "zae_limit_dynamodb_results_total",
+      "result=\"ok\"", "DynamoDB calls by result" },
+    { NGX_HTTP_ZAE_LIMIT_M_DDB_CALLS_CONDITIONAL,
+      "zae_limit_dynamodb_results_total", "result=\"client_error\"", NULL },
+    { NGX_HTTP_ZAE_LIMIT_M_DDB_CALLS_ERROR,
+      "zae_limit_dynamodb_results_total", "result=\"failed\"", NULL },
+    { NGX_HTTP_ZAE_LIMIT_M_DELTAS_QUEUED,
+      "zae_limit_reconcile_deltas_total", "state=\"queued\"",
+      "reconciliation and rollback deltas" },
+    { NGX_HTTP_ZAE_LIMIT_M_DELTAS_FLUSHED,
+      "zae_limit_reconcile_deltas_total", "state=\"flushed\"", NULL },
+    { NGX_HTTP_ZAE_LIMIT_M_DELTAS_DROPPED,
+      "zae_limit_reconcile_deltas_total", "state=\"dropped\"", NULL },
+    { NGX_HTTP_ZAE_LIMIT_M_FLUSH_WRITES, "zae_limit_flush_writes_total",
+      NULL, "UpdateItem calls written by the flush timer" },
+    { NGX_HTTP_ZAE_LIMIT_M_FLUSH_ERRORS, "zae_limit_flush_errors_total",
+      NULL, "flush writes that failed and were queued again" },
+    { NGX_HTTP_ZAE_LIMIT_M_ROLLBACKS, "zae_limit_rollbacks_total", NULL,
+      "initial consumptions given back after an upstream failure" },
+    { NGX_HTTP_ZAE_LIMIT_M_RECONCILE_INVALID,
+      "zae_limit_reconcile_invalid_total", NULL,
+      "missing or invalid reconciliation values (estimate kept)" },
+    { NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_EVENTS,
+      "zae_limit_unavailable_total", NULL,
+      "acquires that could not reach DynamoDB" }
+};
+
+
+ngx_int_t
+ngx_http_zae_limit_metrics_handler(ngx_http_request_t *r)
+{
+    size_t                           size;
+    ngx_int_t                        rc;
+    ngx_buf_t                       *b;
+    ngx_uint_t                       i;
+    ngx_atomic_uint_t                cum;
+    ngx_chain_t                      out;
+    ngx_http_zae_limit_shm_t        *shm;
+    ngx_http_zae_limit_metrics_t    *m;
+    ngx_http_zae_limit_main_conf_t  *zmcf;
+
+    static char  *ops[] = {
+        "GetItem", "BatchGetItem", "PutItem", "UpdateItem",
+        "TransactWriteItems"
+    };
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    zmcf = ngx_http_get_module_main_conf(r, ngx_http_zae_limit_module);
+
+    if (zmcf->shm_zone == NULL) {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    shm = zmcf->shm_zone->data;
+    m = &shm->sh->metrics;
+
+    size = 16384;
+
+    b = ngx_create_temp_buf(r->pool, size);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < NGX_HTTP_ZAE_LIMIT_M_LAST; i++) {
+        ngx_http_zae_limit_metric_desc_t  *d;
+
+        d = &ngx_http_zae_limit_metric_descs[i];
+
+        if (d->help) {
+            b->last = ngx_slprintf(b->last, b->end,
+                                   "# HELP %s %s\n# TYPE %s counter\n",
+                                   d->name, d->help, d->name);
+        }
+
+        if (d->labels) {
+            b->last = ngx_slprintf(b->last, b->end, "%s{%s} %uA\n",
+                                   d->name, d->labels,
+                                   m->counters[d->metric]);
+
+        } else {
+            b->last = ngx_slprintf(b->last, b->end, "%s %uA\n",
+                                   d->name, m->counters[d->metric]);
+        }
+    }
+
+    b->last = ngx_slprintf(b->last, b->end,
+                           "# HELP zae_limit_dynamodb_calls_total "
+                           "DynamoDB calls by operation and result\n"
+                           "# TYPE zae_limit_dynamodb_calls_total counter\n");
+
+    for (i = 0; i < NGX_HTTP_ZAE_LIMIT_OP_LAST; i++) {
+        b->last = ngx_slprintf(b->last, b->end,
+                               "zae_limit_dynamodb_calls_total"
+                               "{operation=\"%s\",result=\"ok\"} %uA\n"
+                               "zae_limit_dynamodb_calls_total"
+                               "{operation=\"%s\",result=\"failed\"} %uA\n",
+                               ops[i], m->op_ok[i], ops[i], m->op_fail[i]);
+    }
+
+    b->last = ngx_slprintf(b->last, b->end,
+                           "# HELP zae_limit_dynamodb_latency_ms "
+                           "DynamoDB call latency, retries included\n"
+                           "# TYPE zae_limit_dynamodb_latency_ms histogram\n");
+
+    cum = 0;
+
+    for (i = 0; i < NGX_HTTP_ZAE_LIMIT_LATENCY_BUCKETS; i++) {
+        cum += m->latency[i];
+        b->last = ngx_slprintf(b->last, b->end,
+                               "zae_limit_dynamodb_latency_ms_bucket"
+                               "{le=\"%M\"} %uA\n",
+                               ngx_http_zae_limit_latency_bounds[i], cum);
+    }
+
+    b->last = ngx_slprintf(b->last, b->end,
+                           "zae_limit_dynamodb_latency_ms_bucket"
+                           "{le=\"+Inf\"} %uA\n"
+                           "zae_limit_dynamodb_latency_ms_sum %uA\n"
+                           "zae_limit_dynamodb_latency_ms_count %uA\n"
+                           "# HELP zae_limit_reconcile_pending "
+                           "buckets with pending deltas\n"
+                           "# TYPE zae_limit_reconcile_pending gauge\n"
+                           "zae_limit_reconcile_pending %uA\n",
+                           m->latency_count, m->latency_sum,
+                           m->latency_count, m->pending);
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type,
+                "text/plain; version=0.0.4; charset=utf-8");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
