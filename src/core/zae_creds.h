@@ -96,7 +96,9 @@ typedef struct {
 
     /* http sources */
     unsigned              https:1;
+    unsigned              retries;
     uint16_t              port;
+    int64_t               imds_token_expires;
     size_t                host_len;
     size_t                path_len;
     size_t                auth_len;
@@ -151,7 +153,12 @@ int zae_creds_next_request(zae_creds_provider_t *p, int64_t now,
 int zae_creds_response(zae_creds_provider_t *p, int status,
     const u_char *body, size_t len, int64_t now, zae_err_t *err);
 
-/* whether the credentials must be (re)fetched now */
+/*
+ * Whether the credentials must be (re)fetched now: never for static
+ * sources; for ECS/IMDS when there are none, or when less than
+ * ZAE_CREDS_REFRESH_BEFORE seconds (plus a jitter of up to
+ * ZAE_CREDS_REFRESH_JITTER from p->jitter, set after init) remain.
+ */
 int zae_creds_need_refresh(zae_creds_provider_t *p, int64_t now);
 
 /* the current credentials or NULL */

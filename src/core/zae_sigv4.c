@@ -1,0 +1,1160 @@
+
+/*
+ * Copyright (C) zae-limit authors
+ */
+
+
+#include <stdlib.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "zae_sigv4.h"
+
+
+#define ZAE_SIGV4_SECRET_MAX  1024
+
+
+typedef struct {
+    zae_str_t              name;          /* lowercased copy */
+    zae_str_t              value;
+    size_t                 index;
+} zae_sigv4_hdr_t;
+
+
+typedef struct {
+    zae_str_t              key;           /* encoded */
+    zae_str_t              value;         /* encoded */
+} zae_sigv4_param_t;
+
+
+static int zae_sigv4_is_unreserved(u_char c);
+static int zae_sigv4_is_space(u_char c);
+static int zae_sigv4_hexval(u_char c);
+static int zae_sigv4_encode(zae_buf_t *b, const u_char *p, size_t len,
+    int keep_slash);
+static void zae_sigv4_hex(const u_char *in, size_t len, u_char *out);
+static int zae_sigv4_hmac(const u_char *key, size_t klen, const u_char *data,
+    size_t len, u_char *out);
+static int zae_sigv4_token_ok(const zae_str_t *s, const char *extra);
+static int zae_sigv4_hdr_cmp(const void *a, const void *b);
+static int zae_sigv4_param_cmp(const void *a, const void *b);
+static int zae_sigv4_str_cmp(const zae_str_t *a, const zae_str_t *b);
+static int zae_sigv4_skip_header(const zae_str_t *lname);
+static int zae_sigv4_decode_param(zae_mem_t *mem, const u_char *p,
+    size_t len, zae_str_t *out);
+
+
+static const char *zae_sigv4_skip[] = {
+    "authorization",
+    "connection",
+    "expect",
+    "sec-websocket-key",
+    "sec-websocket-protocol",
+    "sec-websocket-version",
+    "transfer-encoding",
+    "upgrade",
+    "user-agent",
+    "x-amzn-trace-id",
+    NULL
+};
+
+
+void
+zae_sigv4_cache_init(zae_sigv4_cache_t *cache)
+{
+    OPENSSL_cleanse(cache, sizeof(zae_sigv4_cache_t));
+}
+
+
+void
+zae_sigv4_cache_wipe(zae_sigv4_cache_t *cache)
+{
+    OPENSSL_cleanse(cache, sizeof(zae_sigv4_cache_t));
+}
+
+
+static int
+zae_sigv4_is_unreserved(u_char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+           || (c >= '0' && c <= '9')
+           || c == '-' || c == '_' || c == '.' || c == '~';
+}
+
+
+static int
+zae_sigv4_is_space(u_char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f'
+           || c == '\r';
+}
+
+
+static int
+zae_sigv4_hexval(u_char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+
+    return -1;
+}
+
+
+static int
+zae_sigv4_encode(zae_buf_t *b, const u_char *p, size_t len, int keep_slash)
+{
+    size_t         i;
+    u_char        *d;
+    static u_char  hex[] = "0123456789ABCDEF";
+
+    if (zae_buf_reserve(b, len * 3 + 1) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    d = b->data + b->len;
+
+    for (i = 0; i < len; i++) {
+        if (zae_sigv4_is_unreserved(p[i]) || (keep_slash && p[i] == '/')) {
+            *d++ = p[i];
+
+        } else {
+            *d++ = '%';
+            *d++ = hex[p[i] >> 4];
+            *d++ = hex[p[i] & 0x0f];
+        }
+    }
+
+    b->len = d - b->data;
+    *d = '\0';
+
+    return ZAE_OK;
+}
+
+
+static void
+zae_sigv4_hex(const u_char *in, size_t len, u_char *out)
+{
+    size_t         i;
+    static u_char  hex[] = "0123456789abcdef";
+
+    for (i = 0; i < len; i++) {
+        *out++ = hex[in[i] >> 4];
+        *out++ = hex[in[i] & 0x0f];
+    }
+
+    *out = '\0';
+}
+
+
+static int
+zae_sigv4_hmac(const u_char *key, size_t klen, const u_char *data,
+    size_t len, u_char *out)
+{
+    unsigned int  n;
+
+    n = ZAE_SIGV4_KEY_LEN;
+
+    if (HMAC(EVP_sha256(), key, (int) klen, data, len, out, &n) == NULL
+        || n != ZAE_SIGV4_KEY_LEN)
+    {
+        return ZAE_ERROR;
+    }
+
+    return ZAE_OK;
+}
+
+
+int
+zae_sigv4_sha256_hex(const u_char *data, size_t len, u_char *out)
+{
+    u_char        md[EVP_MAX_MD_SIZE];
+    unsigned int  n;
+
+    if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1
+        || n != ZAE_SIGV4_KEY_LEN)
+    {
+        return ZAE_ERROR;
+    }
+
+    zae_sigv4_hex(md, n, out);
+
+    return ZAE_OK;
+}
+
+
+int
+zae_sigv4_format_date(int64_t ts, u_char *out)
+{
+    time_t     t;
+    struct tm  tm;
+
+    /* 1970-01-01 .. 9999-12-31 */
+
+    if (ts < 0 || ts > 253402300799LL) {
+        return ZAE_ERROR;
+    }
+
+    t = (time_t) ts;
+
+    if (gmtime_r(&t, &tm) == NULL) {
+        return ZAE_ERROR;
+    }
+
+    if (strftime((char *) out, ZAE_SIGV4_DATE_LEN + 1, "%Y%m%dT%H%M%SZ", &tm)
+        != ZAE_SIGV4_DATE_LEN)
+    {
+        return ZAE_ERROR;
+    }
+
+    return ZAE_OK;
+}
+
+
+/* no control characters, no spaces, none of "extra" */
+
+static int
+zae_sigv4_token_ok(const zae_str_t *s, const char *extra)
+{
+    size_t  i;
+
+    if (s->len == 0 || s->data == NULL) {
+        return 0;
+    }
+
+    for (i = 0; i < s->len; i++) {
+        if (s->data[i] <= 0x20 || s->data[i] == 0x7f
+            || strchr(extra, s->data[i]) != NULL)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+int
+zae_sigv4_canonical_path(zae_mem_t *mem, const zae_str_t *path,
+    int normalize, zae_str_t *out, zae_err_t *err)
+{
+    size_t      i, n, start, nseg, *seg, *seglen;
+    zae_buf_t   b, norm;
+    zae_str_t   p;
+
+    p = *path;
+
+    if (p.len == 0) {
+        zae_str_set(&p, "/");
+    }
+
+    if (normalize) {
+
+        /* at most len / 2 + 1 segments */
+
+        n = p.len / 2 + 1;
+
+        seg = zae_alloc(mem, n * sizeof(size_t) * 2);
+        if (seg == NULL) {
+            return zae_err_set(err, "sigv4: out of memory");
+        }
+
+        seglen = seg + n;
+        nseg = 0;
+        start = 0;
+
+        for (i = 0; i <= p.len; i++) {
+            if (i < p.len && p.data[i] != '/') {
+                continue;
+            }
+
+            n = i - start;
+
+            if (n == 0 || (n == 1 && p.data[start] == '.')) {
+                /* nothing */
+
+            } else if (n == 2 && p.data[start] == '.'
+                       && p.data[start + 1] == '.')
+            {
+                if (nseg) {
+                    nseg--;
+                }
+
+            } else {
+                seg[nseg] = start;
+                seglen[nseg] = n;
+                nseg++;
+            }
+
+            start = i + 1;
+        }
+
+        zae_buf_init(&norm, mem, p.len + 2);
+        (void) zae_buf_add(&norm, "/", 1);
+
+        for (i = 0; i < nseg; i++) {
+            (void) zae_buf_add(&norm, p.data + seg[i], seglen[i]);
+
+            if (i + 1 < nseg || p.data[p.len - 1] == '/') {
+                (void) zae_buf_add(&norm, "/", 1);
+            }
+        }
+
+        if (norm.failed) {
+            return zae_err_set(err, "sigv4: out of memory");
+        }
+
+        p.data = norm.data;
+        p.len = norm.len;
+    }
+
+    zae_buf_init(&b, mem, 0);
+
+    if (zae_sigv4_encode(&b, p.data, p.len, 1) != ZAE_OK) {
+        return zae_err_set(err, "sigv4: out of memory");
+    }
+
+    out->data = b.data;
+    out->len = b.len;
+
+    return ZAE_OK;
+}
+
+
+static int
+zae_sigv4_decode_param(zae_mem_t *mem, const u_char *p, size_t len,
+    zae_str_t *out)
+{
+    int      hi, lo;
+    size_t   i;
+    u_char  *d;
+
+    d = zae_alloc(mem, len + 1);
+    if (d == NULL) {
+        return ZAE_ERROR;
+    }
+
+    out->data = d;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] == '%' && i + 2 < len) {
+            hi = zae_sigv4_hexval(p[i + 1]);
+            lo = zae_sigv4_hexval(p[i + 2]);
+
+            if (hi >= 0 && lo >= 0) {
+                *d++ = (u_char) (hi * 16 + lo);
+                i += 2;
+                continue;
+            }
+        }
+
+        *d++ = p[i];
+    }
+
+    *d = '\0';
+    out->len = d - out->data;
+
+    return ZAE_OK;
+}
+
+
+static int
+zae_sigv4_str_cmp(const zae_str_t *a, const zae_str_t *b)
+{
+    int     rc;
+    size_t  n;
+
+    n = a->len < b->len ? a->len : b->len;
+
+    rc = n ? memcmp(a->data, b->data, n) : 0;
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    return (a->len > b->len) - (a->len < b->len);
+}
+
+
+static int
+zae_sigv4_param_cmp(const void *a, const void *b)
+{
+    int                       rc;
+    const zae_sigv4_param_t  *pa = a, *pb = b;
+
+    rc = zae_sigv4_str_cmp(&pa->key, &pb->key);
+    if (rc != 0) {
+        return rc;
+    }
+
+    return zae_sigv4_str_cmp(&pa->value, &pb->value);
+}
+
+
+int
+zae_sigv4_canonical_query(zae_mem_t *mem, const zae_str_t *query,
+    zae_str_t *out, zae_err_t *err)
+{
+    size_t              i, n, start, eq;
+    zae_buf_t           b, enc;
+    zae_str_t           raw;
+    zae_sigv4_param_t  *params;
+
+    out->len = 0;
+    out->data = (u_char *) "";
+
+    if (query->len == 0) {
+        return ZAE_OK;
+    }
+
+    /* count the parameters to size the array */
+
+    n = 1;
+
+    for (i = 0; i < query->len; i++) {
+        if (query->data[i] == '&') {
+            n++;
+        }
+    }
+
+    if (n > ZAE_SIGV4_MAX_PARAMS) {
+        return zae_err_set(err, "sigv4: more than %d query parameters",
+                           ZAE_SIGV4_MAX_PARAMS);
+    }
+
+    params = zae_alloc(mem, n * sizeof(zae_sigv4_param_t));
+    if (params == NULL) {
+        return zae_err_set(err, "sigv4: out of memory");
+    }
+
+    n = 0;
+    start = 0;
+
+    for (i = 0; i <= query->len; i++) {
+        if (i < query->len && query->data[i] != '&') {
+            continue;
+        }
+
+        if (i == start) {
+            start = i + 1;
+            continue;
+        }
+
+        for (eq = start; eq < i && query->data[eq] != '='; eq++) {
+            /* void */
+        }
+
+        /* key */
+
+        if (zae_sigv4_decode_param(mem, query->data + start, eq - start,
+                                   &raw)
+            != ZAE_OK)
+        {
+            return zae_err_set(err, "sigv4: out of memory");
+        }
+
+        zae_buf_init(&enc, mem, 0);
+        if (zae_sigv4_encode(&enc, raw.data, raw.len, 0) != ZAE_OK) {
+            return zae_err_set(err, "sigv4: out of memory");
+        }
+
+        params[n].key.data = enc.data;
+        params[n].key.len = enc.len;
+
+        /* value */
+
+        eq = (eq < i) ? eq + 1 : i;
+
+        if (zae_sigv4_decode_param(mem, query->data + eq, i - eq, &raw)
+            != ZAE_OK)
+        {
+            return zae_err_set(err, "sigv4: out of memory");
+        }
+
+        zae_buf_init(&enc, mem, 0);
+        if (zae_sigv4_encode(&enc, raw.data, raw.len, 0) != ZAE_OK) {
+            return zae_err_set(err, "sigv4: out of memory");
+        }
+
+        params[n].value.data = enc.data;
+        params[n].value.len = enc.len;
+
+        n++;
+        start = i + 1;
+    }
+
+    if (n == 0) {
+        return ZAE_OK;
+    }
+
+    qsort(params, n, sizeof(zae_sigv4_param_t), zae_sigv4_param_cmp);
+
+    zae_buf_init(&b, mem, query->len * 3 + n * 2);
+
+    for (i = 0; i < n; i++) {
+        if (i) {
+            (void) zae_buf_add(&b, "&", 1);
+        }
+
+        (void) zae_buf_add(&b, params[i].key.data, params[i].key.len);
+        (void) zae_buf_add(&b, "=", 1);
+        (void) zae_buf_add(&b, params[i].value.data, params[i].value.len);
+    }
+
+    if (b.failed) {
+        return zae_err_set(err, "sigv4: out of memory");
+    }
+
+    out->data = b.data;
+    out->len = b.len;
+
+    return ZAE_OK;
+}
+
+
+static int
+zae_sigv4_hdr_cmp(const void *a, const void *b)
+{
+    int                     rc;
+    const zae_sigv4_hdr_t  *ha = a, *hb = b;
+
+    rc = zae_sigv4_str_cmp(&ha->name, &hb->name);
+    if (rc != 0) {
+        return rc;
+    }
+
+    return (ha->index > hb->index) - (ha->index < hb->index);
+}
+
+
+static int
+zae_sigv4_skip_header(const zae_str_t *lname)
+{
+    size_t  i;
+
+    for (i = 0; zae_sigv4_skip[i]; i++) {
+        if (strlen(zae_sigv4_skip[i]) == lname->len
+            && memcmp(zae_sigv4_skip[i], lname->data, lname->len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+zae_sigv4_canonical_headers(zae_mem_t *mem, const zae_header_t *headers,
+    size_t n, zae_str_t *canonical, zae_str_t *signed_headers,
+    zae_err_t *err)
+{
+    int               space;
+    size_t            i, j, k, m, total;
+    u_char            c, *d;
+    zae_buf_t         cb, sb;
+    zae_sigv4_hdr_t  *h;
+
+    if (n > ZAE_SIGV4_MAX_HEADERS) {
+        return zae_err_set(err, "sigv4: more than %d headers",
+                           ZAE_SIGV4_MAX_HEADERS);
+    }
+
+    h = zae_alloc(mem, (n ? n : 1) * sizeof(zae_sigv4_hdr_t));
+    if (h == NULL) {
+        return zae_err_set(err, "sigv4: out of memory");
+    }
+
+    m = 0;
+    total = 0;
+
+    for (i = 0; i < n; i++) {
+
+        if (!zae_sigv4_token_ok(&headers[i].name, ":()<>@,;\\\"/[]?={}")) {
+            return zae_err_set(err, "sigv4: invalid header name");
+        }
+
+        d = zae_alloc(mem, headers[i].name.len);
+        if (d == NULL) {
+            return zae_err_set(err, "sigv4: out of memory");
+        }
+
+        for (j = 0; j < headers[i].name.len; j++) {
+            c = headers[i].name.data[j];
+            d[j] = (c >= 'A' && c <= 'Z') ? (u_char) (c | 0x20) : c;
+        }
+
+        h[m].name.data = d;
+        h[m].name.len = headers[i].name.len;
+
+        if (zae_sigv4_skip_header(&h[m].name)) {
+            continue;
+        }
+
+        h[m].value = headers[i].value;
+        h[m].index = i;
+
+        if (h[m].value.len && h[m].value.data == NULL) {
+            return zae_err_set(err, "sigv4: invalid header value");
+        }
+
+        total += h[m].name.len + h[m].value.len + 2;
+        m++;
+    }
+
+    qsort(h, m, sizeof(zae_sigv4_hdr_t), zae_sigv4_hdr_cmp);
+
+    zae_buf_init(&cb, mem, total + 1);
+    zae_buf_init(&sb, mem, total + 1);
+
+    for (i = 0; i < m; i++) {
+
+        if (i == 0 || zae_sigv4_str_cmp(&h[i].name, &h[i - 1].name) != 0) {
+
+            if (i) {
+                (void) zae_buf_add(&cb, "\n", 1);
+                (void) zae_buf_add(&sb, ";", 1);
+            }
+
+            (void) zae_buf_add(&sb, h[i].name.data, h[i].name.len);
+            (void) zae_buf_add(&cb, h[i].name.data, h[i].name.len);
+            (void) zae_buf_add(&cb, ":", 1);
+
+        } else {
+            (void) zae_buf_add(&cb, ",", 1);
+        }
+
+        /* trim, collapse inner whitespace runs into one space */
+
+        j = 0;
+        k = h[i].value.len;
+
+        while (j < k && zae_sigv4_is_space(h[i].value.data[j])) {
+            j++;
+        }
+
+        while (k > j && zae_sigv4_is_space(h[i].value.data[k - 1])) {
+            k--;
+        }
+
+        if (zae_buf_reserve(&cb, k - j + 1) != ZAE_OK) {
+            break;
+        }
+
+        space = 0;
+
+        for ( /* void */ ; j < k; j++) {
+            c = h[i].value.data[j];
+
+            if (zae_sigv4_is_space(c)) {
+                if (!space) {
+                    cb.data[cb.len++] = ' ';
+                }
+
+                space = 1;
+                continue;
+            }
+
+            space = 0;
+            cb.data[cb.len++] = c;
+        }
+
+        cb.data[cb.len] = '\0';
+    }
+
+    if (m) {
+        (void) zae_buf_add(&cb, "\n", 1);
+    }
+
+    if (cb.failed || sb.failed) {
+        return zae_err_set(err, "sigv4: out of memory");
+    }
+
+    canonical->data = cb.data ? cb.data : (u_char *) "";
+    canonical->len = cb.len;
+    signed_headers->data = sb.data ? sb.data : (u_char *) "";
+    signed_headers->len = sb.len;
+
+    return ZAE_OK;
+}
+
+
+int
+zae_sigv4_canonical_request(zae_mem_t *mem, const zae_sigv4_ctx_t *ctx,
+    const zae_sigv4_request_t *req, zae_sigv4_result_t *res, zae_err_t *err)
+{
+    size_t                  i, n;
+    zae_buf_t               b;
+    zae_str_t               path, query, headers, lname;
+    zae_header_t           *all;
+    const zae_aws_creds_t  *creds;
+
+    memset(res, 0, sizeof(zae_sigv4_result_t));
+
+    creds = ctx->creds;
+
+    if (creds == NULL) {
+        return zae_err_set(err, "sigv4: no credentials");
+    }
+
+    if (!zae_sigv4_token_ok(&req->method, "")) {
+        return zae_err_set(err, "sigv4: invalid method");
+    }
+
+    if (req->nheaders > ZAE_SIGV4_MAX_HEADERS) {
+        return zae_err_set(err, "sigv4: more than %d headers",
+                           ZAE_SIGV4_MAX_HEADERS);
+    }
+
+    if (creds->session_token.len
+        && !zae_sigv4_token_ok(&creds->session_token, ""))
+    {
+        return zae_err_set(err, "sigv4: invalid session token");
+    }
+
+    if (zae_sigv4_format_date(ctx->timestamp, res->amz_date) != ZAE_OK) {
+        return zae_err_set(err, "sigv4: invalid timestamp \"%lld\"",
+                           (long long) ctx->timestamp);
+    }
+
+    /* the payload hash */
+
+    if (req->payload_hash.len) {
+        if (req->payload_hash.len > ZAE_SIGV4_HEX_LEN
+            || !zae_sigv4_token_ok(&req->payload_hash, ""))
+        {
+            return zae_err_set(err, "sigv4: invalid payload hash");
+        }
+
+        memcpy(res->payload_hash, req->payload_hash.data,
+               req->payload_hash.len);
+        res->payload_hash[req->payload_hash.len] = '\0';
+
+    } else if (zae_sigv4_sha256_hex(req->payload.data, req->payload.len,
+                                    res->payload_hash)
+               != ZAE_OK)
+    {
+        return zae_err_set(err, "sigv4: sha256 failed");
+    }
+
+    /* the headers: the request's, then the ones the signer adds */
+
+    for (i = 0; i < req->nheaders; i++) {
+        lname = req->headers[i].name;
+
+        if ((lname.len == 10
+             && strncasecmp((char *) lname.data, "x-amz-date", 10) == 0)
+            || (lname.len == 20
+                && strncasecmp((char *) lname.data, "x-amz-security-token",
+                               20) == 0
+                && creds->session_token.len))
+        {
+            return zae_err_set(err, "sigv4: header \"%.*s\" is set by "
+                               "the signer", (int) lname.len,
+                               (char *) lname.data);
+        }
+    }
+
+    all = zae_alloc(mem, (req->nheaders + 3) * sizeof(zae_header_t));
+    if (all == NULL) {
+        return zae_err_set(err, "sigv4: out of memory");
+    }
+
+    n = req->nheaders;
+    if (n) {
+        memcpy(all, req->headers, n * sizeof(zae_header_t));
+    }
+
+    zae_str_set(&res->added[res->nadded].name, "X-Amz-Date");
+    res->added[res->nadded].value.data = res->amz_date;
+    res->added[res->nadded].value.len = ZAE_SIGV4_DATE_LEN;
+    all[n++] = res->added[res->nadded++];
+
+    if (creds->session_token.len) {
+        zae_str_set(&res->added[res->nadded].name, "X-Amz-Security-Token");
+        res->added[res->nadded].value = creds->session_token;
+
+        if (!ctx->omit_session_token) {
+            all[n++] = res->added[res->nadded];
+        }
+
+        res->nadded++;
+    }
+
+    if (ctx->sign_body) {
+        zae_str_set(&res->added[res->nadded].name, "x-amz-content-sha256");
+        res->added[res->nadded].value.data = res->payload_hash;
+        res->added[res->nadded].value.len = strlen((char *) res->payload_hash);
+        all[n++] = res->added[res->nadded++];
+    }
+
+    if (zae_sigv4_canonical_path(mem, &req->path, req->normalize, &path, err)
+        != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    if (zae_sigv4_canonical_query(mem, &req->query, &query, err) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    if (zae_sigv4_canonical_headers(mem, all, n, &headers,
+                                    &res->signed_headers, err)
+        != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    zae_buf_init(&b, mem, req->method.len + path.len + query.len
+                          + headers.len + res->signed_headers.len
+                          + ZAE_SIGV4_HEX_LEN + 8);
+
+    (void) zae_buf_add(&b, req->method.data, req->method.len);
+    (void) zae_buf_add(&b, "\n", 1);
+    (void) zae_buf_add(&b, path.data, path.len);
+    (void) zae_buf_add(&b, "\n", 1);
+    (void) zae_buf_add(&b, query.data, query.len);
+    (void) zae_buf_add(&b, "\n", 1);
+    (void) zae_buf_add(&b, headers.data, headers.len);
+    (void) zae_buf_add(&b, "\n", 1);
+    (void) zae_buf_add(&b, res->signed_headers.data, res->signed_headers.len);
+    (void) zae_buf_add(&b, "\n", 1);
+    (void) zae_buf_add_str(&b, (char *) res->payload_hash);
+
+    if (b.failed) {
+        return zae_err_set(err, "sigv4: out of memory");
+    }
+
+    res->canonical_request.data = b.data;
+    res->canonical_request.len = b.len;
+
+    return ZAE_OK;
+}
+
+
+int
+zae_sigv4_string_to_sign(zae_mem_t *mem, const zae_sigv4_ctx_t *ctx,
+    zae_sigv4_result_t *res, zae_err_t *err)
+{
+    u_char     hash[ZAE_SIGV4_HEX_LEN + 1];
+    zae_buf_t  b;
+
+    if (!zae_sigv4_token_ok(&ctx->region, "/")) {
+        return zae_err_set(err, "sigv4: invalid region");
+    }
+
+    if (!zae_sigv4_token_ok(&ctx->service, "/")) {
+        return zae_err_set(err, "sigv4: invalid service");
+    }
+
+    if (res->canonical_request.data == NULL) {
+        return zae_err_set(err, "sigv4: no canonical request");
+    }
+
+    zae_buf_init(&b, mem, ctx->region.len + ctx->service.len + 32);
+    (void) zae_buf_add(&b, res->amz_date, 8);
+    (void) zae_buf_add(&b, "/", 1);
+    (void) zae_buf_add(&b, ctx->region.data, ctx->region.len);
+    (void) zae_buf_add(&b, "/", 1);
+    (void) zae_buf_add(&b, ctx->service.data, ctx->service.len);
+    (void) zae_buf_add_str(&b, "/aws4_request");
+
+    if (b.failed) {
+        return zae_err_set(err, "sigv4: out of memory");
+    }
+
+    res->scope.data = b.data;
+    res->scope.len = b.len;
+
+    if (zae_sigv4_sha256_hex(res->canonical_request.data,
+                             res->canonical_request.len, hash)
+        != ZAE_OK)
+    {
+        return zae_err_set(err, "sigv4: sha256 failed");
+    }
+
+    zae_buf_init(&b, mem, res->scope.len + 128);
+    (void) zae_buf_add_str(&b, ZAE_SIGV4_ALGORITHM "\n");
+    (void) zae_buf_add(&b, res->amz_date, ZAE_SIGV4_DATE_LEN);
+    (void) zae_buf_add(&b, "\n", 1);
+    (void) zae_buf_add(&b, res->scope.data, res->scope.len);
+    (void) zae_buf_add(&b, "\n", 1);
+    (void) zae_buf_add(&b, hash, ZAE_SIGV4_HEX_LEN);
+
+    if (b.failed) {
+        return zae_err_set(err, "sigv4: out of memory");
+    }
+
+    res->string_to_sign.data = b.data;
+    res->string_to_sign.len = b.len;
+
+    return ZAE_OK;
+}
+
+
+int
+zae_sigv4_derive_key(const zae_str_t *secret, const u_char *date8,
+    const zae_str_t *region, const zae_str_t *service, u_char *out)
+{
+    int     rc;
+    u_char  k1[ZAE_SIGV4_KEY_LEN], k2[ZAE_SIGV4_KEY_LEN];
+    u_char  seed[4 + ZAE_SIGV4_SECRET_MAX];
+
+    if (secret->len > ZAE_SIGV4_SECRET_MAX) {
+        return ZAE_ERROR;
+    }
+
+    memcpy(seed, "AWS4", 4);
+
+    if (secret->len) {
+        memcpy(seed + 4, secret->data, secret->len);
+    }
+
+    rc = zae_sigv4_hmac(seed, 4 + secret->len, date8, 8, k1);
+
+    if (rc == ZAE_OK) {
+        rc = zae_sigv4_hmac(k1, ZAE_SIGV4_KEY_LEN, region->data, region->len,
+                            k2);
+    }
+
+    if (rc == ZAE_OK) {
+        rc = zae_sigv4_hmac(k2, ZAE_SIGV4_KEY_LEN, service->data,
+                            service->len, k1);
+    }
+
+    if (rc == ZAE_OK) {
+        rc = zae_sigv4_hmac(k1, ZAE_SIGV4_KEY_LEN,
+                            (u_char *) "aws4_request", 12, out);
+    }
+
+    OPENSSL_cleanse(seed, sizeof(seed));
+    OPENSSL_cleanse(k1, sizeof(k1));
+    OPENSSL_cleanse(k2, sizeof(k2));
+
+    return rc;
+}
+
+
+int
+zae_sigv4_signature(const zae_sigv4_ctx_t *ctx, zae_sigv4_result_t *res,
+    zae_err_t *err)
+{
+    int                 rc;
+    u_char              key[ZAE_SIGV4_KEY_LEN], fp[ZAE_SIGV4_KEY_LEN];
+    u_char              mac[ZAE_SIGV4_KEY_LEN];
+    size_t              slen;
+    unsigned int        n;
+    zae_sigv4_cache_t  *c;
+
+    if (res->string_to_sign.data == NULL) {
+        return zae_err_set(err, "sigv4: no string to sign");
+    }
+
+    if (ctx->creds == NULL || ctx->creds->secret_key.len == 0
+        || ctx->creds->secret_key.data == NULL)
+    {
+        return zae_err_set(err, "sigv4: no secret key");
+    }
+
+    if (ctx->creds->secret_key.len > ZAE_SIGV4_SECRET_MAX) {
+        return zae_err_set(err, "sigv4: secret key too long");
+    }
+
+    c = ctx->cache;
+    slen = ctx->region.len + 1 + ctx->service.len;
+
+    if (c && slen <= ZAE_SIGV4_SCOPE_MAX) {
+
+        if (EVP_Digest(ctx->creds->secret_key.data, ctx->creds->secret_key.len,
+                       fp, &n, EVP_sha256(), NULL)
+            != 1)
+        {
+            return zae_err_set(err, "sigv4: sha256 failed");
+        }
+
+        if (c->valid
+            && memcmp(c->date, res->amz_date, 8) == 0
+            && c->scope_len == slen
+            && memcmp(c->scope, ctx->region.data, ctx->region.len) == 0
+            && c->scope[ctx->region.len] == '/'
+            && memcmp(c->scope + ctx->region.len + 1, ctx->service.data,
+                      ctx->service.len) == 0
+            && CRYPTO_memcmp(c->secret_fp, fp, ZAE_SIGV4_KEY_LEN) == 0)
+        {
+            memcpy(key, c->key, ZAE_SIGV4_KEY_LEN);
+
+        } else {
+            OPENSSL_cleanse(c->key, ZAE_SIGV4_KEY_LEN);
+            c->valid = 0;
+
+            if (zae_sigv4_derive_key(&ctx->creds->secret_key, res->amz_date,
+                                     &ctx->region, &ctx->service, key)
+                != ZAE_OK)
+            {
+                OPENSSL_cleanse(fp, sizeof(fp));
+                OPENSSL_cleanse(key, sizeof(key));
+                return zae_err_set(err, "sigv4: key derivation failed");
+            }
+
+            memcpy(c->key, key, ZAE_SIGV4_KEY_LEN);
+            memcpy(c->secret_fp, fp, ZAE_SIGV4_KEY_LEN);
+            memcpy(c->date, res->amz_date, 8);
+            memcpy(c->scope, ctx->region.data, ctx->region.len);
+            c->scope[ctx->region.len] = '/';
+            memcpy(c->scope + ctx->region.len + 1, ctx->service.data,
+                   ctx->service.len);
+            c->scope_len = slen;
+            c->valid = 1;
+            c->derived++;
+        }
+
+        OPENSSL_cleanse(fp, sizeof(fp));
+
+    } else if (zae_sigv4_derive_key(&ctx->creds->secret_key, res->amz_date,
+                                    &ctx->region, &ctx->service, key)
+               != ZAE_OK)
+    {
+        OPENSSL_cleanse(key, sizeof(key));
+        return zae_err_set(err, "sigv4: key derivation failed");
+    }
+
+    rc = zae_sigv4_hmac(key, ZAE_SIGV4_KEY_LEN, res->string_to_sign.data,
+                        res->string_to_sign.len, mac);
+
+    OPENSSL_cleanse(key, sizeof(key));
+
+    if (rc != ZAE_OK) {
+        return zae_err_set(err, "sigv4: hmac failed");
+    }
+
+    zae_sigv4_hex(mac, ZAE_SIGV4_KEY_LEN, res->signature);
+
+    return ZAE_OK;
+}
+
+
+int
+zae_sigv4_authorization(zae_mem_t *mem, const zae_sigv4_ctx_t *ctx,
+    zae_sigv4_result_t *res, zae_err_t *err)
+{
+    zae_buf_t  b;
+
+    if (!zae_sigv4_token_ok(&ctx->creds->access_key, "/,;=")) {
+        return zae_err_set(err, "sigv4: invalid access key id");
+    }
+
+    if (res->signature[0] == '\0' || res->scope.len == 0) {
+        return zae_err_set(err, "sigv4: no signature");
+    }
+
+    zae_buf_init(&b, mem, ctx->creds->access_key.len + res->scope.len
+                          + res->signed_headers.len + 160);
+
+    (void) zae_buf_add_str(&b, ZAE_SIGV4_ALGORITHM " Credential=");
+    (void) zae_buf_add(&b, ctx->creds->access_key.data,
+                       ctx->creds->access_key.len);
+    (void) zae_buf_add(&b, "/", 1);
+    (void) zae_buf_add(&b, res->scope.data, res->scope.len);
+    (void) zae_buf_add_str(&b, ", SignedHeaders=");
+    (void) zae_buf_add(&b, res->signed_headers.data, res->signed_headers.len);
+    (void) zae_buf_add_str(&b, ", Signature=");
+    (void) zae_buf_add(&b, res->signature, ZAE_SIGV4_HEX_LEN);
+
+    if (b.failed) {
+        return zae_err_set(err, "sigv4: out of memory");
+    }
+
+    res->authorization.data = b.data;
+    res->authorization.len = b.len;
+
+    return ZAE_OK;
+}
+
+
+int
+zae_sigv4_sign(zae_mem_t *mem, const zae_sigv4_ctx_t *ctx,
+    const zae_sigv4_request_t *req, zae_sigv4_result_t *res, zae_err_t *err)
+{
+    if (zae_sigv4_canonical_request(mem, ctx, req, res, err) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    if (zae_sigv4_string_to_sign(mem, ctx, res, err) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    if (zae_sigv4_signature(ctx, res, err) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    return zae_sigv4_authorization(mem, ctx, res, err);
+}
+
+
+int
+zae_sigv4_sign_dynamodb(zae_mem_t *mem, const zae_aws_creds_t *creds,
+    zae_sigv4_cache_t *cache, const zae_str_t *region, const zae_str_t *host,
+    const zae_str_t *target, const zae_str_t *body, int64_t now,
+    zae_str_t *amz_date, zae_str_t *authorization, zae_err_t *err)
+{
+    zae_header_t         headers[3];
+    zae_sigv4_ctx_t      ctx;
+    zae_sigv4_result_t   res;
+    zae_sigv4_request_t  req;
+
+    if (!zae_sigv4_token_ok(host, "/")) {
+        return zae_err_set(err, "sigv4: invalid host");
+    }
+
+    if (!zae_sigv4_token_ok(target, "")) {
+        return zae_err_set(err, "sigv4: invalid target");
+    }
+
+    zae_str_set(&headers[0].name, "Content-Type");
+    zae_str_set(&headers[0].value, ZAE_DYNAMODB_CONTENT_TYPE);
+    zae_str_set(&headers[1].name, "Host");
+    headers[1].value = *host;
+    zae_str_set(&headers[2].name, "X-Amz-Target");
+    headers[2].value = *target;
+
+    memset(&ctx, 0, sizeof(zae_sigv4_ctx_t));
+    ctx.creds = creds;
+    ctx.region = *region;
+    zae_str_set(&ctx.service, ZAE_DYNAMODB_SERVICE);
+    ctx.timestamp = now;
+    ctx.cache = cache;
+
+    memset(&req, 0, sizeof(zae_sigv4_request_t));
+    zae_str_set(&req.method, "POST");
+    zae_str_set(&req.path, "/");
+    req.headers = headers;
+    req.nheaders = 3;
+    req.payload = *body;
+    req.normalize = 1;
+
+    if (zae_sigv4_sign(mem, &ctx, &req, &res, err) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    amz_date->data = zae_strdup(mem, res.amz_date, ZAE_SIGV4_DATE_LEN);
+    if (amz_date->data == NULL) {
+        return zae_err_set(err, "sigv4: out of memory");
+    }
+
+    amz_date->len = ZAE_SIGV4_DATE_LEN;
+    *authorization = res.authorization;
+
+    return ZAE_OK;
+}
