@@ -94,6 +94,7 @@ typedef enum {
     ZAE_SPEC_LIMIT_ABSENT,        /* slow path */
     ZAE_SPEC_REFILL_WOULD_HELP,   /* slow path */
     ZAE_SPEC_REJECT,              /* fast reject: 429 */
+    ZAE_SPEC_EXPIRED,             /* the bucket's ttl passed: slow path */
     ZAE_SPEC_ERROR                /* see error (or a malformed answer) */
 } zae_spec_decision_e;
 

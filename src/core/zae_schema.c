@@ -1255,8 +1255,23 @@ zae_batch_get_decode(zae_mem_t *mem, const u_char *body, size_t len,
     zae_str_t *table, zae_keys_t *keys, size_t n, zae_av_t **items,
     unsigned *unprocessed, zae_err_t *err)
 {
+    zae_av_t  *root;
+
+    if (zae_json_parse(mem, body, len, NULL, &root, err) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    return zae_batch_get_items(root, table, keys, n, items, unprocessed,
+                               err);
+}
+
+
+int
+zae_batch_get_items(zae_av_t *root, zae_str_t *table, zae_keys_t *keys,
+    size_t n, zae_av_t **items, unsigned *unprocessed, zae_err_t *err)
+{
     size_t     i, j;
-    zae_av_t  *root, *resp, *list, *un, *item;
+    zae_av_t  *resp, *list, *un, *item;
 
     for (j = 0; j < n; j++) {
         items[j] = NULL;
@@ -1264,11 +1279,7 @@ zae_batch_get_decode(zae_mem_t *mem, const u_char *body, size_t len,
 
     *unprocessed = 0;
 
-    if (zae_json_parse(mem, body, len, NULL, &root, err) != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    if (root->type != ZAE_AV_M) {
+    if (root == NULL || root->type != ZAE_AV_M) {
         return zae_err_set(err, "batch get answer is not an object");
     }
 
