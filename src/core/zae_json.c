@@ -1069,43 +1069,82 @@ typedef struct {
 } zae_json_ctx_t;
 
 
-#define ZAE_JSON_HDR  16
+/*
+ * yajl does not survive a failed allocation (it writes through the
+ * result unchecked), so its memory comes from one chunk taken from the
+ * caller's zae_mem_t up front and sized for the worst case: every yajl
+ * buffer (the lexer's, the string decoder's) holds at most the body and
+ * grows by doubling from 2048 bytes, so 4 * body + 32K always suffices.
+ * Blocks carry a size header for realloc; free is a no-op.
+ */
+
+#define ZAE_JSON_HDR    16
+#define ZAE_JSON_SLACK  (32 * 1024)
+
+typedef struct {
+    u_char             *pos;
+    u_char             *end;
+    u_char             *last;       /* the most recent block, for realloc */
+} zae_json_chunk_t;
 
 
 static void *
 zae_json_yajl_malloc(void *ctx, size_t size)
 {
-    u_char     *p;
-    zae_mem_t  *mem = ctx;
+    u_char            *p;
+    zae_json_chunk_t  *c = ctx;
 
-    if (size > SIZE_MAX / 4) {
+    size = (size + ZAE_JSON_HDR - 1) & ~((size_t) ZAE_JSON_HDR - 1);
+
+    if (size > (size_t) (c->end - c->pos)
+        || (size_t) (c->end - c->pos) - size < ZAE_JSON_HDR)
+    {
         return NULL;
     }
 
-    p = zae_alloc(mem, size + ZAE_JSON_HDR);
-    if (p == NULL) {
-        return NULL;
-    }
-
+    p = c->pos;
     memcpy(p, &size, sizeof(size_t));
 
-    return p + ZAE_JSON_HDR;
+    c->pos += ZAE_JSON_HDR + size;
+    c->last = p + ZAE_JSON_HDR;
+
+    return c->last;
 }
 
 
 static void *
 zae_json_yajl_realloc(void *ctx, void *ptr, size_t size)
 {
-    size_t   old;
-    u_char  *p;
+    size_t             old, need;
+    u_char            *p;
+    zae_json_chunk_t  *c = ctx;
 
-    p = zae_json_yajl_malloc(ctx, size);
-    if (p == NULL || ptr == NULL) {
-        return p;
+    if (ptr == NULL) {
+        return zae_json_yajl_malloc(ctx, size);
     }
 
     memcpy(&old, (u_char *) ptr - ZAE_JSON_HDR, sizeof(size_t));
-    memcpy(p, ptr, old < size ? old : size);
+
+    if (size <= old) {
+        return ptr;
+    }
+
+    if (ptr == c->last) {
+        need = (size + ZAE_JSON_HDR - 1) & ~((size_t) ZAE_JSON_HDR - 1);
+
+        if (need - old <= (size_t) (c->end - c->pos)) {
+            memcpy((u_char *) ptr - ZAE_JSON_HDR, &need, sizeof(size_t));
+            c->pos += need - old;
+            return ptr;
+        }
+    }
+
+    p = zae_json_yajl_malloc(ctx, size);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    memcpy(p, ptr, old);
 
     return p;
 }
@@ -1114,7 +1153,7 @@ zae_json_yajl_realloc(void *ctx, void *ptr, size_t size)
 static void
 zae_json_yajl_free(void *ctx, void *ptr)
 {
-    /* pool memory: released with the pool */
+    /* the chunk is released with the caller's pool */
 }
 
 
@@ -1218,9 +1257,31 @@ zae_json_on_number(void *data, const char *s, size_t len)
 
 
 static int
+zae_json_utf8_valid(const u_char *s, size_t len)
+{
+    size_t    i, n;
+    uint32_t  c;
+
+    for (i = 0; i < len; i += n) {
+        n = zae_utf8_decode(s + i, len - i, &c);
+
+        if (n == 0) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
 zae_json_on_string(void *data, const unsigned char *s, size_t len)
 {
     zae_json_ctx_t  *ctx = data;
+
+    if (!zae_json_utf8_valid(s, len)) {
+        return zae_json_fail(ctx, "invalid utf-8 in json string");
+    }
 
     return zae_json_push_value(ctx, zae_av_str(ctx->mem, s, len));
 }
@@ -1275,6 +1336,10 @@ zae_json_on_map_key(void *data, const unsigned char *s, size_t len)
 
     if (!zae_json_count(ctx)) {
         return 0;
+    }
+
+    if (!zae_json_utf8_valid(s, len)) {
+        return zae_json_fail(ctx, "invalid utf-8 in json key");
     }
 
     top = ctx->depth ? ctx->stack[ctx->depth - 1] : NULL;
@@ -1337,6 +1402,7 @@ zae_json_parse(zae_mem_t *mem, const u_char *data, size_t len,
     yajl_handle        h;
     yajl_status        st;
     zae_json_ctx_t     ctx;
+    zae_json_chunk_t   chunk;
     yajl_alloc_funcs   af;
 
     *root = NULL;
@@ -1363,7 +1429,7 @@ zae_json_parse(zae_mem_t *mem, const u_char *data, size_t len,
         }
     }
 
-    if (len > max_size) {
+    if (len > max_size || len > (SIZE_MAX / 2 - ZAE_JSON_SLACK) / 4) {
         return zae_err_set(err, "json body too large (%zu bytes)", len);
     }
 
@@ -1371,10 +1437,20 @@ zae_json_parse(zae_mem_t *mem, const u_char *data, size_t len,
         return zae_err_set(err, "empty json body");
     }
 
+    n = 4 * len + ZAE_JSON_SLACK;
+
+    chunk.pos = zae_alloc(mem, n);
+    if (chunk.pos == NULL) {
+        return zae_err_set(err, "out of memory");
+    }
+
+    chunk.end = chunk.pos + n;
+    chunk.last = NULL;
+
     af.malloc = zae_json_yajl_malloc;
     af.realloc = zae_json_yajl_realloc;
     af.free = zae_json_yajl_free;
-    af.ctx = mem;
+    af.ctx = &chunk;
 
     h = yajl_alloc(&zae_json_callbacks, &af, &ctx);
     if (h == NULL) {
