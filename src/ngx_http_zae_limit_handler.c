@@ -122,6 +122,12 @@ struct ngx_http_zae_limit_ctx_s {
     ngx_http_zae_limit_ddb_call_t    call[2];
     zae_spec_result_t                spec[2];
     zae_proto_plan_t                 plan;
+    zae_proto_read_t                 rd;
+    zae_level_e                      sources[2];
+    ngx_uint_t                       who;
+    unsigned                         what;
+    unsigned                         have_limits;
+    unsigned                         have_read;
     zae_ddb_op_e                   write_op;
 
     ngx_http_zae_limit_hdr_t         hdrs[ZAE_LIMITS_MAX];
@@ -135,6 +141,7 @@ struct ngx_http_zae_limit_ctx_s {
     unsigned                         parked:1;
     unsigned                         acquired:1;
     unsigned                         cascaded:1;
+    unsigned                         cascade:1;
     unsigned                         entity_known:1;
     unsigned                         logged:1;
 };
@@ -161,7 +168,9 @@ static ngx_int_t ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_zae_limit_slow(ngx_http_zae_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_zae_limit_config_done(
     ngx_http_zae_limit_ctx_t *ctx);
-static ngx_int_t ngx_http_zae_limit_read(ngx_http_zae_limit_ctx_t *ctx);
+static ngx_int_t ngx_http_zae_limit_slow_next(ngx_http_zae_limit_ctx_t *ctx);
+static void ngx_http_zae_limit_hdr_merge(ngx_http_zae_limit_ctx_t *ctx,
+    zae_str_t *name, int64_t tk, int64_t cp, int64_t ra, int64_t rp);
 static ngx_int_t ngx_http_zae_limit_read_done(ngx_http_zae_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_zae_limit_write_done(
     ngx_http_zae_limit_ctx_t *ctx);
@@ -1085,7 +1094,11 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
 }
 
 
-/* the slow path: limits from the config cache or one batch read */
+/*
+ * The slow path (facts 3.3): limits from the config cache or one batch
+ * read per entity, one batch read of META and the buckets, the compute
+ * step, then one write (a transaction for child and parent).
+ */
 
 static ngx_int_t
 ngx_http_zae_limit_config_lookup(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
@@ -1127,6 +1140,9 @@ ngx_http_zae_limit_config_lookup(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
         ctx->limits[i].elts[j].period = cfg->l[j].period;
     }
 
+    ctx->sources[i] = cfg->source;
+    ctx->have_limits |= 1 << i;
+
     return NGX_OK;
 }
 
@@ -1134,34 +1150,153 @@ ngx_http_zae_limit_config_lookup(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
 static ngx_int_t
 ngx_http_zae_limit_slow(ngx_http_zae_limit_ctx_t *ctx)
 {
-    zae_buf_t  b;
-    unsigned   mask;
-
     ctx->now_ms = ngx_http_zae_limit_now_ms();
+    ctx->ref.shard = 0;
+    ctx->cascaded = 0;
+    ctx->have_limits = 0;
+    ctx->have_read = 0;
 
-    if (ngx_http_zae_limit_config_lookup(ctx, 0, &ctx->ref.entity_id)
-        == NGX_OK)
-    {
-        ctx->source = ctx->config[0].source;
-        return ngx_http_zae_limit_read(ctx);
+    ngx_memzero(&ctx->rd, sizeof(zae_proto_read_t));
+
+    /* a parent known from the entity cache is read in the same batch */
+
+    ctx->cascade = 0;
+
+    if (ctx->entity_known && ctx->entity.cascade && ctx->entity.plen) {
+        ctx->parent.data = ctx->entity.parent;
+        ctx->parent.len = ctx->entity.plen;
+        ctx->cascade = 1;
     }
 
-    mask = (1 << ZAE_LEVEL_ENTITY) | (1 << ZAE_LEVEL_ENTITY_DEFAULT)
-           | (1 << ZAE_LEVEL_RESOURCE) | (1 << ZAE_LEVEL_SYSTEM);
+    return ngx_http_zae_limit_slow_next(ctx);
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_slow_next(ngx_http_zae_limit_ctx_t *ctx)
+{
+    unsigned             what, mask;
+    zae_buf_t            b;
+    zae_str_t           *entity, *parent;
+    ngx_uint_t           i;
+    zae_err_t            err;
+    zae_proto_entity_t   ents[2];
 
     zae_buf_init(&b, &ctx->mem, 1024);
 
-    if (zae_config_batch_request(&b, &ctx->ref.table, &ctx->nsid,
-                                 &ctx->ref.entity_id, &ctx->ref.resource,
-                                 mask)
+    /* the limits of the child, then of the parent when it cascades */
+
+    for (i = 0; i < (ngx_uint_t) (ctx->cascade ? 2 : 1); i++) {
+
+        if (ctx->have_limits & (1 << i)) {
+            continue;
+        }
+
+        entity = i ? &ctx->parent : &ctx->ref.entity_id;
+
+        if (ngx_http_zae_limit_config_lookup(ctx, i, entity) == NGX_OK) {
+            continue;
+        }
+
+        mask = (1 << ZAE_LEVEL_ENTITY) | (1 << ZAE_LEVEL_ENTITY_DEFAULT)
+               | (1 << ZAE_LEVEL_RESOURCE) | (1 << ZAE_LEVEL_SYSTEM);
+
+        if (zae_config_batch_request(&b, &ctx->ref.table, &ctx->nsid, entity,
+                                     &ctx->ref.resource, mask)
+            != ZAE_OK)
+        {
+            return ngx_http_zae_limit_unavailable(ctx, "out of memory");
+        }
+
+        ctx->who = i;
+        ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_CONFIG;
+
+        return ngx_http_zae_limit_send(ctx, 0, "BatchGetItem", &b);
+    }
+
+    /* META and the buckets; the parent's as soon as it is known */
+
+    what = 0;
+
+    if (!(ctx->have_read & ZAE_READ_META)) {
+        what |= ZAE_READ_META | ZAE_READ_BUCKET;
+    }
+
+    parent = NULL;
+
+    if (ctx->cascade && !(ctx->have_read & ZAE_READ_PARENT)) {
+        what |= ZAE_READ_PARENT;
+    }
+
+    if (what & ZAE_READ_PARENT) {
+        parent = &ctx->parent;
+    }
+
+    if (what) {
+        if (zae_proto_read_request(&b, &ctx->ref, parent, what) != ZAE_OK) {
+            return ngx_http_zae_limit_unavailable(ctx, "out of memory");
+        }
+
+        ctx->what = what;
+        ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_READ;
+
+        return ngx_http_zae_limit_send(ctx, 0, "BatchGetItem", &b);
+    }
+
+    /* compute */
+
+    ngx_memzero(ents, sizeof(ents));
+
+    ents[0].entity_id = ctx->ref.entity_id;
+    ents[0].resource = ctx->ref.resource;
+    ents[0].limits = &ctx->limits[0];
+    ents[0].source = ctx->sources[0];
+    ents[0].bucket = ctx->rd.has_bucket ? &ctx->rd.bucket : NULL;
+
+    if (ctx->rd.has_meta) {
+        ents[0].parent_id = ctx->rd.meta.parent_id;
+        ents[0].cascade = ctx->rd.meta.cascade;
+    }
+
+    if (ctx->cascade) {
+        ents[1].entity_id = ctx->parent;
+        ents[1].resource = ctx->ref.resource;
+        ents[1].limits = &ctx->limits[1];
+        ents[1].source = ctx->sources[1];
+        ents[1].bucket = ctx->rd.has_parent_bucket
+                         ? &ctx->rd.parent_bucket : NULL;
+    }
+
+    ctx->source = ctx->sources[0];
+
+    ngx_memzero(&ctx->plan, sizeof(zae_proto_plan_t));
+
+    if (zae_proto_slow_compute(&ctx->mem, ents, ctx->cascade ? 2 : 1,
+                               ctx->consume, ctx->nconsume, ctx->now_ms,
+                               ZAE_PROTO_TTL_MULTIPLIER, &ctx->plan, &err)
+        != ZAE_OK)
+    {
+        return ngx_http_zae_limit_unavailable(ctx, "%s", err.msg);
+    }
+
+    if (ctx->plan.rejected) {
+        return ngx_http_zae_limit_reject(ctx, ctx->plan.statuses,
+                                         ctx->plan.nstatuses,
+                                         ctx->rd.has_bucket ? &ctx->rd.bucket
+                                                            : NULL);
+    }
+
+    if (zae_proto_write_request(&b, &ctx->ref.table, &ctx->nsid, &ctx->plan,
+                                &ctx->write_op)
         != ZAE_OK)
     {
         return ngx_http_zae_limit_unavailable(ctx, "out of memory");
     }
 
-    ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_CONFIG;
+    ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_WRITE;
 
-    return ngx_http_zae_limit_send(ctx, 0, "BatchGetItem", &b);
+    return ngx_http_zae_limit_send(ctx, 0, zae_ddb_op_name(ctx->write_op),
+                                   &b);
 }
 
 
@@ -1171,7 +1306,9 @@ ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
     size_t                          j;
     unsigned                        mask, unprocessed;
     ngx_str_t                       key;
+    zae_str_t                      *entity;
     zae_err_t                       err;
+    ngx_uint_t                      who;
     zae_level_e                     source;
     const zae_limits_t             *limits;
     zae_config_levels_t             levels;
@@ -1183,11 +1320,12 @@ ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
     }
 
     call = &ctx->call[0];
+    who = ctx->who;
+    entity = who ? &ctx->parent : &ctx->ref.entity_id;
 
     if (call->status != 200) {
-        return ngx_http_zae_limit_unavailable(ctx,
-                                      "config read failed: %V",
-                                      &call->error_type);
+        return ngx_http_zae_limit_unavailable(ctx, "config read failed: %V",
+                                              &call->error_type);
     }
 
     mask = (1 << ZAE_LEVEL_ENTITY) | (1 << ZAE_LEVEL_ENTITY_DEFAULT)
@@ -1197,9 +1335,8 @@ ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
 
     if (zae_config_batch_decode(&ctx->mem, call->response.data,
                                 call->response.len, &ctx->ref.table,
-                                &ctx->nsid, &ctx->ref.entity_id,
-                                &ctx->ref.resource, mask, &levels,
-                                &unprocessed, &err)
+                                &ctx->nsid, entity, &ctx->ref.resource, mask,
+                                &levels, &unprocessed, &err)
         != ZAE_OK)
     {
         return ngx_http_zae_limit_unavailable(ctx, "config read failed: %s",
@@ -1208,10 +1345,10 @@ ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
 
     if (unprocessed) {
         return ngx_http_zae_limit_unavailable(ctx,
-                          "config read left unprocessed keys");
+                                     "config read left unprocessed keys");
     }
 
-    cfg = &ctx->config[0];
+    cfg = &ctx->config[who];
     ngx_memzero(cfg, sizeof(*cfg));
 
     if (levels.level[ZAE_LEVEL_SYSTEM]
@@ -1231,15 +1368,11 @@ ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
                                             ? ctx->zmcf->config_ttl : 1000);
     }
 
-    if (zae_resolve_limits(&levels, &ctx->ref.entity_id, &ctx->ref.resource,
+    if (zae_resolve_limits(&levels, entity, &ctx->ref.resource,
                            ctx->zlcf->limits, &limits, &source, &err)
         != ZAE_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
-                      "zae_limit: %s", err.msg);
-
-        return ngx_http_zae_limit_unavailable(ctx,
-                                              "no limits configured");
+        return ngx_http_zae_limit_unavailable(ctx, "%s", err.msg);
     }
 
     cfg->source = (u_char) source;
@@ -1254,10 +1387,10 @@ ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
         cfg->l[j].period = limits->elts[j].period;
     }
 
-    /* source "inline" is not cached: it is the location's own */
+    /* the inline fallback is the location's own: it is not cached */
 
     if (source != ZAE_LEVEL_INLINE
-        && ngx_http_zae_limit_key(ctx, &ctx->ref.entity_id, &key) != NULL)
+        && ngx_http_zae_limit_key(ctx, entity, &key) != NULL)
     {
         (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
                                             NGX_HTTP_ZAE_LIMIT_C_CONFIG,
@@ -1266,32 +1399,11 @@ ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
                                             ctx->zmcf->config_ttl);
     }
 
-    ctx->limits[0] = *limits;
-    ctx->source = source;
+    ctx->limits[who] = *limits;
+    ctx->sources[who] = source;
+    ctx->have_limits |= 1 << who;
 
-    return ngx_http_zae_limit_read(ctx);
-}
-
-
-static ngx_int_t
-ngx_http_zae_limit_read(ngx_http_zae_limit_ctx_t *ctx)
-{
-    zae_buf_t  b;
-    unsigned   what;
-
-    what = ZAE_READ_META | ZAE_READ_BUCKET;
-
-    ctx->ref.shard = 0;
-
-    zae_buf_init(&b, &ctx->mem, 512);
-
-    if (zae_proto_read_request(&b, &ctx->ref, NULL, what) != ZAE_OK) {
-        return ngx_http_zae_limit_unavailable(ctx, "out of memory");
-    }
-
-    ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_READ;
-
-    return ngx_http_zae_limit_send(ctx, 0, "BatchGetItem", &b);
+    return ngx_http_zae_limit_slow_next(ctx);
 }
 
 
@@ -1299,10 +1411,9 @@ static ngx_int_t
 ngx_http_zae_limit_read_done(ngx_http_zae_limit_ctx_t *ctx)
 {
     int                             rc;
-    zae_buf_t                       b;
     zae_err_t                       err;
+    zae_str_t                      *parent;
     zae_proto_read_t                rd;
-    zae_proto_entity_t              ent;
     zae_ddb_http_resp_t             resp;
     ngx_http_zae_limit_ddb_call_t  *call;
 
@@ -1312,85 +1423,97 @@ ngx_http_zae_limit_read_done(ngx_http_zae_limit_ctx_t *ctx)
 
     call = &ctx->call[0];
 
-    ngx_memzero(&rd, sizeof(zae_proto_read_t));
-
     ngx_http_zae_limit_resp(call, &resp);
 
-    rc = zae_proto_read_decode(&ctx->mem, &ctx->ref, NULL,
-                               ZAE_READ_META | ZAE_READ_BUCKET, &resp, &rd,
-                               &err);
+    ngx_memzero(&rd, sizeof(zae_proto_read_t));
+
+    parent = (ctx->what & ZAE_READ_PARENT) ? &ctx->parent : NULL;
+
+    rc = zae_proto_read_decode(&ctx->mem, &ctx->ref, parent, ctx->what,
+                               &resp, &rd, &err);
 
     if (rc != ZAE_OK) {
         if (rc == ZAE_DECLINED) {
             return ngx_http_zae_limit_unavailable(ctx,
-                                                  "bucket read failed: %V",
-                                                  (ngx_str_t *) &rd.error.code);
+                                                "bucket read failed: %V",
+                                                (ngx_str_t *) &rd.error.code);
         }
 
         return ngx_http_zae_limit_unavailable(ctx, "bucket read failed: %s",
                                               err.msg);
     }
 
-    ngx_memzero(&ent, sizeof(zae_proto_entity_t));
-
-    ent.entity_id = ctx->ref.entity_id;
-    ent.resource = ctx->ref.resource;
-    ent.limits = &ctx->limits[0];
-    ent.source = ctx->source;
-    ent.bucket = rd.has_bucket ? &rd.bucket : NULL;
-
-    if (rd.has_meta) {
-        ent.parent_id = rd.meta.parent_id;
-        ent.cascade = rd.meta.cascade;
+    if (rd.unprocessed) {
+        return ngx_http_zae_limit_unavailable(ctx,
+                                     "bucket read left unprocessed keys");
     }
 
-    /*
-     * TODO: the cascade parent on the slow path; its bucket is charged
-     * by the fast path once the entity facts are cached
-     */
+    if (ctx->what & ZAE_READ_META) {
+        ctx->rd.meta = rd.meta;
+        ctx->rd.has_meta = rd.has_meta;
+        ctx->rd.bucket = rd.bucket;
+        ctx->rd.has_bucket = rd.has_bucket;
 
-    ngx_memzero(&ctx->plan, sizeof(zae_proto_plan_t));
+        if (rd.has_meta && rd.meta.cascade && rd.meta.parent_id.len
+            && rd.meta.parent_id.len <= ZAE_ENTITY_ID_MAX_LEN)
+        {
+            if (ctx->cascade
+                && (ctx->parent.len != rd.meta.parent_id.len
+                    || ngx_memcmp(ctx->parent.data, rd.meta.parent_id.data,
+                                  ctx->parent.len) != 0))
+            {
+                /* the parent changed: read the right one */
 
-    if (zae_proto_slow_compute(&ctx->mem, &ent, 1, ctx->consume,
-                               ctx->nconsume, ctx->now_ms,
-                               ZAE_PROTO_TTL_MULTIPLIER, &ctx->plan, &err)
-        != ZAE_OK)
+                ctx->have_read &= ~ZAE_READ_PARENT;
+                ctx->have_limits &= ~2;
+            }
+
+            ctx->parent = rd.meta.parent_id;
+            ctx->cascade = 1;
+
+        } else {
+            ctx->cascade = 0;
+        }
+    }
+
+    if ((ctx->what & ZAE_READ_PARENT) && ctx->cascade
+        && !(ctx->have_read & ZAE_READ_PARENT))
     {
-        return ngx_http_zae_limit_unavailable(ctx, "%s", err.msg);
+        ctx->rd.parent_bucket = rd.parent_bucket;
+        ctx->rd.has_parent_bucket = rd.has_parent_bucket;
     }
 
-    if (ctx->plan.rejected) {
-        return ngx_http_zae_limit_reject(ctx, ctx->plan.statuses,
-                                         ctx->plan.nstatuses,
-                                         rd.has_bucket ? &rd.bucket : NULL);
+    ctx->have_read |= ctx->what;
+
+    return ngx_http_zae_limit_slow_next(ctx);
+}
+
+
+static void
+ngx_http_zae_limit_hdrs_from_plan(ngx_http_zae_limit_ctx_t *ctx)
+{
+    size_t              i, j;
+    zae_proto_item_t   *it;
+    zae_proto_limit_t  *l;
+
+    for (i = 0; i < ctx->plan.nitems; i++) {
+        it = &ctx->plan.items[i];
+
+        for (j = 0; j < it->nlimits; j++) {
+            l = &it->limits[j];
+            ngx_http_zae_limit_hdr_merge(ctx, &l->name, l->new_tk, l->cp,
+                                         l->ra, l->rp);
+        }
     }
-
-    zae_buf_init(&b, &ctx->mem, 2048);
-
-    if (zae_proto_write_request(&b, &ctx->ref.table, &ctx->nsid, &ctx->plan,
-                                &ctx->write_op)
-        != ZAE_OK)
-    {
-        return ngx_http_zae_limit_unavailable(ctx, "out of memory");
-    }
-
-    ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_WRITE;
-
-    return ngx_http_zae_limit_send(ctx, 0,
-                                   zae_ddb_op_name(ctx->write_op),
-                                   &b);
 }
 
 
 static ngx_int_t
 ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx)
 {
-    size_t                          i;
     zae_buf_t                       b;
     zae_ddb_error_t                 e;
     zae_ddb_http_resp_t             resp;
-    zae_proto_item_t               *it;
-    ngx_http_zae_limit_hdr_t       *h;
     ngx_http_zae_limit_ddb_call_t  *call;
 
     if (ngx_http_zae_limit_call_failed(ctx, 0) != NGX_OK) {
@@ -1401,40 +1524,34 @@ ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx)
 
     ngx_http_zae_limit_resp(call, &resp);
 
-    switch (zae_proto_write_decode(&ctx->mem, &resp, &e))
-    {
+    switch (zae_proto_write_decode(&ctx->mem, &resp, &e)) {
+
     case ZAE_WRITE_OK:
 
-        it = &ctx->plan.items[0];
+        ctx->cascaded = (ctx->plan.nitems == 2);
 
-        for (i = 0; i < it->nlimits && ctx->nhdrs < ZAE_LIMITS_MAX; i++) {
-            h = &ctx->hdrs[ctx->nhdrs++];
-            h->name = it->limits[i].name;
-            h->capacity = it->limits[i].cp / 1000;
-            h->remaining = ngx_max(zae_floor_div(it->limits[i].new_tk, 1000),
-                                   0);
-            h->window = it->limits[i].rp / 1000;
-            h->reset = (it->limits[i].ra > 0)
-                       ? (ngx_max(it->limits[i].cp - it->limits[i].new_tk, 0)
-                          * it->limits[i].rp / it->limits[i].ra + 999) / 1000
-                       : 0;
+        if (ctx->cascaded) {
+            ctx->entity.cascade = 1;
         }
+
+        ngx_http_zae_limit_hdrs_from_plan(ctx);
 
         return ngx_http_zae_limit_passed(ctx);
 
     case ZAE_WRITE_CONFLICT:
 
         if (ctx->conflicts++ < ZAE_PROTO_MAX_CONFLICT_RETRIES) {
+            b.data = call->body.data;
+            b.len = call->body.len;
+            b.cap = call->body.len;
+            b.mem = &ctx->mem;
+            b.failed = 0;
+
             return ngx_http_zae_limit_send(ctx, 0, (char *) call->op.data,
-                                           &(zae_buf_t) {
-                                               call->body.data,
-                                               call->body.len,
-                                               call->body.len,
-                                               &ctx->mem, 0 });
+                                           &b);
         }
 
-        return ngx_http_zae_limit_unavailable(ctx,
-                                       "transaction conflicts");
+        return ngx_http_zae_limit_unavailable(ctx, "transaction conflicts");
 
     case ZAE_WRITE_CONDITION_FAILED:
 
@@ -1457,8 +1574,7 @@ ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx)
         ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_RETRY;
 
         return ngx_http_zae_limit_send(ctx, 0,
-                                   zae_ddb_op_name(ctx->write_op),
-                                   &b);
+                                       zae_ddb_op_name(ctx->write_op), &b);
 
     default:
         return ngx_http_zae_limit_unavailable(ctx, "dynamodb error: %V",
@@ -1481,53 +1597,64 @@ ngx_http_zae_limit_passed(ngx_http_zae_limit_ctx_t *ctx)
 }
 
 
+/* one limit's header values; the tightest of child and parent wins */
+
+static void
+ngx_http_zae_limit_hdr_merge(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *name,
+    int64_t tk, int64_t cp, int64_t ra, int64_t rp)
+{
+    int64_t                    remaining, reset;
+    ngx_uint_t                 j;
+    ngx_http_zae_limit_hdr_t  *h;
+
+    remaining = ngx_max(zae_floor_div(tk, 1000), 0);
+
+    /* whole seconds until the bucket is full again */
+
+    reset = (tk < cp) ? (zae_bucket_retry_ms(cp - tk, ra, rp) + 999) / 1000
+                      : 0;
+
+    for (j = 0; j < ctx->nhdrs; j++) {
+        h = &ctx->hdrs[j];
+
+        if (h->name.len == name->len
+            && ngx_memcmp(h->name.data, name->data, name->len) == 0)
+        {
+            if (remaining < h->remaining) {
+                h->remaining = remaining;
+                h->capacity = cp / 1000;
+                h->window = rp / 1000;
+                h->reset = reset;
+            }
+
+            return;
+        }
+    }
+
+    if (ctx->nhdrs == ZAE_LIMITS_MAX) {
+        return;
+    }
+
+    h = &ctx->hdrs[ctx->nhdrs++];
+    h->name = *name;
+    h->capacity = cp / 1000;
+    h->remaining = remaining;
+    h->window = rp / 1000;
+    h->reset = reset;
+}
+
+
 static void
 ngx_http_zae_limit_hdrs_from_bucket(ngx_http_zae_limit_ctx_t *ctx,
     zae_bucket_item_t *bucket)
 {
-    size_t                      i, j;
-    int64_t                     remaining, reset;
-    zae_bucket_limit_t         *l;
-    ngx_http_zae_limit_hdr_t   *h;
+    size_t               i;
+    zae_bucket_limit_t  *l;
 
     for (i = 0; i < bucket->nlimits; i++) {
         l = &bucket->limits[i];
-
-        remaining = ngx_max(zae_floor_div(l->tk, 1000), 0);
-        reset = (l->ra > 0) ? (ngx_max(l->cp - l->tk, 0) / 1000 * l->rp
-                               / (l->ra / 1000 ? l->ra / 1000 : 1) + 999)
-                              / 1000
-                            : 0;
-
-        /* the tightest of child and parent wins */
-
-        for (j = 0; j < ctx->nhdrs; j++) {
-            h = &ctx->hdrs[j];
-
-            if (h->name.len == l->name.len
-                && ngx_memcmp(h->name.data, l->name.data, l->name.len) == 0)
-            {
-                if (remaining < h->remaining) {
-                    h->remaining = remaining;
-                    h->capacity = l->cp / 1000;
-                    h->window = l->rp / 1000;
-                    h->reset = reset;
-                }
-
-                break;
-            }
-        }
-
-        if (j < ctx->nhdrs || ctx->nhdrs == ZAE_LIMITS_MAX) {
-            continue;
-        }
-
-        h = &ctx->hdrs[ctx->nhdrs++];
-        h->name = l->name;
-        h->capacity = l->cp / 1000;
-        h->remaining = remaining;
-        h->window = l->rp / 1000;
-        h->reset = reset;
+        ngx_http_zae_limit_hdr_merge(ctx, &l->name, l->tk, l->cp, l->ra,
+                                     l->rp);
     }
 }
 
