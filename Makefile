@@ -41,6 +41,8 @@ ASAN_MODULE := $(B)/asan/modules/ngx_http_zae_limit_module.so
 # when config or the file list changes, see util/build-module.sh)
 MODULE_INPUTS := config $(wildcard src/*.c src/*.h src/core/*.c src/core/*.h)
 
+.SECONDARY:
+
 .PHONY: all deps module asan-module admin unit test test-asan fuzz \
         fuzz-long run sigv4-vectors clean FORCE
 

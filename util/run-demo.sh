@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# usage: util/run-demo.sh          (what `make run` calls)
+#
+# Starts DynamoDB Local, creates the "zae-limiter" table with demo limits,
+# starts the demo LLM upstream and nginx with the module in front of it,
+# prints curl commands to try, and stays in the foreground until Ctrl-C;
+# then stops everything it started, by pid.
+#
+# Ports: ZAE_RUN_PORT (8080), ZAE_RUN_DDB_PORT (8000) and
+# ZAE_RUN_UPSTREAM_PORT (9000), each replaced by a free port when taken.
+# The nginx config is conf-examples/llm-gateway.conf when it exists and
+# passes nginx -t, util/run.conf otherwise; in it 127.0.0.1:8000 /
+# localhost:8000, 127.0.0.1:9000 and 127.0.0.1:8080 / "listen 8080" are
+# rewritten to the ports in use.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+run=$top/build/run
+module=${TEST_NGINX_MODULE:-$top/build/modules/ngx_http_zae_limit_module.so}
+admin=$top/build/zae-admin
+table=${ZAE_RUN_TABLE:-zae-limiter}
+nginx_bin=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
+
+pick_port() {
+    if perl -MIO::Socket::INET -e 'exit(IO::Socket::INET->new(
+            LocalAddr => "0.0.0.0", LocalPort => $ARGV[0], Listen => 1,
+            Proto => "tcp") ? 0 : 1)' "$1"
+    then
+        echo "$1"
+    else
+        util/free-port
+    fi
+}
+
+port=$(pick_port "${ZAE_RUN_PORT:-8080}")
+ddb_port=$(pick_port "${ZAE_RUN_DDB_PORT:-8000}")
+up_port=$(pick_port "${ZAE_RUN_UPSTREAM_PORT:-9000}")
+[ "$up_port" != "$ddb_port" ] || up_port=$(util/free-port)
+
+ngx_pid=
+up_pid=
+
+cleanup() {
+    trap - EXIT INT TERM
+    echo
+    echo "run: stopping"
+    if [ -n "$ngx_pid" ]; then
+        kill -QUIT "$ngx_pid" 2>/dev/null || true
+        wait "$ngx_pid" 2>/dev/null || true
+    fi
+    if [ -n "$up_pid" ]; then
+        kill "$up_pid" 2>/dev/null || true
+        wait "$up_pid" 2>/dev/null || true
+    fi
+    util/ddb-local.sh stop "$run/ddb" || true
+    echo "run: stopped; logs in $run"
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+
+# a previous run killed hard may have left its servers behind
+if [ -f "$run/nginx/logs/nginx.pid" ]; then
+    kill -QUIT "$(cat "$run/nginx/logs/nginx.pid")" 2>/dev/null || true
+fi
+util/ddb-local.sh stop "$run/ddb" 2>/dev/null || true
+rm -rf "$run"
+mkdir -p "$run/nginx/conf" "$run/nginx/logs" "$run/nginx/tmp"
+chmod 0777 "$run/nginx" "$run/nginx/logs" "$run/nginx/tmp"
+
+endpoint=$(util/ddb-local.sh start "$run/ddb" "$ddb_port")
+echo "run: DynamoDB Local at $endpoint (in memory)"
+
+# The table and the demo limits.  zae-admin is used as soon as it can
+# deploy; until then the Perl helper writes the same items.
+if [ -x "$admin" ] && "$admin" --help 2>&1 | grep -q deploy \
+   && "$admin" deploy --name "$table" --endpoint-url "$endpoint" \
+        > "$run/admin.log" 2>&1 \
+   && "$admin" system set-defaults --name "$table" \
+        --endpoint-url "$endpoint" -l rpm:5/min -l tpm:2000/min \
+        >> "$run/admin.log" 2>&1 \
+   && "$admin" entity create proj-demo --name "$table" \
+        --endpoint-url "$endpoint" >> "$run/admin.log" 2>&1 \
+   && "$admin" entity create key-demo --parent proj-demo --cascade \
+        --name "$table" --endpoint-url "$endpoint" >> "$run/admin.log" 2>&1
+then
+    echo "run: table \"$table\" and demo limits created with zae-admin"
+else
+    if [ -x "$admin" ]; then
+        echo "run: zae-admin could not set up the demo (see" \
+             "$run/admin.log), using util/demo-setup.pl"
+        util/ddb-local.sh stop "$run/ddb"
+        endpoint=$(util/ddb-local.sh start "$run/ddb" "$ddb_port")
+    fi
+    nsid=$(util/demo-setup.pl "$endpoint" "$table")
+    echo "run: table \"$table\" created by util/demo-setup.pl," \
+         "namespace default = $nsid"
+fi
+echo "run: limits: system defaults rpm:5/min, tpm:2000/min;" \
+     "entities proj-demo > key-demo"
+
+util/demo-upstream.pl --port "$up_port" > "$run/demo-upstream.log" 2>&1 &
+up_pid=$!
+
+make_conf() {
+    local src=$1
+    sed -e "s/127\.0\.0\.1:8000/127.0.0.1:$ddb_port/g" \
+        -e "s/localhost:8000/127.0.0.1:$ddb_port/g" \
+        -e "s/127\.0\.0\.1:9000/127.0.0.1:$up_port/g" \
+        -e "s/127\.0\.0\.1:8080/127.0.0.1:$port/g" \
+        -e "s/listen \+8080/listen 127.0.0.1:$port/g" \
+        "$src" > "$run/nginx/conf/gateway.conf"
+    cat > "$run/nginx/conf/nginx.conf" <<NGX
+load_module $module;
+daemon off;
+pid logs/nginx.pid;
+error_log logs/error.log info;
+worker_processes 2;
+events {
+    worker_connections 1024;
+}
+http {
+    access_log logs/access.log;
+    client_body_temp_path tmp/client_body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+    default_type application/octet-stream;
+    include gateway.conf;
+}
+NGX
+    "$nginx_bin" -t -q -p "$run/nginx/" -c conf/nginx.conf \
+        -e logs/error.log
+}
+
+src=util/run.conf
+if [ -f conf-examples/llm-gateway.conf ]; then
+    if make_conf conf-examples/llm-gateway.conf; then
+        src=conf-examples/llm-gateway.conf
+    else
+        echo "run: conf-examples/llm-gateway.conf does not pass nginx -t" \
+             "(above), falling back to util/run.conf"
+    fi
+fi
+[ "$src" = util/run.conf ] && make_conf util/run.conf
+
+"$nginx_bin" -p "$run/nginx/" -c conf/nginx.conf -e logs/error.log &
+ngx_pid=$!
+
+for i in $(seq 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+    kill -0 "$ngx_pid" 2>/dev/null || { cat "$run/nginx/logs/error.log";
+                                        exit 1; }
+    sleep 0.1
+done
+
+url=http://127.0.0.1:$port/v1/chat/completions
+body='{"model":"gpt-4","max_tokens":50,"messages":[{"role":"user","content":"hello"}]}'
+
+cat <<EOF
+
+zae-limit demo is up:
+  nginx        http://127.0.0.1:$port  (config: $src)
+  DynamoDB     $endpoint  table "$table"
+  LLM upstream http://127.0.0.1:$up_port  (demo, OpenAI-style JSON)
+  logs         $run/nginx/logs/error.log
+
+Try (as API key key-demo):
+
+  # admitted: 200 with an OpenAI-style answer and X-Tokens-Used
+  curl -si $url \\
+      -H 'Authorization: Bearer key-demo' -H 'Content-Type: application/json' \\
+      -d '$body'
+
+  # rpm is 5/min: the 6th request in a minute gets 429 with Retry-After
+  for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code}\\n' $url \\
+      -H 'Authorization: Bearer key-demo' -H 'Content-Type: application/json' \\
+      -d '$body'; done
+
+EOF
+
+if [ "$src" = util/run.conf ]; then
+    echo "(util/run.conf only proxies: the module does not limit in this" \
+         "config yet, so every request is admitted)"
+    echo
+fi
+
+if grep -q '^# try:' "$src" 2>/dev/null; then
+    echo "More from $src:"
+    sed -n 's/^# try: \{0,1\}/  /p' "$src"
+    echo
+fi
+
+echo "Press Ctrl-C to stop."
+wait "$ngx_pid"
