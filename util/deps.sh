@@ -8,9 +8,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${ZAE_CACHE:-$top/.cache}
 export DEBIAN_FRONTEND=noninteractive
 
-pkgs="nginx nginx-dev libyajl-dev libcurl4-openssl-dev libssl-dev libyaml-dev
-      pkg-config perl curl wrk clang libclang-rt-14-dev valgrind gnuplot-nox
-      iproute2 ca-certificates"
+pkgs="gcc make dpkg-dev nginx nginx-dev libyajl-dev libcurl4-openssl-dev
+      libssl-dev libyaml-dev pkg-config perl curl wrk clang libclang-rt-14-dev
+      valgrind gnuplot-nox iproute2 ca-certificates"
 
 missing=
 for p in $pkgs; do
