@@ -1,0 +1,847 @@
+
+/*
+ * Copyright (C) zae-limit authors
+ *
+ * zae-admin main: global options, the sorted command table driving
+ * dispatch and help, confirmation of destructive commands, exit codes
+ * and the final stdout check.
+ */
+
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <openssl/rand.h>
+
+#include "zae_admin.h"
+
+
+static const zae_admin_opt_def_t  zae_admin_opt_defs[] = {
+
+    /* global options: accepted by every command */
+    { "name", 'n', 1, "table (stack) name, default zae-limiter or "
+      "$ZAEL_STACK" },
+    { "region", 0, 1, "AWS region, default $AWS_REGION or us-east-1" },
+    { "endpoint-url", 0, 1, "DynamoDB endpoint, e.g. "
+      "http://127.0.0.1:8000" },
+    { "namespace", 'N', 1, "namespace name, default default or "
+      "$ZAEL_NAMESPACE" },
+    { "output", 0, 1, "table (default) or json" },
+    { "principal", 0, 1, "principal recorded in audit events" },
+    { "help", 'h', 0, "show help" },
+
+    /* command options */
+    { "limit", 'l', 1, "a limit name:rate[/period][:burst], repeatable; "
+      "for audit list: the number of events" },
+    { "resource", 'r', 1, "resource name" },
+    { "on-unavailable", 0, 1, "allow or block" },
+    { "display-name", 0, 1, "display name of the entity" },
+    { "parent", 0, 1, "parent entity id" },
+    { "cascade", 0, 0, "consume from the parent too" },
+    { "no-cascade", 0, 0, "do not consume from the parent (default)" },
+    { "with-custom-limits", 0, 1, "list entities with custom limits for "
+      "this resource" },
+    { "entity-id", 'e', 1, "entity id" },
+    { "needed", 0, 1, "name:N tokens needed, repeatable" },
+    { "yes", 'y', 0, "do not ask for confirmation" },
+    { "start-event-id", 0, 1, "list events older than this event id" },
+
+    { NULL, 0, 0, NULL }
+};
+
+
+#define ZAE_ADMIN_GLOBAL_OPTS  7
+
+
+static const char  zae_admin_groups_help[] =
+    "Exit codes: 0 ok, 1 operation failed, 2 usage error.\n";
+
+
+const zae_admin_cmd_t  zae_admin_cmds[] = {
+
+    { "audit", NULL, 0, 0, "", "audit <command>",
+      "Audit events of entity and limit changes.", ZAE_ADMIN_CMD_GROUP },
+
+    { "audit list", zae_admin_cmd_audit_list, 0, 0,
+      " entity-id limit start-event-id ",
+      "audit list [-e ENTITY] [-l N] [--start-event-id ULID]",
+      "List audit events, newest first.  Without -e the system events\n"
+      "($SYSTEM) are listed.", ZAE_ADMIN_CMD_DATA },
+
+    { "available", zae_admin_cmd_available, 2, 2, "",
+      "available ENTITY RESOURCE",
+      "Tokens available now for every limit that applies to ENTITY on\n"
+      "RESOURCE (may be negative).", ZAE_ADMIN_CMD_DATA },
+
+    { "check", zae_admin_cmd_check, 0, 0, "", "check",
+      "Check that the table's version record is compatible with this\n"
+      "client.", 0 },
+
+    { "delete", zae_admin_cmd_delete, 0, 0, " yes ", "delete [--yes]",
+      "Delete the table and everything in it.", 0 },
+
+    { "deploy", zae_admin_cmd_deploy, 0, 0, "",
+      "deploy --endpoint-url URL",
+      "Create the table (keys, GSIs, LSIs, stream, TTL), write the version\n"
+      "record and register the default namespace.", 0 },
+
+    { "entity", NULL, 0, 0, "", "entity <command>",
+      "Entities (API keys, projects) and their limits.",
+      ZAE_ADMIN_CMD_GROUP },
+
+    { "entity create", zae_admin_cmd_entity_create, 1, 1,
+      " display-name parent cascade no-cascade ",
+      "entity create ENTITY [--display-name NAME] [--parent P] "
+      "[--cascade]",
+      "Create an entity.", ZAE_ADMIN_CMD_DATA },
+
+    { "entity delete", zae_admin_cmd_entity_delete, 1, 1, " yes ",
+      "entity delete ENTITY [--yes]",
+      "Delete an entity with its configs, buckets and usage.",
+      ZAE_ADMIN_CMD_DATA },
+
+    { "entity delete-limits", zae_admin_cmd_entity_delete_limits, 1, 1,
+      " resource yes ",
+      "entity delete-limits ENTITY [-r RESOURCE] [--yes]",
+      "Delete the entity's limits for RESOURCE (default _default_).",
+      ZAE_ADMIN_CMD_DATA },
+
+    { "entity get-limits", zae_admin_cmd_entity_get, 1, 1, " resource ",
+      "entity get-limits ENTITY [-r RESOURCE]",
+      "Show the entity's stored limits for RESOURCE (default _default_).",
+      ZAE_ADMIN_CMD_DATA },
+
+    { "entity list", zae_admin_cmd_entity_list, 0, 0,
+      " parent with-custom-limits ",
+      "entity list [--parent P | --with-custom-limits RESOURCE]",
+      "List entities: all, the children of P, or those with custom\n"
+      "limits for RESOURCE.", ZAE_ADMIN_CMD_DATA },
+
+    { "entity list-resources", zae_admin_cmd_entity_resources, 1, 1, "",
+      "entity list-resources ENTITY",
+      "List the resources the entity has custom limits for.",
+      ZAE_ADMIN_CMD_DATA },
+
+    { "entity set-limits", zae_admin_cmd_entity_set, 1, 1,
+      " resource limit ",
+      "entity set-limits ENTITY [-r RESOURCE] -l LIMIT...",
+      "Store limits for the entity on RESOURCE (default _default_) and\n"
+      "update the parameters of its existing bucket.", ZAE_ADMIN_CMD_DATA },
+
+    { "entity show", zae_admin_cmd_entity_show, 1, 1, "",
+      "entity show ENTITY", "Show an entity.", ZAE_ADMIN_CMD_DATA },
+
+    { "help", NULL, 0, 0, "", "help [COMMAND]", "Show help.", 0 },
+
+    { "namespace", NULL, 0, 0, "", "namespace <command>",
+      "Namespaces: isolated sets of entities and limits in one table.",
+      ZAE_ADMIN_CMD_GROUP },
+
+    { "namespace delete", zae_admin_cmd_ns_delete, 1, 1, " yes ",
+      "namespace delete NAME [--yes]",
+      "Soft-delete a namespace; its data stays until purged.", 0 },
+
+    { "namespace list", zae_admin_cmd_ns_list, 0, 0, "", "namespace list",
+      "List active namespaces.", 0 },
+
+    { "namespace orphans", zae_admin_cmd_ns_orphans, 0, 0, "",
+      "namespace orphans", "List soft-deleted namespaces.", 0 },
+
+    { "namespace purge", zae_admin_cmd_ns_purge, 1, 1, " yes ",
+      "namespace purge NSID [--yes]",
+      "Delete every item of a soft-deleted namespace.", 0 },
+
+    { "namespace recover", zae_admin_cmd_ns_recover, 1, 1, "",
+      "namespace recover NSID", "Recover a soft-deleted namespace.", 0 },
+
+    { "namespace register", zae_admin_cmd_ns_register, 1,
+      ZAE_ADMIN_MAX_ARGS, "", "namespace register NAME...",
+      "Register namespaces (idempotent).", 0 },
+
+    { "namespace show", zae_admin_cmd_ns_show, 1, 1, "",
+      "namespace show NAME", "Show a namespace.", 0 },
+
+    { "resource", NULL, 0, 0, "", "resource <command>",
+      "Default limits of a resource.", ZAE_ADMIN_CMD_GROUP },
+
+    { "resource delete-defaults", zae_admin_cmd_resource_delete, 1, 1,
+      " yes ", "resource delete-defaults RESOURCE [--yes]",
+      "Delete the resource's default limits.", ZAE_ADMIN_CMD_DATA },
+
+    { "resource get-defaults", zae_admin_cmd_resource_get, 1, 1, "",
+      "resource get-defaults RESOURCE",
+      "Show the resource's default limits.", ZAE_ADMIN_CMD_DATA },
+
+    { "resource list", zae_admin_cmd_resource_list, 0, 0, "",
+      "resource list", "List resources that have default limits.",
+      ZAE_ADMIN_CMD_DATA },
+
+    { "resource set-defaults", zae_admin_cmd_resource_set, 1, 1,
+      " limit ", "resource set-defaults RESOURCE -l LIMIT...",
+      "Store the resource's default limits.", ZAE_ADMIN_CMD_DATA },
+
+    { "status", zae_admin_cmd_status, 0, 0, "", "status",
+      "Show the table, its stream, TTL and version record.", 0 },
+
+    { "system", NULL, 0, 0, "", "system <command>",
+      "System-wide default limits.", ZAE_ADMIN_CMD_GROUP },
+
+    { "system delete-defaults", zae_admin_cmd_system_delete, 0, 0, " yes ",
+      "system delete-defaults [--yes]",
+      "Delete the system default limits.", ZAE_ADMIN_CMD_DATA },
+
+    { "system get-defaults", zae_admin_cmd_system_get, 0, 0, "",
+      "system get-defaults", "Show the system default limits.",
+      ZAE_ADMIN_CMD_DATA },
+
+    { "system set-defaults", zae_admin_cmd_system_set, 0, 0,
+      " limit on-unavailable ",
+      "system set-defaults -l LIMIT... [--on-unavailable allow|block]",
+      "Store the system default limits.", ZAE_ADMIN_CMD_DATA },
+
+    { "time-until-available", zae_admin_cmd_time_until, 2, 2, " needed ",
+      "time-until-available ENTITY RESOURCE --needed name:N...",
+      "Seconds until the tokens needed are available.",
+      ZAE_ADMIN_CMD_DATA },
+
+    { "version", zae_admin_cmd_version, 0, 0, "", "version",
+      "Show the client version and the table's version record.", 0 },
+};
+
+const size_t  zae_admin_ncmds = sizeof(zae_admin_cmds)
+                                / sizeof(zae_admin_cmds[0]);
+
+
+static const zae_admin_opt_def_t *zae_admin_find_opt(const char *name,
+    size_t len, int letter);
+static const zae_admin_cmd_t *zae_admin_find_cmd(const char *name);
+static int zae_admin_parse(zae_admin_t *a, int argc, char **argv,
+    int *help);
+static void zae_admin_help(zae_admin_t *a, const zae_admin_cmd_t *cmd,
+    FILE *f);
+static int zae_admin_check_stdout(zae_admin_t *a);
+
+
+static const zae_admin_opt_def_t *
+zae_admin_find_opt(const char *name, size_t len, int letter)
+{
+    const zae_admin_opt_def_t  *d;
+
+    for (d = zae_admin_opt_defs; d->name; d++) {
+        if (letter) {
+            if (d->letter == letter) {
+                return d;
+            }
+
+            continue;
+        }
+
+        if (strlen(d->name) == len && strncmp(d->name, name, len) == 0) {
+            return d;
+        }
+    }
+
+    return NULL;
+}
+
+
+static const zae_admin_cmd_t *
+zae_admin_find_cmd(const char *name)
+{
+    size_t  lo, hi, mid;
+    int     rc;
+
+    /* the table is sorted: binary search */
+
+    lo = 0;
+    hi = zae_admin_ncmds;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        rc = strcmp(name, zae_admin_cmds[mid].name);
+
+        if (rc == 0) {
+            return &zae_admin_cmds[mid];
+        }
+
+        if (rc < 0) {
+            hi = mid;
+
+        } else {
+            lo = mid + 1;
+        }
+    }
+
+    return NULL;
+}
+
+
+void
+zae_admin_error(zae_admin_t *a, const char *fmt, ...)
+{
+    va_list  args;
+
+    fprintf(stderr, "%s: ", a->prog);
+    va_start(args, fmt);
+    vfprintf(stderr, fmt, args);
+    va_end(args);
+    fputc('\n', stderr);
+}
+
+
+int
+zae_admin_usage_error(zae_admin_t *a, const char *fmt, ...)
+{
+    va_list  args;
+
+    fprintf(stderr, "%s: ", a->prog);
+    va_start(args, fmt);
+    vfprintf(stderr, fmt, args);
+    va_end(args);
+    fputc('\n', stderr);
+
+    if (a->cmd) {
+        fprintf(stderr, "usage: %s %s\n", a->prog, a->cmd->synopsis);
+    }
+
+    return ZAE_ADMIN_EXIT_USAGE;
+}
+
+
+const char *
+zae_admin_opt(zae_admin_t *a, const char *name)
+{
+    int  i;
+
+    for (i = a->nopts - 1; i >= 0; i--) {
+        if (strcmp(a->opts[i].def->name, name) == 0) {
+            return a->opts[i].value;
+        }
+    }
+
+    return NULL;
+}
+
+
+int
+zae_admin_opt_all(zae_admin_t *a, const char *name, const char **out,
+    int max)
+{
+    int  i, n;
+
+    n = 0;
+
+    for (i = 0; i < a->nopts && n < max; i++) {
+        if (strcmp(a->opts[i].def->name, name) == 0) {
+            out[n++] = a->opts[i].value;
+        }
+    }
+
+    return n;
+}
+
+
+int
+zae_admin_flag(zae_admin_t *a, const char *name)
+{
+    return zae_admin_opt(a, name) != NULL;
+}
+
+
+zae_str_t
+zae_admin_str(const char *s)
+{
+    zae_str_t  str;
+
+    str.data = (u_char *) s;
+    str.len = s ? strlen(s) : 0;
+
+    return str;
+}
+
+
+int
+zae_admin_random(zae_admin_t *a, u_char *buf, size_t len)
+{
+    if (RAND_bytes(buf, (int) len) != 1) {
+        zae_admin_error(a, "no random bytes available");
+        return ZAE_ERROR;
+    }
+
+    return ZAE_OK;
+}
+
+
+int64_t
+zae_admin_now_ms(void)
+{
+    struct timeval  tv;
+
+    gettimeofday(&tv, NULL);
+
+    return (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+
+void
+zae_admin_now_ts(u_char *out)
+{
+    zae_ts_format(out, (time_t) (zae_admin_now_ms() / 1000));
+}
+
+
+/*
+ * Destructive commands: --yes, or a "y" answer on a terminal; without
+ * a terminal the command is refused
+ */
+
+int
+zae_admin_confirm(zae_admin_t *a, const char *what)
+{
+    char  line[64];
+
+    if (zae_admin_flag(a, "yes")) {
+        return ZAE_OK;
+    }
+
+    if (!isatty(STDIN_FILENO)) {
+        zae_admin_error(a, "refusing to %s without confirmation: "
+                        "pass --yes", what);
+        return ZAE_DECLINED;
+    }
+
+    fprintf(stderr, "%s? [y/N] ", what);
+    fflush(stderr);
+
+    if (fgets(line, sizeof(line), stdin) == NULL
+        || (line[0] != 'y' && line[0] != 'Y'))
+    {
+        zae_admin_error(a, "aborted");
+        return ZAE_DECLINED;
+    }
+
+    return ZAE_OK;
+}
+
+
+static int
+zae_admin_add_opt(zae_admin_t *a, const zae_admin_opt_def_t *d,
+    const char *value)
+{
+    if (a->nopts == ZAE_ADMIN_MAX_OPTS) {
+        zae_admin_error(a, "too many options");
+        return ZAE_ERROR;
+    }
+
+    a->opts[a->nopts].def = d;
+    a->opts[a->nopts].value = value ? value : "";
+    a->nopts++;
+
+    return ZAE_OK;
+}
+
+
+/*
+ * Splits the command line into options and words.  Options may appear
+ * anywhere; "--" ends them.  The words name the command and give its
+ * arguments.
+ */
+
+static int
+zae_admin_parse(zae_admin_t *a, int argc, char **argv, int *help)
+{
+    int                         i, n, nwords, dashdash;
+    char                       *arg, *eq, *words[ZAE_ADMIN_MAX_ARGS + 2];
+    char                        name[128];
+    const char                 *value;
+    const zae_admin_cmd_t      *cmd;
+    const zae_admin_opt_def_t  *d;
+
+    nwords = 0;
+    dashdash = 0;
+
+    for (i = 1; i < argc; i++) {
+        arg = argv[i];
+
+        if (dashdash || arg[0] != '-' || arg[1] == '\0') {
+            if (nwords == ZAE_ADMIN_MAX_ARGS + 2) {
+                return zae_admin_usage_error(a, "too many arguments");
+            }
+
+            words[nwords++] = arg;
+            continue;
+        }
+
+        if (strcmp(arg, "--") == 0) {
+            dashdash = 1;
+            continue;
+        }
+
+        value = NULL;
+
+        if (arg[1] == '-') {
+            eq = strchr(arg + 2, '=');
+            n = eq ? (int) (eq - arg - 2) : (int) strlen(arg + 2);
+            d = zae_admin_find_opt(arg + 2, (size_t) n, 0);
+
+            if (d == NULL) {
+                return zae_admin_usage_error(a, "unknown option \"%.*s\"",
+                                             n + 2, arg);
+            }
+
+            if (eq) {
+                if (!d->has_arg) {
+                    return zae_admin_usage_error(a, "option \"--%s\" takes "
+                                                 "no value", d->name);
+                }
+
+                value = eq + 1;
+            }
+
+        } else {
+            d = zae_admin_find_opt(NULL, 0, (u_char) arg[1]);
+
+            if (d == NULL) {
+                return zae_admin_usage_error(a, "unknown option \"-%c\"",
+                                             arg[1]);
+            }
+
+            if (arg[2] != '\0') {
+                if (!d->has_arg) {
+                    return zae_admin_usage_error(a, "option \"-%c\" takes "
+                                                 "no value", arg[1]);
+                }
+
+                value = arg + 2;
+            }
+        }
+
+        if (d->has_arg && value == NULL) {
+            if (i + 1 == argc) {
+                return zae_admin_usage_error(a, "option \"--%s\" needs a "
+                                             "value", d->name);
+            }
+
+            value = argv[++i];
+        }
+
+        if (zae_admin_add_opt(a, d, value) != ZAE_OK) {
+            return ZAE_ADMIN_EXIT_USAGE;
+        }
+    }
+
+    *help = zae_admin_flag(a, "help");
+
+    /* the command: two words ("entity create") or one ("status") */
+
+    cmd = NULL;
+    n = 0;
+
+    if (nwords >= 2) {
+        snprintf(name, sizeof(name), "%s %s", words[0], words[1]);
+        cmd = zae_admin_find_cmd(name);
+        n = 2;
+    }
+
+    if (cmd == NULL && nwords >= 1) {
+        cmd = zae_admin_find_cmd(words[0]);
+        n = 1;
+    }
+
+    if (nwords && cmd == NULL) {
+        return zae_admin_usage_error(a, "unknown command \"%s\" (see "
+                                     "\"%s --help\")", words[0], a->prog);
+    }
+
+    a->cmd = cmd;
+
+    for (i = n; i < nwords; i++) {
+        a->args[a->nargs++] = words[i];
+    }
+
+    /* options must belong to the command */
+
+    for (i = 0; i < a->nopts; i++) {
+        d = a->opts[i].def;
+
+        if (d - zae_admin_opt_defs < ZAE_ADMIN_GLOBAL_OPTS) {
+            continue;
+        }
+
+        snprintf(name, sizeof(name), " %s ", d->name);
+
+        if (cmd == NULL || strstr(cmd->options, name) == NULL) {
+            return zae_admin_usage_error(a, "option \"--%s\" is not valid "
+                                         "here", d->name);
+        }
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+static void
+zae_admin_help(zae_admin_t *a, const zae_admin_cmd_t *cmd, FILE *f)
+{
+    size_t                      i, len;
+    char                        name[128];
+    const zae_admin_opt_def_t  *d;
+
+    if (cmd == NULL) {
+        fprintf(f, "usage: %s [global options] <command> [options] "
+                "[args]\n\ncommands:\n", a->prog);
+
+        for (i = 0; i < zae_admin_ncmds; i++) {
+            if (zae_admin_cmds[i].flags & ZAE_ADMIN_CMD_GROUP) {
+                continue;
+            }
+
+            fprintf(f, "  %s\n", zae_admin_cmds[i].synopsis);
+        }
+
+        fprintf(f, "\nglobal options:\n");
+
+        for (i = 0; i < ZAE_ADMIN_GLOBAL_OPTS; i++) {
+            d = &zae_admin_opt_defs[i];
+            fprintf(f, "  %c%c%s--%-14s %s\n", d->letter ? '-' : ' ',
+                    d->letter ? d->letter : ' ', d->letter ? ", " : "  ",
+                    d->name, d->help);
+        }
+
+        fprintf(f, "\n%s", zae_admin_groups_help);
+        return;
+    }
+
+    fprintf(f, "usage: %s %s\n\n%s\n", a->prog, cmd->synopsis, cmd->help);
+
+    if (cmd->flags & ZAE_ADMIN_CMD_GROUP) {
+        fprintf(f, "\ncommands:\n");
+        len = strlen(cmd->name);
+
+        for (i = 0; i < zae_admin_ncmds; i++) {
+            if (strncmp(zae_admin_cmds[i].name, cmd->name, len) == 0
+                && zae_admin_cmds[i].name[len] == ' ')
+            {
+                fprintf(f, "  %s\n", zae_admin_cmds[i].synopsis);
+            }
+        }
+
+        return;
+    }
+
+    if (cmd->options[0] && cmd->options[1]) {
+        fprintf(f, "\noptions:\n");
+
+        for (d = &zae_admin_opt_defs[ZAE_ADMIN_GLOBAL_OPTS]; d->name; d++) {
+            snprintf(name, sizeof(name), " %s ", d->name);
+
+            if (strstr(cmd->options, name) == NULL) {
+                continue;
+            }
+
+            fprintf(f, "  %c%c%s--%-20s %s\n", d->letter ? '-' : ' ',
+                    d->letter ? d->letter : ' ', d->letter ? ", " : "  ",
+                    d->has_arg ? d->name : d->name, d->help);
+        }
+    }
+
+    fprintf(f, "\nglobal options: -n/--name, --region, --endpoint-url, "
+            "-N/--namespace,\n  --output table|json, --principal, "
+            "-h/--help\n");
+}
+
+
+static int
+zae_admin_check_stdout(zae_admin_t *a)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (errno == EPIPE) {
+            return ZAE_OK;
+        }
+
+        fprintf(stderr, "%s: write failure on standard output: %s\n",
+                a->prog, strerror(errno));
+        return ZAE_ERROR;
+    }
+
+    return ZAE_OK;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int                     rc, help = 0;
+    const char             *out, *env;
+    zae_admin_t             a;
+    const zae_admin_cmd_t  *cmd;
+
+    memset(&a, 0, sizeof(zae_admin_t));
+    a.prog = "zae-admin";
+
+    zae_arena_init(&a.arena, 0);
+    a.mem = zae_arena_mem(&a.arena);
+
+    rc = zae_admin_parse(&a, argc, argv, &help);
+    if (rc != ZAE_ADMIN_EXIT_OK) {
+        goto done;
+    }
+
+    cmd = a.cmd;
+
+    if (cmd && cmd->handler == NULL && !(cmd->flags & ZAE_ADMIN_CMD_GROUP)) {
+
+        /* "help [command...]" */
+
+        cmd = NULL;
+
+        if (a.nargs >= 2) {
+            char  name[128];
+
+            snprintf(name, sizeof(name), "%s %s", a.args[0], a.args[1]);
+            cmd = zae_admin_find_cmd(name);
+        }
+
+        if (cmd == NULL && a.nargs >= 1) {
+            cmd = zae_admin_find_cmd(a.args[0]);
+
+            if (cmd == NULL) {
+                a.cmd = NULL;
+                rc = zae_admin_usage_error(&a, "unknown command \"%s\"",
+                                           a.args[0]);
+                goto done;
+            }
+        }
+
+        zae_admin_help(&a, cmd, stdout);
+        goto done;
+    }
+
+    if (help) {
+        zae_admin_help(&a, cmd, stdout);
+        goto done;
+    }
+
+    if (cmd == NULL) {
+        zae_admin_help(&a, NULL, stderr);
+        rc = ZAE_ADMIN_EXIT_USAGE;
+        goto done;
+    }
+
+    if (cmd->flags & ZAE_ADMIN_CMD_GROUP) {
+        zae_admin_error(&a, "\"%s\" needs a command", cmd->name);
+        zae_admin_help(&a, cmd, stderr);
+        rc = ZAE_ADMIN_EXIT_USAGE;
+        goto done;
+    }
+
+    if (a.nargs < cmd->min_args) {
+        rc = zae_admin_usage_error(&a, "missing argument");
+        goto done;
+    }
+
+    if (a.nargs > cmd->max_args) {
+        rc = zae_admin_usage_error(&a, "unexpected argument \"%s\"",
+                                   a.args[cmd->max_args]);
+        goto done;
+    }
+
+    /* global options with their environment defaults */
+
+    env = getenv("ZAEL_STACK");
+    a.table = zae_admin_opt(&a, "name");
+    a.table = a.table ? a.table : (env && *env ? env : "zae-limiter");
+
+    env = getenv("ZAEL_NAMESPACE");
+    a.ns_name = zae_admin_opt(&a, "namespace");
+    a.ns_name = a.ns_name ? a.ns_name : (env && *env ? env : "default");
+
+    a.region = zae_admin_opt(&a, "region");
+
+    if (a.region == NULL) {
+        env = getenv("AWS_REGION");
+        if (env == NULL || *env == '\0') {
+            env = getenv("AWS_DEFAULT_REGION");
+        }
+
+        a.region = env && *env ? env : "us-east-1";
+    }
+
+    a.endpoint = zae_admin_opt(&a, "endpoint-url");
+
+    if (a.endpoint == NULL) {
+        env = getenv("AWS_ENDPOINT_URL_DYNAMODB");
+        if (env == NULL || *env == '\0') {
+            env = getenv("AWS_ENDPOINT_URL");
+        }
+
+        a.endpoint = env && *env ? env : NULL;
+    }
+
+    a.principal = zae_admin_opt(&a, "principal");
+
+    out = zae_admin_opt(&a, "output");
+
+    if (out) {
+        if (strcmp(out, "json") == 0) {
+            a.json = 1;
+
+        } else if (strcmp(out, "table") != 0) {
+            rc = zae_admin_usage_error(&a, "invalid --output \"%s\": use "
+                                       "table or json", out);
+            goto done;
+        }
+    }
+
+    {
+        zae_err_t  err;
+
+        if (zae_validate_table_name((u_char *) a.table, strlen(a.table),
+                                    &err)
+            != ZAE_OK)
+        {
+            rc = zae_admin_usage_error(&a, "invalid table name \"%s\": %s",
+                                       a.table, err.msg);
+            goto done;
+        }
+
+        if (a.principal && strncmp(a.principal, "arn:", 4) != 0
+            && zae_validate_entity_id((u_char *) a.principal,
+                                      strlen(a.principal), &err)
+               != ZAE_OK)
+        {
+            rc = zae_admin_usage_error(&a, "invalid principal \"%s\": %s",
+                                       a.principal, err.msg);
+            goto done;
+        }
+    }
+
+    if (zae_admin_http_init(&a) != ZAE_OK) {
+        rc = ZAE_ADMIN_EXIT_FAILED;
+        goto done;
+    }
+
+    if (cmd->flags & ZAE_ADMIN_CMD_DATA) {
+        rc = zae_admin_resolve_ns(&a, 0);
+        if (rc != ZAE_ADMIN_EXIT_OK) {
+            goto done;
+        }
+    }
+
+    rc = cmd->handler(&a);
+
+done:
+
+    zae_admin_http_done(&a);
+
+    if (zae_admin_check_stdout(&a) != ZAE_OK && rc == ZAE_ADMIN_EXIT_OK) {
+        rc = ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    zae_arena_free(&a.arena);
+
+    return rc;
+}

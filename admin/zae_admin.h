@@ -1,0 +1,233 @@
+
+/*
+ * Copyright (C) zae-limit authors
+ *
+ * zae-admin: the admin CLI of zae-limit.  Shared types: the command
+ * table, the parsed options, the invocation context, and the helpers
+ * every command file uses (DynamoDB calls, output, errors).
+ */
+
+
+#ifndef _ZAE_ADMIN_H_INCLUDED_
+#define _ZAE_ADMIN_H_INCLUDED_
+
+
+#include <stdio.h>
+#include <curl/curl.h>
+
+#include "zae_core.h"
+#include "zae_json.h"
+#include "zae_limit.h"
+#include "zae_retry.h"
+#include "zae_creds.h"
+#include "zae_records.h"
+
+
+#define ZAE_ADMIN_VERSION        "0.1.0"
+
+#define ZAE_ADMIN_EXIT_OK        0
+#define ZAE_ADMIN_EXIT_FAILED    1
+#define ZAE_ADMIN_EXIT_USAGE     2
+
+#define ZAE_ADMIN_MAX_OPTS       64
+#define ZAE_ADMIN_MAX_ARGS       16
+
+#define ZAE_ADMIN_TIMEOUT_MS     10000
+#define ZAE_ADMIN_CONNECT_MS     3000
+
+/* command flags */
+#define ZAE_ADMIN_CMD_DATA       0x01    /* needs the namespace resolved */
+#define ZAE_ADMIN_CMD_GROUP      0x02    /* a group: lists subcommands */
+
+
+typedef struct zae_admin_s  zae_admin_t;
+
+typedef int (*zae_admin_handler_pt)(zae_admin_t *a);
+
+
+typedef struct {
+    const char            *name;        /* "entity create" */
+    zae_admin_handler_pt   handler;
+    int                    min_args;
+    int                    max_args;
+    const char            *options;     /* " limit resource yes " */
+    const char            *synopsis;
+    const char            *help;
+    unsigned               flags;
+} zae_admin_cmd_t;
+
+
+typedef struct {
+    const char            *name;
+    int                    letter;
+    int                    has_arg;
+    const char            *help;
+} zae_admin_opt_def_t;
+
+
+typedef struct {
+    const zae_admin_opt_def_t  *def;
+    const char                 *value;
+} zae_admin_opt_t;
+
+
+struct zae_admin_s {
+    zae_arena_t            arena;
+    zae_mem_t              mem;
+
+    const char            *prog;
+    const zae_admin_cmd_t *cmd;
+
+    /* global options */
+    const char            *table;
+    const char            *region;
+    const char            *endpoint;
+    const char            *ns_name;
+    const char            *principal;
+    unsigned               json:1;
+
+    /* the command line of the command */
+    char                  *args[ZAE_ADMIN_MAX_ARGS];
+    int                    nargs;
+    zae_admin_opt_t        opts[ZAE_ADMIN_MAX_OPTS];
+    int                    nopts;
+
+    /* resolved namespace id */
+    zae_str_t              nsid;
+
+    /* HTTP */
+    CURL                  *curl;
+    char                   curl_err[CURL_ERROR_SIZE];
+    zae_retry_policy_t     retry;
+    uint64_t               random_state;
+    zae_creds_provider_t  *creds;
+    int                    creds_ok;
+
+    /* the last DynamoDB error: code after '#', message, HTTP status */
+    char                   err_code[128];
+    char                   err_msg[512];
+    long                   http_status;
+    zae_av_t              *err_body;
+};
+
+
+/* zae_admin.c */
+
+extern const zae_admin_cmd_t  zae_admin_cmds[];
+extern const size_t           zae_admin_ncmds;
+
+void zae_admin_error(zae_admin_t *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int zae_admin_usage_error(zae_admin_t *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+const char *zae_admin_opt(zae_admin_t *a, const char *name);
+int zae_admin_opt_all(zae_admin_t *a, const char *name, const char **out,
+    int max);
+int zae_admin_flag(zae_admin_t *a, const char *name);
+int zae_admin_confirm(zae_admin_t *a, const char *what);
+zae_str_t zae_admin_str(const char *s);
+int zae_admin_random(zae_admin_t *a, u_char *buf, size_t len);
+void zae_admin_now_ts(u_char *out);
+int64_t zae_admin_now_ms(void);
+
+
+/* zae_admin_ddb.c */
+
+int zae_admin_http_init(zae_admin_t *a);
+void zae_admin_http_done(zae_admin_t *a);
+int zae_admin_call(zae_admin_t *a, const char *target, zae_buf_t *body,
+    zae_av_t **resp);
+int zae_admin_ddb(zae_admin_t *a, const char *op, zae_buf_t *body,
+    zae_av_t **resp);
+int zae_admin_fail_ddb(zae_admin_t *a, const char *what);
+int zae_admin_is(zae_admin_t *a, const char *code);
+int zae_admin_cancel_reason(zae_admin_t *a, size_t i, const char *code);
+int zae_admin_get_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
+    int consistent, zae_av_t **item);
+int zae_admin_put_item(zae_admin_t *a, zae_buf_t *item, const char *cond);
+int zae_admin_delete_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
+    const char *cond);
+int zae_admin_query(zae_admin_t *a, zae_buf_t *req, zae_av_t ***items,
+    size_t *nitems, size_t max);
+int zae_admin_body_start(zae_admin_t *a, zae_buf_t *b);
+int zae_admin_key(zae_buf_t *b, zae_str_t *pk, zae_str_t *sk);
+zae_str_t zae_admin_cat(zae_admin_t *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+
+/* zae_admin_ns.c */
+
+int zae_admin_resolve_ns(zae_admin_t *a, int create);
+int zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n);
+int zae_admin_ns_register(zae_admin_t *a, zae_str_t *name, zae_str_t *nsid,
+    int *created);
+
+
+/* zae_admin_out.c: tables and JSON */
+
+typedef struct {
+    const char            *headers[8];
+    int                    ncols;
+    char                 **cells;
+    int                    nrows;
+    int                    crows;
+} zae_admin_table_t;
+
+
+void zae_admin_table_init(zae_admin_table_t *t, int ncols, ...);
+int zae_admin_table_row(zae_admin_t *a, zae_admin_table_t *t, ...);
+void zae_admin_table_print(zae_admin_table_t *t);
+int zae_admin_print_json(zae_admin_t *a, zae_av_t *json);
+zae_av_t *zae_admin_json_obj(zae_admin_t *a);
+int zae_admin_json_set(zae_admin_t *a, zae_av_t *obj, const char *name,
+    zae_av_t *v);
+zae_av_t *zae_admin_json_str(zae_admin_t *a, const char *s);
+zae_av_t *zae_admin_json_zstr(zae_admin_t *a, zae_str_t *s);
+zae_av_t *zae_admin_json_int(zae_admin_t *a, int64_t v);
+zae_av_t *zae_admin_json_bool(zae_admin_t *a, int v);
+zae_av_t *zae_admin_item_to_json(zae_admin_t *a, const zae_av_t *item);
+
+
+/* zae_admin_limits.c */
+
+int zae_admin_audit_event(zae_admin_t *a, zae_str_t *entity,
+    const char *action, zae_str_t *resource, zae_buf_t *details);
+
+
+/* command handlers */
+
+int zae_admin_cmd_deploy(zae_admin_t *a);
+int zae_admin_cmd_status(zae_admin_t *a);
+int zae_admin_cmd_delete(zae_admin_t *a);
+int zae_admin_cmd_version(zae_admin_t *a);
+int zae_admin_cmd_check(zae_admin_t *a);
+
+int zae_admin_cmd_system_set(zae_admin_t *a);
+int zae_admin_cmd_system_get(zae_admin_t *a);
+int zae_admin_cmd_system_delete(zae_admin_t *a);
+int zae_admin_cmd_resource_set(zae_admin_t *a);
+int zae_admin_cmd_resource_get(zae_admin_t *a);
+int zae_admin_cmd_resource_delete(zae_admin_t *a);
+int zae_admin_cmd_resource_list(zae_admin_t *a);
+int zae_admin_cmd_entity_create(zae_admin_t *a);
+int zae_admin_cmd_entity_show(zae_admin_t *a);
+int zae_admin_cmd_entity_set(zae_admin_t *a);
+int zae_admin_cmd_entity_get(zae_admin_t *a);
+int zae_admin_cmd_entity_delete_limits(zae_admin_t *a);
+int zae_admin_cmd_entity_list(zae_admin_t *a);
+int zae_admin_cmd_entity_resources(zae_admin_t *a);
+int zae_admin_cmd_entity_delete(zae_admin_t *a);
+int zae_admin_cmd_available(zae_admin_t *a);
+int zae_admin_cmd_time_until(zae_admin_t *a);
+
+int zae_admin_cmd_ns_register(zae_admin_t *a);
+int zae_admin_cmd_ns_list(zae_admin_t *a);
+int zae_admin_cmd_ns_show(zae_admin_t *a);
+int zae_admin_cmd_ns_delete(zae_admin_t *a);
+int zae_admin_cmd_ns_recover(zae_admin_t *a);
+int zae_admin_cmd_ns_orphans(zae_admin_t *a);
+int zae_admin_cmd_ns_purge(zae_admin_t *a);
+int zae_admin_cmd_audit_list(zae_admin_t *a);
+
+
+#endif /* _ZAE_ADMIN_H_INCLUDED_ */

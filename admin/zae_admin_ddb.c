@@ -1,0 +1,812 @@
+
+/*
+ * Copyright (C) zae-limit authors
+ *
+ * zae-admin HTTP layer: DynamoDB (and DynamoDB Streams) calls over
+ * libcurl, signed with CURLOPT_AWS_SIGV4, with timeouts on every call,
+ * the standard retry policy (zae_retry) and the credential chain
+ * (zae_creds: environment, shared files, ECS, IMDS).
+ */
+
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "zae_admin.h"
+
+
+typedef struct {
+    zae_buf_t          buf;
+    size_t             max;
+} zae_admin_sink_t;
+
+
+#define ZAE_ADMIN_BODY_MAX  (64 * 1024 * 1024)
+
+
+static size_t zae_admin_write_cb(char *ptr, size_t size, size_t nmemb,
+    void *ctx);
+static const char *zae_admin_getenv(void *ctx, const char *name);
+static int zae_admin_creds(zae_admin_t *a);
+static int zae_admin_perform(zae_admin_t *a, const char *url,
+    const char *target, zae_buf_t *body, zae_admin_sink_t *sink,
+    zae_transport_e *transport);
+static void zae_admin_sleep_ms(int64_t ms);
+
+
+static size_t
+zae_admin_write_cb(char *ptr, size_t size, size_t nmemb, void *ctx)
+{
+    zae_admin_sink_t  *sink = ctx;
+    size_t             n;
+
+    n = size * nmemb;
+
+    if (sink->buf.len + n > sink->max
+        || zae_buf_add(&sink->buf, ptr, n) != ZAE_OK)
+    {
+        return 0;
+    }
+
+    return n;
+}
+
+
+static const char *
+zae_admin_getenv(void *ctx, const char *name)
+{
+    return getenv(name);
+}
+
+
+static void
+zae_admin_sleep_ms(int64_t ms)
+{
+    struct timespec  ts;
+
+    if (ms <= 0) {
+        return;
+    }
+
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000;
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        /* void */
+    }
+}
+
+
+int
+zae_admin_http_init(zae_admin_t *a)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        zae_admin_error(a, "curl_global_init() failed");
+        return ZAE_ERROR;
+    }
+
+    a->curl = curl_easy_init();
+    if (a->curl == NULL) {
+        zae_admin_error(a, "curl_easy_init() failed");
+        return ZAE_ERROR;
+    }
+
+    if (zae_admin_random(a, (u_char *) &a->random_state,
+                         sizeof(a->random_state))
+        != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    zae_retry_policy_init(&a->retry, &a->random_state);
+
+    return ZAE_OK;
+}
+
+
+void
+zae_admin_http_done(zae_admin_t *a)
+{
+    if (a->creds) {
+        zae_creds_provider_wipe(a->creds);
+        free(a->creds);
+        a->creds = NULL;
+    }
+
+    if (a->curl) {
+        curl_easy_cleanup(a->curl);
+        a->curl = NULL;
+        curl_global_cleanup();
+    }
+}
+
+
+/* the credential chain; the HTTP sources (ECS, IMDS) go through libcurl */
+
+static int
+zae_admin_creds(zae_admin_t *a)
+{
+    int                rc, n;
+    long               status;
+    size_t             i;
+    CURL              *c;
+    CURLcode           cc;
+    zae_err_t          err;
+    zae_creds_http_t   req;
+    zae_admin_sink_t   sink;
+    struct curl_slist  *hdrs, *h;
+    char               line[ZAE_CREDS_AUTH_MAX + 128];
+
+    if (a->creds_ok && !zae_creds_need_refresh(a->creds, time(NULL))) {
+        return ZAE_OK;
+    }
+
+    if (a->creds == NULL) {
+        a->creds = calloc(1, sizeof(zae_creds_provider_t));
+        if (a->creds == NULL) {
+            zae_admin_error(a, "out of memory");
+            return ZAE_ERROR;
+        }
+
+        rc = zae_creds_provider_init(a->creds, zae_admin_getenv, NULL, NULL,
+                                     &err);
+        if (rc == ZAE_ERROR) {
+            zae_admin_error(a, "no AWS credentials: %s", err.msg);
+            return ZAE_ERROR;
+        }
+    }
+
+    for (n = 0; n < 8; n++) {
+        rc = zae_creds_next_request(a->creds, time(NULL), &req, &err);
+
+        if (rc == ZAE_OK) {
+            a->creds_ok = 1;
+            return ZAE_OK;
+        }
+
+        if (rc == ZAE_ERROR) {
+            zae_admin_error(a, "no AWS credentials: %s", err.msg);
+            return ZAE_ERROR;
+        }
+
+        c = curl_easy_init();
+        if (c == NULL) {
+            zae_admin_error(a, "curl_easy_init() failed");
+            return ZAE_ERROR;
+        }
+
+        zae_buf_init(&sink.buf, &a->mem, 4096);
+        sink.max = 1024 * 1024;
+        hdrs = NULL;
+
+        for (i = 0; i < req.nheaders; i++) {
+            snprintf(line, sizeof(line), "%.*s: %.*s",
+                     (int) req.headers[i].name.len, req.headers[i].name.data,
+                     (int) req.headers[i].value.len,
+                     req.headers[i].value.data);
+
+            h = curl_slist_append(hdrs, line);
+            if (h == NULL) {
+                curl_slist_free_all(hdrs);
+                curl_easy_cleanup(c);
+                return ZAE_ERROR;
+            }
+
+            hdrs = h;
+        }
+
+        snprintf(line, sizeof(line), "%.*s", (int) req.url.len,
+                 req.url.data);
+
+        curl_easy_setopt(c, CURLOPT_URL, line);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
+                         req.method.len == 3 && req.method.data[0] == 'P'
+                         ? "PUT" : "GET");
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, zae_admin_write_cb);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+
+        cc = curl_easy_perform(c);
+        status = 0;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_slist_free_all(hdrs);
+        curl_easy_cleanup(c);
+
+        rc = zae_creds_response(a->creds, cc == CURLE_OK ? (int) status : 0,
+                                sink.buf.data, sink.buf.len, time(NULL),
+                                &err);
+        if (rc == ZAE_OK) {
+            a->creds_ok = 1;
+            return ZAE_OK;
+        }
+
+        if (rc == ZAE_ERROR) {
+            zae_admin_error(a, "no AWS credentials: %s", err.msg);
+            return ZAE_ERROR;
+        }
+    }
+
+    zae_admin_error(a, "no AWS credentials: too many credential requests");
+
+    return ZAE_ERROR;
+}
+
+
+static int
+zae_admin_perform(zae_admin_t *a, const char *url, const char *target,
+    zae_buf_t *body, zae_admin_sink_t *sink, zae_transport_e *transport)
+{
+    CURLcode                cc;
+    struct curl_slist      *hdrs, *h;
+    const zae_aws_creds_t  *cr;
+    char                    line[ZAE_CREDS_TOKEN_MAX + 64];
+    char                    user[ZAE_CREDS_AKID_MAX + ZAE_CREDS_SECRET_MAX];
+    char                    sigv4[128];
+
+    cr = zae_creds_get(a->creds);
+    if (cr == NULL) {
+        zae_admin_error(a, "no AWS credentials");
+        return ZAE_ERROR;
+    }
+
+    hdrs = NULL;
+
+    snprintf(line, sizeof(line), "X-Amz-Target: %s", target);
+    h = curl_slist_append(hdrs, line);
+    if (h == NULL) {
+        return ZAE_ERROR;
+    }
+
+    hdrs = h;
+
+    h = curl_slist_append(hdrs,
+                          "Content-Type: application/x-amz-json-1.0");
+    if (h == NULL) {
+        curl_slist_free_all(hdrs);
+        return ZAE_ERROR;
+    }
+
+    hdrs = h;
+
+    if (cr->session_token.len) {
+        snprintf(line, sizeof(line), "X-Amz-Security-Token: %.*s",
+                 (int) cr->session_token.len, cr->session_token.data);
+
+        h = curl_slist_append(hdrs, line);
+        if (h == NULL) {
+            curl_slist_free_all(hdrs);
+            return ZAE_ERROR;
+        }
+
+        hdrs = h;
+    }
+
+    snprintf(user, sizeof(user), "%.*s:%.*s",
+             (int) cr->access_key.len, cr->access_key.data,
+             (int) cr->secret_key.len, cr->secret_key.data);
+    snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:%s", a->region,
+             strncmp(target, "DynamoDBStreams", 15) == 0
+             ? "dynamodb" : "dynamodb");
+
+    curl_easy_reset(a->curl);
+    curl_easy_setopt(a->curl, CURLOPT_URL, url);
+    curl_easy_setopt(a->curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(a->curl, CURLOPT_POSTFIELDS, (char *) body->data);
+    curl_easy_setopt(a->curl, CURLOPT_POSTFIELDSIZE, (long) body->len);
+    curl_easy_setopt(a->curl, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(a->curl, CURLOPT_AWS_SIGV4, sigv4);
+    curl_easy_setopt(a->curl, CURLOPT_USERPWD, user);
+    curl_easy_setopt(a->curl, CURLOPT_WRITEFUNCTION, zae_admin_write_cb);
+    curl_easy_setopt(a->curl, CURLOPT_WRITEDATA, sink);
+    curl_easy_setopt(a->curl, CURLOPT_ERRORBUFFER, a->curl_err);
+    curl_easy_setopt(a->curl, CURLOPT_TIMEOUT_MS,
+                     (long) ZAE_ADMIN_TIMEOUT_MS);
+    curl_easy_setopt(a->curl, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long) ZAE_ADMIN_CONNECT_MS);
+    curl_easy_setopt(a->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(a->curl, CURLOPT_USERAGENT,
+                     "zae-admin/" ZAE_ADMIN_VERSION);
+
+    a->curl_err[0] = '\0';
+
+    cc = curl_easy_perform(a->curl);
+
+    memset(user, 0, sizeof(user));
+    curl_easy_setopt(a->curl, CURLOPT_USERPWD, "");
+    curl_slist_free_all(hdrs);
+
+    a->http_status = 0;
+
+    switch (cc) {
+
+    case CURLE_OK:
+        curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &a->http_status);
+        *transport = ZAE_TRANSPORT_OK;
+        return ZAE_OK;
+
+    case CURLE_OPERATION_TIMEDOUT:
+        *transport = ZAE_TRANSPORT_TIMEOUT;
+        break;
+
+    case CURLE_COULDNT_CONNECT:
+        *transport = ZAE_TRANSPORT_REFUSED;
+        break;
+
+    case CURLE_WRITE_ERROR:
+        zae_admin_error(a, "response from \"%s\" too large", url);
+        return ZAE_ERROR;
+
+    default:
+        *transport = ZAE_TRANSPORT_RESET;
+        break;
+    }
+
+    snprintf(a->err_code, sizeof(a->err_code), "ConnectionError");
+    snprintf(a->err_msg, sizeof(a->err_msg), "%s",
+             a->curl_err[0] ? a->curl_err : curl_easy_strerror(cc));
+
+    return ZAE_DECLINED;
+}
+
+
+/*
+ * One call with retries.  ZAE_OK: *resp is the parsed answer (may be
+ * NULL when resp is NULL).  ZAE_DECLINED: DynamoDB answered with an
+ * error, a->err_code/err_msg/err_body say which.  ZAE_ERROR: the call
+ * failed (transport, retries exhausted, credentials); a message was
+ * printed.
+ */
+
+int
+zae_admin_call(zae_admin_t *a, const char *target, zae_buf_t *body,
+    zae_av_t **resp)
+{
+    int                 rc;
+    char                url[1024];
+    int64_t             delay;
+    zae_err_t           err;
+    zae_av_t           *root, *v;
+    zae_str_t           s;
+    zae_admin_sink_t    sink;
+    zae_retry_op_t      op;
+    zae_transport_e     transport;
+    zae_retry_class_e   cls;
+    const char         *p;
+
+    if (body->failed || zae_buf_add(body, "", 1) != ZAE_OK) {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
+    }
+
+    body->len--;
+
+    if (zae_admin_creds(a) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    if (a->endpoint) {
+        snprintf(url, sizeof(url), "%s", a->endpoint);
+
+    } else {
+        snprintf(url, sizeof(url), "https://%s.%s.amazonaws.com/",
+                 strncmp(target, "DynamoDBStreams", 15) == 0
+                 ? "streams.dynamodb" : "dynamodb", a->region);
+    }
+
+    zae_retry_op_init(&op);
+
+    a->err_code[0] = '\0';
+    a->err_msg[0] = '\0';
+    a->err_body = NULL;
+
+    for ( ;; ) {
+        zae_buf_init(&sink.buf, &a->mem, 4096);
+        sink.max = ZAE_ADMIN_BODY_MAX;
+
+        rc = zae_admin_perform(a, url, target, body, &sink, &transport);
+        if (rc == ZAE_ERROR) {
+            return ZAE_ERROR;
+        }
+
+        root = NULL;
+
+        if (rc == ZAE_OK) {
+            if (zae_json_parse(&a->mem, sink.buf.data, sink.buf.len, NULL,
+                               &root, &err)
+                != ZAE_OK)
+            {
+                if (a->http_status == 200) {
+                    zae_admin_error(a, "invalid response to \"%s\": %s",
+                                    target, err.msg);
+                    return ZAE_ERROR;
+                }
+
+                root = NULL;
+            }
+
+            if (a->http_status == 200) {
+                zae_retry_success(&a->retry, &op);
+
+                if (resp) {
+                    *resp = root;
+                }
+
+                return ZAE_OK;
+            }
+
+            /* an error answer: {"__type":"...#Code","message":"..."} */
+
+            snprintf(a->err_code, sizeof(a->err_code), "HTTP%ld",
+                     a->http_status);
+            snprintf(a->err_msg, sizeof(a->err_msg), "HTTP status %ld",
+                     a->http_status);
+            a->err_body = root;
+
+            if (root) {
+                v = zae_json_get(root, "__type");
+
+                if (v && zae_av_get_str(v, &s) == ZAE_OK) {
+                    p = (char *) s.data + s.len;
+
+                    while (p > (char *) s.data && p[-1] != '#') {
+                        p--;
+                    }
+
+                    snprintf(a->err_code, sizeof(a->err_code), "%.*s",
+                             (int) (s.len - (p - (char *) s.data)), p);
+                }
+
+                v = zae_json_get(root, "message");
+                if (v == NULL) {
+                    v = zae_json_get(root, "Message");
+                }
+
+                if (v && zae_av_get_str(v, &s) == ZAE_OK) {
+                    snprintf(a->err_msg, sizeof(a->err_msg), "%.*s",
+                             (int) s.len, s.data);
+                }
+            }
+        }
+
+        cls = zae_retry_classify((u_char *) a->err_code, strlen(a->err_code),
+                                 (int) a->http_status, transport);
+
+        if (zae_retry_next_delay(&a->retry, &op, cls, zae_admin_now_ms(), 0,
+                                 &delay)
+            != ZAE_OK)
+        {
+            break;
+        }
+
+        zae_admin_sleep_ms(delay);
+    }
+
+    if (transport != ZAE_TRANSPORT_OK) {
+        zae_admin_error(a, "cannot reach \"%s\": %s", url, a->err_msg);
+        return ZAE_ERROR;
+    }
+
+    if (cls != ZAE_RETRY_NOT_RETRYABLE) {
+        zae_admin_error(a, "%s failed after retries: %s: %s", target,
+                        a->err_code, a->err_msg);
+        return ZAE_ERROR;
+    }
+
+    return ZAE_DECLINED;
+}
+
+
+int
+zae_admin_ddb(zae_admin_t *a, const char *op, zae_buf_t *body,
+    zae_av_t **resp)
+{
+    char  target[128];
+
+    snprintf(target, sizeof(target), "DynamoDB_20120810.%s", op);
+
+    return zae_admin_call(a, target, body, resp);
+}
+
+
+/* report the last DynamoDB error of an operation on "what" */
+
+int
+zae_admin_fail_ddb(zae_admin_t *a, const char *what)
+{
+    if (zae_admin_is(a, "ResourceNotFoundException")) {
+        zae_admin_error(a, "%s: table \"%s\" not found (run \"zae-admin "
+                        "deploy\" first)", what, a->table);
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    zae_admin_error(a, "%s: %s: %s", what, a->err_code, a->err_msg);
+
+    return ZAE_ADMIN_EXIT_FAILED;
+}
+
+
+int
+zae_admin_is(zae_admin_t *a, const char *code)
+{
+    return strcmp(a->err_code, code) == 0;
+}
+
+
+/* whether CancellationReasons[i].Code of the last error is code */
+
+int
+zae_admin_cancel_reason(zae_admin_t *a, size_t i, const char *code)
+{
+    zae_av_t   *r, *c;
+    zae_str_t   s;
+
+    if (!zae_admin_is(a, "TransactionCanceledException")
+        || a->err_body == NULL)
+    {
+        return 0;
+    }
+
+    r = zae_json_get(a->err_body, "CancellationReasons");
+    if (r == NULL || r->type != ZAE_AV_L || i >= r->nitems) {
+        return 0;
+    }
+
+    c = zae_json_get(r->items[i], "Code");
+    if (c == NULL || zae_av_get_str(c, &s) != ZAE_OK) {
+        return 0;
+    }
+
+    return s.len == strlen(code) && memcmp(s.data, code, s.len) == 0;
+}
+
+
+zae_str_t
+zae_admin_cat(zae_admin_t *a, const char *fmt, ...)
+{
+    int        n;
+    va_list    args;
+    zae_str_t  s;
+
+    s.len = 0;
+    s.data = NULL;
+
+    va_start(args, fmt);
+    n = vsnprintf(NULL, 0, fmt, args);
+    va_end(args);
+
+    if (n < 0) {
+        return s;
+    }
+
+    s.data = zae_alloc(&a->mem, (size_t) n + 1);
+    if (s.data == NULL) {
+        return s;
+    }
+
+    va_start(args, fmt);
+    vsnprintf((char *) s.data, (size_t) n + 1, fmt, args);
+    va_end(args);
+
+    s.len = (size_t) n;
+
+    return s;
+}
+
+
+int
+zae_admin_body_start(zae_admin_t *a, zae_buf_t *b)
+{
+    zae_buf_init(b, &a->mem, 1024);
+
+    if (zae_buf_add_str(b, "{\"TableName\":") != ZAE_OK
+        || zae_json_add_string(b, (u_char *) a->table, strlen(a->table))
+           != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    return ZAE_OK;
+}
+
+
+/* "Key":{"PK":{"S":pk},"SK":{"S":sk}} */
+
+int
+zae_admin_key(zae_buf_t *b, zae_str_t *pk, zae_str_t *sk)
+{
+    if (zae_buf_add_str(b, "\"Key\":{") != ZAE_OK
+        || zae_rec_attr_s(b, "PK", pk) != ZAE_OK
+        || zae_buf_add_str(b, ",") != ZAE_OK
+        || zae_rec_attr_s(b, "SK", sk) != ZAE_OK
+        || zae_buf_add_str(b, "}") != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    return ZAE_OK;
+}
+
+
+/*
+ * GetItem: ZAE_OK with *item (a typed item) or NULL when absent;
+ * ZAE_DECLINED on a DynamoDB error; ZAE_ERROR otherwise
+ */
+
+int
+zae_admin_get_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
+    int consistent, zae_av_t **item)
+{
+    int         rc;
+    zae_buf_t   b;
+    zae_av_t   *resp, *it;
+    zae_err_t   err;
+
+    *item = NULL;
+
+    if (zae_admin_body_start(a, &b) != ZAE_OK
+        || zae_buf_add_str(&b, ",") != ZAE_OK
+        || zae_admin_key(&b, pk, sk) != ZAE_OK
+        || zae_buf_printf(&b, ",\"ConsistentRead\":%s}",
+                          consistent ? "true" : "false") != ZAE_OK)
+    {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
+    }
+
+    rc = zae_admin_ddb(a, "GetItem", &b, &resp);
+    if (rc != ZAE_OK) {
+        return rc;
+    }
+
+    it = resp ? zae_json_get(resp, "Item") : NULL;
+
+    if (it) {
+        if (zae_item_from_ddb(it, &err) != ZAE_OK) {
+            zae_admin_error(a, "invalid item \"%.*s\" \"%.*s\": %s",
+                            (int) pk->len, pk->data, (int) sk->len,
+                            sk->data, err.msg);
+            return ZAE_ERROR;
+        }
+
+        *item = it;
+    }
+
+    return ZAE_OK;
+}
+
+
+int
+zae_admin_put_item(zae_admin_t *a, zae_buf_t *item, const char *cond)
+{
+    zae_buf_t  b;
+
+    if (zae_admin_body_start(a, &b) != ZAE_OK
+        || zae_buf_add_str(&b, ",\"Item\":") != ZAE_OK
+        || zae_buf_add(&b, item->data, item->len) != ZAE_OK
+        || (cond
+            && (zae_buf_add_str(&b, ",\"ConditionExpression\":") != ZAE_OK
+                || zae_json_add_string(&b, (u_char *) cond, strlen(cond))
+                   != ZAE_OK))
+        || zae_buf_add_str(&b, "}") != ZAE_OK
+        || item->failed)
+    {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
+    }
+
+    return zae_admin_ddb(a, "PutItem", &b, NULL);
+}
+
+
+int
+zae_admin_delete_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
+    const char *cond)
+{
+    zae_buf_t  b;
+
+    if (zae_admin_body_start(a, &b) != ZAE_OK
+        || zae_buf_add_str(&b, ",") != ZAE_OK
+        || zae_admin_key(&b, pk, sk) != ZAE_OK
+        || (cond
+            && (zae_buf_add_str(&b, ",\"ConditionExpression\":") != ZAE_OK
+                || zae_json_add_string(&b, (u_char *) cond, strlen(cond))
+                   != ZAE_OK))
+        || zae_buf_add_str(&b, "}") != ZAE_OK)
+    {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
+    }
+
+    return zae_admin_ddb(a, "DeleteItem", &b, NULL);
+}
+
+
+/*
+ * Query with paging.  req holds the request body without its closing
+ * brace; items are typed.  At most max items are returned (0: no
+ * limit other than memory).
+ */
+
+int
+zae_admin_query(zae_admin_t *a, zae_buf_t *req, zae_av_t ***items,
+    size_t *nitems, size_t max)
+{
+    int         rc;
+    size_t      n, cap, i, pages;
+    zae_buf_t   b;
+    zae_av_t   *resp, *list, *lek, **out, **nout;
+    zae_err_t   err;
+
+    n = 0;
+    cap = 0;
+    out = NULL;
+    lek = NULL;
+
+    for (pages = 0; pages < 100000; pages++) {
+        zae_buf_init(&b, &a->mem, req->len + 256);
+
+        if (zae_buf_add(&b, req->data, req->len) != ZAE_OK
+            || (lek
+                && (zae_buf_add_str(&b, ",\"ExclusiveStartKey\":") != ZAE_OK
+                    || zae_json_encode(&b, lek) != ZAE_OK))
+            || zae_buf_add_str(&b, "}") != ZAE_OK)
+        {
+            zae_admin_error(a, "out of memory");
+            return ZAE_ERROR;
+        }
+
+        rc = zae_admin_ddb(a, "Query", &b, &resp);
+        if (rc != ZAE_OK) {
+            return rc;
+        }
+
+        list = resp ? zae_json_get(resp, "Items") : NULL;
+
+        for (i = 0; list && list->type == ZAE_AV_L && i < list->nitems; i++)
+        {
+            if (max && n == max) {
+                break;
+            }
+
+            if (zae_item_from_ddb(list->items[i], &err) != ZAE_OK) {
+                zae_admin_error(a, "invalid item in query answer: %s",
+                                err.msg);
+                return ZAE_ERROR;
+            }
+
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                nout = zae_alloc(&a->mem, cap * sizeof(zae_av_t *));
+                if (nout == NULL) {
+                    zae_admin_error(a, "out of memory");
+                    return ZAE_ERROR;
+                }
+
+                if (n) {
+                    memcpy(nout, out, n * sizeof(zae_av_t *));
+                }
+
+                out = nout;
+            }
+
+            out[n++] = list->items[i];
+        }
+
+        lek = resp ? zae_json_get(resp, "LastEvaluatedKey") : NULL;
+
+        if (lek == NULL || (max && n == max)) {
+            break;
+        }
+    }
+
+    *items = out;
+    *nitems = n;
+
+    return ZAE_OK;
+}

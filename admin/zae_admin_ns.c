@@ -1,0 +1,829 @@
+
+/*
+ * Copyright (C) zae-limit authors
+ *
+ * zae-admin namespaces (facts 9): resolution, registration (two
+ * conditional Puts in one transaction), soft delete, recover, orphans
+ * and purge.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "zae_admin.h"
+
+
+static zae_str_t  zae_admin_system_pk = zae_string(ZAE_SYSTEM_PK);
+
+
+static int zae_admin_ns_get(zae_admin_t *a, zae_str_t *sk, zae_av_t **item);
+static int zae_admin_ns_item_json(zae_admin_t *a, zae_av_t *item,
+    zae_av_t *list, zae_admin_table_t *t);
+static int zae_admin_ns_query(zae_admin_t *a, const char *prefix,
+    const char *status, int not_status);
+static int zae_admin_ns_set_status(zae_admin_t *a, zae_str_t *nsid,
+    const char *status, int deleted_at);
+
+
+static int
+zae_admin_ns_get(zae_admin_t *a, zae_str_t *sk, zae_av_t **item)
+{
+    int  rc;
+
+    rc = zae_admin_get_item(a, &zae_admin_system_pk, sk, 1, item);
+
+    if (rc == ZAE_DECLINED) {
+        return zae_admin_fail_ddb(a, "cannot read the namespace registry");
+    }
+
+    return rc == ZAE_OK ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+}
+
+
+/* resolve a->ns_name into a->nsid; the namespace must be active */
+
+int
+zae_admin_resolve_ns(zae_admin_t *a, int create)
+{
+    int         rc, created;
+    zae_av_t   *item;
+    zae_str_t   name, sk, status;
+    zae_err_t   err;
+
+    name = zae_admin_str(a->ns_name);
+
+    if (zae_validate_namespace(name.data, name.len, &err) != ZAE_OK) {
+        return zae_admin_usage_error(a, "invalid namespace \"%s\": %s",
+                                     a->ns_name, err.msg);
+    }
+
+    if (create) {
+        if (zae_admin_ns_register(a, &name, &a->nsid, &created) != ZAE_OK) {
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+
+        return ZAE_ADMIN_EXIT_OK;
+    }
+
+    sk = zae_admin_cat(a, "#NAMESPACE#%s", a->ns_name);
+
+    rc = zae_admin_ns_get(a, &sk, &item);
+    if (rc != ZAE_ADMIN_EXIT_OK) {
+        return rc;
+    }
+
+    if (item == NULL
+        || zae_item_get_str(item, "status", &status, &err) != ZAE_OK
+        || status.len != 6 || memcmp(status.data, "active", 6) != 0
+        || zae_item_get_str(item, "namespace_id", &a->nsid, &err) != ZAE_OK)
+    {
+        zae_admin_error(a, "namespace \"%s\" not found in table \"%s\" "
+                        "(register it with \"zae-admin namespace register "
+                        "%s\")", a->ns_name, a->table, a->ns_name);
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+/*
+ * Register a namespace, or find the id it already has.  ZAE_OK with
+ * *nsid set; *created tells which.
+ */
+
+int
+zae_admin_ns_register(zae_admin_t *a, zae_str_t *name, zae_str_t *nsid,
+    int *created)
+{
+    int              rc, i;
+    u_char           rnd[ZAE_NSID_RAND_LEN], ts[ZAE_TS_LEN + 1];
+    u_char          *id;
+    zae_av_t        *item;
+    zae_buf_t        b;
+    zae_str_t        sk, status;
+    zae_err_t        err;
+    zae_ns_record_t  ns;
+
+    id = zae_alloc(&a->mem, ZAE_NSID_LEN + 1);
+    if (id == NULL) {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
+    }
+
+    for (i = 0; i < 100; i++) {
+        if (zae_admin_random(a, rnd, sizeof(rnd)) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        if (zae_nsid_encode(id, rnd) == ZAE_OK) {
+            break;
+        }
+    }
+
+    id[ZAE_NSID_LEN] = '\0';
+    zae_admin_now_ts(ts);
+
+    memset(&ns, 0, sizeof(ns));
+    ns.name = *name;
+    ns.nsid.data = id;
+    ns.nsid.len = ZAE_NSID_LEN;
+    ns.status = zae_admin_str("active");
+    ns.created_at.data = ts;
+    ns.created_at.len = ZAE_TS_LEN;
+
+    zae_buf_init(&b, &a->mem, 1024);
+
+    if (zae_buf_add_str(&b, "{\"TransactItems\":[{\"Put\":{\"TableName\":")
+        != ZAE_OK
+        || zae_json_add_string(&b, (u_char *) a->table, strlen(a->table))
+           != ZAE_OK
+        || zae_buf_add_str(&b, ",\"Item\":") != ZAE_OK
+        || zae_ns_item(&b, &ns, 0) != ZAE_OK
+        || zae_buf_add_str(&b, ",\"ConditionExpression\":"
+                           "\"attribute_not_exists(PK)\"}},"
+                           "{\"Put\":{\"TableName\":") != ZAE_OK
+        || zae_json_add_string(&b, (u_char *) a->table, strlen(a->table))
+           != ZAE_OK
+        || zae_buf_add_str(&b, ",\"Item\":") != ZAE_OK
+        || zae_ns_item(&b, &ns, 1) != ZAE_OK
+        || zae_buf_add_str(&b, ",\"ConditionExpression\":"
+                           "\"attribute_not_exists(PK)\"}}]}") != ZAE_OK)
+    {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
+    }
+
+    rc = zae_admin_ddb(a, "TransactWriteItems", &b, NULL);
+
+    if (rc == ZAE_OK) {
+        *nsid = ns.nsid;
+        *created = 1;
+        return ZAE_OK;
+    }
+
+    if (rc == ZAE_ERROR) {
+        return ZAE_ERROR;
+    }
+
+    if (!zae_admin_is(a, "TransactionCanceledException")) {
+        zae_admin_fail_ddb(a, "cannot register the namespace");
+        return ZAE_ERROR;
+    }
+
+    /* the name exists: return its id */
+
+    sk = zae_admin_cat(a, "#NAMESPACE#%.*s", (int) name->len, name->data);
+
+    if (zae_admin_ns_get(a, &sk, &item) != ZAE_ADMIN_EXIT_OK) {
+        return ZAE_ERROR;
+    }
+
+    if (item == NULL
+        || zae_item_get_str(item, "namespace_id", nsid, &err) != ZAE_OK
+        || zae_item_get_str(item, "status", &status, &err) != ZAE_OK)
+    {
+        zae_admin_error(a, "namespace \"%.*s\" could not be registered",
+                        (int) name->len, name->data);
+        return ZAE_ERROR;
+    }
+
+    *created = 0;
+
+    return ZAE_OK;
+}
+
+
+int
+zae_admin_cmd_ns_register(zae_admin_t *a)
+{
+    int                 i, created;
+    zae_av_t           *list, *o;
+    zae_str_t           name, nsid;
+    zae_err_t           err;
+    zae_admin_table_t   t;
+
+    for (i = 0; i < a->nargs; i++) {
+        name = zae_admin_str(a->args[i]);
+
+        if (zae_validate_namespace(name.data, name.len, &err) != ZAE_OK) {
+            return zae_admin_usage_error(a, "invalid namespace \"%s\": %s",
+                                         a->args[i], err.msg);
+        }
+    }
+
+    list = zae_av_list(&a->mem);
+    zae_admin_table_init(&t, 3, "NAMESPACE", "NAMESPACE ID", "RESULT");
+
+    for (i = 0; i < a->nargs; i++) {
+        name = zae_admin_str(a->args[i]);
+
+        if (zae_admin_ns_register(a, &name, &nsid, &created) != ZAE_OK) {
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+
+        o = zae_admin_json_obj(a);
+
+        if (zae_admin_json_set(a, o, "namespace", zae_admin_json_zstr(a,
+                                                                      &name))
+            || zae_admin_json_set(a, o, "namespace_id",
+                                  zae_admin_json_zstr(a, &nsid))
+            || zae_admin_json_set(a, o, "created",
+                                  zae_admin_json_bool(a, created))
+            || zae_admin_json_set(a, list, NULL, o)
+            || zae_admin_table_row(a, &t, a->args[i], (char *) nsid.data,
+                                   created ? "registered"
+                                           : "already registered"))
+        {
+            zae_admin_error(a, "out of memory");
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+    }
+
+    if (a->json) {
+        return zae_admin_print_json(a, list) == ZAE_OK
+               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    zae_admin_table_print(&t);
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+static int
+zae_admin_ns_item_json(zae_admin_t *a, zae_av_t *item, zae_av_t *list,
+    zae_admin_table_t *t)
+{
+    zae_av_t   *o;
+    zae_str_t   name, nsid, status, created, deleted;
+    zae_err_t   err;
+
+    name.len = nsid.len = status.len = created.len = 0;
+    name.data = nsid.data = status.data = created.data = NULL;
+    deleted.len = 0;
+    deleted.data = NULL;
+
+    (void) zae_item_get_str(item, "namespace_name", &name, &err);
+    (void) zae_item_get_str(item, "namespace_id", &nsid, &err);
+    (void) zae_item_get_str(item, "status", &status, &err);
+    (void) zae_item_get_str(item, "created_at", &created, &err);
+    (void) zae_item_get_str(item, "deleted_at", &deleted, &err);
+
+    o = zae_admin_json_obj(a);
+
+    if (zae_admin_json_set(a, o, "namespace", zae_admin_json_zstr(a, &name))
+        || zae_admin_json_set(a, o, "namespace_id",
+                              zae_admin_json_zstr(a, &nsid))
+        || zae_admin_json_set(a, o, "status",
+                              zae_admin_json_zstr(a, &status))
+        || zae_admin_json_set(a, o, "created_at",
+                              zae_admin_json_zstr(a, &created))
+        || zae_admin_json_set(a, o, "deleted_at",
+                              zae_admin_json_zstr(a, &deleted))
+        || zae_admin_json_set(a, list, NULL, o))
+    {
+        return ZAE_ERROR;
+    }
+
+    name = zae_admin_cat(a, "%.*s", (int) name.len, name.data);
+    nsid = zae_admin_cat(a, "%.*s", (int) nsid.len, nsid.data);
+    status = zae_admin_cat(a, "%.*s", (int) status.len, status.data);
+    created = zae_admin_cat(a, "%.*s", (int) created.len, created.data);
+    deleted = zae_admin_cat(a, "%.*s", (int) deleted.len, deleted.data);
+
+    return zae_admin_table_row(a, t, name.data, nsid.data, status.data,
+                               created.data,
+                               deleted.len ? (char *) deleted.data : NULL);
+}
+
+
+static int
+zae_admin_ns_query(zae_admin_t *a, const char *prefix, const char *status,
+    int not_status)
+{
+    int                 rc, match;
+    size_t              i, n;
+    zae_av_t          **items, *list;
+    zae_buf_t           b;
+    zae_str_t           st;
+    zae_err_t           err;
+    zae_admin_table_t   t;
+
+    if (zae_admin_body_start(a, &b) != ZAE_OK
+        || zae_buf_printf(&b, ",\"KeyConditionExpression\":"
+                          "\"PK = :pk AND begins_with(SK, :p)\","
+                          "\"ExpressionAttributeValues\":{\":pk\":{\"S\":"
+                          "\"" ZAE_SYSTEM_PK "\"},\":p\":{\"S\":\"%s\"}},"
+                          "\"ConsistentRead\":true", prefix) != ZAE_OK)
+    {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    rc = zae_admin_query(a, &b, &items, &n, 0);
+    if (rc == ZAE_DECLINED) {
+        return zae_admin_fail_ddb(a, "cannot list namespaces");
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    list = zae_av_list(&a->mem);
+    zae_admin_table_init(&t, 5, "NAMESPACE", "NAMESPACE ID", "STATUS",
+                         "CREATED", "DELETED");
+
+    for (i = 0; i < n; i++) {
+        st.len = 0;
+        (void) zae_item_get_str(items[i], "status", &st, &err);
+
+        match = st.len == strlen(status)
+                && memcmp(st.data, status, st.len) == 0;
+
+        if (match == not_status) {
+            continue;
+        }
+
+        if (zae_admin_ns_item_json(a, items[i], list, &t) != ZAE_OK) {
+            zae_admin_error(a, "out of memory");
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+    }
+
+    if (a->json) {
+        return zae_admin_print_json(a, list) == ZAE_OK
+               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    zae_admin_table_print(&t);
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+int
+zae_admin_cmd_ns_list(zae_admin_t *a)
+{
+    return zae_admin_ns_query(a, "#NAMESPACE#", "active", 0);
+}
+
+
+int
+zae_admin_cmd_ns_orphans(zae_admin_t *a)
+{
+    return zae_admin_ns_query(a, "#NSID#", "active", 1);
+}
+
+
+int
+zae_admin_cmd_ns_show(zae_admin_t *a)
+{
+    int                 rc;
+    zae_av_t           *item, *list;
+    zae_str_t           sk;
+    zae_admin_table_t   t;
+
+    sk = zae_admin_cat(a, "#NAMESPACE#%s", a->args[0]);
+
+    rc = zae_admin_ns_get(a, &sk, &item);
+    if (rc != ZAE_ADMIN_EXIT_OK) {
+        return rc;
+    }
+
+    if (item == NULL) {
+        zae_admin_error(a, "namespace \"%s\" not found in table \"%s\"",
+                        a->args[0], a->table);
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    list = zae_av_list(&a->mem);
+    zae_admin_table_init(&t, 5, "NAMESPACE", "NAMESPACE ID", "STATUS",
+                         "CREATED", "DELETED");
+
+    if (zae_admin_ns_item_json(a, item, list, &t) != ZAE_OK) {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (a->json) {
+        return zae_admin_print_json(a, list->items[0]) == ZAE_OK
+               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    zae_admin_table_print(&t);
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+static int
+zae_admin_ns_set_status(zae_admin_t *a, zae_str_t *nsid, const char *status,
+    int deleted_at)
+{
+    int         rc;
+    u_char      ts[ZAE_TS_LEN + 1];
+    zae_buf_t   b;
+    zae_str_t   sk;
+
+    sk = zae_admin_cat(a, "#NSID#%.*s", (int) nsid->len, nsid->data);
+    zae_admin_now_ts(ts);
+
+    if (zae_admin_body_start(a, &b) != ZAE_OK
+        || zae_buf_add_str(&b, ",") != ZAE_OK
+        || zae_admin_key(&b, &zae_admin_system_pk, &sk) != ZAE_OK)
+    {
+        goto nomem;
+    }
+
+    if (deleted_at > 0) {
+        rc = zae_buf_printf(&b, ",\"UpdateExpression\":\"SET #s = :s, "
+                            "deleted_at = :d\",\"ExpressionAttributeValues\":"
+                            "{\":s\":{\"S\":\"%s\"},\":d\":{\"S\":\"%s\"}}",
+                            status, (char *) ts);
+
+    } else if (deleted_at < 0) {
+        rc = zae_buf_printf(&b, ",\"UpdateExpression\":\"SET #s = :s "
+                            "REMOVE deleted_at\",\"ExpressionAttributeValues\""
+                            ":{\":s\":{\"S\":\"%s\"}}", status);
+
+    } else {
+        rc = zae_buf_printf(&b, ",\"UpdateExpression\":\"SET #s = :s\","
+                            "\"ExpressionAttributeValues\":"
+                            "{\":s\":{\"S\":\"%s\"}}", status);
+    }
+
+    if (rc != ZAE_OK
+        || zae_buf_add_str(&b, ",\"ExpressionAttributeNames\":{\"#s\":"
+                           "\"status\"},\"ConditionExpression\":"
+                           "\"attribute_exists(PK)\"}") != ZAE_OK)
+    {
+        goto nomem;
+    }
+
+    rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
+    if (rc == ZAE_DECLINED) {
+        return zae_admin_fail_ddb(a, "cannot update the namespace record");
+    }
+
+    return rc == ZAE_OK ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+
+nomem:
+
+    zae_admin_error(a, "out of memory");
+
+    return ZAE_ADMIN_EXIT_FAILED;
+}
+
+
+int
+zae_admin_cmd_ns_delete(zae_admin_t *a)
+{
+    int         rc;
+    char        what[512];
+    zae_av_t   *item;
+    zae_str_t   sk, nsid, status;
+    zae_err_t   err;
+
+    sk = zae_admin_cat(a, "#NAMESPACE#%s", a->args[0]);
+
+    rc = zae_admin_ns_get(a, &sk, &item);
+    if (rc != ZAE_ADMIN_EXIT_OK) {
+        return rc;
+    }
+
+    if (item == NULL
+        || zae_item_get_str(item, "namespace_id", &nsid, &err) != ZAE_OK
+        || zae_item_get_str(item, "status", &status, &err) != ZAE_OK)
+    {
+        zae_admin_error(a, "namespace \"%s\" not found in table \"%s\"",
+                        a->args[0], a->table);
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    snprintf(what, sizeof(what), "delete namespace \"%s\"", a->args[0]);
+
+    if (zae_admin_confirm(a, what) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    rc = zae_admin_delete_item(a, &zae_admin_system_pk, &sk, NULL);
+    if (rc == ZAE_DECLINED) {
+        return zae_admin_fail_ddb(a, "cannot delete the namespace");
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    rc = zae_admin_ns_set_status(a, &nsid, "deleted", 1);
+    if (rc != ZAE_ADMIN_EXIT_OK) {
+        return rc;
+    }
+
+    if (a->json) {
+        printf("{\"namespace\":\"%s\",\"namespace_id\":\"%.*s\","
+               "\"status\":\"deleted\"}\n", a->args[0], (int) nsid.len,
+               nsid.data);
+
+    } else {
+        printf("namespace \"%s\" (%.*s) deleted; recover it with "
+               "\"zae-admin namespace recover %.*s\"\n", a->args[0],
+               (int) nsid.len, nsid.data, (int) nsid.len, nsid.data);
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+int
+zae_admin_cmd_ns_recover(zae_admin_t *a)
+{
+    int              rc;
+    zae_av_t        *item;
+    zae_buf_t        b;
+    zae_str_t        sk, status, name, created;
+    zae_err_t        err;
+    zae_ns_record_t  ns;
+
+    sk = zae_admin_cat(a, "#NSID#%s", a->args[0]);
+
+    rc = zae_admin_ns_get(a, &sk, &item);
+    if (rc != ZAE_ADMIN_EXIT_OK) {
+        return rc;
+    }
+
+    if (item == NULL
+        || zae_item_get_str(item, "status", &status, &err) != ZAE_OK
+        || zae_item_get_str(item, "namespace_name", &name, &err) != ZAE_OK
+        || zae_item_get_str(item, "created_at", &created, &err) != ZAE_OK)
+    {
+        zae_admin_error(a, "namespace id \"%s\" not found in table \"%s\"",
+                        a->args[0], a->table);
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (status.len != 7 || memcmp(status.data, "deleted", 7) != 0) {
+        zae_admin_error(a, "namespace id \"%s\" is \"%.*s\", not deleted",
+                        a->args[0], (int) status.len, status.data);
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    memset(&ns, 0, sizeof(ns));
+    ns.name = name;
+    ns.nsid = zae_admin_str(a->args[0]);
+    ns.status = zae_admin_str("active");
+    ns.created_at = created;
+
+    zae_buf_init(&b, &a->mem, 512);
+
+    if (zae_ns_item(&b, &ns, 0) != ZAE_OK) {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    rc = zae_admin_put_item(a, &b, "attribute_not_exists(PK)");
+
+    if (rc == ZAE_DECLINED) {
+        if (zae_admin_is(a, "ConditionalCheckFailedException")) {
+            zae_admin_error(a, "namespace \"%.*s\" was re-registered with "
+                            "another id: cannot recover \"%s\"",
+                            (int) name.len, name.data, a->args[0]);
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+
+        return zae_admin_fail_ddb(a, "cannot recover the namespace");
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    rc = zae_admin_ns_set_status(a, &ns.nsid, "active", -1);
+    if (rc != ZAE_ADMIN_EXIT_OK) {
+        return rc;
+    }
+
+    if (a->json) {
+        printf("{\"namespace\":\"%.*s\",\"namespace_id\":\"%s\","
+               "\"status\":\"active\"}\n", (int) name.len, name.data,
+               a->args[0]);
+
+    } else {
+        printf("namespace \"%.*s\" (%s) recovered\n", (int) name.len,
+               name.data, a->args[0]);
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+/* delete keys in chunks of 25, re-sending unprocessed items */
+
+int
+zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
+{
+    int         rc, tries;
+    size_t      i, j;
+    zae_av_t   *resp, *un, *pk, *sk;
+    zae_buf_t   b;
+    zae_str_t   spk, ssk;
+
+    for (i = 0; i < n; i += 25) {
+        zae_buf_init(&b, &a->mem, 4096);
+
+        if (zae_buf_add_str(&b, "{\"RequestItems\":{") != ZAE_OK
+            || zae_json_add_string(&b, (u_char *) a->table,
+                                   strlen(a->table)) != ZAE_OK
+            || zae_buf_add_str(&b, ":[") != ZAE_OK)
+        {
+            goto nomem;
+        }
+
+        for (j = i; j < n && j < i + 25; j++) {
+            pk = zae_item_get(keys[j], "PK");
+            sk = zae_item_get(keys[j], "SK");
+
+            if (pk == NULL || sk == NULL
+                || zae_av_get_str(pk, &spk) != ZAE_OK
+                || zae_av_get_str(sk, &ssk) != ZAE_OK)
+            {
+                continue;
+            }
+
+            if ((j > i && zae_buf_add_str(&b, ",") != ZAE_OK)
+                || zae_buf_add_str(&b, "{\"DeleteRequest\":{") != ZAE_OK
+                || zae_admin_key(&b, &spk, &ssk) != ZAE_OK
+                || zae_buf_add_str(&b, "}}") != ZAE_OK)
+            {
+                goto nomem;
+            }
+        }
+
+        if (zae_buf_add_str(&b, "]}}") != ZAE_OK) {
+            goto nomem;
+        }
+
+        for (tries = 0; tries < 10; tries++) {
+            rc = zae_admin_ddb(a, "BatchWriteItem", &b, &resp);
+            if (rc == ZAE_DECLINED) {
+                return zae_admin_fail_ddb(a, "cannot delete items");
+            }
+
+            if (rc != ZAE_OK) {
+                return ZAE_ADMIN_EXIT_FAILED;
+            }
+
+            un = resp ? zae_json_get(resp, "UnprocessedItems") : NULL;
+            if (un == NULL || un->type != ZAE_AV_M || un->nattrs == 0) {
+                break;
+            }
+
+            zae_buf_init(&b, &a->mem, 4096);
+
+            if (zae_buf_add_str(&b, "{\"RequestItems\":") != ZAE_OK
+                || zae_json_encode(&b, un) != ZAE_OK
+                || zae_buf_add_str(&b, "}") != ZAE_OK)
+            {
+                goto nomem;
+            }
+        }
+
+        if (tries == 10) {
+            zae_admin_error(a, "items left unprocessed after 10 attempts");
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+
+        if (!a->json && n > 25) {
+            fprintf(stderr, "\rdeleted %zu/%zu items",
+                    j, n);
+        }
+    }
+
+    if (!a->json && n > 25) {
+        fprintf(stderr, "\n");
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+
+nomem:
+
+    zae_admin_error(a, "out of memory");
+
+    return ZAE_ADMIN_EXIT_FAILED;
+}
+
+
+int
+zae_admin_cmd_ns_purge(zae_admin_t *a)
+{
+    int         rc;
+    char        what[512];
+    size_t      n;
+    zae_av_t   *item, **keys, *prov[1];
+    zae_buf_t   b;
+    zae_str_t   sk, status, nsid;
+    zae_err_t   err;
+
+    nsid = zae_admin_str(a->args[0]);
+    sk = zae_admin_cat(a, "#NSID#%s", a->args[0]);
+
+    rc = zae_admin_ns_get(a, &sk, &item);
+    if (rc != ZAE_ADMIN_EXIT_OK) {
+        return rc;
+    }
+
+    if (item == NULL
+        || zae_item_get_str(item, "status", &status, &err) != ZAE_OK)
+    {
+        zae_admin_error(a, "namespace id \"%s\" not found in table \"%s\"",
+                        a->args[0], a->table);
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (status.len == 6 && memcmp(status.data, "active", 6) == 0) {
+        zae_admin_error(a, "namespace id \"%s\" is active: delete it first",
+                        a->args[0]);
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    snprintf(what, sizeof(what), "purge every item of namespace id \"%s\"",
+             a->args[0]);
+
+    if (zae_admin_confirm(a, what) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    rc = zae_admin_ns_set_status(a, &nsid, "purging", 0);
+    if (rc != ZAE_ADMIN_EXIT_OK) {
+        return rc;
+    }
+
+    if (zae_admin_body_start(a, &b) != ZAE_OK
+        || zae_buf_add_str(&b, ",\"IndexName\":\"GSI4\","
+                           "\"KeyConditionExpression\":\"GSI4PK = :p\","
+                           "\"ExpressionAttributeValues\":{\":p\":")
+           != ZAE_OK
+        || zae_buf_add_str(&b, "{\"S\":") != ZAE_OK
+        || zae_json_add_string(&b, nsid.data, nsid.len) != ZAE_OK
+        || zae_buf_add_str(&b, "}}") != ZAE_OK)
+    {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    rc = zae_admin_query(a, &b, &keys, &n, 0);
+    if (rc == ZAE_DECLINED) {
+        return zae_admin_fail_ddb(a, "cannot list the namespace's items");
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    rc = zae_admin_batch_delete(a, keys, n);
+    if (rc != ZAE_ADMIN_EXIT_OK) {
+        return rc;
+    }
+
+    /* #PROVISIONER has no GSI4SK and is not in GSI4: delete it by key */
+
+    prov[0] = zae_av_map(&a->mem);
+
+    if (prov[0] == NULL
+        || zae_item_set_s(&a->mem, prov[0], "PK",
+                          zae_admin_cat(a, "%s/SYSTEM#", a->args[0]).data,
+                          nsid.len + 8) != ZAE_OK
+        || zae_item_set_cstr(&a->mem, prov[0], "SK", "#PROVISIONER")
+           != ZAE_OK)
+    {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    rc = zae_admin_batch_delete(a, prov, 1);
+    if (rc != ZAE_ADMIN_EXIT_OK) {
+        return rc;
+    }
+
+    rc = zae_admin_delete_item(a, &zae_admin_system_pk, &sk, NULL);
+    if (rc == ZAE_DECLINED) {
+        return zae_admin_fail_ddb(a, "cannot delete the namespace record");
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (a->json) {
+        printf("{\"namespace_id\":\"%s\",\"items_deleted\":%zu}\n",
+               a->args[0], n);
+
+    } else {
+        printf("namespace id \"%s\" purged: %zu items deleted\n",
+               a->args[0], n);
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+}

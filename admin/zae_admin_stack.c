@@ -1,0 +1,708 @@
+
+/*
+ * Copyright (C) zae-limit authors
+ *
+ * zae-admin stack commands: deploy (CreateTable as zae-limiter creates
+ * it, TTL, version record, default namespace), status, delete, version
+ * and check.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "zae_admin.h"
+
+
+/*
+ * The wire format this client speaks: version checks compare the
+ * table's version record against it
+ */
+#define ZAE_ADMIN_COMPAT_VERSION  ZAE_SCHEMA_VERSION
+
+
+static zae_str_t  zae_admin_system_pk = zae_string(ZAE_SYSTEM_PK);
+
+
+static int zae_admin_create_table_body(zae_admin_t *a, zae_buf_t *b);
+static int zae_admin_wait_active(zae_admin_t *a, zae_av_t **table);
+static int zae_admin_read_version(zae_admin_t *a,
+    zae_version_record_t *v, int *found);
+
+
+static int
+zae_admin_create_table_body(zae_admin_t *a, zae_buf_t *b)
+{
+    int          i;
+    static char  *gsi_proj[4] = { "ALL", "ALL", "KEYS_ONLY", "KEYS_ONLY" };
+    static char  *lsi_proj[5] = { "ALL", "KEYS_ONLY", "ALL", "KEYS_ONLY",
+                                  "ALL" };
+
+    if (zae_admin_body_start(a, b) != ZAE_OK
+        || zae_buf_add_str(b, ",\"KeySchema\":["
+                           "{\"AttributeName\":\"PK\",\"KeyType\":\"HASH\"},"
+                           "{\"AttributeName\":\"SK\",\"KeyType\":\"RANGE\"}"
+                           "],\"AttributeDefinitions\":["
+                           "{\"AttributeName\":\"PK\",\"AttributeType\":\"S\"},"
+                           "{\"AttributeName\":\"SK\",\"AttributeType\":\"S\"}")
+           != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    for (i = 1; i <= 4; i++) {
+        if (zae_buf_printf(b, ",{\"AttributeName\":\"GSI%dPK\","
+                           "\"AttributeType\":\"S\"},"
+                           "{\"AttributeName\":\"GSI%dSK\","
+                           "\"AttributeType\":\"S\"}", i, i) != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+    }
+
+    for (i = 1; i <= 5; i++) {
+        if (zae_buf_printf(b, ",{\"AttributeName\":\"LSI%dSK\","
+                           "\"AttributeType\":\"S\"}", i) != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+    }
+
+    if (zae_buf_add_str(b, "],\"GlobalSecondaryIndexes\":[") != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    for (i = 1; i <= 4; i++) {
+        if (zae_buf_printf(b, "%s{\"IndexName\":\"GSI%d\",\"KeySchema\":["
+                           "{\"AttributeName\":\"GSI%dPK\","
+                           "\"KeyType\":\"HASH\"},"
+                           "{\"AttributeName\":\"GSI%dSK\","
+                           "\"KeyType\":\"RANGE\"}],"
+                           "\"Projection\":{\"ProjectionType\":\"%s\"}}",
+                           i > 1 ? "," : "", i, i, i, gsi_proj[i - 1])
+            != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+    }
+
+    if (zae_buf_add_str(b, "],\"LocalSecondaryIndexes\":[") != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    for (i = 1; i <= 5; i++) {
+        if (zae_buf_printf(b, "%s{\"IndexName\":\"LSI%d\",\"KeySchema\":["
+                           "{\"AttributeName\":\"PK\",\"KeyType\":\"HASH\"},"
+                           "{\"AttributeName\":\"LSI%dSK\","
+                           "\"KeyType\":\"RANGE\"}],"
+                           "\"Projection\":{\"ProjectionType\":\"%s\"}}",
+                           i > 1 ? "," : "", i, i, lsi_proj[i - 1])
+            != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+    }
+
+    return zae_buf_add_str(b, "],\"BillingMode\":\"PAY_PER_REQUEST\","
+                           "\"StreamSpecification\":{\"StreamEnabled\":true,"
+                           "\"StreamViewType\":\"NEW_AND_OLD_IMAGES\"}}");
+}
+
+
+static int
+zae_admin_describe(zae_admin_t *a, zae_av_t **table)
+{
+    int         rc;
+    zae_buf_t   b;
+    zae_av_t   *resp;
+
+    *table = NULL;
+
+    if (zae_admin_body_start(a, &b) != ZAE_OK
+        || zae_buf_add_str(&b, "}") != ZAE_OK)
+    {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
+    }
+
+    rc = zae_admin_ddb(a, "DescribeTable", &b, &resp);
+    if (rc != ZAE_OK) {
+        return rc;
+    }
+
+    *table = resp ? zae_json_get(resp, "Table") : NULL;
+
+    return ZAE_OK;
+}
+
+
+static int
+zae_admin_wait_active(zae_admin_t *a, zae_av_t **table)
+{
+    int         rc, i;
+    zae_av_t   *st;
+    zae_str_t   s;
+    struct timespec  ts;
+
+    for (i = 0; i < 300; i++) {
+        rc = zae_admin_describe(a, table);
+        if (rc != ZAE_OK) {
+            return rc;
+        }
+
+        st = *table ? zae_json_get(*table, "TableStatus") : NULL;
+
+        if (st && zae_av_get_str(st, &s) == ZAE_OK
+            && s.len == 6 && memcmp(s.data, "ACTIVE", 6) == 0)
+        {
+            if (i && !a->json) {
+                fprintf(stderr, "\n");
+            }
+
+            return ZAE_OK;
+        }
+
+        if (!a->json) {
+            fprintf(stderr, "\rwaiting for table \"%s\" to become active "
+                    "(%ds)", a->table, i);
+        }
+
+        ts.tv_sec = 1;
+        ts.tv_nsec = 0;
+        nanosleep(&ts, NULL);
+    }
+
+    zae_admin_error(a, "table \"%s\" did not become active in 300s",
+                    a->table);
+
+    return ZAE_ERROR;
+}
+
+
+int
+zae_admin_cmd_deploy(zae_admin_t *a)
+{
+    int                   rc, created, table_created;
+    u_char                ts[ZAE_TS_LEN + 1];
+    zae_buf_t             b;
+    zae_av_t             *table, *o;
+    zae_str_t             name, nsid;
+    zae_version_record_t  v;
+
+    if (a->endpoint == NULL) {
+        zae_admin_error(a, "deploy without --endpoint-url (a CloudFormation "
+                        "stack) is not implemented yet: pass "
+                        "--endpoint-url");
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (strlen(a->table) < 3) {
+        return zae_admin_usage_error(a, "invalid table name \"%s\": "
+                                     "DynamoDB needs at least 3 characters",
+                                     a->table);
+    }
+
+    zae_buf_init(&b, &a->mem, 4096);
+
+    if (zae_admin_create_table_body(a, &b) != ZAE_OK) {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    table_created = 1;
+
+    rc = zae_admin_ddb(a, "CreateTable", &b, NULL);
+
+    if (rc == ZAE_DECLINED) {
+        if (!zae_admin_is(a, "ResourceInUseException")) {
+            return zae_admin_fail_ddb(a, "cannot create the table");
+        }
+
+        table_created = 0;
+    }
+
+    if (rc == ZAE_ERROR) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (!a->json) {
+        printf(table_created ? "table \"%s\" created\n"
+                             : "table \"%s\" already exists\n", a->table);
+    }
+
+    rc = zae_admin_wait_active(a, &table);
+    if (rc == ZAE_DECLINED) {
+        return zae_admin_fail_ddb(a, "cannot describe the table");
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    /* TTL on "ttl", epoch seconds; "already enabled" is fine */
+
+    if (zae_admin_body_start(a, &b) != ZAE_OK
+        || zae_buf_add_str(&b, ",\"TimeToLiveSpecification\":{"
+                           "\"Enabled\":true,\"AttributeName\":\"ttl\"}}")
+           != ZAE_OK)
+    {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    rc = zae_admin_ddb(a, "UpdateTimeToLive", &b, NULL);
+
+    if (rc == ZAE_DECLINED
+        && !(zae_admin_is(a, "ValidationException")
+             && strstr(a->err_msg, "already enabled")))
+    {
+        return zae_admin_fail_ddb(a, "cannot enable TTL");
+    }
+
+    if (rc == ZAE_ERROR) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    /* the version record: never a lambda_version, we deploy none */
+
+    zae_admin_now_ts(ts);
+
+    memset(&v, 0, sizeof(v));
+    v.schema_version = zae_admin_str(ZAE_SCHEMA_VERSION);
+    v.client_min_version = zae_admin_str(ZAE_CLIENT_MIN_VERSION);
+    v.updated_at.data = ts;
+    v.updated_at.len = ZAE_TS_LEN;
+    v.updated_by = zae_admin_str("cli:" ZAE_ADMIN_VERSION);
+
+    zae_buf_init(&b, &a->mem, 512);
+
+    if (zae_version_item(&b, &v) != ZAE_OK) {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    rc = zae_admin_put_item(a, &b, NULL);
+    if (rc == ZAE_DECLINED) {
+        return zae_admin_fail_ddb(a, "cannot write the version record");
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    name = zae_admin_str("default");
+
+    if (zae_admin_ns_register(a, &name, &nsid, &created) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (a->json) {
+        o = zae_admin_json_obj(a);
+
+        if (zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
+                                                                 a->table))
+            || zae_admin_json_set(a, o, "table_created",
+                                  zae_admin_json_bool(a, table_created))
+            || zae_admin_json_set(a, o, "schema_version",
+                                  zae_admin_json_str(a, ZAE_SCHEMA_VERSION))
+            || zae_admin_json_set(a, o, "default_namespace_id",
+                                  zae_admin_json_zstr(a, &nsid)))
+        {
+            zae_admin_error(a, "out of memory");
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+
+        return zae_admin_print_json(a, o) == ZAE_OK
+               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    printf("ttl enabled on \"ttl\"\n");
+    printf("version record: schema %s, updated by cli:%s\n",
+           ZAE_SCHEMA_VERSION, ZAE_ADMIN_VERSION);
+    printf("namespace \"default\" %s: %.*s\n",
+           created ? "registered" : "already registered",
+           (int) nsid.len, nsid.data);
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+static int
+zae_admin_read_version(zae_admin_t *a, zae_version_record_t *v, int *found)
+{
+    int         rc;
+    zae_av_t   *item, *lv, *ub;
+    zae_str_t   sk;
+    zae_err_t   err;
+
+    memset(v, 0, sizeof(zae_version_record_t));
+    *found = 0;
+
+    sk = zae_admin_str("#VERSION");
+
+    rc = zae_admin_get_item(a, &zae_admin_system_pk, &sk, 1, &item);
+    if (rc != ZAE_OK) {
+        return rc;
+    }
+
+    if (item == NULL) {
+        return ZAE_OK;
+    }
+
+    *found = 1;
+
+    (void) zae_item_get_str(item, "schema_version", &v->schema_version,
+                            &err);
+    (void) zae_item_get_str(item, "client_min_version",
+                            &v->client_min_version, &err);
+    (void) zae_item_get_str(item, "updated_at", &v->updated_at, &err);
+
+    lv = zae_item_get(item, "lambda_version");
+    if (lv && lv->type == ZAE_AV_S) {
+        v->lambda_version = lv->s;
+    }
+
+    ub = zae_item_get(item, "updated_by");
+    if (ub && ub->type == ZAE_AV_S) {
+        v->updated_by = ub->s;
+    }
+
+    return ZAE_OK;
+}
+
+
+static zae_av_t *
+zae_admin_version_json(zae_admin_t *a, zae_version_record_t *v)
+{
+    zae_av_t  *o;
+
+    o = zae_admin_json_obj(a);
+
+    if (zae_admin_json_set(a, o, "schema_version",
+                           zae_admin_json_zstr(a, &v->schema_version))
+        || zae_admin_json_set(a, o, "lambda_version",
+                              zae_admin_json_zstr(a, &v->lambda_version))
+        || zae_admin_json_set(a, o, "client_min_version",
+                              zae_admin_json_zstr(a, &v->client_min_version))
+        || zae_admin_json_set(a, o, "updated_at",
+                              zae_admin_json_zstr(a, &v->updated_at))
+        || zae_admin_json_set(a, o, "updated_by",
+                              zae_admin_json_zstr(a, &v->updated_by)))
+    {
+        return NULL;
+    }
+
+    return o;
+}
+
+
+static void
+zae_admin_version_print(zae_version_record_t *v)
+{
+    printf("schema version:      %.*s\n", (int) v->schema_version.len,
+           v->schema_version.data);
+    printf("lambda version:      %.*s\n",
+           v->lambda_version.data ? (int) v->lambda_version.len : 4,
+           v->lambda_version.data ? (char *) v->lambda_version.data
+                                  : "none");
+    printf("client min version:  %.*s\n", (int) v->client_min_version.len,
+           v->client_min_version.data);
+    printf("updated at:          %.*s\n", (int) v->updated_at.len,
+           v->updated_at.data);
+    printf("updated by:          %.*s\n",
+           v->updated_by.data ? (int) v->updated_by.len : 4,
+           v->updated_by.data ? (char *) v->updated_by.data : "none");
+}
+
+
+int
+zae_admin_cmd_status(zae_admin_t *a)
+{
+    int                   rc, found;
+    zae_buf_t             b;
+    zae_av_t             *table, *resp, *o, *v, *ttl;
+    zae_str_t             status, stream, ttl_status, ttl_attr;
+    zae_version_record_t  ver;
+
+    rc = zae_admin_describe(a, &table);
+    if (rc == ZAE_DECLINED) {
+        return zae_admin_fail_ddb(a, "cannot describe the table");
+    }
+
+    if (rc != ZAE_OK || table == NULL) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    status = zae_admin_str("unknown");
+    stream = zae_admin_str(NULL);
+    ttl_status = zae_admin_str("unknown");
+    ttl_attr = zae_admin_str(NULL);
+
+    v = zae_json_get(table, "TableStatus");
+    if (v) {
+        (void) zae_av_get_str(v, &status);
+    }
+
+    v = zae_json_get(table, "LatestStreamArn");
+    if (v) {
+        (void) zae_av_get_str(v, &stream);
+    }
+
+    if (zae_admin_body_start(a, &b) != ZAE_OK
+        || zae_buf_add_str(&b, "}") != ZAE_OK)
+    {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    rc = zae_admin_ddb(a, "DescribeTimeToLive", &b, &resp);
+    if (rc == ZAE_DECLINED) {
+        return zae_admin_fail_ddb(a, "cannot describe TTL");
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    ttl = resp ? zae_json_get(resp, "TimeToLiveDescription") : NULL;
+
+    if (ttl) {
+        v = zae_json_get(ttl, "TimeToLiveStatus");
+        if (v) {
+            (void) zae_av_get_str(v, &ttl_status);
+        }
+
+        v = zae_json_get(ttl, "AttributeName");
+        if (v) {
+            (void) zae_av_get_str(v, &ttl_attr);
+        }
+    }
+
+    rc = zae_admin_read_version(a, &ver, &found);
+    if (rc == ZAE_DECLINED) {
+        return zae_admin_fail_ddb(a, "cannot read the version record");
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (a->json) {
+        o = zae_admin_json_obj(a);
+
+        if (zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
+                                                                 a->table))
+            || zae_admin_json_set(a, o, "table_status",
+                                  zae_admin_json_zstr(a, &status))
+            || zae_admin_json_set(a, o, "stream_arn",
+                                  zae_admin_json_zstr(a, &stream))
+            || zae_admin_json_set(a, o, "ttl_status",
+                                  zae_admin_json_zstr(a, &ttl_status))
+            || zae_admin_json_set(a, o, "ttl_attribute",
+                                  zae_admin_json_zstr(a, &ttl_attr))
+            || zae_admin_json_set(a, o, "version",
+                                  found ? zae_admin_version_json(a, &ver)
+                                        : zae_av_null(&a->mem)))
+        {
+            zae_admin_error(a, "out of memory");
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+
+        return zae_admin_print_json(a, o) == ZAE_OK
+               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    printf("table:               %s\n", a->table);
+    printf("table status:        %.*s\n", (int) status.len, status.data);
+    printf("stream:              %.*s\n",
+           stream.data ? (int) stream.len : 4,
+           stream.data ? (char *) stream.data : "none");
+    printf("ttl:                 %.*s%s%.*s\n", (int) ttl_status.len,
+           ttl_status.data, ttl_attr.data ? " on " : "",
+           (int) ttl_attr.len, ttl_attr.data ? (char *) ttl_attr.data : "");
+
+    if (found) {
+        zae_admin_version_print(&ver);
+
+    } else {
+        printf("version record:      none\n");
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+int
+zae_admin_cmd_delete(zae_admin_t *a)
+{
+    int         rc;
+    char        what[256];
+    zae_av_t   *o;
+    zae_buf_t   b;
+
+    snprintf(what, sizeof(what), "delete table \"%s\" and all its data",
+             a->table);
+
+    if (zae_admin_confirm(a, what) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    if (a->endpoint == NULL) {
+        zae_admin_error(a, "delete without --endpoint-url (a CloudFormation "
+                        "stack) is not implemented yet");
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (zae_admin_body_start(a, &b) != ZAE_OK
+        || zae_buf_add_str(&b, "}") != ZAE_OK)
+    {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    rc = zae_admin_ddb(a, "DeleteTable", &b, NULL);
+    if (rc == ZAE_DECLINED) {
+        return zae_admin_fail_ddb(a, "cannot delete the table");
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (a->json) {
+        o = zae_admin_json_obj(a);
+
+        if (zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
+                                                                 a->table))
+            || zae_admin_json_set(a, o, "deleted", zae_admin_json_bool(a, 1)))
+        {
+            zae_admin_error(a, "out of memory");
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+
+        return zae_admin_print_json(a, o) == ZAE_OK
+               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    printf("table \"%s\" deleted\n", a->table);
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+int
+zae_admin_cmd_version(zae_admin_t *a)
+{
+    int                   rc, found;
+    zae_av_t             *o;
+    zae_version_record_t  ver;
+
+    found = 0;
+
+    rc = zae_admin_read_version(a, &ver, &found);
+
+    if (rc == ZAE_ERROR) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (rc == ZAE_DECLINED && !zae_admin_is(a, "ResourceNotFoundException")) {
+        return zae_admin_fail_ddb(a, "cannot read the version record");
+    }
+
+    if (a->json) {
+        o = zae_admin_json_obj(a);
+
+        if (zae_admin_json_set(a, o, "client_version",
+                               zae_admin_json_str(a, ZAE_ADMIN_VERSION))
+            || zae_admin_json_set(a, o, "schema_version",
+                                  zae_admin_json_str(a, ZAE_SCHEMA_VERSION))
+            || zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
+                                                                    a->table))
+            || zae_admin_json_set(a, o, "deployed",
+                                  found ? zae_admin_version_json(a, &ver)
+                                        : zae_av_null(&a->mem)))
+        {
+            zae_admin_error(a, "out of memory");
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+
+        return zae_admin_print_json(a, o) == ZAE_OK
+               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    printf("zae-admin:           %s\n", ZAE_ADMIN_VERSION);
+    printf("client schema:       %s\n", ZAE_SCHEMA_VERSION);
+    printf("table:               %s\n", a->table);
+
+    if (found) {
+        zae_admin_version_print(&ver);
+
+    } else {
+        printf("version record:      none (table not deployed)\n");
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+int
+zae_admin_cmd_check(zae_admin_t *a)
+{
+    int                   rc, found;
+    zae_av_t             *o;
+    zae_err_t             err;
+    zae_version_record_t  ver;
+
+    rc = zae_admin_read_version(a, &ver, &found);
+    if (rc == ZAE_DECLINED) {
+        return zae_admin_fail_ddb(a, "cannot read the version record");
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (!found) {
+        zae_admin_error(a, "table \"%s\" has no version record (run "
+                        "\"zae-admin deploy\")", a->table);
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    rc = zae_version_check(&ver, ZAE_ADMIN_COMPAT_VERSION, &err);
+
+    if (a->json) {
+        o = zae_admin_json_obj(a);
+
+        if (zae_admin_json_set(a, o, "compatible",
+                               zae_admin_json_bool(a, rc == ZAE_OK))
+            || zae_admin_json_set(a, o, "client_schema",
+                                  zae_admin_json_str(a,
+                                                     ZAE_ADMIN_COMPAT_VERSION))
+            || zae_admin_json_set(a, o, "version",
+                                  zae_admin_version_json(a, &ver))
+            || zae_admin_json_set(a, o, "reason",
+                                  zae_admin_json_str(a, rc == ZAE_OK
+                                                        ? NULL : err.msg)))
+        {
+            zae_admin_error(a, "out of memory");
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+
+        if (zae_admin_print_json(a, o) != ZAE_OK) {
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+
+    } else if (rc == ZAE_OK) {
+        printf("compatible: table schema %.*s, client schema %s\n",
+               (int) ver.schema_version.len, ver.schema_version.data,
+               ZAE_ADMIN_COMPAT_VERSION);
+    }
+
+    if (rc != ZAE_OK) {
+        zae_admin_error(a, "incompatible: %s", err.msg);
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+}
