@@ -1,0 +1,861 @@
+
+/*
+ * Copyright (C) zae-limit authors
+ *
+ * zae_proto: the acquire protocol's request bodies (exact expressions,
+ * names and values) and the decisions taken on example answers, with
+ * the numbers of facts 2 and 3.
+ */
+
+
+#include "tap.h"
+#include "zae_proto.h"
+#include "zae_bucket.h"
+
+
+#define NS  "szXjZ6M1yVc"
+#define RF  1795444651132LL
+
+
+static zae_arena_t  arena;
+static zae_mem_t    mem;
+
+
+/* the example bucket of facts 1.3 (child key-1 of proj-1, no ttl) */
+
+#define BUCKET_ITEM(tk_rpm, wcu_tk, shards, extra)                           \
+    "{\"PK\":{\"S\":\"szXjZ6M1yVc/BUCKET#key-1#gpt-4#0\"},"                  \
+    "\"SK\":{\"S\":\"#STATE\"},\"entity_id\":{\"S\":\"key-1\"},"             \
+    "\"resource\":{\"S\":\"gpt-4\"},\"rf\":{\"N\":\"1795444651132\"},"       \
+    "\"cascade\":{\"BOOL\":true},\"parent_id\":{\"S\":\"proj-1\"},"          \
+    "\"shard_count\":{\"N\":\"" shards "\"},"                                \
+    "\"b_rpm_tk\":{\"N\":\"" tk_rpm "\"},"                                   \
+    "\"b_rpm_cp\":{\"N\":\"20000\"},\"b_rpm_ra\":{\"N\":\"20000\"},"         \
+    "\"b_rpm_rp\":{\"N\":\"60000\"},\"b_rpm_tc\":{\"N\":\"2000\"},"          \
+    "\"b_tpm_tk\":{\"N\":\"2750000\"},\"b_tpm_cp\":{\"N\":\"3000000\"},"     \
+    "\"b_tpm_ra\":{\"N\":\"3000000\"},\"b_tpm_rp\":{\"N\":\"3600000\"},"     \
+    "\"b_tpm_tc\":{\"N\":\"250000\"},"                                       \
+    "\"b_wcu_tk\":{\"N\":\"" wcu_tk "\"},"                                   \
+    "\"b_wcu_cp\":{\"N\":\"1000000\"},\"b_wcu_ra\":{\"N\":\"1000000\"},"     \
+    "\"b_wcu_rp\":{\"N\":\"1000\"},\"b_wcu_tc\":{\"N\":\"1000\"}" extra ","  \
+    "\"GSI2PK\":{\"S\":\"szXjZ6M1yVc/RESOURCE#gpt-4\"},"                     \
+    "\"GSI2SK\":{\"S\":\"BUCKET#key-1#0\"},"                                 \
+    "\"GSI3PK\":{\"S\":\"szXjZ6M1yVc/ENTITY#key-1\"},"                       \
+    "\"GSI3SK\":{\"S\":\"BUCKET#gpt-4#0\"},"                                 \
+    "\"GSI4PK\":{\"S\":\"szXjZ6M1yVc\"},"                                    \
+    "\"GSI4SK\":{\"S\":\"BUCKET#key-1#gpt-4#0\"}}"
+
+#define CCF(item)                                                            \
+    "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"                        \
+    "ConditionalCheckFailedException\","                                     \
+    "\"message\":\"The conditional request failed\"" item "}"
+
+
+static zae_str_t  table = zae_string("zae-limiter");
+static zae_str_t  ns = zae_string(NS);
+
+
+static zae_av_t *
+parse(const char *json, size_t len)
+{
+    zae_av_t   *root;
+    zae_err_t   err;
+
+    if (zae_json_parse(&mem, (const u_char *) json, len, NULL, &root, &err)
+        != ZAE_OK)
+    {
+        printf("# parse: %s: %.*s\n", err.msg, (int) len, json);
+        return NULL;
+    }
+
+    return root;
+}
+
+
+/* the body of b equals the JSON text want, key order ignored */
+
+static void
+body_is(zae_buf_t *b, const char *want, const char *what)
+{
+    zae_av_t  *got, *exp;
+
+    got = parse((char *) b->data, b->len);
+    exp = parse(want, strlen(want));
+
+    if (!ok(got && exp && zae_av_equal(got, exp), "%s", what)) {
+        printf("#   got:  %.*s\n#   want: %s\n", (int) b->len,
+               (char *) b->data, want);
+    }
+}
+
+
+static zae_ddb_http_resp_t *
+resp(unsigned status, const char *body)
+{
+    zae_ddb_http_resp_t  *r;
+
+    r = zae_calloc(&mem, sizeof(zae_ddb_http_resp_t));
+    r->status = status;
+    r->body.data = (u_char *) body;
+    r->body.len = strlen(body);
+
+    return r;
+}
+
+
+static zae_bucket_ref_t *
+ref(const char *entity, int64_t shard)
+{
+    zae_bucket_ref_t  *r;
+
+    r = zae_calloc(&mem, sizeof(zae_bucket_ref_t));
+    r->table = table;
+    r->ns = ns;
+    r->entity_id.data = (u_char *) entity;
+    r->entity_id.len = strlen(entity);
+    zae_str_set(&r->resource, "gpt-4");
+    r->shard = shard;
+
+    return r;
+}
+
+
+static zae_amount_t *
+amounts(const char *n1, int64_t a1, const char *n2, int64_t a2)
+{
+    zae_amount_t  *a;
+
+    a = zae_calloc(&mem, 2 * sizeof(zae_amount_t));
+    a[0].name.data = (u_char *) n1;
+    a[0].name.len = strlen(n1);
+    a[0].amount = a1;
+
+    if (n2) {
+        a[1].name.data = (u_char *) n2;
+        a[1].name.len = strlen(n2);
+        a[1].amount = a2;
+    }
+
+    return a;
+}
+
+
+static zae_bucket_item_t *
+bucket(const char *json)
+{
+    zae_av_t           *item;
+    zae_err_t           err;
+    zae_bucket_item_t  *b;
+
+    b = zae_calloc(&mem, sizeof(zae_bucket_item_t));
+
+    if (zae_item_parse(&mem, (const u_char *) json, strlen(json), &item,
+                       &err)
+        != ZAE_OK
+        || zae_bucket_item_decode(&mem, item, b, &err) != ZAE_OK)
+    {
+        printf("# bucket: %s\n", err.msg);
+    }
+
+    return b;
+}
+
+
+static zae_limits_t *
+limits(const char *s)
+{
+    zae_err_t      err;
+    zae_limits_t  *ls;
+
+    ls = zae_calloc(&mem, sizeof(zae_limits_t));
+
+    if (zae_limits_parse(ls, (const u_char *) s, strlen(s), &err) != ZAE_OK)
+    {
+        printf("# limits: %s\n", err.msg);
+    }
+
+    return ls;
+}
+
+
+static void
+test_spec_request(void)
+{
+    zae_buf_t      b;
+    zae_err_t      err;
+    zae_amount_t  *a;
+
+    zae_buf_init(&b, &mem, 0);
+    a = amounts("rpm", 1, "tpm", 500);
+
+    ok(zae_proto_spec_request(&b, ref("key-1", 0), a, 2, RF, &err)
+       == ZAE_OK, "speculative request");
+    body_is(&b,
+        "{\"TableName\":\"zae-limiter\","
+        "\"Key\":{\"PK\":{\"S\":\"" NS "/BUCKET#key-1#gpt-4#0\"},"
+        "\"SK\":{\"S\":\"#STATE\"}},"
+        "\"UpdateExpression\":\"ADD #n0 :v0, #n1 :v1, #n2 :v2, #n3 :v3, "
+        "#n4 :v4, #n5 :v5\","
+        "\"ConditionExpression\":\"attribute_exists(PK) AND #n0 >= :v1 "
+        "AND #n2 >= :v3 AND #n4 >= :v5 AND (attribute_not_exists(#n6) "
+        "OR #n6 > :v6)\","
+        "\"ExpressionAttributeNames\":{\"#n0\":\"b_rpm_tk\","
+        "\"#n1\":\"b_rpm_tc\",\"#n2\":\"b_tpm_tk\",\"#n3\":\"b_tpm_tc\","
+        "\"#n4\":\"b_wcu_tk\",\"#n5\":\"b_wcu_tc\",\"#n6\":\"ttl\"},"
+        "\"ExpressionAttributeValues\":{\":v0\":{\"N\":\"-1000\"},"
+        "\":v1\":{\"N\":\"1000\"},\":v2\":{\"N\":\"-500000\"},"
+        "\":v3\":{\"N\":\"500000\"},\":v4\":{\"N\":\"-1000\"},"
+        "\":v5\":{\"N\":\"1000\"},\":v6\":{\"N\":\"1795444651\"}},"
+        "\"ReturnValues\":\"ALL_NEW\","
+        "\"ReturnValuesOnConditionCheckFailure\":\"ALL_OLD\"}",
+        "speculative UpdateItem body");
+
+    zae_buf_init(&b, &mem, 0);
+    a = amounts("req-per.min", 2, NULL, 0);
+    ok(zae_proto_spec_request(&b, ref("key-1", 3), a, 1, 999, &err)
+       == ZAE_OK, "speculative request, limit name with - and .");
+    body_is(&b,
+        "{\"TableName\":\"zae-limiter\","
+        "\"Key\":{\"PK\":{\"S\":\"" NS "/BUCKET#key-1#gpt-4#3\"},"
+        "\"SK\":{\"S\":\"#STATE\"}},"
+        "\"UpdateExpression\":\"ADD #n0 :v0, #n1 :v1, #n2 :v2, #n3 :v3\","
+        "\"ConditionExpression\":\"attribute_exists(PK) AND #n0 >= :v1 "
+        "AND #n2 >= :v3 AND (attribute_not_exists(#n4) OR #n4 > :v4)\","
+        "\"ExpressionAttributeNames\":{\"#n0\":\"b_req-per.min_tk\","
+        "\"#n1\":\"b_req-per.min_tc\",\"#n2\":\"b_wcu_tk\","
+        "\"#n3\":\"b_wcu_tc\",\"#n4\":\"ttl\"},"
+        "\"ExpressionAttributeValues\":{\":v0\":{\"N\":\"-2000\"},"
+        "\":v1\":{\"N\":\"2000\"},\":v2\":{\"N\":\"-1000\"},"
+        "\":v3\":{\"N\":\"1000\"},\":v4\":{\"N\":\"0\"}},"
+        "\"ReturnValues\":\"ALL_NEW\","
+        "\"ReturnValuesOnConditionCheckFailure\":\"ALL_OLD\"}",
+        "shard 3, indexed placeholders, now_s floor");
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_spec_request(&b, ref("key-1", 0), amounts("wcu", 1, NULL,
+                              0), 1, RF, &err) == ZAE_ERROR,
+       "wcu refused: %s", err.msg);
+    ok(zae_proto_spec_request(&b, ref("key-1", 0), amounts("rpm", 1, "rpm",
+                              2), 2, RF, &err) == ZAE_ERROR,
+       "duplicate refused: %s", err.msg);
+    ok(zae_proto_spec_request(&b, ref("key-1", 0), amounts("rpm", -1, NULL,
+                              0), 1, RF, &err) == ZAE_ERROR,
+       "negative amount refused: %s", err.msg);
+    ok(zae_proto_spec_request(&b, ref("key-1", 0), amounts("", 1, NULL, 0),
+                              1, RF, &err) == ZAE_ERROR,
+       "empty name refused: %s", err.msg);
+    ok(zae_proto_spec_request(&b, ref("key-1", 0), NULL, 0, RF, &err)
+       == ZAE_ERROR, "nothing to consume refused");
+}
+
+
+static void
+test_spec_decode(void)
+{
+    zae_err_t           err;
+    zae_amount_t       *a;
+    zae_spec_result_t   res;
+    zae_limit_status_t *st;
+
+    a = amounts("rpm", 1, "tpm", 250);
+
+    ok(zae_proto_spec_decode(&mem, a, 2, RF, resp(200,
+           "{\"Attributes\":" BUCKET_ITEM("18000", "999000", "1", "") "}"),
+           &res, &err) == ZAE_OK, "success decodes");
+    is_int(res.decision, ZAE_SPEC_OK, "OK");
+    ok(res.has_bucket && res.bucket.cascade, "ALL_NEW cascade");
+    is_int(res.bucket.shard_count, 1, "ALL_NEW shard_count");
+    ok(res.bucket.parent_id.len == 6
+       && memcmp(res.bucket.parent_id.data, "proj-1", 6) == 0,
+       "ALL_NEW parent_id");
+    is_int(zae_floor_div(res.bucket.limits[0].tk, 1000), 18,
+           "remaining rpm for the headers");
+
+    ok(zae_proto_spec_decode(&mem, a, 2, RF, resp(400, CCF("")), &res, &err)
+       == ZAE_OK && res.decision == ZAE_SPEC_BUCKET_MISSING,
+       "CCF without Item: BUCKET_MISSING");
+
+    ok(zae_proto_spec_decode(&mem, a, 2, RF, resp(400,
+           CCF(",\"Item\":" BUCKET_ITEM("18000", "500", "1", ""))), &res,
+           &err) == ZAE_OK && res.decision == ZAE_SPEC_WCU_EXHAUSTED
+       && res.app_short == 0, "wcu 500 < 1000: WCU_EXHAUSTED");
+
+    a = amounts("rpm", 19, NULL, 0);
+
+    ok(zae_proto_spec_decode(&mem, a, 1, RF, resp(400,
+           CCF(",\"Item\":" BUCKET_ITEM("18000", "0", "1", ""))), &res,
+           &err) == ZAE_OK && res.decision == ZAE_SPEC_WCU_EXHAUSTED
+       && res.app_short == 1, "both short: WCU_EXHAUSTED, app_short");
+
+    ok(zae_proto_spec_decode(&mem, a, 1, RF, resp(400,
+           CCF(",\"Item\":" BUCKET_ITEM("18000", "999000", "4", ""))), &res,
+           &err) == ZAE_OK && res.decision == ZAE_SPEC_SHARD_RETRY,
+       "app short with 4 shards: SHARD_RETRY");
+
+    ok(zae_proto_spec_decode(&mem, amounts("rph", 1, NULL, 0), 1, RF,
+           resp(400, CCF(",\"Item\":" BUCKET_ITEM("18000", "999000", "1",
+                                                  ""))),
+           &res, &err) == ZAE_OK && res.decision == ZAE_SPEC_LIMIT_ABSENT,
+       "requested limit absent: LIMIT_ABSENT");
+
+    ok(zae_proto_spec_decode(&mem, a, 1, RF, resp(400,
+           CCF(",\"Item\":" BUCKET_ITEM("18000", "999000", "1",
+                                        ",\"ttl\":{\"N\":\"1795444651\"}"))),
+           &res, &err) == ZAE_OK && res.decision == ZAE_SPEC_EXPIRED,
+       "ttl <= now: EXPIRED");
+
+    /* no time passed: 18 tokens, 19 requested, deficit 1000 milli */
+
+    ok(zae_proto_spec_decode(&mem, a, 1, RF, resp(400,
+           CCF(",\"Item\":" BUCKET_ITEM("18000", "999000", "1", ""))), &res,
+           &err) == ZAE_OK, "fast reject decodes");
+    is_int(res.decision, ZAE_SPEC_REJECT, "REJECT");
+    is_int(res.nstatuses, 1, "one status per requested limit");
+    st = &res.statuses[0];
+    ok(st->entity_id.len == 5 && st->resource.len == 5
+       && st->limit_name.len == 3, "status names");
+    is_int(st->capacity, 20, "status capacity (whole)");
+    is_int(st->refill_amount, 20, "status refill_amount");
+    is_int(st->refill_period_seconds, 60, "status period");
+    is_int(st->available, 18, "status available");
+    is_int(st->requested, 19, "status requested");
+    ok(st->exceeded, "status exceeded");
+    is_int(st->retry_after_ms, 3001, "retry (1000*60000//20000)+1");
+    is_int(res.retry_ms, 3001, "primary retry");
+
+    /* 3 s later the refill adds exactly 1000 milli: the slow path helps */
+
+    ok(zae_proto_spec_decode(&mem, a, 1, RF + 3000, resp(400,
+           CCF(",\"Item\":" BUCKET_ITEM("18000", "999000", "1", ""))), &res,
+           &err) == ZAE_OK && res.decision == ZAE_SPEC_REFILL_WOULD_HELP,
+       "refill would satisfy: REFILL_WOULD_HELP");
+
+    ok(zae_proto_spec_decode(&mem, a, 1, RF + 2999, resp(400,
+           CCF(",\"Item\":" BUCKET_ITEM("18000", "999000", "1", ""))), &res,
+           &err) == ZAE_OK && res.decision == ZAE_SPEC_REJECT
+       && res.retry_ms == 4, "2999 ms: short by 1 milli, retry 4 ms");
+
+    ok(zae_proto_spec_decode(&mem, a, 1, RF, resp(400,
+           "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+           "ProvisionedThroughputExceededException\",\"message\":\"slow\"}"),
+           &res, &err) == ZAE_OK && res.decision == ZAE_SPEC_ERROR
+       && res.error.cls == ZAE_DDB_ERR_THROTTLING,
+       "throttling: ERROR with its class");
+
+    ok(zae_proto_spec_decode(&mem, a, 1, RF, resp(200, "{}"), &res, &err)
+       == ZAE_OK && res.decision == ZAE_SPEC_ERROR,
+       "200 without Attributes: ERROR");
+
+    ok(zae_proto_spec_decode(&mem, a, 1, RF, resp(200, "{\"Attr"), &res,
+                             &err)
+       == ZAE_OK && res.decision == ZAE_SPEC_ERROR
+       && res.error.cls == ZAE_DDB_ERR_MALFORMED, "garbage: MALFORMED");
+
+    ok(zae_proto_spec_decode(&mem, a, 1, RF, resp(400,
+           CCF(",\"Item\":{\"b_rpm_tk\":{\"S\":\"x\"}}")), &res, &err)
+       == ZAE_OK && res.decision == ZAE_SPEC_ERROR,
+       "malformed ALL_OLD: ERROR");
+}
+
+
+static void
+test_bump(void)
+{
+    zae_buf_t  b;
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_bump_shard_request(&b, ref("key-1", 5), 4) == ZAE_OK,
+       "bump request");
+    body_is(&b,
+        "{\"TableName\":\"zae-limiter\","
+        "\"Key\":{\"PK\":{\"S\":\"" NS "/BUCKET#key-1#gpt-4#0\"},"
+        "\"SK\":{\"S\":\"#STATE\"}},"
+        "\"UpdateExpression\":\"SET #n0 = :v0\","
+        "\"ConditionExpression\":\"#n0 = :v1\","
+        "\"ExpressionAttributeNames\":{\"#n0\":\"shard_count\"},"
+        "\"ExpressionAttributeValues\":{\":v0\":{\"N\":\"8\"},"
+        "\":v1\":{\"N\":\"4\"}}}", "bump on shard 0: 4 -> 8");
+
+    ok(zae_proto_bump_shard_request(&b, ref("key-1", 0), 0) == ZAE_ERROR,
+       "bump from 0 refused");
+    ok(zae_proto_bump_shard_request(&b, ref("key-1", 0), INT64_MAX)
+       == ZAE_ERROR, "bump overflow refused");
+}
+
+
+static void
+test_read(void)
+{
+    char              *body;
+    zae_buf_t          b;
+    zae_err_t          err;
+    zae_str_t          parent = zae_string("proj-1");
+    zae_proto_read_t   rd;
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_read_request(&b, ref("key-1", 2), &parent,
+                              ZAE_READ_META|ZAE_READ_BUCKET|ZAE_READ_PARENT)
+       == ZAE_OK, "read request");
+    body_is(&b,
+        "{\"RequestItems\":{\"zae-limiter\":{\"Keys\":["
+        "{\"PK\":{\"S\":\"" NS "/ENTITY#key-1\"},\"SK\":{\"S\":\"#META\"}},"
+        "{\"PK\":{\"S\":\"" NS "/BUCKET#key-1#gpt-4#0\"},"
+        "\"SK\":{\"S\":\"#STATE\"}},"
+        "{\"PK\":{\"S\":\"" NS "/BUCKET#proj-1#gpt-4#0\"},"
+        "\"SK\":{\"S\":\"#STATE\"}}],\"ConsistentRead\":false}}}",
+        "META, bucket shard 0 and the parent's shard 0");
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_read_request(&b, ref("proj-1", 0), NULL, ZAE_READ_BUCKET)
+       == ZAE_OK, "parent-only read");
+    ok(zae_proto_read_request(&b, ref("key-1", 0), NULL, ZAE_READ_PARENT)
+       == ZAE_ERROR, "parent read without parent refused");
+
+    body = "{\"Responses\":{\"zae-limiter\":["
+           "{\"PK\":{\"S\":\"" NS "/ENTITY#key-1\"},\"SK\":{\"S\":\"#META\"},"
+           "\"entity_id\":{\"S\":\"key-1\"},\"parent_id\":{\"S\":\"proj-1\"},"
+           "\"cascade\":{\"BOOL\":true}}," BUCKET_ITEM("18000", "999000",
+                                                       "1", "") "]},"
+           "\"UnprocessedKeys\":{}}";
+
+    ok(zae_proto_read_decode(&mem, ref("key-1", 0), &parent,
+                             ZAE_READ_META|ZAE_READ_BUCKET|ZAE_READ_PARENT,
+                             resp(200, body), &rd, &err)
+       == ZAE_OK, "read answer decodes");
+    ok(rd.has_meta && rd.meta.cascade && rd.meta.parent_id.len == 6,
+       "META: cascade to proj-1");
+    ok(rd.has_bucket && rd.bucket.rf == RF, "bucket read");
+    ok(!rd.has_parent_bucket, "parent bucket missing");
+    is_int(rd.unprocessed, 0, "nothing unprocessed");
+
+    ok(zae_proto_read_decode(&mem, ref("key-1", 0), &parent,
+                             ZAE_READ_META|ZAE_READ_BUCKET, resp(400,
+           "{\"__type\":\"com.amazon.coral.validate#ValidationException\","
+           "\"message\":\"bad\"}"), &rd, &err)
+       == ZAE_DECLINED && rd.error.cls == ZAE_DDB_ERR_VALIDATION,
+       "error answer: DECLINED with class");
+}
+
+
+/* facts 2.3: tk=-2500, cp=ra=5000, rp=60000, requesting 1 */
+
+static void
+test_compute_debt(void)
+{
+    zae_err_t            err;
+    zae_proto_plan_t     plan;
+    zae_proto_entity_t   e;
+
+    memset(&e, 0, sizeof(e));
+    zae_str_set(&e.entity_id, "solo");
+    zae_str_set(&e.resource, "api");
+    e.limits = limits("rpm:5");
+    e.source = ZAE_LEVEL_RESOURCE;
+    e.bucket = bucket("{\"entity_id\":{\"S\":\"solo\"},"
+                      "\"resource\":{\"S\":\"api\"},\"rf\":{\"N\":\"1000\"},"
+                      "\"b_rpm_tk\":{\"N\":\"-2500\"},"
+                      "\"b_rpm_cp\":{\"N\":\"5000\"},"
+                      "\"b_rpm_ra\":{\"N\":\"5000\"},"
+                      "\"b_rpm_rp\":{\"N\":\"60000\"}}");
+
+    ok(zae_proto_slow_compute(&mem, &e, 1, amounts("rpm", 1, NULL, 0), 1,
+                              1000, 7, &plan, &err)
+       == ZAE_OK, "compute on a bucket in debt");
+    ok(plan.rejected, "rejected");
+    is_int(plan.nstatuses, 1, "one status");
+    is_int(plan.statuses[0].available, -3, "available -3 (floor)");
+    is_int(plan.statuses[0].retry_after_ms, 42001, "retry 42.001 s");
+    is_int(plan.retry_ms, 42001, "primary retry");
+    is_int(plan.statuses[0].capacity, 5, "capacity from config");
+    ok(zae_proto_write_request(NULL, &table, &ns, &plan, NULL) == ZAE_ERROR,
+       "no write for a rejected plan");
+}
+
+
+static void
+test_compute_normal(void)
+{
+    zae_buf_t            b;
+    zae_err_t            err;
+    zae_ddb_op_e         op;
+    zae_proto_plan_t     plan;
+    zae_proto_entity_t   e;
+    zae_proto_limit_t   *pl;
+
+    memset(&e, 0, sizeof(e));
+    zae_str_set(&e.entity_id, "key-1");
+    zae_str_set(&e.resource, "gpt-4");
+    e.limits = limits("rpm:20/min,tpm:3000/hour");
+    e.source = ZAE_LEVEL_ENTITY;
+    e.bucket = bucket(BUCKET_ITEM("18000", "999000", "1", ""));
+
+    /* 6 s later: rpm refills 2000, tpm 5000, wcu back to full */
+
+    ok(zae_proto_slow_compute(&mem, &e, 1, amounts("rpm", 1, NULL, 0), 1,
+                              RF + 6000, 7, &plan, &err)
+       == ZAE_OK && !plan.rejected, "normal compute passes");
+    is_int(plan.nitems, 1, "one item");
+    is_int(plan.items[0].kind, ZAE_WRITE_NORMAL, "Normal write");
+    pl = &plan.items[0].limits[0];
+    is_int(pl->new_tk, 19000, "rpm 18000 + 2000 (capped) - 1000");
+    is_int(pl->refill_added, 2000, "rpm refill_added");
+    is_int(pl->tk_delta, 1000, "rpm tk_delta");
+    is_int(pl->tc_delta, 1000, "rpm tc_delta");
+    is_int(pl->floor, 0, "rpm floor 0: no clause");
+    pl = &plan.items[0].limits[1];
+    is_int(pl->tk_delta, 5000, "tpm refill 6000*3000000//3600000");
+    is_int(pl->tc_delta, 0, "tpm not consumed");
+    ok(plan.items[0].has_wcu && plan.items[0].wcu.tk_delta == 1000,
+       "wcu refilled lazily: +1000");
+    ok(plan.items[0].remove_ttl && !plan.items[0].set_ttl,
+       "entity config: REMOVE ttl");
+    is_int(plan.nstatuses, 2, "a status per resolved limit");
+    is_int(plan.statuses[0].available, 20, "rpm available after refill");
+    ok(!plan.statuses[1].exceeded && plan.statuses[1].requested == 0,
+       "tpm passed with 0 requested");
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_write_request(&b, &table, &ns, &plan, &op) == ZAE_OK
+       && op == ZAE_DDB_UPDATE_ITEM, "Normal write is an UpdateItem");
+    body_is(&b,
+        "{\"TableName\":\"zae-limiter\","
+        "\"Key\":{\"PK\":{\"S\":\"" NS "/BUCKET#key-1#gpt-4#0\"},"
+        "\"SK\":{\"S\":\"#STATE\"}},"
+        "\"UpdateExpression\":\"SET #n0 = :v0 ADD #n2 :v2, #n3 :v3, "
+        "#n4 :v4, #n5 :v5, #n6 :v6 REMOVE #n1\","
+        "\"ConditionExpression\":\"#n0 = :v1\","
+        "\"ExpressionAttributeNames\":{\"#n0\":\"rf\",\"#n1\":\"ttl\","
+        "\"#n2\":\"b_rpm_tk\",\"#n3\":\"b_rpm_tc\",\"#n4\":\"b_tpm_tk\","
+        "\"#n5\":\"b_tpm_tc\",\"#n6\":\"b_wcu_tk\"},"
+        "\"ExpressionAttributeValues\":{\":v0\":{\"N\":\"1795444657132\"},"
+        "\":v1\":{\"N\":\"1795444651132\"},\":v2\":{\"N\":\"1000\"},"
+        "\":v3\":{\"N\":\"1000\"},\":v4\":{\"N\":\"5000\"},"
+        "\":v5\":{\"N\":\"0\"},\":v6\":{\"N\":\"1000\"}}}",
+        "Normal UpdateItem body");
+
+    /* no time passed, 3 consumed: floor clause; resource defaults: ttl */
+
+    e.source = ZAE_LEVEL_RESOURCE;
+    ok(zae_proto_slow_compute(&mem, &e, 1, amounts("rpm", 3, NULL, 0), 1,
+                              RF, 7, &plan, &err)
+       == ZAE_OK && !plan.rejected, "compute with a floor");
+    is_int(plan.items[0].limits[0].floor, 3000, "floor = consumed");
+    ok(plan.items[0].set_ttl && !plan.items[0].remove_ttl, "SET ttl");
+    is_int(plan.items[0].ttl, RF / 1000 + 25200,
+           "ttl = now_s + 3600 * 7");
+    ok(!plan.items[0].has_wcu, "no wcu refill without elapsed time");
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_write_request(&b, &table, &ns, &plan, &op) == ZAE_OK,
+       "write with floor");
+    body_is(&b,
+        "{\"TableName\":\"zae-limiter\","
+        "\"Key\":{\"PK\":{\"S\":\"" NS "/BUCKET#key-1#gpt-4#0\"},"
+        "\"SK\":{\"S\":\"#STATE\"}},"
+        "\"UpdateExpression\":\"SET #n0 = :v0, #n1 = :v1 ADD #n2 :v3, "
+        "#n3 :v5, #n4 :v6, #n5 :v7\","
+        "\"ConditionExpression\":\"#n0 = :v2 AND #n2 >= :v4\","
+        "\"ExpressionAttributeNames\":{\"#n0\":\"rf\",\"#n1\":\"ttl\","
+        "\"#n2\":\"b_rpm_tk\",\"#n3\":\"b_rpm_tc\",\"#n4\":\"b_tpm_tk\","
+        "\"#n5\":\"b_tpm_tc\"},"
+        "\"ExpressionAttributeValues\":{\":v0\":{\"N\":\"1795444651132\"},"
+        "\":v1\":{\"N\":\"1795469851\"},"
+        "\":v2\":{\"N\":\"1795444651132\"},\":v3\":{\"N\":\"-3000\"},"
+        "\":v4\":{\"N\":\"3000\"},\":v5\":{\"N\":\"3000\"},"
+        "\":v6\":{\"N\":\"0\"},\":v7\":{\"N\":\"0\"}}}",
+        "Normal UpdateItem with SET ttl and a floor clause");
+
+    /* retry path after a CCF, then its failure */
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_retry_request(&b, &table, &ns, &plan, &op) == ZAE_OK
+       && op == ZAE_DDB_UPDATE_ITEM, "retry request");
+    body_is(&b,
+        "{\"TableName\":\"zae-limiter\","
+        "\"Key\":{\"PK\":{\"S\":\"" NS "/BUCKET#key-1#gpt-4#0\"},"
+        "\"SK\":{\"S\":\"#STATE\"}},"
+        "\"UpdateExpression\":\"ADD #n0 :v0, #n1 :v1\","
+        "\"ConditionExpression\":\"#n0 >= :v2\","
+        "\"ExpressionAttributeNames\":{\"#n0\":\"b_rpm_tk\","
+        "\"#n1\":\"b_rpm_tc\"},"
+        "\"ExpressionAttributeValues\":{\":v0\":{\"N\":\"-3000\"},"
+        "\":v1\":{\"N\":\"3000\"},\":v2\":{\"N\":\"3000\"}}}",
+        "consumption-only retry");
+
+    ok(zae_proto_retry_reject(&plan) == ZAE_OK && plan.rejected,
+       "retry failure rejects");
+    ok(plan.statuses[0].exceeded && plan.statuses[1].exceeded,
+       "every entry exceeded");
+    is_int(plan.statuses[0].available, 15, "available = local tk // 1000");
+    is_int(plan.statuses[1].retry_after_ms, 0, "no deficit: retry 0");
+
+    /* nothing consumed: no retry write */
+
+    ok(zae_proto_slow_compute(&mem, &e, 1, amounts("tpm", 0, NULL, 0), 1,
+                              RF, 7, &plan, &err)
+       == ZAE_OK, "compute consuming 0");
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_retry_request(&b, &table, &ns, &plan, &op) == ZAE_DECLINED,
+       "retry with nothing consumed is declined");
+}
+
+
+/* facts 4.5: a limit new to an existing bucket is initialised */
+
+static void
+test_compute_new_limit(void)
+{
+    zae_buf_t            b;
+    zae_err_t            err;
+    zae_ddb_op_e         op;
+    zae_proto_plan_t     plan;
+    zae_proto_entity_t   e;
+    zae_proto_limit_t   *pl;
+
+    memset(&e, 0, sizeof(e));
+    zae_str_set(&e.entity_id, "key-1");
+    zae_str_set(&e.resource, "gpt-4");
+    e.limits = limits("rpm:20/min,rpd:100/day");
+    e.source = ZAE_LEVEL_ENTITY;
+    e.bucket = bucket(BUCKET_ITEM("18000", "999000", "1", ""));
+
+    ok(zae_proto_slow_compute(&mem, &e, 1, amounts("rpd", 10, "rpm", 1), 2,
+                              RF, 7, &plan, &err)
+       == ZAE_OK && !plan.rejected, "compute with a new limit");
+    pl = &plan.items[0].limits[1];
+    ok(pl->is_new, "rpd is new to the bucket");
+    is_int(pl->new_tk, 90000, "rpd 100000 - 10000");
+    is_int(pl->tk_delta, 90000, "rpd initialised by ADD 90000");
+    is_int(pl->floor, 0, "no floor on a new limit");
+    is_int(pl->rp, 86400000, "rpd period in ms");
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_write_request(&b, &table, &ns, &plan, &op) == ZAE_OK,
+       "write with a new limit");
+    body_is(&b,
+        "{\"TableName\":\"zae-limiter\","
+        "\"Key\":{\"PK\":{\"S\":\"" NS "/BUCKET#key-1#gpt-4#0\"},"
+        "\"SK\":{\"S\":\"#STATE\"}},"
+        "\"UpdateExpression\":\"SET #n0 = :v0, #n2 = :v1, #n3 = :v2, "
+        "#n4 = :v3 ADD #n5 :v5, #n6 :v7, #n7 :v8, #n8 :v9 REMOVE #n1\","
+        "\"ConditionExpression\":\"#n0 = :v4 AND #n5 >= :v6\","
+        "\"ExpressionAttributeNames\":{\"#n0\":\"rf\",\"#n1\":\"ttl\","
+        "\"#n2\":\"b_rpd_cp\",\"#n3\":\"b_rpd_ra\",\"#n4\":\"b_rpd_rp\","
+        "\"#n5\":\"b_rpm_tk\",\"#n6\":\"b_rpm_tc\",\"#n7\":\"b_rpd_tk\","
+        "\"#n8\":\"b_rpd_tc\"},"
+        "\"ExpressionAttributeValues\":{\":v0\":{\"N\":\"1795444651132\"},"
+        "\":v1\":{\"N\":\"100000\"},\":v2\":{\"N\":\"100000\"},"
+        "\":v3\":{\"N\":\"86400000\"},\":v4\":{\"N\":\"1795444651132\"},"
+        "\":v5\":{\"N\":\"-1000\"},\":v6\":{\"N\":\"1000\"},"
+        "\":v7\":{\"N\":\"1000\"},\":v8\":{\"N\":\"90000\"},"
+        "\":v9\":{\"N\":\"10000\"}}}",
+        "new limit: SET cp/ra/rp, ADD tk and tc");
+}
+
+
+static void
+test_compute_create(void)
+{
+    zae_buf_t            b;
+    zae_err_t            err;
+    zae_ddb_op_e         op;
+    zae_proto_plan_t     plan;
+    zae_proto_entity_t   e[2];
+
+    memset(e, 0, sizeof(e));
+    zae_str_set(&e[0].entity_id, "key-1");
+    zae_str_set(&e[0].resource, "gpt-4");
+    zae_str_set(&e[0].parent_id, "proj-1");
+    e[0].cascade = 1;
+    e[0].limits = limits("rpm:20/min,tpm:3000/hour");
+    e[0].source = ZAE_LEVEL_ENTITY;
+
+    zae_str_set(&e[1].entity_id, "proj-1");
+    zae_str_set(&e[1].resource, "gpt-4");
+    e[1].limits = limits("rpm:50/min,tpm:5000/min:8000");
+    e[1].source = ZAE_LEVEL_RESOURCE;
+
+    ok(zae_proto_slow_compute(&mem, e, 1, amounts("rpm", 2, "tpm", 250), 2,
+                              RF, 7, &plan, &err)
+       == ZAE_OK && !plan.rejected, "create compute");
+    is_int(plan.items[0].kind, ZAE_WRITE_CREATE, "Create");
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_write_request(&b, &table, &ns, &plan, &op) == ZAE_OK
+       && op == ZAE_DDB_PUT_ITEM, "Create is a PutItem");
+    body_is(&b,
+        "{\"TableName\":\"zae-limiter\",\"Item\":"
+        "{\"PK\":{\"S\":\"" NS "/BUCKET#key-1#gpt-4#0\"},"
+        "\"SK\":{\"S\":\"#STATE\"},\"entity_id\":{\"S\":\"key-1\"},"
+        "\"resource\":{\"S\":\"gpt-4\"},\"rf\":{\"N\":\"1795444651132\"},"
+        "\"cascade\":{\"BOOL\":true},\"parent_id\":{\"S\":\"proj-1\"},"
+        "\"shard_count\":{\"N\":\"1\"},\"b_rpm_tk\":{\"N\":\"18000\"},"
+        "\"b_rpm_cp\":{\"N\":\"20000\"},\"b_rpm_ra\":{\"N\":\"20000\"},"
+        "\"b_rpm_rp\":{\"N\":\"60000\"},\"b_rpm_tc\":{\"N\":\"2000\"},"
+        "\"b_tpm_tk\":{\"N\":\"2750000\"},\"b_tpm_cp\":{\"N\":\"3000000\"},"
+        "\"b_tpm_ra\":{\"N\":\"3000000\"},\"b_tpm_rp\":{\"N\":\"3600000\"},"
+        "\"b_tpm_tc\":{\"N\":\"250000\"},\"b_wcu_tk\":{\"N\":\"1000000\"},"
+        "\"b_wcu_cp\":{\"N\":\"1000000\"},\"b_wcu_ra\":{\"N\":\"1000000\"},"
+        "\"b_wcu_rp\":{\"N\":\"1000\"},\"b_wcu_tc\":{\"N\":\"0\"},"
+        "\"GSI2PK\":{\"S\":\"" NS "/RESOURCE#gpt-4\"},"
+        "\"GSI2SK\":{\"S\":\"BUCKET#key-1#0\"},"
+        "\"GSI3PK\":{\"S\":\"" NS "/ENTITY#key-1\"},"
+        "\"GSI3SK\":{\"S\":\"BUCKET#gpt-4#0\"},"
+        "\"GSI4PK\":{\"S\":\"" NS "\"},"
+        "\"GSI4SK\":{\"S\":\"BUCKET#key-1#gpt-4#0\"}},"
+        "\"ConditionExpression\":\"attribute_not_exists(PK)\"}",
+        "Create: the facts 1.3 bucket with wcu at full value, no ttl");
+
+    /* cascade: child Normal + parent Create in one transaction */
+
+    e[0].bucket = bucket(BUCKET_ITEM("18000", "999000", "1", ""));
+
+    ok(zae_proto_slow_compute(&mem, e, 2, amounts("rpm", 2, NULL, 0), 1,
+                              RF, 7, &plan, &err)
+       == ZAE_OK && !plan.rejected, "cascade compute");
+    is_int(plan.nitems, 2, "two items");
+    is_int(plan.nstatuses, 4, "statuses of child and parent");
+    ok(plan.statuses[2].entity_id.len == 6, "parent statuses last");
+    is_int(plan.items[1].kind, ZAE_WRITE_CREATE, "parent Create");
+    ok(plan.items[1].cascade == 0 && plan.items[1].parent_id.len == 0,
+       "parent: no cascade, no parent_id");
+    ok(plan.items[1].set_ttl, "parent on resource defaults: ttl");
+    is_int(plan.items[1].ttl, RF / 1000 + 672, "ttl vector of facts 2.3");
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_write_request(&b, &table, &ns, &plan, &op) == ZAE_OK
+       && op == ZAE_DDB_TRANSACT_WRITE_ITEMS, "TransactWriteItems");
+    ok(b.data && strstr((char *) b.data, "\"TransactItems\":[{\"Update\":")
+       && strstr((char *) b.data, "},{\"Put\":"),
+       "Update of the child, then Put of the parent");
+    ok(strstr((char *) b.data, "\"ttl\":{\"N\":\"1795445323\"}") != NULL,
+       "parent item carries the facts 1.3 ttl value");
+
+    /* a parent rejection rejects the whole acquire, child first */
+
+    e[1].limits = limits("rpm:1/min");
+    ok(zae_proto_slow_compute(&mem, e, 2, amounts("rpm", 2, NULL, 0), 1,
+                              RF, 7, &plan, &err)
+       == ZAE_OK && plan.rejected, "parent short: rejected");
+    ok(!plan.statuses[0].exceeded && plan.statuses[2].exceeded,
+       "child passed, parent exceeded");
+    is_int(plan.retry_ms, 60001, "retry from the parent");
+
+    ok(zae_proto_slow_compute(&mem, e, 3, NULL, 0, RF, 7, &plan, &err)
+       == ZAE_ERROR, "three entities refused");
+    e[0].limits = limits("");
+    ok(zae_proto_slow_compute(&mem, e, 1, NULL, 0, RF, 7, &plan, &err)
+       == ZAE_ERROR, "no limits refused: %s", err.msg);
+}
+
+
+static void
+test_write_decode(void)
+{
+    zae_ddb_error_t  e;
+
+    is_int(zae_proto_write_decode(&mem, resp(200, "{}"), &e), ZAE_WRITE_OK,
+           "200: OK");
+    is_int(zae_proto_write_decode(&mem, resp(400, CCF("")), &e),
+           ZAE_WRITE_CONDITION_FAILED, "CCF: CONDITION_FAILED");
+    is_int(zae_proto_write_decode(&mem, resp(400,
+        "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+        "TransactionCanceledException\",\"Message\":\"Transaction cancelled"
+        ", please refer cancellation reasons for specific reasons [None, "
+        "ConditionalCheckFailed]\",\"CancellationReasons\":[{\"Code\":"
+        "\"None\"},{\"Code\":\"ConditionalCheckFailed\",\"Message\":"
+        "\"The conditional request failed\"}]}"), &e),
+        ZAE_WRITE_CONDITION_FAILED, "canceled by a CCF: CONDITION_FAILED");
+    is_int(zae_proto_write_decode(&mem, resp(400,
+        "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+        "TransactionCanceledException\",\"Message\":\"x\","
+        "\"CancellationReasons\":[{\"Code\":\"TransactionConflict\"},"
+        "{\"Code\":\"None\"}]}"), &e),
+        ZAE_WRITE_CONFLICT, "canceled by a conflict: CONFLICT");
+    is_int(zae_proto_write_decode(&mem, resp(400,
+        "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+        "ThrottlingException\",\"message\":\"x\"}"), &e),
+        ZAE_WRITE_ERROR, "throttling: ERROR");
+    ok(e.cls == ZAE_DDB_ERR_THROTTLING, "with its class");
+    is_int(zae_proto_write_decode(&mem, resp(500, ""), &e),
+           ZAE_WRITE_ERROR, "500: ERROR");
+}
+
+
+static void
+test_adjust(void)
+{
+    zae_buf_t  b;
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_adjust_request(&b, ref("key-1", 0),
+                                amounts("tpm", 150, "rpm", 0), 2)
+       == ZAE_OK, "adjust request");
+    body_is(&b,
+        "{\"TableName\":\"zae-limiter\","
+        "\"Key\":{\"PK\":{\"S\":\"" NS "/BUCKET#key-1#gpt-4#0\"},"
+        "\"SK\":{\"S\":\"#STATE\"}},"
+        "\"UpdateExpression\":\"ADD #n0 :v0, #n1 :v1\","
+        "\"ExpressionAttributeNames\":{\"#n0\":\"b_tpm_tk\","
+        "\"#n1\":\"b_tpm_tc\"},"
+        "\"ExpressionAttributeValues\":{\":v0\":{\"N\":\"-150000\"},"
+        "\":v1\":{\"N\":\"150000\"}}}", "adjust +150: tk -150000, tc +150000");
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_adjust_request(&b, ref("key-1", 0),
+                                amounts("tpm", -50, NULL, 0), 1)
+       == ZAE_OK, "release");
+    body_is(&b,
+        "{\"TableName\":\"zae-limiter\","
+        "\"Key\":{\"PK\":{\"S\":\"" NS "/BUCKET#key-1#gpt-4#0\"},"
+        "\"SK\":{\"S\":\"#STATE\"}},"
+        "\"UpdateExpression\":\"ADD #n0 :v0, #n1 :v1\","
+        "\"ExpressionAttributeNames\":{\"#n0\":\"b_tpm_tk\","
+        "\"#n1\":\"b_tpm_tc\"},"
+        "\"ExpressionAttributeValues\":{\":v0\":{\"N\":\"50000\"},"
+        "\":v1\":{\"N\":\"-50000\"}}}", "release 50: tk +50000, tc -50000");
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_rollback_request(&b, ref("proj-1", 1),
+                                  amounts("rpm", 1, "tpm", 250), 2)
+       == ZAE_OK, "rollback");
+    body_is(&b,
+        "{\"TableName\":\"zae-limiter\","
+        "\"Key\":{\"PK\":{\"S\":\"" NS "/BUCKET#proj-1#gpt-4#1\"},"
+        "\"SK\":{\"S\":\"#STATE\"}},"
+        "\"UpdateExpression\":\"ADD #n0 :v0, #n1 :v1, #n2 :v2, #n3 :v3\","
+        "\"ExpressionAttributeNames\":{\"#n0\":\"b_rpm_tk\","
+        "\"#n1\":\"b_rpm_tc\",\"#n2\":\"b_tpm_tk\",\"#n3\":\"b_tpm_tc\"},"
+        "\"ExpressionAttributeValues\":{\":v0\":{\"N\":\"1000\"},"
+        "\":v1\":{\"N\":\"-1000\"},\":v2\":{\"N\":\"250000\"},"
+        "\":v3\":{\"N\":\"-250000\"}}}",
+        "rollback of the parent's shard 1: tk +c, tc -c");
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_adjust_request(&b, ref("key-1", 0),
+                                amounts("tpm", 0, NULL, 0), 1)
+       == ZAE_DECLINED, "nothing to adjust: DECLINED");
+}
+
+
+int
+main(void)
+{
+    zae_arena_init(&arena, 0);
+    mem = zae_arena_mem(&arena);
+
+    test_spec_request();
+    test_spec_decode();
+    test_bump();
+    test_read();
+    test_compute_debt();
+    test_compute_normal();
+    test_compute_new_limit();
+    test_compute_create();
+    test_write_decode();
+    test_adjust();
+
+    zae_arena_free(&arena);
+
+    return tap_done();
+}
