@@ -974,6 +974,7 @@ static ngx_int_t
 ngx_http_zae_limit_init(ngx_conf_t *cf)
 {
     ngx_http_handler_pt             *h;
+    ngx_http_core_loc_conf_t        *clcf;
     ngx_http_core_main_conf_t       *cmcf;
     ngx_http_zae_limit_main_conf_t  *zmcf;
 
@@ -981,6 +982,20 @@ ngx_http_zae_limit_init(ngx_conf_t *cf)
 
     if (!zmcf->configured) {
         return NGX_OK;
+    }
+
+    /* the http block's resolver, if one is configured */
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->resolver && clcf->resolver != NGX_CONF_UNSET_PTR
+        && clcf->resolver->connections.nelts)
+    {
+        zmcf->ddb_conf.resolver = clcf->resolver;
+
+        if (clcf->resolver_timeout != NGX_CONF_UNSET_MSEC) {
+            zmcf->ddb_conf.resolver_timeout = clcf->resolver_timeout;
+        }
     }
 
     zmcf->ddb = ngx_http_zae_limit_ddb_create(cf, &zmcf->ddb_conf);
