@@ -380,7 +380,12 @@ ngx_http_zae_limit_ddb_parse_endpoint(ngx_conf_t *cf,
 
     /* IP literals, and names resolved once now like proxy_pass does */
 
-    if (ngx_inet_resolve_host(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url = rest;
+    u.default_port = ddb->https ? 443 : 80;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "zae_limit: %s in endpoint \"%V\"",
                            u.err ? u.err : "host not found", ep);
