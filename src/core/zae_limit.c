@@ -36,6 +36,8 @@ static const zae_period_unit_t  zae_period_units[] = {
 static const char *zae_quote(char *buf, const u_char *s, size_t len);
 static size_t zae_utf8_chars(const u_char *s, size_t len);
 static int zae_utf8_valid(const u_char *s, size_t len);
+static int zae_validate_resource_pattern(const u_char *s, size_t len,
+    zae_err_t *err);
 static int zae_parse_num(const u_char **pos, const u_char *end,
     int64_t max, int64_t *out);
 static int zae_buf_add_grouped(zae_buf_t *b, int64_t v);
@@ -184,16 +186,30 @@ zae_validate_entity_id(const u_char *s, size_t len, zae_err_t *err)
 int
 zae_validate_resource(const u_char *s, size_t len, zae_err_t *err)
 {
-    size_t  i;
-
-    if (len == 0) {
-        return zae_err_set(err, "cannot be empty");
-    }
-
     if (len == sizeof(ZAE_RESOURCE_DEFAULT) - 1
         && memcmp(s, ZAE_RESOURCE_DEFAULT, len) == 0)
     {
         return ZAE_OK;
+    }
+
+    return zae_validate_resource_pattern(s, len, err);
+}
+
+
+int
+zae_validate_resource_strict(const u_char *s, size_t len, zae_err_t *err)
+{
+    return zae_validate_resource_pattern(s, len, err);
+}
+
+
+static int
+zae_validate_resource_pattern(const u_char *s, size_t len, zae_err_t *err)
+{
+    size_t  i;
+
+    if (len == 0) {
+        return zae_err_set(err, "cannot be empty");
     }
 
     if (zae_utf8_chars(s, len) > ZAE_NAME_MAX_LEN) {

@@ -102,6 +102,13 @@ int zae_validate_entity_id(const u_char *s, size_t len, zae_err_t *err);
 /* resource: ^[a-zA-Z][a-zA-Z0-9_.\-/]*$, <= 64; "_default_" is accepted */
 int zae_validate_resource(const u_char *s, size_t len, zae_err_t *err);
 
+/*
+ * The same without the "_default_" exception, as zae-limiter validates
+ * the resource of an acquire: "_default_" fails the pattern
+ */
+int zae_validate_resource_strict(const u_char *s, size_t len,
+    zae_err_t *err);
+
 /* limit name: ^[a-zA-Z][a-zA-Z0-9_.\-]*$, <= 64, "wcu" is reserved */
 int zae_validate_limit_name(const u_char *s, size_t len, zae_err_t *err);
 

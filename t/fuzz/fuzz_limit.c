@@ -242,7 +242,7 @@ fuzz_bodies(const u_char *data, size_t len, zae_mem_t *mem)
         st[i].refill_period_seconds = (int64_t) i;
         st[i].available = n >> i;
         st[i].requested = n ^ (int64_t) i;
-        st[i].retry_after_ms = n < 0 ? -n : n;
+        st[i].retry_after_ms = n < 0 ? ~n : n;
         st[i].exceeded = (len + i) % 2;
     }
 

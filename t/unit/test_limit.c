@@ -346,6 +346,13 @@ test_validators(void)
           "must start with" },
         { zae_validate_resource, "resource", "a:b", 0, "must start with" },
         { zae_validate_resource, "resource", "a#b", 0, "cannot contain '#'" },
+        { zae_validate_resource_strict, "strict resource", "gpt-4", 0, NULL },
+        { zae_validate_resource_strict, "strict resource", "openai/gpt-4", 0,
+          NULL },
+        { zae_validate_resource_strict, "strict resource", "_default_", 0,
+          "must start with a letter" },
+        { zae_validate_resource_strict, "strict resource", "", 0,
+          "cannot be empty" },
 
         { zae_validate_limit_name, "limit name", "rpm", 0, NULL },
         { zae_validate_limit_name, "limit name", "req-per.min_2", 0, NULL },
