@@ -113,8 +113,7 @@ zae_admin_parse_limits(zae_admin_t *a, zae_limits_t *ls)
             != ZAE_OK
             || zae_limits_add(ls, &l, &err) != ZAE_OK)
         {
-            zae_admin_usage_error(a, "invalid limit \"%s\": %s", specs[i],
-                                  err.msg);
+            zae_admin_usage_error(a, "%s", err.msg);
             return ZAE_ERROR;
         }
     }
@@ -244,6 +243,24 @@ zae_admin_audit_limits(zae_admin_t *a, zae_str_t *entity,
 }
 
 
+static int
+zae_admin_limit_cmp(const void *x, const void *y)
+{
+    const zae_limit_t  *a = x, *b = y;
+    size_t              n;
+    int                 rc;
+
+    n = a->name.len < b->name.len ? a->name.len : b->name.len;
+    rc = memcmp(a->name.data, b->name.data, n);
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    return a->name.len < b->name.len ? -1 : (a->name.len > b->name.len);
+}
+
+
 /* ZAE_OK with *cfg (NULL: no item), else an error was printed */
 
 static int
@@ -283,6 +300,11 @@ zae_admin_get_config(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
                         err.msg);
         return ZAE_ERROR;
     }
+
+    /* DynamoDB keeps no attribute order: show limits sorted by name */
+
+    qsort(c->limits.elts, c->limits.nelts, sizeof(zae_limit_t),
+          zae_admin_limit_cmp);
 
     *cfg = c;
 
