@@ -7,10 +7,10 @@
 # then stops everything it started, by pid.
 #
 # Ports: ZAE_RUN_PORT (8080), ZAE_RUN_DDB_PORT (8000) and
-# ZAE_RUN_UPSTREAM_PORT (9000), each replaced by a free port when taken.
+# ZAE_RUN_UPSTREAM_PORT (8081), each replaced by a free port when taken.
 # The nginx config is conf-examples/llm-gateway.conf when it exists and
 # passes nginx -t, util/run.conf otherwise; in it 127.0.0.1:8000 /
-# localhost:8000, 127.0.0.1:9000 and 127.0.0.1:8080 / "listen 8080" are
+# localhost:8000, 127.0.0.1:8081 and 127.0.0.1:8080 / "listen 8080" are
 # rewritten to the ports in use.
 set -euo pipefail
 
@@ -36,11 +36,17 @@ pick_port() {
 
 port=$(pick_port "${ZAE_RUN_PORT:-8080}")
 ddb_port=$(pick_port "${ZAE_RUN_DDB_PORT:-8000}")
-up_port=$(pick_port "${ZAE_RUN_UPSTREAM_PORT:-9000}")
+up_port=$(pick_port "${ZAE_RUN_UPSTREAM_PORT:-8081}")
 [ "$up_port" != "$ddb_port" ] || up_port=$(util/free-port)
 
 ngx_pid=
 up_pid=
+export P=$port D=$ddb_port U=$up_port
+
+# the module signs its DynamoDB requests; DynamoDB Local accepts any key
+export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-demo}
+export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-demo}
+export AWS_REGION=${AWS_REGION:-us-east-1}
 
 cleanup() {
     trap - EXIT INT TERM
@@ -103,34 +109,43 @@ echo "run: limits: system defaults rpm:5/min, tpm:2000/min;" \
 util/demo-upstream.pl --port "$up_port" > "$run/demo-upstream.log" 2>&1 &
 up_pid=$!
 
+# the run config: a full nginx.conf (conf-examples/llm-gateway.conf) gets
+# our module path, daemon off, pid, error_log and the temp paths; an
+# http{}-level snippet (util/run.conf) is wrapped into a full config.
 make_conf() {
     local src=$1
-    sed -e "s/127\.0\.0\.1:8000/127.0.0.1:$ddb_port/g" \
-        -e "s/localhost:8000/127.0.0.1:$ddb_port/g" \
-        -e "s/127\.0\.0\.1:9000/127.0.0.1:$up_port/g" \
-        -e "s/127\.0\.0\.1:8080/127.0.0.1:$port/g" \
-        -e "s/listen \+8080/listen 127.0.0.1:$port/g" \
-        "$src" > "$run/nginx/conf/gateway.conf"
-    cat > "$run/nginx/conf/nginx.conf" <<NGX
-load_module $module;
-daemon off;
-pid logs/nginx.pid;
-error_log logs/error.log info;
-worker_processes 2;
-events {
-    worker_connections 1024;
-}
-http {
-    access_log logs/access.log;
-    client_body_temp_path tmp/client_body;
-    proxy_temp_path tmp/proxy;
-    fastcgi_temp_path tmp/fastcgi;
-    uwsgi_temp_path tmp/uwsgi;
-    scgi_temp_path tmp/scgi;
-    default_type application/octet-stream;
-    include gateway.conf;
-}
-NGX
+    perl -e '
+        my ($src, $module, $ddb, $up, $port) = @ARGV;
+        local $/;
+        open my $fh, "<", $src or die "$src: $!\n";
+        my $c = <$fh>;
+        $c =~ s/(?:127\.0\.0\.1|localhost):8000\b/127.0.0.1:$ddb/g;
+        $c =~ s/127\.0\.0\.1:(?:8081|9000)\b/127.0.0.1:$up/g;
+        $c =~ s/127\.0\.0\.1:8080\b/127.0.0.1:$port/g;
+        $c =~ s/\blisten\s+8080\b/listen 127.0.0.1:$port/g;
+        my $temp = join "", map { "    ${_}_temp_path tmp/$_;\n" }
+                   qw(client_body proxy fastcgi uwsgi scgi);
+        if ($c !~ /^\s*http\s*\{/m) {
+            $c = "worker_processes 2;\nevents {\n    worker_connections"
+                 . " 1024;\n}\nhttp {\n    access_log logs/access.log;\n"
+                 . "    default_type application/octet-stream;\n"
+                 . "    include gateway.conf;\n}\n";
+        }
+        $c =~ s/^\s*(?:daemon|pid)\s[^;]*;[^\n]*\n//mg;
+        $c =~ s/^\s*load_module\s+\S*ngx_http_zae_limit_module\.so\s*;[^\n]*\n//mg;
+        $c =~ s/^(\s*http\s*\{[^\n]*\n)/$1$temp/m;
+        $c = "load_module $module;\ndaemon off;\npid logs/nginx.pid;\n"
+             . "error_log logs/error.log info;\n\n$c";
+        print $c;
+    ' "$src" "$module" "$ddb_port" "$up_port" "$port" \
+        > "$run/nginx/conf/nginx.conf" || return 1
+    if ! grep -q '^\s*http\s*{' "$src"; then
+        perl -pe '
+            s/(?:127\.0\.0\.1|localhost):8000\b/127.0.0.1:$ENV{D}/g;
+            s/127\.0\.0\.1:(?:8081|9000)\b/127.0.0.1:$ENV{U}/g;
+            s/127\.0\.0\.1:8080\b/127.0.0.1:$ENV{P}/g;
+        ' < "$src" > "$run/nginx/conf/gateway.conf"
+    fi
     "$nginx_bin" -t -q -p "$run/nginx/" -c conf/nginx.conf \
         -e logs/error.log
 }
@@ -171,12 +186,12 @@ Try (as API key key-demo):
 
   # admitted: 200 with an OpenAI-style answer and X-Tokens-Used
   curl -si $url \\
-      -H 'Authorization: Bearer key-demo' -H 'Content-Type: application/json' \\
+      -H 'X-API-Key: key-demo' -H 'Content-Type: application/json' \\
       -d '$body'
 
   # rpm is 5/min: the 6th request in a minute gets 429 with Retry-After
   for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code}\\n' $url \\
-      -H 'Authorization: Bearer key-demo' -H 'Content-Type: application/json' \\
+      -H 'X-API-Key: key-demo' -H 'Content-Type: application/json' \\
       -d '$body'; done
 
 EOF

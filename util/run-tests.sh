@@ -31,12 +31,27 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-run=build/test-run${asan:+-asan}
-rm -rf "$run"
+# one folder per run: several runs may share this work tree at once
+base=build/test-run${asan:+-asan}
+for d in "$base"/[0-9]*; do
+    [ -d "$d" ] || continue
+    if ! kill -0 "${d##*/}" 2>/dev/null; then
+        "$top/util/ddb-local.sh" stop "$d/ddb" 2>/dev/null || true
+        rm -rf "$d"
+    fi
+done
+run=$base/$$
 mkdir -p "$run/wrap"
+ln -sfn "$$" "$base/last"
 
+rc=1
 cleanup() {
     "$top/util/ddb-local.sh" stop "$run/ddb" || true
+    if [ "$rc" = 0 ] && [ -z "${TEST_ZAE_KEEP:-}" ]; then
+        rm -rf "$run"
+    else
+        echo "run-tests: logs kept in $run"
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

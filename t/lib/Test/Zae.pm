@@ -103,9 +103,11 @@ sub zae_env {
     return \%env_done if %env_done;
 
     $name = _file_name();
+    # under make test one folder per run; alone, one per process, as
+    # several people may run the same file in this tree at once
     $prefix = $ENV{TEST_ZAE_SERVROOT_BASE}
               ? "$ENV{TEST_ZAE_SERVROOT_BASE}/$name"
-              : "$top/build/t/servroot/$name";
+              : "$top/build/t/servroot/$name.$$";
 
     remove_tree($prefix);
     make_path($prefix);
