@@ -358,9 +358,29 @@ zae_proto_spec_decode(zae_mem_t *mem, zae_amount_t *consume, size_t n,
 
     res->app_short = short_;
 
+    /*
+     * Our fix (facts 3.7): wcu is short, but if its refill since rf
+     * covers a write, the table partition is not over 1000 writes/s:
+     * no shard doubling, the slow path refills wcu.  Only a wcu that
+     * stays short after the refill is WCU_EXHAUSTED.
+     */
+
     if (bk->wcu.tk < ZAE_WCU_COST) {
-        res->decision = ZAE_SPEC_WCU_EXHAUSTED;
-        return ZAE_OK;
+        st.tk = bk->wcu.tk;
+        st.last = bk->rf;
+        st.cp = bk->wcu.cp;
+        st.ra = bk->wcu.ra;
+        st.rp = bk->wcu.rp;
+
+        if (!bk->has_wcu
+            || !zae_bucket_would_refill_satisfy(&st, ZAE_WCU_COST / 1000,
+                                                now_ms))
+        {
+            res->decision = ZAE_SPEC_WCU_EXHAUSTED;
+            return ZAE_OK;
+        }
+
+        res->wcu_refill = 1;
     }
 
     if (bk->has_ttl && bk->ttl <= zae_floor_div(now_ms, 1000)) {
@@ -749,7 +769,22 @@ zae_proto_slow_compute(zae_mem_t *mem, zae_proto_entity_t *ents,
 
         /* our fix: refill the hidden wcu limit on Normal writes */
 
-        if (it->kind == ZAE_WRITE_NORMAL && e->bucket->has_wcu) {
+        if (it->kind == ZAE_WRITE_NORMAL && !e->bucket->has_wcu) {
+
+            /* a bucket without wcu (not written by zae-limiter) gets it */
+
+            pl = &it->wcu;
+            zae_str_set(&pl->name, ZAE_WCU_NAME);
+            pl->cp = ZAE_WCU_MILLI;
+            pl->ra = ZAE_WCU_MILLI;
+            pl->rp = ZAE_WCU_PERIOD_MS;
+            pl->new_tk = ZAE_WCU_MILLI;
+            pl->tk_delta = ZAE_WCU_MILLI;
+            pl->is_new = 1;
+
+            it->has_wcu = 1;
+
+        } else if (it->kind == ZAE_WRITE_NORMAL) {
             bl = &e->bucket->wcu;
 
             st.tk = bl->tk;
@@ -848,10 +883,10 @@ zae_proto_item_normal(zae_mem_t *mem, zae_str_t *ns, zae_proto_item_t *it,
         (void) zae_buf_printf(&upd, ", %s = %s", ttl, v);
     }
 
-    for (i = 0; i < it->nlimits; i++) {
-        pl = &it->limits[i];
+    for (i = 0; i <= it->nlimits; i++) {
+        pl = (i < it->nlimits) ? &it->limits[i] : &it->wcu;
 
-        if (!pl->is_new) {
+        if (!pl->is_new || (i == it->nlimits && !it->has_wcu)) {
             continue;
         }
 

@@ -42,7 +42,13 @@
  *   - the hidden wcu limit is refilled lazily by slow-path Normal writes
  *     like any other limit (an ADD of its refill, no tc change), so that
  *     without an aggregator a bucket does not degrade into endless shard
- *     doubling (facts 3.7);
+ *     doubling (facts 3.7); a bucket without wcu fields gets them;
+ *
+ *   - a fast-path CCF with wcu short is WCU_EXHAUSTED (shard doubling)
+ *     only when a refill of wcu since rf would not cover the write, i.e.
+ *     when the bucket really sees more than 1000 writes/s; otherwise it
+ *     is classified like an app-limit failure (REJECT if an app limit
+ *     stays short, else REFILL_WOULD_HELP: the slow path refills wcu);
  *
  *   - the inline limits= list is the last fallback (zae_schema.h).
  */
@@ -108,6 +114,7 @@ typedef struct {
     zae_ddb_error_t       error;        /* ERROR, DECLINED */
     unsigned              has_bucket:1;
     unsigned              app_short:1;  /* an app limit was short too */
+    unsigned              wcu_refill:1; /* wcu short, but a refill helps */
 } zae_spec_result_t;
 
 

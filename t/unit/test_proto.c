@@ -280,7 +280,24 @@ test_spec_decode(void)
            &err) == ZAE_OK && res.decision == ZAE_SPEC_WCU_EXHAUSTED
        && res.app_short == 0, "wcu 500 < 1000: WCU_EXHAUSTED");
 
+    ok(zae_proto_spec_decode(&mem, a, 2, RF + 1, resp(400,
+           CCF(",\"Item\":" BUCKET_ITEM("18000", "500", "1", ""))), &res,
+           &err) == ZAE_OK && res.decision == ZAE_SPEC_REFILL_WOULD_HELP
+       && res.wcu_refill, "wcu 500, 1 ms refills 1000: no shard doubling");
+
+    ok(zae_proto_spec_decode(&mem, a, 2, RF + 1, resp(400,
+           CCF(",\"Item\":" BUCKET_ITEM("18000", "500", "1",
+                              ",\"b_wcu_rp\":{\"N\":\"1000000\"}"))),
+           &res, &err)
+       == ZAE_OK && res.decision == ZAE_SPEC_ERROR,
+       "a duplicate attribute in ALL_OLD: ERROR, not a decision");
+
     a = amounts("rpm", 19, NULL, 0);
+
+    ok(zae_proto_spec_decode(&mem, a, 1, RF + 1, resp(400,
+           CCF(",\"Item\":" BUCKET_ITEM("18000", "0", "1", ""))), &res,
+           &err) == ZAE_OK && res.decision == ZAE_SPEC_REJECT
+       && res.wcu_refill, "wcu refillable but rpm short: fast REJECT");
 
     ok(zae_proto_spec_decode(&mem, a, 1, RF, resp(400,
            CCF(",\"Item\":" BUCKET_ITEM("18000", "0", "1", ""))), &res,
@@ -600,6 +617,55 @@ test_compute_normal(void)
 }
 
 
+/* a bucket without wcu fields gets them on a Normal write */
+
+static void
+test_compute_no_wcu(void)
+{
+    zae_buf_t            b;
+    zae_err_t            err;
+    zae_ddb_op_e         op;
+    zae_proto_plan_t     plan;
+    zae_proto_entity_t   e;
+
+    memset(&e, 0, sizeof(e));
+    zae_str_set(&e.entity_id, "solo");
+    zae_str_set(&e.resource, "gpt-4");
+    e.limits = limits("rpm:5");
+    e.source = ZAE_LEVEL_ENTITY;
+    e.bucket = bucket("{\"rf\":{\"N\":\"1000\"},"
+                      "\"b_rpm_tk\":{\"N\":\"5000\"},"
+                      "\"b_rpm_cp\":{\"N\":\"5000\"},"
+                      "\"b_rpm_ra\":{\"N\":\"5000\"},"
+                      "\"b_rpm_rp\":{\"N\":\"60000\"}}");
+
+    ok(zae_proto_slow_compute(&mem, &e, 1, amounts("rpm", 1, NULL, 0), 1,
+                              1000, 7, &plan, &err)
+       == ZAE_OK && plan.items[0].has_wcu && plan.items[0].wcu.is_new,
+       "wcu initialised");
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_write_request(&b, &table, &ns, &plan, &op) == ZAE_OK,
+       "write with wcu init");
+    body_is(&b,
+        "{\"TableName\":\"zae-limiter\","
+        "\"Key\":{\"PK\":{\"S\":\"" NS "/BUCKET#solo#gpt-4#0\"},"
+        "\"SK\":{\"S\":\"#STATE\"}},"
+        "\"UpdateExpression\":\"SET #n0 = :v0, #n2 = :v1, #n3 = :v2, "
+        "#n4 = :v3 ADD #n5 :v5, #n6 :v7, #n7 :v8 REMOVE #n1\","
+        "\"ConditionExpression\":\"#n0 = :v4 AND #n5 >= :v6\","
+        "\"ExpressionAttributeNames\":{\"#n0\":\"rf\",\"#n1\":\"ttl\","
+        "\"#n2\":\"b_wcu_cp\",\"#n3\":\"b_wcu_ra\",\"#n4\":\"b_wcu_rp\","
+        "\"#n5\":\"b_rpm_tk\",\"#n6\":\"b_rpm_tc\",\"#n7\":\"b_wcu_tk\"},"
+        "\"ExpressionAttributeValues\":{\":v0\":{\"N\":\"1000\"},"
+        "\":v1\":{\"N\":\"1000000\"},\":v2\":{\"N\":\"1000000\"},"
+        "\":v3\":{\"N\":\"1000\"},\":v4\":{\"N\":\"1000\"},"
+        "\":v5\":{\"N\":\"-1000\"},\":v6\":{\"N\":\"1000\"},"
+        "\":v7\":{\"N\":\"1000\"},\":v8\":{\"N\":\"1000000\"}}}",
+        "SET wcu cp/ra/rp, ADD wcu tk at full value");
+}
+
+
 /* facts 4.5: a limit new to an existing bucket is initialised */
 
 static void
@@ -851,6 +917,7 @@ main(void)
     test_compute_debt();
     test_compute_normal();
     test_compute_new_limit();
+    test_compute_no_wcu();
     test_compute_create();
     test_write_decode();
     test_adjust();
