@@ -746,6 +746,9 @@ ngx_http_zae_limit_ddb_attempt(ngx_http_zae_limit_ddb_op_t *op)
     }
 
     call->attempts++;
+    call->status = 0;
+    ngx_str_null(&call->error_type);
+    ngx_str_null(&call->response);
 
     op->reused = 0;
     op->fresh = 0;
@@ -1134,6 +1137,14 @@ ngx_http_zae_limit_ddb_test_connect(ngx_connection_t *c)
 static void
 ngx_http_zae_limit_ddb_connected(ngx_http_zae_limit_ddb_op_t *op)
 {
+    /* the head and the body go out in two writes: no Nagle delay */
+
+    if (ngx_tcp_nodelay(op->peer.connection) != NGX_OK) {
+        ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_RESET, 0, NULL,
+                                    "setsockopt(TCP_NODELAY) failed");
+        return;
+    }
+
 #if (NGX_SSL)
     if (op->ddb->https) {
         ngx_http_zae_limit_ddb_ssl_init(op);
