@@ -21,6 +21,7 @@
 #include "zae_retry.h"
 #include "zae_creds.h"
 #include "zae_records.h"
+#include "zae_schema.h"
 
 
 #define ZAE_ADMIN_VERSION        "0.1.0"
@@ -192,6 +193,14 @@ zae_av_t *zae_admin_item_to_json(zae_admin_t *a, const zae_av_t *item);
 
 int zae_admin_audit_event(zae_admin_t *a, zae_str_t *entity,
     const char *action, zae_str_t *resource, zae_buf_t *details);
+
+
+/* zae_admin_query.c */
+
+int zae_admin_resolve_limits(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
+    const zae_limits_t **ls, zae_level_e *source, int quiet);
+int zae_admin_read_bucket(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
+    zae_bucket_item_t **bucket);
 
 
 /* command handlers */

@@ -30,9 +30,12 @@ static int zae_admin_get_config(zae_admin_t *a, zae_str_t *pk,
     zae_str_t *sk, zae_config_item_t **cfg);
 static int zae_admin_item_buf(zae_admin_t *a, zae_av_t *item, zae_buf_t *b);
 static int zae_admin_sync_bucket(zae_admin_t *a, zae_str_t *entity,
-    zae_str_t *resource, const zae_limits_t *ls, int remove_ttl);
+    zae_str_t *resource, const zae_limits_t *ls, int64_t ttl,
+    zae_str_t *stale, size_t nstale);
 static int zae_admin_entity_exists(zae_admin_t *a, zae_str_t *entity,
     zae_av_t **meta);
+static int zae_admin_reconcile(zae_admin_t *a, zae_str_t *ent,
+    zae_str_t *res);
 static int zae_admin_check_entity(zae_admin_t *a, const char *s,
     zae_str_t *out);
 static int zae_admin_check_resource(zae_admin_t *a, const char *s,
@@ -724,6 +727,10 @@ zae_admin_cmd_resource_delete(zae_admin_t *a)
     }
 
     ent = zae_admin_cat(a, "$RESOURCE:%s", a->args[0]);
+    if (zae_admin_reconcile(a, &ent, &res) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
     zae_buf_init(&d, &a->mem, 16);
 
     if (zae_buf_add_str(&d, "{}") != ZAE_OK
@@ -1036,13 +1043,15 @@ zae_admin_cmd_entity_show(zae_admin_t *a)
 /*
  * Bucket parameter sync (facts 4.5), on every shard: SET cp/ra/rp of
  * each limit, initialise tk (full) and tc (0) of a limit new to the
- * bucket (upstream forgets that), REMOVE ttl for entity-specific
- * limits.  A missing bucket is fine.
+ * bucket (upstream forgets that), REMOVE ttl (ttl == 0: entity-specific
+ * limits) or SET it, and REMOVE the fields of stale limits.  A missing
+ * bucket is fine.
  */
 
 static int
 zae_admin_sync_bucket(zae_admin_t *a, zae_str_t *entity,
-    zae_str_t *resource, const zae_limits_t *ls, int remove_ttl)
+    zae_str_t *resource, const zae_limits_t *ls, int64_t ttl,
+    zae_str_t *stale, size_t nstale)
 {
     int                 rc;
     size_t              i;
@@ -1072,9 +1081,7 @@ zae_admin_sync_bucket(zae_admin_t *a, zae_str_t *entity,
             || zae_admin_key(&b, &pk, &sk) != ZAE_OK
             || zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET ") != ZAE_OK
             || zae_buf_add_str(&values, "{\":zero\":{\"N\":\"0\"}") != ZAE_OK
-            || zae_buf_add_str(&names, remove_ttl
-                                       ? "{\"#pk\":\"PK\",\"#ttl\":\"ttl\""
-                                       : "{\"#pk\":\"PK\"")
+            || zae_buf_add_str(&names, "{\"#pk\":\"PK\",\"#ttl\":\"ttl\"")
                != ZAE_OK)
         {
             goto nomem;
@@ -1112,8 +1119,41 @@ zae_admin_sync_bucket(zae_admin_t *a, zae_str_t *entity,
             }
         }
 
-        if ((remove_ttl && zae_buf_add_str(&b, " REMOVE #ttl") != ZAE_OK)
-            || zae_buf_add_str(&b, "\",\"ConditionExpression\":"
+        if (ttl > 0) {
+            rc = zae_buf_printf(&b, ", #ttl = :ttl") != ZAE_OK
+                 || zae_buf_printf(&values, ",\":ttl\":{\"N\":\"%lld\"}",
+                                   (long long) ttl) != ZAE_OK;
+
+        } else {
+            rc = zae_buf_add_str(&b, " REMOVE #ttl") != ZAE_OK;
+        }
+
+        if (rc) {
+            goto nomem;
+        }
+
+        for (i = 0; i < nstale; i++) {
+            if (zae_buf_printf(&b, "%s#s%zu_tk, #s%zu_cp, #s%zu_ra, "
+                               "#s%zu_rp, #s%zu_tc",
+                               ttl > 0 && i == 0 ? " REMOVE " : ", ",
+                               i, i, i, i, i) != ZAE_OK
+                || zae_buf_printf(&names, ",\"#s%zu_tk\":\"b_%.*s_tk\","
+                                  "\"#s%zu_cp\":\"b_%.*s_cp\","
+                                  "\"#s%zu_ra\":\"b_%.*s_ra\","
+                                  "\"#s%zu_rp\":\"b_%.*s_rp\","
+                                  "\"#s%zu_tc\":\"b_%.*s_tc\"",
+                                  i, (int) stale[i].len, stale[i].data,
+                                  i, (int) stale[i].len, stale[i].data,
+                                  i, (int) stale[i].len, stale[i].data,
+                                  i, (int) stale[i].len, stale[i].data,
+                                  i, (int) stale[i].len, stale[i].data)
+                   != ZAE_OK)
+            {
+                goto nomem;
+            }
+        }
+
+        if (zae_buf_add_str(&b, "\",\"ConditionExpression\":"
                                "\"attribute_exists(#pk)\","
                                "\"ReturnValues\":\"ALL_NEW\","
                                "\"ExpressionAttributeNames\":") != ZAE_OK
@@ -1263,7 +1303,7 @@ zae_admin_cmd_entity_set(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (zae_admin_sync_bucket(a, &ent, &res, &ls, 1) != ZAE_OK) {
+    if (zae_admin_sync_bucket(a, &ent, &res, &ls, 0, NULL, 0) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -1310,6 +1350,68 @@ zae_admin_cmd_entity_get(zae_admin_t *a)
 
     return zae_admin_show_limits(a, cfg, (char *) what.data, "entity", &ent,
                                  &res);
+}
+
+
+/*
+ * After entity limits are deleted, the bucket follows the fallback
+ * limits (entity _default_, resource, system): their parameters, a
+ * TTL, and no fields of limits that no longer apply.  Without any
+ * fallback the bucket is left alone.  Not done for _default_ itself,
+ * whose buckets are per resource.
+ */
+
+static int
+zae_admin_reconcile(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
+{
+    int                  rc;
+    size_t               i, n;
+    int64_t              ttl;
+    zae_str_t           *stale;
+    zae_level_e          source;
+    zae_bucket_item_t   *bi;
+    const zae_limits_t  *ls;
+
+    if (res->len == sizeof(ZAE_RESOURCE_DEFAULT) - 1
+        && memcmp(res->data, ZAE_RESOURCE_DEFAULT, res->len) == 0)
+    {
+        return ZAE_OK;
+    }
+
+    rc = zae_admin_resolve_limits(a, ent, res, &ls, &source, 1);
+
+    if (rc == ZAE_DECLINED) {
+        return ZAE_OK;
+    }
+
+    if (rc != ZAE_OK || zae_admin_read_bucket(a, ent, res, &bi) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    if (bi == NULL) {
+        return ZAE_OK;
+    }
+
+    stale = zae_alloc(&a->mem, (bi->nlimits + 1) * sizeof(zae_str_t));
+    if (stale == NULL) {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
+    }
+
+    n = 0;
+
+    for (i = 0; i < bi->nlimits; i++) {
+        if (zae_limits_find(ls, bi->limits[i].name.data,
+                            bi->limits[i].name.len) == NULL)
+        {
+            stale[n++] = bi->limits[i].name;
+        }
+    }
+
+    ttl = zae_bucket_ttl_seconds(ls, ZAE_BUCKET_TTL_MULTIPLIER);
+    ttl = ttl > 0 ? zae_admin_now_ms() / 1000 + ttl : 0;
+
+    return zae_admin_sync_bucket(a, ent, res, ls, ttl, stale, n);
 }
 
 
@@ -1415,6 +1517,10 @@ zae_admin_cmd_entity_delete_limits(zae_admin_t *a)
     }
 
     if (rc == ZAE_ERROR) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (zae_admin_reconcile(a, &ent, &res) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 

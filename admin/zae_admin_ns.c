@@ -477,13 +477,47 @@ nomem:
 }
 
 
+static int
+zae_admin_ns_result(zae_admin_t *a, zae_str_t *name, zae_str_t *nsid,
+    const char *status)
+{
+    zae_av_t  *o;
+
+    o = zae_admin_json_obj(a);
+
+    if (zae_admin_json_set(a, o, "namespace", zae_admin_json_zstr(a, name))
+        || zae_admin_json_set(a, o, "namespace_id",
+                              zae_admin_json_zstr(a, nsid))
+        || zae_admin_json_set(a, o, "status", zae_admin_json_str(a, status)))
+    {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    return zae_admin_print_json(a, o) == ZAE_OK
+           ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+}
+
+
+static int
+zae_admin_check_nsid(zae_admin_t *a, const char *s)
+{
+    if (!zae_nsid_valid((u_char *) s, strlen(s))) {
+        zae_admin_usage_error(a, "invalid namespace id \"%s\"", s);
+        return ZAE_ERROR;
+    }
+
+    return ZAE_OK;
+}
+
+
 int
 zae_admin_cmd_ns_delete(zae_admin_t *a)
 {
     int         rc;
     char        what[512];
     zae_av_t   *item;
-    zae_str_t   sk, nsid, status;
+    zae_str_t   sk, nsid, status, name;
     zae_err_t   err;
 
     sk = zae_admin_cat(a, "#NAMESPACE#%s", a->args[0]);
@@ -523,9 +557,9 @@ zae_admin_cmd_ns_delete(zae_admin_t *a)
     }
 
     if (a->json) {
-        printf("{\"namespace\":\"%s\",\"namespace_id\":\"%.*s\","
-               "\"status\":\"deleted\"}\n", a->args[0], (int) nsid.len,
-               nsid.data);
+        name = zae_admin_str(a->args[0]);
+
+        return zae_admin_ns_result(a, &name, &nsid, "deleted");
 
     } else {
         printf("namespace \"%s\" (%.*s) deleted; recover it with "
@@ -546,6 +580,10 @@ zae_admin_cmd_ns_recover(zae_admin_t *a)
     zae_str_t        sk, status, name, created;
     zae_err_t        err;
     zae_ns_record_t  ns;
+
+    if (zae_admin_check_nsid(a, a->args[0]) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
 
     sk = zae_admin_cat(a, "#NSID#%s", a->args[0]);
 
@@ -606,9 +644,7 @@ zae_admin_cmd_ns_recover(zae_admin_t *a)
     }
 
     if (a->json) {
-        printf("{\"namespace\":\"%.*s\",\"namespace_id\":\"%s\","
-               "\"status\":\"active\"}\n", (int) name.len, name.data,
-               a->args[0]);
+        return zae_admin_ns_result(a, &name, &ns.nsid, "active");
 
     } else {
         printf("namespace \"%.*s\" (%s) recovered\n", (int) name.len,
@@ -725,6 +761,10 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
     zae_buf_t   b;
     zae_str_t   sk, status, nsid;
     zae_err_t   err;
+
+    if (zae_admin_check_nsid(a, a->args[0]) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
 
     nsid = zae_admin_str(a->args[0]);
     sk = zae_admin_cat(a, "#NSID#%s", a->args[0]);

@@ -15,10 +15,6 @@
 #include "zae_schema.h"
 
 
-static int zae_admin_resolve(zae_admin_t *a, zae_str_t *ent,
-    zae_str_t *res, const zae_limits_t **ls, zae_level_e *source);
-static int zae_admin_bucket(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
-    zae_bucket_item_t **bucket);
 static int zae_admin_keys_query(zae_admin_t *a, zae_buf_t *b,
     zae_av_t ***items, size_t *n);
 
@@ -57,9 +53,9 @@ zae_admin_args(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
 
 /* the four config levels, read consistently, then resolved */
 
-static int
-zae_admin_resolve(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
-    const zae_limits_t **ls, zae_level_e *source)
+int
+zae_admin_resolve_limits(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
+    const zae_limits_t **ls, zae_level_e *source, int quiet)
 {
     int                  i, rc;
     zae_av_t            *item;
@@ -114,6 +110,10 @@ zae_admin_resolve(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
     if (zae_resolve_limits(&levels, ent, res, NULL, ls, source, &err)
         != ZAE_OK)
     {
+        if (quiet) {
+            return ZAE_DECLINED;
+        }
+
         zae_admin_error(a, "no limits apply to entity \"%.*s\" on resource "
                         "\"%.*s\" in namespace \"%s\"", (int) ent->len,
                         ent->data, (int) res->len, res->data, a->ns_name);
@@ -124,8 +124,8 @@ zae_admin_resolve(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
 }
 
 
-static int
-zae_admin_bucket(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
+int
+zae_admin_read_bucket(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
     zae_bucket_item_t **bucket)
 {
     int                 rc;
@@ -217,8 +217,8 @@ zae_admin_cmd_available(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    if (zae_admin_resolve(a, &ent, &res, &ls, &source) != ZAE_OK
-        || zae_admin_bucket(a, &ent, &res, &bi) != ZAE_OK)
+    if (zae_admin_resolve_limits(a, &ent, &res, &ls, &source, 0) != ZAE_OK
+        || zae_admin_read_bucket(a, &ent, &res, &bi) != ZAE_OK)
     {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -329,8 +329,8 @@ zae_admin_cmd_time_until(zae_admin_t *a)
         }
     }
 
-    if (zae_admin_resolve(a, &ent, &res, &ls, &source) != ZAE_OK
-        || zae_admin_bucket(a, &ent, &res, &bi) != ZAE_OK)
+    if (zae_admin_resolve_limits(a, &ent, &res, &ls, &source, 0) != ZAE_OK
+        || zae_admin_read_bucket(a, &ent, &res, &bi) != ZAE_OK)
     {
         return ZAE_ADMIN_EXIT_FAILED;
     }

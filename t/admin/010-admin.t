@@ -516,8 +516,13 @@ is($bk->{b_wcu_tk}{N}, '999000', 'wcu untouched');
 ok(!exists $bk->{ttl}, 'ttl removed: entity-specific limits');
 
 ($rc, $out, $err) = admin('entity', 'set-limits', 'key-1', '-r', 'gpt-4',
-                          '-l', 'rpm:20', '-l', 'tpm:3000/hour');
+                          '-l', 'rpm:20', '-l', 'tpm:3000/hour', '-l',
+                          'rpd:1000/day');
 is($rc, 0, 'set-limits again overwrites');
+is(item("$ns/ENTITY#key-1", '#CONFIG#gpt-4')->{l_rpd_rp}{N}, '86400',
+   'overwritten config has the third limit');
+is(item("$ns/BUCKET#key-1#gpt-4#0", '#STATE')->{b_rpd_tk}{N}, '1000000',
+   'third limit initialised in the bucket');
 is(item("$ns/SYSTEM#", '#ENTITY_CONFIG_RESOURCES')->{'gpt-4'}{N}, '1',
    'overwrite does not count twice');
 
@@ -638,6 +643,17 @@ is($rc, 0, 'entity delete-limits');
 is(item("$ns/ENTITY#key-1", '#CONFIG#gpt-4'), undef, 'config deleted');
 ok(!exists item("$ns/SYSTEM#", '#ENTITY_CONFIG_RESOURCES')->{'gpt-4'},
    'registry attribute removed at 0');
+$bk = item("$ns/BUCKET#key-1#gpt-4#0", '#STATE');
+is($bk->{b_rpm_cp}{N}, '50000', 'bucket back on resource defaults: rpm');
+is($bk->{b_tpm_cp}{N}, '8000000', 'bucket back on resource defaults: tpm cp');
+is($bk->{b_tpm_ra}{N}, '5000000', 'bucket back on resource defaults: tpm ra');
+is($bk->{b_tpm_rp}{N}, '60000', 'bucket back on resource defaults: tpm rp');
+ok(!grep(/^b_rpd_/, keys %$bk), 'stale limit rpd removed from the bucket');
+ok($bk->{ttl}{N} >= time + 671 && $bk->{ttl}{N} <= time + 673,
+   'bucket ttl = now + 672 (facts 2.3 vector)');
+is($bk->{rf}{N}, '1795444651132', 'rf kept');
+is($bk->{b_wcu_cp}{N}, '1000000', 'wcu kept');
+
 @audit = query_pk("$ns/AUDIT#key-1", '#AUDIT#');
 is($audit[-1]{action}{S}, 'limits_deleted', 'limits_deleted event');
 is_deeply($audit[-1]{details}{M}, {}, 'entity limits_deleted: no details');
