@@ -140,11 +140,11 @@ zae_ddb_expr_init(zae_ddb_expr_t *x, zae_mem_t *mem)
 const char *
 zae_ddb_expr_name(zae_ddb_expr_t *x, const u_char *name, size_t len)
 {
-    int         n;
-    size_t      i;
-    zae_av_t   *v;
+    int          n;
+    char         ph[32];
+    size_t       i;
+    zae_av_t    *v;
     zae_attr_t  *a;
-    char        ph[32];
 
     if (x->failed) {
         return NULL;
@@ -859,6 +859,15 @@ zae_ddb_batch_write_item(zae_buf_t *b, const zae_ddb_write_t *w, size_t n)
 }
 
 
+static const char  *zae_ddb_gsi_proj[] = {
+    "ALL", "ALL", "KEYS_ONLY", "KEYS_ONLY"
+};
+
+static const char  *zae_ddb_lsi_proj[] = {
+    "ALL", "KEYS_ONLY", "ALL", "KEYS_ONLY", "ALL"
+};
+
+
 static int
 zae_ddb_key_schema(zae_buf_t *b, const char *hash, const char *range)
 {
@@ -872,11 +881,8 @@ zae_ddb_key_schema(zae_buf_t *b, const char *hash, const char *range)
 int
 zae_ddb_create_table_zae(zae_buf_t *b, const zae_str_t *table, int lsi)
 {
-    int          i;
-    char         hash[16], range[16];
-    static const char  *gsi_proj[] = { "ALL", "ALL", "KEYS_ONLY", "KEYS_ONLY" };
-    static const char  *lsi_proj[] = { "ALL", "KEYS_ONLY", "ALL", "KEYS_ONLY",
-                                       "ALL" };
+    int   i;
+    char  hash[16], range[16];
 
     if (table == NULL || table->len == 0) {
         return ZAE_ERROR;
@@ -929,7 +935,7 @@ zae_ddb_create_table_zae(zae_buf_t *b, const zae_str_t *table, int lsi)
             != ZAE_OK
             || zae_ddb_key_schema(b, hash, range) != ZAE_OK
             || zae_buf_printf(b, ",\"Projection\":{\"ProjectionType\":"
-                              "\"%s\"}}", gsi_proj[i - 1])
+                              "\"%s\"}}", zae_ddb_gsi_proj[i - 1])
                != ZAE_OK)
         {
             return ZAE_ERROR;
@@ -953,7 +959,7 @@ zae_ddb_create_table_zae(zae_buf_t *b, const zae_str_t *table, int lsi)
                 != ZAE_OK
                 || zae_ddb_key_schema(b, "PK", range) != ZAE_OK
                 || zae_buf_printf(b, ",\"Projection\":{\"ProjectionType\":"
-                                  "\"%s\"}}", lsi_proj[i - 1])
+                                  "\"%s\"}}", zae_ddb_lsi_proj[i - 1])
                    != ZAE_OK)
             {
                 return ZAE_ERROR;
@@ -1251,8 +1257,8 @@ zae_ddb_json_str(const zae_av_t *obj, const char *name, zae_str_t *s)
 static void
 zae_ddb_error_finish(zae_ddb_error_t *e)
 {
-    size_t  i;
     int     transient, fatal;
+    size_t  i;
 
     if (e->cls == ZAE_DDB_ERR_TXN_CANCELED) {
         transient = 0;
@@ -1350,8 +1356,8 @@ zae_ddb_decode_error(zae_mem_t *mem, const zae_ddb_http_resp_t *r,
     size_t                 i;
     zae_av_t              *root, *item;
     zae_err_t              err;
-    const zae_ddb_code_t  *c;
     zae_json_limits_t      limits;
+    const zae_ddb_code_t  *c;
 
     memset(e, 0, sizeof(zae_ddb_error_t));
     e->status = r->status;

@@ -557,9 +557,9 @@ zae_json_get(const zae_av_t *obj, const char *name)
 int
 zae_av_get_int64(const zae_av_t *av, int64_t *v, zae_err_t *err)
 {
-    int        neg;
-    size_t     i;
-    uint64_t   n, max, d;
+    int         neg;
+    size_t      i;
+    uint64_t    n, max, d;
     zae_str_t  *s;
 
     if (av == NULL || av->type != ZAE_AV_N) {

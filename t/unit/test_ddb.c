@@ -261,17 +261,17 @@ static void
 test_requests(void)
 {
     int                    rc;
-    zae_buf_t              b;
+    char                   upd[128], cond[128];
     zae_av_t              *item;
+    zae_str_t              t, s, s2;
+    zae_buf_t              b;
+    const char            *p[4];
     zae_ddb_req_t          r;
     zae_ddb_expr_t         x;
+    const zae_av_t        *keys[2];
     zae_ddb_write_t        w[4];
     zae_ddb_action_t       acts[4];
-    const zae_av_t        *keys[2];
     zae_ddb_batch_get_t    bg[2];
-    zae_str_t              t, s, s2;
-    const char            *p[4];
-    char                   upd[128], cond[128];
 
     memset(&r, 0, sizeof(zae_ddb_req_t));
     r.table = str("zae-limiter");
@@ -618,12 +618,12 @@ test_requests(void)
 static void
 test_create_table(void)
 {
-    int                rc;
-    size_t             i;
-    zae_buf_t          b;
-    zae_av_t          *root, *v, *idx;
-    zae_err_t          err;
-    zae_str_t          t, s;
+    int         rc;
+    size_t      i;
+    zae_av_t   *root, *v, *idx;
+    zae_buf_t   b;
+    zae_err_t   err;
+    zae_str_t   t, s;
 
     t = str("zae-limiter");
 

@@ -228,13 +228,13 @@ encode_item(const zae_av_t *item)
 static void
 test_items(void)
 {
+    int          b;
     size_t       i;
     int64_t      v;
     zae_av_t    *item, *again, *a;
     zae_str_t    s;
     zae_err_t    err;
     const char  *enc;
-    int          b;
 
     for (i = 0; i < NITEMS; i++) {
         item = parse_item(items[i]);
@@ -347,10 +347,10 @@ test_items(void)
 static void
 test_int64(void)
 {
-    int64_t      v;
-    zae_av_t    *n;
-    zae_err_t    err;
-    size_t       i;
+    size_t      i;
+    int64_t     v;
+    zae_av_t   *n;
+    zae_err_t   err;
 
     static const struct {
         const char  *text;
@@ -496,10 +496,10 @@ test_decoder(void)
     char               *deep;
     size_t              i, len;
     zae_av_t           *root, *item;
-    zae_err_t           err;
     zae_buf_t           b;
-    zae_arena_t         small;
     zae_mem_t           smem;
+    zae_err_t           err;
+    zae_arena_t         small;
     zae_json_limits_t   lim;
 
     /* plain JSON */
