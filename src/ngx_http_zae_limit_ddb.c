@@ -216,6 +216,11 @@ ngx_http_zae_limit_ddb_create(ngx_conf_t *cf,
         conf->resolver = NULL;
     }
 
+    if (conf->resolver && conf->resolver->connections.nelts == 0) {
+        /* the dummy resolver nginx creates when none is configured */
+        conf->resolver = NULL;
+    }
+
     if (ngx_http_zae_limit_ddb_parse_endpoint(cf, ddb) != NGX_OK) {
         return NULL;
     }
