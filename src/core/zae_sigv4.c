@@ -260,6 +260,10 @@ zae_sigv4_canonical_path(zae_mem_t *mem, const zae_str_t *path,
         zae_str_set(&p, "/");
     }
 
+    if (p.data[0] != '/') {
+        return zae_err_set(err, "sigv4: path does not start with \"/\"");
+    }
+
     if (normalize) {
 
         /* at most len / 2 + 1 segments */

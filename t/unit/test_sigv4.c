@@ -113,6 +113,8 @@ main(void)
     is_str(t_path("/\xe1\x88\xb4", 1), "/%E1%88%B4", "utf-8 encoded");
     is_str(t_path("/-._~AZaz09", 1), "/-._~AZaz09", "unreserved kept");
     is_str(t_path("/a:b@c+d=e", 1), "/a%3Ab%40c%2Bd%3De", "reserved encoded");
+    is_str(t_path("a/b", 0), "(error)", "relative path refused");
+    is_str(t_path("*", 1), "(error)", "asterisk form refused");
 
     /* queries */
 
