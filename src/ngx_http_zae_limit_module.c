@@ -337,6 +337,8 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_uint_t   i;
     zae_err_t    err;
 
+    ngx_http_zae_limit_shm_t  *shm;
+
     if (zmcf->configured) {
         return "is duplicate";
     }
@@ -564,8 +566,16 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    shm = ngx_pcalloc(cf->pool, sizeof(ngx_http_zae_limit_shm_t));
+    if (shm == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    shm->max_deltas = (zmcf->max_deltas == NGX_CONF_UNSET_UINT)
+                      ? 65536 : zmcf->max_deltas;
+
     zmcf->shm_zone->init = ngx_http_zae_limit_init_zone;
-    zmcf->shm_zone->data = zmcf;
+    zmcf->shm_zone->data = shm;
 
     len = zmcf->ddb_conf.endpoint.len;
 

@@ -167,22 +167,10 @@ ngx_http_zae_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_http_zae_limit_shm_t  *oshm = data;
 
-    size_t                           len;
-    ngx_http_zae_limit_shm_t        *shm;
-    ngx_http_zae_limit_main_conf_t  *zmcf;
+    size_t                     len;
+    ngx_http_zae_limit_shm_t  *shm;
 
-    zmcf = shm_zone->data;
-
-    shm = ngx_pcalloc(ngx_cycle->pool, sizeof(ngx_http_zae_limit_shm_t));
-    if (shm == NULL) {
-        return NGX_ERROR;
-    }
-
-    shm->max_deltas = zmcf->max_deltas;
-
-    /* from now on shm_zone->data is the zone context */
-
-    shm_zone->data = shm;
+    shm = shm_zone->data;
 
     if (oshm) {
         shm->sh = oshm->sh;

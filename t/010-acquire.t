@@ -19,6 +19,8 @@ $ddb = ddb();
 $nsid = $env->{TEST_NGINX_NSID};
 
 $n = nginx(conf => <<'EOF');
+env AWS_ACCESS_KEY_ID=AKIDLOCAL;
+env AWS_SECRET_ACCESS_KEY=local-secret;
 events { }
 http {
     zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
@@ -105,10 +107,14 @@ sub req {
 for my $i (1 .. 3) {
     $r = req('/inline/v1', 'key-a');
     is($r->{status}, 200, "inline: request $i admitted");
+
+    if ($i == 1) {
+        is($r->{headers}{'x-source'}, 'inline',
+           '$zae_limit_source inline on the first (slow path) request');
+    }
 }
 
 is($r->{headers}{'x-status'}, 'PASSED', '$zae_limit_status PASSED');
-is($r->{headers}{'x-source'}, 'inline', '$zae_limit_source inline');
 is($r->{headers}{'x-ratelimit-limit-rpm'}, 3, 'x-ratelimit-limit-rpm');
 is($r->{headers}{'x-ratelimit-remaining-rpm'}, 0,
    'x-ratelimit-remaining-rpm after 3 of 3');
@@ -202,6 +208,12 @@ for my $case (sort keys %want) {
 }
 
 
+# the system limits would apply to every entity from now on: remove them
+# (nothing cached them for the entities used below)
+
+$ddb->delete_item({ PK => S("$nsid/SYSTEM#"), SK => S('#CONFIG') });
+
+
 # two limits ------------------------------------------------------------------
 
 $r = req('/two/v1?tokens=400', 'key-t');
@@ -244,6 +256,11 @@ is_deeply(\@st, [200, 200, 200, 429, 429],
 $r = get_bucket($ddb, $nsid, 'proj-1', 'claude');
 is($r->{b_rpm_tc}, 3000, 'cascade: project bucket charged 3 times');
 ok(!defined $r->{ttl}, 'cascade: project bucket on entity config, no ttl');
+
+# the 5th request charged ck-1 and was refused by the project: the
+# compensation goes through the reconciliation queue (flush_interval 1s)
+
+select(undef, undef, undef, 1.6);
 
 $r = get_bucket($ddb, $nsid, 'ck-1', 'claude');
 ok($r->{cascade}, 'cascade: child bucket has cascade');
