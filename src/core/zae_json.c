@@ -1309,13 +1309,98 @@ zae_json_open(zae_json_ctx_t *ctx, zae_av_type_e type)
 
 
 static int
+zae_json_attr_cmp(const zae_attr_t *a, const zae_attr_t *b)
+{
+    if (a->name.len != b->name.len) {
+        return a->name.len < b->name.len ? -1 : 1;
+    }
+
+    if (a->name.len == 0) {
+        return 0;
+    }
+
+    return memcmp(a->name.data, b->name.data, a->name.len);
+}
+
+
+static int
+zae_json_attr_qcmp(const void *one, const void *two)
+{
+    return zae_json_attr_cmp(*(const zae_attr_t * const *) one,
+                             *(const zae_attr_t * const *) two);
+}
+
+
+/*
+ * Duplicate keys are looked for when an object closes: pairwise for
+ * small objects, after sorting pointers to the keys for large ones, so
+ * that a body with many keys costs n log n, not n^2.
+ */
+
+static int
+zae_json_has_dups(zae_json_ctx_t *ctx, zae_av_t *m)
+{
+    size_t        i, j, n;
+    zae_attr_t  **v;
+
+    n = m->nattrs;
+
+    if (n <= 16) {
+        for (i = 1; i < n; i++) {
+            for (j = 0; j < i; j++) {
+                if (zae_json_attr_cmp(&m->attrs[i], &m->attrs[j]) == 0) {
+                    return 1;
+                }
+            }
+        }
+
+        return 0;
+    }
+
+    v = zae_alloc(ctx->mem, n * sizeof(zae_attr_t *));
+    if (v == NULL) {
+        return -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        v[i] = &m->attrs[i];
+    }
+
+    qsort(v, n, sizeof(zae_attr_t *), zae_json_attr_qcmp);
+
+    for (i = 1; i < n; i++) {
+        if (zae_json_attr_cmp(v[i - 1], v[i]) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
 zae_json_close(zae_json_ctx_t *ctx)
 {
+    int        rc;
+    zae_av_t  *top;
+
     if (ctx->depth == 0) {
         return zae_json_fail(ctx, "unbalanced json");
     }
 
-    ctx->depth--;
+    top = ctx->stack[--ctx->depth];
+
+    if (top->type == ZAE_AV_M && top->nattrs > 1) {
+        rc = zae_json_has_dups(ctx, top);
+
+        if (rc == -1) {
+            return zae_json_fail(ctx, "out of memory");
+        }
+
+        if (rc) {
+            return zae_json_fail(ctx, "duplicate json key");
+        }
+    }
 
     return 1;
 }
@@ -1346,10 +1431,6 @@ zae_json_on_map_key(void *data, const unsigned char *s, size_t len)
 
     if (top == NULL || top->type != ZAE_AV_M || ctx->has_key) {
         return zae_json_fail(ctx, "unexpected json key");
-    }
-
-    if (zae_av_find(top, s, len)) {
-        return zae_json_fail(ctx, "duplicate json key");
     }
 
     ctx->key.data = zae_strdup(ctx->mem, s, len);

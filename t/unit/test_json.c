@@ -577,6 +577,31 @@ test_decoder(void)
     rc = parse_rc("{\"n\":123456789012345678901234567890}", 36, NULL, &err);
     is_int(rc, ZAE_OK, "long integer accepted as text");
 
+    /* duplicates in large objects (sorted check) */
+
+    zae_buf_init(&b, &mem, 0);
+    (void) zae_buf_add_str(&b, "{");
+
+    for (i = 0; i < 5000; i++) {
+        (void) zae_buf_printf(&b, "%s\"k%zu\":%zu", i ? "," : "", i, i);
+    }
+
+    (void) zae_buf_add_str(&b, "}");
+    is_int(parse_rc((char *) b.data, b.len, NULL, &err), ZAE_OK,
+           "5000 distinct keys accepted");
+
+    b.len--;
+    (void) zae_buf_add_str(&b, ",\"k4321\":0}");
+    is_int(parse_rc((char *) b.data, b.len, NULL, &err), ZAE_ERROR,
+           "a duplicate among 5001 keys rejected");
+    ok(strstr(err.msg, "duplicate") != NULL, "duplicate message: %s",
+       err.msg);
+
+    is_int(parse_rc("{\"\":1,\"a\":2,\"\":3}", 17, NULL, &err), ZAE_ERROR,
+           "duplicate empty key rejected");
+    ok(strstr(err.msg, "duplicate") != NULL, "duplicate message: %s",
+       err.msg);
+
     /* every strict prefix of an example item is an error */
 
     all = 1;
