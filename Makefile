@@ -71,9 +71,16 @@ $(ASAN_MODULE): $(MODULE_INPUTS)
 
 # core objects, shared by zae-admin, unit tests and fuzzers ---------------
 
+# objects are rebuilt when their compile flags change: each output dir
+# keeps its flags in .flags, rewritten only when they differ
+
+flags_file = $(shell mkdir -p $(1) && \
+    if [ "$$(cat $(1)/.flags 2>/dev/null)" != "$(strip $(2))" ]; then \
+        echo "$(strip $(2))" > $(1)/.flags; fi; echo $(1)/.flags)
+
 define core_rules
 # $(1): output dir, $(2): compiler, $(3): extra flags
-$(1)/core/%.o: src/core/%.c
+$(1)/core/%.o: src/core/%.c $(call flags_file,$(1)/core,$(2) $(ZCFLAGS) $(3))
 	@mkdir -p $$(@D)
 	$(2) $(ZCFLAGS) $(3) -MMD -MP -c $$< -o $$@
 endef
@@ -99,7 +106,7 @@ ADMIN_LIBS = $(shell pkg-config --libs $(PKGS)) -lm
 
 admin: $(B)/zae-admin
 
-$(B)/admin/%.o: admin/%.c
+$(B)/admin/%.o: admin/%.c $(call flags_file,$(B)/admin,$(CC) $(ZCFLAGS))
 	@mkdir -p $(@D)
 	$(CC) $(ZCFLAGS) -Iadmin $(ADMIN_CFLAGS) -MMD -MP -c $< -o $@
 
