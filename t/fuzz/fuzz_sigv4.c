@@ -219,16 +219,16 @@ f_sign(zae_mem_t *mem, zae_str_t *parts, uint8_t flags)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char                  *s;
-    f_env_t                env;
-    int64_t                t;
-    zae_err_t              err;
-    zae_str_t              parts[F_PARTS], v;
-    zae_mem_t              mem;
-    zae_arena_t            arena;
-    zae_creds_http_t       req;
-    static zae_creds_provider_t  p;
-    uint8_t                mode, flags;
+    char                         *s;
+    f_env_t                       env;
+    int64_t                       t;
+    uint8_t                       mode, flags;
+    zae_err_t                     err;
+    zae_str_t                     parts[F_PARTS], v;
+    zae_mem_t                     mem;
+    zae_arena_t                   arena;
+    zae_creds_http_t              req;
+    static zae_creds_provider_t   p;
 
     if (size < 2) {
         return 0;
