@@ -170,6 +170,11 @@ void zae_creds_provider_wipe(zae_creds_provider_t *p);
 
 /* building blocks, exposed for tests and zae-admin */
 
+/*
+ * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and
+ * AWS_CREDENTIAL_EXPIRATION: ZAE_OK, ZAE_DECLINED (none set) or
+ * ZAE_ERROR (only one of the pair set, bad values).
+ */
 int zae_creds_from_env(zae_creds_provider_t *p, zae_getenv_pt getenv_fn,
     void *env_ctx, zae_err_t *err);
 
