@@ -631,10 +631,10 @@ zae_proto_slow_compute(zae_mem_t *mem, zae_proto_entity_t *ents,
     int64_t               amount, secs;
     zae_bucket_t          st;
     zae_proto_item_t     *it;
+    const zae_limit_t    *l;
     zae_proto_limit_t    *pl;
     zae_bucket_limit_t   *bl;
     zae_proto_entity_t   *e;
-    const zae_limit_t    *l;
     zae_bucket_delta_t    d;
     zae_bucket_result_t   br;
 

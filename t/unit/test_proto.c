@@ -496,8 +496,8 @@ test_compute_normal(void)
     zae_err_t            err;
     zae_ddb_op_e         op;
     zae_proto_plan_t     plan;
-    zae_proto_entity_t   e;
     zae_proto_limit_t   *pl;
+    zae_proto_entity_t   e;
 
     memset(&e, 0, sizeof(e));
     zae_str_set(&e.entity_id, "key-1");
@@ -675,8 +675,8 @@ test_compute_new_limit(void)
     zae_err_t            err;
     zae_ddb_op_e         op;
     zae_proto_plan_t     plan;
-    zae_proto_entity_t   e;
     zae_proto_limit_t   *pl;
+    zae_proto_entity_t   e;
 
     memset(&e, 0, sizeof(e));
     zae_str_set(&e.entity_id, "key-1");

@@ -118,9 +118,9 @@ str_is(zae_str_t *s, const char *want)
 static char *
 cstr(zae_str_t *s)
 {
-    static char  buf[4][512];
-    static int   i;
     char        *p;
+    static int   i;
+    static char  buf[4][512];
 
     p = buf[i++ & 3];
     snprintf(p, 512, "%.*s", (int) s->len, s->data ? (char *) s->data : "");
