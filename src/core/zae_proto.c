@@ -802,8 +802,10 @@ zae_proto_slow_compute(zae_mem_t *mem, zae_proto_entity_t *ents,
             pl->rp = st.rp;
             pl->stored_tk = bl->tk;
             pl->new_tk = br.tk;
-            pl->refill_added = br.tk - bl->tk;
-            pl->tk_delta = pl->refill_added;
+
+            zae_bucket_write_delta(bl->tk, br.tk, 0, &d);
+            pl->refill_added = d.refill_added;
+            pl->tk_delta = d.tk_delta;
 
             it->has_wcu = (pl->tk_delta > 0);
         }

@@ -156,7 +156,11 @@ typedef struct {
     unsigned              has_meta:1;
     unsigned              has_bucket:1;
     unsigned              has_parent_bucket:1;
-    unsigned              unprocessed:3;    /* ZAE_READ_* left unread */
+    unsigned              unprocessed:3;    /* ZAE_READ_* left unread:
+                                               resend, or they look
+                                               missing (a Create then
+                                               fails, the retry path
+                                               consumes) */
 } zae_proto_read_t;
 
 
@@ -242,7 +246,9 @@ typedef struct {
  * Refill and try-consume every resolved limit of each entity with the
  * bucket's stored cp/ra/rp (absent limits and missing buckets from the
  * config at full capacity).  The same consume amounts apply to every
- * entity.  ttl_multiplier <= 0 disables ttl.  ZAE_OK with plan->rejected
+ * entity; a consume name that is not a resolved limit is ignored, as
+ * upstream does.  Limits stored in the bucket but no longer resolved
+ * are left alone.  ttl_multiplier <= 0 disables ttl.  ZAE_OK with plan->rejected
  * set or not; ZAE_ERROR (err set) on bad input or allocation failure.
  */
 int zae_proto_slow_compute(zae_mem_t *mem, zae_proto_entity_t *ents,
