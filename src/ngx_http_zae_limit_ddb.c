@@ -45,19 +45,27 @@ typedef struct {
 } ngx_http_zae_limit_ddb_cached_t;
 
 
-struct ngx_http_zae_limit_ddb_s {
-    ngx_http_zae_limit_ddb_conf_t      *conf;
+/* where a call goes: DynamoDB, or a credentials endpoint */
 
+typedef struct {
     ngx_str_t                           host;        /* no brackets, NUL */
     ngx_str_t                           host_header; /* host[:port] */
     in_port_t                           port;
-    ngx_addr_t                         *addrs;       /* config time */
+    ngx_addr_t                         *addrs;       /* unless resolve */
     ngx_uint_t                          naddrs;
-    ngx_str_t                           endpoint;
 
     unsigned                            https:1;
     unsigned                            literal:1;
     unsigned                            resolve:1;   /* at run time */
+} ngx_http_zae_limit_ddb_dest_t;
+
+
+struct ngx_http_zae_limit_ddb_s {
+    ngx_http_zae_limit_ddb_conf_t      *conf;
+
+    ngx_http_zae_limit_ddb_dest_t       dest;
+    ngx_str_t                           endpoint;
+
     unsigned                            ready:1;
     unsigned                            warned:1;
 
@@ -75,6 +83,12 @@ struct ngx_http_zae_limit_ddb_s {
     uint64_t                            random_state;
     zae_creds_provider_t               *creds;
     zae_sigv4_cache_t                   sigv4;
+
+    /* fetching credentials from ECS or EC2 metadata */
+    ngx_event_t                         creds_event;
+    ngx_pool_t                         *creds_pool;
+    ngx_http_zae_limit_ddb_call_t      *creds_call;
+    ngx_http_zae_limit_ddb_dest_t       creds_dest;
 };
 
 
@@ -83,6 +97,7 @@ struct ngx_http_zae_limit_ddb_op_s {
     ngx_http_zae_limit_ddb_t           *ddb;
 
     ngx_http_zae_limit_ddb_call_t      *call;
+    ngx_http_zae_limit_ddb_dest_t      *dest;
     ngx_uint_t                          state;
 
     ngx_peer_connection_t               peer;
@@ -107,6 +122,7 @@ struct ngx_http_zae_limit_ddb_op_s {
     ngx_msec_t                          start;
     ngx_msec_t                          deadline;
 
+    unsigned                            raw:1;       /* not DynamoDB */
     unsigned                            reused:1;
     unsigned                            fresh:1;     /* no cached conn */
     unsigned                            extra:1;     /* bytes after resp */
@@ -129,6 +145,16 @@ static ngx_int_t ngx_http_zae_limit_ddb_ssl_verify(
 static void ngx_http_zae_limit_ddb_save_session(ngx_connection_t *c);
 #endif
 
+static ngx_http_zae_limit_ddb_op_t *ngx_http_zae_limit_ddb_op(
+    ngx_http_zae_limit_ddb_t *ddb, ngx_http_zae_limit_ddb_call_t *call);
+static void ngx_http_zae_limit_ddb_creds_start(ngx_http_zae_limit_ddb_t *ddb,
+    ngx_msec_t delay);
+static void ngx_http_zae_limit_ddb_creds_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_zae_limit_ddb_creds_fetch(
+    ngx_http_zae_limit_ddb_t *ddb, zae_creds_http_t *req);
+static void ngx_http_zae_limit_ddb_creds_done(
+    ngx_http_zae_limit_ddb_call_t *call);
+static void ngx_http_zae_limit_ddb_creds_free(ngx_http_zae_limit_ddb_t *ddb);
 static void ngx_http_zae_limit_ddb_attempt(ngx_http_zae_limit_ddb_op_t *op);
 static void ngx_http_zae_limit_ddb_attempt_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_zae_limit_ddb_build(
@@ -225,7 +251,7 @@ ngx_http_zae_limit_ddb_create(ngx_conf_t *cf,
         return NULL;
     }
 
-    if (ddb->https) {
+    if (ddb->dest.https) {
 #if (NGX_SSL)
         if (ngx_http_zae_limit_ddb_set_ssl(cf, ddb) != NGX_OK) {
             return NULL;
@@ -284,14 +310,14 @@ ngx_http_zae_limit_ddb_parse_endpoint(ngx_conf_t *cf,
     {
         rest.data = ep->data + 7;
         rest.len = ep->len - 7;
-        ddb->https = 0;
+        ddb->dest.https = 0;
 
     } else if (ep->len > 8
                && ngx_strncasecmp(ep->data, (u_char *) "https://", 8) == 0)
     {
         rest.data = ep->data + 8;
         rest.len = ep->len - 8;
-        ddb->https = 1;
+        ddb->dest.https = 1;
 
     } else {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -319,7 +345,7 @@ ngx_http_zae_limit_ddb_parse_endpoint(ngx_conf_t *cf,
     ngx_memzero(&u, sizeof(ngx_url_t));
 
     u.url = rest;
-    u.default_port = ddb->https ? 443 : 80;
+    u.default_port = ddb->dest.https ? 443 : 80;
     u.no_resolve = 1;
 
     if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
@@ -335,25 +361,25 @@ ngx_http_zae_limit_ddb_parse_endpoint(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    ddb->port = u.port;
+    ddb->dest.port = u.port;
 
     /* Host header: the host as written, with a non-default port */
 
     n = u.host.len + (u.no_port || u.port == u.default_port
                       ? 0 : sizeof(":65535") - 1);
 
-    ddb->host_header.data = ngx_pnalloc(cf->pool, n);
-    if (ddb->host_header.data == NULL) {
+    ddb->dest.host_header.data = ngx_pnalloc(cf->pool, n);
+    if (ddb->dest.host_header.data == NULL) {
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(ddb->host_header.data, u.host.data, u.host.len);
+    p = ngx_cpymem(ddb->dest.host_header.data, u.host.data, u.host.len);
 
     if (!u.no_port && u.port != u.default_port) {
         p = ngx_sprintf(p, ":%d", (int) u.port);
     }
 
-    ddb->host_header.len = p - ddb->host_header.data;
+    ddb->dest.host_header.len = p - ddb->dest.host_header.data;
 
     /* the host for SNI, certificate checks and the resolver */
 
@@ -363,23 +389,23 @@ ngx_http_zae_limit_ddb_parse_endpoint(ngx_conf_t *cf,
     if (n > 2 && p[0] == '[' && p[n - 1] == ']') {
         p++;
         n -= 2;
-        ddb->literal = 1;
+        ddb->dest.literal = 1;
 
     } else if (ngx_inet_addr(p, n) != INADDR_NONE) {
-        ddb->literal = 1;
+        ddb->dest.literal = 1;
     }
 
-    ddb->host.data = ngx_pnalloc(cf->pool, n + 1);
-    if (ddb->host.data == NULL) {
+    ddb->dest.host.data = ngx_pnalloc(cf->pool, n + 1);
+    if (ddb->dest.host.data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(ddb->host.data, p, n);
-    ddb->host.data[n] = '\0';
-    ddb->host.len = n;
+    ngx_memcpy(ddb->dest.host.data, p, n);
+    ddb->dest.host.data[n] = '\0';
+    ddb->dest.host.len = n;
 
-    if (!ddb->literal && conf->resolver != NULL) {
-        ddb->resolve = 1;
+    if (!ddb->dest.literal && conf->resolver != NULL) {
+        ddb->dest.resolve = 1;
         return NGX_OK;
     }
 
@@ -388,7 +414,7 @@ ngx_http_zae_limit_ddb_parse_endpoint(ngx_conf_t *cf,
     ngx_memzero(&u, sizeof(ngx_url_t));
 
     u.url = rest;
-    u.default_port = ddb->https ? 443 : 80;
+    u.default_port = ddb->dest.https ? 443 : 80;
 
     if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -397,8 +423,8 @@ ngx_http_zae_limit_ddb_parse_endpoint(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    ddb->addrs = u.addrs;
-    ddb->naddrs = u.naddrs;
+    ddb->dest.addrs = u.addrs;
+    ddb->dest.naddrs = u.naddrs;
 
     return NGX_OK;
 }
@@ -513,16 +539,30 @@ ngx_http_zae_limit_ddb_init_process(ngx_cycle_t *cycle,
     rc = zae_creds_provider_init(ddb->creds, ngx_http_zae_limit_ddb_getenv,
                                  NULL, NULL, &err);
 
+    ddb->creds_event.handler = ngx_http_zae_limit_ddb_creds_handler;
+    ddb->creds_event.data = ddb;
+    ddb->creds_event.log = cycle->log;
+    ddb->creds_event.cancelable = 1;
+
     if (rc == ZAE_OK) {
         ddb->ready = 1;
         return NGX_OK;
     }
 
     if (rc == ZAE_AGAIN) {
-        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
-                      "zae_limit: AWS credentials from the ECS or EC2 "
-                      "metadata endpoints are not supported yet; "
-                      "DynamoDB calls are disabled");
+
+        if (ddb->creds->source == ZAE_CREDS_SRC_IMDS && !ddb->conf->imds) {
+            ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                          "zae_limit: no AWS credentials in the environment "
+                          "or the shared files, and EC2 instance metadata "
+                          "is off; DynamoDB calls are disabled");
+            return NGX_OK;
+        }
+
+        /* ECS or EC2 metadata: fetched through this client */
+
+        ngx_http_zae_limit_ddb_creds_start(ddb, 0);
+
         return NGX_OK;
     }
 
@@ -565,6 +605,16 @@ ngx_http_zae_limit_ddb_exit_process(ngx_cycle_t *cycle,
     }
 #endif
 
+    if (ddb->creds_event.timer_set) {
+        ngx_del_timer(&ddb->creds_event);
+    }
+
+    if (ddb->creds_event.posted) {
+        ngx_delete_posted_event(&ddb->creds_event);
+    }
+
+    ngx_http_zae_limit_ddb_creds_free(ddb);
+
     if (ddb->creds) {
         zae_creds_provider_wipe(ddb->creds);
     }
@@ -572,6 +622,313 @@ ngx_http_zae_limit_ddb_exit_process(ngx_cycle_t *cycle,
     zae_sigv4_cache_wipe(&ddb->sigv4);
 
     ddb->ready = 0;
+}
+
+
+/*
+ * Credentials from ECS or EC2 metadata: the provider says which request
+ * is next, the client sends it with a pool of its own, the answer goes
+ * back to the provider; the event re-runs this before they expire.
+ */
+
+static void
+ngx_http_zae_limit_ddb_creds_start(ngx_http_zae_limit_ddb_t *ddb,
+    ngx_msec_t delay)
+{
+    if (ddb->creds_event.timer_set) {
+        ngx_del_timer(&ddb->creds_event);
+    }
+
+    if (delay == 0) {
+        if (!ddb->creds_event.posted) {
+            ngx_post_event(&ddb->creds_event, &ngx_posted_events);
+        }
+
+        return;
+    }
+
+    ngx_add_timer(&ddb->creds_event, delay);
+}
+
+
+static void
+ngx_http_zae_limit_ddb_creds_handler(ngx_event_t *ev)
+{
+    int                        rc;
+    time_t                     now;
+    zae_err_t                  err;
+    ngx_msec_t                 delay;
+    zae_creds_http_t           req;
+    ngx_http_zae_limit_ddb_t  *ddb;
+
+    ddb = ev->data;
+
+    if (ngx_exiting || ngx_terminate || ddb->creds_call != NULL) {
+        return;
+    }
+
+    now = ngx_time();
+    err.msg[0] = '\0';
+
+    rc = zae_creds_next_request(ddb->creds, (int64_t) now, &req, &err);
+
+    if (rc == ZAE_AGAIN) {
+        if (ngx_http_zae_limit_ddb_creds_fetch(ddb, &req) == NGX_OK) {
+            return;
+        }
+
+        ngx_http_zae_limit_ddb_creds_free(ddb);
+        ngx_http_zae_limit_ddb_creds_start(ddb, 30000);
+        return;
+    }
+
+    if (rc == ZAE_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                      "zae_limit: AWS credentials: %s", err.msg);
+        ngx_http_zae_limit_ddb_creds_start(ddb, 30000);
+        return;
+    }
+
+    /* fresh: come back when they need a refresh */
+
+    ddb->ready = (zae_creds_get(ddb->creds) != NULL);
+
+    delay = 3600000;
+
+    if (ddb->creds->refresh_at > (int64_t) now
+        && ddb->creds->refresh_at - (int64_t) now < 3600)
+    {
+        delay = (ngx_msec_t) (ddb->creds->refresh_at - (int64_t) now) * 1000;
+    }
+
+    ngx_http_zae_limit_ddb_creds_start(ddb, ngx_max(delay, 1000));
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_ddb_creds_fetch(ngx_http_zae_limit_ddb_t *ddb,
+    zae_creds_http_t *req)
+{
+    u_char                         *p;
+    size_t                          len;
+    ngx_int_t                       rc;
+    ngx_uint_t                      i;
+    ngx_addr_t                     *addr;
+    ngx_pool_t                     *pool;
+    ngx_http_zae_limit_ddb_op_t    *op;
+    ngx_http_zae_limit_ddb_call_t  *call;
+    ngx_http_zae_limit_ddb_dest_t  *dest;
+
+    if (req->https) {
+        ngx_log_error(NGX_LOG_ERR, ddb->log, 0,
+                      "zae_limit: https credentials endpoints are not "
+                      "supported");
+        return NGX_ERROR;
+    }
+
+    pool = ngx_create_pool(4096, ddb->log);
+    if (pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    ddb->creds_pool = pool;
+
+    call = ngx_pcalloc(pool, sizeof(ngx_http_zae_limit_ddb_call_t));
+    if (call == NULL) {
+        return NGX_ERROR;
+    }
+
+    call->pool = pool;
+    call->log = ddb->log;
+    ngx_str_set(&call->op, "credentials");
+    call->deadline = ngx_min(ddb->conf->timeout * 4, 5000);
+    call->handler = ngx_http_zae_limit_ddb_creds_done;
+    call->data = ddb;
+
+    /* where: an address, "localhost", or a name for the resolver */
+
+    dest = &ddb->creds_dest;
+    ngx_memzero(dest, sizeof(ngx_http_zae_limit_ddb_dest_t));
+
+    dest->port = req->port;
+
+    dest->host.data = ngx_pnalloc(pool, req->host.len + 1);
+    if (dest->host.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dest->host.data, req->host.data, req->host.len);
+    dest->host.data[req->host.len] = '\0';
+    dest->host.len = req->host.len;
+
+    addr = ngx_pcalloc(pool, sizeof(ngx_addr_t));
+    if (addr == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (dest->host.len == 9
+        && ngx_strncasecmp(dest->host.data, (u_char *) "localhost", 9) == 0)
+    {
+        rc = ngx_parse_addr(pool, addr, (u_char *) "127.0.0.1", 9);
+
+    } else {
+        rc = ngx_parse_addr(pool, addr, dest->host.data, dest->host.len);
+    }
+
+    if (rc == NGX_OK) {
+        ngx_inet_set_port(addr->sockaddr, dest->port);
+
+        addr->name.data = ngx_pnalloc(pool, NGX_SOCKADDR_STRLEN);
+        if (addr->name.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        addr->name.len = ngx_sock_ntop(addr->sockaddr, addr->socklen,
+                                       addr->name.data, NGX_SOCKADDR_STRLEN,
+                                       1);
+        dest->addrs = addr;
+        dest->naddrs = 1;
+        dest->literal = 1;
+
+    } else if (ddb->conf->resolver) {
+        dest->resolve = 1;
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, ddb->log, 0,
+                      "zae_limit: credentials host \"%V\" needs a resolver",
+                      &dest->host);
+        return NGX_ERROR;
+    }
+
+    /* the request */
+
+    len = req->method.len + 1 + req->path.len
+          + sizeof(" HTTP/1.1" CRLF "Host: " CRLF) - 1 + req->host.len
+          + sizeof(":65535") - 1
+          + sizeof("Content-Length: 0" CRLF "Connection: close" CRLF CRLF)
+          - 1;
+
+    for (i = 0; i < req->nheaders; i++) {
+        len += req->headers[i].name.len + 2 + req->headers[i].value.len + 2;
+    }
+
+    p = ngx_pnalloc(pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    op = ngx_http_zae_limit_ddb_op(ddb, call);
+    if (op == NULL) {
+        return NGX_ERROR;
+    }
+
+    op->raw = 1;
+    op->dest = dest;
+    op->target = call->op;
+    op->header.data = p;
+
+    p = ngx_sprintf(p, "%*s %*s HTTP/1.1" CRLF "Host: %*s",
+                    req->method.len, req->method.data,
+                    req->path.len, req->path.data,
+                    req->host.len, req->host.data);
+
+    if (req->port != 80) {
+        p = ngx_sprintf(p, ":%d", (int) req->port);
+    }
+
+    *p++ = CR; *p++ = LF;
+
+    for (i = 0; i < req->nheaders; i++) {
+        p = ngx_sprintf(p, "%*s: %*s" CRLF,
+                        req->headers[i].name.len, req->headers[i].name.data,
+                        req->headers[i].value.len,
+                        req->headers[i].value.data);
+    }
+
+    p = ngx_cpymem(p, "Content-Length: 0" CRLF "Connection: close" CRLF CRLF,
+                   sizeof("Content-Length: 0" CRLF "Connection: close"
+                          CRLF CRLF) - 1);
+
+    op->header.len = p - op->header.data;
+
+    op->deadline = op->start + call->deadline;
+
+    call->state = op;
+    ddb->creds_call = call;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ddb->log, 0,
+                   "zae_limit: credentials request %V %V",
+                   (ngx_str_t *) &req->method, (ngx_str_t *) &req->url);
+
+    ngx_http_zae_limit_ddb_attempt(op);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_zae_limit_ddb_creds_done(ngx_http_zae_limit_ddb_call_t *call)
+{
+    int                        rc;
+    zae_err_t                  err;
+    ngx_http_zae_limit_ddb_t  *ddb;
+
+    ddb = call->data;
+    err.msg[0] = '\0';
+
+    if (call->rc == NGX_OK) {
+        rc = zae_creds_response(ddb->creds, (int) call->status,
+                                call->response.data, call->response.len,
+                                (int64_t) ngx_time(), &err);
+
+    } else {
+        rc = zae_creds_response(ddb->creds, 0, NULL, 0, (int64_t) ngx_time(),
+                                &err);
+        ngx_log_error(NGX_LOG_ERR, ddb->log, 0,
+                      "zae_limit: AWS credentials request failed: %V",
+                      &call->error);
+    }
+
+    ngx_http_zae_limit_ddb_creds_free(ddb);
+
+    if (rc == ZAE_AGAIN) {
+        ngx_http_zae_limit_ddb_creds_start(ddb, 0);
+        return;
+    }
+
+    if (rc == ZAE_ERROR) {
+        if (err.msg[0]) {
+            ngx_log_error(NGX_LOG_ERR, ddb->log, 0,
+                          "zae_limit: AWS credentials: %s", err.msg);
+        }
+
+        ngx_http_zae_limit_ddb_creds_start(ddb, 30000);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, ddb->log, 0,
+                  "zae_limit: AWS credentials received");
+
+    ddb->ready = 1;
+
+    /* schedules the refresh */
+
+    ngx_http_zae_limit_ddb_creds_start(ddb, 0);
+}
+
+
+static void
+ngx_http_zae_limit_ddb_creds_free(ngx_http_zae_limit_ddb_t *ddb)
+{
+    if (ddb->creds_call) {
+        ngx_http_zae_limit_ddb_cancel(ddb->creds_call);
+        ddb->creds_call = NULL;
+    }
+
+    if (ddb->creds_pool) {
+        ngx_destroy_pool(ddb->creds_pool);
+        ddb->creds_pool = NULL;
+    }
 }
 
 
@@ -626,20 +983,10 @@ ngx_http_zae_limit_ddb_start(ngx_http_zae_limit_ddb_t *ddb,
         return NGX_ERROR;
     }
 
-    op = ngx_pcalloc(call->pool, sizeof(ngx_http_zae_limit_ddb_op_t));
+    op = ngx_http_zae_limit_ddb_op(ddb, call);
     if (op == NULL) {
         return NGX_ERROR;
     }
-
-    op->resp = ngx_palloc(call->pool, sizeof(zae_http_resp_t));
-    if (op->resp == NULL) {
-        return NGX_ERROR;
-    }
-
-    op->ddb = ddb;
-    op->call = call;
-    op->mem.alloc = ngx_http_zae_limit_ddb_palloc;
-    op->mem.ctx = call->pool;
 
     /* X-Amz-Target */
 
@@ -658,17 +1005,6 @@ ngx_http_zae_limit_ddb_start(ngx_http_zae_limit_ddb_t *ddb,
                        sizeof(NGX_HTTP_ZAE_LIMIT_DDB_TARGET) - 1);
         ngx_memcpy(p, call->op.data, call->op.len);
     }
-
-    op->timer.handler = ngx_http_zae_limit_ddb_timeout;
-    op->timer.data = op;
-    op->timer.log = call->log;
-
-    op->event.data = op;
-    op->event.log = call->log;
-
-    zae_retry_op_init(&op->retry);
-
-    op->start = ngx_current_msec;
 
     budget = call->deadline;
 
@@ -689,6 +1025,43 @@ ngx_http_zae_limit_ddb_start(ngx_http_zae_limit_ddb_t *ddb,
     ngx_http_zae_limit_ddb_attempt(op);
 
     return NGX_AGAIN;
+}
+
+
+static ngx_http_zae_limit_ddb_op_t *
+ngx_http_zae_limit_ddb_op(ngx_http_zae_limit_ddb_t *ddb,
+    ngx_http_zae_limit_ddb_call_t *call)
+{
+    ngx_http_zae_limit_ddb_op_t  *op;
+
+    op = ngx_pcalloc(call->pool, sizeof(ngx_http_zae_limit_ddb_op_t));
+    if (op == NULL) {
+        return NULL;
+    }
+
+    op->resp = ngx_palloc(call->pool, sizeof(zae_http_resp_t));
+    if (op->resp == NULL) {
+        return NULL;
+    }
+
+    op->ddb = ddb;
+    op->call = call;
+    op->dest = &ddb->dest;
+    op->mem.alloc = ngx_http_zae_limit_ddb_palloc;
+    op->mem.ctx = call->pool;
+
+    op->timer.handler = ngx_http_zae_limit_ddb_timeout;
+    op->timer.data = op;
+    op->timer.log = call->log;
+
+    op->event.data = op;
+    op->event.log = call->log;
+
+    zae_retry_op_init(&op->retry);
+
+    op->start = ngx_current_msec;
+
+    return op;
 }
 
 
@@ -760,7 +1133,7 @@ ngx_http_zae_limit_ddb_attempt(ngx_http_zae_limit_ddb_op_t *op)
     op->extra = 0;
     op->tried = 0;
 
-    if (ngx_http_zae_limit_ddb_build(op) != NGX_OK) {
+    if (!op->raw && ngx_http_zae_limit_ddb_build(op) != NGX_OK) {
         /* not a transport failure: do not retry */
         op->retry.attempts = op->ddb->conf->max_attempts;
         ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_OK, 0, NULL,
@@ -803,8 +1176,8 @@ ngx_http_zae_limit_ddb_build(ngx_http_zae_limit_ddb_op_t *op)
 
     zregion.data = ddb->conf->region.data;
     zregion.len = ddb->conf->region.len;
-    zhost.data = ddb->host_header.data;
-    zhost.len = ddb->host_header.len;
+    zhost.data = ddb->dest.host_header.data;
+    zhost.len = ddb->dest.host_header.len;
     ztarget.data = op->target.data;
     ztarget.len = op->target.len;
     zbody.data = call->body.data;
@@ -828,7 +1201,7 @@ ngx_http_zae_limit_ddb_build(ngx_http_zae_limit_ddb_op_t *op)
     auth.len = zauth.len;
 
     len = sizeof("POST / HTTP/1.1" CRLF) - 1
-          + sizeof("Host: " CRLF) - 1 + ddb->host_header.len
+          + sizeof("Host: " CRLF) - 1 + ddb->dest.host_header.len
           + sizeof("Content-Type: " ZAE_DYNAMODB_CONTENT_TYPE CRLF) - 1
           + sizeof("X-Amz-Target: " CRLF) - 1 + op->target.len
           + sizeof("X-Amz-Date: " CRLF) - 1 + date.len
@@ -850,7 +1223,7 @@ ngx_http_zae_limit_ddb_build(ngx_http_zae_limit_ddb_op_t *op)
 
     p = ngx_cpymem(p, "POST / HTTP/1.1" CRLF "Host: ",
                    sizeof("POST / HTTP/1.1" CRLF "Host: ") - 1);
-    p = ngx_cpymem(p, ddb->host_header.data, ddb->host_header.len);
+    p = ngx_cpymem(p, ddb->dest.host_header.data, ddb->dest.host_header.len);
     p = ngx_cpymem(p, CRLF "Content-Type: " ZAE_DYNAMODB_CONTENT_TYPE CRLF
                    "X-Amz-Target: ",
                    sizeof(CRLF "Content-Type: " ZAE_DYNAMODB_CONTENT_TYPE
@@ -892,7 +1265,7 @@ ngx_http_zae_limit_ddb_connect_start(ngx_http_zae_limit_ddb_op_t *op)
     op->received = 0;
     zae_http_resp_init(op->resp, &op->mem, 0, NGX_HTTP_ZAE_LIMIT_DDB_MAX_BODY);
 
-    if (!op->fresh) {
+    if (!op->fresh && !op->raw) {
         c = ngx_http_zae_limit_ddb_cache_get(ddb);
 
         if (c != NULL) {
@@ -919,15 +1292,15 @@ ngx_http_zae_limit_ddb_connect_start(ngx_http_zae_limit_ddb_op_t *op)
 
     op->reused = 0;
 
-    if (!ddb->resolve) {
-        op->addrs = ddb->addrs;
-        op->naddrs = ddb->naddrs;
+    if (!op->dest->resolve) {
+        op->addrs = op->dest->addrs;
+        op->naddrs = op->dest->naddrs;
         op->naddr = ngx_random() % op->naddrs;
         ngx_http_zae_limit_ddb_connect(op);
         return;
     }
 
-    name = ddb->host;
+    name = op->dest->host;
 
     temp.name = name;
 
@@ -1003,7 +1376,7 @@ ngx_http_zae_limit_ddb_resolve_handler(ngx_resolver_ctx_t *ctx)
 
         addrs[i].sockaddr = (struct sockaddr *) p;
         addrs[i].socklen = ctx->addrs[i].socklen;
-        ngx_inet_set_port(addrs[i].sockaddr, op->ddb->port);
+        ngx_inet_set_port(addrs[i].sockaddr, op->dest->port);
 
         addrs[i].name.data = ngx_pnalloc(op->call->pool,
                                          NGX_SOCKADDR_STRLEN);
@@ -1151,7 +1524,7 @@ ngx_http_zae_limit_ddb_connected(ngx_http_zae_limit_ddb_op_t *op)
     }
 
 #if (NGX_SSL)
-    if (op->ddb->https) {
+    if (op->dest->https) {
         ngx_http_zae_limit_ddb_ssl_init(op);
         return;
     }
@@ -1181,14 +1554,14 @@ ngx_http_zae_limit_ddb_ssl_init(ngx_http_zae_limit_ddb_op_t *op)
         return;
     }
 
-    if (!ddb->literal) {
+    if (!op->dest->literal) {
         if (SSL_set_tlsext_host_name(c->ssl->connection,
-                                     (char *) ddb->host.data)
+                                     (char *) op->dest->host.data)
             == 0)
         {
             ngx_ssl_error(NGX_LOG_ERR, c->log, 0,
                           "zae_limit: SSL_set_tlsext_host_name(\"%s\") "
-                          "failed", ddb->host.data);
+                          "failed", op->dest->host.data);
             ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_REFUSED, 0, NULL,
                                         "could not set SNI");
             return;
@@ -1254,11 +1627,8 @@ static ngx_int_t
 ngx_http_zae_limit_ddb_ssl_verify(ngx_http_zae_limit_ddb_op_t *op,
     ngx_connection_t *c)
 {
-    long                       rc;
-    X509                      *cert;
-    ngx_http_zae_limit_ddb_t  *ddb;
-
-    ddb = op->ddb;
+    long   rc;
+    X509  *cert;
 
     rc = SSL_get_verify_result(c->ssl->connection);
 
@@ -1269,11 +1639,11 @@ ngx_http_zae_limit_ddb_ssl_verify(ngx_http_zae_limit_ddb_op_t *op,
         return NGX_ERROR;
     }
 
-    if (!ddb->literal) {
-        if (ngx_ssl_check_host(c, &ddb->host) != NGX_OK) {
+    if (!op->dest->literal) {
+        if (ngx_ssl_check_host(c, &op->dest->host) != NGX_OK) {
             ngx_log_error(NGX_LOG_ERR, c->log, 0,
                           "zae_limit: DynamoDB SSL certificate does not "
-                          "match \"%V\"", &ddb->host);
+                          "match \"%V\"", &op->dest->host);
             return NGX_ERROR;
         }
 
@@ -1292,14 +1662,14 @@ ngx_http_zae_limit_ddb_ssl_verify(ngx_http_zae_limit_ddb_op_t *op,
         return NGX_ERROR;
     }
 
-    rc = X509_check_ip_asc(cert, (char *) ddb->host.data, 0);
+    rc = X509_check_ip_asc(cert, (char *) op->dest->host.data, 0);
 
     X509_free(cert);
 
     if (rc != 1) {
         ngx_log_error(NGX_LOG_ERR, c->log, 0,
                       "zae_limit: DynamoDB SSL certificate does not "
-                      "match \"%V\"", &ddb->host);
+                      "match \"%V\"", &op->dest->host);
         return NGX_ERROR;
     }
 
@@ -1536,7 +1906,7 @@ ngx_http_zae_limit_ddb_response(ngx_http_zae_limit_ddb_op_t *op)
         return;
     }
 
-    keep = !resp->close && !op->extra
+    keep = !resp->close && !op->extra && !op->raw
            && op->state == NGX_HTTP_ZAE_LIMIT_DDB_READING;
 
     ngx_http_zae_limit_ddb_release(op, keep);
@@ -1547,6 +1917,11 @@ ngx_http_zae_limit_ddb_response(ngx_http_zae_limit_ddb_op_t *op)
 
     if (call->response.data == NULL) {
         call->response.data = (u_char *) "";
+    }
+
+    if (op->raw) {
+        ngx_http_zae_limit_ddb_finish(op, NGX_OK);
+        return;
     }
 
     if (resp->status >= 200 && resp->status < 300) {
@@ -1657,6 +2032,7 @@ ngx_http_zae_limit_ddb_fail(ngx_http_zae_limit_ddb_op_t *op,
     }
 
     call->status = status;
+    delay = 0;
 
     cls = zae_retry_classify(code ? code->data : NULL, code ? code->len : 0,
                              (int) status, transport);
@@ -1669,9 +2045,15 @@ ngx_http_zae_limit_ddb_fail(ngx_http_zae_limit_ddb_op_t *op,
         return;
     }
 
-    rc = zae_retry_next_delay(&ddb->retry, &op->retry, cls,
-                              (int64_t) ngx_current_msec,
-                              (int64_t) op->deadline, &delay);
+    if (op->raw) {
+        /* credential requests: the refresh timer retries */
+        rc = ZAE_DECLINED;
+
+    } else {
+        rc = zae_retry_next_delay(&ddb->retry, &op->retry, cls,
+                                  (int64_t) ngx_current_msec,
+                                  (int64_t) op->deadline, &delay);
+    }
 
     if (rc == ZAE_OK) {
         ngx_log_error(NGX_LOG_WARN, call->log, 0,

@@ -53,9 +53,14 @@ typedef struct {
     ngx_str_t                           ssl_trusted_certificate;
                                                     /* empty: system bundle
                                                        (..._DDB_CA_FILE) */
-    ngx_resolver_t                     *resolver;   /* NULL: IP literals and
-                                                       "localhost" only */
+    ngx_resolver_t                     *resolver;   /* NULL: names are
+                                                       resolved once at
+                                                       config time */
     ngx_msec_t                          resolver_timeout;
+    ngx_flag_t                          imds;       /* query EC2 instance
+                                                       metadata for
+                                                       credentials; 0 (the
+                                                       zeroed default): no */
 } ngx_http_zae_limit_ddb_conf_t;
 
 
@@ -127,7 +132,12 @@ struct ngx_http_zae_limit_ddb_call_s {
 ngx_http_zae_limit_ddb_t *ngx_http_zae_limit_ddb_create(ngx_conf_t *cf,
     ngx_http_zae_limit_ddb_conf_t *conf);
 
-/* worker start: credentials, state; NGX_ERROR only on allocation failure */
+/*
+ * Worker start: state and credentials (environment, shared files; ECS
+ * container credentials and, with conf->imds, EC2 instance metadata are
+ * fetched through the client itself and refreshed before they expire).
+ * NGX_ERROR only on allocation failure.
+ */
 ngx_int_t ngx_http_zae_limit_ddb_init_process(ngx_cycle_t *cycle,
     ngx_http_zae_limit_ddb_t *ddb);
 
