@@ -248,8 +248,9 @@ typedef struct {
  * config at full capacity).  The same consume amounts apply to every
  * entity; a consume name that is not a resolved limit is ignored, as
  * upstream does.  Limits stored in the bucket but no longer resolved
- * are left alone.  ttl_multiplier <= 0 disables ttl.  ZAE_OK with plan->rejected
- * set or not; ZAE_ERROR (err set) on bad input or allocation failure.
+ * are left alone.  ttl_multiplier <= 0 disables ttl.  ZAE_OK with
+ * plan->rejected set or not; ZAE_ERROR (err set) on bad input or
+ * allocation failure.
  */
 int zae_proto_slow_compute(zae_mem_t *mem, zae_proto_entity_t *ents,
     size_t nents, zae_amount_t *consume, size_t n, int64_t now_ms,
