@@ -71,7 +71,11 @@ struct zae_av_s {
 };
 
 
-/* decoder bounds; a zero field means the default */
+/*
+ * Decoder bounds; a zero field means the default.  max_depth cannot go
+ * above ZAE_JSON_MAX_DEPTH.  A parse takes 4 * body + 32K bytes from the
+ * caller's zae_mem_t for yajl up front, plus the tree.
+ */
 
 #define ZAE_JSON_MAX_DEPTH     32
 #define ZAE_JSON_MAX_SIZE      (16 * 1024 * 1024)
@@ -211,8 +215,9 @@ int zae_json_encode(zae_buf_t *b, const zae_av_t *json);
  *
  * zae_json_parse() parses a complete body into a plain-JSON tree with a
  * streaming yajl parser whose memory comes from mem.  limits may be
- * NULL.  Duplicate object keys, invalid UTF-8, trailing garbage,
- * truncated input and anything over the limits are errors.
+ * NULL.  Duplicate object keys, invalid UTF-8 (overlong forms and
+ * surrogates included), trailing garbage, comments, truncated input and
+ * anything over the limits are errors; err says which.
  *
  * zae_av_from_ddb() converts a plain-JSON DynamoDB value ({"S":"x"},
  * {"M":{"a":{"N":"1"}}}, ...) in place into a typed value;
