@@ -192,6 +192,7 @@ static ngx_int_t ngx_http_zae_limit_header_filter(ngx_http_request_t *r);
 static void ngx_http_zae_limit_queue_delta(ngx_http_zae_limit_ctx_t *ctx,
     zae_str_t *entity, zae_str_t *name, int64_t delta);
 static void ngx_http_zae_limit_flush(ngx_event_t *ev);
+static void ngx_http_zae_limit_close_watcher(void);
 static void ngx_http_zae_limit_flush_done(
     ngx_http_zae_limit_ddb_call_t *call);
 
@@ -199,7 +200,7 @@ static void ngx_http_zae_limit_flush_done(
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
 static ngx_event_t        ngx_http_zae_limit_flush_event;
-static ngx_connection_t   ngx_http_zae_limit_flush_dummy;
+static ngx_connection_t  *ngx_http_zae_limit_watcher;
 static ngx_uint_t         ngx_http_zae_limit_flushing;
 static time_t             ngx_http_zae_limit_warn_time;
 
@@ -2553,6 +2554,98 @@ ngx_http_zae_limit_flush(ngx_event_t *ev)
 }
 
 
+/*
+ * A graceful shutdown (reload, quit) calls the read handler of every idle
+ * connection: an idle connection on a pipe tells the worker to flush the
+ * pending deltas at once instead of at the next interval.
+ */
+
+static void
+ngx_http_zae_limit_exit_notify(ngx_event_t *rev)
+{
+    ngx_connection_t  *c;
+
+    c = rev->data;
+
+    if (!c->close) {
+        return;
+    }
+
+    ngx_http_zae_limit_close_watcher();
+
+    if (ngx_http_zae_limit_flush_event.timer_set) {
+        ngx_del_timer(&ngx_http_zae_limit_flush_event);
+    }
+
+    ngx_http_zae_limit_flush(&ngx_http_zae_limit_flush_event);
+}
+
+
+static void
+ngx_http_zae_limit_close_watcher(void)
+{
+    ngx_socket_t       fd, wfd;
+    ngx_connection_t  *c;
+
+    c = ngx_http_zae_limit_watcher;
+
+    if (c == NULL) {
+        return;
+    }
+
+    ngx_http_zae_limit_watcher = NULL;
+
+    fd = c->fd;
+    wfd = (ngx_socket_t) (uintptr_t) c->data;
+
+    /* ngx_free_connection() reuses c->data for the free list */
+
+    c->fd = (ngx_socket_t) -1;
+    ngx_free_connection(c);
+
+    if (close(fd) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_errno,
+                      "zae_limit: close() of the exit watcher failed");
+    }
+
+    if (close(wfd) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_errno,
+                      "zae_limit: close() of the exit watcher failed");
+    }
+}
+
+
+static void
+ngx_http_zae_limit_watch_exit(ngx_cycle_t *cycle,
+    ngx_http_zae_limit_main_conf_t *zmcf)
+{
+    int                fds[2];
+    ngx_connection_t  *c;
+
+    if (pipe(fds) == -1) {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_errno,
+                      "zae_limit: pipe() failed, pending deltas are "
+                      "flushed at the next interval on shutdown");
+        return;
+    }
+
+    c = ngx_get_connection(fds[0], cycle->log);
+    if (c == NULL) {
+        (void) close(fds[0]);
+        (void) close(fds[1]);
+        return;
+    }
+
+    c->data = (void *) (uintptr_t) fds[1];
+    c->idle = 1;
+    c->read->handler = ngx_http_zae_limit_exit_notify;
+    c->read->log = cycle->log;
+    c->write->log = cycle->log;
+
+    ngx_http_zae_limit_watcher = c;
+}
+
+
 ngx_int_t
 ngx_http_zae_limit_init_worker(ngx_cycle_t *cycle)
 {
@@ -2582,7 +2675,7 @@ ngx_http_zae_limit_init_worker(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    ngx_http_zae_limit_flush_dummy.fd = (ngx_socket_t) -1;
+    ngx_http_zae_limit_watch_exit(cycle, zmcf);
 
     ngx_http_zae_limit_flush_event.handler = ngx_http_zae_limit_flush;
     ngx_http_zae_limit_flush_event.data = zmcf;
@@ -2610,6 +2703,8 @@ ngx_http_zae_limit_exit_worker(ngx_cycle_t *cycle)
     if (zmcf == NULL || !zmcf->configured) {
         return;
     }
+
+    ngx_http_zae_limit_close_watcher();
 
     if (ngx_http_zae_limit_delta_pending(zmcf->shm_zone)) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,

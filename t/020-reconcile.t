@@ -1,0 +1,224 @@
+# Reconciliation and rollback: the log phase turns X-Tokens-Used into
+# actual - estimate deltas, coalesced per bucket in the shared zone and
+# written by the flush timer as unconditional ADDs on tk and tc; a failed
+# upstream gives the estimate back; reload and quit flush what is
+# pending; the metrics count it all.
+
+use strict;
+use warnings;
+
+use lib 't/lib';
+use Test::Zae;
+use Test::Zae::Items;
+
+my ($env, $ddb, $nsid, $n, $r, $bk, $conf, %m);
+
+$env = zae_env();
+$ddb = ddb();
+$nsid = $env->{TEST_NGINX_NSID};
+
+$conf = <<'EOF';
+env AWS_ACCESS_KEY_ID=AKIDLOCAL;
+env AWS_SECRET_ACCESS_KEY=local-secret;
+events { }
+http {
+    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
+                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=2s
+                       flush_interval=FLUSH;
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+
+        location ~ /tokens/ {
+            add_header X-Tokens-Used $arg_used;
+            return 200 '{"object":"chat.completion"}';
+        }
+
+        location ~ /fail/ {
+            return 502;
+        }
+
+        location ~ /boom/ {
+            return 500;
+        }
+    }
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
+
+        location /v1/ {
+            zae_limit entity=$http_x_api_key resource=gpt-4
+                      consume=rpm:1,tpm:500
+                      limits=rpm:1000/min,tpm:1000000/hour;
+            zae_limit_reconcile tpm $upstream_http_x_tokens_used;
+            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+        }
+
+        location /norollback/ {
+            zae_limit entity=$http_x_api_key resource=gpt-4
+                      consume=rpm:1,tpm:500
+                      limits=rpm:1000/min,tpm:1000000/hour;
+            zae_limit_rollback off;
+            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT/fail/;
+        }
+
+        location = /metrics {
+            zae_limit_metrics;
+        }
+    }
+}
+EOF
+
+(my $c = $conf) =~ s/FLUSH/200ms/;
+$n = nginx(conf => $c);
+$n->start;
+
+sub req {
+    my ($uri, $key) = @_;
+    return http_req("GET $uri", headers => "X-API-Key: $key\n");
+}
+
+sub bucket { get_bucket($ddb, $nsid, @_, 'gpt-4') }
+
+sub metrics {
+    my ($port) = @_;
+    my %m;
+
+    $r = http_req('GET /metrics', port => $port);
+    for my $l (split /\n/, $r->{body} // '') {
+        next if $l =~ /^#/;
+        my ($k, $v) = $l =~ /^(\S+) (\d+)$/ or next;
+        $m{$k} = $v;
+    }
+
+    return %m;
+}
+
+sub settle { select(undef, undef, undef, $_[0] // 0.8) }
+
+
+# actual - estimate, exactly ------------------------------------------------
+
+$r = req('/v1/tokens/?used=750', 'rk-1');
+is($r->{status}, 200, 'reconcile: admitted');
+is($r->{headers}{'x-tokens-used'}, 750, 'upstream reported 750 tokens');
+
+settle();
+
+$bk = bucket('rk-1');
+is($bk->{b_tpm_tc}, 750_000, 'tc = 750 tokens: estimate 500 + delta 250');
+is($bk->{b_rpm_tc}, 1000, 'rpm untouched by the tpm reconcile');
+my $tk_expect = 1_000_000_000 - 750_000;
+ok($bk->{b_tpm_tk} <= $tk_expect && $bk->{b_tpm_tk} > $tk_expect - 10_000,
+   'tk moved by the delta as well') or diag($bk->{b_tpm_tk});
+
+$r = req('/v1/tokens/?used=100', 'rk-1');
+settle();
+is(bucket('rk-1')->{b_tpm_tc}, 850_000, 'a smaller actual gives tokens back');
+
+
+# coalescing: many requests, fewer writes -------------------------------------
+
+%m = metrics();
+my $writes0 = $m{zae_limit_flush_writes_total} // 0;
+my $flushed0 = $m{'zae_limit_reconcile_deltas_total{state="flushed"}'} // 0;
+
+my $sum = 0;
+for my $i (1 .. 40) {
+    my $used = 100 + 37 * $i % 900;
+    $sum += $used;
+    req("/v1/tokens/?used=$used", 'rk-2');
+}
+
+settle(1);
+
+$bk = bucket('rk-2');
+is($bk->{b_tpm_tc}, $sum * 1000, "40 requests: tc = sum of reported tokens");
+is($bk->{b_rpm_tc}, 40_000, '40 requests: rpm tc = 40');
+
+%m = metrics();
+my $writes = ($m{zae_limit_flush_writes_total} // 0) - $writes0;
+ok($writes >= 1 && $writes < 40, "coalesced: $writes flush writes for 40")
+    or diag(explain(\%m));
+
+
+# invalid values keep the estimate --------------------------------------------
+
+for my $bad ('', '-5', 'abc', '18446744073709551616', '1e3') {
+    req("/v1/tokens/?used=$bad", 'rk-3');
+}
+
+settle();
+is(bucket('rk-3')->{b_tpm_tc}, 5 * 500_000,
+   'invalid X-Tokens-Used keeps the estimate');
+like($n->error_log, qr/invalid reconcile value "[^"]*" of limit "tpm", estimate kept/,
+     'invalid value logged at warn');
+
+%m = metrics();
+ok(($m{zae_limit_reconcile_invalid_total} // 0) >= 5,
+   'invalid values counted');
+
+
+# rollback on a failed upstream -----------------------------------------------
+
+$r = req('/v1/fail/', 'rk-4');
+is($r->{status}, 502, 'upstream 502');
+$r = req('/v1/boom/', 'rk-4');
+is($r->{status}, 500, 'upstream 500');
+
+settle();
+$bk = bucket('rk-4');
+is($bk->{b_tpm_tc}, 0, 'rollback: tpm tc back to 0');
+is($bk->{b_rpm_tc}, 0, 'rollback: rpm tc back to 0');
+ok($bk->{b_rpm_tk} >= 1_000_000 - 10, 'rollback: rpm tokens given back')
+    or diag($bk->{b_rpm_tk});
+
+$r = req('/norollback/', 'rk-5');
+is($r->{status}, 502, 'no rollback: 502');
+settle();
+is(bucket('rk-5')->{b_rpm_tc}, 1000, 'zae_limit_rollback off keeps it');
+
+%m = metrics();
+is($m{zae_limit_rollbacks_total}, 2, 'rollbacks counted');
+ok($m{'zae_limit_requests_total{outcome="passed"}'} >= 50,
+   'passed requests counted');
+ok($m{'zae_limit_dynamodb_calls_total{operation="UpdateItem",result="ok"}'}
+   > 0, 'UpdateItem calls counted');
+ok($m{'zae_limit_dynamodb_latency_ms_count'} > 0, 'latency histogram');
+
+$n->stop;
+
+
+# reload and quit flush what is pending -----------------------------------------
+
+($c = $conf) =~ s/FLUSH/60s/;
+$n = nginx(conf => $c, prefix => "$env->{TEST_NGINX_SERVROOT}-slow");
+$n->start;
+
+$sum = 0;
+for my $i (1 .. 10) {
+    $sum += 1000 + $i;
+    req('/v1/tokens/?used=' . (1000 + $i), 'rk-6');
+}
+
+settle(0.3);
+is(bucket('rk-6')->{b_tpm_tc}, 10 * 500_000,
+   'with a 60 s flush interval nothing is flushed yet');
+
+$n->reload;
+settle(1.5);
+is(bucket('rk-6')->{b_tpm_tc}, $sum * 1000,
+   'reload: the old workers flushed the pending deltas');
+
+$sum = 0;
+for my $i (1 .. 10) {
+    $sum += 2000 + $i;
+    req('/v1/tokens/?used=' . (2000 + $i), 'rk-7');
+}
+
+$n->stop;
+
+is(bucket('rk-7')->{b_tpm_tc}, $sum * 1000,
+   'quit: the exiting worker flushed the pending deltas');
+
+done_testing();
