@@ -1032,6 +1032,47 @@ test_results(void)
     ok(zae_ddb_result_item(NULL, "Item", &item, &err) == ZAE_ERROR,
        "no root");
 
+    /* every attribute type, as DynamoDB Local returns a PutItem of ours */
+
+    {
+        int               b;
+        zae_av_t         *a;
+        zae_ddb_error_t   e;
+
+        static const char  typed[] =
+        "{\"Item\":{\"ss\":{\"SS\":[\"a\"]},\"bs\":{\"BS\":[\"AAE=\"]},"
+        "\"b\":{\"B\":\"AQID\"},\"nul\":{\"NULL\":true},\"ns\":{\"NS\":"
+        "[\"-5\"]},\"SK\":{\"S\":\"#1\"},\"PK\":{\"S\":\"typed\"},\"l\""
+        ":{\"L\":[{\"S\":\"x\"},{\"NULL\":true},{\"BOOL\":true}]},\"m\""
+        ":{\"M\":{\"k\":{\"S\":\"v\\n\\\"\\u0001\"}}}}}";
+
+        ok(decode(200, "380344450", NULL, typed, &root, &e) == ZAE_OK,
+           "typed GetItem with its x-amz-crc32");
+        ok(zae_ddb_result_item(root, "Item", &item, &err) == ZAE_OK && item,
+           "typed item");
+
+        a = zae_item_get(item, "ss");
+        ok(a && a->type == ZAE_AV_SS && a->nitems == 1, "SS");
+        a = zae_item_get(item, "bs");
+        ok(a && a->type == ZAE_AV_BS && a->items[0]->type == ZAE_AV_B
+           && eq(a->items[0]->s, "AAE="), "BS");
+        a = zae_item_get(item, "b");
+        ok(a && a->type == ZAE_AV_B && eq(a->s, "AQID"), "B");
+        ok(zae_av_is_null(zae_item_get(item, "nul")), "NULL");
+        a = zae_item_get(item, "ns");
+        ok(a && a->type == ZAE_AV_NS
+           && zae_av_get_int64(a->items[0], &v, &err) == ZAE_OK && v == -5,
+           "NS member -5");
+        a = zae_item_get(item, "l");
+        ok(a && a->type == ZAE_AV_L && a->nitems == 3
+           && zae_av_is_null(a->items[1])
+           && zae_av_get_bool(a->items[2], &b) == ZAE_OK && b,
+           "L of S, NULL, BOOL");
+        a = zae_item_get(item, "m");
+        ok(a && zae_item_get_str(a, "k", &s, &err) == ZAE_OK
+           && eq(s, "v\n\"\001"), "M member with escapes decoded");
+    }
+
     /* Query */
 
     root = ok_root("{\"Items\":[{\"PK\":{\"S\":\"a\"},\"n\":{\"N\":\"1\"}},"
@@ -1048,6 +1089,11 @@ test_results(void)
     ok(page.last_key
        && zae_item_get_str(page.last_key, "SK", &s, &err) == ZAE_OK
        && eq(s, "x"), "LastEvaluatedKey");
+
+    root = ok_root("{\"Count\":2,\"ScannedCount\":2}");
+    ok(zae_ddb_result_page(root, &page, &err) == ZAE_OK && page.nitems == 0
+       && page.items == NULL && page.count == 2,
+       "Select COUNT: no Items, Count 2");
 
     root = ok_root("{\"Items\":[],\"Count\":0,\"ScannedCount\":0}");
     ok(zae_ddb_result_page(root, &page, &err) == ZAE_OK && page.nitems == 0
