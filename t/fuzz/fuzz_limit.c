@@ -238,7 +238,7 @@ fuzz_bodies(const u_char *data, size_t len, zae_mem_t *mem)
         st[i].resource = s2;
         st[i].limit_name = s3;
         st[i].capacity = n;
-        st[i].refill_amount = -n;
+        st[i].refill_amount = ~n;
         st[i].refill_period_seconds = (int64_t) i;
         st[i].available = n >> i;
         st[i].requested = n ^ (int64_t) i;
