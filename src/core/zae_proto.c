@@ -679,13 +679,15 @@ zae_proto_slow_compute(zae_mem_t *mem, zae_proto_entity_t *ents,
         it->resource = e->resource;
         it->nlimits = e->limits->nelts;
 
-        if (it->kind == ZAE_WRITE_CREATE) {
+        if (it->kind == ZAE_WRITE_NORMAL) {
+            it->expected_rf = e->bucket->rf;
+
+        } else if (i == 0) {
             it->cascade = e->cascade;
             it->parent_id = e->parent_id;
-
-        } else {
-            it->expected_rf = e->bucket->rf;
         }
+
+        /* else the parent's own bucket: cascade false, no parent_id */
 
         it->limits = zae_calloc(mem,
                                 it->nlimits * sizeof(zae_proto_limit_t));

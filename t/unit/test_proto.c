@@ -737,6 +737,8 @@ test_compute_create(void)
     e[0].source = ZAE_LEVEL_ENTITY;
 
     zae_str_set(&e[1].entity_id, "proj-1");
+    zae_str_set(&e[1].parent_id, "org-1");
+    e[1].cascade = 1;
     zae_str_set(&e[1].resource, "gpt-4");
     e[1].limits = limits("rpm:50/min,tpm:5000/min:8000");
     e[1].source = ZAE_LEVEL_RESOURCE;
@@ -784,7 +786,7 @@ test_compute_create(void)
     ok(plan.statuses[2].entity_id.len == 6, "parent statuses last");
     is_int(plan.items[1].kind, ZAE_WRITE_CREATE, "parent Create");
     ok(plan.items[1].cascade == 0 && plan.items[1].parent_id.len == 0,
-       "parent: no cascade, no parent_id");
+       "parent: no cascade, no parent_id (even if it has a parent)");
     ok(plan.items[1].set_ttl, "parent on resource defaults: ttl");
     is_int(plan.items[1].ttl, RF / 1000 + 672, "ttl vector of facts 2.3");
 

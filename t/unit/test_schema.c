@@ -174,6 +174,7 @@ same_item(zae_av_t *got, zae_av_t *want, const char *what)
 static void
 test_keys(void)
 {
+    zae_av_t   *item;
     zae_str_t   ns = zae_string(NS);
     zae_str_t   e = zae_string("key-1");
     zae_str_t   r = zae_string("gpt-4");
@@ -275,6 +276,16 @@ test_keys(void)
     (void) zae_keys_nsid(&mem, &k, &ns);
     is_str(cstr(&k.sk), "#NSID#" NS, "namespace reverse SK");
     is_str(cstr(&k.gsi4sk), "_/SYSTEM#", "namespace reverse GSI4SK");
+
+    item = zae_av_map(&mem);
+    (void) zae_keys_entity_meta(&mem, &k, &ns, &e, &p);
+    ok(zae_keys_to_item(&mem, item, &k) == ZAE_OK, "keys to item");
+    is_str(encode(item),
+           "{\"PK\":{\"S\":\"" NS "/ENTITY#key-1\"},\"SK\":{\"S\":\"#META\"},"
+           "\"GSI1PK\":{\"S\":\"" NS "/PARENT#proj-1\"},"
+           "\"GSI1SK\":{\"S\":\"CHILD#key-1\"},\"GSI4PK\":{\"S\":\"" NS "\"},"
+           "\"GSI4SK\":{\"S\":\"" NS "/ENTITY#key-1\"}}",
+           "every non-empty key, in order");
 
     (void) zae_keys_bucket(&mem, &k, &ns, &e, &r, 0);
     is_str(encode(zae_keys_key(&mem, &k)),
