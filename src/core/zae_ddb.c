@@ -1254,6 +1254,11 @@ zae_ddb_json_str(const zae_av_t *obj, const char *name, zae_str_t *s)
 }
 
 
+#define zae_ddb_reason_is(r, s)                                              \
+    ((r)->code.len == sizeof(s) - 1                                          \
+     && memcmp((r)->code.data, s, sizeof(s) - 1) == 0)
+
+
 static void
 zae_ddb_error_finish(zae_ddb_error_t *e)
 {
@@ -1268,10 +1273,6 @@ zae_ddb_error_finish(zae_ddb_error_t *e)
             if (e->reasons[i].code.len == 0) {
                 continue;
             }
-
-#define zae_ddb_reason_is(r, s)                                               \
-    ((r)->code.len == sizeof(s) - 1                                           \
-     && memcmp((r)->code.data, s, sizeof(s) - 1) == 0)
 
             if (zae_ddb_reason_is(&e->reasons[i], "None")) {
                 continue;

@@ -133,19 +133,24 @@ zae_json_add_str(zae_buf_t *b, const u_char *s, size_t len, int ascii)
 
             switch (c) {
             case '\n':
-                *d++ = '\\'; *d++ = 'n';
+                *d++ = '\\';
+                *d++ = 'n';
                 break;
             case '\r':
-                *d++ = '\\'; *d++ = 'r';
+                *d++ = '\\';
+                *d++ = 'r';
                 break;
             case '\t':
-                *d++ = '\\'; *d++ = 't';
+                *d++ = '\\';
+                *d++ = 't';
                 break;
             case '\b':
-                *d++ = '\\'; *d++ = 'b';
+                *d++ = '\\';
+                *d++ = 'b';
                 break;
             case '\f':
-                *d++ = '\\'; *d++ = 'f';
+                *d++ = '\\';
+                *d++ = 'f';
                 break;
             default:
                 if (c == 0x7f && !ascii) {
@@ -167,7 +172,9 @@ zae_json_add_str(zae_buf_t *b, const u_char *s, size_t len, int ascii)
                 d = zae_json_put_u(d, 0xfffd);
 
             } else {
-                *d++ = 0xef; *d++ = 0xbf; *d++ = 0xbd;
+                *d++ = 0xef;
+                *d++ = 0xbf;
+                *d++ = 0xbd;
             }
 
             p++;
