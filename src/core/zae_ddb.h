@@ -108,8 +108,7 @@ typedef struct {
     zae_str_t          index;            /* IndexName */
     zae_str_t          select;           /* Select, e.g. "COUNT" */
     zae_str_t          return_values;    /* ReturnValues */
-    zae_str_t          return_values_ccf;
-                            /* ReturnValuesOnConditionCheckFailure */
+    zae_str_t          return_values_ccf;   /* ReturnValuesOn...Failure */
     zae_str_t          return_consumed;  /* ReturnConsumedCapacity */
     const zae_av_t    *start_key;        /* ExclusiveStartKey */
     int64_t            limit;            /* Limit; 0: omitted */
@@ -278,8 +277,10 @@ const char *zae_ddb_err_class_name(zae_ddb_err_class_e cls);
  * ZAE_ERROR with err set when the response has the wrong shape.
  */
 
-/* GetItem "Item", PutItem/UpdateItem/DeleteItem "Attributes": NULL when
- * absent (no item, no ReturnValues) */
+/*
+ * GetItem "Item", PutItem/UpdateItem/DeleteItem "Attributes"; *item is
+ * NULL when absent (no such item, no ReturnValues)
+ */
 int zae_ddb_result_item(zae_av_t *root, const char *field, zae_av_t **item,
     zae_err_t *err);
 
