@@ -260,6 +260,12 @@ zae_validate_limit_name(const u_char *s, size_t len, zae_err_t *err)
         return zae_err_set(err, "cannot contain '#' (reserved delimiter)");
     }
 
+    if (len == sizeof(ZAE_LIMIT_WCU) - 1
+        && memcmp(s, ZAE_LIMIT_WCU, len) == 0)
+    {
+        return zae_err_set(err, "'wcu' is a reserved limit name");
+    }
+
     for (i = 0; i < len; i++) {
         if (zae_is_alpha(s[i])) {
             continue;
@@ -275,12 +281,6 @@ zae_validate_limit_name(const u_char *s, size_t len, zae_err_t *err)
         return zae_err_set(err, "must start with a letter and contain only "
                            "alphanumeric, underscore, hyphen, or dot "
                            "characters");
-    }
-
-    if (len == sizeof(ZAE_LIMIT_WCU) - 1
-        && memcmp(s, ZAE_LIMIT_WCU, len) == 0)
-    {
-        return zae_err_set(err, "'wcu' is reserved for internal use");
     }
 
     return ZAE_OK;

@@ -146,7 +146,7 @@ test_parse_errors(void)
         { "rpm:1/1000000000000000min", "period exceeds" },
         { "rpm:1/99999999999999999999999day", "period exceeds" },
         { "rpm:1:1000000000000001", "burst exceeds" },
-        { "wcu:5", "name 'wcu' is reserved" },
+        { "wcu:5", "name 'wcu' is a reserved limit name" },
         { "1rpm:5", "name must start with a letter" },
         { "r#m:1", "name cannot contain '#'" },
         { "r/m:1", "name must start with a letter" },
@@ -359,7 +359,7 @@ test_validators(void)
         { zae_validate_limit_name, "limit name", "wcux", 0, NULL },
         { zae_validate_limit_name, "limit name", "WCU", 0, NULL },
         { zae_validate_limit_name, "limit name", "wcu", 0,
-          "'wcu' is reserved for internal use" },
+          "'wcu' is a reserved limit name" },
         { zae_validate_limit_name, "limit name", "", 0, "cannot be empty" },
         { zae_validate_limit_name, "limit name", "1a", 0,
           "must start with a letter and contain only alphanumeric, "
@@ -577,8 +577,8 @@ test_validate_limit(void)
 
     zae_str_set(&l.name, "wcu");
     is_int(zae_validate_limit(&l, &err), ZAE_ERROR, "wcu limit");
-    is_str(err.msg, "invalid limit name \"wcu\": 'wcu' is reserved for "
-           "internal use", "wcu message");
+    is_str(err.msg, "invalid limit name \"wcu\": 'wcu' is a reserved "
+           "limit name", "wcu message");
 
     ls.nelts = 0;
     zae_str_set(&l.name, "rpm");
