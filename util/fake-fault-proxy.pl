@@ -1,0 +1,217 @@
+#!/usr/bin/env perl
+# A FAKE: a fault-injecting TCP proxy for the reliability tests, placed
+# between nginx and DynamoDB Local.  Nothing real can misbehave on
+# demand, so this one does; docs/testing.md lists its modes.
+#
+#   fake-fault-proxy.pl --listen PORT --to HOST:PORT --mode-file FILE
+#
+# The mode is read from FILE for every new connection (default "pass"):
+#   pass           forward both ways
+#   refuse         close the listening socket until the mode changes
+#   delay=MS       forward, but hold each response MS milliseconds
+#   hang           read the request, never answer (a paused backend)
+#   reset          accept and reset the connection at once
+#   http500        answer 500 InternalServerError (JSON, like DynamoDB)
+#   throttle       answer 400 ThrottlingException
+#   garbage        answer 200 with a body that is not JSON
+#   truncate       answer 200 with a Content-Length longer than the body
+#   badcrc         forward, but rewrite x-amz-crc32 to a wrong value
+# Loopback only.  Stops on SIGTERM/SIGINT and when its parent dies.
+
+use strict;
+use warnings;
+
+use Getopt::Long;
+use IO::Select;
+use IO::Socket::INET;
+use POSIX qw(:sys_wait_h);
+use Socket qw(SOL_SOCKET SO_LINGER);
+use Time::HiRes qw(sleep time);
+
+my ($listen, $to, $mode_file);
+
+GetOptions('listen=i' => \$listen, 'to=s' => \$to,
+           'mode-file=s' => \$mode_file)
+    or die "usage: $0 --listen PORT --to HOST:PORT --mode-file FILE\n";
+
+die "usage: $0 --listen PORT --to HOST:PORT --mode-file FILE\n"
+    unless $listen && $to && $mode_file;
+
+my ($to_host, $to_port) = split /:/, $to;
+die "--to must be 127.0.0.1:PORT\n" unless $to_host eq '127.0.0.1';
+
+my $parent = getppid();
+my $server;
+
+$SIG{CHLD} = sub { 1 while waitpid(-1, WNOHANG) > 0 };
+$SIG{TERM} = $SIG{INT} = sub { exit 0 };
+
+
+sub mode {
+    open my $fh, '<', $mode_file or return 'pass';
+    my $m = <$fh> // 'pass';
+    close $fh;
+    $m =~ s/\s+//g;
+    return length $m ? $m : 'pass';
+}
+
+
+sub open_server {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                  LocalPort => $listen, Listen => 128,
+                                  ReuseAddr => 1, Proto => 'tcp');
+
+    die "listen 127.0.0.1:$listen: $!\n" unless $s;
+
+    return $s;
+}
+
+
+sub read_request {
+    my ($c) = @_;
+    my ($buf, $len) = ('', undef);
+
+    while (1) {
+        my $n = sysread($c, my $chunk, 65536);
+        return $buf unless $n;
+        $buf .= $chunk;
+
+        if (!defined $len && $buf =~ /\r\n\r\n/) {
+            my ($head) = split /\r\n\r\n/, $buf, 2;
+            my ($cl) = $head =~ /^content-length:\s*(\d+)/mi;
+            $len = length($head) + 4 + ($cl // 0);
+        }
+
+        return $buf if defined $len && length $buf >= $len;
+    }
+}
+
+
+sub answer {
+    my ($c, $status, $reason, $body, $length) = @_;
+
+    $length //= length $body;
+
+    print $c "HTTP/1.1 $status $reason\r\n"
+             . "Content-Type: application/x-amz-json-1.0\r\n"
+             . "Content-Length: $length\r\n"
+             . "Connection: close\r\n\r\n$body";
+}
+
+
+sub relay {
+    my ($c, $mode) = @_;
+    my ($u, $sel, $delay);
+
+    $u = IO::Socket::INET->new(PeerAddr => $to_host, PeerPort => $to_port,
+                               Proto => 'tcp', Timeout => 5)
+        or return;
+
+    ($delay) = $mode =~ /^delay=(\d+)$/;
+    $sel = IO::Select->new($c, $u);
+
+    while (my @ready = $sel->can_read(30)) {
+        for my $s (@ready) {
+            my $n = sysread($s, my $buf, 65536);
+            return unless $n;
+
+            if ($s == $u) {
+                sleep($delay / 1000) if $delay;
+                $buf =~ s/^(x-amz-crc32:\s*)\d+/${1}12345/mi
+                    if $mode eq 'badcrc';
+                syswrite($c, $buf);
+
+            } else {
+                syswrite($u, $buf);
+            }
+        }
+    }
+}
+
+
+sub serve {
+    my ($c, $mode) = @_;
+
+    if ($mode eq 'reset') {
+        setsockopt($c, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
+        close $c;
+        return;
+    }
+
+    if ($mode eq 'hang') {
+        read_request($c);
+        sleep 1 while getppid() == $parent && mode() eq 'hang';
+        return;
+    }
+
+    if ($mode eq 'http500') {
+        read_request($c);
+        answer($c, 500, 'Internal Server Error',
+               '{"__type":"com.amazonaws.dynamodb.v20120810#'
+               . 'InternalServerError","message":"injected"}');
+        return;
+    }
+
+    if ($mode eq 'throttle') {
+        read_request($c);
+        answer($c, 400, 'Bad Request',
+               '{"__type":"com.amazonaws.dynamodb.v20120810#'
+               . 'ThrottlingException","message":"injected throttling"}');
+        return;
+    }
+
+    if ($mode eq 'garbage') {
+        read_request($c);
+        answer($c, 200, 'OK', "<html>not json at all\x00\xff</html>");
+        return;
+    }
+
+    if ($mode eq 'truncate') {
+        read_request($c);
+        answer($c, 200, 'OK', '{"Attributes":{"PK"', 500);
+        return;
+    }
+
+    relay($c, $mode);
+}
+
+
+$server = open_server();
+my $closed = 0;
+
+while (getppid() == $parent) {
+    my $mode = mode();
+
+    if ($mode eq 'refuse') {
+        if (!$closed) {
+            close $server;
+            $closed = 1;
+        }
+        sleep 0.05;
+        next;
+    }
+
+    if ($closed) {
+        $server = open_server();
+        $closed = 0;
+    }
+
+    my $sel = IO::Select->new($server);
+    next unless $sel->can_read(0.1);
+
+    my $c = $server->accept or next;
+    my $pid = fork;
+
+    if (!defined $pid) {
+        close $c;
+        next;
+    }
+
+    if ($pid == 0) {
+        close $server;
+        serve($c, $mode);
+        exit 0;
+    }
+
+    close $c;
+}
