@@ -12,10 +12,18 @@
 #include "zae_core.h"
 
 
+typedef union {
+    long long           ll;
+    long double         ld;
+    void               *p;
+    void              (*f)(void);
+} zae_align_t;
+
+
 struct zae_arena_block_s {
     zae_arena_block_t  *next;
     size_t              size;
-    max_align_t         data[];
+    zae_align_t         data[];
 };
 
 
