@@ -1118,6 +1118,7 @@ ngx_http_zae_limit_ddb_attempt(ngx_http_zae_limit_ddb_op_t *op)
     d = (ngx_msec_int_t) (op->deadline - ngx_current_msec);
 
     if (d <= 0) {
+        op->retry.attempts = op->ddb->conf->max_attempts;
         ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_TIMEOUT, 0, NULL,
                                     "deadline passed");
         return;
@@ -1818,12 +1819,12 @@ ngx_http_zae_limit_ddb_send(ngx_http_zae_limit_ddb_op_t *op)
 static void
 ngx_http_zae_limit_ddb_recv(ngx_http_zae_limit_ddb_op_t *op)
 {
-    int               rc;
-    size_t            used;
-    ssize_t           n;
-    zae_err_t         err;
-    ngx_connection_t *c;
-    u_char            buf[NGX_HTTP_ZAE_LIMIT_DDB_READ_BUF];
+    int                rc;
+    size_t             used;
+    ssize_t            n;
+    zae_err_t          err;
+    ngx_connection_t  *c;
+    u_char             buf[NGX_HTTP_ZAE_LIMIT_DDB_READ_BUF];
 
     c = op->peer.connection;
 
