@@ -164,7 +164,8 @@ static void ngx_http_zae_limit_ddb_connect_start(
 static void ngx_http_zae_limit_ddb_resolve_handler(ngx_resolver_ctx_t *ctx);
 static void ngx_http_zae_limit_ddb_connect(ngx_http_zae_limit_ddb_op_t *op);
 static void ngx_http_zae_limit_ddb_connected(ngx_http_zae_limit_ddb_op_t *op);
-static ngx_int_t ngx_http_zae_limit_ddb_test_connect(ngx_connection_t *c);
+static ngx_int_t ngx_http_zae_limit_ddb_test_connect(
+    ngx_http_zae_limit_ddb_op_t *op, ngx_connection_t *c);
 static void ngx_http_zae_limit_ddb_write_handler(ngx_event_t *wev);
 static void ngx_http_zae_limit_ddb_read_handler(ngx_event_t *rev);
 static void ngx_http_zae_limit_ddb_send(ngx_http_zae_limit_ddb_op_t *op);
@@ -1492,7 +1493,8 @@ ngx_http_zae_limit_ddb_connect(ngx_http_zae_limit_ddb_op_t *op)
 
 
 static ngx_int_t
-ngx_http_zae_limit_ddb_test_connect(ngx_connection_t *c)
+ngx_http_zae_limit_ddb_test_connect(ngx_http_zae_limit_ddb_op_t *op,
+    ngx_connection_t *c)
 {
     int        err;
     socklen_t  len;
@@ -1505,7 +1507,8 @@ ngx_http_zae_limit_ddb_test_connect(ngx_connection_t *c)
     }
 
     if (err) {
-        (void) ngx_connection_error(c, err, "connect() failed");
+        ngx_log_error(NGX_LOG_ERR, c->log, err,
+                      "zae_limit: connect() to %V failed", op->peer.name);
         return NGX_ERROR;
     }
 
@@ -1715,7 +1718,7 @@ ngx_http_zae_limit_ddb_write_handler(ngx_event_t *wev)
 
     if (op->state == NGX_HTTP_ZAE_LIMIT_DDB_CONNECTING) {
 
-        if (ngx_http_zae_limit_ddb_test_connect(c) != NGX_OK) {
+        if (ngx_http_zae_limit_ddb_test_connect(op, c) != NGX_OK) {
             ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_REFUSED, 0, NULL,
                                         "connect() to %V failed",
                                         op->peer.name);
@@ -1743,7 +1746,7 @@ ngx_http_zae_limit_ddb_read_handler(ngx_event_t *rev)
 
     if (op->state == NGX_HTTP_ZAE_LIMIT_DDB_CONNECTING) {
 
-        if (ngx_http_zae_limit_ddb_test_connect(c) != NGX_OK) {
+        if (ngx_http_zae_limit_ddb_test_connect(op, c) != NGX_OK) {
             ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_REFUSED, 0, NULL,
                                         "connect() to %V failed",
                                         op->peer.name);
