@@ -395,7 +395,9 @@ ngx_http_zae_limit_start(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
                                           &err);
     }
 
-    if (zae_validate_resource(resource.data, resource.len, &err) != ZAE_OK) {
+    if (zae_validate_resource_strict(resource.data, resource.len, &err)
+        != ZAE_OK)
+    {
         return ngx_http_zae_limit_invalid(r, ctx, "resource", &resource,
                                           &err);
     }

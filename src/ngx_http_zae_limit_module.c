@@ -707,7 +707,9 @@ ngx_http_zae_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                     return NGX_CONF_ERROR;
                 }
 
-            } else if (zae_validate_resource(s.data, s.len, &err) != ZAE_OK) {
+            } else if (zae_validate_resource_strict(s.data, s.len, &err)
+                       != ZAE_OK)
+            {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid resource \"%V\": %s", &s,
                                    err.msg);
