@@ -43,7 +43,7 @@ MODULE_INPUTS := config $(wildcard src/*.c src/*.h src/core/*.c src/core/*.h)
 
 .SECONDARY:
 
-.PHONY: all deps module asan-module admin unit test test-asan fuzz \
+.PHONY: all deps module asan-module admin asan-admin unit test test-asan fuzz \
         fuzz-long run sigv4-vectors clean FORCE
 
 all: deps module admin unit
@@ -112,8 +112,21 @@ $(B)/admin/%.o: admin/%.c $(call flags_file,$(B)/admin,$(CC) $(ZCFLAGS))
 
 $(B)/zae-admin: $(ADMIN_OBJS) $(CORE_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(ADMIN_LIBS)
+
+ASAN_ADMIN_OBJS := $(ADMIN_SRCS:admin/%.c=$(B)/asan/admin/%.o)
+
+asan-admin: $(B)/asan/zae-admin
+
+$(B)/asan/admin/%.o: admin/%.c \
+    $(call flags_file,$(B)/asan/admin,$(CC) $(ZCFLAGS) $(ASAN_FLAGS))
+	@mkdir -p $(@D)
+	$(CC) $(ZCFLAGS) $(ASAN_FLAGS) -Iadmin $(ADMIN_CFLAGS) -MMD -MP \
+	    -c $< -o $@
+
+$(B)/asan/zae-admin: $(ASAN_ADMIN_OBJS) $(ASAN_CORE_OBJS)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(ADMIN_LIBS)
 else
-admin:
+admin asan-admin:
 	@echo "admin: admin/ has no .c files yet, zae-admin skipped"
 endif
 
@@ -145,11 +158,12 @@ sigv4-vectors: $(B)/unit/sigv4_vectors
 
 test: all
 	@util/run-tests.sh --module $(MODULE) --unit $(B)/unit \
-	    --vectors $(VECTORS) $(PROVE_ARGS)
+	    --admin $(B)/zae-admin --vectors $(VECTORS) $(PROVE_ARGS)
 
-test-asan: deps asan-module admin $(ASAN_UNIT_BINS)
+test-asan: deps asan-module asan-admin $(ASAN_UNIT_BINS)
 	@util/run-tests.sh --asan --module $(ASAN_MODULE) \
-	    --unit $(B)/asan/unit --vectors $(VECTORS) $(PROVE_ARGS)
+	    --unit $(B)/asan/unit --admin $(B)/asan/zae-admin \
+	    --vectors $(VECTORS) $(PROVE_ARGS)
 
 
 # fuzzing ------------------------------------------------------------------

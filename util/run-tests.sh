@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# usage: util/run-tests.sh [--asan] --module SO --unit DIR [--vectors DIR]
-#                          [prove options or test files...]
+# usage: util/run-tests.sh [--asan] --module SO --unit DIR [--admin BIN]
+#                          [--vectors DIR] [prove options or test files...]
 #
 # Runs the whole suite in ONE prove invocation: the C unit test binaries
 # in DIR (through thin generated .t wrappers), the SigV4 vector runner,
@@ -15,6 +15,7 @@ cd "$top"
 asan=
 module=
 unit=
+admin=build/zae-admin
 vectors=../shared/testdata/sigv4
 prove_args=()
 files=()
@@ -24,6 +25,7 @@ while [ $# -gt 0 ]; do
     --asan)    asan=1 ;;
     --module)  module=$2; shift ;;
     --unit)    unit=$2; shift ;;
+    --admin)   admin=$2; shift ;;
     --vectors) vectors=$2; shift ;;
     -*)        prove_args+=("$1") ;;
     *)         files+=("$1") ;;
@@ -62,7 +64,7 @@ echo "run-tests: DynamoDB Local at $endpoint ($(($(date +%s) - t0)) s)"
 
 export TEST_NGINX_DDB_ENDPOINT=$endpoint
 export TEST_NGINX_MODULE=$top/${module:-build/modules/ngx_http_zae_limit_module.so}
-export TEST_NGINX_ZAE_ADMIN=$top/build/zae-admin
+export TEST_NGINX_ZAE_ADMIN=$top/$admin
 export TEST_ZAE_SERVROOT_BASE=$top/$run/servroot
 if [ -n "$asan" ]; then
     export TEST_ZAE_ASAN=1

@@ -283,8 +283,8 @@ END {
         for my $n (@nginxes) {
             next if $n->{checked};
             $n->stop(no_check => 1);
-            my @bad = grep { /\[alert\]|\[emerg\]|AddressSanitizer
-                              |LeakSanitizer|runtime\ error:/x }
+            my $san = $Test::Zae::Nginx::sanitizer;
+            my @bad = grep { /\[alert\]|\[emerg\]|$san/ }
                       split /\n/, $n->error_log;
             if (@bad) {
                 print STDERR "# error log of ", $n->prefix, ":\n",
