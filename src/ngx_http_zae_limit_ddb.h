@@ -113,8 +113,8 @@ struct ngx_http_zae_limit_ddb_call_s {
     ngx_str_t                           error;    /* rc == NGX_ERROR: short
                                                      reason for logs, e.g.
                                                      "timed out",
-                                                     "ThrottlingException:
-                                                     ..." */
+                                                     "ThrottlingException
+                                                     400: ..." */
     ngx_uint_t                          attempts;
     ngx_msec_t                          latency;  /* total, ms */
 
