@@ -48,6 +48,14 @@ static const zae_admin_opt_def_t  zae_admin_opt_defs[] = {
     { "needed", 0, 1, "name:N tokens needed, repeatable" },
     { "yes", 'y', 0, "do not ask for confirmation" },
     { "start-event-id", 0, 1, "list events older than this event id" },
+    { "follow", 0, 0, "keep reading the stream until interrupted" },
+    { "snapshot-windows", 0, 1, "windows to write: hourly,daily "
+      "(default), monthly" },
+    { "usage-retention-days", 0, 1, "ttl of new snapshots, default 90" },
+    { "window", 'w', 1, "hourly, daily or monthly" },
+    { "start", 0, 1, "first window start, YYYY-MM-DD[THH:MM:SSZ]" },
+    { "end", 0, 1, "last window start, YYYY-MM-DD[THH:MM:SSZ]" },
+    { "plot", 'p', 0, "draw the counters as a terminal chart" },
 
     { NULL, 0, 0, NULL }
 };
@@ -61,6 +69,13 @@ static const char  zae_admin_groups_help[] =
 
 
 const zae_admin_cmd_t  zae_admin_cmds[] = {
+
+    { "aggregate", zae_admin_cmd_aggregate, 0, 0,
+      " follow snapshot-windows usage-retention-days ",
+      "aggregate [--follow] [--snapshot-windows hourly,daily]",
+      "Read the table's stream and write usage snapshots, as the\n"
+      "zae-limiter aggregator Lambda does (including the proactive\n"
+      "bucket refill).  Without --follow it stops once caught up.", 0 },
 
     { "audit", NULL, 0, 0, "", "audit <command>",
       "Audit events of entity and limit changes.", ZAE_ADMIN_CMD_GROUP },
@@ -205,6 +220,23 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
     { "time-until-available", zae_admin_cmd_time_until, 2, 2, " needed ",
       "time-until-available ENTITY RESOURCE --needed name:N...",
       "Seconds until the tokens needed are available.",
+      ZAE_ADMIN_CMD_DATA },
+
+    { "usage", NULL, 0, 0, "", "usage <command>",
+      "Usage snapshots written by \"aggregate\" (or the Lambda).",
+      ZAE_ADMIN_CMD_GROUP },
+
+    { "usage list", zae_admin_cmd_usage_list, 0, 0,
+      " entity-id resource window start end limit plot ",
+      "usage list [-e ENTITY] [-r RESOURCE] [-w WINDOW] [--start T] "
+      "[--end T] [-l N] [-p]",
+      "List usage snapshots, newest first.", ZAE_ADMIN_CMD_DATA },
+
+    { "usage summary", zae_admin_cmd_usage_summary, 0, 0,
+      " entity-id resource window start end limit ",
+      "usage summary [-e ENTITY] [-r RESOURCE] [-w WINDOW] [--start T] "
+      "[--end T]",
+      "Totals, averages and extremes over the matching snapshots.",
       ZAE_ADMIN_CMD_DATA },
 
     { "version", zae_admin_cmd_version, 0, 0, "", "version",

@@ -237,6 +237,9 @@ int zae_admin_cmd_ns_recover(zae_admin_t *a);
 int zae_admin_cmd_ns_orphans(zae_admin_t *a);
 int zae_admin_cmd_ns_purge(zae_admin_t *a);
 int zae_admin_cmd_audit_list(zae_admin_t *a);
+int zae_admin_cmd_aggregate(zae_admin_t *a);
+int zae_admin_cmd_usage_list(zae_admin_t *a);
+int zae_admin_cmd_usage_summary(zae_admin_t *a);
 
 
 #endif /* _ZAE_ADMIN_H_INCLUDED_ */

@@ -1,0 +1,1387 @@
+
+/*
+ * Copyright (C) zae-limit authors
+ *
+ * zae-admin usage: "aggregate" reads the table's DynamoDB Stream and
+ * writes hourly/daily/monthly usage snapshots exactly as the
+ * zae-limiter aggregator Lambda does (facts 7.2), including the
+ * proactive refill; "usage list" and "usage summary" read them back.
+ *
+ * The aggregator keeps its place in the stream in checkpoint items
+ * _/SYSTEM# #AGGREGATOR#{shard id} (sequence_number, closed); Python
+ * clients ignore them.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <signal.h>
+
+#include "zae_admin.h"
+#include "zae_bucket.h"
+
+
+#define ZAE_ADMIN_MAX_WINDOWS   3
+#define ZAE_ADMIN_AGG_BATCH     1000
+#define ZAE_ADMIN_MAX_SHARDS_S  10000
+
+
+/* per bucket shard of one batch: accumulated deltas, last image */
+
+typedef struct {
+    zae_str_t            pk;
+    zae_bucket_item_t    last;
+    zae_str_t            names[ZAE_SCHEMA_MAX_LIMITS + 1];
+    int64_t              deltas[ZAE_SCHEMA_MAX_LIMITS + 1];
+    size_t               n;
+} zae_admin_agg_t;
+
+
+typedef struct {
+    zae_admin_t         *a;
+    zae_window_e         windows[ZAE_ADMIN_MAX_WINDOWS];
+    size_t               nwindows;
+    int64_t              retention_days;
+    zae_admin_agg_t     *aggs;
+    size_t               naggs;
+    size_t               caggs;
+    uint64_t             records;
+    uint64_t             snapshots;
+    uint64_t             refills;
+} zae_admin_aggctx_t;
+
+
+static volatile sig_atomic_t  zae_admin_stop;
+
+
+static void
+zae_admin_on_signal(int signo)
+{
+    zae_admin_stop = 1;
+}
+
+
+static int
+zae_admin_streams(zae_admin_t *a, const char *op, zae_buf_t *b,
+    zae_av_t **resp)
+{
+    char  target[128];
+    int   rc;
+
+    snprintf(target, sizeof(target), "DynamoDBStreams_20120810.%s", op);
+
+    rc = zae_admin_call(a, target, b, resp);
+    if (rc == ZAE_DECLINED) {
+        zae_admin_error(a, "%s failed: %s: %s", op, a->err_code,
+                        a->err_msg);
+        return ZAE_ERROR;
+    }
+
+    return rc;
+}
+
+
+/*
+ * "{ns}/BUCKET#{E}#{R}#{shard}": entity ids and resources contain no
+ * '#', so E ends at the first '#', the shard starts after the last
+ */
+
+static int
+zae_admin_parse_bucket_pk(zae_str_t *pk, zae_str_t *ns, zae_str_t *ent,
+    zae_str_t *res)
+{
+    u_char  *p, *end, *e, *r;
+
+    end = pk->data + pk->len;
+
+    for (p = pk->data; p + 8 <= end; p++) {
+        if (memcmp(p, "/BUCKET#", 8) == 0) {
+            break;
+        }
+    }
+
+    if (p + 8 > end || p == pk->data) {
+        return ZAE_ERROR;
+    }
+
+    ns->data = pk->data;
+    ns->len = p - pk->data;
+
+    e = p + 8;
+    r = memchr(e, '#', end - e);
+    if (r == NULL || r == e) {
+        return ZAE_ERROR;
+    }
+
+    ent->data = e;
+    ent->len = r - e;
+
+    r++;
+    p = end;
+
+    while (p > r && p[-1] != '#') {
+        p--;
+    }
+
+    if (p <= r + 1) {
+        return ZAE_ERROR;
+    }
+
+    res->data = r;
+    res->len = (p - 1) - r;
+
+    return ZAE_OK;
+}
+
+
+static zae_admin_agg_t *
+zae_admin_agg_get(zae_admin_aggctx_t *ctx, zae_str_t *pk)
+{
+    size_t            i, c;
+    zae_admin_agg_t  *n;
+
+    for (i = 0; i < ctx->naggs; i++) {
+        if (ctx->aggs[i].pk.len == pk->len
+            && memcmp(ctx->aggs[i].pk.data, pk->data, pk->len) == 0)
+        {
+            return &ctx->aggs[i];
+        }
+    }
+
+    if (ctx->naggs == ctx->caggs) {
+        c = ctx->caggs ? ctx->caggs * 2 : 64;
+        n = zae_calloc(&ctx->a->mem, c * sizeof(zae_admin_agg_t));
+        if (n == NULL) {
+            return NULL;
+        }
+
+        if (ctx->naggs) {
+            memcpy(n, ctx->aggs, ctx->naggs * sizeof(zae_admin_agg_t));
+        }
+
+        ctx->aggs = n;
+        ctx->caggs = c;
+    }
+
+    n = &ctx->aggs[ctx->naggs++];
+    memset(n, 0, sizeof(zae_admin_agg_t));
+    n->pk = *pk;
+
+    return n;
+}
+
+
+static int
+zae_admin_agg_delta(zae_admin_agg_t *g, zae_str_t *name, int64_t delta)
+{
+    size_t  i;
+
+    for (i = 0; i < g->n; i++) {
+        if (g->names[i].len == name->len
+            && memcmp(g->names[i].data, name->data, name->len) == 0)
+        {
+            g->deltas[i] += delta;
+            return ZAE_OK;
+        }
+    }
+
+    if (g->n == ZAE_SCHEMA_MAX_LIMITS + 1) {
+        return ZAE_OK;
+    }
+
+    g->names[g->n] = *name;
+    g->deltas[g->n] = delta;
+    g->n++;
+
+    return ZAE_OK;
+}
+
+
+static int
+zae_admin_snapshot(zae_admin_aggctx_t *ctx, zae_str_t *ns, zae_str_t *ent,
+    zae_str_t *res, zae_str_t *limit, time_t t, int64_t delta)
+{
+    int                 rc;
+    size_t              w;
+    zae_buf_t           b;
+    zae_str_t           table;
+    zae_admin_t        *a;
+    zae_usage_delta_t   u;
+
+    a = ctx->a;
+    table = zae_admin_str(a->table);
+
+    for (w = 0; w < ctx->nwindows; w++) {
+        memset(&u, 0, sizeof(u));
+        u.nsid = *ns;
+        u.entity_id = *ent;
+        u.resource = *res;
+        u.limit_name = *limit;
+        u.window = ctx->windows[w];
+        u.event_time = t;
+        u.delta_milli = delta;
+        u.ttl = zae_admin_now_ms() / 1000 + ctx->retention_days * 86400;
+
+        zae_buf_init(&b, &a->mem, 1024);
+
+        if (zae_usage_update_body(&b, &table, &u) != ZAE_OK) {
+            zae_admin_error(a, "out of memory");
+            return ZAE_ERROR;
+        }
+
+        rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
+        if (rc == ZAE_DECLINED) {
+            zae_admin_fail_ddb(a, "cannot write a usage snapshot");
+            return ZAE_ERROR;
+        }
+
+        if (rc != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        ctx->snapshots++;
+    }
+
+    return ZAE_OK;
+}
+
+
+static zae_bucket_limit_t *
+zae_admin_image_limit(zae_bucket_item_t *bi, zae_str_t *name)
+{
+    return zae_bucket_item_limit(bi, name->data, name->len);
+}
+
+
+/* our own checkpoint writes come back through the stream */
+
+static int
+zae_admin_own_record(zae_av_t *rec)
+{
+    zae_av_t   *dd, *keys, *sk, *s;
+    zae_str_t   v;
+
+    dd = zae_json_get(rec, "dynamodb");
+    keys = dd ? zae_json_get(dd, "Keys") : NULL;
+    sk = keys ? zae_json_get(keys, "SK") : NULL;
+    s = sk ? zae_json_get(sk, "S") : NULL;
+
+    if (s == NULL || zae_av_get_str(s, &v) != ZAE_OK) {
+        return 0;
+    }
+
+    return v.len > 12 && memcmp(v.data, "#AGGREGATOR#", 12) == 0;
+}
+
+
+/* one stream record */
+
+static int
+zae_admin_agg_record(zae_admin_aggctx_t *ctx, zae_av_t *rec)
+{
+    size_t               i;
+    int64_t              delta;
+    zae_av_t            *ev, *dd, *nimg, *oimg;
+    zae_str_t            s, pk, ns, ent, res;
+    zae_err_t            err;
+    zae_admin_t         *a;
+    zae_admin_agg_t     *g;
+    zae_bucket_item_t    nb, ob;
+    zae_bucket_limit_t  *nl, *ol;
+
+    a = ctx->a;
+    ctx->records++;
+
+    ev = zae_json_get(rec, "eventName");
+    if (ev == NULL || zae_av_get_str(ev, &s) != ZAE_OK
+        || s.len != 6 || memcmp(s.data, "MODIFY", 6) != 0)
+    {
+        return ZAE_OK;
+    }
+
+    dd = zae_json_get(rec, "dynamodb");
+    nimg = dd ? zae_json_get(dd, "NewImage") : NULL;
+    oimg = dd ? zae_json_get(dd, "OldImage") : NULL;
+
+    if (nimg == NULL || oimg == NULL
+        || zae_item_from_ddb(nimg, &err) != ZAE_OK
+        || zae_item_from_ddb(oimg, &err) != ZAE_OK)
+    {
+        return ZAE_OK;
+    }
+
+    if (zae_item_get_str(nimg, "SK", &s, &err) != ZAE_OK
+        || s.len != 6 || memcmp(s.data, "#STATE", 6) != 0
+        || zae_item_get_str(nimg, "PK", &pk, &err) != ZAE_OK
+        || zae_admin_parse_bucket_pk(&pk, &ns, &ent, &res) != ZAE_OK)
+    {
+        /* not a bucket (legacy bucket items are not aggregated) */
+        return ZAE_OK;
+    }
+
+    if (zae_bucket_item_decode(&a->mem, nimg, &nb, &err) != ZAE_OK
+        || zae_bucket_item_decode(&a->mem, oimg, &ob, &err) != ZAE_OK)
+    {
+        fprintf(stderr, "%s: skipping bucket \"%.*s\": %s\n", a->prog,
+                (int) pk.len, pk.data, err.msg);
+        return ZAE_OK;
+    }
+
+    g = zae_admin_agg_get(ctx, &pk);
+    if (g == NULL) {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
+    }
+
+    g->last = nb;
+
+    /* usage: b_{L}_tc present in both images, L != wcu */
+
+    for (i = 0; i < nb.nlimits; i++) {
+        nl = &nb.limits[i];
+        ol = zae_admin_image_limit(&ob, &nl->name);
+
+        if (ol == NULL
+            || zae_item_get(nimg, (char *) zae_admin_cat(a, "b_%.*s_tc",
+                            (int) nl->name.len, nl->name.data).data) == NULL
+            || zae_item_get(oimg, (char *) zae_admin_cat(a, "b_%.*s_tc",
+                            (int) nl->name.len, nl->name.data).data) == NULL)
+        {
+            continue;
+        }
+
+        delta = nl->tc - ol->tc;
+        if (delta == 0) {
+            continue;
+        }
+
+        if (zae_admin_agg_delta(g, &nl->name, delta) != ZAE_OK
+            || zae_admin_snapshot(ctx, &ns, &ent, &res, &nl->name,
+                                  (time_t) zae_floor_div(nb.rf, 1000), delta)
+               != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+    }
+
+    if (nb.has_wcu && ob.has_wcu && nb.wcu.tc != ob.wcu.tc) {
+        s = zae_admin_str(ZAE_WCU_NAME);
+
+        if (zae_admin_agg_delta(g, &s, nb.wcu.tc - ob.wcu.tc) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+    }
+
+    return ZAE_OK;
+}
+
+
+/*
+ * Proactive refill (facts 7.2 step 3): per bucket shard of the batch,
+ * each limit (wcu included) refilled from the last image to now with
+ * cp and ra divided by shard_count; written when the refill is > 0 and
+ * the projected tokens are below the batch's consumption
+ */
+
+static int
+zae_admin_agg_refill(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
+{
+    int                  rc;
+    size_t               i, n;
+    int64_t              now, sc, cp, ra, new_tk, new_last, rd;
+    zae_buf_t            b, expr, vals;
+    zae_str_t            sk;
+    zae_admin_t         *a;
+    zae_bucket_limit_t  *bl;
+
+    a = ctx->a;
+    now = zae_admin_now_ms();
+    sc = g->last.shard_count > 0 ? g->last.shard_count : 1;
+
+    zae_buf_init(&expr, &a->mem, 256);
+    zae_buf_init(&vals, &a->mem, 256);
+    n = 0;
+
+    for (i = 0; i < g->n; i++) {
+        bl = zae_bucket_item_limit(&g->last, g->names[i].data,
+                                   g->names[i].len);
+        if (bl == NULL || g->deltas[i] <= 0) {
+            continue;
+        }
+
+        cp = zae_floor_div(bl->cp, sc);
+        ra = zae_floor_div(bl->ra, sc);
+
+        zae_bucket_refill(bl->tk, g->last.rf, now, cp, ra, bl->rp, &new_tk,
+                          &new_last);
+
+        rd = new_tk - bl->tk;
+
+        if (rd <= 0 || new_tk >= g->deltas[i]) {
+            continue;
+        }
+
+        if (zae_buf_printf(&expr, "%sb_%.*s_tk :rd%zu", n ? ", " : " ADD ",
+                           (int) g->names[i].len, g->names[i].data, n)
+            != ZAE_OK
+            || zae_buf_printf(&vals, ",\":rd%zu\":{\"N\":\"%lld\"}", n,
+                              (long long) rd) != ZAE_OK)
+        {
+            goto nomem;
+        }
+
+        n++;
+    }
+
+    if (n == 0) {
+        return ZAE_OK;
+    }
+
+    sk = zae_admin_str("#STATE");
+
+    if (zae_admin_body_start(a, &b) != ZAE_OK
+        || zae_buf_add_str(&b, ",") != ZAE_OK
+        || zae_admin_key(&b, &g->pk, &sk) != ZAE_OK
+        || zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET rf = :new_rf")
+           != ZAE_OK
+        || zae_buf_add(&b, expr.data, expr.len) != ZAE_OK
+        || zae_buf_printf(&b, "\",\"ConditionExpression\":\"rf = "
+                          ":expected_rf\",\"ExpressionAttributeValues\":{"
+                          "\":new_rf\":{\"N\":\"%lld\"},\":expected_rf\":"
+                          "{\"N\":\"%lld\"}", (long long) now,
+                          (long long) g->last.rf) != ZAE_OK
+        || zae_buf_add(&b, vals.data, vals.len) != ZAE_OK
+        || zae_buf_add_str(&b, "}}") != ZAE_OK
+        || expr.failed || vals.failed)
+    {
+        goto nomem;
+    }
+
+    rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
+
+    if (rc == ZAE_DECLINED
+        && zae_admin_is(a, "ConditionalCheckFailedException"))
+    {
+        /* a client wrote the bucket meanwhile: its refill wins */
+        return ZAE_OK;
+    }
+
+    if (rc == ZAE_DECLINED) {
+        zae_admin_fail_ddb(a, "cannot refill a bucket");
+        return ZAE_ERROR;
+    }
+
+    if (rc == ZAE_OK) {
+        ctx->refills++;
+    }
+
+    return rc;
+
+nomem:
+
+    zae_admin_error(a, "out of memory");
+
+    return ZAE_ERROR;
+}
+
+
+static int
+zae_admin_checkpoint(zae_admin_t *a, zae_str_t *shard, zae_str_t *seq,
+    int closed)
+{
+    int         rc;
+    u_char      ts[ZAE_TS_LEN + 1];
+    zae_buf_t   b;
+    zae_str_t   pk, sk, t;
+
+    pk = zae_admin_str(ZAE_SYSTEM_PK);
+    sk = zae_admin_cat(a, "#AGGREGATOR#%.*s", (int) shard->len,
+                       shard->data);
+    zae_admin_now_ts(ts);
+    t.data = ts;
+    t.len = ZAE_TS_LEN;
+
+    zae_buf_init(&b, &a->mem, 512);
+
+    if (zae_buf_add_str(&b, "{") != ZAE_OK
+        || zae_rec_attr_s(&b, "PK", &pk) != ZAE_OK
+        || zae_buf_add_str(&b, ",") != ZAE_OK
+        || zae_rec_attr_s(&b, "SK", &sk) != ZAE_OK
+        || zae_buf_add_str(&b, ",") != ZAE_OK
+        || zae_rec_attr_s(&b, "sequence_number", seq) != ZAE_OK
+        || zae_buf_printf(&b, ",\"closed\":{\"BOOL\":%s},",
+                          closed ? "true" : "false") != ZAE_OK
+        || zae_rec_attr_s(&b, "updated_at", &t) != ZAE_OK
+        || zae_buf_add_str(&b, "}") != ZAE_OK)
+    {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
+    }
+
+    rc = zae_admin_put_item(a, &b, NULL);
+    if (rc == ZAE_DECLINED) {
+        zae_admin_fail_ddb(a, "cannot write the aggregator checkpoint");
+        return ZAE_ERROR;
+    }
+
+    return rc;
+}
+
+
+/*
+ * One pass over a shard from its checkpoint: returns ZAE_OK when the
+ * shard is drained (closed) or caught up (open)
+ */
+
+static int
+zae_admin_agg_shard(zae_admin_aggctx_t *ctx, zae_str_t *arn,
+    zae_str_t *shard)
+{
+    int          rc, empty;
+    size_t       i;
+    zae_av_t    *item, *resp, *recs, *it, *seqv, *dd;
+    zae_buf_t    b;
+    zae_str_t    pk, sk, seq, iter;
+    zae_err_t    err;
+    zae_admin_t *a;
+    int          closed;
+
+    a = ctx->a;
+    pk = zae_admin_str(ZAE_SYSTEM_PK);
+    sk = zae_admin_cat(a, "#AGGREGATOR#%.*s", (int) shard->len, shard->data);
+
+    rc = zae_admin_get_item(a, &pk, &sk, 1, &item);
+    if (rc == ZAE_DECLINED) {
+        zae_admin_fail_ddb(a, "cannot read the aggregator checkpoint");
+        return ZAE_ERROR;
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    seq.len = 0;
+    seq.data = NULL;
+    closed = 0;
+
+    if (item) {
+        (void) zae_item_get_str(item, "sequence_number", &seq, &err);
+        (void) zae_item_get_bool(item, "closed", &closed, &err);
+    }
+
+    if (closed) {
+        return ZAE_OK;
+    }
+
+    zae_buf_init(&b, &a->mem, 512);
+
+    if (zae_buf_add_str(&b, "{\"StreamArn\":") != ZAE_OK
+        || zae_json_add_string(&b, arn->data, arn->len) != ZAE_OK
+        || zae_buf_add_str(&b, ",\"ShardId\":") != ZAE_OK
+        || zae_json_add_string(&b, shard->data, shard->len) != ZAE_OK
+        || (seq.len
+            ? (zae_buf_add_str(&b, ",\"ShardIteratorType\":"
+                               "\"AFTER_SEQUENCE_NUMBER\","
+                               "\"SequenceNumber\":") != ZAE_OK
+               || zae_json_add_string(&b, seq.data, seq.len) != ZAE_OK)
+            : zae_buf_add_str(&b, ",\"ShardIteratorType\":"
+                              "\"TRIM_HORIZON\"") != ZAE_OK)
+        || zae_buf_add_str(&b, "}") != ZAE_OK)
+    {
+        goto nomem;
+    }
+
+    if (zae_admin_streams(a, "GetShardIterator", &b, &resp) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    it = resp ? zae_json_get(resp, "ShardIterator") : NULL;
+    if (it == NULL || zae_av_get_str(it, &iter) != ZAE_OK) {
+        return ZAE_OK;
+    }
+
+    for ( ;; ) {
+        zae_buf_init(&b, &a->mem, 512);
+
+        if (zae_buf_add_str(&b, "{\"ShardIterator\":") != ZAE_OK
+            || zae_json_add_string(&b, iter.data, iter.len) != ZAE_OK
+            || zae_buf_printf(&b, ",\"Limit\":%d}", ZAE_ADMIN_AGG_BATCH)
+               != ZAE_OK)
+        {
+            goto nomem;
+        }
+
+        if (zae_admin_streams(a, "GetRecords", &b, &resp) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        recs = resp ? zae_json_get(resp, "Records") : NULL;
+        empty = 1;
+        ctx->naggs = 0;
+
+        for (i = 0; recs && recs->type == ZAE_AV_L && i < recs->nitems; i++)
+        {
+            if (!zae_admin_own_record(recs->items[i])) {
+                empty = 0;
+            }
+
+            if (zae_admin_agg_record(ctx, recs->items[i]) != ZAE_OK) {
+                return ZAE_ERROR;
+            }
+
+            dd = zae_json_get(recs->items[i], "dynamodb");
+            seqv = dd ? zae_json_get(dd, "SequenceNumber") : NULL;
+
+            if (seqv) {
+                (void) zae_av_get_str(seqv, &seq);
+            }
+        }
+
+        for (i = 0; i < ctx->naggs; i++) {
+            if (zae_admin_agg_refill(ctx, &ctx->aggs[i]) != ZAE_OK) {
+                return ZAE_ERROR;
+            }
+        }
+
+        it = resp ? zae_json_get(resp, "NextShardIterator") : NULL;
+
+        if (it == NULL || it->type != ZAE_AV_S) {
+            /* the shard is closed and drained */
+            return seq.len ? zae_admin_checkpoint(a, shard, &seq, 1)
+                           : ZAE_OK;
+        }
+
+        if (!empty && seq.len
+            && zae_admin_checkpoint(a, shard, &seq, 0) != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+
+        if (!a->json && !empty) {
+            fprintf(stderr, "\r%llu records, %llu snapshot writes, "
+                    "%llu refills", (unsigned long long) ctx->records,
+                    (unsigned long long) ctx->snapshots,
+                    (unsigned long long) ctx->refills);
+        }
+
+        if (empty) {
+            return ZAE_OK;
+        }
+
+        (void) zae_av_get_str(it, &iter);
+    }
+
+nomem:
+
+    zae_admin_error(a, "out of memory");
+
+    return ZAE_ERROR;
+}
+
+
+static int
+zae_admin_parse_windows(zae_admin_aggctx_t *ctx, const char *s)
+{
+    const char    *p, *e;
+    zae_window_e   w;
+
+    ctx->nwindows = 0;
+
+    for (p = s; *p; p = *e ? e + 1 : e) {
+        e = strchr(p, ',');
+        if (e == NULL) {
+            e = p + strlen(p);
+        }
+
+        if (zae_window_parse((u_char *) p, e - p, &w) != ZAE_OK
+            || ctx->nwindows == ZAE_ADMIN_MAX_WINDOWS)
+        {
+            return ZAE_ERROR;
+        }
+
+        ctx->windows[ctx->nwindows++] = w;
+    }
+
+    return ctx->nwindows ? ZAE_OK : ZAE_ERROR;
+}
+
+
+int
+zae_admin_cmd_aggregate(zae_admin_t *a)
+{
+    int                  rc, follow, pass;
+    char                *end;
+    size_t               i;
+    zae_av_t            *resp, *tbl, *v, *desc, *shards, *sid, *o;
+    zae_buf_t            b;
+    zae_str_t            arn, shard, last;
+    const char          *s;
+    struct timespec      ts;
+    zae_admin_aggctx_t   ctx;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.a = a;
+    ctx.retention_days = ZAE_USAGE_RETENTION_DAYS;
+
+    s = zae_admin_opt(a, "snapshot-windows");
+
+    if (zae_admin_parse_windows(&ctx, s ? s : "hourly,daily") != ZAE_OK) {
+        return zae_admin_usage_error(a, "invalid --snapshot-windows \"%s\": "
+                                     "use hourly, daily, monthly", s);
+    }
+
+    s = zae_admin_opt(a, "usage-retention-days");
+
+    if (s) {
+        ctx.retention_days = strtol(s, &end, 10);
+
+        if (*s == '\0' || *end != '\0' || ctx.retention_days < 1
+            || ctx.retention_days > 36500)
+        {
+            return zae_admin_usage_error(a, "invalid --usage-retention-days "
+                                         "\"%s\"", s);
+        }
+    }
+
+    follow = zae_admin_flag(a, "follow");
+
+    if (zae_admin_body_start(a, &b) != ZAE_OK
+        || zae_buf_add_str(&b, "}") != ZAE_OK)
+    {
+        goto nomem;
+    }
+
+    rc = zae_admin_ddb(a, "DescribeTable", &b, &resp);
+    if (rc == ZAE_DECLINED) {
+        return zae_admin_fail_ddb(a, "cannot describe the table");
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    tbl = resp ? zae_json_get(resp, "Table") : NULL;
+    v = tbl ? zae_json_get(tbl, "LatestStreamArn") : NULL;
+
+    if (v == NULL || zae_av_get_str(v, &arn) != ZAE_OK) {
+        zae_admin_error(a, "table \"%s\" has no stream", a->table);
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    signal(SIGINT, zae_admin_on_signal);
+    signal(SIGTERM, zae_admin_on_signal);
+
+    for (pass = 0; !zae_admin_stop; pass++) {
+        last.len = 0;
+        last.data = NULL;
+
+        do {
+            zae_buf_init(&b, &a->mem, 512);
+
+            if (zae_buf_add_str(&b, "{\"StreamArn\":") != ZAE_OK
+                || zae_json_add_string(&b, arn.data, arn.len) != ZAE_OK
+                || (last.len
+                    && (zae_buf_add_str(&b, ",\"ExclusiveStartShardId\":")
+                        != ZAE_OK
+                        || zae_json_add_string(&b, last.data, last.len)
+                           != ZAE_OK))
+                || zae_buf_add_str(&b, "}") != ZAE_OK)
+            {
+                goto nomem;
+            }
+
+            if (zae_admin_streams(a, "DescribeStream", &b, &resp)
+                != ZAE_OK)
+            {
+                return ZAE_ADMIN_EXIT_FAILED;
+            }
+
+            desc = resp ? zae_json_get(resp, "StreamDescription") : NULL;
+            shards = desc ? zae_json_get(desc, "Shards") : NULL;
+
+            for (i = 0;
+                 shards && shards->type == ZAE_AV_L && i < shards->nitems
+                 && i < ZAE_ADMIN_MAX_SHARDS_S;
+                 i++)
+            {
+                sid = zae_json_get(shards->items[i], "ShardId");
+
+                if (sid == NULL || zae_av_get_str(sid, &shard) != ZAE_OK) {
+                    continue;
+                }
+
+                if (zae_admin_agg_shard(&ctx, &arn, &shard) != ZAE_OK) {
+                    return ZAE_ADMIN_EXIT_FAILED;
+                }
+            }
+
+            v = desc ? zae_json_get(desc, "LastEvaluatedShardId") : NULL;
+            last.len = 0;
+
+            if (v) {
+                (void) zae_av_get_str(v, &last);
+            }
+
+        } while (last.len);
+
+        if (!follow) {
+            break;
+        }
+
+        ts.tv_sec = 1;
+        ts.tv_nsec = 0;
+        nanosleep(&ts, NULL);
+
+        /* the arena grows with every pass: start over */
+
+        if (a->arena.total > 256 * 1024 * 1024) {
+            zae_admin_error(a, "memory limit reached, restart to continue");
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+    }
+
+    if (!a->json && ctx.records) {
+        fprintf(stderr, "\n");
+    }
+
+    if (a->json) {
+        o = zae_admin_json_obj(a);
+
+        if (zae_admin_json_set(a, o, "records",
+                               zae_admin_json_int(a, (int64_t) ctx.records))
+            || zae_admin_json_set(a, o, "snapshot_writes",
+                                  zae_admin_json_int(a,
+                                      (int64_t) ctx.snapshots))
+            || zae_admin_json_set(a, o, "refills",
+                                  zae_admin_json_int(a,
+                                      (int64_t) ctx.refills)))
+        {
+            goto nomem;
+        }
+
+        return zae_admin_print_json(a, o) == ZAE_OK
+               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    printf("aggregated %llu stream records: %llu snapshot writes, "
+           "%llu bucket refills\n", (unsigned long long) ctx.records,
+           (unsigned long long) ctx.snapshots,
+           (unsigned long long) ctx.refills);
+
+    return ZAE_ADMIN_EXIT_OK;
+
+nomem:
+
+    zae_admin_error(a, "out of memory");
+
+    return ZAE_ADMIN_EXIT_FAILED;
+}
+
+
+/* usage list / summary */
+
+typedef struct {
+    zae_str_t          entity;
+    zae_str_t          resource;
+    zae_str_t          window;
+    zae_str_t          start;
+    zae_attr_t        *counters;
+    size_t             ncounters;
+    int64_t            events;
+} zae_admin_snap_t;
+
+
+static int
+zae_admin_usage_read(zae_admin_t *a, zae_admin_snap_t **out, size_t *nout)
+{
+    int                rc;
+    size_t             i, j, n, k;
+    zae_av_t         **items, *v;
+    zae_buf_t          b;
+    zae_str_t          key, ent, res, win;
+    zae_err_t          err;
+    const char        *e, *r, *w, *start, *end, *lim;
+    long               limit;
+    char              *endp;
+    zae_admin_snap_t  *snaps, *sp;
+
+    e = zae_admin_opt(a, "entity-id");
+    r = zae_admin_opt(a, "resource");
+    w = zae_admin_opt(a, "window");
+    start = zae_admin_opt(a, "start");
+    end = zae_admin_opt(a, "end");
+    lim = zae_admin_opt(a, "limit");
+
+    if (e == NULL && r == NULL) {
+        zae_admin_usage_error(a, "give -e ENTITY and/or -r RESOURCE");
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    ent = zae_admin_str(e);
+    res = zae_admin_str(r);
+
+    if (e && zae_validate_entity_id(ent.data, ent.len, &err) != ZAE_OK) {
+        zae_admin_usage_error(a, "invalid entity id \"%s\": %s", e, err.msg);
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    if (r && zae_validate_resource(res.data, res.len, &err) != ZAE_OK) {
+        zae_admin_usage_error(a, "invalid resource \"%s\": %s", r, err.msg);
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    if (w) {
+        zae_window_e  wv;
+
+        if (zae_window_parse((u_char *) w, strlen(w), &wv) != ZAE_OK) {
+            zae_admin_usage_error(a, "invalid --window \"%s\": use hourly, "
+                                  "daily or monthly", w);
+            return ZAE_ADMIN_EXIT_USAGE;
+        }
+    }
+
+    if ((start && strlen(start) < 10) || (end && strlen(end) < 10)) {
+        zae_admin_usage_error(a, "--start and --end take "
+                              "YYYY-MM-DD[THH:MM:SSZ]");
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    limit = 100;
+
+    if (lim) {
+        limit = strtol(lim, &endp, 10);
+
+        if (*lim == '\0' || *endp != '\0' || limit < 1 || limit > 100000) {
+            zae_admin_usage_error(a, "invalid --limit \"%s\"", lim);
+            return ZAE_ADMIN_EXIT_USAGE;
+        }
+    }
+
+    if (zae_admin_body_start(a, &b) != ZAE_OK) {
+        goto nomem;
+    }
+
+    if (e) {
+        key = zae_admin_cat(a, "%.*s/ENTITY#%s", (int) a->nsid.len,
+                            a->nsid.data, e);
+        rc = zae_buf_add_str(&b, ",\"KeyConditionExpression\":"
+                             "\"PK = :k AND begins_with(SK, :p)\","
+                             "\"ExpressionAttributeValues\":{") != ZAE_OK
+             || zae_rec_attr_s(&b, ":k", &key) != ZAE_OK
+             || zae_buf_add_str(&b, ",\":p\":{\"S\":") != ZAE_OK
+             || zae_json_add_string(&b, zae_admin_cat(a, "#USAGE#%s%s",
+                                        r ? r : "", r ? "#" : "").data,
+                                    strlen((char *) zae_admin_cat(a,
+                                        "#USAGE#%s%s", r ? r : "",
+                                        r ? "#" : "").data)) != ZAE_OK
+             || zae_buf_add_str(&b, "}},\"ScanIndexForward\":false")
+                != ZAE_OK;
+
+    } else {
+        key = zae_admin_cat(a, "%.*s/RESOURCE#%s", (int) a->nsid.len,
+                            a->nsid.data, r);
+        rc = zae_buf_add_str(&b, ",\"IndexName\":\"GSI2\","
+                             "\"KeyConditionExpression\":"
+                             "\"GSI2PK = :k AND begins_with(GSI2SK, :p)\","
+                             "\"ExpressionAttributeValues\":{") != ZAE_OK
+             || zae_rec_attr_s(&b, ":k", &key) != ZAE_OK
+             || zae_buf_add_str(&b, ",\":p\":{\"S\":\"USAGE#\"}},"
+                                "\"ScanIndexForward\":false") != ZAE_OK;
+    }
+
+    if (rc) {
+        goto nomem;
+    }
+
+    rc = zae_admin_query(a, &b, &items, &n, 0);
+    if (rc == ZAE_DECLINED) {
+        return zae_admin_fail_ddb(a, "cannot read usage snapshots");
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    snaps = zae_calloc(&a->mem, (n + 1) * sizeof(zae_admin_snap_t));
+    if (snaps == NULL) {
+        goto nomem;
+    }
+
+    k = 0;
+
+    for (i = 0; i < n && k < (size_t) limit; i++) {
+        sp = &snaps[k];
+
+        if (zae_item_get_str(items[i], "entity_id", &sp->entity, &err)
+            != ZAE_OK
+            || zae_item_get_str(items[i], "resource", &sp->resource, &err)
+               != ZAE_OK
+            || zae_item_get_str(items[i], "window", &sp->window, &err)
+               != ZAE_OK
+            || zae_item_get_str(items[i], "window_start", &sp->start, &err)
+               != ZAE_OK)
+        {
+            continue;
+        }
+
+        win = sp->window;
+
+        if (w && (win.len != strlen(w) || memcmp(win.data, w, win.len))) {
+            continue;
+        }
+
+        if (e && r && (sp->resource.len != strlen(r)
+                       || memcmp(sp->resource.data, r, sp->resource.len)))
+        {
+            continue;
+        }
+
+        if (start
+            && strncmp((char *) sp->start.data, start,
+                       strlen(start) < sp->start.len
+                       ? strlen(start) : sp->start.len) < 0)
+        {
+            continue;
+        }
+
+        if (end
+            && strncmp((char *) sp->start.data, end,
+                       strlen(end) < sp->start.len
+                       ? strlen(end) : sp->start.len) > 0)
+        {
+            continue;
+        }
+
+        (void) zae_item_get_int64(items[i], "total_events", &sp->events,
+                                  &err);
+
+        sp->counters = zae_alloc(&a->mem,
+                                 (items[i]->nattrs + 1) * sizeof(zae_attr_t));
+        if (sp->counters == NULL) {
+            goto nomem;
+        }
+
+        for (j = 0; j < items[i]->nattrs; j++) {
+            v = items[i]->attrs[j].value;
+
+            if (v->type != ZAE_AV_N
+                || (items[i]->attrs[j].name.len == 12
+                    && memcmp(items[i]->attrs[j].name.data, "total_events",
+                              12) == 0)
+                || (items[i]->attrs[j].name.len == 3
+                    && memcmp(items[i]->attrs[j].name.data, "ttl", 3) == 0))
+            {
+                continue;
+            }
+
+            sp->counters[sp->ncounters++] = items[i]->attrs[j];
+        }
+
+        k++;
+    }
+
+    *out = snaps;
+    *nout = k;
+
+    return ZAE_ADMIN_EXIT_OK;
+
+nomem:
+
+    zae_admin_error(a, "out of memory");
+
+    return ZAE_ADMIN_EXIT_FAILED;
+}
+
+
+static int
+zae_admin_counters_text(zae_admin_t *a, zae_admin_snap_t *sp, char **out)
+{
+    size_t     i;
+    zae_buf_t  b;
+
+    zae_buf_init(&b, &a->mem, 64);
+
+    for (i = 0; i < sp->ncounters; i++) {
+        if (zae_buf_printf(&b, "%s%.*s=%.*s", i ? " " : "",
+                           (int) sp->counters[i].name.len,
+                           sp->counters[i].name.data,
+                           (int) sp->counters[i].value->s.len,
+                           sp->counters[i].value->s.data) != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+    }
+
+    if (zae_buf_add(&b, "", 1) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    *out = (char *) b.data;
+
+    return ZAE_OK;
+}
+
+
+/* a horizontal bar chart of the first counter, oldest first */
+
+static void
+zae_admin_plot(zae_admin_t *a, zae_admin_snap_t *snaps, size_t n)
+{
+    size_t     i, j, bar;
+    int64_t    v, max;
+    zae_err_t  err;
+
+    max = 0;
+
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < snaps[i].ncounters; j++) {
+            if (zae_av_get_int64(snaps[i].counters[j].value, &v, &err)
+                == ZAE_OK && v > max)
+            {
+                max = v;
+            }
+        }
+    }
+
+    for (i = n; i-- > 0; ) {
+        for (j = 0; j < snaps[i].ncounters; j++) {
+            if (zae_av_get_int64(snaps[i].counters[j].value, &v, &err)
+                != ZAE_OK)
+            {
+                continue;
+            }
+
+            bar = max > 0 && v > 0 ? (size_t) ((v * 50 + max - 1) / max) : 0;
+
+            printf("%.*s %-6.*s |", (int) snaps[i].start.len,
+                   snaps[i].start.data, (int) snaps[i].counters[j].name.len,
+                   snaps[i].counters[j].name.data);
+
+            while (bar--) {
+                fputs("#", stdout);
+            }
+
+            printf(" %lld\n", (long long) v);
+        }
+    }
+}
+
+
+int
+zae_admin_cmd_usage_list(zae_admin_t *a)
+{
+    int                 rc;
+    char               *text;
+    size_t              i, j;
+    zae_av_t           *list, *o, *c;
+    zae_admin_snap_t   *snaps;
+    zae_admin_table_t   t;
+    size_t              n;
+
+    rc = zae_admin_usage_read(a, &snaps, &n);
+    if (rc != ZAE_ADMIN_EXIT_OK) {
+        return rc;
+    }
+
+    if (zae_admin_flag(a, "plot") && !a->json) {
+        if (n == 0) {
+            printf("no usage snapshots\n");
+            return ZAE_ADMIN_EXIT_OK;
+        }
+
+        zae_admin_plot(a, snaps, n);
+        return ZAE_ADMIN_EXIT_OK;
+    }
+
+    list = zae_av_list(&a->mem);
+    zae_admin_table_init(&t, 6, "WINDOW START", "WINDOW", "ENTITY",
+                         "RESOURCE", "EVENTS", "COUNTERS");
+
+    if (list == NULL) {
+        goto nomem;
+    }
+
+    for (i = 0; i < n; i++) {
+        o = zae_admin_json_obj(a);
+        c = zae_admin_json_obj(a);
+
+        if (o == NULL || c == NULL) {
+            goto nomem;
+        }
+
+        for (j = 0; j < snaps[i].ncounters; j++) {
+            if (zae_av_map_add(&a->mem, c, snaps[i].counters[j].name.data,
+                               snaps[i].counters[j].name.len,
+                               zae_admin_item_to_json(a,
+                                   snaps[i].counters[j].value)) != ZAE_OK)
+            {
+                goto nomem;
+            }
+        }
+
+        if (zae_admin_json_set(a, o, "entity_id",
+                               zae_admin_json_zstr(a, &snaps[i].entity))
+            || zae_admin_json_set(a, o, "resource",
+                                  zae_admin_json_zstr(a, &snaps[i].resource))
+            || zae_admin_json_set(a, o, "window",
+                                  zae_admin_json_zstr(a, &snaps[i].window))
+            || zae_admin_json_set(a, o, "window_start",
+                                  zae_admin_json_zstr(a, &snaps[i].start))
+            || zae_admin_json_set(a, o, "counters", c)
+            || zae_admin_json_set(a, o, "total_events",
+                                  zae_admin_json_int(a, snaps[i].events))
+            || zae_av_list_add(&a->mem, list, o) != ZAE_OK
+            || zae_admin_counters_text(a, &snaps[i], &text) != ZAE_OK
+            || zae_admin_table_row(a, &t,
+                   zae_admin_cat(a, "%.*s", (int) snaps[i].start.len,
+                                 snaps[i].start.data).data,
+                   zae_admin_cat(a, "%.*s", (int) snaps[i].window.len,
+                                 snaps[i].window.data).data,
+                   zae_admin_cat(a, "%.*s", (int) snaps[i].entity.len,
+                                 snaps[i].entity.data).data,
+                   zae_admin_cat(a, "%.*s", (int) snaps[i].resource.len,
+                                 snaps[i].resource.data).data,
+                   zae_admin_cat(a, "%lld",
+                                 (long long) snaps[i].events).data,
+                   text) != ZAE_OK)
+        {
+            goto nomem;
+        }
+    }
+
+    if (a->json) {
+        return zae_admin_print_json(a, list) == ZAE_OK
+               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    zae_admin_table_print(&t);
+
+    return ZAE_ADMIN_EXIT_OK;
+
+nomem:
+
+    zae_admin_error(a, "out of memory");
+
+    return ZAE_ADMIN_EXIT_FAILED;
+}
+
+
+int
+zae_admin_cmd_usage_summary(zae_admin_t *a)
+{
+    int                 rc;
+    size_t              i, j, k, nnames;
+    int64_t             v, events;
+    zae_av_t           *o, *m, *s;
+    zae_err_t           err;
+    zae_str_t           names[64];
+    int64_t             total[64], mn[64], mx[64], cnt[64];
+    zae_admin_snap_t   *snaps;
+    zae_admin_table_t   t;
+    size_t              n;
+
+    rc = zae_admin_usage_read(a, &snaps, &n);
+    if (rc != ZAE_ADMIN_EXIT_OK) {
+        return rc;
+    }
+
+    nnames = 0;
+    events = 0;
+
+    for (i = 0; i < n; i++) {
+        events += snaps[i].events;
+
+        for (j = 0; j < snaps[i].ncounters; j++) {
+            if (zae_av_get_int64(snaps[i].counters[j].value, &v, &err)
+                != ZAE_OK)
+            {
+                continue;
+            }
+
+            for (k = 0; k < nnames; k++) {
+                if (names[k].len == snaps[i].counters[j].name.len
+                    && memcmp(names[k].data, snaps[i].counters[j].name.data,
+                              names[k].len) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (k == nnames) {
+                if (nnames == 64) {
+                    continue;
+                }
+
+                names[k] = snaps[i].counters[j].name;
+                total[k] = 0;
+                cnt[k] = 0;
+                mn[k] = v;
+                mx[k] = v;
+                nnames++;
+            }
+
+            total[k] += v;
+            cnt[k]++;
+            mn[k] = v < mn[k] ? v : mn[k];
+            mx[k] = v > mx[k] ? v : mx[k];
+        }
+    }
+
+    o = zae_admin_json_obj(a);
+    m = zae_admin_json_obj(a);
+    zae_admin_table_init(&t, 5, "LIMIT", "TOTAL", "AVERAGE", "MIN", "MAX");
+
+    if (o == NULL || m == NULL) {
+        goto nomem;
+    }
+
+    for (k = 0; k < nnames; k++) {
+        s = zae_admin_json_obj(a);
+
+        if (s == NULL
+            || zae_admin_json_set(a, s, "total",
+                                  zae_admin_json_int(a, total[k]))
+            || zae_admin_json_set(a, s, "average",
+                                  zae_admin_json_int(a, total[k] / cnt[k]))
+            || zae_admin_json_set(a, s, "min", zae_admin_json_int(a, mn[k]))
+            || zae_admin_json_set(a, s, "max", zae_admin_json_int(a, mx[k]))
+            || zae_av_map_add(&a->mem, m, names[k].data, names[k].len, s)
+            || zae_admin_table_row(a, &t,
+                   zae_admin_cat(a, "%.*s", (int) names[k].len,
+                                 names[k].data).data,
+                   zae_admin_cat(a, "%lld", (long long) total[k]).data,
+                   zae_admin_cat(a, "%lld",
+                                 (long long) (total[k] / cnt[k])).data,
+                   zae_admin_cat(a, "%lld", (long long) mn[k]).data,
+                   zae_admin_cat(a, "%lld", (long long) mx[k]).data))
+        {
+            goto nomem;
+        }
+    }
+
+    if (a->json) {
+        if (zae_admin_json_set(a, o, "snapshots",
+                               zae_admin_json_int(a, (int64_t) n))
+            || zae_admin_json_set(a, o, "total_events",
+                                  zae_admin_json_int(a, events))
+            || zae_admin_json_set(a, o, "limits", m))
+        {
+            goto nomem;
+        }
+
+        return zae_admin_print_json(a, o) == ZAE_OK
+               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    printf("%zu snapshots, %lld events\n", n, (long long) events);
+    zae_admin_table_print(&t);
+
+    return ZAE_ADMIN_EXIT_OK;
+
+nomem:
+
+    zae_admin_error(a, "out of memory");
+
+    return ZAE_ADMIN_EXIT_FAILED;
+}
