@@ -39,6 +39,7 @@ $pid = fork;
 die "fork: $!\n" unless defined $pid;
 
 if ($pid == 0) {
+    no warnings qw(exec);
     exec $^X, "$top/util/fake-fault-proxy.pl", '--listen', $proxy_port,
          '--to', "127.0.0.1:$ddb_port", '--mode-file', $mode_file;
     POSIX::_exit(127);
