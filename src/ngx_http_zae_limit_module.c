@@ -510,6 +510,16 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strcmp(value[i].data, "imds=on") == 0) {
+            zmcf->ddb_conf.imds = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "imds=off") == 0) {
+            zmcf->ddb_conf.imds = 0;
+            continue;
+        }
+
         if (ngx_strcmp(value[i].data, "ssl_verify=on") == 0) {
             zmcf->ddb_conf.ssl_verify = 1;
             continue;
