@@ -159,6 +159,8 @@ static ngx_http_zae_limit_ctx_t *ngx_http_zae_limit_get_ctx(
 static void ngx_http_zae_limit_cleanup(void *data);
 static ngx_int_t ngx_http_zae_limit_start(ngx_http_request_t *r,
     ngx_http_zae_limit_ctx_t *ctx);
+static ngx_int_t ngx_http_zae_limit_nsid_lookup(
+    ngx_http_zae_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_zae_limit_next(ngx_http_zae_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx,
     ngx_uint_t i, const char *op, zae_buf_t *b);
@@ -486,31 +488,38 @@ ngx_http_zae_limit_start(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
         return ngx_http_zae_limit_spec(ctx);
     }
 
+    return ngx_http_zae_limit_nsid_lookup(ctx);
+}
+
+
+/* GetItem of the namespace's forward record: _/SYSTEM# #NAMESPACE#{name} */
+
+static ngx_int_t
+ngx_http_zae_limit_nsid_lookup(ngx_http_zae_limit_ctx_t *ctx)
+{
+    zae_buf_t      b;
+    zae_keys_t     k;
+    zae_ddb_req_t  req;
+
     ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_NSID;
 
-    {
-        zae_buf_t      b;
-        zae_keys_t     k;
-        zae_ddb_req_t  req;
+    zae_buf_init(&b, &ctx->mem, 256);
+    ngx_memzero(&req, sizeof(zae_ddb_req_t));
 
-        zae_buf_init(&b, &ctx->mem, 256);
-        ngx_memzero(&req, sizeof(zae_ddb_req_t));
-
-        if (zae_keys_namespace(&ctx->mem, &k, &ctx->ns_name) != ZAE_OK) {
-            ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            return NGX_OK;
-        }
-
-        req.table = ctx->ref.table;
-        req.key = zae_keys_key(&ctx->mem, &k);
-
-        if (req.key == NULL || zae_ddb_get_item(&b, &req) != ZAE_OK) {
-            ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            return NGX_OK;
-        }
-
-        return ngx_http_zae_limit_send(ctx, 0, "GetItem", &b);
+    if (zae_keys_namespace(&ctx->mem, &k, &ctx->ns_name) != ZAE_OK) {
+        ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_OK;
     }
+
+    req.table = ctx->ref.table;
+    req.key = zae_keys_key(&ctx->mem, &k);
+
+    if (req.key == NULL || zae_ddb_get_item(&b, &req) != ZAE_OK) {
+        ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_OK;
+    }
+
+    return ngx_http_zae_limit_send(ctx, 0, "GetItem", &b);
 }
 
 
@@ -944,8 +953,10 @@ ngx_http_zae_limit_compensate(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *entity)
 static ngx_int_t
 ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
 {
-    ngx_uint_t                      i, n;
+    zae_buf_t                       b;
     zae_err_t                       err;
+    ngx_uint_t                      i, n;
+    zae_bucket_ref_t                ref0;
     zae_spec_result_t              *res;
     zae_ddb_http_resp_t             resp;
     ngx_http_zae_limit_ddb_call_t  *call;
@@ -1064,9 +1075,8 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
         return ngx_http_zae_limit_slow(ctx);
 
     case ZAE_SPEC_WCU_EXHAUSTED:
-        {
-        zae_buf_t         b;
-        zae_bucket_ref_t  ref0;
+
+        /* double shard_count on shard 0, then the slow path */
 
         ref0 = ctx->ref;
         ref0.shard = 0;
@@ -1084,7 +1094,6 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
         ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_BUMP;
 
         return ngx_http_zae_limit_send(ctx, 0, "UpdateItem", &b);
-        }
 
     case ZAE_SPEC_ERROR:
         return ngx_http_zae_limit_unavailable(ctx, "dynamodb error: %V",
@@ -1777,16 +1786,15 @@ static ngx_int_t
 ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
     const char *fmt, ...)
 {
-    u_char               *p;
+    u_char               *p, v;
     size_t                len;
     va_list               args;
     zae_str_t             c;
     ngx_str_t             key;
     zae_buf_t             b;
     ngx_uint_t            mode;
-    u_char                v;
-    u_char                cause[ZAE_ERR_LEN + 64];
     ngx_http_request_t   *r;
+    u_char                cause[ZAE_ERR_LEN + 64];
 
     r = ctx->request;
 

@@ -328,15 +328,14 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_zae_limit_main_conf_t *zmcf = conf;
 
-    u_char      *p;
-    size_t       len;
-    ssize_t      size;
-    ngx_int_t    n;
-    ngx_str_t   *value, name, s;
-    ngx_msec_t   ms;
-    ngx_uint_t   i;
-    zae_err_t    err;
-
+    u_char                    *p;
+    size_t                     len;
+    ssize_t                    size;
+    ngx_int_t                  n;
+    ngx_str_t                 *value, name, s;
+    zae_err_t                  err;
+    ngx_msec_t                 ms;
+    ngx_uint_t                 i;
     ngx_http_zae_limit_shm_t  *shm;
 
     if (zmcf->configured) {
