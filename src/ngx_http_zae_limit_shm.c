@@ -2,12 +2,16 @@
 /*
  * Copyright (C) zae-limit authors
  *
- * The shared zone: what all workers must agree on.  One rbtree with an
- * LRU queue caches namespace ids, resolved limit configs, entity facts
- * and rejections, each with an expiry; a second rbtree with a FIFO
- * queue coalesces pending reconciliation deltas per bucket until a
- * worker's flush timer writes them; the metrics counters live in the
- * zone header.
+ * The shared zone: what all workers must agree on.  Every record is one
+ * node type in an rbtree keyed by crc32(type, key), with a queue:
+ *
+ *   - the cache tree and its LRU queue hold namespace ids, resolved
+ *     limit configs, entity facts and rejections, each with an expiry;
+ *   - the delta tree and its FIFO queue coalesce pending reconciliation
+ *     deltas per bucket (one slot per limit) until a worker's flush
+ *     timer writes them.
+ *
+ * The metrics counters live in the zone header.
  */
 
 
@@ -18,16 +22,25 @@
 #include "ngx_http_zae_limit_module.h"
 
 
+#define NGX_HTTP_ZAE_LIMIT_C_DELTA   255
+
+
 typedef struct {
     u_char                       color;
     u_char                       type;
     u_short                      klen;
+    uint32_t                     vlen;
     ngx_queue_t                  queue;
     ngx_msec_t                   expire;
-    uint32_t                     vlen;
-    u_char                       data[1];
+    u_char                       data[1];    /* key, aligned, value */
 } ngx_http_zae_limit_node_t;
 
+
+#define ngx_http_zae_limit_node_value(zn)                                    \
+    ((zn)->data + ngx_align((zn)->klen, 8))
+
+
+/* the value of a delta node: one slot per limit */
 
 typedef struct {
     int64_t                      delta;
@@ -36,27 +49,17 @@ typedef struct {
 } ngx_http_zae_limit_slot_t;
 
 
-typedef struct {
-    u_char                       color;
-    u_char                       nslots;
-    u_short                      klen;
-    ngx_queue_t                  queue;
-    u_char                      *key;
-    ngx_http_zae_limit_slot_t    slots[1];
-} ngx_http_zae_limit_dnode_t;
-
-
 static void ngx_http_zae_limit_rbtree_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
-static void ngx_http_zae_limit_dtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_http_zae_limit_node_t *ngx_http_zae_limit_lookup(
+    ngx_rbtree_t *tree, ngx_uint_t type, ngx_str_t *key, uint32_t hash);
+static ngx_http_zae_limit_node_t *ngx_http_zae_limit_node_alloc(
     ngx_http_zae_limit_shm_t *shm, ngx_uint_t type, ngx_str_t *key,
-    uint32_t hash);
+    uint32_t hash, size_t vlen);
+static void ngx_http_zae_limit_node_free(ngx_http_zae_limit_shm_t *shm,
+    ngx_rbtree_t *tree, ngx_http_zae_limit_node_t *zn);
 static void ngx_http_zae_limit_expire(ngx_http_zae_limit_shm_t *shm,
     ngx_uint_t n);
-static ngx_http_zae_limit_dnode_t *ngx_http_zae_limit_dlookup(
-    ngx_http_zae_limit_shm_t *shm, ngx_str_t *pk, uint32_t hash);
 
 
 static uint32_t
@@ -76,58 +79,30 @@ ngx_http_zae_limit_hash(ngx_uint_t type, ngx_str_t *key)
 }
 
 
-static void
-ngx_http_zae_limit_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+static ngx_int_t
+ngx_http_zae_limit_node_cmp(ngx_uint_t type, u_char *key, size_t klen,
+    ngx_http_zae_limit_node_t *zn)
 {
-    ngx_int_t                   rc;
-    ngx_rbtree_node_t         **p;
-    ngx_http_zae_limit_node_t  *zn, *znt;
+    ngx_int_t  rc;
 
-    for ( ;; ) {
+    rc = (ngx_int_t) type - (ngx_int_t) zn->type;
 
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else { /* node->key == temp->key */
-
-            zn = (ngx_http_zae_limit_node_t *) &node->color;
-            znt = (ngx_http_zae_limit_node_t *) &temp->color;
-
-            rc = (ngx_int_t) zn->type - (ngx_int_t) znt->type;
-
-            if (rc == 0) {
-                rc = ngx_memn2cmp(zn->data, znt->data, zn->klen, znt->klen);
-            }
-
-            p = (rc < 0) ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
+    if (rc == 0) {
+        rc = ngx_memn2cmp(key, zn->data, klen, zn->klen);
     }
 
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
+    return rc;
 }
 
 
 static void
-ngx_http_zae_limit_dtree_insert_value(ngx_rbtree_node_t *temp,
+ngx_http_zae_limit_rbtree_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
 {
-    ngx_int_t                    rc;
     ngx_rbtree_node_t          **p;
-    ngx_http_zae_limit_dnode_t  *dn, *dnt;
+    ngx_http_zae_limit_node_t   *zn;
+
+    zn = (ngx_http_zae_limit_node_t *) &node->color;
 
     for ( ;; ) {
 
@@ -139,12 +114,9 @@ ngx_http_zae_limit_dtree_insert_value(ngx_rbtree_node_t *temp,
 
         } else { /* node->key == temp->key */
 
-            dn = (ngx_http_zae_limit_dnode_t *) &node->color;
-            dnt = (ngx_http_zae_limit_dnode_t *) &temp->color;
-
-            rc = ngx_memn2cmp(dn->key, dnt->key, dn->klen, dnt->klen);
-
-            p = (rc < 0) ? &temp->left : &temp->right;
+            p = (ngx_http_zae_limit_node_cmp(zn->type, zn->data, zn->klen,
+                     (ngx_http_zae_limit_node_t *) &temp->color) < 0)
+                ? &temp->left : &temp->right;
         }
 
         if (*p == sentinel) {
@@ -198,7 +170,7 @@ ngx_http_zae_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_queue_init(&shm->sh->lru);
 
     ngx_rbtree_init(&shm->sh->deltas, &shm->sh->deltas_sentinel,
-                    ngx_http_zae_limit_dtree_insert_value);
+                    ngx_http_zae_limit_rbtree_insert_value);
     ngx_queue_init(&shm->sh->deltas_queue);
 
     len = sizeof(" in zae_limit zone \"\"") + shm_zone->shm.name.len;
@@ -218,15 +190,15 @@ ngx_http_zae_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 
 static ngx_http_zae_limit_node_t *
-ngx_http_zae_limit_lookup(ngx_http_zae_limit_shm_t *shm, ngx_uint_t type,
+ngx_http_zae_limit_lookup(ngx_rbtree_t *tree, ngx_uint_t type,
     ngx_str_t *key, uint32_t hash)
 {
     ngx_int_t                   rc;
     ngx_rbtree_node_t          *node, *sentinel;
     ngx_http_zae_limit_node_t  *zn;
 
-    node = shm->sh->cache.root;
-    sentinel = shm->sh->cache.sentinel;
+    node = tree->root;
+    sentinel = tree->sentinel;
 
     while (node != sentinel) {
 
@@ -244,11 +216,7 @@ ngx_http_zae_limit_lookup(ngx_http_zae_limit_shm_t *shm, ngx_uint_t type,
 
         zn = (ngx_http_zae_limit_node_t *) &node->color;
 
-        rc = (ngx_int_t) type - (ngx_int_t) zn->type;
-
-        if (rc == 0) {
-            rc = ngx_memn2cmp(key->data, zn->data, key->len, zn->klen);
-        }
+        rc = ngx_http_zae_limit_node_cmp(type, key->data, key->len, zn);
 
         if (rc == 0) {
             return zn;
@@ -261,9 +229,43 @@ ngx_http_zae_limit_lookup(ngx_http_zae_limit_shm_t *shm, ngx_uint_t type,
 }
 
 
+/* a node not yet in any tree; called with the zone locked */
+
+static ngx_http_zae_limit_node_t *
+ngx_http_zae_limit_node_alloc(ngx_http_zae_limit_shm_t *shm, ngx_uint_t type,
+    ngx_str_t *key, uint32_t hash, size_t vlen)
+{
+    size_t                      n;
+    ngx_rbtree_node_t          *node;
+    ngx_http_zae_limit_node_t  *zn;
+
+    n = offsetof(ngx_rbtree_node_t, color)
+        + offsetof(ngx_http_zae_limit_node_t, data)
+        + ngx_align(key->len, 8) + vlen;
+
+    node = ngx_slab_alloc_locked(shm->shpool, n);
+    if (node == NULL) {
+        return NULL;
+    }
+
+    node->key = hash;
+
+    zn = (ngx_http_zae_limit_node_t *) &node->color;
+
+    zn->type = (u_char) type;
+    zn->klen = (u_short) key->len;
+    zn->vlen = (uint32_t) vlen;
+    zn->expire = 0;
+
+    ngx_memcpy(zn->data, key->data, key->len);
+
+    return zn;
+}
+
+
 static void
-ngx_http_zae_limit_free_node(ngx_http_zae_limit_shm_t *shm,
-    ngx_http_zae_limit_node_t *zn)
+ngx_http_zae_limit_node_free(ngx_http_zae_limit_shm_t *shm,
+    ngx_rbtree_t *tree, ngx_http_zae_limit_node_t *zn)
 {
     ngx_rbtree_node_t  *node;
 
@@ -271,8 +273,22 @@ ngx_http_zae_limit_free_node(ngx_http_zae_limit_shm_t *shm,
                ((u_char *) zn - offsetof(ngx_rbtree_node_t, color));
 
     ngx_queue_remove(&zn->queue);
-    ngx_rbtree_delete(&shm->sh->cache, node);
+    ngx_rbtree_delete(tree, node);
     ngx_slab_free_locked(shm->shpool, node);
+}
+
+
+static void
+ngx_http_zae_limit_node_insert(ngx_rbtree_t *tree, ngx_queue_t *queue,
+    ngx_http_zae_limit_node_t *zn)
+{
+    ngx_rbtree_node_t  *node;
+
+    node = (ngx_rbtree_node_t *)
+               ((u_char *) zn - offsetof(ngx_rbtree_node_t, color));
+
+    ngx_rbtree_insert(tree, node);
+    ngx_queue_insert_head(queue, &zn->queue);
 }
 
 
@@ -298,7 +314,7 @@ ngx_http_zae_limit_expire(ngx_http_zae_limit_shm_t *shm, ngx_uint_t n)
             return;
         }
 
-        ngx_http_zae_limit_free_node(shm, zn);
+        ngx_http_zae_limit_node_free(shm, &shm->sh->cache, zn);
     }
 }
 
@@ -315,21 +331,21 @@ ngx_http_zae_limit_cache_get(ngx_shm_zone_t *zone, ngx_uint_t type,
 
     ngx_shmtx_lock(&shm->shpool->mutex);
 
-    zn = ngx_http_zae_limit_lookup(shm, type, key,
+    zn = ngx_http_zae_limit_lookup(&shm->sh->cache, type, key,
                                    ngx_http_zae_limit_hash(type, key));
 
     if (zn == NULL) {
         rc = NGX_DECLINED;
 
     } else if ((ngx_msec_int_t) (zn->expire - ngx_current_msec) <= 0) {
-        ngx_http_zae_limit_free_node(shm, zn);
+        ngx_http_zae_limit_node_free(shm, &shm->sh->cache, zn);
         rc = NGX_DECLINED;
 
     } else if (zn->vlen > size) {
         rc = NGX_DECLINED;
 
     } else {
-        ngx_memcpy(buf, zn->data + zn->klen, zn->vlen);
+        ngx_memcpy(buf, ngx_http_zae_limit_node_value(zn), zn->vlen);
         *len = zn->vlen;
 
         ngx_queue_remove(&zn->queue);
@@ -348,9 +364,7 @@ ngx_int_t
 ngx_http_zae_limit_cache_put(ngx_shm_zone_t *zone, ngx_uint_t type,
     ngx_str_t *key, u_char *value, size_t len, ngx_msec_t ttl)
 {
-    size_t                      n;
     uint32_t                    hash;
-    ngx_rbtree_node_t          *node;
     ngx_http_zae_limit_shm_t   *shm;
     ngx_http_zae_limit_node_t  *zn;
 
@@ -361,28 +375,24 @@ ngx_http_zae_limit_cache_put(ngx_shm_zone_t *zone, ngx_uint_t type,
     shm = zone->data;
     hash = ngx_http_zae_limit_hash(type, key);
 
-    n = offsetof(ngx_rbtree_node_t, color)
-        + offsetof(ngx_http_zae_limit_node_t, data)
-        + key->len + len;
-
     ngx_shmtx_lock(&shm->shpool->mutex);
 
-    zn = ngx_http_zae_limit_lookup(shm, type, key, hash);
+    zn = ngx_http_zae_limit_lookup(&shm->sh->cache, type, key, hash);
 
     if (zn) {
-        ngx_http_zae_limit_free_node(shm, zn);
+        ngx_http_zae_limit_node_free(shm, &shm->sh->cache, zn);
     }
 
     ngx_http_zae_limit_expire(shm, 2);
 
-    node = ngx_slab_alloc_locked(shm->shpool, n);
+    zn = ngx_http_zae_limit_node_alloc(shm, type, key, hash, len);
 
-    if (node == NULL) {
+    if (zn == NULL) {
         ngx_http_zae_limit_expire(shm, 0);
 
-        node = ngx_slab_alloc_locked(shm->shpool, n);
+        zn = ngx_http_zae_limit_node_alloc(shm, type, key, hash, len);
 
-        if (node == NULL) {
+        if (zn == NULL) {
             ngx_shmtx_unlock(&shm->shpool->mutex);
 
             ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
@@ -392,20 +402,10 @@ ngx_http_zae_limit_cache_put(ngx_shm_zone_t *zone, ngx_uint_t type,
         }
     }
 
-    node->key = hash;
-
-    zn = (ngx_http_zae_limit_node_t *) &node->color;
-
-    zn->type = (u_char) type;
-    zn->klen = (u_short) key->len;
-    zn->vlen = (uint32_t) len;
     zn->expire = ngx_current_msec + ttl;
+    ngx_memcpy(ngx_http_zae_limit_node_value(zn), value, len);
 
-    ngx_memcpy(zn->data, key->data, key->len);
-    ngx_memcpy(zn->data + key->len, value, len);
-
-    ngx_rbtree_insert(&shm->sh->cache, node);
-    ngx_queue_insert_head(&shm->sh->lru, &zn->queue);
+    ngx_http_zae_limit_node_insert(&shm->sh->cache, &shm->sh->lru, zn);
 
     ngx_shmtx_unlock(&shm->shpool->mutex);
 
@@ -424,184 +424,113 @@ ngx_http_zae_limit_cache_delete(ngx_shm_zone_t *zone, ngx_uint_t type,
 
     ngx_shmtx_lock(&shm->shpool->mutex);
 
-    zn = ngx_http_zae_limit_lookup(shm, type, key,
+    zn = ngx_http_zae_limit_lookup(&shm->sh->cache, type, key,
                                    ngx_http_zae_limit_hash(type, key));
     if (zn) {
-        ngx_http_zae_limit_free_node(shm, zn);
+        ngx_http_zae_limit_node_free(shm, &shm->sh->cache, zn);
     }
 
     ngx_shmtx_unlock(&shm->shpool->mutex);
 }
 
 
-static ngx_http_zae_limit_dnode_t *
-ngx_http_zae_limit_dlookup(ngx_http_zae_limit_shm_t *shm, ngx_str_t *pk,
-    uint32_t hash)
-{
-    ngx_int_t                    rc;
-    ngx_rbtree_node_t           *node, *sentinel;
-    ngx_http_zae_limit_dnode_t  *dn;
-
-    node = shm->sh->deltas.root;
-    sentinel = shm->sh->deltas.sentinel;
-
-    while (node != sentinel) {
-
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        dn = (ngx_http_zae_limit_dnode_t *) &node->color;
-
-        rc = ngx_memn2cmp(pk->data, dn->key, pk->len, dn->klen);
-
-        if (rc == 0) {
-            return dn;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
-}
-
-
-static ngx_rbtree_node_t *
-ngx_http_zae_limit_dnode_alloc(ngx_http_zae_limit_shm_t *shm, ngx_str_t *pk,
-    ngx_uint_t nslots)
-{
-    size_t                       n;
-    ngx_rbtree_node_t           *node;
-    ngx_http_zae_limit_dnode_t  *dn;
-
-    n = offsetof(ngx_rbtree_node_t, color)
-        + offsetof(ngx_http_zae_limit_dnode_t, slots)
-        + nslots * sizeof(ngx_http_zae_limit_slot_t) + pk->len;
-
-    node = ngx_slab_alloc_locked(shm->shpool, n);
-    if (node == NULL) {
-        return NULL;
-    }
-
-    dn = (ngx_http_zae_limit_dnode_t *) &node->color;
-
-    dn->nslots = (u_char) nslots;
-    dn->klen = (u_short) pk->len;
-    dn->key = (u_char *) &dn->slots[nslots];
-
-    ngx_memcpy(dn->key, pk->data, pk->len);
-
-    return node;
-}
-
-
 /*
- * Adds delta millitokens of limit "name" to the pending delta of the
- * bucket "pk".  NGX_DECLINED: the queue is full or the zone has no
- * room; the caller counts and logs the loss.
+ * Adds delta tokens of limit "name" to the pending delta of the bucket
+ * "pk".  NGX_DECLINED: the queue is full or the zone has no room; the
+ * caller counts and logs the loss.
  */
 
 ngx_int_t
 ngx_http_zae_limit_delta_add(ngx_shm_zone_t *zone, ngx_str_t *pk,
     ngx_str_t *name, int64_t delta)
 {
-    uint32_t                     hash;
-    ngx_uint_t                   i;
-    ngx_rbtree_node_t           *node, *old;
-    ngx_http_zae_limit_shm_t    *shm;
-    ngx_http_zae_limit_dnode_t  *dn, *odn;
+    size_t                      n;
+    uint32_t                    hash;
+    ngx_uint_t                  i;
+    ngx_http_zae_limit_shm_t   *shm;
+    ngx_http_zae_limit_node_t  *zn, *grown;
+    ngx_http_zae_limit_slot_t  *slot;
 
-    if (pk->len > 65535 || name->len > ZAE_NAME_MAX_LEN || delta == 0) {
-        return delta == 0 ? NGX_OK : NGX_DECLINED;
+    if (delta == 0) {
+        return NGX_OK;
+    }
+
+    if (pk->len > 65535 || name->len > ZAE_NAME_MAX_LEN) {
+        return NGX_DECLINED;
     }
 
     shm = zone->data;
-
-    ngx_crc32_init(hash);
-    ngx_crc32_update(&hash, pk->data, pk->len);
-    ngx_crc32_final(hash);
+    hash = ngx_http_zae_limit_hash(NGX_HTTP_ZAE_LIMIT_C_DELTA, pk);
 
     ngx_shmtx_lock(&shm->shpool->mutex);
 
-    dn = ngx_http_zae_limit_dlookup(shm, pk, hash);
+    zn = ngx_http_zae_limit_lookup(&shm->sh->deltas,
+                                   NGX_HTTP_ZAE_LIMIT_C_DELTA, pk, hash);
 
-    if (dn) {
-        for (i = 0; i < dn->nslots; i++) {
-            if (dn->slots[i].len == name->len
-                && ngx_memcmp(dn->slots[i].name, name->data, name->len) == 0)
+    n = zn ? zn->vlen / sizeof(ngx_http_zae_limit_slot_t) : 0;
+
+    if (zn) {
+        slot = (ngx_http_zae_limit_slot_t *)
+                   ngx_http_zae_limit_node_value(zn);
+
+        for (i = 0; i < n; i++) {
+            if (slot[i].len == name->len
+                && ngx_memcmp(slot[i].name, name->data, name->len) == 0)
             {
-                dn->slots[i].delta += delta;
+                slot[i].delta += delta;
                 ngx_shmtx_unlock(&shm->shpool->mutex);
                 return NGX_OK;
             }
         }
 
-        if (dn->nslots >= ZAE_LIMITS_MAX + 1) {
+        if (n > ZAE_LIMITS_MAX) {
             goto full;
         }
 
-        /* a limit new to this bucket: grow the node */
-
-        node = ngx_http_zae_limit_dnode_alloc(shm, pk, dn->nslots + 1);
-        if (node == NULL) {
-            goto full;
-        }
-
-        old = (ngx_rbtree_node_t *)
-                  ((u_char *) dn - offsetof(ngx_rbtree_node_t, color));
-        odn = dn;
-
-        dn = (ngx_http_zae_limit_dnode_t *) &node->color;
-
-        ngx_memcpy(dn->slots, odn->slots,
-                   odn->nslots * sizeof(ngx_http_zae_limit_slot_t));
-
-        ngx_queue_insert_after(&odn->queue, &dn->queue);
-        ngx_queue_remove(&odn->queue);
-        ngx_rbtree_delete(&shm->sh->deltas, old);
-        ngx_slab_free_locked(shm->shpool, old);
-
-        node->key = hash;
-        ngx_rbtree_insert(&shm->sh->deltas, node);
-
-    } else {
-
-        if (shm->sh->ndeltas >= shm->max_deltas) {
-            goto full;
-        }
-
-        node = ngx_http_zae_limit_dnode_alloc(shm, pk, 1);
-        if (node == NULL) {
-            goto full;
-        }
-
-        node->key = hash;
-
-        dn = (ngx_http_zae_limit_dnode_t *) &node->color;
-        dn->nslots = 0;
-
-        ngx_rbtree_insert(&shm->sh->deltas, node);
-        ngx_queue_insert_tail(&shm->sh->deltas_queue, &dn->queue);
-
-        shm->sh->ndeltas++;
-        dn->nslots = 1;
-        i = 0;
-        goto set;
+    } else if (shm->sh->ndeltas >= shm->max_deltas) {
+        goto full;
     }
 
-    i = dn->nslots - 1;
+    /* a new bucket, or a limit new to the bucket: a node with one more slot */
 
-set:
+    grown = ngx_http_zae_limit_node_alloc(shm, NGX_HTTP_ZAE_LIMIT_C_DELTA, pk,
+                                hash,
+                                (n + 1) * sizeof(ngx_http_zae_limit_slot_t));
+    if (grown == NULL) {
+        goto full;
+    }
 
-    dn->slots[i].delta = delta;
-    dn->slots[i].len = (u_char) name->len;
-    ngx_memcpy(dn->slots[i].name, name->data, name->len);
+    slot = (ngx_http_zae_limit_slot_t *) ngx_http_zae_limit_node_value(grown);
+
+    if (zn) {
+        ngx_memcpy(slot, ngx_http_zae_limit_node_value(zn), zn->vlen);
+
+        /* keep its place in the queue */
+
+        ngx_queue_insert_after(&zn->queue, &grown->queue);
+        ngx_queue_remove(&zn->queue);
+        ngx_queue_init(&zn->queue);
+        ngx_http_zae_limit_node_free(shm, &shm->sh->deltas, zn);
+
+        ngx_rbtree_insert(&shm->sh->deltas, (ngx_rbtree_node_t *)
+                          ((u_char *) grown
+                           - offsetof(ngx_rbtree_node_t, color)));
+
+    } else {
+        ngx_http_zae_limit_node_insert(&shm->sh->deltas,
+                                       &shm->sh->deltas_queue, grown);
+
+        /* FIFO: the oldest bucket is flushed first */
+
+        ngx_queue_remove(&grown->queue);
+        ngx_queue_insert_tail(&shm->sh->deltas_queue, &grown->queue);
+
+        shm->sh->ndeltas++;
+    }
+
+    slot[n].delta = delta;
+    slot[n].len = (u_char) name->len;
+    ngx_memcpy(slot[n].name, name->data, name->len);
 
     shm->sh->metrics.pending = shm->sh->ndeltas;
 
@@ -626,12 +555,12 @@ ngx_array_t *
 ngx_http_zae_limit_delta_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
     ngx_uint_t max)
 {
-    ngx_uint_t                          i, n;
+    ngx_uint_t                          i, n, nslots;
     ngx_array_t                        *out;
     ngx_queue_t                        *q;
-    ngx_rbtree_node_t                  *node;
     ngx_http_zae_limit_shm_t           *shm;
-    ngx_http_zae_limit_dnode_t         *dn;
+    ngx_http_zae_limit_node_t          *zn;
+    ngx_http_zae_limit_slot_t          *slot;
     ngx_http_zae_limit_delta_t         *d;
     ngx_http_zae_limit_bucket_delta_t  *bd;
 
@@ -647,16 +576,19 @@ ngx_http_zae_limit_delta_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
     for (n = 0; n < max && !ngx_queue_empty(&shm->sh->deltas_queue); n++) {
 
         q = ngx_queue_head(&shm->sh->deltas_queue);
-        dn = ngx_queue_data(q, ngx_http_zae_limit_dnode_t, queue);
+        zn = ngx_queue_data(q, ngx_http_zae_limit_node_t, queue);
+
+        nslots = zn->vlen / sizeof(ngx_http_zae_limit_slot_t);
+        slot = (ngx_http_zae_limit_slot_t *) ngx_http_zae_limit_node_value(zn);
 
         bd = ngx_array_push(out);
         if (bd == NULL) {
             break;
         }
 
-        bd->pk.data = ngx_pnalloc(pool, dn->klen);
+        bd->pk.data = ngx_pnalloc(pool, zn->klen);
         if (bd->pk.data == NULL
-            || ngx_array_init(&bd->limits, pool, dn->nslots,
+            || ngx_array_init(&bd->limits, pool, nslots,
                               sizeof(ngx_http_zae_limit_delta_t))
                != NGX_OK)
         {
@@ -664,33 +596,39 @@ ngx_http_zae_limit_delta_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
             break;
         }
 
-        bd->pk.len = dn->klen;
-        ngx_memcpy(bd->pk.data, dn->key, dn->klen);
+        bd->pk.len = zn->klen;
+        ngx_memcpy(bd->pk.data, zn->data, zn->klen);
 
-        for (i = 0; i < dn->nslots; i++) {
-            if (dn->slots[i].delta == 0) {
+        for (i = 0; i < nslots; i++) {
+            if (slot[i].delta == 0) {
                 continue;
             }
 
             d = ngx_array_push(&bd->limits);
-            d->name.data = ngx_pnalloc(pool, dn->slots[i].len);
-            if (d->name.data == NULL) {
-                bd->limits.nelts--;
-                continue;
+            if (d == NULL) {
+                break;
             }
 
-            d->name.len = dn->slots[i].len;
-            ngx_memcpy(d->name.data, dn->slots[i].name, dn->slots[i].len);
-            d->delta = dn->slots[i].delta;
+            d->name.data = ngx_pnalloc(pool, slot[i].len);
+            if (d->name.data == NULL) {
+                bd->limits.nelts--;
+                break;
+            }
+
+            d->name.len = slot[i].len;
+            ngx_memcpy(d->name.data, slot[i].name, slot[i].len);
+            d->delta = slot[i].delta;
         }
 
-        node = (ngx_rbtree_node_t *)
-                   ((u_char *) dn - offsetof(ngx_rbtree_node_t, color));
+        if (i < nslots) {
 
-        ngx_queue_remove(&dn->queue);
-        ngx_rbtree_delete(&shm->sh->deltas, node);
-        ngx_slab_free_locked(shm->shpool, node);
+            /* out of pool memory: leave this bucket for the next flush */
 
+            out->nelts--;
+            break;
+        }
+
+        ngx_http_zae_limit_node_free(shm, &shm->sh->deltas, zn);
         shm->sh->ndeltas--;
     }
 
