@@ -1,0 +1,109 @@
+-- wrk script of the benchmark (t/bench/run.pl): one request builder for
+-- every scenario, so that all of them pay the same client overhead, and
+-- one machine-readable result line.
+--
+--   wrk ... -s t/bench/wrk.lua URL -- [key=K] [keys=N] [seq=N]
+--           [header=Name:Value ...] [method=M] [body=FILE] [prefix=P]
+--
+--   key=K     the X-API-Key header is K (one entity)
+--   keys=N    X-API-Key is P..i, i picked at random in 0..N-1
+--   seq=N     X-API-Key is P..i for i = 0..N-1 across all threads
+--             (threads=T: wrk's -t), then the threads stop (warming N
+--             entities up)
+--   header=   an extra request header (repeatable)
+--   method=   the method (default GET); body=FILE: the request body
+--
+-- done() prints one line: BENCH {"requests":...,"p50_us":...,...}
+
+local counter = 0
+
+function setup(thread)
+    thread:set("id", counter)
+    counter = counter + 1
+end
+
+local mode, nkeys, prefix, fixed, seqi, nthreads
+local headers = {}
+
+function init(args)
+    local method, body = "GET", nil
+
+    prefix = "key-"
+    nthreads = 1
+
+    for _, a in ipairs(args) do
+        local k, v = a:match("^([%w_]+)=(.*)$")
+        if k == "key" then
+            mode, fixed = "key", v
+        elseif k == "keys" then
+            mode, nkeys = "keys", tonumber(v)
+        elseif k == "seq" then
+            mode, nkeys = "seq", tonumber(v)
+        elseif k == "threads" then
+            nthreads = tonumber(v)
+        elseif k == "prefix" then
+            prefix = v
+        elseif k == "method" then
+            method = v
+        elseif k == "header" then
+            local hn, hv = v:match("^([^:]+):(.*)$")
+            headers[hn] = hv
+        elseif k == "body" then
+            local f = assert(io.open(v, "rb"))
+            body = f:read("*a")
+            f:close()
+        else
+            error("wrk.lua: unknown argument " .. a)
+        end
+    end
+
+    wrk.method = method
+    wrk.body = body
+
+    if mode == "key" then
+        headers["X-API-Key"] = fixed
+    end
+
+    for hn, hv in pairs(headers) do
+        wrk.headers[hn] = hv
+    end
+
+    -- the request of the fixed modes is built once
+    static = wrk.format()
+    seqi = id
+    math.randomseed(os.time() + id * 7919)
+end
+
+function request()
+    local k
+
+    if mode == "keys" then
+        k = prefix .. (math.random(nkeys) - 1)
+    elseif mode == "seq" then
+        if seqi >= nkeys then
+            wrk.thread:stop()
+            seqi = id
+        end
+        k = prefix .. seqi
+        seqi = seqi + nthreads
+    else
+        return static
+    end
+
+    wrk.headers["X-API-Key"] = k
+    return wrk.format()
+end
+
+function done(summary, latency, requests)
+    local e = summary.errors
+
+    io.write(string.format(
+        'BENCH {"requests":%d,"duration_us":%d,"p50_us":%d,"p90_us":%d,'
+        .. '"p99_us":%d,"mean_us":%.1f,"max_us":%d,"status_errors":%d,'
+        .. '"connect_errors":%d,"read_errors":%d,"write_errors":%d,'
+        .. '"timeouts":%d}\n',
+        summary.requests, summary.duration,
+        latency:percentile(50), latency:percentile(90),
+        latency:percentile(99), latency.mean, latency.max,
+        e.status, e.connect, e.read, e.write, e.timeout))
+end
