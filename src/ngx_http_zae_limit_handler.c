@@ -1987,11 +1987,53 @@ ngx_http_zae_limit_add_header(ngx_http_request_t *r, char *name,
 }
 
 
+/*
+ * The IETF fields: RateLimit-Policy: "rpm";q=100;w=60, ... (quota and
+ * window) and RateLimit: "rpm";r=99;t=1, ... (remaining and seconds until
+ * full)
+ */
+
+static ngx_int_t
+ngx_http_zae_limit_field(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx,
+    ngx_uint_t policy)
+{
+    u_char                    *p, *start;
+    ngx_uint_t                 i;
+    ngx_http_zae_limit_hdr_t  *h;
+
+    start = ngx_pnalloc(r->pool,
+                        ctx->nhdrs * (ZAE_NAME_MAX_LEN + 2 * NGX_INT64_LEN
+                                      + 16));
+    if (start == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = start;
+
+    for (i = 0; i < ctx->nhdrs; i++) {
+        h = &ctx->hdrs[i];
+
+        if (policy) {
+            p = ngx_sprintf(p, "%s\"%V\";q=%L;w=%L", i ? ", " : "",
+                            (ngx_str_t *) &h->name, h->capacity, h->window);
+
+        } else {
+            p = ngx_sprintf(p, "%s\"%V\";r=%L;t=%L", i ? ", " : "",
+                            (ngx_str_t *) &h->name, h->remaining, h->reset);
+        }
+    }
+
+    return ngx_http_zae_limit_add_header(r,
+                                         policy ? "RateLimit-Policy"
+                                                : "RateLimit",
+                                         NULL, start, p - start);
+}
+
+
 static ngx_int_t
 ngx_http_zae_limit_header_filter(ngx_http_request_t *r)
 {
-    u_char                    *p, *policy, *state;
-    size_t                     size;
+    u_char                    *p;
     ngx_str_t                  name;
     ngx_uint_t                 i;
     ngx_http_zae_limit_ctx_t  *ctx;
@@ -2011,41 +2053,8 @@ ngx_http_zae_limit_header_filter(ngx_http_request_t *r)
 
     ctx->logged = 1;
 
-    size = ctx->nhdrs * (ZAE_NAME_MAX_LEN + 2 * NGX_INT64_LEN + 16);
-
-    policy = ngx_pnalloc(r->pool, 2 * size);
-    if (policy == NULL) {
-        return NGX_ERROR;
-    }
-
-    state = policy + size;
-
-    p = policy;
-
-    for (i = 0; i < ctx->nhdrs; i++) {
-        h = &ctx->hdrs[i];
-        p = ngx_sprintf(p, "%s\"%V\";q=%L;w=%L", i ? ", " : "",
-                        (ngx_str_t *) &h->name, h->capacity, h->window);
-    }
-
-    if (ngx_http_zae_limit_add_header(r, "RateLimit-Policy", NULL, policy,
-                                      p - policy)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    p = state;
-
-    for (i = 0; i < ctx->nhdrs; i++) {
-        h = &ctx->hdrs[i];
-        p = ngx_sprintf(p, "%s\"%V\";r=%L;t=%L", i ? ", " : "",
-                        (ngx_str_t *) &h->name, h->remaining, h->reset);
-    }
-
-    if (ngx_http_zae_limit_add_header(r, "RateLimit", NULL, state,
-                                      p - state)
-        != NGX_OK)
+    if (ngx_http_zae_limit_field(r, ctx, 1) != NGX_OK
+        || ngx_http_zae_limit_field(r, ctx, 0) != NGX_OK)
     {
         return NGX_ERROR;
     }
