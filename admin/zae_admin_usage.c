@@ -31,6 +31,7 @@
 
 typedef struct {
     zae_str_t            pk;
+    int64_t              shard;
     zae_bucket_item_t    last;
     zae_str_t            names[ZAE_SCHEMA_MAX_LIMITS + 1];
     int64_t              deltas[ZAE_SCHEMA_MAX_LIMITS + 1];
@@ -89,9 +90,9 @@ zae_admin_streams(zae_admin_t *a, const char *op, zae_buf_t *b,
 
 static int
 zae_admin_parse_bucket_pk(zae_str_t *pk, zae_str_t *ns, zae_str_t *ent,
-    zae_str_t *res)
+    zae_str_t *res, int64_t *shard)
 {
-    u_char  *p, *end, *e, *r;
+    u_char  *p, *end, *e, *r, *q;
 
     end = pk->data + pk->len;
 
@@ -131,7 +132,17 @@ zae_admin_parse_bucket_pk(zae_str_t *pk, zae_str_t *ns, zae_str_t *ent,
     res->data = r;
     res->len = (p - 1) - r;
 
-    return ZAE_OK;
+    *shard = 0;
+
+    for (q = p; q < end; q++) {
+        if (*q < '0' || *q > '9' || *shard > 1000000) {
+            return ZAE_ERROR;
+        }
+
+        *shard = *shard * 10 + (*q - '0');
+    }
+
+    return p < end ? ZAE_OK : ZAE_ERROR;
 }
 
 
@@ -254,6 +265,153 @@ zae_admin_image_limit(zae_bucket_item_t *bi, zae_str_t *name)
 }
 
 
+/*
+ * shard_count grew on shard 0 (facts 3.7): existing shards get the new
+ * count, new shards are created as clones of shard 0 holding their
+ * share of every limit (wcu undivided) and tc = 0
+ */
+
+static int
+zae_admin_propagate(zae_admin_aggctx_t *ctx, zae_av_t *nimg, zae_str_t *ns,
+    zae_str_t *ent, zae_str_t *res, int64_t old_count, int64_t new_count)
+{
+    int           rc;
+    size_t        i, len;
+    int64_t       target, cp;
+    zae_av_t     *item, *v;
+    zae_buf_t     b, ib;
+    zae_str_t     pk, sk, name;
+    zae_err_t     err;
+    zae_admin_t  *a;
+
+    a = ctx->a;
+    sk = zae_admin_str("#STATE");
+
+    for (target = 1; target < old_count && target < ZAE_ADMIN_MAX_SHARDS_S;
+         target++)
+    {
+        pk = zae_admin_cat(a, "%.*s/BUCKET#%.*s#%.*s#%lld", (int) ns->len,
+                           ns->data, (int) ent->len, ent->data,
+                           (int) res->len, res->data, (long long) target);
+
+        if (zae_admin_body_start(a, &b) != ZAE_OK
+            || zae_buf_add_str(&b, ",") != ZAE_OK
+            || zae_admin_key(&b, &pk, &sk) != ZAE_OK
+            || zae_buf_printf(&b, ",\"UpdateExpression\":\"SET shard_count = "
+                              ":new\",\"ConditionExpression\":\"shard_count "
+                              "< :new\",\"ExpressionAttributeValues\":{"
+                              "\":new\":{\"N\":\"%lld\"}}}",
+                              (long long) new_count) != ZAE_OK)
+        {
+            goto nomem;
+        }
+
+        rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
+
+        if (rc == ZAE_DECLINED
+            && !zae_admin_is(a, "ConditionalCheckFailedException"))
+        {
+            zae_admin_fail_ddb(a, "cannot propagate shard_count");
+            return ZAE_ERROR;
+        }
+
+        if (rc == ZAE_ERROR) {
+            return ZAE_ERROR;
+        }
+    }
+
+    for (target = old_count;
+         target < new_count && target < ZAE_ADMIN_MAX_SHARDS_S;
+         target++)
+    {
+        item = zae_av_copy(&a->mem, nimg);
+        if (item == NULL) {
+            goto nomem;
+        }
+
+        pk = zae_admin_cat(a, "%.*s/BUCKET#%.*s#%.*s#%lld", (int) ns->len,
+                           ns->data, (int) ent->len, ent->data,
+                           (int) res->len, res->data, (long long) target);
+
+        if (zae_item_set_s(&a->mem, item, "PK", pk.data, pk.len) != ZAE_OK
+            || zae_item_set_cstr(&a->mem, item, "GSI2SK",
+                   (char *) zae_admin_cat(a, "BUCKET#%.*s#%lld",
+                       (int) ent->len, ent->data, (long long) target).data)
+               != ZAE_OK
+            || zae_item_set_cstr(&a->mem, item, "GSI3SK",
+                   (char *) zae_admin_cat(a, "BUCKET#%.*s#%lld",
+                       (int) res->len, res->data, (long long) target).data)
+               != ZAE_OK
+            || zae_item_set_cstr(&a->mem, item, "GSI4SK",
+                   (char *) zae_admin_cat(a, "BUCKET#%.*s#%.*s#%lld",
+                       (int) ent->len, ent->data, (int) res->len, res->data,
+                       (long long) target).data) != ZAE_OK
+            || zae_item_set_n(&a->mem, item, "shard_count", new_count)
+               != ZAE_OK)
+        {
+            goto nomem;
+        }
+
+        for (i = 0; i < nimg->nattrs; i++) {
+            name = nimg->attrs[i].name;
+            v = nimg->attrs[i].value;
+
+            if (name.len < 6 || memcmp(name.data, "b_", 2) != 0
+                || memcmp(name.data + name.len - 3, "_cp", 3) != 0
+                || zae_av_get_int64(v, &cp, &err) != ZAE_OK)
+            {
+                continue;
+            }
+
+            len = name.len - 5;
+
+            if (!(len == 3 && memcmp(name.data + 2, "wcu", 3) == 0)) {
+                cp = zae_floor_div(cp, new_count);
+            }
+
+            if (zae_item_set_n(&a->mem, item,
+                    (char *) zae_admin_cat(a, "b_%.*s_tk", (int) len,
+                                           name.data + 2).data, cp)
+                != ZAE_OK
+                || zae_item_set_n(&a->mem, item,
+                       (char *) zae_admin_cat(a, "b_%.*s_tc", (int) len,
+                                              name.data + 2).data, 0)
+                   != ZAE_OK)
+            {
+                goto nomem;
+            }
+        }
+
+        zae_buf_init(&ib, &a->mem, 1024);
+
+        if (zae_item_encode(&ib, item) != ZAE_OK || ib.failed) {
+            goto nomem;
+        }
+
+        rc = zae_admin_put_item(a, &ib, "attribute_not_exists(PK)");
+
+        if (rc == ZAE_DECLINED
+            && !zae_admin_is(a, "ConditionalCheckFailedException"))
+        {
+            zae_admin_fail_ddb(a, "cannot create a bucket shard");
+            return ZAE_ERROR;
+        }
+
+        if (rc == ZAE_ERROR) {
+            return ZAE_ERROR;
+        }
+    }
+
+    return ZAE_OK;
+
+nomem:
+
+    zae_admin_error(a, "out of memory");
+
+    return ZAE_ERROR;
+}
+
+
 /* our own checkpoint writes come back through the stream */
 
 static int
@@ -281,7 +439,7 @@ static int
 zae_admin_agg_record(zae_admin_aggctx_t *ctx, zae_av_t *rec)
 {
     size_t               i;
-    int64_t              delta;
+    int64_t              delta, shard, oc, nc;
     zae_av_t            *ev, *dd, *nimg, *oimg;
     zae_str_t            s, pk, ns, ent, res;
     zae_err_t            err;
@@ -314,7 +472,8 @@ zae_admin_agg_record(zae_admin_aggctx_t *ctx, zae_av_t *rec)
     if (zae_item_get_str(nimg, "SK", &s, &err) != ZAE_OK
         || s.len != 6 || memcmp(s.data, "#STATE", 6) != 0
         || zae_item_get_str(nimg, "PK", &pk, &err) != ZAE_OK
-        || zae_admin_parse_bucket_pk(&pk, &ns, &ent, &res) != ZAE_OK)
+        || zae_admin_parse_bucket_pk(&pk, &ns, &ent, &res, &shard)
+           != ZAE_OK)
     {
         /* not a bucket (legacy bucket items are not aggregated) */
         return ZAE_OK;
@@ -335,6 +494,7 @@ zae_admin_agg_record(zae_admin_aggctx_t *ctx, zae_av_t *rec)
     }
 
     g->last = nb;
+    g->shard = shard;
 
     /* usage: b_{L}_tc present in both images, L != wcu */
 
@@ -363,6 +523,15 @@ zae_admin_agg_record(zae_admin_aggctx_t *ctx, zae_av_t *rec)
         {
             return ZAE_ERROR;
         }
+    }
+
+    if (shard == 0
+        && zae_item_get_int64(nimg, "shard_count", &nc, &err) == ZAE_OK
+        && zae_item_get_int64(oimg, "shard_count", &oc, &err) == ZAE_OK
+        && nc > oc
+        && zae_admin_propagate(ctx, nimg, &ns, &ent, &res, oc, nc) != ZAE_OK)
+    {
+        return ZAE_ERROR;
     }
 
     if (nb.has_wcu && ob.has_wcu && nb.wcu.tc != ob.wcu.tc) {
@@ -486,6 +655,79 @@ nomem:
 }
 
 
+/* wcu below 20% on shard 0: double shard_count (facts 3.7) */
+
+static int
+zae_admin_agg_shard_up(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
+{
+    int           rc;
+    size_t        i;
+    int64_t       sc;
+    zae_buf_t     b;
+    zae_str_t     sk;
+    zae_admin_t  *a;
+
+    a = ctx->a;
+
+    if (g->shard != 0 || !g->last.has_wcu || g->last.wcu.cp <= 0
+        || (double) g->last.wcu.tk / (double) g->last.wcu.cp >= 0.2)
+    {
+        return ZAE_OK;
+    }
+
+    /*
+     * Only when wcu was consumed in this batch: the doubling itself
+     * comes back as a MODIFY with the same low wcu, and upstream's
+     * aggregator doubles again on it, without end
+     */
+
+    for (i = 0; i < g->n; i++) {
+        if (g->names[i].len == 3 && memcmp(g->names[i].data, "wcu", 3) == 0
+            && g->deltas[i] > 0)
+        {
+            break;
+        }
+    }
+
+    if (i == g->n) {
+        return ZAE_OK;
+    }
+
+    sc = g->last.shard_count > 0 ? g->last.shard_count : 1;
+    sk = zae_admin_str("#STATE");
+
+    if (zae_admin_body_start(a, &b) != ZAE_OK
+        || zae_buf_add_str(&b, ",") != ZAE_OK
+        || zae_admin_key(&b, &g->pk, &sk) != ZAE_OK
+        || zae_buf_printf(&b, ",\"UpdateExpression\":\"SET shard_count = "
+                          ":new\",\"ConditionExpression\":\"shard_count = "
+                          ":old\",\"ExpressionAttributeValues\":{"
+                          "\":old\":{\"N\":\"%lld\"},"
+                          "\":new\":{\"N\":\"%lld\"}}}",
+                          (long long) sc, (long long) (sc * 2)) != ZAE_OK)
+    {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
+    }
+
+    rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
+
+    if (rc == ZAE_DECLINED
+        && !zae_admin_is(a, "ConditionalCheckFailedException"))
+    {
+        zae_admin_fail_ddb(a, "cannot double shard_count");
+        return ZAE_ERROR;
+    }
+
+    if (rc == ZAE_OK && sc * 2 > 32) {
+        fprintf(stderr, "%s: warning: bucket \"%.*s\" has %lld shards\n",
+                a->prog, (int) g->pk.len, g->pk.data, (long long) (sc * 2));
+    }
+
+    return rc == ZAE_ERROR ? ZAE_ERROR : ZAE_OK;
+}
+
+
 static int
 zae_admin_checkpoint(zae_admin_t *a, zae_str_t *shard, zae_str_t *seq,
     int closed)
@@ -601,7 +843,7 @@ zae_admin_agg_shard(zae_admin_aggctx_t *ctx, zae_str_t *arn,
         return ZAE_OK;
     }
 
-    for ( ;; ) {
+    while (!zae_admin_stop) {
         zae_buf_init(&b, &a->mem, 512);
 
         if (zae_buf_add_str(&b, "{\"ShardIterator\":") != ZAE_OK
@@ -644,6 +886,12 @@ zae_admin_agg_shard(zae_admin_aggctx_t *ctx, zae_str_t *arn,
             }
         }
 
+        for (i = 0; i < ctx->naggs; i++) {
+            if (zae_admin_agg_shard_up(ctx, &ctx->aggs[i]) != ZAE_OK) {
+                return ZAE_ERROR;
+            }
+        }
+
         it = resp ? zae_json_get(resp, "NextShardIterator") : NULL;
 
         if (it == NULL || it->type != ZAE_AV_S) {
@@ -671,6 +919,8 @@ zae_admin_agg_shard(zae_admin_aggctx_t *ctx, zae_str_t *arn,
 
         (void) zae_av_get_str(it, &iter);
     }
+
+    return ZAE_OK;
 
 nomem:
 
