@@ -16,6 +16,10 @@
 #   garbage        answer 200 with a body that is not JSON
 #   truncate       answer 200 with a Content-Length longer than the body
 #   badcrc         forward, but rewrite x-amz-crc32 to a wrong value
+#   cutoff=N       forward the request, then only the first N bytes of
+#                  the response, then reset the connection (a backend
+#                  that dies mid-response)
+#   close          read the request, close without an answer
 # Loopback only.  Stops on SIGTERM/SIGINT and when its parent dies.
 
 use strict;
@@ -99,15 +103,24 @@ sub answer {
 }
 
 
+sub reset_close {
+    my ($c) = @_;
+
+    setsockopt($c, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
+    close $c;
+}
+
+
 sub relay {
     my ($c, $mode) = @_;
-    my ($u, $sel, $delay);
+    my ($u, $sel, $delay, $cutoff);
 
     $u = IO::Socket::INET->new(PeerAddr => $to_host, PeerPort => $to_port,
                                Proto => 'tcp', Timeout => 5)
         or return;
 
     ($delay) = $mode =~ /^delay=(\d+)$/;
+    ($cutoff) = $mode =~ /^cutoff=(\d+)$/;
     $sel = IO::Select->new($c, $u);
 
     while (my @ready = $sel->can_read(30)) {
@@ -119,6 +132,14 @@ sub relay {
                 sleep($delay / 1000) if $delay;
                 $buf =~ s/^(x-amz-crc32:\s*)\d+/${1}12345/mi
                     if $mode eq 'badcrc';
+
+                if (defined $cutoff && length $buf >= $cutoff) {
+                    syswrite($c, $buf, $cutoff) if $cutoff;
+                    reset_close($c);
+                    return;
+                }
+
+                $cutoff -= length $buf if defined $cutoff;
                 syswrite($c, $buf);
 
             } else {
@@ -133,7 +154,12 @@ sub serve {
     my ($c, $mode) = @_;
 
     if ($mode eq 'reset') {
-        setsockopt($c, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
+        reset_close($c);
+        return;
+    }
+
+    if ($mode eq 'close') {
+        read_request($c);
         close $c;
         return;
     }

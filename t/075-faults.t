@@ -1,0 +1,352 @@
+# Faults while requests flow (beyond t/030, which sends one request per
+# fault): several clients keep sending requests while the backend,
+# reached through util/fake-fault-proxy.pl (a fake), is made to fail and
+# then comes back.  For each fault: the configured fail mode holds
+# (block: 200 or 503, allow: always served), every request finishes
+# within the timeout budget, the fault did bite, and every request that
+# starts one second after the backend is back is admitted.  At the end:
+# no worker crashed, nginx quits promptly, no connection was left open.
+#
+# Faults: the proxy process killed (connections refused) and restarted,
+# paused with SIGSTOP and resumed, 2 s latency, HTTP 500, throttling,
+# garbage and truncated bodies, a reset after part of the response, a
+# close without an answer; with keepalive=0 (every call a new
+# connection) and with keepalive connections (killed and paused while
+# they are idle in the cache).
+
+use strict;
+use warnings;
+
+use lib 't/lib';
+use Test::Zae;
+use Test::Zae::Items;
+use File::Temp qw(tempdir);
+use POSIX qw(:sys_wait_h);
+use Time::HiRes qw(time sleep);
+
+my ($env, $ddb, $nsid, $top, $proxy_port, $ddb_port, $mode_file, $proxy);
+my ($conf, $n, $budget, $recover, $tmp);
+
+$env = zae_env();
+$ddb = ddb();
+$nsid = $env->{TEST_NGINX_NSID};
+$top = $env->{TEST_NGINX_TOP};
+
+chomp($proxy_port = `$top/util/free-port 1`);
+($ddb_port) = $env->{TEST_NGINX_DDB_ENDPOINT} =~ /:(\d+)/;
+$mode_file = "$env->{TEST_NGINX_SERVROOT}-fault-mode";
+$tmp = tempdir(CLEANUP => 1);
+$ENV{TEST_NGINX_PROXY_PORT} = $proxy_port;
+
+# a request waits at most about timeout x max_attempts plus backoff;
+# slack for a loaded machine: a bound on hanging, not a benchmark
+
+$budget = 3;
+$recover = 1;
+
+
+sub mode {
+    open my $fh, '>', $mode_file or die "$mode_file: $!\n";
+    print $fh "$_[0]\n";
+    close $fh;
+}
+
+
+# the proxy runs in its own process group, so that "killed" takes its
+# connection children with it
+
+sub start_proxy {
+    my $pid = fork;
+
+    die "fork: $!\n" unless defined $pid;
+
+    if ($pid == 0) {
+        setpgrp(0, 0);
+        no warnings qw(exec);
+        exec $^X, "$top/util/fake-fault-proxy.pl", '--listen', $proxy_port,
+             '--to', "127.0.0.1:$ddb_port", '--mode-file', $mode_file;
+        POSIX::_exit(127);
+    }
+
+    for (1 .. 200) {
+        last if IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $proxy_port);
+        sleep 0.02;
+    }
+
+    return $pid;
+}
+
+
+sub kill_proxy {
+    return unless $proxy;
+
+    kill 'CONT', -$proxy;
+    kill 'KILL', -$proxy;
+    waitpid($proxy, 0);
+    undef $proxy;
+}
+
+END { kill_proxy() }
+
+
+# CLIENTS processes send requests for SECONDS, alternating /block/ and
+# /allow/; the parent runs ACTIONS ([at, code], seconds from the start)
+# meanwhile.  Returns the requests: { path, start, end, status, zs }
+# (times relative to the start)
+
+sub flow {
+    my ($seconds, $clients, @actions) = @_;
+    my (@pids, @res, $t0);
+
+    $t0 = time;
+
+    for my $ci (0 .. $clients - 1) {
+        my $pid = fork;
+
+        die "fork: $!\n" unless defined $pid;
+
+        if ($pid == 0) {
+            open my $out, '>', "$tmp/flow-$ci" or POSIX::_exit(1);
+            my $i = 0;
+
+            while (time - $t0 < $seconds) {
+                my $path = $i++ % 2 ? '/allow/' : '/block/';
+                my $s = time - $t0;
+                my $r = http_req("GET $path",
+                                 headers => "X-API-Key: f-$ci\n",
+                                 timeout => 20);
+                printf $out "%s %.3f %.3f %s %s\n", $path, $s, time - $t0,
+                       $r->{status} // 'none',
+                       ($r->{headers} // {})->{'x-status'} // '-';
+            }
+
+            close $out;
+            POSIX::_exit(0);
+        }
+
+        push @pids, $pid;
+    }
+
+    for my $a (@actions) {
+        my $wait = $t0 + $a->[0] - time;
+        sleep $wait if $wait > 0;
+        $a->[1]->();
+    }
+
+    waitpid($_, 0) for @pids;
+
+    for my $ci (0 .. $clients - 1) {
+        open my $in, '<', "$tmp/flow-$ci" or next;
+        while (my $l = <$in>) {
+            my ($path, $s, $e, $status, $zs) = split ' ', $l;
+            push @res, { path => $path, start => $s, end => $e,
+                         status => $status, zs => $zs };
+        }
+        close $in;
+    }
+
+    return @res;
+}
+
+
+# the checks of one fault window: the fault is on from FROM to TO
+# (seconds from the flow's start)
+
+sub check_window {
+    my ($name, $from, $to, @res) = @_;
+    my (@slow, @bad, @late, $hit, $during);
+
+    $hit = 0;
+    $during = 0;
+
+    for my $r (@res) {
+        my $el = $r->{end} - $r->{start};
+
+        push @slow, sprintf('%s at %.2f took %.2f s', $r->{path},
+                            $r->{start}, $el)
+            if $el > $budget;
+
+        if ($r->{path} eq '/allow/') {
+            push @bad, "$r->{path} at $r->{start}: $r->{status} $r->{zs}"
+                unless $r->{status} eq '200'
+                       && $r->{zs} =~ /^(PASSED|UNAVAILABLE_ALLOWED)$/;
+
+        } else {
+            push @bad, "$r->{path} at $r->{start}: $r->{status} $r->{zs}"
+                unless ($r->{status} eq '200' && $r->{zs} eq 'PASSED')
+                       || ($r->{status} eq '503'
+                           && $r->{zs} eq 'UNAVAILABLE_BLOCKED');
+        }
+
+        if ($r->{end} > $from + 0.05 && $r->{start} < $to) {
+            $during++;
+            $hit++ if $r->{zs} =~ /^UNAVAILABLE/;
+        }
+
+        push @late, "$r->{path} at $r->{start}: $r->{status} $r->{zs}"
+            if $r->{start} >= $to + $recover
+               && !($r->{status} eq '200' && $r->{zs} eq 'PASSED');
+    }
+
+    ok(@res > 10, "$name: requests flowed (" . scalar(@res) . ')');
+
+    diag(sprintf('%s: %d requests, %d of %d during the fault '
+                 . 'unavailable, slowest %.2f s', $name, scalar(@res), $hit,
+                 $during, (sort { $b <=> $a }
+                           map { $_->{end} - $_->{start} } @res)[0]))
+        if $ENV{ZAE_FAULTS_VERBOSE};
+
+    is(scalar(@bad), 0, "$name: the fail mode held for every request")
+        or diag(join "\n", @bad[0 .. ($#bad < 9 ? $#bad : 9)]);
+
+    is(scalar(@slow), 0, "$name: every request within $budget s")
+        or diag(join "\n", @slow[0 .. ($#slow < 9 ? $#slow : 9)]);
+
+    ok($hit > 0, "$name: the fault bit ($hit of $during requests started "
+                 . 'during it unavailable)')
+        or diag(join "\n", map { "$_->{path} $_->{start}-$_->{end}: "
+                                 . "$_->{status} $_->{zs}" } @res);
+
+    is(scalar(@late), 0,
+       "$name: every request $recover s after recovery admitted")
+        or diag(join "\n", @late[0 .. ($#late < 9 ? $#late : 9)]);
+
+    ok(scalar(grep { $_->{start} >= $to + $recover } @res) > 0,
+       "$name: requests after recovery");
+}
+
+
+$conf = <<'EOF';
+env AWS_ACCESS_KEY_ID=AKIDLOCAL;
+env AWS_SECRET_ACCESS_KEY=x;
+worker_processes 2;
+events { worker_connections 1024; }
+http {
+    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
+                       endpoint=http://127.0.0.1:$TEST_NGINX_PROXY_PORT
+                       timeout=300ms max_attempts=2 keepalive=KEEPALIVE;
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+        location / { return 200 "upstream\n"; }
+    }
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
+
+        add_header X-Status $zae_limit_status always;
+
+        location /block/ {
+            zae_limit entity=$http_x_api_key resource=gpt-4
+                      consume=rpm:1 limits=rpm:100000000/min;
+            zae_limit_on_unavailable block;
+            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+        }
+
+        location /allow/ {
+            zae_limit entity=$http_x_api_key resource=gpt-4
+                      consume=rpm:1 limits=rpm:100000000/min;
+            zae_limit_on_unavailable allow;
+            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+        }
+    }
+}
+EOF
+
+
+sub start_nginx {
+    my ($keepalive, $suffix) = @_;
+    my ($c, $nx);
+
+    ($c = $conf) =~ s/KEEPALIVE/$keepalive/;
+    $nx = nginx(conf => $c, log_level => 'info',
+                prefix => "$env->{TEST_NGINX_SERVROOT}-$suffix");
+    $nx->start;
+
+    # warm: buckets exist, the namespace id is cached
+
+    for my $ci (0 .. 3) {
+        http_req('GET /block/', headers => "X-API-Key: f-$ci\n");
+    }
+
+    return $nx;
+}
+
+
+sub stop_nginx {
+    my ($nx, $name) = @_;
+    my $t0 = time;
+
+    $nx->stop(name => "$name: error log clean (no alert, no sanitizer)");
+    ok(time - $t0 < 5, "$name: quit within 5 s")
+        or diag(sprintf('%.1f s', time - $t0));
+
+    unlike($nx->error_log, qr/exited on signal/, "$name: no worker crashed");
+    unlike($nx->error_log, qr/open socket #\d+ left in connection/,
+           "$name: no connection left open at exit");
+    like($nx->error_log, qr/zae_limit: dynamodb unavailable: /,
+         "$name: unavailability logged");
+}
+
+
+mode('pass');
+$proxy = start_proxy();
+
+
+# every call a new connection: the proxy's mode applies to each --------------
+
+$n = start_nginx(0, 'ka0');
+
+# make test runs a selection (t/030 sends one request per fault for the
+# others); ZAE_FAULTS=all (make test-reliability) runs every fault
+
+my @faults = $ENV{ZAE_FAULTS} && $ENV{ZAE_FAULTS} eq 'all'
+             ? qw(delay=2000 http500 throttle garbage truncate cutoff=0
+                  cutoff=20 cutoff=120 close hang)
+             : qw(delay=2000 throttle cutoff=0 cutoff=120 close);
+
+for my $fault (@faults) {
+    my @res = flow(2.8, 4, [0.3, sub { mode($fault) }],
+                           [1.3, sub { mode('pass') }]);
+    check_window($fault, 0.3, 1.3, @res);
+}
+
+my @res = flow(3, 4, [0.3, sub { kill_proxy() }],
+                     [1.3, sub { $proxy = start_proxy() }]);
+check_window('proxy killed', 0.3, 1.3, @res);
+
+@res = flow(3, 4, [0.3, sub { kill 'STOP', -$proxy }],
+                  [1.3, sub { kill 'CONT', -$proxy }]);
+check_window('proxy paused (SIGSTOP)', 0.3, 1.3, @res);
+
+stop_nginx($n, 'keepalive=0');
+
+
+# keepalive connections: the cached ones die or stall with the backend ------
+
+$n = start_nginx(16, 'ka16');
+
+@res = flow(3, 4, [0.3, sub { kill_proxy() }],
+                  [1.3, sub { $proxy = start_proxy() }]);
+check_window('keepalive, proxy killed', 0.3, 1.3, @res);
+
+@res = flow(3, 4, [0.3, sub { kill 'STOP', -$proxy }],
+                  [1.3, sub { kill 'CONT', -$proxy }]);
+check_window('keepalive, proxy paused (SIGSTOP)', 0.3, 1.3, @res);
+
+# killed while idle: every cached connection is dead when the next
+# request comes
+
+kill_proxy();
+$proxy = start_proxy();
+
+my $r = http_req('GET /block/', headers => "X-API-Key: f-0\n");
+is($r->{headers}{'x-status'}, 'PASSED',
+   'keepalive: cached connections to a dead backend are not used');
+
+stop_nginx($n, 'keepalive=16');
+
+kill_proxy();
+
+done_testing();
