@@ -34,8 +34,8 @@ static const zae_admin_opt_def_t  zae_admin_opt_defs[] = {
     { "help", 'h', 0, "show help" },
 
     /* command options */
-    { "limit", 'l', 1, "a limit name:rate[/period][:burst], repeatable; "
-      "for audit list: the number of events" },
+    { "limit", 'l', 1, "name:rate[/period][:burst], repeatable (a count "
+      "in list commands)" },
     { "resource", 'r', 1, "resource name" },
     { "on-unavailable", 0, 1, "allow or block" },
     { "display-name", 0, 1, "display name of the entity" },

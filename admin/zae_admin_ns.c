@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "zae_admin.h"
 
@@ -731,13 +732,12 @@ zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
             return ZAE_ADMIN_EXIT_FAILED;
         }
 
-        if (!a->json && n > 25) {
-            fprintf(stderr, "\rdeleted %zu/%zu items",
-                    j, n);
+        if (n > 25 && isatty(STDERR_FILENO)) {
+            fprintf(stderr, "\rdeleted %zu/%zu items", j, n);
         }
     }
 
-    if (!a->json && n > 25) {
+    if (n > 25 && isatty(STDERR_FILENO)) {
         fprintf(stderr, "\n");
     }
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include "zae_admin.h"
 #include "zae_bucket.h"
@@ -906,7 +907,7 @@ zae_admin_agg_shard(zae_admin_aggctx_t *ctx, zae_str_t *arn,
             return ZAE_ERROR;
         }
 
-        if (!a->json && !empty) {
+        if (!empty && isatty(STDERR_FILENO)) {
             fprintf(stderr, "\r%llu records, %llu snapshot writes, "
                     "%llu refills", (unsigned long long) ctx->records,
                     (unsigned long long) ctx->snapshots,
@@ -1091,7 +1092,7 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
         }
     }
 
-    if (!a->json && ctx.records) {
+    if (ctx.records && isatty(STDERR_FILENO)) {
         fprintf(stderr, "\n");
     }
 
