@@ -4,7 +4,7 @@
 # The fallback `make run` uses while zae-admin cannot deploy yet: creates
 # the zae-limiter table the way `zae-limiter deploy` does (schema, TTL,
 # version record, "default" namespace) and writes the demo limits:
-# system defaults rpm:5/min and tpm:2000/min, a project "proj-demo" and
+# system defaults rpm:5/min and tpm:10000/min, a project "proj-demo" and
 # an API key "key-demo" under it (cascade on).  Prints the nsid.
 
 use strict;
@@ -22,7 +22,7 @@ my $ddb = Test::Zae::DDB->new(endpoint => $endpoint, table => $table);
 my $ns = $ddb->create_zae_table;
 my $now = strftime('%Y-%m-%dT%H:%M:%SZ', gmtime);
 
-my %limits = (rpm => [5, 5, 60], tpm => [2000, 2000, 60]);
+my %limits = (rpm => [5, 5, 60], tpm => [10000, 10000, 60]);
 my %l;
 
 for my $name (keys %limits) {

@@ -80,16 +80,15 @@ echo "run: DynamoDB Local at $endpoint (in memory)"
 
 # The table and the demo limits.  zae-admin is used as soon as it can
 # deploy; until then the Perl helper writes the same items.
+za() {
+    "$admin" --name "$table" --endpoint-url "$endpoint" "$@" \
+        >> "$run/admin.log" 2>&1
+}
 if [ -x "$admin" ] && "$admin" --help 2>&1 | grep -q deploy \
-   && "$admin" deploy --name "$table" --endpoint-url "$endpoint" \
-        > "$run/admin.log" 2>&1 \
-   && "$admin" system set-defaults --name "$table" \
-        --endpoint-url "$endpoint" -l rpm:5/min -l tpm:2000/min \
-        >> "$run/admin.log" 2>&1 \
-   && "$admin" entity create proj-demo --name "$table" \
-        --endpoint-url "$endpoint" >> "$run/admin.log" 2>&1 \
-   && "$admin" entity create key-demo --parent proj-demo --cascade \
-        --name "$table" --endpoint-url "$endpoint" >> "$run/admin.log" 2>&1
+   && za deploy \
+   && za system set-defaults -l rpm:5/min -l tpm:10000/min \
+   && za entity create proj-demo \
+   && za entity create key-demo --parent proj-demo --cascade
 then
     echo "run: table \"$table\" and demo limits created with zae-admin"
 else
@@ -103,7 +102,7 @@ else
     echo "run: table \"$table\" created by util/demo-setup.pl," \
          "namespace default = $nsid"
 fi
-echo "run: limits: system defaults rpm:5/min, tpm:2000/min;" \
+echo "run: limits: system defaults rpm:5/min, tpm:10000/min;" \
      "entities proj-demo > key-demo"
 
 util/demo-upstream.pl --port "$up_port" > "$run/demo-upstream.log" 2>&1 &
