@@ -3,6 +3,7 @@
 #   make                 deps + module + zae-admin + unit test binaries
 #   make test            the whole suite under one prove run
 #   make test-asan       the same with ASan/UBSan builds
+#   make test-reliability  the reliability suites, long (docs/reliability.md)
 #   make fuzz            every t/fuzz/fuzz_*.c for FUZZ_SECONDS each
 #   make run             the demo gateway in the foreground
 #   make sigv4-vectors VECTORS=DIR
@@ -15,6 +16,7 @@ B            := build
 CC           ?= gcc
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
+FUZZ_LONG_SECONDS ?= 600
 VECTORS      ?= ../shared/testdata/sigv4
 PROVE_ARGS   ?=
 
@@ -44,7 +46,7 @@ MODULE_INPUTS := config $(wildcard src/*.c src/*.h src/core/*.c src/core/*.h)
 .SECONDARY:
 
 .PHONY: all deps module asan-module admin asan-admin unit test test-asan fuzz \
-        fuzz-long run sigv4-vectors clean FORCE
+        fuzz-long test-reliability run sigv4-vectors clean FORCE
 
 all: deps module admin unit
 
@@ -160,6 +162,20 @@ test: all
 	@util/run-tests.sh --module $(MODULE) --unit $(B)/unit \
 	    --admin $(B)/zae-admin --vectors $(VECTORS) $(PROVE_ARGS)
 
+# the reliability suites (docs/reliability.md): t/07x-09x with large
+# counts and every fault, plus the long suites in t/reliability/
+
+RELIABILITY_REQUESTS ?= 20000
+RELIABILITY_CLIENTS  ?= 8
+RELIABILITY_FILES    := $(wildcard t/07*.t t/08*.t t/09*.t t/reliability/*.t)
+
+test-reliability: all
+	@ZAE_CONSERVATION_REQUESTS=$(RELIABILITY_REQUESTS) \
+	ZAE_CONSERVATION_CLIENTS=$(RELIABILITY_CLIENTS) \
+	ZAE_FAULTS=all ZAE_ADMIN_VALGRIND=all \
+	util/run-tests.sh --module $(MODULE) --unit $(B)/unit \
+	    --admin $(B)/zae-admin $(PROVE_ARGS) $(RELIABILITY_FILES)
+
 test-asan: deps asan-module asan-admin $(ASAN_UNIT_BINS)
 	@util/run-tests.sh --asan --module $(ASAN_MODULE) \
 	    --unit $(B)/asan/unit --admin $(B)/asan/zae-admin \
@@ -180,7 +196,7 @@ fuzz: deps $(FUZZ_BINS)
 	@util/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 fuzz-long:
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=600
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_LONG_SECONDS)
 
 
 # the demo ------------------------------------------------------------------
