@@ -283,9 +283,7 @@ END {
         for my $n (@nginxes) {
             next if $n->{checked};
             $n->stop(no_check => 1);
-            my $san = $Test::Zae::Nginx::sanitizer;
-            my @bad = grep { /\[alert\]|\[emerg\]|$san/ }
-                      split /\n/, $n->error_log;
+            my @bad = Test::Zae::Nginx::hygiene_problems($n->error_log);
             if (@bad) {
                 print STDERR "# error log of ", $n->prefix, ":\n",
                              map { "#   $_\n" } @bad;
