@@ -193,6 +193,14 @@ zae_av_t *zae_admin_item_to_json(zae_admin_t *a, const zae_av_t *item);
 
 int zae_admin_audit_event(zae_admin_t *a, zae_str_t *entity,
     const char *action, zae_str_t *resource, zae_buf_t *details);
+int zae_admin_write_system(zae_admin_t *a, zae_limits_t *ls, zae_str_t *onu);
+int zae_admin_remove_system(zae_admin_t *a);
+int zae_admin_write_resource(zae_admin_t *a, zae_str_t *res,
+    zae_limits_t *ls);
+int zae_admin_remove_resource(zae_admin_t *a, zae_str_t *res);
+int zae_admin_write_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
+    zae_limits_t *ls);
+int zae_admin_remove_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res);
 
 
 /* zae_admin_query.c */

@@ -426,11 +426,93 @@ zae_admin_show_limits(zae_admin_t *a, zae_config_item_t *cfg,
 /* system defaults */
 
 int
+zae_admin_write_system(zae_admin_t *a, zae_limits_t *ls, zae_str_t *onu)
+{
+    int        rc;
+    zae_buf_t  b;
+    zae_str_t  sys;
+
+    if (zae_admin_item_buf(a, zae_system_config_encode(&a->mem, &a->nsid,
+                                                       ls, onu), &b)
+        != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    rc = zae_admin_put_item(a, &b, NULL);
+    if (rc == ZAE_DECLINED) {
+        zae_admin_fail_ddb(a, "cannot store the system defaults");
+        return ZAE_ERROR;
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    sys = zae_admin_str("$SYSTEM");
+
+    return zae_admin_audit_limits(a, &sys, NULL, ls,
+                                  onu->data ? onu : NULL);
+}
+
+
+/* ZAE_OK, ZAE_DECLINED (nothing stored), ZAE_ERROR */
+
+int
+zae_admin_remove_system(zae_admin_t *a)
+{
+    int                 rc;
+    size_t              i;
+    zae_buf_t           d;
+    zae_str_t           pk, sk, sys, names[ZAE_SCHEMA_MAX_LIMITS];
+    zae_config_item_t  *cfg;
+
+    pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
+    sk = zae_admin_str("#CONFIG");
+
+    if (zae_admin_get_config(a, &pk, &sk, &cfg) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    if (cfg == NULL) {
+        return ZAE_DECLINED;
+    }
+
+    rc = zae_admin_delete_item(a, &pk, &sk, NULL);
+    if (rc == ZAE_DECLINED) {
+        zae_admin_fail_ddb(a, "cannot delete the system defaults");
+        return ZAE_ERROR;
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    for (i = 0; i < cfg->limits.nelts && i < ZAE_SCHEMA_MAX_LIMITS; i++) {
+        names[i] = cfg->limits.elts[i].name;
+    }
+
+    zae_buf_init(&d, &a->mem, 256);
+
+    if (zae_audit_details_names(&d, names, i,
+                                cfg->on_unavailable.len
+                                ? &cfg->on_unavailable : NULL)
+        != ZAE_OK)
+    {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
+    }
+
+    sys = zae_admin_str("$SYSTEM");
+
+    return zae_admin_audit_event(a, &sys, "limits_deleted", NULL, &d);
+}
+
+
+int
 zae_admin_cmd_system_set(zae_admin_t *a)
 {
-    int                rc;
-    zae_buf_t          b;
-    zae_str_t          onu, sys;
+    zae_str_t          onu;
     const char        *s;
     zae_limits_t       ls;
     zae_config_item_t  cfg;
@@ -447,27 +529,7 @@ zae_admin_cmd_system_set(zae_admin_t *a)
                                      "use allow or block", s);
     }
 
-    if (zae_admin_item_buf(a, zae_system_config_encode(&a->mem, &a->nsid,
-                                                       &ls, &onu), &b)
-        != ZAE_OK)
-    {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    rc = zae_admin_put_item(a, &b, NULL);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot store the system defaults");
-    }
-
-    if (rc != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    sys = zae_admin_str("$SYSTEM");
-
-    if (zae_admin_audit_limits(a, &sys, NULL, &ls, s ? &onu : NULL)
-        != ZAE_OK)
-    {
+    if (zae_admin_write_system(a, &ls, &onu) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -502,9 +564,7 @@ int
 zae_admin_cmd_system_delete(zae_admin_t *a)
 {
     int                 rc;
-    size_t              i;
-    zae_buf_t           d;
-    zae_str_t           pk, sk, sys, names[ZAE_SCHEMA_MAX_LIMITS];
+    zae_str_t           pk, sk;
     zae_config_item_t  *cfg;
 
     pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
@@ -524,33 +584,8 @@ zae_admin_cmd_system_delete(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    rc = zae_admin_delete_item(a, &pk, &sk, NULL);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot delete the system defaults");
-    }
-
-    if (rc != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    for (i = 0; i < cfg->limits.nelts; i++) {
-        names[i] = cfg->limits.elts[i].name;
-    }
-
-    zae_buf_init(&d, &a->mem, 256);
-
-    if (zae_audit_details_names(&d, names, cfg->limits.nelts,
-                                cfg->on_unavailable.len
-                                ? &cfg->on_unavailable : NULL)
-        != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    sys = zae_admin_str("$SYSTEM");
-
-    if (zae_admin_audit_event(a, &sys, "limits_deleted", NULL, &d) != ZAE_OK) {
+    rc = zae_admin_remove_system(a);
+    if (rc == ZAE_ERROR) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -611,11 +646,81 @@ zae_admin_resource_registry(zae_admin_t *a, zae_str_t *resource, int add)
 
 
 int
+zae_admin_write_resource(zae_admin_t *a, zae_str_t *res, zae_limits_t *ls)
+{
+    int        rc;
+    zae_buf_t  b;
+    zae_str_t  ent;
+
+    if (zae_admin_item_buf(a, zae_resource_config_encode(&a->mem, &a->nsid,
+                                                         res, ls), &b)
+        != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    rc = zae_admin_put_item(a, &b, NULL);
+    if (rc == ZAE_DECLINED) {
+        zae_admin_fail_ddb(a, "cannot store the resource defaults");
+        return ZAE_ERROR;
+    }
+
+    if (rc != ZAE_OK || zae_admin_resource_registry(a, res, 1) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    ent = zae_admin_cat(a, "$RESOURCE:%.*s", (int) res->len, res->data);
+
+    return zae_admin_audit_limits(a, &ent, res, ls, NULL);
+}
+
+
+/* ZAE_OK, ZAE_DECLINED (nothing stored), ZAE_ERROR */
+
+int
+zae_admin_remove_resource(zae_admin_t *a, zae_str_t *res)
+{
+    int                 rc;
+    zae_buf_t           d;
+    zae_str_t           pk, sk, ent;
+    zae_config_item_t  *cfg;
+
+    pk = zae_admin_ns_pk(a, "RESOURCE#", res);
+    sk = zae_admin_str("#CONFIG");
+
+    if (zae_admin_get_config(a, &pk, &sk, &cfg) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    if (cfg == NULL) {
+        return ZAE_DECLINED;
+    }
+
+    rc = zae_admin_delete_item(a, &pk, &sk, NULL);
+    if (rc == ZAE_DECLINED) {
+        zae_admin_fail_ddb(a, "cannot delete the resource defaults");
+        return ZAE_ERROR;
+    }
+
+    if (rc != ZAE_OK || zae_admin_resource_registry(a, res, 0) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    ent = zae_admin_cat(a, "$RESOURCE:%.*s", (int) res->len, res->data);
+    zae_buf_init(&d, &a->mem, 16);
+
+    if (zae_buf_add_str(&d, "{}") != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    return zae_admin_audit_event(a, &ent, "limits_deleted", res, &d);
+}
+
+
+int
 zae_admin_cmd_resource_set(zae_admin_t *a)
 {
-    int                rc;
-    zae_buf_t          b;
-    zae_str_t          res, ent, what;
+    zae_str_t          res, what;
     zae_limits_t       ls;
     zae_config_item_t  cfg;
 
@@ -625,25 +730,7 @@ zae_admin_cmd_resource_set(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    if (zae_admin_item_buf(a, zae_resource_config_encode(&a->mem, &a->nsid,
-                                                         &res, &ls), &b)
-        != ZAE_OK)
-    {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    rc = zae_admin_put_item(a, &b, NULL);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot store the resource defaults");
-    }
-
-    if (rc != ZAE_OK || zae_admin_resource_registry(a, &res, 1) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    ent = zae_admin_cat(a, "$RESOURCE:%s", a->args[0]);
-
-    if (zae_admin_audit_limits(a, &ent, &res, &ls, NULL) != ZAE_OK) {
+    if (zae_admin_write_resource(a, &res, &ls) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -687,27 +774,12 @@ zae_admin_cmd_resource_get(zae_admin_t *a)
 int
 zae_admin_cmd_resource_delete(zae_admin_t *a)
 {
-    int                 rc;
-    char                what[256];
-    zae_buf_t           d;
-    zae_str_t           pk, sk, res, ent;
-    zae_config_item_t  *cfg;
+    int        rc;
+    char       what[256];
+    zae_str_t  res;
 
     if (zae_admin_check_resource(a, a->args[0], &res) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    pk = zae_admin_ns_pk(a, "RESOURCE#", &res);
-    sk = zae_admin_str("#CONFIG");
-
-    if (zae_admin_get_config(a, &pk, &sk, &cfg) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    if (cfg == NULL) {
-        zae_admin_error(a, "resource \"%s\" has no defaults in namespace "
-                        "\"%s\"", a->args[0], a->ns_name);
-        return ZAE_ADMIN_EXIT_FAILED;
     }
 
     snprintf(what, sizeof(what), "delete the defaults of resource \"%s\"",
@@ -717,25 +789,15 @@ zae_admin_cmd_resource_delete(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    rc = zae_admin_delete_item(a, &pk, &sk, NULL);
+    rc = zae_admin_remove_resource(a, &res);
+
     if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot delete the resource defaults");
-    }
-
-    if (rc != ZAE_OK || zae_admin_resource_registry(a, &res, 0) != ZAE_OK) {
+        zae_admin_error(a, "resource \"%s\" has no defaults in namespace "
+                        "\"%s\"", a->args[0], a->ns_name);
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    ent = zae_admin_cat(a, "$RESOURCE:%s", a->args[0]);
-    if (zae_admin_reconcile(a, &ent, &res) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    zae_buf_init(&d, &a->mem, 16);
-
-    if (zae_buf_add_str(&d, "{}") != ZAE_OK
-        || zae_admin_audit_event(a, &ent, "limits_deleted", &res, &d) != ZAE_OK)
-    {
+    if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -1209,39 +1271,18 @@ nomem:
 }
 
 
+/* entity limits: config + registry, bucket sync, audit; exit code */
+
 int
-zae_admin_cmd_entity_set(zae_admin_t *a)
+zae_admin_write_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
+    zae_limits_t *ls)
 {
     int           rc;
-    zae_av_t     *meta;
     zae_buf_t     b, item;
-    zae_str_t     ent, res, pk, sk, g4sk;
-    const char   *s;
-    zae_limits_t  ls;
-    zae_config_item_t  cfg;
-
-    s = zae_admin_opt(a, "resource");
-
-    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
-        || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
-           != ZAE_OK
-        || zae_admin_parse_limits(a, &ls) != ZAE_OK)
-    {
-        return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    if (zae_admin_entity_exists(a, &ent, &meta) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    if (meta == NULL) {
-        fprintf(stderr, "%s: warning: entity \"%s\" has no record in "
-                "namespace \"%s\"; its limits are stored anyway\n",
-                a->prog, a->args[0], a->ns_name);
-    }
+    zae_str_t     pk, sk, g4sk;
 
     if (zae_admin_item_buf(a, zae_entity_config_encode(&a->mem, &a->nsid,
-                                                       &ent, &res, &ls),
+                                                       ent, res, ls),
                            &item)
         != ZAE_OK)
     {
@@ -1273,7 +1314,7 @@ zae_admin_cmd_entity_set(zae_admin_t *a)
                            "if_not_exists(GSI4PK, :g4pk), GSI4SK = "
                            "if_not_exists(GSI4SK, :g4sk) ADD #r :one\","
                            "\"ExpressionAttributeNames\":{\"#r\":") != ZAE_OK
-        || zae_json_add_string(&b, res.data, res.len) != ZAE_OK
+        || zae_json_add_string(&b, res->data, res->len) != ZAE_OK
         || zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":{") != ZAE_OK
         || zae_rec_attr_s(&b, ":g4pk", &a->nsid) != ZAE_OK
         || zae_buf_add_str(&b, ",") != ZAE_OK
@@ -1303,11 +1344,48 @@ zae_admin_cmd_entity_set(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (zae_admin_sync_bucket(a, &ent, &res, &ls, 0, NULL, 0) != ZAE_OK) {
+    if (zae_admin_sync_bucket(a, ent, res, ls, 0, NULL, 0) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (zae_admin_audit_limits(a, &ent, &res, &ls, NULL) != ZAE_OK) {
+    if (zae_admin_audit_limits(a, ent, res, ls, NULL) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+int
+zae_admin_cmd_entity_set(zae_admin_t *a)
+{
+    zae_av_t     *meta;
+    zae_str_t     ent, res;
+    const char   *s;
+    zae_limits_t  ls;
+    zae_config_item_t  cfg;
+
+    s = zae_admin_opt(a, "resource");
+
+    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
+        || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
+           != ZAE_OK
+        || zae_admin_parse_limits(a, &ls) != ZAE_OK)
+    {
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    if (zae_admin_entity_exists(a, &ent, &meta) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (meta == NULL) {
+        fprintf(stderr, "%s: warning: entity \"%s\" has no record in "
+                "namespace \"%s\"; its limits are stored anyway\n",
+                a->prog, a->args[0], a->ns_name);
+    }
+
+    if (zae_admin_write_entity(a, &ent, &res, &ls) != ZAE_ADMIN_EXIT_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -1415,33 +1493,21 @@ zae_admin_reconcile(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
 }
 
 
+/*
+ * entity limits deleted: config and registry in a transaction, the
+ * registry attribute dropped at 0, the bucket reconciled, audit;
+ * an exit code, or ZAE_DECLINED when there was nothing to delete
+ */
+
 int
-zae_admin_cmd_entity_delete_limits(zae_admin_t *a)
+zae_admin_remove_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
 {
-    int          rc;
-    char         what[512];
-    zae_buf_t    b, d;
-    zae_str_t    ent, res, pk, sk, rpk, rsk;
-    const char  *s;
+    int         rc;
+    zae_buf_t   b, d;
+    zae_str_t   pk, sk, rpk, rsk;
 
-    s = zae_admin_opt(a, "resource");
-
-    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
-        || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
-           != ZAE_OK)
-    {
-        return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    snprintf(what, sizeof(what), "delete the limits of entity \"%s\" on "
-             "\"%.*s\"", a->args[0], (int) res.len, res.data);
-
-    if (zae_admin_confirm(a, what) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    pk = zae_admin_ns_pk(a, "ENTITY#", &ent);
-    sk = zae_admin_cat(a, "#CONFIG#%.*s", (int) res.len, res.data);
+    pk = zae_admin_ns_pk(a, "ENTITY#", ent);
+    sk = zae_admin_cat(a, "#CONFIG#%.*s", (int) res->len, res->data);
     rpk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
     rsk = zae_admin_str("#ENTITY_CONFIG_RESOURCES");
 
@@ -1462,7 +1528,7 @@ zae_admin_cmd_entity_delete_limits(zae_admin_t *a)
         || zae_admin_key(&b, &rpk, &rsk) != ZAE_OK
         || zae_buf_add_str(&b, ",\"UpdateExpression\":\"ADD #r :m\","
                            "\"ExpressionAttributeNames\":{\"#r\":") != ZAE_OK
-        || zae_json_add_string(&b, res.data, res.len) != ZAE_OK
+        || zae_json_add_string(&b, res->data, res->len) != ZAE_OK
         || zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
                            "{\":m\":{\"N\":\"-1\"}}}}]}") != ZAE_OK)
     {
@@ -1474,15 +1540,7 @@ zae_admin_cmd_entity_delete_limits(zae_admin_t *a)
 
     if (rc == ZAE_DECLINED) {
         if (zae_admin_cancel_reason(a, 0, "ConditionalCheckFailed")) {
-            if (a->json) {
-                printf("{\"deleted\":false}\n");
-
-            } else {
-                printf("entity \"%s\" has no limits on \"%.*s\": nothing "
-                       "to delete\n", a->args[0], (int) res.len, res.data);
-            }
-
-            return ZAE_ADMIN_EXIT_OK;
+            return ZAE_DECLINED;
         }
 
         return zae_admin_fail_ddb(a, "cannot delete the entity limits");
@@ -1500,7 +1558,7 @@ zae_admin_cmd_entity_delete_limits(zae_admin_t *a)
         || zae_buf_add_str(&b, ",\"UpdateExpression\":\"REMOVE #r\","
                            "\"ConditionExpression\":\"#r <= :z\","
                            "\"ExpressionAttributeNames\":{\"#r\":") != ZAE_OK
-        || zae_json_add_string(&b, res.data, res.len) != ZAE_OK
+        || zae_json_add_string(&b, res->data, res->len) != ZAE_OK
         || zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
                            "{\":z\":{\"N\":\"0\"}}}") != ZAE_OK)
     {
@@ -1520,15 +1578,61 @@ zae_admin_cmd_entity_delete_limits(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (zae_admin_reconcile(a, &ent, &res) != ZAE_OK) {
+    if (zae_admin_reconcile(a, ent, res) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
     zae_buf_init(&d, &a->mem, 16);
 
     if (zae_buf_add_str(&d, "{}") != ZAE_OK
-        || zae_admin_audit_event(a, &ent, "limits_deleted", &res, &d) != ZAE_OK)
+        || zae_admin_audit_event(a, ent, "limits_deleted", res, &d) != ZAE_OK)
     {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+int
+zae_admin_cmd_entity_delete_limits(zae_admin_t *a)
+{
+    int          rc;
+    char         what[512];
+    zae_str_t    ent, res;
+    const char  *s;
+
+    s = zae_admin_opt(a, "resource");
+
+    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
+        || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
+           != ZAE_OK)
+    {
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    snprintf(what, sizeof(what), "delete the limits of entity \"%s\" on "
+             "\"%.*s\"", a->args[0], (int) res.len, res.data);
+
+    if (zae_admin_confirm(a, what) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    rc = zae_admin_remove_entity(a, &ent, &res);
+
+    if (rc == ZAE_DECLINED) {
+        if (a->json) {
+            printf("{\"deleted\":false}\n");
+
+        } else {
+            printf("entity \"%s\" has no limits on \"%.*s\": nothing "
+                   "to delete\n", a->args[0], (int) res.len, res.data);
+        }
+
+        return ZAE_ADMIN_EXIT_OK;
+    }
+
+    if (rc != ZAE_ADMIN_EXIT_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
