@@ -442,10 +442,13 @@ ngx_http_zae_limit_start(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
                              &ctx->consume[i].amount, &err)
             != ZAE_OK)
         {
+            /* at most 64 bytes of the value, so the line stays whole */
+
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "zae_limit: invalid consume amount \"%V\" "
-                          "of limit \"%V\" in \"zae_limit\" directive: %s",
-                          &amount, &c[i].name, err.msg);
+                          "zae_limit: invalid consume amount \"%*s%s\" "
+                          "of limit \"%V\" in \"zae_limit\" directive",
+                          ngx_min(amount.len, 64), amount.data,
+                          amount.len > 64 ? "..." : "", &c[i].name);
             ctx->status = NGX_HTTP_ZAE_LIMIT_INVALID;
             ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
             return NGX_OK;
