@@ -87,7 +87,11 @@ sub kill_proxy {
     undef $proxy;
 }
 
-END { kill_proxy() }
+END {
+    local $?;
+
+    kill_proxy();
+}
 
 
 # CLIENTS processes send requests for SECONDS, alternating /block/ and
