@@ -56,6 +56,7 @@ static const zae_admin_opt_def_t  zae_admin_opt_defs[] = {
     { "start", 0, 1, "first window start, YYYY-MM-DD[THH:MM:SSZ]" },
     { "end", 0, 1, "last window start, YYYY-MM-DD[THH:MM:SSZ]" },
     { "plot", 'p', 0, "draw the counters as a terminal chart" },
+    { "file", 'f', 1, "the YAML limits manifest" },
 
     { NULL, 0, 0, NULL }
 };
@@ -150,6 +151,23 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
       "entity show ENTITY", "Show an entity.", ZAE_ADMIN_CMD_DATA },
 
     { "help", NULL, 0, 0, "", "help [COMMAND]", "Show help.", 0 },
+
+    { "limits", NULL, 0, 0, "", "limits <command>",
+      "Declarative limits from a YAML manifest (zae-limiter's format).",
+      ZAE_ADMIN_CMD_GROUP },
+
+    { "limits apply", zae_admin_cmd_limits_apply, 0, 0, " file ",
+      "limits apply -f FILE",
+      "Write the manifest's limits, delete those it no longer declares,\n"
+      "and record the managed set in the #PROVISIONER state item.", 0 },
+
+    { "limits diff", zae_admin_cmd_limits_diff, 0, 0, " file ",
+      "limits diff -f FILE",
+      "Compare the manifest with the live config items.", 0 },
+
+    { "limits plan", zae_admin_cmd_limits_plan, 0, 0, " file ",
+      "limits plan -f FILE",
+      "The changes apply would make, against the #PROVISIONER state.", 0 },
 
     { "namespace", NULL, 0, 0, "", "namespace <command>",
       "Namespaces: isolated sets of entities and limits in one table.",

@@ -248,6 +248,9 @@ int zae_admin_cmd_audit_list(zae_admin_t *a);
 int zae_admin_cmd_aggregate(zae_admin_t *a);
 int zae_admin_cmd_usage_list(zae_admin_t *a);
 int zae_admin_cmd_usage_summary(zae_admin_t *a);
+int zae_admin_cmd_limits_plan(zae_admin_t *a);
+int zae_admin_cmd_limits_diff(zae_admin_t *a);
+int zae_admin_cmd_limits_apply(zae_admin_t *a);
 
 
 #endif /* _ZAE_ADMIN_H_INCLUDED_ */
