@@ -6,6 +6,7 @@
 #   make test-reliability  the reliability suites, long (docs/reliability.md)
 #   make fuzz            every t/fuzz/fuzz_*.c for FUZZ_SECONDS each
 #   make run             the demo gateway in the foreground
+#   make bench           benchmarks, see docs/benchmarks.md
 #   make sigv4-vectors VECTORS=DIR
 #
 # docs/testing.md explains the targets and the variables.
@@ -46,7 +47,7 @@ MODULE_INPUTS := config $(wildcard src/*.c src/*.h src/core/*.c src/core/*.h)
 .SECONDARY:
 
 .PHONY: all deps module asan-module admin asan-admin unit test test-asan fuzz \
-        fuzz-long test-reliability run sigv4-vectors clean FORCE
+        fuzz-long test-reliability run bench sigv4-vectors clean FORCE
 
 all: deps module admin unit
 
@@ -207,6 +208,19 @@ run: deps module
 	@$(MAKE) --no-print-directory admin \
 	    || echo "run: zae-admin did not build, the demo goes without it"
 	@util/run-demo.sh
+
+
+# benchmarks (docs/benchmarks.md) -------------------------------------------
+
+BENCH_ARGS ?=
+
+$(B)/bench/spec_body: t/bench/spec_body.c $(CORE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ZCFLAGS) -o $@ $< $(CORE_OBJS) $(LIBS)
+
+bench: deps module $(B)/bench/spec_body
+	@t/bench/run.pl --module $(MODULE) --spec-body $(B)/bench/spec_body \
+	    $(BENCH_ARGS)
 
 
 clean:

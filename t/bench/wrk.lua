@@ -2,14 +2,12 @@
 -- every scenario, so that all of them pay the same client overhead, and
 -- one machine-readable result line.
 --
---   wrk ... -s t/bench/wrk.lua URL -- [key=K] [keys=N] [seq=N]
---           [header=Name:Value ...] [method=M] [body=FILE] [prefix=P]
+--   wrk ... -s t/bench/wrk.lua URL -- [key=K] [keys=N] [prefix=P]
+--           [header=Name:Value ...] [method=M] [body=FILE]
 --
 --   key=K     the X-API-Key header is K (one entity)
---   keys=N    X-API-Key is P..i, i picked at random in 0..N-1
---   seq=N     X-API-Key is P..i for i = 0..N-1 across all threads
---             (threads=T: wrk's -t), then the threads stop (warming N
---             entities up)
+--   keys=N    X-API-Key is P..i, i picked at random in 0..N-1 (P: the
+--             prefix, default "key-")
 --   header=   an extra request header (repeatable)
 --   method=   the method (default GET); body=FILE: the request body
 --
@@ -22,14 +20,13 @@ function setup(thread)
     counter = counter + 1
 end
 
-local mode, nkeys, prefix, fixed, seqi, nthreads
+local mode, nkeys, prefix, fixed
 local headers = {}
 
 function init(args)
     local method, body = "GET", nil
 
     prefix = "key-"
-    nthreads = 1
 
     for _, a in ipairs(args) do
         local k, v = a:match("^([%w_]+)=(.*)$")
@@ -37,10 +34,8 @@ function init(args)
             mode, fixed = "key", v
         elseif k == "keys" then
             mode, nkeys = "keys", tonumber(v)
-        elseif k == "seq" then
-            mode, nkeys = "seq", tonumber(v)
         elseif k == "threads" then
-            nthreads = tonumber(v)
+            -- wrk's -t, for information
         elseif k == "prefix" then
             prefix = v
         elseif k == "method" then
@@ -70,7 +65,6 @@ function init(args)
 
     -- the request of the fixed modes is built once
     static = wrk.format()
-    seqi = id
     math.randomseed(os.time() + id * 7919)
 end
 
@@ -79,13 +73,6 @@ function request()
 
     if mode == "keys" then
         k = prefix .. (math.random(nkeys) - 1)
-    elseif mode == "seq" then
-        if seqi >= nkeys then
-            wrk.thread:stop()
-            seqi = id
-        end
-        k = prefix .. seqi
-        seqi = seqi + nthreads
     else
         return static
     end

@@ -1,0 +1,224 @@
+#!/usr/bin/perl
+# usage: t/bench/report.pl SUMMARY.json DOC.md CHART.png
+#
+# From the summary of t/bench/run.pl: draws latency vs concurrency
+# (gnuplot) into CHART and rewrites the part of DOC between the lines
+# "<!-- bench:results:begin -->" and "<!-- bench:results:end -->".
+
+use strict;
+use warnings;
+
+use File::Basename qw(dirname basename);
+use JSON::PP;
+
+my ($sum_file, $doc, $chart) = @ARGV;
+
+die "usage: report.pl SUMMARY.json DOC.md CHART.png\n" unless $chart;
+
+my $s = do {
+    open my $fh, '<', $sum_file or die "report: $sum_file: $!\n";
+    local $/;
+    JSON::PP->new->decode(<$fh>);
+};
+
+my %by = map { $_->{name} => $_ } @{ $s->{scenarios} };
+
+
+# the chart ------------------------------------------------------------
+
+sub chart {
+    my ($dir, $data, $gp, @series);
+
+    $dir = dirname($sum_file);
+    $data = "$dir/latency-vs-concurrency.dat";
+
+    @series = (['raw_updateitem', 'raw UpdateItem (DynamoDB Local)'],
+               ['proxy', 'nginx proxy, no module'],
+               ['zae_one_limit', 'zae_limit, one limit']);
+
+    open my $fh, '>', $data or die "report: $data: $!\n";
+    print $fh "# connections", map({ " $_->[0]_p50 $_->[0]_p99" } @series),
+              "\n";
+
+    for my $c (1, 16, 64, 256) {
+        print $fh $c;
+        for my $se (@series) {
+            my $r = $by{"$se->[0]_c$c"};
+            print $fh $r ? " $r->{p50_ms} $r->{p99_ms}" : ' NaN NaN';
+        }
+        print $fh "\n";
+    }
+
+    close $fh;
+
+    $gp = "$dir/latency-vs-concurrency.gp";
+    open $fh, '>', $gp or die "report: $gp: $!\n";
+    print $fh <<"EOF";
+set terminal pngcairo size 900,560 font "sans,10"
+set output "$chart"
+set title "Latency vs concurrency ($s->{machine}{nproc} cores, $s->{date})"
+set xlabel "concurrent connections (wrk)"
+set ylabel "latency, ms"
+set logscale xy
+set xtics (1, 16, 64, 256)
+set grid
+set key top left
+plot \\
+EOF
+
+    my @plots;
+    my $i = 0;
+
+    for my $se (@series) {
+        my $col = 2 + 2 * $i;
+        my $lt = $i + 1;
+        push @plots,
+            "  \"$data\" using 1:$col with linespoints lt $lt pt 7 "
+            . "title \"$se->[1], p50\"",
+            "  \"$data\" using 1:" . ($col + 1) . " with linespoints lt $lt "
+            . "dt 2 pt 6 title \"$se->[1], p99\"";
+        $i++;
+    }
+
+    print $fh join(", \\\n", @plots), "\n";
+    close $fh;
+
+    system('gnuplot', $gp) == 0 or die "report: gnuplot failed\n";
+}
+
+
+# the results section ----------------------------------------------------
+
+sub fmt {
+    my ($v, $d) = @_;
+
+    return '—' unless defined $v;
+    return sprintf("%.${d}f", $v);
+}
+
+
+sub results {
+    my (@o, $r, $cpu, $m);
+
+    $m = $s->{machine};
+
+    push @o, "Measured $s->{date} by `make bench` on $m->{nproc} cores "
+             . "($m->{cpu}), nginx with $m->{nginx_workers} worker, wrk "
+             . "$s->{seconds_per_run} s per run, everything on 127.0.0.1; "
+             . "the whole run took $s->{total_seconds} s.",
+             '';
+
+    push @o, '| scenario | connections | rps | p50 ms | p99 ms '
+             . '| DynamoDB calls / request | unexpected answers |',
+             '| --- | ---: | ---: | ---: | ---: | ---: | ---: |';
+
+    for $r (@{ $s->{scenarios} }) {
+        push @o, sprintf('| %s | %d | %s | %s | %s | %s | %d |',
+                         $r->{name}, $r->{connections}, fmt($r->{rps}, 0),
+                         fmt($r->{p50_ms}, 3), fmt($r->{p99_ms}, 3),
+                         fmt($r->{ddb_calls_per_request}, 3),
+                         $r->{unexpected});
+    }
+
+    push @o, '', '| ratio | measured | goal | met |',
+             '| --- | ---: | --- | --- |';
+
+    my %label = (
+        added_latency_over_rtt =>
+            'added p50 latency at 1 connection / raw UpdateItem p50',
+        admitted_rps_over_raw_update_rps =>
+            "admitted rps / raw UpdateItem rps, $s->{comparison_connections}"
+            . ' connections',
+        reject_rps_over_return429_rps =>
+            "rejection rps / `return 429` rps, $s->{comparison_connections}"
+            . ' connections',
+    );
+
+    for my $k (qw(added_latency_over_rtt admitted_rps_over_raw_update_rps
+                  reject_rps_over_return429_rps))
+    {
+        my ($v, $g, $met) = ($s->{ratios}{$k}, $s->{goals}{$k}, 'no');
+        my ($op, $lim) = $g =~ /^([<>]=)\s*([\d.]+)$/;
+
+        if (defined $v) {
+            $met = ($op eq '<=' ? $v <= $lim : $v >= $lim) ? 'yes' : 'no';
+        }
+
+        $g =~ s/<=/≤/;
+        $g =~ s/>=/≥/;
+
+        push @o, "| $label{$k} (`$k`) | " . fmt($v, 3) . " | $g | $met |";
+    }
+
+    $cpu = $s->{cpu};
+
+    if ($cpu) {
+        push @o, '', 'CPU per request (valgrind callgrind: instructions, '
+                 . "the difference of a $cpu->{requests_counted}-request "
+                 . 'run and a shorter one on one keepalive connection, '
+                 . '`master_process off`, so start-up and shutdown cancel '
+                 . 'out; "in" columns: self cost in that object):', '',
+                 '| case | instructions / request | in the module .so '
+                 . '| in libcrypto | in libyajl |',
+                 '| --- | ---: | ---: | ---: | ---: |';
+
+        for my $k (['proxy_without_module',
+                    '`/proxy/`, module not loaded'],
+                   ['zae_one_limit', '`/one/`: zae_limit, one limit'],
+                   ['return_429', '`return 429` (module loaded)'],
+                   ['zae_reject', '`/rej/`: zae_limit rejection, cached'])
+        {
+            my $c = $cpu->{cases}{$k->[0]} // {};
+            push @o, "| $k->[1] | " . ($c->{instructions_per_request} // '—')
+                     . ' | ' . ($c->{in_module_so} // '—')
+                     . ' | ' . ($c->{in_libcrypto} // '—')
+                     . ' | ' . ($c->{in_libyajl} // '—') . ' |';
+        }
+
+        push @o, '', "Added by the module per admitted request: "
+                 . "$cpu->{instructions_added_by_module} instructions; "
+                 . 'a cached rejection costs '
+                 . "$cpu->{reject_over_return429} × a `return 429`.";
+    }
+
+    if ($s->{entity_warmup} && %{ $s->{entity_warmup} }) {
+        push @o, '', 'First requests of new entities (the warm-up of the '
+                 . 'entity scenarios, 64 connections, each key once):', '',
+                 '| entities | requests | seconds | DynamoDB calls / request |',
+                 '| ---: | ---: | ---: | ---: |';
+
+        for my $n (sort { $a <=> $b } keys %{ $s->{entity_warmup} }) {
+            my $w = $s->{entity_warmup}{$n};
+            push @o, "| $n | $w->{first_requests} | $w->{seconds} | "
+                     . "$w->{calls_per_request} |";
+        }
+    }
+
+    push @o, '', '![latency vs concurrency](' . basename($chart) . ')';
+
+    return join("\n", @o) . "\n";
+}
+
+
+chart();
+
+{
+    my ($text, $new);
+
+    open my $fh, '<', $doc or die "report: $doc: $!\n";
+    local $/;
+    $text = <$fh>;
+    close $fh;
+
+    $new = results();
+
+    $text =~ s{(<!-- bench:results:begin -->\n).*?(<!-- bench:results:end -->)}
+              {$1\n$new\n$2}s
+        or die "report: $doc has no bench:results markers\n";
+
+    open $fh, '>', $doc or die "report: $doc: $!\n";
+    print $fh $text;
+    close $fh or die "report: $doc: $!\n";
+}
+
+print STDERR "report: wrote $chart and the results of $doc\n";

@@ -1,0 +1,824 @@
+#!/usr/bin/perl
+# usage: t/bench/run.pl [--module SO] [--spec-body BIN] [--seconds S]
+#                       [--workers N] [--out DIR] [--doc FILE]
+#                       [--chart FILE] [--no-callgrind]
+#
+# `make bench`: every scenario of docs/benchmarks.md on loopback, one
+# DynamoDB Local, one nginx (plus one under callgrind); writes
+# OUT/summary.json, OUT/*.txt (raw wrk output), the chart and the
+# results section of docs/benchmarks.md.  Every process it starts is
+# stopped by its pid, also on failure or on a signal.
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Path qw(make_path remove_tree);
+use Getopt::Long;
+use HTTP::Tiny;
+use IO::Socket::INET;
+use JSON::PP;
+use POSIX qw(:sys_wait_h strftime);
+use Time::HiRes qw(time sleep);
+
+my $top;
+
+BEGIN { $top = abs_path(dirname(__FILE__) . '/../..') }
+
+use lib "$top/t/lib";
+use Test::More ();
+use Test::Zae::DDB qw(S N);
+use Test::Zae::Items;
+use Test::Zae::Nginx;
+
+my %opt = (
+    module    => "$top/build/modules/ngx_http_zae_limit_module.so",
+    spec_body => "$top/build/bench/spec_body",
+    seconds   => 5,
+    workers   => 1,
+    out       => "$top/t/bench/out",
+    doc       => "$top/docs/benchmarks.md",
+    chart     => "$top/docs/latency-vs-concurrency.png",
+    callgrind => 1,
+);
+
+GetOptions(\%opt, 'module=s', 'spec_body|spec-body=s', 'seconds=i',
+           'workers=i', 'out=s', 'doc=s', 'chart=s', 'callgrind!')
+    or die "usage: t/bench/run.pl [options], see the file's header\n";
+
+$ENV{TEST_NGINX_MODULE} = abs_path($opt{module})
+    // die "bench: module $opt{module} missing (make module)\n";
+-x $opt{spec_body} or die "bench: $opt{spec_body} missing\n";
+
+my $json = JSON::PP->new->canonical;
+my $run = "$top/build/bench/run.$$";
+my (@nginxes, @pids, $ddb_dir, $ddb, $nsid, $endpoint, %port, @results,
+    %calls_note);
+
+my @CONNS = (1, 16, 64, 256);
+my $CMP = 16;                   # the concurrency of the ratios
+my $TABLE = 'zae-bench';
+my $UA_KEY = 'bench';
+
+
+sub logmsg { printf STDERR "bench %s %s\n", strftime('%H:%M:%S', localtime),
+                                            join '', @_ }
+
+
+# cleanup: everything by pid ---------------------------------------------
+
+sub cleanup {
+    for my $n (@nginxes) {
+        eval { $n->stop(no_check => 1) };
+    }
+    @nginxes = ();
+
+    for my $pid (@pids) {
+        next unless kill 0, $pid;
+        kill 'TERM', -$pid;
+        kill 'TERM', $pid;
+        my $deadline = time + 10;
+        while (time < $deadline) {
+            last if waitpid($pid, WNOHANG) != 0;
+            sleep 0.05;
+        }
+        kill 'KILL', -$pid;
+        kill 'KILL', $pid;
+        waitpid($pid, 0);
+    }
+    @pids = ();
+
+    if ($ddb_dir) {
+        system("$top/util/ddb-local.sh", 'stop', $ddb_dir);
+        undef $ddb_dir;
+    }
+}
+
+$SIG{INT} = $SIG{TERM} = sub {
+    logmsg("caught a signal, cleaning up");
+    cleanup();
+    exit 1;
+};
+
+END {
+    my $rc = $?;
+    cleanup();
+    $? = $rc;
+}
+
+
+# a child process in its own process group, stdout to a file; waits at
+# most $timeout seconds, then kills it
+
+sub run_cmd {
+    my ($out, $timeout, @cmd) = @_;
+    my ($pid, $deadline, $rc);
+
+    $pid = fork;
+    die "fork: $!\n" unless defined $pid;
+
+    if ($pid == 0) {
+        setpgrp(0, 0);
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', $out or POSIX::_exit(127);
+        open STDERR, '>&', \*STDOUT;
+        no warnings qw(exec);
+        exec @cmd;
+        POSIX::_exit(127);
+    }
+
+    push @pids, $pid;
+    $deadline = time + $timeout;
+
+    while (1) {
+        my $r = waitpid($pid, WNOHANG);
+        if ($r == $pid) {
+            $rc = $? >> 8;
+            last;
+        }
+        if (time > $deadline) {
+            kill 'KILL', -$pid;
+            waitpid($pid, 0);
+            @pids = grep { $_ != $pid } @pids;
+            die "bench: \"@cmd\" took more than $timeout s\n";
+        }
+        sleep 0.05;
+    }
+
+    @pids = grep { $_ != $pid } @pids;
+
+    return $rc;
+}
+
+
+sub slurp {
+    my ($f) = @_;
+    open my $fh, '<', $f or return '';
+    local $/;
+    return <$fh> // '';
+}
+
+
+sub spew {
+    my ($f, $text) = @_;
+    open my $fh, '>', $f or die "write $f: $!\n";
+    print $fh $text;
+    close $fh or die "write $f: $!\n";
+}
+
+
+# DynamoDB Local and the table -------------------------------------------
+
+sub start_ddb {
+    $ddb_dir = "$run/ddb";
+    make_path($ddb_dir);
+
+    $endpoint = `$top/util/ddb-local.sh start $ddb_dir`;
+    chomp $endpoint;
+    die "bench: could not start DynamoDB Local\n" if $? != 0 || !$endpoint;
+
+    ($port{ddb}) = $endpoint =~ /:(\d+)$/;
+
+    $ddb = Test::Zae::DDB->new(endpoint => $endpoint, table => $TABLE);
+    $nsid = $ddb->create_zae_table();
+
+    # the cascade pair: key casc-1 of project proj-1
+    create_entity($ddb, $nsid, 'proj-1');
+    create_entity($ddb, $nsid, 'casc-1', parent => 'proj-1', cascade => 1);
+
+    logmsg("DynamoDB Local at $endpoint, namespace id $nsid");
+}
+
+
+# nginx ----------------------------------------------------------------
+
+my $REJECT_BODY = '{"error":"rate_limit_exceeded","message":"Rate limit '
+                  . 'exceeded for bench: rpm","retry_after_seconds":3599}';
+
+my $ZAE_LOCATIONS = <<'EOF';
+        location /one/ {
+            zae_limit entity=$http_x_api_key resource=gpt-4
+                      consume=rpm:1 limits=rpm:1000000000/min;
+            proxy_pass http://up;
+        }
+
+        location /one-arg/ {
+            zae_limit entity=$arg_key resource=gpt-4
+                      consume=rpm:1 limits=rpm:1000000000/min;
+            proxy_pass http://up;
+        }
+
+        location /casc/ {
+            zae_limit entity=$http_x_api_key resource=casc
+                      consume=rpm:1,tpm:500
+                      limits=rpm:1000000000/min,tpm:1000000000/min;
+            proxy_pass http://up;
+        }
+
+        location /rec/ {
+            zae_limit entity=$http_x_api_key resource=rec
+                      consume=rpm:1,tpm:500
+                      limits=rpm:1000000000/min,tpm:1000000000/min;
+            zae_limit_reconcile tpm $upstream_http_x_tokens_used;
+            proxy_pass http://up;
+        }
+
+        location /rej/ {
+            zae_limit entity=$http_x_api_key resource=rej
+                      consume=rpm:1 limits=rpm:1/hour;
+            proxy_pass http://up;
+        }
+
+        location = /metrics {
+            zae_limit_metrics;
+        }
+EOF
+
+
+# the nginx.conf of the bench: module => 0 leaves every zae directive out
+# (and Test::Zae::Nginx the load_module, with TEST_ZAE_NO_MODULE)
+
+sub conf {
+    my (%a) = @_;
+    my ($env, $main, $http, $locs);
+
+    $main = $a{master} ? '' : "master_process off;\n";
+    ($env, $http, $locs) = ('', '', '');
+
+    if ($a{module}) {
+        $env = "env AWS_ACCESS_KEY_ID=AKIDLOCAL;\n"
+               . "env AWS_SECRET_ACCESS_KEY=x;\n";
+        $http = "    zae_limit_dynamodb table=$TABLE region=us-east-1\n"
+                . "                       endpoint=$endpoint\n"
+                . "                       zone=$a{zone}:32m timeout=2s;\n";
+        $locs = $ZAE_LOCATIONS;
+    }
+
+    return <<"EOF";
+%%TEST_GLOBALS%%
+$main$env
+worker_processes $opt{workers};
+worker_rlimit_nofile 8192;
+
+events {
+    worker_connections 4096;
+}
+
+http {
+    %%TEST_GLOBALS_HTTP%%
+    access_log off;
+
+$http
+    limit_req_zone \$http_x_api_key zone=lr:10m rate=1000000r/s;
+
+    upstream up {
+        server 127.0.0.1:$a{up};
+        keepalive 64;
+    }
+
+    server {
+        listen 127.0.0.1:$a{up};
+
+        location / {
+            add_header X-Tokens-Used 600;
+            return 200 '{"object":"chat.completion","usage":{"total_tokens":600}}';
+        }
+    }
+
+    server {
+        listen 127.0.0.1:$a{port};
+
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+
+        location /proxy/ {
+            proxy_pass http://up;
+        }
+
+        location /lr/ {
+            limit_req zone=lr burst=100000 nodelay;
+            proxy_pass http://up;
+        }
+
+        location /r429/ {
+            default_type application/json;
+            return 429 '$REJECT_BODY';
+        }
+
+$locs    }
+}
+EOF
+}
+
+
+sub start_nginx {
+    my $n;
+
+    $n = Test::Zae::Nginx->new(prefix => "$run/nginx", log_level => 'error');
+    $n->write_conf(conf(module => 1, master => 1, zone => 'zae_bench',
+                        port => $port{nginx}, up => $port{up}));
+    push @nginxes, $n;
+    $n->start;
+
+    logmsg("nginx on 127.0.0.1:$port{nginx}, $opt{workers} worker(s)");
+
+    return $n;
+}
+
+
+sub http_get {
+    my ($path, $key) = @_;
+    my $res;
+
+    $res = HTTP::Tiny->new(timeout => 10)->get(
+        "http://127.0.0.1:$port{nginx}$path",
+        { headers => { $key ? ('X-API-Key' => $key) : () } });
+
+    return $res;
+}
+
+
+# the sum of zae_limit_dynamodb_calls_total and a few other counters
+
+sub metrics {
+    my ($res, %m);
+
+    $res = http_get('/metrics');
+    die "bench: /metrics: $res->{status}\n" unless $res->{status} == 200;
+
+    for my $l (split /\n/, $res->{content}) {
+        if ($l =~ /^zae_limit_dynamodb_calls_total\{operation="([^"]+)",
+                    result="([^"]+)"\}\s+(\d+)/x)
+        {
+            $m{calls} += $3;
+            $m{"calls_$1"} += $3;
+        } elsif ($l =~ /^(zae_limit_\w+)(?:\{([^}]*)\})?\s+(\d+)$/) {
+            my $k = $1 . (defined $2 ? "{$2}" : '');
+            $m{$k} = $3;
+        }
+    }
+
+    return \%m;
+}
+
+
+# wrk ------------------------------------------------------------------
+
+sub wrk {
+    my (%a) = @_;
+    my ($threads, $out, @cmd, $rc, $text, $r);
+
+    $threads = $a{conns} >= 2 ? 2 : 1;
+    $out = "$opt{out}/$a{name}.txt";
+
+    @cmd = ('wrk', '-t', $threads, '-c', $a{conns},
+            '-d', ($a{seconds} // $opt{seconds}) . 's', '--timeout', '10s',
+            '--latency', '-s', "$top/t/bench/wrk.lua", $a{url}, '--',
+            "threads=$threads", @{ $a{args} // [] });
+
+    $rc = run_cmd($out, ($a{seconds} // $opt{seconds}) + 60, @cmd);
+    $text = slurp($out);
+
+    die "bench: wrk failed ($rc) for $a{name}:\n$text" if $rc != 0;
+
+    ($r) = $text =~ /^BENCH (\{.*\})$/m
+        or die "bench: no result line from wrk for $a{name}:\n$text";
+
+    return $json->decode($r);
+}
+
+
+# one measured scenario: optional warm-up, metrics before and after,
+# the check that every answer has the expected status
+
+sub scenario {
+    my (%a) = @_;
+    my ($m0, $m1, $w, $res, $calls, $bad, $settle);
+
+    if ($a{warm}) {
+        wrk(%a, name => "$a{name}.warm", seconds => $a{warm});
+    }
+
+    $m0 = $a{zae} ? metrics() : undef;
+    $w = wrk(%a);
+
+    if ($a{zae}) {
+        # the reconcile deltas of this run are written by the flush
+        # timer (flush_interval 1s): wait until nothing is pending
+        $settle = time + 5;
+        do {
+            sleep($a{settle} // 0.3);
+            $m1 = metrics();
+        } while (($m1->{zae_limit_reconcile_pending} // 0) > 0
+                 && time < $settle);
+
+        $calls = ($m1->{calls} - $m0->{calls}) / ($w->{requests} || 1);
+    } elsif (defined $a{calls}) {
+        $calls = $a{calls};
+    }
+
+    $bad = $w->{connect_errors} + $w->{read_errors} + $w->{write_errors}
+           + $w->{timeouts};
+    $bad += $a{expect_reject} ? $w->{requests} - $w->{status_errors}
+                              : $w->{status_errors};
+
+    $res = {
+        name                  => $a{name},
+        connections           => $a{conns},
+        requests              => $w->{requests},
+        rps                   => sprintf('%.1f', $w->{requests}
+                                         / ($w->{duration_us} / 1e6)) + 0,
+        p50_ms                => sprintf('%.3f', $w->{p50_us} / 1000) + 0,
+        p99_ms                => sprintf('%.3f', $w->{p99_us} / 1000) + 0,
+        ddb_calls_per_request => defined $calls
+                                 ? sprintf('%.4f', $calls) + 0 : undef,
+        unexpected            => $bad,
+        description           => $a{desc},
+    };
+
+    if ($a{zae}) {
+        for my $k (sort keys %$m1) {
+            next unless $k =~ /^calls_(.+)$/;
+            my $d = $m1->{$k} - ($m0->{$k} // 0);
+            $res->{ddb_calls_by_operation}{$1} = $d if $d;
+        }
+    }
+
+    push @results, $res;
+
+    logmsg(sprintf('%-30s c=%-3d %9.1f rps  p50 %7.3f ms  p99 %8.3f ms'
+                   . '  calls/req %s %s%s', $a{name}, $a{conns}, $res->{rps},
+                   $res->{p50_ms}, $res->{p99_ms},
+                   $res->{ddb_calls_per_request} // '-',
+                   $res->{ddb_calls_by_operation}
+                   ? $json->encode($res->{ddb_calls_by_operation}) : '',
+                   $bad ? "  UNEXPECTED $bad" : ''));
+
+    return $res;
+}
+
+
+# callgrind: instructions per request, with and without the module -----
+
+sub callgrind_parse {
+    my ($file) = @_;
+    my (%names, %self, $ob, $skip, $total);
+
+    open my $fh, '<', $file or die "bench: $file: $!\n";
+
+    while (my $l = <$fh>) {
+        if ($l =~ /^(c?)ob=\((\d+)\)(?: (.*?))?\s*$/) {
+            $names{$2} = $3 if defined $3;
+            $ob = $names{$2} if $1 eq '';
+            next;
+        }
+        if ($l =~ /^calls=/) {
+            $skip = 1;
+            next;
+        }
+        if ($l =~ /^(?:[+-]?\d+|\*)\s+(\d+)/) {
+            if ($skip) {
+                $skip = 0;
+            } else {
+                $self{$ob // '?'} += $1;
+            }
+            next;
+        }
+        if ($l =~ /^(?:totals|summary):\s+(\d+)/) {
+            $total = $1;
+        }
+    }
+
+    close $fh;
+
+    return ($total, \%self);
+}
+
+
+sub callgrind_run {
+    my ($case, $count) = @_;
+    my ($name, $with_module, $path, $key, $code) = @$case;
+    my ($prefix, $n, $pid, $cg, $deadline, $codes, $cfg, $rc, $ok, @bad);
+
+    $prefix = "$run/cg-$name-$count";
+    $cg = "$prefix/callgrind.out";
+
+    local $ENV{TEST_ZAE_NO_MODULE} = $with_module ? '' : 1;
+
+    $n = Test::Zae::Nginx->new(prefix => $prefix, log_level => 'error');
+    $n->write_conf(conf(module => $with_module, master => 0,
+                        zone => 'zae_cg', port => $port{cg},
+                        up => $port{cgup}));
+
+    $pid = fork;
+    die "fork: $!\n" unless defined $pid;
+
+    if ($pid == 0) {
+        setpgrp(0, 0);
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', "$prefix/logs/valgrind.log";
+        open STDERR, '>&', \*STDOUT;
+        no warnings qw(exec);
+        exec 'valgrind', '--tool=callgrind', "--callgrind-out-file=$cg",
+             Test::Zae::Nginx::binary(), '-p', "$prefix/", '-c',
+             'conf/nginx.conf', '-e', 'logs/error.log';
+        POSIX::_exit(127);
+    }
+
+    push @pids, $pid;
+    $deadline = time + 60;
+
+    until (IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                 PeerPort => $port{cg}, Proto => 'tcp'))
+    {
+        die "bench: nginx under callgrind exited:\n"
+            . slurp("$prefix/logs/valgrind.log")
+            if waitpid($pid, WNOHANG) == $pid;
+        die "bench: nginx under callgrind did not come up\n"
+            if time > $deadline;
+        sleep 0.1;
+    }
+
+    # one keepalive connection, $count requests
+    $cfg = "header = \"X-API-Key: $key\"\n"
+           . "write-out = \"%{http_code}\\n\"\n"
+           . join('', map { "url = \"http://127.0.0.1:$port{cg}$path\"\n"
+                            . "output = \"/dev/null\"\n" } 1 .. $count);
+    spew("$prefix/curl.cfg", $cfg);
+
+    $rc = run_cmd("$prefix/codes.txt", 600, 'curl', '-s', '-K',
+                  "$prefix/curl.cfg");
+    $codes = slurp("$prefix/codes.txt");
+    $ok = () = $codes =~ /^$code$/mg;
+
+    kill 'QUIT', $pid;
+    $deadline = time + 60;
+    while (waitpid($pid, WNOHANG) != $pid) {
+        if (time > $deadline) {
+            kill 'KILL', -$pid;
+            waitpid($pid, 0);
+            last;
+        }
+        sleep 0.1;
+    }
+    @pids = grep { $_ != $pid } @pids;
+
+    die "bench: callgrind run $name: $ok of $count requests answered "
+        . "$code (curl $rc)\n" if $ok != $count;
+
+    @bad = grep { /\[alert\]|\[emerg\]/ } split /\n/, $n->error_log;
+    die "bench: callgrind nginx logged:\n@bad\n" if @bad;
+
+    return callgrind_parse($cg);
+}
+
+
+# instructions per request: two runs of N1 and N2 requests each, so that
+# start-up and shutdown cancel out
+
+sub callgrind {
+    my (%cpu, $n1, $n2, @cases);
+
+    ($n1, $n2) = (200, 1200);
+
+    @cases = (['proxy_without_module', 0, '/proxy/', 'cg-1', 200],
+              ['zae_one_limit', 1, '/one/', 'cg-1', 200],
+              ['return_429', 1, '/r429/', 'rej-1', 429],
+              ['zae_reject', 1, '/rej/', 'rej-1', 429]);
+
+    for my $case (@cases) {
+        my ($t1, $s1) = callgrind_run($case, $n1);
+        my ($t2, $s2) = callgrind_run($case, $n2);
+        my $c = { instructions_per_request =>
+                      int(($t2 - $t1) / ($n2 - $n1) + 0.5) };
+
+        for my $ob (keys %$s2) {
+            my $tag = $ob =~ /zae_limit_module\.so$/ ? 'module_so'
+                    : $ob =~ /libcrypto/ ? 'libcrypto'
+                    : $ob =~ /libyajl/ ? 'libyajl'
+                    : undef;
+            next unless $tag && $case->[1];
+            $c->{"in_$tag"} = int((($s2->{$ob} // 0) - ($s1->{$ob} // 0))
+                                  / ($n2 - $n1) + 0.5);
+        }
+
+        $cpu{cases}{$case->[0]} = $c;
+        logmsg("callgrind $case->[0]: " . $json->encode($c));
+    }
+
+    $cpu{instructions_added_by_module} =
+        $cpu{cases}{zae_one_limit}{instructions_per_request}
+        - $cpu{cases}{proxy_without_module}{instructions_per_request};
+    $cpu{reject_over_return429} = sprintf('%.2f',
+        $cpu{cases}{zae_reject}{instructions_per_request}
+        / $cpu{cases}{return_429}{instructions_per_request}) + 0;
+    $cpu{requests_counted} = $n2 - $n1;
+
+    return \%cpu;
+}
+
+
+# main -----------------------------------------------------------------
+
+remove_tree($run);
+make_path($run, $opt{out});
+chmod 0777, $run;
+unlink glob("$opt{out}/*.txt");
+
+{
+    my @p = `$top/util/free-port 5`;
+    chomp @p;
+    die "bench: free-port failed\n" unless @p == 5;
+    @port{qw(nginx up cg cgup spare)} = @p;
+}
+
+my $t0 = time;
+
+start_ddb();
+my $ngx = start_nginx();
+my $base = "http://127.0.0.1:$port{nginx}";
+
+# buckets: one request each creates them through the module's slow path
+for my $k (qw(one-1 raw-1 cg-1)) {
+    my $r = http_get('/one/', $k);
+    die "bench: first request for $k: $r->{status}\n" if $r->{status} != 200;
+}
+for my $p (['/casc/', 'casc-1'], ['/rec/', 'rec-1'], ['/rej/', 'rej-1']) {
+    my $r = http_get(@$p);
+    die "bench: first request $p->[0]: $r->{status}\n" if $r->{status} != 200;
+}
+
+# the raw scenario's bucket: the module made it; wcu is topped up so that
+# every raw UpdateItem succeeds (the module's own wcu handling is part of
+# the module scenarios)
+$ddb->update_item(
+    Key => { PK => S("$nsid/BUCKET#raw-1#gpt-4#0"), SK => S('#STATE') },
+    UpdateExpression => 'ADD b_wcu_tk :big, b_rpm_tk :big',
+    ExpressionAttributeValues => { ':big' => N('1000000000000000') });
+
+my $body_file = "$run/spec_body.json";
+run_cmd($body_file, 10, $opt{spec_body}, $TABLE, $nsid, 'raw-1', 'gpt-4',
+        'rpm:1') == 0
+    or die "bench: spec_body failed: " . slurp($body_file);
+
+my $date = strftime('%Y%m%dT%H%M%SZ', gmtime);
+my @raw_args = (
+    'method=POST', "body=$body_file",
+    'header=Content-Type:application/x-amz-json-1.0',
+    'header=X-Amz-Target:DynamoDB_20120810.UpdateItem',
+    "header=X-Amz-Date:$date",
+    'header=Authorization:AWS4-HMAC-SHA256 Credential=AKIDLOCAL/'
+    . substr($date, 0, 8) . '/us-east-1/dynamodb/aws4_request, '
+    . 'SignedHeaders=content-type;host;x-amz-date;x-amz-target, '
+    . 'Signature=' . ('0' x 64),
+);
+
+# warm the JVM up: DynamoDB Local is slow for its first thousands of calls
+logmsg("warming DynamoDB Local up");
+wrk(name => 'warmup-raw', url => "$endpoint/", conns => 16, seconds => 8,
+    args => \@raw_args);
+wrk(name => 'warmup-one', url => "$base/one/", conns => 16, seconds => 5,
+    args => ['key=one-1']);
+
+my %S;
+
+for my $c (@CONNS) {
+    $S{"raw_updateitem_c$c"} = scenario(
+        name => "raw_updateitem_c$c", url => "$endpoint/", conns => $c,
+        args => \@raw_args, calls => 1,
+        desc => 'the speculative UpdateItem straight from wrk');
+
+    $S{"proxy_c$c"} = scenario(
+        name => "proxy_c$c", url => "$base/proxy/", conns => $c,
+        args => ['key=one-1'], calls => 0,
+        desc => 'nginx proxy_pass to a keepalive upstream, no module');
+
+    $S{"zae_one_limit_c$c"} = scenario(
+        name => "zae_one_limit_c$c", url => "$base/one/", conns => $c,
+        args => ['key=one-1'], zae => 1,
+        desc => 'zae_limit, one limit, one entity');
+}
+
+for my $c (1, $CMP) {
+    $S{"zae_cascade_two_limits_c$c"} = scenario(
+        name => "zae_cascade_two_limits_c$c", url => "$base/casc/",
+        conns => $c, args => ['key=casc-1'], zae => 1,
+        desc => 'two limits, key with cascade to its project');
+
+    $S{"zae_reconcile_c$c"} = scenario(
+        name => "zae_reconcile_c$c", url => "$base/rec/", conns => $c,
+        args => ['key=rec-1'], zae => 1,
+        desc => 'two limits, tpm reconciled from X-Tokens-Used');
+
+    $S{"limit_req_c$c"} = scenario(
+        name => "limit_req_c$c", url => "$base/lr/", conns => $c,
+        args => ['key=one-1'], calls => 0,
+        desc => 'nginx limit_req (never refusing) + proxy');
+
+    $S{"zae_reject_c$c"} = scenario(
+        name => "zae_reject_c$c", url => "$base/rej/", conns => $c,
+        args => ['key=rej-1'], zae => 1, expect_reject => 1,
+        desc => 'empty bucket: every request refused');
+
+    $S{"return_429_c$c"} = scenario(
+        name => "return_429_c$c", url => "$base/r429/", conns => $c,
+        args => ['key=rej-1'], calls => 0, expect_reject => 1,
+        desc => 'nginx return 429');
+}
+
+# distinct entities: warm every key up first (its first request takes
+# the slow path and creates the bucket), then pick keys at random
+for my $n (100, 10000) {
+    my ($m0, $m1, $t, $rc, $codes, $ok);
+
+    $m0 = metrics();
+    $t = time;
+    $rc = run_cmd("$opt{out}/zae_entities_$n.warm.txt", 300, 'curl',
+                  '--no-progress-meter', '-Z', '--parallel-max', '64',
+                  '-o', '/dev/null', '-w', '%{http_code}\n',
+                  "$base/one-arg/?key=e-[0-" . ($n - 1) . ']');
+    $t = time - $t;
+    $codes = slurp("$opt{out}/zae_entities_$n.warm.txt");
+    $ok = () = $codes =~ /^200$/mg;
+    die "bench: warm-up of $n entities: $ok answered 200 (curl $rc)\n"
+        if $ok != $n;
+    $m1 = metrics();
+
+    $calls_note{$n} = {
+        first_requests    => $n,
+        seconds           => sprintf('%.1f', $t) + 0,
+        calls_per_request => sprintf('%.2f', ($m1->{calls} - $m0->{calls})
+                                     / $n) + 0,
+    };
+    logmsg("warmed $n entities up: " . $json->encode($calls_note{$n}));
+
+    $S{"zae_entities_${n}_c$CMP"} = scenario(
+        name => "zae_entities_${n}_c$CMP", url => "$base/one/",
+        conns => $CMP, args => ["keys=$n", 'prefix=e-'], zae => 1,
+        desc => "one limit, $n entities picked at random");
+}
+
+my @bad = grep { /\[alert\]|\[emerg\]/ } split /\n/, $ngx->error_log;
+
+my $cpu = $opt{callgrind} ? callgrind() : undef;
+
+$ngx->stop(no_check => 1);
+@nginxes = ();
+
+# summary --------------------------------------------------------------
+
+sub ratio { defined $_[0] && $_[1] ? sprintf('%.3f', $_[0] / $_[1]) + 0
+                                   : undef }
+
+my %ratios = (
+    added_latency_over_rtt => ratio(
+        $S{zae_one_limit_c1}{p50_ms} - $S{proxy_c1}{p50_ms},
+        $S{raw_updateitem_c1}{p50_ms}),
+    admitted_rps_over_raw_update_rps => ratio(
+        $S{"zae_one_limit_c$CMP"}{rps}, $S{"raw_updateitem_c$CMP"}{rps}),
+    reject_rps_over_return429_rps => ratio(
+        $S{"zae_reject_c$CMP"}{rps}, $S{"return_429_c$CMP"}{rps}),
+);
+
+my $cpu_model = (slurp('/proc/cpuinfo') =~ /^model name\s*:\s*(.*)$/m)[0]
+                // '?';
+chomp(my $nproc = `nproc`);
+
+my $summary = {
+    scenarios => [map {
+        my %s = %$_;
+        delete $s{description};
+        \%s;
+    } @results],
+    ratios => \%ratios,
+    goals => {
+        added_latency_over_rtt           => '<= 1.1',
+        admitted_rps_over_raw_update_rps => '>= 0.9',
+        reject_rps_over_return429_rps    => '>= 0.8',
+    },
+    entity_warmup => \%calls_note,
+    cpu => $cpu,
+    machine => { nproc => $nproc + 0, cpu => $cpu_model,
+                 nginx_workers => $opt{workers} },
+    date => strftime('%Y-%m-%d %H:%M UTC', gmtime),
+    seconds_per_run => $opt{seconds},
+    comparison_connections => $CMP,
+    alerts_in_error_log => scalar @bad,
+    total_seconds => int(time - $t0),
+};
+
+spew("$opt{out}/summary.json",
+     JSON::PP->new->canonical->pretty->encode($summary));
+logmsg("wrote $opt{out}/summary.json");
+
+system($^X, "$top/t/bench/report.pl", "$opt{out}/summary.json", $opt{doc},
+       $opt{chart}) == 0
+    or die "bench: report.pl failed\n";
+
+if (@bad) {
+    print STDERR "bench: the error log has alerts:\n", map { "  $_\n" } @bad;
+    exit 1;
+}
+
+exit 0;
