@@ -92,6 +92,12 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
       "Tokens available now for every limit that applies to ENTITY on\n"
       "RESOURCE (may be negative).", ZAE_ADMIN_CMD_DATA },
 
+    { "cfn-template", zae_admin_cmd_cfn_template, 0, 0, "",
+      "cfn-template",
+      "Print a CloudFormation template (JSON) of the table, its IAM\n"
+      "managed policies and throttling alarms; the stack name is the\n"
+      "table name.", 0 },
+
     { "check", zae_admin_cmd_check, 0, 0, "", "check",
       "Check that the table's version record is compatible with this\n"
       "client.", 0 },

@@ -251,6 +251,7 @@ int zae_admin_cmd_usage_summary(zae_admin_t *a);
 int zae_admin_cmd_limits_plan(zae_admin_t *a);
 int zae_admin_cmd_limits_diff(zae_admin_t *a);
 int zae_admin_cmd_limits_apply(zae_admin_t *a);
+int zae_admin_cmd_cfn_template(zae_admin_t *a);
 
 
 #endif /* _ZAE_ADMIN_H_INCLUDED_ */

@@ -238,8 +238,9 @@ test_items(void)
     zae_buf_init(&b, &mem, 16);
     is_int(zae_ns_item(&b, &ns, 0), ZAE_OK, "namespace forward ok");
     is_str(buf_cstr(&b),
-           "{\"PK\":{\"S\":\"_/SYSTEM#\"},\"SK\":{\"S\":\"#NAMESPACE#default\"},"
-           "\"namespace_id\":{\"S\":\"szXjZ6M1yVc\"},\"namespace_name\":"
+           "{\"PK\":{\"S\":\"_/SYSTEM#\"},"
+           "\"SK\":{\"S\":\"#NAMESPACE#default\"},\"namespace_id\":"
+           "{\"S\":\"szXjZ6M1yVc\"},\"namespace_name\":"
            "{\"S\":\"default\"},\"status\":{\"S\":\"active\"},\"created_at\":"
            "{\"S\":\"2026-11-23T14:37:30Z\"},\"GSI4PK\":{\"S\":\"_\"},"
            "\"GSI4SK\":{\"S\":\"_/SYSTEM#\"}}",
