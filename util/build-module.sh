@@ -43,9 +43,12 @@ then
         cd "$ngx_src"
         # shellcheck disable=SC1091
         . ./conf_flags
+        cc_opt="$(dpkg-buildflags --get CFLAGS) -fPIC"
+        cc_opt="$cc_opt $(dpkg-buildflags --get CPPFLAGS) $extra_cflags"
+        ld_opt="$(dpkg-buildflags --get LDFLAGS) -fPIC $extra_ldflags"
         ./configure \
-            --with-cc-opt="$(dpkg-buildflags --get CFLAGS) -fPIC $(dpkg-buildflags --get CPPFLAGS) $extra_cflags" \
-            --with-ld-opt="$(dpkg-buildflags --get LDFLAGS) -fPIC $extra_ldflags" \
+            --with-cc-opt="$cc_opt" \
+            --with-ld-opt="$ld_opt" \
             "${NGX_CONF_FLAGS[@]}" \
             --add-dynamic-module="$top" \
             --builddir="$bld" > "$bld/configure.log" 2>&1

@@ -131,7 +131,8 @@ make_conf() {
                  . "    include gateway.conf;\n}\n";
         }
         $c =~ s/^\s*(?:daemon|pid)\s[^;]*;[^\n]*\n//mg;
-        $c =~ s/^\s*load_module\s+\S*ngx_http_zae_limit_module\.so\s*;[^\n]*\n//mg;
+        $c =~ s/^\s*load_module\s+\S*ngx_http_zae_limit_module\.so\s*;
+                [^\n]*\n//mgx;
         $c =~ s/^(\s*http\s*\{[^\n]*\n)/$1$temp/m;
         $c = "load_module $module;\ndaemon off;\npid logs/nginx.pid;\n"
              . "error_log logs/error.log info;\n\n$c";
@@ -171,7 +172,8 @@ for i in $(seq 100); do
 done
 
 url=http://127.0.0.1:$port/v1/chat/completions
-body='{"model":"gpt-4","max_tokens":50,"messages":[{"role":"user","content":"hello"}]}'
+body='{"model":"gpt-4","max_tokens":50,'
+body+='"messages":[{"role":"user","content":"hello"}]}'
 
 cat <<EOF
 

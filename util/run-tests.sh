@@ -63,7 +63,8 @@ endpoint=$("$top/util/ddb-local.sh" start "$run/ddb")
 echo "run-tests: DynamoDB Local at $endpoint ($(($(date +%s) - t0)) s)"
 
 export TEST_NGINX_DDB_ENDPOINT=$endpoint
-export TEST_NGINX_MODULE=$top/${module:-build/modules/ngx_http_zae_limit_module.so}
+module=${module:-build/modules/ngx_http_zae_limit_module.so}
+export TEST_NGINX_MODULE=$top/$module
 export TEST_NGINX_ZAE_ADMIN=$top/$admin
 export TEST_ZAE_SERVROOT_BASE=$top/$run/servroot
 if [ -n "$asan" ]; then
