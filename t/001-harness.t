@@ -79,6 +79,17 @@ is(scalar @{ $r->{header_list} }, 3, 'all headers listed');
 is($r->{body}, 'abcde', 'chunked body decoded');
 ok(Test::Zae::Nginx::parse_response("garbage")->{error}, 'bad status line');
 
+ok(Test::Zae::Nginx::_complete("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                               . "\r\nok"), 'complete: Content-Length');
+ok(!Test::Zae::Nginx::_complete("HTTP/1.1 200 OK\r\nContent-Length: 3"
+                                . "\r\n\r\nok"), 'incomplete body');
+ok(Test::Zae::Nginx::_complete("HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+                               . "chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"),
+   'complete: last chunk');
+ok(!Test::Zae::Nginx::_complete("HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+                                . "chunked\r\n\r\n2\r\nok\r\n"),
+   'incomplete: no last chunk');
+
 
 # log hygiene --------------------------------------------------------------
 
@@ -252,3 +263,16 @@ location /p/ {
 GET /p/q
 --- response_body
 upstream /p/q
+
+
+
+=== TEST 5: a keep-alive response ends at its length, not at a timeout
+--- config
+location = /t { return 200 "kept\n"; }
+--- request
+GET /t
+--- more_headers
+Connection: keep-alive
+--- timeout: 30
+--- response_body
+kept

@@ -646,8 +646,6 @@ sub run_tests {
     for my $b (@blocks) {
         my $name = $b->{title};
 
-        $config = _value($b, 'config') // $config;
-
         if (exists $b->{sec}{SKIP}) {
             SKIP: {
                 Test::More::skip("$name: SKIP section", 1);
@@ -655,7 +653,11 @@ sub run_tests {
             next;
         }
 
-        eval { _run_block($b, $config); 1 } or do {
+        eval {
+            $config = _value($b, 'config') // $config;
+            _run_block($b, $config);
+            1;
+        } or do {
             my $err = $@;
             Test::Zae::Nginx::stop_all();
             Test::More::fail("$name - ran to the end");

@@ -514,12 +514,39 @@ sub http {
         my $got = sysread($sock, my $chunk, 65536);
         last unless $got;
         $buf .= $chunk;
+        last if _complete($buf);
     }
 
     close $sock;
 
     return parse_response($buf) if length $buf;
     return { error => 'no response (timeout or connection closed)' };
+}
+
+
+# a whole response is in: needed when the connection stays open
+# (keep-alive); responses without a length end at connection close
+
+sub _complete {
+    my ($buf) = @_;
+    my ($head, $body);
+
+    return 0 unless $buf =~ /\r?\n\r?\n/;
+
+    ($head, $body) = split /\r?\n\r?\n/, $buf, 2;
+
+    return 1 if $head =~ m{^HTTP/\d\.\d\s+(?:204|304)\b};
+
+    if ($head =~ /^Content-Length:\s*(\d+)\s*$/mi) {
+        return length($body) >= $1;
+    }
+
+    if ($head =~ /^Transfer-Encoding:\s*chunked/mi) {
+        return $body =~ /(?:^|\r\n)0(?:;[^\r\n]*)?\r\n
+                         (?:[^\r\n]+\r\n)*\r\n\z/x;
+    }
+
+    return 0;
 }
 
 
