@@ -57,6 +57,11 @@ static const zae_admin_opt_def_t  zae_admin_opt_defs[] = {
     { "end", 0, 1, "last window start, YYYY-MM-DD[THH:MM:SSZ]" },
     { "plot", 'p', 0, "draw the counters as a terminal chart" },
     { "file", 'f', 1, "the YAML limits manifest" },
+    { "enable-deletion-protection", 0, 0, "protect the table from "
+      "deletion" },
+    { "pitr-recovery-days", 0, 1, "point-in-time recovery period, 1-35" },
+    { "no-alarms", 0, 0, "no CloudWatch throttling alarms" },
+    { "alarm-sns-topic", 0, 1, "SNS topic ARN for the alarms" },
 
     { NULL, 0, 0, NULL }
 };
@@ -103,12 +108,17 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
       "client.", 0 },
 
     { "delete", zae_admin_cmd_delete, 0, 0, " yes ", "delete [--yes]",
-      "Delete the table and everything in it.", 0 },
+      "Delete the table and everything in it (the CloudFormation stack\n"
+      "without --endpoint-url).", 0 },
 
-    { "deploy", zae_admin_cmd_deploy, 0, 0, "",
-      "deploy --endpoint-url URL",
+    { "deploy", zae_admin_cmd_deploy, 0, 0,
+      " enable-deletion-protection pitr-recovery-days no-alarms "
+      "alarm-sns-topic ",
+      "deploy [--endpoint-url URL] [--enable-deletion-protection] ...",
       "Create the table (keys, GSIs, LSIs, stream, TTL), write the version\n"
-      "record and register the default namespace.", 0 },
+      "record and register the default namespace.  Without --endpoint-url\n"
+      "the table comes from a CloudFormation stack (cfn-template), created\n"
+      "or updated, with its events shown until it settles.", 0 },
 
     { "entity", NULL, 0, 0, "", "entity <command>",
       "Entities (API keys, projects) and their limits.",

@@ -140,6 +140,9 @@ int zae_admin_call(zae_admin_t *a, const char *target, zae_buf_t *body,
     zae_av_t **resp);
 int zae_admin_ddb(zae_admin_t *a, const char *op, zae_buf_t *body,
     zae_av_t **resp);
+int zae_admin_post(zae_admin_t *a, const char *url, const char *service,
+    const char *ctype, zae_buf_t *body, zae_buf_t *out,
+    zae_transport_e *transport);
 int zae_admin_fail_ddb(zae_admin_t *a, const char *what);
 int zae_admin_is(zae_admin_t *a, const char *code);
 int zae_admin_cancel_reason(zae_admin_t *a, size_t i, const char *code);
@@ -252,6 +255,8 @@ int zae_admin_cmd_limits_plan(zae_admin_t *a);
 int zae_admin_cmd_limits_diff(zae_admin_t *a);
 int zae_admin_cmd_limits_apply(zae_admin_t *a);
 int zae_admin_cmd_cfn_template(zae_admin_t *a);
+int zae_admin_deploy_stack(zae_admin_t *a);
+int zae_admin_delete_stack(zae_admin_t *a);
 
 
 #endif /* _ZAE_ADMIN_H_INCLUDED_ */

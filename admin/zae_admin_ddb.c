@@ -32,8 +32,8 @@ static size_t zae_admin_write_cb(char *ptr, size_t size, size_t nmemb,
 static const char *zae_admin_getenv(void *ctx, const char *name);
 static int zae_admin_creds(zae_admin_t *a);
 static int zae_admin_perform(zae_admin_t *a, const char *url,
-    const char *target, zae_buf_t *body, zae_admin_sink_t *sink,
-    zae_transport_e *transport);
+    const char *service, const char *ctype, const char *target,
+    zae_buf_t *body, zae_admin_sink_t *sink, zae_transport_e *transport);
 static void zae_admin_sleep_ms(int64_t ms);
 
 
@@ -239,8 +239,9 @@ zae_admin_creds(zae_admin_t *a)
 
 
 static int
-zae_admin_perform(zae_admin_t *a, const char *url, const char *target,
-    zae_buf_t *body, zae_admin_sink_t *sink, zae_transport_e *transport)
+zae_admin_perform(zae_admin_t *a, const char *url, const char *service,
+    const char *ctype, const char *target, zae_buf_t *body,
+    zae_admin_sink_t *sink, zae_transport_e *transport)
 {
     CURLcode                cc;
     struct curl_slist      *hdrs, *h;
@@ -257,16 +258,19 @@ zae_admin_perform(zae_admin_t *a, const char *url, const char *target,
 
     hdrs = NULL;
 
-    snprintf(line, sizeof(line), "X-Amz-Target: %s", target);
-    h = curl_slist_append(hdrs, line);
-    if (h == NULL) {
-        return ZAE_ERROR;
+    if (target) {
+        snprintf(line, sizeof(line), "X-Amz-Target: %s", target);
+        h = curl_slist_append(hdrs, line);
+        if (h == NULL) {
+            return ZAE_ERROR;
+        }
+
+        hdrs = h;
     }
 
-    hdrs = h;
+    snprintf(line, sizeof(line), "Content-Type: %s", ctype);
 
-    h = curl_slist_append(hdrs,
-                          "Content-Type: application/x-amz-json-1.0");
+    h = curl_slist_append(hdrs, line);
     if (h == NULL) {
         curl_slist_free_all(hdrs);
         return ZAE_ERROR;
@@ -290,9 +294,7 @@ zae_admin_perform(zae_admin_t *a, const char *url, const char *target,
     snprintf(user, sizeof(user), "%.*s:%.*s",
              (int) cr->access_key.len, cr->access_key.data,
              (int) cr->secret_key.len, cr->secret_key.data);
-    snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:%s", a->region,
-             strncmp(target, "DynamoDBStreams", 15) == 0
-             ? "dynamodb" : "dynamodb");
+    snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:%s", a->region, service);
 
     curl_easy_reset(a->curl);
     curl_easy_setopt(a->curl, CURLOPT_URL, url);
@@ -409,7 +411,9 @@ zae_admin_call(zae_admin_t *a, const char *target, zae_buf_t *body,
         zae_buf_init(&sink.buf, &a->mem, 4096);
         sink.max = ZAE_ADMIN_BODY_MAX;
 
-        rc = zae_admin_perform(a, url, target, body, &sink, &transport);
+        rc = zae_admin_perform(a, url, "dynamodb",
+                               "application/x-amz-json-1.0", target, body,
+                               &sink, &transport);
         if (rc == ZAE_ERROR) {
             return ZAE_ERROR;
         }
@@ -809,4 +813,44 @@ zae_admin_query(zae_admin_t *a, zae_buf_t *req, zae_av_t ***items,
     *nitems = n;
 
     return ZAE_OK;
+}
+
+
+/*
+ * A signed POST to another AWS service (CloudFormation, STS): one
+ * attempt; ZAE_OK with *out and a->http_status, ZAE_DECLINED on a
+ * transport failure (a->err_msg), ZAE_ERROR otherwise
+ */
+
+int
+zae_admin_post(zae_admin_t *a, const char *url, const char *service,
+    const char *ctype, zae_buf_t *body, zae_buf_t *out,
+    zae_transport_e *transport)
+{
+    int               rc;
+    zae_admin_sink_t  sink;
+
+    if (body->failed || zae_buf_add(body, "", 1) != ZAE_OK) {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
+    }
+
+    body->len--;
+
+    if (zae_admin_creds(a) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    zae_buf_init(&sink.buf, &a->mem, 4096);
+    sink.max = ZAE_ADMIN_BODY_MAX;
+
+    rc = zae_admin_perform(a, url, service, ctype, NULL, body, &sink,
+                           transport);
+
+    if (rc == ZAE_OK && zae_buf_add(&sink.buf, "", 1) == ZAE_OK) {
+        sink.buf.len--;
+        *out = sink.buf;
+    }
+
+    return rc;
 }

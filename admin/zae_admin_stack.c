@@ -190,11 +190,17 @@ zae_admin_cmd_deploy(zae_admin_t *a)
     zae_str_t             name, nsid;
     zae_version_record_t  v;
 
-    if (a->endpoint == NULL) {
-        zae_admin_error(a, "deploy without --endpoint-url (a CloudFormation "
-                        "stack) is not implemented yet: pass "
-                        "--endpoint-url");
-        return ZAE_ADMIN_EXIT_FAILED;
+    if (zae_admin_opt(a, "endpoint-url") == NULL) {
+
+        /* a CloudFormation stack, then the records below */
+
+        rc = zae_admin_deploy_stack(a);
+        if (rc != ZAE_ADMIN_EXIT_OK) {
+            return rc;
+        }
+
+        table_created = 0;
+        goto records;
     }
 
     if (strlen(a->table) < 3) {
@@ -263,6 +269,8 @@ zae_admin_cmd_deploy(zae_admin_t *a)
     if (rc == ZAE_ERROR) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
+
+records:
 
     /* the version record: never a lambda_version, we deploy none */
 
@@ -548,10 +556,8 @@ zae_admin_cmd_delete(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    if (a->endpoint == NULL) {
-        zae_admin_error(a, "delete without --endpoint-url (a CloudFormation "
-                        "stack) is not implemented yet");
-        return ZAE_ADMIN_EXIT_FAILED;
+    if (zae_admin_opt(a, "endpoint-url") == NULL) {
+        return zae_admin_delete_stack(a);
     }
 
     if (zae_admin_body_start(a, &b) != ZAE_OK
