@@ -86,6 +86,7 @@ struct zae_admin_s {
     const char            *ns_name;
     const char            *principal;
     unsigned               json:1;
+    unsigned               sts_tried:1;
 
     /* the command line of the command */
     char                  *args[ZAE_ADMIN_MAX_ARGS];

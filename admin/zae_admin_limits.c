@@ -160,6 +160,73 @@ zae_admin_audit_days(zae_admin_t *a)
 }
 
 
+/*
+ * The audit principal: --principal, else the caller identity from STS
+ * GetCallerIdentity (as zae-limiter does) when talking to AWS or when
+ * $AWS_ENDPOINT_URL_STS names an STS endpoint; NULL when unknown
+ */
+
+static const char *
+zae_admin_principal(zae_admin_t *a)
+{
+    char              url[1024];
+    size_t            i;
+    zae_buf_t         b, x;
+    const char       *ep;
+    u_char           *p, *q;
+    zae_transport_e   transport;
+
+    if (a->principal || a->sts_tried) {
+        return a->principal;
+    }
+
+    a->sts_tried = 1;
+
+    ep = getenv("AWS_ENDPOINT_URL_STS");
+
+    if (ep && *ep) {
+        snprintf(url, sizeof(url), "%s", ep);
+
+    } else if (a->endpoint == NULL) {
+        snprintf(url, sizeof(url), "https://sts.%s.amazonaws.com/",
+                 a->region);
+
+    } else {
+        return NULL;
+    }
+
+    zae_buf_init(&b, &a->mem, 64);
+
+    if (zae_buf_add_str(&b, "Action=GetCallerIdentity&Version=2011-06-15")
+        != ZAE_OK
+        || zae_admin_post(a, url, "sts", "application/x-www-form-urlencoded; "
+                          "charset=utf-8", &b, &x, &transport) != ZAE_OK
+        || a->http_status != 200 || x.data == NULL)
+    {
+        return NULL;
+    }
+
+    p = (u_char *) strstr((char *) x.data, "<Arn>");
+    q = p ? (u_char *) strstr((char *) p, "</Arn>") : NULL;
+
+    if (p == NULL || q == NULL || q - p - 5 > 2048) {
+        return NULL;
+    }
+
+    p += 5;
+
+    for (i = 0; p + i < q; i++) {
+        if (p[i] < 0x21 || p[i] == '<' || p[i] == '&') {
+            return NULL;
+        }
+    }
+
+    a->principal = (char *) zae_strdup(&a->mem, p, q - p);
+
+    return a->principal;
+}
+
+
 int
 zae_admin_audit_event(zae_admin_t *a, zae_str_t *entity, const char *action,
     zae_str_t *resource, zae_buf_t *details)
@@ -188,7 +255,7 @@ zae_admin_audit_event(zae_admin_t *a, zae_str_t *entity, const char *action,
     r.timestamp.data = ts;
     r.timestamp.len = ZAE_TS_LEN;
     r.action = zae_admin_str(action);
-    r.principal = zae_admin_str(a->principal);
+    r.principal = zae_admin_str(zae_admin_principal(a));
 
     if (resource) {
         r.resource = *resource;

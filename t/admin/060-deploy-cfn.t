@@ -67,13 +67,13 @@ my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
 my $cfn = 'http://127.0.0.1:' . $srv->sockport . '/';
 
 sub verify_sigv4 {
-    my ($body, %h) = @_;
+    my ($service, $body, %h) = @_;
     my ($cred, $signed, $sig) = ($h{authorization} // '')
         =~ /^AWS4-HMAC-SHA256 Credential=([^,]+), ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/
         or return 'malformed Authorization';
     my ($key, $date, $reg, $svc, $term) = split m{/}, $cred;
     return "credential $cred" unless $key eq $akid && $reg eq $region
-        && $svc eq 'cloudformation' && $term eq 'aws4_request';
+        && $svc eq $service && $term eq 'aws4_request';
     my $creq = "POST\n/\n\n";
     for my $name (split /;/, $signed) {
         my $v = $h{$name} // return "signed header $name missing";
@@ -135,8 +135,10 @@ sub recorder {
         my %p = map { my ($k, $v) = split /=/, $_, 2;
                       (unescape($k), unescape($v // '')) }
                 split /&/, $body;
-        my $sig = verify_sigv4($body, %h);
         my $a = $p{Action} // '';
+        my $sig = verify_sigv4($a eq 'GetCallerIdentity' ? 'sts'
+                                                          : 'cloudformation',
+                               $body, %h);
         my ($code, $xml);
         my $t = 'AWS::CloudFormation::Stack';
 
@@ -163,6 +165,12 @@ sub recorder {
                     . "<StackStatus>$st{status}</StackStatus></member>"
                     . '</Stacks>') unless $code;
             }
+        } elsif ($a eq 'GetCallerIdentity') {
+            ($code, $xml) = (200, '<GetCallerIdentityResponse xmlns="https:'
+                . '//sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentity'
+                . 'Result><Arn>arn:aws:iam::123456789012:user/ops</Arn>'
+                . '<UserId>AIDA</UserId><Account>123456789012</Account>'
+                . '</GetCallerIdentityResult></GetCallerIdentityResponse>');
         } elsif ($a eq 'DescribeStackEvents') {
             ($code, $xml) = xml_ok('DescribeStackEvents', '<StackEvents>'
                 . join('', reverse @{ $st{events} }) . '</StackEvents>');
@@ -320,6 +328,26 @@ is($ver->{Item}{updated_by}{S}, 'cli:0.1.0', 'updated_by');
 
 ($rc, $out, $err) = admin('status');
 is($rc, 0, 'status on the stack-created table');
+
+# the audit principal comes from STS GetCallerIdentity (the fake answers)
+{
+    local $ENV{AWS_ENDPOINT_URL_STS} = $cfn;
+
+    ($rc, $out, $err) = admin('entity', 'create', 'key-1');
+    is($rc, 0, 'entity create on the stack table') or diag $err;
+    my @sts = grep { $_->{action} eq 'GetCallerIdentity' } requests();
+    is(scalar @sts, 1, 'one GetCallerIdentity call');
+    is($sts[0]{sigv4}, 'ok', 'signed for sts') if @sts;
+    my (undef, $fwd) = ddb('GetItem', { TableName => $stack, Key => {
+        PK => { S => '_/SYSTEM#' }, SK => { S => '#NAMESPACE#default' } } });
+    my $nsid = $fwd->{Item}{namespace_id}{S};
+    my (undef, $q) = ddb('Query', { TableName => $stack,
+        KeyConditionExpression => 'PK = :p',
+        ExpressionAttributeValues => {
+            ':p' => { S => "$nsid/AUDIT#key-1" } } });
+    is($q->{Items}[0]{principal}{S}, 'arn:aws:iam::123456789012:user/ops',
+       'audit principal is the caller ARN');
+}
 
 ($rc, $out, $err) = admin('deploy');
 is($rc, 0, 'deploy again');
