@@ -51,6 +51,11 @@ sub chart {
 
     close $fh;
 
+    if (!grep { /^zae_one_limit_c/ } keys %by) {
+        print STDERR "report: no latency data, chart not drawn\n";
+        return;
+    }
+
     $gp = "$dir/latency-vs-concurrency.gp";
     open $fh, '>', $gp or die "report: $gp: $!\n";
     print $fh <<"EOF";

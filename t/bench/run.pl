@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 # usage: t/bench/run.pl [--module SO] [--spec-body BIN] [--seconds S]
 #                       [--workers N] [--out DIR] [--doc FILE]
-#                       [--chart FILE] [--no-callgrind]
+#                       [--chart FILE] [--no-callgrind] [--no-wrk]
 #
 # `make bench`: every scenario of docs/benchmarks.md on loopback, one
 # DynamoDB Local, one nginx (plus one under callgrind); writes
@@ -41,10 +41,11 @@ my %opt = (
     doc       => "$top/docs/benchmarks.md",
     chart     => "$top/docs/latency-vs-concurrency.png",
     callgrind => 1,
+    wrk       => 1,
 );
 
 GetOptions(\%opt, 'module=s', 'spec_body|spec-body=s', 'seconds=i',
-           'workers=i', 'out=s', 'doc=s', 'chart=s', 'callgrind!')
+           'workers=i', 'out=s', 'doc=s', 'chart=s', 'callgrind!', 'wrk!')
     or die "usage: t/bench/run.pl [options], see the file's header\n";
 
 $ENV{TEST_NGINX_MODULE} = abs_path($opt{module})
@@ -282,7 +283,7 @@ $http
 
         location / {
             add_header X-Tokens-Used 600;
-            return 200 '{"object":"chat.completion","usage":{"total_tokens":600}}';
+            return 200 '{"object":"chat.completion"}';
         }
     }
 
@@ -504,6 +505,13 @@ sub callgrind_run {
     $prefix = "$run/cg-$name-$count";
     $cg = "$prefix/callgrind.out";
 
+    # fresh ports: ports picked minutes ago may have become the local
+    # end of some connection since
+    my @p = `$top/util/free-port 2`;
+    chomp @p;
+    die "bench: free-port failed\n" unless @p == 2;
+    @port{qw(cg cgup)} = @p;
+
     local $ENV{TEST_ZAE_NO_MODULE} = $with_module ? '' : 1;
 
     $n = Test::Zae::Nginx->new(prefix => $prefix, log_level => 'error');
@@ -529,12 +537,13 @@ sub callgrind_run {
     push @pids, $pid;
     $deadline = time + 60;
 
-    until (IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                 PeerPort => $port{cg}, Proto => 'tcp'))
-    {
-        die "bench: nginx under callgrind exited:\n"
-            . slurp("$prefix/logs/valgrind.log")
-            if waitpid($pid, WNOHANG) == $pid;
+    # the pid file is written once the listening sockets are bound
+    until (-s "$prefix/logs/nginx.pid") {
+        if (waitpid($pid, WNOHANG) == $pid) {
+            @pids = grep { $_ != $pid } @pids;
+            die "bench: nginx under callgrind exited:\n"
+                . slurp("$prefix/logs/valgrind.log");
+        }
         die "bench: nginx under callgrind did not come up\n"
             if time > $deadline;
         sleep 0.1;
@@ -674,89 +683,91 @@ my @raw_args = (
     . 'Signature=' . ('0' x 64),
 );
 
-# warm the JVM up: DynamoDB Local is slow for its first thousands of calls
-logmsg("warming DynamoDB Local up");
-wrk(name => 'warmup-raw', url => "$endpoint/", conns => 16, seconds => 8,
-    args => \@raw_args);
-wrk(name => 'warmup-one', url => "$base/one/", conns => 16, seconds => 5,
-    args => ['key=one-1']);
-
 my %S;
 
-for my $c (@CONNS) {
-    $S{"raw_updateitem_c$c"} = scenario(
-        name => "raw_updateitem_c$c", url => "$endpoint/", conns => $c,
-        args => \@raw_args, calls => 1,
-        desc => 'the speculative UpdateItem straight from wrk');
+if ($opt{wrk}) {
+    # warm the JVM up: DynamoDB Local is slow for its first thousands of calls
+    logmsg("warming DynamoDB Local up");
+    wrk(name => 'warmup-raw', url => "$endpoint/", conns => 16, seconds => 8,
+        args => \@raw_args);
+    wrk(name => 'warmup-one', url => "$base/one/", conns => 16, seconds => 5,
+        args => ['key=one-1']);
 
-    $S{"proxy_c$c"} = scenario(
-        name => "proxy_c$c", url => "$base/proxy/", conns => $c,
-        args => ['key=one-1'], calls => 0,
-        desc => 'nginx proxy_pass to a keepalive upstream, no module');
+    for my $c (@CONNS) {
+        $S{"raw_updateitem_c$c"} = scenario(
+            name => "raw_updateitem_c$c", url => "$endpoint/", conns => $c,
+            args => \@raw_args, calls => 1,
+            desc => 'the speculative UpdateItem straight from wrk');
 
-    $S{"zae_one_limit_c$c"} = scenario(
-        name => "zae_one_limit_c$c", url => "$base/one/", conns => $c,
-        args => ['key=one-1'], zae => 1,
-        desc => 'zae_limit, one limit, one entity');
-}
+        $S{"proxy_c$c"} = scenario(
+            name => "proxy_c$c", url => "$base/proxy/", conns => $c,
+            args => ['key=one-1'], calls => 0,
+            desc => 'nginx proxy_pass to a keepalive upstream, no module');
 
-for my $c (1, $CMP) {
-    $S{"zae_cascade_two_limits_c$c"} = scenario(
-        name => "zae_cascade_two_limits_c$c", url => "$base/casc/",
-        conns => $c, args => ['key=casc-1'], zae => 1,
-        desc => 'two limits, key with cascade to its project');
+        $S{"zae_one_limit_c$c"} = scenario(
+            name => "zae_one_limit_c$c", url => "$base/one/", conns => $c,
+            args => ['key=one-1'], zae => 1,
+            desc => 'zae_limit, one limit, one entity');
+    }
 
-    $S{"zae_reconcile_c$c"} = scenario(
-        name => "zae_reconcile_c$c", url => "$base/rec/", conns => $c,
-        args => ['key=rec-1'], zae => 1,
-        desc => 'two limits, tpm reconciled from X-Tokens-Used');
+    for my $c (1, $CMP) {
+        $S{"zae_cascade_two_limits_c$c"} = scenario(
+            name => "zae_cascade_two_limits_c$c", url => "$base/casc/",
+            conns => $c, args => ['key=casc-1'], zae => 1,
+            desc => 'two limits, key with cascade to its project');
 
-    $S{"limit_req_c$c"} = scenario(
-        name => "limit_req_c$c", url => "$base/lr/", conns => $c,
-        args => ['key=one-1'], calls => 0,
-        desc => 'nginx limit_req (never refusing) + proxy');
+        $S{"zae_reconcile_c$c"} = scenario(
+            name => "zae_reconcile_c$c", url => "$base/rec/", conns => $c,
+            args => ['key=rec-1'], zae => 1,
+            desc => 'two limits, tpm reconciled from X-Tokens-Used');
 
-    $S{"zae_reject_c$c"} = scenario(
-        name => "zae_reject_c$c", url => "$base/rej/", conns => $c,
-        args => ['key=rej-1'], zae => 1, expect_reject => 1,
-        desc => 'empty bucket: every request refused');
+        $S{"limit_req_c$c"} = scenario(
+            name => "limit_req_c$c", url => "$base/lr/", conns => $c,
+            args => ['key=one-1'], calls => 0,
+            desc => 'nginx limit_req (never refusing) + proxy');
 
-    $S{"return_429_c$c"} = scenario(
-        name => "return_429_c$c", url => "$base/r429/", conns => $c,
-        args => ['key=rej-1'], calls => 0, expect_reject => 1,
-        desc => 'nginx return 429');
-}
+        $S{"zae_reject_c$c"} = scenario(
+            name => "zae_reject_c$c", url => "$base/rej/", conns => $c,
+            args => ['key=rej-1'], zae => 1, expect_reject => 1,
+            desc => 'empty bucket: every request refused');
 
-# distinct entities: warm every key up first (its first request takes
-# the slow path and creates the bucket), then pick keys at random
-for my $n (100, 10000) {
-    my ($m0, $m1, $t, $rc, $codes, $ok);
+        $S{"return_429_c$c"} = scenario(
+            name => "return_429_c$c", url => "$base/r429/", conns => $c,
+            args => ['key=rej-1'], calls => 0, expect_reject => 1,
+            desc => 'nginx return 429');
+    }
 
-    $m0 = metrics();
-    $t = time;
-    $rc = run_cmd("$opt{out}/zae_entities_$n.warm.txt", 300, 'curl',
-                  '--no-progress-meter', '-Z', '--parallel-max', '64',
-                  '-o', '/dev/null', '-w', '%{http_code}\n',
-                  "$base/one-arg/?key=e-[0-" . ($n - 1) . ']');
-    $t = time - $t;
-    $codes = slurp("$opt{out}/zae_entities_$n.warm.txt");
-    $ok = () = $codes =~ /^200$/mg;
-    die "bench: warm-up of $n entities: $ok answered 200 (curl $rc)\n"
-        if $ok != $n;
-    $m1 = metrics();
+    # distinct entities: warm every key up first (its first request takes
+    # the slow path and creates the bucket), then pick keys at random
+    for my $n (100, 10000) {
+        my ($m0, $m1, $t, $rc, $codes, $ok);
 
-    $calls_note{$n} = {
-        first_requests    => $n,
-        seconds           => sprintf('%.1f', $t) + 0,
-        calls_per_request => sprintf('%.2f', ($m1->{calls} - $m0->{calls})
-                                     / $n) + 0,
-    };
-    logmsg("warmed $n entities up: " . $json->encode($calls_note{$n}));
+        $m0 = metrics();
+        $t = time;
+        $rc = run_cmd("$opt{out}/zae_entities_$n.warm.txt", 300, 'curl',
+                      '--no-progress-meter', '-Z', '--parallel-max', '64',
+                      '-o', '/dev/null', '-w', '%{http_code}\n',
+                      "$base/one-arg/?key=e-[0-" . ($n - 1) . ']');
+        $t = time - $t;
+        $codes = slurp("$opt{out}/zae_entities_$n.warm.txt");
+        $ok = () = $codes =~ /^200$/mg;
+        die "bench: warm-up of $n entities: $ok answered 200 (curl $rc)\n"
+            if $ok != $n;
+        $m1 = metrics();
 
-    $S{"zae_entities_${n}_c$CMP"} = scenario(
-        name => "zae_entities_${n}_c$CMP", url => "$base/one/",
-        conns => $CMP, args => ["keys=$n", 'prefix=e-'], zae => 1,
-        desc => "one limit, $n entities picked at random");
+        $calls_note{$n} = {
+            first_requests    => $n,
+            seconds           => sprintf('%.1f', $t) + 0,
+            calls_per_request => sprintf('%.2f', ($m1->{calls} - $m0->{calls})
+                                         / $n) + 0,
+        };
+        logmsg("warmed $n entities up: " . $json->encode($calls_note{$n}));
+
+        $S{"zae_entities_${n}_c$CMP"} = scenario(
+            name => "zae_entities_${n}_c$CMP", url => "$base/one/",
+            conns => $CMP, args => ["keys=$n", 'prefix=e-'], zae => 1,
+            desc => "one limit, $n entities picked at random");
+    }
 }
 
 my @bad = grep { /\[alert\]|\[emerg\]/ } split /\n/, $ngx->error_log;
@@ -773,7 +784,8 @@ sub ratio { defined $_[0] && $_[1] ? sprintf('%.3f', $_[0] / $_[1]) + 0
 
 my %ratios = (
     added_latency_over_rtt => ratio(
-        $S{zae_one_limit_c1}{p50_ms} - $S{proxy_c1}{p50_ms},
+        $S{zae_one_limit_c1} && $S{proxy_c1}
+            ? $S{zae_one_limit_c1}{p50_ms} - $S{proxy_c1}{p50_ms} : undef,
         $S{raw_updateitem_c1}{p50_ms}),
     admitted_rps_over_raw_update_rps => ratio(
         $S{"zae_one_limit_c$CMP"}{rps}, $S{"raw_updateitem_c$CMP"}{rps}),
@@ -818,7 +830,12 @@ system($^X, "$top/t/bench/report.pl", "$opt{out}/summary.json", $opt{doc},
 
 if (@bad) {
     print STDERR "bench: the error log has alerts:\n", map { "  $_\n" } @bad;
+    logmsg("logs kept in $run");
     exit 1;
 }
+
+# the run folder (logs, callgrind profiles) is kept only on failure
+cleanup();
+remove_tree($run);
 
 exit 0;
