@@ -325,7 +325,10 @@ records:
                ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
     }
 
-    printf("ttl enabled on \"ttl\"\n");
+    if (zae_admin_opt(a, "endpoint-url")) {
+        printf("ttl enabled on \"ttl\"\n");
+    }
+
     printf("version record: schema %s, updated by cli:%s\n",
            ZAE_SCHEMA_VERSION, ZAE_ADMIN_VERSION);
     printf("namespace \"default\" %s: %.*s\n",
