@@ -773,22 +773,134 @@ zae_admin_checkpoint(zae_admin_t *a, zae_str_t *shard, zae_str_t *seq,
 
 
 /*
+ * One GetRecords batch: the records, the refills and sharding of the
+ * batch, the checkpoint.  *next is the next iterator (len 0: the
+ * shard is closed and drained); *empty when nothing but our own
+ * checkpoints came back.
+ */
+
+static int
+zae_admin_agg_batch(zae_admin_aggctx_t *ctx, zae_str_t *shard,
+    zae_str_t *iter, char *next, size_t nsize, char *seqbuf, size_t ssize,
+    int *empty)
+{
+    size_t        i;
+    zae_av_t     *resp, *recs, *it, *seqv, *dd;
+    zae_buf_t     b;
+    zae_str_t     seq, nx;
+    zae_admin_t  *a;
+
+    a = ctx->a;
+    *empty = 1;
+
+    zae_buf_init(&b, &a->mem, 512);
+
+    if (zae_buf_add_str(&b, "{\"ShardIterator\":") != ZAE_OK
+        || zae_json_add_string(&b, iter->data, iter->len) != ZAE_OK
+        || zae_buf_printf(&b, ",\"Limit\":%d}", ZAE_ADMIN_AGG_BATCH)
+           != ZAE_OK)
+    {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
+    }
+
+    /* iter may point into next */
+
+    next[0] = '\0';
+
+    if (zae_admin_streams(a, "GetRecords", &b, &resp) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    recs = resp ? zae_json_get(resp, "Records") : NULL;
+    seq = zae_admin_str(seqbuf[0] ? seqbuf : NULL);
+
+    ctx->aggs = NULL;
+    ctx->naggs = 0;
+    ctx->caggs = 0;
+
+    for (i = 0; recs && recs->type == ZAE_AV_L && i < recs->nitems; i++) {
+        if (!zae_admin_own_record(recs->items[i])) {
+            *empty = 0;
+        }
+
+        if (zae_admin_agg_record(ctx, recs->items[i]) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        dd = zae_json_get(recs->items[i], "dynamodb");
+        seqv = dd ? zae_json_get(dd, "SequenceNumber") : NULL;
+
+        if (seqv) {
+            (void) zae_av_get_str(seqv, &seq);
+        }
+    }
+
+    for (i = 0; i < ctx->naggs; i++) {
+        if (zae_admin_agg_refill(ctx, &ctx->aggs[i]) != ZAE_OK
+            || zae_admin_agg_shard_up(ctx, &ctx->aggs[i]) != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+    }
+
+    if (seq.len && seq.len < ssize) {
+        memmove(seqbuf, seq.data, seq.len);
+        seqbuf[seq.len] = '\0';
+    }
+
+    it = resp ? zae_json_get(resp, "NextShardIterator") : NULL;
+
+    if (it == NULL || it->type != ZAE_AV_S) {
+
+        /* the shard is closed and drained */
+
+        seq = zae_admin_str(seqbuf);
+
+        return seq.len ? zae_admin_checkpoint(a, shard, &seq, 1) : ZAE_OK;
+    }
+
+    if (!*empty && seqbuf[0]) {
+        seq = zae_admin_str(seqbuf);
+
+        if (zae_admin_checkpoint(a, shard, &seq, 0) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+    }
+
+    (void) zae_av_get_str(it, &nx);
+
+    if (nx.len >= nsize) {
+        zae_admin_error(a, "shard iterator too long");
+        return ZAE_ERROR;
+    }
+
+    memcpy(next, nx.data, nx.len);
+    next[nx.len] = '\0';
+
+    return ZAE_OK;
+}
+
+
+/*
  * One pass over a shard from its checkpoint: returns ZAE_OK when the
- * shard is drained (closed) or caught up (open)
+ * shard is drained (closed) or caught up (open).  Every batch has its
+ * own arena, so a long catch-up or --follow does not grow memory.
  */
 
 static int
 zae_admin_agg_shard(zae_admin_aggctx_t *ctx, zae_str_t *arn,
     zae_str_t *shard)
 {
-    int          rc, empty;
-    size_t       i;
-    zae_av_t    *item, *resp, *recs, *it, *seqv, *dd;
-    zae_buf_t    b;
-    zae_str_t    pk, sk, seq, iter;
-    zae_err_t    err;
-    zae_admin_t *a;
-    int          closed;
+    int           rc, empty, closed;
+    char          iterbuf[4096], seqbuf[256];
+    zae_av_t     *item, *resp, *it;
+    zae_buf_t     b;
+    zae_str_t     pk, sk, seq, iter;
+    zae_err_t     err;
+    zae_mem_t     outer;
+    zae_arena_t   arena;
+    zae_admin_t  *a;
 
     a = ctx->a;
     pk = zae_admin_str(ZAE_SYSTEM_PK);
@@ -817,6 +929,15 @@ zae_admin_agg_shard(zae_admin_aggctx_t *ctx, zae_str_t *arn,
         return ZAE_OK;
     }
 
+    if (seq.len >= sizeof(seqbuf)) {
+        zae_admin_error(a, "invalid checkpoint of shard \"%.*s\"",
+                        (int) shard->len, shard->data);
+        return ZAE_ERROR;
+    }
+
+    memcpy(seqbuf, seq.data ? (char *) seq.data : "", seq.len);
+    seqbuf[seq.len] = '\0';
+
     zae_buf_init(&b, &a->mem, 512);
 
     if (zae_buf_add_str(&b, "{\"StreamArn\":") != ZAE_OK
@@ -832,7 +953,8 @@ zae_admin_agg_shard(zae_admin_aggctx_t *ctx, zae_str_t *arn,
                               "\"TRIM_HORIZON\"") != ZAE_OK)
         || zae_buf_add_str(&b, "}") != ZAE_OK)
     {
-        goto nomem;
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
     }
 
     if (zae_admin_streams(a, "GetShardIterator", &b, &resp) != ZAE_OK) {
@@ -844,90 +966,50 @@ zae_admin_agg_shard(zae_admin_aggctx_t *ctx, zae_str_t *arn,
         return ZAE_OK;
     }
 
+    if (iter.len >= sizeof(iterbuf)) {
+        zae_admin_error(a, "shard iterator too long");
+        return ZAE_ERROR;
+    }
+
+    memcpy(iterbuf, iter.data, iter.len);
+    iterbuf[iter.len] = '\0';
+
+    outer = a->mem;
+
     while (!zae_admin_stop) {
-        zae_buf_init(&b, &a->mem, 512);
+        zae_arena_init(&arena, 0);
+        a->mem = zae_arena_mem(&arena);
 
-        if (zae_buf_add_str(&b, "{\"ShardIterator\":") != ZAE_OK
-            || zae_json_add_string(&b, iter.data, iter.len) != ZAE_OK
-            || zae_buf_printf(&b, ",\"Limit\":%d}", ZAE_ADMIN_AGG_BATCH)
-               != ZAE_OK)
-        {
-            goto nomem;
-        }
+        iter = zae_admin_str(iterbuf);
 
-        if (zae_admin_streams(a, "GetRecords", &b, &resp) != ZAE_OK) {
-            return ZAE_ERROR;
-        }
+        rc = zae_admin_agg_batch(ctx, shard, &iter, iterbuf,
+                                 sizeof(iterbuf), seqbuf, sizeof(seqbuf),
+                                 &empty);
 
-        recs = resp ? zae_json_get(resp, "Records") : NULL;
-        empty = 1;
+        a->mem = outer;
+        zae_arena_free(&arena);
+
+        ctx->aggs = NULL;
         ctx->naggs = 0;
+        ctx->caggs = 0;
 
-        for (i = 0; recs && recs->type == ZAE_AV_L && i < recs->nitems; i++)
-        {
-            if (!zae_admin_own_record(recs->items[i])) {
-                empty = 0;
-            }
-
-            if (zae_admin_agg_record(ctx, recs->items[i]) != ZAE_OK) {
-                return ZAE_ERROR;
-            }
-
-            dd = zae_json_get(recs->items[i], "dynamodb");
-            seqv = dd ? zae_json_get(dd, "SequenceNumber") : NULL;
-
-            if (seqv) {
-                (void) zae_av_get_str(seqv, &seq);
-            }
-        }
-
-        for (i = 0; i < ctx->naggs; i++) {
-            if (zae_admin_agg_refill(ctx, &ctx->aggs[i]) != ZAE_OK) {
-                return ZAE_ERROR;
-            }
-        }
-
-        for (i = 0; i < ctx->naggs; i++) {
-            if (zae_admin_agg_shard_up(ctx, &ctx->aggs[i]) != ZAE_OK) {
-                return ZAE_ERROR;
-            }
-        }
-
-        it = resp ? zae_json_get(resp, "NextShardIterator") : NULL;
-
-        if (it == NULL || it->type != ZAE_AV_S) {
-            /* the shard is closed and drained */
-            return seq.len ? zae_admin_checkpoint(a, shard, &seq, 1)
-                           : ZAE_OK;
-        }
-
-        if (!empty && seq.len
-            && zae_admin_checkpoint(a, shard, &seq, 0) != ZAE_OK)
-        {
+        if (rc != ZAE_OK) {
             return ZAE_ERROR;
         }
 
-        if (!empty && isatty(STDERR_FILENO)) {
+        if (iterbuf[0] == '\0' || empty) {
+            return ZAE_OK;
+        }
+
+        if (isatty(STDERR_FILENO)) {
             fprintf(stderr, "\r%llu records, %llu snapshot writes, "
                     "%llu refills", (unsigned long long) ctx->records,
                     (unsigned long long) ctx->snapshots,
                     (unsigned long long) ctx->refills);
         }
-
-        if (empty) {
-            return ZAE_OK;
-        }
-
-        (void) zae_av_get_str(it, &iter);
     }
 
     return ZAE_OK;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ERROR;
 }
 
 
@@ -958,16 +1040,84 @@ zae_admin_parse_windows(zae_admin_aggctx_t *ctx, const char *s)
 }
 
 
+/* one pass over every shard of the stream */
+
+static int
+zae_admin_agg_pass(zae_admin_aggctx_t *ctx, zae_str_t *arn)
+{
+    size_t        i;
+    zae_av_t     *resp, *desc, *shards, *sid, *v;
+    zae_buf_t     b;
+    zae_str_t     shard, last;
+    zae_admin_t  *a;
+
+    a = ctx->a;
+    last.len = 0;
+    last.data = NULL;
+
+    do {
+        zae_buf_init(&b, &a->mem, 512);
+
+        if (zae_buf_add_str(&b, "{\"StreamArn\":") != ZAE_OK
+            || zae_json_add_string(&b, arn->data, arn->len) != ZAE_OK
+            || (last.len
+                && (zae_buf_add_str(&b, ",\"ExclusiveStartShardId\":")
+                    != ZAE_OK
+                    || zae_json_add_string(&b, last.data, last.len)
+                       != ZAE_OK))
+            || zae_buf_add_str(&b, "}") != ZAE_OK)
+        {
+            zae_admin_error(a, "out of memory");
+            return ZAE_ERROR;
+        }
+
+        if (zae_admin_streams(a, "DescribeStream", &b, &resp) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        desc = resp ? zae_json_get(resp, "StreamDescription") : NULL;
+        shards = desc ? zae_json_get(desc, "Shards") : NULL;
+
+        for (i = 0;
+             shards && shards->type == ZAE_AV_L && i < shards->nitems
+             && i < ZAE_ADMIN_MAX_SHARDS_S;
+             i++)
+        {
+            sid = zae_json_get(shards->items[i], "ShardId");
+
+            if (sid == NULL || zae_av_get_str(sid, &shard) != ZAE_OK) {
+                continue;
+            }
+
+            if (zae_admin_agg_shard(ctx, arn, &shard) != ZAE_OK) {
+                return ZAE_ERROR;
+            }
+        }
+
+        v = desc ? zae_json_get(desc, "LastEvaluatedShardId") : NULL;
+        last.len = 0;
+
+        if (v) {
+            (void) zae_av_get_str(v, &last);
+        }
+
+    } while (last.len && !zae_admin_stop);
+
+    return ZAE_OK;
+}
+
+
 int
 zae_admin_cmd_aggregate(zae_admin_t *a)
 {
     int                  rc, follow, pass;
     char                *end;
-    size_t               i;
-    zae_av_t            *resp, *tbl, *v, *desc, *shards, *sid, *o;
+    zae_av_t            *resp, *tbl, *v, *o;
     zae_buf_t            b;
-    zae_str_t            arn, shard, last;
+    zae_str_t            arn;
+    zae_mem_t            outer;
     const char          *s;
+    zae_arena_t          arena;
     struct timespec      ts;
     zae_admin_aggctx_t   ctx;
 
@@ -1023,58 +1173,20 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
     signal(SIGINT, zae_admin_on_signal);
     signal(SIGTERM, zae_admin_on_signal);
 
+    outer = a->mem;
+
     for (pass = 0; !zae_admin_stop; pass++) {
-        last.len = 0;
-        last.data = NULL;
+        zae_arena_init(&arena, 0);
+        a->mem = zae_arena_mem(&arena);
 
-        do {
-            zae_buf_init(&b, &a->mem, 512);
+        rc = zae_admin_agg_pass(&ctx, &arn);
 
-            if (zae_buf_add_str(&b, "{\"StreamArn\":") != ZAE_OK
-                || zae_json_add_string(&b, arn.data, arn.len) != ZAE_OK
-                || (last.len
-                    && (zae_buf_add_str(&b, ",\"ExclusiveStartShardId\":")
-                        != ZAE_OK
-                        || zae_json_add_string(&b, last.data, last.len)
-                           != ZAE_OK))
-                || zae_buf_add_str(&b, "}") != ZAE_OK)
-            {
-                goto nomem;
-            }
+        a->mem = outer;
+        zae_arena_free(&arena);
 
-            if (zae_admin_streams(a, "DescribeStream", &b, &resp)
-                != ZAE_OK)
-            {
-                return ZAE_ADMIN_EXIT_FAILED;
-            }
-
-            desc = resp ? zae_json_get(resp, "StreamDescription") : NULL;
-            shards = desc ? zae_json_get(desc, "Shards") : NULL;
-
-            for (i = 0;
-                 shards && shards->type == ZAE_AV_L && i < shards->nitems
-                 && i < ZAE_ADMIN_MAX_SHARDS_S;
-                 i++)
-            {
-                sid = zae_json_get(shards->items[i], "ShardId");
-
-                if (sid == NULL || zae_av_get_str(sid, &shard) != ZAE_OK) {
-                    continue;
-                }
-
-                if (zae_admin_agg_shard(&ctx, &arn, &shard) != ZAE_OK) {
-                    return ZAE_ADMIN_EXIT_FAILED;
-                }
-            }
-
-            v = desc ? zae_json_get(desc, "LastEvaluatedShardId") : NULL;
-            last.len = 0;
-
-            if (v) {
-                (void) zae_av_get_str(v, &last);
-            }
-
-        } while (last.len);
+        if (rc != ZAE_OK) {
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
 
         if (!follow) {
             break;
@@ -1083,13 +1195,6 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
         ts.tv_sec = 1;
         ts.tv_nsec = 0;
         nanosleep(&ts, NULL);
-
-        /* the arena grows with every pass: start over */
-
-        if (a->arena.total > 256 * 1024 * 1024) {
-            zae_admin_error(a, "memory limit reached, restart to continue");
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
     }
 
     if (ctx.records && isatty(STDERR_FILENO)) {

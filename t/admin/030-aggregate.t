@@ -247,6 +247,27 @@ is($s1->{GSI4SK}{S}, 'BUCKET#busy#api#1', 'GSI4SK of shard 1');
 is($rc, 0, 'aggregate json');
 ok(exists decode_json($out)->{records}, 'json counters');
 
+# --follow keeps reading until SIGTERM
+bucket($ns, 'live', 'api', rf => 1795444650000,
+       limits => [ [ 'rpm', 5000, 5000, 5000, 60000 ], $wcu ]);
+my ($fh) = tempfile(UNLINK => 1);
+my $fpid = open3(my $fin, my $fout, '>&' . fileno($fh), $bin,
+                 '--endpoint-url', $ep, '-n', $table, 'aggregate',
+                 '--follow');
+close $fin;
+sleep 2;
+add("$ns/BUCKET#live#api#0", b_rpm_tk => -2000, b_rpm_tc => 2000);
+my $live;
+for (1 .. 40) {
+    $live = item("$ns/ENTITY#live", '#USAGE#api#2026-11-23T14:00:00Z');
+    last if $live;
+    select(undef, undef, undef, 0.25);
+}
+is($live && $live->{rpm}{N}, '2', '--follow picks up new traffic');
+kill 'TERM', $fpid;
+waitpid $fpid, 0;
+is($? >> 8, 0, '--follow exits 0 on SIGTERM');
+
 admin('delete', '--yes');
 
 done_testing();
