@@ -16,6 +16,7 @@ use JSON::PP;
 use IPC::Open3;
 use File::Temp qw(tempfile);
 use Symbol qw(gensym);
+use POSIX ();
 
 my $ep = $ENV{TEST_NGINX_DDB_ENDPOINT};
 my $bin = $ENV{TEST_NGINX_ZAE_ADMIN} || 'build/zae-admin';
@@ -117,6 +118,30 @@ like($out, qr/--display-name/, 'command help lists its options');
 ($rc, $out, $err) = admin('help', 'namespace');
 is($rc, 0, 'help COMMAND');
 like($out, qr/namespace purge NSID/, 'group help lists subcommands');
+
+(undef, my $help) = admin('--help');
+my @cmds = map { /^  ([a-z-]+(?: [a-z-]+)?)(?: |$)/ ? $1 : () }
+           grep { /^  [a-z]/ } split /\n/, $help;
+ok(@cmds >= 35, scalar(@cmds) . ' commands listed');
+for my $c (grep { $_ ne 'help' } @cmds) {
+    my @w = split / /, $c;
+    @w = ($w[0]) if $w[0] =~ /^(status|deploy|delete|check|version|help|aggregate|available|time-until-available|cfn-template)$/;
+    ($rc, $out, $err) = admin(@w, '--help');
+    ok($rc == 0 && $out =~ /^usage: zae-admin \Q@w\E/,
+       "help of \"@w\"") or diag $err;
+}
+
+{
+    my $pid = fork;
+    if ($pid == 0) {
+        open STDOUT, '>', '/dev/full' or POSIX::_exit(99);
+        open STDERR, '>', '/dev/null';
+        { no warnings 'exec'; exec $bin, 'cfn-template'; }
+        POSIX::_exit(98);
+    }
+    waitpid $pid, 0;
+    is($? >> 8, 1, 'a write failure on stdout is exit 1');
+}
 
 ($rc, $out, $err) = admin();
 is($rc, 2, 'no command is a usage error');
