@@ -67,6 +67,8 @@ set ylabel "latency, ms"
 set logscale xy
 set xtics (1, 16, 64, 256)
 set grid
+set termoption noenhanced
+set xrange [0.8:320]
 set key top left
 plot \\
 EOF
@@ -118,8 +120,11 @@ sub results {
              '| --- | ---: | ---: | ---: | ---: | ---: | ---: |';
 
     for $r (@{ $s->{scenarios} }) {
-        push @o, sprintf('| %s | %d | %s | %s | %s | %s | %d |',
-                         $r->{name}, $r->{connections}, fmt($r->{rps}, 0),
+        push @o, sprintf('| %s%s | %d | %s | %s | %s | %s | %d |',
+                         $r->{name},
+                         ($r->{rounds} // 1) > 1
+                         ? " (median of $r->{rounds})" : '',
+                         $r->{connections}, fmt($r->{rps}, 0),
                          fmt($r->{p50_ms}, 3), fmt($r->{p99_ms}, 3),
                          fmt($r->{ddb_calls_per_request}, 3),
                          $r->{unexpected});

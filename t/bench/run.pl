@@ -2,6 +2,7 @@
 # usage: t/bench/run.pl [--module SO] [--spec-body BIN] [--seconds S]
 #                       [--workers N] [--out DIR] [--doc FILE]
 #                       [--chart FILE] [--no-callgrind] [--no-wrk]
+#                       [--rounds N]
 #
 # `make bench`: every scenario of docs/benchmarks.md on loopback, one
 # DynamoDB Local, one nginx (plus one under callgrind); writes
@@ -42,10 +43,12 @@ my %opt = (
     chart     => "$top/docs/latency-vs-concurrency.png",
     callgrind => 1,
     wrk       => 1,
+    rounds    => 3,
 );
 
 GetOptions(\%opt, 'module=s', 'spec_body|spec-body=s', 'seconds=i',
-           'workers=i', 'out=s', 'doc=s', 'chart=s', 'callgrind!', 'wrk!')
+           'workers=i', 'out=s', 'doc=s', 'chart=s', 'callgrind!', 'wrk!',
+           'rounds=i')
     or die "usage: t/bench/run.pl [options], see the file's header\n";
 
 $ENV{TEST_NGINX_MODULE} = abs_path($opt{module})
@@ -55,6 +58,7 @@ $ENV{TEST_NGINX_MODULE} = abs_path($opt{module})
 my $json = JSON::PP->new->canonical;
 my $run = "$top/build/bench/run.$$";
 my (@nginxes, @pids, $ddb_dir, $ddb, $nsid, $endpoint, %port, @results,
+    @order, %runs,
     %calls_note);
 
 my @CONNS = (1, 16, 64, 256);
@@ -395,7 +399,7 @@ sub wrk {
 
 sub scenario {
     my (%a) = @_;
-    my ($m0, $m1, $w, $res, $calls, $bad, $settle);
+    my ($m0, $m1, $w, $res, $calls, $calls_total, $bad, $settle);
 
     if ($a{warm}) {
         wrk(%a, name => "$a{name}.warm", seconds => $a{warm});
@@ -414,7 +418,8 @@ sub scenario {
         } while (($m1->{zae_limit_reconcile_pending} // 0) > 0
                  && time < $settle);
 
-        $calls = ($m1->{calls} - $m0->{calls}) / ($w->{requests} || 1);
+        $calls_total = $m1->{calls} - $m0->{calls};
+        $calls = $calls_total / ($w->{requests} || 1);
     } elsif (defined $a{calls}) {
         $calls = $a{calls};
     }
@@ -436,6 +441,7 @@ sub scenario {
                                  ? sprintf('%.4f', $calls) + 0 : undef,
         unexpected            => $bad,
         description           => $a{desc},
+        calls_total           => $calls_total,
     };
 
     if ($a{zae}) {
@@ -446,7 +452,8 @@ sub scenario {
         }
     }
 
-    push @results, $res;
+    push @order, $a{name} unless $runs{$a{name}};
+    push @{ $runs{$a{name}} }, $res;
 
     logmsg(sprintf('%-30s c=%-3d %9.1f rps  p50 %7.3f ms  p99 %8.3f ms'
                    . '  calls/req %s %s%s', $a{name}, $a{conns}, $res->{rps},
@@ -457,6 +464,60 @@ sub scenario {
                    $bad ? "  UNEXPECTED $bad" : ''));
 
     return $res;
+}
+
+
+sub median {
+    my @v = sort { $a <=> $b } @_;
+
+    return $v[$#v / 2] if @v % 2;
+    return ($v[@v / 2 - 1] + $v[@v / 2]) / 2;
+}
+
+
+# one result per scenario: a single run as it is; several rounds as the
+# medians of rps, p50 and p99, with calls and requests summed
+
+sub merge_runs {
+    my ($name) = @_;
+    my ($r, $m, $req, $calls);
+
+    $r = $runs{$name};
+
+    $m = { %{ $r->[0] } };
+    $m->{rounds} = scalar @$r;
+
+    if (@$r > 1) {
+        for my $k (qw(rps p50_ms p99_ms)) {
+            $m->{$k} = sprintf('%.3f', median(map { $_->{$k} } @$r)) + 0;
+            $m->{"${k}_rounds"} = [map { $_->{$k} } @$r];
+        }
+
+        $req = 0;
+        $req += $_->{requests} for @$r;
+        $m->{requests} = $req;
+        $m->{unexpected} = 0;
+        $m->{unexpected} += $_->{unexpected} for @$r;
+
+        if (defined $r->[0]{calls_total}) {
+            $calls = 0;
+            $calls += $_->{calls_total} for @$r;
+            $m->{ddb_calls_per_request} = sprintf('%.4f', $calls / ($req || 1))
+                                          + 0;
+            $m->{ddb_calls_by_operation} = {};
+            for my $x (@$r) {
+                for my $op (keys %{ $x->{ddb_calls_by_operation} // {} }) {
+                    $m->{ddb_calls_by_operation}{$op} +=
+                        $x->{ddb_calls_by_operation}{$op};
+                }
+            }
+        }
+    }
+
+    delete $m->{calls_total};
+    delete $m->{description};
+
+    return $m;
 }
 
 
@@ -693,21 +754,33 @@ if ($opt{wrk}) {
     wrk(name => 'warmup-one', url => "$base/one/", conns => 16, seconds => 5,
         args => ['key=one-1']);
 
-    for my $c (@CONNS) {
-        $S{"raw_updateitem_c$c"} = scenario(
-            name => "raw_updateitem_c$c", url => "$endpoint/", conns => $c,
-            args => \@raw_args, calls => 1,
-            desc => 'the speculative UpdateItem straight from wrk');
+    # the scaling set in interleaved rounds: DynamoDB Local's throughput
+    # drifts (JIT, GC), the medians of the rounds are reported
+    for my $round (1 .. $opt{rounds}) {
+        for my $c (@CONNS) {
+            $S{"raw_updateitem_c$c"} = scenario(
+                name => "raw_updateitem_c$c", url => "$endpoint/",
+                conns => $c, args => \@raw_args, calls => 1,
+                desc => 'the speculative UpdateItem straight from wrk');
 
-        $S{"proxy_c$c"} = scenario(
-            name => "proxy_c$c", url => "$base/proxy/", conns => $c,
-            args => ['key=one-1'], calls => 0,
-            desc => 'nginx proxy_pass to a keepalive upstream, no module');
+            $S{"proxy_c$c"} = scenario(
+                name => "proxy_c$c", url => "$base/proxy/", conns => $c,
+                args => ['key=one-1'], calls => 0,
+                desc => 'nginx proxy_pass to a keepalive upstream');
 
-        $S{"zae_one_limit_c$c"} = scenario(
-            name => "zae_one_limit_c$c", url => "$base/one/", conns => $c,
-            args => ['key=one-1'], zae => 1,
-            desc => 'zae_limit, one limit, one entity');
+            # a fresh bucket per run: a burst of more than 1000 writes/s
+            # doubles a bucket's shard_count for good (see
+            # docs/benchmarks.md), which would carry over into later runs
+            my $key = "one-$round-$c";
+            my $r = http_get('/one/', $key);
+            die "bench: first request for $key: $r->{status}\n"
+                if $r->{status} != 200;
+
+            $S{"zae_one_limit_c$c"} = scenario(
+                name => "zae_one_limit_c$c", url => "$base/one/",
+                conns => $c, args => ["key=$key"], zae => 1,
+                desc => 'zae_limit, one limit, one entity');
+        }
     }
 
     for my $c (1, $CMP) {
@@ -770,6 +843,9 @@ if ($opt{wrk}) {
     }
 }
 
+@results = map { merge_runs($_) } @order;
+%S = map { $_->{name} => $_ } @results;
+
 my @bad = grep { /\[alert\]|\[emerg\]/ } split /\n/, $ngx->error_log;
 
 my $cpu = $opt{callgrind} ? callgrind() : undef;
@@ -798,11 +874,7 @@ my $cpu_model = (slurp('/proc/cpuinfo') =~ /^model name\s*:\s*(.*)$/m)[0]
 chomp(my $nproc = `nproc`);
 
 my $summary = {
-    scenarios => [map {
-        my %s = %$_;
-        delete $s{description};
-        \%s;
-    } @results],
+    scenarios => \@results,
     ratios => \%ratios,
     goals => {
         added_latency_over_rtt           => '<= 1.1',
