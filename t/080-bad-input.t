@@ -136,7 +136,7 @@ sub is_invalid {
 }
 
 
-# entity ids --------------------------------------------------------------
+# entity ids -----------------------------------------------------------------
 
 my @bad_entities = (
     ['a#b',               '#'],
@@ -170,7 +170,7 @@ is($r->{status}, 200, 'no entity: served');
 is($r->{headers}{'x-status'}, 'SKIPPED', 'no entity: SKIPPED');
 
 
-# resources -----------------------------------------------------------------
+# resources ------------------------------------------------------------------
 
 my @bad_resources = (
     ['a#b',               '#'],
@@ -196,7 +196,7 @@ for my $res ('openai/gpt-4', 'r' x 64, 'a.b_c-d') {
 }
 
 
-# namespaces ------------------------------------------------------------------
+# namespaces -----------------------------------------------------------------
 
 my @bad_ns = (
     ['a#b',               '#'],
@@ -228,7 +228,7 @@ $valid_bucket{"bi-ns\tgpt-4"} = 1;
 
 
 # consume amounts (nginx trims the blanks around a header value, so
-# " 5" is 5) ---------------------------------------------------------------
+# " 5" is 5) -----------------------------------------------------------------
 
 my $from = $n->log_size;
 
@@ -260,7 +260,7 @@ for my $v ('0', '7') {
 $valid_bucket{"bi-consume\tgpt-4"} = 1;
 
 
-# X-Tokens-Used ---------------------------------------------------------------------
+# X-Tokens-Used --------------------------------------------------------------
 
 my @bad_used = ('-5', 'abc', '18446744073709551616', '1000000000001',
                 '1e3', '0x10', '+5', "\xd9\xa3", "5\x01", '9' x 8192);
@@ -291,12 +291,14 @@ is($b->{b_tpm_tc}, (scalar(@bad_used) + 1) * 100_000 + 1_000_000_000_000_000,
    'invalid and missing values kept the estimate; 10^12 and 0 reconciled');
 is($b->{b_rpm_tc}, (scalar(@bad_used) + 3) * 1000, 'every request counted');
 
+my $inv = 'invalid reconcile value';
+
 like($n->error_log($from),
-     qr/\[warn\].*invalid reconcile value "[^"]*" of limit "tpm", estimate kept/,
+     qr/\[warn\].*$inv "[^"]*" of limit "tpm", estimate kept/,
      'invalid X-Tokens-Used logged at warn');
 
 
-# no stray item -----------------------------------------------------------------------
+# no stray item --------------------------------------------------------------
 
 my (@stray, $buckets);
 
