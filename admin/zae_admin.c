@@ -317,8 +317,8 @@ zae_admin_find_opt(const char *name, size_t len, int letter)
 static const zae_admin_cmd_t *
 zae_admin_find_cmd(const char *name)
 {
-    size_t  lo, hi, mid;
     int     rc;
+    size_t  lo, hi, mid;
 
     /* the table is sorted: binary search */
 
@@ -652,8 +652,8 @@ zae_admin_parse(zae_admin_t *a, int argc, char **argv, int *help)
 static void
 zae_admin_help(zae_admin_t *a, const zae_admin_cmd_t *cmd, FILE *f)
 {
-    size_t                      i, len;
     char                        name[128];
+    size_t                      i, len;
     const zae_admin_opt_def_t  *d;
 
     if (cmd == NULL) {

@@ -1063,8 +1063,8 @@ zae_admin_cfn(zae_admin_t *a, const char *action, zae_buf_t *params,
     const char         *ep;
     zae_retry_op_t      op;
     zae_transport_e     transport;
-    zae_retry_class_e   cls;
     struct timespec     ts;
+    zae_retry_class_e   cls;
 
     ep = getenv("AWS_ENDPOINT_URL_CLOUDFORMATION");
     if (ep == NULL || *ep == '\0') {
@@ -1353,9 +1353,9 @@ int
 zae_admin_deploy_stack(zae_admin_t *a)
 {
     int                  rc, n;
-    const char          *v;
     zae_buf_t            p, x;
     zae_str_t            st, final, id;
+    const char          *v;
     zae_admin_events_t   ev;
 
     memset(&ev, 0, sizeof(ev));

@@ -40,8 +40,8 @@ static void zae_admin_sleep_ms(int64_t ms);
 static size_t
 zae_admin_write_cb(char *ptr, size_t size, size_t nmemb, void *ctx)
 {
-    zae_admin_sink_t  *sink = ctx;
     size_t             n;
+    zae_admin_sink_t  *sink = ctx;
 
     n = size * nmemb;
 
@@ -131,14 +131,14 @@ zae_admin_creds(zae_admin_t *a)
 {
     int                rc, n;
     long               status;
-    size_t             i;
     CURL              *c;
+    char               line[ZAE_CREDS_AUTH_MAX + 128];
+    size_t             i;
     CURLcode           cc;
     zae_err_t          err;
     zae_creds_http_t   req;
     zae_admin_sink_t   sink;
     struct curl_slist  *hdrs, *h;
-    char               line[ZAE_CREDS_AUTH_MAX + 128];
 
     if (a->creds_ok && !zae_creds_need_refresh(a->creds, time(NULL))) {
         return ZAE_OK;
@@ -243,12 +243,12 @@ zae_admin_perform(zae_admin_t *a, const char *url, const char *service,
     const char *ctype, const char *target, zae_buf_t *body,
     zae_admin_sink_t *sink, zae_transport_e *transport)
 {
-    CURLcode                cc;
-    struct curl_slist      *hdrs, *h;
-    const zae_aws_creds_t  *cr;
     char                    line[ZAE_CREDS_TOKEN_MAX + 64];
     char                    user[ZAE_CREDS_AKID_MAX + ZAE_CREDS_SECRET_MAX];
     char                    sigv4[128];
+    CURLcode                cc;
+    struct curl_slist      *hdrs, *h;
+    const zae_aws_creds_t  *cr;
 
     cr = zae_creds_get(a->creds);
     if (cr == NULL) {
@@ -372,14 +372,14 @@ zae_admin_call(zae_admin_t *a, const char *target, zae_buf_t *body,
     int                 rc;
     char                url[1024];
     int64_t             delay;
-    zae_err_t           err;
     zae_av_t           *root, *v;
+    zae_err_t           err;
     zae_str_t           s;
-    zae_admin_sink_t    sink;
+    const char         *p;
     zae_retry_op_t      op;
     zae_transport_e     transport;
+    zae_admin_sink_t    sink;
     zae_retry_class_e   cls;
-    const char         *p;
 
     if (body->failed || zae_buf_add(body, "", 1) != ZAE_OK) {
         zae_admin_error(a, "out of memory");
@@ -647,8 +647,8 @@ zae_admin_get_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     int consistent, zae_av_t **item)
 {
     int         rc;
-    zae_buf_t   b;
     zae_av_t   *resp, *it;
+    zae_buf_t   b;
     zae_err_t   err;
 
     *item = NULL;
@@ -743,8 +743,8 @@ zae_admin_query(zae_admin_t *a, zae_buf_t *req, zae_av_t ***items,
 {
     int         rc;
     size_t      n, cap, i, pages;
-    zae_buf_t   b;
     zae_av_t   *resp, *list, *lek, **out, **nout;
+    zae_buf_t   b;
     zae_err_t   err;
 
     n = 0;

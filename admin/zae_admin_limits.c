@@ -92,8 +92,8 @@ static int
 zae_admin_parse_limits(zae_admin_t *a, zae_limits_t *ls)
 {
     int          i, n;
-    const char  *specs[ZAE_LIMITS_MAX + 1];
     zae_err_t    err;
+    const char  *specs[ZAE_LIMITS_MAX + 1];
     zae_limit_t  l;
 
     ls->nelts = 0;
@@ -171,9 +171,9 @@ zae_admin_principal(zae_admin_t *a)
 {
     char              url[1024];
     size_t            i;
+    u_char           *p, *q;
     zae_buf_t         b, x;
     const char       *ep;
-    u_char           *p, *q;
     zae_transport_e   transport;
 
     if (a->principal || a->sts_tried) {
@@ -316,9 +316,9 @@ zae_admin_audit_limits(zae_admin_t *a, zae_str_t *entity,
 static int
 zae_admin_limit_cmp(const void *x, const void *y)
 {
-    const zae_limit_t  *a = x, *b = y;
-    size_t              n;
     int                 rc;
+    size_t              n;
+    const zae_limit_t  *a = x, *b = y;
 
     n = a->name.len < b->name.len ? a->name.len : b->name.len;
     rc = memcmp(a->name.data, b->name.data, n);
@@ -882,9 +882,9 @@ zae_admin_cmd_resource_delete(zae_admin_t *a)
 static int
 zae_admin_str_cmp(const void *x, const void *y)
 {
-    const zae_str_t  *a = x, *b = y;
-    size_t            n;
     int               rc;
+    size_t            n;
+    const zae_str_t  *a = x, *b = y;
 
     n = a->len < b->len ? a->len : b->len;
     rc = memcmp(a->data, b->data, n);

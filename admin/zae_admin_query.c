@@ -293,8 +293,8 @@ zae_admin_cmd_time_until(zae_admin_t *a)
     zae_av_t            *o;
     zae_str_t            ent, res;
     zae_err_t            err;
-    zae_level_e          source;
     const char          *needed[ZAE_LIMITS_MAX + 1];
+    zae_level_e          source;
     zae_bucket_t         b;
     zae_bucket_item_t   *bi;
     const zae_limit_t   *l;

@@ -114,8 +114,8 @@ static int
 zae_admin_describe(zae_admin_t *a, zae_av_t **table)
 {
     int         rc;
-    zae_buf_t   b;
     zae_av_t   *resp;
+    zae_buf_t   b;
 
     *table = NULL;
 
@@ -185,8 +185,8 @@ zae_admin_cmd_deploy(zae_admin_t *a)
 {
     int                   rc, created, table_created;
     u_char                ts[ZAE_TS_LEN + 1];
-    zae_buf_t             b;
     zae_av_t             *table, *o;
+    zae_buf_t             b;
     zae_str_t             name, nsid;
     zae_version_record_t  v;
 
@@ -431,8 +431,8 @@ int
 zae_admin_cmd_status(zae_admin_t *a)
 {
     int                   rc, found;
-    zae_buf_t             b;
     zae_av_t             *table, *resp, *o, *v, *ttl;
+    zae_buf_t             b;
     zae_str_t             status, stream, ttl_status, ttl_attr;
     zae_version_record_t  ver;
 

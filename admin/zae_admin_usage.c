@@ -68,8 +68,8 @@ static int
 zae_admin_streams(zae_admin_t *a, const char *op, zae_buf_t *b,
     zae_av_t **resp)
 {
-    char  target[128];
     int   rc;
+    char  target[128];
 
     snprintf(target, sizeof(target), "DynamoDBStreams_20120810.%s", op);
 
@@ -1252,14 +1252,14 @@ static int
 zae_admin_usage_read(zae_admin_t *a, zae_admin_snap_t **out, size_t *nout)
 {
     int                rc;
+    long               limit;
+    char              *endp;
     size_t             i, j, n, k;
     zae_av_t         **items, *v;
     zae_buf_t          b;
     zae_str_t          key, ent, res, win;
     zae_err_t          err;
     const char        *e, *r, *w, *start, *end, *lim;
-    long               limit;
-    char              *endp;
     zae_admin_snap_t  *snaps, *sp;
 
     e = zae_admin_opt(a, "entity-id");
@@ -1530,10 +1530,10 @@ zae_admin_cmd_usage_list(zae_admin_t *a)
     int                 rc;
     char               *text;
     size_t              i, j;
+    size_t              n;
     zae_av_t           *list, *o, *c;
     zae_admin_snap_t   *snaps;
     zae_admin_table_t   t;
-    size_t              n;
 
     rc = zae_admin_usage_read(a, &snaps, &n);
     if (rc != ZAE_ADMIN_EXIT_OK) {
@@ -1628,14 +1628,14 @@ zae_admin_cmd_usage_summary(zae_admin_t *a)
 {
     int                 rc;
     size_t              i, j, k, nnames;
+    size_t              n;
     int64_t             v, events;
+    int64_t             total[64], mn[64], mx[64], cnt[64];
     zae_av_t           *o, *m, *s;
     zae_err_t           err;
     zae_str_t           names[64];
-    int64_t             total[64], mn[64], mx[64], cnt[64];
     zae_admin_snap_t   *snaps;
     zae_admin_table_t   t;
-    size_t              n;
 
     rc = zae_admin_usage_read(a, &snaps, &n);
     if (rc != ZAE_ADMIN_EXIT_OK) {

@@ -646,8 +646,11 @@ zae_admin_zstr_cmp(const void *x, const void *y)
 static int
 zae_admin_decl_cmp(const void *x, const void *y)
 {
+    const zae_str_t         *pa, *pb;
     const zae_admin_decl_t  *a = x, *b = y;
-    const zae_str_t         *pa = &a->name, *pb = &b->name;
+
+    pa = &a->name;
+    pb = &b->name;
 
     return zae_admin_str_cmp_p(&pa, &pb);
 }
@@ -656,8 +659,11 @@ zae_admin_decl_cmp(const void *x, const void *y)
 static int
 zae_admin_edecl_cmp(const void *x, const void *y)
 {
+    const zae_str_t          *pa, *pb;
     const zae_admin_edecl_t  *a = x, *b = y;
-    const zae_str_t          *pa = &a->entity, *pb = &b->entity;
+
+    pa = &a->entity;
+    pb = &b->entity;
 
     return zae_admin_str_cmp_p(&pa, &pb);
 }
@@ -669,8 +675,8 @@ zae_admin_manifest_hash(zae_admin_t *a, zae_admin_manifest_t *m,
 {
     size_t        i, j;
     u_char        md[EVP_MAX_MD_SIZE];
-    unsigned int  mdlen;
     zae_buf_t     b;
+    unsigned int  mdlen;
 
     /* sorted copies: the sets are sorted in place, which is fine */
 
@@ -890,9 +896,9 @@ typedef struct {
 static int
 zae_admin_pair_cmp(const void *x, const void *y)
 {
-    const zae_admin_pair_t  *a = x, *b = y;
-    const zae_str_t         *p, *q;
     int                      rc;
+    const zae_str_t         *p, *q;
+    const zae_admin_pair_t  *a = x, *b = y;
 
     p = &a->e;
     q = &b->e;
