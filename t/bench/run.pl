@@ -2,7 +2,10 @@
 # usage: t/bench/run.pl [--module SO] [--spec-body BIN] [--seconds S]
 #                       [--workers N] [--out DIR] [--doc FILE]
 #                       [--chart FILE] [--no-callgrind] [--no-wrk]
-#                       [--rounds N]
+#                       [--rounds N] [--only REGEX] [--keep]
+#
+# --only runs the scenarios whose names match REGEX (a partial run: the
+# docs are not rewritten then).
 #
 # `make bench`: every scenario of docs/benchmarks.md on loopback, one
 # DynamoDB Local, one nginx (plus one under callgrind); writes
@@ -44,11 +47,13 @@ my %opt = (
     callgrind => 1,
     wrk       => 1,
     rounds    => 3,
+    only      => '',
+    keep      => 0,
 );
 
 GetOptions(\%opt, 'module=s', 'spec_body|spec-body=s', 'seconds=i',
            'workers=i', 'out=s', 'doc=s', 'chart=s', 'callgrind!', 'wrk!',
-           'rounds=i')
+           'rounds=i', 'only=s', 'keep!')
     or die "usage: t/bench/run.pl [options], see the file's header\n";
 
 $ENV{TEST_NGINX_MODULE} = abs_path($opt{module})
@@ -400,6 +405,8 @@ sub wrk {
 sub scenario {
     my (%a) = @_;
     my ($m0, $m1, $w, $res, $calls, $calls_total, $bad, $settle);
+
+    return undef if $opt{only} ne '' && $a{name} !~ /$opt{only}/;
 
     if ($a{warm}) {
         wrk(%a, name => "$a{name}.warm", seconds => $a{warm});
@@ -815,6 +822,8 @@ if ($opt{wrk}) {
     for my $n (100, 10000) {
         my ($m0, $m1, $t, $rc, $codes, $ok);
 
+        next if $opt{only} ne '' && "zae_entities_${n}_c$CMP" !~ /$opt{only}/;
+
         $m0 = metrics();
         $t = time;
         $rc = run_cmd("$opt{out}/zae_entities_$n.warm.txt", 300, 'curl',
@@ -896,9 +905,11 @@ spew("$opt{out}/summary.json",
      JSON::PP->new->canonical->pretty->encode($summary));
 logmsg("wrote $opt{out}/summary.json");
 
-system($^X, "$top/t/bench/report.pl", "$opt{out}/summary.json", $opt{doc},
-       $opt{chart}) == 0
-    or die "bench: report.pl failed\n";
+if ($opt{only} eq '') {
+    system($^X, "$top/t/bench/report.pl", "$opt{out}/summary.json",
+           $opt{doc}, $opt{chart}) == 0
+        or die "bench: report.pl failed\n";
+}
 
 if (@bad) {
     print STDERR "bench: the error log has alerts:\n", map { "  $_\n" } @bad;
@@ -906,8 +917,9 @@ if (@bad) {
     exit 1;
 }
 
-# the run folder (logs, callgrind profiles) is kept only on failure
+# the run folder (logs, callgrind profiles) is kept only on failure or
+# with --keep
 cleanup();
-remove_tree($run);
+remove_tree($run) unless $opt{keep};
 
 exit 0;
