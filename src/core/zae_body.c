@@ -268,12 +268,46 @@ zae_body_add_str(zae_buf_t *b, const zae_str_t *s)
 }
 
 
+/*
+ * repr(ms / 1000.0) for integral ms, without the shortest-digits search:
+ * below 10^14 the decimal ms / 1000 has at most 15 significant digits,
+ * so it is the one decimal of that length mapping to its double, and
+ * repr() prints it with trailing zeros trimmed (at least one digit after
+ * the point, no exponent from 0.001 up)
+ */
+
+int
+zae_py_ms_repr(zae_buf_t *b, int64_t ms)
+{
+    int      n;
+    int64_t  frac;
+    char     digits[4];
+
+    if (ms < 0 || ms >= 100000000000000LL) {
+        return zae_py_float_repr(b, (double) ms / 1000.0);
+    }
+
+    frac = ms % 1000;
+
+    if (frac == 0) {
+        return zae_buf_printf(b, "%" PRId64 ".0", ms / 1000);
+    }
+
+    digits[0] = (char) ('0' + frac / 100);
+    digits[1] = (char) ('0' + frac / 10 % 10);
+    digits[2] = (char) ('0' + frac % 10);
+
+    for (n = 3; digits[n - 1] == '0'; n--) { /* void */ }
+
+    digits[n] = '\0';
+
+    return zae_buf_printf(b, "%" PRId64 ".%s", ms / 1000, digits);
+}
+
+
 static int
 zae_body_add_status(zae_buf_t *b, const zae_limit_status_t *st)
 {
-    double  retry;
-
-    retry = st->exceeded ? (double) st->retry_after_ms / 1000.0 : 0.0;
 
     if (zae_buf_add_str(b, "{\"entity_id\": ") != ZAE_OK
         || zae_body_add_str(b, &st->entity_id) != ZAE_OK
@@ -291,7 +325,8 @@ zae_body_add_status(zae_buf_t *b, const zae_limit_status_t *st)
                           st->refill_period_seconds, st->available,
                           st->requested, st->exceeded ? "true" : "false")
            != ZAE_OK
-        || zae_py_float_repr(b, retry) != ZAE_OK
+        || zae_py_ms_repr(b, st->exceeded ? st->retry_after_ms : 0)
+           != ZAE_OK
         || zae_buf_add_str(b, "}") != ZAE_OK)
     {
         return ZAE_ERROR;
@@ -360,7 +395,7 @@ zae_body_rate_limited(zae_buf_t *b, const zae_limit_status_t *st, size_t n,
                         "\"message\": ") != ZAE_OK
         || zae_json_add_string(b, msg.data, msg.len) != ZAE_OK
         || zae_buf_add_str(b, ", \"retry_after_seconds\": ") != ZAE_OK
-        || zae_py_float_repr(b, retry) != ZAE_OK
+        || zae_py_ms_repr(b, p->retry_after_ms) != ZAE_OK
         || zae_buf_printf(b, ", \"retry_after_ms\": %" PRId64
                           ", \"limits\": [", ms) != ZAE_OK)
     {

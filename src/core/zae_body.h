@@ -77,5 +77,11 @@ int zae_body_invalid(zae_buf_t *b, const char *field, const u_char *value,
  */
 int zae_py_float_repr(zae_buf_t *b, double v);
 
+/*
+ * The same for ms / 1000.0 with integral ms (every retry-after value),
+ * without the shortest-digits search: the body's hot path
+ */
+int zae_py_ms_repr(zae_buf_t *b, int64_t ms);
+
 
 #endif /* _ZAE_BODY_H_INCLUDED_ */

@@ -439,5 +439,52 @@ main(void)
 
     zae_arena_free(&arena);
 
+    /* the fast repr of ms / 1000.0 agrees with the general one */
+
+    {
+        int64_t      ms, bad, checked;
+        uint64_t     x;
+        zae_buf_t    fast, slow;
+        zae_arena_t  ra;
+        zae_mem_t    rm;
+
+        bad = 0;
+        checked = 0;
+        x = 88172645463325252ULL;
+
+        for (ms = -1; ms < 1000000 + 1000; ms++) {
+            int64_t  v;
+
+            if (ms < 1000000) {
+                v = ms;
+
+            } else {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                v = (int64_t) (x % 200000000000000ULL);
+            }
+
+            zae_arena_init(&ra, 0);
+            rm = zae_arena_mem(&ra);
+            zae_buf_init(&fast, &rm, 32);
+            zae_buf_init(&slow, &rm, 32);
+
+            if (zae_py_ms_repr(&fast, v) != ZAE_OK
+                || zae_py_float_repr(&slow, (double) v / 1000.0) != ZAE_OK
+                || fast.len != slow.len
+                || memcmp(fast.data, slow.data, fast.len) != 0)
+            {
+                bad++;
+            }
+
+            checked++;
+            zae_arena_free(&ra);
+        }
+
+        is_int(bad, 0, "zae_py_ms_repr == zae_py_float_repr(ms / 1000.0) "
+               "for %" PRId64 " values", checked);
+    }
+
     return tap_done();
 }
