@@ -218,20 +218,36 @@ int
 zae_buf_printf(zae_buf_t *b, const char *fmt, ...)
 {
     int      n;
+    size_t   room;
     va_list  args;
 
+    if (b->failed) {
+        return ZAE_ERROR;
+    }
+
+    /* one pass when the text fits, a second one after growing if not */
+
+    room = b->cap - b->len;
+
     va_start(args, fmt);
-    n = vsnprintf(NULL, 0, fmt, args);
+    n = vsnprintf(room ? (char *) b->data + b->len : NULL, room, fmt, args);
     va_end(args);
 
-    if (n < 0 || zae_buf_reserve(b, (size_t) n + 1) != ZAE_OK) {
+    if (n < 0) {
         b->failed = 1;
         return ZAE_ERROR;
     }
 
-    va_start(args, fmt);
-    (void) vsnprintf((char *) b->data + b->len, (size_t) n + 1, fmt, args);
-    va_end(args);
+    if ((size_t) n >= room) {
+        if (zae_buf_reserve(b, (size_t) n + 1) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        va_start(args, fmt);
+        (void) vsnprintf((char *) b->data + b->len, (size_t) n + 1, fmt,
+                         args);
+        va_end(args);
+    }
 
     b->len += n;
 
@@ -242,7 +258,22 @@ zae_buf_printf(zae_buf_t *b, const char *fmt, ...)
 int
 zae_buf_add_int64(zae_buf_t *b, int64_t v)
 {
-    return zae_buf_printf(b, "%" PRId64, v);
+    u_char    tmp[24], *p;
+    uint64_t  u;
+
+    p = tmp + sizeof(tmp);
+    u = (v < 0) ? (uint64_t) 0 - (uint64_t) v : (uint64_t) v;
+
+    do {
+        *--p = (u_char) ('0' + u % 10);
+        u /= 10;
+    } while (u);
+
+    if (v < 0) {
+        *--p = '-';
+    }
+
+    return zae_buf_add(b, p, tmp + sizeof(tmp) - p);
 }
 
 

@@ -159,6 +159,25 @@ zae_sigv4_hex(const u_char *in, size_t len, u_char *out)
 }
 
 
+/*
+ * SHA-256 fetched once per process: OpenSSL 3 looks an implicit
+ * EVP_sha256() up in its provider store on every digest, which costs
+ * more than hashing a request; NULL (fetch failed) falls back to it
+ */
+
+static const EVP_MD *
+zae_sigv4_md(void)
+{
+    static EVP_MD  *md;
+
+    if (md == NULL) {
+        md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    }
+
+    return md ? md : EVP_sha256();
+}
+
+
 static int
 zae_sigv4_hmac(const u_char *key, size_t klen, const u_char *data,
     size_t len, u_char *out)
@@ -167,7 +186,7 @@ zae_sigv4_hmac(const u_char *key, size_t klen, const u_char *data,
 
     n = ZAE_SIGV4_KEY_LEN;
 
-    if (HMAC(EVP_sha256(), key, (int) klen, data, len, out, &n) == NULL
+    if (HMAC(zae_sigv4_md(), key, (int) klen, data, len, out, &n) == NULL
         || n != ZAE_SIGV4_KEY_LEN)
     {
         return ZAE_ERROR;
@@ -183,7 +202,7 @@ zae_sigv4_sha256_hex(const u_char *data, size_t len, u_char *out)
     u_char        md[EVP_MAX_MD_SIZE];
     unsigned int  n;
 
-    if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1
+    if (EVP_Digest(data, len, md, &n, zae_sigv4_md(), NULL) != 1
         || n != ZAE_SIGV4_KEY_LEN)
     {
         return ZAE_ERROR;
@@ -982,7 +1001,7 @@ zae_sigv4_signature(const zae_sigv4_ctx_t *ctx, zae_sigv4_result_t *res,
     if (c && slen <= ZAE_SIGV4_SCOPE_MAX) {
 
         if (EVP_Digest(ctx->creds->secret_key.data, ctx->creds->secret_key.len,
-                       fp, &n, EVP_sha256(), NULL)
+                       fp, &n, zae_sigv4_md(), NULL)
             != 1)
         {
             return zae_err_set(err, "sigv4: sha256 failed");
