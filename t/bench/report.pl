@@ -112,7 +112,18 @@ sub results {
     push @o, "Measured $s->{date} by `make bench` on $m->{nproc} cores "
              . "($m->{cpu}), nginx with $m->{nginx_workers} worker, wrk "
              . "$s->{seconds_per_run} s per run, everything on 127.0.0.1; "
-             . "the whole run took $s->{total_seconds} s.",
+             . "the whole run took $s->{total_seconds} s"
+             . ($s->{source} && $s->{source}{commit}
+                ? "; module built from commit $s->{source}{commit}"
+                  . ($s->{source}{src_modified}
+                     ? ' with local changes under src/' : '')
+                : '')
+             . (defined $m->{loadavg_start}
+                ? "; load average $m->{loadavg_start} at the start, "
+                  . "$m->{loadavg_end} at the end (other work on the "
+                  . 'machine shows here)'
+                : '')
+             . '.',
              '';
 
     push @o, '| scenario | connections | rps | p50 ms | p99 ms '

@@ -703,6 +703,21 @@ make_path($run, $opt{out});
 chmod 0777, $run;
 unlink glob("$opt{out}/*.txt");
 
+# a private copy of the module: a rebuild by someone else during the run
+# must not change what the later scenarios or callgrind measure
+{
+    my $so = "$run/ngx_http_zae_limit_module.so";
+
+    system('cp', $ENV{TEST_NGINX_MODULE}, $so) == 0
+        or die "bench: cannot copy the module\n";
+    chmod 0755, $so;
+    $ENV{TEST_NGINX_MODULE} = $so;
+}
+
+chomp(my $commit = `git -C $top rev-parse --short HEAD 2>/dev/null` // '');
+chomp(my $dirty = `git -C $top status --porcelain src config 2>/dev/null`
+                  // '');
+
 {
     my @p = `$top/util/free-port 5`;
     chomp @p;
@@ -711,6 +726,7 @@ unlink glob("$opt{out}/*.txt");
 }
 
 my $t0 = time;
+my $load0 = (split ' ', slurp('/proc/loadavg'))[0];
 
 start_ddb();
 my $ngx = start_nginx();
@@ -893,8 +909,13 @@ my $summary = {
     entity_warmup => \%calls_note,
     cpu => $cpu,
     machine => { nproc => $nproc + 0, cpu => $cpu_model,
-                 nginx_workers => $opt{workers} },
+                 nginx_workers => $opt{workers},
+                 loadavg_start => $load0 + 0,
+                 loadavg_end => (split ' ', slurp('/proc/loadavg'))[0] + 0 },
     date => strftime('%Y-%m-%d %H:%M UTC', gmtime),
+    source => { commit => $commit,
+                src_modified => $dirty ne '' ? JSON::PP::true
+                                             : JSON::PP::false },
     seconds_per_run => $opt{seconds},
     comparison_connections => $CMP,
     alerts_in_error_log => scalar @bad,
