@@ -337,7 +337,7 @@ sub fault_run {
     return if $ENV{ZAE_FAULTS_ONLY} && $name !~ /$ENV{ZAE_FAULTS_ONLY}/;
 
     $to = $slow ? 2.8 : 1.3;
-    @res = flow($to + 1.9, 4, [0.3, $on], [$to, $off]);
+    @res = flow($to + $recover + 0.9, 4, [0.3, $on], [$to, $off]);
     check_window($name, 0.3, $to, @res);
 }
 
