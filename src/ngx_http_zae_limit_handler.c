@@ -34,10 +34,14 @@ typedef enum {
 
 /* the cached facts of an entity (from a bucket image or META) */
 
+#define NGX_HTTP_ZAE_LIMIT_NSID_TTL      3600000
+
+
 typedef struct {
     int64_t                          shard_count;
     u_char                           cascade;
-    u_char                           plen;
+    u_char                           single;      /* only shard 0 exists */
+    u_short                          plen;
     u_char                           parent[ZAE_ENTITY_ID_MAX_LEN];
 } ngx_http_zae_limit_entity_t;
 
@@ -194,6 +198,8 @@ static ngx_int_t ngx_http_zae_limit_header_filter(ngx_http_request_t *r);
 static void ngx_http_zae_limit_queue_delta(ngx_http_zae_limit_ctx_t *ctx,
     zae_str_t *entity, zae_str_t *name, int64_t delta);
 static void ngx_http_zae_limit_flush(ngx_event_t *ev);
+static void ngx_http_zae_limit_entity_put(ngx_http_zae_limit_ctx_t *ctx,
+    ngx_http_zae_limit_entity_t *ent);
 static void ngx_http_zae_limit_close_watcher(void);
 static void ngx_http_zae_limit_flush_done(
     ngx_http_zae_limit_ddb_call_t *call);
@@ -669,12 +675,17 @@ ngx_http_zae_limit_next(ngx_http_zae_limit_ctx_t *ctx)
                                   (ngx_str_t *) &ctx->ns_name);
         }
 
+        /*
+         * a namespace id never changes while the namespace lives (zae
+         * caches it for good); a long ttl keeps many requests from
+         * looking it up at the same moment when an entry expires
+         */
+
         (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
                                             NGX_HTTP_ZAE_LIMIT_C_NSID,
                                             (ngx_str_t *) &ctx->ns_name,
                                             ctx->nsid.data, ctx->nsid.len,
-                                            ctx->zmcf->config_ttl
-                                            ? ctx->zmcf->config_ttl : 1000);
+                                            NGX_HTTP_ZAE_LIMIT_NSID_TTL);
 
         ctx->ref.ns = ctx->nsid;
         ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_SPEC;
@@ -866,7 +877,7 @@ ngx_http_zae_limit_spec(ngx_http_zae_limit_ctx_t *ctx)
 
     ctx->ref.shard = 0;
 
-    if (ctx->entity_known && ent->shard_count > 1) {
+    if (ctx->entity_known && ent->shard_count > 1 && !ent->single) {
         ctx->ref.shard = ngx_random() % ent->shard_count;
     }
 
@@ -902,22 +913,31 @@ static void
 ngx_http_zae_limit_entity_save(ngx_http_zae_limit_ctx_t *ctx,
     zae_bucket_item_t *bucket)
 {
-    ngx_str_t                     key;
     ngx_http_zae_limit_entity_t   ent;
 
     ngx_memzero(&ent, sizeof(ent));
 
     ent.shard_count = bucket->shard_count > 0 ? bucket->shard_count : 1;
+    ent.single = ctx->entity_known ? ctx->entity.single : 0;
     ent.cascade = bucket->cascade;
 
     if (bucket->parent_id.len <= ZAE_ENTITY_ID_MAX_LEN) {
-        ent.plen = (u_char) ngx_min(bucket->parent_id.len, 255);
+        ent.plen = (u_short) bucket->parent_id.len;
         ngx_memcpy(ent.parent, bucket->parent_id.data, ent.plen);
-    }
 
-    if (ent.plen != bucket->parent_id.len) {
+    } else {
         ent.cascade = 0;
     }
+
+    ngx_http_zae_limit_entity_put(ctx, &ent);
+}
+
+
+static void
+ngx_http_zae_limit_entity_put(ngx_http_zae_limit_ctx_t *ctx,
+    ngx_http_zae_limit_entity_t *ent)
+{
+    ngx_str_t  key;
 
     key.data = ngx_pnalloc(ctx->request->pool,
                            ctx->nsid.len + 1 + ctx->ref.entity_id.len);
@@ -932,11 +952,11 @@ ngx_http_zae_limit_entity_save(ngx_http_zae_limit_ctx_t *ctx,
 
     (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
                                         NGX_HTTP_ZAE_LIMIT_C_ENTITY, &key,
-                                        (u_char *) &ent, sizeof(ent),
+                                        (u_char *) ent, sizeof(*ent),
                                         ctx->zmcf->config_ttl
                                         ? ctx->zmcf->config_ttl : 1000);
 
-    ctx->entity = ent;
+    ctx->entity = *ent;
     ctx->entity_known = 1;
 }
 
@@ -1077,7 +1097,38 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
 
         return ngx_http_zae_limit_slow(ctx);
 
+    case ZAE_SPEC_BUCKET_MISSING:
+
+        if (ctx->ref.shard > 0) {
+
+            /*
+             * shard_count was doubled but nothing created the shard (no
+             * aggregator runs): remember that only shard 0 exists and
+             * write there, instead of half the requests taking the slow
+             * path
+             */
+
+            ctx->entity.single = 1;
+            ngx_http_zae_limit_entity_put(ctx, &ctx->entity);
+
+            ctx->ref.shard = 0;
+
+            return ngx_http_zae_limit_spec_send(ctx, 0, &ctx->ref);
+        }
+
+        return ngx_http_zae_limit_slow(ctx);
+
     case ZAE_SPEC_WCU_EXHAUSTED:
+
+        if (ctx->entity_known && ctx->entity.single) {
+
+            /*
+             * more shards would not be created: the slow path refills
+             * wcu lazily instead of doubling shard_count again
+             */
+
+            return ngx_http_zae_limit_slow(ctx);
+        }
 
         /* double shard_count on shard 0, then the slow path */
 

@@ -77,7 +77,7 @@ sub bucket_item {
         resource    => S('gpt-4'),
         rf          => N($a{rf}),
         cascade     => BOOL(0),
-        shard_count => N(1),
+        shard_count => N($a{shard_count} // 1),
         b_rpm_tk    => N($a{rpm_tk}), b_rpm_cp => N(20000),
         b_rpm_ra    => N(20000), b_rpm_rp => N(60000),
         b_rpm_tc    => N(2000),
@@ -136,6 +136,26 @@ is($b->{shard_count}, 1, 'no shard doubling');
 ok($b->{b_wcu_tk} > 900_000, 'wcu refilled by the slow path write')
     or diag($b->{b_wcu_tk});
 is($b->{b_rpm_tc}, 5000, 'rpm tc counts the 3 requests exactly');
+
+
+# shard_count doubled but no shard 1 (no aggregator): shard 0 only ------------
+
+$ddb->put_item(bucket_item(entity => 'py-5', rf => $now_ms - 5000,
+                           rpm_tk => 18000, wcu_tk => 999000,
+                           shard_count => 2));
+
+for my $i (1 .. 10) {
+    $r = req('/one/', "X-API-Key: py-5\n");
+    is($r->{status}, 200, "missing shard 1: request $i admitted");
+}
+
+$b = get_bucket($ddb, $nsid, 'py-5', 'gpt-4');
+is($b->{b_rpm_tc}, 12000, 'missing shard 1: all 10 charged to shard 0');
+is($b->{rf}, $now_ms - 5000,
+   'missing shard 1: no slow path (rf untouched), only the fast path');
+is($b->{shard_count}, 2, 'missing shard 1: shard_count not doubled again');
+ok(!defined get_bucket($ddb, $nsid, 'py-5', 'gpt-4', 1),
+   'missing shard 1: not created by the module');
 
 
 # a limit new to an existing bucket (upstream's permanent 429) ---------------
