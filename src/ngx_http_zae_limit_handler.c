@@ -211,6 +211,7 @@ static ngx_event_t        ngx_http_zae_limit_flush_event;
 static ngx_connection_t  *ngx_http_zae_limit_watcher;
 static ngx_uint_t         ngx_http_zae_limit_flushing;
 static time_t             ngx_http_zae_limit_warn_time;
+static ngx_atomic_uint_t  ngx_http_zae_limit_writes;
 
 
 static ngx_str_t  ngx_http_zae_limit_status_names[] = {
@@ -2439,6 +2440,7 @@ ngx_http_zae_limit_flush_batch(ngx_http_zae_limit_main_conf_t *zmcf,
     ngx_uint_t                          i;
     ngx_pool_t                         *pool;
     ngx_array_t                        *deltas;
+    zae_str_t                           wid;
     zae_amount_t                        amounts[ZAE_LIMITS_MAX + 1];
     zae_bucket_ref_t                    ref;
     ngx_http_zae_limit_flush_t         *fl;
@@ -2490,9 +2492,21 @@ ngx_http_zae_limit_flush_batch(ngx_http_zae_limit_main_conf_t *zmcf,
             amounts[k].amount = d[k].delta;
         }
 
+        /* an id per write: a retry after a lost answer is not added twice */
+
+        wid.data = ngx_pnalloc(pool, NGX_INT64_LEN * 3 + 3);
+        if (wid.data == NULL) {
+            break;
+        }
+
+        wid.len = ngx_sprintf(wid.data, "%P-%M-%uA", ngx_pid,
+                              ngx_current_msec, ++ngx_http_zae_limit_writes)
+                  - wid.data;
+
         zae_buf_init(&b, &mem, 512);
 
-        if (zae_proto_adjust_request(&b, &ref, amounts, k) != ZAE_OK
+        if (zae_proto_adjust_request_once(&b, &ref, amounts, k, &wid)
+            != ZAE_OK
             || b.failed)
         {
             continue;
@@ -2540,6 +2554,8 @@ ngx_http_zae_limit_flush_done(ngx_http_zae_limit_ddb_call_t *call)
     ngx_http_zae_limit_delta_t         *d;
     ngx_http_zae_limit_bucket_delta_t  *bd;
 
+    static ngx_str_t  ccf = ngx_string("ConditionalCheckFailedException");
+
     fl = call->data;
     bd = (ngx_http_zae_limit_bucket_delta_t *) (call + 1);
     d = bd->limits.elts;
@@ -2552,7 +2568,14 @@ ngx_http_zae_limit_flush_done(ngx_http_zae_limit_ddb_call_t *call)
         }
     }
 
-    if (call->rc == NGX_OK && call->status == 200) {
+    if (call->rc == NGX_OK
+        && (call->status == 200
+            || (call->error_type.len == ccf.len
+                && ngx_strncmp(call->error_type.data, ccf.data, ccf.len)
+                   == 0)))
+    {
+        /* 200, or a condition failure: an earlier attempt was applied */
+
         ngx_http_zae_limit_metric_add(fl->zmcf->shm_zone,
                                       NGX_HTTP_ZAE_LIMIT_M_FLUSH_WRITES, 1);
         ngx_http_zae_limit_metric_add(fl->zmcf->shm_zone,
@@ -2562,8 +2585,8 @@ ngx_http_zae_limit_flush_done(ngx_http_zae_limit_ddb_call_t *call)
     } else {
         ngx_log_error(NGX_LOG_ERR, call->log, 0,
                       "zae_limit: reconciliation write of \"%V\" failed "
-                      "(%V%V), queued again", &bd->pk, &call->error,
-                      &call->error_type);
+                      "(%V), queued again", &bd->pk,
+                      call->error.len ? &call->error : &call->error_type);
 
         ngx_http_zae_limit_metric_add(fl->zmcf->shm_zone,
                                       NGX_HTTP_ZAE_LIMIT_M_FLUSH_ERRORS, 1);

@@ -10,6 +10,7 @@ use warnings;
 use lib 't/lib';
 use Test::Zae;
 use Test::Zae::Items;
+use Test::Zae::DDB qw(S N);
 
 my ($env, $ddb, $nsid, $n, $r, $bk, $conf, %m);
 
@@ -111,6 +112,23 @@ is($bk->{b_rpm_tc}, 1000, 'rpm untouched by the tpm reconcile');
 my $tk_expect = 1_000_000_000 - 750_000;
 ok($bk->{b_tpm_tk} <= $tk_expect && $bk->{b_tpm_tk} > $tk_expect - 10_000,
    'tk moved by the delta as well') or diag($bk->{b_tpm_tk});
+
+# the flush write is idempotent: it carries its id, and the same write
+# sent again (a retry after a lost answer) fails its condition
+
+ok($bk->{zl_write_id}, 'the flush stored its write id') or diag(explain($bk));
+
+my ($st) = $ddb->try_call('UpdateItem', {
+    TableName => $ddb->table,
+    Key => { PK => S("$nsid/BUCKET#rk-1#gpt-4#0"), SK => S('#STATE') },
+    UpdateExpression => 'ADD #tc :d SET #w = :w',
+    ConditionExpression => 'attribute_not_exists(#w) OR #w <> :w',
+    ExpressionAttributeNames => { '#tc' => 'b_tpm_tc', '#w' => 'zl_write_id' },
+    ExpressionAttributeValues => { ':d' => N(250000),
+                                   ':w' => S($bk->{zl_write_id}) },
+});
+is($st, 400, 'the same write again fails its condition');
+is(bucket('rk-1')->{b_tpm_tc}, 750_000, 'and adds nothing');
 
 $r = req('/v1/tokens/?used=100', 'rk-1');
 settle();

@@ -29,7 +29,7 @@ static int zae_proto_item_retry(zae_mem_t *mem, zae_str_t *ns,
 static int zae_proto_dispatch(zae_buf_t *b, zae_ddb_action_t *acts,
     size_t n, zae_ddb_op_e *op);
 static int zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref,
-    zae_amount_t *a, size_t n, int64_t sign);
+    zae_amount_t *a, size_t n, int64_t sign, const zae_str_t *once);
 
 
 static zae_str_t  zae_proto_all_new = zae_string("ALL_NEW");
@@ -1304,13 +1304,13 @@ zae_proto_write_decode(zae_mem_t *mem, const zae_ddb_http_resp_t *resp,
 
 static int
 zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref, zae_amount_t *a,
-    size_t n, int64_t sign)
+    size_t n, int64_t sign, const zae_str_t *once)
 {
     size_t          i, k;
     int64_t         m;
     zae_av_t       *key;
-    zae_buf_t       upd;
-    const char     *tk, *tc, *neg, *pos;
+    zae_buf_t       upd, cond;
+    const char     *tk, *tc, *neg, *pos, *wn, *wv;
     zae_ddb_req_t   r;
     zae_ddb_expr_t  x;
 
@@ -1353,7 +1353,28 @@ zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref, zae_amount_t *a,
         return ZAE_DECLINED;
     }
 
-    if (upd.failed || x.failed
+    zae_buf_init(&cond, b->mem, 0);
+
+    if (once && once->len) {
+
+        /*
+         * a write applied once even when it is sent again (a retry after
+         * a lost answer): it stores its id, and an attempt that finds
+         * its own id there fails the condition instead of adding twice
+         */
+
+        if ((wn = zae_ddb_expr_cname(&x, ZAE_PROTO_WRITE_ID)) == NULL
+            || (wv = zae_ddb_expr_str(&x, once->data, once->len)) == NULL)
+        {
+            return ZAE_ERROR;
+        }
+
+        (void) zae_buf_printf(&upd, " SET %s = %s", wn, wv);
+        (void) zae_buf_printf(&cond, "attribute_not_exists(%s) OR %s <> %s",
+                              wn, wn, wv);
+    }
+
+    if (upd.failed || cond.failed || x.failed
         || zae_proto_key(b->mem, &ref->ns, &ref->entity_id, &ref->resource,
                          ref->shard, &key)
            != ZAE_OK)
@@ -1367,6 +1388,8 @@ zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref, zae_amount_t *a,
     r.key = key;
     r.update.data = upd.data;
     r.update.len = upd.len;
+    r.condition.data = cond.data;
+    r.condition.len = cond.len;
     r.names = x.names;
     r.values = x.values;
 
@@ -1378,7 +1401,15 @@ int
 zae_proto_adjust_request(zae_buf_t *b, zae_bucket_ref_t *ref,
     zae_amount_t *delta, size_t n)
 {
-    return zae_proto_add(b, ref, delta, n, 1);
+    return zae_proto_add(b, ref, delta, n, 1, NULL);
+}
+
+
+int
+zae_proto_adjust_request_once(zae_buf_t *b, zae_bucket_ref_t *ref,
+    zae_amount_t *delta, size_t n, const zae_str_t *write_id)
+{
+    return zae_proto_add(b, ref, delta, n, 1, write_id);
 }
 
 
@@ -1386,5 +1417,5 @@ int
 zae_proto_rollback_request(zae_buf_t *b, zae_bucket_ref_t *ref,
     zae_amount_t *consumed, size_t n)
 {
-    return zae_proto_add(b, ref, consumed, n, -1);
+    return zae_proto_add(b, ref, consumed, n, -1, NULL);
 }

@@ -292,5 +292,17 @@ int zae_proto_adjust_request(zae_buf_t *b, zae_bucket_ref_t *ref,
 int zae_proto_rollback_request(zae_buf_t *b, zae_bucket_ref_t *ref,
     zae_amount_t *consumed, size_t n);
 
+/*
+ * The adjust made idempotent for retries (our addition, wire-neutral for
+ * Python readers, which ignore the attribute): it also SETs the write's
+ * id in ZAE_PROTO_WRITE_ID, under the condition that the item does not
+ * hold that id already; a ConditionalCheckFailed answer then means "this
+ * write was applied before"
+ */
+#define ZAE_PROTO_WRITE_ID  "zl_write_id"
+
+int zae_proto_adjust_request_once(zae_buf_t *b, zae_bucket_ref_t *ref,
+    zae_amount_t *delta, size_t n, const zae_str_t *write_id);
+
 
 #endif /* _ZAE_PROTO_H_INCLUDED_ */

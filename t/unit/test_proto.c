@@ -926,5 +926,45 @@ main(void)
 
     zae_arena_free(&arena);
 
+    /* the adjust made idempotent with a write id */
+
+    {
+        zae_arena_t       ia;
+        zae_mem_t         im;
+        zae_buf_t         ib;
+        zae_str_t         wid = zae_string("1234-99-7");
+        zae_amount_t      d[1];
+        zae_bucket_ref_t  iref;
+
+        zae_arena_init(&ia, 0);
+        im = zae_arena_mem(&ia);
+        zae_buf_init(&ib, &im, 256);
+
+        memset(&iref, 0, sizeof(iref));
+        zae_str_set(&iref.table, "zae-limiter");
+        zae_str_set(&iref.ns, "ns1");
+        zae_str_set(&iref.entity_id, "key-1");
+        zae_str_set(&iref.resource, "gpt-4");
+
+        zae_str_set(&d[0].name, "tpm");
+        d[0].amount = 250;
+
+        ok(zae_proto_adjust_request_once(&ib, &iref, d, 1, &wid) == ZAE_OK,
+           "adjust once: built");
+        ok(ib.len && strstr((char *) ib.data, "\"ConditionExpression\":"
+                            "\"attribute_not_exists(#n2) OR #n2 <> :v2\"")
+           != NULL, "adjust once: condition on the write id");
+        ok(strstr((char *) ib.data, " SET #n2 = :v2\"") != NULL,
+           "adjust once: the write id is stored");
+        ok(strstr((char *) ib.data, "\"#n2\":\"zl_write_id\"") != NULL,
+           "adjust once: attribute zl_write_id");
+        ok(strstr((char *) ib.data, "\":v2\":{\"S\":\"1234-99-7\"}") != NULL,
+           "adjust once: the id value");
+        ok(strstr((char *) ib.data, "ADD #n0 :v0, #n1 :v1") != NULL,
+           "adjust once: the same ADD as the plain adjust");
+
+        zae_arena_free(&ia);
+    }
+
     return tap_done();
 }
