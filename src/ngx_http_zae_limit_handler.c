@@ -166,6 +166,8 @@ static ngx_int_t ngx_http_zae_limit_start(ngx_http_request_t *r,
 static ngx_int_t ngx_http_zae_limit_nsid_lookup(
     ngx_http_zae_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_zae_limit_next(ngx_http_zae_limit_ctx_t *ctx);
+static ngx_int_t ngx_http_zae_limit_ddb_error(ngx_http_zae_limit_ctx_t *ctx,
+    zae_ddb_error_t *e);
 static ngx_int_t ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx,
     ngx_uint_t i, const char *op, zae_buf_t *b);
 static void ngx_http_zae_limit_call_done(ngx_http_zae_limit_ddb_call_t *call);
@@ -633,6 +635,23 @@ ngx_http_zae_limit_call_failed(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i)
 }
 
 
+/* a DynamoDB answer the protocol does not expect: its code, else why */
+
+static ngx_int_t
+ngx_http_zae_limit_ddb_error(ngx_http_zae_limit_ctx_t *ctx,
+    zae_ddb_error_t *e)
+{
+    if (e->code.len) {
+        return ngx_http_zae_limit_unavailable(ctx, "dynamodb error: %V",
+                                              (ngx_str_t *) &e->code);
+    }
+
+    return ngx_http_zae_limit_unavailable(ctx, "dynamodb error: %s",
+                                          e->err.msg[0] ? e->err.msg
+                                                        : "unexpected answer");
+}
+
+
 static ngx_int_t
 ngx_http_zae_limit_next(ngx_http_zae_limit_ctx_t *ctx)
 {
@@ -1044,9 +1063,8 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
             }
 
             if (ctx->spec[i].decision == ZAE_SPEC_ERROR) {
-                return ngx_http_zae_limit_unavailable(ctx,
-                              "dynamodb error: %V",
-                              (ngx_str_t *) &ctx->spec[i].error.code);
+                return ngx_http_zae_limit_ddb_error(ctx,
+                                                    &ctx->spec[i].error);
             }
         }
 
@@ -1151,8 +1169,7 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
         return ngx_http_zae_limit_send(ctx, 0, "UpdateItem", &b);
 
     case ZAE_SPEC_ERROR:
-        return ngx_http_zae_limit_unavailable(ctx, "dynamodb error: %V",
-                                          (ngx_str_t *) &res->error.code);
+        return ngx_http_zae_limit_ddb_error(ctx, &res->error);
 
     default:
         /* BUCKET_MISSING, LIMIT_ABSENT, REFILL_WOULD_HELP */
@@ -1644,8 +1661,7 @@ ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx)
                                        zae_ddb_op_name(ctx->write_op), &b);
 
     default:
-        return ngx_http_zae_limit_unavailable(ctx, "dynamodb error: %V",
-                                              (ngx_str_t *) &e.code);
+        return ngx_http_zae_limit_ddb_error(ctx, &e);
     }
 }
 
