@@ -45,7 +45,7 @@ if ($pid == 0) {
     POSIX::_exit(127);
 }
 
-END { kill 'TERM', $pid if $pid; waitpid($pid, 0) if $pid }
+END { local $?; kill "TERM", $pid if $pid; waitpid($pid, 0) if $pid }
 
 for (1 .. 100) {
     last if IO::Socket::INET->new(PeerAddr => '127.0.0.1',

@@ -90,7 +90,7 @@ if ($pid == 0) {
     POSIX::_exit(0);
 }
 
-END { if ($pid) { kill 'TERM', $pid; waitpid($pid, 0) } }
+END { local $?; if ($pid) { kill "TERM", $pid; waitpid($pid, 0) } }
 
 sub queries {
     open my $fh, '<', $count_file or return 0;
