@@ -127,6 +127,7 @@ struct ngx_http_zae_limit_ctx_s {
     zae_spec_result_t                spec[2];
     zae_proto_plan_t                 plan;
     zae_proto_read_t                 rd;
+    zae_bucket_item_t               *image;       /* ALL_OLD, shard 0 */
     zae_level_e                      sources[2];
     ngx_uint_t                       who;
     unsigned                         what;
@@ -177,6 +178,8 @@ static ngx_int_t ngx_http_zae_limit_slow(ngx_http_zae_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_zae_limit_config_done(
     ngx_http_zae_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_zae_limit_slow_next(ngx_http_zae_limit_ctx_t *ctx);
+static void ngx_http_zae_limit_keep_image(ngx_http_zae_limit_ctx_t *ctx,
+    zae_spec_result_t *res);
 static void ngx_http_zae_limit_hdr_merge(ngx_http_zae_limit_ctx_t *ctx,
     zae_str_t *name, int64_t tk, int64_t cp, int64_t ra, int64_t rp);
 static ngx_int_t ngx_http_zae_limit_read_done(ngx_http_zae_limit_ctx_t *ctx);
@@ -1139,6 +1142,8 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
 
     case ZAE_SPEC_WCU_EXHAUSTED:
 
+        ngx_http_zae_limit_keep_image(ctx, res);
+
         if (ctx->entity_known && ctx->entity.single) {
 
             /*
@@ -1172,9 +1177,26 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
         return ngx_http_zae_limit_ddb_error(ctx, &res->error);
 
     default:
-        /* BUCKET_MISSING, LIMIT_ABSENT, REFILL_WOULD_HELP */
+        /* LIMIT_ABSENT, REFILL_WOULD_HELP, EXPIRED */
+        ngx_http_zae_limit_keep_image(ctx, res);
         return ngx_http_zae_limit_slow(ctx);
     }
+}
+
+
+/*
+ * The ALL_OLD image of a refused speculative write on shard 0 is a
+ * consistent read of the bucket the slow path writes: it replaces the
+ * slow path's read (the write is conditional on its rf anyway), so a
+ * refill that helps costs one more call, not two
+ */
+
+static void
+ngx_http_zae_limit_keep_image(ngx_http_zae_limit_ctx_t *ctx,
+    zae_spec_result_t *res)
+{
+    ctx->image = (res->has_bucket && ctx->ref.shard == 0) ? &res->bucket
+                                                          : NULL;
 }
 
 
@@ -1242,9 +1264,28 @@ ngx_http_zae_limit_slow(ngx_http_zae_limit_ctx_t *ctx)
 
     ngx_memzero(&ctx->rd, sizeof(zae_proto_read_t));
 
-    /* a parent known from the entity cache is read in the same batch */
-
     ctx->cascade = 0;
+
+    if (ctx->image) {
+
+        /* the bucket as the refused write saw it: no read of it */
+
+        ctx->rd.bucket = *ctx->image;
+        ctx->rd.has_bucket = 1;
+        ctx->have_read = ZAE_READ_META | ZAE_READ_BUCKET;
+        ctx->image = NULL;
+
+        if (ctx->rd.bucket.cascade && ctx->rd.bucket.parent_id.len
+            && ctx->rd.bucket.parent_id.len <= ZAE_ENTITY_ID_MAX_LEN)
+        {
+            ctx->parent = ctx->rd.bucket.parent_id;
+            ctx->cascade = 1;
+        }
+
+        return ngx_http_zae_limit_slow_next(ctx);
+    }
+
+    /* a parent known from the entity cache is read in the same batch */
 
     if (ctx->entity_known && ctx->entity.cascade && ctx->entity.plen) {
         ctx->parent.data = ctx->entity.parent;

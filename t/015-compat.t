@@ -50,6 +50,10 @@ http {
             proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
         }
 
+        location = /metrics {
+            zae_limit_metrics;
+        }
+
         location /tenant/ {
             zae_limit_namespace $http_x_tenant;
             zae_limit entity=$http_x_api_key resource=gpt-4
@@ -156,6 +160,32 @@ is($b->{rf}, $now_ms - 5000,
 is($b->{shard_count}, 2, 'missing shard 1: shard_count not doubled again');
 ok(!defined get_bucket($ddb, $nsid, 'py-5', 'gpt-4', 1),
    'missing shard 1: not created by the module');
+
+
+# refill would help: the refused write's ALL_OLD image replaces the read -----
+
+sub batch_gets {
+    my $m = http_req('GET /metrics')->{body} // '';
+    my ($v) = $m =~ /^zae_limit_dynamodb_calls_total\{operation="BatchGetItem",result="ok"\} (\d+)$/m;
+    return $v // 0;
+}
+
+$ddb->put_item(bucket_item(entity => 'py-6', rf => $now_ms - 60_000,
+                           rpm_tk => 500, wcu_tk => 999000));
+
+my $bg = batch_gets();
+
+$r = req('/one/', "X-API-Key: py-6\n");
+is($r->{status}, 200, 'refill helps: admitted through the slow path');
+is(batch_gets() - $bg, 1,
+   'refill helps: one BatchGetItem (the config), the bucket not read again');
+
+$b = get_bucket($ddb, $nsid, 'py-6', 'gpt-4');
+ok($b->{rf} > $now_ms, 'refill helps: the Normal write moved rf');
+is($b->{b_rpm_tc}, 3000, 'refill helps: tc +1000');
+ok($b->{b_rpm_tk} >= 18_000 && $b->{b_rpm_tk} <= 19_000,
+   'refill helps: refilled to capacity minus the request')
+    or diag($b->{b_rpm_tk});
 
 
 # a limit new to an existing bucket (upstream's permanent 429) ---------------
