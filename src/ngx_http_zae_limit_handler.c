@@ -1236,6 +1236,21 @@ ngx_http_zae_limit_config_lookup(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
     ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
                                   NGX_HTTP_ZAE_LIMIT_M_CONFIG_CACHE_HITS, 1);
 
+    if (cfg->source == ZAE_LEVEL_INLINE) {
+
+        /* cached "nothing stored": this location's fallback applies */
+
+        if (ctx->zlcf->limits == NULL) {
+            return NGX_DECLINED;
+        }
+
+        ctx->limits[i] = *ctx->zlcf->limits;
+        ctx->sources[i] = ZAE_LEVEL_INLINE;
+        ctx->have_limits |= 1 << i;
+
+        return NGX_OK;
+    }
+
     ctx->limits[i].nelts = cfg->n;
 
     for (j = 0; j < cfg->n; j++) {
@@ -1512,11 +1527,16 @@ ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
         cfg->l[j].period = limits->elts[j].period;
     }
 
-    /* the inline fallback is the location's own: it is not cached */
+    /*
+     * the inline fallback is the location's own: for it only the negative
+     * result "nothing stored at any level" is cached
+     */
 
-    if (source != ZAE_LEVEL_INLINE
-        && ngx_http_zae_limit_key(ctx, entity, &key) != NULL)
-    {
+    if (source == ZAE_LEVEL_INLINE) {
+        cfg->n = 0;
+    }
+
+    if (ngx_http_zae_limit_key(ctx, entity, &key) != NULL) {
         (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
                                             NGX_HTTP_ZAE_LIMIT_C_CONFIG,
                                             &key, (u_char *) cfg,
