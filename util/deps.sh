@@ -10,7 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 pkgs="gcc make dpkg-dev nginx nginx-dev libyajl-dev libcurl4-openssl-dev
       libssl-dev libyaml-dev pkg-config perl curl wrk clang libclang-rt-14-dev
-      valgrind gnuplot-nox iproute2 ca-certificates"
+      valgrind gnuplot-nox iproute2 ca-certificates openssl"
 
 missing=
 for p in $pkgs; do
