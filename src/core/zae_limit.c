@@ -36,8 +36,6 @@ static const zae_period_unit_t  zae_period_units[] = {
 static const char *zae_quote(char *buf, const u_char *s, size_t len);
 static size_t zae_utf8_chars(const u_char *s, size_t len);
 static int zae_utf8_valid(const u_char *s, size_t len);
-static int zae_validate_resource_pattern(const u_char *s, size_t len,
-    zae_err_t *err);
 static int zae_parse_num(const u_char **pos, const u_char *end,
     int64_t max, int64_t *out);
 static int zae_buf_add_grouped(zae_buf_t *b, int64_t v);
@@ -144,8 +142,16 @@ zae_utf8_valid(const u_char *s, size_t len)
 }
 
 
-int
-zae_validate_entity_id(const u_char *s, size_t len, zae_err_t *err)
+/*
+ * The identifier rule shared by entity ids, resources and limit names:
+ * not empty, at most max characters, no '#', a first character that is
+ * alphanumeric (alnum_first) or a letter, then alphanumerics and the
+ * characters of extra
+ */
+
+static int
+zae_validate_ident(const u_char *s, size_t len, size_t max,
+    int alnum_first, const char *extra, const char *msg, zae_err_t *err)
 {
     size_t  i;
 
@@ -153,9 +159,8 @@ zae_validate_entity_id(const u_char *s, size_t len, zae_err_t *err)
         return zae_err_set(err, "cannot be empty");
     }
 
-    if (zae_utf8_chars(s, len) > ZAE_ENTITY_ID_MAX_LEN) {
-        return zae_err_set(err, "exceeds maximum length of %d",
-                           ZAE_ENTITY_ID_MAX_LEN);
+    if (zae_utf8_chars(s, len) > max) {
+        return zae_err_set(err, "exceeds maximum length of %d", (int) max);
     }
 
     if (memchr(s, '#', len) != NULL) {
@@ -163,23 +168,31 @@ zae_validate_entity_id(const u_char *s, size_t len, zae_err_t *err)
     }
 
     for (i = 0; i < len; i++) {
-        if (zae_is_alnum(s[i])) {
+        if (zae_is_alpha(s[i]) || (alnum_first && zae_is_digit(s[i]))) {
             continue;
         }
 
         if (i > 0
-            && (s[i] == '_' || s[i] == '.' || s[i] == '-' || s[i] == ':'
-                || s[i] == '@'))
+            && (zae_is_digit(s[i])
+                || (s[i] != '\0' && strchr(extra, s[i]) != NULL)))
         {
             continue;
         }
 
-        return zae_err_set(err, "must start with alphanumeric and contain "
-                           "only alphanumeric, underscore, hyphen, dot, "
-                           "colon, or @ characters");
+        return zae_err_set(err, "%s", msg);
     }
 
     return ZAE_OK;
+}
+
+
+int
+zae_validate_entity_id(const u_char *s, size_t len, zae_err_t *err)
+{
+    return zae_validate_ident(s, len, ZAE_ENTITY_ID_MAX_LEN, 1, "_.-:@",
+                              "must start with alphanumeric and contain "
+                              "only alphanumeric, underscore, hyphen, dot, "
+                              "colon, or @ characters", err);
 }
 
 
@@ -192,95 +205,36 @@ zae_validate_resource(const u_char *s, size_t len, zae_err_t *err)
         return ZAE_OK;
     }
 
-    return zae_validate_resource_pattern(s, len, err);
+    return zae_validate_resource_strict(s, len, err);
 }
 
 
 int
 zae_validate_resource_strict(const u_char *s, size_t len, zae_err_t *err)
 {
-    return zae_validate_resource_pattern(s, len, err);
-}
-
-
-static int
-zae_validate_resource_pattern(const u_char *s, size_t len, zae_err_t *err)
-{
-    size_t  i;
-
-    if (len == 0) {
-        return zae_err_set(err, "cannot be empty");
-    }
-
-    if (zae_utf8_chars(s, len) > ZAE_NAME_MAX_LEN) {
-        return zae_err_set(err, "exceeds maximum length of %d",
-                           ZAE_NAME_MAX_LEN);
-    }
-
-    if (memchr(s, '#', len) != NULL) {
-        return zae_err_set(err, "cannot contain '#' (reserved delimiter)");
-    }
-
-    for (i = 0; i < len; i++) {
-        if (zae_is_alpha(s[i])) {
-            continue;
-        }
-
-        if (i > 0
-            && (zae_is_digit(s[i]) || s[i] == '_' || s[i] == '.'
-                || s[i] == '-' || s[i] == '/'))
-        {
-            continue;
-        }
-
-        return zae_err_set(err, "must start with a letter and contain only "
-                           "alphanumeric, underscore, hyphen, dot, or slash "
-                           "characters");
-    }
-
-    return ZAE_OK;
+    return zae_validate_ident(s, len, ZAE_NAME_MAX_LEN, 0, "_.-/",
+                              "must start with a letter and contain only "
+                              "alphanumeric, underscore, hyphen, dot, or "
+                              "slash characters", err);
 }
 
 
 int
 zae_validate_limit_name(const u_char *s, size_t len, zae_err_t *err)
 {
-    size_t  i;
-
-    if (len == 0) {
-        return zae_err_set(err, "cannot be empty");
-    }
-
-    if (zae_utf8_chars(s, len) > ZAE_NAME_MAX_LEN) {
-        return zae_err_set(err, "exceeds maximum length of %d",
-                           ZAE_NAME_MAX_LEN);
-    }
-
-    if (memchr(s, '#', len) != NULL) {
-        return zae_err_set(err, "cannot contain '#' (reserved delimiter)");
+    if (zae_validate_ident(s, len, ZAE_NAME_MAX_LEN, 0, "_.-",
+                           "must start with a letter and contain only "
+                           "alphanumeric, underscore, hyphen, or dot "
+                           "characters", err)
+        != ZAE_OK)
+    {
+        return ZAE_ERROR;
     }
 
     if (len == sizeof(ZAE_LIMIT_WCU) - 1
         && memcmp(s, ZAE_LIMIT_WCU, len) == 0)
     {
         return zae_err_set(err, "'wcu' is a reserved limit name");
-    }
-
-    for (i = 0; i < len; i++) {
-        if (zae_is_alpha(s[i])) {
-            continue;
-        }
-
-        if (i > 0
-            && (zae_is_digit(s[i]) || s[i] == '_' || s[i] == '.'
-                || s[i] == '-'))
-        {
-            continue;
-        }
-
-        return zae_err_set(err, "must start with a letter and contain only "
-                           "alphanumeric, underscore, hyphen, or dot "
-                           "characters");
     }
 
     return ZAE_OK;
