@@ -95,6 +95,19 @@ typedef struct {
 } ngx_http_zae_limit_hdr_t;
 
 
+/*
+ * what only the slow path needs: allocated when a request enters it, so
+ * that the speculative path's context stays small
+ */
+
+typedef struct {
+    ngx_http_zae_limit_config_t      config[2];   /* child, parent */
+    zae_limits_t                     limits[2];
+    zae_proto_plan_t                 plan;
+    zae_proto_read_t                 rd;
+} ngx_http_zae_limit_slow_t;
+
+
 typedef struct ngx_http_zae_limit_ctx_s  ngx_http_zae_limit_ctx_t;
 
 struct ngx_http_zae_limit_ctx_s {
@@ -120,13 +133,10 @@ struct ngx_http_zae_limit_ctx_s {
     int64_t                          now_ms;
 
     ngx_http_zae_limit_entity_t      entity;
-    ngx_http_zae_limit_config_t      config[2];   /* child, parent */
-    zae_limits_t                     limits[2];
 
     ngx_http_zae_limit_ddb_call_t    call[2];
     zae_spec_result_t                spec[2];
-    zae_proto_plan_t                 plan;
-    zae_proto_read_t                 rd;
+    ngx_http_zae_limit_slow_t       *slow;
     zae_bucket_item_t               *image;       /* ALL_OLD, shard 0 */
     zae_level_e                      sources[2];
     ngx_uint_t                       who;
@@ -1212,6 +1222,7 @@ ngx_http_zae_limit_config_lookup(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
 {
     size_t                        len, j;
     ngx_str_t                     key;
+    zae_limits_t                 *lim;
     ngx_http_zae_limit_config_t  *cfg;
 
     if (ctx->zmcf->config_ttl == 0
@@ -1220,7 +1231,7 @@ ngx_http_zae_limit_config_lookup(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
         return NGX_DECLINED;
     }
 
-    cfg = &ctx->config[i];
+    cfg = &ctx->slow->config[i];
 
     if (ngx_http_zae_limit_cache_get(ctx->zmcf->shm_zone,
                                      NGX_HTTP_ZAE_LIMIT_C_CONFIG, &key,
@@ -1244,21 +1255,22 @@ ngx_http_zae_limit_config_lookup(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
             return NGX_DECLINED;
         }
 
-        ctx->limits[i] = *ctx->zlcf->limits;
+        ctx->slow->limits[i] = *ctx->zlcf->limits;
         ctx->sources[i] = ZAE_LEVEL_INLINE;
         ctx->have_limits |= 1 << i;
 
         return NGX_OK;
     }
 
-    ctx->limits[i].nelts = cfg->n;
+    lim = &ctx->slow->limits[i];
+    lim->nelts = cfg->n;
 
     for (j = 0; j < cfg->n; j++) {
-        ctx->limits[i].elts[j].name.data = cfg->l[j].name;
-        ctx->limits[i].elts[j].name.len = cfg->l[j].len;
-        ctx->limits[i].elts[j].capacity = cfg->l[j].capacity;
-        ctx->limits[i].elts[j].refill_amount = cfg->l[j].refill_amount;
-        ctx->limits[i].elts[j].period = cfg->l[j].period;
+        lim->elts[j].name.data = cfg->l[j].name;
+        lim->elts[j].name.len = cfg->l[j].len;
+        lim->elts[j].capacity = cfg->l[j].capacity;
+        lim->elts[j].refill_amount = cfg->l[j].refill_amount;
+        lim->elts[j].period = cfg->l[j].period;
     }
 
     ctx->sources[i] = cfg->source;
@@ -1271,13 +1283,21 @@ ngx_http_zae_limit_config_lookup(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
 static ngx_int_t
 ngx_http_zae_limit_slow(ngx_http_zae_limit_ctx_t *ctx)
 {
+    if (ctx->slow == NULL) {
+        ctx->slow = ngx_pcalloc(ctx->request->pool,
+                                sizeof(ngx_http_zae_limit_slow_t));
+        if (ctx->slow == NULL) {
+            return ngx_http_zae_limit_unavailable(ctx, "out of memory");
+        }
+    }
+
     ctx->now_ms = ngx_http_zae_limit_now_ms();
     ctx->ref.shard = 0;
     ctx->cascaded = 0;
     ctx->have_limits = 0;
     ctx->have_read = 0;
 
-    ngx_memzero(&ctx->rd, sizeof(zae_proto_read_t));
+    ngx_memzero(&ctx->slow->rd, sizeof(zae_proto_read_t));
 
     ctx->cascade = 0;
 
@@ -1285,15 +1305,15 @@ ngx_http_zae_limit_slow(ngx_http_zae_limit_ctx_t *ctx)
 
         /* the bucket as the refused write saw it: no read of it */
 
-        ctx->rd.bucket = *ctx->image;
-        ctx->rd.has_bucket = 1;
+        ctx->slow->rd.bucket = *ctx->image;
+        ctx->slow->rd.has_bucket = 1;
         ctx->have_read = ZAE_READ_META | ZAE_READ_BUCKET;
         ctx->image = NULL;
 
-        if (ctx->rd.bucket.cascade && ctx->rd.bucket.parent_id.len
-            && ctx->rd.bucket.parent_id.len <= ZAE_ENTITY_ID_MAX_LEN)
+        if (ctx->slow->rd.bucket.cascade && ctx->slow->rd.bucket.parent_id.len
+            && ctx->slow->rd.bucket.parent_id.len <= ZAE_ENTITY_ID_MAX_LEN)
         {
-            ctx->parent = ctx->rd.bucket.parent_id;
+            ctx->parent = ctx->slow->rd.bucket.parent_id;
             ctx->cascade = 1;
         }
 
@@ -1320,6 +1340,7 @@ ngx_http_zae_limit_slow_next(ngx_http_zae_limit_ctx_t *ctx)
     zae_str_t           *entity, *parent;
     ngx_uint_t           i;
     zae_err_t            err;
+    zae_proto_plan_t    *plan;
     zae_proto_entity_t   ents[2];
 
     zae_buf_init(&b, &ctx->mem, 1024);
@@ -1389,44 +1410,44 @@ ngx_http_zae_limit_slow_next(ngx_http_zae_limit_ctx_t *ctx)
 
     ents[0].entity_id = ctx->ref.entity_id;
     ents[0].resource = ctx->ref.resource;
-    ents[0].limits = &ctx->limits[0];
+    ents[0].limits = &ctx->slow->limits[0];
     ents[0].source = ctx->sources[0];
-    ents[0].bucket = ctx->rd.has_bucket ? &ctx->rd.bucket : NULL;
+    ents[0].bucket = ctx->slow->rd.has_bucket ? &ctx->slow->rd.bucket : NULL;
 
-    if (ctx->rd.has_meta) {
-        ents[0].parent_id = ctx->rd.meta.parent_id;
-        ents[0].cascade = ctx->rd.meta.cascade;
+    if (ctx->slow->rd.has_meta) {
+        ents[0].parent_id = ctx->slow->rd.meta.parent_id;
+        ents[0].cascade = ctx->slow->rd.meta.cascade;
     }
 
     if (ctx->cascade) {
         ents[1].entity_id = ctx->parent;
         ents[1].resource = ctx->ref.resource;
-        ents[1].limits = &ctx->limits[1];
+        ents[1].limits = &ctx->slow->limits[1];
         ents[1].source = ctx->sources[1];
-        ents[1].bucket = ctx->rd.has_parent_bucket
-                         ? &ctx->rd.parent_bucket : NULL;
+        ents[1].bucket = ctx->slow->rd.has_parent_bucket
+                         ? &ctx->slow->rd.parent_bucket : NULL;
     }
 
     ctx->source = ctx->sources[0];
 
-    ngx_memzero(&ctx->plan, sizeof(zae_proto_plan_t));
+    ngx_memzero(&ctx->slow->plan, sizeof(zae_proto_plan_t));
 
     if (zae_proto_slow_compute(&ctx->mem, ents, ctx->cascade ? 2 : 1,
                                ctx->consume, ctx->nconsume, ctx->now_ms,
-                               ZAE_PROTO_TTL_MULTIPLIER, &ctx->plan, &err)
+                               ZAE_PROTO_TTL_MULTIPLIER, &ctx->slow->plan, &err)
         != ZAE_OK)
     {
         return ngx_http_zae_limit_unavailable(ctx, "%s", err.msg);
     }
 
-    if (ctx->plan.rejected) {
-        return ngx_http_zae_limit_reject(ctx, ctx->plan.statuses,
-                                         ctx->plan.nstatuses,
-                                         ctx->rd.has_bucket ? &ctx->rd.bucket
-                                                            : NULL);
+    plan = &ctx->slow->plan;
+
+    if (plan->rejected) {
+        return ngx_http_zae_limit_reject(ctx, plan->statuses, plan->nstatuses,
+                                         ents[0].bucket);
     }
 
-    if (zae_proto_write_request(&b, &ctx->ref.table, &ctx->nsid, &ctx->plan,
+    if (zae_proto_write_request(&b, &ctx->ref.table, &ctx->nsid, plan,
                                 &ctx->write_op)
         != ZAE_OK)
     {
@@ -1488,7 +1509,7 @@ ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
                                      "config read left unprocessed keys");
     }
 
-    cfg = &ctx->config[who];
+    cfg = &ctx->slow->config[who];
     ngx_memzero(cfg, sizeof(*cfg));
 
     if (levels.level[ZAE_LEVEL_SYSTEM]
@@ -1544,7 +1565,7 @@ ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
                                             ctx->zmcf->config_ttl);
     }
 
-    ctx->limits[who] = *limits;
+    ctx->slow->limits[who] = *limits;
     ctx->sources[who] = source;
     ctx->have_limits |= 1 << who;
 
@@ -1594,10 +1615,10 @@ ngx_http_zae_limit_read_done(ngx_http_zae_limit_ctx_t *ctx)
     }
 
     if (ctx->what & ZAE_READ_META) {
-        ctx->rd.meta = rd.meta;
-        ctx->rd.has_meta = rd.has_meta;
-        ctx->rd.bucket = rd.bucket;
-        ctx->rd.has_bucket = rd.has_bucket;
+        ctx->slow->rd.meta = rd.meta;
+        ctx->slow->rd.has_meta = rd.has_meta;
+        ctx->slow->rd.bucket = rd.bucket;
+        ctx->slow->rd.has_bucket = rd.has_bucket;
 
         if (rd.has_meta && rd.meta.cascade && rd.meta.parent_id.len
             && rd.meta.parent_id.len <= ZAE_ENTITY_ID_MAX_LEN)
@@ -1624,8 +1645,8 @@ ngx_http_zae_limit_read_done(ngx_http_zae_limit_ctx_t *ctx)
     if ((ctx->what & ZAE_READ_PARENT) && ctx->cascade
         && !(ctx->have_read & ZAE_READ_PARENT))
     {
-        ctx->rd.parent_bucket = rd.parent_bucket;
-        ctx->rd.has_parent_bucket = rd.has_parent_bucket;
+        ctx->slow->rd.parent_bucket = rd.parent_bucket;
+        ctx->slow->rd.has_parent_bucket = rd.has_parent_bucket;
     }
 
     ctx->have_read |= ctx->what;
@@ -1641,8 +1662,8 @@ ngx_http_zae_limit_hdrs_from_plan(ngx_http_zae_limit_ctx_t *ctx)
     zae_proto_item_t   *it;
     zae_proto_limit_t  *l;
 
-    for (i = 0; i < ctx->plan.nitems; i++) {
-        it = &ctx->plan.items[i];
+    for (i = 0; i < ctx->slow->plan.nitems; i++) {
+        it = &ctx->slow->plan.items[i];
 
         for (j = 0; j < it->nlimits; j++) {
             l = &it->limits[j];
@@ -1673,7 +1694,7 @@ ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx)
 
     case ZAE_WRITE_OK:
 
-        ctx->cascaded = (ctx->plan.nitems == 2);
+        ctx->cascaded = (ctx->slow->plan.nitems == 2);
 
         if (ctx->cascaded) {
             ctx->entity.cascade = 1;
@@ -1701,16 +1722,16 @@ ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx)
     case ZAE_WRITE_CONDITION_FAILED:
 
         if (ctx->step == NGX_HTTP_ZAE_LIMIT_STEP_RETRY) {
-            (void) zae_proto_retry_reject(&ctx->plan);
+            (void) zae_proto_retry_reject(&ctx->slow->plan);
 
-            return ngx_http_zae_limit_reject(ctx, ctx->plan.statuses,
-                                             ctx->plan.nstatuses, NULL);
+            return ngx_http_zae_limit_reject(ctx, ctx->slow->plan.statuses,
+                                             ctx->slow->plan.nstatuses, NULL);
         }
 
         zae_buf_init(&b, &ctx->mem, 1024);
 
         if (zae_proto_retry_request(&b, &ctx->ref.table, &ctx->nsid,
-                                    &ctx->plan, &ctx->write_op)
+                                    &ctx->slow->plan, &ctx->write_op)
             != ZAE_OK)
         {
             return ngx_http_zae_limit_unavailable(ctx, "out of memory");
