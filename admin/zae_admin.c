@@ -377,6 +377,67 @@ zae_admin_usage_error(zae_admin_t *a, const char *fmt, ...)
 }
 
 
+/*
+ * A value from the command line as an error message quotes it: at most
+ * ZAE_ADMIN_SHOWN_MAX characters (as zae-limiter cuts its ValidationError
+ * values) followed by "..." when longer, control bytes as \xNN so that
+ * they reach the terminal as text.
+ */
+
+#define ZAE_ADMIN_SHOWN_MAX  50
+
+const char *
+zae_admin_shown(zae_admin_t *a, const char *s)
+{
+    char           *out, *p, *end;
+    size_t          n;
+    const u_char   *c;
+
+    static const char  hex[] = "0123456789abcdef";
+
+    /* a character may take 4 bytes of UTF-8, a control byte 4 as \xNN */
+
+    out = zae_alloc(&a->mem, ZAE_ADMIN_SHOWN_MAX * 4 + sizeof("..."));
+    if (out == NULL) {
+        return "(out of memory)";
+    }
+
+    p = out;
+    end = out + ZAE_ADMIN_SHOWN_MAX * 4;
+    n = 0;
+
+    for (c = (const u_char *) s; *c; c++) {
+
+        if ((*c & 0xc0) != 0x80 && n++ == ZAE_ADMIN_SHOWN_MAX) {
+            break;                      /* a character starts here */
+        }
+
+        if (end - p < 4) {
+            break;
+        }
+
+        if (*c < 0x20 || *c == 0x7f) {
+            *p++ = '\\';
+            *p++ = 'x';
+            *p++ = hex[*c >> 4];
+            *p++ = hex[*c & 0xf];
+
+        } else {
+            *p++ = (char) *c;
+        }
+    }
+
+    if (*c) {
+        memcpy(p, "...", 3);
+        p += 3;
+    }
+
+    *p = '\0';
+
+    return out;
+}
+
+
 const char *
 zae_admin_opt(zae_admin_t *a, const char *name)
 {
@@ -857,7 +918,8 @@ main(int argc, char **argv)
 
         } else if (strcmp(out, "table") != 0) {
             rc = zae_admin_usage_error(&a, "invalid --output \"%s\": use "
-                                       "table or json", out);
+                                       "table or json",
+                                       zae_admin_shown(&a, out));
             goto done;
         }
     }
@@ -870,7 +932,7 @@ main(int argc, char **argv)
             != ZAE_OK)
         {
             rc = zae_admin_usage_error(&a, "invalid table name \"%s\": %s",
-                                       a.table, err.msg);
+                                       zae_admin_shown(&a, a.table), err.msg);
             goto done;
         }
 
@@ -880,7 +942,8 @@ main(int argc, char **argv)
                != ZAE_OK)
         {
             rc = zae_admin_usage_error(&a, "invalid principal \"%s\": %s",
-                                       a.principal, err.msg);
+                                       zae_admin_shown(&a, a.principal),
+                                       err.msg);
             goto done;
         }
     }

@@ -122,6 +122,7 @@ void zae_admin_error(zae_admin_t *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int zae_admin_usage_error(zae_admin_t *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+const char *zae_admin_shown(zae_admin_t *a, const char *s);
 const char *zae_admin_opt(zae_admin_t *a, const char *name);
 int zae_admin_opt_all(zae_admin_t *a, const char *name, const char **out,
     int max);

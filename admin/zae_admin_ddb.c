@@ -427,7 +427,7 @@ zae_admin_call(zae_admin_t *a, const char *target, zae_buf_t *body,
             {
                 if (a->http_status == 200) {
                     zae_admin_error(a, "invalid response to \"%s\": %s",
-                                    target, err.msg);
+                                    zae_admin_shown(a, target), err.msg);
                     return ZAE_ERROR;
                 }
 

@@ -63,8 +63,8 @@ zae_admin_check_entity(zae_admin_t *a, const char *s, zae_str_t *out)
     *out = zae_admin_str(s);
 
     if (zae_validate_entity_id(out->data, out->len, &err) != ZAE_OK) {
-        zae_admin_usage_error(a, "invalid entity id \"%s\": %s", s,
-                              err.msg);
+        zae_admin_usage_error(a, "invalid entity id \"%s\": %s",
+                              zae_admin_shown(a, s), err.msg);
         return ZAE_ERROR;
     }
 
@@ -80,7 +80,8 @@ zae_admin_check_resource(zae_admin_t *a, const char *s, zae_str_t *out)
     *out = zae_admin_str(s);
 
     if (zae_validate_resource(out->data, out->len, &err) != ZAE_OK) {
-        zae_admin_usage_error(a, "invalid resource \"%s\": %s", s, err.msg);
+        zae_admin_usage_error(a, "invalid resource \"%s\": %s",
+                              zae_admin_shown(a, s), err.msg);
         return ZAE_ERROR;
     }
 
@@ -593,7 +594,8 @@ zae_admin_cmd_system_set(zae_admin_t *a)
 
     if (s && strcmp(s, "allow") != 0 && strcmp(s, "block") != 0) {
         return zae_admin_usage_error(a, "invalid --on-unavailable \"%s\": "
-                                     "use allow or block", s);
+                                     "use allow or block",
+                                     zae_admin_shown(a, s));
     }
 
     if (zae_admin_write_system(a, &ls, &onu) != ZAE_OK) {
@@ -1161,7 +1163,8 @@ zae_admin_cmd_entity_show(zae_admin_t *a)
     }
 
     if (zae_entity_meta_decode(&a->mem, meta, &m, &err) != ZAE_OK) {
-        zae_admin_error(a, "invalid entity \"%s\": %s", a->args[0], err.msg);
+        zae_admin_error(a, "invalid entity \"%s\": %s",
+                        zae_admin_shown(a, a->args[0]), err.msg);
         return ZAE_ADMIN_EXIT_FAILED;
     }
 

@@ -56,7 +56,7 @@ zae_admin_resolve_ns(zae_admin_t *a, int create)
 
     if (zae_validate_namespace(name.data, name.len, &err) != ZAE_OK) {
         return zae_admin_usage_error(a, "invalid namespace \"%s\": %s",
-                                     a->ns_name, err.msg);
+                                     zae_admin_shown(a, a->ns_name), err.msg);
     }
 
     if (create) {
@@ -210,7 +210,8 @@ zae_admin_cmd_ns_register(zae_admin_t *a)
 
         if (zae_validate_namespace(name.data, name.len, &err) != ZAE_OK) {
             return zae_admin_usage_error(a, "invalid namespace \"%s\": %s",
-                                         a->args[i], err.msg);
+                                         zae_admin_shown(a, a->args[i]),
+                                         err.msg);
         }
     }
 
@@ -504,7 +505,8 @@ static int
 zae_admin_check_nsid(zae_admin_t *a, const char *s)
 {
     if (!zae_nsid_valid((u_char *) s, strlen(s))) {
-        zae_admin_usage_error(a, "invalid namespace id \"%s\"", s);
+        zae_admin_usage_error(a, "invalid namespace id \"%s\"",
+                              zae_admin_shown(a, s));
         return ZAE_ERROR;
     }
 

@@ -36,14 +36,14 @@ zae_admin_args(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
     *res = zae_admin_str(a->args[1]);
 
     if (zae_validate_entity_id(ent->data, ent->len, &err) != ZAE_OK) {
-        zae_admin_usage_error(a, "invalid entity id \"%s\": %s", a->args[0],
-                              err.msg);
+        zae_admin_usage_error(a, "invalid entity id \"%s\": %s",
+                              zae_admin_shown(a, a->args[0]), err.msg);
         return ZAE_ERROR;
     }
 
     if (zae_validate_resource(res->data, res->len, &err) != ZAE_OK) {
-        zae_admin_usage_error(a, "invalid resource \"%s\": %s", a->args[1],
-                              err.msg);
+        zae_admin_usage_error(a, "invalid resource \"%s\": %s",
+                              zae_admin_shown(a, a->args[1]), err.msg);
         return ZAE_ERROR;
     }
 
@@ -325,7 +325,8 @@ zae_admin_cmd_time_until(zae_admin_t *a)
                                 &tokens, &err) != ZAE_OK)
         {
             return zae_admin_usage_error(a, "invalid --needed \"%s\": "
-                                         "expected name:N", needed[i]);
+                                         "expected name:N",
+                                         zae_admin_shown(a, needed[i]));
         }
     }
 
@@ -427,7 +428,7 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
 
     if (zae_validate_entity_id(ent.data, ent.len, &err) != ZAE_OK) {
         return zae_admin_usage_error(a, "invalid entity id \"%s\": %s",
-                                     a->args[0], err.msg);
+                                     zae_admin_shown(a, a->args[0]), err.msg);
     }
 
     pk = zae_admin_q_pk(a, "ENTITY#", &ent);
@@ -601,8 +602,8 @@ zae_admin_cmd_audit_list(zae_admin_t *a)
     if (e && strncmp(e, "$RESOURCE:", 10) != 0 && strcmp(e, "$SYSTEM") != 0
         && zae_validate_entity_id(ent.data, ent.len, &err) != ZAE_OK)
     {
-        return zae_admin_usage_error(a, "invalid entity id \"%s\": %s", e,
-                                     err.msg);
+        return zae_admin_usage_error(a, "invalid entity id \"%s\": %s",
+                                     zae_admin_shown(a, e), err.msg);
     }
 
     lim = 100;
@@ -612,13 +613,13 @@ zae_admin_cmd_audit_list(zae_admin_t *a)
 
         if (*l == '\0' || *end != '\0' || lim < 1 || lim > 10000) {
             return zae_admin_usage_error(a, "invalid --limit \"%s\": use "
-                                         "1..10000", l);
+                                         "1..10000", zae_admin_shown(a, l));
         }
     }
 
     if (start && !zae_ulid_valid((u_char *) start, strlen(start))) {
         return zae_admin_usage_error(a, "invalid --start-event-id \"%s\": "
-                                     "not a ULID", start);
+                                     "not a ULID", zae_admin_shown(a, start));
     }
 
     pk = zae_admin_q_pk(a, "AUDIT#", &ent);

@@ -206,7 +206,7 @@ zae_admin_cmd_deploy(zae_admin_t *a)
     if (strlen(a->table) < 3) {
         return zae_admin_usage_error(a, "invalid table name \"%s\": "
                                      "DynamoDB needs at least 3 characters",
-                                     a->table);
+                                     zae_admin_shown(a, a->table));
     }
 
     zae_buf_init(&b, &a->mem, 4096);

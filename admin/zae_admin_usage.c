@@ -1129,7 +1129,8 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
 
     if (zae_admin_parse_windows(&ctx, s ? s : "hourly,daily") != ZAE_OK) {
         return zae_admin_usage_error(a, "invalid --snapshot-windows \"%s\": "
-                                     "use hourly, daily, monthly", s);
+                                     "use hourly, daily, monthly",
+                                     zae_admin_shown(a, s));
     }
 
     s = zae_admin_opt(a, "usage-retention-days");
@@ -1141,7 +1142,7 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
             || ctx.retention_days > 36500)
         {
             return zae_admin_usage_error(a, "invalid --usage-retention-days "
-                                         "\"%s\"", s);
+                                         "\"%s\"", zae_admin_shown(a, s));
         }
     }
 
@@ -1278,12 +1279,14 @@ zae_admin_usage_read(zae_admin_t *a, zae_admin_snap_t **out, size_t *nout)
     res = zae_admin_str(r);
 
     if (e && zae_validate_entity_id(ent.data, ent.len, &err) != ZAE_OK) {
-        zae_admin_usage_error(a, "invalid entity id \"%s\": %s", e, err.msg);
+        zae_admin_usage_error(a, "invalid entity id \"%s\": %s",
+                              zae_admin_shown(a, e), err.msg);
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
     if (r && zae_validate_resource(res.data, res.len, &err) != ZAE_OK) {
-        zae_admin_usage_error(a, "invalid resource \"%s\": %s", r, err.msg);
+        zae_admin_usage_error(a, "invalid resource \"%s\": %s",
+                              zae_admin_shown(a, r), err.msg);
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -1292,7 +1295,7 @@ zae_admin_usage_read(zae_admin_t *a, zae_admin_snap_t **out, size_t *nout)
 
         if (zae_window_parse((u_char *) w, strlen(w), &wv) != ZAE_OK) {
             zae_admin_usage_error(a, "invalid --window \"%s\": use hourly, "
-                                  "daily or monthly", w);
+                                  "daily or monthly", zae_admin_shown(a, w));
             return ZAE_ADMIN_EXIT_USAGE;
         }
     }
@@ -1309,7 +1312,8 @@ zae_admin_usage_read(zae_admin_t *a, zae_admin_snap_t **out, size_t *nout)
         limit = strtol(lim, &endp, 10);
 
         if (*lim == '\0' || *endp != '\0' || limit < 1 || limit > 100000) {
-            zae_admin_usage_error(a, "invalid --limit \"%s\"", lim);
+            zae_admin_usage_error(a, "invalid --limit \"%s\"",
+                                  zae_admin_shown(a, lim));
             return ZAE_ADMIN_EXIT_USAGE;
         }
     }

@@ -425,6 +425,22 @@ like($err, qr/resource "claude" has no defaults in namespace "default"/,
 
 ($rc, $out, $err) = admin('entity', 'create', 'bad#id');
 is($rc, 2, 'invalid entity id: exit 2');
+like($err, qr/invalid entity id "bad#id": /, 'invalid entity id message');
+
+# a long or hostile value is quoted as zae-limiter quotes it: 50
+# characters, then "..."; control bytes as text
+($rc, $out, $err) = admin('entity', 'create', "x\x01#" . ('y' x 300));
+is($rc, 2, 'long invalid entity id: exit 2');
+like($err, qr/invalid entity id "x\\x01#y{47}\.\.\.": /,
+     'long invalid entity id: cut at 50 characters, control byte shown');
+unlike($err, qr/\x01|y{48}/, 'no raw control byte, no full value');
+
+# characters, not bytes: 80 two-byte characters (UTF-8 "\xc3\xa9")
+($rc, $out, $err) = admin('entity', 'create',
+                          "\xc3\xa9#" x 10 . "\xc3\xa9" x 60);
+is($rc, 2, 'non-ASCII invalid entity id: exit 2');
+like($err, qr/invalid entity id "(?:\xc3\xa9#){10}(?:\xc3\xa9){30}\.\.\.": /,
+     'non-ASCII invalid entity id: cut at 50 characters');
 
 ($rc, $out, $err) = admin('entity', 'create', 'key-1', '--parent',
                           'proj-1');
