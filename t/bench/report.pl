@@ -148,8 +148,8 @@ sub results {
         added_latency_over_rtt =>
             'added p50 latency at 1 connection / raw UpdateItem p50',
         admitted_rps_over_raw_update_rps =>
-            "admitted rps / raw UpdateItem rps, $s->{comparison_connections}"
-            . ' connections',
+            'admitted rps / raw UpdateItem rps, 100 entities / 100 items, '
+            . "$s->{comparison_connections} connections",
         reject_rps_over_return429_rps =>
             "rejection rps / `return 429` rps, $s->{comparison_connections}"
             . ' connections',
@@ -169,6 +169,17 @@ sub results {
         $g =~ s/>=/≥/;
 
         push @o, "| $label{$k} (`$k`) | " . fmt($v, 3) . " | $g | $met |";
+    }
+
+    my $hot = $s->{ratios}{hot_bucket_admitted_rps_over_raw_update_rps};
+
+    if (defined $hot) {
+        push @o, '', 'One hot bucket (no goal: above 1,000 writes/s a '
+                 . 'bucket runs out of its hidden `wcu` budget, see below): '
+                 . "admitted rps / raw UpdateItem rps on one item, "
+                 . "$s->{comparison_connections} connections "
+                 . '(`hot_bucket_admitted_rps_over_raw_update_rps`): '
+                 . fmt($hot, 3) . '.';
     }
 
     $cpu = $s->{cpu};

@@ -399,6 +399,43 @@ sub wrk {
 }
 
 
+# distinct entities: every key is warmed up first (its first request takes
+# the slow path and creates the bucket); the cost of those first requests
+# is noted when $note is set
+
+sub wanted { $opt{only} eq '' || $_[0] =~ /$opt{only}/ }
+
+sub warm_entities {
+    my ($n, $prefix, $note) = @_;
+    my ($m0, $m1, $t, $rc, $codes, $ok, $out);
+
+    $out = "$opt{out}/warm-$prefix$n.txt";
+    $m0 = metrics();
+    $t = time;
+    $rc = run_cmd($out, 300, 'curl', '--no-progress-meter', '-Z',
+                  '--parallel-max', '64', '-o', '/dev/null',
+                  '-w', '%{http_code}\n',
+                  "http://127.0.0.1:$port{nginx}/one-arg/?key=$prefix\[0-"
+                  . ($n - 1) . ']');
+    $t = time - $t;
+    $codes = slurp($out);
+    $ok = () = $codes =~ /^200$/mg;
+    die "bench: warm-up of $n entities: $ok answered 200 (curl $rc)\n"
+        if $ok != $n;
+    $m1 = metrics();
+
+    return unless $note;
+
+    $calls_note{$n} = {
+        first_requests    => $n,
+        seconds           => sprintf('%.1f', $t) + 0,
+        calls_per_request => sprintf('%.2f', ($m1->{calls} - $m0->{calls})
+                                     / $n) + 0,
+    };
+    logmsg("warmed $n entities up: " . $json->encode($calls_note{$n}));
+}
+
+
 # one measured scenario: optional warm-up, metrics before and after,
 # the check that every answer has the expected status
 
@@ -755,9 +792,42 @@ run_cmd($body_file, 10, $opt{spec_body}, $TABLE, $nsid, 'raw-1', 'gpt-4',
         'rpm:1') == 0
     or die "bench: spec_body failed: " . slurp($body_file);
 
+# the admitted-throughput pair: 100 entities through the module, and the
+# raw UpdateItem over 100 items of its own (wcu and rpm topped up as
+# above, so that every raw write succeeds; each module bucket gets about
+# 1/100 of the load and stays within its wcu budget)
+my $bodies_file = "$run/spec_bodies.txt";
+
+if ($opt{wrk} && (wanted("raw_updateitem_100_c$CMP")
+                  || wanted("zae_entities_100_c$CMP")))
+{
+    my $all = '';
+
+    warm_entities(100, 'e-', 1);
+    warm_entities(100, 'raw-e-', 0);
+
+    for my $i (0 .. 99) {
+        $ddb->update_item(
+            Key => { PK => S("$nsid/BUCKET#raw-e-$i#gpt-4#0"),
+                     SK => S('#STATE') },
+            UpdateExpression => 'ADD b_wcu_tk :big, b_rpm_tk :big',
+            ExpressionAttributeValues => { ':big' => N('1000000000000000') });
+
+        run_cmd("$run/body.$i", 10, $opt{spec_body}, $TABLE, $nsid,
+                "raw-e-$i", 'gpt-4', 'rpm:1') == 0
+            or die "bench: spec_body failed: " . slurp("$run/body.$i");
+
+        my $b = slurp("$run/body.$i");
+        $b =~ s/\n+\z//;
+        die "bench: a spec body with a newline\n" if $b =~ /\n/;
+        $all .= "$b\n";
+    }
+
+    spew($bodies_file, $all);
+}
+
 my $date = strftime('%Y%m%dT%H%M%SZ', gmtime);
-my @raw_args = (
-    'method=POST', "body=$body_file",
+my @raw_head = (
     'header=Content-Type:application/x-amz-json-1.0',
     'header=X-Amz-Target:DynamoDB_20120810.UpdateItem',
     "header=X-Amz-Date:$date",
@@ -766,6 +836,8 @@ my @raw_args = (
     . 'SignedHeaders=content-type;host;x-amz-date;x-amz-target, '
     . 'Signature=' . ('0' x 64),
 );
+my @raw_args = ('method=POST', "body=$body_file", @raw_head);
+my @raw100_args = ('method=POST', "bodies=$bodies_file", @raw_head);
 
 my %S;
 
@@ -803,6 +875,18 @@ if ($opt{wrk}) {
                 name => "zae_one_limit_c$c", url => "$base/one/",
                 conns => $c, args => ["key=$key"], zae => 1,
                 desc => 'zae_limit, one limit, one entity');
+
+            next if $c != $CMP;
+
+            $S{"raw_updateitem_100_c$c"} = scenario(
+                name => "raw_updateitem_100_c$c", url => "$endpoint/",
+                conns => $c, args => \@raw100_args, calls => 1,
+                desc => 'the speculative UpdateItem over 100 items');
+
+            $S{"zae_entities_100_c$c"} = scenario(
+                name => "zae_entities_100_c$c", url => "$base/one/",
+                conns => $c, args => ['keys=100', 'prefix=e-'], zae => 1,
+                desc => 'one limit, 100 entities picked at random');
         }
     }
 
@@ -833,38 +917,14 @@ if ($opt{wrk}) {
             desc => 'nginx return 429');
     }
 
-    # distinct entities: warm every key up first (its first request takes
-    # the slow path and creates the bucket), then pick keys at random
-    for my $n (100, 10000) {
-        my ($m0, $m1, $t, $rc, $codes, $ok);
+    # 10,000 distinct entities: warmed up like the 100 above
+    if (wanted("zae_entities_10000_c$CMP")) {
+        warm_entities(10000, 'e-', 1);
 
-        next if $opt{only} ne '' && "zae_entities_${n}_c$CMP" !~ /$opt{only}/;
-
-        $m0 = metrics();
-        $t = time;
-        $rc = run_cmd("$opt{out}/zae_entities_$n.warm.txt", 300, 'curl',
-                      '--no-progress-meter', '-Z', '--parallel-max', '64',
-                      '-o', '/dev/null', '-w', '%{http_code}\n',
-                      "$base/one-arg/?key=e-[0-" . ($n - 1) . ']');
-        $t = time - $t;
-        $codes = slurp("$opt{out}/zae_entities_$n.warm.txt");
-        $ok = () = $codes =~ /^200$/mg;
-        die "bench: warm-up of $n entities: $ok answered 200 (curl $rc)\n"
-            if $ok != $n;
-        $m1 = metrics();
-
-        $calls_note{$n} = {
-            first_requests    => $n,
-            seconds           => sprintf('%.1f', $t) + 0,
-            calls_per_request => sprintf('%.2f', ($m1->{calls} - $m0->{calls})
-                                         / $n) + 0,
-        };
-        logmsg("warmed $n entities up: " . $json->encode($calls_note{$n}));
-
-        $S{"zae_entities_${n}_c$CMP"} = scenario(
-            name => "zae_entities_${n}_c$CMP", url => "$base/one/",
-            conns => $CMP, args => ["keys=$n", 'prefix=e-'], zae => 1,
-            desc => "one limit, $n entities picked at random");
+        $S{"zae_entities_10000_c$CMP"} = scenario(
+            name => "zae_entities_10000_c$CMP", url => "$base/one/",
+            conns => $CMP, args => ['keys=10000', 'prefix=e-'], zae => 1,
+            desc => 'one limit, 10000 entities picked at random');
     }
 }
 
@@ -889,6 +949,9 @@ my %ratios = (
             ? $S{zae_one_limit_c1}{p50_ms} - $S{proxy_c1}{p50_ms} : undef,
         $S{raw_updateitem_c1}{p50_ms}),
     admitted_rps_over_raw_update_rps => ratio(
+        $S{"zae_entities_100_c$CMP"}{rps},
+        $S{"raw_updateitem_100_c$CMP"}{rps}),
+    hot_bucket_admitted_rps_over_raw_update_rps => ratio(
         $S{"zae_one_limit_c$CMP"}{rps}, $S{"raw_updateitem_c$CMP"}{rps}),
     reject_rps_over_return429_rps => ratio(
         $S{"zae_reject_c$CMP"}{rps}, $S{"return_429_c$CMP"}{rps}),

@@ -10,6 +10,8 @@
 --             prefix, default "key-")
 --   header=   an extra request header (repeatable)
 --   method=   the method (default GET); body=FILE: the request body
+--   bodies=F  one request body per line of F, picked at random for each
+--             request (the raw UpdateItem over many items)
 --
 -- done() prints one line: BENCH {"requests":...,"p50_us":...,...}
 
@@ -22,6 +24,7 @@ end
 
 local mode, nkeys, prefix, fixed
 local headers = {}
+local bodies = {}
 
 function init(args)
     local method, body = "GET", nil
@@ -47,6 +50,14 @@ function init(args)
             local f = assert(io.open(v, "rb"))
             body = f:read("*a")
             f:close()
+        elseif k == "bodies" then
+            for line in io.lines(v) do
+                if line ~= "" then
+                    bodies[#bodies + 1] = line
+                end
+            end
+            assert(#bodies > 0, "wrk.lua: no body in " .. v)
+            mode = "bodies"
         else
             error("wrk.lua: unknown argument " .. a)
         end
@@ -71,7 +82,9 @@ end
 function request()
     local k
 
-    if mode == "keys" then
+    if mode == "bodies" then
+        return wrk.format(nil, nil, nil, bodies[math.random(#bodies)])
+    elseif mode == "keys" then
         k = prefix .. (math.random(nkeys) - 1)
     else
         return static
