@@ -258,22 +258,49 @@ zae_buf_printf(zae_buf_t *b, const char *fmt, ...)
 int
 zae_buf_add_int64(zae_buf_t *b, int64_t v)
 {
-    u_char    tmp[24], *p;
-    uint64_t  u;
+    u_char  *p;
 
-    p = tmp + sizeof(tmp);
-    u = (v < 0) ? (uint64_t) 0 - (uint64_t) v : (uint64_t) v;
+    if (zae_buf_reserve(b, ZAE_INT64_LEN + 1) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    p = zae_print_int64(b->data + b->len, v);
+    *p = '\0';
+
+    b->len = (size_t) (p - b->data);
+
+    return ZAE_OK;
+}
+
+
+u_char *
+zae_print_int64(u_char *p, int64_t v)
+{
+    u_char    *end;
+    uint64_t   u, t;
+
+    if (v < 0) {
+        *p++ = '-';
+        u = (uint64_t) 0 - (uint64_t) v;
+
+    } else {
+        u = (uint64_t) v;
+    }
+
+    end = p + 1;
+
+    for (t = u; t >= 10; t /= 10) {
+        end++;
+    }
+
+    p = end;
 
     do {
         *--p = (u_char) ('0' + u % 10);
         u /= 10;
     } while (u);
 
-    if (v < 0) {
-        *--p = '-';
-    }
-
-    return zae_buf_add(b, p, tmp + sizeof(tmp) - p);
+    return end;
 }
 
 

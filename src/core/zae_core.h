@@ -38,6 +38,11 @@ typedef struct {
 #define zae_str_set(str, text)                                               \
     (str)->len = sizeof(text) - 1; (str)->data = (u_char *) text
 
+/* copies n bytes to dst, evaluates to the byte after them */
+#define zae_cpymem(dst, src, n)   (((u_char *) memcpy(dst, src, n)) + (n))
+/* the same for a string literal, without its NUL */
+#define zae_cpylit(dst, lit)      zae_cpymem(dst, lit, sizeof(lit) - 1)
+
 
 /*
  * A pool-style allocator: everything allocated through it is released
@@ -90,6 +95,16 @@ int zae_buf_add_str(zae_buf_t *b, const char *s);
 int zae_buf_printf(zae_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int zae_buf_add_int64(zae_buf_t *b, int64_t v);
+
+
+/*
+ * Writes v in decimal ("-12", "0") at p, at most ZAE_INT64_LEN bytes, no
+ * NUL; returns the byte after the last digit
+ */
+
+#define ZAE_INT64_LEN  (sizeof("-9223372036854775808") - 1)
+
+u_char *zae_print_int64(u_char *p, int64_t v);
 
 
 /* error messages: lowercase, no trailing period, values quoted */

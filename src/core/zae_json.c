@@ -91,27 +91,12 @@ zae_json_put_u(u_char *d, uint32_t c)
 }
 
 
-static int
-zae_json_add_str(zae_buf_t *b, const u_char *s, size_t len, int ascii)
+static u_char *
+zae_json_escape_str(u_char *d, const u_char *s, size_t len, int ascii)
 {
     size_t         i, n;
-    u_char        *d;
     uint32_t       c;
     const u_char  *p, *end;
-
-    /* the worst case is 12 output bytes (a surrogate pair) per input byte */
-
-    if (len > (SIZE_MAX / 4 - 3) / 12) {
-        b->failed = 1;
-        return ZAE_ERROR;
-    }
-
-    if (zae_buf_reserve(b, len * 12 + 3) != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    d = b->data + b->len;
-    *d++ = '"';
 
     p = s;
     end = s + len;
@@ -197,6 +182,36 @@ zae_json_add_str(zae_buf_t *b, const u_char *s, size_t len, int ascii)
 
         p += n;
     }
+
+    return d;
+}
+
+
+u_char *
+zae_json_escape(u_char *d, const u_char *s, size_t len)
+{
+    return zae_json_escape_str(d, s, len, 1);
+}
+
+
+static int
+zae_json_add_str(zae_buf_t *b, const u_char *s, size_t len, int ascii)
+{
+    u_char  *d;
+
+    if (len > (SIZE_MAX / 4 - 3) / ZAE_JSON_ESCAPE_MAX) {
+        b->failed = 1;
+        return ZAE_ERROR;
+    }
+
+    if (zae_buf_reserve(b, len * ZAE_JSON_ESCAPE_MAX + 3) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    d = b->data + b->len;
+    *d++ = '"';
+
+    d = zae_json_escape_str(d, s, len, ascii);
 
     *d++ = '"';
     *d = '\0';

@@ -103,6 +103,23 @@ typedef struct {
 int zae_json_add_string(zae_buf_t *b, const u_char *s, size_t len);
 int zae_json_add_string_utf8(zae_buf_t *b, const u_char *s, size_t len);
 
+/*
+ * zae_json_escape() writes what zae_json_add_string() puts between the
+ * quotes, at most len * ZAE_JSON_ESCAPE_MAX bytes at d, and returns the
+ * byte after them.  Escaping is per character, and no character spans
+ * an ASCII byte, so the pieces of a string joined by ASCII may be
+ * escaped one by one.
+ */
+
+/*
+ * six bytes per input byte at most: \u00xx for a control byte, DEL or
+ * an invalid byte, \uxxxx for 2- and 3-byte sequences, a surrogate
+ * pair (12) for 4 bytes
+ */
+#define ZAE_JSON_ESCAPE_MAX  6
+
+u_char *zae_json_escape(u_char *d, const u_char *s, size_t len);
+
 
 /* constructors; they return NULL on allocation failure */
 

@@ -16,6 +16,15 @@ static int zae_proto_attr(zae_ddb_expr_t *x, zae_str_t *name,
     const char *suffix, const char **ph);
 static int zae_proto_check_consume(zae_amount_t *consume, size_t n,
     zae_err_t *err);
+static u_char *zae_proto_ph(u_char *p, const char *kind, size_t i);
+static u_char *zae_proto_ph_name(u_char *p, size_t i, zae_str_t *name,
+    const char *sfx);
+static u_char *zae_proto_ph_value(u_char *p, size_t i, int64_t v);
+static void zae_proto_pair(zae_amount_t *consume, size_t n, size_t i,
+    zae_str_t *name, int64_t *milli);
+static u_char *zae_proto_spec_exprs(u_char *p, size_t n);
+static u_char *zae_proto_spec_attrs(u_char *p, zae_amount_t *consume,
+    size_t n, int64_t now_ms);
 static void zae_proto_status(zae_limit_status_t *st, zae_str_t *entity,
     zae_str_t *resource, zae_str_t *name, int64_t cp, int64_t ra,
     int64_t rp, int64_t requested, zae_bucket_result_t *res);
@@ -141,10 +150,15 @@ zae_proto_check_consume(zae_amount_t *consume, size_t n, zae_err_t *err)
  *
  * The threshold of a limit is its +n*1000 value, as upstream's :pos and
  * :thresh are equal.
+ *
+ * This is the body built with the general builders: the expression
+ * builder, the key tree and zae_ddb_update_item().  The request path
+ * writes the same bytes directly (zae_proto_spec_request() below); this
+ * one is their reference in the tests and the fuzzer.
  */
 
 int
-zae_proto_spec_request(zae_buf_t *b, zae_bucket_ref_t *ref,
+zae_proto_spec_request_generic(zae_buf_t *b, zae_bucket_ref_t *ref,
     zae_amount_t *consume, size_t n, int64_t now_ms, zae_err_t *err)
 {
     size_t          i;
@@ -236,6 +250,267 @@ zae_proto_spec_request(zae_buf_t *b, zae_bucket_ref_t *ref,
     if (zae_ddb_update_item(b, &r) != ZAE_OK) {
         return zae_err_set(err, "out of memory");
     }
+
+    return ZAE_OK;
+}
+
+
+/*
+ * The direct writer of the generic body above, byte for byte: its
+ * placeholders are positional, because check_consume() refuses "wcu"
+ * and duplicates, so no two attribute names are equal.  With the n
+ * limits and wcu as pairs 0..n and T = 2n + 2:
+ *
+ *   pair i: tk #n{2i}, tc #n{2i+1}, -milli :v{2i}, +milli :v{2i+1};
+ *   ttl #nT, now_s :vT.
+ *
+ * The parts of the body in zae_ddb_update_item()'s field order:
+ */
+
+#define ZAE_SPEC_TABLE  "{\"TableName\":\""
+#define ZAE_SPEC_PK     "\",\"Key\":{\"PK\":{\"S\":\""
+#define ZAE_SPEC_UPDATE                                                       \
+    "\"},\"SK\":{\"S\":\"" ZAE_BUCKET_SK "\"}},\"UpdateExpression\":\"ADD "
+#define ZAE_SPEC_COND                                                         \
+    "\",\"ConditionExpression\":\"attribute_exists(PK)"
+#define ZAE_SPEC_TTL    " AND (attribute_not_exists("
+#define ZAE_SPEC_TTL_GT ") OR "
+#define ZAE_SPEC_NAMES  ")\",\"ExpressionAttributeNames\":{"
+#define ZAE_SPEC_VALUES "\"ttl\"},\"ExpressionAttributeValues\":{"
+#define ZAE_SPEC_END                                                          \
+    "\"}},\"ReturnValues\":\"ALL_NEW\","                                      \
+    "\"ReturnValuesOnConditionCheckFailure\":\"ALL_OLD\"}"
+
+/*
+ * The bytes of a pair at most, its escaped name apart, with placeholders
+ * of ZAE_SPEC_PH bytes ("#n130": T <= 2 * ZAE_SCHEMA_MAX_LIMITS + 2):
+ *
+ *   ", #nX :vX, #nX :vX"                    2 + 2 * (2 * PH + 1) + 2
+ *   " AND #nX >= :vX"                       5 + 2 * PH + 4
+ *   "\"#nX\":\"b_" "_tk\","  twice          2 * (1 + PH + 5 + 3 + 2)
+ *   "\":vX\":{\"N\":\"" milli "\"},"  twice  2 * (1 + PH + 8 + INT64 + 3)
+ */
+
+#define ZAE_SPEC_PH     5
+#define ZAE_SPEC_PAIR                                                         \
+    (4 + 2 * (2 * ZAE_SPEC_PH + 1) + 9 + 2 * ZAE_SPEC_PH                      \
+     + 2 * (11 + ZAE_SPEC_PH) + 2 * (12 + ZAE_SPEC_PH + ZAE_INT64_LEN))
+
+/*
+ * The rest: the parts (and a NUL), "#nT" ") OR " "#nT" " > " ":vT",
+ * "\"#nT\":" and "\":vT\":{\"N\":\"" now_s
+ */
+
+#define ZAE_SPEC_FIXED                                                        \
+    (sizeof(ZAE_SPEC_TABLE ZAE_SPEC_PK ZAE_SPEC_UPDATE ZAE_SPEC_COND          \
+            ZAE_SPEC_TTL ZAE_SPEC_TTL_GT ZAE_SPEC_NAMES ZAE_SPEC_VALUES       \
+            ZAE_SPEC_END)                                                     \
+     + 3 * ZAE_SPEC_PH + 3 + (1 + ZAE_SPEC_PH + 2)                            \
+     + (1 + ZAE_SPEC_PH + 8 + ZAE_INT64_LEN))
+
+
+/* "#n12" or ":v12" */
+
+static u_char *
+zae_proto_ph(u_char *p, const char *kind, size_t i)
+{
+    *p++ = kind[0];
+    *p++ = kind[1];
+
+    return zae_print_int64(p, (int64_t) i);
+}
+
+
+/* "#n4":"b_{name}{sfx}", */
+
+static u_char *
+zae_proto_ph_name(u_char *p, size_t i, zae_str_t *name, const char *sfx)
+{
+    *p++ = '"';
+    p = zae_proto_ph(p, "#n", i);
+    p = zae_cpylit(p, "\":\"b_");
+    p = zae_json_escape(p, name->data, name->len);
+    p = zae_cpymem(p, sfx, 3);
+
+    return zae_cpylit(p, "\",");
+}
+
+
+/* ":v4":{"N":"-1000"}, */
+
+static u_char *
+zae_proto_ph_value(u_char *p, size_t i, int64_t v)
+{
+    *p++ = '"';
+    p = zae_proto_ph(p, ":v", i);
+    p = zae_cpylit(p, "\":{\"N\":\"");
+    p = zae_print_int64(p, v);
+
+    return zae_cpylit(p, "\"},");
+}
+
+
+/* the name and the milli amount of pair i: consume[i], then wcu */
+
+static void
+zae_proto_pair(zae_amount_t *consume, size_t n, size_t i, zae_str_t *name,
+    int64_t *milli)
+{
+    static const zae_str_t  wcu = zae_string(ZAE_WCU_NAME);
+
+    if (i < n) {
+        *name = consume[i].name;
+        *milli = consume[i].amount * 1000;
+
+    } else {
+        *name = wcu;
+        *milli = ZAE_WCU_COST;
+    }
+}
+
+
+/* the update and condition expressions: they depend on n alone */
+
+static u_char *
+zae_proto_spec_exprs(u_char *p, size_t n)
+{
+    size_t  i, t;
+
+    t = 2 * n + 2;
+
+    for (i = 0; i <= n; i++) {
+        if (i) {
+            p = zae_cpylit(p, ", ");
+        }
+
+        p = zae_proto_ph(p, "#n", 2 * i);
+        *p++ = ' ';
+        p = zae_proto_ph(p, ":v", 2 * i);
+        p = zae_cpylit(p, ", ");
+        p = zae_proto_ph(p, "#n", 2 * i + 1);
+        *p++ = ' ';
+        p = zae_proto_ph(p, ":v", 2 * i + 1);
+    }
+
+    p = zae_cpylit(p, ZAE_SPEC_COND);
+
+    for (i = 0; i <= n; i++) {
+        p = zae_cpylit(p, " AND ");
+        p = zae_proto_ph(p, "#n", 2 * i);
+        p = zae_cpylit(p, " >= ");
+        p = zae_proto_ph(p, ":v", 2 * i + 1);
+    }
+
+    p = zae_cpylit(p, ZAE_SPEC_TTL);
+    p = zae_proto_ph(p, "#n", t);
+    p = zae_cpylit(p, ZAE_SPEC_TTL_GT);
+    p = zae_proto_ph(p, "#n", t);
+    p = zae_cpylit(p, " > ");
+
+    return zae_proto_ph(p, ":v", t);
+}
+
+
+/* the members of ExpressionAttributeNames, then of ...Values */
+
+static u_char *
+zae_proto_spec_attrs(u_char *p, zae_amount_t *consume, size_t n,
+    int64_t now_ms)
+{
+    size_t     i, t;
+    int64_t    milli;
+    zae_str_t  name;
+
+    t = 2 * n + 2;
+
+    for (i = 0; i <= n; i++) {
+        zae_proto_pair(consume, n, i, &name, &milli);
+
+        p = zae_proto_ph_name(p, 2 * i, &name, "_tk");
+        p = zae_proto_ph_name(p, 2 * i + 1, &name, "_tc");
+    }
+
+    *p++ = '"';
+    p = zae_proto_ph(p, "#n", t);
+    p = zae_cpylit(p, "\":");
+    p = zae_cpylit(p, ZAE_SPEC_VALUES);
+
+    for (i = 0; i <= n; i++) {
+        zae_proto_pair(consume, n, i, &name, &milli);
+
+        p = zae_proto_ph_value(p, 2 * i, -milli);
+        p = zae_proto_ph_value(p, 2 * i + 1, milli);
+    }
+
+    *p++ = '"';
+    p = zae_proto_ph(p, ":v", t);
+    p = zae_cpylit(p, "\":{\"N\":\"");
+
+    return zae_print_int64(p, zae_floor_div(now_ms, 1000));
+}
+
+
+int
+zae_proto_spec_request(zae_buf_t *b, zae_bucket_ref_t *ref,
+    zae_amount_t *consume, size_t n, int64_t now_ms, zae_err_t *err)
+{
+    size_t      i, len;
+    u_char     *p;
+    zae_str_t   pk;
+
+    if (zae_proto_check_consume(consume, n, err) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    if (ref->table.len == 0) {
+        return zae_err_set(err, "no table name");
+    }
+
+    if (zae_keys_bucket_pk(b->mem, &pk, &ref->ns, &ref->entity_id,
+                           &ref->resource, ref->shard)
+        != ZAE_OK)
+    {
+        return zae_err_set(err, "out of memory");
+    }
+
+    /*
+     * the worst case: every byte of the strings escaped to the longest
+     * (each name twice, in b_{name}_tk and b_{name}_tc), then no checks
+     */
+
+    len = sizeof(ZAE_WCU_NAME) - 1;
+
+    for (i = 0; i < n; i++) {
+        len += consume[i].name.len;
+    }
+
+    len = 2 * len + ref->table.len + pk.len;
+
+    if (len > SIZE_MAX / 8 / ZAE_JSON_ESCAPE_MAX) {
+        return zae_err_set(err, "key too long");
+    }
+
+    len = len * ZAE_JSON_ESCAPE_MAX + (n + 1) * ZAE_SPEC_PAIR
+          + ZAE_SPEC_FIXED;
+
+    if (zae_buf_reserve(b, len) != ZAE_OK) {
+        return zae_err_set(err, "out of memory");
+    }
+
+    p = b->data + b->len;
+
+    p = zae_cpylit(p, ZAE_SPEC_TABLE);
+    p = zae_json_escape(p, ref->table.data, ref->table.len);
+    p = zae_cpylit(p, ZAE_SPEC_PK);
+    p = zae_json_escape(p, pk.data, pk.len);
+    p = zae_cpylit(p, ZAE_SPEC_UPDATE);
+    p = zae_proto_spec_exprs(p, n);
+    p = zae_cpylit(p, ZAE_SPEC_NAMES);
+    p = zae_proto_spec_attrs(p, consume, n, now_ms);
+    p = zae_cpylit(p, ZAE_SPEC_END);
+    *p = '\0';
+
+    b->len = (size_t) (p - b->data);
 
     return ZAE_OK;
 }

@@ -128,6 +128,15 @@ int zae_proto_spec_request(zae_buf_t *b, zae_bucket_ref_t *ref,
     zae_amount_t *consume, size_t n, int64_t now_ms, zae_err_t *err);
 
 /*
+ * The same body, byte for byte, through the general builders (the
+ * expression builder, the key tree, zae_ddb_update_item()): the
+ * reference of the direct writer above in the tests and the fuzzer, too
+ * slow for every request
+ */
+int zae_proto_spec_request_generic(zae_buf_t *b, zae_bucket_ref_t *ref,
+    zae_amount_t *consume, size_t n, int64_t now_ms, zae_err_t *err);
+
+/*
  * Decodes the answer (http status and body) of the request above and
  * decides.  Returns ZAE_OK with res->decision set; ZAE_ERROR (err set)
  * only on allocation failure.

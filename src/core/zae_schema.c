@@ -105,15 +105,23 @@ zae_schema_key(zae_mem_t *mem, zae_str_t *out, const char *fmt, ...)
 
 
 int
+zae_keys_bucket_pk(zae_mem_t *mem, zae_str_t *pk, zae_str_t *ns,
+    zae_str_t *entity, zae_str_t *resource, int64_t shard)
+{
+    return zae_schema_key(mem, pk, "ScScSci", ns, "/BUCKET#", entity, "#",
+                          resource, "#", shard);
+}
+
+
+int
 zae_keys_bucket(zae_mem_t *mem, zae_keys_t *k, zae_str_t *ns,
     zae_str_t *entity, zae_str_t *resource, int64_t shard)
 {
     memset(k, 0, sizeof(zae_keys_t));
 
-    if (zae_schema_key(mem, &k->pk, "ScScSci", ns, "/BUCKET#", entity, "#",
-                       resource, "#", shard)
+    if (zae_keys_bucket_pk(mem, &k->pk, ns, entity, resource, shard)
            != ZAE_OK
-        || zae_schema_key(mem, &k->sk, "c", "#STATE") != ZAE_OK
+        || zae_schema_key(mem, &k->sk, "c", ZAE_BUCKET_SK) != ZAE_OK
         || zae_schema_key(mem, &k->gsi2pk, "ScS", ns, "/RESOURCE#", resource)
            != ZAE_OK
         || zae_schema_key(mem, &k->gsi2sk, "cSci", "BUCKET#", entity, "#",

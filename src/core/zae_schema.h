@@ -70,6 +70,12 @@ typedef enum {
 int zae_keys_bucket(zae_mem_t *mem, zae_keys_t *k, zae_str_t *ns,
     zae_str_t *entity, zae_str_t *resource, int64_t shard);
 
+/* the PK alone: {ns}/BUCKET#{E}#{R}#{shard}; the SK is ZAE_BUCKET_SK */
+int zae_keys_bucket_pk(zae_mem_t *mem, zae_str_t *pk, zae_str_t *ns,
+    zae_str_t *entity, zae_str_t *resource, int64_t shard);
+
+#define ZAE_BUCKET_SK  "#STATE"
+
 /* {ns}/ENTITY#{E} #META, GSI4, GSI1 when parent is not empty */
 int zae_keys_entity_meta(zae_mem_t *mem, zae_keys_t *k, zae_str_t *ns,
     zae_str_t *entity, zae_str_t *parent);

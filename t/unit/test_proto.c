@@ -249,6 +249,567 @@ test_spec_request(void)
 }
 
 
+/*
+ * The direct writer (zae_proto_spec_request) against the general
+ * builders (zae_proto_spec_request_generic): the same result, and on
+ * success the same bytes, NUL included, for any input.
+ */
+
+#define SPEC_MAX_STR   1024
+
+typedef struct {
+    u_char             table[SPEC_MAX_STR];
+    u_char             ns[SPEC_MAX_STR];
+    u_char             entity[SPEC_MAX_STR];
+    u_char             resource[SPEC_MAX_STR];
+    u_char             names[ZAE_SCHEMA_MAX_LIMITS + 1][SPEC_MAX_STR];
+    zae_amount_t       consume[ZAE_SCHEMA_MAX_LIMITS + 1];
+    size_t             n;
+    int64_t            now_ms;
+    zae_bucket_ref_t   ref;
+    const char        *prefix;     /* already in the buffer */
+} spec_case_t;
+
+
+static uint64_t  spec_seed = 0x9e3779b97f4a7c15ULL;
+static int       spec_diags;
+static int       spec_built;      /* cases both ways built */
+
+
+static uint64_t
+spec_rand(void)
+{
+    spec_seed ^= spec_seed << 13;
+    spec_seed ^= spec_seed >> 7;
+    spec_seed ^= spec_seed << 17;
+
+    return spec_seed;
+}
+
+
+static size_t
+spec_below(size_t n)
+{
+    return n ? (size_t) (spec_rand() % n) : 0;
+}
+
+
+static void
+spec_set(zae_str_t *s, u_char *buf, const char *text)
+{
+    s->len = strlen(text);
+    s->data = memcpy(buf, text, s->len);
+}
+
+
+/* the example: key-1, gpt-4, rpm:1 */
+
+static void
+spec_init(spec_case_t *c)
+{
+    memset(c, 0, sizeof(spec_case_t));
+
+    spec_set(&c->ref.table, c->table, "zae-limiter");
+    spec_set(&c->ref.ns, c->ns, NS);
+    spec_set(&c->ref.entity_id, c->entity, "key-1");
+    spec_set(&c->ref.resource, c->resource, "gpt-4");
+    spec_set(&c->consume[0].name, c->names[0], "rpm");
+    c->consume[0].amount = 1;
+    c->n = 1;
+    c->now_ms = RF;
+}
+
+
+static int
+spec_build(spec_case_t *c, int generic, zae_mem_t *m, zae_buf_t *b,
+    zae_err_t *err)
+{
+    zae_buf_init(b, m, 0);
+
+    if (c->prefix) {
+        (void) zae_buf_add_str(b, c->prefix);
+    }
+
+    if (generic) {
+        return zae_proto_spec_request_generic(b, &c->ref, c->consume, c->n,
+                                              c->now_ms, err);
+    }
+
+    return zae_proto_spec_request(b, &c->ref, c->consume, c->n, c->now_ms,
+                                  err);
+}
+
+
+/* 1 when both ways agree; the first disagreements are shown */
+
+static int
+spec_same(spec_case_t *c)
+{
+    int          rc1, rc2, same;
+    size_t       i;
+    zae_buf_t    b1, b2;
+    zae_err_t    e1, e2;
+    zae_mem_t    m;
+    zae_arena_t  a;
+
+    zae_arena_init(&a, 0);
+    m = zae_arena_mem(&a);
+
+    rc1 = spec_build(c, 0, &m, &b1, &e1);
+    rc2 = spec_build(c, 1, &m, &b2, &e2);
+
+    same = (rc1 == rc2);
+
+    if (same && rc1 == ZAE_OK) {
+        same = !b1.failed && !b2.failed && b1.len == b2.len
+               && memcmp(b1.data, b2.data, b1.len + 1) == 0;
+        spec_built++;
+    }
+
+    if (!same && spec_diags++ < 3) {
+        printf("# n %zu, now %" PRId64 ", shard %" PRId64 ": rc %d/%d\n",
+               c->n, c->now_ms, c->ref.shard, rc1, rc2);
+
+        if (rc1 == ZAE_OK && rc2 == ZAE_OK) {
+            for (i = 0; i < b1.len && i < b2.len; i++) {
+                if (b1.data[i] != b2.data[i]) {
+                    break;
+                }
+            }
+
+            printf("#   at %zu:\n#   got:  %.*s\n#   want: %.*s\n", i,
+                   (int) (b1.len - i < 80 ? b1.len - i : 80),
+                   (char *) b1.data + i,
+                   (int) (b2.len - i < 80 ? b2.len - i : 80),
+                   (char *) b2.data + i);
+        }
+    }
+
+    zae_arena_free(&a);
+
+    return same;
+}
+
+
+/* valid UTF-8 of a code point, for the boundaries below */
+
+static size_t
+spec_utf8(u_char *p, uint32_t c)
+{
+    if (c < 0x80) {
+        p[0] = (u_char) c;
+        return 1;
+    }
+
+    if (c < 0x800) {
+        p[0] = (u_char) (0xc0 | (c >> 6));
+        p[1] = (u_char) (0x80 | (c & 0x3f));
+        return 2;
+    }
+
+    if (c < 0x10000) {
+        p[0] = (u_char) (0xe0 | (c >> 12));
+        p[1] = (u_char) (0x80 | ((c >> 6) & 0x3f));
+        p[2] = (u_char) (0x80 | (c & 0x3f));
+        return 3;
+    }
+
+    p[0] = (u_char) (0xf0 | (c >> 18));
+    p[1] = (u_char) (0x80 | ((c >> 12) & 0x3f));
+    p[2] = (u_char) (0x80 | ((c >> 6) & 0x3f));
+    p[3] = (u_char) (0x80 | (c & 0x3f));
+    return 4;
+}
+
+
+static const uint32_t  spec_points[] = {
+    0x80, 0xe9, 0x7ff, 0x800, 0x20ac, 0xd7ff, 0xe000, 0xfffd, 0xffff,
+    0x10000, 0x1f600, 0x10ffff
+};
+
+static const char  *spec_bad[] = {
+    "\x80", "\xbf", "\xc0\x80", "\xc1\xbf", "\xc2", "\xe0\x80\x80",
+    "\xe0\xa0", "\xed\xa0\x80", "\xed\xbf\xbf", "\xf0\x80\x80\x80",
+    "\xf0\x9f\x98", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xfe",
+    "\xff", "\xc3\x28", "\xe2\x82\x28"
+};
+
+
+/* random text of up to max bytes: plain, escapable, unicode, broken */
+
+static size_t
+spec_text(u_char *p, size_t max)
+{
+    size_t       len, k, want;
+    const char  *bad;
+
+    want = spec_below(4) ? spec_below(17) : spec_below(max + 1);
+    len = 0;
+
+    while (len < want) {
+        k = 0;
+
+        switch (spec_rand() % 6) {
+
+        case 0:
+            p[len] = (u_char) "abcXYZ019_-.:#/"[spec_below(15)];
+            k = 1;
+            break;
+
+        case 1:
+            p[len] = (u_char)
+                     "\"\\\b\f\n\r\t\x7f\x01\x1f\x00/"[spec_below(12)];
+            k = 1;
+            break;
+
+        case 2:
+            p[len] = (u_char) spec_rand();
+            k = 1;
+            break;
+
+        case 3:
+            if (max - len >= 4) {
+                k = spec_utf8(p + len,
+                              spec_points[spec_below(sizeof(spec_points)
+                                                     / sizeof(uint32_t))]);
+            }
+
+            break;
+
+        case 4:
+            if (max - len >= 4) {
+                k = spec_utf8(p + len,
+                              0x80 + (uint32_t) spec_below(0x10ff80));
+
+                if (k == 3 && (p[len] == 0xed && p[len + 1] >= 0xa0)) {
+                    k = 0;     /* a surrogate: invalid, kept apart */
+                }
+            }
+
+            break;
+
+        default:
+            bad = spec_bad[spec_below(sizeof(spec_bad) / sizeof(char *))];
+
+            if (max - len >= strlen(bad)) {
+                k = strlen(bad);
+                memcpy(p + len, bad, k);
+            }
+        }
+
+        if (k == 0) {
+            break;
+        }
+
+        len += k;
+    }
+
+    return len;
+}
+
+
+static int64_t
+spec_pick(const int64_t *v, size_t n)
+{
+    if (spec_below(4) == 0) {
+        return (int64_t) spec_rand();
+    }
+
+    return v[spec_below(n)];
+}
+
+
+static const int64_t  spec_amounts[] = {
+    0, 1, 2, 9, 10, 999, 1000, 123456789, ZAE_TOKENS_MAX - 1, ZAE_TOKENS_MAX,
+    ZAE_TOKENS_MAX + 1, -1
+};
+
+static const int64_t  spec_nows[] = {
+    0, 1, -1, 999, 1000, 1001, -999, -1000, -1001, RF, -RF, INT64_MAX,
+    INT64_MIN, INT64_MAX - 999
+};
+
+static const int64_t  spec_shards[] = {
+    0, 1, 2, 9, 10, 255, -1, INT64_MAX, INT64_MIN
+};
+
+#define spec_nelts(a)  (sizeof(a) / sizeof(a[0]))
+
+
+static void
+spec_random(spec_case_t *c)
+{
+    size_t  i, r;
+
+    spec_init(c);
+
+    r = spec_below(16);
+
+    c->n = r < 8 ? 1 + spec_below(3)
+                 : r < 15 ? 1 + spec_below(ZAE_SCHEMA_MAX_LIMITS)
+                          : spec_below(ZAE_SCHEMA_MAX_LIMITS + 2);
+
+    for (i = 0; i < c->n; i++) {
+        c->consume[i].name.data = c->names[i];
+
+        if (spec_below(4)) {
+            c->consume[i].name.len = (size_t) snprintf((char *) c->names[i],
+                                                       SPEC_MAX_STR,
+                                                       "l-%zu.x", i);
+        } else {
+            c->consume[i].name.len = spec_text(c->names[i],
+                                               spec_below(8)
+                                               ? ZAE_NAME_MAX_LEN
+                                               : ZAE_NAME_MAX_LEN + 4);
+        }
+
+        c->consume[i].amount = spec_below(16)
+                               ? (int64_t) spec_below(ZAE_TOKENS_MAX + 1)
+                               : spec_pick(spec_amounts,
+                                           spec_nelts(spec_amounts));
+    }
+
+    c->ref.table.len = spec_text(c->table, spec_below(32)
+                                           ? ZAE_TABLE_NAME_MAX_LEN : 256);
+    c->ref.ns.len = spec_text(c->ns, ZAE_NAMESPACE_MAX_LEN);
+    c->ref.entity_id.len = spec_text(c->entity, spec_below(8)
+                                                ? ZAE_ENTITY_ID_MAX_LEN
+                                                : SPEC_MAX_STR);
+    c->ref.resource.len = spec_text(c->resource, spec_below(8)
+                                                 ? ZAE_NAME_MAX_LEN
+                                                 : SPEC_MAX_STR);
+    c->ref.shard = spec_pick(spec_shards, spec_nelts(spec_shards));
+    c->now_ms = spec_pick(spec_nows, spec_nelts(spec_nows));
+
+    if (spec_below(16) == 0) {
+        c->prefix = spec_below(2) ? "{" : "[1,";
+    }
+}
+
+
+static void
+test_spec_writer(void)
+{
+    int           bad;
+    size_t        i, j, k;
+    uint32_t      cp;
+    spec_case_t  *c;
+
+    c = malloc(sizeof(spec_case_t));
+    if (c == NULL) {
+        ok(0, "spec writer: out of memory");
+        return;
+    }
+
+    /* every byte, and every boundary code point, in each string */
+
+    bad = 0;
+
+    for (k = 0; k < 5; k++) {
+        for (i = 0; i < 256 + spec_nelts(spec_points) + spec_nelts(spec_bad);
+             i++)
+        {
+            zae_str_t  *s;
+
+            spec_init(c);
+
+            s = k == 0 ? &c->ref.table : k == 1 ? &c->ref.ns
+                : k == 2 ? &c->ref.entity_id : k == 3 ? &c->ref.resource
+                : &c->consume[0].name;
+
+            memcpy(s->data, "ab", 2);
+            s->len = 2;
+
+            if (i < 256) {
+                s->data[s->len++] = (u_char) i;
+
+            } else if (i < 256 + spec_nelts(spec_points)) {
+                cp = spec_points[i - 256];
+                s->len += spec_utf8(s->data + s->len, cp);
+
+            } else {
+                j = strlen(spec_bad[i - 256 - spec_nelts(spec_points)]);
+                memcpy(s->data + s->len,
+                       spec_bad[i - 256 - spec_nelts(spec_points)], j);
+                s->len += j;
+            }
+
+            /* at the end of the string too, where a sequence is cut */
+
+            if (i & 1) {
+                s->data[s->len++] = 'z';
+            }
+
+            bad += !spec_same(c);
+        }
+    }
+
+    ok(bad == 0, "spec writer: every byte and code point in table, ns, "
+       "entity, resource and name (%d differ)", bad);
+
+    /* 1..max limits, max lengths, escapable names, amount boundaries */
+
+    bad = 0;
+
+    for (i = 1; i <= ZAE_SCHEMA_MAX_LIMITS; i++) {
+        spec_init(c);
+        c->n = i;
+
+        memset(c->entity, '"', ZAE_ENTITY_ID_MAX_LEN);
+        c->ref.entity_id.len = ZAE_ENTITY_ID_MAX_LEN;
+        memset(c->resource, 0x01, ZAE_NAME_MAX_LEN);
+        c->ref.resource.len = ZAE_NAME_MAX_LEN;
+        memset(c->ns, 0xff, ZAE_NAMESPACE_MAX_LEN);
+        c->ref.ns.len = ZAE_NAMESPACE_MAX_LEN;
+        memset(c->table, '\\', ZAE_TABLE_NAME_MAX_LEN);
+        c->ref.table.len = ZAE_TABLE_NAME_MAX_LEN;
+        c->ref.shard = INT64_MIN;
+        c->now_ms = INT64_MIN;
+
+        for (j = 0; j < i; j++) {
+            memset(c->names[j], "\n\x7f\xc3-."[j % 5], ZAE_NAME_MAX_LEN);
+            c->names[j][0] = (u_char) ('A' + j % 26);
+            c->names[j][1] = (u_char) ('A' + j / 26);
+            c->consume[j].name.data = c->names[j];
+            c->consume[j].name.len = ZAE_NAME_MAX_LEN - j % 3;
+            c->consume[j].amount = spec_amounts[j % 10];
+        }
+
+        bad += !spec_same(c);
+
+        c->now_ms = INT64_MAX;
+        c->ref.shard = INT64_MAX;
+        bad += !spec_same(c);
+
+        /* every byte six when escaped, the longest numbers */
+
+        memset(c->entity, 0x1f, SPEC_MAX_STR);
+        c->ref.entity_id.len = SPEC_MAX_STR;
+        memset(c->resource, 0x80, SPEC_MAX_STR);
+        c->ref.resource.len = SPEC_MAX_STR;
+        memset(c->table, 0x7f, SPEC_MAX_STR);
+        c->ref.table.len = SPEC_MAX_STR;
+        c->ref.shard = INT64_MIN;
+        c->now_ms = INT64_MIN;
+
+        for (j = 0; j < i; j++) {
+            memset(c->names[j] + 2, 0x01, ZAE_NAME_MAX_LEN - 2);
+            c->consume[j].name.len = ZAE_NAME_MAX_LEN;
+            c->consume[j].amount = ZAE_TOKENS_MAX;
+        }
+
+        bad += !spec_same(c);
+    }
+
+    ok(bad == 0, "spec writer: 1..%d limits at their longest (%d differ)",
+       ZAE_SCHEMA_MAX_LIMITS, bad);
+
+    /* amounts, now and shards on their boundaries */
+
+    bad = 0;
+
+    for (i = 0; i < spec_nelts(spec_amounts); i++) {
+        for (j = 0; j < spec_nelts(spec_nows); j++) {
+            for (k = 0; k < spec_nelts(spec_shards); k++) {
+                spec_init(c);
+                spec_set(&c->consume[1].name, c->names[1], "req-per.min");
+                c->consume[1].amount = spec_amounts[i];
+                c->n = 2;
+                c->now_ms = spec_nows[j];
+                c->ref.shard = spec_shards[k];
+
+                bad += !spec_same(c);
+            }
+        }
+    }
+
+    ok(bad == 0, "spec writer: amounts, now and shards on boundaries "
+       "(%d differ)", bad);
+
+    /* refusals: both refuse */
+
+    bad = 0;
+
+    spec_init(c);
+    c->n = 0;
+    bad += !spec_same(c);
+    c->n = ZAE_SCHEMA_MAX_LIMITS + 1;
+    bad += !spec_same(c);
+    spec_init(c);
+    c->ref.table.len = 0;
+    bad += !spec_same(c);
+    spec_init(c);
+    spec_set(&c->consume[0].name, c->names[0], "wcu");
+    bad += !spec_same(c);
+    spec_init(c);
+    c->consume[1] = c->consume[0];
+    c->n = 2;
+    bad += !spec_same(c);
+
+    ok(bad == 0, "spec writer: the same refusals (%d differ)", bad);
+
+    /* random inputs, fixed seed */
+
+    bad = 0;
+    spec_built = 0;
+
+    for (i = 0; i < 5000; i++) {
+        spec_random(c);
+        bad += !spec_same(c);
+    }
+
+    ok(bad == 0 && spec_built > 2500, "spec writer: 5000 random inputs "
+       "(%d built, %d differ)", spec_built, bad);
+
+    /* out of memory at every step: an error or the whole body */
+
+    spec_init(c);
+    spec_set(&c->ref.entity_id, c->entity, "k\"\xc3\xa9\xf0\x9f\x98\x80");
+    spec_set(&c->consume[1].name, c->names[1], "t\npm");
+    c->consume[1].amount = ZAE_TOKENS_MAX;
+    c->n = 2;
+    c->prefix = "{";
+
+    bad = 0;
+    spec_built = 0;
+
+    for (i = 1; i < 4096; i += 16) {     /* 0: no limit */
+        int          rc1, rc2;
+        zae_buf_t    b1, b2;
+        zae_err_t    e;
+        zae_mem_t    m1, m2;
+        zae_arena_t  a1, a2;
+
+        zae_arena_init(&a1, i);
+        zae_arena_init(&a2, 0);
+        m1 = zae_arena_mem(&a1);
+        m2 = zae_arena_mem(&a2);
+
+        rc1 = spec_build(c, 0, &m1, &b1, &e);
+        rc2 = spec_build(c, 1, &m2, &b2, &e);
+
+        if (rc2 != ZAE_OK
+            || (rc1 == ZAE_OK
+                && (b1.len != b2.len
+                    || memcmp(b1.data, b2.data, b1.len + 1) != 0))
+            || (rc1 != ZAE_OK && spec_built))
+        {
+            bad++;
+        }
+
+        spec_built = (rc1 == ZAE_OK);
+
+        zae_arena_free(&a1);
+        zae_arena_free(&a2);
+    }
+
+    ok(bad == 0 && spec_built, "spec writer: out of memory is an error, "
+       "never a short body (%d bad)", bad);
+
+    free(c);
+}
+
+
 static void
 test_spec_decode(void)
 {
@@ -913,6 +1474,7 @@ main(void)
     mem = zae_arena_mem(&arena);
 
     test_spec_request();
+    test_spec_writer();
     test_spec_decode();
     test_bump();
     test_read();
