@@ -859,7 +859,9 @@ ngx_http_zae_limit_spec_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
     zae_buf_t  b;
     zae_err_t  err;
 
-    zae_buf_init(&b, &ctx->mem, 1024);
+    /* the writer sizes the buffer once, for its worst case */
+
+    zae_buf_init(&b, &ctx->mem, 0);
 
     if (zae_proto_spec_request(&b, ref, ctx->consume, ctx->nconsume,
                                ctx->now_ms, &err)
