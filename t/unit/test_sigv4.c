@@ -7,6 +7,8 @@
  */
 
 
+#include <time.h>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -121,6 +123,101 @@ static char *
 t_cstr(zae_str_t *s)
 {
     return (char *) zae_strdup(&mem, s->data, s->len);
+}
+
+
+/*
+ * The date by hand against strftime(), and the byte checks (host: no
+ * control characters, spaces, DEL or "/"; header names: no separators)
+ * for every byte value
+ */
+
+static void
+t_date_and_bytes(void)
+{
+    int                  i, bad;
+    char                 want[32], name[4];
+    u_char               got[ZAE_SIGV4_DATE_LEN + 1], host[4];
+    time_t               t;
+    int64_t              ts;
+    uint32_t             x;
+    struct tm            tm;
+    zae_err_t            err;
+    zae_str_t            region, shost, target, body, d, a, canon, sh;
+    zae_header_t         hdr;
+    zae_aws_creds_t      creds;
+
+    bad = 0;
+    x = 123456789;
+
+    for (i = 0; i < 10000; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+
+        if (i == 0) {
+            ts = 0;
+
+        } else if (i == 1) {
+            ts = 253402300799LL;
+
+        } else {
+            ts = (int64_t) x * 59 % 253402300800LL;
+        }
+
+        t = (time_t) ts;
+        gmtime_r(&t, &tm);
+        strftime(want, sizeof(want), "%Y%m%dT%H%M%SZ", &tm);
+
+        if (zae_sigv4_format_date(ts, got) != ZAE_OK
+            || strcmp((char *) got, want) != 0)
+        {
+            bad++;
+        }
+    }
+
+    is_int(bad, 0, "format_date equals strftime for 10000 times");
+
+    t_creds(&creds, "AKIDEXAMPLE", "secret", NULL);
+    zae_str_set(&region, "us-east-1");
+    zae_str_set(&target, "DynamoDB_20120810.GetItem");
+    zae_str_set(&body, "{}");
+
+    bad = 0;
+
+    for (i = 0; i < 256; i++) {
+        host[0] = 'a';
+        host[1] = (u_char) i;
+        host[2] = 'b';
+        shost.data = host;
+        shost.len = 3;
+
+        if ((zae_sigv4_sign_dynamodb(&mem, &creds, NULL, &region, &shost,
+                                     &target, &body, 1764061200, &d, &a,
+                                     &err)
+             == ZAE_OK)
+            != !(i <= 0x20 || i == 0x7f || i == '/'))
+        {
+            bad++;
+        }
+
+        name[0] = 'x';
+        name[1] = (char) i;
+        name[2] = 'y';
+        hdr.name.data = (u_char *) name;
+        hdr.name.len = 3;
+        zae_str_set(&hdr.value, "v");
+
+        if ((zae_sigv4_canonical_headers(&mem, &hdr, 1, &canon, &sh, &err)
+             == ZAE_OK)
+            != !(i <= 0x20 || i == 0x7f
+                 || (i && strchr(":()<>@,;\\\"/[]?={}", i) != NULL)))
+        {
+            bad++;
+        }
+    }
+
+    is_int(bad, 0, "host and header name bytes: refused as before");
 }
 
 
@@ -478,6 +575,7 @@ main(void)
     is_int(i, sizeof(cache), "cache wiped, every byte");
 
     t_reuse_tests();
+    t_date_and_bytes();
 
     /* session token signed, or omitted but still returned */
 
