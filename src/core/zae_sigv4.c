@@ -69,18 +69,18 @@ static int zae_sigv4_decode_param(zae_mem_t *mem, const u_char *p,
     size_t len, zae_str_t *out);
 
 
-static const char *zae_sigv4_skip[] = {
-    "authorization",
-    "connection",
-    "expect",
-    "sec-websocket-key",
-    "sec-websocket-protocol",
-    "sec-websocket-version",
-    "transfer-encoding",
-    "upgrade",
-    "user-agent",
-    "x-amzn-trace-id",
-    NULL
+static zae_str_t  zae_sigv4_skip[] = {
+    zae_string("authorization"),
+    zae_string("connection"),
+    zae_string("expect"),
+    zae_string("sec-websocket-key"),
+    zae_string("sec-websocket-protocol"),
+    zae_string("sec-websocket-version"),
+    zae_string("transfer-encoding"),
+    zae_string("upgrade"),
+    zae_string("user-agent"),
+    zae_string("x-amzn-trace-id"),
+    zae_null_string
 };
 
 
@@ -692,9 +692,9 @@ zae_sigv4_skip_header(const zae_str_t *lname)
 {
     size_t  i;
 
-    for (i = 0; zae_sigv4_skip[i]; i++) {
-        if (strlen(zae_sigv4_skip[i]) == lname->len
-            && memcmp(zae_sigv4_skip[i], lname->data, lname->len) == 0)
+    for (i = 0; zae_sigv4_skip[i].len; i++) {
+        if (zae_sigv4_skip[i].len == lname->len
+            && memcmp(zae_sigv4_skip[i].data, lname->data, lname->len) == 0)
         {
             return 1;
         }
