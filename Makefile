@@ -7,6 +7,7 @@
 #   make fuzz            every t/fuzz/fuzz_*.c for FUZZ_SECONDS each
 #   make run             the demo gateway in the foreground
 #   make bench           benchmarks, see docs/benchmarks.md
+#   make bench-sign      SigV4 and CRC-32 instructions under callgrind
 #   make sigv4-vectors VECTORS=DIR
 #
 # docs/testing.md explains the targets and the variables.
@@ -47,7 +48,8 @@ MODULE_INPUTS := config $(wildcard src/*.c src/*.h src/core/*.c src/core/*.h)
 .SECONDARY:
 
 .PHONY: all deps module asan-module admin asan-admin unit test test-asan fuzz \
-        fuzz-long test-reliability run bench sigv4-vectors clean FORCE
+        fuzz-long test-reliability run bench bench-sign sigv4-vectors clean \
+        FORCE
 
 all: deps module admin unit
 
@@ -221,6 +223,14 @@ $(B)/bench/spec_body: t/bench/spec_body.c $(CORE_OBJS)
 bench: deps module $(B)/bench/spec_body
 	@t/bench/run.pl --module $(MODULE) --spec-body $(B)/bench/spec_body \
 	    $(BENCH_ARGS)
+
+$(B)/bench/sign_bench: t/bench/sign_bench.c $(CORE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ZCFLAGS) -o $@ $< $(CORE_OBJS) $(LIBS)
+
+# one signature and one x-amz-crc32 check, in instructions
+bench-sign: $(B)/bench/sign_bench
+	@t/bench/sign-callgrind.sh $(B)/bench/sign_bench
 
 
 clean:

@@ -39,7 +39,7 @@ static int zae_http_token_char(u_char c);
 static int zae_http_name_is(const u_char *name, size_t len, const char *s);
 static void zae_http_reset(zae_http_resp_t *r);
 static int zae_http_fail(zae_http_resp_t *r, zae_err_t *err);
-static uint32_t zae_http_crc32(const u_char *data, size_t len);
+static void zae_http_crc32_init(void);
 
 
 void
@@ -785,32 +785,78 @@ zae_http_name_is(const u_char *name, size_t len, const char *s)
 }
 
 
-static uint32_t
-zae_http_crc32(const u_char *data, size_t len)
+/*
+ * CRC-32 (IEEE 802.3, reflected, as zlib), slice-by-8: table[k][b] is
+ * the CRC of byte b followed by k zero bytes, so that eight bytes are
+ * folded with eight look-ups instead of eight dependent ones.  The
+ * tables (8 KB) are built on the first call of the process.
+ */
+
+static uint32_t  zae_http_crc32_table[8][256];
+static unsigned  zae_http_crc32_ready;
+
+
+static void
+zae_http_crc32_init(void)
 {
-    size_t           i;
-    uint32_t         crc, c;
-    static uint32_t  table[256];
-    static int       ready;
+    size_t    i, k;
+    uint32_t  c;
 
-    if (!ready) {
-        for (i = 0; i < 256; i++) {
-            c = (uint32_t) i;
+    for (i = 0; i < 256; i++) {
+        c = (uint32_t) i;
 
-            for (crc = 0; crc < 8; crc++) {
-                c = (c & 1) ? 0xedb88320 ^ (c >> 1) : c >> 1;
-            }
-
-            table[i] = c;
+        for (k = 0; k < 8; k++) {
+            c = (c & 1) ? 0xedb88320 ^ (c >> 1) : c >> 1;
         }
 
-        ready = 1;
+        zae_http_crc32_table[0][i] = c;
     }
 
+    for (i = 0; i < 256; i++) {
+        c = zae_http_crc32_table[0][i];
+
+        for (k = 1; k < 8; k++) {
+            c = zae_http_crc32_table[0][c & 0xff] ^ (c >> 8);
+            zae_http_crc32_table[k][i] = c;
+        }
+    }
+
+    zae_http_crc32_ready = 1;
+}
+
+
+uint32_t
+zae_http_crc32(const u_char *data, size_t len)
+{
+    uint32_t    crc, lo, hi;
+    uint32_t  (*t)[256];
+
+    if (!zae_http_crc32_ready) {
+        zae_http_crc32_init();
+    }
+
+    t = zae_http_crc32_table;
     crc = 0xffffffff;
 
-    for (i = 0; i < len; i++) {
-        crc = table[(crc ^ data[i]) & 0xff] ^ (crc >> 8);
+    /* byte by byte assembly: any alignment, any byte order */
+
+    while (len >= 8) {
+        lo = crc ^ ((uint32_t) data[0] | (uint32_t) data[1] << 8
+                    | (uint32_t) data[2] << 16 | (uint32_t) data[3] << 24);
+        hi = (uint32_t) data[4] | (uint32_t) data[5] << 8
+             | (uint32_t) data[6] << 16 | (uint32_t) data[7] << 24;
+
+        crc = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff]
+              ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24]
+              ^ t[3][hi & 0xff] ^ t[2][(hi >> 8) & 0xff]
+              ^ t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
+
+        data += 8;
+        len -= 8;
+    }
+
+    while (len--) {
+        crc = t[0][(crc ^ *data++) & 0xff] ^ (crc >> 8);
     }
 
     return crc ^ 0xffffffff;

@@ -81,5 +81,8 @@ int zae_http_resp_eof(zae_http_resp_t *r, zae_err_t *err);
  */
 int zae_http_resp_check_crc32(zae_http_resp_t *r, zae_err_t *err);
 
+/* CRC-32 (IEEE 802.3, as zlib) of len bytes */
+uint32_t zae_http_crc32(const u_char *data, size_t len);
+
 
 #endif /* _ZAE_HTTP_H_INCLUDED_ */

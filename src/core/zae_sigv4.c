@@ -4,18 +4,30 @@
  */
 
 
+/*
+ * SHA-256 through OpenSSL's low-level functions, deprecated since 3.0
+ * and still in 3.x and 4.0: their context is a plain struct on the
+ * stack, and they run the same assembler as EVP.  OpenSSL 3.0's EVP
+ * allocates a provider context on every EVP_DigestInit_ex(),
+ * EVP_MD_CTX_copy_ex(), HMAC() and EVP_MAC_init(), even on a reused
+ * context: 19 heap allocations per signature, none now.
+ */
+
+#define OPENSSL_SUPPRESS_DEPRECATED  1
+
 #include <stdlib.h>
 #include <strings.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 #include "zae_sigv4.h"
 
 
-#define ZAE_SIGV4_SECRET_MAX  1024
+#if (ZAE_SIGV4_KEY_LEN != SHA256_DIGEST_LENGTH)
+#error "ZAE_SIGV4_KEY_LEN is not the size of a SHA-256 digest"
+#endif
 
 
 typedef struct {
@@ -37,8 +49,17 @@ static int zae_sigv4_hexval(u_char c);
 static int zae_sigv4_encode(zae_buf_t *b, const u_char *p, size_t len,
     int keep_slash);
 static void zae_sigv4_hex(const u_char *in, size_t len, u_char *out);
-static int zae_sigv4_hmac(const u_char *key, size_t klen, const u_char *data,
+static int zae_sigv4_sha256(const u_char *data, size_t len, u_char *out);
+static int zae_sigv4_hmac_key(zae_sigv4_hmac_t *h, const u_char *key,
+    size_t klen);
+static int zae_sigv4_hmac_resume(SHA256_CTX *c, const uint32_t *state);
+static int zae_sigv4_hmac(const zae_sigv4_hmac_t *h, const u_char *data,
     size_t len, u_char *out);
+static int zae_sigv4_derive(const zae_str_t *secret, const u_char *date8,
+    const zae_str_t *region, const zae_str_t *service, zae_sigv4_hmac_t *h);
+static int zae_sigv4_cache_hit(zae_sigv4_cache_t *c,
+    const zae_sigv4_ctx_t *ctx, const u_char *date8);
+static void zae_sigv4_digits(u_char *p, int v, size_t n);
 static int zae_sigv4_token_ok(const zae_str_t *s, const char *extra);
 static int zae_sigv4_hdr_cmp(const void *a, const void *b);
 static int zae_sigv4_param_cmp(const void *a, const void *b);
@@ -48,18 +69,18 @@ static int zae_sigv4_decode_param(zae_mem_t *mem, const u_char *p,
     size_t len, zae_str_t *out);
 
 
-static const char *zae_sigv4_skip[] = {
-    "authorization",
-    "connection",
-    "expect",
-    "sec-websocket-key",
-    "sec-websocket-protocol",
-    "sec-websocket-version",
-    "transfer-encoding",
-    "upgrade",
-    "user-agent",
-    "x-amzn-trace-id",
-    NULL
+static zae_str_t  zae_sigv4_skip[] = {
+    zae_string("authorization"),
+    zae_string("connection"),
+    zae_string("expect"),
+    zae_string("sec-websocket-key"),
+    zae_string("sec-websocket-protocol"),
+    zae_string("sec-websocket-version"),
+    zae_string("transfer-encoding"),
+    zae_string("upgrade"),
+    zae_string("user-agent"),
+    zae_string("x-amzn-trace-id"),
+    zae_null_string
 };
 
 
@@ -159,35 +180,14 @@ zae_sigv4_hex(const u_char *in, size_t len, u_char *out)
 }
 
 
-/*
- * SHA-256 fetched once per process: OpenSSL 3 looks an implicit
- * EVP_sha256() up in its provider store on every digest, which costs
- * more than hashing a request; NULL (fetch failed) falls back to it
- */
-
-static const EVP_MD *
-zae_sigv4_md(void)
-{
-    static EVP_MD  *md;
-
-    if (md == NULL) {
-        md = EVP_MD_fetch(NULL, "SHA256", NULL);
-    }
-
-    return md ? md : EVP_sha256();
-}
-
-
 static int
-zae_sigv4_hmac(const u_char *key, size_t klen, const u_char *data,
-    size_t len, u_char *out)
+zae_sigv4_sha256(const u_char *data, size_t len, u_char *out)
 {
-    unsigned int  n;
+    SHA256_CTX  c;
 
-    n = ZAE_SIGV4_KEY_LEN;
-
-    if (HMAC(zae_sigv4_md(), key, (int) klen, data, len, out, &n) == NULL
-        || n != ZAE_SIGV4_KEY_LEN)
+    if (SHA256_Init(&c) != 1
+        || SHA256_Update(&c, data, len) != 1
+        || SHA256_Final(out, &c) != 1)
     {
         return ZAE_ERROR;
     }
@@ -199,16 +199,107 @@ zae_sigv4_hmac(const u_char *key, size_t klen, const u_char *data,
 int
 zae_sigv4_sha256_hex(const u_char *data, size_t len, u_char *out)
 {
-    u_char        md[EVP_MAX_MD_SIZE];
-    unsigned int  n;
+    u_char  md[SHA256_DIGEST_LENGTH];
 
-    if (EVP_Digest(data, len, md, &n, zae_sigv4_md(), NULL) != 1
-        || n != ZAE_SIGV4_KEY_LEN)
-    {
+    if (zae_sigv4_sha256(data, len, md) != ZAE_OK) {
         return ZAE_ERROR;
     }
 
-    zae_sigv4_hex(md, n, out);
+    zae_sigv4_hex(md, SHA256_DIGEST_LENGTH, out);
+
+    return ZAE_OK;
+}
+
+
+/*
+ * HMAC (RFC 2104) on SHA-256 with the padded key blocks hashed once:
+ * h keeps the chaining values after one block, a MAC resumes from them
+ */
+
+static int
+zae_sigv4_hmac_key(zae_sigv4_hmac_t *h, const u_char *key, size_t klen)
+{
+    int         rc;
+    size_t      i;
+    u_char      pad[SHA256_CBLOCK], kh[SHA256_DIGEST_LENGTH];
+    SHA256_CTX  c;
+
+    if (klen > SHA256_CBLOCK) {
+        if (zae_sigv4_sha256(key, klen, kh) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        key = kh;
+        klen = SHA256_DIGEST_LENGTH;
+    }
+
+    for (i = 0; i < SHA256_CBLOCK; i++) {
+        pad[i] = (u_char) ((i < klen ? key[i] : 0) ^ 0x36);
+    }
+
+    rc = SHA256_Init(&c) == 1
+         && SHA256_Update(&c, pad, SHA256_CBLOCK) == 1
+         && c.num == 0 && c.Nl == SHA256_CBLOCK * 8 && c.Nh == 0;
+
+    memcpy(h->inner, c.h, sizeof(h->inner));
+
+    for (i = 0; i < SHA256_CBLOCK; i++) {
+        pad[i] ^= 0x36 ^ 0x5c;
+    }
+
+    rc = rc
+         && SHA256_Init(&c) == 1
+         && SHA256_Update(&c, pad, SHA256_CBLOCK) == 1
+         && c.num == 0 && c.Nl == SHA256_CBLOCK * 8 && c.Nh == 0;
+
+    memcpy(h->outer, c.h, sizeof(h->outer));
+
+    OPENSSL_cleanse(pad, sizeof(pad));
+    OPENSSL_cleanse(kh, sizeof(kh));
+    OPENSSL_cleanse(&c, sizeof(SHA256_CTX));
+
+    return rc ? ZAE_OK : ZAE_ERROR;
+}
+
+
+/* a SHA-256 context as after hashing one block that left "state" */
+
+static int
+zae_sigv4_hmac_resume(SHA256_CTX *c, const uint32_t *state)
+{
+    if (SHA256_Init(c) != 1) {
+        return ZAE_ERROR;
+    }
+
+    memcpy(c->h, state, sizeof(c->h));
+    c->Nl = SHA256_CBLOCK * 8;
+
+    return ZAE_OK;
+}
+
+
+/*
+ * No wiping here: once a final has run, the context holds digests, not
+ * the keyed states (SHA256_Final() wipes its block buffer itself)
+ */
+
+static int
+zae_sigv4_hmac(const zae_sigv4_hmac_t *h, const u_char *data, size_t len,
+    u_char *out)
+{
+    u_char      ih[SHA256_DIGEST_LENGTH];
+    SHA256_CTX  c;
+
+    if (zae_sigv4_hmac_resume(&c, h->inner) != ZAE_OK
+        || SHA256_Update(&c, data, len) != 1
+        || SHA256_Final(ih, &c) != 1
+        || zae_sigv4_hmac_resume(&c, h->outer) != ZAE_OK
+        || SHA256_Update(&c, ih, SHA256_DIGEST_LENGTH) != 1
+        || SHA256_Final(out, &c) != 1)
+    {
+        OPENSSL_cleanse(&c, sizeof(SHA256_CTX));
+        return ZAE_ERROR;
+    }
 
     return ZAE_OK;
 }
@@ -232,31 +323,65 @@ zae_sigv4_format_date(int64_t ts, u_char *out)
         return ZAE_ERROR;
     }
 
-    if (strftime((char *) out, ZAE_SIGV4_DATE_LEN + 1, "%Y%m%dT%H%M%SZ", &tm)
-        != ZAE_SIGV4_DATE_LEN)
-    {
-        return ZAE_ERROR;
-    }
+    /* "%Y%m%dT%H%M%SZ" by hand: strftime() costs ten times more */
+
+    zae_sigv4_digits(out, tm.tm_year + 1900, 4);
+    zae_sigv4_digits(out + 4, tm.tm_mon + 1, 2);
+    zae_sigv4_digits(out + 6, tm.tm_mday, 2);
+    out[8] = 'T';
+    zae_sigv4_digits(out + 9, tm.tm_hour, 2);
+    zae_sigv4_digits(out + 11, tm.tm_min, 2);
+    zae_sigv4_digits(out + 13, tm.tm_sec, 2);
+    out[15] = 'Z';
+    out[16] = '\0';
 
     return ZAE_OK;
 }
 
 
-/* no control characters, no spaces, none of "extra" */
+/* n decimal digits of v, zero-padded */
+
+static void
+zae_sigv4_digits(u_char *p, int v, size_t n)
+{
+    while (n--) {
+        p[n] = (u_char) ('0' + v % 10);
+        v /= 10;
+    }
+}
+
+
+/*
+ * No control characters, no spaces, none of "extra": one bit per byte
+ * value, set up once per call, instead of a strchr() per byte
+ */
 
 static int
 zae_sigv4_token_ok(const zae_str_t *s, const char *extra)
 {
-    size_t  i;
+    size_t   i;
+    u_char   c, bad[256 / 8];
 
     if (s->len == 0 || s->data == NULL) {
         return 0;
     }
 
+    /* 0x00..0x20 and 0x7f */
+
+    memset(bad, 0, sizeof(bad));
+    memset(bad, 0xff, 4);
+    bad[0x20 >> 3] |= 1 << (0x20 & 7);
+    bad[0x7f >> 3] |= 1 << (0x7f & 7);
+
+    for ( /* void */ ; *extra; extra++) {
+        c = (u_char) *extra;
+        bad[c >> 3] |= (u_char) (1 << (c & 7));
+    }
+
     for (i = 0; i < s->len; i++) {
-        if (s->data[i] <= 0x20 || s->data[i] == 0x7f
-            || strchr(extra, s->data[i]) != NULL)
-        {
+        c = s->data[i];
+
+        if (bad[c >> 3] & (1 << (c & 7))) {
             return 0;
         }
     }
@@ -567,9 +692,9 @@ zae_sigv4_skip_header(const zae_str_t *lname)
 {
     size_t  i;
 
-    for (i = 0; zae_sigv4_skip[i]; i++) {
-        if (strlen(zae_sigv4_skip[i]) == lname->len
-            && memcmp(zae_sigv4_skip[i], lname->data, lname->len) == 0)
+    for (i = 0; zae_sigv4_skip[i].len; i++) {
+        if (zae_sigv4_skip[i].len == lname->len
+            && memcmp(zae_sigv4_skip[i].data, lname->data, lname->len) == 0)
         {
             return 1;
         }
@@ -931,9 +1056,9 @@ int
 zae_sigv4_derive_key(const zae_str_t *secret, const u_char *date8,
     const zae_str_t *region, const zae_str_t *service, u_char *out)
 {
-    int     rc;
-    u_char  k1[ZAE_SIGV4_KEY_LEN], k2[ZAE_SIGV4_KEY_LEN];
-    u_char  seed[4 + ZAE_SIGV4_SECRET_MAX];
+    int               rc;
+    u_char            seed[4 + ZAE_SIGV4_SECRET_MAX];
+    zae_sigv4_hmac_t  h;
 
     if (secret->len > ZAE_SIGV4_SECRET_MAX) {
         return ZAE_ERROR;
@@ -945,28 +1070,93 @@ zae_sigv4_derive_key(const zae_str_t *secret, const u_char *date8,
         memcpy(seed + 4, secret->data, secret->len);
     }
 
-    rc = zae_sigv4_hmac(seed, 4 + secret->len, date8, 8, k1);
+    /* kDate, kRegion, kService, kSigning: each keys the next */
+
+    rc = zae_sigv4_hmac_key(&h, seed, 4 + secret->len);
 
     if (rc == ZAE_OK) {
-        rc = zae_sigv4_hmac(k1, ZAE_SIGV4_KEY_LEN, region->data, region->len,
-                            k2);
+        rc = zae_sigv4_hmac(&h, date8, 8, out);
     }
 
     if (rc == ZAE_OK) {
-        rc = zae_sigv4_hmac(k2, ZAE_SIGV4_KEY_LEN, service->data,
-                            service->len, k1);
+        rc = zae_sigv4_hmac_key(&h, out, ZAE_SIGV4_KEY_LEN);
     }
 
     if (rc == ZAE_OK) {
-        rc = zae_sigv4_hmac(k1, ZAE_SIGV4_KEY_LEN,
-                            (u_char *) "aws4_request", 12, out);
+        rc = zae_sigv4_hmac(&h, region->data, region->len, out);
+    }
+
+    if (rc == ZAE_OK) {
+        rc = zae_sigv4_hmac_key(&h, out, ZAE_SIGV4_KEY_LEN);
+    }
+
+    if (rc == ZAE_OK) {
+        rc = zae_sigv4_hmac(&h, service->data, service->len, out);
+    }
+
+    if (rc == ZAE_OK) {
+        rc = zae_sigv4_hmac_key(&h, out, ZAE_SIGV4_KEY_LEN);
+    }
+
+    if (rc == ZAE_OK) {
+        rc = zae_sigv4_hmac(&h, (u_char *) "aws4_request", 12, out);
     }
 
     OPENSSL_cleanse(seed, sizeof(seed));
-    OPENSSL_cleanse(k1, sizeof(k1));
-    OPENSSL_cleanse(k2, sizeof(k2));
+    OPENSSL_cleanse(&h, sizeof(zae_sigv4_hmac_t));
+
+    if (rc != ZAE_OK) {
+        OPENSSL_cleanse(out, ZAE_SIGV4_KEY_LEN);
+    }
 
     return rc;
+}
+
+
+/* the HMAC state keyed with kSigning */
+
+static int
+zae_sigv4_derive(const zae_str_t *secret, const u_char *date8,
+    const zae_str_t *region, const zae_str_t *service, zae_sigv4_hmac_t *h)
+{
+    int     rc;
+    u_char  key[ZAE_SIGV4_KEY_LEN];
+
+    rc = zae_sigv4_derive_key(secret, date8, region, service, key);
+
+    if (rc == ZAE_OK) {
+        rc = zae_sigv4_hmac_key(h, key, ZAE_SIGV4_KEY_LEN);
+    }
+
+    OPENSSL_cleanse(key, sizeof(key));
+
+    if (rc != ZAE_OK) {
+        OPENSSL_cleanse(h, sizeof(zae_sigv4_hmac_t));
+    }
+
+    return rc;
+}
+
+
+/* whether the cache holds the key of this (secret, date, region, service) */
+
+static int
+zae_sigv4_cache_hit(zae_sigv4_cache_t *c, const zae_sigv4_ctx_t *ctx,
+    const u_char *date8)
+{
+    const zae_str_t  *secret;
+
+    secret = &ctx->creds->secret_key;
+
+    return c->valid
+           && memcmp(c->date, date8, 8) == 0
+           && c->scope_len == ctx->region.len + 1 + ctx->service.len
+           && memcmp(c->scope, ctx->region.data, ctx->region.len) == 0
+           && c->scope[ctx->region.len] == '/'
+           && memcmp(c->scope + ctx->region.len + 1, ctx->service.data,
+                     ctx->service.len) == 0
+           && c->secret_len == secret->len
+           && CRYPTO_memcmp(c->secret, secret->data, secret->len) == 0;
 }
 
 
@@ -975,11 +1165,11 @@ zae_sigv4_signature(const zae_sigv4_ctx_t *ctx, zae_sigv4_result_t *res,
     zae_err_t *err)
 {
     int                 rc;
-    u_char              key[ZAE_SIGV4_KEY_LEN], fp[ZAE_SIGV4_KEY_LEN];
     u_char              mac[ZAE_SIGV4_KEY_LEN];
     size_t              slen;
-    unsigned int        n;
+    zae_sigv4_hmac_t    local, *h;
     zae_sigv4_cache_t  *c;
+    const zae_str_t    *secret;
 
     if (res->string_to_sign.data == NULL) {
         return zae_err_set(err, "sigv4: no string to sign");
@@ -991,7 +1181,9 @@ zae_sigv4_signature(const zae_sigv4_ctx_t *ctx, zae_sigv4_result_t *res,
         return zae_err_set(err, "sigv4: no secret key");
     }
 
-    if (ctx->creds->secret_key.len > ZAE_SIGV4_SECRET_MAX) {
+    secret = &ctx->creds->secret_key;
+
+    if (secret->len > ZAE_SIGV4_SECRET_MAX) {
         return zae_err_set(err, "sigv4: secret key too long");
     }
 
@@ -1000,39 +1192,20 @@ zae_sigv4_signature(const zae_sigv4_ctx_t *ctx, zae_sigv4_result_t *res,
 
     if (c && slen <= ZAE_SIGV4_SCOPE_MAX) {
 
-        if (EVP_Digest(ctx->creds->secret_key.data, ctx->creds->secret_key.len,
-                       fp, &n, zae_sigv4_md(), NULL)
-            != 1)
-        {
-            return zae_err_set(err, "sigv4: sha256 failed");
-        }
-
-        if (c->valid
-            && memcmp(c->date, res->amz_date, 8) == 0
-            && c->scope_len == slen
-            && memcmp(c->scope, ctx->region.data, ctx->region.len) == 0
-            && c->scope[ctx->region.len] == '/'
-            && memcmp(c->scope + ctx->region.len + 1, ctx->service.data,
-                      ctx->service.len) == 0
-            && CRYPTO_memcmp(c->secret_fp, fp, ZAE_SIGV4_KEY_LEN) == 0)
-        {
-            memcpy(key, c->key, ZAE_SIGV4_KEY_LEN);
-
-        } else {
-            OPENSSL_cleanse(c->key, ZAE_SIGV4_KEY_LEN);
+        if (!zae_sigv4_cache_hit(c, ctx, res->amz_date)) {
             c->valid = 0;
+            OPENSSL_cleanse(c->secret, c->secret_len);
+            c->secret_len = 0;
 
-            if (zae_sigv4_derive_key(&ctx->creds->secret_key, res->amz_date,
-                                     &ctx->region, &ctx->service, key)
+            if (zae_sigv4_derive(secret, res->amz_date, &ctx->region,
+                                 &ctx->service, &c->hmac)
                 != ZAE_OK)
             {
-                OPENSSL_cleanse(fp, sizeof(fp));
-                OPENSSL_cleanse(key, sizeof(key));
                 return zae_err_set(err, "sigv4: key derivation failed");
             }
 
-            memcpy(c->key, key, ZAE_SIGV4_KEY_LEN);
-            memcpy(c->secret_fp, fp, ZAE_SIGV4_KEY_LEN);
+            memcpy(c->secret, secret->data, secret->len);
+            c->secret_len = secret->len;
             memcpy(c->date, res->amz_date, 8);
             memcpy(c->scope, ctx->region.data, ctx->region.len);
             c->scope[ctx->region.len] = '/';
@@ -1043,20 +1216,25 @@ zae_sigv4_signature(const zae_sigv4_ctx_t *ctx, zae_sigv4_result_t *res,
             c->derived++;
         }
 
-        OPENSSL_cleanse(fp, sizeof(fp));
+        h = &c->hmac;
 
-    } else if (zae_sigv4_derive_key(&ctx->creds->secret_key, res->amz_date,
-                                    &ctx->region, &ctx->service, key)
-               != ZAE_OK)
-    {
-        OPENSSL_cleanse(key, sizeof(key));
-        return zae_err_set(err, "sigv4: key derivation failed");
+    } else {
+        if (zae_sigv4_derive(secret, res->amz_date, &ctx->region,
+                             &ctx->service, &local)
+            != ZAE_OK)
+        {
+            return zae_err_set(err, "sigv4: key derivation failed");
+        }
+
+        h = &local;
     }
 
-    rc = zae_sigv4_hmac(key, ZAE_SIGV4_KEY_LEN, res->string_to_sign.data,
-                        res->string_to_sign.len, mac);
+    rc = zae_sigv4_hmac(h, res->string_to_sign.data, res->string_to_sign.len,
+                        mac);
 
-    OPENSSL_cleanse(key, sizeof(key));
+    if (h == &local) {
+        OPENSSL_cleanse(&local, sizeof(zae_sigv4_hmac_t));
+    }
 
     if (rc != ZAE_OK) {
         return zae_err_set(err, "sigv4: hmac failed");

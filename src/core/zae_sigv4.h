@@ -2,8 +2,9 @@
 /*
  * Copyright (C) zae-limit authors
  *
- * AWS Signature Version 4 (header signing) on OpenSSL 3 EVP.  No I/O,
- * no clock: the caller passes the timestamp.  Every stage is a separate
+ * AWS Signature Version 4 (header signing) on OpenSSL's SHA-256.  No
+ * I/O, no clock: the caller passes the timestamp; no heap allocation
+ * outside the zae_mem_t given.  Every stage is a separate
  * function so that each stage of the AWS test suite can be checked.
  *
  * The common case is zae_sigv4_sign_dynamodb(): POST / with host,
@@ -42,15 +43,34 @@ typedef struct {
 
 
 /*
- * The signing key cache, owned by the caller (one per worker, or per
- * zae-admin run).  It holds the secret-derived key for one (secret,
- * date, region, service); a different tuple re-derives it.  Initialise
- * with zae_sigv4_cache_init(), wipe with zae_sigv4_cache_wipe().
+ * HMAC-SHA256 keyed once: the SHA-256 chaining values after the block
+ * (key ^ ipad) and after the block (key ^ opad).  A MAC with a keyed
+ * state costs the data's blocks plus one, and no allocation.  As
+ * secret as the key itself.
  */
 
 typedef struct {
-    u_char                 key[ZAE_SIGV4_KEY_LEN];
-    u_char                 secret_fp[ZAE_SIGV4_KEY_LEN];  /* sha256 */
+    uint32_t               inner[8];
+    uint32_t               outer[8];
+} zae_sigv4_hmac_t;
+
+
+/*
+ * The signing key cache, owned by the caller (one per worker, or per
+ * zae-admin run).  It holds the HMAC state keyed with kSigning for one
+ * (secret, date, region, service), and a copy of that secret to tell
+ * whether the credentials changed (a constant-time comparison, cheaper
+ * than hashing the secret per request); a different tuple re-derives
+ * the key.  Initialise with zae_sigv4_cache_init(), wipe with
+ * zae_sigv4_cache_wipe() (it holds the secret).
+ */
+
+#define ZAE_SIGV4_SECRET_MAX      1024
+
+typedef struct {
+    zae_sigv4_hmac_t       hmac;                          /* kSigning */
+    u_char                 secret[ZAE_SIGV4_SECRET_MAX];
+    size_t                 secret_len;
     u_char                 date[8];                       /* YYYYMMDD */
     u_char                 scope[ZAE_SIGV4_SCOPE_MAX];    /* region/svc */
     size_t                 scope_len;

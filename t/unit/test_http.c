@@ -186,6 +186,81 @@ invalid(const char *name, const u_char *text, size_t len, int eof,
 }
 
 
+/* CRC-32 one bit at a time, the definition */
+
+static uint32_t
+crc32_bitwise(const u_char *p, size_t len)
+{
+    int       k;
+    uint32_t  c;
+
+    c = 0xffffffff;
+
+    while (len--) {
+        c ^= *p++;
+
+        for (k = 0; k < 8; k++) {
+            c = (c >> 1) ^ (0xedb88320 & (0 - (c & 1)));
+        }
+    }
+
+    return c ^ 0xffffffff;
+}
+
+
+static void
+crc32_tests(void)
+{
+    int             bad;
+    size_t          len, off, i;
+    u_char          seq[256];
+    uint32_t        x;
+    static u_char   buf[4096 + 8];
+
+    is_int(zae_http_crc32((u_char *) "", 0), 0, "crc32 of nothing");
+    is_int(zae_http_crc32((u_char *) "123456789", 9), 0xcbf43926,
+           "crc32 check value");
+    is_int(zae_http_crc32((u_char *) "{}", 2), 2745614147U, "crc32 of {}");
+    is_int(zae_http_crc32((u_char *) "The quick brown fox jumps over the "
+                          "lazy dog", 43), 1095738169U, "crc32 of the fox");
+
+    memset(buf, 0, 32);
+    is_int(zae_http_crc32(buf, 32), 420107693U, "crc32 of 32 zeros");
+    memset(buf, 0xff, 32);
+    is_int(zae_http_crc32(buf, 32), 4285311755U, "crc32 of 32 0xff");
+
+    for (i = 0; i < 256; i++) {
+        seq[i] = (u_char) i;
+    }
+
+    is_int(zae_http_crc32(seq, 256), 688229491U, "crc32 of 0..255");
+
+    /* random buffers of every length 0..4096, offsets 0..7 */
+
+    x = 2463534242U;
+
+    for (i = 0; i < sizeof(buf); i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        buf[i] = (u_char) x;
+    }
+
+    bad = 0;
+
+    for (len = 0; len <= 4096; len++) {
+        off = len % 8;
+
+        if (zae_http_crc32(buf + off, len) != crc32_bitwise(buf + off, len))
+        {
+            bad++;
+        }
+    }
+
+    is_int(bad, 0, "crc32 equals the bitwise definition, lengths 0..4096");
+}
+
+
 int
 main(void)
 {
@@ -199,6 +274,8 @@ main(void)
     zae_http_resp_t  *r, resp;
 
     /* CRC-32 */
+
+    crc32_tests();
 
     zae_arena_init(&a, 0);
     r = feed(&a, S("HTTP/1.1 200 OK\r\nx-amz-crc32: 3421780262\r\n"

@@ -7,13 +7,64 @@
  */
 
 
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "tap.h"
 #include "zae_core.h"
 #include "zae_creds.h"
 #include "zae_sigv4.h"
 
 
-static zae_mem_t  mem;
+static zae_mem_t      mem;
+static unsigned long  t_mallocs;
+
+
+/* OpenSSL's heap allocations, counted */
+
+static void *
+t_malloc(size_t n, const char *file, int line)
+{
+    t_mallocs++;
+    return malloc(n);
+}
+
+
+static void *
+t_realloc(void *p, size_t n, const char *file, int line)
+{
+    t_mallocs++;
+    return realloc(p, n);
+}
+
+
+static void
+t_free(void *p, const char *file, int line)
+{
+    free(p);
+}
+
+
+/* kSigning through OpenSSL's HMAC(), the reference */
+
+static void
+t_derive_ref(const u_char *secret, size_t len, const char *date,
+    const zae_str_t *region, const zae_str_t *service, u_char *out)
+{
+    u_char        seed[4 + ZAE_SIGV4_SECRET_MAX], k[ZAE_SIGV4_KEY_LEN];
+    unsigned int  n;
+
+    memcpy(seed, "AWS4", 4);
+    memcpy(seed + 4, secret, len);
+
+    HMAC(EVP_sha256(), seed, (int) (4 + len), (u_char *) date, 8, k, &n);
+    HMAC(EVP_sha256(), k, 32, region->data, region->len, k, &n);
+    HMAC(EVP_sha256(), k, 32, service->data, service->len, k, &n);
+    HMAC(EVP_sha256(), k, 32, (u_char *) "aws4_request", 12, out, &n);
+}
 
 
 static const char *
@@ -75,6 +126,237 @@ t_cstr(zae_str_t *s)
 }
 
 
+/*
+ * The date by hand against strftime(), and the byte checks (host: no
+ * control characters, spaces, DEL or "/"; header names: no separators)
+ * for every byte value
+ */
+
+static void
+t_date_and_bytes(void)
+{
+    int                  i, bad;
+    char                 want[32], name[4];
+    u_char               got[ZAE_SIGV4_DATE_LEN + 1], host[4];
+    time_t               t;
+    int64_t              ts;
+    uint32_t             x;
+    struct tm            tm;
+    zae_err_t            err;
+    zae_str_t            region, shost, target, body, d, a, canon, sh;
+    zae_header_t         hdr;
+    zae_aws_creds_t      creds;
+
+    bad = 0;
+    x = 123456789;
+
+    for (i = 0; i < 10000; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+
+        if (i == 0) {
+            ts = 0;
+
+        } else if (i == 1) {
+            ts = 253402300799LL;
+
+        } else {
+            ts = (int64_t) x * 59 % 253402300800LL;
+        }
+
+        t = (time_t) ts;
+        gmtime_r(&t, &tm);
+        strftime(want, sizeof(want), "%Y%m%dT%H%M%SZ", &tm);
+
+        if (zae_sigv4_format_date(ts, got) != ZAE_OK
+            || strcmp((char *) got, want) != 0)
+        {
+            bad++;
+        }
+    }
+
+    is_int(bad, 0, "format_date equals strftime for 10000 times");
+
+    t_creds(&creds, "AKIDEXAMPLE", "secret", NULL);
+    zae_str_set(&region, "us-east-1");
+    zae_str_set(&target, "DynamoDB_20120810.GetItem");
+    zae_str_set(&body, "{}");
+
+    bad = 0;
+
+    for (i = 0; i < 256; i++) {
+        host[0] = 'a';
+        host[1] = (u_char) i;
+        host[2] = 'b';
+        shost.data = host;
+        shost.len = 3;
+
+        if ((zae_sigv4_sign_dynamodb(&mem, &creds, NULL, &region, &shost,
+                                     &target, &body, 1764061200, &d, &a,
+                                     &err)
+             == ZAE_OK)
+            != !(i <= 0x20 || i == 0x7f || i == '/'))
+        {
+            bad++;
+        }
+
+        name[0] = 'x';
+        name[1] = (char) i;
+        name[2] = 'y';
+        hdr.name.data = (u_char *) name;
+        hdr.name.len = 3;
+        zae_str_set(&hdr.value, "v");
+
+        if ((zae_sigv4_canonical_headers(&mem, &hdr, 1, &canon, &sh, &err)
+             == ZAE_OK)
+            != !(i <= 0x20 || i == 0x7f
+                 || (i && strchr(":()<>@,;\\\"/[]?={}", i) != NULL)))
+        {
+            bad++;
+        }
+    }
+
+    is_int(bad, 0, "host and header name bytes: refused as before");
+}
+
+
+/*
+ * The reused HMAC states: every call equals the first and the uncached
+ * one, rotating the secret in place re-derives, key derivation equals
+ * OpenSSL's HMAC() for secrets of any length (longer than a block:
+ * hashed), and no signature allocates from the heap once warm.
+ */
+
+static void
+t_reuse_tests(void)
+{
+    int                  rc, i, bad;
+    u_char               key[ZAE_SIGV4_KEY_LEN], ref[ZAE_SIGV4_KEY_LEN];
+    u_char               secret[ZAE_SIGV4_SECRET_MAX + 1];
+    uint32_t             x;
+    unsigned             derived;
+    zae_err_t            err;
+    zae_str_t            s, region, service, host, target, body, d, a, first;
+    unsigned long        mallocs;
+    zae_aws_creds_t      creds;
+    zae_sigv4_cache_t    cache;
+
+    zae_sigv4_cache_init(&cache);
+
+    memcpy(secret, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", 41);
+    t_creds(&creds, "AKIDEXAMPLE", (char *) secret, NULL);
+
+    zae_str_set(&region, "us-east-1");
+    zae_str_set(&host, "dynamodb.us-east-1.amazonaws.com");
+    zae_str_set(&target, "DynamoDB_20120810.UpdateItem");
+    zae_str_set(&body, "{\"TableName\":\"t\",\"Key\":{\"PK\":{\"S\":"
+                "\"x\"}}}");
+
+    rc = zae_sigv4_sign_dynamodb(&mem, &creds, &cache, &region, &host,
+                                 &target, &body, 1764061200, &d, &first,
+                                 &err);
+    is_int(rc, ZAE_OK, "reuse: first signature");
+
+    bad = 0;
+    mallocs = t_mallocs;
+
+    for (i = 0; i < 100; i++) {
+        rc = zae_sigv4_sign_dynamodb(&mem, &creds, &cache, &region, &host,
+                                     &target, &body, 1764061200, &d, &a,
+                                     &err);
+        if (rc != ZAE_OK || a.len != first.len
+            || memcmp(a.data, first.data, a.len) != 0)
+        {
+            bad++;
+        }
+    }
+
+    is_int(bad, 0, "reuse: 100 later signatures equal the first");
+    is_int(t_mallocs - mallocs, 0, "reuse: no OpenSSL heap allocation");
+    is_int(cache.derived, 1, "reuse: key derived once");
+
+    mallocs = t_mallocs;
+    rc = zae_sigv4_sign_dynamodb(&mem, &creds, NULL, &region, &host,
+                                 &target, &body, 1764061200, &d, &a, &err);
+    ok(rc == ZAE_OK && a.len == first.len
+       && memcmp(a.data, first.data, a.len) == 0,
+       "reuse: uncached signature equals the cached one");
+    is_int(t_mallocs - mallocs, 0, "reuse: no allocation uncached either");
+
+    /* the provider rewrites its secret buffer in place */
+
+    secret[0] ^= 1;
+    derived = cache.derived;
+
+    rc = zae_sigv4_sign_dynamodb(&mem, &creds, &cache, &region, &host,
+                                 &target, &body, 1764061200, &d, &a, &err);
+    ok(rc == ZAE_OK && cache.derived == derived + 1,
+       "rotation in place: key re-derived");
+    ok(a.len == first.len && memcmp(a.data, first.data, a.len) != 0,
+       "rotation in place: other signature");
+
+    rc = zae_sigv4_sign_dynamodb(&mem, &creds, NULL, &region, &host,
+                                 &target, &body, 1764061200, &d, &s, &err);
+    ok(rc == ZAE_OK && s.len == a.len && memcmp(s.data, a.data, a.len) == 0,
+       "rotation in place: equals the uncached signature");
+
+    secret[0] ^= 1;
+    rc = zae_sigv4_sign_dynamodb(&mem, &creds, &cache, &region, &host,
+                                 &target, &body, 1764061200, &d, &a, &err);
+    ok(rc == ZAE_OK && cache.derived == derived + 2
+       && a.len == first.len && memcmp(a.data, first.data, a.len) == 0,
+       "rotation back: re-derived, the first signature again");
+
+    /* a longer secret with the same prefix */
+
+    secret[40] = 'X';
+    creds.secret_key.len = 41;
+    rc = zae_sigv4_sign_dynamodb(&mem, &creds, &cache, &region, &host,
+                                 &target, &body, 1764061200, &d, &a, &err);
+    ok(rc == ZAE_OK && cache.derived == derived + 3
+       && memcmp(a.data, first.data, a.len) != 0,
+       "longer secret: re-derived");
+
+    zae_sigv4_cache_wipe(&cache);
+
+    /* kSigning against HMAC(), secrets of 1..1024 bytes */
+
+    x = 88172645;
+    bad = 0;
+    zae_str_set(&service, "dynamodb");
+
+    for (i = 0; i < ZAE_SIGV4_SECRET_MAX; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        secret[i] = (u_char) x;
+    }
+
+    for (i = 1; i <= ZAE_SIGV4_SECRET_MAX; i += (i < 160) ? 1 : 37) {
+        s.data = secret;
+        s.len = i;
+        region.len = i % 10;                 /* "" .. "us-east-1" */
+
+        if (zae_sigv4_derive_key(&s, (u_char *) "20261125", &region,
+                                 &service, key)
+            != ZAE_OK)
+        {
+            bad++;
+            continue;
+        }
+
+        t_derive_ref(secret, i, "20261125", &region, &service, ref);
+
+        if (memcmp(key, ref, ZAE_SIGV4_KEY_LEN) != 0) {
+            bad++;
+        }
+    }
+
+    is_int(bad, 0, "derive_key equals HMAC() for secrets of 1..1024 bytes");
+}
+
+
 int
 main(void)
 {
@@ -95,6 +377,12 @@ main(void)
     zae_header_t         many[ZAE_SIGV4_MAX_HEADERS + 1];
     const char          *secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
     static u_char        h16[] = "0123456789abcdef";
+
+    /* before OpenSSL allocates anything */
+    is_int(CRYPTO_set_mem_functions(t_malloc, t_realloc, t_free), 1,
+           "OpenSSL allocations counted");
+    OPENSSL_free(OPENSSL_malloc(1));
+    is_int(t_mallocs, 1, "the allocation counter counts");
 
     zae_arena_init(&arena, 0);
     mem = zae_arena_mem(&arena);
@@ -277,8 +565,17 @@ main(void)
     ctx.cache = &cache;
 
     zae_sigv4_cache_wipe(&cache);
-    ok(!cache.valid && cache.key[0] == 0 && cache.key[31] == 0,
-       "cache wiped");
+
+    for (i = 0; i < (int) sizeof(cache); i++) {
+        if (((u_char *) &cache)[i] != 0) {
+            break;
+        }
+    }
+
+    is_int(i, sizeof(cache), "cache wiped, every byte");
+
+    t_reuse_tests();
+    t_date_and_bytes();
 
     /* session token signed, or omitted but still returned */
 
