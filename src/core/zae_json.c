@@ -1263,7 +1263,7 @@ zae_json_on_number(void *data, const char *s, size_t len)
 }
 
 
-static int
+int
 zae_json_utf8_valid(const u_char *s, size_t len)
 {
     size_t    i, n;
@@ -1482,16 +1482,83 @@ static yajl_callbacks  zae_json_callbacks = {
 
 
 int
-zae_json_parse(zae_mem_t *mem, const u_char *data, size_t len,
-    const zae_json_limits_t *limits, zae_av_t **root, zae_err_t *err)
+zae_json_run(zae_mem_t *mem, const u_char *data, size_t len,
+    const void *callbacks, void *ctx, const int *failed, zae_err_t *err)
 {
-    size_t             max_size, n;
+    size_t             n;
     u_char            *msg;
     yajl_handle        h;
     yajl_status        st;
-    zae_json_ctx_t     ctx;
     zae_json_chunk_t   chunk;
     yajl_alloc_funcs   af;
+
+    if (len > (SIZE_MAX / 2 - ZAE_JSON_SLACK) / 4) {
+        return zae_err_set(err, "json body too large (%zu bytes)", len);
+    }
+
+    n = 4 * len + ZAE_JSON_SLACK;
+
+    chunk.pos = zae_alloc(mem, n);
+    if (chunk.pos == NULL) {
+        return zae_err_set(err, "out of memory");
+    }
+
+    chunk.end = chunk.pos + n;
+    chunk.last = NULL;
+
+    af.malloc = zae_json_yajl_malloc;
+    af.realloc = zae_json_yajl_realloc;
+    af.free = zae_json_yajl_free;
+    af.ctx = &chunk;
+
+    h = yajl_alloc(callbacks, &af, ctx);
+    if (h == NULL) {
+        return zae_err_set(err, "out of memory");
+    }
+
+    st = yajl_parse(h, data, len);
+
+    if (st == yajl_status_ok) {
+        st = yajl_complete_parse(h);
+    }
+
+    if (st != yajl_status_ok) {
+
+        if (!*failed) {
+            msg = yajl_get_error(h, 0, data, len);
+
+            if (msg == NULL) {
+                (void) zae_err_set(err, "invalid json");
+
+            } else {
+                n = strlen((char *) msg);
+
+                while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) {
+                    n--;
+                }
+
+                (void) zae_err_set(err, "invalid json: %.*s", (int) n,
+                                   (char *) msg);
+            }
+        }
+
+        yajl_free(h);
+
+        return ZAE_ERROR;
+    }
+
+    yajl_free(h);
+
+    return ZAE_OK;
+}
+
+
+int
+zae_json_parse(zae_mem_t *mem, const u_char *data, size_t len,
+    const zae_json_limits_t *limits, zae_av_t **root, zae_err_t *err)
+{
+    size_t           max_size;
+    zae_json_ctx_t   ctx;
 
     *root = NULL;
 
@@ -1517,7 +1584,7 @@ zae_json_parse(zae_mem_t *mem, const u_char *data, size_t len,
         }
     }
 
-    if (len > max_size || len > (SIZE_MAX / 2 - ZAE_JSON_SLACK) / 4) {
+    if (len > max_size) {
         return zae_err_set(err, "json body too large (%zu bytes)", len);
     }
 
@@ -1525,58 +1592,12 @@ zae_json_parse(zae_mem_t *mem, const u_char *data, size_t len,
         return zae_err_set(err, "empty json body");
     }
 
-    n = 4 * len + ZAE_JSON_SLACK;
-
-    chunk.pos = zae_alloc(mem, n);
-    if (chunk.pos == NULL) {
-        return zae_err_set(err, "out of memory");
-    }
-
-    chunk.end = chunk.pos + n;
-    chunk.last = NULL;
-
-    af.malloc = zae_json_yajl_malloc;
-    af.realloc = zae_json_yajl_realloc;
-    af.free = zae_json_yajl_free;
-    af.ctx = &chunk;
-
-    h = yajl_alloc(&zae_json_callbacks, &af, &ctx);
-    if (h == NULL) {
-        return zae_err_set(err, "out of memory");
-    }
-
-    st = yajl_parse(h, data, len);
-
-    if (st == yajl_status_ok) {
-        st = yajl_complete_parse(h);
-    }
-
-    if (st != yajl_status_ok) {
-
-        if (!ctx.failed) {
-            msg = yajl_get_error(h, 0, data, len);
-
-            if (msg == NULL) {
-                (void) zae_err_set(err, "invalid json");
-
-            } else {
-                n = strlen((char *) msg);
-
-                while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) {
-                    n--;
-                }
-
-                (void) zae_err_set(err, "invalid json: %.*s", (int) n,
-                                   (char *) msg);
-            }
-        }
-
-        yajl_free(h);
-
+    if (zae_json_run(mem, data, len, &zae_json_callbacks, &ctx, &ctx.failed,
+                     err)
+        != ZAE_OK)
+    {
         return ZAE_ERROR;
     }
-
-    yajl_free(h);
 
     if (ctx.root == NULL || ctx.depth != 0) {
         return zae_err_set(err, "invalid json: incomplete");
