@@ -592,6 +592,19 @@ zae_av_get_int64(const zae_av_t *av, int64_t *v, zae_err_t *err)
     max = neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
     n = 0;
 
+    /* up to 18 digits cannot overflow: no range check on the way */
+
+    if (s->len - i <= 18) {
+        for ( /* void */ ; i < s->len; i++) {
+            if (s->data[i] < '0' || s->data[i] > '9') {
+                return zae_err_set(err, "not an integer \"%.*s\"",
+                                   (int) s->len, (char *) s->data);
+            }
+
+            n = n * 10 + (uint64_t) (s->data[i] - '0');
+        }
+    }
+
     for ( /* void */ ; i < s->len; i++) {
         if (s->data[i] < '0' || s->data[i] > '9') {
             return zae_err_set(err, "not an integer \"%.*s\"",
@@ -1270,6 +1283,14 @@ zae_json_utf8_valid(const u_char *s, size_t len)
     uint32_t  c;
 
     for (i = 0; i < len; i += n) {
+
+        /* ASCII is the common case */
+
+        if (s[i] < 0x80) {
+            n = 1;
+            continue;
+        }
+
         n = zae_utf8_decode(s + i, len - i, &c);
 
         if (n == 0) {

@@ -499,21 +499,21 @@ zae_schema_attr_limit(zae_str_t *attr, const char *prefix,
 int
 zae_bucket_attr_field(const u_char *attr, size_t len, zae_str_t *name)
 {
-    int        f;
-    zae_str_t  a;
+    int  f;
+
+    /* "b_" + at least one byte + a suffix of zae_bucket_sfx[] */
 
     if (len < 6 || attr[0] != 'b' || attr[1] != '_' || attr[len - 3] != '_')
     {
         return ZAE_DECLINED;
     }
 
-    a.data = (u_char *) attr;
-    a.len = len;
-
     for (f = ZAE_BUCKET_TK; f <= ZAE_BUCKET_TC; f++) {
-        if (zae_schema_attr_limit(&a, "b_", zae_bucket_sfx[f], name)
-            == ZAE_OK)
+        if (attr[len - 2] == (u_char) zae_bucket_sfx[f][1]
+            && attr[len - 1] == (u_char) zae_bucket_sfx[f][2])
         {
+            name->data = (u_char *) attr + 2;
+            name->len = len - 5;
             return f;
         }
     }

@@ -96,13 +96,31 @@ typedef enum {
 } zae_spec_tag_e;
 
 
-static const zae_str_t  zae_spec_tags[] = {
-    zae_string("S"),
-    zae_string("N"),
-    zae_string("B"),
-    zae_string("BOOL"),
-    zae_string("NULL")
-};
+static zae_spec_tag_e
+zae_spec_tag(const u_char *s, size_t len)
+{
+    if (len == 1) {
+        switch (s[0]) {
+        case 'S':
+            return ZAE_SPEC_T_S;
+        case 'N':
+            return ZAE_SPEC_T_N;
+        case 'B':
+            return ZAE_SPEC_T_B;
+        }
+
+    } else if (len == 4) {
+        if (memcmp(s, "BOOL", 4) == 0) {
+            return ZAE_SPEC_T_BOOL;
+        }
+
+        if (memcmp(s, "NULL", 4) == 0) {
+            return ZAE_SPEC_T_NULL;
+        }
+    }
+
+    return ZAE_SPEC_T_NONE;
+}
 
 
 /* a scalar as yajl hands it over */
@@ -305,7 +323,7 @@ zae_spec_on_map_key(void *data, const unsigned char *s, size_t len)
             return zae_spec_decline(ctx);
         }
 
-        ctx->tag = zae_spec_find(zae_spec_tags, ZAE_SPEC_T_NONE, s, len);
+        ctx->tag = zae_spec_tag(s, len);
 
         if (ctx->tag == ZAE_SPEC_T_NONE) {
             return zae_spec_decline(ctx);
