@@ -409,10 +409,12 @@ spec_both(unsigned status, const char *body, zae_amount_t *a, size_t n,
 
 
 #define ITEM_MIN                                                             \
-    "{\"entity_id\":{\"S\":\"key-1\"},\"rf\":{\"N\":\"1795444651132\"},"         \
-    "\"b_rpm_tk\":{\"N\":\"18000\"},\"b_rpm_cp\":{\"N\":\"20000\"},"             \
-    "\"b_rpm_ra\":{\"N\":\"20000\"},\"b_rpm_rp\":{\"N\":\"60000\"},"             \
-    "\"b_wcu_tk\":{\"N\":\"999000\"},\"b_wcu_cp\":{\"N\":\"1000000\"},"          \
+    "{\"entity_id\":{\"S\":\"key-1\"},"                                      \
+    "\"rf\":{\"N\":\"1795444651132\"},"                                      \
+    "\"b_rpm_tk\":{\"N\":\"18000\"},\"b_rpm_cp\":{\"N\":\"20000\"},"       \
+    "\"b_rpm_ra\":{\"N\":\"20000\"},\"b_rpm_rp\":{\"N\":\"60000\"},"       \
+    "\"b_wcu_tk\":{\"N\":\"999000\"},"                                       \
+    "\"b_wcu_cp\":{\"N\":\"1000000\"},"                                      \
     "\"b_wcu_ra\":{\"N\":\"1000000\"},\"b_wcu_rp\":{\"N\":\"1000\"}"
 
 #define ALL_NEW(extra)  "{\"Attributes\":" ITEM_MIN extra "}}"
@@ -459,8 +461,8 @@ test_spec_stream(void)
     /* key order, unknown attributes, missing fields, escapes, unicode */
 
     spec_both(200, "{\"Attributes\":{\"b_rpm_cp\":{\"N\":\"5\"},"
-              "\"zz\":{\"SS\":[\"a\"]},\"b_rpm_tk\":{\"N\":\"-7\"}}}", a, 1, RF,
-              0, "a set attribute: the general path");
+              "\"zz\":{\"SS\":[\"a\"]},\"b_rpm_tk\":{\"N\":\"-7\"}}}",
+              a, 1, RF, 0, "a set attribute: the general path");
     r = spec_both(200, "{\"Attributes\":{\"b_rpm_cp\":{\"N\":\"5\"},"
                   "\"x\":{\"B\":\"AA==\"},\"y\":{\"NULL\":true},"
                   "\"z\":{\"BOOL\":false},\"b_rpm_tk\":{\"N\":\"-7\"},"
@@ -492,7 +494,8 @@ test_spec_stream(void)
     /* what the general path reports, with its messages */
 
     r = spec_both(400, "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
-                  "ProvisionedThroughputExceededException\",\"message\":\"s\"}",
+                  "ProvisionedThroughputExceededException\","
+                  "\"message\":\"s\"}",
                   a, 1, RF, 0, "throttling");
     is_int(r->error.cls, ZAE_DDB_ERR_THROTTLING, "throttling class");
     r = spec_both(400, "{\"__type\":\"x#ValidationException\"}", a, 1, RF, 0,
@@ -506,7 +509,8 @@ test_spec_stream(void)
                   "a fraction");
     is_str(r->error.err.msg, "attribute \"b_rpm_tc\": not an integer \"1.5\"",
            "fraction: message");
-    r = spec_both(200, ALL_NEW(",\"b_rpm_tc\":{\"N\":\"9223372036854775808\"}"),
+    r = spec_both(200, ALL_NEW(",\"b_rpm_tc\":{\"N\":"
+                               "\"9223372036854775808\"}"),
                   a, 1, RF, 0, "a huge number");
     is_str(r->error.err.msg, "attribute \"b_rpm_tc\": integer out of range "
            "\"9223372036854775808\"", "huge: message");
@@ -526,9 +530,9 @@ test_spec_stream(void)
               "a duplicate type tag");
     spec_both(200, ALL_NEW(",\"q\":{\"X\":\"1\"}"), a, 1, RF, 0,
               "an unknown type tag");
-    spec_both(200, ALL_NEW(",\"q\":{\"M\":{\"a\":{\"M\":{\"b\":{\"L\":[[[[[[[[[[["
-              "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
-              "]]}}}}}"), a, 1, RF, 0, "deep nesting");
+    spec_both(200, ALL_NEW(",\"q\":{\"M\":{\"a\":{\"M\":{\"b\":{\"L\":"
+              "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]"
+              "]]]]]]]]]]]]]]]]]]]]]}}}}}"), a, 1, RF, 0, "deep nesting");
     spec_both(200, "{\"Attributes\":" ITEM_MIN, a, 1, RF, 0, "truncated");
     spec_both(200, "garbage", a, 1, RF, 0, "garbage");
     spec_both(200, ALL_NEW("") " x", a, 1, RF, 0, "trailing garbage");
@@ -538,8 +542,8 @@ test_spec_stream(void)
               "\"resource\":{\"S\":\"\\ud800\"}}}", a, 1, RF, 1,
               "a lone surrogate escape (yajl turns it into a valid byte)");
     spec_both(200, "{\"Attributes\":{\"b_0123456789012345678901234567890123"
-              "45678901234567890123456789abcdefghij_tk\":{\"N\":\"1\"}}}", a, 1, RF, 0,
-              "a limit name over 64 bytes");
+              "45678901234567890123456789abcdefghij_tk\":{\"N\":\"1\"}}}",
+              a, 1, RF, 0, "a limit name over 64 bytes");
     spec_both(400, CCF(",\"Item\":{\"b_rpm_tk\":{\"S\":\"x\"}}"), a, 1, RF, 0,
               "a malformed ALL_OLD");
     spec_both(400, CCF(",\"Item\":null"), a, 1, RF, 0, "Item null");
@@ -551,7 +555,8 @@ test_spec_stream(void)
 
     for (nl = 64; nl <= 65; nl++) {
         zae_buf_init(&b, &mem, 4096);
-        (void) zae_buf_add_str(&b, "{\"Attributes\":{\"b_wcu_tk\":{\"N\":\"1\"}");
+        (void) zae_buf_add_str(&b, "{\"Attributes\":"
+                                   "{\"b_wcu_tk\":{\"N\":\"1\"}");
 
         for (i = 0; i < nl; i++) {
             (void) zae_buf_printf(&b, ",\"b_l%d_tk\":{\"N\":\"%d\"}", i, i);
