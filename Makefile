@@ -220,6 +220,11 @@ $(B)/bench/spec_body: t/bench/spec_body.c $(CORE_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ZCFLAGS) -o $@ $< $(CORE_OBJS) $(LIBS)
 
+# the decoder of the fast path's answer, for callgrind (see the file)
+$(B)/bench/spec_decode: t/bench/spec_decode.c $(CORE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ZCFLAGS) -o $@ $< $(CORE_OBJS) $(LIBS)
+
 bench: deps module $(B)/bench/spec_body
 	@t/bench/run.pl --module $(MODULE) --spec-body $(B)/bench/spec_body \
 	    $(BENCH_ARGS)

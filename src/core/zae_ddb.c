@@ -1354,11 +1354,9 @@ int
 zae_ddb_decode_error(zae_mem_t *mem, const zae_ddb_http_resp_t *r,
     zae_ddb_error_t *e)
 {
-    size_t                 i;
-    zae_av_t              *root, *item;
-    zae_err_t              err;
-    zae_json_limits_t      limits;
-    const zae_ddb_code_t  *c;
+    zae_av_t           *root, *item;
+    zae_err_t           err;
+    zae_json_limits_t   limits;
 
     memset(e, 0, sizeof(zae_ddb_error_t));
     e->status = r->status;
@@ -1388,6 +1386,40 @@ zae_ddb_decode_error(zae_mem_t *mem, const zae_ddb_http_resp_t *r,
             (void) zae_ddb_json_str(root, "Message", &e->message);
         }
     }
+
+    if (zae_ddb_error_class(mem, r, e) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    if (root && e->cls == ZAE_DDB_ERR_CONDITIONAL) {
+        item = zae_json_get(root, "Item");
+
+        if (item && zae_item_from_ddb(item, &err) == ZAE_OK) {
+            e->item = item;
+        }
+    }
+
+    if (root && e->cls == ZAE_DDB_ERR_TXN_CANCELED) {
+        if (zae_ddb_error_reasons(mem, zae_json_get(root,
+                                                    "CancellationReasons"),
+                                  e)
+            != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+    }
+
+    zae_ddb_error_done(r, e);
+
+    return ZAE_OK;
+}
+
+
+int
+zae_ddb_error_class(zae_mem_t *mem, const zae_ddb_http_resp_t *r,
+    zae_ddb_error_t *e)
+{
+    const zae_ddb_code_t  *c;
 
     if (e->code.len == 0 && r->error_type.len) {
         e->code.data = zae_strdup(mem, r->error_type.data, r->error_type.len);
@@ -1430,23 +1462,14 @@ zae_ddb_decode_error(zae_mem_t *mem, const zae_ddb_http_resp_t *r,
         e->cls = ZAE_DDB_ERR_MALFORMED;
     }
 
-    if (root && e->cls == ZAE_DDB_ERR_CONDITIONAL) {
-        item = zae_json_get(root, "Item");
+    return ZAE_OK;
+}
 
-        if (item && zae_item_from_ddb(item, &err) == ZAE_OK) {
-            e->item = item;
-        }
-    }
 
-    if (root && e->cls == ZAE_DDB_ERR_TXN_CANCELED) {
-        if (zae_ddb_error_reasons(mem, zae_json_get(root,
-                                                    "CancellationReasons"),
-                                  e)
-            != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
+void
+zae_ddb_error_done(const zae_ddb_http_resp_t *r, zae_ddb_error_t *e)
+{
+    size_t  i;
 
     /* a status outside 100..599 is not HTTP */
 
@@ -1463,8 +1486,6 @@ zae_ddb_decode_error(zae_mem_t *mem, const zae_ddb_http_resp_t *r,
     }
 
     zae_ddb_error_finish(e);
-
-    return ZAE_OK;
 }
 
 
@@ -1499,29 +1520,44 @@ zae_ddb_parse_crc32(const zae_str_t *s, uint32_t *v)
 
 
 int
+zae_ddb_check_crc32(const zae_ddb_http_resp_t *r, zae_ddb_error_t *e)
+{
+    uint32_t  want, got;
+
+    if (r->crc32.len == 0) {
+        return ZAE_OK;
+    }
+
+    got = zae_crc32(r->body.data, r->body.len);
+
+    if (zae_ddb_parse_crc32(&r->crc32, &want) == ZAE_OK && want == got) {
+        return ZAE_OK;
+    }
+
+    memset(e, 0, sizeof(zae_ddb_error_t));
+    e->status = r->status;
+    e->cls = ZAE_DDB_ERR_CRC32;
+    e->retryable = 1;
+
+    (void) zae_err_set(&e->err, "dynamodb crc32 mismatch: header "
+                       "\"%.*s\", body %u",
+                       (int) (r->crc32.len > 20 ? 20 : r->crc32.len),
+                       (char *) r->crc32.data, got);
+
+    return ZAE_ERROR;
+}
+
+
+int
 zae_ddb_decode(zae_mem_t *mem, const zae_ddb_http_resp_t *r,
     zae_av_t **root, zae_ddb_error_t *e)
 {
-    uint32_t   want, got;
     zae_err_t  err;
 
     *root = NULL;
 
-    if (r->crc32.len) {
-        got = zae_crc32(r->body.data, r->body.len);
-
-        if (zae_ddb_parse_crc32(&r->crc32, &want) != ZAE_OK || want != got) {
-            memset(e, 0, sizeof(zae_ddb_error_t));
-            e->status = r->status;
-            e->cls = ZAE_DDB_ERR_CRC32;
-            e->retryable = 1;
-
-            (void) zae_err_set(&e->err, "dynamodb crc32 mismatch: header "
-                               "\"%.*s\", body %u",
-                               (int) (r->crc32.len > 20 ? 20 : r->crc32.len),
-                               (char *) r->crc32.data, got);
-            return ZAE_ERROR;
-        }
+    if (zae_ddb_check_crc32(r, e) != ZAE_OK) {
+        return ZAE_ERROR;
     }
 
     if (r->status != 200) {

@@ -267,6 +267,20 @@ int zae_ddb_decode(zae_mem_t *mem, const zae_ddb_http_resp_t *r,
 int zae_ddb_decode_error(zae_mem_t *mem, const zae_ddb_http_resp_t *r,
     zae_ddb_error_t *e);
 
+/*
+ * The steps of zae_ddb_decode() for decoders of their own: the x-amz-crc32
+ * check (ZAE_OK, or ZAE_ERROR with e filled as a CRC32 error); the class
+ * of an error whose status, code and message the caller has set in a
+ * zeroed e (the X-Amzn-ErrorType header when the code is empty, the code
+ * reduced to its name; ZAE_ERROR on allocation failure); then
+ * zae_ddb_error_done() (a status that is not HTTP, the message cut at a
+ * control byte, e->err).
+ */
+int zae_ddb_check_crc32(const zae_ddb_http_resp_t *r, zae_ddb_error_t *e);
+int zae_ddb_error_class(zae_mem_t *mem, const zae_ddb_http_resp_t *r,
+    zae_ddb_error_t *e);
+void zae_ddb_error_done(const zae_ddb_http_resp_t *r, zae_ddb_error_t *e);
+
 /* "throttling", "conditional check failed", ... */
 const char *zae_ddb_err_class_name(zae_ddb_err_class_e cls);
 

@@ -607,6 +607,19 @@ zae_av_get_int64(const zae_av_t *av, int64_t *v, zae_err_t *err)
     max = neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
     n = 0;
 
+    /* up to 18 digits cannot overflow: no range check on the way */
+
+    if (s->len - i <= 18) {
+        for ( /* void */ ; i < s->len; i++) {
+            if (s->data[i] < '0' || s->data[i] > '9') {
+                return zae_err_set(err, "not an integer \"%.*s\"",
+                                   (int) s->len, (char *) s->data);
+            }
+
+            n = n * 10 + (uint64_t) (s->data[i] - '0');
+        }
+    }
+
     for ( /* void */ ; i < s->len; i++) {
         if (s->data[i] < '0' || s->data[i] > '9') {
             return zae_err_set(err, "not an integer \"%.*s\"",
@@ -1278,13 +1291,21 @@ zae_json_on_number(void *data, const char *s, size_t len)
 }
 
 
-static int
+int
 zae_json_utf8_valid(const u_char *s, size_t len)
 {
     size_t    i, n;
     uint32_t  c;
 
     for (i = 0; i < len; i += n) {
+
+        /* ASCII is the common case */
+
+        if (s[i] < 0x80) {
+            n = 1;
+            continue;
+        }
+
         n = zae_utf8_decode(s + i, len - i, &c);
 
         if (n == 0) {
@@ -1497,16 +1518,83 @@ static yajl_callbacks  zae_json_callbacks = {
 
 
 int
-zae_json_parse(zae_mem_t *mem, const u_char *data, size_t len,
-    const zae_json_limits_t *limits, zae_av_t **root, zae_err_t *err)
+zae_json_run(zae_mem_t *mem, const u_char *data, size_t len,
+    const void *callbacks, void *ctx, const int *failed, zae_err_t *err)
 {
-    size_t             max_size, n;
+    size_t             n;
     u_char            *msg;
     yajl_handle        h;
     yajl_status        st;
-    zae_json_ctx_t     ctx;
     zae_json_chunk_t   chunk;
     yajl_alloc_funcs   af;
+
+    if (len > (SIZE_MAX / 2 - ZAE_JSON_SLACK) / 4) {
+        return zae_err_set(err, "json body too large (%zu bytes)", len);
+    }
+
+    n = 4 * len + ZAE_JSON_SLACK;
+
+    chunk.pos = zae_alloc(mem, n);
+    if (chunk.pos == NULL) {
+        return zae_err_set(err, "out of memory");
+    }
+
+    chunk.end = chunk.pos + n;
+    chunk.last = NULL;
+
+    af.malloc = zae_json_yajl_malloc;
+    af.realloc = zae_json_yajl_realloc;
+    af.free = zae_json_yajl_free;
+    af.ctx = &chunk;
+
+    h = yajl_alloc(callbacks, &af, ctx);
+    if (h == NULL) {
+        return zae_err_set(err, "out of memory");
+    }
+
+    st = yajl_parse(h, data, len);
+
+    if (st == yajl_status_ok) {
+        st = yajl_complete_parse(h);
+    }
+
+    if (st != yajl_status_ok) {
+
+        if (!*failed) {
+            msg = yajl_get_error(h, 0, data, len);
+
+            if (msg == NULL) {
+                (void) zae_err_set(err, "invalid json");
+
+            } else {
+                n = strlen((char *) msg);
+
+                while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) {
+                    n--;
+                }
+
+                (void) zae_err_set(err, "invalid json: %.*s", (int) n,
+                                   (char *) msg);
+            }
+        }
+
+        yajl_free(h);
+
+        return ZAE_ERROR;
+    }
+
+    yajl_free(h);
+
+    return ZAE_OK;
+}
+
+
+int
+zae_json_parse(zae_mem_t *mem, const u_char *data, size_t len,
+    const zae_json_limits_t *limits, zae_av_t **root, zae_err_t *err)
+{
+    size_t           max_size;
+    zae_json_ctx_t   ctx;
 
     *root = NULL;
 
@@ -1532,7 +1620,7 @@ zae_json_parse(zae_mem_t *mem, const u_char *data, size_t len,
         }
     }
 
-    if (len > max_size || len > (SIZE_MAX / 2 - ZAE_JSON_SLACK) / 4) {
+    if (len > max_size) {
         return zae_err_set(err, "json body too large (%zu bytes)", len);
     }
 
@@ -1540,58 +1628,12 @@ zae_json_parse(zae_mem_t *mem, const u_char *data, size_t len,
         return zae_err_set(err, "empty json body");
     }
 
-    n = 4 * len + ZAE_JSON_SLACK;
-
-    chunk.pos = zae_alloc(mem, n);
-    if (chunk.pos == NULL) {
-        return zae_err_set(err, "out of memory");
-    }
-
-    chunk.end = chunk.pos + n;
-    chunk.last = NULL;
-
-    af.malloc = zae_json_yajl_malloc;
-    af.realloc = zae_json_yajl_realloc;
-    af.free = zae_json_yajl_free;
-    af.ctx = &chunk;
-
-    h = yajl_alloc(&zae_json_callbacks, &af, &ctx);
-    if (h == NULL) {
-        return zae_err_set(err, "out of memory");
-    }
-
-    st = yajl_parse(h, data, len);
-
-    if (st == yajl_status_ok) {
-        st = yajl_complete_parse(h);
-    }
-
-    if (st != yajl_status_ok) {
-
-        if (!ctx.failed) {
-            msg = yajl_get_error(h, 0, data, len);
-
-            if (msg == NULL) {
-                (void) zae_err_set(err, "invalid json");
-
-            } else {
-                n = strlen((char *) msg);
-
-                while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) {
-                    n--;
-                }
-
-                (void) zae_err_set(err, "invalid json: %.*s", (int) n,
-                                   (char *) msg);
-            }
-        }
-
-        yajl_free(h);
-
+    if (zae_json_run(mem, data, len, &zae_json_callbacks, &ctx, &ctx.failed,
+                     err)
+        != ZAE_OK)
+    {
         return ZAE_ERROR;
     }
-
-    yajl_free(h);
 
     if (ctx.root == NULL || ctx.depth != 0) {
         return zae_err_set(err, "invalid json: incomplete");

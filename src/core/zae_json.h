@@ -251,6 +251,20 @@ int zae_item_from_ddb(zae_av_t *json, zae_err_t *err);
 int zae_item_parse(zae_mem_t *mem, const u_char *data, size_t len,
     zae_av_t **item, zae_err_t *err);
 
+/*
+ * The yajl run behind zae_json_parse(), for decoders with their own
+ * callbacks (a yajl_callbacks *) and context: yajl's memory comes from
+ * mem as described above, the whole body is parsed and completed.
+ * *failed is the callbacks' flag "err is set already".  ZAE_OK, or
+ * ZAE_ERROR with err set.  No size limit is applied.
+ */
+int zae_json_run(zae_mem_t *mem, const u_char *data, size_t len,
+    const void *callbacks, void *ctx, const int *failed, zae_err_t *err);
+
+/* 1 if s is valid UTF-8 as the decoder wants it (no overlong forms,
+   surrogates or values above U+10FFFF), else 0 */
+int zae_json_utf8_valid(const u_char *s, size_t len);
+
 /* plain-JSON helpers for response objects */
 
 zae_av_t *zae_json_get(const zae_av_t *obj, const char *name);

@@ -8,6 +8,7 @@
 
 #include "zae_proto.h"
 #include "zae_bucket.h"
+#include "zae_spec.h"
 
 
 static int zae_proto_key(zae_mem_t *mem, zae_str_t *ns, zae_str_t *entity,
@@ -29,6 +30,8 @@ static void zae_proto_status(zae_limit_status_t *st, zae_str_t *entity,
     zae_str_t *resource, zae_str_t *name, int64_t cp, int64_t ra,
     int64_t rp, int64_t requested, zae_bucket_result_t *res);
 static int64_t zae_proto_primary(zae_limit_status_t *st, size_t n);
+static int zae_proto_spec_classify(zae_mem_t *mem, zae_amount_t *consume,
+    size_t n, int64_t now_ms, zae_spec_result_t *res, zae_err_t *err);
 static int zae_proto_item_normal(zae_mem_t *mem, zae_str_t *ns,
     zae_proto_item_t *it, int64_t now_ms, zae_ddb_action_t *act);
 static int zae_proto_item_create(zae_mem_t *mem, zae_str_t *ns,
@@ -554,18 +557,53 @@ zae_proto_primary(zae_limit_status_t *st, size_t n)
 }
 
 
+/*
+ * The answer is decoded by the streaming decoder (zae_spec.h); what it
+ * declines, by the general path below, which is also the reference the
+ * tests and the fuzzer hold the streaming decoder to.
+ */
+
 int
 zae_proto_spec_decode(zae_mem_t *mem, zae_amount_t *consume, size_t n,
     int64_t now_ms, const zae_ddb_http_resp_t *resp, zae_spec_result_t *res,
     zae_err_t *err)
 {
-    int                   absent, short_;
-    size_t                i;
-    zae_av_t             *root, *item;
-    zae_bucket_t          st;
-    zae_bucket_item_t    *bk;
-    zae_bucket_limit_t   *bl;
-    zae_bucket_result_t   br;
+    unsigned  found;
+
+    memset(res, 0, sizeof(zae_spec_result_t));
+
+    if (zae_spec_stream(mem, resp, &res->bucket, &res->error, &found)
+        != ZAE_OK)
+    {
+        return zae_proto_spec_decode_tree(mem, consume, n, now_ms, resp, res,
+                                          err);
+    }
+
+    res->streamed = 1;
+
+    if (!found) {
+        res->decision = ZAE_SPEC_BUCKET_MISSING;
+        return ZAE_OK;
+    }
+
+    res->has_bucket = 1;
+
+    if (res->error.cls == ZAE_DDB_ERR_NONE) {
+        res->decision = ZAE_SPEC_OK;
+        return ZAE_OK;
+    }
+
+    return zae_proto_spec_classify(mem, consume, n, now_ms, res, err);
+}
+
+
+int
+zae_proto_spec_decode_tree(zae_mem_t *mem, zae_amount_t *consume, size_t n,
+    int64_t now_ms, const zae_ddb_http_resp_t *resp, zae_spec_result_t *res,
+    zae_err_t *err)
+{
+    zae_av_t           *root, *item;
+    zae_bucket_item_t  *bk;
 
     memset(res, 0, sizeof(zae_spec_result_t));
 
@@ -616,6 +654,25 @@ zae_proto_spec_decode(zae_mem_t *mem, zae_amount_t *consume, size_t n,
     }
 
     res->has_bucket = 1;
+
+    return zae_proto_spec_classify(mem, consume, n, now_ms, res, err);
+}
+
+
+/* a ConditionalCheckFailed answer with its ALL_OLD image in res->bucket */
+
+static int
+zae_proto_spec_classify(zae_mem_t *mem, zae_amount_t *consume, size_t n,
+    int64_t now_ms, zae_spec_result_t *res, zae_err_t *err)
+{
+    int                   absent, short_;
+    size_t                i;
+    zae_bucket_t          st;
+    zae_bucket_item_t    *bk;
+    zae_bucket_limit_t   *bl;
+    zae_bucket_result_t   br;
+
+    bk = &res->bucket;
 
     absent = 0;
     short_ = 0;

@@ -115,6 +115,8 @@ typedef struct {
     unsigned              has_bucket:1;
     unsigned              app_short:1;  /* an app limit was short too */
     unsigned              wcu_refill:1; /* wcu short, but a refill helps */
+    unsigned              streamed:1;   /* zae_spec_stream() decoded it;
+                                           error.item stays NULL then */
 } zae_spec_result_t;
 
 
@@ -144,6 +146,15 @@ int zae_proto_spec_request_generic(zae_buf_t *b, zae_bucket_ref_t *ref,
 int zae_proto_spec_decode(zae_mem_t *mem, zae_amount_t *consume, size_t n,
     int64_t now_ms, const zae_ddb_http_resp_t *resp, zae_spec_result_t *res,
     zae_err_t *err);
+
+/*
+ * The same on the general path alone (zae_ddb_decode(), the attribute
+ * tree, zae_bucket_item_decode()): what zae_proto_spec_decode() falls
+ * back to, and the reference its tests and fuzzer compare it with
+ */
+int zae_proto_spec_decode_tree(zae_mem_t *mem, zae_amount_t *consume,
+    size_t n, int64_t now_ms, const zae_ddb_http_resp_t *resp,
+    zae_spec_result_t *res, zae_err_t *err);
 
 /* UpdateItem SET shard_count = :new (2 * old) IF shard_count = :old, shard 0 */
 int zae_proto_bump_shard_request(zae_buf_t *b, zae_bucket_ref_t *ref,

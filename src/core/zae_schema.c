@@ -28,6 +28,7 @@ static int zae_schema_add_limits(zae_mem_t *mem, zae_av_t *item,
     const zae_limits_t *limits);
 static int zae_schema_attr_limit(zae_str_t *attr, const char *prefix,
     const char *suffix, zae_str_t *name);
+static int zae_schema_is_limit_tk(zae_str_t *attr, zae_str_t *name);
 static int zae_schema_key_equal(const zae_av_t *key, zae_keys_t *k);
 static int zae_keys_table(zae_mem_t *mem, zae_keys_t *k, const char *prefix,
     zae_str_t *v);
@@ -43,6 +44,11 @@ static const char  *zae_system_sk[] = {
     "#ENTITY_CONFIG_RESOURCES",
     "#PROVISIONER"
 };
+
+
+/* the fields of a bucket limit, in ZAE_BUCKET_TK ... ZAE_BUCKET_TC order */
+
+static const char  *zae_bucket_sfx[] = { "_tk", "_cp", "_ra", "_rp", "_tc" };
 
 
 static const char  *zae_level_names[] = {
@@ -499,6 +505,40 @@ zae_schema_attr_limit(zae_str_t *attr, const char *prefix,
 
 
 int
+zae_bucket_attr_field(const u_char *attr, size_t len, zae_str_t *name)
+{
+    int  f;
+
+    /* "b_" + at least one byte + a suffix of zae_bucket_sfx[] */
+
+    if (len < 6 || attr[0] != 'b' || attr[1] != '_' || attr[len - 3] != '_')
+    {
+        return ZAE_DECLINED;
+    }
+
+    for (f = ZAE_BUCKET_TK; f <= ZAE_BUCKET_TC; f++) {
+        if (attr[len - 2] == (u_char) zae_bucket_sfx[f][1]
+            && attr[len - 1] == (u_char) zae_bucket_sfx[f][2])
+        {
+            name->data = (u_char *) attr + 2;
+            name->len = len - 5;
+            return f;
+        }
+    }
+
+    return ZAE_DECLINED;
+}
+
+
+static int
+zae_schema_is_limit_tk(zae_str_t *attr, zae_str_t *name)
+{
+    return zae_bucket_attr_field(attr->data, attr->len, name)
+           == ZAE_BUCKET_TK;
+}
+
+
+int
 zae_bucket_item_decode(zae_mem_t *mem, const zae_av_t *item,
     zae_bucket_item_t *bucket, zae_err_t *err)
 {
@@ -509,8 +549,6 @@ zae_bucket_item_decode(zae_mem_t *mem, const zae_av_t *item,
     zae_str_t            name;
     zae_bucket_limit_t  *bl;
 
-    static const char   *sfx[] = { "_tk", "_cp", "_ra", "_rp", "_tc" };
-
     memset(bucket, 0, sizeof(zae_bucket_item_t));
 
     if (item == NULL || item->type != ZAE_AV_M) {
@@ -520,9 +558,7 @@ zae_bucket_item_decode(zae_mem_t *mem, const zae_av_t *item,
     n = 0;
 
     for (i = 0; i < item->nattrs; i++) {
-        if (zae_schema_attr_limit(&item->attrs[i].name, "b_", "_tk", &name)
-            == ZAE_OK)
-        {
+        if (zae_schema_is_limit_tk(&item->attrs[i].name, &name)) {
             n++;
         }
     }
@@ -539,9 +575,7 @@ zae_bucket_item_decode(zae_mem_t *mem, const zae_av_t *item,
     }
 
     for (i = 0; i < item->nattrs; i++) {
-        if (zae_schema_attr_limit(&item->attrs[i].name, "b_", "_tk", &name)
-            != ZAE_OK)
-        {
+        if (!zae_schema_is_limit_tk(&item->attrs[i].name, &name)) {
             continue;
         }
 
@@ -564,7 +598,8 @@ zae_bucket_item_decode(zae_mem_t *mem, const zae_av_t *item,
         f[4] = &bl->tc;
 
         for (v = 0; v < 5; v++) {
-            rc = zae_schema_get_n(item, "b_", &name, sfx[v], f[v], err);
+            rc = zae_schema_get_n(item, "b_", &name, zae_bucket_sfx[v], f[v],
+                                  err);
             if (rc == ZAE_ERROR) {
                 return ZAE_ERROR;
             }

@@ -164,6 +164,20 @@ typedef struct {
 int zae_bucket_item_decode(zae_mem_t *mem, const zae_av_t *item,
     zae_bucket_item_t *bucket, zae_err_t *err);
 
+/*
+ * The field of a bucket attribute "b_{L}_{tk|cp|ra|rp|tc}" (L not
+ * empty, *name set to L): ZAE_BUCKET_TK ... ZAE_BUCKET_TC, or
+ * ZAE_DECLINED for any other attribute
+ */
+
+#define ZAE_BUCKET_TK  0
+#define ZAE_BUCKET_CP  1
+#define ZAE_BUCKET_RA  2
+#define ZAE_BUCKET_RP  3
+#define ZAE_BUCKET_TC  4
+
+int zae_bucket_attr_field(const u_char *attr, size_t len, zae_str_t *name);
+
 /* the limit named so, or NULL; "wcu" finds the hidden limit */
 zae_bucket_limit_t *zae_bucket_item_limit(zae_bucket_item_t *bucket,
     const u_char *name, size_t len);

@@ -11,6 +11,7 @@
 #include "tap.h"
 #include "zae_proto.h"
 #include "zae_bucket.h"
+#include "spec_diff.h"
 
 
 #define NS  "szXjZ6M1yVc"
@@ -936,6 +937,271 @@ test_spec_decode(void)
 }
 
 
+/* both decoders on one answer: they agree; the streaming one's result */
+
+static zae_spec_result_t *
+spec_both(unsigned status, const char *body, zae_amount_t *a, size_t n,
+    int64_t now_ms, int want_streamed, const char *what)
+{
+    int                 rc1, rc2;
+    zae_err_t           err;
+    const char         *diff;
+    zae_spec_result_t  *r1, r2;
+
+    r1 = zae_calloc(&mem, sizeof(zae_spec_result_t));
+
+    rc1 = zae_proto_spec_decode(&mem, a, n, now_ms, resp(status, body), r1,
+                                &err);
+    rc2 = zae_proto_spec_decode_tree(&mem, a, n, now_ms, resp(status, body),
+                                     &r2, &err);
+
+    diff = (rc1 == rc2) ? spec_diff_cmp(r1, &r2) : "return code";
+
+    if (!ok(diff == NULL && (int) r1->streamed == want_streamed,
+            "%s: same as the general path, %sstreamed", what,
+            want_streamed ? "" : "not "))
+    {
+        printf("#   %s differs, streamed %d, err \"%s\"\n",
+               diff ? diff : "nothing", r1->streamed, r1->error.err.msg);
+    }
+
+    return r1;
+}
+
+
+#define ITEM_MIN                                                             \
+    "{\"entity_id\":{\"S\":\"key-1\"},"                                      \
+    "\"rf\":{\"N\":\"1795444651132\"},"                                      \
+    "\"b_rpm_tk\":{\"N\":\"18000\"},\"b_rpm_cp\":{\"N\":\"20000\"},"       \
+    "\"b_rpm_ra\":{\"N\":\"20000\"},\"b_rpm_rp\":{\"N\":\"60000\"},"       \
+    "\"b_wcu_tk\":{\"N\":\"999000\"},"                                       \
+    "\"b_wcu_cp\":{\"N\":\"1000000\"},"                                      \
+    "\"b_wcu_ra\":{\"N\":\"1000000\"},\"b_wcu_rp\":{\"N\":\"1000\"}"
+
+#define ALL_NEW(extra)  "{\"Attributes\":" ITEM_MIN extra "}}"
+
+
+static void
+test_spec_stream(void)
+{
+    int                 i, nl;
+    char               *body;
+    zae_buf_t           b;
+    zae_amount_t       *a;
+    zae_spec_result_t  *r;
+
+    a = amounts("rpm", 1, NULL, 0);
+
+    /* the two answers of the fast path */
+
+    r = spec_both(200, "{\"Attributes\":" BUCKET_ITEM("18000", "999000", "1",
+                                                      "") "}",
+                  a, 1, RF, 1, "ALL_NEW of facts 1.3");
+    ok(r->decision == ZAE_SPEC_OK && r->bucket.nlimits == 2
+       && r->bucket.has_wcu && r->bucket.wcu.tk == 999000
+       && r->bucket.limits[1].cp == 3000000 && r->bucket.rf == RF
+       && r->bucket.resource.len == 5 && r->bucket.cascade
+       && r->bucket.parent_id.len == 6, "ALL_NEW fields");
+
+    r = spec_both(400, CCF(",\"Item\":" BUCKET_ITEM("18000", "999000", "1",
+                                                    "")),
+                  amounts("rpm", 19, NULL, 0), 1, RF, 1, "CCF with ALL_OLD");
+    ok(r->decision == ZAE_SPEC_REJECT && r->error.cls
+       == ZAE_DDB_ERR_CONDITIONAL && r->statuses[0].available == 18,
+       "CCF: REJECT from the streamed ALL_OLD");
+
+    r = spec_both(400, CCF(""), a, 1, RF, 1, "CCF without Item");
+    is_int(r->decision, ZAE_SPEC_BUCKET_MISSING, "BUCKET_MISSING");
+
+    r = spec_both(400, "{\"Item\":" ITEM_MIN "},\"message\":\"m\","
+                  "\"__type\":\"ConditionalCheckFailedException\"}",
+                  a, 1, RF, 1, "CCF with Item before __type");
+    ok(r->decision == ZAE_SPEC_REFILL_WOULD_HELP || r->decision
+       == ZAE_SPEC_REJECT, "classified");
+
+    /* key order, unknown attributes, missing fields, escapes, unicode */
+
+    spec_both(200, "{\"Attributes\":{\"b_rpm_cp\":{\"N\":\"5\"},"
+              "\"zz\":{\"SS\":[\"a\"]},\"b_rpm_tk\":{\"N\":\"-7\"}}}",
+              a, 1, RF, 0, "a set attribute: the general path");
+    r = spec_both(200, "{\"Attributes\":{\"b_rpm_cp\":{\"N\":\"5\"},"
+                  "\"x\":{\"B\":\"AA==\"},\"y\":{\"NULL\":true},"
+                  "\"z\":{\"BOOL\":false},\"b_rpm_tk\":{\"N\":\"-7\"},"
+                  "\"b_lone_cp\":{\"N\":\"1\"},\"b_a_tk_tk\":{\"N\":\"3\"}}}",
+                  a, 1, RF, 1, "fields before _tk, unknown attributes");
+    ok(r->bucket.nlimits == 2 && r->bucket.limits[0].tk == -7
+       && r->bucket.limits[0].cp == 5 && r->bucket.limits[0].rp == 0
+       && r->bucket.limits[1].name.len == 4 && !r->bucket.has_wcu
+       && r->bucket.shard_count == 1, "limits in _tk order, missing 0");
+
+    r = spec_both(200, ALL_NEW(",\"resource\":{\"S\":\"caf\\u00e9 \\\"\\ud83d"
+                               "\\ude00\\\\\"},\"parent_id\":{\"NULL\":true},"
+                               "\"ttl\":{\"NULL\":true},\"shard_count\":"
+                               "{\"N\":\"0\"}"),
+                  a, 1, RF, 1, "escapes, NULL parent and ttl");
+    ok(r->bucket.resource.len == 12
+       && memcmp(r->bucket.resource.data, "caf\xc3\xa9 \"\xf0\x9f\x98\x80\\",
+                 12) == 0
+       && r->bucket.parent_id.len == 0 && !r->bucket.has_ttl
+       && r->bucket.shard_count == 1, "unescaped UTF-8, defaults");
+
+    r = spec_both(200, ALL_NEW(",\"b_wcu_tc\":{\"N\":"
+                               "\"-9223372036854775808\"},\"ttl\":{\"N\":"
+                               "\"9223372036854775807\"}"),
+                  a, 1, RF, 1, "int64 boundaries");
+    ok(r->bucket.wcu.tc == INT64_MIN && r->bucket.ttl == INT64_MAX,
+       "boundaries kept");
+
+    /* what the general path reports, with its messages */
+
+    r = spec_both(400, "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+                  "ProvisionedThroughputExceededException\","
+                  "\"message\":\"s\"}",
+                  a, 1, RF, 0, "throttling");
+    is_int(r->error.cls, ZAE_DDB_ERR_THROTTLING, "throttling class");
+    r = spec_both(400, "{\"__type\":\"x#ValidationException\"}", a, 1, RF, 0,
+                  "validation");
+    is_int(r->error.cls, ZAE_DDB_ERR_VALIDATION, "validation class");
+    r = spec_both(200, "{}", a, 1, RF, 0, "no Attributes");
+    is_str(r->error.err.msg, "update answer without attributes",
+           "no Attributes: message");
+    spec_both(200, "{\"Attributes\":null}", a, 1, RF, 0, "Attributes null");
+    r = spec_both(200, ALL_NEW(",\"b_rpm_tc\":{\"N\":\"1.5\"}"), a, 1, RF, 0,
+                  "a fraction");
+    is_str(r->error.err.msg, "attribute \"b_rpm_tc\": not an integer \"1.5\"",
+           "fraction: message");
+    r = spec_both(200, ALL_NEW(",\"b_rpm_tc\":{\"N\":"
+                               "\"9223372036854775808\"}"),
+                  a, 1, RF, 0, "a huge number");
+    is_str(r->error.err.msg, "attribute \"b_rpm_tc\": integer out of range "
+           "\"9223372036854775808\"", "huge: message");
+    spec_both(200, ALL_NEW(",\"b_rpm_tc\":{\"N\":\"\"}"), a, 1, RF, 0,
+              "an empty number");
+    r = spec_both(200, ALL_NEW(",\"b_rpm_tc\":{\"S\":\"1\"}"), a, 1, RF, 0,
+                  "a wrong type");
+    is_str(r->error.err.msg, "attribute \"b_rpm_tc\": number expected",
+           "wrong type: message");
+    spec_both(200, ALL_NEW(",\"cascade\":{\"S\":\"true\"}"), a, 1, RF, 0,
+              "cascade not a boolean");
+    spec_both(200, ALL_NEW(",\"rf\":{\"N\":\"2\"}"), a, 1, RF, 0,
+              "a duplicate attribute");
+    spec_both(200, ALL_NEW(",\"q\":{\"S\":\"1\",\"N\":\"1\"}"), a, 1, RF, 0,
+              "two type tags");
+    spec_both(200, ALL_NEW(",\"q\":{\"S\":\"1\",\"S\":\"1\"}"), a, 1, RF, 0,
+              "a duplicate type tag");
+    spec_both(200, ALL_NEW(",\"q\":{\"X\":\"1\"}"), a, 1, RF, 0,
+              "an unknown type tag");
+    spec_both(200, ALL_NEW(",\"q\":{\"M\":{\"a\":{\"M\":{\"b\":{\"L\":"
+              "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]"
+              "]]]]]]]]]]]]]]]]]]]]]}}}}}"), a, 1, RF, 0, "deep nesting");
+    spec_both(200, "{\"Attributes\":" ITEM_MIN, a, 1, RF, 0, "truncated");
+    spec_both(200, "garbage", a, 1, RF, 0, "garbage");
+    spec_both(200, ALL_NEW("") " x", a, 1, RF, 0, "trailing garbage");
+    spec_both(200, "{\"Attributes\":{\"b_\xff_tk\":{\"N\":\"1\"}}}", a, 1, RF,
+              0, "invalid UTF-8 in a key");
+    spec_both(200, "{\"Attributes\":{\"b_x_tk\":{\"N\":\"1\"},"
+              "\"resource\":{\"S\":\"\\ud800\"}}}", a, 1, RF, 1,
+              "a lone surrogate escape (yajl turns it into a valid byte)");
+    spec_both(200, "{\"Attributes\":{\"b_0123456789012345678901234567890123"
+              "45678901234567890123456789abcdefghij_tk\":{\"N\":\"1\"}}}",
+              a, 1, RF, 0, "a limit name over 64 bytes");
+    spec_both(400, CCF(",\"Item\":{\"b_rpm_tk\":{\"S\":\"x\"}}"), a, 1, RF, 0,
+              "a malformed ALL_OLD");
+    spec_both(400, CCF(",\"Item\":null"), a, 1, RF, 0, "Item null");
+    spec_both(400, CCF(",\"Item\":{\"a\":{\"Q\":1}}"), a, 1, RF, 0,
+              "an invalid Item: BUCKET_MISSING on the general path");
+    spec_both(0, CCF(""), a, 1, RF, 0, "a status that is not HTTP");
+
+    /* more limits than ZAE_SCHEMA_MAX_LIMITS, and just that many */
+
+    for (nl = 64; nl <= 65; nl++) {
+        zae_buf_init(&b, &mem, 4096);
+        (void) zae_buf_add_str(&b, "{\"Attributes\":"
+                                   "{\"b_wcu_tk\":{\"N\":\"1\"}");
+
+        for (i = 0; i < nl; i++) {
+            (void) zae_buf_printf(&b, ",\"b_l%d_tk\":{\"N\":\"%d\"}", i, i);
+        }
+
+        (void) zae_buf_add_str(&b, "}}");
+        body = (char *) zae_strdup(&mem, b.data, b.len);
+
+        r = spec_both(200, body, a, 1, RF, nl == 64, "64 or 65 limits");
+
+        if (nl == 64) {
+            ok(r->decision == ZAE_SPEC_OK && r->bucket.nlimits == 64
+               && r->bucket.limits[63].tk == 63, "64 limits and wcu taken");
+
+        } else {
+            is_str(r->error.err.msg, "bucket item has too many limits (66)",
+                   "65 limits and wcu refused");
+        }
+    }
+}
+
+
+/*
+ * The streaming decoder against the general path over generated answers
+ * (spec_diff.h), with a fixed seed: no difference, and most well-formed
+ * answers streamed
+ */
+
+#define SPEC_DIFF_CASES  30000
+
+static void
+test_spec_differential(void)
+{
+    int                streamed;
+    size_t             i, ndiff, nstreamed, nok, nccf;
+    zae_buf_t          b;
+    zae_mem_t          m;
+    zae_arena_t        a;
+    const char        *what;
+    spec_diff_case_t   c;
+
+    ndiff = 0;
+    nstreamed = 0;
+    nok = 0;
+    nccf = 0;
+
+    for (i = 0; i < SPEC_DIFF_CASES; i++) {
+        zae_arena_init(&a, 0);
+        m = zae_arena_mem(&a);
+        zae_buf_init(&b, &m, 1024);
+
+        spec_diff_gen(i, &b, &c);
+
+        what = spec_diff_run(&m, &c, &streamed);
+
+        if (what) {
+            if (ndiff++ < 5) {
+                printf("# case %zu: %s differs: status %u body %.*s\n", i,
+                       what, c.resp.status, (int) c.resp.body.len,
+                       (char *) c.resp.body.data);
+            }
+
+        } else if (streamed) {
+            nstreamed++;
+
+            if (c.resp.status == 200) {
+                nok++;
+
+            } else {
+                nccf++;
+            }
+        }
+
+        zae_arena_free(&a);
+    }
+
+    is_int(ndiff, 0, "%d generated answers: streaming = general path",
+           SPEC_DIFF_CASES);
+    ok(nok > SPEC_DIFF_CASES / 20 && nccf > SPEC_DIFF_CASES / 20,
+       "streamed: %zu (%zu ALL_NEW, %zu condition failures)", nstreamed,
+       nok, nccf);
+}
+
+
 static void
 test_bump(void)
 {
@@ -1476,6 +1742,8 @@ main(void)
     test_spec_request();
     test_spec_writer();
     test_spec_decode();
+    test_spec_stream();
+    test_spec_differential();
     test_bump();
     test_read();
     test_compute_debt();

@@ -401,6 +401,47 @@ test_bucket(void)
 }
 
 
+/* the b_{L}_{xx} classification both bucket decoders use */
+
+static int
+attr_field(const char *attr, const char *want_name)
+{
+    int        f;
+    zae_str_t  name;
+
+    f = zae_bucket_attr_field((const u_char *) attr, strlen(attr), &name);
+
+    if (f != ZAE_DECLINED
+        && (name.len != strlen(want_name)
+            || memcmp(name.data, want_name, name.len) != 0))
+    {
+        return -100;
+    }
+
+    return f;
+}
+
+
+static void
+test_bucket_attr_field(void)
+{
+    is_int(attr_field("b_rpm_tk", "rpm"), ZAE_BUCKET_TK, "b_rpm_tk");
+    is_int(attr_field("b_rpm_cp", "rpm"), ZAE_BUCKET_CP, "b_rpm_cp");
+    is_int(attr_field("b_rpm_ra", "rpm"), ZAE_BUCKET_RA, "b_rpm_ra");
+    is_int(attr_field("b_rpm_rp", "rpm"), ZAE_BUCKET_RP, "b_rpm_rp");
+    is_int(attr_field("b_rpm_tc", "rpm"), ZAE_BUCKET_TC, "b_rpm_tc");
+    is_int(attr_field("b_wcu_tk", "wcu"), ZAE_BUCKET_TK, "b_wcu_tk");
+    is_int(attr_field("b_a_tk_cp", "a_tk"), ZAE_BUCKET_CP,
+           "the name is up to the last suffix");
+    is_int(attr_field("b_x_tk", "x"), ZAE_BUCKET_TK, "one-byte name");
+    is_int(attr_field("b__tk", ""), ZAE_DECLINED, "empty name");
+    is_int(attr_field("b_rpm_xx", ""), ZAE_DECLINED, "other suffix");
+    is_int(attr_field("l_rpm_cp", ""), ZAE_DECLINED, "config attribute");
+    is_int(attr_field("rf", ""), ZAE_DECLINED, "rf");
+    is_int(attr_field("b_rpmtk", ""), ZAE_DECLINED, "no underscore");
+}
+
+
 static void
 test_meta(void)
 {
@@ -696,6 +737,7 @@ main(void)
 
     test_keys();
     test_bucket();
+    test_bucket_attr_field();
     test_meta();
     test_config();
     test_resolve();
