@@ -60,6 +60,9 @@ static void ngx_http_zae_limit_node_free(ngx_http_zae_limit_shm_t *shm,
     ngx_rbtree_t *tree, ngx_http_zae_limit_node_t *zn);
 static void ngx_http_zae_limit_expire(ngx_http_zae_limit_shm_t *shm,
     ngx_uint_t n);
+static ngx_http_zae_limit_node_t *ngx_http_zae_limit_node_alloc_evict(
+    ngx_http_zae_limit_shm_t *shm, ngx_uint_t type, ngx_str_t *key,
+    uint32_t hash, size_t vlen);
 
 
 static uint32_t
@@ -319,6 +322,32 @@ ngx_http_zae_limit_expire(ngx_http_zae_limit_shm_t *shm, ngx_uint_t n)
 }
 
 
+/*
+ * A node, room made if needed by dropping cache entries, oldest first,
+ * expired or not, as many as it takes.  The cache and the delta queue
+ * share the zone: a cache entry costs a read to rebuild, a pending delta
+ * cannot be rebuilt, so the cache always yields.  Called with the zone
+ * locked.
+ */
+
+static ngx_http_zae_limit_node_t *
+ngx_http_zae_limit_node_alloc_evict(ngx_http_zae_limit_shm_t *shm,
+    ngx_uint_t type, ngx_str_t *key, uint32_t hash, size_t vlen)
+{
+    ngx_http_zae_limit_node_t  *zn;
+
+    for ( ;; ) {
+        zn = ngx_http_zae_limit_node_alloc(shm, type, key, hash, vlen);
+
+        if (zn != NULL || ngx_queue_empty(&shm->sh->lru)) {
+            return zn;
+        }
+
+        ngx_http_zae_limit_expire(shm, 0);
+    }
+}
+
+
 ngx_int_t
 ngx_http_zae_limit_cache_get(ngx_shm_zone_t *zone, ngx_uint_t type,
     ngx_str_t *key, u_char *buf, size_t size, size_t *len)
@@ -385,21 +414,15 @@ ngx_http_zae_limit_cache_put(ngx_shm_zone_t *zone, ngx_uint_t type,
 
     ngx_http_zae_limit_expire(shm, 2);
 
-    zn = ngx_http_zae_limit_node_alloc(shm, type, key, hash, len);
+    zn = ngx_http_zae_limit_node_alloc_evict(shm, type, key, hash, len);
 
     if (zn == NULL) {
-        ngx_http_zae_limit_expire(shm, 0);
+        ngx_shmtx_unlock(&shm->shpool->mutex);
 
-        zn = ngx_http_zae_limit_node_alloc(shm, type, key, hash, len);
-
-        if (zn == NULL) {
-            ngx_shmtx_unlock(&shm->shpool->mutex);
-
-            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
-                          "zae_limit: could not allocate cache node%s",
-                          shm->shpool->log_ctx);
-            return NGX_ERROR;
-        }
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "zae_limit: could not allocate cache node%s",
+                      shm->shpool->log_ctx);
+        return NGX_ERROR;
     }
 
     zn->expire = ngx_current_msec + ttl;
@@ -493,8 +516,8 @@ ngx_http_zae_limit_delta_add(ngx_shm_zone_t *zone, ngx_str_t *pk,
 
     /* a new bucket, or a limit new to the bucket: a node with one more slot */
 
-    grown = ngx_http_zae_limit_node_alloc(shm, NGX_HTTP_ZAE_LIMIT_C_DELTA, pk,
-                                hash,
+    grown = ngx_http_zae_limit_node_alloc_evict(shm,
+                                NGX_HTTP_ZAE_LIMIT_C_DELTA, pk, hash,
                                 (n + 1) * sizeof(ngx_http_zae_limit_slot_t));
     if (grown == NULL) {
         goto full;

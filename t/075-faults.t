@@ -109,16 +109,24 @@ END {
 }
 
 
-# CLIENTS processes send requests for SECONDS, alternating /block/ and
-# /allow/; the parent runs ACTIONS ([at, code], seconds from the start)
-# meanwhile.  Returns the requests: { path, start, end, status, zs }
-# (times relative to the start)
+# CLIENTS processes send requests, alternating /block/ and /allow/,
+# while the parent runs ACTIONS ([at, code], seconds from the start);
+# they stop AFTER seconds after the last action has returned.  Returns
+# the requests ({ path, start, end, status, zs }) and the times at which
+# the actions returned, all relative to the start.
+#
+# The times are measured, not the planned ones: on a loaded machine the
+# parent may wake late and restarting the proxy (a new perl) may take
+# a while, and the checks are about when the backend really failed and
+# really came back
 
 sub flow {
-    my ($seconds, $clients, @actions) = @_;
-    my (@pids, @res, $t0);
+    my ($after, $clients, @actions) = @_;
+    my (@pids, @res, @done, $t0, $stop);
 
     $t0 = time;
+    $stop = "$tmp/stop";
+    unlink $stop;
 
     for my $ci (0 .. $clients - 1) {
         my $pid = fork;
@@ -129,7 +137,9 @@ sub flow {
             open my $out, '>', "$tmp/flow-$ci" or POSIX::_exit(1);
             my $i = 0;
 
-            while (time - $t0 < $seconds) {
+            # a bound in case the parent dies
+
+            while (!-e $stop && time - $t0 < 300) {
                 my $path = $i++ % 2 ? '/allow/' : '/block/';
                 my $s = time - $t0;
                 my $r = http_req("GET $path",
@@ -151,7 +161,13 @@ sub flow {
         my $wait = $t0 + $a->[0] - time;
         sleep $wait if $wait > 0;
         $a->[1]->();
+        push @done, time - $t0;
     }
+
+    sleep $after;
+
+    open my $fh, '>', $stop or die "$stop: $!\n";
+    close $fh;
 
     waitpid($_, 0) for @pids;
 
@@ -165,7 +181,7 @@ sub flow {
         close $in;
     }
 
-    return @res;
+    return (\@res, @done);
 }
 
 
@@ -328,17 +344,24 @@ my @faults = $ENV{ZAE_FAULTS} && $ENV{ZAE_FAULTS} eq 'all'
 
 # a fault that fails calls at once is on for 1 s; one that makes them
 # wait (latency, a paused backend) for 2.5 s, longer than timeout x
-# max_attempts, so that it is felt whatever the timing
+# max_attempts, so that it is felt whatever the timing.  The window
+# checked is the measured one: from when the fault was switched on to
+# when the backend was back (the proxy restarted and listening)
 
 sub fault_run {
     my ($name, $on, $off, $slow) = @_;
-    my ($to, @res);
+    my ($to, $res, $t_on, $t_off);
 
     return if $ENV{ZAE_FAULTS_ONLY} && $name !~ /$ENV{ZAE_FAULTS_ONLY}/;
 
     $to = $slow ? 2.8 : 1.3;
-    @res = flow($to + $recover + 0.9, 4, [0.3, $on], [$to, $off]);
-    check_window($name, 0.3, $to, @res);
+    ($res, $t_on, $t_off) = flow($recover + 0.9, 4, [0.3, $on], [$to, $off]);
+
+    diag(sprintf('%s: fault on at %.2f s, off at %.2f s (planned 0.30, '
+                 . '%.2f)', $name, $t_on, $t_off, $to))
+        if $ENV{ZAE_FAULTS_VERBOSE};
+
+    check_window($name, $t_on, $t_off, @$res);
 }
 
 for my $fault (@faults) {
