@@ -171,6 +171,21 @@ sub results {
         push @o, "| $label{$k} (`$k`) | " . fmt($v, 3) . " | $g | $met |";
     }
 
+    my %by = map { $_->{name} => $_ } @{ $s->{scenarios} };
+    my ($ent, $raw) = map { $by{$_ . $s->{comparison_connections}} }
+                          qw(zae_entities_100_c raw_updateitem_100_c);
+
+    if ($ent && $raw && $ent->{rps_rounds} && $raw->{rps_rounds}) {
+        my @r = map {
+                    sprintf('%.0f / %.0f = %.3f', $ent->{rps_rounds}[$_],
+                            $raw->{rps_rounds}[$_],
+                            $ent->{rps_rounds}[$_] / $raw->{rps_rounds}[$_])
+                } 0 .. $#{ $ent->{rps_rounds} };
+
+        push @o, '', 'The admitted-throughput pair round by round '
+                 . '(module / raw): ' . join('; ', @r) . '.';
+    }
+
     my $hot = $s->{ratios}{hot_bucket_admitted_rps_over_raw_update_rps};
 
     if (defined $hot) {
