@@ -84,6 +84,21 @@ typedef struct {
 } ngx_http_zae_limit_reject_t;
 
 
+/*
+ * a config or a rejection takes the zone's memory of the limits it has,
+ * n of its array l[], no more
+ */
+
+#define ngx_http_zae_limit_size(type, n)                                     \
+    (offsetof(type, l) + (n) * sizeof(((type *) 0)->l[0]))
+
+#define ngx_http_zae_limit_config_size(n)                                    \
+    ngx_http_zae_limit_size(ngx_http_zae_limit_config_t, n)
+
+#define ngx_http_zae_limit_reject_size(n)                                    \
+    ngx_http_zae_limit_size(ngx_http_zae_limit_reject_t, n)
+
+
 /* response header values: one per limit */
 
 typedef struct {
@@ -785,7 +800,9 @@ ngx_http_zae_limit_reject_cached(ngx_http_zae_limit_ctx_t *ctx)
                                      NGX_HTTP_ZAE_LIMIT_C_REJECT, &key,
                                      (u_char *) &rj, sizeof(rj), &len)
         != NGX_OK
-        || len != sizeof(rj))
+        || len < ngx_http_zae_limit_reject_size(0)
+        || rj.n > ZAE_LIMITS_MAX
+        || len != ngx_http_zae_limit_reject_size(rj.n))
     {
         return NGX_DECLINED;
     }
@@ -1239,7 +1256,9 @@ ngx_http_zae_limit_config_lookup(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
                                      NGX_HTTP_ZAE_LIMIT_C_CONFIG, &key,
                                      (u_char *) cfg, sizeof(*cfg), &len)
         != NGX_OK
-        || len != sizeof(*cfg))
+        || len < ngx_http_zae_limit_config_size(0)
+        || cfg->n > ZAE_LIMITS_MAX
+        || len != ngx_http_zae_limit_config_size(cfg->n))
     {
         ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
                                   NGX_HTTP_ZAE_LIMIT_M_CONFIG_CACHE_MISSES, 1);
@@ -1563,7 +1582,7 @@ ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
         (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
                                             NGX_HTTP_ZAE_LIMIT_C_CONFIG,
                                             &key, (u_char *) cfg,
-                                            sizeof(*cfg),
+                                        ngx_http_zae_limit_config_size(cfg->n),
                                             ctx->zmcf->config_ttl);
     }
 
@@ -1864,7 +1883,8 @@ ngx_http_zae_limit_reject_save(ngx_http_zae_limit_ctx_t *ctx,
 
     (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
                                         NGX_HTTP_ZAE_LIMIT_C_REJECT, &key,
-                                        (u_char *) &rj, sizeof(rj),
+                                        (u_char *) &rj,
+                                        ngx_http_zae_limit_reject_size(rj.n),
                                         (ngx_msec_t) ngx_min(retry_ms,
                                                              3600000));
 }
