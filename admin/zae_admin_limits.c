@@ -1194,7 +1194,7 @@ zae_admin_sync_bucket(zae_admin_t *a, zae_str_t *entity,
     zae_err_t           err;
     const zae_limit_t  *l;
 
-    sk = zae_admin_str("#STATE");
+    sk = zae_admin_str(ZAE_BUCKET_SK);
     shards = 1;
 
     for (shard = 0; shard < shards && shard < ZAE_ADMIN_MAX_SHARDS; shard++)

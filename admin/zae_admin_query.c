@@ -139,7 +139,7 @@ zae_admin_read_bucket(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
     pk = zae_admin_cat(a, "%.*s/BUCKET#%.*s#%.*s#0", (int) a->nsid.len,
                        a->nsid.data, (int) ent->len, ent->data,
                        (int) res->len, res->data);
-    sk = zae_admin_str("#STATE");
+    sk = zae_admin_str(ZAE_BUCKET_SK);
 
     rc = zae_admin_get_item(a, &pk, &sk, 1, &item);
     if (rc == ZAE_DECLINED) {

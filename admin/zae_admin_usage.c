@@ -286,7 +286,7 @@ zae_admin_propagate(zae_admin_aggctx_t *ctx, zae_av_t *nimg, zae_str_t *ns,
     zae_admin_t  *a;
 
     a = ctx->a;
-    sk = zae_admin_str("#STATE");
+    sk = zae_admin_str(ZAE_BUCKET_SK);
 
     for (target = 1; target < old_count && target < ZAE_ADMIN_MAX_SHARDS_S;
          target++)
@@ -471,7 +471,8 @@ zae_admin_agg_record(zae_admin_aggctx_t *ctx, zae_av_t *rec)
     }
 
     if (zae_item_get_str(nimg, "SK", &s, &err) != ZAE_OK
-        || s.len != 6 || memcmp(s.data, "#STATE", 6) != 0
+        || s.len != sizeof(ZAE_BUCKET_SK) - 1
+        || memcmp(s.data, ZAE_BUCKET_SK, s.len) != 0
         || zae_item_get_str(nimg, "PK", &pk, &err) != ZAE_OK
         || zae_admin_parse_bucket_pk(&pk, &ns, &ent, &res, &shard)
            != ZAE_OK)
@@ -608,7 +609,7 @@ zae_admin_agg_refill(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
         return ZAE_OK;
     }
 
-    sk = zae_admin_str("#STATE");
+    sk = zae_admin_str(ZAE_BUCKET_SK);
 
     if (zae_admin_body_start(a, &b) != ZAE_OK
         || zae_buf_add_str(&b, ",") != ZAE_OK
@@ -695,7 +696,7 @@ zae_admin_agg_shard_up(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
     }
 
     sc = g->last.shard_count > 0 ? g->last.shard_count : 1;
-    sk = zae_admin_str("#STATE");
+    sk = zae_admin_str(ZAE_BUCKET_SK);
 
     if (zae_admin_body_start(a, &b) != ZAE_OK
         || zae_buf_add_str(&b, ",") != ZAE_OK
