@@ -140,6 +140,7 @@ struct ngx_http_zae_limit_ctx_s {
 
     zae_str_t                        ns_name;
     zae_str_t                        nsid;
+    ngx_str_t                        entity_key;  /* nsid/entity */
     zae_bucket_ref_t                 ref;
     zae_bucket_ref_t                 pref;        /* the parent's */
     zae_str_t                        parent;
@@ -228,6 +229,8 @@ static ngx_int_t ngx_http_zae_limit_header_filter(ngx_http_request_t *r);
 static void ngx_http_zae_limit_queue_delta(ngx_http_zae_limit_ctx_t *ctx,
     zae_str_t *entity, zae_str_t *name, int64_t delta);
 static void ngx_http_zae_limit_flush(ngx_event_t *ev);
+static ngx_str_t *ngx_http_zae_limit_entity_key(
+    ngx_http_zae_limit_ctx_t *ctx);
 static void ngx_http_zae_limit_entity_put(ngx_http_zae_limit_ctx_t *ctx,
     ngx_http_zae_limit_entity_t *ent);
 static void ngx_http_zae_limit_close_watcher(void);
@@ -779,6 +782,34 @@ ngx_http_zae_limit_key(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *entity,
 }
 
 
+/* the entity cache's key "nsid/entity", made once per request */
+
+static ngx_str_t *
+ngx_http_zae_limit_entity_key(ngx_http_zae_limit_ctx_t *ctx)
+{
+    ngx_str_t  *key;
+
+    key = &ctx->entity_key;
+
+    if (key->data) {
+        return key;
+    }
+
+    key->data = ngx_pnalloc(ctx->request->pool,
+                            ctx->nsid.len + 1 + ctx->ref.entity_id.len);
+    if (key->data == NULL) {
+        return NULL;
+    }
+
+    key->len = ngx_sprintf(key->data, "%*s/%*s",
+                           ctx->nsid.len, ctx->nsid.data,
+                           ctx->ref.entity_id.len, ctx->ref.entity_id.data)
+               - key->data;
+
+    return key;
+}
+
+
 /* a rejection remembered in the zone still holds: answer it locally */
 
 static ngx_int_t
@@ -896,7 +927,7 @@ ngx_http_zae_limit_spec(ngx_http_zae_limit_ctx_t *ctx)
 {
     size_t                        len;
     ngx_int_t                     rc;
-    ngx_str_t                     key;
+    ngx_str_t                    *key;
     ngx_http_zae_limit_entity_t  *ent;
 
     rc = ngx_http_zae_limit_reject_cached(ctx);
@@ -907,19 +938,13 @@ ngx_http_zae_limit_spec(ngx_http_zae_limit_ctx_t *ctx)
 
     ent = &ctx->entity;
 
-    key.data = ngx_pnalloc(ctx->request->pool,
-                           ctx->nsid.len + 1 + ctx->ref.entity_id.len);
-    if (key.data == NULL) {
+    key = ngx_http_zae_limit_entity_key(ctx);
+    if (key == NULL) {
         return ngx_http_zae_limit_unavailable(ctx, "out of memory");
     }
 
-    key.len = ngx_sprintf(key.data, "%*s/%*s",
-                          ctx->nsid.len, ctx->nsid.data,
-                          ctx->ref.entity_id.len, ctx->ref.entity_id.data)
-              - key.data;
-
     if (ngx_http_zae_limit_cache_get(ctx->zmcf->shm_zone,
-                                     NGX_HTTP_ZAE_LIMIT_C_ENTITY, &key,
+                                     NGX_HTTP_ZAE_LIMIT_C_ENTITY, key,
                                      (u_char *) ent, sizeof(*ent), &len)
         == NGX_OK
         && len == sizeof(*ent))
@@ -989,21 +1014,15 @@ static void
 ngx_http_zae_limit_entity_put(ngx_http_zae_limit_ctx_t *ctx,
     ngx_http_zae_limit_entity_t *ent)
 {
-    ngx_str_t  key;
+    ngx_str_t  *key;
 
-    key.data = ngx_pnalloc(ctx->request->pool,
-                           ctx->nsid.len + 1 + ctx->ref.entity_id.len);
-    if (key.data == NULL) {
+    key = ngx_http_zae_limit_entity_key(ctx);
+    if (key == NULL) {
         return;
     }
 
-    key.len = ngx_sprintf(key.data, "%*s/%*s",
-                          ctx->nsid.len, ctx->nsid.data,
-                          ctx->ref.entity_id.len, ctx->ref.entity_id.data)
-              - key.data;
-
     (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
-                                        NGX_HTTP_ZAE_LIMIT_C_ENTITY, &key,
+                                        NGX_HTTP_ZAE_LIMIT_C_ENTITY, key,
                                         (u_char *) ent, sizeof(*ent),
                                         ctx->zmcf->config_ttl
                                         ? ctx->zmcf->config_ttl : 1000);

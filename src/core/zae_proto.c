@@ -38,6 +38,9 @@ static int zae_proto_item_create(zae_mem_t *mem, zae_str_t *ns,
     zae_proto_item_t *it, int64_t now_ms, zae_ddb_action_t *act);
 static int zae_proto_item_retry(zae_mem_t *mem, zae_str_t *ns,
     zae_proto_item_t *it, zae_ddb_action_t *act);
+static int zae_proto_update_action(zae_mem_t *mem, zae_str_t *ns,
+    zae_proto_item_t *it, zae_buf_t *upd, zae_buf_t *cond,
+    zae_ddb_expr_t *x, zae_ddb_action_t *act);
 static int zae_proto_dispatch(zae_buf_t *b, zae_ddb_action_t *acts,
     size_t n, zae_ddb_op_e *op);
 static int zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref,
@@ -1305,7 +1308,17 @@ zae_proto_item_normal(zae_mem_t *mem, zae_str_t *ns, zae_proto_item_t *it,
         (void) zae_buf_printf(&upd, " REMOVE %s", ttl);
     }
 
-    if (upd.failed || cond.failed || x.failed) {
+    return zae_proto_update_action(mem, ns, it, &upd, &cond, &x, act);
+}
+
+
+/* an UpdateItem action on shard 0 of the item's bucket */
+
+static int
+zae_proto_update_action(zae_mem_t *mem, zae_str_t *ns, zae_proto_item_t *it,
+    zae_buf_t *upd, zae_buf_t *cond, zae_ddb_expr_t *x, zae_ddb_action_t *act)
+{
+    if (upd->failed || cond->failed || x->failed) {
         return ZAE_ERROR;
     }
 
@@ -1320,12 +1333,12 @@ zae_proto_item_normal(zae_mem_t *mem, zae_str_t *ns, zae_proto_item_t *it,
         return ZAE_ERROR;
     }
 
-    act->req.update.data = upd.data;
-    act->req.update.len = upd.len;
-    act->req.condition.data = cond.data;
-    act->req.condition.len = cond.len;
-    act->req.names = x.names;
-    act->req.values = x.values;
+    act->req.update.data = upd->data;
+    act->req.update.len = upd->len;
+    act->req.condition.data = cond->data;
+    act->req.condition.len = cond->len;
+    act->req.names = x->names;
+    act->req.values = x->values;
 
     return ZAE_OK;
 }
@@ -1483,29 +1496,7 @@ zae_proto_item_retry(zae_mem_t *mem, zae_str_t *ns, zae_proto_item_t *it,
         return ZAE_DECLINED;
     }
 
-    if (upd.failed || cond.failed || x.failed) {
-        return ZAE_ERROR;
-    }
-
-    memset(act, 0, sizeof(zae_ddb_action_t));
-
-    act->type = ZAE_DDB_ACT_UPDATE;
-
-    if (zae_proto_key(mem, ns, &it->entity_id, &it->resource, 0,
-                      (zae_av_t **) &act->req.key)
-        != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    act->req.update.data = upd.data;
-    act->req.update.len = upd.len;
-    act->req.condition.data = cond.data;
-    act->req.condition.len = cond.len;
-    act->req.names = x.names;
-    act->req.values = x.values;
-
-    return ZAE_OK;
+    return zae_proto_update_action(mem, ns, it, &upd, &cond, &x, act);
 }
 
 
