@@ -103,4 +103,100 @@ for my $key (sort keys %want) {
 is(scalar(@wrong), 0, 'every bucket holds its reported tokens')
     or diag(join "\n", @wrong[0 .. ($#wrong < 9 ? $#wrong : 9)]);
 
+
+# Cached rejections and configs take the room of the limits they hold,
+# not of the 16 a config may have: 200 refused entities (a rejection, a
+# "nothing stored" config and an entity entry each) stay in a 256 KB
+# zone together, so that every repeated refusal is answered from the
+# zone.  With entries of the largest size (1.7 KB a rejection, 1.5 KB a
+# config; 2 KB slab chunks) the rejections alone did not fit and many
+# refusals went to DynamoDB again.
+
+sub metrics {
+    my %m;
+
+    for my $l (split /\n/, http_req('GET /metrics')->{body} // '') {
+        my ($k, $v) = $l =~ /^([^#]\S*) (\d+)$/ or next;
+        $m{$k} = $v;
+    }
+
+    $m{calls} = 0;
+    $m{calls} += $m{$_} for grep { /^zae_limit_dynamodb_calls_total/ }
+                                keys %m;
+
+    return \%m;
+}
+
+$n = nginx(log_level => 'info', conf => <<'EOF');
+env AWS_ACCESS_KEY_ID=AKIDLOCAL;
+env AWS_SECRET_ACCESS_KEY=x;
+events { worker_connections 1024; }
+http {
+    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
+                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=10s
+                       zone=zae_rej:256k;
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+        return 200 'ok';
+    }
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
+
+        add_header X-Status $zae_limit_status always;
+
+        location /v1/ {
+            zae_limit entity=$http_x_api_key resource=gpt-4
+                      consume=rpm:1 limits=rpm:1/hour;
+            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+        }
+
+        location = /metrics {
+            zae_limit_metrics;
+        }
+    }
+}
+EOF
+
+$n->start;
+
+my ($m0, $m1, %seen);
+my $refused = 200;
+
+sub answer {
+    my ($r) = @_;
+
+    return ($r->{headers}{'x-status'} // '') . ' ' . ($r->{status} // '');
+}
+
+for my $round (1 .. 2) {
+    for my $i (1 .. $refused) {
+        $seen{$round}{ answer(http_req('GET /v1/',
+                                       headers => "X-API-Key: zr-$i\n")) }++;
+    }
+}
+
+is_deeply($seen{1}, { 'PASSED 200' => $refused },
+          "$refused entities: the first request admitted");
+is_deeply($seen{2}, { 'REJECTED 429' => $refused },
+          "$refused entities: the second refused");
+
+$m0 = metrics();
+
+for my $i (1 .. $refused) {
+    $seen{3}{ answer(http_req('GET /v1/', headers => "X-API-Key: zr-$i\n")) }++;
+}
+
+$m1 = metrics();
+
+is_deeply($seen{3}, { 'REJECTED 429' => $refused },
+          "$refused entities: the third refused");
+is($m1->{zae_limit_rejection_cache_hits_total}
+   - ($m0->{zae_limit_rejection_cache_hits_total} // 0), $refused,
+   'every third request answered from the rejection cache');
+is($m1->{calls} - $m0->{calls}, 0, 'no DynamoDB call for them');
+
+$n->stop(name => 'rejections: error log clean (no alert)');
+
 done_testing();
