@@ -43,7 +43,7 @@ static ngx_conf_enum_t  ngx_http_zae_limit_log_levels[] = {
 };
 
 
-static ngx_conf_enum_t  ngx_http_zae_limit_unavailable[] = {
+static ngx_conf_enum_t  ngx_http_zae_limit_on_unavailable[] = {
     { ngx_string("allow"), NGX_HTTP_ZAE_LIMIT_ALLOW },
     { ngx_string("block"), NGX_HTTP_ZAE_LIMIT_BLOCK },
     { ngx_null_string, 0 }
@@ -90,7 +90,7 @@ static ngx_command_t  ngx_http_zae_limit_commands[] = {
       ngx_conf_set_enum_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_zae_limit_loc_conf_t, on_unavailable),
-      &ngx_http_zae_limit_unavailable },
+      &ngx_http_zae_limit_on_unavailable },
 
     { ngx_string("zae_limit_status"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -1050,15 +1050,57 @@ ngx_http_zae_limit_init(ngx_conf_t *cf)
 }
 
 
+/*
+ * A worker's start, the one place that starts every part: the DynamoDB
+ * client, then the reconciliation flush timer and the exit watcher.
+ */
+
 static ngx_int_t
 ngx_http_zae_limit_init_process(ngx_cycle_t *cycle)
 {
-    return ngx_http_zae_limit_init_worker(cycle);
+    ngx_http_core_main_conf_t       *cmcf;
+    ngx_http_zae_limit_main_conf_t  *zmcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    cmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_core_module);
+
+    if (cmcf == NULL) {
+        return NGX_OK;
+    }
+
+    zmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_zae_limit_module);
+
+    if (zmcf == NULL || !zmcf->configured) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_zae_limit_ddb_init_process(cycle, zmcf->ddb) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_zae_limit_reconcile_init_process(cycle, zmcf);
 }
 
 
 static void
 ngx_http_zae_limit_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_http_zae_limit_exit_worker(cycle);
+    ngx_http_zae_limit_main_conf_t  *zmcf;
+
+    zmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_zae_limit_module);
+
+    if (zmcf == NULL || !zmcf->configured) {
+        return;
+    }
+
+    ngx_http_zae_limit_reconcile_exit_process(cycle, zmcf);
+
+    ngx_http_zae_limit_ddb_exit_process(cycle, zmcf->ddb);
 }

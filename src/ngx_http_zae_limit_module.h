@@ -14,6 +14,7 @@
 
 #include "zae_core.h"
 #include "zae_limit.h"
+#include "zae_proto.h"
 #include "ngx_http_zae_limit_ddb.h"
 
 
@@ -172,6 +173,164 @@ typedef struct {
 } ngx_http_zae_limit_loc_conf_t;
 
 
+/* the request context, shared by the stages */
+
+/* the steps of the acquire state machine */
+
+typedef enum {
+    NGX_HTTP_ZAE_LIMIT_STEP_NSID = 0,
+    NGX_HTTP_ZAE_LIMIT_STEP_SPEC,
+    NGX_HTTP_ZAE_LIMIT_STEP_BUMP,
+    NGX_HTTP_ZAE_LIMIT_STEP_CONFIG,
+    NGX_HTTP_ZAE_LIMIT_STEP_READ,
+    NGX_HTTP_ZAE_LIMIT_STEP_WRITE,
+    NGX_HTTP_ZAE_LIMIT_STEP_RETRY
+} ngx_http_zae_limit_step_e;
+
+
+/* the cached facts of an entity (from a bucket image or META) */
+
+typedef struct {
+    int64_t                          shard_count;
+    u_char                           cascade;
+    u_char                           single;      /* only shard 0 exists */
+    u_short                          plen;
+    u_char                           parent[ZAE_ENTITY_ID_MAX_LEN];
+} ngx_http_zae_limit_entity_t;
+
+
+/* a resolved limit list in the shared cache */
+
+typedef struct {
+    u_char                           len;
+    u_char                           name[ZAE_NAME_MAX_LEN];
+    int64_t                          capacity;
+    int64_t                          refill_amount;
+    int64_t                          period;
+} ngx_http_zae_limit_climit_t;
+
+
+typedef struct {
+    u_char                           source;
+    u_char                           on_unavailable;
+    u_char                           n;
+    ngx_http_zae_limit_climit_t      l[ZAE_LIMITS_MAX];
+} ngx_http_zae_limit_config_t;
+
+
+/* a rejection: the bucket as DynamoDB last showed it */
+
+typedef struct {
+    u_char                           len;
+    u_char                           name[ZAE_NAME_MAX_LEN];
+    int64_t                          tk;
+    int64_t                          cp;
+    int64_t                          ra;
+    int64_t                          rp;
+} ngx_http_zae_limit_rlimit_t;
+
+
+typedef struct {
+    int64_t                          rf;
+    u_char                           n;
+    ngx_http_zae_limit_rlimit_t      l[ZAE_LIMITS_MAX];
+} ngx_http_zae_limit_reject_t;
+
+
+/*
+ * a config or a rejection takes the zone's memory of the limits it has,
+ * n of its array l[], no more
+ */
+
+#define ngx_http_zae_limit_size(type, n)                                     \
+    (offsetof(type, l) + (n) * sizeof(((type *) 0)->l[0]))
+
+#define ngx_http_zae_limit_config_size(n)                                    \
+    ngx_http_zae_limit_size(ngx_http_zae_limit_config_t, n)
+
+#define ngx_http_zae_limit_reject_size(n)                                    \
+    ngx_http_zae_limit_size(ngx_http_zae_limit_reject_t, n)
+
+
+/* response header values: one per limit */
+
+typedef struct {
+    zae_str_t                        name;
+    int64_t                          capacity;    /* tokens */
+    int64_t                          remaining;   /* tokens, >= 0 */
+    int64_t                          window;      /* seconds */
+    int64_t                          reset;       /* seconds to full */
+} ngx_http_zae_limit_hdr_t;
+
+
+/*
+ * what only the slow path needs: allocated when a request enters it, so
+ * that the speculative path's context stays small
+ */
+
+typedef struct {
+    ngx_http_zae_limit_config_t      config[2];   /* child, parent */
+    zae_limits_t                     limits[2];
+    zae_proto_plan_t                 plan;
+    zae_proto_read_t                 rd;
+} ngx_http_zae_limit_slow_t;
+
+
+typedef struct ngx_http_zae_limit_ctx_s  ngx_http_zae_limit_ctx_t;
+
+struct ngx_http_zae_limit_ctx_s {
+    ngx_http_request_t              *request;
+    ngx_http_zae_limit_loc_conf_t   *zlcf;
+    ngx_http_zae_limit_main_conf_t  *zmcf;
+    zae_mem_t                        mem;
+
+    ngx_uint_t                       status;
+    ngx_int_t                        rc;
+    ngx_uint_t                       step;
+    ngx_uint_t                       pending;
+    ngx_uint_t                       shard_tries;
+    ngx_uint_t                       conflicts;
+
+    zae_str_t                        ns_name;
+    zae_str_t                        nsid;
+    ngx_str_t                        entity_key;  /* nsid/entity */
+    zae_bucket_ref_t                 ref;
+    zae_bucket_ref_t                 pref;        /* the parent's */
+    zae_str_t                        parent;
+    zae_amount_t                     consume[ZAE_LIMITS_MAX];
+    size_t                           nconsume;
+    int64_t                          now_ms;
+
+    ngx_http_zae_limit_entity_t      entity;
+
+    ngx_http_zae_limit_ddb_call_t    call[2];
+    zae_spec_result_t                spec[2];
+    ngx_http_zae_limit_slow_t       *slow;
+    zae_bucket_item_t               *image;       /* ALL_OLD, shard 0 */
+    zae_level_e                      sources[2];
+    ngx_uint_t                       who;
+    unsigned                         what;
+    unsigned                         have_limits;
+    unsigned                         have_read;
+    zae_ddb_op_e                   write_op;
+
+    ngx_http_zae_limit_hdr_t         hdrs[ZAE_LIMITS_MAX];
+    ngx_uint_t                       nhdrs;
+    int64_t                          retry_header;
+    ngx_str_t                        body;
+    ngx_uint_t                       http_status;
+    zae_level_e                      source;
+
+    unsigned                         done:1;
+    unsigned                         parked:1;
+    unsigned                         acquired:1;
+    unsigned                         cascaded:1;
+    unsigned                         cascade:1;
+    unsigned                         entity_known:1;
+    unsigned                         logged:1;
+};
+
+
 extern ngx_module_t  ngx_http_zae_limit_module;
 
 
@@ -196,10 +355,53 @@ void ngx_http_zae_limit_metric_call(ngx_shm_zone_t *zone,
 ngx_int_t ngx_http_zae_limit_metrics_handler(ngx_http_request_t *r);
 
 
-/* request processing: ngx_http_zae_limit_handler.c */
+/* shared helpers: ngx_http_zae_limit_util.c */
+
+void *ngx_http_zae_limit_pool_alloc(void *pool, size_t size);
+void ngx_http_zae_limit_cleanup(void *data);
+ngx_str_t *ngx_http_zae_limit_key(ngx_http_zae_limit_ctx_t *ctx,
+    zae_str_t *entity, ngx_str_t *key);
+ngx_str_t *ngx_http_zae_limit_entity_key(ngx_http_zae_limit_ctx_t *ctx);
+
+
+/* the acquire, precontent phase: ngx_http_zae_limit_acquire.c */
 
 ngx_int_t ngx_http_zae_limit_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_zae_limit_log_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx,
+    ngx_uint_t i, const char *op, zae_buf_t *b);
+void ngx_http_zae_limit_resp(ngx_http_zae_limit_ddb_call_t *call,
+    zae_ddb_http_resp_t *resp);
+ngx_int_t ngx_http_zae_limit_call_failed(ngx_http_zae_limit_ctx_t *ctx,
+    ngx_uint_t i);
+ngx_int_t ngx_http_zae_limit_ddb_error(ngx_http_zae_limit_ctx_t *ctx,
+    zae_ddb_error_t *e);
+
+
+/* the slow path of the acquire: ngx_http_zae_limit_slow.c */
+
+ngx_int_t ngx_http_zae_limit_slow(ngx_http_zae_limit_ctx_t *ctx);
+ngx_int_t ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx);
+ngx_int_t ngx_http_zae_limit_read_done(ngx_http_zae_limit_ctx_t *ctx);
+ngx_int_t ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx);
+
+
+/* answers, headers and variables: ngx_http_zae_limit_response.c */
+
+ngx_int_t ngx_http_zae_limit_passed(ngx_http_zae_limit_ctx_t *ctx);
+ngx_int_t ngx_http_zae_limit_reject(ngx_http_zae_limit_ctx_t *ctx,
+    zae_limit_status_t *st, size_t n, zae_bucket_item_t *image);
+ngx_int_t ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
+    const char *fmt, ...);
+ngx_int_t ngx_http_zae_limit_invalid(ngx_http_request_t *r,
+    ngx_http_zae_limit_ctx_t *ctx, const char *field, ngx_str_t *value,
+    zae_err_t *err);
+ngx_int_t ngx_http_zae_limit_answer(ngx_http_request_t *r,
+    ngx_http_zae_limit_ctx_t *ctx);
+void ngx_http_zae_limit_hdr_merge(ngx_http_zae_limit_ctx_t *ctx,
+    zae_str_t *name, int64_t tk, int64_t cp, int64_t ra, int64_t rp);
+void ngx_http_zae_limit_hdrs_from_bucket(ngx_http_zae_limit_ctx_t *ctx,
+    zae_bucket_item_t *bucket);
+void ngx_http_zae_limit_hdrs_from_plan(ngx_http_zae_limit_ctx_t *ctx);
 ngx_int_t ngx_http_zae_limit_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 ngx_int_t ngx_http_zae_limit_retry_after_variable(ngx_http_request_t *r,
@@ -207,8 +409,51 @@ ngx_int_t ngx_http_zae_limit_retry_after_variable(ngx_http_request_t *r,
 ngx_int_t ngx_http_zae_limit_source_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 ngx_int_t ngx_http_zae_limit_filter_init(ngx_conf_t *cf);
-ngx_int_t ngx_http_zae_limit_init_worker(ngx_cycle_t *cycle);
-void ngx_http_zae_limit_exit_worker(ngx_cycle_t *cycle);
+
+
+/* the log phase and the flush timer: ngx_http_zae_limit_reconcile.c */
+
+void ngx_http_zae_limit_queue_delta(ngx_http_zae_limit_ctx_t *ctx,
+    zae_str_t *entity, zae_str_t *name, int64_t delta);
+ngx_int_t ngx_http_zae_limit_log_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_zae_limit_reconcile_init_process(ngx_cycle_t *cycle,
+    ngx_http_zae_limit_main_conf_t *zmcf);
+void ngx_http_zae_limit_reconcile_exit_process(ngx_cycle_t *cycle,
+    ngx_http_zae_limit_main_conf_t *zmcf);
+
+
+/* the time in ms, for the token buckets */
+
+static ngx_inline int64_t
+ngx_http_zae_limit_now_ms(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000 + tp->msec;
+}
+
+
+/*
+ * The request ctx is found through its pool cleanup, so that it
+ * survives internal redirects (they clear r->ctx): the acquire runs
+ * once per request and the log phase finds what it consumed.
+ */
+
+static ngx_inline ngx_http_zae_limit_ctx_t *
+ngx_http_zae_limit_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_zae_limit_cleanup) {
+            return cln->data;
+        }
+    }
+
+    return NULL;
+}
 
 
 #endif /* _NGX_HTTP_ZAE_LIMIT_MODULE_H_INCLUDED_ */

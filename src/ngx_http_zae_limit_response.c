@@ -1,0 +1,658 @@
+
+/*
+ * Copyright (C) zae-limit authors
+ *
+ * The decision of the acquire and its answer: admitted, the 429
+ * (remembered in the zone's rejection cache), the 503 when DynamoDB is
+ * unavailable, the 400 for invalid input; the rate limit response
+ * headers (IETF RateLimit and OpenAI-style fields) added by a header
+ * filter, and the $zae_limit_* variables.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_zae_limit_module.h"
+#include "zae_bucket.h"
+#include "zae_body.h"
+#include "zae_schema.h"
+#include "zae_proto.h"
+
+
+static ngx_int_t ngx_http_zae_limit_respond(ngx_http_zae_limit_ctx_t *ctx,
+    ngx_uint_t status, zae_buf_t *b);
+static ngx_int_t ngx_http_zae_limit_header_filter(ngx_http_request_t *r);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+
+static ngx_str_t  ngx_http_zae_limit_status_names[] = {
+    ngx_null_string,
+    ngx_string("PASSED"),
+    ngx_string("REJECTED"),
+    ngx_string("REJECTED_DRY_RUN"),
+    ngx_string("UNAVAILABLE_ALLOWED"),
+    ngx_string("UNAVAILABLE_BLOCKED"),
+    ngx_string("SKIPPED"),
+    ngx_string("INVALID")
+};
+
+
+ngx_int_t
+ngx_http_zae_limit_passed(ngx_http_zae_limit_ctx_t *ctx)
+{
+    ctx->status = NGX_HTTP_ZAE_LIMIT_PASSED;
+    ctx->acquired = 1;
+    ctx->rc = NGX_DECLINED;
+
+    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_PASSED, 1);
+
+    return NGX_OK;
+}
+
+
+/* one limit's header values; the tightest of child and parent wins */
+
+void
+ngx_http_zae_limit_hdr_merge(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *name,
+    int64_t tk, int64_t cp, int64_t ra, int64_t rp)
+{
+    int64_t                    remaining, reset;
+    ngx_uint_t                 j;
+    ngx_http_zae_limit_hdr_t  *h;
+
+    remaining = ngx_max(zae_floor_div(tk, 1000), 0);
+
+    /* whole seconds until the bucket is full again */
+
+    reset = (tk < cp) ? (zae_bucket_retry_ms(cp - tk, ra, rp) + 999) / 1000
+                      : 0;
+
+    for (j = 0; j < ctx->nhdrs; j++) {
+        h = &ctx->hdrs[j];
+
+        if (h->name.len == name->len
+            && ngx_memcmp(h->name.data, name->data, name->len) == 0)
+        {
+            if (remaining < h->remaining) {
+                h->remaining = remaining;
+                h->capacity = cp / 1000;
+                h->window = rp / 1000;
+                h->reset = reset;
+            }
+
+            return;
+        }
+    }
+
+    if (ctx->nhdrs == ZAE_LIMITS_MAX) {
+        return;
+    }
+
+    h = &ctx->hdrs[ctx->nhdrs++];
+    h->name = *name;
+    h->capacity = cp / 1000;
+    h->remaining = remaining;
+    h->window = rp / 1000;
+    h->reset = reset;
+}
+
+
+void
+ngx_http_zae_limit_hdrs_from_bucket(ngx_http_zae_limit_ctx_t *ctx,
+    zae_bucket_item_t *bucket)
+{
+    size_t               i;
+    zae_bucket_limit_t  *l;
+
+    for (i = 0; i < bucket->nlimits; i++) {
+        l = &bucket->limits[i];
+        ngx_http_zae_limit_hdr_merge(ctx, &l->name, l->tk, l->cp, l->ra,
+                                     l->rp);
+    }
+}
+
+
+void
+ngx_http_zae_limit_hdrs_from_plan(ngx_http_zae_limit_ctx_t *ctx)
+{
+    size_t              i, j;
+    zae_proto_item_t   *it;
+    zae_proto_limit_t  *l;
+
+    for (i = 0; i < ctx->slow->plan.nitems; i++) {
+        it = &ctx->slow->plan.items[i];
+
+        for (j = 0; j < it->nlimits; j++) {
+            l = &it->limits[j];
+            ngx_http_zae_limit_hdr_merge(ctx, &l->name, l->new_tk, l->cp,
+                                         l->ra, l->rp);
+        }
+    }
+}
+
+
+static void
+ngx_http_zae_limit_reject_save(ngx_http_zae_limit_ctx_t *ctx,
+    zae_bucket_item_t *image, int64_t retry_ms)
+{
+    size_t                        i;
+    ngx_str_t                     key;
+    ngx_http_zae_limit_reject_t   rj;
+
+    if (image == NULL || retry_ms <= 0 || image->nlimits > ZAE_LIMITS_MAX) {
+        return;
+    }
+
+    ngx_memzero(&rj, sizeof(rj));
+
+    rj.rf = image->rf;
+    rj.n = (u_char) image->nlimits;
+
+    for (i = 0; i < image->nlimits; i++) {
+        if (image->limits[i].name.len > ZAE_NAME_MAX_LEN) {
+            return;
+        }
+
+        rj.l[i].len = (u_char) image->limits[i].name.len;
+        ngx_memcpy(rj.l[i].name, image->limits[i].name.data, rj.l[i].len);
+        rj.l[i].tk = image->limits[i].tk;
+        rj.l[i].cp = image->limits[i].cp;
+        rj.l[i].ra = image->limits[i].ra;
+        rj.l[i].rp = image->limits[i].rp;
+    }
+
+    if (ngx_http_zae_limit_key(ctx, &image->entity_id, &key) == NULL) {
+        return;
+    }
+
+    /* never trust the image longer than until refill could help */
+
+    (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
+                                        NGX_HTTP_ZAE_LIMIT_C_REJECT, &key,
+                                        (u_char *) &rj,
+                                        ngx_http_zae_limit_reject_size(rj.n),
+                                        (ngx_msec_t) ngx_min(retry_ms,
+                                                             3600000));
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_reject(ngx_http_zae_limit_ctx_t *ctx,
+    zae_limit_status_t *st, size_t n, zae_bucket_item_t *image)
+{
+    size_t                      i, p;
+    zae_buf_t                   b;
+    ngx_http_request_t         *r;
+    ngx_http_zae_limit_hdr_t   *h;
+
+    r = ctx->request;
+
+    p = zae_body_primary(st, n);
+
+    if (p == n) {
+        return ngx_http_zae_limit_unavailable(ctx,
+                                        "rejection without a violation");
+    }
+
+    if (image && image->entity_id.len == 0) {
+        image->entity_id = ctx->ref.entity_id;
+    }
+
+    ngx_http_zae_limit_reject_save(ctx, image, st[p].retry_after_ms);
+
+    zae_buf_init(&b, &ctx->mem, 1024);
+
+    if (zae_body_rate_limited(&b, st, n, &ctx->retry_header) != ZAE_OK) {
+        ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_OK;
+    }
+
+    ctx->nhdrs = 0;
+
+    for (i = 0; i < n && ctx->nhdrs < ZAE_LIMITS_MAX; i++) {
+        h = &ctx->hdrs[ctx->nhdrs++];
+        h->name = st[i].limit_name;
+        h->capacity = st[i].capacity;
+        h->remaining = ngx_max(st[i].available, 0);
+        h->window = st[i].refill_period_seconds;
+        h->reset = (st[i].retry_after_ms + 999) / 1000;
+    }
+
+    ngx_log_error(ctx->zlcf->limit_log_level, r->connection->log, 0,
+                  "zae_limit: limiting requests%s, entity \"%V\", "
+                  "resource \"%V\", limit \"%V\", retry after %L ms",
+                  ctx->zlcf->dry_run ? ", dry run" : "",
+                  (ngx_str_t *) &st[p].entity_id,
+                  (ngx_str_t *) &ctx->ref.resource,
+                  (ngx_str_t *) &st[p].limit_name, st[p].retry_after_ms);
+
+    if (ctx->zlcf->dry_run) {
+        ctx->status = NGX_HTTP_ZAE_LIMIT_REJECTED_DRY_RUN;
+        ctx->rc = NGX_DECLINED;
+        ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                NGX_HTTP_ZAE_LIMIT_M_REJECTED_DRY_RUN, 1);
+        return NGX_OK;
+    }
+
+    ctx->status = NGX_HTTP_ZAE_LIMIT_REJECTED;
+
+    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_REJECTED, 1);
+
+    return ngx_http_zae_limit_respond(ctx, ctx->zlcf->status_code, &b);
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
+    const char *fmt, ...)
+{
+    u_char               *p, v;
+    size_t                len;
+    va_list               args;
+    zae_str_t             c;
+    ngx_str_t             key;
+    zae_buf_t             b;
+    ngx_uint_t            mode;
+    ngx_http_request_t   *r;
+    u_char                cause[ZAE_ERR_LEN + 64];
+
+    r = ctx->request;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(cause, cause + sizeof(cause), fmt, args);
+    va_end(args);
+
+    c.data = cause;
+    c.len = p - cause;
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "zae_limit: dynamodb unavailable: %V, entity \"%V\", "
+                  "resource \"%V\"", (ngx_str_t *) &c,
+                  (ngx_str_t *) &ctx->ref.entity_id,
+                  (ngx_str_t *) &ctx->ref.resource);
+
+    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_EVENTS, 1);
+
+    mode = ctx->zlcf->on_unavailable;
+
+    if (mode == NGX_HTTP_ZAE_LIMIT_UNSET && ctx->nsid.len) {
+        key.data = ctx->nsid.data;
+        key.len = ctx->nsid.len;
+
+        if (ngx_http_zae_limit_cache_get(ctx->zmcf->shm_zone,
+                                         NGX_HTTP_ZAE_LIMIT_C_SYSTEM, &key,
+                                         &v, 1, &len)
+            == NGX_OK)
+        {
+            mode = v;
+        }
+    }
+
+    if (mode == NGX_HTTP_ZAE_LIMIT_ALLOW) {
+        ctx->status = NGX_HTTP_ZAE_LIMIT_UNAVAILABLE_ALLOWED;
+        ctx->rc = NGX_DECLINED;
+        ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                              NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_ALLOWED, 1);
+        return NGX_OK;
+    }
+
+    ctx->status = NGX_HTTP_ZAE_LIMIT_UNAVAILABLE_BLOCKED;
+
+    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_BLOCKED, 1);
+
+    zae_buf_init(&b, &ctx->mem, 512);
+
+    if (zae_body_unavailable(&b, &c, &ctx->ref.table, &ctx->ref.entity_id,
+                             &ctx->ref.resource)
+        != ZAE_OK)
+    {
+        ctx->rc = NGX_HTTP_SERVICE_UNAVAILABLE;
+        return NGX_OK;
+    }
+
+    return ngx_http_zae_limit_respond(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, &b);
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_invalid(ngx_http_request_t *r,
+    ngx_http_zae_limit_ctx_t *ctx, const char *field, ngx_str_t *value,
+    zae_err_t *err)
+{
+    zae_buf_t  b;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "zae_limit: invalid %s: %s", field, err->msg);
+
+    ctx->status = NGX_HTTP_ZAE_LIMIT_INVALID;
+
+    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_INVALID, 1);
+
+    zae_buf_init(&b, &ctx->mem, 256);
+
+    if (zae_body_invalid(&b, field, value->data, value->len, err->msg)
+        != ZAE_OK)
+    {
+        ctx->rc = NGX_HTTP_BAD_REQUEST;
+        return NGX_OK;
+    }
+
+    return ngx_http_zae_limit_respond(ctx, NGX_HTTP_BAD_REQUEST, &b);
+}
+
+
+/*
+ * Records a JSON answer; it is sent by the phase handler, in request
+ * context, even when the decision was taken in a DynamoDB call's
+ * completion handler.
+ */
+
+static ngx_int_t
+ngx_http_zae_limit_respond(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t status,
+    zae_buf_t *b)
+{
+    if (b->failed) {
+        ctx->rc = status;
+        return NGX_OK;
+    }
+
+    ctx->body.data = b->data;
+    ctx->body.len = b->len;
+    ctx->http_status = status;
+    ctx->rc = NGX_DONE;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_answer(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  type;
+    ngx_table_elt_t           *h;
+    ngx_http_complex_value_t   cv;
+
+    if (ctx->rc != NGX_DONE) {
+        return ctx->rc;
+    }
+
+    if (ctx->retry_header > 0) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Retry-After");
+
+        h->value.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+        if (h->value.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->value.len = ngx_sprintf(h->value.data, "%L", ctx->retry_header)
+                       - h->value.data;
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    ngx_memzero(&cv, sizeof(ngx_http_complex_value_t));
+
+    cv.value.data = ctx->body.data;
+    cv.value.len = ctx->body.len;
+
+    ngx_str_set(&type, "application/json");
+
+    rc = ngx_http_send_response(r, ctx->http_status, &type, &cv);
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
+
+
+/* response headers: IETF RateLimit fields and OpenAI-style ones */
+
+static ngx_int_t
+ngx_http_zae_limit_add_header(ngx_http_request_t *r, char *name,
+    ngx_str_t *suffix, u_char *value, size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.len = ngx_strlen(name) + (suffix ? suffix->len : 0);
+    h->key.data = ngx_pnalloc(r->pool, h->key.len);
+    if (h->key.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(h->key.data, "%s%V", name,
+                suffix ? suffix : &(ngx_str_t) ngx_null_string);
+
+    h->value.data = value;
+    h->value.len = len;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The IETF fields: RateLimit-Policy: "rpm";q=100;w=60, ... (quota and
+ * window) and RateLimit: "rpm";r=99;t=1, ... (remaining and seconds until
+ * full)
+ */
+
+static ngx_int_t
+ngx_http_zae_limit_field(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx,
+    ngx_uint_t policy)
+{
+    u_char                    *p, *start;
+    ngx_uint_t                 i;
+    ngx_http_zae_limit_hdr_t  *h;
+
+    start = ngx_pnalloc(r->pool,
+                        ctx->nhdrs * (ZAE_NAME_MAX_LEN + 2 * NGX_INT64_LEN
+                                      + 16));
+    if (start == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = start;
+
+    for (i = 0; i < ctx->nhdrs; i++) {
+        h = &ctx->hdrs[i];
+
+        if (policy) {
+            p = ngx_sprintf(p, "%s\"%V\";q=%L;w=%L", i ? ", " : "",
+                            (ngx_str_t *) &h->name, h->capacity, h->window);
+
+        } else {
+            p = ngx_sprintf(p, "%s\"%V\";r=%L;t=%L", i ? ", " : "",
+                            (ngx_str_t *) &h->name, h->remaining, h->reset);
+        }
+    }
+
+    return ngx_http_zae_limit_add_header(r,
+                                         policy ? "RateLimit-Policy"
+                                                : "RateLimit",
+                                         NULL, start, p - start);
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_header_filter(ngx_http_request_t *r)
+{
+    u_char                    *p;
+    ngx_str_t                  name;
+    ngx_uint_t                 i;
+    ngx_http_zae_limit_ctx_t  *ctx;
+    ngx_http_zae_limit_hdr_t  *h;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_zae_limit_get_ctx(r);
+
+    if (ctx == NULL || ctx->nhdrs == 0 || !ctx->zlcf->headers
+        || ctx->logged)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx->logged = 1;
+
+    if (ngx_http_zae_limit_field(r, ctx, 1) != NGX_OK
+        || ngx_http_zae_limit_field(r, ctx, 0) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < ctx->nhdrs; i++) {
+        h = &ctx->hdrs[i];
+
+        name.data = h->name.data;
+        name.len = h->name.len;
+
+        p = ngx_pnalloc(r->pool, 3 * NGX_INT64_LEN + 2);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_zae_limit_add_header(r, "x-ratelimit-limit-", &name, p,
+                                    ngx_sprintf(p, "%L", h->capacity) - p)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        p += NGX_INT64_LEN;
+
+        if (ngx_http_zae_limit_add_header(r, "x-ratelimit-remaining-", &name,
+                                    p, ngx_sprintf(p, "%L", h->remaining) - p)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        p += NGX_INT64_LEN;
+
+        if (ngx_http_zae_limit_add_header(r, "x-ratelimit-reset-", &name, p,
+                                    ngx_sprintf(p, "%Ls", h->reset) - p)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+/* variables */
+
+ngx_int_t
+ngx_http_zae_limit_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_zae_limit_ctx_t  *ctx;
+
+    ctx = ngx_http_zae_limit_get_ctx(r->main);
+
+    if (ctx == NULL || ctx->status == NGX_HTTP_ZAE_LIMIT_NONE) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->len = ngx_http_zae_limit_status_names[ctx->status].len;
+    v->data = ngx_http_zae_limit_status_names[ctx->status].data;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_retry_after_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                    *p;
+    ngx_http_zae_limit_ctx_t  *ctx;
+
+    ctx = ngx_http_zae_limit_get_ctx(r->main);
+
+    if (ctx == NULL || ctx->retry_header == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->len = ngx_sprintf(p, "%L", ctx->retry_header) - p;
+    v->data = p;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_source_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const char                *s;
+    ngx_http_zae_limit_ctx_t  *ctx;
+
+    ctx = ngx_http_zae_limit_get_ctx(r->main);
+
+    if (ctx == NULL || ctx->step < NGX_HTTP_ZAE_LIMIT_STEP_CONFIG
+        || ctx->status == NGX_HTTP_ZAE_LIMIT_NONE)
+    {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    s = zae_level_name(ctx->source);
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->len = ngx_strlen(s);
+    v->data = (u_char *) s;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_filter_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_zae_limit_header_filter;
+
+    return NGX_OK;
+}

@@ -1,0 +1,544 @@
+
+/*
+ * Copyright (C) zae-limit authors
+ *
+ * The slow path of the acquire, when the speculative write was refused
+ * (or could not decide): limits from the config cache or one batch read
+ * per entity, one batch read of META and the buckets, the compute step,
+ * then one write (a transaction for child and parent), retried once on
+ * a condition failure.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_zae_limit_module.h"
+#include "zae_ddb.h"
+#include "zae_schema.h"
+#include "zae_proto.h"
+
+
+static ngx_int_t ngx_http_zae_limit_slow_next(ngx_http_zae_limit_ctx_t *ctx);
+
+
+/*
+ * The slow path (facts 3.3): limits from the config cache or one batch
+ * read per entity, one batch read of META and the buckets, the compute
+ * step, then one write (a transaction for child and parent).
+ */
+
+static ngx_int_t
+ngx_http_zae_limit_config_lookup(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
+    zae_str_t *entity)
+{
+    size_t                        len, j;
+    ngx_str_t                     key;
+    zae_limits_t                 *lim;
+    ngx_http_zae_limit_config_t  *cfg;
+
+    if (ctx->zmcf->config_ttl == 0
+        || ngx_http_zae_limit_key(ctx, entity, &key) == NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    cfg = &ctx->slow->config[i];
+
+    if (ngx_http_zae_limit_cache_get(ctx->zmcf->shm_zone,
+                                     NGX_HTTP_ZAE_LIMIT_C_CONFIG, &key,
+                                     (u_char *) cfg, sizeof(*cfg), &len)
+        != NGX_OK
+        || len < ngx_http_zae_limit_config_size(0)
+        || cfg->n > ZAE_LIMITS_MAX
+        || len != ngx_http_zae_limit_config_size(cfg->n))
+    {
+        ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_CONFIG_CACHE_MISSES, 1);
+        return NGX_DECLINED;
+    }
+
+    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_CONFIG_CACHE_HITS, 1);
+
+    if (cfg->source == ZAE_LEVEL_INLINE) {
+
+        /* cached "nothing stored": this location's fallback applies */
+
+        if (ctx->zlcf->limits == NULL) {
+            return NGX_DECLINED;
+        }
+
+        ctx->slow->limits[i] = *ctx->zlcf->limits;
+        ctx->sources[i] = ZAE_LEVEL_INLINE;
+        ctx->have_limits |= 1 << i;
+
+        return NGX_OK;
+    }
+
+    lim = &ctx->slow->limits[i];
+    lim->nelts = cfg->n;
+
+    for (j = 0; j < cfg->n; j++) {
+        lim->elts[j].name.data = cfg->l[j].name;
+        lim->elts[j].name.len = cfg->l[j].len;
+        lim->elts[j].capacity = cfg->l[j].capacity;
+        lim->elts[j].refill_amount = cfg->l[j].refill_amount;
+        lim->elts[j].period = cfg->l[j].period;
+    }
+
+    ctx->sources[i] = cfg->source;
+    ctx->have_limits |= 1 << i;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_slow(ngx_http_zae_limit_ctx_t *ctx)
+{
+    if (ctx->slow == NULL) {
+        ctx->slow = ngx_pcalloc(ctx->request->pool,
+                                sizeof(ngx_http_zae_limit_slow_t));
+        if (ctx->slow == NULL) {
+            return ngx_http_zae_limit_unavailable(ctx, "out of memory");
+        }
+    }
+
+    ctx->now_ms = ngx_http_zae_limit_now_ms();
+    ctx->ref.shard = 0;
+    ctx->cascaded = 0;
+    ctx->have_limits = 0;
+    ctx->have_read = 0;
+
+    ngx_memzero(&ctx->slow->rd, sizeof(zae_proto_read_t));
+
+    ctx->cascade = 0;
+
+    if (ctx->image) {
+
+        /* the bucket as the refused write saw it: no read of it */
+
+        ctx->slow->rd.bucket = *ctx->image;
+        ctx->slow->rd.has_bucket = 1;
+        ctx->have_read = ZAE_READ_META | ZAE_READ_BUCKET;
+        ctx->image = NULL;
+
+        if (ctx->slow->rd.bucket.cascade && ctx->slow->rd.bucket.parent_id.len
+            && ctx->slow->rd.bucket.parent_id.len <= ZAE_ENTITY_ID_MAX_LEN)
+        {
+            ctx->parent = ctx->slow->rd.bucket.parent_id;
+            ctx->cascade = 1;
+        }
+
+        return ngx_http_zae_limit_slow_next(ctx);
+    }
+
+    /* a parent known from the entity cache is read in the same batch */
+
+    if (ctx->entity_known && ctx->entity.cascade && ctx->entity.plen) {
+        ctx->parent.data = ctx->entity.parent;
+        ctx->parent.len = ctx->entity.plen;
+        ctx->cascade = 1;
+    }
+
+    return ngx_http_zae_limit_slow_next(ctx);
+}
+
+
+static ngx_int_t
+ngx_http_zae_limit_slow_next(ngx_http_zae_limit_ctx_t *ctx)
+{
+    unsigned             what, mask;
+    zae_buf_t            b;
+    zae_str_t           *entity, *parent;
+    ngx_uint_t           i;
+    zae_err_t            err;
+    zae_proto_plan_t    *plan;
+    zae_proto_entity_t   ents[2];
+
+    zae_buf_init(&b, &ctx->mem, 1024);
+
+    /* the limits of the child, then of the parent when it cascades */
+
+    for (i = 0; i < (ngx_uint_t) (ctx->cascade ? 2 : 1); i++) {
+
+        if (ctx->have_limits & (1 << i)) {
+            continue;
+        }
+
+        entity = i ? &ctx->parent : &ctx->ref.entity_id;
+
+        if (ngx_http_zae_limit_config_lookup(ctx, i, entity) == NGX_OK) {
+            continue;
+        }
+
+        mask = (1 << ZAE_LEVEL_ENTITY) | (1 << ZAE_LEVEL_ENTITY_DEFAULT)
+               | (1 << ZAE_LEVEL_RESOURCE) | (1 << ZAE_LEVEL_SYSTEM);
+
+        if (zae_config_batch_request(&b, &ctx->ref.table, &ctx->nsid, entity,
+                                     &ctx->ref.resource, mask)
+            != ZAE_OK)
+        {
+            return ngx_http_zae_limit_unavailable(ctx, "out of memory");
+        }
+
+        ctx->who = i;
+        ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_CONFIG;
+
+        return ngx_http_zae_limit_send(ctx, 0, "BatchGetItem", &b);
+    }
+
+    /* META and the buckets; the parent's as soon as it is known */
+
+    what = 0;
+
+    if (!(ctx->have_read & ZAE_READ_META)) {
+        what |= ZAE_READ_META | ZAE_READ_BUCKET;
+    }
+
+    parent = NULL;
+
+    if (ctx->cascade && !(ctx->have_read & ZAE_READ_PARENT)) {
+        what |= ZAE_READ_PARENT;
+    }
+
+    if (what & ZAE_READ_PARENT) {
+        parent = &ctx->parent;
+    }
+
+    if (what) {
+        if (zae_proto_read_request(&b, &ctx->ref, parent, what) != ZAE_OK) {
+            return ngx_http_zae_limit_unavailable(ctx, "out of memory");
+        }
+
+        ctx->what = what;
+        ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_READ;
+
+        return ngx_http_zae_limit_send(ctx, 0, "BatchGetItem", &b);
+    }
+
+    /* compute */
+
+    ngx_memzero(ents, sizeof(ents));
+
+    ents[0].entity_id = ctx->ref.entity_id;
+    ents[0].resource = ctx->ref.resource;
+    ents[0].limits = &ctx->slow->limits[0];
+    ents[0].source = ctx->sources[0];
+    ents[0].bucket = ctx->slow->rd.has_bucket ? &ctx->slow->rd.bucket : NULL;
+
+    if (ctx->slow->rd.has_meta) {
+        ents[0].parent_id = ctx->slow->rd.meta.parent_id;
+        ents[0].cascade = ctx->slow->rd.meta.cascade;
+    }
+
+    if (ctx->cascade) {
+        ents[1].entity_id = ctx->parent;
+        ents[1].resource = ctx->ref.resource;
+        ents[1].limits = &ctx->slow->limits[1];
+        ents[1].source = ctx->sources[1];
+        ents[1].bucket = ctx->slow->rd.has_parent_bucket
+                         ? &ctx->slow->rd.parent_bucket : NULL;
+    }
+
+    ctx->source = ctx->sources[0];
+
+    ngx_memzero(&ctx->slow->plan, sizeof(zae_proto_plan_t));
+
+    if (zae_proto_slow_compute(&ctx->mem, ents, ctx->cascade ? 2 : 1,
+                               ctx->consume, ctx->nconsume, ctx->now_ms,
+                               ZAE_PROTO_TTL_MULTIPLIER, &ctx->slow->plan, &err)
+        != ZAE_OK)
+    {
+        return ngx_http_zae_limit_unavailable(ctx, "%s", err.msg);
+    }
+
+    plan = &ctx->slow->plan;
+
+    if (plan->rejected) {
+        return ngx_http_zae_limit_reject(ctx, plan->statuses, plan->nstatuses,
+                                         ents[0].bucket);
+    }
+
+    if (zae_proto_write_request(&b, &ctx->ref.table, &ctx->nsid, plan,
+                                &ctx->write_op)
+        != ZAE_OK)
+    {
+        return ngx_http_zae_limit_unavailable(ctx, "out of memory");
+    }
+
+    ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_WRITE;
+
+    return ngx_http_zae_limit_send(ctx, 0, zae_ddb_op_name(ctx->write_op),
+                                   &b);
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
+{
+    size_t                          j;
+    unsigned                        mask, unprocessed;
+    ngx_str_t                       key;
+    zae_str_t                      *entity;
+    zae_err_t                       err;
+    ngx_uint_t                      who;
+    zae_level_e                     source;
+    const zae_limits_t             *limits;
+    zae_config_levels_t             levels;
+    ngx_http_zae_limit_config_t    *cfg;
+    ngx_http_zae_limit_ddb_call_t  *call;
+
+    if (ngx_http_zae_limit_call_failed(ctx, 0) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    call = &ctx->call[0];
+    who = ctx->who;
+    entity = who ? &ctx->parent : &ctx->ref.entity_id;
+
+    if (call->status != 200) {
+        return ngx_http_zae_limit_unavailable(ctx, "config read failed: %V",
+                                              &call->error_type);
+    }
+
+    mask = (1 << ZAE_LEVEL_ENTITY) | (1 << ZAE_LEVEL_ENTITY_DEFAULT)
+           | (1 << ZAE_LEVEL_RESOURCE) | (1 << ZAE_LEVEL_SYSTEM);
+
+    ngx_memzero(&levels, sizeof(zae_config_levels_t));
+
+    if (zae_config_batch_decode(&ctx->mem, call->response.data,
+                                call->response.len, &ctx->ref.table,
+                                &ctx->nsid, entity, &ctx->ref.resource, mask,
+                                &levels, &unprocessed, &err)
+        != ZAE_OK)
+    {
+        return ngx_http_zae_limit_unavailable(ctx, "config read failed: %s",
+                                              err.msg);
+    }
+
+    if (unprocessed) {
+        return ngx_http_zae_limit_unavailable(ctx,
+                                     "config read left unprocessed keys");
+    }
+
+    cfg = &ctx->slow->config[who];
+    ngx_memzero(cfg, sizeof(*cfg));
+
+    if (levels.level[ZAE_LEVEL_SYSTEM]
+        && levels.level[ZAE_LEVEL_SYSTEM]->on_unavailable.len)
+    {
+        cfg->on_unavailable =
+            (levels.level[ZAE_LEVEL_SYSTEM]->on_unavailable.data[0] == 'a')
+            ? NGX_HTTP_ZAE_LIMIT_ALLOW : NGX_HTTP_ZAE_LIMIT_BLOCK;
+
+        key.data = ctx->nsid.data;
+        key.len = ctx->nsid.len;
+
+        (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
+                                            NGX_HTTP_ZAE_LIMIT_C_SYSTEM,
+                                            &key, &cfg->on_unavailable, 1,
+                                            ctx->zmcf->config_ttl
+                                            ? ctx->zmcf->config_ttl : 1000);
+    }
+
+    if (zae_resolve_limits(&levels, entity, &ctx->ref.resource,
+                           ctx->zlcf->limits, &limits, &source, &err)
+        != ZAE_OK)
+    {
+        return ngx_http_zae_limit_unavailable(ctx, "%s", err.msg);
+    }
+
+    cfg->source = (u_char) source;
+    cfg->n = (u_char) ngx_min(limits->nelts, ZAE_LIMITS_MAX);
+
+    for (j = 0; j < cfg->n; j++) {
+        cfg->l[j].len = (u_char) ngx_min(limits->elts[j].name.len,
+                                         ZAE_NAME_MAX_LEN);
+        ngx_memcpy(cfg->l[j].name, limits->elts[j].name.data, cfg->l[j].len);
+        cfg->l[j].capacity = limits->elts[j].capacity;
+        cfg->l[j].refill_amount = limits->elts[j].refill_amount;
+        cfg->l[j].period = limits->elts[j].period;
+    }
+
+    /*
+     * the inline fallback is the location's own: for it only the negative
+     * result "nothing stored at any level" is cached
+     */
+
+    if (source == ZAE_LEVEL_INLINE) {
+        cfg->n = 0;
+    }
+
+    if (ngx_http_zae_limit_key(ctx, entity, &key) != NULL) {
+        (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
+                                            NGX_HTTP_ZAE_LIMIT_C_CONFIG,
+                                            &key, (u_char *) cfg,
+                                        ngx_http_zae_limit_config_size(cfg->n),
+                                            ctx->zmcf->config_ttl);
+    }
+
+    ctx->slow->limits[who] = *limits;
+    ctx->sources[who] = source;
+    ctx->have_limits |= 1 << who;
+
+    return ngx_http_zae_limit_slow_next(ctx);
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_read_done(ngx_http_zae_limit_ctx_t *ctx)
+{
+    int                             rc;
+    zae_err_t                       err;
+    zae_str_t                      *parent;
+    zae_proto_read_t                rd;
+    zae_ddb_http_resp_t             resp;
+    ngx_http_zae_limit_ddb_call_t  *call;
+
+    if (ngx_http_zae_limit_call_failed(ctx, 0) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    call = &ctx->call[0];
+
+    ngx_http_zae_limit_resp(call, &resp);
+
+    ngx_memzero(&rd, sizeof(zae_proto_read_t));
+
+    parent = (ctx->what & ZAE_READ_PARENT) ? &ctx->parent : NULL;
+
+    rc = zae_proto_read_decode(&ctx->mem, &ctx->ref, parent, ctx->what,
+                               &resp, &rd, &err);
+
+    if (rc != ZAE_OK) {
+        if (rc == ZAE_DECLINED) {
+            return ngx_http_zae_limit_unavailable(ctx,
+                                                "bucket read failed: %V",
+                                                (ngx_str_t *) &rd.error.code);
+        }
+
+        return ngx_http_zae_limit_unavailable(ctx, "bucket read failed: %s",
+                                              err.msg);
+    }
+
+    if (rd.unprocessed) {
+        return ngx_http_zae_limit_unavailable(ctx,
+                                     "bucket read left unprocessed keys");
+    }
+
+    if (ctx->what & ZAE_READ_META) {
+        ctx->slow->rd.meta = rd.meta;
+        ctx->slow->rd.has_meta = rd.has_meta;
+        ctx->slow->rd.bucket = rd.bucket;
+        ctx->slow->rd.has_bucket = rd.has_bucket;
+
+        if (rd.has_meta && rd.meta.cascade && rd.meta.parent_id.len
+            && rd.meta.parent_id.len <= ZAE_ENTITY_ID_MAX_LEN)
+        {
+            if (ctx->cascade
+                && (ctx->parent.len != rd.meta.parent_id.len
+                    || ngx_memcmp(ctx->parent.data, rd.meta.parent_id.data,
+                                  ctx->parent.len) != 0))
+            {
+                /* the parent changed: read the right one */
+
+                ctx->have_read &= ~ZAE_READ_PARENT;
+                ctx->have_limits &= ~2;
+            }
+
+            ctx->parent = rd.meta.parent_id;
+            ctx->cascade = 1;
+
+        } else {
+            ctx->cascade = 0;
+        }
+    }
+
+    if ((ctx->what & ZAE_READ_PARENT) && ctx->cascade
+        && !(ctx->have_read & ZAE_READ_PARENT))
+    {
+        ctx->slow->rd.parent_bucket = rd.parent_bucket;
+        ctx->slow->rd.has_parent_bucket = rd.has_parent_bucket;
+    }
+
+    ctx->have_read |= ctx->what;
+
+    return ngx_http_zae_limit_slow_next(ctx);
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx)
+{
+    zae_buf_t                       b;
+    zae_ddb_error_t                 e;
+    zae_ddb_http_resp_t             resp;
+    ngx_http_zae_limit_ddb_call_t  *call;
+
+    if (ngx_http_zae_limit_call_failed(ctx, 0) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    call = &ctx->call[0];
+
+    ngx_http_zae_limit_resp(call, &resp);
+
+    switch (zae_proto_write_decode(&ctx->mem, &resp, &e)) {
+
+    case ZAE_WRITE_OK:
+
+        ctx->cascaded = (ctx->slow->plan.nitems == 2);
+
+        if (ctx->cascaded) {
+            ctx->entity.cascade = 1;
+        }
+
+        ngx_http_zae_limit_hdrs_from_plan(ctx);
+
+        return ngx_http_zae_limit_passed(ctx);
+
+    case ZAE_WRITE_CONFLICT:
+
+        if (ctx->conflicts++ < ZAE_PROTO_MAX_CONFLICT_RETRIES) {
+            b.data = call->body.data;
+            b.len = call->body.len;
+            b.cap = call->body.len;
+            b.mem = &ctx->mem;
+            b.failed = 0;
+
+            return ngx_http_zae_limit_send(ctx, 0, (char *) call->op.data,
+                                           &b);
+        }
+
+        return ngx_http_zae_limit_unavailable(ctx, "transaction conflicts");
+
+    case ZAE_WRITE_CONDITION_FAILED:
+
+        if (ctx->step == NGX_HTTP_ZAE_LIMIT_STEP_RETRY) {
+            (void) zae_proto_retry_reject(&ctx->slow->plan);
+
+            return ngx_http_zae_limit_reject(ctx, ctx->slow->plan.statuses,
+                                             ctx->slow->plan.nstatuses, NULL);
+        }
+
+        zae_buf_init(&b, &ctx->mem, 1024);
+
+        if (zae_proto_retry_request(&b, &ctx->ref.table, &ctx->nsid,
+                                    &ctx->slow->plan, &ctx->write_op)
+            != ZAE_OK)
+        {
+            return ngx_http_zae_limit_unavailable(ctx, "out of memory");
+        }
+
+        ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_RETRY;
+
+        return ngx_http_zae_limit_send(ctx, 0,
+                                       zae_ddb_op_name(ctx->write_op), &b);
+
+    default:
+        return ngx_http_zae_limit_ddb_error(ctx, &e);
+    }
+}

@@ -1,0 +1,84 @@
+
+/*
+ * Copyright (C) zae-limit authors
+ *
+ * Helpers the request stages share: the core's allocator on a pool,
+ * the request context's cleanup, the shared zone's cache keys.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_zae_limit_module.h"
+
+
+void *
+ngx_http_zae_limit_pool_alloc(void *pool, size_t size)
+{
+    return ngx_palloc(pool, size);
+}
+
+
+void
+ngx_http_zae_limit_cleanup(void *data)
+{
+    ngx_http_zae_limit_ctx_t  *ctx = data;
+
+    ngx_uint_t  i;
+
+    if (ctx->pending) {
+        for (i = 0; i < 2; i++) {
+            ngx_http_zae_limit_ddb_cancel(&ctx->call[i]);
+        }
+
+        ctx->pending = 0;
+    }
+}
+
+
+ngx_str_t *
+ngx_http_zae_limit_key(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *entity,
+    ngx_str_t *key)
+{
+    key->len = ctx->nsid.len + 1 + entity->len + 1 + ctx->ref.resource.len;
+    key->data = ngx_pnalloc(ctx->request->pool, key->len);
+    if (key->data == NULL) {
+        return NULL;
+    }
+
+    ngx_sprintf(key->data, "%*s/%*s#%*s",
+                ctx->nsid.len, ctx->nsid.data, entity->len, entity->data,
+                ctx->ref.resource.len, ctx->ref.resource.data);
+
+    return key;
+}
+
+
+/* the entity cache's key "nsid/entity", made once per request */
+
+ngx_str_t *
+ngx_http_zae_limit_entity_key(ngx_http_zae_limit_ctx_t *ctx)
+{
+    ngx_str_t  *key;
+
+    key = &ctx->entity_key;
+
+    if (key->data) {
+        return key;
+    }
+
+    key->data = ngx_pnalloc(ctx->request->pool,
+                            ctx->nsid.len + 1 + ctx->ref.entity_id.len);
+    if (key->data == NULL) {
+        return NULL;
+    }
+
+    key->len = ngx_sprintf(key->data, "%*s/%*s",
+                           ctx->nsid.len, ctx->nsid.data,
+                           ctx->ref.entity_id.len, ctx->ref.entity_id.data)
+               - key->data;
+
+    return key;
+}
