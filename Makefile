@@ -26,7 +26,7 @@ WARN     := -std=gnu99 -W -Wall -Wextra -Wpointer-arith \
             -Wno-unused-parameter -Werror
 CFLAGS   ?= -O2 -g
 ZCFLAGS  := $(WARN) $(CFLAGS) -Isrc/core -It/unit
-LIBS     := -lyajl -lcrypto -lm
+LIBS     := -lyajl -lcrypto -lz -lm
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize=nonnull-attribute
