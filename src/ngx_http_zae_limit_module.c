@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_zae_limit_module.h"
+#include "zae_body.h"
 
 
 static ngx_int_t ngx_http_zae_limit_add_variables(ngx_conf_t *cf);
@@ -26,6 +27,8 @@ static char *ngx_http_zae_limit_parse_consume(ngx_conf_t *cf,
 static char *ngx_http_zae_limit_reconcile(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_zae_limit_namespace(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_zae_limit_headers(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_zae_limit_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -46,6 +49,14 @@ static ngx_conf_enum_t  ngx_http_zae_limit_log_levels[] = {
 static ngx_conf_enum_t  ngx_http_zae_limit_on_unavailable[] = {
     { ngx_string("allow"), NGX_HTTP_ZAE_LIMIT_ALLOW },
     { ngx_string("block"), NGX_HTTP_ZAE_LIMIT_BLOCK },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_zae_limit_error_formats[] = {
+    { ngx_string("zae"), ZAE_BODY_ZAE },
+    { ngx_string("openai"), ZAE_BODY_OPENAI },
+    { ngx_string("anthropic"), ZAE_BODY_ANTHROPIC },
     { ngx_null_string, 0 }
 };
 
@@ -114,11 +125,18 @@ static ngx_command_t  ngx_http_zae_limit_commands[] = {
       NULL },
 
     { ngx_string("zae_limit_headers"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_zae_limit_headers,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_zae_limit_loc_conf_t, headers),
+      0,
       NULL },
+
+    { ngx_string("zae_limit_error_format"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_zae_limit_loc_conf_t, error_format),
+      &ngx_http_zae_limit_error_formats },
 
     { ngx_string("zae_limit_rollback"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
@@ -282,6 +300,7 @@ ngx_http_zae_limit_create_loc_conf(ngx_conf_t *cf)
     zlcf->limit_log_level = NGX_CONF_UNSET_UINT;
     zlcf->dry_run = NGX_CONF_UNSET;
     zlcf->headers = NGX_CONF_UNSET;
+    zlcf->error_format = NGX_CONF_UNSET_UINT;
     zlcf->rollback = NGX_CONF_UNSET;
 
     return zlcf;
@@ -316,7 +335,15 @@ ngx_http_zae_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->limit_log_level, prev->limit_log_level,
                               NGX_LOG_WARN);
     ngx_conf_merge_value(conf->dry_run, prev->dry_run, 0);
-    ngx_conf_merge_value(conf->headers, prev->headers, 1);
+    if (conf->headers == NGX_CONF_UNSET) {
+        conf->header_requests = prev->header_requests;
+        conf->header_tokens = prev->header_tokens;
+    }
+
+    ngx_conf_merge_value(conf->headers, prev->headers,
+                         NGX_HTTP_ZAE_LIMIT_HEADERS_ON);
+    ngx_conf_merge_uint_value(conf->error_format, prev->error_format,
+                              ZAE_BODY_ZAE);
     ngx_conf_merge_value(conf->rollback, prev->rollback, 1);
 
     return NGX_CONF_OK;
@@ -976,6 +1003,97 @@ ngx_http_zae_limit_namespace(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* zae_limit_headers on | off | openai [limit=requests] [limit=tokens] */
+
+static char *
+ngx_http_zae_limit_headers(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_zae_limit_loc_conf_t *zlcf = conf;
+
+    u_char      *eq;
+    ngx_str_t   *value, name, *dst;
+    ngx_uint_t   i;
+    zae_err_t    err;
+
+    if (zlcf->headers != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "on") == 0) {
+        zlcf->headers = NGX_HTTP_ZAE_LIMIT_HEADERS_ON;
+
+    } else if (ngx_strcmp(value[1].data, "off") == 0) {
+        zlcf->headers = 0;
+
+    } else if (ngx_strcmp(value[1].data, "openai") == 0) {
+        zlcf->headers = NGX_HTTP_ZAE_LIMIT_HEADERS_OPENAI;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\", it must be \"on\", "
+                           "\"off\" or \"openai\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts > 2
+        && zlcf->headers != NGX_HTTP_ZAE_LIMIT_HEADERS_OPENAI)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\": limits are mapped "
+                           "only by \"openai\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        eq = ngx_strlchr(value[i].data, value[i].data + value[i].len, '=');
+
+        if (eq == NULL) {
+            goto invalid;
+        }
+
+        name.data = value[i].data;
+        name.len = eq - value[i].data;
+
+        if (ngx_strcmp(eq + 1, "requests") == 0) {
+            dst = &zlcf->header_requests;
+
+        } else if (ngx_strcmp(eq + 1, "tokens") == 0) {
+            dst = &zlcf->header_tokens;
+
+        } else {
+            goto invalid;
+        }
+
+        if (dst->len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate \"%s\" in \"%V\"", eq + 1,
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (zae_validate_limit_name(name.data, name.len, &err) != ZAE_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid limit name in \"%V\": %s",
+                               &value[i], err.msg);
+            return NGX_CONF_ERROR;
+        }
+
+        *dst = name;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\", it must be "
+                       "limit=requests or limit=tokens", &value[i]);
+    return NGX_CONF_ERROR;
 }
 
 

@@ -35,6 +35,12 @@
 #define NGX_HTTP_ZAE_LIMIT_BLOCK                 2
 
 
+/* zae_limit_headers on: every limit by its name; openai: OpenAI's names */
+
+#define NGX_HTTP_ZAE_LIMIT_HEADERS_ON            1
+#define NGX_HTTP_ZAE_LIMIT_HEADERS_OPENAI        2
+
+
 /* shared cache record types */
 
 #define NGX_HTTP_ZAE_LIMIT_C_NSID                1
@@ -170,6 +176,10 @@ typedef struct {
     ngx_flag_t                   dry_run;
     ngx_flag_t                   headers;
     ngx_flag_t                   rollback;
+    ngx_uint_t                   error_format;   /* ZAE_BODY_* */
+    ngx_str_t                    header_requests; /* openai: the limit */
+    ngx_str_t                    header_tokens;   /* shown as -requests,
+                                                     -tokens */
 } ngx_http_zae_limit_loc_conf_t;
 
 
@@ -317,6 +327,7 @@ struct ngx_http_zae_limit_ctx_s {
     ngx_http_zae_limit_hdr_t         hdrs[ZAE_LIMITS_MAX];
     ngx_uint_t                       nhdrs;
     int64_t                          retry_header;
+    int64_t                          retry_ms;
     ngx_str_t                        body;
     ngx_uint_t                       http_status;
     zae_level_e                      source;

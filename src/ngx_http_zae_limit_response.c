@@ -185,10 +185,13 @@ ngx_int_t
 ngx_http_zae_limit_reject(ngx_http_zae_limit_ctx_t *ctx,
     zae_limit_status_t *st, size_t n, zae_bucket_item_t *image)
 {
-    size_t                      i, p;
-    zae_buf_t                   b;
-    ngx_http_request_t         *r;
-    ngx_http_zae_limit_hdr_t   *h;
+    int                             rc;
+    size_t                          i, p;
+    zae_buf_t                       b;
+    ngx_uint_t                      tokens;
+    ngx_http_request_t             *r;
+    ngx_http_zae_limit_hdr_t       *h;
+    ngx_http_zae_limit_loc_conf_t  *zlcf;
 
     r = ctx->request;
 
@@ -207,7 +210,25 @@ ngx_http_zae_limit_reject(ngx_http_zae_limit_ctx_t *ctx,
 
     zae_buf_init(&b, &ctx->mem, 1024);
 
-    if (zae_body_rate_limited(&b, st, n, &ctx->retry_header) != ZAE_OK) {
+    zlcf = ctx->zlcf;
+    ctx->retry_ms = st[p].retry_after_ms;
+
+    if (zlcf->error_format == ZAE_BODY_ZAE) {
+        rc = zae_body_rate_limited(&b, st, n, &ctx->retry_header);
+
+    } else {
+        tokens = (zlcf->header_tokens.len
+                  && zlcf->header_tokens.len == st[p].limit_name.len
+                  && ngx_strncmp(zlcf->header_tokens.data,
+                                 st[p].limit_name.data,
+                                 st[p].limit_name.len) == 0);
+
+        rc = zae_body_provider_rate_limited(&b, zlcf->error_format,
+                                            tokens ? "tokens" : "requests",
+                                            st, n, &ctx->retry_header);
+    }
+
+    if (rc != ZAE_OK) {
         ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
         return NGX_OK;
     }
@@ -310,8 +331,13 @@ ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
 
     zae_buf_init(&b, &ctx->mem, 512);
 
-    if (zae_body_unavailable(&b, &c, &ctx->ref.table, &ctx->ref.entity_id,
-                             &ctx->ref.resource)
+    if ((ctx->zlcf->error_format == ZAE_BODY_ZAE
+         ? zae_body_unavailable(&b, &c, &ctx->ref.table, &ctx->ref.entity_id,
+                                &ctx->ref.resource)
+         : zae_body_provider_unavailable(&b, ctx->zlcf->error_format, &c,
+                                         &ctx->ref.table,
+                                         &ctx->ref.entity_id,
+                                         &ctx->ref.resource))
         != ZAE_OK)
     {
         ctx->rc = NGX_HTTP_SERVICE_UNAVAILABLE;
@@ -402,6 +428,28 @@ ngx_http_zae_limit_answer(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
 
         h->value.len = ngx_sprintf(h->value.data, "%L", ctx->retry_header)
                        - h->value.data;
+
+        /* the OpenAI and Anthropic SDKs read retry-after-ms first */
+
+        if (ctx->zlcf->headers == NGX_HTTP_ZAE_LIMIT_HEADERS_OPENAI
+            || ctx->zlcf->error_format != ZAE_BODY_ZAE)
+        {
+            h = ngx_list_push(&r->headers_out.headers);
+            if (h == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            h->hash = 1;
+            ngx_str_set(&h->key, "retry-after-ms");
+
+            h->value.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+            if (h->value.data == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            h->value.len = ngx_sprintf(h->value.data, "%L", ctx->retry_ms)
+                           - h->value.data;
+        }
     }
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
@@ -496,6 +544,28 @@ ngx_http_zae_limit_field(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx,
 }
 
 
+/* zae_limit_headers openai rpm=requests tpm=tokens: rpm shows as requests */
+
+static void
+ngx_http_zae_limit_openai_name(ngx_http_zae_limit_loc_conf_t *zlcf,
+    ngx_str_t *name)
+{
+    if (zlcf->header_requests.len == name->len
+        && ngx_strncmp(zlcf->header_requests.data, name->data, name->len)
+           == 0)
+    {
+        ngx_str_set(name, "requests");
+
+    } else if (zlcf->header_tokens.len == name->len
+               && ngx_strncmp(zlcf->header_tokens.data, name->data,
+                              name->len)
+                  == 0)
+    {
+        ngx_str_set(name, "tokens");
+    }
+}
+
+
 static ngx_int_t
 ngx_http_zae_limit_header_filter(ngx_http_request_t *r)
 {
@@ -530,6 +600,10 @@ ngx_http_zae_limit_header_filter(ngx_http_request_t *r)
 
         name.data = h->name.data;
         name.len = h->name.len;
+
+        if (ctx->zlcf->headers == NGX_HTTP_ZAE_LIMIT_HEADERS_OPENAI) {
+            ngx_http_zae_limit_openai_name(ctx->zlcf, &name);
+        }
 
         p = ngx_pnalloc(r->pool, 3 * NGX_INT64_LEN + 2);
         if (p == NULL) {
