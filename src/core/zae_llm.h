@@ -65,10 +65,12 @@ struct zae_llm_json_s {
     zae_llm_json_handler_pt   handler;
     void                     *app;
 
-    uint64_t           offset;        /* bytes fed so far */
+    uint64_t           offset;        /* bytes scanned before this piece */
+    const u_char      *chunk;         /* this piece */
+    uint64_t           end_offset;    /* the closing byte of a container */
     int64_t            num;           /* the current number, saturated */
     uint64_t           str_chars;     /* characters of the current string */
-    uint64_t           str_wide;      /* of them, non-ASCII ones */
+    uint64_t           str_wide;      /* of them, U+0800 and above */
 
     u_char            *cap;           /* capture buffer of the app */
     size_t             cap_size;
@@ -79,22 +81,26 @@ struct zae_llm_json_s {
 
     unsigned           depth;         /* open containers */
     u_char             state;
-    u_char             after;         /* state after a scalar */
-    u_char             sub;           /* literal / escape progress */
+    u_char             sub;           /* literal / escape / number state */
     u_char             str_mode;      /* ZAE_LLM_STR_* */
     u_char             vtype;         /* ZAE_LLM_V_* of the event */
-    u_char             num_flags;
-    u_char             ktag;          /* tag of the value after a key */
+    u_char             vtag;          /* app tag of the value */
+    u_char             ktag;          /* app tag of the value after a key */
     u_char             key_len;
 
+    unsigned           num_neg:1;
+    unsigned           num_frac:1;    /* a fraction or an exponent */
     unsigned           cap_over:1;    /* a capture did not fit */
     unsigned           key_over:1;
     unsigned           in_key:1;
+    unsigned           members:1;     /* the closed container had some */
+    unsigned           sse:1;         /* stop at CR and LF (SSE lines) */
+    unsigned           multi:1;       /* a sequence of values */
     unsigned           failed:1;      /* invalid JSON seen */
     unsigned           done:1;        /* a top-level value completed */
 
     u_char             key[ZAE_LLM_KEY_LEN];
-    u_char             objects[ZAE_LLM_JSON_DEPTH / 8];  /* bit: object */
+    u_char             objects[ZAE_LLM_JSON_DEPTH / 8 + 1];  /* bit: {} */
     u_char             ctag[ZAE_LLM_JSON_DEPTH + 1];     /* app tags */
 };
 
@@ -127,7 +133,7 @@ typedef struct {
 
     uint64_t           size;              /* body bytes fed */
     uint64_t           chars;             /* characters the estimate reads */
-    uint64_t           wide;              /* of them, non-ASCII */
+    uint64_t           wide;              /* of them, U+0800 and above */
     uint64_t           messages;          /* items the overhead counts */
 
     /*
@@ -142,6 +148,8 @@ typedef struct {
 
     /* private */
     unsigned           finished:1;
+    int64_t            max[4];            /* the last of each member */
+    int64_t            counts[2];         /* n, candidateCount; 0: none */
     zae_llm_json_t     json;
 } zae_llm_request_t;
 
@@ -168,7 +176,7 @@ int zae_llm_request_finish(zae_llm_request_t *r);
  * The input estimate, in tokens (docs/design.md gives the measured
  * error):
  *
- *   valid JSON:   ceil((chars + 3 * wide) / 4) + 3 * messages + 3
+ *   valid JSON:   ceil((chars + 2 * wide) / 4) + 3 * messages + 3
  *   otherwise:    ceil(size / 4)
  *
  * where chars are the characters (code points, an escape counting as
@@ -182,8 +190,10 @@ int zae_llm_request_finish(zae_llm_request_t *r);
  *     are not counted);
  *   - every key and string of "tools" and "functions";
  *
- * wide are those characters above U+007F (counted four times in all:
- * one token per such character is closer than one per four), and
+ * wide are those characters of three or four UTF-8 bytes, U+0800 and
+ * above (CJK, emoji...), counted three times in all: such text has
+ * about 0.75 tokens per character, where Latin, Cyrillic or Greek text
+ * has about 0.25 like ASCII, and
  * messages the elements of "messages", "contents" and an "input" array.
  * Saturates at ZAE_TOKENS_MAX.
  */
@@ -330,25 +340,28 @@ typedef struct {
     /* SSE state */
     uint64_t           ev_start;      /* offset of the current event */
     uint64_t           ev_data;       /* data bytes of the current event */
+    u_char             mode;          /* unknown, JSON, SSE */
+    u_char             bom;           /* BOM bytes skipped */
     u_char             line_state;
+    u_char             line_field;    /* the field of the current line */
     u_char             field_len;
     u_char             head_len;      /* bytes of data kept in head */
-    u_char             type_len;
-    u_char             mode;          /* unknown, JSON, SSE */
+    u_char             name_len;
     u_char             field_name[8];
     u_char             head[8];       /* first data bytes ("[DONE]") */
-    u_char             type[ZAE_LLM_EVENT_LEN];   /* "type" or event: */
+    u_char             name[ZAE_LLM_EVENT_LEN];   /* event: */
+    u_char             type[ZAE_LLM_EVENT_LEN];   /* data "type" */
 
     unsigned           cr:1;          /* the last byte was CR */
-    unsigned           bom:1;         /* BOM bytes being skipped */
+    unsigned           dispatch_cr:1; /* that CR ended an event */
     unsigned           drop:1;        /* report usage-only ranges */
+    unsigned           ev_lines:1;    /* the event has data lines */
     unsigned           ev_choices_empty:1;
     unsigned           ev_choices_other:1;
     unsigned           ev_usage:1;
-    unsigned           ev_type_over:1;
     unsigned           found:1;
     unsigned           complete:1;
-    unsigned           staging:1;
+    unsigned           finished:1;
 
     /* results of the last zae_llm_answer_feed() */
     size_t             ndrops;
