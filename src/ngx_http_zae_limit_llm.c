@@ -853,11 +853,14 @@ ngx_http_zae_limit_llm_drop(ngx_buf_t *b, zae_llm_answer_t *ans)
 
     b->last = dst;
 
-    if (b->pos == b->last && !b->last_buf && !b->flush) {
+    if (b->pos == b->last) {
         b->temporary = 0;
         b->memory = 0;
         b->mmap = 0;
-        b->sync = 1;
+
+        if (!b->last_buf && !b->flush) {
+            b->sync = 1;
+        }
     }
 
     ans->ndrops = 0;
