@@ -23,6 +23,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "zae_creds.h"
+
 
 #define NGX_HTTP_ZAE_LIMIT_DDB_CA_FILE  "/etc/ssl/certs/ca-certificates.crt"
 
@@ -67,6 +69,7 @@ typedef struct {
 typedef struct ngx_http_zae_limit_ddb_s       ngx_http_zae_limit_ddb_t;
 typedef struct ngx_http_zae_limit_ddb_call_s  ngx_http_zae_limit_ddb_call_t;
 typedef struct ngx_http_zae_limit_ddb_op_s    ngx_http_zae_limit_ddb_op_t;
+typedef struct ngx_http_zae_limit_creds_s     ngx_http_zae_limit_creds_t;
 
 typedef void (*ngx_http_zae_limit_ddb_handler_pt)(
     ngx_http_zae_limit_ddb_call_t *call);
@@ -133,13 +136,12 @@ ngx_http_zae_limit_ddb_t *ngx_http_zae_limit_ddb_create(ngx_conf_t *cf,
     ngx_http_zae_limit_ddb_conf_t *conf);
 
 /*
- * Worker start: state and credentials (environment, shared files; ECS
- * container credentials and, with conf->imds, EC2 instance metadata are
- * fetched through the client itself and refreshed before they expire).
- * NGX_ERROR only on allocation failure.
+ * Worker start: connection cache, retry policy, signing cache; the
+ * calls are signed with creds (ngx_http_zae_limit_creds.c).  NGX_ERROR
+ * only on allocation failure.
  */
 ngx_int_t ngx_http_zae_limit_ddb_init_process(ngx_cycle_t *cycle,
-    ngx_http_zae_limit_ddb_t *ddb);
+    ngx_http_zae_limit_ddb_t *ddb, ngx_http_zae_limit_creds_t *creds);
 
 /* worker exit: closes cached connections, stops timers */
 void ngx_http_zae_limit_ddb_exit_process(ngx_cycle_t *cycle,
@@ -160,6 +162,40 @@ void ngx_http_zae_limit_ddb_cancel(ngx_http_zae_limit_ddb_call_t *call);
 
 /* NGX_OK when credentials are available, else NGX_DECLINED */
 ngx_int_t ngx_http_zae_limit_ddb_ready(ngx_http_zae_limit_ddb_t *ddb);
+
+/*
+ * A plain HTTP request that is not a DynamoDB call (a credentials
+ * endpoint): head is the whole request, sent as is, unsigned, to
+ * host:port (an address, "localhost", or a name for the resolver) with
+ * no body; call->op names it in the logs and call->deadline is its
+ * budget.  The contract of ngx_http_zae_limit_ddb_start().
+ */
+ngx_int_t ngx_http_zae_limit_ddb_fetch(ngx_http_zae_limit_ddb_t *ddb,
+    ngx_http_zae_limit_ddb_call_t *call, ngx_str_t *host, in_port_t port,
+    ngx_str_t *head);
+
+
+/*
+ * The AWS credentials of a worker: ngx_http_zae_limit_creds.c.
+ *
+ * Worker start: from the environment or the shared files; ECS container
+ * credentials and, with conf->imds, EC2 instance metadata are fetched
+ * through ngx_http_zae_limit_ddb_fetch() and refreshed by a timer before
+ * they expire.  NULL only on allocation failure.
+ */
+ngx_http_zae_limit_creds_t *ngx_http_zae_limit_creds_init_process(
+    ngx_cycle_t *cycle, ngx_http_zae_limit_ddb_t *ddb,
+    ngx_http_zae_limit_ddb_conf_t *conf);
+
+/* worker exit: stops the timer, cancels a fetch, wipes the secrets */
+void ngx_http_zae_limit_creds_exit_process(ngx_http_zae_limit_creds_t *cr);
+
+/* NGX_OK when credentials are available and not expired */
+ngx_int_t ngx_http_zae_limit_creds_ready(ngx_http_zae_limit_creds_t *cr);
+
+/* the current credentials, NULL if none */
+const zae_aws_creds_t *ngx_http_zae_limit_creds_get(
+    ngx_http_zae_limit_creds_t *cr);
 
 
 #endif /* _NGX_HTTP_ZAE_LIMIT_DDB_H_INCLUDED_ */

@@ -1169,8 +1169,9 @@ ngx_http_zae_limit_init(ngx_conf_t *cf)
 
 
 /*
- * A worker's start, the one place that starts every part: the DynamoDB
- * client, then the reconciliation flush timer and the exit watcher.
+ * A worker's start, the one place that starts every part: the AWS
+ * credentials, the DynamoDB client that signs with them, then the
+ * reconciliation flush timer and the exit watcher.
  */
 
 static ngx_int_t
@@ -1198,7 +1199,15 @@ ngx_http_zae_limit_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    if (ngx_http_zae_limit_ddb_init_process(cycle, zmcf->ddb) != NGX_OK) {
+    zmcf->creds = ngx_http_zae_limit_creds_init_process(cycle, zmcf->ddb,
+                                                        &zmcf->ddb_conf);
+    if (zmcf->creds == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_zae_limit_ddb_init_process(cycle, zmcf->ddb, zmcf->creds)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -1219,6 +1228,10 @@ ngx_http_zae_limit_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_zae_limit_reconcile_exit_process(cycle, zmcf);
+
+    if (zmcf->creds) {
+        ngx_http_zae_limit_creds_exit_process(zmcf->creds);
+    }
 
     ngx_http_zae_limit_ddb_exit_process(cycle, zmcf->ddb);
 }

@@ -156,6 +156,7 @@ typedef struct {
     ngx_shm_zone_t              *shm_zone;
     ngx_http_zae_limit_ddb_conf_t  ddb_conf;
     ngx_http_zae_limit_ddb_t    *ddb;
+    ngx_http_zae_limit_creds_t  *creds;       /* per worker */
     ngx_msec_t                   config_ttl;
     ngx_msec_t                   flush_interval;
     ngx_uint_t                   max_deltas;
