@@ -55,6 +55,7 @@ http {
 
     zae_limit_llm_price gpt-4o input=2.50 output=10 cached_input=1.25;
     zae_limit_llm_price claude-* input=3 output=15;
+    zae_limit_llm_price * input=1 output=2;
 
     proxy_http_version 1.1;
     proxy_buffering off;
@@ -119,6 +120,33 @@ http {
                       limits=usd:5000000/day;
             zae_limit_reconcile usd $zae_llm_cost;
             proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT/;
+        }
+
+        location /split/ {
+            zae_limit_llm on;
+            zae_limit entity=$http_x_api_key resource=llm
+                      consume=rpm:1,itpm:$zae_llm_input_estimate,otpm:$zae_llm_max_tokens
+                      limits=rpm:100000/min,itpm:1000000000/hour,otpm:1000000000/hour;
+            zae_limit_reconcile itpm $zae_llm_input_tokens;
+            zae_limit_reconcile otpm $zae_llm_output_tokens;
+            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT/;
+        }
+
+        location /redirect/ {
+            zae_limit_llm on;
+            error_page 418 = @llm;
+            proxy_intercept_errors on;
+            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT/;
+        }
+
+        location @llm {
+            zae_limit_llm on;
+            zae_limit entity=$http_x_api_key resource=llm
+                      consume=rpm:1,tpm:$zae_llm_estimate
+                      limits=rpm:100000/min,tpm:1000000000/hour;
+            zae_limit_reconcile tpm $zae_llm_total_tokens;
+            rewrite ^ /v1/chat/completions?p=4&c=5&chunks=2? break;
+            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
         }
 
         location = /metrics {
@@ -478,6 +506,77 @@ my $bu = bucket('budget');
 # 1000 * 2.50 + 100 * 10 = 3500 micro-dollars
 is($bu && $bu->{b_usd_tc}, 3500 * 1000, 'budget: the cost in micro-dollars')
     or diag(logline('budget'));
+
+
+
+# a gzip stream --------------------------------------------------------------
+
+$r = post('/p/v1/chat/completions?p=13&c=17&chunks=4&gzip=1', 'chat-gzsse',
+          qq({"model":"gpt-4o",$msg,"stream":true}));
+is($r->{headers}{'content-encoding'}, 'gzip', 'gzip stream passed on');
+settle();
+tc_is('chat-gzsse', 30, 'gzip stream: usage read through zlib');
+
+
+# a price for every other model ("*") ---------------------------------------------
+
+$r = post('/budget/v1/chat/completions?p=100&c=100', 'budget-star',
+          qq({"model":"mistral-large",$msg,"max_tokens":100}));
+settle();
+$bu = bucket('budget-star');
+is($bu && $bu->{b_usd_tc}, 300 * 1000, 'price "*": 100 * 1 + 100 * 2');
+
+
+# a chunked request body is patched and sent with its length -----------------------
+
+{
+    my $body = qq({"model":"gpt-4o",$msg,"stream":true});
+    my $half = int(length($body) / 2);
+    my $raw = "POST /p/v1/chat/completions?p=2&c=3&chunks=1 HTTP/1.1\r\n"
+              . "Host: localhost\r\nX-API-Key: chat-chunked\r\n"
+              . "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+              . sprintf("%x\r\n%s\r\n", $half, substr($body, 0, $half))
+              . sprintf("%x\r\n%s\r\n", length($body) - $half,
+                        substr($body, $half))
+              . "0\r\n\r\n";
+    $r = Test::Zae::Nginx::http($env->{TEST_NGINX_SERVER_PORT}, $raw);
+    is($r->{status}, 200, 'chunked request body: 200');
+    $up = upstream_body('chat-chunked');
+    $sent = eval { decode_json($up->{body}) };
+    ok($sent && $sent->{stream_options}{include_usage}
+       && $up->{cl} == $up->{received},
+       'chunked request body: patched, Content-Length right')
+        or diag(explain($up));
+    unlike($r->{body}, qr/"usage"/, 'chunked request body: usage removed');
+    settle();
+    tc_is('chat-chunked', 5, 'chunked request body');
+}
+
+
+# input and output limits apart ---------------------------------------------------
+
+$r = post('/split/v1/messages?p=10&cache_creation=5&cached=20&c=7',
+          'split', '{"model":"claude-3-5-sonnet","max_tokens":64,'
+          . '"messages":[{"role":"user","content":"hi"}]}');
+settle();
+my $bs = bucket('split');
+is($bs && $bs->{b_itpm_tc}, 35_000, 'itpm reconciled to the input tokens');
+is($bs && $bs->{b_otpm_tc}, 7_000, 'otpm reconciled to the output tokens');
+
+
+# an internal redirect: the body is read and patched once ------------------------
+
+$r = post('/redirect/v1/chat/completions?status=418', 'redir',
+          qq({"model":"gpt-4o",$msg,"stream":true}));
+is($r->{status}, 200, 'after error_page: the stream of the named location');
+$up = upstream_body('redir');
+is(() = ($up->{body} // '') =~ /include_usage/g, 1,
+   'after error_page: include_usage added once');
+ok($up->{cl} == $up->{received}, 'after error_page: the length is right');
+unlike($r->{body}, qr/"usage"/,
+       'after error_page: the added usage chunk still removed');
+settle();
+tc_is('redir', 9, 'after error_page: charged once, to the usage');
 
 
 sub metrics {

@@ -20,6 +20,7 @@ use warnings;
 
 use IO::Socket::INET;
 use IO::Compress::Gzip qw(gzip $GzipError);
+use Compress::Raw::Zlib;
 use JSON::PP;
 use POSIX qw(_exit);
 use Time::HiRes qw(sleep);
@@ -315,7 +316,18 @@ sub answer {
         return;
     }
 
+    # a gzip stream flushed after each event, as a compressing server
+    # that streams sends it
+
+    my $z;
+
+    if ($q->{gzip}) {
+        ($z) = Compress::Raw::Zlib::Deflate->new(
+                   -WindowBits => WANT_GZIP, -AppendOutput => 1);
+    }
+
     syswrite($c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                 . ($z ? "Content-Encoding: gzip\r\n" : '')
                  . "Transfer-Encoding: chunked\r\n"
                  . "Connection: close\r\n\r\n");
 
@@ -331,10 +343,23 @@ sub answer {
             sleep(($q->{pause} // 2000) / 1000);
         }
 
+        if ($z) {
+            my $out = '';
+            $z->deflate($e, $out);
+            $z->flush($out, Z_SYNC_FLUSH);
+            $e = $out;
+        }
+
         chunk($c, $e) or return;
         $i++;
 
         sleep($q->{delay} / 1000) if $q->{delay};
+    }
+
+    if ($z) {
+        my $out = '';
+        $z->flush($out);
+        chunk($c, $out) if length $out;
     }
 
     syswrite($c, "0\r\n\r\n");
