@@ -47,3 +47,17 @@ if [ ! -f "$ddb/emulator/DynamoDBLocal.jar" ]; then
     rm -rf "$ddb"
     mv "$ddb.tmp" "$ddb"
 fi
+
+# the providers' official clients, for t/092-llm-sdk.t: a real SDK must
+# parse the 429 of zae_limit_error_format openai/anthropic
+openai_ver=7.60.0
+anthropic_ver=1.17.0
+clients="$cache/node-clients"
+stamp="$clients/.installed-openai-$openai_ver-anthropic-$anthropic_ver"
+if [ ! -f "$stamp" ]; then
+    echo "deps: installing openai@$openai_ver @anthropic-ai/sdk@$anthropic_ver"
+    mkdir -p "$clients"
+    npm install --silent --no-audit --no-fund --prefix "$clients" \
+        "openai@$openai_ver" "@anthropic-ai/sdk@$anthropic_ver" >/dev/null
+    touch "$stamp"
+fi
