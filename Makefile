@@ -7,6 +7,7 @@
 #   make fuzz            every t/fuzz/fuzz_*.c for FUZZ_SECONDS each
 #   make run             the demo gateway in the foreground
 #   make bench           benchmarks, see docs/benchmarks.md
+#   make bench-stream    streaming through zae_limit_llm vs proxy_pass
 #   make bench-sign      SigV4 and CRC-32 instructions under callgrind
 #   make sigv4-vectors VECTORS=DIR
 #
@@ -48,7 +49,7 @@ MODULE_INPUTS := config $(wildcard src/*.c src/*.h src/core/*.c src/core/*.h)
 .SECONDARY:
 
 .PHONY: all deps module asan-module admin asan-admin unit test test-asan fuzz \
-        fuzz-long test-reliability run bench bench-sign sigv4-vectors clean \
+        fuzz-long test-reliability run bench bench-stream bench-sign sigv4-vectors clean \
         FORCE
 
 all: deps module admin unit
@@ -224,6 +225,9 @@ $(B)/bench/spec_body: t/bench/spec_body.c $(CORE_OBJS)
 $(B)/bench/spec_decode: t/bench/spec_decode.c $(CORE_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ZCFLAGS) -o $@ $< $(CORE_OBJS) $(LIBS)
+
+bench-stream: deps module
+	@perl t/bench/stream.pl $(BENCH_STREAM_ARGS)
 
 bench: deps module $(B)/bench/spec_body
 	@t/bench/run.pl --module $(MODULE) --spec-body $(B)/bench/spec_body \
