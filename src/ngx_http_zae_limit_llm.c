@@ -326,15 +326,8 @@ ngx_http_zae_limit_llm_cleanup(void *data)
 static ngx_http_zae_limit_llm_ctx_t *
 ngx_http_zae_limit_llm_get_ctx(ngx_http_request_t *r)
 {
-    ngx_pool_cleanup_t  *cln;
-
-    for (cln = r->main->pool->cleanup; cln; cln = cln->next) {
-        if (cln->handler == ngx_http_zae_limit_llm_cleanup) {
-            return cln->data;
-        }
-    }
-
-    return NULL;
+    return ngx_http_zae_limit_cleanup_data(r->main->pool,
+                                           ngx_http_zae_limit_llm_cleanup);
 }
 
 
@@ -1163,19 +1156,7 @@ static ngx_http_variable_t  ngx_http_zae_limit_llm_vars[] = {
 static ngx_int_t
 ngx_http_zae_limit_llm_add_variables(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_http_zae_limit_llm_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return NGX_OK;
+    return ngx_http_zae_limit_add_vars(cf, ngx_http_zae_limit_llm_vars);
 }
 
 

@@ -206,9 +206,18 @@ static ngx_http_variable_t  ngx_http_zae_limit_vars[] = {
 static ngx_int_t
 ngx_http_zae_limit_add_variables(ngx_conf_t *cf)
 {
+    return ngx_http_zae_limit_add_vars(cf, ngx_http_zae_limit_vars);
+}
+
+
+/* adds a null-terminated table of variables (this module's, the llm's) */
+
+ngx_int_t
+ngx_http_zae_limit_add_vars(ngx_conf_t *cf, ngx_http_variable_t *vars)
+{
     ngx_http_variable_t  *var, *v;
 
-    for (v = ngx_http_zae_limit_vars; v->name.len; v++) {
+    for (v = vars; v->name.len; v++) {
         var = ngx_http_add_variable(cf, &v->name, v->flags);
         if (var == NULL) {
             return NGX_ERROR;

@@ -397,6 +397,12 @@ ngx_int_t ngx_http_zae_limit_read_done(ngx_http_zae_limit_ctx_t *ctx);
 ngx_int_t ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx);
 
 
+/* configuration: ngx_http_zae_limit_module.c */
+
+ngx_int_t ngx_http_zae_limit_add_vars(ngx_conf_t *cf,
+    ngx_http_variable_t *vars);
+
+
 /* answers, headers and variables: ngx_http_zae_limit_response.c */
 
 ngx_int_t ngx_http_zae_limit_passed(ngx_http_zae_limit_ctx_t *ctx);
@@ -453,18 +459,27 @@ ngx_http_zae_limit_now_ms(void)
  * once per request and the log phase finds what it consumed.
  */
 
-static ngx_inline ngx_http_zae_limit_ctx_t *
-ngx_http_zae_limit_get_ctx(ngx_http_request_t *r)
+static ngx_inline void *
+ngx_http_zae_limit_cleanup_data(ngx_pool_t *pool,
+    ngx_pool_cleanup_pt handler)
 {
     ngx_pool_cleanup_t  *cln;
 
-    for (cln = r->pool->cleanup; cln; cln = cln->next) {
-        if (cln->handler == ngx_http_zae_limit_cleanup) {
+    for (cln = pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == handler) {
             return cln->data;
         }
     }
 
     return NULL;
+}
+
+
+static ngx_inline ngx_http_zae_limit_ctx_t *
+ngx_http_zae_limit_get_ctx(ngx_http_request_t *r)
+{
+    return ngx_http_zae_limit_cleanup_data(r->pool,
+                                           ngx_http_zae_limit_cleanup);
 }
 
 
