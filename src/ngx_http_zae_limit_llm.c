@@ -517,13 +517,23 @@ ngx_http_zae_limit_llm_check_model(ngx_http_request_t *r,
     size_t                          len;
     zae_buf_t                       b;
     zae_err_t                       err;
-    ngx_str_t                      *src;
+    ngx_str_t                      *src, entity;
     const char                     *reason;
     ngx_http_zae_limit_loc_conf_t  *zlcf;
 
     zlcf = ngx_http_get_module_loc_conf(r, ngx_http_zae_limit_module);
 
     if (zlcf->resource == NULL || zlcf->resource->lengths == NULL) {
+        return NGX_OK;
+    }
+
+    /* an empty entity is not limited (SKIPPED): no model needed */
+
+    if (ngx_http_complex_value(r, zlcf->entity, &entity) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (entity.len == 0) {
         return NGX_OK;
     }
 

@@ -485,6 +485,10 @@ like($r->{body}, qr/"field": "model".*missing|missing.*"field": "model"/,
 $r = post('/model/v1/chat/completions', 'model-json', '{"model":');
 is($r->{status}, 400, 'model of invalid JSON: 400');
 
+$r = http_req("POST /model/v1/chat/completions\n{$msg}",
+             headers => "Content-Type: application/json\n");
+is($r->{status}, 200, 'missing model, no entity: not limited, passed on');
+
 my %m1 = metrics();
 is(calls(\%m1), calls(\%m0), 'bad models: no DynamoDB call');
 
