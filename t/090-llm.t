@@ -5,7 +5,7 @@
 # include_usage added upstream and its chunk removed from what the
 # client receives, streams cut by the client or by the upstream charged
 # as partial, upstream 4xx and 5xx, a body over the limit, invalid JSON
-# and a bad model.  The upstream is t/lib/Test/Zae/LLMBackend.pm, a
+# and a bad model.  The upstream is t/lib/Test/Zae/FakeLLM.pm, a
 # small HTTP server that answers in the providers' shapes.
 
 use strict;
@@ -14,7 +14,7 @@ use warnings;
 use lib 't/lib';
 use Test::Zae;
 use Test::Zae::Items;
-use Test::Zae::LLMBackend qw(start_backend);
+use Test::Zae::FakeLLM qw(start_backend);
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use JSON::PP;

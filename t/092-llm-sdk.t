@@ -4,7 +4,7 @@
 # openai / anthropic as their RateLimitError, read retry-after-ms and
 # retry after it; an OpenAI stream through zae_limit_llm reaches the
 # SDK without the usage chunk it did not ask for, and is charged its
-# usage.  The upstream is t/lib/Test/Zae/LLMBackend.pm.
+# usage.  The upstream is t/lib/Test/Zae/FakeLLM.pm.
 
 use strict;
 use warnings;
@@ -12,7 +12,7 @@ use warnings;
 use lib 't/lib';
 use Test::Zae;
 use Test::Zae::Items;
-use Test::Zae::LLMBackend qw(start_backend);
+use Test::Zae::FakeLLM qw(start_backend);
 use File::Temp qw(tempdir);
 use JSON::PP;
 

@@ -19,7 +19,7 @@ use warnings;
 
 use lib 't/lib';
 use Test::Zae;
-use Test::Zae::LLMBackend qw(start_backend);
+use Test::Zae::FakeLLM qw(start_backend);
 use File::Temp qw(tempdir);
 use Getopt::Long;
 use IO::Socket::INET;

@@ -1,13 +1,15 @@
-package Test::Zae::LLMBackend;
+package Test::Zae::FakeLLM;
 
-# A small LLM backend for the tests of zae_limit_llm (t/090-llm.t): it
+# A fake LLM provider (none can be reached from the test machine) for
+# the tests of zae_limit_llm (t/090-llm.t, t/092, t/bench/stream.pl): it
 # answers in the shapes of OpenAI (Chat Completions, Responses,
 # Embeddings), Anthropic Messages, Gemini and Bedrock Converse, as JSON
 # or as an event stream (chunked), with the usage the query string
 # asks for; it can gzip, pause, cut the stream, or answer an error.  It
-# is a real HTTP server, not a fake of a provider's behaviour beyond
-# the answer shapes; each request body it receives is kept in a file
-# (named after X-API-Key) so that tests see what nginx sent upstream.
+# is a real HTTP/1.1 server; what is fake is the provider behind it
+# (the answers follow the providers' documented shapes, nothing more).
+# Each request body it receives is kept in a file (named after
+# X-API-Key) so that tests see what nginx sent upstream.
 #
 # Query parameters: p (input tokens), c (output tokens), r (reasoning),
 # cached, chunks (text chunks of 4 characters), delay (ms between
