@@ -427,7 +427,7 @@ bytes:
 
     chars = (uint64_t) (p - start) - cont;
 
-    if (chars) {
+    if (p != start) {
         if (j->surrogate) {
             zae_llm_json_flush_surrogate(j);
         }

@@ -230,6 +230,11 @@ static const req_case_t  req_cases[] = {
       "\"\\ud83dx\\ude00y\"}]}",
       1, "a\xef\xbf\xbdx\xef\xbf\xbd", 0, 0, U, 1, 4, 2, 1, 2 + 3 + 3 },
 
+    { "invalid UTF-8 is kept as bytes, in every split",
+      "{\"\xb6\xb6\":1,\"model\":\"\x80\xb6\xb6x\",\"input\":\"\xb6\xb6\xb6\xb6"
+      "\xb6\xb6\xb6\xb6\xb6\xb6\xb6\xb6\xe4\"}",
+      1, "\x80\xb6\xb6x", 0, 0, U, 1, 1, 1, 0, 1 + 3 },
+
     { "the largest of the max token members",
       "{\"model\":\"x\",\"max_tokens\":10,\"max_completion_tokens\":30,"
       "\"max_output_tokens\":20}",
@@ -358,7 +363,7 @@ test_request(void)
     is_int(zae_llm_request_output(&r, 1), 2400,
            "output: maxOutputTokens x candidateCount");
 
-    (void) req_parse(&r, req_cases[16].body, strlen(req_cases[16].body), 0);
+    (void) req_parse(&r, req_cases[17].body, strlen(req_cases[17].body), 0);
     is_int(zae_llm_request_output(&r, 1), TM, "output saturates");
     is_int(zae_llm_request_estimate(&r, 1), TM, "estimate saturates");
 
@@ -385,7 +390,7 @@ test_request(void)
         }
     }
 
-    (void) req_parse(&r, req_cases[17].body, strlen(req_cases[17].body), 0);
+    (void) req_parse(&r, req_cases[18].body, strlen(req_cases[18].body), 0);
     ok(r.model_bad && !r.model_seen, "model not a string: model_bad");
 
     /* invalid bodies: estimate from the size */
