@@ -72,6 +72,7 @@ struct zae_llm_json_s {
     uint64_t           str_chars;     /* characters of the current string */
     uint64_t           str_wide;      /* of them, U+0800 and above */
 
+    const u_char      *kp;            /* the key: key[] or in the piece */
     u_char            *cap;           /* capture buffer of the app */
     size_t             cap_size;
     size_t             cap_len;
