@@ -58,11 +58,20 @@ enum {
     ZAE_LLM_N_EXP
 };
 
-/* events */
-
-#define ZAE_LLM_EV_KEY     1   /* j->key, j->key_len, j->key_over; set ktag */
-#define ZAE_LLM_EV_VALUE   2   /* j->vtype, j->vtag; set str_mode, vtag */
-#define ZAE_LLM_EV_END     3   /* j->vtype, j->vtag (container: members) */
+/*
+ * The app's handlers (zae_llm_json_init() takes them in this order):
+ *
+ *   on_key     a key was read: j->kp, j->key_len, j->key_over; it sets
+ *              j->ktag, the tag of the value;
+ *   on_value   a value starts: j->vtype, j->vtag; it may set j->str_mode
+ *              (and j->cap) for a string and change j->vtag, which a
+ *              container keeps for its members;
+ *   on_end     a value ended: j->vtype, j->vtag (a container: j->members,
+ *              j->end_offset).
+ *
+ * Tag 0 means "nothing of interest here or below": its values and the
+ * keys of its containers reach no handler, and keys are not copied.
+ */
 
 /* value types */
 
@@ -93,11 +102,13 @@ static const u_char  *zae_llm_literals[] = {
 
 
 static void
-zae_llm_json_init(zae_llm_json_t *j, zae_llm_json_handler_pt handler,
+zae_llm_json_init(zae_llm_json_t *j, const zae_llm_json_handler_pt *h,
     void *app, u_char root_tag)
 {
     memset(j, 0, sizeof(zae_llm_json_t));
-    j->handler = handler;
+    j->on_key = h[0];
+    j->on_value = h[1];
+    j->on_end = h[2];
     j->app = app;
     j->ctag[0] = root_tag;
 }
@@ -162,7 +173,12 @@ zae_llm_json_value(zae_llm_json_t *j, u_char vtype)
     }
 
     j->str_mode = ZAE_LLM_STR_SKIP;
-    j->handler(j->app, j, ZAE_LLM_EV_VALUE);
+
+    /* tag 0: nothing of interest here or below, the app is not called */
+
+    if (j->vtag) {
+        j->on_value(j->app, j);
+    }
 }
 
 
@@ -203,7 +219,9 @@ zae_llm_json_close(zae_llm_json_t *j, const u_char *p, int members)
     j->end_offset = j->offset + (uint64_t) (p - j->chunk);
     j->depth--;
 
-    j->handler(j->app, j, ZAE_LLM_EV_END);
+    if (j->vtag) {
+        j->on_end(j->app, j);
+    }
 
     zae_llm_json_after_value(j);
 }
@@ -240,12 +258,19 @@ zae_llm_json_string_end(zae_llm_json_t *j)
         j->in_key = 0;
         j->ktag = 0;
         j->state = ZAE_LLM_S_COLON;
-        j->handler(j->app, j, ZAE_LLM_EV_KEY);
+
+        if (j->ctag[j->depth]) {
+            j->on_key(j->app, j);
+        }
+
         return;
     }
 
     j->vtype = ZAE_LLM_V_STRING;
-    j->handler(j->app, j, ZAE_LLM_EV_END);
+
+    if (j->vtag) {
+        j->on_end(j->app, j);
+    }
 
     zae_llm_json_after_value(j);
 }
@@ -400,7 +425,8 @@ zae_llm_json_run(zae_llm_json_t *j, const u_char *p, const u_char *end)
     cont = 0;
     wide = 0;
     esc = 0;
-    skip = !j->in_key && j->str_mode != ZAE_LLM_STR_CAPTURE;
+    skip = j->in_key ? (j->ctag[j->depth] == 0)
+                     : (j->str_mode != ZAE_LLM_STR_CAPTURE);
 
     for ( ;; ) {
 
@@ -487,8 +513,11 @@ zae_llm_json_run(zae_llm_json_t *j, const u_char *p, const u_char *end)
         j->str_chars += chars;
         j->str_wide += wide;
 
-        if (j->in_key && j->key_len == 0 && !j->key_over && p < end
-            && *p == '"')
+        if (skip) {
+            /* nothing kept */
+
+        } else if (j->in_key && j->key_len == 0 && !j->key_over
+                   && p < end && *p == '"')
         {
             /* the whole key in this piece: read in place, not copied */
 
@@ -500,7 +529,7 @@ zae_llm_json_run(zae_llm_json_t *j, const u_char *p, const u_char *end)
                 j->key_len = (u_char) (p - start);
             }
 
-        } else if (!skip) {
+        } else {
             zae_llm_json_put(j, start, (size_t) (p - start));
         }
     }
@@ -539,7 +568,10 @@ zae_llm_json_number_end(zae_llm_json_t *j)
     }
 
     j->vtype = ZAE_LLM_V_NUMBER;
-    j->handler(j->app, j, ZAE_LLM_EV_END);
+
+    if (j->vtag) {
+        j->on_end(j->app, j);
+    }
 
     zae_llm_json_after_value(j);
 
@@ -805,7 +837,10 @@ zae_llm_json_feed(zae_llm_json_t *j, const u_char *data, const u_char *end)
             p++;
 
             if (zae_llm_literals[j->vtype][++j->sub] == '\0') {
-                j->handler(j->app, j, ZAE_LLM_EV_END);
+                if (j->vtag) {
+                    j->on_end(j->app, j);
+                }
+
                 zae_llm_json_after_value(j);
             }
 
@@ -1136,8 +1171,9 @@ zae_llm_json_count(zae_llm_json_t *j)
 
 
 static void
-zae_llm_request_key(zae_llm_request_t *r, zae_llm_json_t *j)
+zae_llm_request_key(void *app, zae_llm_json_t *j)
 {
+    zae_llm_request_t *r = app;
     switch (j->ctag[j->depth]) {
 
     case ZAE_LLM_R_ROOT:
@@ -1173,8 +1209,9 @@ zae_llm_request_key(zae_llm_request_t *r, zae_llm_json_t *j)
 
 
 static void
-zae_llm_request_value(zae_llm_request_t *r, zae_llm_json_t *j)
+zae_llm_request_value(void *app, zae_llm_json_t *j)
 {
+    zae_llm_request_t *r = app;
     int  container;
 
     container = (j->vtype == ZAE_LLM_V_OBJECT || j->vtype == ZAE_LLM_V_ARRAY);
@@ -1257,8 +1294,9 @@ zae_llm_request_value(zae_llm_request_t *r, zae_llm_json_t *j)
 
 
 static void
-zae_llm_request_end(zae_llm_request_t *r, zae_llm_json_t *j)
+zae_llm_request_end(void *app, zae_llm_json_t *j)
 {
+    zae_llm_request_t *r = app;
     int64_t  v;
 
     switch (j->vtag) {
@@ -1323,23 +1361,9 @@ zae_llm_request_end(zae_llm_request_t *r, zae_llm_json_t *j)
 }
 
 
-static void
-zae_llm_request_handler(void *app, zae_llm_json_t *j, int event)
-{
-    zae_llm_request_t  *r = app;
-
-    switch (event) {
-    case ZAE_LLM_EV_KEY:
-        zae_llm_request_key(r, j);
-        return;
-    case ZAE_LLM_EV_VALUE:
-        zae_llm_request_value(r, j);
-        return;
-    default:
-        zae_llm_request_end(r, j);
-        return;
-    }
-}
+static const zae_llm_json_handler_pt  zae_llm_request_handlers[] = {
+    zae_llm_request_key, zae_llm_request_value, zae_llm_request_end
+};
 
 
 void
@@ -1354,7 +1378,7 @@ zae_llm_request_init(zae_llm_request_t *r)
     r->max[2] = ZAE_LLM_UNKNOWN;
     r->max[3] = ZAE_LLM_UNKNOWN;
 
-    zae_llm_json_init(&r->json, zae_llm_request_handler, r, ZAE_LLM_R_TOP);
+    zae_llm_json_init(&r->json, zae_llm_request_handlers, r, ZAE_LLM_R_TOP);
 }
 
 
@@ -1726,7 +1750,7 @@ static const char  *zae_llm_end_types[] = {
 
 
 static void
-zae_llm_answer_key(zae_llm_answer_t *a, zae_llm_json_t *j)
+zae_llm_answer_key(void *app, zae_llm_json_t *j)
 {
     zae_llm_keys_t  *keys;
 
@@ -1772,8 +1796,9 @@ zae_llm_answer_key(zae_llm_answer_t *a, zae_llm_json_t *j)
 
 
 static void
-zae_llm_answer_value(zae_llm_answer_t *a, zae_llm_json_t *j)
+zae_llm_answer_value(void *app, zae_llm_json_t *j)
 {
+    zae_llm_answer_t *a = app;
     size_t  i;
     int     element;
 
@@ -1847,8 +1872,9 @@ zae_llm_end_type(const u_char *s, size_t len)
 
 
 static void
-zae_llm_answer_end(zae_llm_answer_t *a, zae_llm_json_t *j)
+zae_llm_answer_end(void *app, zae_llm_json_t *j)
 {
+    zae_llm_answer_t *a = app;
     size_t  i;
     int     staged;
 
@@ -1925,23 +1951,9 @@ zae_llm_answer_end(zae_llm_answer_t *a, zae_llm_json_t *j)
 }
 
 
-static void
-zae_llm_answer_handler(void *app, zae_llm_json_t *j, int event)
-{
-    zae_llm_answer_t  *a = app;
-
-    switch (event) {
-    case ZAE_LLM_EV_KEY:
-        zae_llm_answer_key(a, j);
-        return;
-    case ZAE_LLM_EV_VALUE:
-        zae_llm_answer_value(a, j);
-        return;
-    default:
-        zae_llm_answer_end(a, j);
-        return;
-    }
-}
+static const zae_llm_json_handler_pt  zae_llm_answer_handlers[] = {
+    zae_llm_answer_key, zae_llm_answer_value, zae_llm_answer_end
+};
 
 
 /* SSE line states */
@@ -1985,7 +1997,7 @@ zae_llm_answer_init(zae_llm_answer_t *a, int drop_usage_only)
 
     a->drop = drop_usage_only ? 1 : 0;
 
-    zae_llm_json_init(&a->json, zae_llm_answer_handler, a, ZAE_LLM_A_TOP);
+    zae_llm_json_init(&a->json, zae_llm_answer_handlers, a, ZAE_LLM_A_TOP);
     a->json.sse = 1;
 }
 

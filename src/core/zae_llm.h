@@ -58,11 +58,12 @@
 
 typedef struct zae_llm_json_s  zae_llm_json_t;
 
-typedef void (*zae_llm_json_handler_pt)(void *app, zae_llm_json_t *j,
-    int event);
+typedef void (*zae_llm_json_handler_pt)(void *app, zae_llm_json_t *j);
 
 struct zae_llm_json_s {
-    zae_llm_json_handler_pt   handler;
+    zae_llm_json_handler_pt   on_key;
+    zae_llm_json_handler_pt   on_value;
+    zae_llm_json_handler_pt   on_end;
     void                     *app;
 
     uint64_t           offset;        /* bytes scanned before this piece */
