@@ -396,18 +396,19 @@ zae_llm_json_escaped_cp(zae_llm_json_t *j, uint32_t c)
 /*
  * The string body from p: returns the byte it stopped at ('"', '\\',
  * a control byte) or end.  Eight bytes at a time: one 64-bit word is
- * tested for the three at once (the classic "has a zero byte" test on
- * w ^ '"', w ^ '\\' and on w - 0x20; the lowest flagged byte is exact,
- * only bytes above a real hit can be flagged falsely, so on a little-
- * endian machine its index is ctz / 8).  Continuation bytes (10xxxxxx)
- * and 3- or 4-byte leads (111xxxxx) of a word are summed by one
- * multiplication.  A run of the skip mode also takes the simple escapes
- * (\n, \", ...) in stride; \u and anything else leave to the caller.
+ * tested for the three at once (the classic "has a byte below n" test,
+ * (x - n * 0x01..01) & ~x & 0x80..80, on w ^ 0x02, below 0x21 exactly
+ * for '"' and control bytes, and on w ^ '\\' with n = 1; the lowest
+ * flagged byte is exact, only bytes above a real hit can be flagged
+ * falsely, so on a little-endian machine its index is ctz / 8).
+ * Continuation bytes (10xxxxxx) and 3- or 4-byte leads (111xxxxx) of a
+ * word are summed by one multiplication.  A run of the skip mode also
+ * takes the simple escapes (\n, \", ...) in stride; \u and anything
+ * else leave to the caller.
  */
 
-#define ZAE_LLM_SPECIAL(w, q, b)                                             \
-    ((((q) - ZAE_LLM_ONES) & ~(q)) | (((b) - ZAE_LLM_ONES) & ~(b))          \
-     | (((w) - ZAE_LLM_ONES * 0x20) & ~(w)))
+#define ZAE_LLM_SPECIAL(q, b)                                                \
+    ((((q) - ZAE_LLM_ONES * 0x21) & ~(q)) | (((b) - ZAE_LLM_ONES) & ~(b)))
 
 /* the number of high bits set in m (bits 7, 15, ... only) */
 #define ZAE_LLM_COUNT_HIGH(m)  ((((m) >> 7) * ZAE_LLM_ONES) >> 56)
@@ -433,9 +434,10 @@ zae_llm_json_run(zae_llm_json_t *j, const u_char *p, const u_char *end)
         while (end - p >= 8) {
             memcpy(&w, p, 8);
 
-            q = w ^ (ZAE_LLM_ONES * '"');
+            /* '"' ^ 2 is 0x20, control bytes stay below 0x20: q < 0x21 */
+            q = w ^ (ZAE_LLM_ONES * 0x02);
             b = w ^ (ZAE_LLM_ONES * '\\');
-            t = ZAE_LLM_SPECIAL(w, q, b) & ZAE_LLM_HIGH;
+            t = ZAE_LLM_SPECIAL(q, b) & ZAE_LLM_HIGH;
             hi = w & ZAE_LLM_HIGH;
 
 #if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
@@ -1087,7 +1089,9 @@ static const zae_llm_key_t  zae_llm_root_keys[] = {
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_root_keys_table = { zae_llm_root_keys, 0 };
+static zae_llm_keys_t  zae_llm_root_keys_table = {
+    zae_llm_root_keys, 0
+};
 
 /* keys whose strings the model reads, inside the text region */
 
@@ -1101,7 +1105,9 @@ static const zae_llm_key_t  zae_llm_text_keys[] = {
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_text_keys_table = { zae_llm_text_keys, 0 };
+static zae_llm_keys_t  zae_llm_text_keys_table = {
+    zae_llm_text_keys, 0
+};
 
 static const zae_llm_key_t  zae_llm_gen_keys[] = {
     zae_llm_key("maxOutputTokens", ZAE_LLM_R_MAX + 3),
@@ -1111,14 +1117,18 @@ static const zae_llm_key_t  zae_llm_gen_keys[] = {
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_gen_keys_table = { zae_llm_gen_keys, 0 };
+static zae_llm_keys_t  zae_llm_gen_keys_table = {
+    zae_llm_gen_keys, 0
+};
 
 static const zae_llm_key_t  zae_llm_so_keys[] = {
     zae_llm_key("include_usage", ZAE_LLM_R_INCLUDE),
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_so_keys_table = { zae_llm_so_keys, 0 };
+static zae_llm_keys_t  zae_llm_so_keys_table = {
+    zae_llm_so_keys, 0
+};
 
 
 /* the tag of the key just read in a table, dflt if none */
@@ -1177,7 +1187,8 @@ zae_llm_request_key(void *app, zae_llm_json_t *j)
     switch (j->ctag[j->depth]) {
 
     case ZAE_LLM_R_ROOT:
-        j->ktag = zae_llm_key_tag(j, &zae_llm_root_keys_table, ZAE_LLM_R_NONE);
+        j->ktag = zae_llm_key_tag(j, &zae_llm_root_keys_table,
+                                  ZAE_LLM_R_NONE);
         return;
 
     case ZAE_LLM_R_TEXT:
@@ -1194,11 +1205,13 @@ zae_llm_request_key(void *app, zae_llm_json_t *j)
         return;
 
     case ZAE_LLM_R_GEN:
-        j->ktag = zae_llm_key_tag(j, &zae_llm_gen_keys_table, ZAE_LLM_R_NONE);
+        j->ktag = zae_llm_key_tag(j, &zae_llm_gen_keys_table,
+                                  ZAE_LLM_R_NONE);
         return;
 
     case ZAE_LLM_R_SO:
-        j->ktag = zae_llm_key_tag(j, &zae_llm_so_keys_table, ZAE_LLM_R_NONE);
+        j->ktag = zae_llm_key_tag(j, &zae_llm_so_keys_table,
+                                  ZAE_LLM_R_NONE);
         return;
 
     default:
@@ -1663,14 +1676,18 @@ static const zae_llm_key_t  zae_llm_answer_root_keys[] = {
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_answer_root_keys_table = { zae_llm_answer_root_keys, 0 };
+static zae_llm_keys_t  zae_llm_answer_root_keys_table = {
+    zae_llm_answer_root_keys, 0
+};
 
 static const zae_llm_key_t  zae_llm_holder_keys[] = {
     zae_llm_key("usage", ZAE_LLM_A_USAGE),
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_holder_keys_table = { zae_llm_holder_keys, 0 };
+static zae_llm_keys_t  zae_llm_holder_keys_table = {
+    zae_llm_holder_keys, 0
+};
 
 static const zae_llm_key_t  zae_llm_usage_keys[] = {
     zae_llm_field("prompt_tokens", ZAE_LLM_F_INPUT),
@@ -1698,21 +1715,27 @@ static const zae_llm_key_t  zae_llm_usage_keys[] = {
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_usage_keys_table = { zae_llm_usage_keys, 0 };
+static zae_llm_keys_t  zae_llm_usage_keys_table = {
+    zae_llm_usage_keys, 0
+};
 
 static const zae_llm_key_t  zae_llm_details_in_keys[] = {
     zae_llm_field("cached_tokens", ZAE_LLM_F_CACHED),
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_details_in_keys_table = { zae_llm_details_in_keys, 0 };
+static zae_llm_keys_t  zae_llm_details_in_keys_table = {
+    zae_llm_details_in_keys, 0
+};
 
 static const zae_llm_key_t  zae_llm_details_out_keys[] = {
     zae_llm_field("reasoning_tokens", ZAE_LLM_F_REASONING),
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_details_out_keys_table = { zae_llm_details_out_keys, 0 };
+static zae_llm_keys_t  zae_llm_details_out_keys_table = {
+    zae_llm_details_out_keys, 0
+};
 
 /* generated text: these keys' strings under choices and root.delta */
 
@@ -1728,7 +1751,9 @@ static const zae_llm_key_t  zae_llm_gen_text_keys[] = {
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_gen_text_keys_table = { zae_llm_gen_text_keys, 0 };
+static zae_llm_keys_t  zae_llm_gen_text_keys_table = {
+    zae_llm_gen_text_keys, 0
+};
 
 static const zae_llm_key_t  zae_llm_cand_keys[] = {
     zae_llm_key("text", ZAE_LLM_A_CAND_TEXT),
@@ -1736,7 +1761,9 @@ static const zae_llm_key_t  zae_llm_cand_keys[] = {
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_cand_keys_table = { zae_llm_cand_keys, 0 };
+static zae_llm_keys_t  zae_llm_cand_keys_table = {
+    zae_llm_cand_keys, 0
+};
 
 /* "type" and event: values that end a stream */
 
@@ -1778,12 +1805,14 @@ zae_llm_answer_key(void *app, zae_llm_json_t *j)
 
     case ZAE_LLM_A_GEN:
     case ZAE_LLM_A_GEN_TEXT:
-        j->ktag = zae_llm_key_tag(j, &zae_llm_gen_text_keys_table, ZAE_LLM_A_GEN);
+        j->ktag = zae_llm_key_tag(j, &zae_llm_gen_text_keys_table,
+                                  ZAE_LLM_A_GEN);
         return;
 
     case ZAE_LLM_A_CAND:
     case ZAE_LLM_A_CAND_TEXT:
-        j->ktag = zae_llm_key_tag(j, &zae_llm_cand_keys_table, ZAE_LLM_A_CAND);
+        j->ktag = zae_llm_key_tag(j, &zae_llm_cand_keys_table,
+                                  ZAE_LLM_A_CAND);
         return;
 
     default:

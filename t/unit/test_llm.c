@@ -293,6 +293,9 @@ static const req_bad_t  req_bad[] = {
     { "bare dot", "{\"n\":1.}" },
     { "exponent without digits", "{\"n\":1e}" },
     { "control byte in a string", "{\"model\":\"a\tb\"}" },
+    { "control byte in a long string",
+      "{\"messages\":[{\"content\":\"abcdefghijklmnop\x1fqrstuvwxyz01234"
+      "56789\"}]}" },
     { "bad escape", "{\"model\":\"a\\xb\"}" },
     { "bad hex", "{\"model\":\"a\\u12g4\"}" },
     { "missing colon", "{\"model\" \"x\"}" },
@@ -1228,8 +1231,10 @@ test_answer_big(void)
     zae_llm_usage_t    u;
     zae_llm_answer_t   a;
 
-    static const char  head[] = "data: {\"choices\":[{\"delta\":{\"content\":\"";
-    static const char  tail[] = "\"}}]}\n\n" OAI_USAGE_EVENT "data: [DONE]\n\n";
+    static const char  head[] =
+        "data: {\"choices\":[{\"delta\":{\"content\":\"";
+    static const char  tail[] =
+        "\"}}]}\n\n" OAI_USAGE_EVENT "data: [DONE]\n\n";
 
     big = 4 * 1024 * 1024;
     body = malloc(sizeof(head) + big + sizeof(tail));
