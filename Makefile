@@ -9,6 +9,7 @@
 #   make bench           benchmarks, see docs/benchmarks.md
 #   make bench-stream    streaming through zae_limit_llm vs proxy_pass
 #   make bench-sign      SigV4 and CRC-32 instructions under callgrind
+#   make bench-llm       LLM request/answer readers, instructions per byte
 #   make sigv4-vectors VECTORS=DIR
 #
 # docs/testing.md explains the targets and the variables.
@@ -49,7 +50,8 @@ MODULE_INPUTS := config $(wildcard src/*.c src/*.h src/core/*.c src/core/*.h)
 .SECONDARY:
 
 .PHONY: all deps module asan-module admin asan-admin unit test test-asan fuzz \
-        fuzz-long test-reliability run bench bench-stream bench-sign sigv4-vectors clean \
+        fuzz-long test-reliability run bench bench-stream bench-sign \
+        bench-llm sigv4-vectors clean \
         FORCE
 
 all: deps module admin unit
@@ -240,6 +242,15 @@ $(B)/bench/sign_bench: t/bench/sign_bench.c $(CORE_OBJS)
 # one signature and one x-amz-crc32 check, in instructions
 bench-sign: $(B)/bench/sign_bench
 	@t/bench/sign-callgrind.sh $(B)/bench/sign_bench
+
+
+$(B)/bench/llm_bench: t/bench/llm_bench.c $(CORE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ZCFLAGS) -o $@ $< $(CORE_OBJS) $(LIBS)
+
+# the LLM request and answer readers, in instructions per byte
+bench-llm: $(B)/bench/llm_bench
+	@t/bench/llm_callgrind.sh $(B)/bench/llm_bench
 
 
 clean:

@@ -58,11 +58,20 @@ enum {
     ZAE_LLM_N_EXP
 };
 
-/* events */
-
-#define ZAE_LLM_EV_KEY     1   /* j->key, j->key_len, j->key_over; set ktag */
-#define ZAE_LLM_EV_VALUE   2   /* j->vtype, j->vtag; set str_mode, vtag */
-#define ZAE_LLM_EV_END     3   /* j->vtype, j->vtag (container: members) */
+/*
+ * The app's handlers (zae_llm_json_init() takes them in this order):
+ *
+ *   on_key     a key was read: j->kp, j->key_len, j->key_over; it sets
+ *              j->ktag, the tag of the value;
+ *   on_value   a value starts: j->vtype, j->vtag; it may set j->str_mode
+ *              (and j->cap) for a string and change j->vtag, which a
+ *              container keeps for its members;
+ *   on_end     a value ended: j->vtype, j->vtag (a container: j->members,
+ *              j->end_offset).
+ *
+ * Tag 0 means "nothing of interest here or below": its values and the
+ * keys of its containers reach no handler, and keys are not copied.
+ */
 
 /* value types */
 
@@ -93,11 +102,13 @@ static const u_char  *zae_llm_literals[] = {
 
 
 static void
-zae_llm_json_init(zae_llm_json_t *j, zae_llm_json_handler_pt handler,
+zae_llm_json_init(zae_llm_json_t *j, const zae_llm_json_handler_pt *h,
     void *app, u_char root_tag)
 {
     memset(j, 0, sizeof(zae_llm_json_t));
-    j->handler = handler;
+    j->on_key = h[0];
+    j->on_value = h[1];
+    j->on_end = h[2];
     j->app = app;
     j->ctag[0] = root_tag;
 }
@@ -162,7 +173,12 @@ zae_llm_json_value(zae_llm_json_t *j, u_char vtype)
     }
 
     j->str_mode = ZAE_LLM_STR_SKIP;
-    j->handler(j->app, j, ZAE_LLM_EV_VALUE);
+
+    /* tag 0: nothing of interest here or below, the app is not called */
+
+    if (j->vtag) {
+        j->on_value(j->app, j);
+    }
 }
 
 
@@ -203,7 +219,9 @@ zae_llm_json_close(zae_llm_json_t *j, const u_char *p, int members)
     j->end_offset = j->offset + (uint64_t) (p - j->chunk);
     j->depth--;
 
-    j->handler(j->app, j, ZAE_LLM_EV_END);
+    if (j->vtag) {
+        j->on_end(j->app, j);
+    }
 
     zae_llm_json_after_value(j);
 }
@@ -221,6 +239,7 @@ zae_llm_json_string_start(zae_llm_json_t *j, int key)
         j->in_key = 1;
         j->key_len = 0;
         j->key_over = 0;
+        j->kp = j->key;
         return;
     }
 
@@ -239,12 +258,19 @@ zae_llm_json_string_end(zae_llm_json_t *j)
         j->in_key = 0;
         j->ktag = 0;
         j->state = ZAE_LLM_S_COLON;
-        j->handler(j->app, j, ZAE_LLM_EV_KEY);
+
+        if (j->ctag[j->depth]) {
+            j->on_key(j->app, j);
+        }
+
         return;
     }
 
     j->vtype = ZAE_LLM_V_STRING;
-    j->handler(j->app, j, ZAE_LLM_EV_END);
+
+    if (j->vtag) {
+        j->on_end(j->app, j);
+    }
 
     zae_llm_json_after_value(j);
 }
@@ -255,14 +281,23 @@ zae_llm_json_string_end(zae_llm_json_t *j)
 static void
 zae_llm_json_put(zae_llm_json_t *j, const u_char *s, size_t n)
 {
+    u_char  *d;
+
     if (j->in_key) {
         if (j->key_over || n > (size_t) (ZAE_LLM_KEY_LEN - j->key_len)) {
             j->key_over = 1;
             return;
         }
 
-        memcpy(j->key + j->key_len, s, n);
+        /* keys are short: no memcpy() call */
+
+        d = j->key + j->key_len;
         j->key_len += (u_char) n;
+
+        while (n--) {
+            *d++ = *s++;
+        }
+
         return;
     }
 
@@ -359,75 +394,120 @@ zae_llm_json_escaped_cp(zae_llm_json_t *j, uint32_t c)
 
 
 /*
- * The string body from p: returns the byte after the run it read, at
- * the byte it stopped at ('"', '\\', a control byte) or at end.  The
- * skip path reads eight bytes at a time.
+ * The string body from p: returns the byte it stopped at ('"', '\\',
+ * a control byte) or end.  Eight bytes at a time: one 64-bit word is
+ * tested for the three at once (the classic "has a byte below n" test,
+ * (x - n * 0x01..01) & ~x & 0x80..80, on w ^ 0x02, below 0x21 exactly
+ * for '"' and control bytes, and on w ^ '\\' with n = 1; the lowest
+ * flagged byte is exact, only bytes above a real hit can be flagged
+ * falsely, so on a little-endian machine its index is ctz / 8).
+ * Continuation bytes (10xxxxxx) and 3- or 4-byte leads (111xxxxx) of a
+ * word are summed by one multiplication.  A run of the skip mode also
+ * takes the simple escapes (\n, \", ...) in stride; \u and anything
+ * else leave to the caller.
  */
+
+#define ZAE_LLM_SPECIAL(q, b)                                                \
+    ((((q) - ZAE_LLM_ONES * 0x21) & ~(q)) | (((b) - ZAE_LLM_ONES) & ~(b)))
+
+/* the number of high bits set in m (bits 7, 15, ... only) */
+#define ZAE_LLM_COUNT_HIGH(m)  ((((m) >> 7) * ZAE_LLM_ONES) >> 56)
+
 
 static const u_char *
 zae_llm_json_run(zae_llm_json_t *j, const u_char *p, const u_char *end)
 {
+    int            skip;
     u_char         c;
-    uint64_t       w, q, b, hi, cont, chars, wide;
+    uint64_t       w, q, b, t, hi, cont, chars, wide, esc;
     const u_char  *start;
 
     start = p;
     cont = 0;
     wide = 0;
+    esc = 0;
+    skip = j->in_key ? (j->ctag[j->depth] == 0)
+                     : (j->str_mode != ZAE_LLM_STR_CAPTURE);
 
-    if (j->in_key || j->str_mode == ZAE_LLM_STR_CAPTURE) {
-        goto bytes;
-    }
+    for ( ;; ) {
 
-    while (end - p >= 8) {
-        memcpy(&w, p, 8);
+        while (end - p >= 8) {
+            memcpy(&w, p, 8);
 
-        q = w ^ (ZAE_LLM_ONES * '"');
-        b = w ^ (ZAE_LLM_ONES * '\\');
+            /* '"' ^ 2 is 0x20, control bytes stay below 0x20: q < 0x21 */
+            q = w ^ (ZAE_LLM_ONES * 0x02);
+            b = w ^ (ZAE_LLM_ONES * '\\');
+            t = ZAE_LLM_SPECIAL(q, b) & ZAE_LLM_HIGH;
+            hi = w & ZAE_LLM_HIGH;
 
-        if ((((q - ZAE_LLM_ONES) & ~q) | ((b - ZAE_LLM_ONES) & ~b)
-             | ((w - ZAE_LLM_ONES * 0x20) & ~w))
-            & ZAE_LLM_HIGH)
+#if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+            if (t) {
+                /* the bytes below the first special one */
+                t = (t & -t) - 1;
+                w &= t;
+                hi &= t;
+                p += __builtin_ctzll(t + 1) >> 3;
+            }
+#else
+            if (t) {
+                break;
+            }
+#endif
+
+            if (hi) {
+                cont += ZAE_LLM_COUNT_HIGH(hi & ~(w << 1));
+                wide += ZAE_LLM_COUNT_HIGH(hi & (w << 1) & (w << 2));
+            }
+
+            if (t) {
+                goto special;
+            }
+
+            p += 8;
+        }
+
+        while (p < end) {
+            c = *p;
+
+            if (c == '"' || c == '\\' || c < 0x20) {
+                break;
+            }
+
+            if (c >= 0x80) {
+                if (c < 0xc0) {
+                    cont++;
+
+                } else if (c >= 0xe0) {
+                    wide++;
+                }
+            }
+
+            p++;
+        }
+
+    special:
+
+        /* a simple escape in the skip mode: two bytes, one character */
+
+        if (!skip || end - p < 2 || *p != '\\' || p[1] == 'u') {
+            break;
+        }
+
+        c = p[1];
+
+        if (c != '"' && c != '\\' && c != '/' && c != 'b' && c != 'f'
+            && c != 'n' && c != 'r' && c != 't')
         {
             break;
         }
 
-        hi = w & ZAE_LLM_HIGH;
-
-        if (hi) {
-            /* 10xxxxxx: continuation; 111xxxxx: a 3- or 4-byte lead */
-            cont += (uint64_t) __builtin_popcountll(hi & ~(w << 1));
-            wide += (uint64_t) __builtin_popcountll(hi & (w << 1)
-                                                    & (w << 2));
-        }
-
-        p += 8;
+        p += 2;
+        esc++;
     }
 
-bytes:
+    chars = (uint64_t) (p - start) - cont - esc;
 
-    while (p < end) {
-        c = *p;
-
-        if (c == '"' || c == '\\' || c < 0x20) {
-            break;
-        }
-
-        if (c >= 0x80) {
-            if (c < 0xc0) {
-                cont++;
-
-            } else if (c >= 0xe0) {
-                wide++;
-            }
-        }
-
-        p++;
-    }
-
-    chars = (uint64_t) (p - start) - cont;
-
-    if (chars) {
+    if (p != start) {
         if (j->surrogate) {
             zae_llm_json_flush_surrogate(j);
         }
@@ -435,7 +515,23 @@ bytes:
         j->str_chars += chars;
         j->str_wide += wide;
 
-        if (j->in_key || j->str_mode == ZAE_LLM_STR_CAPTURE) {
+        if (skip) {
+            /* nothing kept */
+
+        } else if (j->in_key && j->key_len == 0 && !j->key_over
+                   && p < end && *p == '"')
+        {
+            /* the whole key in this piece: read in place, not copied */
+
+            if (p - start > ZAE_LLM_KEY_LEN) {
+                j->key_over = 1;
+
+            } else {
+                j->kp = start;
+                j->key_len = (u_char) (p - start);
+            }
+
+        } else {
             zae_llm_json_put(j, start, (size_t) (p - start));
         }
     }
@@ -474,7 +570,10 @@ zae_llm_json_number_end(zae_llm_json_t *j)
     }
 
     j->vtype = ZAE_LLM_V_NUMBER;
-    j->handler(j->app, j, ZAE_LLM_EV_END);
+
+    if (j->vtag) {
+        j->on_end(j->app, j);
+    }
 
     zae_llm_json_after_value(j);
 
@@ -589,6 +688,10 @@ zae_llm_json_feed(zae_llm_json_t *j, const u_char *data, const u_char *end)
 
     while (p < end) {
 
+        if (j->state <= ZAE_LLM_S_NEXT || j->state == ZAE_LLM_S_DONE) {
+            goto tokens;
+        }
+
         switch (j->state) {
 
         case ZAE_LLM_S_STRING:
@@ -692,6 +795,20 @@ zae_llm_json_feed(zae_llm_json_t *j, const u_char *data, const u_char *end)
             continue;
 
         case ZAE_LLM_S_NUMBER:
+            if (j->sub == ZAE_LLM_N_INT) {
+                while (p < end && *p >= '0' && *p <= '9') {
+                    if (j->num < ZAE_LLM_NUM_CAP) {
+                        j->num = j->num * 10 + (*p - '0');
+                    }
+
+                    p++;
+                }
+
+                if (p == end) {
+                    goto done;
+                }
+            }
+
             c = *p;
             rc = zae_llm_json_number_byte(j, c);
 
@@ -722,7 +839,10 @@ zae_llm_json_feed(zae_llm_json_t *j, const u_char *data, const u_char *end)
             p++;
 
             if (zae_llm_literals[j->vtype][++j->sub] == '\0') {
-                j->handler(j->app, j, ZAE_LLM_EV_END);
+                if (j->vtag) {
+                    j->on_end(j->app, j);
+                }
+
                 zae_llm_json_after_value(j);
             }
 
@@ -746,9 +866,11 @@ zae_llm_json_feed(zae_llm_json_t *j, const u_char *data, const u_char *end)
 
         /* between tokens */
 
+    tokens:
+
         c = *p;
 
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        if (c <= ' ' && (c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
             if (j->sse && (c == '\n' || c == '\r')) {
                 goto done;
             }
@@ -934,6 +1056,14 @@ typedef struct {
 } zae_llm_key_t;
 
 
+/* a key table, with the set of its key lengths to refuse most keys */
+
+typedef struct {
+    const zae_llm_key_t  *keys;
+    uint64_t              lengths;    /* bit n: a key of n bytes */
+} zae_llm_keys_t;
+
+
 #define zae_llm_key(s, tag)  { s, sizeof(s) - 1, tag }
 
 static const zae_llm_key_t  zae_llm_root_keys[] = {
@@ -959,6 +1089,10 @@ static const zae_llm_key_t  zae_llm_root_keys[] = {
     { NULL, 0, 0 }
 };
 
+static zae_llm_keys_t  zae_llm_root_keys_table = {
+    zae_llm_root_keys, 0
+};
+
 /* keys whose strings the model reads, inside the text region */
 
 static const zae_llm_key_t  zae_llm_text_keys[] = {
@@ -971,6 +1105,10 @@ static const zae_llm_key_t  zae_llm_text_keys[] = {
     { NULL, 0, 0 }
 };
 
+static zae_llm_keys_t  zae_llm_text_keys_table = {
+    zae_llm_text_keys, 0
+};
+
 static const zae_llm_key_t  zae_llm_gen_keys[] = {
     zae_llm_key("maxOutputTokens", ZAE_LLM_R_MAX + 3),
     zae_llm_key("max_output_tokens", ZAE_LLM_R_MAX + 3),
@@ -979,24 +1117,40 @@ static const zae_llm_key_t  zae_llm_gen_keys[] = {
     { NULL, 0, 0 }
 };
 
+static zae_llm_keys_t  zae_llm_gen_keys_table = {
+    zae_llm_gen_keys, 0
+};
+
 static const zae_llm_key_t  zae_llm_so_keys[] = {
     zae_llm_key("include_usage", ZAE_LLM_R_INCLUDE),
     { NULL, 0, 0 }
 };
 
+static zae_llm_keys_t  zae_llm_so_keys_table = {
+    zae_llm_so_keys, 0
+};
 
-/* the tag of key j->key in a table, dflt if none */
+
+/* the tag of the key just read in a table, dflt if none */
 
 static u_char
-zae_llm_key_tag(zae_llm_json_t *j, const zae_llm_key_t *keys, u_char dflt)
+zae_llm_key_tag(zae_llm_json_t *j, zae_llm_keys_t *t, u_char dflt)
 {
-    if (j->key_over) {
+    const zae_llm_key_t  *keys;
+
+    if (t->lengths == 0) {
+        for (keys = t->keys; keys->name; keys++) {
+            t->lengths |= (uint64_t) 1 << keys->len;
+        }
+    }
+
+    if (j->key_over || !((t->lengths >> j->key_len) & 1)) {
         return dflt;
     }
 
-    for ( /* void */ ; keys->name; keys++) {
-        if (keys->len == j->key_len
-            && memcmp(keys->name, j->key, j->key_len) == 0)
+    for (keys = t->keys; keys->name; keys++) {
+        if (keys->len == j->key_len && keys->name[0] == j->kp[0]
+            && memcmp(keys->name, j->kp, j->key_len) == 0)
         {
             return keys->tag;
         }
@@ -1027,18 +1181,20 @@ zae_llm_json_count(zae_llm_json_t *j)
 
 
 static void
-zae_llm_request_key(zae_llm_request_t *r, zae_llm_json_t *j)
+zae_llm_request_key(void *app, zae_llm_json_t *j)
 {
+    zae_llm_request_t *r = app;
     switch (j->ctag[j->depth]) {
 
     case ZAE_LLM_R_ROOT:
-        j->ktag = zae_llm_key_tag(j, zae_llm_root_keys, ZAE_LLM_R_NONE);
+        j->ktag = zae_llm_key_tag(j, &zae_llm_root_keys_table,
+                                  ZAE_LLM_R_NONE);
         return;
 
     case ZAE_LLM_R_TEXT:
     case ZAE_LLM_R_TEXT_NO:
     case ZAE_LLM_R_LIST:
-        j->ktag = zae_llm_key_tag(j, zae_llm_text_keys,
+        j->ktag = zae_llm_key_tag(j, &zae_llm_text_keys_table,
                                   ZAE_LLM_R_TEXT_NO);
         return;
 
@@ -1049,11 +1205,13 @@ zae_llm_request_key(zae_llm_request_t *r, zae_llm_json_t *j)
         return;
 
     case ZAE_LLM_R_GEN:
-        j->ktag = zae_llm_key_tag(j, zae_llm_gen_keys, ZAE_LLM_R_NONE);
+        j->ktag = zae_llm_key_tag(j, &zae_llm_gen_keys_table,
+                                  ZAE_LLM_R_NONE);
         return;
 
     case ZAE_LLM_R_SO:
-        j->ktag = zae_llm_key_tag(j, zae_llm_so_keys, ZAE_LLM_R_NONE);
+        j->ktag = zae_llm_key_tag(j, &zae_llm_so_keys_table,
+                                  ZAE_LLM_R_NONE);
         return;
 
     default:
@@ -1064,8 +1222,9 @@ zae_llm_request_key(zae_llm_request_t *r, zae_llm_json_t *j)
 
 
 static void
-zae_llm_request_value(zae_llm_request_t *r, zae_llm_json_t *j)
+zae_llm_request_value(void *app, zae_llm_json_t *j)
 {
+    zae_llm_request_t *r = app;
     int  container;
 
     container = (j->vtype == ZAE_LLM_V_OBJECT || j->vtype == ZAE_LLM_V_ARRAY);
@@ -1148,8 +1307,9 @@ zae_llm_request_value(zae_llm_request_t *r, zae_llm_json_t *j)
 
 
 static void
-zae_llm_request_end(zae_llm_request_t *r, zae_llm_json_t *j)
+zae_llm_request_end(void *app, zae_llm_json_t *j)
 {
+    zae_llm_request_t *r = app;
     int64_t  v;
 
     switch (j->vtag) {
@@ -1214,23 +1374,9 @@ zae_llm_request_end(zae_llm_request_t *r, zae_llm_json_t *j)
 }
 
 
-static void
-zae_llm_request_handler(void *app, zae_llm_json_t *j, int event)
-{
-    zae_llm_request_t  *r = app;
-
-    switch (event) {
-    case ZAE_LLM_EV_KEY:
-        zae_llm_request_key(r, j);
-        return;
-    case ZAE_LLM_EV_VALUE:
-        zae_llm_request_value(r, j);
-        return;
-    default:
-        zae_llm_request_end(r, j);
-        return;
-    }
-}
+static const zae_llm_json_handler_pt  zae_llm_request_handlers[] = {
+    zae_llm_request_key, zae_llm_request_value, zae_llm_request_end
+};
 
 
 void
@@ -1245,7 +1391,7 @@ zae_llm_request_init(zae_llm_request_t *r)
     r->max[2] = ZAE_LLM_UNKNOWN;
     r->max[3] = ZAE_LLM_UNKNOWN;
 
-    zae_llm_json_init(&r->json, zae_llm_request_handler, r, ZAE_LLM_R_TOP);
+    zae_llm_json_init(&r->json, zae_llm_request_handlers, r, ZAE_LLM_R_TOP);
 }
 
 
@@ -1530,9 +1676,17 @@ static const zae_llm_key_t  zae_llm_answer_root_keys[] = {
     { NULL, 0, 0 }
 };
 
+static zae_llm_keys_t  zae_llm_answer_root_keys_table = {
+    zae_llm_answer_root_keys, 0
+};
+
 static const zae_llm_key_t  zae_llm_holder_keys[] = {
     zae_llm_key("usage", ZAE_LLM_A_USAGE),
     { NULL, 0, 0 }
+};
+
+static zae_llm_keys_t  zae_llm_holder_keys_table = {
+    zae_llm_holder_keys, 0
 };
 
 static const zae_llm_key_t  zae_llm_usage_keys[] = {
@@ -1561,14 +1715,26 @@ static const zae_llm_key_t  zae_llm_usage_keys[] = {
     { NULL, 0, 0 }
 };
 
+static zae_llm_keys_t  zae_llm_usage_keys_table = {
+    zae_llm_usage_keys, 0
+};
+
 static const zae_llm_key_t  zae_llm_details_in_keys[] = {
     zae_llm_field("cached_tokens", ZAE_LLM_F_CACHED),
     { NULL, 0, 0 }
 };
 
+static zae_llm_keys_t  zae_llm_details_in_keys_table = {
+    zae_llm_details_in_keys, 0
+};
+
 static const zae_llm_key_t  zae_llm_details_out_keys[] = {
     zae_llm_field("reasoning_tokens", ZAE_LLM_F_REASONING),
     { NULL, 0, 0 }
+};
+
+static zae_llm_keys_t  zae_llm_details_out_keys_table = {
+    zae_llm_details_out_keys, 0
 };
 
 /* generated text: these keys' strings under choices and root.delta */
@@ -1585,10 +1751,18 @@ static const zae_llm_key_t  zae_llm_gen_text_keys[] = {
     { NULL, 0, 0 }
 };
 
+static zae_llm_keys_t  zae_llm_gen_text_keys_table = {
+    zae_llm_gen_text_keys, 0
+};
+
 static const zae_llm_key_t  zae_llm_cand_keys[] = {
     zae_llm_key("text", ZAE_LLM_A_CAND_TEXT),
     zae_llm_key("finishReason", ZAE_LLM_A_FINISH),
     { NULL, 0, 0 }
+};
+
+static zae_llm_keys_t  zae_llm_cand_keys_table = {
+    zae_llm_cand_keys, 0
 };
 
 /* "type" and event: values that end a stream */
@@ -1603,40 +1777,42 @@ static const char  *zae_llm_end_types[] = {
 
 
 static void
-zae_llm_answer_key(zae_llm_answer_t *a, zae_llm_json_t *j)
+zae_llm_answer_key(void *app, zae_llm_json_t *j)
 {
-    const zae_llm_key_t  *keys;
+    zae_llm_keys_t  *keys;
 
     switch (j->ctag[j->depth]) {
 
     case ZAE_LLM_A_ROOT:
-        keys = zae_llm_answer_root_keys;
+        keys = &zae_llm_answer_root_keys_table;
         break;
 
     case ZAE_LLM_A_HOLDER:
-        keys = zae_llm_holder_keys;
+        keys = &zae_llm_holder_keys_table;
         break;
 
     case ZAE_LLM_A_USAGE:
-        keys = zae_llm_usage_keys;
+        keys = &zae_llm_usage_keys_table;
         break;
 
     case ZAE_LLM_A_DETAILS_IN:
-        keys = zae_llm_details_in_keys;
+        keys = &zae_llm_details_in_keys_table;
         break;
 
     case ZAE_LLM_A_DETAILS_OUT:
-        keys = zae_llm_details_out_keys;
+        keys = &zae_llm_details_out_keys_table;
         break;
 
     case ZAE_LLM_A_GEN:
     case ZAE_LLM_A_GEN_TEXT:
-        j->ktag = zae_llm_key_tag(j, zae_llm_gen_text_keys, ZAE_LLM_A_GEN);
+        j->ktag = zae_llm_key_tag(j, &zae_llm_gen_text_keys_table,
+                                  ZAE_LLM_A_GEN);
         return;
 
     case ZAE_LLM_A_CAND:
     case ZAE_LLM_A_CAND_TEXT:
-        j->ktag = zae_llm_key_tag(j, zae_llm_cand_keys, ZAE_LLM_A_CAND);
+        j->ktag = zae_llm_key_tag(j, &zae_llm_cand_keys_table,
+                                  ZAE_LLM_A_CAND);
         return;
 
     default:
@@ -1649,8 +1825,9 @@ zae_llm_answer_key(zae_llm_answer_t *a, zae_llm_json_t *j)
 
 
 static void
-zae_llm_answer_value(zae_llm_answer_t *a, zae_llm_json_t *j)
+zae_llm_answer_value(void *app, zae_llm_json_t *j)
 {
+    zae_llm_answer_t *a = app;
     size_t  i;
     int     element;
 
@@ -1724,8 +1901,9 @@ zae_llm_end_type(const u_char *s, size_t len)
 
 
 static void
-zae_llm_answer_end(zae_llm_answer_t *a, zae_llm_json_t *j)
+zae_llm_answer_end(void *app, zae_llm_json_t *j)
 {
+    zae_llm_answer_t *a = app;
     size_t  i;
     int     staged;
 
@@ -1802,23 +1980,9 @@ zae_llm_answer_end(zae_llm_answer_t *a, zae_llm_json_t *j)
 }
 
 
-static void
-zae_llm_answer_handler(void *app, zae_llm_json_t *j, int event)
-{
-    zae_llm_answer_t  *a = app;
-
-    switch (event) {
-    case ZAE_LLM_EV_KEY:
-        zae_llm_answer_key(a, j);
-        return;
-    case ZAE_LLM_EV_VALUE:
-        zae_llm_answer_value(a, j);
-        return;
-    default:
-        zae_llm_answer_end(a, j);
-        return;
-    }
-}
+static const zae_llm_json_handler_pt  zae_llm_answer_handlers[] = {
+    zae_llm_answer_key, zae_llm_answer_value, zae_llm_answer_end
+};
 
 
 /* SSE line states */
@@ -1862,7 +2026,7 @@ zae_llm_answer_init(zae_llm_answer_t *a, int drop_usage_only)
 
     a->drop = drop_usage_only ? 1 : 0;
 
-    zae_llm_json_init(&a->json, zae_llm_answer_handler, a, ZAE_LLM_A_TOP);
+    zae_llm_json_init(&a->json, zae_llm_answer_handlers, a, ZAE_LLM_A_TOP);
     a->json.sse = 1;
 }
 

@@ -58,11 +58,12 @@
 
 typedef struct zae_llm_json_s  zae_llm_json_t;
 
-typedef void (*zae_llm_json_handler_pt)(void *app, zae_llm_json_t *j,
-    int event);
+typedef void (*zae_llm_json_handler_pt)(void *app, zae_llm_json_t *j);
 
 struct zae_llm_json_s {
-    zae_llm_json_handler_pt   handler;
+    zae_llm_json_handler_pt   on_key;
+    zae_llm_json_handler_pt   on_value;
+    zae_llm_json_handler_pt   on_end;
     void                     *app;
 
     uint64_t           offset;        /* bytes scanned before this piece */
@@ -72,6 +73,7 @@ struct zae_llm_json_s {
     uint64_t           str_chars;     /* characters of the current string */
     uint64_t           str_wide;      /* of them, U+0800 and above */
 
+    const u_char      *kp;            /* the key: key[] or in the piece */
     u_char            *cap;           /* capture buffer of the app */
     size_t             cap_size;
     size_t             cap_len;

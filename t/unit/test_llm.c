@@ -230,6 +230,11 @@ static const req_case_t  req_cases[] = {
       "\"\\ud83dx\\ude00y\"}]}",
       1, "a\xef\xbf\xbdx\xef\xbf\xbd", 0, 0, U, 1, 4, 2, 1, 2 + 3 + 3 },
 
+    { "invalid UTF-8 is kept as bytes, in every split",
+      "{\"\xb6\xb6\":1,\"model\":\"\x80\xb6\xb6x\",\"input\":\"\xb6\xb6\xb6\xb6"
+      "\xb6\xb6\xb6\xb6\xb6\xb6\xb6\xb6\xe4\"}",
+      1, "\x80\xb6\xb6x", 0, 0, U, 1, 1, 1, 0, 1 + 3 },
+
     { "the largest of the max token members",
       "{\"model\":\"x\",\"max_tokens\":10,\"max_completion_tokens\":30,"
       "\"max_output_tokens\":20}",
@@ -288,6 +293,9 @@ static const req_bad_t  req_bad[] = {
     { "bare dot", "{\"n\":1.}" },
     { "exponent without digits", "{\"n\":1e}" },
     { "control byte in a string", "{\"model\":\"a\tb\"}" },
+    { "control byte in a long string",
+      "{\"messages\":[{\"content\":\"abcdefghijklmnop\x1fqrstuvwxyz01234"
+      "56789\"}]}" },
     { "bad escape", "{\"model\":\"a\\xb\"}" },
     { "bad hex", "{\"model\":\"a\\u12g4\"}" },
     { "missing colon", "{\"model\" \"x\"}" },
@@ -358,7 +366,7 @@ test_request(void)
     is_int(zae_llm_request_output(&r, 1), 2400,
            "output: maxOutputTokens x candidateCount");
 
-    (void) req_parse(&r, req_cases[16].body, strlen(req_cases[16].body), 0);
+    (void) req_parse(&r, req_cases[17].body, strlen(req_cases[17].body), 0);
     is_int(zae_llm_request_output(&r, 1), TM, "output saturates");
     is_int(zae_llm_request_estimate(&r, 1), TM, "estimate saturates");
 
@@ -385,7 +393,7 @@ test_request(void)
         }
     }
 
-    (void) req_parse(&r, req_cases[17].body, strlen(req_cases[17].body), 0);
+    (void) req_parse(&r, req_cases[18].body, strlen(req_cases[18].body), 0);
     ok(r.model_bad && !r.model_seen, "model not a string: model_bad");
 
     /* invalid bodies: estimate from the size */
@@ -1223,8 +1231,10 @@ test_answer_big(void)
     zae_llm_usage_t    u;
     zae_llm_answer_t   a;
 
-    static const char  head[] = "data: {\"choices\":[{\"delta\":{\"content\":\"";
-    static const char  tail[] = "\"}}]}\n\n" OAI_USAGE_EVENT "data: [DONE]\n\n";
+    static const char  head[] =
+        "data: {\"choices\":[{\"delta\":{\"content\":\"";
+    static const char  tail[] =
+        "\"}}]}\n\n" OAI_USAGE_EVENT "data: [DONE]\n\n";
 
     big = 4 * 1024 * 1024;
     body = malloc(sizeof(head) + big + sizeof(tail));
