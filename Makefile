@@ -8,7 +8,7 @@
 #   make run             the demo gateway in the foreground
 #   make bench           benchmarks, see docs/benchmarks.md
 #   make bench-sign      SigV4 and CRC-32 instructions under callgrind
-#   make sigv4-vectors VECTORS=DIR
+#   make sigv4-vectors [VECTORS=DIR]   (default t/data/sigv4)
 #
 # docs/testing.md explains the targets and the variables.
 
@@ -19,7 +19,7 @@ CC           ?= gcc
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_LONG_SECONDS ?= 600
-VECTORS      ?= ../shared/testdata/sigv4
+VECTORS      ?= t/data/sigv4
 PROVE_ARGS   ?=
 
 WARN     := -std=gnu99 -W -Wall -Wextra -Wpointer-arith \
