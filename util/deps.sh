@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need; idempotent and quick
-# when already done.  Debian packages through apt-get, DynamoDB Local
-# from the npm registry (verified by sha256).
+# when already done.  Debian packages through apt-get (Node.js comes
+# with npm: the demo upstream util/demo-upstream.js runs on it), DynamoDB
+# Local (verified by sha256) and the providers' clients for the tests
+# from the npm registry.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,4 +48,22 @@ if [ ! -f "$ddb/emulator/DynamoDBLocal.jar" ]; then
     rm -f "$ddb.tmp/amplify-dynamodb-simulator-$ddb_ver.tgz"
     rm -rf "$ddb"
     mv "$ddb.tmp" "$ddb"
+fi
+
+# the providers' official clients (openai, @anthropic-ai/sdk) for the
+# tests of the demo upstream: t/clients/package-lock.json, installed with
+# `npm ci` into the cache, again only when the lock file changed
+clients="$cache/npm-clients"
+if ! cmp -s "$top/t/clients/package-lock.json" \
+        "$clients/package-lock.json" \
+   || [ ! -d "$clients/node_modules/openai" ]
+then
+    echo "deps: installing the test clients (t/clients/package.json)"
+    rm -rf "$clients.tmp"
+    mkdir -p "$clients.tmp"
+    cp "$top/t/clients/package.json" "$top/t/clients/package-lock.json" \
+        "$clients.tmp/"
+    ( cd "$clients.tmp" && npm ci --silent --no-audit --no-fund )
+    rm -rf "$clients"
+    mv "$clients.tmp" "$clients"
 fi

@@ -105,7 +105,7 @@ fi
 echo "run: limits: system defaults rpm:5/min, tpm:10000/min;" \
      "entities proj-demo > key-demo"
 
-util/demo-upstream.pl --port "$up_port" > "$run/demo-upstream.log" 2>&1 &
+node util/demo-upstream.js --port "$up_port" > "$run/demo-upstream.log" 2>&1 &
 up_pid=$!
 
 # the run config: a full nginx.conf (conf-examples/llm-gateway.conf) gets
