@@ -73,7 +73,6 @@ fi
 util/ddb-local.sh stop "$run/ddb" 2>/dev/null || true
 rm -rf "$run"
 mkdir -p "$run/nginx/conf" "$run/nginx/logs" "$run/nginx/tmp"
-chmod 0777 "$run/nginx" "$run/nginx/logs" "$run/nginx/tmp"
 
 endpoint=$(util/ddb-local.sh start "$run/ddb" "$ddb_port")
 echo "run: DynamoDB Local at $endpoint (in memory)"
@@ -111,10 +110,17 @@ up_pid=$!
 # the run config: a full nginx.conf (conf-examples/llm-gateway.conf) gets
 # our module path, daemon off, pid, error_log and the temp paths; an
 # http{}-level snippet (util/run.conf) is wrapped into a full config.
+# Run as root, the workers run as root too ("user root root;", replacing
+# the config's own user): the stock "nobody" cannot enter a checkout in
+# a private folder (/root is 0700) to write client_body temp files.
+user=
+if [ "$(id -u)" = 0 ]; then
+    user="$(id -un) $(id -gn)"
+fi
 make_conf() {
     local src=$1
     perl -e '
-        my ($src, $module, $ddb, $up, $port) = @ARGV;
+        my ($src, $module, $ddb, $up, $port, $user) = @ARGV;
         local $/;
         open my $fh, "<", $src or die "$src: $!\n";
         my $c = <$fh>;
@@ -130,14 +136,15 @@ make_conf() {
                  . "    default_type application/octet-stream;\n"
                  . "    include gateway.conf;\n}\n";
         }
-        $c =~ s/^\s*(?:daemon|pid)\s[^;]*;[^\n]*\n//mg;
+        $c =~ s/^\s*(?:daemon|pid|user)\s[^;]*;[^\n]*\n//mg;
         $c =~ s/^\s*load_module\s+\S*ngx_http_zae_limit_module\.so\s*;
                 [^\n]*\n//mgx;
         $c =~ s/^(\s*http\s*\{[^\n]*\n)/$1$temp/m;
-        $c = "load_module $module;\ndaemon off;\npid logs/nginx.pid;\n"
+        $c = "load_module $module;\n" . ($user ? "user $user;\n" : "")
+             . "daemon off;\npid logs/nginx.pid;\n"
              . "error_log logs/error.log info;\n\n$c";
         print $c;
-    ' "$src" "$module" "$ddb_port" "$up_port" "$port" \
+    ' "$src" "$module" "$ddb_port" "$up_port" "$port" "$user" \
         > "$run/nginx/conf/nginx.conf" || return 1
     if ! grep -q '^\s*http\s*{' "$src"; then
         perl -pe '

@@ -112,7 +112,6 @@ sub zae_env {
 
     remove_tree($prefix);
     make_path($prefix);
-    chmod 0777, $prefix;
 
     $SIG{INT} = $SIG{TERM} = sub {
         Test::More::diag("caught signal, cleaning up");
