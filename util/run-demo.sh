@@ -181,13 +181,18 @@ done
 url=http://127.0.0.1:$port/v1/chat/completions
 body='{"model":"gpt-4","max_tokens":50,'
 body+='"messages":[{"role":"user","content":"hello"}]}'
+sbody='{"model":"gpt-4","max_tokens":50,"stream":true,'
+sbody+='"stream_options":{"include_usage":true},'
+sbody+='"messages":[{"role":"user","content":"hello"}]}'
 
 cat <<EOF
 
 zae-limit demo is up:
   nginx        http://127.0.0.1:$port  (config: $src)
   DynamoDB     $endpoint  table "$table"
-  LLM upstream http://127.0.0.1:$up_port  (demo, OpenAI-style JSON)
+  LLM upstream http://127.0.0.1:$up_port  (util/demo-upstream.js: OpenAI,
+               Anthropic, Gemini, Bedrock shapes, JSON and SSE; its
+               X-Demo-* headers are in docs/testing.md)
   logs         $run/nginx/logs/error.log
 
 Try (as API key key-demo):
@@ -196,6 +201,13 @@ Try (as API key key-demo):
   curl -si $url \\
       -H 'X-API-Key: key-demo' -H 'Content-Type: application/json' \\
       -d '$body'
+
+  # streamed (SSE): 10 chunks 300 ms apart, the usage in the last one,
+  # then data: [DONE]
+  curl -N $url \\
+      -H 'X-API-Key: key-demo' -H 'Content-Type: application/json' \\
+      -H 'X-Demo-Stream-Chunks: 10' -H 'X-Demo-Chunk-Delay-Ms: 300' \\
+      -d '$sbody'
 
   # rpm is 5/min: the 6th request in a minute gets 429 with Retry-After
   for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code}\\n' $url \\
