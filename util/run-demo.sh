@@ -104,7 +104,8 @@ fi
 echo "run: limits: system defaults rpm:5/min, tpm:10000/min;" \
      "entities proj-demo > key-demo"
 
-node util/demo-upstream.js --port "$up_port" > "$run/demo-upstream.log" 2>&1 &
+node util/fake-llm-upstream.js --port "$up_port" \
+    > "$run/demo-upstream.log" 2>&1 &
 up_pid=$!
 
 # the run config: a full nginx.conf (conf-examples/llm-gateway.conf) gets
@@ -190,7 +191,7 @@ cat <<EOF
 zae-limit demo is up:
   nginx        http://127.0.0.1:$port  (config: $src)
   DynamoDB     $endpoint  table "$table"
-  LLM upstream http://127.0.0.1:$up_port  (util/demo-upstream.js: OpenAI,
+  LLM upstream http://127.0.0.1:$up_port  (util/fake-llm-upstream.js: OpenAI,
                Anthropic, Gemini, Bedrock shapes, JSON and SSE; its
                X-Demo-* headers are in docs/testing.md)
   logs         $run/nginx/logs/error.log

@@ -1,6 +1,6 @@
 // node t/clients/demo-clients.js PORT
 //
-// Talks to the demo upstream (util/demo-upstream.js) on 127.0.0.1:PORT
+// Talks to the demo upstream (util/fake-llm-upstream.js) on 127.0.0.1:PORT
 // through the providers' official clients (openai, @anthropic-ai/sdk,
 // from t/clients/package.json; NODE_PATH points at them) and prints
 // what each client made of each answer as one JSON object; the checks

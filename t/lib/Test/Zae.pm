@@ -186,7 +186,7 @@ sub nginx {
 }
 
 
-# starts util/demo-upstream.js (the demo LLM API, a fake: see
+# starts util/fake-llm-upstream.js (the demo LLM API, a fake: see
 # docs/testing.md) for this file; returns its port
 
 sub demo_upstream {
@@ -204,7 +204,7 @@ sub demo_upstream {
         open STDOUT, '>>', "$prefix/demo-upstream.log";
         open STDERR, '>&', \*STDOUT;
         no warnings q(exec);
-        exec 'node', "$top/util/demo-upstream.js", '--port', $port;
+        exec 'node', "$top/util/fake-llm-upstream.js", '--port', $port;
         POSIX::_exit(127);
     }
 

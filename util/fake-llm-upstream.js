@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// usage: util/demo-upstream.js --port PORT [--host 127.0.0.1]
+// usage: util/fake-llm-upstream.js --port PORT [--host 127.0.0.1]
 //
 // The demo LLM upstream of `make run` and of the tests: a fake LLM API
 // (nothing real can be had on loopback) that answers the shapes of the
@@ -19,7 +19,7 @@ const CHUNK_TEXT = 'tok ';
 
 
 function usage() {
-    process.stderr.write('usage: demo-upstream.js --port PORT '
+    process.stderr.write('usage: fake-llm-upstream.js --port PORT '
                          + '[--host ADDR]\n');
     process.exit(2);
 }
