@@ -10,7 +10,7 @@
 #   make bench-stream    streaming through zae_limit_llm vs proxy_pass
 #   make bench-sign      SigV4 and CRC-32 instructions under callgrind
 #   make bench-llm       LLM request/answer readers, instructions per byte
-#   make sigv4-vectors VECTORS=DIR
+#   make sigv4-vectors [VECTORS=DIR]   (default t/data/sigv4)
 #
 # docs/testing.md explains the targets and the variables.
 
@@ -21,7 +21,7 @@ CC           ?= gcc
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_LONG_SECONDS ?= 600
-VECTORS      ?= ../shared/testdata/sigv4
+VECTORS      ?= t/data/sigv4
 PROVE_ARGS   ?=
 
 WARN     := -std=gnu99 -W -Wall -Wextra -Wpointer-arith \

@@ -1,6 +1,7 @@
 # The providers' official clients against nginx with the module: the
-# npm packages openai and @anthropic-ai/sdk (installed by util/deps.sh
-# into .cache/node-clients) parse the 429 of zae_limit_error_format
+# npm packages openai and @anthropic-ai/sdk (t/clients/package.json,
+# installed by util/deps.sh into .cache/npm-clients) parse the 429 of
+# zae_limit_error_format
 # openai / anthropic as their RateLimitError, read retry-after-ms and
 # retry after it; an OpenAI stream through zae_limit_llm reaches the
 # SDK without the usage chunk it did not ask for, and is charged its
@@ -25,7 +26,7 @@ $dir = tempdir(CLEANUP => 1);
 chmod 0777, $dir;
 
 $clients = ($ENV{ZAE_CACHE} || "$env->{TEST_NGINX_TOP}/.cache")
-           . '/node-clients/node_modules';
+           . '/npm-clients/node_modules';
 
 unless (-d "$clients/openai" && -d "$clients/\@anthropic-ai/sdk"
         && `node --version 2>/dev/null` =~ /^v\d+/)

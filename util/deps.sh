@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need; idempotent and quick
-# when already done.  Debian packages through apt-get, DynamoDB Local
-# from the npm registry (verified by sha256).
+# when already done.  Debian packages through apt-get (Node.js comes
+# with npm: the demo upstream util/fake-llm-upstream.js runs on it),
+# DynamoDB Local (verified by sha256) and the providers' clients for the
+# tests from the npm registry.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,16 +50,20 @@ if [ ! -f "$ddb/emulator/DynamoDBLocal.jar" ]; then
     mv "$ddb.tmp" "$ddb"
 fi
 
-# the providers' official clients, for t/092-llm-sdk.t: a real SDK must
-# parse the 429 of zae_limit_error_format openai/anthropic
-openai_ver=7.60.0
-anthropic_ver=1.17.0
-clients="$cache/node-clients"
-stamp="$clients/.installed-openai-$openai_ver-anthropic-$anthropic_ver"
-if [ ! -f "$stamp" ]; then
-    echo "deps: installing openai@$openai_ver @anthropic-ai/sdk@$anthropic_ver"
-    mkdir -p "$clients"
-    npm install --silent --no-audit --no-fund --prefix "$clients" \
-        "openai@$openai_ver" "@anthropic-ai/sdk@$anthropic_ver" >/dev/null
-    touch "$stamp"
+# the providers' official clients (openai, @anthropic-ai/sdk) for the
+# tests of the demo upstream: t/clients/package-lock.json, installed with
+# `npm ci` into the cache, again only when the lock file changed
+clients="$cache/npm-clients"
+if ! cmp -s "$top/t/clients/package-lock.json" \
+        "$clients/package-lock.json" \
+   || [ ! -d "$clients/node_modules/openai" ]
+then
+    echo "deps: installing the test clients (t/clients/package.json)"
+    rm -rf "$clients.tmp"
+    mkdir -p "$clients.tmp"
+    cp "$top/t/clients/package.json" "$top/t/clients/package-lock.json" \
+        "$clients.tmp/"
+    ( cd "$clients.tmp" && npm ci --silent --no-audit --no-fund )
+    rm -rf "$clients"
+    mv "$clients.tmp" "$clients"
 fi

@@ -73,7 +73,6 @@ fi
 util/ddb-local.sh stop "$run/ddb" 2>/dev/null || true
 rm -rf "$run"
 mkdir -p "$run/nginx/conf" "$run/nginx/logs" "$run/nginx/tmp"
-chmod 0777 "$run/nginx" "$run/nginx/logs" "$run/nginx/tmp"
 
 endpoint=$(util/ddb-local.sh start "$run/ddb" "$ddb_port")
 echo "run: DynamoDB Local at $endpoint (in memory)"
@@ -105,16 +104,24 @@ fi
 echo "run: limits: system defaults rpm:5/min, tpm:10000/min;" \
      "entities proj-demo > key-demo"
 
-util/demo-upstream.pl --port "$up_port" > "$run/demo-upstream.log" 2>&1 &
+node util/fake-llm-upstream.js --port "$up_port" \
+    > "$run/demo-upstream.log" 2>&1 &
 up_pid=$!
 
 # the run config: a full nginx.conf (conf-examples/llm-gateway.conf) gets
 # our module path, daemon off, pid, error_log and the temp paths; an
 # http{}-level snippet (util/run.conf) is wrapped into a full config.
+# Run as root, the workers run as root too ("user root root;", replacing
+# the config's own user): the stock "nobody" cannot enter a checkout in
+# a private folder (/root is 0700) to write client_body temp files.
+user=
+if [ "$(id -u)" = 0 ]; then
+    user="$(id -un) $(id -gn)"
+fi
 make_conf() {
     local src=$1
     perl -e '
-        my ($src, $module, $ddb, $up, $port) = @ARGV;
+        my ($src, $module, $ddb, $up, $port, $user) = @ARGV;
         local $/;
         open my $fh, "<", $src or die "$src: $!\n";
         my $c = <$fh>;
@@ -130,14 +137,15 @@ make_conf() {
                  . "    default_type application/octet-stream;\n"
                  . "    include gateway.conf;\n}\n";
         }
-        $c =~ s/^\s*(?:daemon|pid)\s[^;]*;[^\n]*\n//mg;
+        $c =~ s/^\s*(?:daemon|pid|user)\s[^;]*;[^\n]*\n//mg;
         $c =~ s/^\s*load_module\s+\S*ngx_http_zae_limit_module\.so\s*;
                 [^\n]*\n//mgx;
         $c =~ s/^(\s*http\s*\{[^\n]*\n)/$1$temp/m;
-        $c = "load_module $module;\ndaemon off;\npid logs/nginx.pid;\n"
+        $c = "load_module $module;\n" . ($user ? "user $user;\n" : "")
+             . "daemon off;\npid logs/nginx.pid;\n"
              . "error_log logs/error.log info;\n\n$c";
         print $c;
-    ' "$src" "$module" "$ddb_port" "$up_port" "$port" \
+    ' "$src" "$module" "$ddb_port" "$up_port" "$port" "$user" \
         > "$run/nginx/conf/nginx.conf" || return 1
     if ! grep -q '^\s*http\s*{' "$src"; then
         perl -pe '
@@ -174,13 +182,18 @@ done
 url=http://127.0.0.1:$port/v1/chat/completions
 body='{"model":"gpt-4","max_tokens":50,'
 body+='"messages":[{"role":"user","content":"hello"}]}'
+sbody='{"model":"gpt-4","max_tokens":50,"stream":true,'
+sbody+='"stream_options":{"include_usage":true},'
+sbody+='"messages":[{"role":"user","content":"hello"}]}'
 
 cat <<EOF
 
 zae-limit demo is up:
   nginx        http://127.0.0.1:$port  (config: $src)
   DynamoDB     $endpoint  table "$table"
-  LLM upstream http://127.0.0.1:$up_port  (demo, OpenAI-style JSON)
+  LLM upstream http://127.0.0.1:$up_port  (util/fake-llm-upstream.js: OpenAI,
+               Anthropic, Gemini, Bedrock shapes, JSON and SSE; its
+               X-Demo-* headers are in docs/testing.md)
   logs         $run/nginx/logs/error.log
 
 Try (as API key key-demo):
@@ -189,6 +202,13 @@ Try (as API key key-demo):
   curl -si $url \\
       -H 'X-API-Key: key-demo' -H 'Content-Type: application/json' \\
       -d '$body'
+
+  # streamed (SSE): 10 chunks 300 ms apart, the usage in the last one,
+  # then data: [DONE]
+  curl -N $url \\
+      -H 'X-API-Key: key-demo' -H 'Content-Type: application/json' \\
+      -H 'X-Demo-Stream-Chunks: 10' -H 'X-Demo-Chunk-Delay-Ms: 300' \\
+      -d '$sbody'
 
   # rpm is 5/min: the 6th request in a minute gets 429 with Retry-After
   for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code}\\n' $url \\

@@ -16,7 +16,7 @@ asan=
 module=
 unit=
 admin=build/zae-admin
-vectors=../shared/testdata/sigv4
+vectors=t/data/sigv4
 prove_args=()
 files=()
 
@@ -86,14 +86,13 @@ if [ -n "$unit" ] && [ -d "$unit" ]; then
     done
 fi
 
+# the SigV4 vectors (t/data/sigv4) are part of the project: a missing
+# runner or folder is a failing test, never a skip
 w=$run/wrap/sigv4-vectors.t
-if [ ! -x "$unit/sigv4_vectors" ]; then
-    printf 'print "1..0 # SKIP %s\\n";\n' \
-        "$unit/sigv4_vectors not built (t/unit/sigv4_vectors.c missing)" \
+if [ ! -x "$unit/sigv4_vectors" ] || [ ! -d "$vectors" ]; then
+    printf 'print "1..1\\nnot ok 1 - %s\\n"; exit 1;\n' \
+        "sigv4 vectors: runner $unit/sigv4_vectors or folder $vectors missing" \
         > "$w"
-elif [ ! -d "$vectors" ]; then
-    printf 'print "1..0 # SKIP sigv4 vectors folder %s absent\\n";\n' \
-        "$vectors" > "$w"
 else
     printf '#!/usr/bin/perl\n%s\nexec "%s", "%s" or die "exec: $!";\n' \
         "$unit_env" "$top/$unit/sigv4_vectors" "$(cd "$vectors" && pwd)" \

@@ -737,7 +737,6 @@ sub callgrind {
 
 remove_tree($run);
 make_path($run, $opt{out});
-chmod 0777, $run;
 unlink glob("$opt{out}/*.txt");
 
 # a private copy of the module: a rebuild by someone else during the run

@@ -35,8 +35,9 @@ use Test::More ();
 use Test::Zae::DDB qw(S N BOOL NUL L M SS plain typed);
 use Test::Zae::Nginx;
 
-our @EXPORT = qw(run_tests zae_env ddb nginx demo_upstream http_req
-                 workers log_level blocks S N BOOL NUL L M SS plain typed);
+our @EXPORT = qw(run_tests zae_env ddb nginx demo_upstream clients_dir
+                 http_req workers log_level blocks S N BOOL NUL L M SS
+                 plain typed);
 
 my $top = abs_path(dirname(__FILE__) . '/../../..');
 
@@ -111,7 +112,6 @@ sub zae_env {
 
     remove_tree($prefix);
     make_path($prefix);
-    chmod 0777, $prefix;
 
     $SIG{INT} = $SIG{TERM} = sub {
         Test::More::diag("caught signal, cleaning up");
@@ -186,8 +186,8 @@ sub nginx {
 }
 
 
-# starts util/demo-upstream.pl (the OpenAI-style demo LLM) for this file;
-# returns its port
+# starts util/fake-llm-upstream.js (the demo LLM API, a fake: see
+# docs/testing.md) for this file; returns its port
 
 sub demo_upstream {
     my (%args) = @_;
@@ -204,7 +204,7 @@ sub demo_upstream {
         open STDOUT, '>>', "$prefix/demo-upstream.log";
         open STDERR, '>&', \*STDOUT;
         no warnings q(exec);
-        exec $^X, "$top/util/demo-upstream.pl", '--port', $port;
+        exec 'node', "$top/util/fake-llm-upstream.js", '--port', $port;
         POSIX::_exit(127);
     }
 
@@ -220,6 +220,14 @@ sub demo_upstream {
     }
 
     die "demo upstream did not come up on port $port\n";
+}
+
+
+# the folder of the providers' official clients (t/clients/package.json,
+# installed by util/deps.sh), for NODE_PATH
+
+sub clients_dir {
+    return ($ENV{ZAE_CACHE} // "$top/.cache") . '/npm-clients/node_modules';
 }
 
 

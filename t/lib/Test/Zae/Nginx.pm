@@ -16,10 +16,11 @@ package Test::Zae::Nginx;
 #   my $log = $n->error_log;    # the whole error.log
 #   $n->stop;                   # QUIT, then asserts log hygiene (a test)
 #
-# %%TEST_GLOBALS%% (prepended when absent) becomes load_module, daemon
-# off, pid, error_log; %%TEST_GLOBALS_HTTP%% (inserted after the first
-# "http {" when absent) becomes access_log and every *_temp_path inside
-# the prefix.  $TEST_NGINX_* environment variables are expanded.
+# %%TEST_GLOBALS%% (prepended when absent) becomes load_module, user
+# (the invoking user, when root), daemon off, pid, error_log;
+# %%TEST_GLOBALS_HTTP%% (inserted after the first "http {" when absent)
+# becomes access_log and every *_temp_path inside the prefix.
+# $TEST_NGINX_* environment variables are expanded.
 
 use strict;
 use warnings;
@@ -62,7 +63,6 @@ sub new {
 
     for my $d ('', '/conf', '/logs', '/html', '/tmp') {
         make_path("$self->{prefix}$d");
-        chmod 0777, "$self->{prefix}$d";
     }
 
     $self->write_conf($args{conf}) if defined $args{conf};
@@ -92,12 +92,28 @@ sub expand_vars {
 }
 
 
+# "user NAME GROUP;" of the invoking user when run as root (else empty):
+# without it root's workers run as nobody, who cannot enter a checkout
+# in a private folder (/root is 0700, so is mktemp -d) to serve html/ or
+# write temp files.  Not root: workers run as the invoking user anyway.
+
+sub user_directive {
+    return '' if $> != 0;
+
+    my ($name, $gid) = (getpwuid $>)[0, 3];
+    my $group = getgrgid($gid) // $gid;
+
+    return "user $name $group;\n";
+}
+
+
 sub globals {
     my ($self) = @_;
     my $mod = module();
     my $g = '';
 
     $g .= "load_module $mod;\n" unless $ENV{TEST_ZAE_NO_MODULE};
+    $g .= user_directive();
     $g .= "daemon off;\n"
         . "pid logs/nginx.pid;\n"
         . "error_log logs/error.log $self->{log_level};\n";
