@@ -1,8 +1,8 @@
 # The providers' official clients against nginx with the module: the
 # npm packages openai and @anthropic-ai/sdk (t/clients/package.json,
 # installed by util/deps.sh into .cache/npm-clients) parse the 429 of
-# zae_limit_error_format
-# openai / anthropic as their RateLimitError, read retry-after-ms and
+# zae_limit_error_format openai / anthropic as their RateLimitError,
+# read retry-after-ms and
 # retry after it; an OpenAI stream through zae_limit_llm reaches the
 # SDK without the usage chunk it did not ask for, and is charged its
 # usage.  The upstream is t/lib/Test/Zae/FakeLLM.pm.
