@@ -109,7 +109,7 @@ $(eval $(call core_rules,$(B)/fuzz,$(FUZZ_CC),$(FUZZ_FLAGS)))
 ifneq ($(ADMIN_SRCS),)
 ADMIN_OBJS := $(ADMIN_SRCS:admin/%.c=$(B)/admin/%.o)
 ADMIN_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-ADMIN_LIBS = $(shell pkg-config --libs $(PKGS)) -lm
+ADMIN_LIBS = $(shell pkg-config --libs $(PKGS)) -lz -lm
 
 admin: $(B)/zae-admin
 
