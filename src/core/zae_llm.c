@@ -695,6 +695,7 @@ zae_llm_json_feed(zae_llm_json_t *j, const u_char *data, const u_char *end)
         switch (j->state) {
 
         case ZAE_LLM_S_STRING:
+        string:
             p = zae_llm_json_run(j, p, end);
 
             if (p == end) {
@@ -707,6 +708,51 @@ zae_llm_json_feed(zae_llm_json_t *j, const u_char *data, const u_char *end)
                 p++;
                 zae_llm_json_flush_surrogate(j);
                 zae_llm_json_string_end(j);
+
+                /*
+                 * the usual next bytes without a turn of the loop: the
+                 * ':' and a string after a key, the ',' and the next key
+                 * after a value
+                 */
+
+                if (p == end) {
+                    goto done;
+                }
+
+                c = *p;
+
+                if (j->state == ZAE_LLM_S_COLON) {
+                    if (c == ':') {
+                        p++;
+                        j->state = ZAE_LLM_S_VALUE;
+
+                        if (p < end && *p == '"') {
+                            p++;
+                            zae_llm_json_string_start(j, 0);
+                            goto string;
+                        }
+                    }
+
+                    continue;
+                }
+
+                if (j->state == ZAE_LLM_S_NEXT && c == ',') {
+                    p++;
+
+                    if (!zae_llm_json_is_object(j, j->depth)) {
+                        j->state = ZAE_LLM_S_VALUE;
+                        continue;
+                    }
+
+                    j->state = ZAE_LLM_S_KEY;
+
+                    if (p < end && *p == '"') {
+                        p++;
+                        zae_llm_json_string_start(j, 1);
+                        goto string;
+                    }
+                }
+
                 continue;
             }
 
@@ -911,7 +957,7 @@ zae_llm_json_feed(zae_llm_json_t *j, const u_char *data, const u_char *end)
                 continue;
             case '"':
                 zae_llm_json_string_start(j, 0);
-                continue;
+                goto string;
             case 't':
                 h = ZAE_LLM_V_TRUE;
                 break;
@@ -962,7 +1008,7 @@ zae_llm_json_feed(zae_llm_json_t *j, const u_char *data, const u_char *end)
 
             p++;
             zae_llm_json_string_start(j, 1);
-            continue;
+            goto string;
 
         case ZAE_LLM_S_COLON:
             if (c != ':') {

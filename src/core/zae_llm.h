@@ -422,14 +422,16 @@ int64_t zae_llm_partial_tokens(const zae_llm_usage_t *u,
 
 /*
  * gzip and deflate answers.  zae_llm_inflate_create() allocates about
- * 48 KB from mem (zlib's state and 32 KB window, a 4 KB output window;
- * zlib's frees are ignored: mem is a pool); encoding is "gzip" or
+ * 44 KB from mem (zlib's 7 KB state, its 32 KB window on first use, a
+ * 4 KB output window; zlib's frees are ignored: mem is a pool; "x-gzip"
+ * is gzip, case does not matter); encoding is "gzip" or
  * "deflate" (zlib-wrapped, or raw deflate as some servers send).
  * zae_llm_inflate_feed() inflates the next piece of the answer
  * through the output window into zae_llm_answer_feed() (drop ranges do
  * not apply to a compressed answer); ZAE_OK, or ZAE_ERROR once the
  * data is corrupt (the reader keeps what it read; later pieces are
- * ignored).  NULL/ZAE_DECLINED for an unknown encoding.
+ * ignored).  zae_llm_inflate_create() returns NULL for any other
+ * encoding (the caller keeps the estimate) or when an allocation fails.
  */
 
 typedef struct zae_llm_inflate_s  zae_llm_inflate_t;
