@@ -10,7 +10,9 @@
 #   limit   the same with zae_limit (one DynamoDB write before the call)
 #           and zae_limit_reconcile tpm $zae_llm_total_tokens
 #
-# in interleaved rounds.  Figures, not assertions.
+# in interleaved rounds, against the demo's fake upstream
+# (util/fake-llm-upstream.js, X-Demo-* headers).  Figures, not
+# assertions.
 #
 #   perl t/bench/stream.pl [--rounds N] [--chunks N] [--delay MS]
 
@@ -19,8 +21,6 @@ use warnings;
 
 use lib 't/lib';
 use Test::Zae;
-use Test::Zae::FakeLLM qw(start_backend);
-use File::Temp qw(tempdir);
 use Getopt::Long;
 use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
@@ -31,13 +31,8 @@ GetOptions('rounds=i' => \$rounds, 'chunks=i' => \$chunks,
            'delay=i' => \$delay) or die "usage\n";
 
 my $env = zae_env();
-my $dir = tempdir(CLEANUP => 1);
-chmod 0777, $dir;
 
-my $backend = start_backend(port => $env->{TEST_NGINX_UPSTREAM_PORT},
-                            dir => $dir);
-
-END { kill 'KILL', $backend if $backend }
+demo_upstream();
 
 my $n = nginx(conf => <<'EOF');
 env AWS_ACCESS_KEY_ID=AKIDLOCAL;
@@ -93,9 +88,12 @@ sub one {
     $s->setsockopt(6, 1, 1);   # TCP_NODELAY
 
     $t0 = time;
-    print $s "POST /$prefix/v1/chat/completions?chunks=$chunks&delay=$delay"
-             . "&p=20&c=200 HTTP/1.1\r\nHost: localhost\r\n"
-             . "X-API-Key: bench\r\nContent-Type: application/json\r\n"
+    print $s "POST /$prefix/v1/chat/completions HTTP/1.1\r\n"
+             . "Host: localhost\r\nX-API-Key: bench\r\n"
+             . "X-Demo-Stream-Chunks: $chunks\r\n"
+             . "X-Demo-Chunk-Delay-Ms: $delay\r\n"
+             . "X-Demo-Usage: 20,200\r\n"
+             . "Content-Type: application/json\r\n"
              . 'Content-Length: ' . length($body) . "\r\nConnection: close"
              . "\r\n\r\n$body";
 
