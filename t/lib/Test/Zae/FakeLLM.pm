@@ -1,7 +1,7 @@
 package Test::Zae::FakeLLM;
 
 # A fake LLM provider (none can be reached from the test machine) for
-# the tests of zae_limit_llm (t/090-llm.t, t/092, t/bench/stream.pl): it
+# the tests of zae_limit_llm (t/090-llm.t, t/092-llm-sdk.t): it
 # answers in the shapes of OpenAI (Chat Completions, Responses,
 # Embeddings), Anthropic Messages, Gemini and Bedrock Converse, as JSON
 # or as an event stream (chunked), with the usage the query string
