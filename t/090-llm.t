@@ -389,6 +389,18 @@ settle();
 tc_is('chat-gzip', 15, 'gzip answer: usage read through zlib');
 
 
+# an encoding the module cannot read: the estimate stays, one warning
+
+$r = post('/p/v1/chat/completions?p=7&c=8&enc=br', 'chat-br',
+          qq({"model":"gpt-4o",$msg,"max_tokens":20}));
+post('/p/v1/chat/completions?p=7&c=8&enc=br', 'chat-br2',
+     qq({"model":"gpt-4o",$msg,"max_tokens":20}));
+settle();
+tc_is('chat-br', $ie + 20, 'br answer: not read, the estimate kept');
+like(logline('chat-br'), qr/src=none /, 'br answer: source none');
+is(() = $n->error_log =~ /content encoding "br" not read/g, 1,
+   'br answer: logged once');
+
 # the other shapes ------------------------------------------------------------
 
 $r = post('/p/v1/embeddings?p=9', 'emb',

@@ -15,7 +15,7 @@ package Test::Zae::FakeLLM;
 # cached, chunks (text chunks of 4 characters), delay (ms between
 # chunks), pause_after + pause (ms), cut (close after that many chunks,
 # no end of stream), status (answer that code with an error body),
-# gzip=1.
+# gzip=1, enc=NAME (a Content-Encoding label on a plain body).
 
 use strict;
 use warnings;
@@ -310,6 +310,10 @@ sub answer {
             gzip(\$b => \$z) or die $GzipError;
             $b = $z;
             $enc = "Content-Encoding: gzip\r\n";
+
+        } elsif ($q->{enc}) {
+            # labelled only: what matters is a coding the module cannot read
+            $enc = "Content-Encoding: $q->{enc}\r\n";
         }
 
         syswrite($c, "HTTP/1.1 200 OK\r\nContent-Type: $type\r\n$enc"
