@@ -7,8 +7,8 @@
 #   make fuzz            every t/fuzz/fuzz_*.c for FUZZ_SECONDS each
 #   make run             the demo gateway in the foreground
 #   make bench           benchmarks, see docs/benchmarks.md
-#   make bench-sign      SigV4 and CRC-32 instructions under callgrind
 #   make bench-llm       LLM request/answer readers, instructions per byte
+#   make bench-sign      SigV4 and CRC-32 instructions under callgrind
 #   make sigv4-vectors VECTORS=DIR
 #
 # docs/testing.md explains the targets and the variables.
