@@ -7,9 +7,9 @@
 #   make fuzz            every t/fuzz/fuzz_*.c for FUZZ_SECONDS each
 #   make run             the demo gateway in the foreground
 #   make bench           benchmarks, see docs/benchmarks.md
-#   make bench-stream    streaming through zae_limit_llm vs proxy_pass
-#   make bench-sign      SigV4 and CRC-32 instructions under callgrind
 #   make bench-llm       LLM request/answer readers, instructions per byte
+#   make bench-sign      SigV4 and CRC-32 instructions under callgrind
+#   make bench-stream    streaming through zae_limit_llm vs proxy_pass
 #   make sigv4-vectors [VECTORS=DIR]   (default t/data/sigv4)
 #
 # docs/testing.md explains the targets and the variables.
