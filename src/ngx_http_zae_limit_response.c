@@ -790,7 +790,8 @@ ngx_http_zae_limit_source_variable(ngx_http_request_t *r,
     ctx = ngx_http_zae_limit_get_ctx(r->main);
 
     if (ctx == NULL || ctx->step < NGX_HTTP_ZAE_LIMIT_STEP_CONFIG
-        || ctx->status == NGX_HTTP_ZAE_LIMIT_NONE)
+        || ctx->status == NGX_HTTP_ZAE_LIMIT_NONE
+        || ctx->status == NGX_HTTP_ZAE_LIMIT_NO_LIMITS)
     {
         v->not_found = 1;
         return NGX_OK;

@@ -45,6 +45,7 @@ http {
 
         add_header X-Status \$zae_limit_status always;
         add_header X-Entity \$zae_limit_key_hash always;
+        add_header X-Source \$zae_limit_source always;
 
         location = /metrics {
             zae_limit_metrics;
@@ -130,6 +131,8 @@ $r = req('/nolimits/v1?r=a', 'X-API-Key' => 'fh-key');
 
 is($r->{status}, 503, 'no limits: 503');
 is($r->{headers}{'x-status'}, 'NO_LIMITS', 'no limits: status NO_LIMITS');
+is($r->{headers}{'x-source'}, undef,
+   'no limits: no $zae_limit_source (was "entity")');
 
 my $body = eval { decode_json($r->{body}) } // {};
 is($body->{error}, 'no_limits_configured', 'no limits: its own error');
