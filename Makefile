@@ -9,6 +9,7 @@
 #   make fuzz            every t/fuzz/fuzz_*.c for FUZZ_SECONDS each
 #   make run             the demo gateway in the foreground
 #   make bench           benchmarks, see docs/benchmarks.md
+#   make bench-llm       LLM request/answer readers, instructions per byte
 #   make bench-sign      SigV4 and CRC-32 instructions under callgrind
 #   make sigv4-vectors [VECTORS=DIR]   (default t/data/sigv4)
 #
@@ -28,7 +29,7 @@ WARN     := -std=gnu99 -W -Wall -Wextra -Wpointer-arith \
             -Wno-unused-parameter -Werror
 CFLAGS   ?= -O2 -g
 ZCFLAGS  := $(WARN) $(CFLAGS) -Isrc/core -It/unit
-LIBS     := -lyajl -lcrypto -lm
+LIBS     := -lyajl -lcrypto -lz -lm
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize=nonnull-attribute
@@ -49,8 +50,9 @@ MODULE_INPUTS := config $(wildcard src/*.c src/*.h src/core/*.c src/core/*.h)
 
 .SECONDARY:
 
-.PHONY: all build deps module asan-module admin asan-admin unit test test-asan fuzz \
-        fuzz-long test-reliability run bench bench-sign sigv4-vectors clean \
+.PHONY: all build deps module asan-module admin asan-admin unit test test-asan \
+        fuzz fuzz-long test-reliability run bench bench-sign bench-llm \
+        sigv4-vectors clean \
         FORCE
 
 all: deps module admin unit
@@ -113,7 +115,7 @@ $(eval $(call core_rules,$(B)/fuzz,$(FUZZ_CC),$(FUZZ_FLAGS)))
 ifneq ($(ADMIN_SRCS),)
 ADMIN_OBJS := $(ADMIN_SRCS:admin/%.c=$(B)/admin/%.o)
 ADMIN_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-ADMIN_LIBS = $(shell pkg-config --libs $(PKGS)) -lm
+ADMIN_LIBS = $(shell pkg-config --libs $(PKGS)) -lz -lm
 
 admin: $(B)/zae-admin
 
@@ -242,6 +244,15 @@ $(B)/bench/sign_bench: t/bench/sign_bench.c $(CORE_OBJS)
 # one signature and one x-amz-crc32 check, in instructions
 bench-sign: $(B)/bench/sign_bench
 	@t/bench/sign-callgrind.sh $(B)/bench/sign_bench
+
+
+$(B)/bench/llm_bench: t/bench/llm_bench.c $(CORE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ZCFLAGS) -o $@ $< $(CORE_OBJS) $(LIBS)
+
+# the LLM request and answer readers, in instructions per byte
+bench-llm: $(B)/bench/llm_bench
+	@t/bench/llm_callgrind.sh $(B)/bench/llm_bench
 
 
 clean:

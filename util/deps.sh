@@ -13,7 +13,7 @@ export DEBIAN_FRONTEND=noninteractive
 # `util/deps.sh build` (make build): only what the module and zae-admin
 # need to build, nothing for the tests
 build_pkgs="gcc make dpkg-dev nginx nginx-dev libyajl-dev libcurl4-openssl-dev
-      libssl-dev libyaml-dev pkg-config ca-certificates"
+      libssl-dev libyaml-dev zlib1g-dev pkg-config ca-certificates"
 
 pkgs="$build_pkgs perl curl wrk clang libclang-rt-14-dev
       valgrind gnuplot-nox iproute2 openssl"
