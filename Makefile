@@ -1,6 +1,8 @@
 # zae-limit top-level Makefile
 #
 #   make                 deps + module + zae-admin + unit test binaries
+#   make build           the module and zae-admin only, with only their
+#                        build dependencies (for an install)
 #   make test            the whole suite under one prove run
 #   make test-asan       the same with ASan/UBSan builds
 #   make test-reliability  the reliability suites, long (docs/reliability.md)
@@ -49,12 +51,16 @@ MODULE_INPUTS := config $(wildcard src/*.c src/*.h src/core/*.c src/core/*.h)
 
 .SECONDARY:
 
-.PHONY: all deps module asan-module admin asan-admin unit test test-asan fuzz \
-        fuzz-long test-reliability run bench bench-stream bench-sign \
+.PHONY: all build deps module asan-module admin asan-admin unit test test-asan \
+        fuzz fuzz-long test-reliability run bench bench-stream bench-sign \
         bench-llm sigv4-vectors clean \
         FORCE
 
 all: deps module admin unit
+
+build:
+	@util/deps.sh build
+	@$(MAKE) --no-print-directory module admin
 
 
 # dependencies ------------------------------------------------------------

@@ -29,6 +29,11 @@ static ngx_int_t ngx_http_zae_limit_header_filter(ngx_http_request_t *r);
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
 
+/* a consumed but unlimited limit is said again after a day */
+
+#define NGX_HTTP_ZAE_LIMIT_UNLIMITED_TTL  86400000
+
+
 static ngx_str_t  ngx_http_zae_limit_status_names[] = {
     ngx_null_string,
     ngx_string("PASSED"),
@@ -37,8 +42,14 @@ static ngx_str_t  ngx_http_zae_limit_status_names[] = {
     ngx_string("UNAVAILABLE_ALLOWED"),
     ngx_string("UNAVAILABLE_BLOCKED"),
     ngx_string("SKIPPED"),
-    ngx_string("INVALID")
+    ngx_string("INVALID"),
+    ngx_string("NO_LIMITS")
 };
+
+
+/* per worker: the unavailable lines of an outage, summarised */
+
+static ngx_http_zae_limit_log_limit_t  ngx_http_zae_limit_unavailable_log;
 
 
 ngx_int_t
@@ -269,37 +280,15 @@ ngx_http_zae_limit_reject(ngx_http_zae_limit_ctx_t *ctx,
 }
 
 
-ngx_int_t
-ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
-    const char *fmt, ...)
+/* zae_limit_on_unavailable, else the namespace's stored on_unavailable */
+
+static ngx_uint_t
+ngx_http_zae_limit_policy(ngx_http_zae_limit_ctx_t *ctx)
 {
-    u_char               *p, v;
-    size_t                len;
-    va_list               args;
-    zae_str_t             c;
-    ngx_str_t             key;
-    zae_buf_t             b;
-    ngx_uint_t            mode;
-    ngx_http_request_t   *r;
-    u_char                cause[ZAE_ERR_LEN + 64];
-
-    r = ctx->request;
-
-    va_start(args, fmt);
-    p = ngx_vslprintf(cause, cause + sizeof(cause), fmt, args);
-    va_end(args);
-
-    c.data = cause;
-    c.len = p - cause;
-
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "zae_limit: dynamodb unavailable: %V, entity \"%V\", "
-                  "resource \"%V\"", (ngx_str_t *) &c,
-                  (ngx_str_t *) &ctx->ref.entity_id,
-                  (ngx_str_t *) &ctx->ref.resource);
-
-    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
-                                  NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_EVENTS, 1);
+    u_char      v;
+    size_t      len;
+    ngx_str_t   key;
+    ngx_uint_t  mode;
 
     mode = ctx->zlcf->on_unavailable;
 
@@ -316,7 +305,178 @@ ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
         }
     }
 
-    if (mode == NGX_HTTP_ZAE_LIMIT_ALLOW) {
+    return mode;
+}
+
+
+/*
+ * No limits at any level: a configuration problem, not an outage; its
+ * own line, status and answer, and zae_limit_on_unavailable decides
+ * whether the request is served
+ */
+
+ngx_int_t
+ngx_http_zae_limit_no_limits(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *entity)
+{
+    zae_buf_t            b;
+    ngx_str_t            more;
+    ngx_http_request_t  *r;
+
+    static ngx_http_zae_limit_log_limit_t  ll;
+
+    r = ctx->request;
+
+    if (ngx_http_zae_limit_log_limit(&ll, &more) == NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "zae_limit: no limits configured for entity \"%V\" "
+                      "and resource \"%V\" at any level (entity, entity "
+                      "default, resource, system of namespace \"%V\"%s): "
+                      "set them with zae-admin or limits=%V",
+                      (ngx_str_t *) entity, (ngx_str_t *) &ctx->ref.resource,
+                      (ngx_str_t *) &ctx->ns_name,
+                      ctx->zlcf->limits ? ", limits=" : "", &more);
+    }
+
+    ctx->status = NGX_HTTP_ZAE_LIMIT_NO_LIMITS;
+
+    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_NO_LIMITS, 1);
+
+    if (ngx_http_zae_limit_policy(ctx) == NGX_HTTP_ZAE_LIMIT_ALLOW) {
+        ctx->rc = NGX_DECLINED;
+        return NGX_OK;
+    }
+
+    zae_buf_init(&b, &ctx->mem, 512);
+
+    if (zae_body_no_limits(&b, entity, &ctx->ref.resource, &ctx->ns_name,
+                           ctx->zlcf->limits != NULL)
+        != ZAE_OK)
+    {
+        ctx->rc = NGX_HTTP_SERVICE_UNAVAILABLE;
+        return NGX_OK;
+    }
+
+    return ngx_http_zae_limit_respond(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, &b);
+}
+
+
+/*
+ * A consumed limit that no level defines is not limited: said once per
+ * entity, resource and limit while the zone remembers it, counted each
+ * time
+ */
+
+void
+ngx_http_zae_limit_unlimited(ngx_http_zae_limit_ctx_t *ctx,
+    zae_limits_t *limits)
+{
+    u_char     *p, v;
+    size_t      i, j, len;
+    ngx_str_t   key, *ek;
+
+    for (i = 0; i < ctx->nconsume; i++) {
+
+        for (j = 0; j < limits->nelts; j++) {
+            if (limits->elts[j].name.len == ctx->consume[i].name.len
+                && ngx_memcmp(limits->elts[j].name.data,
+                              ctx->consume[i].name.data,
+                              ctx->consume[i].name.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j < limits->nelts) {
+            continue;
+        }
+
+        ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_UNLIMITED_CONSUMES, 1);
+
+        ek = ngx_http_zae_limit_entity_key(ctx);
+        if (ek == NULL) {
+            return;
+        }
+
+        key.len = ek->len + 1 + ctx->ref.resource.len + 1
+                  + ctx->consume[i].name.len;
+        key.data = ngx_pnalloc(ctx->request->pool, key.len);
+        if (key.data == NULL) {
+            return;
+        }
+
+        p = ngx_sprintf(key.data, "%V#%V#%V", ek,
+                        (ngx_str_t *) &ctx->ref.resource,
+                        (ngx_str_t *) &ctx->consume[i].name);
+        key.len = p - key.data;
+
+        if (ngx_http_zae_limit_cache_get(ctx->zmcf->shm_zone,
+                                         NGX_HTTP_ZAE_LIMIT_C_UNLIMITED,
+                                         &key, &v, 1, &len)
+            == NGX_OK)
+        {
+            continue;
+        }
+
+        v = 1;
+
+        (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
+                                            NGX_HTTP_ZAE_LIMIT_C_UNLIMITED,
+                                            &key, &v, 1,
+                                            NGX_HTTP_ZAE_LIMIT_UNLIMITED_TTL);
+
+        ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
+                      "zae_limit: limit \"%V\" is consumed but no level "
+                      "limits it for entity \"%V\" and resource \"%V\": "
+                      "not limited", (ngx_str_t *) &ctx->consume[i].name,
+                      (ngx_str_t *) &ctx->ref.entity_id,
+                      (ngx_str_t *) &ctx->ref.resource);
+    }
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
+    const char *fmt, ...)
+{
+    u_char               *p;
+    va_list               args;
+    zae_str_t             c;
+    zae_buf_t             b;
+    ngx_str_t             more;
+    ngx_http_request_t   *r;
+    u_char                cause[ZAE_ERR_LEN + 160];
+
+    r = ctx->request;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(cause, cause + sizeof(cause), fmt, args);
+    va_end(args);
+
+    c.data = cause;
+    c.len = p - cause;
+
+    /*
+     * one line per request at most (the DynamoDB client's own lines of
+     * an acquire are at info), and during an outage one a second
+     */
+
+    if (ngx_http_zae_limit_log_limit(&ngx_http_zae_limit_unavailable_log,
+                                     &more)
+        == NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "zae_limit: dynamodb unavailable: %V, entity \"%V\", "
+                      "resource \"%V\"%V", (ngx_str_t *) &c,
+                      (ngx_str_t *) &ctx->ref.entity_id,
+                      (ngx_str_t *) &ctx->ref.resource, &more);
+    }
+
+    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_EVENTS, 1);
+
+    if (ngx_http_zae_limit_policy(ctx) == NGX_HTTP_ZAE_LIMIT_ALLOW) {
         ctx->status = NGX_HTTP_ZAE_LIMIT_UNAVAILABLE_ALLOWED;
         ctx->rc = NGX_DECLINED;
         ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
@@ -704,7 +864,8 @@ ngx_http_zae_limit_source_variable(ngx_http_request_t *r,
     ctx = ngx_http_zae_limit_get_ctx(r->main);
 
     if (ctx == NULL || ctx->step < NGX_HTTP_ZAE_LIMIT_STEP_CONFIG
-        || ctx->status == NGX_HTTP_ZAE_LIMIT_NONE)
+        || ctx->status == NGX_HTTP_ZAE_LIMIT_NONE
+        || ctx->status == NGX_HTTP_ZAE_LIMIT_NO_LIMITS)
     {
         v->not_found = 1;
         return NGX_OK;

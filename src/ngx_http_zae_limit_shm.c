@@ -787,6 +787,8 @@ static ngx_http_zae_limit_metric_desc_t  ngx_http_zae_limit_metric_descs[] = {
       "outcome=\"skipped\"", NULL },
     { NGX_HTTP_ZAE_LIMIT_M_INVALID, "zae_limit_requests_total",
       "outcome=\"invalid\"", NULL },
+    { NGX_HTTP_ZAE_LIMIT_M_NO_LIMITS, "zae_limit_requests_total",
+      "outcome=\"no_limits\"", NULL },
     { NGX_HTTP_ZAE_LIMIT_M_REJECT_CACHE_HITS,
       "zae_limit_rejection_cache_hits_total", NULL,
       "rejections answered from the shared rejection cache" },
@@ -819,7 +821,10 @@ static ngx_http_zae_limit_metric_desc_t  ngx_http_zae_limit_metric_descs[] = {
       "missing or invalid reconciliation values (estimate kept)" },
     { NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_EVENTS,
       "zae_limit_unavailable_total", NULL,
-      "acquires that could not reach DynamoDB" }
+      "acquires that could not reach DynamoDB" },
+    { NGX_HTTP_ZAE_LIMIT_M_UNLIMITED_CONSUMES,
+      "zae_limit_unlimited_consumes_total", NULL,
+      "consumed limits that no level defines (not limited)" }
 };
 
 

@@ -82,3 +82,41 @@ ngx_http_zae_limit_entity_key(ngx_http_zae_limit_ctx_t *ctx)
 
     return key;
 }
+
+
+/*
+ * Lines that a client or an outage can repeat on every request: the
+ * first of each second is written, the others of that second counted;
+ * the next line written ends with "more": " (and N more in the previous
+ * second)", else "" (a worker's count, no lock).  NGX_DECLINED: this one
+ * is only counted.
+ */
+
+ngx_int_t
+ngx_http_zae_limit_log_limit(ngx_http_zae_limit_log_limit_t *ll,
+    ngx_str_t *more)
+{
+    time_t  now;
+
+    now = ngx_time();
+
+    if (ll->sec == now) {
+        ll->suppressed++;
+        return NGX_DECLINED;
+    }
+
+    more->data = ll->more;
+    more->len = 0;
+
+    if (ll->suppressed) {
+        more->len = ngx_snprintf(ll->more, sizeof(ll->more),
+                                 " (and %ui more in the previous second)",
+                                 ll->suppressed)
+                    - ll->more;
+    }
+
+    ll->sec = now;
+    ll->suppressed = 0;
+
+    return NGX_OK;
+}

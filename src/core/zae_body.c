@@ -11,6 +11,7 @@
 
 #include "zae_body.h"
 #include "zae_json.h"
+#include "zae_schema.h"
 
 
 #define ZAE_VALUE_SHOW  50       /* ValidationError truncates values */
@@ -663,6 +664,47 @@ zae_body_invalid(zae_buf_t *b, const char *field, const u_char *value,
         || zae_buf_add_str(b, ", \"value\": ") != ZAE_OK
         || zae_json_add_string(b, val.data, val.len) != ZAE_OK
         || zae_buf_add_str(b, "}") != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    return ZAE_OK;
+}
+
+
+int
+zae_body_no_limits(zae_buf_t *b, const zae_str_t *entity_id,
+    const zae_str_t *resource, const zae_str_t *ns, int with_inline)
+{
+    zae_buf_t  msg;
+
+    zae_buf_init(&msg, b->mem, 0);
+
+    if (zae_buf_printf(&msg, "No limits configured for entity \"%.*s\" "
+                       "and resource \"%.*s\"; searched: entity "
+                       "(%.*s, %.*s), entity default (%.*s, %s), resource "
+                       "(%.*s), system (namespace %.*s)%s",
+                       (int) entity_id->len, (char *) entity_id->data,
+                       (int) resource->len, (char *) resource->data,
+                       (int) entity_id->len, (char *) entity_id->data,
+                       (int) resource->len, (char *) resource->data,
+                       (int) entity_id->len, (char *) entity_id->data,
+                       ZAE_DEFAULT_RESOURCE,
+                       (int) resource->len, (char *) resource->data,
+                       (int) ns->len, (char *) ns->data,
+                       with_inline ? ", limits= of the location"
+                                   : "; the location has no limits=")
+        != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    if (zae_buf_add_str(b, "{\"error\": \"no_limits_configured\", "
+                        "\"message\": ") != ZAE_OK
+        || zae_json_add_string(b, msg.data, msg.len) != ZAE_OK
+        || zae_buf_add_str(b, ", \"searched\": [\"entity\", "
+                           "\"entity_default\", \"resource\", "
+                           "\"system\"]}") != ZAE_OK)
     {
         return ZAE_ERROR;
     }

@@ -98,6 +98,19 @@ int zae_body_invalid(zae_buf_t *b, const char *field, const u_char *value,
     size_t len, const char *reason);
 
 /*
+ * The answer when no level has limits (our design): a configuration
+ * problem, not an outage:
+ *
+ *   {"error": "no_limits_configured", "message": "No limits configured
+ *    for entity \"E\" and resource \"R\"; searched: entity (E, R),
+ *    entity default (E, _default_), resource (R), system (namespace N)
+ *    ...", "searched": ["entity", "entity_default", "resource",
+ *    "system"]}
+ */
+int zae_body_no_limits(zae_buf_t *b, const zae_str_t *entity_id,
+    const zae_str_t *resource, const zae_str_t *ns, int with_inline);
+
+/*
  * Python repr() of a float: shortest round-trip digits, ".0" on
  * integral values, exponent form from 1e16 up and below 1e-4,
  * "inf", "-inf" and "nan" as Python prints them

@@ -228,7 +228,9 @@ sub check_conf {
     }
 
     waitpid($pid, 0);
-    my $rc = $? >> 8;
+
+    # a crash of nginx -t is not a success: 128 + the signal, as a shell says
+    my $rc = ($? & 127) ? 128 + ($? & 127) : $? >> 8;
 
     $out = do { local (@ARGV, $/) = "$self->{prefix}/logs/t.log"; <> } // '';
 
