@@ -344,6 +344,10 @@ ngx_http_zae_limit_node_alloc_evict(ngx_http_zae_limit_shm_t *shm,
         }
 
         ngx_http_zae_limit_expire(shm, 0);
+
+        (void) ngx_atomic_fetch_add(
+                &shm->sh->metrics.counters[NGX_HTTP_ZAE_LIMIT_M_ZONE_EVICTIONS],
+                1);
     }
 }
 
@@ -824,7 +828,10 @@ static ngx_http_zae_limit_metric_desc_t  ngx_http_zae_limit_metric_descs[] = {
       "acquires that could not reach DynamoDB" },
     { NGX_HTTP_ZAE_LIMIT_M_UNLIMITED_CONSUMES,
       "zae_limit_unlimited_consumes_total", NULL,
-      "consumed limits that no level defines (not limited)" }
+      "consumed limits that no level defines (not limited)" },
+    { NGX_HTTP_ZAE_LIMIT_M_ZONE_EVICTIONS,
+      "zae_limit_zone_evictions_total", NULL,
+      "cache entries dropped, oldest first, to make room in the zone" }
 };
 
 
