@@ -278,7 +278,9 @@ sub _listen_ports {
         $ports{$p} = 1;
     }
 
-    while (($self->{conf} // '') =~ /^\s*listen\s+(?:127\.0\.0\.1:)?(\d+)/mg) {
+    while (($self->{conf} // '')
+           =~ /^\s*listen\s+(?:127\.0\.0\.1:)?(\d+)(?![\d.])/mg)
+    {
         $ports{$1} = 1;
     }
 
