@@ -7,6 +7,7 @@
 #   make test-asan       the same with ASan/UBSan builds
 #   make test-reliability  the reliability suites, long (docs/reliability.md)
 #   make fuzz            every t/fuzz/fuzz_*.c for FUZZ_SECONDS each
+#   make fuzz-ci         the same for FUZZ_CI_SECONDS (20) each, in CI
 #   make run             the demo gateway in the foreground
 #   make bench           benchmarks, see docs/benchmarks.md
 #   make bench-llm       LLM request/answer readers, instructions per byte
@@ -23,6 +24,7 @@ CC           ?= gcc
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_LONG_SECONDS ?= 600
+FUZZ_CI_SECONDS ?= 20
 VECTORS      ?= t/data/sigv4
 PROVE_ARGS   ?=
 
@@ -52,8 +54,8 @@ MODULE_INPUTS := config $(wildcard src/*.c src/*.h src/core/*.c src/core/*.h)
 .SECONDARY:
 
 .PHONY: all build deps module asan-module admin asan-admin unit test test-asan \
-        fuzz fuzz-long test-reliability run bench bench-stream bench-sign \
-        bench-llm sigv4-vectors clean \
+        fuzz fuzz-long fuzz-ci test-reliability run bench bench-stream \
+        bench-sign bench-llm sigv4-vectors clean \
         FORCE
 
 all: deps module admin unit
@@ -209,6 +211,10 @@ fuzz: deps $(FUZZ_BINS)
 
 fuzz-long:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_LONG_SECONDS)
+
+# what CI runs (.ci/run): every fuzzer briefly on its seed corpus
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CI_SECONDS)
 
 
 # the demo ------------------------------------------------------------------
