@@ -7,7 +7,7 @@
 #   make test-asan       the same with ASan/UBSan builds
 #   make test-reliability  the reliability suites, long (docs/reliability.md)
 #   make fuzz            every t/fuzz/fuzz_*.c for FUZZ_SECONDS each
-#   make fuzz-ci         the same for FUZZ_CI_SECONDS (20) each, in CI
+#   make fuzz-ci         the same for FUZZ_CI_SECONDS (15) each, in CI
 #   make run             the demo gateway in the foreground
 #   make bench           benchmarks, see docs/benchmarks.md
 #   make bench-llm       LLM request/answer readers, instructions per byte
@@ -24,7 +24,7 @@ CC           ?= gcc
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_LONG_SECONDS ?= 600
-FUZZ_CI_SECONDS ?= 20
+FUZZ_CI_SECONDS ?= 15
 VECTORS      ?= t/data/sigv4
 PROVE_ARGS   ?=
 
