@@ -44,6 +44,7 @@ static ngx_str_t  ngx_http_zae_limit_status_names[] = {
 ngx_int_t
 ngx_http_zae_limit_passed(ngx_http_zae_limit_ctx_t *ctx)
 {
+
     ctx->status = NGX_HTTP_ZAE_LIMIT_PASSED;
     ctx->acquired = 1;
     ctx->rc = NGX_DECLINED;
@@ -227,9 +228,10 @@ ngx_http_zae_limit_reject(ngx_http_zae_limit_ctx_t *ctx,
                   "zae_limit: limiting requests%s, entity \"%V\", "
                   "resource \"%V\", limit \"%V\", retry after %L ms",
                   ctx->zlcf->dry_run ? ", dry run" : "",
-                  (ngx_str_t *) &st[p].entity_id,
-                  (ngx_str_t *) &ctx->ref.resource,
-                  (ngx_str_t *) &st[p].limit_name, st[p].retry_after_ms);
+                  ngx_http_zae_limit_v(&st[p].entity_id),
+                  ngx_http_zae_limit_v(&ctx->ref.resource),
+                  ngx_http_zae_limit_v(&st[p].limit_name),
+                  st[p].retry_after_ms);
 
     if (ctx->zlcf->dry_run) {
         ctx->status = NGX_HTTP_ZAE_LIMIT_REJECTED_DRY_RUN;
@@ -273,9 +275,9 @@ ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "zae_limit: dynamodb unavailable: %V, entity \"%V\", "
-                  "resource \"%V\"", (ngx_str_t *) &c,
-                  (ngx_str_t *) &ctx->ref.entity_id,
-                  (ngx_str_t *) &ctx->ref.resource);
+                  "resource \"%V\"", ngx_http_zae_limit_v(&c),
+                  ngx_http_zae_limit_v(&ctx->ref.entity_id),
+                  ngx_http_zae_limit_v(&ctx->ref.resource));
 
     ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
                                   NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_EVENTS, 1);
@@ -283,8 +285,7 @@ ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
     mode = ctx->zlcf->on_unavailable;
 
     if (mode == NGX_HTTP_ZAE_LIMIT_UNSET && ctx->nsid.len) {
-        key.data = ctx->nsid.data;
-        key.len = ctx->nsid.len;
+        key = ngx_http_zae_limit_ngx_str(&ctx->nsid);
 
         if (ngx_http_zae_limit_cache_get(ctx->zmcf->shm_zone,
                                          NGX_HTTP_ZAE_LIMIT_C_SYSTEM, &key,
@@ -481,11 +482,13 @@ ngx_http_zae_limit_field(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx,
 
         if (policy) {
             p = ngx_sprintf(p, "%s\"%V\";q=%L;w=%L", i ? ", " : "",
-                            (ngx_str_t *) &h->name, h->capacity, h->window);
+                            ngx_http_zae_limit_v(&h->name), h->capacity,
+                            h->window);
 
         } else {
             p = ngx_sprintf(p, "%s\"%V\";r=%L;t=%L", i ? ", " : "",
-                            (ngx_str_t *) &h->name, h->remaining, h->reset);
+                            ngx_http_zae_limit_v(&h->name), h->remaining,
+                            h->reset);
         }
     }
 
@@ -528,8 +531,7 @@ ngx_http_zae_limit_header_filter(ngx_http_request_t *r)
     for (i = 0; i < ctx->nhdrs; i++) {
         h = &ctx->hdrs[i];
 
-        name.data = h->name.data;
-        name.len = h->name.len;
+        name = ngx_http_zae_limit_ngx_str(&h->name);
 
         p = ngx_pnalloc(r->pool, 3 * NGX_INT64_LEN + 2);
         if (p == NULL) {
