@@ -44,6 +44,8 @@ static ngx_str_t  ngx_http_zae_limit_status_names[] = {
 ngx_int_t
 ngx_http_zae_limit_passed(ngx_http_zae_limit_ctx_t *ctx)
 {
+    ngx_http_zae_limit_trace1(ctx, "admitted%s",
+                              ctx->cascaded ? " with the parent" : "");
 
     ctx->status = NGX_HTTP_ZAE_LIMIT_PASSED;
     ctx->acquired = 1;
@@ -233,6 +235,11 @@ ngx_http_zae_limit_reject(ngx_http_zae_limit_ctx_t *ctx,
                   ngx_http_zae_limit_v(&st[p].limit_name),
                   st[p].retry_after_ms);
 
+    ngx_http_zae_limit_trace3(ctx, "rejected%s: limit \"%V\", retry after "
+                              "%L ms", ctx->zlcf->dry_run ? " (dry run)" : "",
+                              ngx_http_zae_limit_v(&st[p].limit_name),
+                              st[p].retry_after_ms);
+
     if (ctx->zlcf->dry_run) {
         ctx->status = NGX_HTTP_ZAE_LIMIT_REJECTED_DRY_RUN;
         ctx->rc = NGX_DECLINED;
@@ -296,6 +303,10 @@ ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
         }
     }
 
+    ngx_http_zae_limit_trace1(ctx, "unavailable: %s",
+                              mode == NGX_HTTP_ZAE_LIMIT_ALLOW ? "allowed"
+                                                               : "blocked");
+
     if (mode == NGX_HTTP_ZAE_LIMIT_ALLOW) {
         ctx->status = NGX_HTTP_ZAE_LIMIT_UNAVAILABLE_ALLOWED;
         ctx->rc = NGX_DECLINED;
@@ -332,6 +343,8 @@ ngx_http_zae_limit_invalid(ngx_http_request_t *r,
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "zae_limit: invalid %s: %s", field, err->msg);
+
+    ngx_http_zae_limit_trace1(ctx, "invalid %s", field);
 
     ctx->status = NGX_HTTP_ZAE_LIMIT_INVALID;
 
@@ -384,8 +397,12 @@ ngx_http_zae_limit_answer(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
     ngx_http_complex_value_t   cv;
 
     if (ctx->rc != NGX_DONE) {
+        ngx_http_zae_limit_trace1(ctx, "answer: phase handler returns %i",
+                                  ctx->rc);
         return ctx->rc;
     }
+
+    ngx_http_zae_limit_trace1(ctx, "answer: %ui", ctx->http_status);
 
     if (ctx->retry_header > 0) {
         h = ngx_list_push(&r->headers_out.headers);
