@@ -68,6 +68,7 @@ typedef enum {
     NGX_HTTP_ZAE_LIMIT_M_ROLLBACKS,
     NGX_HTTP_ZAE_LIMIT_M_RECONCILE_INVALID,
     NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_EVENTS,
+    NGX_HTTP_ZAE_LIMIT_M_FLUSH_IN_DOUBT,
     NGX_HTTP_ZAE_LIMIT_M_LAST
 } ngx_http_zae_limit_metric_e;
 
@@ -92,8 +93,15 @@ typedef struct {
     ngx_queue_t                  lru;
     ngx_rbtree_t                 deltas;
     ngx_rbtree_node_t            deltas_sentinel;
-    ngx_queue_t                  deltas_queue;
+    ngx_queue_t                  deltas_queue;  /* ready, oldest first */
+    ngx_queue_t                  held_queue;    /* a write in flight or
+                                                   in doubt */
     ngx_uint_t                   ndeltas;
+    ngx_uint_t                   generation;    /* configurations that
+                                                   took the zone over */
+    ngx_atomic_t                 exit_logged;
+    uint64_t                     wid_epoch;     /* ms, zone creation */
+    uint64_t                     wid_next;
     ngx_http_zae_limit_metrics_t metrics;
 } ngx_http_zae_limit_shctx_t;
 
@@ -105,18 +113,49 @@ typedef struct {
 } ngx_http_zae_limit_shm_t;
 
 
-/* a pending reconciliation delta of one limit of one bucket */
+/*
+ * The zone's key of a bucket with pending deltas: the parts of the
+ * bucket's key, not its formatted PK (the core formats that when the
+ * write is built, src/core/zae_schema.c); the strings follow the header.
+ */
+
+typedef struct {
+    int64_t                      shard;
+    u_short                      ns_len;
+    u_short                      entity_len;
+    u_short                      resource_len;
+    u_short                      reserved;
+} ngx_http_zae_limit_bkey_t;
+
+
+/* the amount of one limit of a flush write */
 
 typedef struct {
     ngx_str_t                    name;
-    int64_t                      delta;      /* millitokens consumed */
+    int64_t                      delta;      /* tokens, |delta| <= 10^12 */
 } ngx_http_zae_limit_delta_t;
 
 
+/* a flush write taken out of the zone, in pool memory */
+
 typedef struct {
-    ngx_str_t                    pk;         /* the bucket's partition key */
+    ngx_str_t                    key;        /* the zone's bucket key */
+    zae_bucket_ref_t             ref;        /* points into key */
+    uint64_t                     wid;        /* the write's id */
+    ngx_uint_t                   retry;      /* held: sent before, in doubt */
     ngx_array_t                  limits;     /* ngx_http_zae_limit_delta_t */
 } ngx_http_zae_limit_bucket_delta_t;
+
+
+/* what is not written yet, for the exit line and the metrics */
+
+typedef struct {
+    ngx_uint_t                   buckets;
+    ngx_uint_t                   held;       /* buckets with a write in
+                                                flight or in doubt */
+    int64_t                      tokens;     /* sum of |amount| */
+    ngx_msec_t                   oldest;     /* age in ms */
+} ngx_http_zae_limit_backlog_t;
 
 
 typedef struct {
@@ -336,11 +375,21 @@ ngx_int_t ngx_http_zae_limit_cache_put(ngx_shm_zone_t *zone, ngx_uint_t type,
     ngx_str_t *key, u_char *value, size_t len, ngx_msec_t ttl);
 void ngx_http_zae_limit_cache_delete(ngx_shm_zone_t *zone, ngx_uint_t type,
     ngx_str_t *key);
-ngx_int_t ngx_http_zae_limit_delta_add(ngx_shm_zone_t *zone, ngx_str_t *pk,
-    ngx_str_t *name, int64_t delta);
+ngx_int_t ngx_http_zae_limit_bucket_key(ngx_pool_t *pool,
+    zae_bucket_ref_t *ref, ngx_str_t *key);
+void ngx_http_zae_limit_bucket_ref(ngx_str_t *key, zae_bucket_ref_t *ref);
+ngx_int_t ngx_http_zae_limit_delta_add(ngx_shm_zone_t *zone, ngx_str_t *key,
+    ngx_str_t *name, int64_t delta, int64_t *lost);
 ngx_array_t *ngx_http_zae_limit_delta_take(ngx_shm_zone_t *zone,
-    ngx_pool_t *pool, ngx_uint_t max);
+    ngx_pool_t *pool, ngx_uint_t max, ngx_msec_t before, ngx_msec_t stale);
+void ngx_http_zae_limit_delta_settle(ngx_shm_zone_t *zone,
+    ngx_http_zae_limit_bucket_delta_t *bd, ngx_uint_t written,
+    ngx_msec_t backoff);
+void ngx_http_zae_limit_delta_release(ngx_shm_zone_t *zone);
 ngx_uint_t ngx_http_zae_limit_delta_pending(ngx_shm_zone_t *zone);
+void ngx_http_zae_limit_delta_backlog(ngx_shm_zone_t *zone,
+    ngx_http_zae_limit_backlog_t *bl, ngx_uint_t scan);
+ngx_uint_t ngx_http_zae_limit_zone_generation(ngx_shm_zone_t *zone);
 void ngx_http_zae_limit_metric_add(ngx_shm_zone_t *zone,
     ngx_http_zae_limit_metric_e m, ngx_atomic_int_t n);
 void ngx_http_zae_limit_metric_call(ngx_shm_zone_t *zone,

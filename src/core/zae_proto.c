@@ -1633,12 +1633,13 @@ zae_proto_write_decode(zae_mem_t *mem, const zae_ddb_http_resp_t *resp,
 
 static int
 zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref, zae_amount_t *a,
-    size_t n, int64_t sign, const zae_str_t *once)
+    size_t n, int64_t sign, const zae_str_t *writer, const zae_str_t *once)
 {
     size_t          i, k;
     int64_t         m;
     zae_av_t       *key;
     zae_buf_t       upd, cond;
+    u_char         *an;
     const char     *tk, *tc, *neg, *pos, *wn, *wv;
     zae_ddb_req_t   r;
     zae_ddb_expr_t  x;
@@ -1688,11 +1689,31 @@ zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref, zae_amount_t *a,
 
         /*
          * a write applied once even when it is sent again (a retry after
-         * a lost answer): it stores its id, and an attempt that finds
-         * its own id there fails the condition instead of adding twice
+         * a lost answer): it stores its id in its writer's attribute,
+         * and an attempt that finds its own id there fails the condition
+         * instead of adding twice
          */
 
-        if ((wn = zae_ddb_expr_cname(&x, ZAE_PROTO_WRITE_ID)) == NULL
+        if (writer == NULL || writer->len == 0
+            || writer->len > ZAE_PROTO_WRITER_MAX_LEN)
+        {
+            return ZAE_ERROR;
+        }
+
+        an = zae_alloc(b->mem, sizeof(ZAE_PROTO_WRITER_PREFIX) - 1
+                               + writer->len);
+        if (an == NULL) {
+            return ZAE_ERROR;
+        }
+
+        memcpy(an, ZAE_PROTO_WRITER_PREFIX,
+               sizeof(ZAE_PROTO_WRITER_PREFIX) - 1);
+        memcpy(an + sizeof(ZAE_PROTO_WRITER_PREFIX) - 1, writer->data,
+               writer->len);
+
+        if ((wn = zae_ddb_expr_name(&x, an, sizeof(ZAE_PROTO_WRITER_PREFIX)
+                                            - 1 + writer->len))
+               == NULL
             || (wv = zae_ddb_expr_str(&x, once->data, once->len)) == NULL)
         {
             return ZAE_ERROR;
@@ -1730,15 +1751,16 @@ int
 zae_proto_adjust_request(zae_buf_t *b, zae_bucket_ref_t *ref,
     zae_amount_t *delta, size_t n)
 {
-    return zae_proto_add(b, ref, delta, n, 1, NULL);
+    return zae_proto_add(b, ref, delta, n, 1, NULL, NULL);
 }
 
 
 int
 zae_proto_adjust_request_once(zae_buf_t *b, zae_bucket_ref_t *ref,
-    zae_amount_t *delta, size_t n, const zae_str_t *write_id)
+    zae_amount_t *delta, size_t n, const zae_str_t *writer,
+    const zae_str_t *write_id)
 {
-    return zae_proto_add(b, ref, delta, n, 1, write_id);
+    return zae_proto_add(b, ref, delta, n, 1, writer, write_id);
 }
 
 
@@ -1746,5 +1768,5 @@ int
 zae_proto_rollback_request(zae_buf_t *b, zae_bucket_ref_t *ref,
     zae_amount_t *consumed, size_t n)
 {
-    return zae_proto_add(b, ref, consumed, n, -1, NULL);
+    return zae_proto_add(b, ref, consumed, n, -1, NULL, NULL);
 }

@@ -316,15 +316,20 @@ int zae_proto_rollback_request(zae_buf_t *b, zae_bucket_ref_t *ref,
 
 /*
  * The adjust made idempotent for retries (our addition, wire-neutral for
- * Python readers, which ignore the attribute): it also SETs the write's
- * id in ZAE_PROTO_WRITE_ID, under the condition that the item does not
- * hold that id already; a ConditionalCheckFailed answer then means "this
- * write was applied before"
+ * Python readers, which only read b_* and l_* attributes): it also SETs
+ * the write's id in the writer's own attribute ZAE_PROTO_WRITER_PREFIX +
+ * writer (e.g. "zl_w_3f9a0c51d2e4"), under the condition that the
+ * attribute does not hold that id already; a ConditionalCheckFailed
+ * answer then means "this write was applied before".  One attribute per
+ * writer, so that another writer's write in between does not erase the
+ * id a retry is checked against (docs/table-format.md).
  */
-#define ZAE_PROTO_WRITE_ID  "zl_write_id"
+#define ZAE_PROTO_WRITER_PREFIX   "zl_w_"
+#define ZAE_PROTO_WRITER_MAX_LEN  32
 
 int zae_proto_adjust_request_once(zae_buf_t *b, zae_bucket_ref_t *ref,
-    zae_amount_t *delta, size_t n, const zae_str_t *write_id);
+    zae_amount_t *delta, size_t n, const zae_str_t *writer,
+    const zae_str_t *write_id);
 
 
 #endif /* _ZAE_PROTO_H_INCLUDED_ */

@@ -1767,6 +1767,7 @@ main(void)
         zae_mem_t         im;
         zae_buf_t         ib;
         zae_str_t         wid = zae_string("1234-99-7");
+        zae_str_t         wr = zae_string("3f9a0c51d2e4");
         zae_amount_t      d[1];
         zae_bucket_ref_t  iref;
 
@@ -1783,15 +1784,16 @@ main(void)
         zae_str_set(&d[0].name, "tpm");
         d[0].amount = 250;
 
-        ok(zae_proto_adjust_request_once(&ib, &iref, d, 1, &wid) == ZAE_OK,
+        ok(zae_proto_adjust_request_once(&ib, &iref, d, 1, &wr, &wid)
+           == ZAE_OK,
            "adjust once: built");
         ok(ib.len && strstr((char *) ib.data, "\"ConditionExpression\":"
                             "\"attribute_not_exists(#n2) OR #n2 <> :v2\"")
            != NULL, "adjust once: condition on the write id");
         ok(strstr((char *) ib.data, " SET #n2 = :v2\"") != NULL,
            "adjust once: the write id is stored");
-        ok(strstr((char *) ib.data, "\"#n2\":\"zl_write_id\"") != NULL,
-           "adjust once: attribute zl_write_id");
+        ok(strstr((char *) ib.data, "\"#n2\":\"zl_w_3f9a0c51d2e4\"")
+           != NULL, "adjust once: the writer's own attribute");
         ok(strstr((char *) ib.data, "\":v2\":{\"S\":\"1234-99-7\"}") != NULL,
            "adjust once: the id value");
         ok(strstr((char *) ib.data, "ADD #n0 :v0, #n1 :v1") != NULL,
