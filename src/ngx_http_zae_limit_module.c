@@ -226,6 +226,7 @@ ngx_http_zae_limit_create_main_conf(ngx_conf_t *cf)
 
     zmcf->config_ttl = NGX_CONF_UNSET_MSEC;
     zmcf->flush_interval = NGX_CONF_UNSET_MSEC;
+    zmcf->exit_deadline = NGX_CONF_UNSET_MSEC;
     zmcf->max_deltas = NGX_CONF_UNSET_UINT;
     zmcf->ddb_conf.timeout = NGX_CONF_UNSET_MSEC;
     zmcf->ddb_conf.max_attempts = NGX_CONF_UNSET_UINT;
@@ -244,6 +245,7 @@ ngx_http_zae_limit_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_msec_value(zmcf->config_ttl, 60000);
     ngx_conf_init_msec_value(zmcf->flush_interval, 1000);
+    ngx_conf_init_msec_value(zmcf->exit_deadline, 5000);
     ngx_conf_init_uint_value(zmcf->max_deltas, 65536);
     ngx_conf_init_msec_value(zmcf->ddb_conf.timeout,
                              NGX_HTTP_ZAE_LIMIT_DDB_TIMEOUT);
@@ -499,6 +501,19 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             zmcf->flush_interval = ms;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "exit_deadline=", 14) == 0) {
+            s.data = value[i].data + 14;
+            s.len = value[i].len - 14;
+
+            ms = ngx_parse_time(&s, 0);
+            if (ms == (ngx_msec_t) NGX_ERROR || ms == 0 || ms > 600000) {
+                goto invalid;
+            }
+
+            zmcf->exit_deadline = ms;
             continue;
         }
 

@@ -99,6 +99,8 @@ typedef struct {
     ngx_uint_t                   ndeltas;
     ngx_uint_t                   generation;    /* configurations that
                                                    took the zone over */
+    ngx_uint_t                   workers_generation; /* the newest with
+                                                   workers */
     ngx_atomic_t                 exit_logged;
     uint64_t                     wid_epoch;     /* ms, zone creation */
     uint64_t                     wid_next;
@@ -180,6 +182,7 @@ typedef struct {
     ngx_http_zae_limit_creds_t  *creds;       /* per worker */
     ngx_msec_t                   config_ttl;
     ngx_msec_t                   flush_interval;
+    ngx_msec_t                   exit_deadline;
     ngx_uint_t                   max_deltas;
     ngx_uint_t                   configured;  /* unsigned configured:1; */
 } ngx_http_zae_limit_main_conf_t;
@@ -389,7 +392,9 @@ void ngx_http_zae_limit_delta_release(ngx_shm_zone_t *zone);
 ngx_uint_t ngx_http_zae_limit_delta_pending(ngx_shm_zone_t *zone);
 void ngx_http_zae_limit_delta_backlog(ngx_shm_zone_t *zone,
     ngx_http_zae_limit_backlog_t *bl, ngx_uint_t scan);
-ngx_uint_t ngx_http_zae_limit_zone_generation(ngx_shm_zone_t *zone);
+ngx_uint_t ngx_http_zae_limit_zone_join(ngx_shm_zone_t *zone);
+ngx_uint_t ngx_http_zae_limit_zone_newer(ngx_shm_zone_t *zone,
+    ngx_uint_t gen);
 void ngx_http_zae_limit_metric_add(ngx_shm_zone_t *zone,
     ngx_http_zae_limit_metric_e m, ngx_atomic_int_t n);
 void ngx_http_zae_limit_metric_call(ngx_shm_zone_t *zone,
@@ -457,6 +462,8 @@ ngx_int_t ngx_http_zae_limit_filter_init(ngx_conf_t *cf);
 
 void ngx_http_zae_limit_queue_delta(ngx_http_zae_limit_ctx_t *ctx,
     zae_str_t *entity, zae_str_t *name, int64_t delta);
+void ngx_http_zae_limit_reconcile_amount(ngx_http_zae_limit_ctx_t *ctx,
+    ngx_str_t *name, int64_t actual);
 ngx_int_t ngx_http_zae_limit_log_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_zae_limit_reconcile_init_process(ngx_cycle_t *cycle,
     ngx_http_zae_limit_main_conf_t *zmcf);

@@ -135,6 +135,7 @@ ngx_http_zae_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_zae_limit_shm_t  *oshm = data;
 
     size_t                     len;
+    ngx_time_t                *tp;
     ngx_http_zae_limit_shm_t  *shm;
 
     shm = shm_zone->data;
@@ -180,8 +181,8 @@ ngx_http_zae_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     /* write ids: unique per zone, and per zone over restarts */
 
     ngx_time_update();
-    shm->sh->wid_epoch = (uint64_t) ngx_time() * 1000
-                         + ngx_timeofday()->msec;
+    tp = ngx_timeofday();
+    shm->sh->wid_epoch = (uint64_t) tp->sec * 1000 + tp->msec;
 
     len = sizeof(" in zae_limit zone \"\"") + shm_zone->shm.name.len;
 
@@ -1189,14 +1190,42 @@ ngx_http_zae_limit_delta_backlog(ngx_shm_zone_t *zone,
 }
 
 
+/*
+ * A worker's start: the zone's configuration generation, recorded as
+ * the newest one with workers.  Workers of an older generation (a reload
+ * that kept the zone) leave the pending deltas to them.
+ */
+
 ngx_uint_t
-ngx_http_zae_limit_zone_generation(ngx_shm_zone_t *zone)
+ngx_http_zae_limit_zone_join(ngx_shm_zone_t *zone)
+{
+    ngx_uint_t                 gen;
+    ngx_http_zae_limit_shm_t  *shm;
+
+    shm = zone->data;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    gen = shm->sh->generation;
+
+    if (shm->sh->workers_generation < gen) {
+        shm->sh->workers_generation = gen;
+    }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return gen;
+}
+
+
+ngx_uint_t
+ngx_http_zae_limit_zone_newer(ngx_shm_zone_t *zone, ngx_uint_t gen)
 {
     ngx_http_zae_limit_shm_t  *shm;
 
     shm = zone->data;
 
-    return shm->sh->generation;
+    return shm->sh->workers_generation > gen;
 }
 
 
@@ -1309,7 +1338,7 @@ static ngx_http_zae_limit_metric_desc_t  ngx_http_zae_limit_metric_descs[] = {
     { NGX_HTTP_ZAE_LIMIT_M_FLUSH_WRITES, "zae_limit_flush_writes_total",
       NULL, "UpdateItem calls written by the flush timer" },
     { NGX_HTTP_ZAE_LIMIT_M_FLUSH_ERRORS, "zae_limit_flush_errors_total",
-      NULL, "flush writes that failed and were queued again" },
+      NULL, "flush writes that failed, kept for a retry" },
     { NGX_HTTP_ZAE_LIMIT_M_ROLLBACKS, "zae_limit_rollbacks_total", NULL,
       "initial consumptions given back after an upstream failure" },
     { NGX_HTTP_ZAE_LIMIT_M_RECONCILE_INVALID,
@@ -1317,7 +1346,10 @@ static ngx_http_zae_limit_metric_desc_t  ngx_http_zae_limit_metric_descs[] = {
       "missing or invalid reconciliation values (estimate kept)" },
     { NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_EVENTS,
       "zae_limit_unavailable_total", NULL,
-      "acquires that could not reach DynamoDB" }
+      "acquires that could not reach DynamoDB" },
+    { NGX_HTTP_ZAE_LIMIT_M_FLUSH_IN_DOUBT, "zae_limit_flush_in_doubt_total",
+      NULL, "flush writes without a final answer (maybe applied), kept "
+      "with their id and sent again" }
 };
 
 
@@ -1333,6 +1365,7 @@ ngx_http_zae_limit_metrics_handler(ngx_http_request_t *r)
     ngx_chain_t                      out;
     ngx_http_zae_limit_shm_t        *shm;
     ngx_http_zae_limit_metrics_t    *m;
+    ngx_http_zae_limit_backlog_t     bl;
     ngx_http_zae_limit_main_conf_t  *zmcf;
 
     /* the operations the module sends */
@@ -1433,6 +1466,15 @@ ngx_http_zae_limit_metrics_handler(ngx_http_request_t *r)
                            "zae_limit_reconcile_pending %uA\n",
                            m->latency_count, m->latency_sum,
                            m->latency_count, m->pending);
+
+    ngx_http_zae_limit_delta_backlog(zmcf->shm_zone, &bl, 0);
+
+    b->last = ngx_slprintf(b->last, b->end,
+                           "# HELP zae_limit_reconcile_lag_seconds "
+                           "age of the oldest delta not written yet\n"
+                           "# TYPE zae_limit_reconcile_lag_seconds gauge\n"
+                           "zae_limit_reconcile_lag_seconds %M.%03M\n",
+                           bl.oldest / 1000, bl.oldest % 1000);
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = b->last - b->pos;

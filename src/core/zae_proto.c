@@ -44,7 +44,8 @@ static int zae_proto_update_action(zae_mem_t *mem, zae_str_t *ns,
 static int zae_proto_dispatch(zae_buf_t *b, zae_ddb_action_t *acts,
     size_t n, zae_ddb_op_e *op);
 static int zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref,
-    zae_amount_t *a, size_t n, int64_t sign, const zae_str_t *once);
+    zae_amount_t *a, size_t n, int64_t sign, const zae_str_t *writer,
+    const zae_str_t *once);
 
 
 static zae_str_t  zae_proto_all_new = zae_string("ALL_NEW");
