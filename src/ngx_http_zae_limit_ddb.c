@@ -642,6 +642,7 @@ ngx_http_zae_limit_ddb_fail(ngx_http_zae_limit_ddb_op_t *op,
     va_list                         args;
     int64_t                         delay;
     ngx_int_t                       rc;
+    ngx_uint_t                      level;
     zae_retry_class_e               cls;
     ngx_http_zae_limit_ddb_t       *ddb;
     ngx_http_zae_limit_ddb_call_t  *call;
@@ -733,7 +734,9 @@ ngx_http_zae_limit_ddb_fail(ngx_http_zae_limit_ddb_op_t *op,
         ngx_str_null(&call->response);
     }
 
-    ngx_log_error(NGX_LOG_ERR, call->log, 0,
+    level = call->log_level ? call->log_level : NGX_LOG_ERR;
+
+    ngx_log_error(level, call->log, 0,
                   "zae_limit: DynamoDB \"%V\" failed after %ui attempt%s: "
                   "%*s", &op->target, call->attempts,
                   call->attempts == 1 ? "" : "s", p - msg, msg);

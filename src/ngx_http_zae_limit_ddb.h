@@ -97,6 +97,9 @@ struct ngx_http_zae_limit_ddb_call_s {
                                                      plus backoff allowance */
     ngx_http_zae_limit_ddb_handler_pt   handler;  /* called exactly once
                                                      unless cancelled */
+    ngx_uint_t                          log_level; /* of the line that says
+                                                     the call gave up;
+                                                     0: NGX_LOG_ERR */
     void                               *data;
 
     /* results, valid in the handler */

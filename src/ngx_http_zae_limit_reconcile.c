@@ -377,6 +377,10 @@ ngx_http_zae_limit_flush_start(ngx_http_zae_limit_main_conf_t *zmcf,
     call->handler = ngx_http_zae_limit_flush_done;
     call->data = fl;
 
+    /* the flush logs its failures itself, at most one line a second */
+
+    call->log_level = NGX_LOG_INFO;
+
     if (ngx_exiting) {
 
         /* a quit: no write outlives the deadline */

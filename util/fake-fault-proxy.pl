@@ -9,6 +9,7 @@
 #   pass           forward both ways
 #   refuse         close the listening socket until the mode changes
 #   delay=MS       forward, but hold each response MS milliseconds
+#   delay=MS@TEXT  the same, only for requests that contain TEXT
 #   hang           read the request, never answer (a paused backend)
 #   reset          accept and reset the connection at once
 #   http500        answer 500 InternalServerError (JSON, like DynamoDB)
@@ -20,6 +21,10 @@
 #                  the response, then reset the connection (a backend
 #                  that dies mid-response)
 #   close          read the request, close without an answer
+#   lose=TEXT      forward every request; when a request contains TEXT,
+#                  DynamoDB's answer is read and dropped and the
+#                  connection closed: a write applied whose answer is
+#                  lost (one request per connection, keepalive=0)
 # Loopback only.  Stops on SIGTERM/SIGINT and when its parent dies.
 
 use strict;
@@ -113,14 +118,16 @@ sub reset_close {
 
 sub relay {
     my ($c, $mode) = @_;
-    my ($u, $sel, $delay, $cutoff);
+    my ($u, $sel, $delay, $only, $cutoff, $lose, $req);
 
     $u = IO::Socket::INET->new(PeerAddr => $to_host, PeerPort => $to_port,
                                Proto => 'tcp', Timeout => 5)
         or return;
 
-    ($delay) = $mode =~ /^delay=(\d+)$/;
+    ($delay, $only) = $mode =~ /^delay=(\d+)(?:@(.+))?$/;
     ($cutoff) = $mode =~ /^cutoff=(\d+)$/;
+    ($lose) = $mode =~ /^lose=(.+)$/;
+    $req = '';
     $sel = IO::Select->new($c, $u);
 
     while (my @ready = $sel->can_read(30)) {
@@ -129,7 +136,13 @@ sub relay {
             return unless $n;
 
             if ($s == $u) {
-                sleep($delay / 1000) if $delay;
+                if (defined $lose && index($req, $lose) >= 0) {
+                    close $c;
+                    return;
+                }
+
+                sleep($delay / 1000)
+                    if $delay && (!defined $only || index($req, $only) >= 0);
                 $buf =~ s/^(x-amz-crc32:\s*)\d+/${1}12345/mi
                     if $mode eq 'badcrc';
 
@@ -143,6 +156,7 @@ sub relay {
                 syswrite($c, $buf);
 
             } else {
+                $req .= $buf if defined $lose || defined $only;
                 syswrite($u, $buf);
             }
         }
@@ -226,6 +240,10 @@ while (getppid() == $parent) {
     next unless $sel->can_read(0.1);
 
     my $c = $server->accept or next;
+
+    # the mode at the time of the connection, not of the poll before it
+    $mode = mode();
+
     my $pid = fork;
 
     if (!defined $pid) {
