@@ -733,7 +733,18 @@ ngx_http_zae_limit_spec(ngx_http_zae_limit_ctx_t *ctx)
         rc = ngx_http_zae_limit_spec_send(ctx, 1, &ctx->pref);
 
         if (rc != NGX_AGAIN) {
-            return rc;
+
+            /*
+             * the parent's call did not start while the child's is in
+             * flight: the answer (already decided) waits for the child's,
+             * so that a consumption it applied is given back
+             */
+
+            ctx->cascaded = 0;
+            ctx->orphan = 1;
+            ctx->orphan_rc = rc;
+
+            return NGX_AGAIN;
         }
     }
 
@@ -812,6 +823,26 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
     zae_spec_result_t              *res;
     zae_ddb_http_resp_t             resp;
     ngx_http_zae_limit_ddb_call_t  *call;
+
+    if (ctx->orphan) {
+        ctx->orphan = 0;
+        call = &ctx->call[0];
+
+        if (call->rc == NGX_OK) {
+            ngx_http_zae_limit_resp(call, &resp);
+
+            if (zae_proto_spec_decode(&ctx->mem, ctx->consume,
+                                      ctx->nconsume, ctx->now_ms, &resp,
+                                      &ctx->spec[0], &err)
+                == ZAE_OK
+                && ctx->spec[0].decision == ZAE_SPEC_OK)
+            {
+                ngx_http_zae_limit_compensate(ctx, &ctx->ref.entity_id);
+            }
+        }
+
+        return ctx->orphan_rc;
+    }
 
     n = ctx->cascaded ? 2 : 1;
 

@@ -355,8 +355,12 @@ struct ngx_http_zae_limit_ctx_s {
     ngx_str_t                        body;
     ngx_uint_t                       http_status;
     zae_level_e                      source;
+    ngx_int_t                        orphan_rc;  /* the answer decided while
+                                                    the child's write was
+                                                    in flight alone */
 
     unsigned                         done:1;
+    unsigned                         orphan:1;
     unsigned                         parked:1;
     unsigned                         acquired:1;
     unsigned                         cascaded:1;

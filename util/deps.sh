@@ -12,7 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 pkgs="gcc make dpkg-dev nginx nginx-dev libyajl-dev libcurl4-openssl-dev
       libssl-dev libyaml-dev zlib1g-dev pkg-config perl curl wrk clang libclang-rt-14-dev
-      valgrind gnuplot-nox iproute2 ca-certificates openssl"
+      valgrind gnuplot-nox iproute2 ca-certificates openssl gdb"
 
 missing=
 for p in $pkgs; do

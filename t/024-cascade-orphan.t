@@ -1,0 +1,123 @@
+# Cascade (issue 10, point 6): the child's and the parent's speculative
+# writes start together; when the parent's call fails to start after the
+# child's is in flight, the child's consumption must be given back.
+#
+# No real fault makes one call of a pair fail to start (it takes an
+# allocation failure), so gdb (a real debugger, not a fake) makes
+# ngx_http_zae_limit_ddb_start() return NGX_ERROR for the parent's call
+# once, in the running worker.
+
+use strict;
+use warnings;
+
+use lib 't/lib';
+use Test::Zae;
+use Test::Zae::Items;
+use File::Temp qw(tempfile);
+use Time::HiRes qw(sleep);
+
+my ($env, $ddb, $nsid, $n, $r, $bk, $gdb);
+
+$env = zae_env();
+$ddb = ddb();
+$nsid = $env->{TEST_NGINX_NSID};
+
+create_entity($ddb, $nsid, 'orphan-proj');
+create_entity($ddb, $nsid, 'orphan-1', parent => 'orphan-proj', cascade => 1);
+
+$n = nginx(log_level => 'info', conf => <<'EOF2');
+env AWS_ACCESS_KEY_ID=AKIDLOCAL;
+env AWS_SECRET_ACCESS_KEY=x;
+events { }
+http {
+    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
+                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=2s
+                       flush_interval=200ms;
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+        location / { return 200 'ok'; }
+    }
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
+
+        location /v1/ {
+            zae_limit entity=$http_x_api_key resource=orphan
+                      consume=rpm:1 limits=rpm:100/min;
+            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+        }
+    }
+}
+EOF2
+
+$n->start;
+
+sub req { http_req('GET /v1/', headers => "X-API-Key: orphan-1\n") }
+
+# the first request takes the slow path and learns the parent
+
+is(req()->{status}, 200, 'first request: admitted, the cascade is cached');
+
+$bk = get_bucket($ddb, $nsid, 'orphan-1', 'orphan');
+is($bk->{b_rpm_tc}, 1000, 'child charged once');
+
+# the next one writes child and parent concurrently; the parent's call
+# (its body names the parent's bucket) fails to start
+
+my ($worker) = $n->workers;
+my ($fh, $script) = tempfile(UNLINK => 1);
+print $fh <<'EOS';
+set confirm off
+set pagination off
+break ngx_http_zae_limit_ddb_start if $_memmem(call->body.data, call->body.len, "BUCKET#orphan-proj#", 19) != 0
+commands 1
+return (ngx_int_t) -1
+echo zae-test: parent call refused\n
+detach
+quit
+end
+echo zae-test: attached\n
+continue
+EOS
+close $fh;
+
+my $gdb_log = "$env->{TEST_NGINX_SERVROOT}-gdb.log";
+$gdb = fork;
+die "fork: $!\n" unless defined $gdb;
+
+if ($gdb == 0) {
+    open STDOUT, '>', $gdb_log;
+    open STDERR, '>&', \*STDOUT;
+    no warnings qw(exec);
+    exec 'gdb', '-nx', '-batch', '-p', $worker, '-x', $script;
+    POSIX::_exit(127);
+}
+
+ok(wait_for(sub { -s $gdb_log && `cat $gdb_log` =~ /zae-test: attached/ },
+            30), 'gdb attached to the worker')
+    or diag(`cat $gdb_log`);
+
+$r = req();
+is($r->{status}, 503, 'the parent call could not start: unavailable (block)');
+
+waitpid($gdb, 0);
+$gdb = undef;
+like(`cat $gdb_log`, qr/zae-test: parent call refused/,
+     'it was the parent call that was refused') or diag(`cat $gdb_log`);
+
+ok(wait_for(sub { (get_bucket($ddb, $nsid, 'orphan-1', 'orphan')->{b_rpm_tc}
+                   // 0) == 1000 }, 5),
+   "the child's consumption of the refused request was given back")
+    or diag(explain(get_bucket($ddb, $nsid, 'orphan-1', 'orphan')));
+
+like($n->error_log, qr/dynamodb unavailable: could not start a call/,
+     'the failure is logged');
+
+is(req()->{status}, 200, 'the next request is admitted');
+
+$n->stop;
+
+END { kill 'KILL', $gdb if $gdb }
+
+done_testing();
