@@ -430,6 +430,10 @@ ngx_http_zae_limit_flush_more(ngx_http_zae_limit_main_conf_t *zmcf,
 
     stale = 2 * zmcf->ddb_conf.timeout * zmcf->ddb_conf.max_attempts + 1000;
 
+    if (ngx_exiting) {
+        ngx_http_zae_limit_exit_begin(zmcf);
+    }
+
     while (ngx_http_zae_limit_round
            && ngx_http_zae_limit_flushing
               < NGX_HTTP_ZAE_LIMIT_FLUSH_CONCURRENCY)

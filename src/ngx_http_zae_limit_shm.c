@@ -1212,6 +1212,10 @@ ngx_http_zae_limit_zone_join(ngx_shm_zone_t *zone)
         shm->sh->workers_generation = gen;
     }
 
+    /* a new worker: a later exit may have to say what it left */
+
+    shm->sh->exit_logged = 0;
+
     ngx_shmtx_unlock(&shm->shpool->mutex);
 
     return gen;

@@ -1,8 +1,8 @@
 # A flush write that DynamoDB applied but whose answer was lost (issues
 # 10.1 and 15.2): DynamoDB Local behind util/fake-fault-proxy.pl (a
-# fake) in mode "lose=<>", which forwards every request and drops the
-# answer to the ones whose condition has "<>" (the flush write's
-# "attribute_not_exists(#w) OR #w <> :id"; acquires pass).  The write
+# fake) in mode "lose=zl_w", which forwards every request and drops the
+# answer to the ones that name a write-id attribute ("zl_w_<writer>";
+# "zl_write_id" before: the flush writes; acquires pass).  The write
 # is applied, the module sees a failure: the write is in doubt, must
 # keep its id and amounts, must not take in later deltas, and must be
 # sent again as it was until DynamoDB answers; the bucket then counts
@@ -31,7 +31,7 @@ events { }
 http {
     zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
                        endpoint=http://127.0.0.1:$TEST_NGINX_PROXY_PORT
-                       timeout=500ms max_attempts=2 keepalive=0
+                       timeout=3s max_attempts=2 keepalive=0
                        flush_interval=300ms;
 
     server {
@@ -68,7 +68,7 @@ sub req {
     return http_req("GET /v1/?used=$used", headers => "X-API-Key: doubt-1\n");
 }
 
-$proxy->mode('lose=<>');
+$proxy->mode('lose=zl_w');
 
 # the issue's case: estimate 500, actual 100, twice: -400 each
 

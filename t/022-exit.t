@@ -36,7 +36,7 @@ events { }
 http {
     zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
                        endpoint=ENDPOINT
-                       timeout=500ms max_attempts=2 keepalive=0
+                       timeout=3s max_attempts=2 keepalive=0
                        flush_interval=FLUSH;
 
     server {

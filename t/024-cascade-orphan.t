@@ -42,9 +42,12 @@ http {
     server {
         listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
 
+        add_header X-Status $zae_limit_status always;
+
         location /v1/ {
             zae_limit entity=$http_x_api_key resource=orphan
                       consume=rpm:1 limits=rpm:100/min;
+            zae_limit_on_unavailable allow;
             proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
         }
     }
@@ -98,8 +101,13 @@ ok(wait_for(sub { -s $gdb_log && `cat $gdb_log` =~ /zae-test: attached/ },
             30), 'gdb attached to the worker')
     or diag(`cat $gdb_log`);
 
+# with "allow" the request goes on to the upstream while the child's
+# write is still in flight: nothing else would give its consumption back
+
 $r = req();
-is($r->{status}, 503, 'the parent call could not start: unavailable (block)');
+is($r->{status}, 200, 'the parent call could not start: served (allow)');
+is($r->{headers}{'x-status'}, 'UNAVAILABLE_ALLOWED',
+   'as unavailable, consuming nothing');
 
 waitpid($gdb, 0);
 $gdb = undef;
