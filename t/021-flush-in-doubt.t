@@ -112,6 +112,88 @@ like($n->error_log, qr/reconciliation write of entity "doubt-1" resource "gpt-4"
 like($n->error_log, qr/in-doubt reconciliation write of entity "doubt-1" resource "gpt-4" shard 0 settled \(it was applied before\)/,
      'its retry found its own id: settled without adding again');
 
+
+# another writer in between ------------------------------------------------
+#
+# The condition only compares with the last id stored in the attribute:
+# if another nginx wrote the same attribute between an in-doubt attempt
+# and its retry, the retry would add again.  A second nginx (its own
+# writer id: another prefix) writes the bucket, directly, while this
+# one's write is in doubt.
+
+chomp(my $b_port = `$env->{TEST_NGINX_TOP}/util/free-port 1`);
+$ENV{TEST_NGINX_B_PORT} = $b_port;
+
+my $nb = nginx(log_level => 'info', prefix => "$env->{TEST_NGINX_SERVROOT}-b",
+               conf => <<'EOF2');
+env AWS_ACCESS_KEY_ID=AKIDLOCAL;
+env AWS_SECRET_ACCESS_KEY=x;
+events { }
+http {
+    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
+                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=3s
+                       flush_interval=100ms;
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_B_PORT;
+
+        location /v1/ {
+            zae_limit entity=$http_x_api_key resource=gpt-4
+                      consume=rpm:1,tpm:500
+                      limits=rpm:1000/min,tpm:1000000/hour;
+            zae_limit_reconcile tpm $upstream_http_x_tokens_used;
+            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT/tokens/;
+        }
+
+        location = /metrics {
+            zae_limit_metrics;
+        }
+    }
+}
+EOF2
+
+$nb->start;
+
+$proxy->mode('lose=zl_w');
+
+%m = metrics();
+my $doubt0 = $m{zae_limit_flush_in_doubt_total};
+
+is(http_req('GET /v1/?used=100', headers => "X-API-Key: doubt-2\n")
+   ->{status}, 200, 'two writers: a request on the first nginx');
+
+ok(wait_for(sub { %m = metrics(); $m{zae_limit_flush_in_doubt_total}
+                                  >= $doubt0 + 2 }, 15),
+   'two writers: its write is in doubt');
+
+is(http_req('GET /v1/?used=1000', headers => "X-API-Key: doubt-2\n",
+            port => $b_port)->{status}, 200,
+   'two writers: a request on the second nginx, same bucket');
+
+ok(wait_for(sub { my %mb = metrics(port => $b_port);
+                  ($mb{zae_limit_flush_writes_total} // 0) >= 1
+                  && $mb{zae_limit_reconcile_pending} == 0 }, 15),
+   'two writers: the second nginx wrote the bucket');
+
+%m = metrics();
+$doubt0 = $m{zae_limit_flush_in_doubt_total};
+
+ok(wait_for(sub { %m = metrics(); $m{zae_limit_flush_in_doubt_total}
+                                  >= $doubt0 + 2 }, 15),
+   'two writers: the first one sent its write again after that');
+
+$proxy->mode('pass');
+
+ok(wait_for(sub { %m = metrics(); $m{zae_limit_reconcile_pending} == 0 },
+            15), 'two writers: settled');
+
+$bk = get_bucket($ddb, $nsid, 'doubt-2', 'gpt-4');
+is($bk->{b_tpm_tc}, 1_100_000,
+   'two writers: tc = 100 + 1000 tokens, the in-doubt -400 applied once');
+is(scalar(grep { /^zl_w_[0-9a-f]{12}$/ } keys %$bk), 2,
+   'two writers, two write-id attributes') or diag(explain($bk));
+
+$nb->stop;
 $n->stop;
 
 done_testing();
