@@ -816,6 +816,7 @@ ngx_http_zae_limit_compensate(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *entity)
 static ngx_int_t
 ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
 {
+    ngx_int_t                       rc;
     zae_buf_t                       b;
     zae_err_t                       err;
     ngx_uint_t                      i, n;
@@ -934,7 +935,17 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
 
             ngx_http_zae_limit_hdrs_from_bucket(ctx, &res->bucket);
 
-            return ngx_http_zae_limit_spec_send(ctx, 1, &ctx->pref);
+            rc = ngx_http_zae_limit_spec_send(ctx, 1, &ctx->pref);
+
+            if (rc != NGX_AGAIN) {
+
+                /* the parent's call did not start: the child's goes back */
+
+                ctx->cascaded = 0;
+                ngx_http_zae_limit_compensate(ctx, &ctx->ref.entity_id);
+            }
+
+            return rc;
         }
 
         ngx_http_zae_limit_hdrs_from_bucket(ctx, &res->bucket);

@@ -96,6 +96,26 @@ sub read_request {
 }
 
 
+sub read_answer {
+    my ($u, $buf) = @_;
+    my $len;
+
+    while (1) {
+        if (!defined $len && $buf =~ /\r\n\r\n/) {
+            my ($head) = split /\r\n\r\n/, $buf, 2;
+            my ($cl) = $head =~ /^content-length:\s*(\d+)/mi;
+            $len = length($head) + 4 + ($cl // 0);
+        }
+
+        return $buf if defined $len && length $buf >= $len;
+
+        my $n = sysread($u, my $chunk, 65536);
+        return $buf unless $n;
+        $buf .= $chunk;
+    }
+}
+
+
 sub answer {
     my ($c, $status, $reason, $body, $length) = @_;
 
@@ -141,8 +161,20 @@ sub relay {
                     return;
                 }
 
-                sleep($delay / 1000)
-                    if $delay && (!defined $only || index($req, $only) >= 0);
+                if ($delay && defined $only && index($req, $only) >= 0) {
+
+                    # the whole answer first, and DynamoDB's connection
+                    # closed: a held answer must not hold a thread of
+                    # DynamoDB Local (that slowed every other request)
+
+                    $buf = read_answer($u, $buf);
+                    close $u;
+                    sleep($delay / 1000);
+                    syswrite($c, $buf);
+                    return;
+                }
+
+                sleep($delay / 1000) if $delay && !defined $only;
                 $buf =~ s/^(x-amz-crc32:\s*)\d+/${1}12345/mi
                     if $mode eq 'badcrc';
 
