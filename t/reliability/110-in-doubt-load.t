@@ -1,7 +1,7 @@
 # Flush writes in doubt under load (issue 10, point 1): hundreds of keys,
 # random X-Tokens-Used, while util/fake-fault-proxy.pl (a fake) holds
 # DynamoDB's answers to the flush writes (they name "zl_w_<writer>") for
-# a random 2000..4000 ms around the 3 s timeout, changed every 300 ms:
+# a random 3000..7000 ms around the 5 s timeout, changed every 300 ms:
 # many writes are applied but answered too late, and are sent again with
 # the same id.  At the end the sum of b_tpm_tc equals the tokens the
 # upstream reported for the admitted requests, to the token, and so does
@@ -41,7 +41,7 @@ diag("in doubt under load: $total requests, $nkeys keys, $clients clients, "
 
 $proxy = Test::Zae::FaultProxy->start;
 
-$n = nginx(log_level => 'info', conf => <<'EOF2');
+$n = nginx(log_level => $ENV{ZAE_LOG_LEVEL} // 'info', conf => <<'EOF2');
 env AWS_ACCESS_KEY_ID=AKIDLOCAL;
 env AWS_SECRET_ACCESS_KEY=x;
 worker_processes 2;
@@ -49,7 +49,7 @@ events { worker_connections 1024; }
 http {
     zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
                        endpoint=http://127.0.0.1:$TEST_NGINX_PROXY_PORT
-                       timeout=3s max_attempts=2 keepalive=0
+                       timeout=5s max_attempts=2 keepalive=0
                        flush_interval=1s;
 
     server {
@@ -88,6 +88,24 @@ EOF2
 
 $n->start;
 
+# every key once before the faults, with nothing to reconcile: the slow
+# path (config reads, bucket creation) is done, acquires are one write
+
+for my $i (0 .. $nkeys - 1) {
+    http_req('GET /v1/tokens/?used=500', headers => "X-API-Key: doubt-$i\n",
+             timeout => 30);
+}
+
+ok(wait_for(sub { %m = metrics(); defined $m{zae_limit_reconcile_pending}
+                                  && $m{zae_limit_reconcile_pending} == 0 },
+            30), 'warm-up done');
+
+my %base;
+for my $i (0 .. $nkeys - 1) {
+    my $b = get_bucket($ddb, $nsid, "doubt-$i", 'gpt-4') // {};
+    $base{"doubt-$i"} = [$b->{b_tpm_tc} // 0, $b->{b_rpm_tc} // 0];
+}
+
 
 sub client {
     my ($ci, $count, $wr) = @_;
@@ -111,7 +129,7 @@ sub client {
 }
 
 
-my (@pids, %want_tc, %want_n, %count, $done);
+my (@pids, %want_tc, %want_n, %count, %unsure, $done);
 
 pipe(my $rd, my $wr) or die "pipe: $!\n";
 
@@ -141,7 +159,7 @@ if ($cycler == 0) {
     srand($seed);
     $SIG{TERM} = sub { POSIX::_exit(0) };
     while (1) {
-        $proxy->mode('delay=' . (2000 + int rand 2001) . '@zl_w');
+        $proxy->mode('delay=' . (3000 + int rand 4001) . '@zl_w');
         sleep 0.3;
     }
 }
@@ -153,6 +171,11 @@ while (my $l = <$rd>) {
 
     $done++;
     $count{"$status $zs"}++;
+
+    # an acquire that timed out may have been applied (counted, by
+    # design, docs/design.md): such a key is left out of the check
+
+    $unsure{$key} = 1 if $zs eq 'UNAVAILABLE_ALLOWED';
 
     next unless $zs eq 'PASSED' && $status eq '200';
 
@@ -188,19 +211,27 @@ ok($m{zae_limit_flush_in_doubt_total} > 0,
 
 $n->stop(name => 'quit: error log clean');
 
-my ($sum, $want, $exact) = (0, 0, 0);
+my ($sum, $want, $exact, $checked) = (0, 0, 0, 0);
 
 for my $i (0 .. $nkeys - 1) {
     my $key = "doubt-$i";
-    my $b = get_bucket($ddb, $nsid, $key, 'gpt-4') or next;
+    next if $unsure{$key};
 
-    $sum += $b->{b_tpm_tc};
+    my $b = get_bucket($ddb, $nsid, $key, 'gpt-4') or next;
+    my $tc = $b->{b_tpm_tc} - $base{$key}[0];
+    my $n = $b->{b_rpm_tc} - $base{$key}[1];
+
+    $checked++;
+    $sum += $tc;
     $want += ($want_tc{$key} // 0) * 1000;
-    $exact++ if $b->{b_tpm_tc} == ($want_tc{$key} // 0) * 1000
-                && $b->{b_rpm_tc} == ($want_n{$key} // 0) * 1000;
+    $exact++ if $tc == ($want_tc{$key} // 0) * 1000
+                && $n == ($want_n{$key} // 0) * 1000;
 }
 
+diag("$checked keys checked, " . scalar(keys %unsure) . ' left out (an '
+     . 'acquire timed out)');
+ok($checked >= $nkeys * 0.8, 'at least 80 % of the keys checked');
 is($sum, $want, 'sum of b_tpm_tc = tokens reported, to the token');
-is($exact, scalar(keys %want_n), 'every bucket exact (tokens and requests)');
+is($exact, $checked, 'every bucket exact (tokens and requests)');
 
 done_testing();
