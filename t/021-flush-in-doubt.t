@@ -75,7 +75,7 @@ $proxy->mode('lose=zl_w');
 is(req(100)->{status}, 200, 'first request admitted');
 is(req(100)->{status}, 200, 'second request admitted');
 
-ok(wait_for(sub { %m = metrics(); ($m{zae_limit_flush_in_doubt_total} // 0)
+ok(wait_for(sub { %m = zae_metrics(); ($m{zae_limit_flush_in_doubt_total} // 0)
                                   >= 3 }, 15),
    'flush writes whose answers are lost are counted as in doubt')
     or diag(explain(\%m));
@@ -84,7 +84,7 @@ ok(wait_for(sub { %m = metrics(); ($m{zae_limit_flush_in_doubt_total} // 0)
 
 is(req(1000)->{status}, 200, 'a third request while the write is in doubt');
 
-ok(wait_for(sub { %m = metrics(); ($m{zae_limit_flush_in_doubt_total} // 0)
+ok(wait_for(sub { %m = zae_metrics(); ($m{zae_limit_flush_in_doubt_total} // 0)
                                   >= 5 }, 15),
    'the in-doubt write is sent again') or diag(explain(\%m));
 
@@ -98,7 +98,7 @@ ok($bk->{b_tpm_tc} == 700_000 || $bk->{b_tpm_tc} == 1_100_000,
 
 $proxy->mode('pass');
 
-ok(wait_for(sub { %m = metrics(); defined $m{zae_limit_reconcile_pending}
+ok(wait_for(sub { %m = zae_metrics(); defined $m{zae_limit_reconcile_pending}
                                   && $m{zae_limit_reconcile_pending} == 0 },
             15), 'DynamoDB answers again: nothing pending')
     or diag(explain(\%m));
@@ -156,13 +156,13 @@ $nb->start;
 
 $proxy->mode('lose=zl_w');
 
-%m = metrics();
+%m = zae_metrics();
 my $doubt0 = $m{zae_limit_flush_in_doubt_total};
 
 is(http_req('GET /v1/?used=100', headers => "X-API-Key: doubt-2\n")
    ->{status}, 200, 'two writers: a request on the first nginx');
 
-ok(wait_for(sub { %m = metrics(); $m{zae_limit_flush_in_doubt_total}
+ok(wait_for(sub { %m = zae_metrics(); $m{zae_limit_flush_in_doubt_total}
                                   >= $doubt0 + 2 }, 15),
    'two writers: its write is in doubt');
 
@@ -170,21 +170,21 @@ is(http_req('GET /v1/?used=1000', headers => "X-API-Key: doubt-2\n",
             port => $b_port)->{status}, 200,
    'two writers: a request on the second nginx, same bucket');
 
-ok(wait_for(sub { my %mb = metrics(port => $b_port);
+ok(wait_for(sub { my %mb = zae_metrics(port => $b_port);
                   ($mb{zae_limit_flush_writes_total} // 0) >= 1
                   && $mb{zae_limit_reconcile_pending} == 0 }, 15),
    'two writers: the second nginx wrote the bucket');
 
-%m = metrics();
+%m = zae_metrics();
 $doubt0 = $m{zae_limit_flush_in_doubt_total};
 
-ok(wait_for(sub { %m = metrics(); $m{zae_limit_flush_in_doubt_total}
+ok(wait_for(sub { %m = zae_metrics(); $m{zae_limit_flush_in_doubt_total}
                                   >= $doubt0 + 2 }, 15),
    'two writers: the first one sent its write again after that');
 
 $proxy->mode('pass');
 
-ok(wait_for(sub { %m = metrics(); $m{zae_limit_reconcile_pending} == 0 },
+ok(wait_for(sub { %m = zae_metrics(); $m{zae_limit_reconcile_pending} == 0 },
             15), 'two writers: settled');
 
 $bk = get_bucket($ddb, $nsid, 'doubt-2', 'gpt-4');

@@ -120,7 +120,7 @@ for my $i (1 .. 5) {
     is(req("quit-$i", 999)->{status}, 200, "quit: request $i admitted");
 }
 
-%m = metrics();
+%m = zae_metrics();
 is($m{zae_limit_reconcile_pending}, 5, 'quit: 5 buckets pending');
 
 $proxy->mode('close');

@@ -95,7 +95,7 @@ is($failed, 0, "$keys requests over $keys keys admitted");
 # interval (5 s) away, whatever the number of buckets (64 buckets per
 # interval before: 300 keys took five rounds)
 
-ok(wait_for(sub { %m = metrics(); defined $m{zae_limit_reconcile_pending}
+ok(wait_for(sub { %m = zae_metrics(); defined $m{zae_limit_reconcile_pending}
                                   && $m{zae_limit_reconcile_pending} == 0 },
             5.8), 'every pending bucket written within one interval')
     or diag("pending: " . ($m{zae_limit_reconcile_pending} // 'absent'));
@@ -126,7 +126,7 @@ $n->start;
 is(req('big-1', 1_000_000_000_000)->{status}, 200, 'a 10^12 tokens answer');
 is(req('big-1', 1_000_000_000_000)->{status}, 200, 'another one');
 
-%m = metrics();
+%m = zae_metrics();
 is($m{'zae_limit_reconcile_deltas_total{state="queued"}'}, 2,
    'both deltas queued (coalesced: 2 x (10^12 - 500))');
 

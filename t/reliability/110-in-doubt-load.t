@@ -96,7 +96,7 @@ for my $i (0 .. $nkeys - 1) {
              timeout => 30);
 }
 
-ok(wait_for(sub { %m = metrics(); defined $m{zae_limit_reconcile_pending}
+ok(wait_for(sub { %m = zae_metrics(); defined $m{zae_limit_reconcile_pending}
                                   && $m{zae_limit_reconcile_pending} == 0 },
             30), 'warm-up done');
 
@@ -198,7 +198,7 @@ ok(($count{'200 PASSED'} // 0) > $total / 2, 'requests admitted');
 is(scalar(grep { !/^(200|502) (PASSED|UNAVAILABLE_ALLOWED)$/ } keys %count),
    0, 'no other outcome') or diag(explain(\%count));
 
-ok(wait_for(sub { %m = metrics(); defined $m{zae_limit_reconcile_pending}
+ok(wait_for(sub { %m = zae_metrics(); defined $m{zae_limit_reconcile_pending}
                                   && $m{zae_limit_reconcile_pending} == 0 },
             60), 'the queue drains once DynamoDB answers in time')
     or diag(explain(\%m));

@@ -82,7 +82,7 @@ if ($sampler == 0) {
     $SIG{TERM} = sub { POSIX::_exit(0) };
     my $t0 = time;
     while (1) {
-        my %s = metrics();
+        my %s = zae_metrics();
         printf $wr "%.2f %s %s\n", time - $t0,
                $s{zae_limit_reconcile_lag_seconds} // 'absent',
                $s{zae_limit_reconcile_pending} // 'absent';
@@ -118,7 +118,7 @@ $t_end = time;
 
 is($failed, 0, "$keys requests over $keys keys admitted");
 
-ok(wait_for(sub { %m = metrics(); defined $m{zae_limit_reconcile_pending}
+ok(wait_for(sub { %m = zae_metrics(); defined $m{zae_limit_reconcile_pending}
                                   && $m{zae_limit_reconcile_pending} == 0 },
             3), 'the queue drains within one interval (+2 s) after the last '
                 . 'request') or diag(explain(\%m));
@@ -143,7 +143,7 @@ diag(sprintf('%d requests in %.1f s (%.0f/s); %d samples: max lag %.3f s, '
 
 ok($max_lag <= $lag_max, "max lag $max_lag s <= $lag_max s");
 
-%m = metrics();
+%m = zae_metrics();
 is($m{'zae_limit_reconcile_deltas_total{state="dropped"}'}, 0,
    'no delta dropped');
 

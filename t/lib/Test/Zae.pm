@@ -36,8 +36,8 @@ use Test::Zae::DDB qw(S N BOOL NUL L M SS plain typed);
 use Test::Zae::Nginx;
 
 our @EXPORT = qw(run_tests zae_env ddb nginx demo_upstream clients_dir
-                 http_req metrics wait_for workers log_level blocks S N BOOL
-                 NUL L M SS plain typed);
+                 http_req zae_metrics wait_for workers log_level blocks S N
+                 BOOL NUL L M SS plain typed);
 
 my $top = abs_path(dirname(__FILE__) . '/../../..');
 
@@ -247,10 +247,10 @@ sub http_req {
 }
 
 
-# the zae_limit_metrics page at uri (default /metrics) as a hash of
+# zae_metrics(): the zae_limit_metrics page at uri (default /metrics) as a hash of
 # "name{labels}" => value; an absent metric is absent from the hash
 
-sub metrics {
+sub zae_metrics {
     my (%args) = @_;
     my ($r, %m);
 
