@@ -38,7 +38,7 @@ worker_processes 2;
 events { worker_connections 1024; }
 http {
     zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=3s
+                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=10s
                        zone=lag:16m max_pending=100000
                        flush_interval=1s;
 
