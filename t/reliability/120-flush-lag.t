@@ -10,6 +10,7 @@
 #   ZAE_LAG_KEYS      keys = requests (default 10000)
 #   ZAE_LAG_CLIENTS   client processes (default 8)
 #   ZAE_LAG_MAX_S     the lag bound asserted (default 5)
+#   ZAE_LAG_TIMEOUT   the DynamoDB timeout (default 10s)
 
 use strict;
 use warnings;
@@ -30,6 +31,7 @@ $nsid = $env->{TEST_NGINX_NSID};
 $keys = $ENV{ZAE_LAG_KEYS} || 10000;
 $clients = $ENV{ZAE_LAG_CLIENTS} || 8;
 $lag_max = $ENV{ZAE_LAG_MAX_S} || 5;
+$ENV{TEST_NGINX_LAG_TIMEOUT} = $ENV{ZAE_LAG_TIMEOUT} || '10s';
 
 $n = nginx(log_level => 'info', conf => <<'EOF2');
 env AWS_ACCESS_KEY_ID=AKIDLOCAL;
@@ -38,7 +40,7 @@ worker_processes 2;
 events { worker_connections 1024; }
 http {
     zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=10s
+                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=$TEST_NGINX_LAG_TIMEOUT
                        zone=lag:16m max_pending=100000
                        flush_interval=1s;
 
@@ -149,11 +151,18 @@ is($m{'zae_limit_reconcile_deltas_total{state="dropped"}'}, 0,
 
 $n->stop;
 
-my $exact = 0;
+my ($exact, @off) = (0);
 for my $i (0 .. $keys - 1) {
     my $b = get_bucket($ddb, $nsid, "lag-$i", 'gpt-4');
-    $exact++ if $b && $b->{b_tpm_tc} == (1000 + $i % 1000) * 1000;
+    my $want = (1000 + $i % 1000) * 1000;
+    if ($b && $b->{b_tpm_tc} == $want) {
+        $exact++;
+    } else {
+        push @off, "lag-$i: tpm tc " . ($b ? $b->{b_tpm_tc} : 'none')
+                   . " for $want, rpm tc " . ($b ? $b->{b_rpm_tc} : 'none');
+    }
 }
-is($exact, $keys, "all $keys buckets exact");
+is($exact, $keys, "all $keys buckets exact")
+    or diag(join "\n", @off[0 .. ($#off < 19 ? $#off : 19)]);
 
 done_testing();
