@@ -30,6 +30,36 @@
 static ngx_http_zae_limit_log_limit_t  ngx_http_zae_limit_amount_log;
 
 
+#if (NGX_DEBUG)
+
+static const char  *ngx_http_zae_limit_step_names[] = {
+    "namespace lookup",
+    "speculative write",
+    "shard_count bump",
+    "config read",
+    "bucket read",
+    "write",
+    "write retry"
+};
+
+
+/* by zae_spec_decision_e */
+
+static const char  *ngx_http_zae_limit_spec_names[] = {
+    "ok",
+    "bucket missing",
+    "wcu exhausted",
+    "shard retry",
+    "limit absent",
+    "refill would help",
+    "reject",
+    "expired",
+    "error"
+};
+
+#endif
+
+
 static ngx_int_t ngx_http_zae_limit_start(ngx_http_request_t *r,
     ngx_http_zae_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_zae_limit_nsid_lookup(
@@ -65,6 +95,8 @@ ngx_http_zae_limit_handler(ngx_http_request_t *r)
         }
 
         if (ctx->parked) {
+            ngx_http_zae_limit_trace(ctx, "resumed");
+
             ctx->parked = 0;
             r->read_event_handler = ngx_http_block_reading;
             return ngx_http_zae_limit_answer(r, ctx);
@@ -109,6 +141,9 @@ ngx_http_zae_limit_handler(ngx_http_request_t *r)
     rc = ngx_http_zae_limit_start(r, ctx);
 
     if (rc == NGX_AGAIN) {
+        ngx_http_zae_limit_trace1(ctx, "parked, %ui calls pending",
+                                  ctx->pending);
+
         ctx->parked = 1;
         r->read_event_handler = ngx_http_test_reading;
         return NGX_AGAIN;
@@ -160,6 +195,8 @@ ngx_http_zae_limit_start(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
     }
 
     if (entity.len == 0) {
+        ngx_http_zae_limit_trace(ctx, "skipped: empty entity");
+
         ctx->status = NGX_HTTP_ZAE_LIMIT_SKIPPED;
         ctx->rc = NGX_DECLINED;
         ngx_http_zae_limit_metric_add(zmcf->shm_zone,
@@ -200,8 +237,7 @@ ngx_http_zae_limit_start(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
     c = zlcf->consume->elts;
 
     for (i = 0; i < zlcf->consume->nelts; i++) {
-        ctx->consume[i].name.data = c[i].name.data;
-        ctx->consume[i].name.len = c[i].name.len;
+        ctx->consume[i].name = ngx_http_zae_limit_zae_str(&c[i].name);
 
         if (c[i].value == NULL) {
             ctx->consume[i].amount = c[i].amount;
@@ -242,17 +278,16 @@ ngx_http_zae_limit_start(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
 
     ctx->nconsume = zlcf->consume->nelts;
 
-    ctx->ns_name.data = ns.data;
-    ctx->ns_name.len = ns.len;
+    ctx->ns_name = ngx_http_zae_limit_zae_str(&ns);
 
-    ctx->ref.table.data = zmcf->table.data;
-    ctx->ref.table.len = zmcf->table.len;
-    ctx->ref.entity_id.data = entity.data;
-    ctx->ref.entity_id.len = entity.len;
-    ctx->ref.resource.data = resource.data;
-    ctx->ref.resource.len = resource.len;
+    ctx->ref.table = ngx_http_zae_limit_zae_str(&zmcf->table);
+    ctx->ref.entity_id = ngx_http_zae_limit_zae_str(&entity);
+    ctx->ref.resource = ngx_http_zae_limit_zae_str(&resource);
 
     ctx->now_ms = ngx_http_zae_limit_now_ms();
+
+    ngx_http_zae_limit_trace3(ctx, "start: entity \"%V\", resource \"%V\", "
+                              "namespace \"%V\"", &entity, &resource, &ns);
 
     /* the namespace id */
 
@@ -272,6 +307,9 @@ ngx_http_zae_limit_start(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
         ctx->nsid.len = len;
         ctx->ref.ns = ctx->nsid;
         ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_SPEC;
+
+        ngx_http_zae_limit_trace1(ctx, "namespace id \"%V\" from the cache",
+                                  ngx_http_zae_limit_v(&ctx->nsid));
 
         return ngx_http_zae_limit_spec(ctx);
     }
@@ -307,13 +345,13 @@ ngx_http_zae_limit_nsid_lookup(ngx_http_zae_limit_ctx_t *ctx)
         return NGX_OK;
     }
 
-    return ngx_http_zae_limit_send(ctx, 0, "GetItem", &b);
+    return ngx_http_zae_limit_send(ctx, 0, ZAE_DDB_GET_ITEM, &b);
 }
 
 
 ngx_int_t
 ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
-    const char *op, zae_buf_t *b)
+    zae_ddb_op_e op, zae_buf_t *b)
 {
     ngx_http_zae_limit_ddb_call_t  *call;
 
@@ -327,8 +365,7 @@ ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
 
     call->pool = ctx->request->pool;
     call->log = ctx->request->connection->log;
-    call->op.data = (u_char *) op;
-    call->op.len = ngx_strlen(op);
+    call->op = op;
     call->body.data = b->data;
     call->body.len = b->len;
     call->handler = ngx_http_zae_limit_call_done;
@@ -344,6 +381,10 @@ ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
     }
 
     ctx->pending++;
+
+    ngx_http_zae_limit_trace3(ctx, "%s: %s, call %ui",
+                              ngx_http_zae_limit_step_names[ctx->step],
+                              zae_ddb_op_name(op), i);
 
     return NGX_AGAIN;
 }
@@ -394,10 +435,15 @@ ngx_http_zae_limit_resp(ngx_http_zae_limit_ddb_call_t *call,
     ngx_memzero(resp, sizeof(zae_ddb_http_resp_t));
 
     resp->status = call->status;
-    resp->body.data = call->response.data;
-    resp->body.len = call->response.len;
+    resp->body = ngx_http_zae_limit_zae_str(&call->response);
 }
 
+
+/*
+ * NGX_OK when call i got a final answer; else the request is decided
+ * here (unavailable) and NGX_DECLINED tells the caller to stop: there is
+ * no answer to decode
+ */
 
 ngx_int_t
 ngx_http_zae_limit_call_failed(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i)
@@ -410,8 +456,11 @@ ngx_http_zae_limit_call_failed(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i)
         return NGX_OK;
     }
 
-    return ngx_http_zae_limit_unavailable(ctx, "dynamodb %V failed: %V",
-                                          &call->op, &call->error);
+    (void) ngx_http_zae_limit_unavailable(ctx, "dynamodb %s failed: %V",
+                                          zae_ddb_op_name(call->op),
+                                          &call->error);
+
+    return NGX_DECLINED;
 }
 
 
@@ -423,7 +472,7 @@ ngx_http_zae_limit_ddb_error(ngx_http_zae_limit_ctx_t *ctx,
 {
     if (e->code.len) {
         return ngx_http_zae_limit_unavailable(ctx, "dynamodb error: %V",
-                                              (ngx_str_t *) &e->code);
+                                              ngx_http_zae_limit_v(&e->code));
     }
 
     return ngx_http_zae_limit_unavailable(ctx, "dynamodb error: %s",
@@ -435,6 +484,7 @@ ngx_http_zae_limit_ddb_error(ngx_http_zae_limit_ctx_t *ctx,
 static ngx_int_t
 ngx_http_zae_limit_next(ngx_http_zae_limit_ctx_t *ctx)
 {
+    ngx_str_t                       name;
     zae_err_t                       err;
     zae_av_t                       *root, *item;
     zae_str_t                       s;
@@ -486,7 +536,7 @@ ngx_http_zae_limit_next(ngx_http_zae_limit_ctx_t *ctx)
         {
             return ngx_http_zae_limit_unavailable(ctx,
                                   "namespace \"%V\" is not registered",
-                                  (ngx_str_t *) &ctx->ns_name);
+                                  ngx_http_zae_limit_v(&ctx->ns_name));
         }
 
         /*
@@ -495,14 +545,18 @@ ngx_http_zae_limit_next(ngx_http_zae_limit_ctx_t *ctx)
          * looking it up at the same moment when an entry expires
          */
 
+        name = ngx_http_zae_limit_ngx_str(&ctx->ns_name);
+
         (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
-                                            NGX_HTTP_ZAE_LIMIT_C_NSID,
-                                            (ngx_str_t *) &ctx->ns_name,
+                                            NGX_HTTP_ZAE_LIMIT_C_NSID, &name,
                                             ctx->nsid.data, ctx->nsid.len,
                                             NGX_HTTP_ZAE_LIMIT_NSID_TTL);
 
         ctx->ref.ns = ctx->nsid;
         ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_SPEC;
+
+        ngx_http_zae_limit_trace2(ctx, "namespace \"%V\" is id \"%V\"",
+                                  &name, ngx_http_zae_limit_v(&ctx->nsid));
 
         return ngx_http_zae_limit_spec(ctx);
 
@@ -512,6 +566,8 @@ ngx_http_zae_limit_next(ngx_http_zae_limit_ctx_t *ctx)
     case NGX_HTTP_ZAE_LIMIT_STEP_BUMP:
 
         /* the bump's own condition failure is ignored, as upstream does */
+
+        ngx_http_zae_limit_trace(ctx, "shard_count bumped");
 
         return ngx_http_zae_limit_slow(ctx);
 
@@ -552,6 +608,7 @@ ngx_http_zae_limit_reject_cached(ngx_http_zae_limit_ctx_t *ctx)
         || rj.n > ZAE_LIMITS_MAX
         || len != ngx_http_zae_limit_reject_size(rj.n))
     {
+        ngx_http_zae_limit_trace(ctx, "rejection cache miss");
         return NGX_DECLINED;
     }
 
@@ -578,6 +635,10 @@ ngx_http_zae_limit_reject_cached(ngx_http_zae_limit_ctx_t *ctx)
         }
 
         if (rl == NULL) {
+            ngx_http_zae_limit_trace1(ctx, "rejection cache hit without "
+                                      "limit \"%V\"",
+                                      ngx_http_zae_limit_v(
+                                          &ctx->consume[i].name));
             return NGX_DECLINED;
         }
 
@@ -607,11 +668,15 @@ ngx_http_zae_limit_reject_cached(ngx_http_zae_limit_ctx_t *ctx)
 
         /* refill caught up for this request: ask DynamoDB */
 
+        ngx_http_zae_limit_trace(ctx, "rejection cache hit, refill caught "
+                                 "up");
         return NGX_DECLINED;
     }
 
     ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
                                   NGX_HTTP_ZAE_LIMIT_M_REJECT_CACHE_HITS, 1);
+
+    ngx_http_zae_limit_trace(ctx, "rejection cache hit: still refused");
 
     return ngx_http_zae_limit_reject(ctx, st, n, NULL);
 }
@@ -628,6 +693,10 @@ ngx_http_zae_limit_spec_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
 
     zae_buf_init(&b, &ctx->mem, 0);
 
+    ngx_http_zae_limit_trace2(ctx, "speculative write of \"%V\" shard %L",
+                              ngx_http_zae_limit_v(&ref->entity_id),
+                              ref->shard);
+
     if (zae_proto_spec_request(&b, ref, ctx->consume, ctx->nconsume,
                                ctx->now_ms, &err)
         != ZAE_OK)
@@ -635,7 +704,7 @@ ngx_http_zae_limit_spec_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
         return ngx_http_zae_limit_unavailable(ctx, "%s", err.msg);
     }
 
-    return ngx_http_zae_limit_send(ctx, i, "UpdateItem", &b);
+    return ngx_http_zae_limit_send(ctx, i, ZAE_DDB_UPDATE_ITEM, &b);
 }
 
 
@@ -667,6 +736,14 @@ ngx_http_zae_limit_spec(ngx_http_zae_limit_ctx_t *ctx)
         && len == sizeof(*ent))
     {
         ctx->entity_known = 1;
+
+        ngx_http_zae_limit_trace4(ctx, "entity cache hit: %L shards, "
+                                  "cascade %d, parent \"%*s\"",
+                                  ent->shard_count, (int) ent->cascade,
+                                  (size_t) ent->plen, ent->parent);
+
+    } else {
+        ngx_http_zae_limit_trace(ctx, "entity cache miss");
     }
 
     ctx->ref.shard = 0;
@@ -695,7 +772,18 @@ ngx_http_zae_limit_spec(ngx_http_zae_limit_ctx_t *ctx)
         rc = ngx_http_zae_limit_spec_send(ctx, 1, &ctx->pref);
 
         if (rc != NGX_AGAIN) {
-            return rc;
+
+            /*
+             * the parent's call did not start while the child's is in
+             * flight: the answer (already decided) waits for the child's,
+             * so that a consumption it applied is given back
+             */
+
+            ctx->cascaded = 0;
+            ctx->orphan = 1;
+            ctx->orphan_rc = rc;
+
+            return NGX_AGAIN;
         }
     }
 
@@ -754,6 +842,9 @@ ngx_http_zae_limit_compensate(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *entity)
 {
     size_t  i;
 
+    ngx_http_zae_limit_trace1(ctx, "compensate \"%V\"",
+                              ngx_http_zae_limit_v(entity));
+
     for (i = 0; i < ctx->nconsume; i++) {
         ngx_http_zae_limit_queue_delta(ctx, entity, &ctx->consume[i].name,
                                        -ctx->consume[i].amount);
@@ -764,6 +855,7 @@ ngx_http_zae_limit_compensate(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *entity)
 static ngx_int_t
 ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
 {
+    ngx_int_t                       rc;
     zae_buf_t                       b;
     zae_err_t                       err;
     ngx_uint_t                      i, n;
@@ -771,6 +863,26 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
     zae_spec_result_t              *res;
     zae_ddb_http_resp_t             resp;
     ngx_http_zae_limit_ddb_call_t  *call;
+
+    if (ctx->orphan) {
+        ctx->orphan = 0;
+        call = &ctx->call[0];
+
+        if (call->rc == NGX_OK) {
+            ngx_http_zae_limit_resp(call, &resp);
+
+            if (zae_proto_spec_decode(&ctx->mem, ctx->consume,
+                                      ctx->nconsume, ctx->now_ms, &resp,
+                                      &ctx->spec[0], &err)
+                == ZAE_OK
+                && ctx->spec[0].decision == ZAE_SPEC_OK)
+            {
+                ngx_http_zae_limit_compensate(ctx, &ctx->ref.entity_id);
+            }
+        }
+
+        return ctx->orphan_rc;
+    }
 
     n = ctx->cascaded ? 2 : 1;
 
@@ -795,6 +907,9 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
         {
             return ngx_http_zae_limit_unavailable(ctx, "%s", err.msg);
         }
+
+        ngx_http_zae_limit_trace2(ctx, "speculative write %ui: %s", i,
+                                  ngx_http_zae_limit_spec_names[res->decision]);
     }
 
     res = &ctx->spec[0];
@@ -859,7 +974,17 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
 
             ngx_http_zae_limit_hdrs_from_bucket(ctx, &res->bucket);
 
-            return ngx_http_zae_limit_spec_send(ctx, 1, &ctx->pref);
+            rc = ngx_http_zae_limit_spec_send(ctx, 1, &ctx->pref);
+
+            if (rc != NGX_AGAIN) {
+
+                /* the parent's call did not start: the child's goes back */
+
+                ctx->cascaded = 0;
+                ngx_http_zae_limit_compensate(ctx, &ctx->ref.entity_id);
+            }
+
+            return rc;
         }
 
         ngx_http_zae_limit_hdrs_from_bucket(ctx, &res->bucket);
@@ -878,6 +1003,9 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
             ctx->ref.shard = (ctx->ref.shard + 1 + ngx_random()
                               % (res->bucket.shard_count - 1))
                              % res->bucket.shard_count;
+
+            ngx_http_zae_limit_trace1(ctx, "retry on shard %L",
+                                      ctx->ref.shard);
 
             return ngx_http_zae_limit_spec_send(ctx, 0, &ctx->ref);
         }
@@ -936,7 +1064,7 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
 
         ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_BUMP;
 
-        return ngx_http_zae_limit_send(ctx, 0, "UpdateItem", &b);
+        return ngx_http_zae_limit_send(ctx, 0, ZAE_DDB_UPDATE_ITEM, &b);
 
     case ZAE_SPEC_ERROR:
         return ngx_http_zae_limit_ddb_error(ctx, &res->error);

@@ -269,6 +269,7 @@ ngx_http_zae_limit_create_main_conf(ngx_conf_t *cf)
 
     zmcf->config_ttl = NGX_CONF_UNSET_MSEC;
     zmcf->flush_interval = NGX_CONF_UNSET_MSEC;
+    zmcf->exit_deadline = NGX_CONF_UNSET_MSEC;
     zmcf->max_deltas = NGX_CONF_UNSET_UINT;
     zmcf->ddb_conf.timeout = NGX_CONF_UNSET_MSEC;
     zmcf->ddb_conf.max_attempts = NGX_CONF_UNSET_UINT;
@@ -287,12 +288,17 @@ ngx_http_zae_limit_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_msec_value(zmcf->config_ttl, 60000);
     ngx_conf_init_msec_value(zmcf->flush_interval, 1000);
+    ngx_conf_init_msec_value(zmcf->exit_deadline, 5000);
     ngx_conf_init_uint_value(zmcf->max_deltas, 65536);
-    ngx_conf_init_msec_value(zmcf->ddb_conf.timeout, 250);
-    ngx_conf_init_uint_value(zmcf->ddb_conf.max_attempts, 3);
-    ngx_conf_init_uint_value(zmcf->ddb_conf.keepalive, 32);
+    ngx_conf_init_msec_value(zmcf->ddb_conf.timeout,
+                             NGX_HTTP_ZAE_LIMIT_DDB_TIMEOUT);
+    ngx_conf_init_uint_value(zmcf->ddb_conf.max_attempts,
+                             NGX_HTTP_ZAE_LIMIT_DDB_MAX_ATTEMPTS);
+    ngx_conf_init_uint_value(zmcf->ddb_conf.keepalive,
+                             NGX_HTTP_ZAE_LIMIT_DDB_KEEPALIVE);
     ngx_conf_init_value(zmcf->ddb_conf.ssl_verify, 1);
-    ngx_conf_init_msec_value(zmcf->ddb_conf.resolver_timeout, 5000);
+    ngx_conf_init_msec_value(zmcf->ddb_conf.resolver_timeout,
+                             NGX_HTTP_ZAE_LIMIT_DDB_RESOLVER_TIMEOUT);
 
     return NGX_CONF_OK;
 }
@@ -317,7 +323,6 @@ ngx_http_zae_limit_create_loc_conf(ngx_conf_t *cf)
      *     zlcf->limits = NULL;
      *     zlcf->reconcile = NULL;
      *     zlcf->namespace = NULL;
-     *     zlcf->on_unavailable = NGX_HTTP_ZAE_LIMIT_UNSET;
      */
 
     zlcf->on_unavailable = NGX_CONF_UNSET_UINT;
@@ -603,6 +608,19 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             zmcf->flush_interval = ms;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "exit_deadline=", 14) == 0) {
+            s.data = value[i].data + 14;
+            s.len = value[i].len - 14;
+
+            ms = ngx_parse_time(&s, 0);
+            if (ms == (ngx_msec_t) NGX_ERROR || ms == 0 || ms > 600000) {
+                goto invalid;
+            }
+
+            zmcf->exit_deadline = ms;
             continue;
         }
 
@@ -1364,7 +1382,9 @@ ngx_http_zae_limit_init(ngx_conf_t *cf)
     {
         zmcf->ddb_conf.resolver = clcf->resolver;
 
-        if (clcf->resolver_timeout != NGX_CONF_UNSET_MSEC) {
+        if (clcf->resolver_timeout != NGX_CONF_UNSET_MSEC
+            && clcf->resolver_timeout != 0)
+        {
             zmcf->ddb_conf.resolver_timeout = clcf->resolver_timeout;
         }
     }

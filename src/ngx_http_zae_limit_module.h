@@ -80,20 +80,9 @@ typedef enum {
     NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_EVENTS,
     NGX_HTTP_ZAE_LIMIT_M_UNLIMITED_CONSUMES,
     NGX_HTTP_ZAE_LIMIT_M_ZONE_EVICTIONS,
+    NGX_HTTP_ZAE_LIMIT_M_FLUSH_IN_DOUBT,
     NGX_HTTP_ZAE_LIMIT_M_LAST
 } ngx_http_zae_limit_metric_e;
-
-
-/* DynamoDB operations counted by name in the metrics */
-
-typedef enum {
-    NGX_HTTP_ZAE_LIMIT_OP_GET_ITEM = 0,
-    NGX_HTTP_ZAE_LIMIT_OP_BATCH_GET_ITEM,
-    NGX_HTTP_ZAE_LIMIT_OP_PUT_ITEM,
-    NGX_HTTP_ZAE_LIMIT_OP_UPDATE_ITEM,
-    NGX_HTTP_ZAE_LIMIT_OP_TRANSACT_WRITE_ITEMS,
-    NGX_HTTP_ZAE_LIMIT_OP_LAST
-} ngx_http_zae_limit_op_e;
 
 
 #define NGX_HTTP_ZAE_LIMIT_LATENCY_BUCKETS       12
@@ -101,8 +90,8 @@ typedef enum {
 
 typedef struct {
     ngx_atomic_t                 counters[NGX_HTTP_ZAE_LIMIT_M_LAST];
-    ngx_atomic_t                 op_ok[NGX_HTTP_ZAE_LIMIT_OP_LAST];
-    ngx_atomic_t                 op_fail[NGX_HTTP_ZAE_LIMIT_OP_LAST];
+    ngx_atomic_t                 op_ok[ZAE_DDB_OP_MAX];   /* zae_ddb_op_e */
+    ngx_atomic_t                 op_fail[ZAE_DDB_OP_MAX];
     ngx_atomic_t                 latency[NGX_HTTP_ZAE_LIMIT_LATENCY_BUCKETS];
     ngx_atomic_t                 latency_count;
     ngx_atomic_t                 latency_sum;
@@ -116,8 +105,17 @@ typedef struct {
     ngx_queue_t                  lru;
     ngx_rbtree_t                 deltas;
     ngx_rbtree_node_t            deltas_sentinel;
-    ngx_queue_t                  deltas_queue;
+    ngx_queue_t                  deltas_queue;  /* ready, oldest first */
+    ngx_queue_t                  held_queue;    /* a write in flight or
+                                                   in doubt */
     ngx_uint_t                   ndeltas;
+    ngx_uint_t                   generation;    /* configurations that
+                                                   took the zone over */
+    ngx_uint_t                   workers_generation; /* the newest with
+                                                   workers */
+    ngx_atomic_t                 exit_logged;
+    uint64_t                     wid_epoch;     /* ms, zone creation */
+    uint64_t                     wid_next;
     ngx_http_zae_limit_metrics_t metrics;
 } ngx_http_zae_limit_shctx_t;
 
@@ -129,18 +127,49 @@ typedef struct {
 } ngx_http_zae_limit_shm_t;
 
 
-/* a pending reconciliation delta of one limit of one bucket */
+/*
+ * The zone's key of a bucket with pending deltas: the parts of the
+ * bucket's key, not its formatted PK (the core formats that when the
+ * write is built, src/core/zae_schema.c); the strings follow the header.
+ */
+
+typedef struct {
+    int64_t                      shard;
+    u_short                      ns_len;
+    u_short                      entity_len;
+    u_short                      resource_len;
+    u_short                      reserved;
+} ngx_http_zae_limit_bkey_t;
+
+
+/* the amount of one limit of a flush write */
 
 typedef struct {
     ngx_str_t                    name;
-    int64_t                      delta;      /* millitokens consumed */
+    int64_t                      delta;      /* tokens, |delta| <= 10^12 */
 } ngx_http_zae_limit_delta_t;
 
 
+/* a flush write taken out of the zone, in pool memory */
+
 typedef struct {
-    ngx_str_t                    pk;         /* the bucket's partition key */
+    ngx_str_t                    key;        /* the zone's bucket key */
+    zae_bucket_ref_t             ref;        /* points into key */
+    uint64_t                     wid;        /* the write's id */
+    ngx_uint_t                   retry;      /* held: sent before, in doubt */
     ngx_array_t                  limits;     /* ngx_http_zae_limit_delta_t */
 } ngx_http_zae_limit_bucket_delta_t;
+
+
+/* what is not written yet, for the exit line and the metrics */
+
+typedef struct {
+    ngx_uint_t                   buckets;
+    ngx_uint_t                   held;       /* buckets with a write in
+                                                flight or in doubt */
+    int64_t                      tokens;     /* sum of |amount| */
+    ngx_msec_t                   oldest;     /* age in ms */
+} ngx_http_zae_limit_backlog_t;
 
 
 typedef struct {
@@ -167,6 +196,7 @@ typedef struct {
     ngx_http_zae_limit_creds_t  *creds;       /* per worker */
     ngx_msec_t                   config_ttl;
     ngx_msec_t                   flush_interval;
+    ngx_msec_t                   exit_deadline;
     ngx_uint_t                   max_deltas;
     ngx_uint_t                   configured;  /* unsigned configured:1; */
 } ngx_http_zae_limit_main_conf_t;
@@ -331,8 +361,12 @@ struct ngx_http_zae_limit_ctx_s {
     ngx_http_zae_limit_slow_t       *slow;
     zae_bucket_item_t               *image;       /* ALL_OLD, shard 0 */
     zae_level_e                      sources[2];
-    ngx_uint_t                       who;
-    unsigned                         what;
+    ngx_uint_t                       config_entity; /* the pending config
+                                                       read's: 0 the
+                                                       entity, 1 its
+                                                       parent */
+    unsigned                         read_items;  /* the pending read's
+                                                     ZAE_READ_* */
     unsigned                         have_limits;
     unsigned                         have_read;
     zae_ddb_op_e                   write_op;
@@ -344,8 +378,12 @@ struct ngx_http_zae_limit_ctx_s {
     ngx_str_t                        body;
     ngx_uint_t                       http_status;
     zae_level_e                      source;
+    ngx_int_t                        orphan_rc;  /* the answer decided while
+                                                    the child's write was
+                                                    in flight alone */
 
     unsigned                         done:1;
+    unsigned                         orphan:1;
     unsigned                         parked:1;
     unsigned                         acquired:1;
     unsigned                         cascaded:1;
@@ -367,11 +405,23 @@ ngx_int_t ngx_http_zae_limit_cache_put(ngx_shm_zone_t *zone, ngx_uint_t type,
     ngx_str_t *key, u_char *value, size_t len, ngx_msec_t ttl);
 void ngx_http_zae_limit_cache_delete(ngx_shm_zone_t *zone, ngx_uint_t type,
     ngx_str_t *key);
-ngx_int_t ngx_http_zae_limit_delta_add(ngx_shm_zone_t *zone, ngx_str_t *pk,
-    ngx_str_t *name, int64_t delta);
+ngx_int_t ngx_http_zae_limit_bucket_key(ngx_pool_t *pool,
+    zae_bucket_ref_t *ref, ngx_str_t *key);
+void ngx_http_zae_limit_bucket_ref(ngx_str_t *key, zae_bucket_ref_t *ref);
+ngx_int_t ngx_http_zae_limit_delta_add(ngx_shm_zone_t *zone, ngx_str_t *key,
+    ngx_str_t *name, int64_t delta, int64_t *lost);
 ngx_array_t *ngx_http_zae_limit_delta_take(ngx_shm_zone_t *zone,
-    ngx_pool_t *pool, ngx_uint_t max);
+    ngx_pool_t *pool, ngx_uint_t max, ngx_msec_t before, ngx_msec_t stale);
+void ngx_http_zae_limit_delta_settle(ngx_shm_zone_t *zone,
+    ngx_http_zae_limit_bucket_delta_t *bd, ngx_uint_t written,
+    ngx_msec_t backoff);
+void ngx_http_zae_limit_delta_release(ngx_shm_zone_t *zone);
 ngx_uint_t ngx_http_zae_limit_delta_pending(ngx_shm_zone_t *zone);
+void ngx_http_zae_limit_delta_backlog(ngx_shm_zone_t *zone,
+    ngx_http_zae_limit_backlog_t *bl, ngx_uint_t scan);
+ngx_uint_t ngx_http_zae_limit_zone_join(ngx_shm_zone_t *zone);
+ngx_uint_t ngx_http_zae_limit_zone_newer(ngx_shm_zone_t *zone,
+    ngx_uint_t gen);
 void ngx_http_zae_limit_metric_add(ngx_shm_zone_t *zone,
     ngx_http_zae_limit_metric_e m, ngx_atomic_int_t n);
 void ngx_http_zae_limit_metric_call(ngx_shm_zone_t *zone,
@@ -401,7 +451,7 @@ ngx_str_t *ngx_http_zae_limit_entity_key(ngx_http_zae_limit_ctx_t *ctx);
 
 ngx_int_t ngx_http_zae_limit_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx,
-    ngx_uint_t i, const char *op, zae_buf_t *b);
+    ngx_uint_t i, zae_ddb_op_e op, zae_buf_t *b);
 void ngx_http_zae_limit_resp(ngx_http_zae_limit_ddb_call_t *call,
     zae_ddb_http_resp_t *resp);
 ngx_int_t ngx_http_zae_limit_call_failed(ngx_http_zae_limit_ctx_t *ctx,
@@ -458,11 +508,40 @@ ngx_int_t ngx_http_zae_limit_filter_init(ngx_conf_t *cf);
 
 void ngx_http_zae_limit_queue_delta(ngx_http_zae_limit_ctx_t *ctx,
     zae_str_t *entity, zae_str_t *name, int64_t delta);
+void ngx_http_zae_limit_reconcile_amount(ngx_http_zae_limit_ctx_t *ctx,
+    ngx_str_t *name, int64_t actual);
 ngx_int_t ngx_http_zae_limit_log_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_zae_limit_reconcile_init_process(ngx_cycle_t *cycle,
     ngx_http_zae_limit_main_conf_t *zmcf);
 void ngx_http_zae_limit_reconcile_exit_process(ngx_cycle_t *cycle,
     ngx_http_zae_limit_main_conf_t *zmcf);
+
+
+/*
+ * The acquire's debug trace: with "error_log ... debug" each step of a
+ * request is logged; a level check when the level is lower, nothing in
+ * a build without --with-debug.
+ */
+
+#define ngx_http_zae_limit_trace(ctx, fmt)                                   \
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, (ctx)->request->connection->log, 0,  \
+                   "zae_limit: " fmt)
+
+#define ngx_http_zae_limit_trace1(ctx, fmt, a)                               \
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, (ctx)->request->connection->log, 0,  \
+                   "zae_limit: " fmt, a)
+
+#define ngx_http_zae_limit_trace2(ctx, fmt, a, b)                            \
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, (ctx)->request->connection->log, 0,  \
+                   "zae_limit: " fmt, a, b)
+
+#define ngx_http_zae_limit_trace3(ctx, fmt, a, b, c)                         \
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, (ctx)->request->connection->log, 0,  \
+                   "zae_limit: " fmt, a, b, c)
+
+#define ngx_http_zae_limit_trace4(ctx, fmt, a, b, c, d)                      \
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, (ctx)->request->connection->log, 0,  \
+                   "zae_limit: " fmt, a, b, c, d)
 
 
 /* the time in ms, for the token buckets */

@@ -13,6 +13,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+#include <ngx_md5.h>
 
 #include "ngx_http_zae_limit_module.h"
 #include "zae_schema.h"
@@ -32,60 +33,144 @@ static void ngx_http_zae_limit_flush_done(
     ngx_http_zae_limit_ddb_call_t *call);
 
 
+/* a worker's writes in flight at a time */
+#define NGX_HTTP_ZAE_LIMIT_FLUSH_CONCURRENCY  16
+
+
 static ngx_event_t        ngx_http_zae_limit_flush_event;
 static ngx_connection_t  *ngx_http_zae_limit_watcher;
 static ngx_uint_t         ngx_http_zae_limit_flushing;
+static ngx_uint_t         ngx_http_zae_limit_round;
+static ngx_msec_t         ngx_http_zae_limit_round_start;
+static ngx_uint_t         ngx_http_zae_limit_generation;
+static ngx_msec_t         ngx_http_zae_limit_exit_deadline;
+static ngx_msec_t         ngx_http_zae_limit_shutdown_timeout;
 static time_t             ngx_http_zae_limit_warn_time;
-static ngx_atomic_uint_t  ngx_http_zae_limit_writes;
+static time_t             ngx_http_zae_limit_fail_time;
+static ngx_uint_t         ngx_http_zae_limit_fail_quiet;
+static u_char             ngx_http_zae_limit_writer[16];
 
 
 /* the log phase: reconciliation and rollback */
+
+/*
+ * An exiting worker: on a reload that keeps the zone, workers of the new
+ * configuration take the pending deltas over and this one stops taking
+ * them; on a quit it writes them until the exit deadline.
+ */
+
+static ngx_uint_t
+ngx_http_zae_limit_handover(ngx_http_zae_limit_main_conf_t *zmcf)
+{
+    return ngx_http_zae_limit_zone_newer(zmcf->shm_zone,
+                                         ngx_http_zae_limit_generation);
+}
+
+
+static void
+ngx_http_zae_limit_exit_begin(ngx_http_zae_limit_main_conf_t *zmcf)
+{
+    ngx_msec_t  t;
+
+    if (ngx_http_zae_limit_exit_deadline) {
+        return;
+    }
+
+    t = zmcf->exit_deadline;
+
+    if (ngx_http_zae_limit_shutdown_timeout
+        && ngx_http_zae_limit_shutdown_timeout < t)
+    {
+        t = ngx_http_zae_limit_shutdown_timeout;
+    }
+
+    ngx_http_zae_limit_exit_deadline = ngx_current_msec + t;
+
+    if (ngx_http_zae_limit_exit_deadline == 0) {
+        ngx_http_zae_limit_exit_deadline = 1;
+    }
+}
+
+
+static ngx_msec_int_t
+ngx_http_zae_limit_exit_left(void)
+{
+    return (ngx_msec_int_t) (ngx_http_zae_limit_exit_deadline
+                             - ngx_current_msec);
+}
+
 
 void
 ngx_http_zae_limit_queue_delta(ngx_http_zae_limit_ctx_t *ctx,
     zae_str_t *entity, zae_str_t *name, int64_t delta)
 {
-    ngx_str_t  pk, n;
+    int64_t            lost;
+    ngx_str_t          key, n;
+    const char        *why;
+    zae_bucket_ref_t   ref;
 
     if (delta == 0) {
         return;
     }
 
-    /* the bucket key of the shard the estimate was written to */
+    /* the bucket of the shard the estimate was written to */
 
-    pk.len = ctx->nsid.len + sizeof("/BUCKET###") + entity->len
-             + ctx->ref.resource.len + NGX_INT64_LEN;
-    pk.data = ngx_pnalloc(ctx->request->pool, pk.len);
-    if (pk.data == NULL) {
-        return;
-    }
-
-    pk.len = ngx_sprintf(pk.data, "%*s/BUCKET#%*s#%*s#%L",
-                         ctx->nsid.len, ctx->nsid.data,
-                         entity->len, entity->data,
-                         ctx->ref.resource.len, ctx->ref.resource.data,
-                         entity == &ctx->ref.entity_id ? ctx->ref.shard
-                                                       : (int64_t) 0)
-             - pk.data;
+    ref = ctx->ref;
+    ref.ns = ctx->nsid;
+    ref.entity_id = *entity;
+    ref.shard = (entity == &ctx->ref.entity_id) ? ctx->ref.shard : 0;
 
     n.data = name->data;
     n.len = name->len;
 
-    if (ngx_http_zae_limit_delta_add(ctx->zmcf->shm_zone, &pk, &n, delta)
+    lost = 0;
+
+    if (ngx_http_zae_limit_bucket_key(ctx->request->pool, &ref, &key)
         != NGX_OK)
     {
+        why = "out of memory";
+        lost = delta;
+
+    } else if (ngx_http_zae_limit_delta_add(ctx->zmcf->shm_zone, &key, &n,
+                                            delta, &lost)
+               != NGX_OK)
+    {
+        why = "reconciliation queue is full";
+        lost = delta;
+
+    } else {
+        why = "pending sum saturated";
+    }
+
+    if (lost) {
         ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
                                       NGX_HTTP_ZAE_LIMIT_M_DELTAS_DROPPED, 1);
 
         ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
-                      "zae_limit: reconciliation queue is full, "
-                      "delta of %L tokens of limit \"%V\" for \"%V\" lost",
-                      delta, &n, &pk);
-        return;
+                      "zae_limit: %s, %L of %L tokens of limit \"%V\" "
+                      "for entity \"%V\" resource \"%V\" shard %L lost",
+                      why, lost, delta, &n, (ngx_str_t *) &ref.entity_id,
+                      (ngx_str_t *) &ref.resource, ref.shard);
+
+        if (lost == delta) {
+            return;
+        }
     }
 
     ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
                                   NGX_HTTP_ZAE_LIMIT_M_DELTAS_QUEUED, 1);
+
+    /*
+     * a request that ends after a quit began: the worker stays until its
+     * delta is written (the timer is not cancelable), within the deadline
+     */
+
+    if (ngx_exiting && !ngx_http_zae_limit_flush_event.timer_set
+        && ngx_http_zae_limit_flush_event.handler
+        && !ngx_http_zae_limit_handover(ctx->zmcf))
+    {
+        ngx_add_timer(&ngx_http_zae_limit_flush_event, 1);
+    }
 }
 
 
@@ -101,11 +186,40 @@ ngx_http_zae_limit_queue_both(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *name,
 }
 
 
+/*
+ * The actual amount of limit "name" of an admitted request: the
+ * difference to the estimate is queued for the entity (and its parent).
+ * The one entry point of every reconcile source.
+ */
+
+void
+ngx_http_zae_limit_reconcile_amount(ngx_http_zae_limit_ctx_t *ctx,
+    ngx_str_t *name, int64_t actual)
+{
+    size_t   j;
+    int64_t  estimate;
+
+    estimate = 0;
+
+    for (j = 0; j < ctx->nconsume; j++) {
+        if (ctx->consume[j].name.len == name->len
+            && ngx_memcmp(ctx->consume[j].name.data, name->data, name->len)
+               == 0)
+        {
+            estimate = ctx->consume[j].amount;
+            break;
+        }
+    }
+
+    ngx_http_zae_limit_queue_both(ctx, (zae_str_t *) name, actual - estimate);
+}
+
+
 ngx_int_t
 ngx_http_zae_limit_log_handler(ngx_http_request_t *r)
 {
     size_t                           j;
-    int64_t                          actual, estimate;
+    int64_t                          actual;
     ngx_str_t                        value;
     ngx_uint_t                       i, status;
     zae_err_t                        err;
@@ -170,180 +284,205 @@ ngx_http_zae_limit_log_handler(ngx_http_request_t *r)
             continue;
         }
 
-        estimate = 0;
-
-        for (j = 0; j < ctx->nconsume; j++) {
-            if (ctx->consume[j].name.len == rc[i].name.len
-                && ngx_memcmp(ctx->consume[j].name.data, rc[i].name.data,
-                              rc[i].name.len) == 0)
-            {
-                estimate = ctx->consume[j].amount;
-                break;
-            }
-        }
-
-        ngx_http_zae_limit_queue_both(ctx, (zae_str_t *) &rc[i].name,
-                                      actual - estimate);
+        ngx_http_zae_limit_reconcile_amount(ctx, &rc[i].name, actual);
     }
 
     return NGX_OK;
 }
 
 
-/* the flush timer: coalesced deltas as unconditional ADDs */
+/*
+ * The flush timer: every interval each worker writes every bucket that
+ * was pending at the start of the round, oldest first, at most
+ * NGX_HTTP_ZAE_LIMIT_FLUSH_CONCURRENCY writes at a time; each write is
+ * one UpdateItem that ADDs the bucket's amounts and sets its id in the
+ * writer's attribute.  A write that is not settled stays held in the
+ * zone with its id and amounts and is sent again as it was.
+ */
 
-static ngx_int_t
-ngx_http_zae_limit_parse_pk(ngx_str_t *pk, zae_bucket_ref_t *ref)
+static ngx_msec_t
+ngx_http_zae_limit_backoff_cap(ngx_http_zae_limit_main_conf_t *zmcf)
 {
-    u_char  *p, *last, *slash, *e, *s;
-
-    last = pk->data + pk->len;
-
-    slash = ngx_strlchr(pk->data, last, '/');
-
-    if (slash == NULL || last - slash < 8
-        || ngx_strncmp(slash, "/BUCKET#", 8) != 0)
-    {
-        return NGX_ERROR;
+    if (ngx_exiting) {
+        return ngx_min(zmcf->flush_interval, 1000);
     }
 
-    e = slash + 8;
-    p = ngx_strlchr(e, last, '#');
-
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    for (s = last - 1; s > p && *s != '#'; s--) { /* void */ }
-
-    if (s == p) {
-        return NGX_ERROR;
-    }
-
-    ref->ns.data = pk->data;
-    ref->ns.len = slash - pk->data;
-    ref->entity_id.data = e;
-    ref->entity_id.len = p - e;
-    ref->resource.data = p + 1;
-    ref->resource.len = s - p - 1;
-    ref->shard = ngx_atoi(s + 1, last - s - 1);
-
-    return ref->shard == NGX_ERROR ? NGX_ERROR : NGX_OK;
+    return zmcf->flush_interval;
 }
 
 
 static void
-ngx_http_zae_limit_flush_batch(ngx_http_zae_limit_main_conf_t *zmcf,
+ngx_http_zae_limit_flush_start(ngx_http_zae_limit_main_conf_t *zmcf,
+    ngx_http_zae_limit_flush_t *fl, ngx_http_zae_limit_bucket_delta_t *bd,
     ngx_log_t *log)
 {
-    size_t                              k;
-    zae_buf_t                           b;
-    zae_mem_t                           mem;
-    ngx_uint_t                          i;
-    ngx_pool_t                         *pool;
-    ngx_array_t                        *deltas;
-    zae_str_t                           wid;
-    zae_amount_t                        amounts[ZAE_LIMITS_MAX + 1];
-    zae_bucket_ref_t                    ref;
-    ngx_http_zae_limit_flush_t         *fl;
-    ngx_http_zae_limit_delta_t         *d;
-    ngx_http_zae_limit_ddb_call_t      *call;
-    ngx_http_zae_limit_bucket_delta_t  *bd;
+    size_t                          k;
+    zae_buf_t                       b;
+    zae_mem_t                       mem;
+    zae_str_t                       wid, writer;
+    zae_amount_t                    amounts[ZAE_LIMITS_MAX + 1];
+    ngx_http_zae_limit_shm_t       *shm;
+    ngx_http_zae_limit_delta_t     *d;
+    ngx_http_zae_limit_ddb_call_t  *call;
 
-    pool = ngx_create_pool(4096, log);
-    if (pool == NULL) {
-        return;
-    }
+    shm = zmcf->shm_zone->data;
 
-    fl = ngx_pcalloc(pool, sizeof(ngx_http_zae_limit_flush_t));
-    if (fl == NULL) {
-        ngx_destroy_pool(pool);
-        return;
-    }
+    bd->ref.table.data = zmcf->table.data;
+    bd->ref.table.len = zmcf->table.len;
 
-    fl->pool = pool;
-    fl->zmcf = zmcf;
+    d = bd->limits.elts;
 
-    deltas = ngx_http_zae_limit_delta_take(zmcf->shm_zone, pool, 64);
-
-    if (deltas == NULL || deltas->nelts == 0) {
-        ngx_destroy_pool(pool);
-        return;
+    for (k = 0; k < bd->limits.nelts && k < ZAE_LIMITS_MAX + 1; k++) {
+        amounts[k].name.data = d[k].name.data;
+        amounts[k].name.len = d[k].name.len;
+        amounts[k].amount = d[k].delta;
     }
 
     mem.alloc = ngx_http_zae_limit_pool_alloc;
-    mem.ctx = pool;
+    mem.ctx = fl->pool;
 
-    bd = deltas->elts;
+    /* the write's id: unique per zone and over restarts (the epoch) */
 
-    for (i = 0; i < deltas->nelts; i++) {
-
-        ngx_memzero(&ref, sizeof(zae_bucket_ref_t));
-        ref.table.data = zmcf->table.data;
-        ref.table.len = zmcf->table.len;
-
-        if (ngx_http_zae_limit_parse_pk(&bd[i].pk, &ref) != NGX_OK) {
-            continue;
-        }
-
-        d = bd[i].limits.elts;
-
-        for (k = 0; k < bd[i].limits.nelts && k < ZAE_LIMITS_MAX + 1; k++) {
-            amounts[k].name.data = d[k].name.data;
-            amounts[k].name.len = d[k].name.len;
-            amounts[k].amount = d[k].delta;
-        }
-
-        /* an id per write: a retry after a lost answer is not added twice */
-
-        wid.data = ngx_pnalloc(pool, NGX_INT64_LEN * 3 + 3);
-        if (wid.data == NULL) {
-            break;
-        }
-
-        wid.len = ngx_sprintf(wid.data, "%P-%M-%uA", ngx_pid,
-                              ngx_current_msec, ++ngx_http_zae_limit_writes)
-                  - wid.data;
-
-        zae_buf_init(&b, &mem, 512);
-
-        if (zae_proto_adjust_request_once(&b, &ref, amounts, k, &wid)
-            != ZAE_OK
-            || b.failed)
-        {
-            continue;
-        }
-
-        call = ngx_pcalloc(pool, sizeof(ngx_http_zae_limit_ddb_call_t)
+    wid.data = ngx_pnalloc(fl->pool, 2 * NGX_INT64_LEN + 1);
+    call = ngx_pcalloc(fl->pool, sizeof(ngx_http_zae_limit_ddb_call_t)
                                  + sizeof(ngx_http_zae_limit_bucket_delta_t));
-        if (call == NULL) {
-            break;
-        }
 
-        ngx_memcpy(call + 1, &bd[i],
-                   sizeof(ngx_http_zae_limit_bucket_delta_t));
-
-        call->pool = pool;
-        call->log = log;
-        ngx_str_set(&call->op, "UpdateItem");
-        call->body.data = b.data;
-        call->body.len = b.len;
-        call->handler = ngx_http_zae_limit_flush_done;
-        call->data = fl;
-
-        if (ngx_http_zae_limit_ddb_start(zmcf->ddb, call) != NGX_AGAIN) {
-            call->rc = NGX_ERROR;
-            fl->pending++;
-            ngx_http_zae_limit_flush_done(call);
-            continue;
-        }
-
-        fl->pending++;
-        ngx_http_zae_limit_flushing++;
+    if (wid.data == NULL || call == NULL) {
+        goto failed;
     }
 
-    if (fl->pending == 0) {
-        ngx_destroy_pool(pool);
+    wid.len = ngx_sprintf(wid.data, "%xL-%xL", shm->sh->wid_epoch, bd->wid)
+              - wid.data;
+
+    writer.data = ngx_http_zae_limit_writer;
+    writer.len = ngx_strlen(ngx_http_zae_limit_writer);
+
+    zae_buf_init(&b, &mem, 512);
+
+    if (zae_proto_adjust_request_once(&b, &bd->ref, amounts, k, &writer,
+                                      &wid)
+        != ZAE_OK
+        || b.failed)
+    {
+        goto failed;
+    }
+
+    ngx_memcpy(call + 1, bd, sizeof(ngx_http_zae_limit_bucket_delta_t));
+
+    call->pool = fl->pool;
+    call->log = log;
+    call->op = ZAE_DDB_UPDATE_ITEM;
+    call->body.data = b.data;
+    call->body.len = b.len;
+    call->handler = ngx_http_zae_limit_flush_done;
+    call->data = fl;
+
+    /* the flush logs its failures itself, at most one line a second */
+
+    call->log_level = NGX_LOG_INFO;
+
+    if (ngx_exiting) {
+
+        /* a quit: no write outlives the deadline */
+
+        call->deadline = ngx_max(ngx_http_zae_limit_exit_left(), 1);
+    }
+
+    if (ngx_http_zae_limit_ddb_start(zmcf->ddb, call) != NGX_AGAIN) {
+        goto failed;
+    }
+
+    fl->pending++;
+    ngx_http_zae_limit_flushing++;
+
+    return;
+
+failed:
+
+    /* nothing was sent: the write stays held, nothing is lost */
+
+    ngx_http_zae_limit_metric_add(zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_FLUSH_ERRORS, 1);
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "zae_limit: reconciliation write of entity \"%V\" "
+                  "resource \"%V\" shard %L could not be started, "
+                  "kept for a retry", (ngx_str_t *) &bd->ref.entity_id,
+                  (ngx_str_t *) &bd->ref.resource, bd->ref.shard);
+
+    ngx_http_zae_limit_delta_settle(zmcf->shm_zone, bd, 0,
+                                    ngx_http_zae_limit_backoff_cap(zmcf));
+}
+
+
+/* takes and starts writes of the current round up to the concurrency */
+
+static void
+ngx_http_zae_limit_flush_more(ngx_http_zae_limit_main_conf_t *zmcf,
+    ngx_log_t *log)
+{
+    ngx_uint_t                          i;
+    ngx_msec_t                          stale;
+    ngx_pool_t                         *pool;
+    ngx_array_t                        *deltas;
+    ngx_http_zae_limit_flush_t         *fl;
+    ngx_http_zae_limit_bucket_delta_t  *bd;
+
+    stale = 2 * zmcf->ddb_conf.timeout * zmcf->ddb_conf.max_attempts + 1000;
+
+    if (ngx_exiting) {
+        ngx_http_zae_limit_exit_begin(zmcf);
+    }
+
+    while (ngx_http_zae_limit_round
+           && ngx_http_zae_limit_flushing
+              < NGX_HTTP_ZAE_LIMIT_FLUSH_CONCURRENCY)
+    {
+        if (ngx_exiting
+            && (ngx_http_zae_limit_handover(zmcf)
+                || ngx_http_zae_limit_exit_left() <= 0))
+        {
+            ngx_http_zae_limit_round = 0;
+            return;
+        }
+
+        pool = ngx_create_pool(4096, log);
+        if (pool == NULL) {
+            return;
+        }
+
+        fl = ngx_pcalloc(pool, sizeof(ngx_http_zae_limit_flush_t));
+        if (fl == NULL) {
+            ngx_destroy_pool(pool);
+            return;
+        }
+
+        fl->pool = pool;
+        fl->zmcf = zmcf;
+
+        deltas = ngx_http_zae_limit_delta_take(zmcf->shm_zone, pool,
+                                     NGX_HTTP_ZAE_LIMIT_FLUSH_CONCURRENCY
+                                     - ngx_http_zae_limit_flushing,
+                                     ngx_http_zae_limit_round_start, stale);
+
+        if (deltas == NULL || deltas->nelts == 0) {
+
+            /* everything pending at the start of the round is taken */
+
+            ngx_destroy_pool(pool);
+            ngx_http_zae_limit_round = 0;
+            return;
+        }
+
+        bd = deltas->elts;
+
+        for (i = 0; i < deltas->nelts; i++) {
+            ngx_http_zae_limit_flush_start(zmcf, fl, &bd[i], log);
+        }
+
+        if (fl->pending == 0) {
+            ngx_destroy_pool(pool);
+        }
     }
 }
 
@@ -351,104 +490,200 @@ ngx_http_zae_limit_flush_batch(ngx_http_zae_limit_main_conf_t *zmcf,
 static void
 ngx_http_zae_limit_flush_done(ngx_http_zae_limit_ddb_call_t *call)
 {
-    ngx_uint_t                          k;
+    ngx_uint_t                          written;
     ngx_http_zae_limit_flush_t         *fl;
-    ngx_http_zae_limit_delta_t         *d;
+    ngx_http_zae_limit_main_conf_t     *zmcf;
     ngx_http_zae_limit_bucket_delta_t  *bd;
 
     static ngx_str_t  ccf = ngx_string("ConditionalCheckFailedException");
 
     fl = call->data;
+    zmcf = fl->zmcf;
     bd = (ngx_http_zae_limit_bucket_delta_t *) (call + 1);
-    d = bd->limits.elts;
 
-    if (call->state) {
-        ngx_http_zae_limit_metric_call(fl->zmcf->shm_zone, call);
+    ngx_http_zae_limit_metric_call(zmcf->shm_zone, call);
 
-        if (ngx_http_zae_limit_flushing) {
-            ngx_http_zae_limit_flushing--;
-        }
+    if (ngx_http_zae_limit_flushing) {
+        ngx_http_zae_limit_flushing--;
     }
 
-    if (call->rc == NGX_OK
-        && (call->status == 200
-            || (call->error_type.len == ccf.len
-                && ngx_strncmp(call->error_type.data, ccf.data, ccf.len)
-                   == 0)))
-    {
-        /* 200, or a condition failure: an earlier attempt was applied */
+    /* 200, or a condition failure: this id was applied before */
 
-        ngx_http_zae_limit_metric_add(fl->zmcf->shm_zone,
+    written = (call->rc == NGX_OK
+               && (call->status == 200
+                   || (call->error_type.len == ccf.len
+                       && ngx_strncmp(call->error_type.data, ccf.data,
+                                      ccf.len)
+                          == 0)));
+
+    if (written) {
+        ngx_http_zae_limit_metric_add(zmcf->shm_zone,
                                       NGX_HTTP_ZAE_LIMIT_M_FLUSH_WRITES, 1);
-        ngx_http_zae_limit_metric_add(fl->zmcf->shm_zone,
+        ngx_http_zae_limit_metric_add(zmcf->shm_zone,
                                       NGX_HTTP_ZAE_LIMIT_M_DELTAS_FLUSHED,
                                       bd->limits.nelts);
 
-    } else {
-        ngx_log_error(NGX_LOG_ERR, call->log, 0,
-                      "zae_limit: reconciliation write of \"%V\" failed "
-                      "(%V), queued again", &bd->pk,
-                      call->error.len ? &call->error : &call->error_type);
+        if (bd->retry) {
+            ngx_log_error(NGX_LOG_INFO, call->log, 0,
+                          "zae_limit: in-doubt reconciliation write of "
+                          "entity \"%V\" resource \"%V\" shard %L settled%s",
+                          (ngx_str_t *) &bd->ref.entity_id,
+                          (ngx_str_t *) &bd->ref.resource, bd->ref.shard,
+                          call->status == 200 ? ""
+                                              : " (it was applied before)");
+        }
 
-        ngx_http_zae_limit_metric_add(fl->zmcf->shm_zone,
+    } else {
+        ngx_http_zae_limit_metric_add(zmcf->shm_zone,
                                       NGX_HTTP_ZAE_LIMIT_M_FLUSH_ERRORS, 1);
 
-        for (k = 0; k < bd->limits.nelts; k++) {
-            if (ngx_http_zae_limit_delta_add(fl->zmcf->shm_zone, &bd->pk,
-                                             &d[k].name, d[k].delta)
-                != NGX_OK)
-            {
-                ngx_http_zae_limit_metric_add(fl->zmcf->shm_zone,
-                                        NGX_HTTP_ZAE_LIMIT_M_DELTAS_DROPPED,
-                                        1);
-                ngx_log_error(NGX_LOG_ERR, call->log, 0,
-                              "zae_limit: reconciliation queue is full, "
-                              "delta of %L tokens of limit \"%V\" for "
-                              "\"%V\" lost", d[k].delta, &d[k].name,
-                              &bd->pk);
-            }
+        if (call->rc != NGX_OK) {
+
+            /* no final answer: an attempt may have been applied */
+
+            ngx_http_zae_limit_metric_add(zmcf->shm_zone,
+                                          NGX_HTTP_ZAE_LIMIT_M_FLUSH_IN_DOUBT,
+                                          1);
         }
+
+        /* one line a second at most: DynamoDB away fails every write */
+
+        if (ngx_time() != ngx_http_zae_limit_fail_time) {
+            ngx_http_zae_limit_fail_time = ngx_time();
+
+            ngx_log_error(NGX_LOG_ERR, call->log, 0,
+                          "zae_limit: reconciliation write of entity \"%V\" "
+                          "resource \"%V\" shard %L failed (%V), %s, kept "
+                          "with its id for a retry (%ui more failed writes "
+                          "not logged)",
+                          (ngx_str_t *) &bd->ref.entity_id,
+                          (ngx_str_t *) &bd->ref.resource, bd->ref.shard,
+                          call->error.len ? &call->error : &call->error_type,
+                          call->rc != NGX_OK ? "in doubt" : "refused",
+                          ngx_http_zae_limit_fail_quiet);
+
+            ngx_http_zae_limit_fail_quiet = 0;
+
+        } else {
+            ngx_http_zae_limit_fail_quiet++;
+        }
+
+        /* DynamoDB fails: this round takes no more */
+
+        ngx_http_zae_limit_round = 0;
     }
+
+    ngx_http_zae_limit_delta_settle(zmcf->shm_zone, bd, written,
+                                    ngx_http_zae_limit_backoff_cap(zmcf));
 
     if (--fl->pending == 0) {
         ngx_destroy_pool(fl->pool);
     }
+
+    ngx_http_zae_limit_flush_more(zmcf, ngx_cycle->log);
+
+    if (ngx_exiting && ngx_http_zae_limit_flushing == 0
+        && !ngx_http_zae_limit_flush_event.timer_set)
+    {
+        ngx_add_timer(&ngx_http_zae_limit_flush_event, 1);
+    }
+}
+
+
+/* the one line an exiting worker logs about what it could not write */
+
+static void
+ngx_http_zae_limit_exit_report(ngx_http_zae_limit_main_conf_t *zmcf,
+    ngx_log_t *log)
+{
+    ngx_http_zae_limit_shm_t      *shm;
+    ngx_http_zae_limit_backlog_t   bl;
+
+    if (ngx_http_zae_limit_delta_pending(zmcf->shm_zone) == 0) {
+        return;
+    }
+
+    shm = zmcf->shm_zone->data;
+
+    if (!ngx_atomic_cmp_set(&shm->sh->exit_logged, 0, 1)) {
+        return;
+    }
+
+    ngx_http_zae_limit_delta_backlog(zmcf->shm_zone, &bl, 1);
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "zae_limit: exit deadline passed, reconciliation deltas "
+                  "of %ui buckets (%L tokens, %ui buckets with a write in "
+                  "doubt) not written, oldest %M ms",
+                  bl.buckets, bl.tokens, bl.held, bl.oldest);
 }
 
 
 static void
 ngx_http_zae_limit_flush(ngx_event_t *ev)
 {
+    ngx_msec_t                       t;
     ngx_http_zae_limit_main_conf_t  *zmcf;
 
     zmcf = ev->data;
 
-    if (ngx_http_zae_limit_ddb_ready(zmcf->ddb) == NGX_OK
-        && ngx_http_zae_limit_flushing == 0)
-    {
-        ngx_http_zae_limit_flush_batch(zmcf, ev->log);
-    }
-
-    if (ngx_exiting || ngx_terminate || ngx_quit) {
-
-        /*
-         * graceful shutdown: the timer stays armed (and keeps the worker
-         * alive) while deltas are pending or being written; bounded by
-         * the writes' own deadlines
-         */
-
-        if (ngx_http_zae_limit_flushing == 0
-            && (ngx_http_zae_limit_delta_pending(zmcf->shm_zone) == 0
-                || ngx_terminate))
-        {
-            return;
+    if (!ngx_exiting) {
+        if (ngx_http_zae_limit_ddb_ready(zmcf->ddb) == NGX_OK) {
+            ngx_http_zae_limit_round = 1;
+            ngx_http_zae_limit_round_start = ngx_current_msec;
+            ngx_http_zae_limit_flush_more(zmcf, ev->log);
         }
 
-        ngx_add_timer(ev, 50);
+        ngx_add_timer(ev, zmcf->flush_interval);
         return;
     }
 
-    ngx_add_timer(ev, zmcf->flush_interval);
+    /*
+     * graceful shutdown: the timer stays armed (and keeps the worker
+     * alive) while this worker has writes in flight, and on a quit while
+     * deltas are pending, until the exit deadline; failed writes are
+     * retried with a backoff (the held writes' own)
+     */
+
+    ngx_http_zae_limit_exit_begin(zmcf);
+
+    if (ngx_http_zae_limit_handover(zmcf)) {
+
+        /* a reload: the new workers take the queue */
+
+        if (ngx_http_zae_limit_flushing) {
+            ngx_add_timer(ev, 50);
+        }
+
+        return;
+    }
+
+    if (ngx_http_zae_limit_exit_left() <= 0 || ngx_terminate) {
+
+        if (ngx_http_zae_limit_flushing) {
+            ngx_add_timer(ev, 50);
+            return;
+        }
+
+        ngx_http_zae_limit_exit_report(zmcf, ev->log);
+        return;
+    }
+
+    if (ngx_http_zae_limit_ddb_ready(zmcf->ddb) == NGX_OK) {
+        ngx_http_zae_limit_round = 1;
+        ngx_http_zae_limit_round_start = ngx_current_msec;
+        ngx_http_zae_limit_flush_more(zmcf, ev->log);
+    }
+
+    if (ngx_http_zae_limit_flushing == 0
+        && ngx_http_zae_limit_delta_pending(zmcf->shm_zone) == 0)
+    {
+        return;
+    }
+
+    t = ngx_min(50, (ngx_msec_t) ngx_http_zae_limit_exit_left());
+
+    ngx_add_timer(ev, ngx_max(t, 1));
 }
 
 
@@ -544,22 +779,70 @@ ngx_http_zae_limit_watch_exit(ngx_cycle_t *cycle,
 }
 
 
+/*
+ * The writer's id: the name of its attribute in the bucket items
+ * (zl_w_<id>), stable over restarts of the same nginx on the same host,
+ * different between hosts, nginx instances and zones
+ */
+
+static void
+ngx_http_zae_limit_writer_id(ngx_cycle_t *cycle,
+    ngx_http_zae_limit_main_conf_t *zmcf)
+{
+    u_char     hash[16];
+    ngx_md5_t  md5;
+
+    ngx_md5_init(&md5);
+    ngx_md5_update(&md5, cycle->hostname.data, cycle->hostname.len);
+    ngx_md5_update(&md5, "", 1);
+    ngx_md5_update(&md5, cycle->prefix.data, cycle->prefix.len);
+    ngx_md5_update(&md5, "", 1);
+    ngx_md5_update(&md5, cycle->conf_file.data, cycle->conf_file.len);
+    ngx_md5_update(&md5, "", 1);
+    ngx_md5_update(&md5, zmcf->shm_zone->shm.name.data,
+                   zmcf->shm_zone->shm.name.len);
+    ngx_md5_update(&md5, &zmcf->shm_zone->shm.size, sizeof(size_t));
+    ngx_md5_final(hash, &md5);
+
+    *ngx_hex_dump(ngx_http_zae_limit_writer, hash, 6) = '\0';
+}
+
+
 ngx_int_t
 ngx_http_zae_limit_reconcile_init_process(ngx_cycle_t *cycle,
     ngx_http_zae_limit_main_conf_t *zmcf)
 {
+    ngx_msec_t        first;
+    ngx_core_conf_t  *ccf;
+
     ngx_http_zae_limit_watch_exit(cycle, zmcf);
+
+    ngx_http_zae_limit_writer_id(cycle, zmcf);
+
+    ngx_http_zae_limit_generation = ngx_http_zae_limit_zone_join(
+                                                            zmcf->shm_zone);
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+    ngx_http_zae_limit_shutdown_timeout = ccf->shutdown_timeout;
 
     ngx_http_zae_limit_flush_event.handler = ngx_http_zae_limit_flush;
     ngx_http_zae_limit_flush_event.data = zmcf;
     ngx_http_zae_limit_flush_event.log = cycle->log;
 
     /*
-     * not cancelable: a graceful shutdown waits for the last flush
+     * not cancelable: a graceful shutdown waits for the last flush;
+     * deltas left by the workers of a previous configuration are taken
+     * over at once
      */
 
+    first = zmcf->flush_interval / 2;
+
+    if (ngx_http_zae_limit_delta_pending(zmcf->shm_zone)) {
+        first = ngx_min(first, 50);
+    }
+
     ngx_add_timer(&ngx_http_zae_limit_flush_event,
-                  zmcf->flush_interval / 2 + ngx_random() % 50);
+                  first + ngx_random() % 50);
 
     return NGX_OK;
 }
@@ -571,10 +854,20 @@ ngx_http_zae_limit_reconcile_exit_process(ngx_cycle_t *cycle,
 {
     ngx_http_zae_limit_close_watcher();
 
-    if (ngx_http_zae_limit_delta_pending(zmcf->shm_zone)) {
-        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
-                      "zae_limit: worker exits with %ui buckets of "
-                      "reconciliation deltas pending in the shared zone",
-                      ngx_http_zae_limit_delta_pending(zmcf->shm_zone));
+    /* writes this worker did not see settled: in doubt, for the others */
+
+    ngx_http_zae_limit_delta_release(zmcf->shm_zone);
+
+    if (ngx_http_zae_limit_handover(zmcf)) {
+        if (ngx_http_zae_limit_delta_pending(zmcf->shm_zone)) {
+            ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                          "zae_limit: %ui buckets of reconciliation deltas "
+                          "left in the shared zone for the new workers",
+                          ngx_http_zae_limit_delta_pending(zmcf->shm_zone));
+        }
+
+        return;
     }
+
+    ngx_http_zae_limit_exit_report(zmcf, cycle->log);
 }

@@ -55,6 +55,9 @@ static ngx_http_zae_limit_log_limit_t  ngx_http_zae_limit_unavailable_log;
 ngx_int_t
 ngx_http_zae_limit_passed(ngx_http_zae_limit_ctx_t *ctx)
 {
+    ngx_http_zae_limit_trace1(ctx, "admitted%s",
+                              ctx->cascaded ? " with the parent" : "");
+
     ctx->status = NGX_HTTP_ZAE_LIMIT_PASSED;
     ctx->acquired = 1;
     ctx->rc = NGX_DECLINED;
@@ -259,9 +262,15 @@ ngx_http_zae_limit_reject(ngx_http_zae_limit_ctx_t *ctx,
                   "zae_limit: limiting requests%s, entity \"%V\", "
                   "resource \"%V\", limit \"%V\", retry after %L ms",
                   ctx->zlcf->dry_run ? ", dry run" : "",
-                  (ngx_str_t *) &st[p].entity_id,
-                  (ngx_str_t *) &ctx->ref.resource,
-                  (ngx_str_t *) &st[p].limit_name, st[p].retry_after_ms);
+                  ngx_http_zae_limit_v(&st[p].entity_id),
+                  ngx_http_zae_limit_v(&ctx->ref.resource),
+                  ngx_http_zae_limit_v(&st[p].limit_name),
+                  st[p].retry_after_ms);
+
+    ngx_http_zae_limit_trace3(ctx, "rejected%s: limit \"%V\", retry after "
+                              "%L ms", ctx->zlcf->dry_run ? " (dry run)" : "",
+                              ngx_http_zae_limit_v(&st[p].limit_name),
+                              st[p].retry_after_ms);
 
     if (ctx->zlcf->dry_run) {
         ctx->status = NGX_HTTP_ZAE_LIMIT_REJECTED_DRY_RUN;
@@ -293,8 +302,7 @@ ngx_http_zae_limit_policy(ngx_http_zae_limit_ctx_t *ctx)
     mode = ctx->zlcf->on_unavailable;
 
     if (mode == NGX_HTTP_ZAE_LIMIT_UNSET && ctx->nsid.len) {
-        key.data = ctx->nsid.data;
-        key.len = ctx->nsid.len;
+        key = ngx_http_zae_limit_ngx_str(&ctx->nsid);
 
         if (ngx_http_zae_limit_cache_get(ctx->zmcf->shm_zone,
                                          NGX_HTTP_ZAE_LIMIT_C_SYSTEM, &key,
@@ -445,6 +453,7 @@ ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
     zae_str_t             c;
     zae_buf_t             b;
     ngx_str_t             more;
+    ngx_uint_t            mode;
     ngx_http_request_t   *r;
     u_char                cause[ZAE_ERR_LEN + 160];
 
@@ -476,7 +485,13 @@ ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
     ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
                                   NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_EVENTS, 1);
 
-    if (ngx_http_zae_limit_policy(ctx) == NGX_HTTP_ZAE_LIMIT_ALLOW) {
+    mode = ngx_http_zae_limit_policy(ctx);
+
+    ngx_http_zae_limit_trace1(ctx, "unavailable: %s",
+                              mode == NGX_HTTP_ZAE_LIMIT_ALLOW ? "allowed"
+                                                               : "blocked");
+
+    if (mode == NGX_HTTP_ZAE_LIMIT_ALLOW) {
         ctx->status = NGX_HTTP_ZAE_LIMIT_UNAVAILABLE_ALLOWED;
         ctx->rc = NGX_DECLINED;
         ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
@@ -517,6 +532,8 @@ ngx_http_zae_limit_invalid(ngx_http_request_t *r,
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "zae_limit: invalid %s: %s", field, err->msg);
+
+    ngx_http_zae_limit_trace1(ctx, "invalid %s", field);
 
     ctx->status = NGX_HTTP_ZAE_LIMIT_INVALID;
 
@@ -569,8 +586,12 @@ ngx_http_zae_limit_answer(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
     ngx_http_complex_value_t   cv;
 
     if (ctx->rc != NGX_DONE) {
+        ngx_http_zae_limit_trace1(ctx, "answer: phase handler returns %i",
+                                  ctx->rc);
         return ctx->rc;
     }
+
+    ngx_http_zae_limit_trace1(ctx, "answer: %ui", ctx->http_status);
 
     if (ctx->retry_header > 0) {
         h = ngx_list_push(&r->headers_out.headers);
@@ -689,11 +710,13 @@ ngx_http_zae_limit_field(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx,
 
         if (policy) {
             p = ngx_sprintf(p, "%s\"%V\";q=%L;w=%L", i ? ", " : "",
-                            (ngx_str_t *) &h->name, h->capacity, h->window);
+                            ngx_http_zae_limit_v(&h->name), h->capacity,
+                            h->window);
 
         } else {
             p = ngx_sprintf(p, "%s\"%V\";r=%L;t=%L", i ? ", " : "",
-                            (ngx_str_t *) &h->name, h->remaining, h->reset);
+                            ngx_http_zae_limit_v(&h->name), h->remaining,
+                            h->reset);
         }
     }
 
@@ -758,8 +781,7 @@ ngx_http_zae_limit_header_filter(ngx_http_request_t *r)
     for (i = 0; i < ctx->nhdrs; i++) {
         h = &ctx->hdrs[i];
 
-        name.data = h->name.data;
-        name.len = h->name.len;
+        name = ngx_http_zae_limit_ngx_str(&h->name);
 
         if (ctx->zlcf->headers == NGX_HTTP_ZAE_LIMIT_HEADERS_OPENAI) {
             ngx_http_zae_limit_openai_name(ctx->zlcf, &name);

@@ -10,6 +10,7 @@
 #   pass           forward both ways
 #   refuse         close the listening socket until the mode changes
 #   delay=MS       forward, but hold each response MS milliseconds
+#   delay=MS@TEXT  the same, only for requests that contain TEXT
 #   hang           read the request, never answer (a paused backend)
 #   reset          accept and reset the connection at once
 #   http500        answer 500 InternalServerError (JSON, like DynamoDB)
@@ -21,6 +22,10 @@
 #                  the response, then reset the connection (a backend
 #                  that dies mid-response)
 #   close          read the request, close without an answer
+#   lose=TEXT      forward every request; when a request contains TEXT,
+#                  DynamoDB's answer is read and dropped and the
+#                  connection closed: a write applied whose answer is
+#                  lost (one request per connection, keepalive=0)
 # Loopback only.  Stops on SIGTERM/SIGINT and when its parent dies.
 
 use strict;
@@ -92,6 +97,26 @@ sub read_request {
 }
 
 
+sub read_answer {
+    my ($u, $buf) = @_;
+    my $len;
+
+    while (1) {
+        if (!defined $len && $buf =~ /\r\n\r\n/) {
+            my ($head) = split /\r\n\r\n/, $buf, 2;
+            my ($cl) = $head =~ /^content-length:\s*(\d+)/mi;
+            $len = length($head) + 4 + ($cl // 0);
+        }
+
+        return $buf if defined $len && length $buf >= $len;
+
+        my $n = sysread($u, my $chunk, 65536);
+        return $buf unless $n;
+        $buf .= $chunk;
+    }
+}
+
+
 sub answer {
     my ($c, $status, $reason, $body, $length) = @_;
 
@@ -114,14 +139,16 @@ sub reset_close {
 
 sub relay {
     my ($c, $mode) = @_;
-    my ($u, $sel, $delay, $cutoff);
+    my ($u, $sel, $delay, $only, $cutoff, $lose, $req);
 
     $u = IO::Socket::INET->new(PeerAddr => $to_host, PeerPort => $to_port,
                                Proto => 'tcp', Timeout => 5)
         or return;
 
-    ($delay) = $mode =~ /^delay=(\d+)$/;
+    ($delay, $only) = $mode =~ /^delay=(\d+)(?:@(.+))?$/;
     ($cutoff) = $mode =~ /^cutoff=(\d+)$/;
+    ($lose) = $mode =~ /^lose=(.+)$/;
+    $req = '';
     $sel = IO::Select->new($c, $u);
 
     while (my @ready = $sel->can_read(30)) {
@@ -130,7 +157,25 @@ sub relay {
             return unless $n;
 
             if ($s == $u) {
-                sleep($delay / 1000) if $delay;
+                if (defined $lose && index($req, $lose) >= 0) {
+                    close $c;
+                    return;
+                }
+
+                if ($delay && defined $only && index($req, $only) >= 0) {
+
+                    # the whole answer first, and DynamoDB's connection
+                    # closed: a held answer must not hold a thread of
+                    # DynamoDB Local (that slowed every other request)
+
+                    $buf = read_answer($u, $buf);
+                    close $u;
+                    sleep($delay / 1000);
+                    syswrite($c, $buf);
+                    return;
+                }
+
+                sleep($delay / 1000) if $delay && !defined $only;
                 $buf =~ s/^(x-amz-crc32:\s*)\d+/${1}12345/mi
                     if $mode eq 'badcrc';
 
@@ -144,6 +189,7 @@ sub relay {
                 syswrite($c, $buf);
 
             } else {
+                $req .= $buf if defined $lose || defined $only;
                 syswrite($u, $buf);
             }
         }

@@ -44,7 +44,8 @@ static int zae_proto_update_action(zae_mem_t *mem, zae_str_t *ns,
 static int zae_proto_dispatch(zae_buf_t *b, zae_ddb_action_t *acts,
     size_t n, zae_ddb_op_e *op);
 static int zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref,
-    zae_amount_t *a, size_t n, int64_t sign, const zae_str_t *once);
+    zae_amount_t *a, size_t n, int64_t sign, const zae_str_t *writer,
+    const zae_str_t *once);
 
 
 static zae_str_t  zae_proto_all_new = zae_string("ALL_NEW");
@@ -147,7 +148,8 @@ zae_proto_check_consume(zae_amount_t *consume, size_t n, zae_err_t *err)
 
 
 /*
- * The speculative UpdateItem (facts 3.2) with indexed placeholders:
+ * The speculative UpdateItem (docs/table-format.md 6.1) with indexed
+ * placeholders:
  *
  *   ADD #n0 :v0, #n1 :v1, ... (tk -n*1000, tc +n*1000 per limit), then
  *       the wcu pair (-1000, +1000)
@@ -694,8 +696,9 @@ zae_proto_spec_classify(zae_mem_t *mem, zae_amount_t *consume, size_t n,
     res->app_short = short_;
 
     /*
-     * Our fix (facts 3.7): wcu is short, but if its refill since rf
-     * covers a write, the table partition is not over 1000 writes/s:
+     * Our fix (docs/table-format.md 6.8): wcu is short, but if its
+     * refill since rf covers a write, the table partition is not over
+     * 1000 writes/s:
      * no shard doubling, the slow path refills wcu.  Only a wcu that
      * stays short after the refill is WCU_EXHAUSTED.
      */
@@ -947,14 +950,15 @@ zae_proto_read_decode(zae_mem_t *mem, zae_bucket_ref_t *ref,
 
 
 /*
- * The compute step of the slow path (facts 3.3).  For each entity and
- * each resolved limit: the bucket's stored state (tk at rf, cp/ra/rp),
- * or the config limit at full capacity when the limit or the bucket is
- * absent; refill and try-consume; the status of every resolved limit.
+ * The compute step of the slow path (docs/table-format.md 6.3).  For
+ * each entity and each resolved limit: the bucket's stored state (tk at
+ * rf, cp/ra/rp), or the config limit at full capacity when the limit or
+ * the bucket is absent; refill and try-consume; the status of every
+ * resolved limit.
  *
  * Our fixes: a limit absent from an existing bucket is marked is_new
- * and initialised by the Normal write (facts 4.5), and wcu is refilled
- * lazily like any other limit (facts 3.7).
+ * and initialised by the Normal write (docs/table-format.md 6.4), and
+ * wcu is refilled lazily like any other limit (6.8).
  */
 
 int
@@ -1147,7 +1151,7 @@ zae_proto_slow_compute(zae_mem_t *mem, zae_proto_entity_t *ents,
             it->has_wcu = (pl->tk_delta > 0);
         }
 
-        /* the ttl policy (facts 4.4) */
+        /* the ttl policy (docs/table-format.md 6.9) */
 
         if (e->source == ZAE_LEVEL_ENTITY) {
             it->remove_ttl = (it->kind == ZAE_WRITE_NORMAL);
@@ -1623,16 +1627,20 @@ zae_proto_write_decode(zae_mem_t *mem, const zae_ddb_http_resp_t *resp,
 }
 
 
-/* unconditional ADD #tk :sign*-a*1000, #tc :sign*a*1000 (facts 3.4, 3.5) */
+/*
+ * unconditional ADD #tk :sign*-a*1000, #tc :sign*a*1000
+ * (docs/table-format.md 6.6)
+ */
 
 static int
 zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref, zae_amount_t *a,
-    size_t n, int64_t sign, const zae_str_t *once)
+    size_t n, int64_t sign, const zae_str_t *writer, const zae_str_t *once)
 {
     size_t          i, k;
     int64_t         m;
     zae_av_t       *key;
     zae_buf_t       upd, cond;
+    u_char         *an;
     const char     *tk, *tc, *neg, *pos, *wn, *wv;
     zae_ddb_req_t   r;
     zae_ddb_expr_t  x;
@@ -1682,11 +1690,31 @@ zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref, zae_amount_t *a,
 
         /*
          * a write applied once even when it is sent again (a retry after
-         * a lost answer): it stores its id, and an attempt that finds
-         * its own id there fails the condition instead of adding twice
+         * a lost answer): it stores its id in its writer's attribute,
+         * and an attempt that finds its own id there fails the condition
+         * instead of adding twice
          */
 
-        if ((wn = zae_ddb_expr_cname(&x, ZAE_PROTO_WRITE_ID)) == NULL
+        if (writer == NULL || writer->len == 0
+            || writer->len > ZAE_PROTO_WRITER_MAX_LEN)
+        {
+            return ZAE_ERROR;
+        }
+
+        an = zae_alloc(b->mem, sizeof(ZAE_PROTO_WRITER_PREFIX) - 1
+                               + writer->len);
+        if (an == NULL) {
+            return ZAE_ERROR;
+        }
+
+        memcpy(an, ZAE_PROTO_WRITER_PREFIX,
+               sizeof(ZAE_PROTO_WRITER_PREFIX) - 1);
+        memcpy(an + sizeof(ZAE_PROTO_WRITER_PREFIX) - 1, writer->data,
+               writer->len);
+
+        if ((wn = zae_ddb_expr_name(&x, an, sizeof(ZAE_PROTO_WRITER_PREFIX)
+                                            - 1 + writer->len))
+               == NULL
             || (wv = zae_ddb_expr_str(&x, once->data, once->len)) == NULL)
         {
             return ZAE_ERROR;
@@ -1724,15 +1752,16 @@ int
 zae_proto_adjust_request(zae_buf_t *b, zae_bucket_ref_t *ref,
     zae_amount_t *delta, size_t n)
 {
-    return zae_proto_add(b, ref, delta, n, 1, NULL);
+    return zae_proto_add(b, ref, delta, n, 1, NULL, NULL);
 }
 
 
 int
 zae_proto_adjust_request_once(zae_buf_t *b, zae_bucket_ref_t *ref,
-    zae_amount_t *delta, size_t n, const zae_str_t *write_id)
+    zae_amount_t *delta, size_t n, const zae_str_t *writer,
+    const zae_str_t *write_id)
 {
-    return zae_proto_add(b, ref, delta, n, 1, write_id);
+    return zae_proto_add(b, ref, delta, n, 1, writer, write_id);
 }
 
 
@@ -1740,5 +1769,5 @@ int
 zae_proto_rollback_request(zae_buf_t *b, zae_bucket_ref_t *ref,
     zae_amount_t *consumed, size_t n)
 {
-    return zae_proto_add(b, ref, consumed, n, -1, NULL);
+    return zae_proto_add(b, ref, consumed, n, -1, NULL, NULL);
 }

@@ -36,8 +36,8 @@ use Test::Zae::DDB qw(S N BOOL NUL L M SS plain typed);
 use Test::Zae::Nginx;
 
 our @EXPORT = qw(run_tests zae_env ddb nginx demo_upstream clients_dir
-                 http_req workers log_level blocks S N BOOL NUL L M SS
-                 plain typed);
+                 http_req zae_metrics wait_for workers log_level blocks S N
+                 BOOL NUL L M SS plain typed);
 
 my $top = abs_path(dirname(__FILE__) . '/../../..');
 
@@ -244,6 +244,42 @@ sub http_req {
                                   Test::Zae::Nginx::build_request(
                                       $spec, headers => $args{headers}),
                                   timeout => $args{timeout});
+}
+
+
+# zae_metrics(): the zae_limit_metrics page at uri (default /metrics) as a hash of
+# "name{labels}" => value; an absent metric is absent from the hash
+
+sub zae_metrics {
+    my (%args) = @_;
+    my ($r, %m);
+
+    $r = http_req('GET ' . ($args{uri} // '/metrics'), port => $args{port});
+
+    for my $l (split /\n/, $r->{body} // '') {
+        next if $l =~ /^#/;
+        my ($k, $v) = $l =~ /^(\S+) ([0-9.]+)$/ or next;
+        $m{$k} = $v;
+    }
+
+    return %m;
+}
+
+
+# polls check->() every 50 ms until it returns true or timeout seconds
+# pass; returns its last value
+
+sub wait_for {
+    my ($check, $timeout) = @_;
+    my ($deadline, $v);
+
+    $deadline = time + ($timeout // 10);
+
+    while (1) {
+        $v = $check->();
+        return $v if $v || time >= $deadline;
+        sleep 0.05;
+    }
 }
 
 
