@@ -9,6 +9,8 @@
 #   make bench           benchmarks, see docs/benchmarks.md
 #   make bench-sign      SigV4 and CRC-32 instructions under callgrind
 #   make sigv4-vectors [VECTORS=DIR]   (default t/data/sigv4)
+#   make deb             Debian packages into build/deb/ (docs/packaging.md)
+#   make test-packages   installs them, tests, purges (docs/packaging.md)
 #
 # docs/testing.md explains the targets and the variables.
 
@@ -49,7 +51,7 @@ MODULE_INPUTS := config $(wildcard src/*.c src/*.h src/core/*.c src/core/*.h)
 
 .PHONY: all deps module asan-module admin asan-admin unit test test-asan fuzz \
         fuzz-long test-reliability run bench bench-sign sigv4-vectors clean \
-        FORCE
+        deb test-packages FORCE
 
 all: deps module admin unit
 
@@ -116,7 +118,7 @@ $(B)/admin/%.o: admin/%.c $(call flags_file,$(B)/admin,$(CC) $(ZCFLAGS))
 	$(CC) $(ZCFLAGS) -Iadmin $(ADMIN_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/zae-admin: $(ADMIN_OBJS) $(CORE_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ $(ADMIN_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(ADMIN_LIBS)
 
 ASAN_ADMIN_OBJS := $(ADMIN_SRCS:admin/%.c=$(B)/asan/admin/%.o)
 
@@ -183,6 +185,30 @@ test-asan: deps asan-module asan-admin $(ASAN_UNIT_BINS)
 	@util/run-tests.sh --asan --module $(ASAN_MODULE) \
 	    --unit $(B)/asan/unit --admin $(B)/asan/zae-admin \
 	    --vectors $(VECTORS) $(PROVE_ARGS)
+
+
+# Debian packages (docs/packaging.md) ----------------------------------------
+
+# zae-admin again, in its own build dir, with Debian's hardening flags
+# (the module is built with them already, see util/build-module.sh)
+DEB_B := $(B)/deb-build
+
+deb: module
+	@util/deps.sh deb
+	@rm -f $(DEB_B)/zae-admin
+	@export DEB_BUILD_MAINT_OPTIONS=hardening=+all; \
+	$(MAKE) --no-print-directory B=$(DEB_B) admin \
+	    CFLAGS="$$(dpkg-buildflags --get CFLAGS) \
+	            $$(dpkg-buildflags --get CPPFLAGS)" \
+	    LDFLAGS="$$(dpkg-buildflags --get LDFLAGS)"
+	@util/pkg/build-deb.sh $(MODULE) $(DEB_B)/zae-admin $(B)/deb
+
+# installs the packages on this machine, checks them, purges them: alone,
+# never in the same prove run as the suites that use /usr/sbin/nginx
+test-packages: deb
+	@util/deps.sh packages
+	@util/run-tests.sh --module $(MODULE) --admin $(B)/zae-admin \
+	    $(PROVE_ARGS) t/packages/*.t
 
 
 # fuzzing ------------------------------------------------------------------
