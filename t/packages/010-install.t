@@ -20,13 +20,12 @@ use strict;
 use warnings;
 
 use Test::More;
+use Cwd qw(abs_path);
+use FindBin;
 use HTTP::Tiny;
 use Time::HiRes qw(sleep time);
 
-my $top = $ENV{TEST_NGINX_TOP} // do {
-    require Cwd;
-    Cwd::abs_path(__FILE__ =~ s{/t/packages/[^/]+$}{}r);
-};
+my $top = abs_path("$FindBin::Bin/../..");
 chdir $top or die "$top: $!\n";
 
 my $ep = $ENV{TEST_NGINX_DDB_ENDPOINT}
@@ -48,8 +47,8 @@ my $unit = '/lib/systemd/system/zae-admin-aggregate.service';
 my $pidfile = '/run/nginx.pid';
 my $apt = 'apt-get -y -qq -o DPkg::Lock::Timeout=300';
 
-my ($ver) = slurp('src/core/zae_version.h') =~ /^#define ZAE_VERSION\s+"(.+)"/m
-    or die "no ZAE_VERSION\n";
+my ($ver) = slurp('src/core/zae_version.h')
+            =~ /^#define ZAE_VERSION\s+"(.+)"/m or die "no ZAE_VERSION\n";
 
 my ($installed, $started_nginx, $http);
 my $t0 = time;
@@ -222,7 +221,7 @@ server {
         proxy_pass http://127.0.0.1:$port/upstream;
     }
 
-    location = /upstream {
+    location /upstream {
         return 200 "upstream\\n";
     }
 
@@ -315,8 +314,9 @@ my @errors = $out =~ /^E: (.*)$/mg;
 is("@errors", '', 'lintian: no error');
 my %warn = map { /^W: (\S+): (\S+)/ ? ("$1 $2" => 1) : () }
            split /\n/, $out;
-my %doc = map { ("$1 $2" => 1) }
-          slurp('docs/packaging.md') =~ /^\| `([a-z0-9-]+)` \| `([a-z0-9-]+)` \|/mg;
+my %doc = map { /^\| `([a-z0-9-]+)` \| `([a-z0-9-]+)` \|/ ? ("$1 $2" => 1)
+                                                          : () }
+          split /\n/, slurp('docs/packaging.md');
 is(join(', ', sort keys %warn), join(', ', sort keys %doc),
    'lintian warnings = those listed in docs/packaging.md');
 
@@ -325,7 +325,7 @@ is(join(', ', sort keys %warn), join(', ', sort keys %doc),
 
 unlink $site, $envconf;
 if ($started_nginx) {
-    system('/usr/sbin/nginx -s quit');
+    system('/usr/sbin/nginx -s quit 2>/dev/null');
     for (1 .. 100) { last unless nginx_pid(); sleep 0.1 }
     ok(!nginx_pid(), 'the nginx started here stopped');
     $started_nginx = 0;
