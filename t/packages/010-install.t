@@ -3,12 +3,13 @@
 # The packages of `make deb` on this machine, the path docs/packaging.md
 # gives a user: apt install ./build/deb/*.deb, the stock `nginx -t` with
 # the module enabled through modules-enabled, a zae_limit location in
-# /etc/nginx/conf.d/ and `nginx -s reload` (this machine has no
-# systemd), the limit enforced against DynamoDB Local (429 after it),
-# the metrics through promtool, man zae-admin, the bash completion,
-# systemd-analyze verify on the unit, lintian; then apt purge, and the
-# machine must be as before (every file the packages or the test
-# touched, the modules-enabled link gone).
+# /etc/nginx/conf.d/ and `nginx -s reload` (`systemctl reload nginx`
+# where systemd runs nginx; these machines have no systemd), the limit
+# enforced against DynamoDB Local (429 after it), the metrics through
+# promtool, man zae-admin, the bash completion, systemd-analyze verify
+# on the unit, lintian; then apt remove (the link out of nginx's way),
+# apt purge, and the machine must be as before (every file the packages
+# or the test touched, the modules-enabled link gone).
 #
 # Run by `make test-packages` alone: it installs into the machine's
 # nginx, which the other suites run with their own prefix and config;
@@ -120,13 +121,20 @@ sub wait_port {
     return $r;
 }
 
+# systemctl where systemd runs nginx, else the signal (no systemd here)
+sub reload_cmd {
+    return -d '/run/systemd/system'
+           && system('systemctl -q is-active nginx 2>/dev/null') == 0
+           ? 'systemctl reload nginx' : '/usr/sbin/nginx -s reload';
+}
+
 sub cleanup {
     unlink $site, $envconf;
     if ($started_nginx && nginx_pid()) {
         system('/usr/sbin/nginx -s quit >/dev/null 2>&1');
         for (1 .. 100) { last unless nginx_pid(); sleep 0.1 }
     } elsif (nginx_pid()) {
-        system('/usr/sbin/nginx -s reload >/dev/null 2>&1');
+        system(reload_cmd() . ' >/dev/null 2>&1');
     }
     $started_nginx = 0;
     if ($installed) {
@@ -233,8 +241,8 @@ EOF
 
 ($rc, $out) = sh('/usr/sbin/nginx -t');
 is($rc, 0, 'nginx -t with the zae_limit location') or diag $out;
-($rc, $out) = sh('/usr/sbin/nginx -s reload');
-is($rc, 0, 'nginx -s reload') or diag $out;
+($rc, $out) = sh(reload_cmd());
+is($rc, 0, reload_cmd()) or diag $out;
 
 wait_port($port, '/upstream');
 
@@ -330,9 +338,18 @@ if ($started_nginx) {
     ok(!nginx_pid(), 'the nginx started here stopped');
     $started_nginx = 0;
 } else {
-    ($rc, $out) = sh('/usr/sbin/nginx -s reload');
+    ($rc, $out) = sh(reload_cmd());
     is($rc, 0, 'nginx reloaded without the test location') or diag $out;
 }
+
+# remove first: Debian renames the link to .removed (out of nginx's
+# *.conf include) and keeps it for a reinstall; purge deletes it
+($rc, $out) = sh("$apt remove @pkgs");
+is($rc, 0, 'apt remove') or diag $out;
+ok(!-e $link && !-l $link, 'removed: 50-mod-http-zae-limit.conf gone');
+is(readlink("$link.removed"), $avail, 'removed: the .removed link kept');
+($rc, $out) = sh('/usr/sbin/nginx -t');
+is($rc, 0, 'removed: stock nginx -t passes') or diag $out;
 
 ($rc, $out) = sh("$apt purge @pkgs");
 is($rc, 0, 'apt purge') or diag $out;
