@@ -193,8 +193,9 @@ test-asan: deps asan-module asan-admin $(ASAN_UNIT_BINS)
 # (the module is built with them already, see util/build-module.sh)
 DEB_B := $(B)/deb-build
 
-deb: module
+deb:
 	@util/deps.sh deb
+	@$(MAKE) --no-print-directory module
 	@rm -f $(DEB_B)/zae-admin
 	@export DEB_BUILD_MAINT_OPTIONS=hardening=+all; \
 	$(MAKE) --no-print-directory B=$(DEB_B) admin \
