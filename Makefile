@@ -14,6 +14,8 @@
 #   make bench-sign      SigV4 and CRC-32 instructions under callgrind
 #   make bench-stream    streaming through zae_limit_llm vs proxy_pass
 #   make sigv4-vectors [VECTORS=DIR]   (default t/data/sigv4)
+#   make deb             Debian packages into build/deb/ (docs/packaging.md)
+#   make test-packages   installs them, tests, purges (docs/packaging.md)
 #
 # docs/testing.md explains the targets and the variables.
 
@@ -55,7 +57,7 @@ MODULE_INPUTS := config $(wildcard src/*.c src/*.h src/core/*.c src/core/*.h)
 
 .PHONY: all build deps module asan-module admin asan-admin unit test test-asan \
         fuzz fuzz-long fuzz-ci test-reliability run bench bench-stream \
-        bench-sign bench-llm sigv4-vectors clean \
+        bench-sign bench-llm sigv4-vectors clean deb test-packages \
         FORCE
 
 all: deps module admin unit
@@ -127,7 +129,7 @@ $(B)/admin/%.o: admin/%.c $(call flags_file,$(B)/admin,$(CC) $(ZCFLAGS))
 	$(CC) $(ZCFLAGS) -Iadmin $(ADMIN_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/zae-admin: $(ADMIN_OBJS) $(CORE_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ $(ADMIN_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(ADMIN_LIBS)
 
 ASAN_ADMIN_OBJS := $(ADMIN_SRCS:admin/%.c=$(B)/asan/admin/%.o)
 
@@ -194,6 +196,31 @@ test-asan: deps asan-module asan-admin $(ASAN_UNIT_BINS)
 	@util/run-tests.sh --asan --module $(ASAN_MODULE) \
 	    --unit $(B)/asan/unit --admin $(B)/asan/zae-admin \
 	    --vectors $(VECTORS) $(PROVE_ARGS)
+
+
+# Debian packages (docs/packaging.md) ----------------------------------------
+
+# zae-admin again, in its own build dir, with Debian's hardening flags
+# (the module is built with them already, see util/build-module.sh)
+DEB_B := $(B)/deb-build
+
+deb:
+	@util/deps.sh deb
+	@$(MAKE) --no-print-directory module
+	@rm -f $(DEB_B)/zae-admin
+	@export DEB_BUILD_MAINT_OPTIONS=hardening=+all; \
+	$(MAKE) --no-print-directory B=$(DEB_B) admin \
+	    CFLAGS="$$(dpkg-buildflags --get CFLAGS) \
+	            $$(dpkg-buildflags --get CPPFLAGS)" \
+	    LDFLAGS="$$(dpkg-buildflags --get LDFLAGS)"
+	@util/pkg/build-deb.sh $(MODULE) $(DEB_B)/zae-admin $(B)/deb
+
+# installs the packages on this machine, checks them, purges them: alone,
+# never in the same prove run as the suites that use /usr/sbin/nginx
+test-packages: deb
+	@util/deps.sh packages
+	@util/run-tests.sh --module $(MODULE) --admin $(B)/zae-admin \
+	    $(PROVE_ARGS) t/packages/*.t
 
 
 # fuzzing ------------------------------------------------------------------

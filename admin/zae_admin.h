@@ -22,9 +22,10 @@
 #include "zae_creds.h"
 #include "zae_records.h"
 #include "zae_schema.h"
+#include "zae_version.h"
 
 
-#define ZAE_ADMIN_VERSION        "0.1.0"
+#define ZAE_ADMIN_VERSION        ZAE_VERSION
 
 #define ZAE_ADMIN_EXIT_OK        0
 #define ZAE_ADMIN_EXIT_FAILED    1

@@ -13,6 +13,7 @@
  */
 
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -1081,7 +1082,7 @@ zae_admin_agg_pass(zae_admin_aggctx_t *ctx, zae_str_t *arn)
 
         for (i = 0;
              shards && shards->type == ZAE_AV_L && i < shards->nitems
-             && i < ZAE_ADMIN_MAX_SHARDS_S;
+             && i < ZAE_ADMIN_MAX_SHARDS_S && !zae_admin_stop;
              i++)
         {
             sid = zae_json_get(shards->items[i], "ShardId");
@@ -1120,6 +1121,7 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
     const char          *s;
     zae_arena_t          arena;
     struct timespec      ts;
+    struct sigaction     sa;
     zae_admin_aggctx_t   ctx;
 
     memset(&ctx, 0, sizeof(ctx));
@@ -1149,6 +1151,27 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
 
     follow = zae_admin_flag(a, "follow");
 
+    /*
+     * SIGTERM (systemctl stop) and SIGINT only set a flag, read between
+     * batches: the batch in hand is finished and its checkpoint written
+     * before the exit, so no acknowledged position is lost and nothing
+     * is counted twice.  SA_RESTART lets a DynamoDB call in progress
+     * complete.  Installed before the first call, so that a stop at any
+     * time ends with exit 0.
+     */
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = zae_admin_on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+
+    if (sigaction(SIGTERM, &sa, NULL) != 0
+        || sigaction(SIGINT, &sa, NULL) != 0)
+    {
+        zae_admin_error(a, "sigaction() failed: %s", strerror(errno));
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
     if (zae_admin_body_start(a, &b) != ZAE_OK
         || zae_buf_add_str(&b, "}") != ZAE_OK)
     {
@@ -1171,9 +1194,6 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
         zae_admin_error(a, "table \"%s\" has no stream", a->table);
         return ZAE_ADMIN_EXIT_FAILED;
     }
-
-    signal(SIGINT, zae_admin_on_signal);
-    signal(SIGTERM, zae_admin_on_signal);
 
     outer = a->mem;
 

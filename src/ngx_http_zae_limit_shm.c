@@ -21,6 +21,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_zae_limit_module.h"
+#include "zae_version.h"
 
 
 #define NGX_HTTP_ZAE_LIMIT_C_DELTA   255
@@ -1299,6 +1300,25 @@ ngx_http_zae_limit_metric_call(ngx_shm_zone_t *zone,
 }
 
 
+/* milliseconds written as seconds, the Prometheus base unit: 2500 is 2.5 */
+
+static u_char *
+ngx_http_zae_limit_seconds(u_char *p, u_char *last, ngx_atomic_uint_t ms)
+{
+    if (ms % 1000 == 0) {
+        return ngx_slprintf(p, last, "%uA", ms / 1000);
+    }
+
+    p = ngx_slprintf(p, last, "%uA.%03uA", ms / 1000, ms % 1000);
+
+    while (p[-1] == '0') {
+        p--;
+    }
+
+    return p;
+}
+
+
 typedef struct {
     ngx_http_zae_limit_metric_e   metric;
     char                         *name;
@@ -1457,30 +1477,41 @@ ngx_http_zae_limit_metrics_handler(ngx_http_request_t *r)
     }
 
     b->last = ngx_slprintf(b->last, b->end,
-                           "# HELP zae_limit_dynamodb_latency_ms "
+                           "# HELP zae_limit_dynamodb_latency_seconds "
                            "DynamoDB call latency, retries included\n"
-                           "# TYPE zae_limit_dynamodb_latency_ms histogram\n");
+                           "# TYPE zae_limit_dynamodb_latency_seconds "
+                           "histogram\n");
 
     cum = 0;
 
     for (i = 0; i < NGX_HTTP_ZAE_LIMIT_LATENCY_BUCKETS; i++) {
         cum += m->latency[i];
         b->last = ngx_slprintf(b->last, b->end,
-                               "zae_limit_dynamodb_latency_ms_bucket"
-                               "{le=\"%M\"} %uA\n",
-                               ngx_http_zae_limit_latency_bounds[i], cum);
+                               "zae_limit_dynamodb_latency_seconds_bucket"
+                               "{le=\"");
+        b->last = ngx_http_zae_limit_seconds(b->last, b->end,
+                                        ngx_http_zae_limit_latency_bounds[i]);
+        b->last = ngx_slprintf(b->last, b->end, "\"} %uA\n", cum);
     }
 
     b->last = ngx_slprintf(b->last, b->end,
-                           "zae_limit_dynamodb_latency_ms_bucket"
+                           "zae_limit_dynamodb_latency_seconds_bucket"
                            "{le=\"+Inf\"} %uA\n"
-                           "zae_limit_dynamodb_latency_ms_sum %uA\n"
-                           "zae_limit_dynamodb_latency_ms_count %uA\n"
+                           "zae_limit_dynamodb_latency_seconds_sum ",
+                           m->latency_count);
+    b->last = ngx_http_zae_limit_seconds(b->last, b->end, m->latency_sum);
+
+    b->last = ngx_slprintf(b->last, b->end,
+                           "\nzae_limit_dynamodb_latency_seconds_count %uA\n"
                            "# HELP zae_limit_reconcile_pending "
                            "buckets with pending deltas\n"
                            "# TYPE zae_limit_reconcile_pending gauge\n"
-                           "zae_limit_reconcile_pending %uA\n",
-                           m->latency_count, m->latency_sum,
+                           "zae_limit_reconcile_pending %uA\n"
+                           "# HELP zae_limit_build_info "
+                           "the version of the module, always 1\n"
+                           "# TYPE zae_limit_build_info gauge\n"
+                           "zae_limit_build_info{version=\"" ZAE_VERSION
+                           "\"} 1\n",
                            m->latency_count, m->pending);
 
     ngx_http_zae_limit_delta_backlog(zmcf->shm_zone, &bl, 0);

@@ -265,7 +265,20 @@ is($m{'zae_limit_requests_total{outcome="passed"}'}, $limited,
    "passed requests counted: the $limited sent");
 ok($m{'zae_limit_dynamodb_calls_total{operation="UpdateItem",result="ok"}'}
    > 0, 'UpdateItem calls counted');
-ok($m{'zae_limit_dynamodb_latency_ms_count'} > 0, 'latency histogram');
+ok($m{'zae_limit_dynamodb_latency_seconds_count'} > 0, 'latency histogram');
+ok($m{'zae_limit_dynamodb_latency_seconds_bucket{le="+Inf"}'}
+   == $m{'zae_limit_dynamodb_latency_seconds_count'}, 'histogram +Inf');
+like($r->{body}, qr/^zae_limit_dynamodb_latency_seconds_bucket\{le="0\.025"\} /m,
+     'buckets in seconds');
+like($r->{body}, qr/^zae_limit_dynamodb_latency_seconds_sum \d+(\.\d*[1-9])?$/m,
+     'latency sum in seconds');
+{
+    open my $fh, '<', 'src/core/zae_version.h' or die "zae_version.h: $!";
+    my ($ver) = join('', <$fh>) =~ /^#define ZAE_VERSION\s+"([^"]+)"/m
+        or die 'no ZAE_VERSION';
+    is($m{"zae_limit_build_info{version=\"$ver\"}"}, 1,
+       "build info: version $ver");
+}
 
 $n->stop;
 

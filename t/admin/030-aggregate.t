@@ -14,6 +14,7 @@ use HTTP::Tiny;
 use JSON::PP;
 use IPC::Open3;
 use File::Temp qw(tempfile);
+use IO::Socket::INET;
 
 my $ep = $ENV{TEST_NGINX_DDB_ENDPOINT};
 my $bin = $ENV{TEST_NGINX_ZAE_ADMIN} || 'build/zae-admin';
@@ -267,6 +268,73 @@ is($live && $live->{rpm}{N}, '2', '--follow picks up new traffic');
 kill 'TERM', $fpid;
 waitpid $fpid, 0;
 is($? >> 8, 0, '--follow exits 0 on SIGTERM');
+
+# SIGTERM inside a batch: zae-admin finishes the batch, writes its
+# checkpoint and exits 0, so the next run neither counts the batch again
+# nor skips any of it.  DynamoDB answers go through
+# util/fake-fault-proxy.pl (a fake: it holds each answer 40 ms) so that
+# the batch's 60 snapshot writes take seconds and the signal lands
+# among them.
+($rc, $out, $err) = admin('aggregate');
+is($rc, 0, 'caught up before the SIGTERM test') or diag $err;
+
+my @term = map { "term$_" } 0 .. 29;
+for my $e (@term) {
+    bucket($ns, $e, 'api', rf => 1795444650000,
+           limits => [ [ 'rpm', 5000, 5000, 5000, 60000 ], $wcu ]);
+    add("$ns/BUCKET#$e#api#0", b_rpm_tk => -1000, b_rpm_tc => 1000)
+        for 1 .. 2;
+}
+
+chomp(my $pport = `util/free-port 1`);
+my ($mfh, $mode_file) = tempfile(UNLINK => 1);
+print $mfh "delay=40\n";
+close $mfh;
+my ($ddb_port) = $ep =~ /:(\d+)/;
+my $ppid = fork // die "fork: $!\n";
+if ($ppid == 0) {
+    exec $^X, 'util/fake-fault-proxy.pl', '--listen', $pport,
+         '--to', "127.0.0.1:$ddb_port", '--mode-file', $mode_file;
+    die "exec: $!\n";
+}
+END { local $?; if ($ppid) { kill 'TERM', $ppid; waitpid $ppid, 0 } }
+for (1 .. 100) {
+    last if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$pport");
+    select(undef, undef, undef, 0.05);
+}
+
+my $hourly = '#USAGE#api#2026-11-23T14:00:00Z';
+my $written = sub {
+    scalar grep { item("$ns/ENTITY#$_", $hourly) } @term;
+};
+($fh) = tempfile(UNLINK => 1);
+$fpid = open3($fin, $fout, '>&' . fileno($fh), $bin, '--endpoint-url',
+              "http://127.0.0.1:$pport", '-n', $table, 'aggregate',
+              '--follow');
+close $fin;
+my $seen = 0;
+for (1 .. 1000) {
+    last if ($seen = $written->()) > 0;
+    select(undef, undef, undef, 0.02);
+}
+kill 'TERM', $fpid;
+ok($seen > 0 && $seen < @term,
+   "SIGTERM sent inside the batch ($seen of " . @term . ' entities written)');
+my $tout = do { local $/; <$fout> };
+waitpid $fpid, 0;
+is($?, 0, 'aggregate --follow exits 0 on SIGTERM inside a batch');
+like($tout, qr/aggregated \d+ stream records: \d+ snapshot writes/,
+     'and prints its summary');
+is($written->(), scalar @term, 'the batch in hand was finished');
+
+($rc, $out, $err) = admin('aggregate');
+is($rc, 0, 'the next run') or diag $err;
+my @wrong = grep {
+    my $i = item("$ns/ENTITY#$_", $hourly);
+    !($i && $i->{rpm}{N} eq '2' && $i->{total_events}{N} eq '2')
+} @term;
+is("@wrong", '', 'every entity counted once: rpm 2, total_events 2 '
+                 . '(the checkpoint of the batch was kept)');
 
 admin('delete', '--yes');
 
