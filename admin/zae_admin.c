@@ -262,16 +262,19 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
 
     { "usage list", zae_admin_cmd_usage_list, 0, 0,
       " entity-id resource window start end limit plot ",
-      "usage list [-e ENTITY] [-r RESOURCE] [-w WINDOW] [--start T] "
+      "usage list {-e ENTITY | -r RESOURCE} [-w WINDOW] [--start T] "
       "[--end T] [-l N] [-p]",
-      "List usage snapshots, newest first.", ZAE_ADMIN_CMD_DATA },
+      "List usage snapshots, newest first.  -e, -r or both are needed.",
+      ZAE_ADMIN_CMD_DATA },
 
     { "usage summary", zae_admin_cmd_usage_summary, 0, 0,
-      " entity-id resource window start end limit ",
-      "usage summary [-e ENTITY] [-r RESOURCE] [-w WINDOW] [--start T] "
+      " entity-id resource window start end ",
+      "usage summary {-e ENTITY | -r RESOURCE} [-w WINDOW] [--start T] "
       "[--end T]",
-      "Totals, averages and extremes over the matching snapshots.",
-      ZAE_ADMIN_CMD_DATA },
+      "Totals, averages and extremes over the matching snapshots of one\n"
+      "window: -w, else the finest window present (hourly, daily,\n"
+      "monthly), so that no event is counted twice.  -e, -r or both are\n"
+      "needed.", ZAE_ADMIN_CMD_DATA },
 
     { "version", zae_admin_cmd_version, 0, 0, "", "version",
       "Show the client version and the table's version record.", 0 },

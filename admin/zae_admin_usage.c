@@ -13,6 +13,7 @@
  */
 
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -1250,8 +1251,14 @@ typedef struct {
 } zae_admin_snap_t;
 
 
+/*
+ * The matching snapshots, newest first; list: at most --limit of them
+ * (default 100), else all
+ */
+
 static int
-zae_admin_usage_read(zae_admin_t *a, zae_admin_snap_t **out, size_t *nout)
+zae_admin_usage_read(zae_admin_t *a, int list, zae_admin_snap_t **out,
+    size_t *nout)
 {
     int                rc;
     long               limit;
@@ -1307,7 +1314,7 @@ zae_admin_usage_read(zae_admin_t *a, zae_admin_snap_t **out, size_t *nout)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    limit = 100;
+    limit = list ? 100 : LONG_MAX;
 
     if (lim) {
         limit = strtol(lim, &endp, 10);
@@ -1371,7 +1378,7 @@ zae_admin_usage_read(zae_admin_t *a, zae_admin_snap_t **out, size_t *nout)
 
     k = 0;
 
-    for (i = 0; i < n && k < (size_t) limit; i++) {
+    for (i = 0; i < n && (long) k < limit; i++) {
         sp = &snaps[k];
 
         if (zae_item_get_str(items[i], "entity_id", &sp->entity, &err)
@@ -1540,7 +1547,7 @@ zae_admin_cmd_usage_list(zae_admin_t *a)
     zae_admin_snap_t   *snaps;
     zae_admin_table_t   t;
 
-    rc = zae_admin_usage_read(a, &snaps, &n);
+    rc = zae_admin_usage_read(a, 1, &snaps, &n);
     if (rc != ZAE_ADMIN_EXIT_OK) {
         return rc;
     }
@@ -1637,16 +1644,45 @@ zae_admin_cmd_usage_summary(zae_admin_t *a)
     int64_t             v, events;
     int64_t             total[64], mn[64], mx[64], cnt[64];
     zae_av_t           *o, *m, *s;
+    const char         *w, *window;
+    zae_window_e        wv, x;
     zae_err_t           err;
     zae_str_t           names[64];
     zae_admin_snap_t   *snaps;
     zae_admin_table_t   t;
 
-    rc = zae_admin_usage_read(a, &snaps, &n);
+    rc = zae_admin_usage_read(a, 0, &snaps, &n);
     if (rc != ZAE_ADMIN_EXIT_OK) {
         return rc;
     }
 
+    /*
+     * snapshots of different windows count the same events again: sum
+     * one window, -w or else the finest present
+     */
+
+    w = zae_admin_opt(a, "window");
+    wv = ZAE_WINDOW_MONTHLY;
+
+    for (i = 0; w == NULL && i < n; i++) {
+        if (zae_window_parse(snaps[i].window.data, snaps[i].window.len, &x)
+            == ZAE_OK && x < wv)
+        {
+            wv = x;
+        }
+    }
+
+    window = w ? w : zae_window_name(wv);
+
+    for (i = 0, k = 0; i < n; i++) {
+        if (snaps[i].window.len == strlen(window)
+            && memcmp(snaps[i].window.data, window, snaps[i].window.len) == 0)
+        {
+            snaps[k++] = snaps[i];
+        }
+    }
+
+    n = k;
     nnames = 0;
     events = 0;
 
@@ -1722,8 +1758,9 @@ zae_admin_cmd_usage_summary(zae_admin_t *a)
     }
 
     if (a->json) {
-        if (zae_admin_json_set(a, o, "snapshots",
-                               zae_admin_json_int(a, (int64_t) n))
+        if (zae_admin_json_set(a, o, "window", zae_admin_json_str(a, window))
+            || zae_admin_json_set(a, o, "snapshots",
+                                  zae_admin_json_int(a, (int64_t) n))
             || zae_admin_json_set(a, o, "total_events",
                                   zae_admin_json_int(a, events))
             || zae_admin_json_set(a, o, "limits", m))
@@ -1735,7 +1772,9 @@ zae_admin_cmd_usage_summary(zae_admin_t *a)
                ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
     }
 
-    printf("%zu snapshots, %lld events\n", n, (long long) events);
+    printf("%s window%s: %zu snapshot%s, %lld event%s\n", window,
+           w ? "" : " (the finest present; -w to choose)", n,
+           n == 1 ? "" : "s", (long long) events, events == 1 ? "" : "s");
     zae_admin_table_print(&t);
 
     return ZAE_ADMIN_EXIT_OK;

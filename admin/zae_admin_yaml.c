@@ -49,13 +49,53 @@ typedef struct {
 } zae_admin_manifest_t;
 
 
+typedef enum {
+    ZAE_ADMIN_PLAN = 0,
+    ZAE_ADMIN_DIFF,
+    ZAE_ADMIN_APPLY
+} zae_admin_limits_mode_e;
+
+
+typedef enum {
+    ZAE_ADMIN_SAME = 0,               /* declared and live alike: nothing */
+    ZAE_ADMIN_CREATE,
+    ZAE_ADMIN_UPDATE,
+    ZAE_ADMIN_DELETE
+} zae_admin_action_e;
+
+
+typedef enum {
+    ZAE_ADMIN_SYSTEM = 0,
+    ZAE_ADMIN_RESOURCE,
+    ZAE_ADMIN_ENTITY
+} zae_admin_level_e;
+
+
+/*
+ * An item the manifest declares (decl, or the system defaults) or one
+ * the #PROVISIONER state says was managed and the manifest no longer
+ * declares; its action is decided against the live item
+ */
+
 typedef struct {
-    const char          *action;      /* create, update, delete */
-    const char          *level;       /* system, resource, entity */
+    zae_admin_action_e   action;
+    zae_admin_level_e    level;
+    unsigned             declared:1;
     zae_str_t            entity;
     zae_str_t            resource;
-    zae_admin_decl_t    *decl;        /* create/update */
+    zae_admin_decl_t    *decl;
 } zae_admin_change_t;
+
+
+static const char  *zae_admin_action_names[] = {
+    "same", "create", "update", "delete"
+};
+
+static const char  *zae_admin_action_symbols[] = { "=", "+", "~", "-" };
+
+static const char  *zae_admin_level_names[] = {
+    "system", "resource", "entity"
+};
 
 
 typedef struct {
@@ -915,7 +955,11 @@ zae_admin_pair_cmp(const void *x, const void *y)
 }
 
 
-/* facts 10.2: system, resources (sorted), entity/resource (sorted) */
+/*
+ * The candidates in the order of facts 10.2: system, resources
+ * (sorted), entity/resource (sorted); declared items first, then those
+ * the state managed and the manifest dropped
+ */
 
 static int
 zae_admin_diff(zae_admin_t *a, zae_admin_manifest_t *m,
@@ -940,29 +984,17 @@ zae_admin_diff(zae_admin_t *a, zae_admin_manifest_t *m,
 
     k = 0;
 
-    if (m->has_system) {
-        c[k].action = pv->system ? "update" : "create";
-        c[k].level = "system";
-        k++;
-
-    } else if (pv->system) {
-        c[k].action = "delete";
-        c[k].level = "system";
+    if (m->has_system || pv->system) {
+        c[k].level = ZAE_ADMIN_SYSTEM;
+        c[k].declared = m->has_system;
         k++;
     }
 
     /* m->res and m->ents are sorted by the hash */
 
     for (i = 0; i < m->nres; i++) {
-        c[k].action = "create";
-
-        for (j = 0; j < pv->nres; j++) {
-            if (zae_admin_str_eq(&pv->res[j], &m->res[i].name)) {
-                c[k].action = "update";
-            }
-        }
-
-        c[k].level = "resource";
+        c[k].level = ZAE_ADMIN_RESOURCE;
+        c[k].declared = 1;
         c[k].resource = m->res[i].name;
         c[k].decl = &m->res[i];
         k++;
@@ -978,8 +1010,7 @@ zae_admin_diff(zae_admin_t *a, zae_admin_manifest_t *m,
         }
 
         if (i == m->nres) {
-            c[k].action = "delete";
-            c[k].level = "resource";
+            c[k].level = ZAE_ADMIN_RESOURCE;
             c[k].resource = pv->res[j];
             k++;
         }
@@ -987,18 +1018,8 @@ zae_admin_diff(zae_admin_t *a, zae_admin_manifest_t *m,
 
     for (i = 0; i < m->nents; i++) {
         for (j = 0; j < m->ents[i].nres; j++) {
-            c[k].action = "create";
-
-            for (np = 0; np < pv->nents; np++) {
-                if (zae_admin_str_eq(&pv->ents[np], &m->ents[i].entity)
-                    && zae_admin_str_eq(&pv->eres[np],
-                                        &m->ents[i].res[j].name))
-                {
-                    c[k].action = "update";
-                }
-            }
-
-            c[k].level = "entity";
+            c[k].level = ZAE_ADMIN_ENTITY;
+            c[k].declared = 1;
             c[k].entity = m->ents[i].entity;
             c[k].resource = m->ents[i].res[j].name;
             c[k].decl = &m->ents[i].res[j];
@@ -1032,8 +1053,7 @@ zae_admin_diff(zae_admin_t *a, zae_admin_manifest_t *m,
     qsort(prs, np, sizeof(zae_admin_pair_t), zae_admin_pair_cmp);
 
     for (i = 0; i < np; i++) {
-        c[k].action = "delete";
-        c[k].level = "entity";
+        c[k].level = ZAE_ADMIN_ENTITY;
         c[k].entity = prs[i].e;
         c[k].resource = prs[i].r;
         k++;
@@ -1060,14 +1080,7 @@ zae_admin_target(zae_admin_t *a, zae_admin_change_t *c)
                              c->resource.data);
     }
 
-    return zae_admin_str(NULL);
-}
-
-
-static const char *
-zae_admin_symbol(const char *action)
-{
-    return action[0] == 'c' ? "+" : (action[0] == 'u' ? "~" : "-");
+    return zae_admin_str("(system defaults)");
 }
 
 
@@ -1079,23 +1092,28 @@ zae_admin_live(zae_admin_t *a, zae_admin_change_t *c, zae_av_t **item)
     int        rc;
     zae_str_t  pk, sk;
 
-    if (c->level[0] == 's') {
+    switch (c->level) {
+
+    case ZAE_ADMIN_SYSTEM:
         pk = zae_admin_cat(a, "%.*s/SYSTEM#", (int) a->nsid.len,
                            a->nsid.data);
         sk = zae_admin_str("#CONFIG");
+        break;
 
-    } else if (c->level[0] == 'r') {
+    case ZAE_ADMIN_RESOURCE:
         pk = zae_admin_cat(a, "%.*s/RESOURCE#%.*s", (int) a->nsid.len,
                            a->nsid.data, (int) c->resource.len,
                            c->resource.data);
         sk = zae_admin_str("#CONFIG");
+        break;
 
-    } else {
+    default:
         pk = zae_admin_cat(a, "%.*s/ENTITY#%.*s", (int) a->nsid.len,
                            a->nsid.data, (int) c->entity.len,
                            c->entity.data);
         sk = zae_admin_cat(a, "#CONFIG#%.*s", (int) c->resource.len,
                            c->resource.data);
+        break;
     }
 
     rc = zae_admin_get_item(a, &pk, &sk, 1, item);
@@ -1145,20 +1163,163 @@ zae_admin_same(zae_admin_t *a, zae_av_t *item, zae_limits_t *want,
 }
 
 
+/*
+ * What a candidate needs, against the live item: plan, diff and apply
+ * all decide here, so they agree on what exists
+ */
+
 static int
-zae_admin_limits_cmd(zae_admin_t *a, int mode)
+zae_admin_classify(zae_admin_t *a, zae_admin_manifest_t *m,
+    zae_admin_change_t *c)
+{
+    zae_av_t  *item;
+
+    if (zae_admin_live(a, c, &item) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    if (!c->declared) {
+        c->action = item ? ZAE_ADMIN_DELETE : ZAE_ADMIN_SAME;
+
+    } else if (item == NULL) {
+        c->action = ZAE_ADMIN_CREATE;
+
+    } else if (zae_admin_same(a, item, c->decl ? &c->decl->limits
+                                               : &m->system,
+                              &m->onu, c->level == ZAE_ADMIN_SYSTEM))
+    {
+        c->action = ZAE_ADMIN_SAME;
+
+    } else {
+        c->action = ZAE_ADMIN_UPDATE;
+    }
+
+    return ZAE_OK;
+}
+
+
+static int
+zae_admin_apply_change(zae_admin_t *a, zae_admin_manifest_t *m,
+    zae_admin_change_t *c)
+{
+    int        rc;
+    zae_str_t  onu;
+
+    switch (c->level) {
+
+    case ZAE_ADMIN_SYSTEM:
+        if (c->action == ZAE_ADMIN_DELETE) {
+            return zae_admin_remove_system(a) == ZAE_ERROR
+                   ? ZAE_ERROR : ZAE_OK;
+        }
+
+        onu = m->onu.len ? m->onu : zae_admin_str(NULL);
+
+        return zae_admin_write_system(a, &m->system, &onu);
+
+    case ZAE_ADMIN_RESOURCE:
+        if (c->action == ZAE_ADMIN_DELETE) {
+            return zae_admin_remove_resource(a, &c->resource) == ZAE_ERROR
+                   ? ZAE_ERROR : ZAE_OK;
+        }
+
+        return zae_admin_write_resource(a, &c->resource, &c->decl->limits);
+
+    default:
+        if (c->action == ZAE_ADMIN_DELETE) {
+            rc = zae_admin_remove_entity(a, &c->entity, &c->resource);
+            return (rc == ZAE_ADMIN_EXIT_OK || rc == ZAE_DECLINED)
+                   ? ZAE_OK : ZAE_ERROR;
+        }
+
+        return zae_admin_write_entity(a, &c->entity, &c->resource,
+                                      &c->decl->limits)
+               == ZAE_ADMIN_EXIT_OK ? ZAE_OK : ZAE_ERROR;
+    }
+}
+
+
+/* the new #PROVISIONER state, as the provisioner writes it */
+
+static int
+zae_admin_write_state(zae_admin_t *a, zae_admin_manifest_t *m,
+    const char *hash)
+{
+    int                  rc;
+    u_char               ts[ZAE_TS_US_LEN + 1];
+    size_t               i, j;
+    zae_buf_t            b;
+    zae_str_t           *rnames;
+    zae_prov_state_t     ps;
+    zae_prov_entity_t   *pe;
+
+    memset(&ps, 0, sizeof(ps));
+    ps.managed_system = m->has_system;
+    ps.resources = zae_alloc(&a->mem, (m->nres + 1) * sizeof(zae_str_t));
+    ps.entities = zae_alloc(&a->mem,
+                            (m->nents + 1) * sizeof(zae_prov_entity_t));
+
+    if (ps.resources == NULL || ps.entities == NULL) {
+        goto nomem;
+    }
+
+    for (i = 0; i < m->nres; i++) {
+        ps.resources[ps.nresources++] = m->res[i].name;
+    }
+
+    for (i = 0; i < m->nents; i++) {
+        pe = &ps.entities[ps.nentities++];
+        pe->entity_id = m->ents[i].entity;
+        rnames = zae_alloc(&a->mem,
+                           (m->ents[i].nres + 1) * sizeof(zae_str_t));
+        if (rnames == NULL) {
+            goto nomem;
+        }
+
+        for (j = 0; j < m->ents[i].nres; j++) {
+            rnames[j] = m->ents[i].res[j].name;
+        }
+
+        pe->resources = rnames;
+        pe->nresources = m->ents[i].nres;
+    }
+
+    zae_ts_format_us(ts, zae_admin_now_ms() * 1000);
+    ps.last_applied = zae_admin_str((char *) ts);
+    ps.applied_hash = zae_admin_str(hash);
+
+    zae_buf_init(&b, &a->mem, 1024);
+
+    if (zae_prov_item(&b, &a->nsid, &ps) != ZAE_OK) {
+        goto nomem;
+    }
+
+    rc = zae_admin_put_item(a, &b, NULL);
+    if (rc == ZAE_DECLINED) {
+        zae_admin_fail_ddb(a, "cannot write the provisioner state");
+        return ZAE_ERROR;
+    }
+
+    return rc;
+
+nomem:
+
+    zae_admin_error(a, "out of memory");
+
+    return ZAE_ERROR;
+}
+
+
+static int
+zae_admin_limits_cmd(zae_admin_t *a, zae_admin_limits_mode_e mode)
 {
     int                    rc;
     char                   hash[8 + EVP_MAX_MD_SIZE * 2];
-    u_char                 ts[ZAE_TS_US_LEN + 1];
-    size_t                 i, j, k, nc, ndrift, created, updated, deleted;
-    zae_av_t              *list, *o, *item, *res;
-    zae_buf_t              b, lines;
-    zae_str_t              target, onu, *rnames;
-    const char            *file, *sym;
-    zae_prov_state_t       ps;
+    size_t                 i, nc, nchanges, count[4];
+    zae_av_t              *list, *o, *res;
+    zae_str_t              target;
+    const char            *file, *level, *sym;
     zae_admin_prev_t       pv;
-    zae_prov_entity_t     *pe;
     zae_admin_change_t    *c;
     zae_admin_manifest_t   m;
 
@@ -1192,107 +1353,62 @@ zae_admin_limits_cmd(zae_admin_t *a, int mode)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
+    nchanges = 0;
+
+    for (i = 0; i < nc; i++) {
+        if (zae_admin_classify(a, &m, &c[i]) != ZAE_OK) {
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+
+        nchanges += c[i].action != ZAE_ADMIN_SAME;
+    }
+
     list = zae_av_list(&a->mem);
     if (list == NULL) {
         goto nomem;
     }
 
-    zae_buf_init(&lines, &a->mem, 256);
+    memset(count, 0, sizeof(count));
 
-    created = updated = deleted = ndrift = 0;
+    if (!a->json && nchanges) {
+        if (mode == ZAE_ADMIN_PLAN) {
+            printf("Plan: %zu change(s)\n\n", nchanges);
+
+        } else if (mode == ZAE_ADMIN_DIFF) {
+            printf("Drift detected: %zu difference(s)\n\n", nchanges);
+        }
+    }
 
     for (i = 0; i < nc; i++) {
+        if (c[i].action == ZAE_ADMIN_SAME) {
+            continue;
+        }
+
         target = zae_admin_target(a, &c[i]);
-        sym = zae_admin_symbol(c[i].action);
+        level = zae_admin_level_names[c[i].level];
+        sym = zae_admin_action_symbols[c[i].action];
 
-        if (mode == 1) {
-
-            /* diff: against the live items */
-
-            if (zae_admin_live(a, &c[i], &item) != ZAE_OK) {
+        if (mode == ZAE_ADMIN_APPLY) {
+            if (zae_admin_apply_change(a, &m, &c[i]) != ZAE_OK) {
+                zae_admin_error(a, "apply stopped at %s %s %s",
+                                zae_admin_action_names[c[i].action], level,
+                                (char *) target.data);
                 return ZAE_ADMIN_EXIT_FAILED;
             }
-
-            if (c[i].action[0] == 'd') {
-                if (item == NULL) {
-                    continue;
-                }
-
-            } else if (item == NULL) {
-                sym = "+";
-
-            } else if (zae_admin_same(a, item, c[i].decl ? &c[i].decl->limits
-                                                         : &m.system,
-                                      &m.onu, c[i].level[0] == 's'))
-            {
-                continue;
-
-            } else {
-                sym = "~";
-            }
-
-            ndrift++;
         }
 
-        if (mode == 2) {
-            if (c[i].level[0] == 's') {
-                if (c[i].action[0] == 'd') {
-                    rc = zae_admin_remove_system(a) == ZAE_ERROR
-                         ? ZAE_ERROR : ZAE_OK;
-
-                } else {
-                    onu = m.onu.len ? m.onu : zae_admin_str(NULL);
-                    rc = zae_admin_write_system(a, &m.system, &onu);
-                }
-
-            } else if (c[i].level[0] == 'r') {
-                if (c[i].action[0] == 'd') {
-                    rc = zae_admin_remove_resource(a, &c[i].resource)
-                         == ZAE_ERROR ? ZAE_ERROR : ZAE_OK;
-
-                } else {
-                    rc = zae_admin_write_resource(a, &c[i].resource,
-                                                  &c[i].decl->limits);
-                }
-
-            } else {
-                if (c[i].action[0] == 'd') {
-                    rc = zae_admin_remove_entity(a, &c[i].entity,
-                                                 &c[i].resource);
-                    rc = (rc == ZAE_ADMIN_EXIT_OK || rc == ZAE_DECLINED)
-                         ? ZAE_OK : ZAE_ERROR;
-
-                } else {
-                    rc = zae_admin_write_entity(a, &c[i].entity,
-                                                &c[i].resource,
-                                                &c[i].decl->limits)
-                         == ZAE_ADMIN_EXIT_OK ? ZAE_OK : ZAE_ERROR;
-                }
-            }
-
-            if (rc != ZAE_OK) {
-                zae_admin_error(a, "apply stopped at %s %s %s", c[i].action,
-                                c[i].level, target.data ? (char *) target.data
-                                                        : "(system defaults)");
-                return ZAE_ADMIN_EXIT_FAILED;
-            }
-
-            created += c[i].action[0] == 'c';
-            updated += c[i].action[0] == 'u';
-            deleted += c[i].action[0] == 'd';
-        }
+        count[c[i].action]++;
 
         o = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, o, "action",
-                               zae_admin_json_str(a, mode == 1
-                                   ? (sym[0] == '+' ? "create"
-                                      : sym[0] == '~' ? "update" : "delete")
-                                   : c[i].action))
+        if (zae_admin_json_set(a, o, "action", zae_admin_json_str(a,
+                                   zae_admin_action_names[c[i].action]))
             || zae_admin_json_set(a, o, "level",
-                                  zae_admin_json_str(a, c[i].level))
+                                  zae_admin_json_str(a, level))
             || zae_admin_json_set(a, o, "target",
-                                  zae_admin_json_zstr(a, &target))
+                                  c[i].level == ZAE_ADMIN_SYSTEM
+                                  ? zae_av_null(&a->mem)
+                                  : zae_admin_json_zstr(a, &target))
             || zae_av_list_add(&a->mem, list, o) != ZAE_OK)
         {
             goto nomem;
@@ -1302,80 +1418,20 @@ zae_admin_limits_cmd(zae_admin_t *a, int mode)
             continue;
         }
 
-        if (mode == 1) {
-            if (zae_buf_printf(&lines, "  %s %s: %s\n", sym, c[i].level,
-                               target.data ? (char *) target.data
-                                           : "(system defaults)")
-                != ZAE_OK)
-            {
-                goto nomem;
-            }
+        if (mode == ZAE_ADMIN_DIFF) {
+            printf("  %s %s: %s\n", sym, level, (char *) target.data);
 
-            continue;
+        } else {
+            printf("  %s %s %s: %s\n", sym,
+                   zae_admin_action_names[c[i].action], level,
+                   (char *) target.data);
         }
-
-        if (mode == 0 && i == 0) {
-            printf("Plan: %zu change(s)\n\n", nc);
-        }
-
-        printf("  %s %s %s: %s\n", sym, c[i].action, c[i].level,
-               target.data ? (char *) target.data : "(system defaults)");
     }
 
-    if (mode == 2) {
-
-        /* the new state, as the provisioner writes it */
-
-        memset(&ps, 0, sizeof(ps));
-        ps.managed_system = m.has_system;
-        ps.resources = zae_alloc(&a->mem, (m.nres + 1) * sizeof(zae_str_t));
-        ps.entities = zae_alloc(&a->mem,
-                                (m.nents + 1) * sizeof(zae_prov_entity_t));
-
-        if (ps.resources == NULL || ps.entities == NULL) {
-            goto nomem;
-        }
-
-        for (i = 0; i < m.nres; i++) {
-            ps.resources[ps.nresources++] = m.res[i].name;
-        }
-
-        for (i = 0; i < m.nents; i++) {
-            pe = &ps.entities[ps.nentities++];
-            pe->entity_id = m.ents[i].entity;
-            rnames = zae_alloc(&a->mem,
-                               (m.ents[i].nres + 1) * sizeof(zae_str_t));
-            if (rnames == NULL) {
-                goto nomem;
-            }
-
-            for (j = 0; j < m.ents[i].nres; j++) {
-                rnames[j] = m.ents[i].res[j].name;
-            }
-
-            pe->resources = rnames;
-            pe->nresources = m.ents[i].nres;
-        }
-
-        zae_ts_format_us(ts, zae_admin_now_ms() * 1000);
-        ps.last_applied = zae_admin_str((char *) ts);
-        ps.applied_hash = zae_admin_str(hash);
-
-        zae_buf_init(&b, &a->mem, 1024);
-
-        if (zae_prov_item(&b, &a->nsid, &ps) != ZAE_OK) {
-            goto nomem;
-        }
-
-        rc = zae_admin_put_item(a, &b, NULL);
-        if (rc == ZAE_DECLINED) {
-            return zae_admin_fail_ddb(a, "cannot write the provisioner "
-                                      "state");
-        }
-
-        if (rc != ZAE_OK) {
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
+    if (mode == ZAE_ADMIN_APPLY
+        && zae_admin_write_state(a, &m, hash) != ZAE_OK)
+    {
+        return ZAE_ADMIN_EXIT_FAILED;
     }
 
     if (a->json) {
@@ -1385,15 +1441,18 @@ zae_admin_limits_cmd(zae_admin_t *a, int mode)
                                zae_admin_json_zstr(a, &m.ns))
             || zae_admin_json_set(a, res, "applied_hash",
                                   zae_admin_json_str(a, hash))
-            || zae_admin_json_set(a, res, mode == 1 ? "drift" : "changes",
-                                  list)
-            || (mode == 2
+            || zae_admin_json_set(a, res, mode == ZAE_ADMIN_DIFF
+                                          ? "drift" : "changes", list)
+            || (mode == ZAE_ADMIN_APPLY
                 && (zae_admin_json_set(a, res, "created",
-                        zae_admin_json_int(a, (int64_t) created))
+                        zae_admin_json_int(a,
+                                       (int64_t) count[ZAE_ADMIN_CREATE]))
                     || zae_admin_json_set(a, res, "updated",
-                        zae_admin_json_int(a, (int64_t) updated))
+                        zae_admin_json_int(a,
+                                       (int64_t) count[ZAE_ADMIN_UPDATE]))
                     || zae_admin_json_set(a, res, "deleted",
-                        zae_admin_json_int(a, (int64_t) deleted)))))
+                        zae_admin_json_int(a,
+                                       (int64_t) count[ZAE_ADMIN_DELETE])))))
         {
             goto nomem;
         }
@@ -1402,23 +1461,15 @@ zae_admin_limits_cmd(zae_admin_t *a, int mode)
                ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
     }
 
-    k = mode == 1 ? ndrift : nc;
+    if (nchanges == 0) {
+        printf(mode == ZAE_ADMIN_DIFF
+               ? "No drift detected. Live state matches YAML.\n"
+               : "No changes. Infrastructure is up-to-date.\n");
 
-    if (mode == 1 && k) {
-        printf("Drift detected: %zu difference(s)\n\n%.*s", k,
-               (int) lines.len, (char *) lines.data);
-        return ZAE_ADMIN_EXIT_OK;
-    }
-
-    if (k == 0) {
-        printf(mode == 1 ? "No drift detected. Live state matches YAML.\n"
-                         : "No changes. Infrastructure is up-to-date.\n");
-        return ZAE_ADMIN_EXIT_OK;
-    }
-
-    if (mode == 2) {
+    } else if (mode == ZAE_ADMIN_APPLY) {
         printf("\nApplied: %zu created, %zu updated, %zu deleted.\n",
-               created, updated, deleted);
+               count[ZAE_ADMIN_CREATE], count[ZAE_ADMIN_UPDATE],
+               count[ZAE_ADMIN_DELETE]);
     }
 
     return ZAE_ADMIN_EXIT_OK;
@@ -1434,19 +1485,19 @@ nomem:
 int
 zae_admin_cmd_limits_plan(zae_admin_t *a)
 {
-    return zae_admin_limits_cmd(a, 0);
+    return zae_admin_limits_cmd(a, ZAE_ADMIN_PLAN);
 }
 
 
 int
 zae_admin_cmd_limits_diff(zae_admin_t *a)
 {
-    return zae_admin_limits_cmd(a, 1);
+    return zae_admin_limits_cmd(a, ZAE_ADMIN_DIFF);
 }
 
 
 int
 zae_admin_cmd_limits_apply(zae_admin_t *a)
 {
-    return zae_admin_limits_cmd(a, 2);
+    return zae_admin_limits_cmd(a, ZAE_ADMIN_APPLY);
 }
