@@ -47,6 +47,7 @@ static const zae_admin_opt_def_t  zae_admin_opt_defs[] = {
     { "entity-id", 'e', 1, "entity id" },
     { "needed", 0, 1, "name:N tokens needed, repeatable" },
     { "yes", 'y', 0, "do not ask for confirmation" },
+    { "force", 0, 0, "delete a parent entity that has children" },
     { "start-event-id", 0, 1, "list events older than this event id" },
     { "follow", 0, 0, "keep reading the stream until interrupted" },
     { "snapshot-windows", 0, 1, "windows to write: hourly,daily "
@@ -130,9 +131,11 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
       "[--cascade]",
       "Create an entity.", ZAE_ADMIN_CMD_DATA },
 
-    { "entity delete", zae_admin_cmd_entity_delete, 1, 1, " yes ",
-      "entity delete ENTITY [--yes]",
-      "Delete an entity with its configs, buckets and usage.",
+    { "entity delete", zae_admin_cmd_entity_delete, 1, 1, " yes force ",
+      "entity delete ENTITY [--yes] [--force]",
+      "Delete an entity with its configs, buckets and usage.  A parent\n"
+      "with children is refused, its children listed; --force deletes it\n"
+      "and leaves them (they keep parent_id and cascade).",
       ZAE_ADMIN_CMD_DATA },
 
     { "entity delete-limits", zae_admin_cmd_entity_delete_limits, 1, 1,

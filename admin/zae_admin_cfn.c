@@ -1067,9 +1067,6 @@ zae_admin_cfn(zae_admin_t *a, const char *action, zae_buf_t *params,
     zae_retry_class_e   cls;
 
     ep = getenv("AWS_ENDPOINT_URL_CLOUDFORMATION");
-    if (ep == NULL || *ep == '\0') {
-        ep = getenv("AWS_ENDPOINT_URL");
-    }
 
     if (ep && *ep) {
         snprintf(url, sizeof(url), "%s", ep);
@@ -1100,15 +1097,15 @@ zae_admin_cfn(zae_admin_t *a, const char *action, zae_buf_t *params,
             return ZAE_ERROR;
         }
 
-        a->err_code[0] = '\0';
-        a->err_msg[0] = '\0';
-
         if (rc == ZAE_OK && a->http_status == 200) {
             zae_retry_success(&a->retry, &op);
             return ZAE_OK;
         }
 
         if (rc == ZAE_OK) {
+
+            /* an error answer names its cause; else the HTTP status does */
+
             code = zae_admin_xml1(xml, "Code");
             msg = zae_admin_xml1(xml, "Message");
 
@@ -1116,6 +1113,17 @@ zae_admin_cfn(zae_admin_t *a, const char *action, zae_buf_t *params,
                      (int) code.len, code.data ? (char *) code.data : "");
             snprintf(a->err_msg, sizeof(a->err_msg), "%.*s",
                      (int) msg.len, msg.data ? (char *) msg.data : "");
+
+            if (code.len == 0) {
+                snprintf(a->err_code, sizeof(a->err_code), "HTTP%ld",
+                         a->http_status);
+            }
+
+            if (msg.len == 0) {
+                snprintf(a->err_msg, sizeof(a->err_msg), "HTTP status %ld "
+                         "from \"%.400s\" (not a CloudFormation answer)",
+                         a->http_status, url);
+            }
         }
 
         cls = zae_retry_classify((u_char *) a->err_code, strlen(a->err_code),

@@ -31,6 +31,7 @@ static size_t zae_admin_write_cb(char *ptr, size_t size, size_t nmemb,
     void *ctx);
 static const char *zae_admin_getenv(void *ctx, const char *name);
 static int zae_admin_creds(zae_admin_t *a);
+static void zae_admin_creds_fail(zae_admin_t *a, const char *last);
 static int zae_admin_perform(zae_admin_t *a, const char *url,
     const char *service, const char *ctype, const char *target,
     zae_buf_t *body, zae_admin_sink_t *sink, zae_transport_e *transport);
@@ -154,7 +155,7 @@ zae_admin_creds(zae_admin_t *a)
         rc = zae_creds_provider_init(a->creds, zae_admin_getenv, NULL, NULL,
                                      &err);
         if (rc == ZAE_ERROR) {
-            zae_admin_error(a, "no AWS credentials: %s", err.msg);
+            zae_admin_creds_fail(a, err.msg);
             return ZAE_ERROR;
         }
     }
@@ -168,7 +169,7 @@ zae_admin_creds(zae_admin_t *a)
         }
 
         if (rc == ZAE_ERROR) {
-            zae_admin_error(a, "no AWS credentials: %s", err.msg);
+            zae_admin_creds_fail(a, err.msg);
             return ZAE_ERROR;
         }
 
@@ -211,12 +212,21 @@ zae_admin_creds(zae_admin_t *a)
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, a->curl_err);
+
+        a->curl_err[0] = '\0';
 
         cc = curl_easy_perform(c);
         status = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         curl_slist_free_all(hdrs);
         curl_easy_cleanup(c);
+
+        if (cc != CURLE_OK) {
+            snprintf(a->err_msg, sizeof(a->err_msg),
+                     "cannot reach \"%.200s\": %.250s", line,
+                     a->curl_err[0] ? a->curl_err : curl_easy_strerror(cc));
+        }
 
         rc = zae_creds_response(a->creds, cc == CURLE_OK ? (int) status : 0,
                                 sink.buf.data, sink.buf.len, time(NULL),
@@ -227,14 +237,78 @@ zae_admin_creds(zae_admin_t *a)
         }
 
         if (rc == ZAE_ERROR) {
-            zae_admin_error(a, "no AWS credentials: %s", err.msg);
+            zae_admin_creds_fail(a, cc != CURLE_OK ? a->err_msg : err.msg);
             return ZAE_ERROR;
         }
     }
 
-    zae_admin_error(a, "no AWS credentials: too many credential requests");
+    zae_admin_creds_fail(a, "too many credential requests");
 
     return ZAE_ERROR;
+}
+
+
+/*
+ * The chain failed: say what each provider lacked, in the chain's
+ * order, ending with the last provider's own error ("last")
+ */
+
+static void
+zae_admin_creds_fail(zae_admin_t *a, const char *last)
+{
+    const char          *home, *prof, *cred, *conf, *v;
+    zae_creds_source_e   src;
+
+    if (strncmp(last, "credentials: ", 13) == 0) {
+        last += 13;
+    }
+
+    src = a->creds ? a->creds->source : ZAE_CREDS_SRC_NONE;
+
+    if (src != ZAE_CREDS_SRC_ECS && src != ZAE_CREDS_SRC_IMDS
+        && strncmp(last, "no aws credentials found", 24) != 0)
+    {
+        /* a provider had something, but not something usable */
+
+        zae_admin_error(a, "no AWS credentials: %s", last);
+        return;
+    }
+
+    home = getenv("HOME");
+    home = home ? home : "~";
+    prof = getenv("AWS_PROFILE");
+    prof = prof && *prof ? prof : "default";
+    cred = getenv("AWS_SHARED_CREDENTIALS_FILE");
+    conf = getenv("AWS_CONFIG_FILE");
+
+    zae_admin_error(a, "no AWS credentials; the chain tried, in order:");
+
+    fprintf(stderr, "  environment: AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY are not set\n");
+
+    fprintf(stderr, "  shared files: no keys for profile \"%s\" in "
+            "\"%s%s\" or \"%s%s\"\n", prof, cred ? cred : home,
+            cred ? "" : "/.aws/credentials", conf ? conf : home,
+            conf ? "" : "/.aws/config");
+
+    if (src == ZAE_CREDS_SRC_ECS) {
+        fprintf(stderr, "  container endpoint: %s\n", last);
+
+    } else {
+        fprintf(stderr, "  container endpoint: "
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and "
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI are not set\n");
+
+        v = getenv("AWS_EC2_METADATA_DISABLED");
+
+        fprintf(stderr, "  instance metadata: %s\n",
+                src == ZAE_CREDS_SRC_IMDS ? last
+                : (v ? "disabled by AWS_EC2_METADATA_DISABLED" : last));
+    }
+
+    fprintf(stderr, "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (any "
+            "values for DynamoDB Local),\nor AWS_PROFILE with a profile in "
+            "the shared credentials file\n");
 }
 
 

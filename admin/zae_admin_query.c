@@ -17,6 +17,8 @@
 
 static int zae_admin_keys_query(zae_admin_t *a, zae_buf_t *b,
     zae_av_t ***items, size_t *n);
+static int zae_admin_children(zae_admin_t *a, zae_str_t *parent,
+    zae_av_t **list, zae_str_t *names);
 
 
 static zae_str_t
@@ -200,69 +202,213 @@ zae_admin_limit_state(zae_bucket_item_t *bi, const zae_limit_t *l,
 }
 
 
+/* what applies to one entity of an "available" answer */
+
+typedef struct {
+    zae_str_t            entity;
+    const zae_limits_t  *limits;
+    zae_level_e          source;
+    zae_bucket_item_t   *bucket;
+    int64_t             *avail;       /* per limit of limits */
+    int64_t             *cap;
+} zae_admin_avail_t;
+
+
+static int
+zae_admin_avail_read(zae_admin_t *a, zae_admin_avail_t *v, zae_str_t *res,
+    int64_t now, int quiet)
+{
+    int           rc;
+    size_t        i;
+    zae_bucket_t  b;
+
+    rc = zae_admin_resolve_limits(a, &v->entity, res, &v->limits,
+                                  &v->source, quiet);
+    if (rc != ZAE_OK) {
+        return rc;
+    }
+
+    if (zae_admin_read_bucket(a, &v->entity, res, &v->bucket) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    v->avail = zae_calloc(&a->mem, (v->limits->nelts + 1) * sizeof(int64_t));
+    v->cap = zae_calloc(&a->mem, (v->limits->nelts + 1) * sizeof(int64_t));
+
+    if (v->avail == NULL || v->cap == NULL) {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
+    }
+
+    for (i = 0; i < v->limits->nelts; i++) {
+        zae_admin_limit_state(v->bucket, &v->limits->elts[i], now, &b);
+        v->avail[i] = zae_bucket_available(&b, now);
+        v->cap[i] = b.cp / 1000;
+    }
+
+    return ZAE_OK;
+}
+
+
+/*
+ * The rows of one entity; with a cascade (other != NULL), the row of
+ * the smaller availability of a limit both levels have "binds": a
+ * request consumes from both and is refused by the first to run out
+ */
+
+static int
+zae_admin_avail_rows(zae_admin_t *a, zae_admin_avail_t *v,
+    zae_admin_avail_t *other, int self_first, zae_admin_table_t *t,
+    zae_av_t *map, zae_av_t *binding)
+{
+    size_t              i;
+    int                 binds;
+    zae_str_t           name;
+    const zae_limit_t  *l, *ol;
+
+    for (i = 0; i < v->limits->nelts; i++) {
+        l = &v->limits->elts[i];
+        name = zae_admin_cat(a, "%.*s", (int) l->name.len, l->name.data);
+        binds = 1;
+
+        if (other) {
+            ol = zae_limits_find(other->limits, l->name.data, l->name.len);
+
+            if (ol) {
+                binds = self_first
+                        ? v->avail[i] <= other->avail[ol - other->limits->elts]
+                        : v->avail[i] < other->avail[ol - other->limits->elts];
+            }
+        }
+
+        if (zae_av_map_add(&a->mem, map, name.data, name.len,
+                           zae_admin_json_int(a, v->avail[i])) != ZAE_OK
+            || (binds && binding
+                && zae_av_map_add(&a->mem, binding, name.data, name.len,
+                                  zae_admin_json_zstr(a, &v->entity))
+                   != ZAE_OK)
+            || zae_admin_table_row(a, t,
+                   zae_admin_cat(a, "%.*s", (int) v->entity.len,
+                                 v->entity.data).data,
+                   (char *) name.data,
+                   zae_admin_cat(a, "%lld", (long long) v->avail[i]).data,
+                   zae_admin_cat(a, "%lld", (long long) v->cap[i]).data,
+                   binds && other ? "*" : "") != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+    }
+
+    return ZAE_OK;
+}
+
+
 int
 zae_admin_cmd_available(zae_admin_t *a)
 {
-    size_t               i;
-    int64_t              now, avail;
-    zae_av_t            *o, *m;
-    zae_str_t            ent, res, cell;
-    zae_level_e          source;
-    zae_bucket_t         b;
-    zae_bucket_item_t   *bi;
+    int                  rc, i;
+    int64_t              now;
+    zae_av_t            *o, *m, *pm, *po, *bind, *meta;
+    zae_str_t            res, pk, sk;
+    zae_err_t            err;
     zae_admin_table_t    t;
-    const zae_limits_t  *ls;
+    zae_entity_meta_t    em;
+    zae_admin_avail_t    v[2], *parent;
 
-    if (zae_admin_args(a, &ent, &res) != ZAE_OK) {
+    memset(v, 0, sizeof(v));
+
+    if (zae_admin_args(a, &v[0].entity, &res) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    if (zae_admin_resolve_limits(a, &ent, &res, &ls, &source, 0) != ZAE_OK
-        || zae_admin_read_bucket(a, &ent, &res, &bi) != ZAE_OK)
-    {
-        return ZAE_ADMIN_EXIT_FAILED;
     }
 
     now = zae_admin_now_ms();
 
-    o = zae_admin_json_obj(a);
-    m = zae_admin_json_obj(a);
-    zae_admin_table_init(&t, 3, "LIMIT", "AVAILABLE", "CAPACITY");
-
-    if (o == NULL || m == NULL) {
-        goto nomem;
+    if (zae_admin_avail_read(a, &v[0], &res, now, 0) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    for (i = 0; i < ls->nelts; i++) {
-        zae_admin_limit_state(bi, &ls->elts[i], now, &b);
-        avail = zae_bucket_available(&b, now);
+    /* a cascading child: its parent's limits apply too */
 
-        cell = zae_admin_cat(a, "%.*s", (int) ls->elts[i].name.len,
-                             ls->elts[i].name.data);
+    parent = NULL;
 
-        if (cell.data == NULL
-            || zae_av_map_add(&a->mem, m, cell.data, cell.len,
-                              zae_admin_json_int(a, avail)) != ZAE_OK
-            || zae_admin_table_row(a, &t, (char *) cell.data,
-                                   zae_admin_cat(a, "%lld",
-                                                 (long long) avail).data,
-                                   zae_admin_cat(a, "%lld",
-                                       (long long) (b.cp / 1000)).data)
-               != ZAE_OK)
-        {
-            goto nomem;
+    pk = zae_admin_q_pk(a, "ENTITY#", &v[0].entity);
+    sk = zae_admin_str("#META");
+
+    rc = zae_admin_get_item(a, &pk, &sk, 1, &meta);
+    if (rc == ZAE_DECLINED) {
+        return zae_admin_fail_ddb(a, "cannot read the entity");
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (meta && zae_entity_meta_decode(&a->mem, meta, &em, &err) == ZAE_OK
+        && em.cascade && em.parent_id.len)
+    {
+        v[1].entity = em.parent_id;
+
+        rc = zae_admin_avail_read(a, &v[1], &res, now, 1);
+        if (rc == ZAE_ERROR) {
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+
+        if (rc == ZAE_OK) {
+            parent = &v[1];
         }
     }
 
+    o = zae_admin_json_obj(a);
+    m = zae_admin_json_obj(a);
+    pm = zae_admin_json_obj(a);
+    bind = zae_admin_json_obj(a);
+
+    if (parent) {
+        zae_admin_table_init(&t, 5, "ENTITY", "LIMIT", "AVAILABLE",
+                             "CAPACITY", "BINDS");
+
+    } else {
+        zae_admin_table_init(&t, 4, "ENTITY", "LIMIT", "AVAILABLE",
+                             "CAPACITY");
+    }
+
+    if (o == NULL || m == NULL || pm == NULL || bind == NULL
+        || zae_admin_avail_rows(a, &v[0], parent, 1, &t, m,
+                                parent ? bind : NULL) != ZAE_OK
+        || (parent
+            && zae_admin_avail_rows(a, parent, &v[0], 0, &t, pm, bind)
+               != ZAE_OK))
+    {
+        goto nomem;
+    }
+
     if (a->json) {
-        if (zae_admin_json_set(a, o, "entity_id", zae_admin_json_zstr(a,
-                                                                      &ent))
+        po = NULL;
+
+        if (parent) {
+            po = zae_admin_json_obj(a);
+
+            if (po == NULL
+                || zae_admin_json_set(a, po, "entity_id",
+                                      zae_admin_json_zstr(a, &parent->entity))
+                || zae_admin_json_set(a, po, "source",
+                       zae_admin_json_str(a, zae_level_name(parent->source)))
+                || zae_admin_json_set(a, po, "available", pm))
+            {
+                goto nomem;
+            }
+        }
+
+        if (zae_admin_json_set(a, o, "entity_id",
+                               zae_admin_json_zstr(a, &v[0].entity))
             || zae_admin_json_set(a, o, "resource",
                                   zae_admin_json_zstr(a, &res))
             || zae_admin_json_set(a, o, "source",
-                                  zae_admin_json_str(a,
-                                                     zae_level_name(source)))
-            || zae_admin_json_set(a, o, "available", m))
+                   zae_admin_json_str(a, zae_level_name(v[0].source)))
+            || zae_admin_json_set(a, o, "available", m)
+            || (parent
+                && (zae_admin_json_set(a, o, "parent", po)
+                    || zae_admin_json_set(a, o, "binding", bind))))
         {
             goto nomem;
         }
@@ -272,7 +418,17 @@ zae_admin_cmd_available(zae_admin_t *a)
     }
 
     zae_admin_table_print(&t);
-    printf("(limits from the %s level)\n", zae_level_name(source));
+
+    for (i = 0; i < (parent ? 2 : 1); i++) {
+        printf("(%.*s: limits from the %s level%s)\n",
+               (int) v[i].entity.len, v[i].entity.data,
+               zae_level_name(v[i].source),
+               i == 0 && parent ? ", cascades to its parent" : "");
+    }
+
+    if (parent) {
+        printf("* binds: the smaller of the two for a limit both have\n");
+    }
 
     return ZAE_ADMIN_EXIT_OK;
 
@@ -413,15 +569,73 @@ zae_admin_keys_query(zae_admin_t *a, zae_buf_t *b, zae_av_t ***items,
 }
 
 
+/*
+ * The children of an entity (GSI1 {ns}/PARENT#{id}): a JSON list of
+ * their ids and the same as "a, b, c"
+ */
+
+static int
+zae_admin_children(zae_admin_t *a, zae_str_t *parent, zae_av_t **list,
+    zae_str_t *names)
+{
+    size_t      i, n;
+    zae_av_t  **items;
+    zae_buf_t   b, text;
+    zae_str_t   key, id;
+    zae_err_t   err;
+
+    key = zae_admin_q_pk(a, "PARENT#", parent);
+
+    *list = zae_av_list(&a->mem);
+    zae_buf_init(&text, &a->mem, 64);
+
+    if (*list == NULL
+        || zae_admin_body_start(a, &b) != ZAE_OK
+        || zae_buf_add_str(&b, ",\"IndexName\":\"GSI1\","
+                           "\"KeyConditionExpression\":\"GSI1PK = :k\","
+                           "\"ExpressionAttributeValues\":{") != ZAE_OK
+        || zae_rec_attr_s(&b, ":k", &key) != ZAE_OK
+        || zae_buf_add_str(&b, "}") != ZAE_OK)
+    {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
+    }
+
+    if (zae_admin_keys_query(a, &b, &items, &n) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (zae_item_get_str(items[i], "entity_id", &id, &err) != ZAE_OK) {
+            continue;
+        }
+
+        if (zae_av_list_add(&a->mem, *list, zae_admin_json_zstr(a, &id))
+            != ZAE_OK
+            || zae_buf_printf(&text, "%s%.*s", (*list)->nitems > 1 ? ", " : "",
+                              (int) id.len, id.data) != ZAE_OK)
+        {
+            zae_admin_error(a, "out of memory");
+            return ZAE_ERROR;
+        }
+    }
+
+    names->data = text.data;
+    names->len = text.len;
+
+    return ZAE_OK;
+}
+
+
 int
 zae_admin_cmd_entity_delete(zae_admin_t *a)
 {
     int          rc;
     char         what[512];
     size_t       i, n1, n2;
-    zae_av_t    *meta, **own, **buckets, **all;
+    zae_av_t    *meta, **own, **buckets, **all, *children, *o;
     zae_buf_t    b, d;
-    zae_str_t    ent, pk, gpk, sk, rpk, rsk, res;
+    zae_str_t    ent, pk, gpk, sk, rpk, rsk, res, names;
     zae_err_t    err;
 
     ent = zae_admin_str(a->args[0]);
@@ -446,6 +660,27 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     if (meta == NULL) {
         zae_admin_error(a, "entity \"%s\" not found in namespace \"%s\"",
                         a->args[0], a->ns_name);
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    /*
+     * children keep their parent_id and cascade to a parent that is
+     * gone (a fresh bucket at resource defaults): only with --force
+     */
+
+    if (zae_admin_children(a, &ent, &children, &names) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (children->nitems && !zae_admin_flag(a, "force")) {
+        zae_admin_error(a, "entity \"%s\" is the parent of %zu entit%s: "
+                        "%.*s", a->args[0], children->nitems,
+                        children->nitems == 1 ? "y" : "ies",
+                        (int) names.len, names.data);
+        fprintf(stderr, "they would keep parent \"%s\" and cascade to a "
+                "parent without limits of its own;\ndelete them first, or "
+                "pass --force to delete \"%s\" and leave them\n",
+                a->args[0], a->args[0]);
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -561,10 +796,25 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     }
 
     if (a->json) {
-        printf("{\"deleted\":true,\"records_deleted\":%zu}\n", n1 + n2);
+        o = zae_admin_json_obj(a);
 
-    } else {
-        printf("entity \"%s\" deleted: %zu records\n", a->args[0], n1 + n2);
+        if (zae_admin_json_set(a, o, "deleted", zae_admin_json_bool(a, 1))
+            || zae_admin_json_set(a, o, "records_deleted",
+                                  zae_admin_json_int(a, (int64_t) (n1 + n2)))
+            || zae_admin_json_set(a, o, "orphaned_children", children))
+        {
+            goto nomem;
+        }
+
+        return zae_admin_print_json(a, o) == ZAE_OK
+               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    printf("entity \"%s\" deleted: %zu records\n", a->args[0], n1 + n2);
+
+    if (children->nitems) {
+        printf("children left with parent \"%s\": %.*s\n", a->args[0],
+               (int) names.len, names.data);
     }
 
     return ZAE_ADMIN_EXIT_OK;

@@ -29,6 +29,29 @@ static int zae_admin_create_table_body(zae_admin_t *a, zae_buf_t *b);
 static int zae_admin_wait_active(zae_admin_t *a, zae_av_t **table);
 static int zae_admin_read_version(zae_admin_t *a,
     zae_version_record_t *v, int *found);
+static int zae_admin_direct(zae_admin_t *a);
+
+
+/*
+ * deploy and delete talk to DynamoDB itself when a DynamoDB endpoint is
+ * known (--endpoint-url, $AWS_ENDPOINT_URL_DYNAMODB, $AWS_ENDPOINT_URL),
+ * unless $AWS_ENDPOINT_URL_CLOUDFORMATION names a CloudFormation and no
+ * --endpoint-url was given; else they go through a CloudFormation stack
+ */
+
+static int
+zae_admin_direct(zae_admin_t *a)
+{
+    const char  *cfn;
+
+    if (zae_admin_opt(a, "endpoint-url")) {
+        return 1;
+    }
+
+    cfn = getenv("AWS_ENDPOINT_URL_CLOUDFORMATION");
+
+    return a->endpoint != NULL && (cfn == NULL || *cfn == '\0');
+}
 
 
 static int
@@ -190,7 +213,7 @@ zae_admin_cmd_deploy(zae_admin_t *a)
     zae_str_t             name, nsid;
     zae_version_record_t  v;
 
-    if (zae_admin_opt(a, "endpoint-url") == NULL) {
+    if (!zae_admin_direct(a)) {
 
         /* a CloudFormation stack, then the records below */
 
@@ -325,7 +348,7 @@ records:
                ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (zae_admin_opt(a, "endpoint-url")) {
+    if (zae_admin_direct(a)) {
         printf("ttl enabled on \"ttl\"\n");
     }
 
@@ -559,7 +582,7 @@ zae_admin_cmd_delete(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    if (zae_admin_opt(a, "endpoint-url") == NULL) {
+    if (!zae_admin_direct(a)) {
         return zae_admin_delete_stack(a);
     }
 
