@@ -22,6 +22,7 @@
 #include "zae_creds.h"
 #include "zae_records.h"
 #include "zae_schema.h"
+#include "zae_keyhash.h"
 
 
 #define ZAE_ADMIN_VERSION        "0.1.0"
@@ -39,6 +40,7 @@
 /* command flags */
 #define ZAE_ADMIN_CMD_DATA       0x01    /* needs the namespace resolved */
 #define ZAE_ADMIN_CMD_GROUP      0x02    /* a group: lists subcommands */
+#define ZAE_ADMIN_CMD_ENTITY     0x04    /* ENTITY first: --key-hash-... */
 
 
 typedef struct zae_admin_s  zae_admin_t;
@@ -237,6 +239,7 @@ int zae_admin_cmd_entity_set(zae_admin_t *a);
 int zae_admin_cmd_entity_get(zae_admin_t *a);
 int zae_admin_cmd_entity_delete_limits(zae_admin_t *a);
 int zae_admin_cmd_entity_list(zae_admin_t *a);
+int zae_admin_cmd_entity_key_hash(zae_admin_t *a);
 int zae_admin_cmd_entity_resources(zae_admin_t *a);
 int zae_admin_cmd_entity_delete(zae_admin_t *a);
 int zae_admin_cmd_available(zae_admin_t *a);

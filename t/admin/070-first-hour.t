@@ -53,6 +53,22 @@ sub run {
 
 sub admin { run({}, '--endpoint-url', $ep, '-n', $table, @_) }
 
+# the same with a text on stdin
+sub admin_in {
+    my ($input, @args) = @_;
+    my ($fh) = tempfile(UNLINK => 1);
+    my $pid = open3(my $in, my $out, '>&' . fileno($fh), $bin,
+                    '--endpoint-url', $ep, '-n', $table, @args);
+    print $in $input;
+    close $in;
+    my $stdout = do { local $/; <$out> };
+    waitpid $pid, 0;
+    my $rc = $? >> 8;
+    seek $fh, 0, 0;
+    my $stderr = do { local $/; <$fh> };
+    return ($rc, $stdout // '', $stderr // '');
+}
+
 # a loopback port nothing listens on
 sub closed_port {
     my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
@@ -170,6 +186,59 @@ ok(!exists decode_json($out)->{parent}, 'no cascade: no parent');
 is($rc, 0, 'delete --force') or diag $err;
 is_deeply(decode_json($out)->{orphaned_children}, [ 'key-1', 'key-2' ],
           '--force names the children it leaves');
+
+# 16.17: an entity id from an API key and a secret file, the key never
+# on the command line; the vector is t/unit/test_keyhash.c's (Python's
+# hmac + urlsafe_b64encode), so module and zae-admin agree
+my $dir = tempdir(CLEANUP => 1);
+open(my $sf, '>', "$dir/secret") or die;
+print $sf "0123456789abcdef-secret\n";
+close $sf;
+my $kh = 'kh_01z8EvssPENC-UhCKZxYzdZ2FL-OxmeMmR83ZE3JIIs';
+
+($rc, $out, $err) = admin_in("sk-test-key-1\n", 'entity', 'key-hash',
+                             '--key-hash-secret-file', "$dir/secret");
+is($rc, 0, 'entity key-hash') or diag $err;
+is($out, "$kh\n", 'the id of the key read from stdin');
+($rc, $out, $err) = run({ MY_KEY => 'sk-test-key-1' }, 'entity', 'key-hash',
+                        '--key-hash-secret-file', "$dir/secret",
+                        '--api-key-env', 'MY_KEY');
+is($out, "$kh\n", 'the same from --api-key-env');
+
+($rc, $out, $err) = admin_in("sk-test-key-1\n", 'entity', 'create',
+                             '--key-hash-secret-file', "$dir/secret",
+                             '--display-name', 'team a key');
+is($rc, 0, 'entity create by key hash') or diag $err;
+($rc, $out, $err) = admin_in("sk-test-key-1\n", 'entity', 'set-limits',
+                             '--key-hash-secret-file', "$dir/secret",
+                             '-r', 'gpt-4', '-l', 'rpm:7');
+is($rc, 0, 'entity set-limits by key hash') or diag $err;
+($rc, $out, $err) = admin('entity', 'get-limits', $kh, '-r', 'gpt-4',
+                          '--output', 'json');
+is(decode_json($out)->{limits}[0]{capacity}, 7,
+   'stored under the hashed id');
+($rc, $out, $err) = admin_in("sk-test-key-1\n", 'available',
+                             '--key-hash-secret-file', "$dir/secret",
+                             'gpt-4', '--output', 'json');
+is(decode_json($out)->{entity_id}, $kh, 'available ENTITY from the key');
+($rc, $out, $err) = admin('audit', 'list', '-e', $kh, '--output', 'json');
+unlike($out, qr/sk-test-key-1/, 'the key is not in the audit trail');
+
+open(my $short, '>', "$dir/short") or die;
+print $short "too-short\n";
+close $short;
+($rc, $out, $err) = admin_in("sk-test-key-1\n", 'entity', 'show',
+                             '--key-hash-secret-file', "$dir/short");
+is($rc, 2, 'a short secret: exit 2');
+like($err, qr/key hash secret is 9 bytes, at least 16 are needed/,
+     'the rule is named');
+($rc, $out, $err) = admin_in('', 'entity', 'show',
+                             '--key-hash-secret-file', "$dir/secret");
+is($rc, 2, 'no key on stdin: exit 2');
+like($err, qr/no API key given/, 'said so');
+($rc, $out, $err) = admin('entity', 'list', '--key-hash-secret-file',
+                          "$dir/secret");
+is($rc, 2, 'not an entity command: refused');
 
 admin('delete', '--yes');
 
