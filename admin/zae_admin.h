@@ -136,6 +136,12 @@ void zae_admin_now_ts(u_char *out);
 int64_t zae_admin_now_ms(void);
 
 
+/* admin/zae-limiter.cfn.json, generated into zae_admin_cfn_json.c */
+
+extern const char    zae_admin_cfn_template[];
+extern const size_t  zae_admin_cfn_template_len;
+
+
 /* zae_admin_ddb.c */
 
 int zae_admin_http_init(zae_admin_t *a);

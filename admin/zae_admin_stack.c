@@ -25,7 +25,11 @@
 static zae_str_t  zae_admin_system_pk = zae_string(ZAE_SYSTEM_PK);
 
 
+static int zae_admin_table_props(zae_admin_t *a, zae_av_t **props);
+static int zae_admin_table_field(zae_admin_t *a, zae_buf_t *b,
+    zae_av_t *props, const char *name);
 static int zae_admin_create_table_body(zae_admin_t *a, zae_buf_t *b);
+static int zae_admin_ttl_body(zae_admin_t *a, zae_buf_t *b);
 static int zae_admin_wait_active(zae_admin_t *a, zae_av_t **table);
 static int zae_admin_read_version(zae_admin_t *a,
     zae_version_record_t *v, int *found);
@@ -54,82 +58,123 @@ zae_admin_direct(zae_admin_t *a)
 }
 
 
+/*
+ * The table has one description: the RateLimitsTable of the built-in
+ * CloudFormation template (admin/zae-limiter.cfn.json).  Its key
+ * schema, attributes, indexes, billing mode, stream and TTL properties
+ * have the names and shapes of the CreateTable and UpdateTimeToLive
+ * request fields; only StreamEnabled is implied by CloudFormation.
+ */
+
+static int
+zae_admin_table_props(zae_admin_t *a, zae_av_t **props)
+{
+    zae_av_t   *root, *v;
+    zae_err_t   err;
+
+    if (zae_json_parse(&a->mem, (u_char *) zae_admin_cfn_template,
+                       zae_admin_cfn_template_len, NULL, &root, &err)
+        != ZAE_OK)
+    {
+        zae_admin_error(a, "built-in template: %s", err.msg);
+        return ZAE_ERROR;
+    }
+
+    v = zae_json_get(root, "Resources");
+    v = v ? zae_json_get(v, "RateLimitsTable") : NULL;
+    *props = v ? zae_json_get(v, "Properties") : NULL;
+
+    if (*props == NULL) {
+        zae_admin_error(a, "built-in template: no RateLimitsTable");
+        return ZAE_ERROR;
+    }
+
+    return ZAE_OK;
+}
+
+
+static int
+zae_admin_table_field(zae_admin_t *a, zae_buf_t *b, zae_av_t *props,
+    const char *name)
+{
+    zae_av_t  *v;
+
+    v = zae_json_get(props, name);
+    if (v == NULL) {
+        zae_admin_error(a, "built-in template: no %s", name);
+        return ZAE_ERROR;
+    }
+
+    if (zae_buf_printf(b, ",\"%s\":", name) != ZAE_OK
+        || zae_json_encode(b, v) != ZAE_OK)
+    {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
+    }
+
+    return ZAE_OK;
+}
+
+
 static int
 zae_admin_create_table_body(zae_admin_t *a, zae_buf_t *b)
 {
-    int          i;
-    static char  *gsi_proj[4] = { "ALL", "ALL", "KEYS_ONLY", "KEYS_ONLY" };
-    static char  *lsi_proj[5] = { "ALL", "KEYS_ONLY", "ALL", "KEYS_ONLY",
-                                  "ALL" };
+    zae_av_t  *props, *stream, *view;
+
+    if (zae_admin_table_props(a, &props) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    stream = zae_json_get(props, "StreamSpecification");
+    view = stream ? zae_json_get(stream, "StreamViewType") : NULL;
+
+    if (view == NULL) {
+        zae_admin_error(a, "built-in template: no StreamViewType");
+        return ZAE_ERROR;
+    }
 
     if (zae_admin_body_start(a, b) != ZAE_OK
-        || zae_buf_add_str(b, ",\"KeySchema\":["
-                           "{\"AttributeName\":\"PK\",\"KeyType\":\"HASH\"},"
-                           "{\"AttributeName\":\"SK\",\"KeyType\":\"RANGE\"}"
-                           "],\"AttributeDefinitions\":["
-                           "{\"AttributeName\":\"PK\",\"AttributeType\":\"S\"},"
-                           "{\"AttributeName\":\"SK\",\"AttributeType\":\"S\"}")
-           != ZAE_OK)
+        || zae_admin_table_field(a, b, props, "KeySchema") != ZAE_OK
+        || zae_admin_table_field(a, b, props, "AttributeDefinitions")
+           != ZAE_OK
+        || zae_admin_table_field(a, b, props, "GlobalSecondaryIndexes")
+           != ZAE_OK
+        || zae_admin_table_field(a, b, props, "LocalSecondaryIndexes")
+           != ZAE_OK
+        || zae_admin_table_field(a, b, props, "BillingMode") != ZAE_OK)
     {
         return ZAE_ERROR;
     }
 
-    for (i = 1; i <= 4; i++) {
-        if (zae_buf_printf(b, ",{\"AttributeName\":\"GSI%dPK\","
-                           "\"AttributeType\":\"S\"},"
-                           "{\"AttributeName\":\"GSI%dSK\","
-                           "\"AttributeType\":\"S\"}", i, i) != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
-
-    for (i = 1; i <= 5; i++) {
-        if (zae_buf_printf(b, ",{\"AttributeName\":\"LSI%dSK\","
-                           "\"AttributeType\":\"S\"}", i) != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
-
-    if (zae_buf_add_str(b, "],\"GlobalSecondaryIndexes\":[") != ZAE_OK) {
+    if (zae_buf_add_str(b, ",\"StreamSpecification\":{"
+                        "\"StreamEnabled\":true,\"StreamViewType\":")
+        != ZAE_OK
+        || zae_json_encode(b, view) != ZAE_OK
+        || zae_buf_add_str(b, "}}") != ZAE_OK)
+    {
+        zae_admin_error(a, "out of memory");
         return ZAE_ERROR;
     }
 
-    for (i = 1; i <= 4; i++) {
-        if (zae_buf_printf(b, "%s{\"IndexName\":\"GSI%d\",\"KeySchema\":["
-                           "{\"AttributeName\":\"GSI%dPK\","
-                           "\"KeyType\":\"HASH\"},"
-                           "{\"AttributeName\":\"GSI%dSK\","
-                           "\"KeyType\":\"RANGE\"}],"
-                           "\"Projection\":{\"ProjectionType\":\"%s\"}}",
-                           i > 1 ? "," : "", i, i, i, gsi_proj[i - 1])
-            != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
+    return ZAE_OK;
+}
 
-    if (zae_buf_add_str(b, "],\"LocalSecondaryIndexes\":[") != ZAE_OK) {
+
+static int
+zae_admin_ttl_body(zae_admin_t *a, zae_buf_t *b)
+{
+    zae_av_t  *props;
+
+    if (zae_admin_table_props(a, &props) != ZAE_OK
+        || zae_admin_body_start(a, b) != ZAE_OK
+        || zae_admin_table_field(a, b, props, "TimeToLiveSpecification")
+           != ZAE_OK
+        || zae_buf_add_str(b, "}") != ZAE_OK)
+    {
         return ZAE_ERROR;
     }
 
-    for (i = 1; i <= 5; i++) {
-        if (zae_buf_printf(b, "%s{\"IndexName\":\"LSI%d\",\"KeySchema\":["
-                           "{\"AttributeName\":\"PK\",\"KeyType\":\"HASH\"},"
-                           "{\"AttributeName\":\"LSI%dSK\","
-                           "\"KeyType\":\"RANGE\"}],"
-                           "\"Projection\":{\"ProjectionType\":\"%s\"}}",
-                           i > 1 ? "," : "", i, i, lsi_proj[i - 1])
-            != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
-
-    return zae_buf_add_str(b, "],\"BillingMode\":\"PAY_PER_REQUEST\","
-                           "\"StreamSpecification\":{\"StreamEnabled\":true,"
-                           "\"StreamViewType\":\"NEW_AND_OLD_IMAGES\"}}");
+    return ZAE_OK;
 }
 
 
@@ -232,10 +277,7 @@ zae_admin_cmd_deploy(zae_admin_t *a)
                                      zae_admin_shown(a, a->table));
     }
 
-    zae_buf_init(&b, &a->mem, 4096);
-
     if (zae_admin_create_table_body(a, &b) != ZAE_OK) {
-        zae_admin_error(a, "out of memory");
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -271,12 +313,7 @@ zae_admin_cmd_deploy(zae_admin_t *a)
 
     /* TTL on "ttl", epoch seconds; "already enabled" is fine */
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"TimeToLiveSpecification\":{"
-                           "\"Enabled\":true,\"AttributeName\":\"ttl\"}}")
-           != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
+    if (zae_admin_ttl_body(a, &b) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
