@@ -766,13 +766,6 @@ zae_ddb_batch_get_item_json(zae_buf_t *b, const zae_av_t *request_items)
 }
 
 
-int
-zae_ddb_batch_write_item_json(zae_buf_t *b, const zae_av_t *request_items)
-{
-    return zae_ddb_request_items_json(b, request_items);
-}
-
-
 static int
 zae_ddb_same_table(const zae_str_t *a, const zae_str_t *b)
 {

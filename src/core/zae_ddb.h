@@ -179,9 +179,6 @@ typedef struct {
 
 int zae_ddb_batch_write_item(zae_buf_t *b, const zae_ddb_write_t *w,
     size_t n);
-/* resend a response's UnprocessedItems (plain JSON) as RequestItems */
-int zae_ddb_batch_write_item_json(zae_buf_t *b,
-    const zae_av_t *request_items);
 
 
 /* tables and streams */
