@@ -104,7 +104,8 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
     { "available", zae_admin_cmd_available, 2, 2, "",
       "available ENTITY RESOURCE",
       "Tokens available now for every limit that applies to ENTITY on\n"
-      "RESOURCE (may be negative).", ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
+      "RESOURCE (may be negative).",
+      ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
     { "cfn-template", zae_admin_cmd_cfn_template, 0, 0, "",
       "cfn-template",
@@ -179,10 +180,12 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
       " resource limit ",
       "entity set-limits ENTITY [-r RESOURCE] -l LIMIT...",
       "Store limits for the entity on RESOURCE (default _default_) and\n"
-      "update the parameters of its existing bucket.", ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
+      "update the parameters of its existing bucket.",
+      ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
     { "entity show", zae_admin_cmd_entity_show, 1, 1, "",
-      "entity show ENTITY", "Show an entity.", ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
+      "entity show ENTITY", "Show an entity.",
+      ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
     { "help", NULL, 0, 0, "", "help [COMMAND]", "Show help.", 0 },
 
@@ -311,7 +314,30 @@ static void zae_admin_help(zae_admin_t *a, const zae_admin_cmd_t *cmd,
     FILE *f);
 static int zae_admin_check_stdout(zae_admin_t *a);
 static int zae_admin_key_opt(const zae_admin_opt_def_t *d);
+static void *zae_admin_xalloc(void *ctx, size_t size);
 static int zae_admin_key_entity(zae_admin_t *a);
+
+
+/*
+ * zae-admin's allocator, as git's xmalloc(): a short-lived command has
+ * nothing better to do on out-of-memory than to say so and exit, so no
+ * caller checks for NULL (and the buffers built on it never fail)
+ */
+
+static void *
+zae_admin_xalloc(void *ctx, size_t size)
+{
+    void  *p;
+
+    p = zae_arena_alloc(ctx, size);
+
+    if (p == NULL) {
+        fprintf(stderr, "zae-admin: out of memory (%zu bytes)\n", size);
+        exit(ZAE_ADMIN_EXIT_FAILED);
+    }
+
+    return p;
+}
 
 
 static int
@@ -978,7 +1004,8 @@ main(int argc, char **argv)
     a.prog = "zae-admin";
 
     zae_arena_init(&a.arena, 0);
-    a.mem = zae_arena_mem(&a.arena);
+    a.mem.alloc = zae_admin_xalloc;
+    a.mem.ctx = &a.arena;
 
     rc = zae_admin_parse(&a, argc, argv, &help);
     if (rc != ZAE_ADMIN_EXIT_OK) {

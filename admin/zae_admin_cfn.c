@@ -476,14 +476,10 @@ zae_admin_deploy_stack(zae_admin_t *a)
     zae_buf_init(&p, &a->mem, 64 * 1024);
     n = 0;
 
-    if (zae_admin_form_str(&p, "StackName", a->table) != ZAE_OK
-        || zae_admin_form_str(&p, "TemplateBody", zae_admin_cfn_template)
-           != ZAE_OK
-        || zae_admin_form_str(&p, "Capabilities.member.1",
-                              "CAPABILITY_NAMED_IAM") != ZAE_OK)
-    {
-        goto nomem;
-    }
+    zae_admin_form_str(&p, "StackName", a->table);
+    zae_admin_form_str(&p, "TemplateBody", zae_admin_cfn_template);
+    zae_admin_form_str(&p, "Capabilities.member.1",
+                       "CAPABILITY_NAMED_IAM");
 
 #define ZAE_ADMIN_PARAM(key, val)                                             \
     n++;                                                                      \
@@ -513,26 +509,19 @@ zae_admin_deploy_stack(zae_admin_t *a)
 
 #undef ZAE_ADMIN_PARAM
 
-    if (zae_admin_form_str(&p, "Tags.member.1.Key", "ManagedBy") != ZAE_OK
-        || zae_admin_form_str(&p, "Tags.member.1.Value", "zae-limiter")
-           != ZAE_OK
-        || zae_admin_form_str(&p, "Tags.member.2.Key", "zae-limiter:name")
-           != ZAE_OK
-        || zae_admin_form_str(&p, "Tags.member.2.Value", a->table) != ZAE_OK
-        || zae_admin_form_str(&p, "Tags.member.3.Key", "zae-limiter:type")
-           != ZAE_OK
-        || zae_admin_form_str(&p, "Tags.member.3.Value", "limiter") != ZAE_OK
-        || zae_admin_form_str(&p, "Tags.member.4.Key",
-                              "zae-limiter:schema-version") != ZAE_OK
-        || zae_admin_form_str(&p, "Tags.member.4.Value", ZAE_SCHEMA_VERSION)
-           != ZAE_OK
-        || zae_admin_form_str(&p, "Tags.member.5.Key",
-                              "zae-limiter:version") != ZAE_OK
-        || zae_admin_form_str(&p, "Tags.member.5.Value",
-                              "zae-admin-" ZAE_ADMIN_VERSION) != ZAE_OK)
-    {
-        goto nomem;
-    }
+    zae_admin_form_str(&p, "Tags.member.1.Key", "ManagedBy");
+    zae_admin_form_str(&p, "Tags.member.1.Value", "zae-limiter");
+    zae_admin_form_str(&p, "Tags.member.2.Key", "zae-limiter:name");
+    zae_admin_form_str(&p, "Tags.member.2.Value", a->table);
+    zae_admin_form_str(&p, "Tags.member.3.Key", "zae-limiter:type");
+    zae_admin_form_str(&p, "Tags.member.3.Value", "limiter");
+    zae_admin_form_str(&p, "Tags.member.4.Key",
+                       "zae-limiter:schema-version");
+    zae_admin_form_str(&p, "Tags.member.4.Value", ZAE_SCHEMA_VERSION);
+    zae_admin_form_str(&p, "Tags.member.5.Key",
+                       "zae-limiter:version");
+    zae_admin_form_str(&p, "Tags.member.5.Value",
+                       "zae-admin-" ZAE_ADMIN_VERSION);
 
     rc = zae_admin_cfn(a, st.len ? "UpdateStack" : "CreateStack", &p, &x);
 
@@ -619,10 +608,7 @@ zae_admin_delete_stack(zae_admin_t *a)
 
     zae_buf_init(&p, &a->mem, 128);
 
-    if (zae_admin_form_str(&p, "StackName", a->table) != ZAE_OK) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    zae_admin_form_str(&p, "StackName", a->table);
 
     rc = zae_admin_cfn(a, "DeleteStack", &p, &x);
 
@@ -645,16 +631,11 @@ zae_admin_delete_stack(zae_admin_t *a)
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, o, "stack", zae_admin_json_str(a,
-                                                                 a->table))
-            || zae_admin_json_set(a, o, "deleted", zae_admin_json_bool(a, 1)))
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
+        zae_admin_json_set(a, o, "stack", zae_admin_json_str(a,
+                                                             a->table));
+        zae_admin_json_set(a, o, "deleted", zae_admin_json_bool(a, 1));
 
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, o);
     }
 
     printf("stack \"%s\" deleted\n", a->table);

@@ -147,10 +147,6 @@ zae_admin_creds(zae_admin_t *a)
 
     if (a->creds == NULL) {
         a->creds = calloc(1, sizeof(zae_creds_provider_t));
-        if (a->creds == NULL) {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ERROR;
-        }
 
         rc = zae_creds_provider_init(a->creds, zae_admin_getenv, NULL, NULL,
                                      &err);
@@ -455,10 +451,7 @@ zae_admin_call(zae_admin_t *a, const char *target, zae_buf_t *body,
     zae_admin_sink_t    sink;
     zae_retry_class_e   cls;
 
-    if (body->failed || zae_buf_add(body, "", 1) != ZAE_OK) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    zae_buf_add(body, "", 1);
 
     body->len--;
 
@@ -727,15 +720,11 @@ zae_admin_get_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
 
     *item = NULL;
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, pk, sk) != ZAE_OK
-        || zae_buf_printf(&b, ",\"ConsistentRead\":%s}",
-                          consistent ? "true" : "false") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, ",");
+    zae_admin_key(&b, pk, sk);
+    zae_buf_printf(&b, ",\"ConsistentRead\":%s}",
+                   consistent ? "true" : "false");
 
     rc = zae_admin_ddb(a, "GetItem", &b, &resp);
     if (rc != ZAE_OK) {
@@ -861,10 +850,6 @@ zae_admin_query(zae_admin_t *a, zae_buf_t *req, zae_av_t ***items,
             if (n == cap) {
                 cap = cap ? cap * 2 : 64;
                 nout = zae_alloc(&a->mem, cap * sizeof(zae_av_t *));
-                if (nout == NULL) {
-                    zae_admin_error(a, "out of memory");
-                    return ZAE_ERROR;
-                }
 
                 if (n) {
                     memcpy(nout, out, n * sizeof(zae_av_t *));
@@ -904,10 +889,7 @@ zae_admin_post(zae_admin_t *a, const char *url, const char *service,
     int               rc;
     zae_admin_sink_t  sink;
 
-    if (body->failed || zae_buf_add(body, "", 1) != ZAE_OK) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    zae_buf_add(body, "", 1);
 
     body->len--;
 

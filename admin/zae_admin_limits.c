@@ -131,10 +131,7 @@ zae_admin_item_buf(zae_admin_t *a, zae_av_t *item, zae_buf_t *b)
 {
     zae_buf_init(b, &a->mem, 1024);
 
-    if (item == NULL || zae_item_encode(b, item) != ZAE_OK || b->failed) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    zae_item_encode(b, item);
 
     return ZAE_OK;
 }
@@ -271,10 +268,7 @@ zae_admin_audit_event(zae_admin_t *a, zae_str_t *entity, const char *action,
 
     zae_buf_init(&b, &a->mem, 1024);
 
-    if (zae_audit_item(&b, &r) != ZAE_OK) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    zae_audit_item(&b, &r);
 
     rc = zae_admin_put_item(a, &b, NULL);
     if (rc == ZAE_DECLINED) {
@@ -303,12 +297,7 @@ zae_admin_audit_limits(zae_admin_t *a, zae_str_t *entity,
 
     zae_buf_init(&d, &a->mem, 512);
 
-    if (zae_audit_details_limits(&d, al, ls->nelts, on_unavailable)
-        != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    zae_audit_details_limits(&d, al, ls->nelts, on_unavailable);
 
     return zae_admin_audit_event(a, entity, "limits_set", resource, &d);
 }
@@ -360,10 +349,6 @@ zae_admin_get_config(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     }
 
     c = zae_calloc(&a->mem, sizeof(zae_config_item_t));
-    if (c == NULL) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
 
     if (zae_config_item_decode(&a->mem, item, c, &err) != ZAE_OK) {
         zae_admin_error(a, "invalid config item \"%.*s\" \"%.*s\": %s",
@@ -470,8 +455,7 @@ zae_admin_show_limits(zae_admin_t *a, zae_config_item_t *cfg,
             return ZAE_ADMIN_EXIT_FAILED;
         }
 
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, o);
     }
 
     if (cfg == NULL || cfg->limits.nelts == 0) {
@@ -562,14 +546,9 @@ zae_admin_remove_system(zae_admin_t *a)
 
     zae_buf_init(&d, &a->mem, 256);
 
-    if (zae_audit_details_names(&d, names, i,
-                                cfg->on_unavailable.len
-                                ? &cfg->on_unavailable : NULL)
-        != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    zae_audit_details_names(&d, names, i,
+                            cfg->on_unavailable.len
+                            ? &cfg->on_unavailable : NULL);
 
     sys = zae_admin_str("$SYSTEM");
 
@@ -925,10 +904,6 @@ zae_admin_cmd_resource_list(zae_admin_t *a)
     names = zae_alloc(&a->mem, (n + 1) * sizeof(zae_str_t));
     list = zae_av_list(&a->mem);
 
-    if (names == NULL || list == NULL) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
 
     for (i = 0; i < n; i++) {
         names[i] = set->items[i]->s;
@@ -938,13 +913,8 @@ zae_admin_cmd_resource_list(zae_admin_t *a)
 
     for (i = 0; i < n; i++) {
         if (a->json) {
-            if (zae_av_list_add(&a->mem, list,
-                                zae_admin_json_zstr(a, &names[i]))
-                != ZAE_OK)
-            {
-                zae_admin_error(a, "out of memory");
-                return ZAE_ADMIN_EXIT_FAILED;
-            }
+            zae_av_list_add(&a->mem, list,
+                            zae_admin_json_zstr(a, &names[i]));
 
         } else {
             printf("%.*s\n", (int) names[i].len, names[i].data);
@@ -952,8 +922,7 @@ zae_admin_cmd_resource_list(zae_admin_t *a)
     }
 
     if (a->json) {
-        return zae_admin_print_json(a, list) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, list);
     }
 
     if (n == 0) {
@@ -1003,29 +972,24 @@ zae_admin_print_meta(zae_admin_t *a, zae_entity_meta_t *m)
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, o, "entity_id",
-                               zae_admin_json_zstr(a, &m->entity_id))
-            || zae_admin_json_set(a, o, "name",
-                                  zae_admin_json_zstr(a, &m->name))
-            || zae_admin_json_set(a, o, "parent_id",
-                                  m->parent_id.len
-                                  ? zae_admin_json_zstr(a, &m->parent_id)
-                                  : zae_av_null(&a->mem))
-            || zae_admin_json_set(a, o, "cascade",
-                                  zae_admin_json_bool(a, m->cascade))
-            || zae_admin_json_set(a, o, "metadata",
-                                  m->metadata
-                                  ? zae_admin_item_to_json(a, m->metadata)
-                                  : zae_admin_json_obj(a))
-            || zae_admin_json_set(a, o, "created_at",
-                                  zae_admin_json_zstr(a, &m->created_at)))
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
+        zae_admin_json_set(a, o, "entity_id",
+                           zae_admin_json_zstr(a, &m->entity_id));
+        zae_admin_json_set(a, o, "name",
+                           zae_admin_json_zstr(a, &m->name));
+        zae_admin_json_set(a, o, "parent_id",
+                           m->parent_id.len
+                           ? zae_admin_json_zstr(a, &m->parent_id)
+                           : zae_av_null(&a->mem));
+        zae_admin_json_set(a, o, "cascade",
+                           zae_admin_json_bool(a, m->cascade));
+        zae_admin_json_set(a, o, "metadata",
+                           m->metadata
+                           ? zae_admin_item_to_json(a, m->metadata)
+                           : zae_admin_json_obj(a));
+        zae_admin_json_set(a, o, "created_at",
+                           zae_admin_json_zstr(a, &m->created_at));
 
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, o);
     }
 
     printf("entity:      %.*s\n", (int) m->entity_id.len, m->entity_id.data);
@@ -1208,47 +1172,38 @@ zae_admin_sync_bucket(zae_admin_t *a, zae_str_t *entity,
         zae_buf_init(&names, &a->mem, 256);
         zae_buf_init(&values, &a->mem, 256);
 
-        if (zae_admin_body_start(a, &b) != ZAE_OK
-            || zae_buf_add_str(&b, ",") != ZAE_OK
-            || zae_admin_key(&b, &pk, &sk) != ZAE_OK
-            || zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET ") != ZAE_OK
-            || zae_buf_add_str(&values, "{\":zero\":{\"N\":\"0\"}") != ZAE_OK
-            || zae_buf_add_str(&names, "{\"#pk\":\"PK\",\"#ttl\":\"ttl\"")
-               != ZAE_OK)
-        {
-            goto nomem;
-        }
+        zae_admin_body_start(a, &b);
+        zae_buf_add_str(&b, ",");
+        zae_admin_key(&b, &pk, &sk);
+        zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET ");
+        zae_buf_add_str(&values, "{\":zero\":{\"N\":\"0\"}");
+        zae_buf_add_str(&names, "{\"#pk\":\"PK\",\"#ttl\":\"ttl\"");
 
         for (i = 0; i < ls->nelts; i++) {
             l = &ls->elts[i];
 
-            if (zae_buf_printf(&b, "%s#cp%zu = :cp%zu, #ra%zu = :ra%zu, "
-                               "#rp%zu = :rp%zu, "
-                               "#tk%zu = if_not_exists(#tk%zu, :cp%zu), "
-                               "#tc%zu = if_not_exists(#tc%zu, :zero)",
-                               i ? ", " : "", i, i, i, i, i, i, i, i, i,
-                               i, i) != ZAE_OK
-                || zae_buf_printf(&names, ",\"#cp%zu\":\"b_%.*s_cp\","
-                                  "\"#ra%zu\":\"b_%.*s_ra\","
-                                  "\"#rp%zu\":\"b_%.*s_rp\","
-                                  "\"#tk%zu\":\"b_%.*s_tk\","
-                                  "\"#tc%zu\":\"b_%.*s_tc\"",
-                                  i, (int) l->name.len, l->name.data,
-                                  i, (int) l->name.len, l->name.data,
-                                  i, (int) l->name.len, l->name.data,
-                                  i, (int) l->name.len, l->name.data,
-                                  i, (int) l->name.len, l->name.data)
-                   != ZAE_OK
-                || zae_buf_printf(&values, ",\":cp%zu\":{\"N\":\"%lld\"},"
-                                  "\":ra%zu\":{\"N\":\"%lld\"},"
-                                  "\":rp%zu\":{\"N\":\"%lld\"}",
-                                  i, (long long) (l->capacity * 1000),
-                                  i, (long long) (l->refill_amount * 1000),
-                                  i, (long long) (l->period * 1000))
-                   != ZAE_OK)
-            {
-                goto nomem;
-            }
+            zae_buf_printf(&b, "%s#cp%zu = :cp%zu, #ra%zu = :ra%zu, "
+                           "#rp%zu = :rp%zu, "
+                           "#tk%zu = if_not_exists(#tk%zu, :cp%zu), "
+                           "#tc%zu = if_not_exists(#tc%zu, :zero)",
+                           i ? ", " : "", i, i, i, i, i, i, i, i, i,
+                           i, i);
+            zae_buf_printf(&names, ",\"#cp%zu\":\"b_%.*s_cp\","
+                           "\"#ra%zu\":\"b_%.*s_ra\","
+                           "\"#rp%zu\":\"b_%.*s_rp\","
+                           "\"#tk%zu\":\"b_%.*s_tk\","
+                           "\"#tc%zu\":\"b_%.*s_tc\"",
+                           i, (int) l->name.len, l->name.data,
+                           i, (int) l->name.len, l->name.data,
+                           i, (int) l->name.len, l->name.data,
+                           i, (int) l->name.len, l->name.data,
+                           i, (int) l->name.len, l->name.data);
+            zae_buf_printf(&values, ",\":cp%zu\":{\"N\":\"%lld\"},"
+                           "\":ra%zu\":{\"N\":\"%lld\"},"
+                           "\":rp%zu\":{\"N\":\"%lld\"}",
+                           i, (long long) (l->capacity * 1000),
+                           i, (long long) (l->refill_amount * 1000),
+                           i, (long long) (l->period * 1000));
         }
 
         if (ttl > 0) {
@@ -1265,41 +1220,32 @@ zae_admin_sync_bucket(zae_admin_t *a, zae_str_t *entity,
         }
 
         for (i = 0; i < nstale; i++) {
-            if (zae_buf_printf(&b, "%s#s%zu_tk, #s%zu_cp, #s%zu_ra, "
-                               "#s%zu_rp, #s%zu_tc",
-                               ttl > 0 && i == 0 ? " REMOVE " : ", ",
-                               i, i, i, i, i) != ZAE_OK
-                || zae_buf_printf(&names, ",\"#s%zu_tk\":\"b_%.*s_tk\","
-                                  "\"#s%zu_cp\":\"b_%.*s_cp\","
-                                  "\"#s%zu_ra\":\"b_%.*s_ra\","
-                                  "\"#s%zu_rp\":\"b_%.*s_rp\","
-                                  "\"#s%zu_tc\":\"b_%.*s_tc\"",
-                                  i, (int) stale[i].len, stale[i].data,
-                                  i, (int) stale[i].len, stale[i].data,
-                                  i, (int) stale[i].len, stale[i].data,
-                                  i, (int) stale[i].len, stale[i].data,
-                                  i, (int) stale[i].len, stale[i].data)
-                   != ZAE_OK)
-            {
-                goto nomem;
-            }
+            zae_buf_printf(&b, "%s#s%zu_tk, #s%zu_cp, #s%zu_ra, "
+                           "#s%zu_rp, #s%zu_tc",
+                           ttl > 0 && i == 0 ? " REMOVE " : ", ",
+                           i, i, i, i, i);
+            zae_buf_printf(&names, ",\"#s%zu_tk\":\"b_%.*s_tk\","
+                           "\"#s%zu_cp\":\"b_%.*s_cp\","
+                           "\"#s%zu_ra\":\"b_%.*s_ra\","
+                           "\"#s%zu_rp\":\"b_%.*s_rp\","
+                           "\"#s%zu_tc\":\"b_%.*s_tc\"",
+                           i, (int) stale[i].len, stale[i].data,
+                           i, (int) stale[i].len, stale[i].data,
+                           i, (int) stale[i].len, stale[i].data,
+                           i, (int) stale[i].len, stale[i].data,
+                           i, (int) stale[i].len, stale[i].data);
         }
 
-        if (zae_buf_add_str(&b, "\",\"ConditionExpression\":"
-                               "\"attribute_exists(#pk)\","
-                               "\"ReturnValues\":\"ALL_NEW\","
-                               "\"ExpressionAttributeNames\":") != ZAE_OK
-            || zae_buf_add_str(&names, "}") != ZAE_OK
-            || zae_buf_add(&b, names.data, names.len) != ZAE_OK
-            || zae_buf_add_str(&b, ",\"ExpressionAttributeValues\":")
-               != ZAE_OK
-            || zae_buf_add_str(&values, "}") != ZAE_OK
-            || zae_buf_add(&b, values.data, values.len) != ZAE_OK
-            || zae_buf_add_str(&b, "}") != ZAE_OK
-            || names.failed || values.failed)
-        {
-            goto nomem;
-        }
+        zae_buf_add_str(&b, "\",\"ConditionExpression\":"
+                           "\"attribute_exists(#pk)\","
+                           "\"ReturnValues\":\"ALL_NEW\","
+                           "\"ExpressionAttributeNames\":");
+        zae_buf_add_str(&names, "}");
+        zae_buf_add(&b, names.data, names.len);
+        zae_buf_add_str(&b, ",\"ExpressionAttributeValues\":");
+        zae_buf_add_str(&values, "}");
+        zae_buf_add(&b, values.data, values.len);
+        zae_buf_add_str(&b, "}");
 
         rc = zae_admin_ddb(a, "UpdateItem", &b, &resp);
 
@@ -1367,33 +1313,26 @@ zae_admin_write_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
 
     zae_buf_init(&b, &a->mem, 2048);
 
-    if (zae_buf_add_str(&b, "{\"TransactItems\":[{\"Put\":{\"TableName\":")
-        != ZAE_OK
-        || zae_json_add_string(&b, (u_char *) a->table, strlen(a->table))
-           != ZAE_OK
-        || zae_buf_add_str(&b, ",\"Item\":") != ZAE_OK
-        || zae_buf_add(&b, item.data, item.len) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"ConditionExpression\":"
-                           "\"attribute_not_exists(PK)\"}},"
-                           "{\"Update\":{\"TableName\":") != ZAE_OK
-        || zae_json_add_string(&b, (u_char *) a->table, strlen(a->table))
-           != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, &pk, &sk) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET GSI4PK = "
-                           "if_not_exists(GSI4PK, :g4pk), GSI4SK = "
-                           "if_not_exists(GSI4SK, :g4sk) ADD #r :one\","
-                           "\"ExpressionAttributeNames\":{\"#r\":") != ZAE_OK
-        || zae_json_add_string(&b, res->data, res->len) != ZAE_OK
-        || zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":{") != ZAE_OK
-        || zae_rec_attr_s(&b, ":g4pk", &a->nsid) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_rec_attr_s(&b, ":g4sk", &g4sk) != ZAE_OK
-        || zae_buf_add_str(&b, ",\":one\":{\"N\":\"1\"}}}}]}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    zae_buf_add_str(&b, "{\"TransactItems\":[{\"Put\":{\"TableName\":");
+    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
+    zae_buf_add_str(&b, ",\"Item\":");
+    zae_buf_add(&b, item.data, item.len);
+    zae_buf_add_str(&b, ",\"ConditionExpression\":"
+                    "\"attribute_not_exists(PK)\"}},"
+                    "{\"Update\":{\"TableName\":");
+    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
+    zae_buf_add_str(&b, ",");
+    zae_admin_key(&b, &pk, &sk);
+    zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET GSI4PK = "
+                    "if_not_exists(GSI4PK, :g4pk), GSI4SK = "
+                    "if_not_exists(GSI4SK, :g4sk) ADD #r :one\","
+                    "\"ExpressionAttributeNames\":{\"#r\":");
+    zae_json_add_string(&b, res->data, res->len);
+    zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":{");
+    zae_rec_attr_s(&b, ":g4pk", &a->nsid);
+    zae_buf_add_str(&b, ",");
+    zae_rec_attr_s(&b, ":g4sk", &g4sk);
+    zae_buf_add_str(&b, ",\":one\":{\"N\":\"1\"}}}}]}");
 
     rc = zae_admin_ddb(a, "TransactWriteItems", &b, NULL);
 
@@ -1541,10 +1480,6 @@ zae_admin_reconcile(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
     }
 
     stale = zae_alloc(&a->mem, (bi->nlimits + 1) * sizeof(zae_str_t));
-    if (stale == NULL) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
 
     n = 0;
 
@@ -1583,28 +1518,22 @@ zae_admin_remove_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
 
     zae_buf_init(&b, &a->mem, 1024);
 
-    if (zae_buf_add_str(&b, "{\"TransactItems\":[{\"Delete\":{"
-                        "\"TableName\":") != ZAE_OK
-        || zae_json_add_string(&b, (u_char *) a->table, strlen(a->table))
-           != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, &pk, &sk) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"ConditionExpression\":"
-                           "\"attribute_exists(PK)\"}},"
-                           "{\"Update\":{\"TableName\":") != ZAE_OK
-        || zae_json_add_string(&b, (u_char *) a->table, strlen(a->table))
-           != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, &rpk, &rsk) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"UpdateExpression\":\"ADD #r :m\","
-                           "\"ExpressionAttributeNames\":{\"#r\":") != ZAE_OK
-        || zae_json_add_string(&b, res->data, res->len) != ZAE_OK
-        || zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
-                           "{\":m\":{\"N\":\"-1\"}}}}]}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    zae_buf_add_str(&b, "{\"TransactItems\":[{\"Delete\":{"
+                    "\"TableName\":");
+    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
+    zae_buf_add_str(&b, ",");
+    zae_admin_key(&b, &pk, &sk);
+    zae_buf_add_str(&b, ",\"ConditionExpression\":"
+                    "\"attribute_exists(PK)\"}},"
+                    "{\"Update\":{\"TableName\":");
+    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
+    zae_buf_add_str(&b, ",");
+    zae_admin_key(&b, &rpk, &rsk);
+    zae_buf_add_str(&b, ",\"UpdateExpression\":\"ADD #r :m\","
+                    "\"ExpressionAttributeNames\":{\"#r\":");
+    zae_json_add_string(&b, res->data, res->len);
+    zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
+                    "{\":m\":{\"N\":\"-1\"}}}}]}");
 
     rc = zae_admin_ddb(a, "TransactWriteItems", &b, NULL);
 
@@ -1622,19 +1551,15 @@ zae_admin_remove_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
 
     /* drop the registry attribute when its count reached 0 */
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, &rpk, &rsk) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"UpdateExpression\":\"REMOVE #r\","
-                           "\"ConditionExpression\":\"#r <= :z\","
-                           "\"ExpressionAttributeNames\":{\"#r\":") != ZAE_OK
-        || zae_json_add_string(&b, res->data, res->len) != ZAE_OK
-        || zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
-                           "{\":z\":{\"N\":\"0\"}}}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, ",");
+    zae_admin_key(&b, &rpk, &rsk);
+    zae_buf_add_str(&b, ",\"UpdateExpression\":\"REMOVE #r\","
+                    "\"ConditionExpression\":\"#r <= :z\","
+                    "\"ExpressionAttributeNames\":{\"#r\":");
+    zae_json_add_string(&b, res->data, res->len);
+    zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
+                    "{\":z\":{\"N\":\"0\"}}}");
 
     rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
 
@@ -1750,9 +1675,7 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
                                      "exclude each other");
     }
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK) {
-        goto nomem;
-    }
+    zae_admin_body_start(a, &b);
 
     if (p) {
         if (zae_admin_check_entity(a, p, &parent) != ZAE_OK) {
@@ -1805,9 +1728,6 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
     list = zae_av_list(&a->mem);
     zae_admin_table_init(&t, 1, "ENTITY");
 
-    if (list == NULL) {
-        goto nomem;
-    }
 
     for (i = 0; i < n; i++) {
         if (r) {
@@ -1828,17 +1748,12 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
         v = zae_admin_json_zstr(a, &id);
         id = zae_admin_cat(a, "%.*s", (int) id.len, id.data);
 
-        if (v == NULL || id.data == NULL
-            || zae_av_list_add(&a->mem, list, v) != ZAE_OK
-            || zae_admin_table_row(a, &t, (char *) id.data) != ZAE_OK)
-        {
-            goto nomem;
-        }
+        zae_av_list_add(&a->mem, list, v);
+        zae_admin_table_row(a, &t, (char *) id.data);
     }
 
     if (a->json) {
-        return zae_admin_print_json(a, list) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, list);
     }
 
     zae_admin_table_print(&t);
@@ -1869,17 +1784,13 @@ zae_admin_cmd_entity_resources(zae_admin_t *a)
 
     pk = zae_admin_ns_pk(a, "ENTITY#", &ent);
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"KeyConditionExpression\":"
-                           "\"PK = :pk AND begins_with(SK, :p)\","
-                           "\"ExpressionAttributeValues\":{") != ZAE_OK
-        || zae_rec_attr_s(&b, ":pk", &pk) != ZAE_OK
-        || zae_buf_add_str(&b, ",\":p\":{\"S\":\"#CONFIG#\"}},"
-                           "\"ConsistentRead\":true") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, ",\"KeyConditionExpression\":"
+                    "\"PK = :pk AND begins_with(SK, :p)\","
+                    "\"ExpressionAttributeValues\":{");
+    zae_rec_attr_s(&b, ":pk", &pk);
+    zae_buf_add_str(&b, ",\":p\":{\"S\":\"#CONFIG#\"}},"
+                    "\"ConsistentRead\":true");
 
     rc = zae_admin_query(a, &b, &items, &n, 0);
     if (rc == ZAE_DECLINED) {
@@ -1891,10 +1802,6 @@ zae_admin_cmd_entity_resources(zae_admin_t *a)
     }
 
     list = zae_av_list(&a->mem);
-    if (list == NULL) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
 
     for (i = 0; i < n; i++) {
         if (zae_item_get_str(items[i], "SK", &sk, &err) != ZAE_OK) {
@@ -1906,10 +1813,7 @@ zae_admin_cmd_entity_resources(zae_admin_t *a)
         if (a->json) {
             v = zae_admin_json_zstr(a, &sk);
 
-            if (v == NULL || zae_av_list_add(&a->mem, list, v) != ZAE_OK) {
-                zae_admin_error(a, "out of memory");
-                return ZAE_ADMIN_EXIT_FAILED;
-            }
+            zae_av_list_add(&a->mem, list, v);
 
         } else {
             printf("%.*s\n", (int) sk.len, sk.data);
@@ -1917,8 +1821,7 @@ zae_admin_cmd_entity_resources(zae_admin_t *a)
     }
 
     if (a->json) {
-        return zae_admin_print_json(a, list) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, list);
     }
 
     if (n == 0) {

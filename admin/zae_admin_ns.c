@@ -108,10 +108,6 @@ zae_admin_ns_register(zae_admin_t *a, zae_str_t *name, zae_str_t *nsid,
     zae_ns_record_t  ns;
 
     id = zae_alloc(&a->mem, ZAE_NSID_LEN + 1);
-    if (id == NULL) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
 
     for (i = 0; i < 100; i++) {
         if (zae_admin_random(a, rnd, sizeof(rnd)) != ZAE_OK) {
@@ -136,25 +132,18 @@ zae_admin_ns_register(zae_admin_t *a, zae_str_t *name, zae_str_t *nsid,
 
     zae_buf_init(&b, &a->mem, 1024);
 
-    if (zae_buf_add_str(&b, "{\"TransactItems\":[{\"Put\":{\"TableName\":")
-        != ZAE_OK
-        || zae_json_add_string(&b, (u_char *) a->table, strlen(a->table))
-           != ZAE_OK
-        || zae_buf_add_str(&b, ",\"Item\":") != ZAE_OK
-        || zae_ns_item(&b, &ns, 0) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"ConditionExpression\":"
-                           "\"attribute_not_exists(PK)\"}},"
-                           "{\"Put\":{\"TableName\":") != ZAE_OK
-        || zae_json_add_string(&b, (u_char *) a->table, strlen(a->table))
-           != ZAE_OK
-        || zae_buf_add_str(&b, ",\"Item\":") != ZAE_OK
-        || zae_ns_item(&b, &ns, 1) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"ConditionExpression\":"
-                           "\"attribute_not_exists(PK)\"}}]}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    zae_buf_add_str(&b, "{\"TransactItems\":[{\"Put\":{\"TableName\":");
+    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
+    zae_buf_add_str(&b, ",\"Item\":");
+    zae_ns_item(&b, &ns, 0);
+    zae_buf_add_str(&b, ",\"ConditionExpression\":"
+                    "\"attribute_not_exists(PK)\"}},"
+                    "{\"Put\":{\"TableName\":");
+    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
+    zae_buf_add_str(&b, ",\"Item\":");
+    zae_ns_item(&b, &ns, 1);
+    zae_buf_add_str(&b, ",\"ConditionExpression\":"
+                    "\"attribute_not_exists(PK)\"}}]}");
 
     rc = zae_admin_ddb(a, "TransactWriteItems", &b, NULL);
 
@@ -227,25 +216,20 @@ zae_admin_cmd_ns_register(zae_admin_t *a)
 
         o = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, o, "namespace", zae_admin_json_zstr(a,
-                                                                      &name))
-            || zae_admin_json_set(a, o, "namespace_id",
-                                  zae_admin_json_zstr(a, &nsid))
-            || zae_admin_json_set(a, o, "created",
-                                  zae_admin_json_bool(a, created))
-            || zae_admin_json_set(a, list, NULL, o)
-            || zae_admin_table_row(a, &t, a->args[i], (char *) nsid.data,
-                                   created ? "registered"
-                                           : "already registered"))
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
+        zae_admin_json_set(a, o, "namespace", zae_admin_json_zstr(a,
+                                                                  &name));
+        zae_admin_json_set(a, o, "namespace_id",
+                           zae_admin_json_zstr(a, &nsid));
+        zae_admin_json_set(a, o, "created",
+                           zae_admin_json_bool(a, created));
+        zae_admin_json_set(a, list, NULL, o);
+        zae_admin_table_row(a, &t, a->args[i], (char *) nsid.data,
+                            created ? "registered"
+                                    : "already registered");
     }
 
     if (a->json) {
-        return zae_admin_print_json(a, list) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, list);
     }
 
     zae_admin_table_print(&t);
@@ -313,16 +297,12 @@ zae_admin_ns_query(zae_admin_t *a, const char *prefix, const char *status,
     zae_err_t           err;
     zae_admin_table_t   t;
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_printf(&b, ",\"KeyConditionExpression\":"
-                          "\"PK = :pk AND begins_with(SK, :p)\","
-                          "\"ExpressionAttributeValues\":{\":pk\":{\"S\":"
-                          "\"" ZAE_SYSTEM_PK "\"},\":p\":{\"S\":\"%s\"}},"
-                          "\"ConsistentRead\":true", prefix) != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    zae_admin_body_start(a, &b);
+    zae_buf_printf(&b, ",\"KeyConditionExpression\":"
+                   "\"PK = :pk AND begins_with(SK, :p)\","
+                   "\"ExpressionAttributeValues\":{\":pk\":{\"S\":"
+                   "\"" ZAE_SYSTEM_PK "\"},\":p\":{\"S\":\"%s\"}},"
+                   "\"ConsistentRead\":true", prefix);
 
     rc = zae_admin_query(a, &b, &items, &n, 0);
     if (rc == ZAE_DECLINED) {
@@ -355,8 +335,7 @@ zae_admin_ns_query(zae_admin_t *a, const char *prefix, const char *status,
     }
 
     if (a->json) {
-        return zae_admin_print_json(a, list) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, list);
     }
 
     zae_admin_table_print(&t);
@@ -410,7 +389,7 @@ zae_admin_cmd_ns_show(zae_admin_t *a)
     }
 
     if (a->json) {
-        return zae_admin_print_json(a, list->items[0]) == ZAE_OK
+        return zae_admin_print_json(a, list->items[0]) == ZAE_ADMIN_EXIT_OK
                ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -432,12 +411,9 @@ zae_admin_ns_set_status(zae_admin_t *a, zae_str_t *nsid, const char *status,
     sk = zae_admin_cat(a, "#NSID#%.*s", (int) nsid->len, nsid->data);
     zae_admin_now_ts(ts);
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, &zae_admin_system_pk, &sk) != ZAE_OK)
-    {
-        goto nomem;
-    }
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, ",");
+    zae_admin_key(&b, &zae_admin_system_pk, &sk);
 
     if (deleted_at > 0) {
         rc = zae_buf_printf(&b, ",\"UpdateExpression\":\"SET #s = :s, "
@@ -487,17 +463,12 @@ zae_admin_ns_result(zae_admin_t *a, zae_str_t *name, zae_str_t *nsid,
 
     o = zae_admin_json_obj(a);
 
-    if (zae_admin_json_set(a, o, "namespace", zae_admin_json_zstr(a, name))
-        || zae_admin_json_set(a, o, "namespace_id",
-                              zae_admin_json_zstr(a, nsid))
-        || zae_admin_json_set(a, o, "status", zae_admin_json_str(a, status)))
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    zae_admin_json_set(a, o, "namespace", zae_admin_json_zstr(a, name));
+    zae_admin_json_set(a, o, "namespace_id",
+                       zae_admin_json_zstr(a, nsid));
+    zae_admin_json_set(a, o, "status", zae_admin_json_str(a, status));
 
-    return zae_admin_print_json(a, o) == ZAE_OK
-           ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+    return zae_admin_print_json(a, o);
 }
 
 
@@ -619,10 +590,7 @@ zae_admin_cmd_ns_recover(zae_admin_t *a)
 
     zae_buf_init(&b, &a->mem, 512);
 
-    if (zae_ns_item(&b, &ns, 0) != ZAE_OK) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    zae_ns_item(&b, &ns, 0);
 
     rc = zae_admin_put_item(a, &b, "attribute_not_exists(PK)");
 
@@ -672,13 +640,10 @@ zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
     for (i = 0; i < n; i += 25) {
         zae_buf_init(&b, &a->mem, 4096);
 
-        if (zae_buf_add_str(&b, "{\"RequestItems\":{") != ZAE_OK
-            || zae_json_add_string(&b, (u_char *) a->table,
-                                   strlen(a->table)) != ZAE_OK
-            || zae_buf_add_str(&b, ":[") != ZAE_OK)
-        {
-            goto nomem;
-        }
+        zae_buf_add_str(&b, "{\"RequestItems\":{");
+        zae_json_add_string(&b, (u_char *) a->table,
+                            strlen(a->table));
+        zae_buf_add_str(&b, ":[");
 
         for (j = i; j < n && j < i + 25; j++) {
             pk = zae_item_get(keys[j], "PK");
@@ -700,9 +665,7 @@ zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
             }
         }
 
-        if (zae_buf_add_str(&b, "]}}") != ZAE_OK) {
-            goto nomem;
-        }
+        zae_buf_add_str(&b, "]}}");
 
         for (tries = 0; tries < 10; tries++) {
             rc = zae_admin_ddb(a, "BatchWriteItem", &b, &resp);
@@ -721,12 +684,9 @@ zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
 
             zae_buf_init(&b, &a->mem, 4096);
 
-            if (zae_buf_add_str(&b, "{\"RequestItems\":") != ZAE_OK
-                || zae_json_encode(&b, un) != ZAE_OK
-                || zae_buf_add_str(&b, "}") != ZAE_OK)
-            {
-                goto nomem;
-            }
+            zae_buf_add_str(&b, "{\"RequestItems\":");
+            zae_json_encode(&b, un);
+            zae_buf_add_str(&b, "}");
         }
 
         if (tries == 10) {
@@ -802,18 +762,13 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
         return rc;
     }
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"IndexName\":\"GSI4\","
-                           "\"KeyConditionExpression\":\"GSI4PK = :p\","
-                           "\"ExpressionAttributeValues\":{\":p\":")
-           != ZAE_OK
-        || zae_buf_add_str(&b, "{\"S\":") != ZAE_OK
-        || zae_json_add_string(&b, nsid.data, nsid.len) != ZAE_OK
-        || zae_buf_add_str(&b, "}}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, ",\"IndexName\":\"GSI4\","
+                    "\"KeyConditionExpression\":\"GSI4PK = :p\","
+                    "\"ExpressionAttributeValues\":{\":p\":");
+    zae_buf_add_str(&b, "{\"S\":");
+    zae_json_add_string(&b, nsid.data, nsid.len);
+    zae_buf_add_str(&b, "}}");
 
     rc = zae_admin_query(a, &b, &keys, &n, 0);
     if (rc == ZAE_DECLINED) {
@@ -833,16 +788,10 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
 
     prov[0] = zae_av_map(&a->mem);
 
-    if (prov[0] == NULL
-        || zae_item_set_s(&a->mem, prov[0], "PK",
-                          zae_admin_cat(a, "%s/SYSTEM#", a->args[0]).data,
-                          nsid.len + 8) != ZAE_OK
-        || zae_item_set_cstr(&a->mem, prov[0], "SK", "#PROVISIONER")
-           != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    zae_item_set_s(&a->mem, prov[0], "PK",
+                   zae_admin_cat(a, "%s/SYSTEM#", a->args[0]).data,
+                   nsid.len + 8);
+    zae_item_set_cstr(&a->mem, prov[0], "SK", "#PROVISIONER");
 
     rc = zae_admin_batch_delete(a, prov, 1);
     if (rc != ZAE_ADMIN_EXIT_OK) {

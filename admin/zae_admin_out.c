@@ -44,10 +44,6 @@ zae_admin_table_row(zae_admin_t *a, zae_admin_table_t *t, ...)
         c = t->crows ? t->crows * 2 : 16;
 
         cells = zae_alloc(&a->mem, (size_t) c * t->ncols * sizeof(char *));
-        if (cells == NULL) {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ERROR;
-        }
 
         if (t->nrows) {
             memcpy(cells, t->cells,
@@ -117,6 +113,8 @@ zae_admin_table_print(zae_admin_table_t *t)
 }
 
 
+/* the JSON result of a command, one line; returns the exit code */
+
 int
 zae_admin_print_json(zae_admin_t *a, zae_av_t *json)
 {
@@ -124,15 +122,15 @@ zae_admin_print_json(zae_admin_t *a, zae_av_t *json)
 
     zae_buf_init(&b, &a->mem, 1024);
 
-    if (json == NULL || zae_json_encode(&b, json) != ZAE_OK || b.failed) {
+    if (json == NULL || zae_json_encode(&b, json) != ZAE_OK) {
         zae_admin_error(a, "cannot encode the JSON output");
-        return ZAE_ERROR;
+        return ZAE_ADMIN_EXIT_FAILED;
     }
 
     fwrite(b.data, 1, b.len, stdout);
     fputc('\n', stdout);
 
-    return ZAE_OK;
+    return ZAE_ADMIN_EXIT_OK;
 }
 
 

@@ -94,10 +94,6 @@ zae_admin_resolve_limits(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
         }
 
         cfg = zae_calloc(&a->mem, sizeof(zae_config_item_t));
-        if (cfg == NULL) {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ERROR;
-        }
 
         if (zae_config_item_decode(&a->mem, item, cfg, &err) != ZAE_OK) {
             zae_admin_error(a, "invalid config \"%.*s\" \"%.*s\": %s",
@@ -158,10 +154,6 @@ zae_admin_read_bucket(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
     }
 
     bi = zae_calloc(&a->mem, sizeof(zae_bucket_item_t));
-    if (bi == NULL) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
 
     if (zae_bucket_item_decode(&a->mem, item, bi, &err) != ZAE_OK) {
         zae_admin_error(a, "invalid bucket \"%.*s\": %s", (int) pk.len,
@@ -235,10 +227,6 @@ zae_admin_avail_read(zae_admin_t *a, zae_admin_avail_t *v, zae_str_t *res,
     v->avail = zae_calloc(&a->mem, (v->limits->nelts + 1) * sizeof(int64_t));
     v->cap = zae_calloc(&a->mem, (v->limits->nelts + 1) * sizeof(int64_t));
 
-    if (v->avail == NULL || v->cap == NULL) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
 
     for (i = 0; i < v->limits->nelts; i++) {
         zae_admin_limit_state(v->bucket, &v->limits->elts[i], now, &b);
@@ -388,15 +376,11 @@ zae_admin_cmd_available(zae_admin_t *a)
         if (parent) {
             po = zae_admin_json_obj(a);
 
-            if (po == NULL
-                || zae_admin_json_set(a, po, "entity_id",
-                                      zae_admin_json_zstr(a, &parent->entity))
-                || zae_admin_json_set(a, po, "source",
-                       zae_admin_json_str(a, zae_level_name(parent->source)))
-                || zae_admin_json_set(a, po, "available", pm))
-            {
-                goto nomem;
-            }
+            zae_admin_json_set(a, po, "entity_id",
+                               zae_admin_json_zstr(a, &parent->entity));
+            zae_admin_json_set(a, po, "source",
+                zae_admin_json_str(a, zae_level_name(parent->source)));
+            zae_admin_json_set(a, po, "available", pm);
         }
 
         if (zae_admin_json_set(a, o, "entity_id",
@@ -413,8 +397,7 @@ zae_admin_cmd_available(zae_admin_t *a)
             goto nomem;
         }
 
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, o);
     }
 
     zae_admin_table_print(&t);
@@ -520,28 +503,23 @@ zae_admin_cmd_time_until(zae_admin_t *a)
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, o, "entity_id", zae_admin_json_zstr(a,
-                                                                      &ent))
-            || zae_admin_json_set(a, o, "resource",
-                                  zae_admin_json_zstr(a, &res))
-            || zae_admin_json_set(a, o, "retry_after_ms",
-                                  zae_admin_json_int(a, max))
-            || zae_admin_json_set(a, o, "retry_after_seconds",
-                                  zae_av_num(&a->mem,
-                                      zae_admin_cat(a, "%lld.%03lld",
-                                          (long long) (max / 1000),
-                                          (long long) (max % 1000)).data,
-                                      strlen((char *) zae_admin_cat(a,
-                                          "%lld.%03lld",
-                                          (long long) (max / 1000),
-                                          (long long) (max % 1000)).data))))
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
+        zae_admin_json_set(a, o, "entity_id", zae_admin_json_zstr(a,
+                                                                  &ent));
+        zae_admin_json_set(a, o, "resource",
+                           zae_admin_json_zstr(a, &res));
+        zae_admin_json_set(a, o, "retry_after_ms",
+                           zae_admin_json_int(a, max));
+        zae_admin_json_set(a, o, "retry_after_seconds",
+                           zae_av_num(&a->mem,
+                               zae_admin_cat(a, "%lld.%03lld",
+                                   (long long) (max / 1000),
+                                   (long long) (max % 1000)).data,
+                               strlen((char *) zae_admin_cat(a,
+                                   "%lld.%03lld",
+                                   (long long) (max / 1000),
+                                   (long long) (max % 1000)).data)));
 
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, o);
     }
 
     printf("%lld.%03lld\n", (long long) (max / 1000),
@@ -610,14 +588,9 @@ zae_admin_children(zae_admin_t *a, zae_str_t *parent, zae_av_t **list,
             continue;
         }
 
-        if (zae_av_list_add(&a->mem, *list, zae_admin_json_zstr(a, &id))
-            != ZAE_OK
-            || zae_buf_printf(&text, "%s%.*s", (*list)->nitems > 1 ? ", " : "",
-                              (int) id.len, id.data) != ZAE_OK)
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ERROR;
-        }
+        zae_av_list_add(&a->mem, *list, zae_admin_json_zstr(a, &id));
+        zae_buf_printf(&text, "%s%.*s", (*list)->nitems > 1 ? ", " : "",
+                       (int) id.len, id.data);
     }
 
     names->data = text.data;
@@ -693,14 +666,11 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
 
     /* the entity's own items: meta, configs, usage */
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"KeyConditionExpression\":\"PK = :pk\","
-                           "\"ExpressionAttributeValues\":{") != ZAE_OK
-        || zae_rec_attr_s(&b, ":pk", &pk) != ZAE_OK
-        || zae_buf_add_str(&b, "},\"ConsistentRead\":true") != ZAE_OK)
-    {
-        goto nomem;
-    }
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, ",\"KeyConditionExpression\":\"PK = :pk\","
+                    "\"ExpressionAttributeValues\":{");
+    zae_rec_attr_s(&b, ":pk", &pk);
+    zae_buf_add_str(&b, "},\"ConsistentRead\":true");
 
     if (zae_admin_keys_query(a, &b, &own, &n1) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
@@ -710,25 +680,19 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
 
     gpk = zae_admin_q_pk(a, "ENTITY#", &ent);
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"IndexName\":\"GSI3\","
-                           "\"KeyConditionExpression\":\"GSI3PK = :pk AND "
-                           "begins_with(GSI3SK, :b)\","
-                           "\"ExpressionAttributeValues\":{") != ZAE_OK
-        || zae_rec_attr_s(&b, ":pk", &gpk) != ZAE_OK
-        || zae_buf_add_str(&b, ",\":b\":{\"S\":\"BUCKET#\"}}") != ZAE_OK)
-    {
-        goto nomem;
-    }
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, ",\"IndexName\":\"GSI3\","
+                    "\"KeyConditionExpression\":\"GSI3PK = :pk AND "
+                    "begins_with(GSI3SK, :b)\","
+                    "\"ExpressionAttributeValues\":{");
+    zae_rec_attr_s(&b, ":pk", &gpk);
+    zae_buf_add_str(&b, ",\":b\":{\"S\":\"BUCKET#\"}}");
 
     if (zae_admin_keys_query(a, &b, &buckets, &n2) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
     all = zae_alloc(&a->mem, (n1 + n2 + 1) * sizeof(zae_av_t *));
-    if (all == NULL) {
-        goto nomem;
-    }
 
     for (i = 0; i < n1; i++) {
         all[i] = own[i];
@@ -759,18 +723,14 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
         res.data = sk.data + sizeof("#CONFIG#") - 1;
         res.len = sk.len - (sizeof("#CONFIG#") - 1);
 
-        if (zae_admin_body_start(a, &b) != ZAE_OK
-            || zae_buf_add_str(&b, ",") != ZAE_OK
-            || zae_admin_key(&b, &rpk, &rsk) != ZAE_OK
-            || zae_buf_add_str(&b, ",\"UpdateExpression\":\"ADD #r :m\","
-                               "\"ExpressionAttributeNames\":{\"#r\":")
-               != ZAE_OK
-            || zae_json_add_string(&b, res.data, res.len) != ZAE_OK
-            || zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
-                               "{\":m\":{\"N\":\"-1\"}}}") != ZAE_OK)
-        {
-            goto nomem;
-        }
+        zae_admin_body_start(a, &b);
+        zae_buf_add_str(&b, ",");
+        zae_admin_key(&b, &rpk, &rsk);
+        zae_buf_add_str(&b, ",\"UpdateExpression\":\"ADD #r :m\","
+                        "\"ExpressionAttributeNames\":{\"#r\":");
+        zae_json_add_string(&b, res.data, res.len);
+        zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
+                        "{\":m\":{\"N\":\"-1\"}}}");
 
         rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
         if (rc == ZAE_DECLINED) {
@@ -785,9 +745,7 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
 
     zae_buf_init(&d, &a->mem, 64);
 
-    if (zae_audit_details_deleted(&d, (int64_t) (n1 + n2)) != ZAE_OK) {
-        goto nomem;
-    }
+    zae_audit_details_deleted(&d, (int64_t) (n1 + n2));
 
     if (zae_admin_audit_event(a, &ent, "entity_deleted", NULL, &d)
         != ZAE_OK)
@@ -798,16 +756,12 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, o, "deleted", zae_admin_json_bool(a, 1))
-            || zae_admin_json_set(a, o, "records_deleted",
-                                  zae_admin_json_int(a, (int64_t) (n1 + n2)))
-            || zae_admin_json_set(a, o, "orphaned_children", children))
-        {
-            goto nomem;
-        }
+        zae_admin_json_set(a, o, "deleted", zae_admin_json_bool(a, 1));
+        zae_admin_json_set(a, o, "records_deleted",
+                           zae_admin_json_int(a, (int64_t) (n1 + n2)));
+        zae_admin_json_set(a, o, "orphaned_children", children);
 
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, o);
     }
 
     printf("entity \"%s\" deleted: %zu records\n", a->args[0], n1 + n2);
@@ -818,12 +772,6 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     }
 
     return ZAE_ADMIN_EXIT_OK;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ADMIN_EXIT_FAILED;
 }
 
 
@@ -874,26 +822,19 @@ zae_admin_cmd_audit_list(zae_admin_t *a)
 
     pk = zae_admin_q_pk(a, "AUDIT#", &ent);
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"KeyConditionExpression\":"
-                           "\"PK = :pk AND begins_with(SK, :p)\","
-                           "\"ScanIndexForward\":false,"
-                           "\"ExpressionAttributeValues\":{") != ZAE_OK
-        || zae_rec_attr_s(&b, ":pk", &pk) != ZAE_OK
-        || zae_buf_printf(&b, ",\":p\":{\"S\":\"#AUDIT#\"}},\"Limit\":%ld",
-                          lim) != ZAE_OK)
-    {
-        goto nomem;
-    }
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, ",\"KeyConditionExpression\":"
+                    "\"PK = :pk AND begins_with(SK, :p)\","
+                    "\"ScanIndexForward\":false,"
+                    "\"ExpressionAttributeValues\":{");
+    zae_rec_attr_s(&b, ":pk", &pk);
+    zae_buf_printf(&b, ",\":p\":{\"S\":\"#AUDIT#\"}},\"Limit\":%ld",
+                   lim);
 
     if (start) {
-        if (zae_buf_add_str(&b, ",\"ExclusiveStartKey\":{") != ZAE_OK
-            || zae_rec_attr_s(&b, "PK", &pk) != ZAE_OK
-            || zae_buf_printf(&b, ",\"SK\":{\"S\":\"#AUDIT#%s\"}}", start)
-               != ZAE_OK)
-        {
-            goto nomem;
-        }
+        zae_buf_add_str(&b, ",\"ExclusiveStartKey\":{");
+        zae_rec_attr_s(&b, "PK", &pk);
+        zae_buf_printf(&b, ",\"SK\":{\"S\":\"#AUDIT#%s\"}}", start);
     }
 
     rc = zae_admin_query(a, &b, &items, &n, (size_t) lim);
@@ -909,15 +850,9 @@ zae_admin_cmd_audit_list(zae_admin_t *a)
     zae_admin_table_init(&t, 6, "EVENT ID", "TIMESTAMP", "ACTION",
                          "ENTITY", "PRINCIPAL", "DETAILS");
 
-    if (list == NULL) {
-        goto nomem;
-    }
 
     for (i = 0; i < n; i++) {
         o = zae_admin_json_obj(a);
-        if (o == NULL) {
-            goto nomem;
-        }
 
         for (k = 0; k < 6; k++) {
             f[k].len = 0;
@@ -925,11 +860,8 @@ zae_admin_cmd_audit_list(zae_admin_t *a)
 
             (void) zae_item_get_str(items[i], fields[k], &f[k], &err);
 
-            if (zae_admin_json_set(a, o, fields[k],
-                                   zae_admin_json_zstr(a, &f[k])) != ZAE_OK)
-            {
-                goto nomem;
-            }
+            zae_admin_json_set(a, o, fields[k],
+                               zae_admin_json_zstr(a, &f[k]));
 
             f[k] = zae_admin_cat(a, "%.*s", (int) f[k].len,
                                  f[k].data ? (char *) f[k].data : "");
@@ -938,32 +870,21 @@ zae_admin_cmd_audit_list(zae_admin_t *a)
         det = zae_admin_item_to_json(a, zae_item_get(items[i], "details"));
         zae_buf_init(&db, &a->mem, 128);
 
-        if (det == NULL
-            || zae_admin_json_set(a, o, "details", det) != ZAE_OK
-            || zae_av_list_add(&a->mem, list, o) != ZAE_OK
-            || zae_json_encode(&db, det) != ZAE_OK
-            || zae_buf_add(&db, "", 1) != ZAE_OK
-            || zae_admin_table_row(a, &t, f[0].data, f[1].data, f[2].data,
-                                   f[3].data,
-                                   f[4].len ? (char *) f[4].data : NULL,
-                                   (char *) db.data) != ZAE_OK)
-        {
-            goto nomem;
-        }
+        zae_admin_json_set(a, o, "details", det);
+        zae_av_list_add(&a->mem, list, o);
+        zae_json_encode(&db, det);
+        zae_buf_add(&db, "", 1);
+        zae_admin_table_row(a, &t, f[0].data, f[1].data, f[2].data,
+                            f[3].data,
+                            f[4].len ? (char *) f[4].data : NULL,
+                            (char *) db.data);
     }
 
     if (a->json) {
-        return zae_admin_print_json(a, list) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, list);
     }
 
     zae_admin_table_print(&t);
 
     return ZAE_ADMIN_EXIT_OK;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ADMIN_EXIT_FAILED;
 }

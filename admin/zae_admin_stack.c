@@ -105,12 +105,8 @@ zae_admin_table_field(zae_admin_t *a, zae_buf_t *b, zae_av_t *props,
         return ZAE_ERROR;
     }
 
-    if (zae_buf_printf(b, ",\"%s\":", name) != ZAE_OK
-        || zae_json_encode(b, v) != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    zae_buf_printf(b, ",\"%s\":", name);
+    zae_json_encode(b, v);
 
     return ZAE_OK;
 }
@@ -146,15 +142,10 @@ zae_admin_create_table_body(zae_admin_t *a, zae_buf_t *b)
         return ZAE_ERROR;
     }
 
-    if (zae_buf_add_str(b, ",\"StreamSpecification\":{"
-                        "\"StreamEnabled\":true,\"StreamViewType\":")
-        != ZAE_OK
-        || zae_json_encode(b, view) != ZAE_OK
-        || zae_buf_add_str(b, "}}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    zae_buf_add_str(b, ",\"StreamSpecification\":{"
+                    "\"StreamEnabled\":true,\"StreamViewType\":");
+    zae_json_encode(b, view);
+    zae_buf_add_str(b, "}}");
 
     return ZAE_OK;
 }
@@ -187,12 +178,8 @@ zae_admin_describe(zae_admin_t *a, zae_av_t **table)
 
     *table = NULL;
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, "}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, "}");
 
     rc = zae_admin_ddb(a, "DescribeTable", &b, &resp);
     if (rc != ZAE_OK) {
@@ -345,10 +332,7 @@ records:
 
     zae_buf_init(&b, &a->mem, 512);
 
-    if (zae_version_item(&b, &v) != ZAE_OK) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    zae_version_item(&b, &v);
 
     rc = zae_admin_put_item(a, &b, NULL);
     if (rc == ZAE_DECLINED) {
@@ -368,21 +352,16 @@ records:
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
-                                                                 a->table))
-            || zae_admin_json_set(a, o, "table_created",
-                                  zae_admin_json_bool(a, table_created))
-            || zae_admin_json_set(a, o, "schema_version",
-                                  zae_admin_json_str(a, ZAE_SCHEMA_VERSION))
-            || zae_admin_json_set(a, o, "default_namespace_id",
-                                  zae_admin_json_zstr(a, &nsid)))
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
+        zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
+                                                             a->table));
+        zae_admin_json_set(a, o, "table_created",
+                           zae_admin_json_bool(a, table_created));
+        zae_admin_json_set(a, o, "schema_version",
+                           zae_admin_json_str(a, ZAE_SCHEMA_VERSION));
+        zae_admin_json_set(a, o, "default_namespace_id",
+                           zae_admin_json_zstr(a, &nsid));
 
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, o);
     }
 
     if (zae_admin_direct(a)) {
@@ -520,12 +499,8 @@ zae_admin_cmd_status(zae_admin_t *a)
         (void) zae_av_get_str(v, &stream);
     }
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, "}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, "}");
 
     rc = zae_admin_ddb(a, "DescribeTimeToLive", &b, &resp);
     if (rc == ZAE_DECLINED) {
@@ -562,26 +537,21 @@ zae_admin_cmd_status(zae_admin_t *a)
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
-                                                                 a->table))
-            || zae_admin_json_set(a, o, "table_status",
-                                  zae_admin_json_zstr(a, &status))
-            || zae_admin_json_set(a, o, "stream_arn",
-                                  zae_admin_json_zstr(a, &stream))
-            || zae_admin_json_set(a, o, "ttl_status",
-                                  zae_admin_json_zstr(a, &ttl_status))
-            || zae_admin_json_set(a, o, "ttl_attribute",
-                                  zae_admin_json_zstr(a, &ttl_attr))
-            || zae_admin_json_set(a, o, "version",
-                                  found ? zae_admin_version_json(a, &ver)
-                                        : zae_av_null(&a->mem)))
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
+        zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
+                                                             a->table));
+        zae_admin_json_set(a, o, "table_status",
+                           zae_admin_json_zstr(a, &status));
+        zae_admin_json_set(a, o, "stream_arn",
+                           zae_admin_json_zstr(a, &stream));
+        zae_admin_json_set(a, o, "ttl_status",
+                           zae_admin_json_zstr(a, &ttl_status));
+        zae_admin_json_set(a, o, "ttl_attribute",
+                           zae_admin_json_zstr(a, &ttl_attr));
+        zae_admin_json_set(a, o, "version",
+                           found ? zae_admin_version_json(a, &ver)
+                                 : zae_av_null(&a->mem));
 
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, o);
     }
 
     printf("table:               %s\n", a->table);
@@ -623,12 +593,8 @@ zae_admin_cmd_delete(zae_admin_t *a)
         return zae_admin_delete_stack(a);
     }
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, "}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, "}");
 
     rc = zae_admin_ddb(a, "DeleteTable", &b, NULL);
     if (rc == ZAE_DECLINED) {
@@ -642,16 +608,11 @@ zae_admin_cmd_delete(zae_admin_t *a)
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
-                                                                 a->table))
-            || zae_admin_json_set(a, o, "deleted", zae_admin_json_bool(a, 1)))
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
+        zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
+                                                             a->table));
+        zae_admin_json_set(a, o, "deleted", zae_admin_json_bool(a, 1));
 
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, o);
     }
 
     printf("table \"%s\" deleted\n", a->table);
@@ -682,22 +643,17 @@ zae_admin_cmd_version(zae_admin_t *a)
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, o, "client_version",
-                               zae_admin_json_str(a, ZAE_ADMIN_VERSION))
-            || zae_admin_json_set(a, o, "schema_version",
-                                  zae_admin_json_str(a, ZAE_SCHEMA_VERSION))
-            || zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
-                                                                    a->table))
-            || zae_admin_json_set(a, o, "deployed",
-                                  found ? zae_admin_version_json(a, &ver)
-                                        : zae_av_null(&a->mem)))
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
+        zae_admin_json_set(a, o, "client_version",
+                           zae_admin_json_str(a, ZAE_ADMIN_VERSION));
+        zae_admin_json_set(a, o, "schema_version",
+                           zae_admin_json_str(a, ZAE_SCHEMA_VERSION));
+        zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
+                                                             a->table));
+        zae_admin_json_set(a, o, "deployed",
+                           found ? zae_admin_version_json(a, &ver)
+                                 : zae_av_null(&a->mem));
 
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, o);
     }
 
     printf("zae-admin:           %s\n", ZAE_ADMIN_VERSION);
@@ -743,22 +699,18 @@ zae_admin_cmd_check(zae_admin_t *a)
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, o, "compatible",
-                               zae_admin_json_bool(a, rc == ZAE_OK))
-            || zae_admin_json_set(a, o, "client_schema",
-                                  zae_admin_json_str(a,
-                                                     ZAE_ADMIN_COMPAT_VERSION))
-            || zae_admin_json_set(a, o, "version",
-                                  zae_admin_version_json(a, &ver))
-            || zae_admin_json_set(a, o, "reason",
-                                  zae_admin_json_str(a, rc == ZAE_OK
-                                                        ? NULL : err.msg)))
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
+        zae_admin_json_set(a, o, "compatible",
+                           zae_admin_json_bool(a, rc == ZAE_OK));
+        zae_admin_json_set(a, o, "client_schema",
+                           zae_admin_json_str(a,
+                                              ZAE_ADMIN_COMPAT_VERSION));
+        zae_admin_json_set(a, o, "version",
+                           zae_admin_version_json(a, &ver));
+        zae_admin_json_set(a, o, "reason",
+                           zae_admin_json_str(a, rc == ZAE_OK
+                                                 ? NULL : err.msg));
 
-        if (zae_admin_print_json(a, o) != ZAE_OK) {
+        if (zae_admin_print_json(a, o) != ZAE_ADMIN_EXIT_OK) {
             return ZAE_ADMIN_EXIT_FAILED;
         }
 

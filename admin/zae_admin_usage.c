@@ -238,10 +238,7 @@ zae_admin_snapshot(zae_admin_aggctx_t *ctx, zae_str_t *ns, zae_str_t *ent,
 
         zae_buf_init(&b, &a->mem, 1024);
 
-        if (zae_usage_update_body(&b, &table, &u) != ZAE_OK) {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ERROR;
-        }
+        zae_usage_update_body(&b, &table, &u);
 
         rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
         if (rc == ZAE_DECLINED) {
@@ -296,17 +293,14 @@ zae_admin_propagate(zae_admin_aggctx_t *ctx, zae_av_t *nimg, zae_str_t *ns,
                            ns->data, (int) ent->len, ent->data,
                            (int) res->len, res->data, (long long) target);
 
-        if (zae_admin_body_start(a, &b) != ZAE_OK
-            || zae_buf_add_str(&b, ",") != ZAE_OK
-            || zae_admin_key(&b, &pk, &sk) != ZAE_OK
-            || zae_buf_printf(&b, ",\"UpdateExpression\":\"SET shard_count = "
-                              ":new\",\"ConditionExpression\":\"shard_count "
-                              "< :new\",\"ExpressionAttributeValues\":{"
-                              "\":new\":{\"N\":\"%lld\"}}}",
-                              (long long) new_count) != ZAE_OK)
-        {
-            goto nomem;
-        }
+        zae_admin_body_start(a, &b);
+        zae_buf_add_str(&b, ",");
+        zae_admin_key(&b, &pk, &sk);
+        zae_buf_printf(&b, ",\"UpdateExpression\":\"SET shard_count = "
+                       ":new\",\"ConditionExpression\":\"shard_count "
+                       "< :new\",\"ExpressionAttributeValues\":{"
+                       "\":new\":{\"N\":\"%lld\"}}}",
+                       (long long) new_count);
 
         rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
 
@@ -327,32 +321,23 @@ zae_admin_propagate(zae_admin_aggctx_t *ctx, zae_av_t *nimg, zae_str_t *ns,
          target++)
     {
         item = zae_av_copy(&a->mem, nimg);
-        if (item == NULL) {
-            goto nomem;
-        }
 
         pk = zae_admin_cat(a, "%.*s/BUCKET#%.*s#%.*s#%lld", (int) ns->len,
                            ns->data, (int) ent->len, ent->data,
                            (int) res->len, res->data, (long long) target);
 
-        if (zae_item_set_s(&a->mem, item, "PK", pk.data, pk.len) != ZAE_OK
-            || zae_item_set_cstr(&a->mem, item, "GSI2SK",
-                   (char *) zae_admin_cat(a, "BUCKET#%.*s#%lld",
-                       (int) ent->len, ent->data, (long long) target).data)
-               != ZAE_OK
-            || zae_item_set_cstr(&a->mem, item, "GSI3SK",
-                   (char *) zae_admin_cat(a, "BUCKET#%.*s#%lld",
-                       (int) res->len, res->data, (long long) target).data)
-               != ZAE_OK
-            || zae_item_set_cstr(&a->mem, item, "GSI4SK",
-                   (char *) zae_admin_cat(a, "BUCKET#%.*s#%.*s#%lld",
-                       (int) ent->len, ent->data, (int) res->len, res->data,
-                       (long long) target).data) != ZAE_OK
-            || zae_item_set_n(&a->mem, item, "shard_count", new_count)
-               != ZAE_OK)
-        {
-            goto nomem;
-        }
+        zae_item_set_s(&a->mem, item, "PK", pk.data, pk.len);
+        zae_item_set_cstr(&a->mem, item, "GSI2SK",
+            (char *) zae_admin_cat(a, "BUCKET#%.*s#%lld",
+                (int) ent->len, ent->data, (long long) target).data);
+        zae_item_set_cstr(&a->mem, item, "GSI3SK",
+            (char *) zae_admin_cat(a, "BUCKET#%.*s#%lld",
+                (int) res->len, res->data, (long long) target).data);
+        zae_item_set_cstr(&a->mem, item, "GSI4SK",
+            (char *) zae_admin_cat(a, "BUCKET#%.*s#%.*s#%lld",
+                (int) ent->len, ent->data, (int) res->len, res->data,
+                (long long) target).data);
+        zae_item_set_n(&a->mem, item, "shard_count", new_count);
 
         for (i = 0; i < nimg->nattrs; i++) {
             name = nimg->attrs[i].name;
@@ -371,24 +356,17 @@ zae_admin_propagate(zae_admin_aggctx_t *ctx, zae_av_t *nimg, zae_str_t *ns,
                 cp = zae_floor_div(cp, new_count);
             }
 
-            if (zae_item_set_n(&a->mem, item,
-                    (char *) zae_admin_cat(a, "b_%.*s_tk", (int) len,
-                                           name.data + 2).data, cp)
-                != ZAE_OK
-                || zae_item_set_n(&a->mem, item,
-                       (char *) zae_admin_cat(a, "b_%.*s_tc", (int) len,
-                                              name.data + 2).data, 0)
-                   != ZAE_OK)
-            {
-                goto nomem;
-            }
+            zae_item_set_n(&a->mem, item,
+                (char *) zae_admin_cat(a, "b_%.*s_tk", (int) len,
+                                       name.data + 2).data, cp);
+            zae_item_set_n(&a->mem, item,
+                (char *) zae_admin_cat(a, "b_%.*s_tc", (int) len,
+                                       name.data + 2).data, 0);
         }
 
         zae_buf_init(&ib, &a->mem, 1024);
 
-        if (zae_item_encode(&ib, item) != ZAE_OK || ib.failed) {
-            goto nomem;
-        }
+        zae_item_encode(&ib, item);
 
         rc = zae_admin_put_item(a, &ib, "attribute_not_exists(PK)");
 
@@ -405,12 +383,6 @@ zae_admin_propagate(zae_admin_aggctx_t *ctx, zae_av_t *nimg, zae_str_t *ns,
     }
 
     return ZAE_OK;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ERROR;
 }
 
 
@@ -491,10 +463,6 @@ zae_admin_agg_record(zae_admin_aggctx_t *ctx, zae_av_t *rec)
     }
 
     g = zae_admin_agg_get(ctx, &pk);
-    if (g == NULL) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
 
     g->last = nb;
     g->shard = shard;
@@ -594,14 +562,10 @@ zae_admin_agg_refill(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
             continue;
         }
 
-        if (zae_buf_printf(&expr, "%sb_%.*s_tk :rd%zu", n ? ", " : " ADD ",
-                           (int) g->names[i].len, g->names[i].data, n)
-            != ZAE_OK
-            || zae_buf_printf(&vals, ",\":rd%zu\":{\"N\":\"%lld\"}", n,
-                              (long long) rd) != ZAE_OK)
-        {
-            goto nomem;
-        }
+        zae_buf_printf(&expr, "%sb_%.*s_tk :rd%zu", n ? ", " : " ADD ",
+                       (int) g->names[i].len, g->names[i].data, n);
+        zae_buf_printf(&vals, ",\":rd%zu\":{\"N\":\"%lld\"}", n,
+                       (long long) rd);
 
         n++;
     }
@@ -612,23 +576,18 @@ zae_admin_agg_refill(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
 
     sk = zae_admin_str(ZAE_BUCKET_SK);
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, &g->pk, &sk) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET rf = :new_rf")
-           != ZAE_OK
-        || zae_buf_add(&b, expr.data, expr.len) != ZAE_OK
-        || zae_buf_printf(&b, "\",\"ConditionExpression\":\"rf = "
-                          ":expected_rf\",\"ExpressionAttributeValues\":{"
-                          "\":new_rf\":{\"N\":\"%lld\"},\":expected_rf\":"
-                          "{\"N\":\"%lld\"}", (long long) now,
-                          (long long) g->last.rf) != ZAE_OK
-        || zae_buf_add(&b, vals.data, vals.len) != ZAE_OK
-        || zae_buf_add_str(&b, "}}") != ZAE_OK
-        || expr.failed || vals.failed)
-    {
-        goto nomem;
-    }
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, ",");
+    zae_admin_key(&b, &g->pk, &sk);
+    zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET rf = :new_rf");
+    zae_buf_add(&b, expr.data, expr.len);
+    zae_buf_printf(&b, "\",\"ConditionExpression\":\"rf = "
+                   ":expected_rf\",\"ExpressionAttributeValues\":{"
+                   "\":new_rf\":{\"N\":\"%lld\"},\":expected_rf\":"
+                   "{\"N\":\"%lld\"}", (long long) now,
+                   (long long) g->last.rf);
+    zae_buf_add(&b, vals.data, vals.len);
+    zae_buf_add_str(&b, "}}");
 
     rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
 
@@ -649,12 +608,6 @@ zae_admin_agg_refill(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
     }
 
     return rc;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ERROR;
 }
 
 
@@ -699,19 +652,15 @@ zae_admin_agg_shard_up(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
     sc = g->last.shard_count > 0 ? g->last.shard_count : 1;
     sk = zae_admin_str(ZAE_BUCKET_SK);
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, &g->pk, &sk) != ZAE_OK
-        || zae_buf_printf(&b, ",\"UpdateExpression\":\"SET shard_count = "
-                          ":new\",\"ConditionExpression\":\"shard_count = "
-                          ":old\",\"ExpressionAttributeValues\":{"
-                          "\":old\":{\"N\":\"%lld\"},"
-                          "\":new\":{\"N\":\"%lld\"}}}",
-                          (long long) sc, (long long) (sc * 2)) != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, ",");
+    zae_admin_key(&b, &g->pk, &sk);
+    zae_buf_printf(&b, ",\"UpdateExpression\":\"SET shard_count = "
+                   ":new\",\"ConditionExpression\":\"shard_count = "
+                   ":old\",\"ExpressionAttributeValues\":{"
+                   "\":old\":{\"N\":\"%lld\"},"
+                   "\":new\":{\"N\":\"%lld\"}}}",
+                   (long long) sc, (long long) (sc * 2));
 
     rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
 
@@ -749,20 +698,16 @@ zae_admin_checkpoint(zae_admin_t *a, zae_str_t *shard, zae_str_t *seq,
 
     zae_buf_init(&b, &a->mem, 512);
 
-    if (zae_buf_add_str(&b, "{") != ZAE_OK
-        || zae_rec_attr_s(&b, "PK", &pk) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_rec_attr_s(&b, "SK", &sk) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_rec_attr_s(&b, "sequence_number", seq) != ZAE_OK
-        || zae_buf_printf(&b, ",\"closed\":{\"BOOL\":%s},",
-                          closed ? "true" : "false") != ZAE_OK
-        || zae_rec_attr_s(&b, "updated_at", &t) != ZAE_OK
-        || zae_buf_add_str(&b, "}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    zae_buf_add_str(&b, "{");
+    zae_rec_attr_s(&b, "PK", &pk);
+    zae_buf_add_str(&b, ",");
+    zae_rec_attr_s(&b, "SK", &sk);
+    zae_buf_add_str(&b, ",");
+    zae_rec_attr_s(&b, "sequence_number", seq);
+    zae_buf_printf(&b, ",\"closed\":{\"BOOL\":%s},",
+                   closed ? "true" : "false");
+    zae_rec_attr_s(&b, "updated_at", &t);
+    zae_buf_add_str(&b, "}");
 
     rc = zae_admin_put_item(a, &b, NULL);
     if (rc == ZAE_DECLINED) {
@@ -797,14 +742,9 @@ zae_admin_agg_batch(zae_admin_aggctx_t *ctx, zae_str_t *shard,
 
     zae_buf_init(&b, &a->mem, 512);
 
-    if (zae_buf_add_str(&b, "{\"ShardIterator\":") != ZAE_OK
-        || zae_json_add_string(&b, iter->data, iter->len) != ZAE_OK
-        || zae_buf_printf(&b, ",\"Limit\":%d}", ZAE_ADMIN_AGG_BATCH)
-           != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    zae_buf_add_str(&b, "{\"ShardIterator\":");
+    zae_json_add_string(&b, iter->data, iter->len);
+    zae_buf_printf(&b, ",\"Limit\":%d}", ZAE_ADMIN_AGG_BATCH);
 
     /* iter may point into next */
 
@@ -1150,11 +1090,8 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
 
     follow = zae_admin_flag(a, "follow");
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, "}") != ZAE_OK)
-    {
-        goto nomem;
-    }
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, "}");
 
     rc = zae_admin_ddb(a, "DescribeTable", &b, &resp);
     if (rc == ZAE_DECLINED) {
@@ -1207,20 +1144,16 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, o, "records",
-                               zae_admin_json_int(a, (int64_t) ctx.records))
-            || zae_admin_json_set(a, o, "snapshot_writes",
-                                  zae_admin_json_int(a,
-                                      (int64_t) ctx.snapshots))
-            || zae_admin_json_set(a, o, "refills",
-                                  zae_admin_json_int(a,
-                                      (int64_t) ctx.refills)))
-        {
-            goto nomem;
-        }
+        zae_admin_json_set(a, o, "records",
+                           zae_admin_json_int(a, (int64_t) ctx.records));
+        zae_admin_json_set(a, o, "snapshot_writes",
+                           zae_admin_json_int(a,
+                               (int64_t) ctx.snapshots));
+        zae_admin_json_set(a, o, "refills",
+                           zae_admin_json_int(a,
+                               (int64_t) ctx.refills));
 
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, o);
     }
 
     printf("aggregated %llu stream records: %llu snapshot writes, "
@@ -1229,12 +1162,6 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
            (unsigned long long) ctx.refills);
 
     return ZAE_ADMIN_EXIT_OK;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ADMIN_EXIT_FAILED;
 }
 
 
@@ -1326,9 +1253,7 @@ zae_admin_usage_read(zae_admin_t *a, int list, zae_admin_snap_t **out,
         }
     }
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK) {
-        goto nomem;
-    }
+    zae_admin_body_start(a, &b);
 
     if (e) {
         key = zae_admin_cat(a, "%.*s/ENTITY#%s", (int) a->nsid.len,
@@ -1372,9 +1297,6 @@ zae_admin_usage_read(zae_admin_t *a, int list, zae_admin_snap_t **out,
     }
 
     snaps = zae_calloc(&a->mem, (n + 1) * sizeof(zae_admin_snap_t));
-    if (snaps == NULL) {
-        goto nomem;
-    }
 
     k = 0;
 
@@ -1426,9 +1348,6 @@ zae_admin_usage_read(zae_admin_t *a, int list, zae_admin_snap_t **out,
 
         sp->counters = zae_alloc(&a->mem,
                                  (items[i]->nattrs + 1) * sizeof(zae_attr_t));
-        if (sp->counters == NULL) {
-            goto nomem;
-        }
 
         for (j = 0; j < items[i]->nattrs; j++) {
             v = items[i]->attrs[j].value;
@@ -1566,26 +1485,17 @@ zae_admin_cmd_usage_list(zae_admin_t *a)
     zae_admin_table_init(&t, 6, "WINDOW START", "WINDOW", "ENTITY",
                          "RESOURCE", "EVENTS", "COUNTERS");
 
-    if (list == NULL) {
-        goto nomem;
-    }
 
     for (i = 0; i < n; i++) {
         o = zae_admin_json_obj(a);
         c = zae_admin_json_obj(a);
 
-        if (o == NULL || c == NULL) {
-            goto nomem;
-        }
 
         for (j = 0; j < snaps[i].ncounters; j++) {
-            if (zae_av_map_add(&a->mem, c, snaps[i].counters[j].name.data,
-                               snaps[i].counters[j].name.len,
-                               zae_admin_item_to_json(a,
-                                   snaps[i].counters[j].value)) != ZAE_OK)
-            {
-                goto nomem;
-            }
+            zae_av_map_add(&a->mem, c, snaps[i].counters[j].name.data,
+                           snaps[i].counters[j].name.len,
+                           zae_admin_item_to_json(a,
+                               snaps[i].counters[j].value));
         }
 
         if (zae_admin_json_set(a, o, "entity_id",
@@ -1619,8 +1529,7 @@ zae_admin_cmd_usage_list(zae_admin_t *a)
     }
 
     if (a->json) {
-        return zae_admin_print_json(a, list) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, list);
     }
 
     zae_admin_table_print(&t);
@@ -1729,47 +1638,36 @@ zae_admin_cmd_usage_summary(zae_admin_t *a)
     m = zae_admin_json_obj(a);
     zae_admin_table_init(&t, 5, "LIMIT", "TOTAL", "AVERAGE", "MIN", "MAX");
 
-    if (o == NULL || m == NULL) {
-        goto nomem;
-    }
 
     for (k = 0; k < nnames; k++) {
         s = zae_admin_json_obj(a);
 
-        if (s == NULL
-            || zae_admin_json_set(a, s, "total",
-                                  zae_admin_json_int(a, total[k]))
-            || zae_admin_json_set(a, s, "average",
-                                  zae_admin_json_int(a, total[k] / cnt[k]))
-            || zae_admin_json_set(a, s, "min", zae_admin_json_int(a, mn[k]))
-            || zae_admin_json_set(a, s, "max", zae_admin_json_int(a, mx[k]))
-            || zae_av_map_add(&a->mem, m, names[k].data, names[k].len, s)
-            || zae_admin_table_row(a, &t,
-                   zae_admin_cat(a, "%.*s", (int) names[k].len,
-                                 names[k].data).data,
-                   zae_admin_cat(a, "%lld", (long long) total[k]).data,
-                   zae_admin_cat(a, "%lld",
-                                 (long long) (total[k] / cnt[k])).data,
-                   zae_admin_cat(a, "%lld", (long long) mn[k]).data,
-                   zae_admin_cat(a, "%lld", (long long) mx[k]).data))
-        {
-            goto nomem;
-        }
+        zae_admin_json_set(a, s, "total",
+                           zae_admin_json_int(a, total[k]));
+        zae_admin_json_set(a, s, "average",
+                           zae_admin_json_int(a, total[k] / cnt[k]));
+        zae_admin_json_set(a, s, "min", zae_admin_json_int(a, mn[k]));
+        zae_admin_json_set(a, s, "max", zae_admin_json_int(a, mx[k]));
+        zae_av_map_add(&a->mem, m, names[k].data, names[k].len, s);
+        zae_admin_table_row(a, &t,
+            zae_admin_cat(a, "%.*s", (int) names[k].len,
+                          names[k].data).data,
+            zae_admin_cat(a, "%lld", (long long) total[k]).data,
+            zae_admin_cat(a, "%lld",
+                          (long long) (total[k] / cnt[k])).data,
+            zae_admin_cat(a, "%lld", (long long) mn[k]).data,
+            zae_admin_cat(a, "%lld", (long long) mx[k]).data);
     }
 
     if (a->json) {
-        if (zae_admin_json_set(a, o, "window", zae_admin_json_str(a, window))
-            || zae_admin_json_set(a, o, "snapshots",
-                                  zae_admin_json_int(a, (int64_t) n))
-            || zae_admin_json_set(a, o, "total_events",
-                                  zae_admin_json_int(a, events))
-            || zae_admin_json_set(a, o, "limits", m))
-        {
-            goto nomem;
-        }
+        zae_admin_json_set(a, o, "window", zae_admin_json_str(a, window));
+        zae_admin_json_set(a, o, "snapshots",
+                           zae_admin_json_int(a, (int64_t) n));
+        zae_admin_json_set(a, o, "total_events",
+                           zae_admin_json_int(a, events));
+        zae_admin_json_set(a, o, "limits", m);
 
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, o);
     }
 
     printf("%s window%s: %zu snapshot%s, %lld event%s\n", window,
@@ -1778,10 +1676,4 @@ zae_admin_cmd_usage_summary(zae_admin_t *a)
     zae_admin_table_print(&t);
 
     return ZAE_ADMIN_EXIT_OK;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ADMIN_EXIT_FAILED;
 }

@@ -448,9 +448,6 @@ zae_admin_manifest_parse(zae_admin_t *a, const char *file,
             }
 
             m->res = zae_calloc(&a->mem, (n + 1) * sizeof(zae_admin_decl_t));
-            if (m->res == NULL) {
-                goto nomem;
-            }
 
             for (ep = v->data.mapping.pairs.start;
                  ep < v->data.mapping.pairs.top;
@@ -501,9 +498,6 @@ zae_admin_manifest_parse(zae_admin_t *a, const char *file,
 
             m->ents = zae_calloc(&a->mem,
                                  (n + 1) * sizeof(zae_admin_edecl_t));
-            if (m->ents == NULL) {
-                goto nomem;
-            }
 
             for (ep = v->data.mapping.pairs.start;
                  ep < v->data.mapping.pairs.top;
@@ -554,9 +548,6 @@ zae_admin_manifest_parse(zae_admin_t *a, const char *file,
 
                     ed->res = zae_calloc(&a->mem,
                                          (n + 1) * sizeof(zae_admin_decl_t));
-                    if (ed->res == NULL) {
-                        goto nomem;
-                    }
 
                     for (j = 0; j < n; j++) {
                         yaml_node_pair_t  *q;
@@ -611,13 +602,6 @@ done:
     yaml_document_delete(&doc);
 
     return rc;
-
-nomem:
-
-    yaml_document_delete(&doc);
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ADMIN_EXIT_FAILED;
 }
 
 
@@ -1259,9 +1243,6 @@ zae_admin_write_state(zae_admin_t *a, zae_admin_manifest_t *m,
     ps.entities = zae_alloc(&a->mem,
                             (m->nents + 1) * sizeof(zae_prov_entity_t));
 
-    if (ps.resources == NULL || ps.entities == NULL) {
-        goto nomem;
-    }
 
     for (i = 0; i < m->nres; i++) {
         ps.resources[ps.nresources++] = m->res[i].name;
@@ -1272,9 +1253,6 @@ zae_admin_write_state(zae_admin_t *a, zae_admin_manifest_t *m,
         pe->entity_id = m->ents[i].entity;
         rnames = zae_alloc(&a->mem,
                            (m->ents[i].nres + 1) * sizeof(zae_str_t));
-        if (rnames == NULL) {
-            goto nomem;
-        }
 
         for (j = 0; j < m->ents[i].nres; j++) {
             rnames[j] = m->ents[i].res[j].name;
@@ -1290,9 +1268,7 @@ zae_admin_write_state(zae_admin_t *a, zae_admin_manifest_t *m,
 
     zae_buf_init(&b, &a->mem, 1024);
 
-    if (zae_prov_item(&b, &a->nsid, &ps) != ZAE_OK) {
-        goto nomem;
-    }
+    zae_prov_item(&b, &a->nsid, &ps);
 
     rc = zae_admin_put_item(a, &b, NULL);
     if (rc == ZAE_DECLINED) {
@@ -1301,12 +1277,6 @@ zae_admin_write_state(zae_admin_t *a, zae_admin_manifest_t *m,
     }
 
     return rc;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ERROR;
 }
 
 
@@ -1364,9 +1334,6 @@ zae_admin_limits_cmd(zae_admin_t *a, zae_admin_limits_mode_e mode)
     }
 
     list = zae_av_list(&a->mem);
-    if (list == NULL) {
-        goto nomem;
-    }
 
     memset(count, 0, sizeof(count));
 
@@ -1401,18 +1368,15 @@ zae_admin_limits_cmd(zae_admin_t *a, zae_admin_limits_mode_e mode)
 
         o = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, o, "action", zae_admin_json_str(a,
-                                   zae_admin_action_names[c[i].action]))
-            || zae_admin_json_set(a, o, "level",
-                                  zae_admin_json_str(a, level))
-            || zae_admin_json_set(a, o, "target",
-                                  c[i].level == ZAE_ADMIN_SYSTEM
-                                  ? zae_av_null(&a->mem)
-                                  : zae_admin_json_zstr(a, &target))
-            || zae_av_list_add(&a->mem, list, o) != ZAE_OK)
-        {
-            goto nomem;
-        }
+        zae_admin_json_set(a, o, "action", zae_admin_json_str(a,
+                               zae_admin_action_names[c[i].action]));
+        zae_admin_json_set(a, o, "level",
+                           zae_admin_json_str(a, level));
+        zae_admin_json_set(a, o, "target",
+                           c[i].level == ZAE_ADMIN_SYSTEM
+                           ? zae_av_null(&a->mem)
+                           : zae_admin_json_zstr(a, &target));
+        zae_av_list_add(&a->mem, list, o);
 
         if (a->json) {
             continue;
@@ -1457,8 +1421,7 @@ zae_admin_limits_cmd(zae_admin_t *a, zae_admin_limits_mode_e mode)
             goto nomem;
         }
 
-        return zae_admin_print_json(a, res) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, res);
     }
 
     if (nchanges == 0) {
