@@ -154,6 +154,7 @@ int zae_admin_post(zae_admin_t *a, const char *url, const char *service,
     const char *ctype, zae_buf_t *body, zae_buf_t *out,
     zae_transport_e *transport);
 int zae_admin_fail_ddb(zae_admin_t *a, const char *what);
+int zae_admin_check(zae_admin_t *a, int rc, const char *what);
 int zae_admin_is(zae_admin_t *a, const char *code);
 int zae_admin_cancel_reason(zae_admin_t *a, size_t i, const char *code);
 int zae_admin_get_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,

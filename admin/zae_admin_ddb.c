@@ -602,6 +602,24 @@ zae_admin_fail_ddb(zae_admin_t *a, const char *what)
 }
 
 
+/*
+ * The result of a call whose DynamoDB errors all fail the command: a
+ * ZAE_DECLINED is reported as "what: code: message" and becomes
+ * ZAE_ERROR; ZAE_OK and ZAE_ERROR pass through
+ */
+
+int
+zae_admin_check(zae_admin_t *a, int rc, const char *what)
+{
+    if (rc == ZAE_DECLINED) {
+        zae_admin_fail_ddb(a, what);
+        return ZAE_ERROR;
+    }
+
+    return rc;
+}
+
+
 int
 zae_admin_is(zae_admin_t *a, const char *code)
 {

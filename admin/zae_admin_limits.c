@@ -270,11 +270,8 @@ zae_admin_audit_event(zae_admin_t *a, zae_str_t *entity, const char *action,
 
     zae_audit_item(&b, &r);
 
-    rc = zae_admin_put_item(a, &b, NULL);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot write the audit event");
-        return ZAE_ERROR;
-    }
+    rc = zae_admin_check(a, zae_admin_put_item(a, &b, NULL),
+                         "cannot write the audit event");
 
     return rc;
 }
@@ -334,12 +331,8 @@ zae_admin_get_config(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
 
     *cfg = NULL;
 
-    rc = zae_admin_get_item(a, pk, sk, 1, &item);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot read the config");
-        return ZAE_ERROR;
-    }
-
+    rc = zae_admin_check(a, zae_admin_get_item(a, pk, sk, 1, &item),
+                         "cannot read the config");
     if (rc != ZAE_OK) {
         return ZAE_ERROR;
     }
@@ -491,12 +484,8 @@ zae_admin_write_system(zae_admin_t *a, zae_limits_t *ls, zae_str_t *onu)
         return ZAE_ERROR;
     }
 
-    rc = zae_admin_put_item(a, &b, NULL);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot store the system defaults");
-        return ZAE_ERROR;
-    }
-
+    rc = zae_admin_check(a, zae_admin_put_item(a, &b, NULL),
+                         "cannot store the system defaults");
     if (rc != ZAE_OK) {
         return ZAE_ERROR;
     }
@@ -530,12 +519,8 @@ zae_admin_remove_system(zae_admin_t *a)
         return ZAE_DECLINED;
     }
 
-    rc = zae_admin_delete_item(a, &pk, &sk, NULL);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot delete the system defaults");
-        return ZAE_ERROR;
-    }
-
+    rc = zae_admin_check(a, zae_admin_delete_item(a, &pk, &sk, NULL),
+                         "cannot delete the system defaults");
     if (rc != ZAE_OK) {
         return ZAE_ERROR;
     }
@@ -683,11 +668,8 @@ zae_admin_resource_registry(zae_admin_t *a, zae_str_t *resource, int add)
         return ZAE_ERROR;
     }
 
-    rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot update the resource registry");
-        return ZAE_ERROR;
-    }
+    rc = zae_admin_check(a, zae_admin_ddb(a, "UpdateItem", &b, NULL),
+                         "cannot update the resource registry");
 
     return rc;
 }
@@ -707,12 +689,8 @@ zae_admin_write_resource(zae_admin_t *a, zae_str_t *res, zae_limits_t *ls)
         return ZAE_ERROR;
     }
 
-    rc = zae_admin_put_item(a, &b, NULL);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot store the resource defaults");
-        return ZAE_ERROR;
-    }
-
+    rc = zae_admin_check(a, zae_admin_put_item(a, &b, NULL),
+                         "cannot store the resource defaults");
     if (rc != ZAE_OK || zae_admin_resource_registry(a, res, 1) != ZAE_OK) {
         return ZAE_ERROR;
     }
@@ -744,12 +722,8 @@ zae_admin_remove_resource(zae_admin_t *a, zae_str_t *res)
         return ZAE_DECLINED;
     }
 
-    rc = zae_admin_delete_item(a, &pk, &sk, NULL);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot delete the resource defaults");
-        return ZAE_ERROR;
-    }
-
+    rc = zae_admin_check(a, zae_admin_delete_item(a, &pk, &sk, NULL),
+                         "cannot delete the resource defaults");
     if (rc != ZAE_OK || zae_admin_resource_registry(a, res, 0) != ZAE_OK) {
         return ZAE_ERROR;
     }
@@ -889,11 +863,8 @@ zae_admin_cmd_resource_list(zae_admin_t *a)
     pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
     sk = zae_admin_str("#RESOURCES");
 
-    rc = zae_admin_get_item(a, &pk, &sk, 1, &item);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot read the resource registry");
-    }
-
+    rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, &item),
+                         "cannot read the resource registry");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -944,11 +915,8 @@ zae_admin_entity_exists(zae_admin_t *a, zae_str_t *entity, zae_av_t **meta)
     pk = zae_admin_ns_pk(a, "ENTITY#", entity);
     sk = zae_admin_str("#META");
 
-    rc = zae_admin_get_item(a, &pk, &sk, 1, meta);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot read the entity");
-        return ZAE_ERROR;
-    }
+    rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, meta),
+                         "cannot read the entity");
 
     return rc;
 }
@@ -1716,11 +1684,8 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
         goto nomem;
     }
 
-    rc = zae_admin_query(a, &b, &items, &n, 0);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot list entities");
-    }
-
+    rc = zae_admin_check(a, zae_admin_query(a, &b, &items, &n, 0),
+                         "cannot list entities");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -1792,11 +1757,8 @@ zae_admin_cmd_entity_resources(zae_admin_t *a)
     zae_buf_add_str(&b, ",\":p\":{\"S\":\"#CONFIG#\"}},"
                     "\"ConsistentRead\":true");
 
-    rc = zae_admin_query(a, &b, &items, &n, 0);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot list the entity's resources");
-    }
-
+    rc = zae_admin_check(a, zae_admin_query(a, &b, &items, &n, 0),
+                         "cannot list the entity's resources");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }

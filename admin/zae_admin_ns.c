@@ -304,11 +304,8 @@ zae_admin_ns_query(zae_admin_t *a, const char *prefix, const char *status,
                    "\"" ZAE_SYSTEM_PK "\"},\":p\":{\"S\":\"%s\"}},"
                    "\"ConsistentRead\":true", prefix);
 
-    rc = zae_admin_query(a, &b, &items, &n, 0);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot list namespaces");
-    }
-
+    rc = zae_admin_check(a, zae_admin_query(a, &b, &items, &n, 0),
+                         "cannot list namespaces");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -770,11 +767,8 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
     zae_json_add_string(&b, nsid.data, nsid.len);
     zae_buf_add_str(&b, "}}");
 
-    rc = zae_admin_query(a, &b, &keys, &n, 0);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot list the namespace's items");
-    }
-
+    rc = zae_admin_check(a, zae_admin_query(a, &b, &keys, &n, 0),
+                         "cannot list the namespace's items");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }

@@ -79,12 +79,8 @@ zae_admin_resolve_limits(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
     memset(&levels, 0, sizeof(levels));
 
     for (i = 0; i < ZAE_CONFIG_LEVELS; i++) {
-        rc = zae_admin_get_item(a, &pk[i], &sk[i], 1, &item);
-        if (rc == ZAE_DECLINED) {
-            zae_admin_fail_ddb(a, "cannot read the limits");
-            return ZAE_ERROR;
-        }
-
+        rc = zae_admin_check(a, zae_admin_get_item(a, &pk[i], &sk[i], 1, &item),
+                             "cannot read the limits");
         if (rc != ZAE_OK) {
             return ZAE_ERROR;
         }
@@ -139,12 +135,8 @@ zae_admin_read_bucket(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
                        (int) res->len, res->data);
     sk = zae_admin_str(ZAE_BUCKET_SK);
 
-    rc = zae_admin_get_item(a, &pk, &sk, 1, &item);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot read the bucket");
-        return ZAE_ERROR;
-    }
-
+    rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, &item),
+                         "cannot read the bucket");
     if (rc != ZAE_OK) {
         return ZAE_ERROR;
     }
@@ -322,11 +314,8 @@ zae_admin_cmd_available(zae_admin_t *a)
     pk = zae_admin_q_pk(a, "ENTITY#", &v[0].entity);
     sk = zae_admin_str("#META");
 
-    rc = zae_admin_get_item(a, &pk, &sk, 1, &meta);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot read the entity");
-    }
-
+    rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, &meta),
+                         "cannot read the entity");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -537,11 +526,8 @@ zae_admin_keys_query(zae_admin_t *a, zae_buf_t *b, zae_av_t ***items,
 {
     int  rc;
 
-    rc = zae_admin_query(a, b, items, n, 0);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot query the table");
-        return ZAE_ERROR;
-    }
+    rc = zae_admin_check(a, zae_admin_query(a, b, items, n, 0),
+                         "cannot query the table");
 
     return rc;
 }
@@ -621,11 +607,8 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     pk = zae_admin_q_pk(a, "ENTITY#", &ent);
     sk = zae_admin_str("#META");
 
-    rc = zae_admin_get_item(a, &pk, &sk, 1, &meta);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot read the entity");
-    }
-
+    rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, &meta),
+                         "cannot read the entity");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -732,12 +715,8 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
         zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
                         "{\":m\":{\"N\":\"-1\"}}}");
 
-        rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
-        if (rc == ZAE_DECLINED) {
-            return zae_admin_fail_ddb(a, "cannot update the config "
-                                      "registry");
-        }
-
+        rc = zae_admin_check(a, zae_admin_ddb(a, "UpdateItem", &b, NULL),
+                             "cannot update the config registry");
         if (rc != ZAE_OK) {
             return ZAE_ADMIN_EXIT_FAILED;
         }
@@ -837,11 +816,8 @@ zae_admin_cmd_audit_list(zae_admin_t *a)
         zae_buf_printf(&b, ",\"SK\":{\"S\":\"#AUDIT#%s\"}}", start);
     }
 
-    rc = zae_admin_query(a, &b, &items, &n, (size_t) lim);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot list audit events");
-    }
-
+    rc = zae_admin_check(a, zae_admin_query(a, &b, &items, &n, (size_t) lim),
+                         "cannot list audit events");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }

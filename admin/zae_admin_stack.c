@@ -289,11 +289,8 @@ zae_admin_cmd_deploy(zae_admin_t *a)
                              : "table \"%s\" already exists\n", a->table);
     }
 
-    rc = zae_admin_wait_active(a, &table);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot describe the table");
-    }
-
+    rc = zae_admin_check(a, zae_admin_wait_active(a, &table),
+                         "cannot describe the table");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -334,11 +331,8 @@ records:
 
     zae_version_item(&b, &v);
 
-    rc = zae_admin_put_item(a, &b, NULL);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot write the version record");
-    }
-
+    rc = zae_admin_check(a, zae_admin_put_item(a, &b, NULL),
+                         "cannot write the version record");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -475,11 +469,8 @@ zae_admin_cmd_status(zae_admin_t *a)
     zae_str_t             status, stream, ttl_status, ttl_attr;
     zae_version_record_t  ver;
 
-    rc = zae_admin_describe(a, &table);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot describe the table");
-    }
-
+    rc = zae_admin_check(a, zae_admin_describe(a, &table),
+                         "cannot describe the table");
     if (rc != ZAE_OK || table == NULL) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -502,11 +493,8 @@ zae_admin_cmd_status(zae_admin_t *a)
     zae_admin_body_start(a, &b);
     zae_buf_add_str(&b, "}");
 
-    rc = zae_admin_ddb(a, "DescribeTimeToLive", &b, &resp);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot describe TTL");
-    }
-
+    rc = zae_admin_check(a, zae_admin_ddb(a, "DescribeTimeToLive", &b, &resp),
+                         "cannot describe TTL");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -525,11 +513,8 @@ zae_admin_cmd_status(zae_admin_t *a)
         }
     }
 
-    rc = zae_admin_read_version(a, &ver, &found);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot read the version record");
-    }
-
+    rc = zae_admin_check(a, zae_admin_read_version(a, &ver, &found),
+                         "cannot read the version record");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -596,11 +581,8 @@ zae_admin_cmd_delete(zae_admin_t *a)
     zae_admin_body_start(a, &b);
     zae_buf_add_str(&b, "}");
 
-    rc = zae_admin_ddb(a, "DeleteTable", &b, NULL);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot delete the table");
-    }
-
+    rc = zae_admin_check(a, zae_admin_ddb(a, "DeleteTable", &b, NULL),
+                         "cannot delete the table");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -679,11 +661,8 @@ zae_admin_cmd_check(zae_admin_t *a)
     zae_err_t             err;
     zae_version_record_t  ver;
 
-    rc = zae_admin_read_version(a, &ver, &found);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot read the version record");
-    }
-
+    rc = zae_admin_check(a, zae_admin_read_version(a, &ver, &found),
+                         "cannot read the version record");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }

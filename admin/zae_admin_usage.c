@@ -240,12 +240,8 @@ zae_admin_snapshot(zae_admin_aggctx_t *ctx, zae_str_t *ns, zae_str_t *ent,
 
         zae_usage_update_body(&b, &table, &u);
 
-        rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
-        if (rc == ZAE_DECLINED) {
-            zae_admin_fail_ddb(a, "cannot write a usage snapshot");
-            return ZAE_ERROR;
-        }
-
+        rc = zae_admin_check(a, zae_admin_ddb(a, "UpdateItem", &b, NULL),
+                             "cannot write a usage snapshot");
         if (rc != ZAE_OK) {
             return ZAE_ERROR;
         }
@@ -709,11 +705,8 @@ zae_admin_checkpoint(zae_admin_t *a, zae_str_t *shard, zae_str_t *seq,
     zae_rec_attr_s(&b, "updated_at", &t);
     zae_buf_add_str(&b, "}");
 
-    rc = zae_admin_put_item(a, &b, NULL);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot write the aggregator checkpoint");
-        return ZAE_ERROR;
-    }
+    rc = zae_admin_check(a, zae_admin_put_item(a, &b, NULL),
+                         "cannot write the aggregator checkpoint");
 
     return rc;
 }
@@ -848,12 +841,8 @@ zae_admin_agg_shard(zae_admin_aggctx_t *ctx, zae_str_t *arn,
     pk = zae_admin_str(ZAE_SYSTEM_PK);
     sk = zae_admin_cat(a, "#AGGREGATOR#%.*s", (int) shard->len, shard->data);
 
-    rc = zae_admin_get_item(a, &pk, &sk, 1, &item);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot read the aggregator checkpoint");
-        return ZAE_ERROR;
-    }
-
+    rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, &item),
+                         "cannot read the aggregator checkpoint");
     if (rc != ZAE_OK) {
         return ZAE_ERROR;
     }
@@ -1093,11 +1082,8 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
     zae_admin_body_start(a, &b);
     zae_buf_add_str(&b, "}");
 
-    rc = zae_admin_ddb(a, "DescribeTable", &b, &resp);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot describe the table");
-    }
-
+    rc = zae_admin_check(a, zae_admin_ddb(a, "DescribeTable", &b, &resp),
+                         "cannot describe the table");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -1287,11 +1273,8 @@ zae_admin_usage_read(zae_admin_t *a, int list, zae_admin_snap_t **out,
         goto nomem;
     }
 
-    rc = zae_admin_query(a, &b, &items, &n, 0);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot read usage snapshots");
-    }
-
+    rc = zae_admin_check(a, zae_admin_query(a, &b, &items, &n, 0),
+                         "cannot read usage snapshots");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }

@@ -842,12 +842,8 @@ zae_admin_prev_read(zae_admin_t *a, zae_admin_prev_t *pv)
     pk = zae_admin_cat(a, "%.*s/SYSTEM#", (int) a->nsid.len, a->nsid.data);
     sk = zae_admin_str("#PROVISIONER");
 
-    rc = zae_admin_get_item(a, &pk, &sk, 1, &item);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot read the provisioner state");
-        return ZAE_ERROR;
-    }
-
+    rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, &item),
+                         "cannot read the provisioner state");
     if (rc != ZAE_OK) {
         return ZAE_ERROR;
     }
@@ -1100,11 +1096,8 @@ zae_admin_live(zae_admin_t *a, zae_admin_change_t *c, zae_av_t **item)
         break;
     }
 
-    rc = zae_admin_get_item(a, &pk, &sk, 1, item);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot read a config");
-        return ZAE_ERROR;
-    }
+    rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, item),
+                         "cannot read a config");
 
     return rc;
 }
@@ -1270,11 +1263,8 @@ zae_admin_write_state(zae_admin_t *a, zae_admin_manifest_t *m,
 
     zae_prov_item(&b, &a->nsid, &ps);
 
-    rc = zae_admin_put_item(a, &b, NULL);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot write the provisioner state");
-        return ZAE_ERROR;
-    }
+    rc = zae_admin_check(a, zae_admin_put_item(a, &b, NULL),
+                         "cannot write the provisioner state");
 
     return rc;
 }
