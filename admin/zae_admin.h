@@ -144,7 +144,12 @@ extern const size_t  zae_admin_cfn_template_len;
 
 /* zae_admin_ddb.c */
 
+typedef int (*zae_admin_attempt_pt)(zae_admin_t *a, void *ctx,
+    zae_transport_e *transport);
+
 int zae_admin_http_init(zae_admin_t *a);
+int zae_admin_retry(zae_admin_t *a, const char *what, const char *url,
+    zae_admin_attempt_pt attempt, void *ctx);
 void zae_admin_http_done(zae_admin_t *a);
 int zae_admin_call(zae_admin_t *a, const char *target, zae_buf_t *body,
     zae_av_t **resp);

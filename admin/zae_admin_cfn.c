@@ -140,20 +140,69 @@ zae_admin_xml1(zae_buf_t *x, const char *tag)
 }
 
 
+/* one CloudFormation request of zae_admin_cfn() */
+
+typedef struct {
+    const char         *url;
+    zae_buf_t          *body;
+    zae_buf_t          *xml;
+} zae_admin_cfn_call_t;
+
+
+static int
+zae_admin_cfn_attempt(zae_admin_t *a, void *ctx, zae_transport_e *transport)
+{
+    int                    rc;
+    zae_str_t              code, msg;
+    zae_admin_cfn_call_t  *c = ctx;
+
+    rc = zae_admin_post(a, c->url, "cloudformation",
+                        "application/x-www-form-urlencoded; charset=utf-8",
+                        c->body, c->xml, transport);
+    if (rc != ZAE_OK) {
+        return rc;
+    }
+
+    if (a->http_status == 200) {
+        return ZAE_OK;
+    }
+
+    /* an error answer names its cause; else the HTTP status does */
+
+    code = zae_admin_xml1(c->xml, "Code");
+    msg = zae_admin_xml1(c->xml, "Message");
+
+    if (code.len) {
+        snprintf(a->err_code, sizeof(a->err_code), "%.*s", (int) code.len,
+                 code.data);
+
+    } else {
+        snprintf(a->err_code, sizeof(a->err_code), "HTTP%ld",
+                 a->http_status);
+    }
+
+    if (msg.len) {
+        snprintf(a->err_msg, sizeof(a->err_msg), "%.*s", (int) msg.len,
+                 msg.data);
+
+    } else {
+        snprintf(a->err_msg, sizeof(a->err_msg), "HTTP status %ld from "
+                 "\"%.400s\" (not a CloudFormation answer)", a->http_status,
+                 c->url);
+    }
+
+    return ZAE_DECLINED;
+}
+
+
 static int
 zae_admin_cfn(zae_admin_t *a, const char *action, zae_buf_t *params,
     zae_buf_t *xml)
 {
-    int                 rc;
-    char                url[1024];
-    int64_t             delay;
-    zae_buf_t           b;
-    zae_str_t           code, msg;
-    const char         *ep;
-    zae_retry_op_t      op;
-    zae_transport_e     transport;
-    struct timespec     ts;
-    zae_retry_class_e   cls;
+    char                  url[1024];
+    zae_buf_t             b;
+    const char           *ep;
+    zae_admin_cfn_call_t  c;
 
     ep = getenv("AWS_ENDPOINT_URL_CLOUDFORMATION");
 
@@ -165,77 +214,18 @@ zae_admin_cfn(zae_admin_t *a, const char *action, zae_buf_t *params,
                  a->region);
     }
 
-    zae_retry_op_init(&op);
+    zae_buf_init(&b, &a->mem, 1024);
+    zae_buf_printf(&b, "Action=%s&Version=2010-05-15", action);
 
-    for ( ;; ) {
-        zae_buf_init(&b, &a->mem, 1024);
-
-        if (zae_buf_printf(&b, "Action=%s&Version=2010-05-15", action)
-            != ZAE_OK
-            || (params && zae_buf_add(&b, params->data, params->len)
-                          != ZAE_OK))
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ERROR;
-        }
-
-        rc = zae_admin_post(a, url, "cloudformation",
-                            "application/x-www-form-urlencoded; "
-                            "charset=utf-8", &b, xml, &transport);
-        if (rc == ZAE_ERROR) {
-            return ZAE_ERROR;
-        }
-
-        if (rc == ZAE_OK && a->http_status == 200) {
-            zae_retry_success(&a->retry, &op);
-            return ZAE_OK;
-        }
-
-        if (rc == ZAE_OK) {
-
-            /* an error answer names its cause; else the HTTP status does */
-
-            code = zae_admin_xml1(xml, "Code");
-            msg = zae_admin_xml1(xml, "Message");
-
-            snprintf(a->err_code, sizeof(a->err_code), "%.*s",
-                     (int) code.len, code.data ? (char *) code.data : "");
-            snprintf(a->err_msg, sizeof(a->err_msg), "%.*s",
-                     (int) msg.len, msg.data ? (char *) msg.data : "");
-
-            if (code.len == 0) {
-                snprintf(a->err_code, sizeof(a->err_code), "HTTP%ld",
-                         a->http_status);
-            }
-
-            if (msg.len == 0) {
-                snprintf(a->err_msg, sizeof(a->err_msg), "HTTP status %ld "
-                         "from \"%.400s\" (not a CloudFormation answer)",
-                         a->http_status, url);
-            }
-        }
-
-        cls = zae_retry_classify((u_char *) a->err_code, strlen(a->err_code),
-                                 (int) a->http_status, transport);
-
-        if (zae_retry_next_delay(&a->retry, &op, cls, zae_admin_now_ms(), 0,
-                                 &delay)
-            != ZAE_OK)
-        {
-            break;
-        }
-
-        ts.tv_sec = delay / 1000;
-        ts.tv_nsec = (delay % 1000) * 1000000;
-        nanosleep(&ts, NULL);
+    if (params) {
+        zae_buf_add(&b, params->data, params->len);
     }
 
-    if (transport != ZAE_TRANSPORT_OK) {
-        zae_admin_error(a, "cannot reach \"%s\": %s", url, a->err_msg);
-        return ZAE_ERROR;
-    }
+    c.url = url;
+    c.body = &b;
+    c.xml = xml;
 
-    return ZAE_DECLINED;
+    return zae_admin_retry(a, action, url, zae_admin_cfn_attempt, &c);
 }
 
 

@@ -428,121 +428,43 @@ zae_admin_perform(zae_admin_t *a, const char *url, const char *service,
 
 
 /*
- * One call with retries.  ZAE_OK: *resp is the parsed answer (may be
- * NULL when resp is NULL).  ZAE_DECLINED: DynamoDB answered with an
- * error, a->err_code/err_msg/err_body say which.  ZAE_ERROR: the call
- * failed (transport, retries exhausted, credentials); a message was
- * printed.
+ * One call with the project's retry policy, for every AWS service:
+ * "attempt" makes one request and returns ZAE_OK (done), ZAE_DECLINED
+ * (an error answer or a transport failure: a->err_code, err_msg,
+ * http_status say which) or ZAE_ERROR (fatal, reported).  When the
+ * attempts are spent: ZAE_ERROR, reported, if the endpoint could not be
+ * reached or a retryable error persisted; else ZAE_DECLINED, for the
+ * caller to judge the error.
  */
 
 int
-zae_admin_call(zae_admin_t *a, const char *target, zae_buf_t *body,
-    zae_av_t **resp)
+zae_admin_retry(zae_admin_t *a, const char *what, const char *url,
+    zae_admin_attempt_pt attempt, void *ctx)
 {
     int                 rc;
-    char                url[1024];
     int64_t             delay;
-    zae_av_t           *root, *v;
-    zae_err_t           err;
-    zae_str_t           s;
-    const char         *p;
     zae_retry_op_t      op;
     zae_transport_e     transport;
-    zae_admin_sink_t    sink;
     zae_retry_class_e   cls;
-
-    zae_buf_add(body, "", 1);
-
-    body->len--;
-
-    if (zae_admin_creds(a) != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    if (a->endpoint) {
-        snprintf(url, sizeof(url), "%s", a->endpoint);
-
-    } else {
-        snprintf(url, sizeof(url), "https://%s.%s.amazonaws.com/",
-                 strncmp(target, "DynamoDBStreams", 15) == 0
-                 ? "streams.dynamodb" : "dynamodb", a->region);
-    }
 
     zae_retry_op_init(&op);
 
-    a->err_code[0] = '\0';
-    a->err_msg[0] = '\0';
-    a->err_body = NULL;
-
     for ( ;; ) {
-        zae_buf_init(&sink.buf, &a->mem, 4096);
-        sink.max = ZAE_ADMIN_BODY_MAX;
+        a->err_code[0] = '\0';
+        a->err_msg[0] = '\0';
+        a->err_body = NULL;
+        a->http_status = 0;
+        transport = ZAE_TRANSPORT_OK;
 
-        rc = zae_admin_perform(a, url, "dynamodb",
-                               "application/x-amz-json-1.0", target, body,
-                               &sink, &transport);
+        rc = attempt(a, ctx, &transport);
+
         if (rc == ZAE_ERROR) {
             return ZAE_ERROR;
         }
 
-        root = NULL;
-
         if (rc == ZAE_OK) {
-            if (zae_json_parse(&a->mem, sink.buf.data, sink.buf.len, NULL,
-                               &root, &err)
-                != ZAE_OK)
-            {
-                if (a->http_status == 200) {
-                    zae_admin_error(a, "invalid response to \"%s\": %s",
-                                    zae_admin_shown(a, target), err.msg);
-                    return ZAE_ERROR;
-                }
-
-                root = NULL;
-            }
-
-            if (a->http_status == 200) {
-                zae_retry_success(&a->retry, &op);
-
-                if (resp) {
-                    *resp = root;
-                }
-
-                return ZAE_OK;
-            }
-
-            /* an error answer: {"__type":"...#Code","message":"..."} */
-
-            snprintf(a->err_code, sizeof(a->err_code), "HTTP%ld",
-                     a->http_status);
-            snprintf(a->err_msg, sizeof(a->err_msg), "HTTP status %ld",
-                     a->http_status);
-            a->err_body = root;
-
-            if (root) {
-                v = zae_json_get(root, "__type");
-
-                if (v && zae_av_get_str(v, &s) == ZAE_OK) {
-                    p = (char *) s.data + s.len;
-
-                    while (p > (char *) s.data && p[-1] != '#') {
-                        p--;
-                    }
-
-                    snprintf(a->err_code, sizeof(a->err_code), "%.*s",
-                             (int) (s.len - (p - (char *) s.data)), p);
-                }
-
-                v = zae_json_get(root, "message");
-                if (v == NULL) {
-                    v = zae_json_get(root, "Message");
-                }
-
-                if (v && zae_av_get_str(v, &s) == ZAE_OK) {
-                    snprintf(a->err_msg, sizeof(a->err_msg), "%.*s",
-                             (int) s.len, s.data);
-                }
-            }
+            zae_retry_success(&a->retry, &op);
+            return ZAE_OK;
         }
 
         cls = zae_retry_classify((u_char *) a->err_code, strlen(a->err_code),
@@ -564,12 +486,143 @@ zae_admin_call(zae_admin_t *a, const char *target, zae_buf_t *body,
     }
 
     if (cls != ZAE_RETRY_NOT_RETRYABLE) {
-        zae_admin_error(a, "%s failed after retries: %s: %s", target,
+        zae_admin_error(a, "%s failed after retries: %s: %s", what,
                         a->err_code, a->err_msg);
         return ZAE_ERROR;
     }
 
     return ZAE_DECLINED;
+}
+
+
+/* one DynamoDB (or DynamoDB Streams) request of zae_admin_call() */
+
+typedef struct {
+    const char         *url;
+    const char         *target;
+    zae_buf_t          *body;
+    zae_av_t          **resp;
+} zae_admin_ddb_call_t;
+
+
+static int
+zae_admin_ddb_attempt(zae_admin_t *a, void *ctx, zae_transport_e *transport)
+{
+    int                    rc;
+    zae_av_t              *root, *v;
+    zae_err_t              err;
+    zae_str_t              s;
+    const char            *p;
+    zae_admin_sink_t       sink;
+    zae_admin_ddb_call_t  *c = ctx;
+
+    zae_buf_init(&sink.buf, &a->mem, 4096);
+    sink.max = ZAE_ADMIN_BODY_MAX;
+
+    rc = zae_admin_perform(a, c->url, "dynamodb",
+                           "application/x-amz-json-1.0", c->target, c->body,
+                           &sink, transport);
+    if (rc != ZAE_OK) {
+        return rc;
+    }
+
+    root = NULL;
+
+    if (zae_json_parse(&a->mem, sink.buf.data, sink.buf.len, NULL, &root,
+                       &err)
+        != ZAE_OK)
+    {
+        if (a->http_status == 200) {
+            zae_admin_error(a, "invalid response to \"%s\": %s",
+                            zae_admin_shown(a, c->target), err.msg);
+            return ZAE_ERROR;
+        }
+
+        root = NULL;
+    }
+
+    if (a->http_status == 200) {
+        if (c->resp) {
+            *c->resp = root;
+        }
+
+        return ZAE_OK;
+    }
+
+    /* an error answer: {"__type":"...#Code","message":"..."} */
+
+    snprintf(a->err_code, sizeof(a->err_code), "HTTP%ld", a->http_status);
+    snprintf(a->err_msg, sizeof(a->err_msg), "HTTP status %ld",
+             a->http_status);
+    a->err_body = root;
+
+    if (root == NULL) {
+        return ZAE_DECLINED;
+    }
+
+    v = zae_json_get(root, "__type");
+
+    if (v && zae_av_get_str(v, &s) == ZAE_OK) {
+        p = (char *) s.data + s.len;
+
+        while (p > (char *) s.data && p[-1] != '#') {
+            p--;
+        }
+
+        snprintf(a->err_code, sizeof(a->err_code), "%.*s",
+                 (int) (s.len - (p - (char *) s.data)), p);
+    }
+
+    v = zae_json_get(root, "message");
+    if (v == NULL) {
+        v = zae_json_get(root, "Message");
+    }
+
+    if (v && zae_av_get_str(v, &s) == ZAE_OK) {
+        snprintf(a->err_msg, sizeof(a->err_msg), "%.*s", (int) s.len,
+                 s.data);
+    }
+
+    return ZAE_DECLINED;
+}
+
+
+/*
+ * A DynamoDB call with retries.  ZAE_OK: *resp is the parsed answer
+ * (resp may be NULL).  ZAE_DECLINED: DynamoDB answered with an error,
+ * a->err_code/err_msg/err_body say which.  ZAE_ERROR: the call failed
+ * (transport, retries exhausted, credentials); a message was printed.
+ */
+
+int
+zae_admin_call(zae_admin_t *a, const char *target, zae_buf_t *body,
+    zae_av_t **resp)
+{
+    char                  url[1024];
+    zae_admin_ddb_call_t  c;
+
+    zae_buf_add(body, "", 1);
+    body->len--;
+
+    if (zae_admin_creds(a) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    if (a->endpoint) {
+        snprintf(url, sizeof(url), "%s", a->endpoint);
+
+    } else {
+        snprintf(url, sizeof(url), "https://%s.%s.amazonaws.com/",
+                 strncmp(target, "DynamoDBStreams", 15) == 0
+                 ? "streams.dynamodb" : "dynamodb", a->region);
+    }
+
+    c.url = url;
+    c.target = target;
+    c.body = body;
+    c.resp = resp;
+
+    return zae_admin_retry(a, target, url, zae_admin_ddb_attempt, &c);
 }
 
 

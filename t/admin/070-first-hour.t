@@ -107,8 +107,9 @@ like($err, qr/cannot reach "\Q$closed\E": \S.*connect/i,
 ($rc, $out, $err) = run({ AWS_ENDPOINT_URL_CLOUDFORMATION => $ep },
                         '-n', $table, 'deploy');
 is($rc, 1, 'not a CloudFormation: exit 1');
-like($err, qr/DescribeStacks of "\Q$table\E" failed: HTTP\d+: HTTP status \d+/,
-     'an answer without an error code names the HTTP status');
+like($err, qr/DescribeStacks failed after retries: HTTP500: HTTP status 500 from "\Q$ep\E" \(not a CloudFormation answer\)/,
+     'an answer without an error code names the HTTP status (a 500 is '
+     . 'retried first)');
 unlike($err, qr/failed: : /, 'no empty reason');
 
 ($rc, $out, $err) = run({}, '--endpoint-url', $closed, '-n', $table,
