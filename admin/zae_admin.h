@@ -198,6 +198,7 @@ void zae_admin_table_init(zae_admin_table_t *t, int ncols, ...);
 int zae_admin_table_row(zae_admin_t *a, zae_admin_table_t *t, ...);
 void zae_admin_table_print(zae_admin_table_t *t);
 int zae_admin_print_json(zae_admin_t *a, zae_av_t *json);
+int zae_admin_output(zae_admin_t *a, zae_av_t *json, zae_admin_table_t *t);
 zae_av_t *zae_admin_json_obj(zae_admin_t *a);
 int zae_admin_json_set(zae_admin_t *a, zae_av_t *obj, const char *name,
     zae_av_t *v);
@@ -274,6 +275,7 @@ int zae_admin_cmd_limits_apply(zae_admin_t *a);
 int zae_admin_cmd_cfn_template(zae_admin_t *a);
 int zae_admin_deploy_stack(zae_admin_t *a);
 int zae_admin_delete_stack(zae_admin_t *a);
+int zae_admin_deleted(zae_admin_t *a, const char *what);
 
 
 #endif /* _ZAE_ADMIN_H_INCLUDED_ */

@@ -576,7 +576,6 @@ int
 zae_admin_delete_stack(zae_admin_t *a)
 {
     int                  rc;
-    zae_av_t            *o;
     zae_buf_t            p, x;
     zae_str_t            st, final;
     zae_admin_events_t   ev;
@@ -618,17 +617,5 @@ zae_admin_delete_stack(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (a->json) {
-        o = zae_admin_json_obj(a);
-
-        zae_admin_json_set(a, o, "stack", zae_admin_json_str(a,
-                                                             a->table));
-        zae_admin_json_set(a, o, "deleted", zae_admin_json_bool(a, 1));
-
-        return zae_admin_print_json(a, o);
-    }
-
-    printf("stack \"%s\" deleted\n", a->table);
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_deleted(a, "stack");
 }

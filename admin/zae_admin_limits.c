@@ -1717,13 +1717,7 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
         zae_admin_table_row(a, &t, (char *) id.data);
     }
 
-    if (a->json) {
-        return zae_admin_print_json(a, list);
-    }
-
-    zae_admin_table_print(&t);
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_output(a, list, &t);
 
 nomem:
 

@@ -228,13 +228,7 @@ zae_admin_cmd_ns_register(zae_admin_t *a)
                                     : "already registered");
     }
 
-    if (a->json) {
-        return zae_admin_print_json(a, list);
-    }
-
-    zae_admin_table_print(&t);
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_output(a, list, &t);
 }
 
 
@@ -331,13 +325,7 @@ zae_admin_ns_query(zae_admin_t *a, const char *prefix, const char *status,
         }
     }
 
-    if (a->json) {
-        return zae_admin_print_json(a, list);
-    }
-
-    zae_admin_table_print(&t);
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_output(a, list, &t);
 }
 
 

@@ -134,6 +134,26 @@ zae_admin_print_json(zae_admin_t *a, zae_av_t *json)
 }
 
 
+/*
+ * The one result printer: with --output json the JSON value, else the
+ * table (t may be NULL: the command printed its text); the exit code
+ */
+
+int
+zae_admin_output(zae_admin_t *a, zae_av_t *json, zae_admin_table_t *t)
+{
+    if (a->json) {
+        return zae_admin_print_json(a, json);
+    }
+
+    if (t) {
+        zae_admin_table_print(t);
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
 zae_av_t *
 zae_admin_json_obj(zae_admin_t *a)
 {

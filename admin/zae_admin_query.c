@@ -856,11 +856,5 @@ zae_admin_cmd_audit_list(zae_admin_t *a)
                             (char *) db.data);
     }
 
-    if (a->json) {
-        return zae_admin_print_json(a, list);
-    }
-
-    zae_admin_table_print(&t);
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_output(a, list, &t);
 }

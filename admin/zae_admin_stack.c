@@ -564,7 +564,6 @@ zae_admin_cmd_delete(zae_admin_t *a)
 {
     int         rc;
     char        what[256];
-    zae_av_t   *o;
     zae_buf_t   b;
 
     snprintf(what, sizeof(what), "delete table \"%s\" and all its data",
@@ -587,19 +586,26 @@ zae_admin_cmd_delete(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (a->json) {
-        o = zae_admin_json_obj(a);
+    return zae_admin_deleted(a, "table");
+}
 
-        zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
-                                                             a->table));
-        zae_admin_json_set(a, o, "deleted", zae_admin_json_bool(a, 1));
 
-        return zae_admin_print_json(a, o);
+/* the result of delete: {"table" or "stack": NAME, "deleted": true} */
+
+int
+zae_admin_deleted(zae_admin_t *a, const char *what)
+{
+    zae_av_t  *o;
+
+    o = zae_admin_json_obj(a);
+    zae_admin_json_set(a, o, what, zae_admin_json_str(a, a->table));
+    zae_admin_json_set(a, o, "deleted", zae_admin_json_bool(a, 1));
+
+    if (!a->json) {
+        printf("%s \"%s\" deleted\n", what, a->table);
     }
 
-    printf("table \"%s\" deleted\n", a->table);
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_output(a, o, NULL);
 }
 
 

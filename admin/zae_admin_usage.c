@@ -1511,13 +1511,7 @@ zae_admin_cmd_usage_list(zae_admin_t *a)
         }
     }
 
-    if (a->json) {
-        return zae_admin_print_json(a, list);
-    }
-
-    zae_admin_table_print(&t);
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_output(a, list, &t);
 
 nomem:
 
