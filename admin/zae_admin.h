@@ -23,6 +23,7 @@
 #include "zae_records.h"
 #include "zae_schema.h"
 #include "zae_keyhash.h"
+#include "zae_ddb.h"
 
 
 #define ZAE_ADMIN_VERSION        "0.1.0"
@@ -167,8 +168,12 @@ int zae_admin_get_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
 int zae_admin_put_item(zae_admin_t *a, zae_buf_t *item, const char *cond);
 int zae_admin_delete_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     const char *cond);
-int zae_admin_query(zae_admin_t *a, zae_buf_t *req, zae_av_t ***items,
+int zae_admin_query(zae_admin_t *a, zae_ddb_req_t *r, zae_av_t ***items,
     size_t *nitems, size_t max);
+int zae_admin_query_key(zae_admin_t *a, zae_ddb_req_t *r, const char *hash,
+    zae_str_t *key, const char *range, const char *prefix, size_t max,
+    const char *what, zae_av_t ***items, size_t *n);
+zae_av_t *zae_admin_key_av(zae_mem_t *mem, zae_str_t *pk, zae_str_t *sk);
 int zae_admin_body_start(zae_admin_t *a, zae_buf_t *b);
 int zae_admin_key(zae_buf_t *b, zae_str_t *pk, zae_str_t *sk);
 zae_str_t zae_admin_cat(zae_admin_t *a, const char *fmt, ...)

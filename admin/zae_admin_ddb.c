@@ -745,15 +745,9 @@ int
 zae_admin_body_start(zae_admin_t *a, zae_buf_t *b)
 {
     zae_buf_init(b, &a->mem, 1024);
+    zae_buf_add_str(b, "{\"TableName\":");
 
-    if (zae_buf_add_str(b, "{\"TableName\":") != ZAE_OK
-        || zae_json_add_string(b, (u_char *) a->table, strlen(a->table))
-           != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    return ZAE_OK;
+    return zae_json_add_string(b, (u_char *) a->table, strlen(a->table));
 }
 
 
@@ -762,16 +756,46 @@ zae_admin_body_start(zae_admin_t *a, zae_buf_t *b)
 int
 zae_admin_key(zae_buf_t *b, zae_str_t *pk, zae_str_t *sk)
 {
-    if (zae_buf_add_str(b, "\"Key\":{") != ZAE_OK
-        || zae_rec_attr_s(b, "PK", pk) != ZAE_OK
-        || zae_buf_add_str(b, ",") != ZAE_OK
-        || zae_rec_attr_s(b, "SK", sk) != ZAE_OK
-        || zae_buf_add_str(b, "}") != ZAE_OK)
-    {
+    zae_buf_add_str(b, "\"Key\":");
+
+    return zae_item_encode(b, zae_admin_key_av(b->mem, pk, sk));
+}
+
+
+/* the primary key as a typed map */
+
+zae_av_t *
+zae_admin_key_av(zae_mem_t *mem, zae_str_t *pk, zae_str_t *sk)
+{
+    zae_keys_t  k;
+
+    memset(&k, 0, sizeof(zae_keys_t));
+    k.pk = *pk;
+    k.sk = *sk;
+
+    return zae_keys_key(mem, &k);
+}
+
+
+/* a request built by the core's builders: TableName is ours */
+
+static int
+zae_admin_request(zae_admin_t *a, const char *op,
+    int (*build)(zae_buf_t *b, const zae_ddb_req_t *r), zae_ddb_req_t *r,
+    zae_av_t **resp)
+{
+    zae_buf_t  b;
+
+    r->table = zae_admin_str(a->table);
+
+    zae_buf_init(&b, &a->mem, 1024);
+
+    if (build(&b, r) != ZAE_OK) {
+        zae_admin_error(a, "invalid %s request", op);
         return ZAE_ERROR;
     }
 
-    return ZAE_OK;
+    return zae_admin_ddb(a, op, &b, resp);
 }
 
 
@@ -784,20 +808,18 @@ int
 zae_admin_get_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     int consistent, zae_av_t **item)
 {
-    int         rc;
-    zae_av_t   *resp, *it;
-    zae_buf_t   b;
-    zae_err_t   err;
+    int            rc;
+    zae_av_t      *resp, *it;
+    zae_err_t      err;
+    zae_ddb_req_t  r;
 
     *item = NULL;
 
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, ",");
-    zae_admin_key(&b, pk, sk);
-    zae_buf_printf(&b, ",\"ConsistentRead\":%s}",
-                   consistent ? "true" : "false");
+    memset(&r, 0, sizeof(zae_ddb_req_t));
+    r.key = zae_admin_key_av(&a->mem, pk, sk);
+    r.consistent_read = consistent ? 1 : 0;
 
-    rc = zae_admin_ddb(a, "GetItem", &b, &resp);
+    rc = zae_admin_request(a, "GetItem", zae_ddb_get_item, &r, &resp);
     if (rc != ZAE_OK) {
         return rc;
     }
@@ -824,19 +846,16 @@ zae_admin_put_item(zae_admin_t *a, zae_buf_t *item, const char *cond)
 {
     zae_buf_t  b;
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"Item\":") != ZAE_OK
-        || zae_buf_add(&b, item->data, item->len) != ZAE_OK
-        || (cond
-            && (zae_buf_add_str(&b, ",\"ConditionExpression\":") != ZAE_OK
-                || zae_json_add_string(&b, (u_char *) cond, strlen(cond))
-                   != ZAE_OK))
-        || zae_buf_add_str(&b, "}") != ZAE_OK
-        || item->failed)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, ",\"Item\":");
+    zae_buf_add(&b, item->data, item->len);
+
+    if (cond) {
+        zae_buf_add_str(&b, ",\"ConditionExpression\":");
+        zae_json_add_string(&b, (u_char *) cond, strlen(cond));
     }
+
+    zae_buf_add_str(&b, "}");
 
     return zae_admin_ddb(a, "PutItem", &b, NULL);
 }
@@ -846,60 +865,37 @@ int
 zae_admin_delete_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     const char *cond)
 {
-    zae_buf_t  b;
+    zae_ddb_req_t  r;
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, pk, sk) != ZAE_OK
-        || (cond
-            && (zae_buf_add_str(&b, ",\"ConditionExpression\":") != ZAE_OK
-                || zae_json_add_string(&b, (u_char *) cond, strlen(cond))
-                   != ZAE_OK))
-        || zae_buf_add_str(&b, "}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    memset(&r, 0, sizeof(zae_ddb_req_t));
+    r.key = zae_admin_key_av(&a->mem, pk, sk);
+    r.condition = zae_admin_str(cond);
 
-    return zae_admin_ddb(a, "DeleteItem", &b, NULL);
+    return zae_admin_request(a, "DeleteItem", zae_ddb_delete_item, &r, NULL);
 }
 
 
 /*
- * Query with paging.  req holds the request body without its closing
- * brace; items are typed.  At most max items are returned (0: no
- * limit other than memory).
+ * Query with paging, r built by the caller for zae_ddb_query() (the
+ * table and ExclusiveStartKey are set here); items are typed.  At most
+ * max items are returned (0: no limit other than memory).
  */
 
 int
-zae_admin_query(zae_admin_t *a, zae_buf_t *req, zae_av_t ***items,
+zae_admin_query(zae_admin_t *a, zae_ddb_req_t *r, zae_av_t ***items,
     size_t *nitems, size_t max)
 {
     int         rc;
     size_t      n, cap, i, pages;
     zae_av_t   *resp, *list, *lek, **out, **nout;
-    zae_buf_t   b;
     zae_err_t   err;
 
     n = 0;
     cap = 0;
     out = NULL;
-    lek = NULL;
 
     for (pages = 0; pages < 100000; pages++) {
-        zae_buf_init(&b, &a->mem, req->len + 256);
-
-        if (zae_buf_add(&b, req->data, req->len) != ZAE_OK
-            || (lek
-                && (zae_buf_add_str(&b, ",\"ExclusiveStartKey\":") != ZAE_OK
-                    || zae_json_encode(&b, lek) != ZAE_OK))
-            || zae_buf_add_str(&b, "}") != ZAE_OK)
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ERROR;
-        }
-
-        rc = zae_admin_ddb(a, "Query", &b, &resp);
+        rc = zae_admin_request(a, "Query", zae_ddb_query, r, &resp);
         if (rc != ZAE_OK) {
             return rc;
         }
@@ -937,12 +933,53 @@ zae_admin_query(zae_admin_t *a, zae_buf_t *req, zae_av_t ***items,
         if (lek == NULL || (max && n == max)) {
             break;
         }
+
+        if (zae_item_from_ddb(lek, &err) != ZAE_OK) {
+            zae_admin_error(a, "invalid LastEvaluatedKey: %s", err.msg);
+            return ZAE_ERROR;
+        }
+
+        r->start_key = lek;
     }
 
     *items = out;
     *nitems = n;
 
     return ZAE_OK;
+}
+
+
+/*
+ * The common query: "hash = :k", and "AND begins_with(range, :p)" when
+ * range is set, on r->index (the caller may set index, filter and its
+ * values, direction, consistency, limit, a start key); errors of
+ * DynamoDB are reported as "what: ..."
+ */
+
+int
+zae_admin_query_key(zae_admin_t *a, zae_ddb_req_t *r, const char *hash,
+    zae_str_t *key, const char *range, const char *prefix, size_t max,
+    const char *what, zae_av_t ***items, size_t *n)
+{
+    zae_av_t  *values;
+
+    values = r->values ? (zae_av_t *) r->values : zae_av_map(&a->mem);
+
+    zae_item_set_s(&a->mem, values, ":k", key->data, key->len);
+
+    if (range) {
+        zae_item_set_s(&a->mem, values, ":p", (u_char *) prefix,
+                       strlen(prefix));
+        r->key_condition = zae_admin_cat(a, "%s = :k AND begins_with(%s, "
+                                         ":p)", hash, range);
+
+    } else {
+        r->key_condition = zae_admin_cat(a, "%s = :k", hash);
+    }
+
+    r->values = values;
+
+    return zae_admin_check(a, zae_admin_query(a, r, items, n, max), what);
 }
 
 

@@ -1629,10 +1629,10 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
     int                 rc;
     size_t              i, n, skip;
     zae_av_t          **items, *v, *list;
-    zae_buf_t           b;
     zae_str_t           key, id, parent;
     zae_err_t           err;
-    const char         *p, *r;
+    const char         *p, *r, *hash;
+    zae_ddb_req_t       q;
     zae_admin_table_t   t;
 
     p = zae_admin_opt(a, "parent");
@@ -1643,7 +1643,7 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
                                      "exclude each other");
     }
 
-    zae_admin_body_start(a, &b);
+    memset(&q, 0, sizeof(zae_ddb_req_t));
 
     if (p) {
         if (zae_admin_check_entity(a, p, &parent) != ZAE_OK) {
@@ -1651,8 +1651,8 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
         }
 
         key = zae_admin_ns_pk(a, "PARENT#", &parent);
-        rc = zae_buf_add_str(&b, ",\"IndexName\":\"GSI1\","
-                             "\"KeyConditionExpression\":\"GSI1PK = :k\"");
+        q.index = zae_admin_str("GSI1");
+        hash = "GSI1PK";
         skip = 0;
 
     } else if (r) {
@@ -1661,32 +1661,24 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
         }
 
         key = zae_admin_ns_pk(a, "ENTITY_CONFIG#", &parent);
-        rc = zae_buf_add_str(&b, ",\"IndexName\":\"GSI3\","
-                             "\"KeyConditionExpression\":\"GSI3PK = :k\"");
+        q.index = zae_admin_str("GSI3");
+        hash = "GSI3PK";
         skip = 0;
 
     } else {
         key = a->nsid;
-        rc = zae_buf_add_str(&b, ",\"IndexName\":\"GSI4\","
-                             "\"KeyConditionExpression\":\"GSI4PK = :k\","
-                             "\"FilterExpression\":\"SK = :meta\"");
+        q.index = zae_admin_str("GSI4");
+        hash = "GSI4PK";
+        q.filter = zae_admin_str("SK = :meta");
+        q.values = zae_av_map(&a->mem);
+        zae_item_set_cstr(&a->mem, (zae_av_t *) q.values, ":meta", "#META");
         skip = a->nsid.len + sizeof("/ENTITY#") - 1;
     }
 
-    if (rc != ZAE_OK
-        || zae_buf_add_str(&b, ",\"ExpressionAttributeValues\":{") != ZAE_OK
-        || zae_rec_attr_s(&b, ":k", &key) != ZAE_OK
-        || (!p && !r
-            && zae_buf_add_str(&b, ",\":meta\":{\"S\":\"#META\"}")
-               != ZAE_OK)
-        || zae_buf_add_str(&b, "}") != ZAE_OK)
+    if (zae_admin_query_key(a, &q, hash, &key, NULL, NULL, 0,
+                            "cannot list entities", &items, &n)
+        != ZAE_OK)
     {
-        goto nomem;
-    }
-
-    rc = zae_admin_check(a, zae_admin_query(a, &b, &items, &n, 0),
-                         "cannot list entities");
-    if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -1718,24 +1710,17 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
     }
 
     return zae_admin_output(a, list, &t);
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ADMIN_EXIT_FAILED;
 }
 
 
 int
 zae_admin_cmd_entity_resources(zae_admin_t *a)
 {
-    int          rc;
-    size_t       i, n;
-    zae_av_t   **items, *list, *v;
-    zae_buf_t    b;
-    zae_str_t    ent, pk, sk;
-    zae_err_t    err;
+    size_t          i, n;
+    zae_av_t      **items, *list, *v;
+    zae_str_t       ent, pk, sk;
+    zae_err_t       err;
+    zae_ddb_req_t   q;
 
     if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
@@ -1743,17 +1728,14 @@ zae_admin_cmd_entity_resources(zae_admin_t *a)
 
     pk = zae_admin_ns_pk(a, "ENTITY#", &ent);
 
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, ",\"KeyConditionExpression\":"
-                    "\"PK = :pk AND begins_with(SK, :p)\","
-                    "\"ExpressionAttributeValues\":{");
-    zae_rec_attr_s(&b, ":pk", &pk);
-    zae_buf_add_str(&b, ",\":p\":{\"S\":\"#CONFIG#\"}},"
-                    "\"ConsistentRead\":true");
+    memset(&q, 0, sizeof(zae_ddb_req_t));
+    q.consistent_read = 1;
 
-    rc = zae_admin_check(a, zae_admin_query(a, &b, &items, &n, 0),
-                         "cannot list the entity's resources");
-    if (rc != ZAE_OK) {
+    if (zae_admin_query_key(a, &q, "PK", &pk, "SK", "#CONFIG#", 0,
+                            "cannot list the entity's resources", &items,
+                            &n)
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 

@@ -283,24 +283,22 @@ static int
 zae_admin_ns_query(zae_admin_t *a, const char *prefix, const char *status,
     int not_status)
 {
-    int                 rc, match;
+    int                 match;
     size_t              i, n;
     zae_av_t          **items, *list;
-    zae_buf_t           b;
-    zae_str_t           st;
+    zae_str_t           st, pk;
     zae_err_t           err;
+    zae_ddb_req_t       q;
     zae_admin_table_t   t;
 
-    zae_admin_body_start(a, &b);
-    zae_buf_printf(&b, ",\"KeyConditionExpression\":"
-                   "\"PK = :pk AND begins_with(SK, :p)\","
-                   "\"ExpressionAttributeValues\":{\":pk\":{\"S\":"
-                   "\"" ZAE_SYSTEM_PK "\"},\":p\":{\"S\":\"%s\"}},"
-                   "\"ConsistentRead\":true", prefix);
+    memset(&q, 0, sizeof(zae_ddb_req_t));
+    q.consistent_read = 1;
+    pk = zae_admin_str(ZAE_SYSTEM_PK);
 
-    rc = zae_admin_check(a, zae_admin_query(a, &b, &items, &n, 0),
-                         "cannot list namespaces");
-    if (rc != ZAE_OK) {
+    if (zae_admin_query_key(a, &q, "PK", &pk, "SK", prefix, 0,
+                            "cannot list namespaces", &items, &n)
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -704,10 +702,10 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
     int         rc;
     char        what[512];
     size_t      n;
-    zae_av_t   *item, **keys, *prov[1];
-    zae_buf_t   b;
-    zae_str_t   sk, status, nsid;
-    zae_err_t   err;
+    zae_av_t       *item, **keys, *prov[1];
+    zae_str_t       sk, status, nsid;
+    zae_err_t       err;
+    zae_ddb_req_t   q;
 
     if (zae_admin_check_nsid(a, a->args[0]) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
@@ -747,17 +745,13 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
         return rc;
     }
 
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, ",\"IndexName\":\"GSI4\","
-                    "\"KeyConditionExpression\":\"GSI4PK = :p\","
-                    "\"ExpressionAttributeValues\":{\":p\":");
-    zae_buf_add_str(&b, "{\"S\":");
-    zae_json_add_string(&b, nsid.data, nsid.len);
-    zae_buf_add_str(&b, "}}");
+    memset(&q, 0, sizeof(zae_ddb_req_t));
+    q.index = zae_admin_str("GSI4");
 
-    rc = zae_admin_check(a, zae_admin_query(a, &b, &keys, &n, 0),
-                         "cannot list the namespace's items");
-    if (rc != ZAE_OK) {
+    if (zae_admin_query_key(a, &q, "GSI4PK", &nsid, NULL, NULL, 0,
+                            "cannot list the namespace's items", &keys, &n)
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 

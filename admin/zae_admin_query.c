@@ -15,8 +15,6 @@
 #include "zae_schema.h"
 
 
-static int zae_admin_keys_query(zae_admin_t *a, zae_buf_t *b,
-    zae_av_t ***items, size_t *n);
 static int zae_admin_children(zae_admin_t *a, zae_str_t *parent,
     zae_av_t **list, zae_str_t *names);
 
@@ -518,21 +516,6 @@ zae_admin_cmd_time_until(zae_admin_t *a)
 }
 
 
-/* a paged query; items are typed */
-
-static int
-zae_admin_keys_query(zae_admin_t *a, zae_buf_t *b, zae_av_t ***items,
-    size_t *n)
-{
-    int  rc;
-
-    rc = zae_admin_check(a, zae_admin_query(a, b, items, n, 0),
-                         "cannot query the table");
-
-    return rc;
-}
-
-
 /*
  * The children of an entity (GSI1 {ns}/PARENT#{id}): a JSON list of
  * their ids and the same as "a, b, c"
@@ -542,30 +525,25 @@ static int
 zae_admin_children(zae_admin_t *a, zae_str_t *parent, zae_av_t **list,
     zae_str_t *names)
 {
-    size_t      i, n;
-    zae_av_t  **items;
-    zae_buf_t   b, text;
-    zae_str_t   key, id;
-    zae_err_t   err;
+    size_t          i, n;
+    zae_av_t      **items;
+    zae_buf_t       text;
+    zae_str_t       key, id;
+    zae_err_t       err;
+    zae_ddb_req_t   q;
 
     key = zae_admin_q_pk(a, "PARENT#", parent);
 
     *list = zae_av_list(&a->mem);
     zae_buf_init(&text, &a->mem, 64);
 
-    if (*list == NULL
-        || zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"IndexName\":\"GSI1\","
-                           "\"KeyConditionExpression\":\"GSI1PK = :k\","
-                           "\"ExpressionAttributeValues\":{") != ZAE_OK
-        || zae_rec_attr_s(&b, ":k", &key) != ZAE_OK
-        || zae_buf_add_str(&b, "}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    memset(&q, 0, sizeof(zae_ddb_req_t));
+    q.index = zae_admin_str("GSI1");
 
-    if (zae_admin_keys_query(a, &b, &items, &n) != ZAE_OK) {
+    if (zae_admin_query_key(a, &q, "GSI1PK", &key, NULL, NULL, 0,
+                            "cannot list the children", &items, &n)
+        != ZAE_OK)
+    {
         return ZAE_ERROR;
     }
 
@@ -589,13 +567,14 @@ zae_admin_children(zae_admin_t *a, zae_str_t *parent, zae_av_t **list,
 int
 zae_admin_cmd_entity_delete(zae_admin_t *a)
 {
-    int          rc;
-    char         what[512];
-    size_t       i, n1, n2;
-    zae_av_t    *meta, **own, **buckets, **all, *children, *o;
-    zae_buf_t    b, d;
-    zae_str_t    ent, pk, gpk, sk, rpk, rsk, res, names;
-    zae_err_t    err;
+    int             rc;
+    char            what[512];
+    size_t          i, n1, n2;
+    zae_av_t       *meta, **own, **buckets, **all, *children, *o;
+    zae_buf_t       b, d;
+    zae_str_t       ent, pk, gpk, sk, rpk, rsk, res, names;
+    zae_err_t       err;
+    zae_ddb_req_t   q;
 
     ent = zae_admin_str(a->args[0]);
 
@@ -649,13 +628,13 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
 
     /* the entity's own items: meta, configs, usage */
 
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, ",\"KeyConditionExpression\":\"PK = :pk\","
-                    "\"ExpressionAttributeValues\":{");
-    zae_rec_attr_s(&b, ":pk", &pk);
-    zae_buf_add_str(&b, "},\"ConsistentRead\":true");
+    memset(&q, 0, sizeof(zae_ddb_req_t));
+    q.consistent_read = 1;
 
-    if (zae_admin_keys_query(a, &b, &own, &n1) != ZAE_OK) {
+    if (zae_admin_query_key(a, &q, "PK", &pk, NULL, NULL, 0,
+                            "cannot list the entity's items", &own, &n1)
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -663,15 +642,14 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
 
     gpk = zae_admin_q_pk(a, "ENTITY#", &ent);
 
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, ",\"IndexName\":\"GSI3\","
-                    "\"KeyConditionExpression\":\"GSI3PK = :pk AND "
-                    "begins_with(GSI3SK, :b)\","
-                    "\"ExpressionAttributeValues\":{");
-    zae_rec_attr_s(&b, ":pk", &gpk);
-    zae_buf_add_str(&b, ",\":b\":{\"S\":\"BUCKET#\"}}");
+    memset(&q, 0, sizeof(zae_ddb_req_t));
+    q.index = zae_admin_str("GSI3");
 
-    if (zae_admin_keys_query(a, &b, &buckets, &n2) != ZAE_OK) {
+    if (zae_admin_query_key(a, &q, "GSI3PK", &gpk, "GSI3SK", "BUCKET#", 0,
+                            "cannot list the entity's buckets", &buckets,
+                            &n2)
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -757,15 +735,15 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
 int
 zae_admin_cmd_audit_list(zae_admin_t *a)
 {
-    int                 rc;
     long                lim;
     char               *end;
     size_t              i, k, n;
     zae_av_t          **items, *list, *o, *det;
-    zae_buf_t           b, db;
-    zae_str_t           ent, pk, f[6];
+    zae_buf_t           db;
+    zae_str_t           ent, pk, sk, f[6];
     zae_err_t           err;
     const char         *e, *l, *start;
+    zae_ddb_req_t       q;
     zae_admin_table_t   t;
     static const char  *fields[6] = { "event_id", "timestamp", "action",
                                       "entity_id", "principal", "resource" };
@@ -801,24 +779,19 @@ zae_admin_cmd_audit_list(zae_admin_t *a)
 
     pk = zae_admin_q_pk(a, "AUDIT#", &ent);
 
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, ",\"KeyConditionExpression\":"
-                    "\"PK = :pk AND begins_with(SK, :p)\","
-                    "\"ScanIndexForward\":false,"
-                    "\"ExpressionAttributeValues\":{");
-    zae_rec_attr_s(&b, ":pk", &pk);
-    zae_buf_printf(&b, ",\":p\":{\"S\":\"#AUDIT#\"}},\"Limit\":%ld",
-                   lim);
+    memset(&q, 0, sizeof(zae_ddb_req_t));
+    q.scan_backward = 1;
+    q.limit = lim;
 
     if (start) {
-        zae_buf_add_str(&b, ",\"ExclusiveStartKey\":{");
-        zae_rec_attr_s(&b, "PK", &pk);
-        zae_buf_printf(&b, ",\"SK\":{\"S\":\"#AUDIT#%s\"}}", start);
+        sk = zae_admin_cat(a, "#AUDIT#%s", start);
+        q.start_key = zae_admin_key_av(&a->mem, &pk, &sk);
     }
 
-    rc = zae_admin_check(a, zae_admin_query(a, &b, &items, &n, (size_t) lim),
-                         "cannot list audit events");
-    if (rc != ZAE_OK) {
+    if (zae_admin_query_key(a, &q, "PK", &pk, "SK", "#AUDIT#", (size_t) lim,
+                            "cannot list audit events", &items, &n)
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 

@@ -1178,10 +1178,10 @@ zae_admin_usage_read(zae_admin_t *a, int list, zae_admin_snap_t **out,
     char              *endp;
     size_t             i, j, n, k;
     zae_av_t         **items, *v;
-    zae_buf_t          b;
     zae_str_t          key, ent, res, win;
     zae_err_t          err;
     const char        *e, *r, *w, *start, *end, *lim;
+    zae_ddb_req_t      q;
     zae_admin_snap_t  *snaps, *sp;
 
     e = zae_admin_opt(a, "entity-id");
@@ -1239,42 +1239,27 @@ zae_admin_usage_read(zae_admin_t *a, int list, zae_admin_snap_t **out,
         }
     }
 
-    zae_admin_body_start(a, &b);
+    memset(&q, 0, sizeof(zae_ddb_req_t));
+    q.scan_backward = 1;
 
     if (e) {
         key = zae_admin_cat(a, "%.*s/ENTITY#%s", (int) a->nsid.len,
                             a->nsid.data, e);
-        rc = zae_buf_add_str(&b, ",\"KeyConditionExpression\":"
-                             "\"PK = :k AND begins_with(SK, :p)\","
-                             "\"ExpressionAttributeValues\":{") != ZAE_OK
-             || zae_rec_attr_s(&b, ":k", &key) != ZAE_OK
-             || zae_buf_add_str(&b, ",\":p\":{\"S\":") != ZAE_OK
-             || zae_json_add_string(&b, zae_admin_cat(a, "#USAGE#%s%s",
-                                        r ? r : "", r ? "#" : "").data,
-                                    strlen((char *) zae_admin_cat(a,
-                                        "#USAGE#%s%s", r ? r : "",
-                                        r ? "#" : "").data)) != ZAE_OK
-             || zae_buf_add_str(&b, "}},\"ScanIndexForward\":false")
-                != ZAE_OK;
+        rc = zae_admin_query_key(a, &q, "PK", &key, "SK",
+                                 (char *) zae_admin_cat(a, "#USAGE#%s%s",
+                                     r ? r : "", r ? "#" : "").data,
+                                 0, "cannot read usage snapshots", &items,
+                                 &n);
 
     } else {
         key = zae_admin_cat(a, "%.*s/RESOURCE#%s", (int) a->nsid.len,
                             a->nsid.data, r);
-        rc = zae_buf_add_str(&b, ",\"IndexName\":\"GSI2\","
-                             "\"KeyConditionExpression\":"
-                             "\"GSI2PK = :k AND begins_with(GSI2SK, :p)\","
-                             "\"ExpressionAttributeValues\":{") != ZAE_OK
-             || zae_rec_attr_s(&b, ":k", &key) != ZAE_OK
-             || zae_buf_add_str(&b, ",\":p\":{\"S\":\"USAGE#\"}},"
-                                "\"ScanIndexForward\":false") != ZAE_OK;
+        q.index = zae_admin_str("GSI2");
+        rc = zae_admin_query_key(a, &q, "GSI2PK", &key, "GSI2SK", "USAGE#",
+                                 0, "cannot read usage snapshots", &items,
+                                 &n);
     }
 
-    if (rc) {
-        goto nomem;
-    }
-
-    rc = zae_admin_check(a, zae_admin_query(a, &b, &items, &n, 0),
-                         "cannot read usage snapshots");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -1355,12 +1340,6 @@ zae_admin_usage_read(zae_admin_t *a, int list, zae_admin_snap_t **out,
     *nout = k;
 
     return ZAE_ADMIN_EXIT_OK;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ADMIN_EXIT_FAILED;
 }
 
 
