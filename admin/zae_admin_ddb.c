@@ -861,6 +861,21 @@ zae_admin_put_item(zae_admin_t *a, zae_buf_t *item, const char *cond)
 }
 
 
+/* PutItem of a typed item, built by the core's builder */
+
+int
+zae_admin_put_av(zae_admin_t *a, zae_av_t *item, const char *cond)
+{
+    zae_ddb_req_t  r;
+
+    memset(&r, 0, sizeof(zae_ddb_req_t));
+    r.item = item;
+    r.condition = zae_admin_str(cond);
+
+    return zae_admin_request(a, "PutItem", zae_ddb_put_item, &r, NULL);
+}
+
+
 int
 zae_admin_delete_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     const char *cond)

@@ -474,17 +474,11 @@ int
 zae_admin_write_system(zae_admin_t *a, zae_limits_t *ls, zae_str_t *onu)
 {
     int        rc;
-    zae_buf_t  b;
     zae_str_t  sys;
 
-    if (zae_admin_item_buf(a, zae_system_config_encode(&a->mem, &a->nsid,
-                                                       ls, onu), &b)
-        != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    rc = zae_admin_check(a, zae_admin_put_item(a, &b, NULL),
+    rc = zae_admin_check(a, zae_admin_put_av(a,
+                                 zae_system_config_encode(&a->mem, &a->nsid,
+                                                          ls, onu), NULL),
                          "cannot store the system defaults");
     if (rc != ZAE_OK) {
         return ZAE_ERROR;
@@ -679,17 +673,12 @@ int
 zae_admin_write_resource(zae_admin_t *a, zae_str_t *res, zae_limits_t *ls)
 {
     int        rc;
-    zae_buf_t  b;
     zae_str_t  ent;
 
-    if (zae_admin_item_buf(a, zae_resource_config_encode(&a->mem, &a->nsid,
-                                                         res, ls), &b)
-        != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    rc = zae_admin_check(a, zae_admin_put_item(a, &b, NULL),
+    rc = zae_admin_check(a, zae_admin_put_av(a,
+                                 zae_resource_config_encode(&a->mem,
+                                                            &a->nsid, res,
+                                                            ls), NULL),
                          "cannot store the resource defaults");
     if (rc != ZAE_OK || zae_admin_resource_registry(a, res, 1) != ZAE_OK) {
         return ZAE_ERROR;
@@ -979,7 +968,7 @@ zae_admin_cmd_entity_create(zae_admin_t *a)
     int                rc;
     u_char             ts[ZAE_TS_LEN + 1];
     zae_av_t          *pmeta;
-    zae_buf_t          b, d;
+    zae_buf_t          d;
     zae_str_t          ent, parent, name;
     const char        *s;
     zae_entity_meta_t  m;
@@ -1033,14 +1022,8 @@ zae_admin_cmd_entity_create(zae_admin_t *a)
     m.metadata = zae_av_map(&a->mem);
     m.cascade = zae_admin_flag(a, "cascade");
 
-    if (zae_admin_item_buf(a, zae_entity_meta_encode(&a->mem, &a->nsid, &m),
-                           &b)
-        != ZAE_OK)
-    {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    rc = zae_admin_put_item(a, &b, "attribute_not_exists(PK)");
+    rc = zae_admin_put_av(a, zae_entity_meta_encode(&a->mem, &a->nsid, &m),
+                          "attribute_not_exists(PK)");
 
     if (rc == ZAE_DECLINED) {
         if (zae_admin_is(a, "ConditionalCheckFailedException")) {
