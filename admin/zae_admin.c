@@ -663,6 +663,58 @@ zae_admin_flag(zae_admin_t *a, const char *name)
 }
 
 
+/* {ns}/WHAT{id}, or {ns}/WHAT without an id: the namespace's keys */
+
+zae_str_t
+zae_admin_ns_pk(zae_admin_t *a, const char *what, zae_str_t *id)
+{
+    if (id) {
+        return zae_admin_cat(a, "%.*s/%s%.*s", (int) a->nsid.len,
+                             a->nsid.data, what, (int) id->len, id->data);
+    }
+
+    return zae_admin_cat(a, "%.*s/%s", (int) a->nsid.len, a->nsid.data,
+                         what);
+}
+
+
+/* a name from the command line, checked by one of the core's validators */
+
+static int
+zae_admin_check_name(zae_admin_t *a, const char *what,
+    int (*validate)(const u_char *s, size_t len, zae_err_t *err),
+    const char *s, zae_str_t *out)
+{
+    zae_err_t  err;
+
+    *out = zae_admin_str(s);
+
+    if (validate(out->data, out->len, &err) != ZAE_OK) {
+        zae_admin_usage_error(a, "invalid %s \"%s\": %s", what,
+                              zae_admin_shown(a, s), err.msg);
+        return ZAE_ERROR;
+    }
+
+    return ZAE_OK;
+}
+
+
+int
+zae_admin_check_entity(zae_admin_t *a, const char *s, zae_str_t *out)
+{
+    return zae_admin_check_name(a, "entity id", zae_validate_entity_id, s,
+                                out);
+}
+
+
+int
+zae_admin_check_resource(zae_admin_t *a, const char *s, zae_str_t *out)
+{
+    return zae_admin_check_name(a, "resource", zae_validate_resource, s,
+                                out);
+}
+
+
 zae_str_t
 zae_admin_str(const char *s)
 {

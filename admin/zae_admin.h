@@ -132,6 +132,9 @@ int zae_admin_opt_all(zae_admin_t *a, const char *name, const char **out,
 int zae_admin_flag(zae_admin_t *a, const char *name);
 int zae_admin_confirm(zae_admin_t *a, const char *what);
 zae_str_t zae_admin_str(const char *s);
+zae_str_t zae_admin_ns_pk(zae_admin_t *a, const char *what, zae_str_t *id);
+int zae_admin_check_entity(zae_admin_t *a, const char *s, zae_str_t *out);
+int zae_admin_check_resource(zae_admin_t *a, const char *s, zae_str_t *out);
 int zae_admin_random(zae_admin_t *a, u_char *buf, size_t len);
 void zae_admin_now_ts(u_char *out);
 int64_t zae_admin_now_ms(void);

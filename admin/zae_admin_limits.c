@@ -36,57 +36,6 @@ static int zae_admin_entity_exists(zae_admin_t *a, zae_str_t *entity,
     zae_av_t **meta);
 static int zae_admin_reconcile(zae_admin_t *a, zae_str_t *ent,
     zae_str_t *res);
-static int zae_admin_check_entity(zae_admin_t *a, const char *s,
-    zae_str_t *out);
-static int zae_admin_check_resource(zae_admin_t *a, const char *s,
-    zae_str_t *out);
-
-
-static zae_str_t
-zae_admin_ns_pk(zae_admin_t *a, const char *what, zae_str_t *id)
-{
-    if (id) {
-        return zae_admin_cat(a, "%.*s/%s%.*s", (int) a->nsid.len,
-                             a->nsid.data, what, (int) id->len, id->data);
-    }
-
-    return zae_admin_cat(a, "%.*s/%s", (int) a->nsid.len, a->nsid.data,
-                         what);
-}
-
-
-static int
-zae_admin_check_entity(zae_admin_t *a, const char *s, zae_str_t *out)
-{
-    zae_err_t  err;
-
-    *out = zae_admin_str(s);
-
-    if (zae_validate_entity_id(out->data, out->len, &err) != ZAE_OK) {
-        zae_admin_usage_error(a, "invalid entity id \"%s\": %s",
-                              zae_admin_shown(a, s), err.msg);
-        return ZAE_ERROR;
-    }
-
-    return ZAE_OK;
-}
-
-
-static int
-zae_admin_check_resource(zae_admin_t *a, const char *s, zae_str_t *out)
-{
-    zae_err_t  err;
-
-    *out = zae_admin_str(s);
-
-    if (zae_validate_resource(out->data, out->len, &err) != ZAE_OK) {
-        zae_admin_usage_error(a, "invalid resource \"%s\": %s",
-                              zae_admin_shown(a, s), err.msg);
-        return ZAE_ERROR;
-    }
-
-    return ZAE_OK;
-}
 
 
 static int

@@ -19,31 +19,12 @@ static int zae_admin_children(zae_admin_t *a, zae_str_t *parent,
     zae_av_t **list, zae_str_t *names);
 
 
-static zae_str_t
-zae_admin_q_pk(zae_admin_t *a, const char *what, zae_str_t *id)
-{
-    return zae_admin_cat(a, "%.*s/%s%.*s", (int) a->nsid.len, a->nsid.data,
-                         what, (int) id->len, id->data);
-}
-
-
 static int
 zae_admin_args(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
 {
-    zae_err_t  err;
-
-    *ent = zae_admin_str(a->args[0]);
-    *res = zae_admin_str(a->args[1]);
-
-    if (zae_validate_entity_id(ent->data, ent->len, &err) != ZAE_OK) {
-        zae_admin_usage_error(a, "invalid entity id \"%s\": %s",
-                              zae_admin_shown(a, a->args[0]), err.msg);
-        return ZAE_ERROR;
-    }
-
-    if (zae_validate_resource(res->data, res->len, &err) != ZAE_OK) {
-        zae_admin_usage_error(a, "invalid resource \"%s\": %s",
-                              zae_admin_shown(a, a->args[1]), err.msg);
+    if (zae_admin_check_entity(a, a->args[0], ent) != ZAE_OK
+        || zae_admin_check_resource(a, a->args[1], res) != ZAE_OK)
+    {
         return ZAE_ERROR;
     }
 
@@ -64,11 +45,11 @@ zae_admin_resolve_limits(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
     zae_config_item_t   *cfg;
     zae_config_levels_t  levels;
 
-    pk[0] = zae_admin_q_pk(a, "ENTITY#", ent);
+    pk[0] = zae_admin_ns_pk(a, "ENTITY#", ent);
     sk[0] = zae_admin_cat(a, "#CONFIG#%.*s", (int) res->len, res->data);
     pk[1] = pk[0];
     sk[1] = zae_admin_str("#CONFIG#" ZAE_RESOURCE_DEFAULT);
-    pk[2] = zae_admin_q_pk(a, "RESOURCE#", res);
+    pk[2] = zae_admin_ns_pk(a, "RESOURCE#", res);
     sk[2] = zae_admin_str("#CONFIG");
     pk[3] = zae_admin_cat(a, "%.*s/SYSTEM#", (int) a->nsid.len,
                           a->nsid.data);
@@ -309,7 +290,7 @@ zae_admin_cmd_available(zae_admin_t *a)
 
     parent = NULL;
 
-    pk = zae_admin_q_pk(a, "ENTITY#", &v[0].entity);
+    pk = zae_admin_ns_pk(a, "ENTITY#", &v[0].entity);
     sk = zae_admin_str("#META");
 
     rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, &meta),
@@ -532,7 +513,7 @@ zae_admin_children(zae_admin_t *a, zae_str_t *parent, zae_av_t **list,
     zae_err_t       err;
     zae_ddb_req_t   q;
 
-    key = zae_admin_q_pk(a, "PARENT#", parent);
+    key = zae_admin_ns_pk(a, "PARENT#", parent);
 
     *list = zae_av_list(&a->mem);
     zae_buf_init(&text, &a->mem, 64);
@@ -576,14 +557,11 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     zae_err_t       err;
     zae_ddb_req_t   q;
 
-    ent = zae_admin_str(a->args[0]);
-
-    if (zae_validate_entity_id(ent.data, ent.len, &err) != ZAE_OK) {
-        return zae_admin_usage_error(a, "invalid entity id \"%s\": %s",
-                                     zae_admin_shown(a, a->args[0]), err.msg);
+    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    pk = zae_admin_q_pk(a, "ENTITY#", &ent);
+    pk = zae_admin_ns_pk(a, "ENTITY#", &ent);
     sk = zae_admin_str("#META");
 
     rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, &meta),
@@ -640,7 +618,7 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
 
     /* its buckets, through GSI3 */
 
-    gpk = zae_admin_q_pk(a, "ENTITY#", &ent);
+    gpk = zae_admin_ns_pk(a, "ENTITY#", &ent);
 
     memset(&q, 0, sizeof(zae_ddb_req_t));
     q.index = zae_admin_str("GSI3");
@@ -777,7 +755,7 @@ zae_admin_cmd_audit_list(zae_admin_t *a)
                                      "not a ULID", zae_admin_shown(a, start));
     }
 
-    pk = zae_admin_q_pk(a, "AUDIT#", &ent);
+    pk = zae_admin_ns_pk(a, "AUDIT#", &ent);
 
     memset(&q, 0, sizeof(zae_ddb_req_t));
     q.scan_backward = 1;

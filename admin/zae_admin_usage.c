@@ -1196,18 +1196,9 @@ zae_admin_usage_read(zae_admin_t *a, int list, zae_admin_snap_t **out,
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    ent = zae_admin_str(e);
-    res = zae_admin_str(r);
-
-    if (e && zae_validate_entity_id(ent.data, ent.len, &err) != ZAE_OK) {
-        zae_admin_usage_error(a, "invalid entity id \"%s\": %s",
-                              zae_admin_shown(a, e), err.msg);
-        return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    if (r && zae_validate_resource(res.data, res.len, &err) != ZAE_OK) {
-        zae_admin_usage_error(a, "invalid resource \"%s\": %s",
-                              zae_admin_shown(a, r), err.msg);
+    if ((e && zae_admin_check_entity(a, e, &ent) != ZAE_OK)
+        || (r && zae_admin_check_resource(a, r, &res) != ZAE_OK))
+    {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
