@@ -208,6 +208,8 @@ int zae_admin_table_row(zae_admin_t *a, zae_admin_table_t *t, ...);
 void zae_admin_table_print(zae_admin_table_t *t);
 int zae_admin_print_json(zae_admin_t *a, zae_av_t *json);
 int zae_admin_output(zae_admin_t *a, zae_av_t *json, zae_admin_table_t *t);
+void zae_admin_result(zae_admin_t *a, const char *json, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 zae_av_t *zae_admin_json_obj(zae_admin_t *a);
 int zae_admin_json_set(zae_admin_t *a, zae_av_t *obj, const char *name,
     zae_av_t *v);

@@ -417,6 +417,27 @@ zae_admin_show_limits(zae_admin_t *a, zae_config_item_t *cfg,
 }
 
 
+/*
+ * Read a config item and delete it: ZAE_OK with *cfg as it was,
+ * ZAE_DECLINED when there is none, ZAE_ERROR (reported)
+ */
+
+static int
+zae_admin_take_config(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
+    const char *what, zae_config_item_t **cfg)
+{
+    if (zae_admin_get_config(a, pk, sk, cfg) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    if (*cfg == NULL) {
+        return ZAE_DECLINED;
+    }
+
+    return zae_admin_check(a, zae_admin_delete_item(a, pk, sk, NULL), what);
+}
+
+
 /* system defaults */
 
 int
@@ -454,18 +475,10 @@ zae_admin_remove_system(zae_admin_t *a)
     pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
     sk = zae_admin_str("#CONFIG");
 
-    if (zae_admin_get_config(a, &pk, &sk, &cfg) != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    if (cfg == NULL) {
-        return ZAE_DECLINED;
-    }
-
-    rc = zae_admin_check(a, zae_admin_delete_item(a, &pk, &sk, NULL),
-                         "cannot delete the system defaults");
+    rc = zae_admin_take_config(a, &pk, &sk, "cannot delete the system "
+                               "defaults", &cfg);
     if (rc != ZAE_OK) {
-        return ZAE_ERROR;
+        return rc;
     }
 
     for (i = 0; i < cfg->limits.nelts && i < ZAE_SCHEMA_MAX_LIMITS; i++) {
@@ -565,12 +578,8 @@ zae_admin_cmd_system_delete(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (a->json) {
-        printf("{\"deleted\":true}\n");
-
-    } else {
-        printf("system defaults deleted\n");
-    }
+    zae_admin_result(a, "{\"deleted\":true}",
+                     "system defaults deleted\n");
 
     return ZAE_ADMIN_EXIT_OK;
 }
@@ -652,17 +661,13 @@ zae_admin_remove_resource(zae_admin_t *a, zae_str_t *res)
     pk = zae_admin_ns_pk(a, "RESOURCE#", res);
     sk = zae_admin_str("#CONFIG");
 
-    if (zae_admin_get_config(a, &pk, &sk, &cfg) != ZAE_OK) {
-        return ZAE_ERROR;
+    rc = zae_admin_take_config(a, &pk, &sk, "cannot delete the resource "
+                               "defaults", &cfg);
+    if (rc != ZAE_OK) {
+        return rc;
     }
 
-    if (cfg == NULL) {
-        return ZAE_DECLINED;
-    }
-
-    rc = zae_admin_check(a, zae_admin_delete_item(a, &pk, &sk, NULL),
-                         "cannot delete the resource defaults");
-    if (rc != ZAE_OK || zae_admin_resource_registry(a, res, 0) != ZAE_OK) {
+    if (zae_admin_resource_registry(a, res, 0) != ZAE_OK) {
         return ZAE_ERROR;
     }
 
@@ -761,12 +766,8 @@ zae_admin_cmd_resource_delete(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (a->json) {
-        printf("{\"deleted\":true}\n");
-
-    } else {
-        printf("defaults of resource \"%s\" deleted\n", a->args[0]);
-    }
+    zae_admin_result(a, "{\"deleted\":true}",
+                     "defaults of resource \"%s\" deleted\n", a->args[0]);
 
     return ZAE_ADMIN_EXIT_OK;
 }
@@ -1516,13 +1517,9 @@ zae_admin_cmd_entity_delete_limits(zae_admin_t *a)
     rc = zae_admin_remove_entity(a, &ent, &res);
 
     if (rc == ZAE_DECLINED) {
-        if (a->json) {
-            printf("{\"deleted\":false}\n");
-
-        } else {
-            printf("entity \"%s\" has no limits on \"%.*s\": nothing "
-                   "to delete\n", a->args[0], (int) res.len, res.data);
-        }
+        zae_admin_result(a, "{\"deleted\":false}",
+                         "entity \"%s\" has no limits on \"%.*s\": nothing "
+                         "to delete\n", a->args[0], (int) res.len, res.data);
 
         return ZAE_ADMIN_EXIT_OK;
     }
@@ -1531,13 +1528,9 @@ zae_admin_cmd_entity_delete_limits(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (a->json) {
-        printf("{\"deleted\":true}\n");
-
-    } else {
-        printf("limits of entity \"%s\" on \"%.*s\" deleted\n", a->args[0],
-               (int) res.len, res.data);
-    }
+    zae_admin_result(a, "{\"deleted\":true}",
+                     "limits of entity \"%s\" on \"%.*s\" deleted\n",
+                     a->args[0], (int) res.len, res.data);
 
     return ZAE_ADMIN_EXIT_OK;
 }

@@ -154,6 +154,24 @@ zae_admin_output(zae_admin_t *a, zae_av_t *json, zae_admin_table_t *t)
 }
 
 
+/* a short result: the JSON text with --output json, else the sentence */
+
+void
+zae_admin_result(zae_admin_t *a, const char *json, const char *fmt, ...)
+{
+    va_list  args;
+
+    if (a->json) {
+        printf("%s\n", json);
+        return;
+    }
+
+    va_start(args, fmt);
+    vprintf(fmt, args);
+    va_end(args);
+}
+
+
 zae_av_t *
 zae_admin_json_obj(zae_admin_t *a)
 {
