@@ -220,7 +220,16 @@ zae_av_t *zae_admin_json_bool(zae_admin_t *a, int v);
 zae_av_t *zae_admin_item_to_json(zae_admin_t *a, const zae_av_t *item);
 
 
-/* zae_admin_limits.c */
+/* zae_admin_config.c: what the groups share to write configs */
+
+int zae_admin_parse_limits(zae_admin_t *a, zae_limits_t *ls);
+int zae_admin_audit_limits(zae_admin_t *a, zae_str_t *entity,
+    zae_str_t *resource, zae_limits_t *ls, zae_str_t *on_unavailable);
+int zae_admin_show_limits(zae_admin_t *a, zae_config_item_t *cfg,
+    const char *what, const char *kind, zae_str_t *entity,
+    zae_str_t *resource);
+int zae_admin_get_config(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
+    zae_config_item_t **cfg);
 
 int zae_admin_audit_event(zae_admin_t *a, zae_str_t *entity,
     const char *action, zae_str_t *resource, zae_buf_t *details);
@@ -234,7 +243,7 @@ int zae_admin_write_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
 int zae_admin_remove_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res);
 
 
-/* zae_admin_query.c */
+/* zae_admin_capacity.c */
 
 int zae_admin_resolve_limits(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
     const zae_limits_t **ls, zae_level_e *source, int quiet);
