@@ -393,10 +393,15 @@ zae_admin_show_limits(zae_admin_t *a, zae_config_item_t *cfg,
  */
 
 static int
-zae_admin_take_config(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
+zae_admin_take_config(zae_admin_t *a, const char *kind, zae_str_t *id,
     const char *what, zae_config_item_t **cfg)
 {
-    if (zae_admin_get_config(a, pk, sk, cfg) != ZAE_OK) {
+    zae_str_t  pk, sk;
+
+    pk = zae_admin_ns_pk(a, kind, id);
+    sk = zae_admin_str("#CONFIG");
+
+    if (zae_admin_get_config(a, &pk, &sk, cfg) != ZAE_OK) {
         return ZAE_ERROR;
     }
 
@@ -404,7 +409,8 @@ zae_admin_take_config(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
         return ZAE_DECLINED;
     }
 
-    return zae_admin_check(a, zae_admin_delete_item(a, pk, sk, NULL), what);
+    return zae_admin_check(a, zae_admin_delete_item(a, &pk, &sk, NULL),
+                           what);
 }
 
 
@@ -439,14 +445,11 @@ zae_admin_remove_system(zae_admin_t *a)
     int                 rc;
     size_t              i;
     zae_buf_t           d;
-    zae_str_t           pk, sk, sys, names[ZAE_SCHEMA_MAX_LIMITS];
+    zae_str_t           sys, names[ZAE_SCHEMA_MAX_LIMITS];
     zae_config_item_t  *cfg;
 
-    pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    sk = zae_admin_str("#CONFIG");
-
-    rc = zae_admin_take_config(a, &pk, &sk, "cannot delete the system "
-                               "defaults", &cfg);
+    rc = zae_admin_take_config(a, "SYSTEM#", NULL, "cannot delete the "
+                               "system defaults", &cfg);
     if (rc != ZAE_OK) {
         return rc;
     }
@@ -625,14 +628,11 @@ zae_admin_remove_resource(zae_admin_t *a, zae_str_t *res)
 {
     int                 rc;
     zae_buf_t           d;
-    zae_str_t           pk, sk, ent;
+    zae_str_t           ent;
     zae_config_item_t  *cfg;
 
-    pk = zae_admin_ns_pk(a, "RESOURCE#", res);
-    sk = zae_admin_str("#CONFIG");
-
-    rc = zae_admin_take_config(a, &pk, &sk, "cannot delete the resource "
-                               "defaults", &cfg);
+    rc = zae_admin_take_config(a, "RESOURCE#", res, "cannot delete the "
+                               "resource defaults", &cfg);
     if (rc != ZAE_OK) {
         return rc;
     }

@@ -966,9 +966,10 @@ zae_admin_query(zae_admin_t *a, zae_ddb_req_t *r, zae_av_t ***items,
 
 /*
  * The common query: "hash = :k", and "AND begins_with(range, :p)" when
- * range is set, on r->index (the caller may set index, filter and its
- * values, direction, consistency, limit, a start key); errors of
- * DynamoDB are reported as "what: ..."
+ * range is set, on the index of a GSI key ("GSI2PK": GSI2), else the
+ * table; r may be NULL, or set a filter and its values, the direction,
+ * consistency, a limit, a start key.  Errors of DynamoDB are reported
+ * as "what: ...".
  */
 
 int
@@ -976,7 +977,18 @@ zae_admin_query_key(zae_admin_t *a, zae_ddb_req_t *r, const char *hash,
     zae_str_t *key, const char *range, const char *prefix, size_t max,
     const char *what, zae_av_t ***items, size_t *n)
 {
-    zae_av_t  *values;
+    zae_av_t       *values;
+    zae_ddb_req_t   plain;
+
+    if (r == NULL) {
+        memset(&plain, 0, sizeof(zae_ddb_req_t));
+        r = &plain;
+    }
+
+    if (r->index.len == 0 && strncmp(hash, "GSI", 3) == 0) {
+        r->index.data = (u_char *) hash;
+        r->index.len = 4;                       /* "GSI1PK" is on "GSI1" */
+    }
 
     values = r->values ? (zae_av_t *) r->values : zae_av_map(&a->mem);
 

@@ -776,7 +776,6 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
         }
 
         key = zae_admin_ns_pk(a, "PARENT#", &parent);
-        q.index = zae_admin_str("GSI1");
         hash = "GSI1PK";
         skip = 0;
 
@@ -786,13 +785,11 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
         }
 
         key = zae_admin_ns_pk(a, "ENTITY_CONFIG#", &parent);
-        q.index = zae_admin_str("GSI3");
         hash = "GSI3PK";
         skip = 0;
 
     } else {
         key = a->nsid;
-        q.index = zae_admin_str("GSI4");
         hash = "GSI4PK";
         q.filter = zae_admin_str("SK = :meta");
         q.values = zae_av_map(&a->mem);
@@ -909,17 +906,13 @@ zae_admin_children(zae_admin_t *a, zae_str_t *parent, zae_av_t **list,
     zae_buf_t       text;
     zae_str_t       key, id;
     zae_err_t       err;
-    zae_ddb_req_t   q;
 
     key = zae_admin_ns_pk(a, "PARENT#", parent);
 
     *list = zae_av_list(&a->mem);
     zae_buf_init(&text, &a->mem, 64);
 
-    memset(&q, 0, sizeof(zae_ddb_req_t));
-    q.index = zae_admin_str("GSI1");
-
-    if (zae_admin_query_key(a, &q, "GSI1PK", &key, NULL, NULL, 0,
+    if (zae_admin_query_key(a, NULL, "GSI1PK", &key, NULL, NULL, 0,
                             "cannot list the children", &items, &n)
         != ZAE_OK)
     {
@@ -1018,10 +1011,7 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
 
     gpk = zae_admin_ns_pk(a, "ENTITY#", &ent);
 
-    memset(&q, 0, sizeof(zae_ddb_req_t));
-    q.index = zae_admin_str("GSI3");
-
-    if (zae_admin_query_key(a, &q, "GSI3PK", &gpk, "GSI3SK", "BUCKET#", 0,
+    if (zae_admin_query_key(a, NULL, "GSI3PK", &gpk, "GSI3SK", "BUCKET#", 0,
                             "cannot list the entity's buckets", &buckets,
                             &n2)
         != ZAE_OK)

@@ -705,7 +705,6 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
     zae_av_t       *item, **keys, *prov[1];
     zae_str_t       sk, status, nsid;
     zae_err_t       err;
-    zae_ddb_req_t   q;
 
     if (zae_admin_check_nsid(a, a->args[0]) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
@@ -745,10 +744,7 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
         return rc;
     }
 
-    memset(&q, 0, sizeof(zae_ddb_req_t));
-    q.index = zae_admin_str("GSI4");
-
-    if (zae_admin_query_key(a, &q, "GSI4PK", &nsid, NULL, NULL, 0,
+    if (zae_admin_query_key(a, NULL, "GSI4PK", &nsid, NULL, NULL, 0,
                             "cannot list the namespace's items", &keys, &n)
         != ZAE_OK)
     {

@@ -110,7 +110,6 @@ zae_admin_usage_read(zae_admin_t *a, int list, zae_admin_snap_t **out,
     } else {
         key = zae_admin_cat(a, "%.*s/RESOURCE#%s", (int) a->nsid.len,
                             a->nsid.data, r);
-        q.index = zae_admin_str("GSI2");
         rc = zae_admin_query_key(a, &q, "GSI2PK", &key, "GSI2SK", "USAGE#",
                                  0, "cannot read usage snapshots", &items,
                                  &n);
