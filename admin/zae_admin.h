@@ -168,6 +168,8 @@ int zae_admin_is(zae_admin_t *a, const char *code);
 int zae_admin_cancel_reason(zae_admin_t *a, size_t i, const char *code);
 int zae_admin_get_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     int consistent, zae_av_t **item);
+int zae_admin_read(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
+    const char *what, zae_av_t **item);
 int zae_admin_put_item(zae_admin_t *a, zae_buf_t *item, const char *cond);
 int zae_admin_put_av(zae_admin_t *a, zae_av_t *item, const char *cond);
 int zae_admin_delete_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,

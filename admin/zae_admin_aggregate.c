@@ -841,9 +841,10 @@ zae_admin_agg_shard(zae_admin_aggctx_t *ctx, zae_str_t *arn,
     pk = zae_admin_str(ZAE_SYSTEM_PK);
     sk = zae_admin_cat(a, "#AGGREGATOR#%.*s", (int) shard->len, shard->data);
 
-    rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, &item),
-                         "cannot read the aggregator checkpoint");
-    if (rc != ZAE_OK) {
+    if (zae_admin_read(a, &pk, &sk, "cannot read the aggregator checkpoint",
+                       &item)
+        != ZAE_OK)
+    {
         return ZAE_ERROR;
     }
 

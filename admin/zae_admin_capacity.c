@@ -97,7 +97,6 @@ int
 zae_admin_read_bucket(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
     zae_bucket_item_t **bucket)
 {
-    int                 rc;
     zae_av_t           *item;
     zae_str_t           pk, sk;
     zae_err_t           err;
@@ -110,9 +109,10 @@ zae_admin_read_bucket(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
                        (int) res->len, res->data);
     sk = zae_admin_str(ZAE_BUCKET_SK);
 
-    rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, &item),
-                         "cannot read the bucket");
-    if (rc != ZAE_OK) {
+    if (zae_admin_read(a, &pk, &sk, "cannot read the bucket",
+                       &item)
+        != ZAE_OK)
+    {
         return ZAE_ERROR;
     }
 
@@ -289,9 +289,10 @@ zae_admin_cmd_available(zae_admin_t *a)
     pk = zae_admin_ns_pk(a, "ENTITY#", &v[0].entity);
     sk = zae_admin_str("#META");
 
-    rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, &meta),
-                         "cannot read the entity");
-    if (rc != ZAE_OK) {
+    if (zae_admin_read(a, &pk, &sk, "cannot read the entity",
+                       &meta)
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 

@@ -243,16 +243,13 @@ int
 zae_admin_get_config(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     zae_config_item_t **cfg)
 {
-    int                 rc;
     zae_av_t           *item;
     zae_err_t           err;
     zae_config_item_t  *c;
 
     *cfg = NULL;
 
-    rc = zae_admin_check(a, zae_admin_get_item(a, pk, sk, 1, &item),
-                         "cannot read the config");
-    if (rc != ZAE_OK) {
+    if (zae_admin_read(a, pk, sk, "cannot read the config", &item) != ZAE_OK) {
         return ZAE_ERROR;
     }
 
@@ -764,7 +761,6 @@ zae_admin_str_cmp(const void *x, const void *y)
 int
 zae_admin_cmd_resource_list(zae_admin_t *a)
 {
-    int         rc;
     size_t      i, n;
     zae_av_t   *item, *set, *list;
     zae_str_t   pk, sk, *names;
@@ -772,9 +768,10 @@ zae_admin_cmd_resource_list(zae_admin_t *a)
     pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
     sk = zae_admin_str("#RESOURCES");
 
-    rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, &item),
-                         "cannot read the resource registry");
-    if (rc != ZAE_OK) {
+    if (zae_admin_read(a, &pk, &sk, "cannot read the resource registry",
+                       &item)
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 

@@ -841,6 +841,16 @@ zae_admin_get_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
 }
 
 
+/* a consistent GetItem whose DynamoDB errors fail the command */
+
+int
+zae_admin_read(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
+    const char *what, zae_av_t **item)
+{
+    return zae_admin_check(a, zae_admin_get_item(a, pk, sk, 1, item), what);
+}
+
+
 int
 zae_admin_put_item(zae_admin_t *a, zae_buf_t *item, const char *cond)
 {

@@ -955,9 +955,10 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     pk = zae_admin_ns_pk(a, "ENTITY#", &ent);
     sk = zae_admin_str("#META");
 
-    rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, &meta),
-                         "cannot read the entity");
-    if (rc != ZAE_OK) {
+    if (zae_admin_read(a, &pk, &sk, "cannot read the entity",
+                       &meta)
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 

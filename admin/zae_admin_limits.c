@@ -831,7 +831,7 @@ typedef struct {
 static int
 zae_admin_prev_read(zae_admin_t *a, zae_admin_prev_t *pv)
 {
-    int         rc, b;
+    int         b;
     size_t      i, j, n;
     zae_av_t   *item, *l, *m, *el;
     zae_str_t   pk, sk;
@@ -842,9 +842,10 @@ zae_admin_prev_read(zae_admin_t *a, zae_admin_prev_t *pv)
     pk = zae_admin_cat(a, "%.*s/SYSTEM#", (int) a->nsid.len, a->nsid.data);
     sk = zae_admin_str("#PROVISIONER");
 
-    rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, &item),
-                         "cannot read the provisioner state");
-    if (rc != ZAE_OK) {
+    if (zae_admin_read(a, &pk, &sk, "cannot read the provisioner state",
+                       &item)
+        != ZAE_OK)
+    {
         return ZAE_ERROR;
     }
 
