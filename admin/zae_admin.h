@@ -215,6 +215,14 @@ void zae_admin_result(zae_admin_t *a, const char *json, const char *fmt, ...)
 zae_av_t *zae_admin_json_obj(zae_admin_t *a);
 int zae_admin_json_set(zae_admin_t *a, zae_av_t *obj, const char *name,
     zae_av_t *v);
+void zae_admin_set_zstr(zae_admin_t *a, zae_av_t *obj, const char *name,
+    zae_str_t *s);
+void zae_admin_set_str(zae_admin_t *a, zae_av_t *obj, const char *name,
+    const char *s);
+void zae_admin_set_int(zae_admin_t *a, zae_av_t *obj, const char *name,
+    int64_t v);
+void zae_admin_set_bool(zae_admin_t *a, zae_av_t *obj, const char *name,
+    int v);
 zae_av_t *zae_admin_json_str(zae_admin_t *a, const char *s);
 zae_av_t *zae_admin_json_zstr(zae_admin_t *a, zae_str_t *s);
 zae_av_t *zae_admin_json_int(zae_admin_t *a, int64_t v);

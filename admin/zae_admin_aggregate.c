@@ -1131,14 +1131,9 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        zae_admin_json_set(a, o, "records",
-                           zae_admin_json_int(a, (int64_t) ctx.records));
-        zae_admin_json_set(a, o, "snapshot_writes",
-                           zae_admin_json_int(a,
-                               (int64_t) ctx.snapshots));
-        zae_admin_json_set(a, o, "refills",
-                           zae_admin_json_int(a,
-                               (int64_t) ctx.refills));
+        zae_admin_set_int(a, o, "records", (int64_t) ctx.records);
+        zae_admin_set_int(a, o, "snapshot_writes", (int64_t) ctx.snapshots);
+        zae_admin_set_int(a, o, "refills", (int64_t) ctx.refills);
 
         return zae_admin_print_json(a, o);
     }

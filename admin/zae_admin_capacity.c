@@ -341,10 +341,8 @@ zae_admin_cmd_available(zae_admin_t *a)
         if (parent) {
             po = zae_admin_json_obj(a);
 
-            zae_admin_json_set(a, po, "entity_id",
-                               zae_admin_json_zstr(a, &parent->entity));
-            zae_admin_json_set(a, po, "source",
-                zae_admin_json_str(a, zae_level_name(parent->source)));
+            zae_admin_set_zstr(a, po, "entity_id", &parent->entity);
+            zae_admin_set_str(a, po, "source", zae_level_name(parent->source));
             zae_admin_json_set(a, po, "available", pm);
         }
 
@@ -468,12 +466,9 @@ zae_admin_cmd_time_until(zae_admin_t *a)
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        zae_admin_json_set(a, o, "entity_id", zae_admin_json_zstr(a,
-                                                                  &ent));
-        zae_admin_json_set(a, o, "resource",
-                           zae_admin_json_zstr(a, &res));
-        zae_admin_json_set(a, o, "retry_after_ms",
-                           zae_admin_json_int(a, max));
+        zae_admin_set_zstr(a, o, "entity_id", &ent);
+        zae_admin_set_zstr(a, o, "resource", &res);
+        zae_admin_set_int(a, o, "retry_after_ms", max);
         zae_admin_json_set(a, o, "retry_after_seconds",
                            zae_av_num(&a->mem,
                                zae_admin_cat(a, "%lld.%03lld",

@@ -79,22 +79,18 @@ zae_admin_print_meta(zae_admin_t *a, zae_entity_meta_t *m)
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        zae_admin_json_set(a, o, "entity_id",
-                           zae_admin_json_zstr(a, &m->entity_id));
-        zae_admin_json_set(a, o, "name",
-                           zae_admin_json_zstr(a, &m->name));
+        zae_admin_set_zstr(a, o, "entity_id", &m->entity_id);
+        zae_admin_set_zstr(a, o, "name", &m->name);
         zae_admin_json_set(a, o, "parent_id",
                            m->parent_id.len
                            ? zae_admin_json_zstr(a, &m->parent_id)
                            : zae_av_null(&a->mem));
-        zae_admin_json_set(a, o, "cascade",
-                           zae_admin_json_bool(a, m->cascade));
+        zae_admin_set_bool(a, o, "cascade", m->cascade);
         zae_admin_json_set(a, o, "metadata",
                            m->metadata
                            ? zae_admin_item_to_json(a, m->metadata)
                            : zae_admin_json_obj(a));
-        zae_admin_json_set(a, o, "created_at",
-                           zae_admin_json_zstr(a, &m->created_at));
+        zae_admin_set_zstr(a, o, "created_at", &m->created_at);
 
         return zae_admin_print_json(a, o);
     }
@@ -1080,9 +1076,8 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        zae_admin_json_set(a, o, "deleted", zae_admin_json_bool(a, 1));
-        zae_admin_json_set(a, o, "records_deleted",
-                           zae_admin_json_int(a, (int64_t) (n1 + n2)));
+        zae_admin_set_bool(a, o, "deleted", 1);
+        zae_admin_set_int(a, o, "records_deleted", (int64_t) (n1 + n2));
         zae_admin_json_set(a, o, "orphaned_children", children);
 
         return zae_admin_print_json(a, o);

@@ -1359,10 +1359,8 @@ zae_admin_limits_cmd(zae_admin_t *a, zae_admin_limits_mode_e mode)
 
         o = zae_admin_json_obj(a);
 
-        zae_admin_json_set(a, o, "action", zae_admin_json_str(a,
-                               zae_admin_action_names[c[i].action]));
-        zae_admin_json_set(a, o, "level",
-                           zae_admin_json_str(a, level));
+        zae_admin_set_str(a, o, "action", zae_admin_action_names[c[i].action]);
+        zae_admin_set_str(a, o, "level", level);
         zae_admin_json_set(a, o, "target",
                            c[i].level == ZAE_ADMIN_SYSTEM
                            ? zae_av_null(&a->mem)

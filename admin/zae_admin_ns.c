@@ -216,12 +216,9 @@ zae_admin_cmd_ns_register(zae_admin_t *a)
 
         o = zae_admin_json_obj(a);
 
-        zae_admin_json_set(a, o, "namespace", zae_admin_json_zstr(a,
-                                                                  &name));
-        zae_admin_json_set(a, o, "namespace_id",
-                           zae_admin_json_zstr(a, &nsid));
-        zae_admin_json_set(a, o, "created",
-                           zae_admin_json_bool(a, created));
+        zae_admin_set_zstr(a, o, "namespace", &name);
+        zae_admin_set_zstr(a, o, "namespace_id", &nsid);
+        zae_admin_set_bool(a, o, "created", created);
         zae_admin_json_set(a, list, NULL, o);
         zae_admin_table_row(a, &t, a->args[i], (char *) nsid.data,
                             created ? "registered"
@@ -446,10 +443,9 @@ zae_admin_ns_result(zae_admin_t *a, zae_str_t *name, zae_str_t *nsid,
 
     o = zae_admin_json_obj(a);
 
-    zae_admin_json_set(a, o, "namespace", zae_admin_json_zstr(a, name));
-    zae_admin_json_set(a, o, "namespace_id",
-                       zae_admin_json_zstr(a, nsid));
-    zae_admin_json_set(a, o, "status", zae_admin_json_str(a, status));
+    zae_admin_set_zstr(a, o, "namespace", name);
+    zae_admin_set_zstr(a, o, "namespace_id", nsid);
+    zae_admin_set_str(a, o, "status", status);
 
     return zae_admin_print_json(a, o);
 }

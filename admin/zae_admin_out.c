@@ -195,6 +195,39 @@ zae_admin_json_set(zae_admin_t *a, zae_av_t *obj, const char *name,
 }
 
 
+/* obj.name = value, in one call for the usual kinds of value */
+
+void
+zae_admin_set_zstr(zae_admin_t *a, zae_av_t *obj, const char *name,
+    zae_str_t *s)
+{
+    zae_admin_json_set(a, obj, name, zae_admin_json_zstr(a, s));
+}
+
+
+void
+zae_admin_set_str(zae_admin_t *a, zae_av_t *obj, const char *name,
+    const char *s)
+{
+    zae_admin_json_set(a, obj, name, zae_admin_json_str(a, s));
+}
+
+
+void
+zae_admin_set_int(zae_admin_t *a, zae_av_t *obj, const char *name,
+    int64_t v)
+{
+    zae_admin_json_set(a, obj, name, zae_admin_json_int(a, v));
+}
+
+
+void
+zae_admin_set_bool(zae_admin_t *a, zae_av_t *obj, const char *name, int v)
+{
+    zae_admin_json_set(a, obj, name, zae_admin_json_bool(a, v));
+}
+
+
 zae_av_t *
 zae_admin_json_str(zae_admin_t *a, const char *s)
 {

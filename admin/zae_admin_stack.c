@@ -346,14 +346,10 @@ records:
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
-                                                             a->table));
-        zae_admin_json_set(a, o, "table_created",
-                           zae_admin_json_bool(a, table_created));
-        zae_admin_json_set(a, o, "schema_version",
-                           zae_admin_json_str(a, ZAE_SCHEMA_VERSION));
-        zae_admin_json_set(a, o, "default_namespace_id",
-                           zae_admin_json_zstr(a, &nsid));
+        zae_admin_set_str(a, o, "table", a->table);
+        zae_admin_set_bool(a, o, "table_created", table_created);
+        zae_admin_set_str(a, o, "schema_version", ZAE_SCHEMA_VERSION);
+        zae_admin_set_zstr(a, o, "default_namespace_id", &nsid);
 
         return zae_admin_print_json(a, o);
     }
@@ -441,9 +437,16 @@ zae_admin_version_json(zae_admin_t *a, zae_version_record_t *v)
 }
 
 
+/* the version record, or "version record: none" when v is NULL */
+
 static void
-zae_admin_version_print(zae_version_record_t *v)
+zae_admin_version_print(zae_version_record_t *v, const char *none)
 {
+    if (v == NULL) {
+        printf("version record:      %s\n", none);
+        return;
+    }
+
     printf("schema version:      %.*s\n", (int) v->schema_version.len,
            v->schema_version.data);
     printf("lambda version:      %.*s\n",
@@ -522,16 +525,11 @@ zae_admin_cmd_status(zae_admin_t *a)
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
-                                                             a->table));
-        zae_admin_json_set(a, o, "table_status",
-                           zae_admin_json_zstr(a, &status));
-        zae_admin_json_set(a, o, "stream_arn",
-                           zae_admin_json_zstr(a, &stream));
-        zae_admin_json_set(a, o, "ttl_status",
-                           zae_admin_json_zstr(a, &ttl_status));
-        zae_admin_json_set(a, o, "ttl_attribute",
-                           zae_admin_json_zstr(a, &ttl_attr));
+        zae_admin_set_str(a, o, "table", a->table);
+        zae_admin_set_zstr(a, o, "table_status", &status);
+        zae_admin_set_zstr(a, o, "stream_arn", &stream);
+        zae_admin_set_zstr(a, o, "ttl_status", &ttl_status);
+        zae_admin_set_zstr(a, o, "ttl_attribute", &ttl_attr);
         zae_admin_json_set(a, o, "version",
                            found ? zae_admin_version_json(a, &ver)
                                  : zae_av_null(&a->mem));
@@ -548,12 +546,7 @@ zae_admin_cmd_status(zae_admin_t *a)
            ttl_status.data, ttl_attr.data ? " on " : "",
            (int) ttl_attr.len, ttl_attr.data ? (char *) ttl_attr.data : "");
 
-    if (found) {
-        zae_admin_version_print(&ver);
-
-    } else {
-        printf("version record:      none\n");
-    }
+    zae_admin_version_print(found ? &ver : NULL, "none");
 
     return ZAE_ADMIN_EXIT_OK;
 }
@@ -599,7 +592,7 @@ zae_admin_deleted(zae_admin_t *a, const char *what)
 
     o = zae_admin_json_obj(a);
     zae_admin_json_set(a, o, what, zae_admin_json_str(a, a->table));
-    zae_admin_json_set(a, o, "deleted", zae_admin_json_bool(a, 1));
+    zae_admin_set_bool(a, o, "deleted", 1);
 
     if (!a->json) {
         printf("%s \"%s\" deleted\n", what, a->table);
@@ -631,12 +624,9 @@ zae_admin_cmd_version(zae_admin_t *a)
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        zae_admin_json_set(a, o, "client_version",
-                           zae_admin_json_str(a, ZAE_ADMIN_VERSION));
-        zae_admin_json_set(a, o, "schema_version",
-                           zae_admin_json_str(a, ZAE_SCHEMA_VERSION));
-        zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
-                                                             a->table));
+        zae_admin_set_str(a, o, "client_version", ZAE_ADMIN_VERSION);
+        zae_admin_set_str(a, o, "schema_version", ZAE_SCHEMA_VERSION);
+        zae_admin_set_str(a, o, "table", a->table);
         zae_admin_json_set(a, o, "deployed",
                            found ? zae_admin_version_json(a, &ver)
                                  : zae_av_null(&a->mem));
@@ -648,12 +638,8 @@ zae_admin_cmd_version(zae_admin_t *a)
     printf("client schema:       %s\n", ZAE_SCHEMA_VERSION);
     printf("table:               %s\n", a->table);
 
-    if (found) {
-        zae_admin_version_print(&ver);
-
-    } else {
-        printf("version record:      none (table not deployed)\n");
-    }
+    zae_admin_version_print(found ? &ver : NULL,
+                            "none (table not deployed)");
 
     return ZAE_ADMIN_EXIT_OK;
 }
@@ -684,16 +670,11 @@ zae_admin_cmd_check(zae_admin_t *a)
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        zae_admin_json_set(a, o, "compatible",
-                           zae_admin_json_bool(a, rc == ZAE_OK));
-        zae_admin_json_set(a, o, "client_schema",
-                           zae_admin_json_str(a,
-                                              ZAE_ADMIN_COMPAT_VERSION));
+        zae_admin_set_bool(a, o, "compatible", rc == ZAE_OK);
+        zae_admin_set_str(a, o, "client_schema", ZAE_ADMIN_COMPAT_VERSION);
         zae_admin_json_set(a, o, "version",
                            zae_admin_version_json(a, &ver));
-        zae_admin_json_set(a, o, "reason",
-                           zae_admin_json_str(a, rc == ZAE_OK
-                                                 ? NULL : err.msg));
+        zae_admin_set_str(a, o, "reason", rc == ZAE_OK ? NULL : err.msg);
 
         if (zae_admin_print_json(a, o) != ZAE_ADMIN_EXIT_OK) {
             return ZAE_ADMIN_EXIT_FAILED;

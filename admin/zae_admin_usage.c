@@ -453,12 +453,10 @@ zae_admin_cmd_usage_summary(zae_admin_t *a)
     for (k = 0; k < nnames; k++) {
         s = zae_admin_json_obj(a);
 
-        zae_admin_json_set(a, s, "total",
-                           zae_admin_json_int(a, total[k]));
-        zae_admin_json_set(a, s, "average",
-                           zae_admin_json_int(a, total[k] / cnt[k]));
-        zae_admin_json_set(a, s, "min", zae_admin_json_int(a, mn[k]));
-        zae_admin_json_set(a, s, "max", zae_admin_json_int(a, mx[k]));
+        zae_admin_set_int(a, s, "total", total[k]);
+        zae_admin_set_int(a, s, "average", total[k] / cnt[k]);
+        zae_admin_set_int(a, s, "min", mn[k]);
+        zae_admin_set_int(a, s, "max", mx[k]);
         zae_av_map_add(&a->mem, m, names[k].data, names[k].len, s);
         zae_admin_table_row(a, &t,
             zae_admin_cat(a, "%.*s", (int) names[k].len,
@@ -471,11 +469,9 @@ zae_admin_cmd_usage_summary(zae_admin_t *a)
     }
 
     if (a->json) {
-        zae_admin_json_set(a, o, "window", zae_admin_json_str(a, window));
-        zae_admin_json_set(a, o, "snapshots",
-                           zae_admin_json_int(a, (int64_t) n));
-        zae_admin_json_set(a, o, "total_events",
-                           zae_admin_json_int(a, events));
+        zae_admin_set_str(a, o, "window", window);
+        zae_admin_set_int(a, o, "snapshots", (int64_t) n);
+        zae_admin_set_int(a, o, "total_events", events);
         zae_admin_json_set(a, o, "limits", m);
 
         return zae_admin_print_json(a, o);
