@@ -240,6 +240,8 @@ int zae_admin_show_limits(zae_admin_t *a, zae_config_item_t *cfg,
     zae_str_t *resource);
 int zae_admin_get_config(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     zae_config_item_t **cfg);
+int zae_admin_level_config(zae_admin_t *a, const char *kind, zae_str_t *id,
+    zae_config_item_t **cfg);
 
 int zae_admin_audit_event(zae_admin_t *a, zae_str_t *entity,
     const char *action, zae_str_t *resource, zae_buf_t *details);

@@ -384,6 +384,21 @@ zae_admin_show_limits(zae_admin_t *a, zae_config_item_t *cfg,
 }
 
 
+/* the config of the system (kind "SYSTEM#") or of a resource */
+
+int
+zae_admin_level_config(zae_admin_t *a, const char *kind, zae_str_t *id,
+    zae_config_item_t **cfg)
+{
+    zae_str_t  pk, sk;
+
+    pk = zae_admin_ns_pk(a, kind, id);
+    sk = zae_admin_str("#CONFIG");
+
+    return zae_admin_get_config(a, &pk, &sk, cfg);
+}
+
+
 /*
  * Read a config item and delete it: ZAE_OK with *cfg as it was,
  * ZAE_DECLINED when there is none, ZAE_ERROR (reported)
@@ -395,12 +410,12 @@ zae_admin_take_config(zae_admin_t *a, const char *kind, zae_str_t *id,
 {
     zae_str_t  pk, sk;
 
-    pk = zae_admin_ns_pk(a, kind, id);
-    sk = zae_admin_str("#CONFIG");
-
-    if (zae_admin_get_config(a, &pk, &sk, cfg) != ZAE_OK) {
+    if (zae_admin_level_config(a, kind, id, cfg) != ZAE_OK) {
         return ZAE_ERROR;
     }
+
+    pk = zae_admin_ns_pk(a, kind, id);
+    sk = zae_admin_str("#CONFIG");
 
     if (*cfg == NULL) {
         return ZAE_DECLINED;
@@ -504,13 +519,9 @@ zae_admin_cmd_system_set(zae_admin_t *a)
 int
 zae_admin_cmd_system_get(zae_admin_t *a)
 {
-    zae_str_t           pk, sk;
     zae_config_item_t  *cfg;
 
-    pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    sk = zae_admin_str("#CONFIG");
-
-    if (zae_admin_get_config(a, &pk, &sk, &cfg) != ZAE_OK) {
+    if (zae_admin_level_config(a, "SYSTEM#", NULL, &cfg) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -523,13 +534,9 @@ int
 zae_admin_cmd_system_delete(zae_admin_t *a)
 {
     int                 rc;
-    zae_str_t           pk, sk;
     zae_config_item_t  *cfg;
 
-    pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    sk = zae_admin_str("#CONFIG");
-
-    if (zae_admin_get_config(a, &pk, &sk, &cfg) != ZAE_OK) {
+    if (zae_admin_level_config(a, "SYSTEM#", NULL, &cfg) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -681,17 +688,14 @@ zae_admin_cmd_resource_set(zae_admin_t *a)
 int
 zae_admin_cmd_resource_get(zae_admin_t *a)
 {
-    zae_str_t           pk, sk, res, what;
+    zae_str_t           res, what;
     zae_config_item_t  *cfg;
 
     if (zae_admin_check_resource(a, a->args[0], &res) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    pk = zae_admin_ns_pk(a, "RESOURCE#", &res);
-    sk = zae_admin_str("#CONFIG");
-
-    if (zae_admin_get_config(a, &pk, &sk, &cfg) != ZAE_OK) {
+    if (zae_admin_level_config(a, "RESOURCE#", &res, &cfg) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
