@@ -304,17 +304,87 @@ zae_admin_ylimits(zae_admin_yctx_t *y, yaml_node_t *n, zae_limits_t *ls,
 }
 
 
+/*
+ * A "resources" map, of the manifest or of an entity (entity != NULL):
+ * names checked, each declared once, with their limits
+ */
+
+static int
+zae_admin_yresources(zae_admin_yctx_t *y, yaml_node_t *v, zae_str_t *entity,
+    zae_admin_decl_t **out, size_t *nout)
+{
+    size_t             i, n, k;
+    zae_str_t          name;
+    zae_err_t          err;
+    yaml_node_t       *ev;
+    yaml_node_pair_t  *ep;
+    zae_admin_decl_t  *res;
+
+    if (zae_admin_ymap(y, v, "resources") != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    n = v->data.mapping.pairs.top - v->data.mapping.pairs.start;
+
+    if (n > ZAE_ADMIN_DECLS_MAX) {
+        return zae_admin_yerr(y, v, "too many resources", NULL);
+    }
+
+    res = zae_calloc(&y->a->mem, (n + 1) * sizeof(zae_admin_decl_t));
+    k = 0;
+
+    for (ep = v->data.mapping.pairs.start;
+         ep < v->data.mapping.pairs.top;
+         ep++)
+    {
+        if (zae_admin_ykey(y, ep, &name, &ev) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        if (zae_validate_resource(name.data, name.len, &err) != ZAE_OK) {
+            return zae_admin_yerr(y, ev, err.msg, (char *) name.data);
+        }
+
+        for (i = 0; i < k; i++) {
+            if (res[i].name.len == name.len
+                && memcmp(res[i].name.data, name.data, name.len) == 0)
+            {
+                return zae_admin_yerr(y, ev, "duplicate resource",
+                                      (char *) name.data);
+            }
+        }
+
+        if (entity) {
+            res[k].entity = *entity;
+        }
+
+        res[k].name = name;
+
+        if (zae_admin_ylimits(y, ev, &res[k].limits, NULL) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        k++;
+    }
+
+    *out = res;
+    *nout = k;
+
+    return ZAE_OK;
+}
+
+
 static int
 zae_admin_manifest_parse(zae_admin_t *a, const char *file,
     zae_admin_manifest_t *m)
 {
     int                rc;
     FILE              *fp;
-    size_t             n, i, j;
+    size_t             n;
     u_char            *text;
     zae_str_t          key, k2;
     zae_err_t          err;
-    yaml_node_t       *root, *v, *ev, *rv, *rrv;
+    yaml_node_t       *root, *v, *ev, *rv;
     yaml_parser_t      parser;
     yaml_document_t    doc;
     yaml_node_pair_t  *p, *ep, *rp;
@@ -436,52 +506,10 @@ zae_admin_manifest_parse(zae_admin_t *a, const char *file,
             }
 
         } else if (strcmp((char *) key.data, "resources") == 0) {
-            if (zae_admin_ymap(&y, v, "resources") != ZAE_OK) {
-                goto done;
-            }
-
-            n = v->data.mapping.pairs.top - v->data.mapping.pairs.start;
-
-            if (n > ZAE_ADMIN_DECLS_MAX) {
-                zae_admin_yerr(&y, v, "too many resources", NULL);
-                goto done;
-            }
-
-            m->res = zae_calloc(&a->mem, (n + 1) * sizeof(zae_admin_decl_t));
-
-            for (ep = v->data.mapping.pairs.start;
-                 ep < v->data.mapping.pairs.top;
-                 ep++)
+            if (zae_admin_yresources(&y, v, NULL, &m->res, &m->nres)
+                != ZAE_OK)
             {
-                if (zae_admin_ykey(&y, ep, &k2, &ev) != ZAE_OK) {
-                    goto done;
-                }
-
-                if (zae_validate_resource(k2.data, k2.len, &err) != ZAE_OK)
-                {
-                    zae_admin_yerr(&y, ev, err.msg, (char *) k2.data);
-                    goto done;
-                }
-
-                for (i = 0; i < m->nres; i++) {
-                    if (m->res[i].name.len == k2.len
-                        && memcmp(m->res[i].name.data, k2.data, k2.len) == 0)
-                    {
-                        zae_admin_yerr(&y, ev, "duplicate resource",
-                                       (char *) k2.data);
-                        goto done;
-                    }
-                }
-
-                m->res[m->nres].name = k2;
-
-                if (zae_admin_ylimits(&y, ev, &m->res[m->nres].limits, NULL)
-                    != ZAE_OK)
-                {
-                    goto done;
-                }
-
-                m->nres++;
+                goto done;
             }
 
         } else if (strcmp((char *) key.data, "entities") == 0) {
@@ -534,50 +562,11 @@ zae_admin_manifest_parse(zae_admin_t *a, const char *file,
                         goto done;
                     }
 
-                    if (zae_admin_ymap(&y, rv, "resources") != ZAE_OK) {
+                    if (zae_admin_yresources(&y, rv, &k2, &ed->res,
+                                             &ed->nres)
+                        != ZAE_OK)
+                    {
                         goto done;
-                    }
-
-                    n = rv->data.mapping.pairs.top
-                        - rv->data.mapping.pairs.start;
-
-                    if (n > ZAE_ADMIN_DECLS_MAX) {
-                        zae_admin_yerr(&y, rv, "too many resources", NULL);
-                        goto done;
-                    }
-
-                    ed->res = zae_calloc(&a->mem,
-                                         (n + 1) * sizeof(zae_admin_decl_t));
-
-                    for (j = 0; j < n; j++) {
-                        yaml_node_pair_t  *q;
-
-                        q = rv->data.mapping.pairs.start + j;
-
-                        if (zae_admin_ykey(&y, q, &key, &rrv) != ZAE_OK) {
-                            goto done;
-                        }
-
-                        if (zae_validate_resource(key.data, key.len, &err)
-                            != ZAE_OK)
-                        {
-                            zae_admin_yerr(&y, rrv, err.msg,
-                                           (char *) key.data);
-                            goto done;
-                        }
-
-                        ed->res[ed->nres].entity = k2;
-                        ed->res[ed->nres].name = key;
-
-                        if (zae_admin_ylimits(&y, rrv,
-                                              &ed->res[ed->nres].limits,
-                                              NULL)
-                            != ZAE_OK)
-                        {
-                            goto done;
-                        }
-
-                        ed->nres++;
                     }
                 }
             }

@@ -211,6 +211,16 @@ $bad = manifest("namespace: default\nresources:\n  gpt-4:\n    limit:\n"
 is($rc, 2, 'unknown key: exit 2');
 like($err, qr/:4: unknown key "limit"/, 'unknown key on line 4');
 
+# one reader for both "resources" maps: an entity's refuses a duplicate
+# resource too (only the top-level one did)
+$bad = manifest("namespace: default\nentities:\n  e1:\n    resources:\n"
+                . "      gpt-4: {limits: {rpm: {capacity: 5}}}\n"
+                . "      gpt-4: {limits: {rpm: {capacity: 6}}}\n");
+($rc, $out, $err) = admin('limits', 'plan', '-f', $bad);
+is($rc, 2, 'duplicate resource of an entity: exit 2');
+like($err, qr/:6: duplicate resource "gpt-4"/,
+     'duplicate resource of an entity named with its line');
+
 $bad = manifest("resources: {}\n");
 ($rc, $out, $err) = admin('limits', 'plan', '-f', $bad);
 like($err, qr/'namespace' is required/, 'namespace required');
