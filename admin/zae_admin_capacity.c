@@ -211,7 +211,7 @@ zae_admin_avail_read(zae_admin_t *a, zae_admin_avail_t *v, zae_str_t *res,
  * request consumes from both and is refused by the first to run out
  */
 
-static int
+static void
 zae_admin_avail_rows(zae_admin_t *a, zae_admin_avail_t *v,
     zae_admin_avail_t *other, int self_first, zae_admin_table_t *t,
     zae_av_t *map, zae_av_t *binding)
@@ -236,25 +236,22 @@ zae_admin_avail_rows(zae_admin_t *a, zae_admin_avail_t *v,
             }
         }
 
-        if (zae_av_map_add(&a->mem, map, name.data, name.len,
-                           zae_admin_json_int(a, v->avail[i])) != ZAE_OK
-            || (binds && binding
-                && zae_av_map_add(&a->mem, binding, name.data, name.len,
-                                  zae_admin_json_zstr(a, &v->entity))
-                   != ZAE_OK)
-            || zae_admin_table_row(a, t,
-                   zae_admin_cat(a, "%.*s", (int) v->entity.len,
-                                 v->entity.data).data,
-                   (char *) name.data,
-                   zae_admin_cat(a, "%lld", (long long) v->avail[i]).data,
-                   zae_admin_cat(a, "%lld", (long long) v->cap[i]).data,
-                   binds && other ? "*" : "") != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
+        zae_admin_set_int(a, map, (char *) name.data, v->avail[i]);
 
-    return ZAE_OK;
+        if (binds && binding) {
+            zae_admin_set_zstr(a, binding, (char *) name.data, &v->entity);
+        }
+
+        zae_admin_table_row(a, t,
+                            zae_admin_cat(a, "%.*s", (int) v->entity.len,
+                                          v->entity.data).data,
+                            (char *) name.data,
+                            zae_admin_cat(a, "%lld",
+                                          (long long) v->avail[i]).data,
+                            zae_admin_cat(a, "%lld",
+                                          (long long) v->cap[i]).data,
+                            binds && other ? "*" : "");
+    }
 }
 
 
@@ -325,41 +322,26 @@ zae_admin_cmd_available(zae_admin_t *a)
                              "CAPACITY");
     }
 
-    if (o == NULL || m == NULL || pm == NULL || bind == NULL
-        || zae_admin_avail_rows(a, &v[0], parent, 1, &t, m,
-                                parent ? bind : NULL) != ZAE_OK
-        || (parent
-            && zae_admin_avail_rows(a, parent, &v[0], 0, &t, pm, bind)
-               != ZAE_OK))
-    {
-        goto nomem;
+    zae_admin_avail_rows(a, &v[0], parent, 1, &t, m, parent ? bind : NULL);
+
+    zae_admin_set_zstr(a, o, "entity_id", &v[0].entity);
+    zae_admin_set_zstr(a, o, "resource", &res);
+    zae_admin_set_str(a, o, "source", zae_level_name(v[0].source));
+    zae_admin_json_set(a, o, "available", m);
+
+    if (parent) {
+        zae_admin_avail_rows(a, parent, &v[0], 0, &t, pm, bind);
+
+        po = zae_admin_json_obj(a);
+        zae_admin_set_zstr(a, po, "entity_id", &parent->entity);
+        zae_admin_set_str(a, po, "source", zae_level_name(parent->source));
+        zae_admin_json_set(a, po, "available", pm);
+
+        zae_admin_json_set(a, o, "parent", po);
+        zae_admin_json_set(a, o, "binding", bind);
     }
 
     if (a->json) {
-        po = NULL;
-
-        if (parent) {
-            po = zae_admin_json_obj(a);
-
-            zae_admin_set_zstr(a, po, "entity_id", &parent->entity);
-            zae_admin_set_str(a, po, "source", zae_level_name(parent->source));
-            zae_admin_json_set(a, po, "available", pm);
-        }
-
-        if (zae_admin_json_set(a, o, "entity_id",
-                               zae_admin_json_zstr(a, &v[0].entity))
-            || zae_admin_json_set(a, o, "resource",
-                                  zae_admin_json_zstr(a, &res))
-            || zae_admin_json_set(a, o, "source",
-                   zae_admin_json_str(a, zae_level_name(v[0].source)))
-            || zae_admin_json_set(a, o, "available", m)
-            || (parent
-                && (zae_admin_json_set(a, o, "parent", po)
-                    || zae_admin_json_set(a, o, "binding", bind))))
-        {
-            goto nomem;
-        }
-
         return zae_admin_print_json(a, o);
     }
 
@@ -377,12 +359,6 @@ zae_admin_cmd_available(zae_admin_t *a)
     }
 
     return ZAE_ADMIN_EXIT_OK;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ADMIN_EXIT_FAILED;
 }
 
 
