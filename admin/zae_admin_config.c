@@ -342,27 +342,24 @@ zae_admin_show_limits(zae_admin_t *a, zae_config_item_t *cfg,
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, o, "namespace",
-                               zae_admin_json_str(a, a->ns_name))
-            || zae_admin_json_set(a, o, "level", zae_admin_json_str(a, kind))
-            || (entity
-                && zae_admin_json_set(a, o, "entity_id",
-                                      zae_admin_json_zstr(a, entity)))
-            || (resource
-                && zae_admin_json_set(a, o, "resource",
-                                      zae_admin_json_zstr(a, resource)))
-            || (cfg && cfg->on_unavailable.len
-                && zae_admin_json_set(a, o, "on_unavailable",
-                                      zae_admin_json_zstr(a,
-                                          &cfg->on_unavailable)))
-            || zae_admin_json_set(a, o, "limits",
-                                  cfg ? zae_admin_limits_json(a,
-                                                              &cfg->limits)
-                                      : zae_av_list(&a->mem)))
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ADMIN_EXIT_FAILED;
+        zae_admin_set_str(a, o, "namespace", a->ns_name);
+        zae_admin_set_str(a, o, "level", kind);
+
+        if (entity) {
+            zae_admin_set_zstr(a, o, "entity_id", entity);
         }
+
+        if (resource) {
+            zae_admin_set_zstr(a, o, "resource", resource);
+        }
+
+        if (cfg && cfg->on_unavailable.len) {
+            zae_admin_set_zstr(a, o, "on_unavailable", &cfg->on_unavailable);
+        }
+
+        zae_admin_json_set(a, o, "limits",
+                           cfg ? zae_admin_limits_json(a, &cfg->limits)
+                               : zae_av_list(&a->mem));
 
         return zae_admin_print_json(a, o);
     }
