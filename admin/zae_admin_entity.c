@@ -304,16 +304,12 @@ zae_admin_sync_bucket(zae_admin_t *a, zae_str_t *entity,
         }
 
         if (ttl > 0) {
-            rc = zae_buf_printf(&b, ", #ttl = :ttl") != ZAE_OK
-                 || zae_buf_printf(&values, ",\":ttl\":{\"N\":\"%lld\"}",
-                                   (long long) ttl) != ZAE_OK;
+            zae_buf_printf(&b, ", #ttl = :ttl");
+            zae_buf_printf(&values, ",\":ttl\":{\"N\":\"%lld\"}",
+                           (long long) ttl);
 
         } else {
-            rc = zae_buf_add_str(&b, " REMOVE #ttl") != ZAE_OK;
-        }
-
-        if (rc) {
-            goto nomem;
+            zae_buf_add_str(&b, " REMOVE #ttl");
         }
 
         for (i = 0; i < nstale; i++) {
@@ -375,12 +371,6 @@ zae_admin_sync_bucket(zae_admin_t *a, zae_str_t *entity,
     }
 
     return ZAE_OK;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ERROR;
 }
 
 
