@@ -302,11 +302,9 @@ zae_admin_cmd_usage_list(zae_admin_t *a)
     zae_admin_table_init(&t, 6, "WINDOW START", "WINDOW", "ENTITY",
                          "RESOURCE", "EVENTS", "COUNTERS");
 
-
     for (i = 0; i < n; i++) {
         o = zae_admin_json_obj(a);
         c = zae_admin_json_obj(a);
-
 
         for (j = 0; j < snaps[i].ncounters; j++) {
             zae_av_map_add(&a->mem, c, snaps[i].counters[j].name.data,
@@ -315,43 +313,36 @@ zae_admin_cmd_usage_list(zae_admin_t *a)
                                snaps[i].counters[j].value));
         }
 
-        if (zae_admin_json_set(a, o, "entity_id",
-                               zae_admin_json_zstr(a, &snaps[i].entity))
-            || zae_admin_json_set(a, o, "resource",
-                                  zae_admin_json_zstr(a, &snaps[i].resource))
-            || zae_admin_json_set(a, o, "window",
-                                  zae_admin_json_zstr(a, &snaps[i].window))
-            || zae_admin_json_set(a, o, "window_start",
-                                  zae_admin_json_zstr(a, &snaps[i].start))
-            || zae_admin_json_set(a, o, "counters", c)
-            || zae_admin_json_set(a, o, "total_events",
-                                  zae_admin_json_int(a, snaps[i].events))
-            || zae_av_list_add(&a->mem, list, o) != ZAE_OK
-            || zae_admin_counters_text(a, &snaps[i], &text) != ZAE_OK
-            || zae_admin_table_row(a, &t,
-                   zae_admin_cat(a, "%.*s", (int) snaps[i].start.len,
-                                 snaps[i].start.data).data,
-                   zae_admin_cat(a, "%.*s", (int) snaps[i].window.len,
-                                 snaps[i].window.data).data,
-                   zae_admin_cat(a, "%.*s", (int) snaps[i].entity.len,
-                                 snaps[i].entity.data).data,
-                   zae_admin_cat(a, "%.*s", (int) snaps[i].resource.len,
-                                 snaps[i].resource.data).data,
-                   zae_admin_cat(a, "%lld",
-                                 (long long) snaps[i].events).data,
-                   text) != ZAE_OK)
-        {
-            goto nomem;
+        zae_admin_set_zstr(a, o, "entity_id", &snaps[i].entity);
+        zae_admin_set_zstr(a, o, "resource", &snaps[i].resource);
+        zae_admin_set_zstr(a, o, "window", &snaps[i].window);
+        zae_admin_set_zstr(a, o, "window_start", &snaps[i].start);
+        zae_admin_json_set(a, o, "counters", c);
+        zae_admin_set_int(a, o, "total_events", snaps[i].events);
+        zae_av_list_add(&a->mem, list, o);
+
+        if (zae_admin_counters_text(a, &snaps[i], &text) != ZAE_OK) {
+            return ZAE_ADMIN_EXIT_FAILED;
         }
+
+        zae_admin_table_row(a, &t,
+                            zae_admin_cat(a, "%.*s", (int) snaps[i].start.len,
+                                          snaps[i].start.data).data,
+                            zae_admin_cat(a, "%.*s",
+                                          (int) snaps[i].window.len,
+                                          snaps[i].window.data).data,
+                            zae_admin_cat(a, "%.*s",
+                                          (int) snaps[i].entity.len,
+                                          snaps[i].entity.data).data,
+                            zae_admin_cat(a, "%.*s",
+                                          (int) snaps[i].resource.len,
+                                          snaps[i].resource.data).data,
+                            zae_admin_cat(a, "%lld",
+                                          (long long) snaps[i].events).data,
+                            text);
     }
 
     return zae_admin_output(a, list, &t);
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ADMIN_EXIT_FAILED;
 }
 
 
