@@ -610,19 +610,18 @@ zae_admin_cmd_ns_recover(zae_admin_t *a)
 int
 zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
 {
-    int         rc, tries;
-    size_t      i, j;
-    zae_av_t   *resp, *un, *pk, *sk;
-    zae_buf_t   b;
-    zae_str_t   spk, ssk;
+    int               rc, tries;
+    size_t            i, j, nw;
+    zae_av_t         *resp, *un, *pk, *sk;
+    zae_buf_t         b;
+    zae_str_t         spk, ssk;
+    zae_ddb_write_t   w[25];
 
     for (i = 0; i < n; i += 25) {
-        zae_buf_init(&b, &a->mem, 4096);
 
-        zae_buf_add_str(&b, "{\"RequestItems\":{");
-        zae_json_add_string(&b, (u_char *) a->table,
-                            strlen(a->table));
-        zae_buf_add_str(&b, ":[");
+        /* DeleteRequests of 25 keys at most, by the core's builder */
+
+        nw = 0;
 
         for (j = i; j < n && j < i + 25; j++) {
             pk = zae_item_get(keys[j], "PK");
@@ -635,16 +634,22 @@ zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
                 continue;
             }
 
-            if ((j > i && zae_buf_add_str(&b, ",") != ZAE_OK)
-                || zae_buf_add_str(&b, "{\"DeleteRequest\":{") != ZAE_OK
-                || zae_admin_key(&b, &spk, &ssk) != ZAE_OK
-                || zae_buf_add_str(&b, "}}") != ZAE_OK)
-            {
-                goto nomem;
-            }
+            w[nw].table = zae_admin_str(a->table);
+            w[nw].item = NULL;
+            w[nw].key = zae_admin_key_av(&a->mem, &spk, &ssk);
+            nw++;
         }
 
-        zae_buf_add_str(&b, "]}}");
+        if (nw == 0) {
+            continue;
+        }
+
+        zae_buf_init(&b, &a->mem, 4096);
+
+        if (zae_ddb_batch_write_item(&b, w, nw) != ZAE_OK) {
+            zae_admin_error(a, "invalid BatchWriteItem request");
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
 
         for (tries = 0; tries < 10; tries++) {
             rc = zae_admin_ddb(a, "BatchWriteItem", &b, &resp);
@@ -683,12 +688,6 @@ zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
     }
 
     return ZAE_ADMIN_EXIT_OK;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ADMIN_EXIT_FAILED;
 }
 
 
