@@ -871,6 +871,15 @@ zae_admin_put_item(zae_admin_t *a, zae_buf_t *item, const char *cond)
 }
 
 
+/* UpdateItem built by the core's builder: key, update, names, values... */
+
+int
+zae_admin_update(zae_admin_t *a, zae_ddb_req_t *r)
+{
+    return zae_admin_request(a, "UpdateItem", zae_ddb_update_item, r, NULL);
+}
+
+
 /* PutItem of a typed item, built by the core's builder */
 
 int

@@ -383,55 +383,41 @@ static int
 zae_admin_ns_set_status(zae_admin_t *a, zae_str_t *nsid, const char *status,
     int deleted_at)
 {
-    int         rc;
-    u_char      ts[ZAE_TS_LEN + 1];
-    zae_buf_t   b;
-    zae_str_t   sk;
+    int             rc;
+    u_char          ts[ZAE_TS_LEN + 1];
+    zae_str_t       sk;
+    zae_av_t       *names, *values;
+    zae_ddb_req_t   r;
 
     sk = zae_admin_cat(a, "#NSID#%.*s", (int) nsid->len, nsid->data);
     zae_admin_now_ts(ts);
 
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, ",");
-    zae_admin_key(&b, &zae_admin_system_pk, &sk);
+    names = zae_av_map(&a->mem);
+    values = zae_av_map(&a->mem);
+    zae_item_set_cstr(&a->mem, names, "#s", "status");
+    zae_item_set_cstr(&a->mem, values, ":s", status);
+
+    memset(&r, 0, sizeof(zae_ddb_req_t));
+    r.key = zae_admin_key_av(&a->mem, &zae_admin_system_pk, &sk);
+    r.condition = zae_admin_str("attribute_exists(PK)");
+    r.names = names;
+    r.values = values;
 
     if (deleted_at > 0) {
-        rc = zae_buf_printf(&b, ",\"UpdateExpression\":\"SET #s = :s, "
-                            "deleted_at = :d\",\"ExpressionAttributeValues\":"
-                            "{\":s\":{\"S\":\"%s\"},\":d\":{\"S\":\"%s\"}}",
-                            status, (char *) ts);
+        zae_item_set_cstr(&a->mem, values, ":d", (char *) ts);
+        r.update = zae_admin_str("SET #s = :s, deleted_at = :d");
 
     } else if (deleted_at < 0) {
-        rc = zae_buf_printf(&b, ",\"UpdateExpression\":\"SET #s = :s "
-                            "REMOVE deleted_at\",\"ExpressionAttributeValues\""
-                            ":{\":s\":{\"S\":\"%s\"}}", status);
+        r.update = zae_admin_str("SET #s = :s REMOVE deleted_at");
 
     } else {
-        rc = zae_buf_printf(&b, ",\"UpdateExpression\":\"SET #s = :s\","
-                            "\"ExpressionAttributeValues\":"
-                            "{\":s\":{\"S\":\"%s\"}}", status);
+        r.update = zae_admin_str("SET #s = :s");
     }
 
-    if (rc != ZAE_OK
-        || zae_buf_add_str(&b, ",\"ExpressionAttributeNames\":{\"#s\":"
-                           "\"status\"},\"ConditionExpression\":"
-                           "\"attribute_exists(PK)\"}") != ZAE_OK)
-    {
-        goto nomem;
-    }
-
-    rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot update the namespace record");
-    }
+    rc = zae_admin_check(a, zae_admin_update(a, &r),
+                         "cannot update the namespace record");
 
     return rc == ZAE_OK ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ADMIN_EXIT_FAILED;
 }
 
 
