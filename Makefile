@@ -118,11 +118,27 @@ $(eval $(call core_rules,$(B)/fuzz,$(FUZZ_CC),$(FUZZ_FLAGS)))
 # zae-admin ----------------------------------------------------------------
 
 ifneq ($(ADMIN_SRCS),)
-ADMIN_OBJS := $(ADMIN_SRCS:admin/%.c=$(B)/admin/%.o)
+# the CloudFormation template is kept as JSON and built in as a string
+ADMIN_GEN  := $(B)/gen/zae_admin_cfn_json.c
+ADMIN_OBJS := $(ADMIN_SRCS:admin/%.c=$(B)/admin/%.o) \
+              $(B)/admin/zae_admin_cfn_json.o
 ADMIN_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 ADMIN_LIBS = $(shell pkg-config --libs $(PKGS)) -lz -lm
 
 admin: $(B)/zae-admin
+
+$(ADMIN_GEN): admin/zae-limiter.cfn.json util/embed-text.pl
+	@mkdir -p $(@D)
+	perl util/embed-text.pl zae_admin_cfn_template $< > $@.tmp
+	mv $@.tmp $@
+
+$(B)/admin/zae_admin_cfn_json.o: $(ADMIN_GEN)
+	@mkdir -p $(@D)
+	$(CC) $(ZCFLAGS) -c $< -o $@
+
+$(B)/asan/admin/zae_admin_cfn_json.o: $(ADMIN_GEN)
+	@mkdir -p $(@D)
+	$(CC) $(ZCFLAGS) $(ASAN_FLAGS) -c $< -o $@
 
 $(B)/admin/%.o: admin/%.c $(call flags_file,$(B)/admin,$(CC) $(ZCFLAGS))
 	@mkdir -p $(@D)
@@ -131,7 +147,8 @@ $(B)/admin/%.o: admin/%.c $(call flags_file,$(B)/admin,$(CC) $(ZCFLAGS))
 $(B)/zae-admin: $(ADMIN_OBJS) $(CORE_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(ADMIN_LIBS)
 
-ASAN_ADMIN_OBJS := $(ADMIN_SRCS:admin/%.c=$(B)/asan/admin/%.o)
+ASAN_ADMIN_OBJS := $(ADMIN_SRCS:admin/%.c=$(B)/asan/admin/%.o) \
+                   $(B)/asan/admin/zae_admin_cfn_json.o
 
 asan-admin: $(B)/asan/zae-admin
 

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <termios.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "zae_admin.h"
@@ -47,6 +49,7 @@ static const zae_admin_opt_def_t  zae_admin_opt_defs[] = {
     { "entity-id", 'e', 1, "entity id" },
     { "needed", 0, 1, "name:N tokens needed, repeatable" },
     { "yes", 'y', 0, "do not ask for confirmation" },
+    { "force", 0, 0, "delete a parent entity that has children" },
     { "start-event-id", 0, 1, "list events older than this event id" },
     { "follow", 0, 0, "keep reading the stream until interrupted" },
     { "snapshot-windows", 0, 1, "windows to write: hourly,daily "
@@ -62,6 +65,12 @@ static const zae_admin_opt_def_t  zae_admin_opt_defs[] = {
     { "pitr-recovery-days", 0, 1, "point-in-time recovery period, 1-35" },
     { "no-alarms", 0, 0, "no CloudWatch throttling alarms" },
     { "alarm-sns-topic", 0, 1, "SNS topic ARN for the alarms" },
+
+    /* entity commands (ZAE_ADMIN_CMD_ENTITY): the id from an API key */
+    { "key-hash-secret-file", 0, 1, "ENTITY is the keyed hash of an API "
+      "key read from stdin" },
+    { "api-key-env", 0, 1, "with --key-hash-secret-file: the API key is in "
+      "this environment variable" },
 
     { NULL, 0, 0, NULL }
 };
@@ -95,7 +104,8 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
     { "available", zae_admin_cmd_available, 2, 2, "",
       "available ENTITY RESOURCE",
       "Tokens available now for every limit that applies to ENTITY on\n"
-      "RESOURCE (may be negative).", ZAE_ADMIN_CMD_DATA },
+      "RESOURCE (may be negative).",
+      ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
     { "cfn-template", zae_admin_cmd_cfn_template, 0, 0, "",
       "cfn-template",
@@ -128,23 +138,32 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
       " display-name parent cascade no-cascade ",
       "entity create ENTITY [--display-name NAME] [--parent P] "
       "[--cascade]",
-      "Create an entity.", ZAE_ADMIN_CMD_DATA },
+      "Create an entity.", ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
-    { "entity delete", zae_admin_cmd_entity_delete, 1, 1, " yes ",
-      "entity delete ENTITY [--yes]",
-      "Delete an entity with its configs, buckets and usage.",
-      ZAE_ADMIN_CMD_DATA },
+    { "entity delete", zae_admin_cmd_entity_delete, 1, 1, " yes force ",
+      "entity delete ENTITY [--yes] [--force]",
+      "Delete an entity with its configs, buckets and usage.  A parent\n"
+      "with children is refused, its children listed; --force deletes it\n"
+      "and leaves them (they keep parent_id and cascade).",
+      ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
     { "entity delete-limits", zae_admin_cmd_entity_delete_limits, 1, 1,
       " resource yes ",
       "entity delete-limits ENTITY [-r RESOURCE] [--yes]",
       "Delete the entity's limits for RESOURCE (default _default_).",
-      ZAE_ADMIN_CMD_DATA },
+      ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
     { "entity get-limits", zae_admin_cmd_entity_get, 1, 1, " resource ",
       "entity get-limits ENTITY [-r RESOURCE]",
       "Show the entity's stored limits for RESOURCE (default _default_).",
-      ZAE_ADMIN_CMD_DATA },
+      ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
+
+    { "entity key-hash", zae_admin_cmd_entity_key_hash, 0, 1,
+      " key-hash-secret-file api-key-env ",
+      "entity key-hash --key-hash-secret-file PATH [--api-key-env VAR]",
+      "Print the entity id of an API key (read from stdin, or from the\n"
+      "variable VAR): \"kh_\" and the base64url HMAC-SHA-256 of the key\n"
+      "with the secret in PATH, as the module's $zae_limit_key_hash.", 0 },
 
     { "entity list", zae_admin_cmd_entity_list, 0, 0,
       " parent with-custom-limits ",
@@ -155,16 +174,18 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
     { "entity list-resources", zae_admin_cmd_entity_resources, 1, 1, "",
       "entity list-resources ENTITY",
       "List the resources the entity has custom limits for.",
-      ZAE_ADMIN_CMD_DATA },
+      ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
     { "entity set-limits", zae_admin_cmd_entity_set, 1, 1,
       " resource limit ",
       "entity set-limits ENTITY [-r RESOURCE] -l LIMIT...",
       "Store limits for the entity on RESOURCE (default _default_) and\n"
-      "update the parameters of its existing bucket.", ZAE_ADMIN_CMD_DATA },
+      "update the parameters of its existing bucket.",
+      ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
     { "entity show", zae_admin_cmd_entity_show, 1, 1, "",
-      "entity show ENTITY", "Show an entity.", ZAE_ADMIN_CMD_DATA },
+      "entity show ENTITY", "Show an entity.",
+      ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
     { "help", NULL, 0, 0, "", "help [COMMAND]", "Show help.", 0 },
 
@@ -254,7 +275,7 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
     { "time-until-available", zae_admin_cmd_time_until, 2, 2, " needed ",
       "time-until-available ENTITY RESOURCE --needed name:N...",
       "Seconds until the tokens needed are available.",
-      ZAE_ADMIN_CMD_DATA },
+      ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
     { "usage", NULL, 0, 0, "", "usage <command>",
       "Usage snapshots written by \"aggregate\" (or the Lambda).",
@@ -262,16 +283,19 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
 
     { "usage list", zae_admin_cmd_usage_list, 0, 0,
       " entity-id resource window start end limit plot ",
-      "usage list [-e ENTITY] [-r RESOURCE] [-w WINDOW] [--start T] "
+      "usage list {-e ENTITY | -r RESOURCE} [-w WINDOW] [--start T] "
       "[--end T] [-l N] [-p]",
-      "List usage snapshots, newest first.", ZAE_ADMIN_CMD_DATA },
+      "List usage snapshots, newest first.  -e, -r or both are needed.",
+      ZAE_ADMIN_CMD_DATA },
 
     { "usage summary", zae_admin_cmd_usage_summary, 0, 0,
-      " entity-id resource window start end limit ",
-      "usage summary [-e ENTITY] [-r RESOURCE] [-w WINDOW] [--start T] "
+      " entity-id resource window start end ",
+      "usage summary {-e ENTITY | -r RESOURCE} [-w WINDOW] [--start T] "
       "[--end T]",
-      "Totals, averages and extremes over the matching snapshots.",
-      ZAE_ADMIN_CMD_DATA },
+      "Totals, averages and extremes over the matching snapshots of one\n"
+      "window: -w, else the finest window present (hourly, daily,\n"
+      "monthly), so that no event is counted twice.  -e, -r or both are\n"
+      "needed.", ZAE_ADMIN_CMD_DATA },
 
     { "version", zae_admin_cmd_version, 0, 0, "", "version",
       "Show the client version and the table's version record.", 0 },
@@ -289,6 +313,167 @@ static int zae_admin_parse(zae_admin_t *a, int argc, char **argv,
 static void zae_admin_help(zae_admin_t *a, const zae_admin_cmd_t *cmd,
     FILE *f);
 static int zae_admin_check_stdout(zae_admin_t *a);
+static int zae_admin_key_opt(const zae_admin_opt_def_t *d);
+static void *zae_admin_xalloc(void *ctx, size_t size);
+static int zae_admin_key_entity(zae_admin_t *a);
+
+
+/*
+ * zae-admin's allocator, as git's xmalloc(): a short-lived command has
+ * nothing better to do on out-of-memory than to say so and exit, so no
+ * caller checks for NULL (and the buffers built on it never fail)
+ */
+
+static void *
+zae_admin_xalloc(void *ctx, size_t size)
+{
+    void  *p;
+
+    p = zae_arena_alloc(ctx, size);
+
+    if (p == NULL) {
+        fprintf(stderr, "zae-admin: out of memory (%zu bytes)\n", size);
+        exit(ZAE_ADMIN_EXIT_FAILED);
+    }
+
+    return p;
+}
+
+
+static int
+zae_admin_key_opt(const zae_admin_opt_def_t *d)
+{
+    return strcmp(d->name, "key-hash-secret-file") == 0
+           || strcmp(d->name, "api-key-env") == 0;
+}
+
+
+/*
+ * --key-hash-secret-file: the entity id is "kh_" base64url(HMAC-SHA-256
+ * (secret, API key)) (zae_key_hash(), the module's $zae_limit_key_hash),
+ * inserted as the first argument.  The key is never taken from the
+ * command line, where ps shows it: it comes from the variable that
+ * --api-key-env names, else from the first line of stdin (not echoed on
+ * a terminal).
+ */
+
+static int
+zae_admin_key_entity(zae_admin_t *a)
+{
+    int                i;
+    char               line[4096], *id;
+    size_t             len;
+    const char        *path, *var, *key;
+    zae_err_t          err;
+    struct termios     old, quiet;
+    zae_key_secret_t   secret;
+
+    path = zae_admin_opt(a, "key-hash-secret-file");
+    var = zae_admin_opt(a, "api-key-env");
+
+    if (path == NULL) {
+        if (var) {
+            return zae_admin_usage_error(a, "--api-key-env needs "
+                                         "--key-hash-secret-file");
+        }
+
+        return ZAE_ADMIN_EXIT_OK;
+    }
+
+    if (a->nargs == ZAE_ADMIN_MAX_ARGS) {
+        return zae_admin_usage_error(a, "too many arguments");
+    }
+
+    if (zae_key_secret_read(&secret, path, &err) != ZAE_OK) {
+        zae_admin_error(a, "%s", err.msg);
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    if (var) {
+        key = getenv(var);
+
+        if (key == NULL) {
+            zae_key_secret_wipe(&secret);
+            return zae_admin_usage_error(a, "--api-key-env: \"%s\" is not "
+                                         "set", zae_admin_shown(a, var));
+        }
+
+        len = strlen(key);
+
+    } else {
+        if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0) {
+            fprintf(stderr, "API key (not echoed): ");
+            quiet = old;
+            quiet.c_lflag &= ~(tcflag_t) ECHO;
+            (void) tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+            key = fgets(line, sizeof(line), stdin);
+            (void) tcsetattr(STDIN_FILENO, TCSANOW, &old);
+            fputc('\n', stderr);
+
+        } else {
+            key = fgets(line, sizeof(line), stdin);
+        }
+
+        len = key ? strlen(key) : 0;
+
+        while (len && (key[len - 1] == '\n' || key[len - 1] == '\r')) {
+            len--;
+        }
+    }
+
+    if (len == 0) {
+        zae_key_secret_wipe(&secret);
+        OPENSSL_cleanse(line, sizeof(line));
+        return zae_admin_usage_error(a, "no API key given (%s)",
+                                     var ? "the variable is empty"
+                                         : "stdin is empty");
+    }
+
+    id = zae_alloc(&a->mem, ZAE_KEY_HASH_LEN + 1);
+
+    if (id == NULL
+        || zae_key_hash(&secret, (u_char *) key, len, (u_char *) id)
+           != ZAE_OK)
+    {
+        zae_key_secret_wipe(&secret);
+        OPENSSL_cleanse(line, sizeof(line));
+        zae_admin_error(a, "cannot hash the API key");
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    zae_key_secret_wipe(&secret);
+    OPENSSL_cleanse(line, sizeof(line));
+
+    id[ZAE_KEY_HASH_LEN] = '\0';
+
+    for (i = a->nargs; i > 0; i--) {
+        a->args[i] = a->args[i - 1];
+    }
+
+    a->args[0] = id;
+    a->nargs++;
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+int
+zae_admin_cmd_entity_key_hash(zae_admin_t *a)
+{
+    if (zae_admin_opt(a, "key-hash-secret-file") == NULL) {
+        return zae_admin_usage_error(a, "--key-hash-secret-file is "
+                                     "required");
+    }
+
+    if (a->json) {
+        printf("{\"entity_id\":\"%s\"}\n", a->args[0]);
+
+    } else {
+        printf("%s\n", a->args[0]);
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+}
 
 
 static const zae_admin_opt_def_t *
@@ -475,6 +660,58 @@ int
 zae_admin_flag(zae_admin_t *a, const char *name)
 {
     return zae_admin_opt(a, name) != NULL;
+}
+
+
+/* {ns}/WHAT{id}, or {ns}/WHAT without an id: the namespace's keys */
+
+zae_str_t
+zae_admin_ns_pk(zae_admin_t *a, const char *what, zae_str_t *id)
+{
+    if (id) {
+        return zae_admin_cat(a, "%.*s/%s%.*s", (int) a->nsid.len,
+                             a->nsid.data, what, (int) id->len, id->data);
+    }
+
+    return zae_admin_cat(a, "%.*s/%s", (int) a->nsid.len, a->nsid.data,
+                         what);
+}
+
+
+/* a name from the command line, checked by one of the core's validators */
+
+static int
+zae_admin_check_name(zae_admin_t *a, const char *what,
+    int (*validate)(const u_char *s, size_t len, zae_err_t *err),
+    const char *s, zae_str_t *out)
+{
+    zae_err_t  err;
+
+    *out = zae_admin_str(s);
+
+    if (validate(out->data, out->len, &err) != ZAE_OK) {
+        zae_admin_usage_error(a, "invalid %s \"%s\": %s", what,
+                              zae_admin_shown(a, s), err.msg);
+        return ZAE_ERROR;
+    }
+
+    return ZAE_OK;
+}
+
+
+int
+zae_admin_check_entity(zae_admin_t *a, const char *s, zae_str_t *out)
+{
+    return zae_admin_check_name(a, "entity id", zae_validate_entity_id, s,
+                                out);
+}
+
+
+int
+zae_admin_check_resource(zae_admin_t *a, const char *s, zae_str_t *out)
+{
+    return zae_admin_check_name(a, "resource", zae_validate_resource, s,
+                                out);
 }
 
 
@@ -700,6 +937,12 @@ zae_admin_parse(zae_admin_t *a, int argc, char **argv, int *help)
 
         snprintf(name, sizeof(name), " %s ", d->name);
 
+        if (cmd && (cmd->flags & ZAE_ADMIN_CMD_ENTITY)
+            && zae_admin_key_opt(d))
+        {
+            continue;
+        }
+
         if (cmd == NULL || strstr(cmd->options, name) == NULL) {
             return zae_admin_usage_error(a, "option \"--%s\" is not valid "
                                          "here", d->name);
@@ -765,7 +1008,10 @@ zae_admin_help(zae_admin_t *a, const zae_admin_cmd_t *cmd, FILE *f)
         for (d = &zae_admin_opt_defs[ZAE_ADMIN_GLOBAL_OPTS]; d->name; d++) {
             snprintf(name, sizeof(name), " %s ", d->name);
 
-            if (strstr(cmd->options, name) == NULL) {
+            if (strstr(cmd->options, name) == NULL
+                && !((cmd->flags & ZAE_ADMIN_CMD_ENTITY)
+                     && zae_admin_key_opt(d)))
+            {
                 continue;
             }
 
@@ -810,7 +1056,8 @@ main(int argc, char **argv)
     a.prog = "zae-admin";
 
     zae_arena_init(&a.arena, 0);
-    a.mem = zae_arena_mem(&a.arena);
+    a.mem.alloc = zae_admin_xalloc;
+    a.mem.ctx = &a.arena;
 
     rc = zae_admin_parse(&a, argc, argv, &help);
     if (rc != ZAE_ADMIN_EXIT_OK) {
@@ -863,6 +1110,15 @@ main(int argc, char **argv)
         zae_admin_help(&a, cmd, stderr);
         rc = ZAE_ADMIN_EXIT_USAGE;
         goto done;
+    }
+
+    if ((cmd->flags & ZAE_ADMIN_CMD_ENTITY)
+        || cmd->handler == zae_admin_cmd_entity_key_hash)
+    {
+        rc = zae_admin_key_entity(&a);
+        if (rc != ZAE_ADMIN_EXIT_OK) {
+            goto done;
+        }
     }
 
     if (a.nargs < cmd->min_args) {

@@ -23,6 +23,8 @@
 #include "zae_records.h"
 #include "zae_schema.h"
 #include "zae_version.h"
+#include "zae_keyhash.h"
+#include "zae_ddb.h"
 
 
 #define ZAE_ADMIN_VERSION        ZAE_VERSION
@@ -40,6 +42,7 @@
 /* command flags */
 #define ZAE_ADMIN_CMD_DATA       0x01    /* needs the namespace resolved */
 #define ZAE_ADMIN_CMD_GROUP      0x02    /* a group: lists subcommands */
+#define ZAE_ADMIN_CMD_ENTITY     0x04    /* ENTITY first: --key-hash-... */
 
 
 typedef struct zae_admin_s  zae_admin_t;
@@ -130,14 +133,28 @@ int zae_admin_opt_all(zae_admin_t *a, const char *name, const char **out,
 int zae_admin_flag(zae_admin_t *a, const char *name);
 int zae_admin_confirm(zae_admin_t *a, const char *what);
 zae_str_t zae_admin_str(const char *s);
+zae_str_t zae_admin_ns_pk(zae_admin_t *a, const char *what, zae_str_t *id);
+int zae_admin_check_entity(zae_admin_t *a, const char *s, zae_str_t *out);
+int zae_admin_check_resource(zae_admin_t *a, const char *s, zae_str_t *out);
 int zae_admin_random(zae_admin_t *a, u_char *buf, size_t len);
 void zae_admin_now_ts(u_char *out);
 int64_t zae_admin_now_ms(void);
 
 
+/* admin/zae-limiter.cfn.json, generated into zae_admin_cfn_json.c */
+
+extern const char    zae_admin_cfn_template[];
+extern const size_t  zae_admin_cfn_template_len;
+
+
 /* zae_admin_ddb.c */
 
+typedef int (*zae_admin_attempt_pt)(zae_admin_t *a, void *ctx,
+    zae_transport_e *transport);
+
 int zae_admin_http_init(zae_admin_t *a);
+int zae_admin_retry(zae_admin_t *a, const char *what, const char *url,
+    zae_admin_attempt_pt attempt, void *ctx);
 void zae_admin_http_done(zae_admin_t *a);
 int zae_admin_call(zae_admin_t *a, const char *target, zae_buf_t *body,
     zae_av_t **resp);
@@ -147,15 +164,24 @@ int zae_admin_post(zae_admin_t *a, const char *url, const char *service,
     const char *ctype, zae_buf_t *body, zae_buf_t *out,
     zae_transport_e *transport);
 int zae_admin_fail_ddb(zae_admin_t *a, const char *what);
+int zae_admin_check(zae_admin_t *a, int rc, const char *what);
 int zae_admin_is(zae_admin_t *a, const char *code);
 int zae_admin_cancel_reason(zae_admin_t *a, size_t i, const char *code);
 int zae_admin_get_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     int consistent, zae_av_t **item);
+int zae_admin_read(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
+    const char *what, zae_av_t **item);
 int zae_admin_put_item(zae_admin_t *a, zae_buf_t *item, const char *cond);
+int zae_admin_put_av(zae_admin_t *a, zae_av_t *item, const char *cond);
+int zae_admin_update(zae_admin_t *a, zae_ddb_req_t *r);
 int zae_admin_delete_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     const char *cond);
-int zae_admin_query(zae_admin_t *a, zae_buf_t *req, zae_av_t ***items,
+int zae_admin_query(zae_admin_t *a, zae_ddb_req_t *r, zae_av_t ***items,
     size_t *nitems, size_t max);
+int zae_admin_query_key(zae_admin_t *a, zae_ddb_req_t *r, const char *hash,
+    zae_str_t *key, const char *range, const char *prefix, size_t max,
+    const char *what, zae_av_t ***items, size_t *n);
+zae_av_t *zae_admin_key_av(zae_mem_t *mem, zae_str_t *pk, zae_str_t *sk);
 int zae_admin_body_start(zae_admin_t *a, zae_buf_t *b);
 int zae_admin_key(zae_buf_t *b, zae_str_t *pk, zae_str_t *sk);
 zae_str_t zae_admin_cat(zae_admin_t *a, const char *fmt, ...)
@@ -185,9 +211,20 @@ void zae_admin_table_init(zae_admin_table_t *t, int ncols, ...);
 int zae_admin_table_row(zae_admin_t *a, zae_admin_table_t *t, ...);
 void zae_admin_table_print(zae_admin_table_t *t);
 int zae_admin_print_json(zae_admin_t *a, zae_av_t *json);
+int zae_admin_output(zae_admin_t *a, zae_av_t *json, zae_admin_table_t *t);
+void zae_admin_result(zae_admin_t *a, const char *json, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 zae_av_t *zae_admin_json_obj(zae_admin_t *a);
 int zae_admin_json_set(zae_admin_t *a, zae_av_t *obj, const char *name,
     zae_av_t *v);
+void zae_admin_set_zstr(zae_admin_t *a, zae_av_t *obj, const char *name,
+    zae_str_t *s);
+void zae_admin_set_str(zae_admin_t *a, zae_av_t *obj, const char *name,
+    const char *s);
+void zae_admin_set_int(zae_admin_t *a, zae_av_t *obj, const char *name,
+    int64_t v);
+void zae_admin_set_bool(zae_admin_t *a, zae_av_t *obj, const char *name,
+    int v);
 zae_av_t *zae_admin_json_str(zae_admin_t *a, const char *s);
 zae_av_t *zae_admin_json_zstr(zae_admin_t *a, zae_str_t *s);
 zae_av_t *zae_admin_json_int(zae_admin_t *a, int64_t v);
@@ -195,7 +232,18 @@ zae_av_t *zae_admin_json_bool(zae_admin_t *a, int v);
 zae_av_t *zae_admin_item_to_json(zae_admin_t *a, const zae_av_t *item);
 
 
-/* zae_admin_limits.c */
+/* zae_admin_config.c: what the groups share to write configs */
+
+int zae_admin_parse_limits(zae_admin_t *a, zae_limits_t *ls);
+int zae_admin_audit_limits(zae_admin_t *a, zae_str_t *entity,
+    zae_str_t *resource, zae_limits_t *ls, zae_str_t *on_unavailable);
+int zae_admin_show_limits(zae_admin_t *a, zae_config_item_t *cfg,
+    const char *what, const char *kind, zae_str_t *entity,
+    zae_str_t *resource);
+int zae_admin_get_config(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
+    zae_config_item_t **cfg);
+int zae_admin_level_config(zae_admin_t *a, const char *kind, zae_str_t *id,
+    zae_config_item_t **cfg);
 
 int zae_admin_audit_event(zae_admin_t *a, zae_str_t *entity,
     const char *action, zae_str_t *resource, zae_buf_t *details);
@@ -209,7 +257,7 @@ int zae_admin_write_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
 int zae_admin_remove_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res);
 
 
-/* zae_admin_query.c */
+/* zae_admin_capacity.c */
 
 int zae_admin_resolve_limits(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
     const zae_limits_t **ls, zae_level_e *source, int quiet);
@@ -238,6 +286,7 @@ int zae_admin_cmd_entity_set(zae_admin_t *a);
 int zae_admin_cmd_entity_get(zae_admin_t *a);
 int zae_admin_cmd_entity_delete_limits(zae_admin_t *a);
 int zae_admin_cmd_entity_list(zae_admin_t *a);
+int zae_admin_cmd_entity_key_hash(zae_admin_t *a);
 int zae_admin_cmd_entity_resources(zae_admin_t *a);
 int zae_admin_cmd_entity_delete(zae_admin_t *a);
 int zae_admin_cmd_available(zae_admin_t *a);
@@ -260,6 +309,7 @@ int zae_admin_cmd_limits_apply(zae_admin_t *a);
 int zae_admin_cmd_cfn_template(zae_admin_t *a);
 int zae_admin_deploy_stack(zae_admin_t *a);
 int zae_admin_delete_stack(zae_admin_t *a);
+int zae_admin_deleted(zae_admin_t *a, const char *what);
 
 
 #endif /* _ZAE_ADMIN_H_INCLUDED_ */

@@ -31,6 +31,7 @@ static size_t zae_admin_write_cb(char *ptr, size_t size, size_t nmemb,
     void *ctx);
 static const char *zae_admin_getenv(void *ctx, const char *name);
 static int zae_admin_creds(zae_admin_t *a);
+static void zae_admin_creds_fail(zae_admin_t *a, const char *last);
 static int zae_admin_perform(zae_admin_t *a, const char *url,
     const char *service, const char *ctype, const char *target,
     zae_buf_t *body, zae_admin_sink_t *sink, zae_transport_e *transport);
@@ -146,15 +147,11 @@ zae_admin_creds(zae_admin_t *a)
 
     if (a->creds == NULL) {
         a->creds = calloc(1, sizeof(zae_creds_provider_t));
-        if (a->creds == NULL) {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ERROR;
-        }
 
         rc = zae_creds_provider_init(a->creds, zae_admin_getenv, NULL, NULL,
                                      &err);
         if (rc == ZAE_ERROR) {
-            zae_admin_error(a, "no AWS credentials: %s", err.msg);
+            zae_admin_creds_fail(a, err.msg);
             return ZAE_ERROR;
         }
     }
@@ -168,7 +165,7 @@ zae_admin_creds(zae_admin_t *a)
         }
 
         if (rc == ZAE_ERROR) {
-            zae_admin_error(a, "no AWS credentials: %s", err.msg);
+            zae_admin_creds_fail(a, err.msg);
             return ZAE_ERROR;
         }
 
@@ -211,12 +208,21 @@ zae_admin_creds(zae_admin_t *a)
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, a->curl_err);
+
+        a->curl_err[0] = '\0';
 
         cc = curl_easy_perform(c);
         status = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         curl_slist_free_all(hdrs);
         curl_easy_cleanup(c);
+
+        if (cc != CURLE_OK) {
+            snprintf(a->err_msg, sizeof(a->err_msg),
+                     "cannot reach \"%.200s\": %.250s", line,
+                     a->curl_err[0] ? a->curl_err : curl_easy_strerror(cc));
+        }
 
         rc = zae_creds_response(a->creds, cc == CURLE_OK ? (int) status : 0,
                                 sink.buf.data, sink.buf.len, time(NULL),
@@ -227,14 +233,78 @@ zae_admin_creds(zae_admin_t *a)
         }
 
         if (rc == ZAE_ERROR) {
-            zae_admin_error(a, "no AWS credentials: %s", err.msg);
+            zae_admin_creds_fail(a, cc != CURLE_OK ? a->err_msg : err.msg);
             return ZAE_ERROR;
         }
     }
 
-    zae_admin_error(a, "no AWS credentials: too many credential requests");
+    zae_admin_creds_fail(a, "too many credential requests");
 
     return ZAE_ERROR;
+}
+
+
+/*
+ * The chain failed: say what each provider lacked, in the chain's
+ * order, ending with the last provider's own error ("last")
+ */
+
+static void
+zae_admin_creds_fail(zae_admin_t *a, const char *last)
+{
+    const char          *home, *prof, *cred, *conf, *v;
+    zae_creds_source_e   src;
+
+    if (strncmp(last, "credentials: ", 13) == 0) {
+        last += 13;
+    }
+
+    src = a->creds ? a->creds->source : ZAE_CREDS_SRC_NONE;
+
+    if (src != ZAE_CREDS_SRC_ECS && src != ZAE_CREDS_SRC_IMDS
+        && strncmp(last, "no aws credentials found", 24) != 0)
+    {
+        /* a provider had something, but not something usable */
+
+        zae_admin_error(a, "no AWS credentials: %s", last);
+        return;
+    }
+
+    home = getenv("HOME");
+    home = home ? home : "~";
+    prof = getenv("AWS_PROFILE");
+    prof = prof && *prof ? prof : "default";
+    cred = getenv("AWS_SHARED_CREDENTIALS_FILE");
+    conf = getenv("AWS_CONFIG_FILE");
+
+    zae_admin_error(a, "no AWS credentials; the chain tried, in order:");
+
+    fprintf(stderr, "  environment: AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY are not set\n");
+
+    fprintf(stderr, "  shared files: no keys for profile \"%s\" in "
+            "\"%s%s\" or \"%s%s\"\n", prof, cred ? cred : home,
+            cred ? "" : "/.aws/credentials", conf ? conf : home,
+            conf ? "" : "/.aws/config");
+
+    if (src == ZAE_CREDS_SRC_ECS) {
+        fprintf(stderr, "  container endpoint: %s\n", last);
+
+    } else {
+        fprintf(stderr, "  container endpoint: "
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and "
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI are not set\n");
+
+        v = getenv("AWS_EC2_METADATA_DISABLED");
+
+        fprintf(stderr, "  instance metadata: %s\n",
+                src == ZAE_CREDS_SRC_IMDS ? last
+                : (v ? "disabled by AWS_EC2_METADATA_DISABLED" : last));
+    }
+
+    fprintf(stderr, "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (any "
+            "values for DynamoDB Local),\nor AWS_PROFILE with a profile in "
+            "the shared credentials file\n");
 }
 
 
@@ -358,124 +428,43 @@ zae_admin_perform(zae_admin_t *a, const char *url, const char *service,
 
 
 /*
- * One call with retries.  ZAE_OK: *resp is the parsed answer (may be
- * NULL when resp is NULL).  ZAE_DECLINED: DynamoDB answered with an
- * error, a->err_code/err_msg/err_body say which.  ZAE_ERROR: the call
- * failed (transport, retries exhausted, credentials); a message was
- * printed.
+ * One call with the project's retry policy, for every AWS service:
+ * "attempt" makes one request and returns ZAE_OK (done), ZAE_DECLINED
+ * (an error answer or a transport failure: a->err_code, err_msg,
+ * http_status say which) or ZAE_ERROR (fatal, reported).  When the
+ * attempts are spent: ZAE_ERROR, reported, if the endpoint could not be
+ * reached or a retryable error persisted; else ZAE_DECLINED, for the
+ * caller to judge the error.
  */
 
 int
-zae_admin_call(zae_admin_t *a, const char *target, zae_buf_t *body,
-    zae_av_t **resp)
+zae_admin_retry(zae_admin_t *a, const char *what, const char *url,
+    zae_admin_attempt_pt attempt, void *ctx)
 {
     int                 rc;
-    char                url[1024];
     int64_t             delay;
-    zae_av_t           *root, *v;
-    zae_err_t           err;
-    zae_str_t           s;
-    const char         *p;
     zae_retry_op_t      op;
     zae_transport_e     transport;
-    zae_admin_sink_t    sink;
     zae_retry_class_e   cls;
-
-    if (body->failed || zae_buf_add(body, "", 1) != ZAE_OK) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
-
-    body->len--;
-
-    if (zae_admin_creds(a) != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    if (a->endpoint) {
-        snprintf(url, sizeof(url), "%s", a->endpoint);
-
-    } else {
-        snprintf(url, sizeof(url), "https://%s.%s.amazonaws.com/",
-                 strncmp(target, "DynamoDBStreams", 15) == 0
-                 ? "streams.dynamodb" : "dynamodb", a->region);
-    }
 
     zae_retry_op_init(&op);
 
-    a->err_code[0] = '\0';
-    a->err_msg[0] = '\0';
-    a->err_body = NULL;
-
     for ( ;; ) {
-        zae_buf_init(&sink.buf, &a->mem, 4096);
-        sink.max = ZAE_ADMIN_BODY_MAX;
+        a->err_code[0] = '\0';
+        a->err_msg[0] = '\0';
+        a->err_body = NULL;
+        a->http_status = 0;
+        transport = ZAE_TRANSPORT_OK;
 
-        rc = zae_admin_perform(a, url, "dynamodb",
-                               "application/x-amz-json-1.0", target, body,
-                               &sink, &transport);
+        rc = attempt(a, ctx, &transport);
+
         if (rc == ZAE_ERROR) {
             return ZAE_ERROR;
         }
 
-        root = NULL;
-
         if (rc == ZAE_OK) {
-            if (zae_json_parse(&a->mem, sink.buf.data, sink.buf.len, NULL,
-                               &root, &err)
-                != ZAE_OK)
-            {
-                if (a->http_status == 200) {
-                    zae_admin_error(a, "invalid response to \"%s\": %s",
-                                    zae_admin_shown(a, target), err.msg);
-                    return ZAE_ERROR;
-                }
-
-                root = NULL;
-            }
-
-            if (a->http_status == 200) {
-                zae_retry_success(&a->retry, &op);
-
-                if (resp) {
-                    *resp = root;
-                }
-
-                return ZAE_OK;
-            }
-
-            /* an error answer: {"__type":"...#Code","message":"..."} */
-
-            snprintf(a->err_code, sizeof(a->err_code), "HTTP%ld",
-                     a->http_status);
-            snprintf(a->err_msg, sizeof(a->err_msg), "HTTP status %ld",
-                     a->http_status);
-            a->err_body = root;
-
-            if (root) {
-                v = zae_json_get(root, "__type");
-
-                if (v && zae_av_get_str(v, &s) == ZAE_OK) {
-                    p = (char *) s.data + s.len;
-
-                    while (p > (char *) s.data && p[-1] != '#') {
-                        p--;
-                    }
-
-                    snprintf(a->err_code, sizeof(a->err_code), "%.*s",
-                             (int) (s.len - (p - (char *) s.data)), p);
-                }
-
-                v = zae_json_get(root, "message");
-                if (v == NULL) {
-                    v = zae_json_get(root, "Message");
-                }
-
-                if (v && zae_av_get_str(v, &s) == ZAE_OK) {
-                    snprintf(a->err_msg, sizeof(a->err_msg), "%.*s",
-                             (int) s.len, s.data);
-                }
-            }
+            zae_retry_success(&a->retry, &op);
+            return ZAE_OK;
         }
 
         cls = zae_retry_classify((u_char *) a->err_code, strlen(a->err_code),
@@ -497,12 +486,143 @@ zae_admin_call(zae_admin_t *a, const char *target, zae_buf_t *body,
     }
 
     if (cls != ZAE_RETRY_NOT_RETRYABLE) {
-        zae_admin_error(a, "%s failed after retries: %s: %s", target,
+        zae_admin_error(a, "%s failed after retries: %s: %s", what,
                         a->err_code, a->err_msg);
         return ZAE_ERROR;
     }
 
     return ZAE_DECLINED;
+}
+
+
+/* one DynamoDB (or DynamoDB Streams) request of zae_admin_call() */
+
+typedef struct {
+    const char         *url;
+    const char         *target;
+    zae_buf_t          *body;
+    zae_av_t          **resp;
+} zae_admin_ddb_call_t;
+
+
+static int
+zae_admin_ddb_attempt(zae_admin_t *a, void *ctx, zae_transport_e *transport)
+{
+    int                    rc;
+    zae_av_t              *root, *v;
+    zae_err_t              err;
+    zae_str_t              s;
+    const char            *p;
+    zae_admin_sink_t       sink;
+    zae_admin_ddb_call_t  *c = ctx;
+
+    zae_buf_init(&sink.buf, &a->mem, 4096);
+    sink.max = ZAE_ADMIN_BODY_MAX;
+
+    rc = zae_admin_perform(a, c->url, "dynamodb",
+                           "application/x-amz-json-1.0", c->target, c->body,
+                           &sink, transport);
+    if (rc != ZAE_OK) {
+        return rc;
+    }
+
+    root = NULL;
+
+    if (zae_json_parse(&a->mem, sink.buf.data, sink.buf.len, NULL, &root,
+                       &err)
+        != ZAE_OK)
+    {
+        if (a->http_status == 200) {
+            zae_admin_error(a, "invalid response to \"%s\": %s",
+                            zae_admin_shown(a, c->target), err.msg);
+            return ZAE_ERROR;
+        }
+
+        root = NULL;
+    }
+
+    if (a->http_status == 200) {
+        if (c->resp) {
+            *c->resp = root;
+        }
+
+        return ZAE_OK;
+    }
+
+    /* an error answer: {"__type":"...#Code","message":"..."} */
+
+    snprintf(a->err_code, sizeof(a->err_code), "HTTP%ld", a->http_status);
+    snprintf(a->err_msg, sizeof(a->err_msg), "HTTP status %ld",
+             a->http_status);
+    a->err_body = root;
+
+    if (root == NULL) {
+        return ZAE_DECLINED;
+    }
+
+    v = zae_json_get(root, "__type");
+
+    if (v && zae_av_get_str(v, &s) == ZAE_OK) {
+        p = (char *) s.data + s.len;
+
+        while (p > (char *) s.data && p[-1] != '#') {
+            p--;
+        }
+
+        snprintf(a->err_code, sizeof(a->err_code), "%.*s",
+                 (int) (s.len - (p - (char *) s.data)), p);
+    }
+
+    v = zae_json_get(root, "message");
+    if (v == NULL) {
+        v = zae_json_get(root, "Message");
+    }
+
+    if (v && zae_av_get_str(v, &s) == ZAE_OK) {
+        snprintf(a->err_msg, sizeof(a->err_msg), "%.*s", (int) s.len,
+                 s.data);
+    }
+
+    return ZAE_DECLINED;
+}
+
+
+/*
+ * A DynamoDB call with retries.  ZAE_OK: *resp is the parsed answer
+ * (resp may be NULL).  ZAE_DECLINED: DynamoDB answered with an error,
+ * a->err_code/err_msg/err_body say which.  ZAE_ERROR: the call failed
+ * (transport, retries exhausted, credentials); a message was printed.
+ */
+
+int
+zae_admin_call(zae_admin_t *a, const char *target, zae_buf_t *body,
+    zae_av_t **resp)
+{
+    char                  url[1024];
+    zae_admin_ddb_call_t  c;
+
+    zae_buf_add(body, "", 1);
+    body->len--;
+
+    if (zae_admin_creds(a) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    if (a->endpoint) {
+        snprintf(url, sizeof(url), "%s", a->endpoint);
+
+    } else {
+        snprintf(url, sizeof(url), "https://%s.%s.amazonaws.com/",
+                 strncmp(target, "DynamoDBStreams", 15) == 0
+                 ? "streams.dynamodb" : "dynamodb", a->region);
+    }
+
+    c.url = url;
+    c.target = target;
+    c.body = body;
+    c.resp = resp;
+
+    return zae_admin_retry(a, target, url, zae_admin_ddb_attempt, &c);
 }
 
 
@@ -532,6 +652,24 @@ zae_admin_fail_ddb(zae_admin_t *a, const char *what)
     zae_admin_error(a, "%s: %s: %s", what, a->err_code, a->err_msg);
 
     return ZAE_ADMIN_EXIT_FAILED;
+}
+
+
+/*
+ * The result of a call whose DynamoDB errors all fail the command: a
+ * ZAE_DECLINED is reported as "what: code: message" and becomes
+ * ZAE_ERROR; ZAE_OK and ZAE_ERROR pass through
+ */
+
+int
+zae_admin_check(zae_admin_t *a, int rc, const char *what)
+{
+    if (rc == ZAE_DECLINED) {
+        zae_admin_fail_ddb(a, what);
+        return ZAE_ERROR;
+    }
+
+    return rc;
 }
 
 
@@ -607,15 +745,9 @@ int
 zae_admin_body_start(zae_admin_t *a, zae_buf_t *b)
 {
     zae_buf_init(b, &a->mem, 1024);
+    zae_buf_add_str(b, "{\"TableName\":");
 
-    if (zae_buf_add_str(b, "{\"TableName\":") != ZAE_OK
-        || zae_json_add_string(b, (u_char *) a->table, strlen(a->table))
-           != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    return ZAE_OK;
+    return zae_json_add_string(b, (u_char *) a->table, strlen(a->table));
 }
 
 
@@ -624,16 +756,46 @@ zae_admin_body_start(zae_admin_t *a, zae_buf_t *b)
 int
 zae_admin_key(zae_buf_t *b, zae_str_t *pk, zae_str_t *sk)
 {
-    if (zae_buf_add_str(b, "\"Key\":{") != ZAE_OK
-        || zae_rec_attr_s(b, "PK", pk) != ZAE_OK
-        || zae_buf_add_str(b, ",") != ZAE_OK
-        || zae_rec_attr_s(b, "SK", sk) != ZAE_OK
-        || zae_buf_add_str(b, "}") != ZAE_OK)
-    {
+    zae_buf_add_str(b, "\"Key\":");
+
+    return zae_item_encode(b, zae_admin_key_av(b->mem, pk, sk));
+}
+
+
+/* the primary key as a typed map */
+
+zae_av_t *
+zae_admin_key_av(zae_mem_t *mem, zae_str_t *pk, zae_str_t *sk)
+{
+    zae_keys_t  k;
+
+    memset(&k, 0, sizeof(zae_keys_t));
+    k.pk = *pk;
+    k.sk = *sk;
+
+    return zae_keys_key(mem, &k);
+}
+
+
+/* a request built by the core's builders: TableName is ours */
+
+static int
+zae_admin_request(zae_admin_t *a, const char *op,
+    int (*build)(zae_buf_t *b, const zae_ddb_req_t *r), zae_ddb_req_t *r,
+    zae_av_t **resp)
+{
+    zae_buf_t  b;
+
+    r->table = zae_admin_str(a->table);
+
+    zae_buf_init(&b, &a->mem, 1024);
+
+    if (build(&b, r) != ZAE_OK) {
+        zae_admin_error(a, "invalid %s request", op);
         return ZAE_ERROR;
     }
 
-    return ZAE_OK;
+    return zae_admin_ddb(a, op, &b, resp);
 }
 
 
@@ -646,24 +808,18 @@ int
 zae_admin_get_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     int consistent, zae_av_t **item)
 {
-    int         rc;
-    zae_av_t   *resp, *it;
-    zae_buf_t   b;
-    zae_err_t   err;
+    int            rc;
+    zae_av_t      *resp, *it;
+    zae_err_t      err;
+    zae_ddb_req_t  r;
 
     *item = NULL;
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, pk, sk) != ZAE_OK
-        || zae_buf_printf(&b, ",\"ConsistentRead\":%s}",
-                          consistent ? "true" : "false") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    memset(&r, 0, sizeof(zae_ddb_req_t));
+    r.key = zae_admin_key_av(&a->mem, pk, sk);
+    r.consistent_read = consistent ? 1 : 0;
 
-    rc = zae_admin_ddb(a, "GetItem", &b, &resp);
+    rc = zae_admin_request(a, "GetItem", zae_ddb_get_item, &r, &resp);
     if (rc != ZAE_OK) {
         return rc;
     }
@@ -685,26 +841,57 @@ zae_admin_get_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
 }
 
 
+/* a consistent GetItem whose DynamoDB errors fail the command */
+
+int
+zae_admin_read(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
+    const char *what, zae_av_t **item)
+{
+    return zae_admin_check(a, zae_admin_get_item(a, pk, sk, 1, item), what);
+}
+
+
 int
 zae_admin_put_item(zae_admin_t *a, zae_buf_t *item, const char *cond)
 {
     zae_buf_t  b;
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"Item\":") != ZAE_OK
-        || zae_buf_add(&b, item->data, item->len) != ZAE_OK
-        || (cond
-            && (zae_buf_add_str(&b, ",\"ConditionExpression\":") != ZAE_OK
-                || zae_json_add_string(&b, (u_char *) cond, strlen(cond))
-                   != ZAE_OK))
-        || zae_buf_add_str(&b, "}") != ZAE_OK
-        || item->failed)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, ",\"Item\":");
+    zae_buf_add(&b, item->data, item->len);
+
+    if (cond) {
+        zae_buf_add_str(&b, ",\"ConditionExpression\":");
+        zae_json_add_string(&b, (u_char *) cond, strlen(cond));
     }
 
+    zae_buf_add_str(&b, "}");
+
     return zae_admin_ddb(a, "PutItem", &b, NULL);
+}
+
+
+/* UpdateItem built by the core's builder: key, update, names, values... */
+
+int
+zae_admin_update(zae_admin_t *a, zae_ddb_req_t *r)
+{
+    return zae_admin_request(a, "UpdateItem", zae_ddb_update_item, r, NULL);
+}
+
+
+/* PutItem of a typed item, built by the core's builder */
+
+int
+zae_admin_put_av(zae_admin_t *a, zae_av_t *item, const char *cond)
+{
+    zae_ddb_req_t  r;
+
+    memset(&r, 0, sizeof(zae_ddb_req_t));
+    r.item = item;
+    r.condition = zae_admin_str(cond);
+
+    return zae_admin_request(a, "PutItem", zae_ddb_put_item, &r, NULL);
 }
 
 
@@ -712,60 +899,37 @@ int
 zae_admin_delete_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     const char *cond)
 {
-    zae_buf_t  b;
+    zae_ddb_req_t  r;
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, pk, sk) != ZAE_OK
-        || (cond
-            && (zae_buf_add_str(&b, ",\"ConditionExpression\":") != ZAE_OK
-                || zae_json_add_string(&b, (u_char *) cond, strlen(cond))
-                   != ZAE_OK))
-        || zae_buf_add_str(&b, "}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    memset(&r, 0, sizeof(zae_ddb_req_t));
+    r.key = zae_admin_key_av(&a->mem, pk, sk);
+    r.condition = zae_admin_str(cond);
 
-    return zae_admin_ddb(a, "DeleteItem", &b, NULL);
+    return zae_admin_request(a, "DeleteItem", zae_ddb_delete_item, &r, NULL);
 }
 
 
 /*
- * Query with paging.  req holds the request body without its closing
- * brace; items are typed.  At most max items are returned (0: no
- * limit other than memory).
+ * Query with paging, r built by the caller for zae_ddb_query() (the
+ * table and ExclusiveStartKey are set here); items are typed.  At most
+ * max items are returned (0: no limit other than memory).
  */
 
 int
-zae_admin_query(zae_admin_t *a, zae_buf_t *req, zae_av_t ***items,
+zae_admin_query(zae_admin_t *a, zae_ddb_req_t *r, zae_av_t ***items,
     size_t *nitems, size_t max)
 {
     int         rc;
     size_t      n, cap, i, pages;
     zae_av_t   *resp, *list, *lek, **out, **nout;
-    zae_buf_t   b;
     zae_err_t   err;
 
     n = 0;
     cap = 0;
     out = NULL;
-    lek = NULL;
 
     for (pages = 0; pages < 100000; pages++) {
-        zae_buf_init(&b, &a->mem, req->len + 256);
-
-        if (zae_buf_add(&b, req->data, req->len) != ZAE_OK
-            || (lek
-                && (zae_buf_add_str(&b, ",\"ExclusiveStartKey\":") != ZAE_OK
-                    || zae_json_encode(&b, lek) != ZAE_OK))
-            || zae_buf_add_str(&b, "}") != ZAE_OK)
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ERROR;
-        }
-
-        rc = zae_admin_ddb(a, "Query", &b, &resp);
+        rc = zae_admin_request(a, "Query", zae_ddb_query, r, &resp);
         if (rc != ZAE_OK) {
             return rc;
         }
@@ -787,10 +951,6 @@ zae_admin_query(zae_admin_t *a, zae_buf_t *req, zae_av_t ***items,
             if (n == cap) {
                 cap = cap ? cap * 2 : 64;
                 nout = zae_alloc(&a->mem, cap * sizeof(zae_av_t *));
-                if (nout == NULL) {
-                    zae_admin_error(a, "out of memory");
-                    return ZAE_ERROR;
-                }
 
                 if (n) {
                     memcpy(nout, out, n * sizeof(zae_av_t *));
@@ -807,12 +967,65 @@ zae_admin_query(zae_admin_t *a, zae_buf_t *req, zae_av_t ***items,
         if (lek == NULL || (max && n == max)) {
             break;
         }
+
+        if (zae_item_from_ddb(lek, &err) != ZAE_OK) {
+            zae_admin_error(a, "invalid LastEvaluatedKey: %s", err.msg);
+            return ZAE_ERROR;
+        }
+
+        r->start_key = lek;
     }
 
     *items = out;
     *nitems = n;
 
     return ZAE_OK;
+}
+
+
+/*
+ * The common query: "hash = :k", and "AND begins_with(range, :p)" when
+ * range is set, on the index of a GSI key ("GSI2PK": GSI2), else the
+ * table; r may be NULL, or set a filter and its values, the direction,
+ * consistency, a limit, a start key.  Errors of DynamoDB are reported
+ * as "what: ...".
+ */
+
+int
+zae_admin_query_key(zae_admin_t *a, zae_ddb_req_t *r, const char *hash,
+    zae_str_t *key, const char *range, const char *prefix, size_t max,
+    const char *what, zae_av_t ***items, size_t *n)
+{
+    zae_av_t       *values;
+    zae_ddb_req_t   plain;
+
+    if (r == NULL) {
+        memset(&plain, 0, sizeof(zae_ddb_req_t));
+        r = &plain;
+    }
+
+    if (r->index.len == 0 && strncmp(hash, "GSI", 3) == 0) {
+        r->index.data = (u_char *) hash;
+        r->index.len = 4;                       /* "GSI1PK" is on "GSI1" */
+    }
+
+    values = r->values ? (zae_av_t *) r->values : zae_av_map(&a->mem);
+
+    zae_item_set_s(&a->mem, values, ":k", key->data, key->len);
+
+    if (range) {
+        zae_item_set_s(&a->mem, values, ":p", (u_char *) prefix,
+                       strlen(prefix));
+        r->key_condition = zae_admin_cat(a, "%s = :k AND begins_with(%s, "
+                                         ":p)", hash, range);
+
+    } else {
+        r->key_condition = zae_admin_cat(a, "%s = :k", hash);
+    }
+
+    r->values = values;
+
+    return zae_admin_check(a, zae_admin_query(a, r, items, n, max), what);
 }
 
 
@@ -830,10 +1043,7 @@ zae_admin_post(zae_admin_t *a, const char *url, const char *service,
     int               rc;
     zae_admin_sink_t  sink;
 
-    if (body->failed || zae_buf_add(body, "", 1) != ZAE_OK) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    zae_buf_add(body, "", 1);
 
     body->len--;
 

@@ -2,87 +2,144 @@
 /*
  * Copyright (C) zae-limit authors
  *
- * zae-admin limits and entities (facts 4.3, 4.5, 8): system and
- * resource defaults, entities, entity limits with the config registry
- * and bucket parameter sync, audit events, and the capacity queries
- * available and time-until-available.
+ * zae-admin declarative limits (facts 10.2): "limits plan|diff|apply -f
+ * FILE" with zae-limiter's YAML manifest, its diff against the
+ * #PROVISIONER state, its applied_hash, and the state item itself.
+ * Writes go through the same paths as the imperative commands (full
+ * config items, registries, bucket sync, audit events).
  */
 
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yaml.h>
+#include <openssl/evp.h>
 
 #include "zae_admin.h"
-#include "zae_bucket.h"
-#include "zae_schema.h"
 
 
-#define ZAE_ADMIN_MAX_SHARDS  1024
+#define ZAE_ADMIN_MANIFEST_MAX  (4 * 1024 * 1024)
+#define ZAE_ADMIN_DECLS_MAX     10000
 
 
-static int zae_admin_parse_limits(zae_admin_t *a, zae_limits_t *ls);
-static int zae_admin_audit_limits(zae_admin_t *a, zae_str_t *entity,
-    zae_str_t *resource, zae_limits_t *ls, zae_str_t *on_unavailable);
-static int zae_admin_show_limits(zae_admin_t *a, zae_config_item_t *cfg,
-    const char *what, const char *kind, zae_str_t *entity,
-    zae_str_t *resource);
-static int zae_admin_get_config(zae_admin_t *a, zae_str_t *pk,
-    zae_str_t *sk, zae_config_item_t **cfg);
-static int zae_admin_item_buf(zae_admin_t *a, zae_av_t *item, zae_buf_t *b);
-static int zae_admin_sync_bucket(zae_admin_t *a, zae_str_t *entity,
-    zae_str_t *resource, const zae_limits_t *ls, int64_t ttl,
-    zae_str_t *stale, size_t nstale);
-static int zae_admin_entity_exists(zae_admin_t *a, zae_str_t *entity,
-    zae_av_t **meta);
-static int zae_admin_reconcile(zae_admin_t *a, zae_str_t *ent,
-    zae_str_t *res);
-static int zae_admin_check_entity(zae_admin_t *a, const char *s,
-    zae_str_t *out);
-static int zae_admin_check_resource(zae_admin_t *a, const char *s,
-    zae_str_t *out);
+typedef struct {
+    zae_str_t            entity;      /* entity configs */
+    zae_str_t            name;        /* resource */
+    zae_limits_t         limits;
+} zae_admin_decl_t;
+
+
+typedef struct {
+    zae_str_t            entity;
+    zae_admin_decl_t    *res;
+    size_t               nres;
+} zae_admin_edecl_t;
+
+
+typedef struct {
+    zae_str_t            ns;
+    int                  has_system;
+    zae_limits_t         system;
+    zae_str_t            onu;
+    zae_admin_decl_t    *res;
+    size_t               nres;
+    zae_admin_edecl_t   *ents;
+    size_t               nents;
+} zae_admin_manifest_t;
+
+
+typedef enum {
+    ZAE_ADMIN_PLAN = 0,
+    ZAE_ADMIN_DIFF,
+    ZAE_ADMIN_APPLY
+} zae_admin_limits_mode_e;
+
+
+typedef enum {
+    ZAE_ADMIN_SAME = 0,               /* declared and live alike: nothing */
+    ZAE_ADMIN_CREATE,
+    ZAE_ADMIN_UPDATE,
+    ZAE_ADMIN_DELETE
+} zae_admin_action_e;
+
+
+typedef enum {
+    ZAE_ADMIN_SYSTEM = 0,
+    ZAE_ADMIN_RESOURCE,
+    ZAE_ADMIN_ENTITY
+} zae_admin_level_e;
+
+
+/*
+ * An item the manifest declares (decl, or the system defaults) or one
+ * the #PROVISIONER state says was managed and the manifest no longer
+ * declares; its action is decided against the live item
+ */
+
+typedef struct {
+    zae_admin_action_e   action;
+    zae_admin_level_e    level;
+    unsigned             declared:1;
+    zae_str_t            entity;
+    zae_str_t            resource;
+    zae_admin_decl_t    *decl;
+} zae_admin_change_t;
+
+
+static const char  *zae_admin_action_names[] = {
+    "same", "create", "update", "delete"
+};
+
+static const char  *zae_admin_action_symbols[] = { "=", "+", "~", "-" };
+
+static const char  *zae_admin_level_names[] = {
+    "system", "resource", "entity"
+};
+
+
+typedef struct {
+    zae_admin_t         *a;
+    const char          *file;
+    yaml_document_t     *doc;
+} zae_admin_yctx_t;
+
+
+static int
+zae_admin_yerr(zae_admin_yctx_t *y, yaml_node_t *n, const char *msg,
+    const char *what)
+{
+    zae_admin_error(y->a, "%s:%lu: %s%s%s%s", y->file,
+                    n ? (unsigned long) n->start_mark.line + 1 : 1UL, msg,
+                    what ? " \"" : "", what ? what : "", what ? "\"" : "");
+
+    return ZAE_ERROR;
+}
 
 
 static zae_str_t
-zae_admin_ns_pk(zae_admin_t *a, const char *what, zae_str_t *id)
+zae_admin_yscalar(zae_admin_yctx_t *y, yaml_node_t *n)
 {
-    if (id) {
-        return zae_admin_cat(a, "%.*s/%s%.*s", (int) a->nsid.len,
-                             a->nsid.data, what, (int) id->len, id->data);
+    zae_str_t  s;
+
+    s.len = n->data.scalar.length;
+    s.data = zae_strdup(&y->a->mem, n->data.scalar.value, s.len);
+
+    if (s.data == NULL) {
+        s.len = 0;
     }
 
-    return zae_admin_cat(a, "%.*s/%s", (int) a->nsid.len, a->nsid.data,
-                         what);
+    return s;
 }
 
 
-static int
-zae_admin_check_entity(zae_admin_t *a, const char *s, zae_str_t *out)
-{
-    zae_err_t  err;
-
-    *out = zae_admin_str(s);
-
-    if (zae_validate_entity_id(out->data, out->len, &err) != ZAE_OK) {
-        zae_admin_usage_error(a, "invalid entity id \"%s\": %s",
-                              zae_admin_shown(a, s), err.msg);
-        return ZAE_ERROR;
-    }
-
-    return ZAE_OK;
-}
-
+/* a mapping: ZAE_OK; anything else is an error at its line */
 
 static int
-zae_admin_check_resource(zae_admin_t *a, const char *s, zae_str_t *out)
+zae_admin_ymap(zae_admin_yctx_t *y, yaml_node_t *n, const char *what)
 {
-    zae_err_t  err;
-
-    *out = zae_admin_str(s);
-
-    if (zae_validate_resource(out->data, out->len, &err) != ZAE_OK) {
-        zae_admin_usage_error(a, "invalid resource \"%s\": %s",
-                              zae_admin_shown(a, s), err.msg);
-        return ZAE_ERROR;
+    if (n == NULL || n->type != YAML_MAPPING_NODE) {
+        return zae_admin_yerr(y, n, "expected a mapping for", what);
     }
 
     return ZAE_OK;
@@ -90,268 +147,694 @@ zae_admin_check_resource(zae_admin_t *a, const char *s, zae_str_t *out)
 
 
 static int
-zae_admin_parse_limits(zae_admin_t *a, zae_limits_t *ls)
+zae_admin_ykey(zae_admin_yctx_t *y, yaml_node_pair_t *p, zae_str_t *key,
+    yaml_node_t **value)
 {
-    int          i, n;
-    zae_err_t    err;
-    const char  *specs[ZAE_LIMITS_MAX + 1];
-    zae_limit_t  l;
+    yaml_node_t  *k;
+
+    k = yaml_document_get_node(y->doc, p->key);
+    *value = yaml_document_get_node(y->doc, p->value);
+
+    if (k == NULL || k->type != YAML_SCALAR_NODE || *value == NULL) {
+        return zae_admin_yerr(y, k, "expected a string key", NULL);
+    }
+
+    *key = zae_admin_yscalar(y, k);
+
+    return key->data ? ZAE_OK : ZAE_ERROR;
+}
+
+
+static int
+zae_admin_yint(zae_admin_yctx_t *y, yaml_node_t *n, const char *what,
+    int64_t *v)
+{
+    size_t   i, len;
+    u_char  *p;
+
+    if (n->type != YAML_SCALAR_NODE) {
+        return zae_admin_yerr(y, n, "expected an integer for", what);
+    }
+
+    p = n->data.scalar.value;
+    len = n->data.scalar.length;
+
+    if (len == 0 || len > 15) {
+        return zae_admin_yerr(y, n, "expected a positive integer for",
+                              what);
+    }
+
+    *v = 0;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return zae_admin_yerr(y, n, "expected a positive integer for",
+                                  what);
+        }
+
+        *v = *v * 10 + (p[i] - '0');
+    }
+
+    if (*v <= 0) {
+        return zae_admin_yerr(y, n, "expected a positive integer for",
+                              what);
+    }
+
+    return ZAE_OK;
+}
+
+
+/* {limits: {name: {capacity, refill_amount?, refill_period?, burst?}}} */
+
+static int
+zae_admin_ylimits(zae_admin_yctx_t *y, yaml_node_t *n, zae_limits_t *ls,
+    const char *skip)
+{
+    int64_t            v, cap, burst, ra, rp;
+    zae_str_t          key, lkey, fk;
+    zae_err_t          err;
+    zae_limit_t        l;
+    yaml_node_t       *val, *lval, *f;
+    yaml_node_pair_t  *p, *lp, *fp;
 
     ls->nelts = 0;
 
-    n = zae_admin_opt_all(a, "limit", specs, ZAE_LIMITS_MAX + 1);
-
-    if (n == 0) {
-        zae_admin_usage_error(a, "at least one -l LIMIT is required");
+    if (zae_admin_ymap(y, n, "limits") != ZAE_OK) {
         return ZAE_ERROR;
     }
 
-    if (n > ZAE_LIMITS_MAX) {
-        zae_admin_usage_error(a, "too many limits: at most %d",
-                              ZAE_LIMITS_MAX);
-        return ZAE_ERROR;
-    }
-
-    for (i = 0; i < n; i++) {
-        if (zae_limit_parse(&l, (u_char *) specs[i], strlen(specs[i]), &err)
-            != ZAE_OK
-            || zae_limits_add(ls, &l, &err) != ZAE_OK)
-        {
-            zae_admin_usage_error(a, "%s", err.msg);
+    for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++)
+    {
+        if (zae_admin_ykey(y, p, &key, &val) != ZAE_OK) {
             return ZAE_ERROR;
+        }
+
+        if (skip && strcmp((char *) key.data, skip) == 0) {
+            continue;
+        }
+
+        if (key.len != 6 || memcmp(key.data, "limits", 6) != 0) {
+            return zae_admin_yerr(y, yaml_document_get_node(y->doc, p->key),
+                                  "unknown key", (char *) key.data);
+        }
+
+        if (zae_admin_ymap(y, val, "limits") != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        for (lp = val->data.mapping.pairs.start;
+             lp < val->data.mapping.pairs.top;
+             lp++)
+        {
+            if (zae_admin_ykey(y, lp, &lkey, &lval) != ZAE_OK
+                || zae_admin_ymap(y, lval, (char *) lkey.data) != ZAE_OK)
+            {
+                return ZAE_ERROR;
+            }
+
+            cap = burst = ra = rp = 0;
+
+            for (fp = lval->data.mapping.pairs.start;
+                 fp < lval->data.mapping.pairs.top;
+                 fp++)
+            {
+                if (zae_admin_ykey(y, fp, &fk, &f) != ZAE_OK
+                    || zae_admin_yint(y, f, (char *) fk.data, &v) != ZAE_OK)
+                {
+                    return ZAE_ERROR;
+                }
+
+                if (strcmp((char *) fk.data, "capacity") == 0) {
+                    cap = v;
+
+                } else if (strcmp((char *) fk.data, "burst") == 0) {
+                    burst = v;
+
+                } else if (strcmp((char *) fk.data, "refill_amount") == 0) {
+                    ra = v;
+
+                } else if (strcmp((char *) fk.data, "refill_period") == 0) {
+                    rp = v;
+
+                } else {
+                    return zae_admin_yerr(y, f, "unknown limit field",
+                                          (char *) fk.data);
+                }
+            }
+
+            if (cap == 0 && burst == 0) {
+                return zae_admin_yerr(y, lval, "missing capacity of limit",
+                                      (char *) lkey.data);
+            }
+
+            /* as zae-limiter: burst replaces capacity, then defaults */
+
+            l.name = lkey;
+            l.capacity = burst ? burst : cap;
+            l.refill_amount = ra ? ra : l.capacity;
+            l.period = rp ? rp : 60;
+
+            if (zae_limits_add(ls, &l, &err) != ZAE_OK) {
+                return zae_admin_yerr(y, lval, err.msg, NULL);
+            }
         }
     }
 
     return ZAE_OK;
-}
-
-
-static int
-zae_admin_item_buf(zae_admin_t *a, zae_av_t *item, zae_buf_t *b)
-{
-    zae_buf_init(b, &a->mem, 1024);
-
-    if (item == NULL || zae_item_encode(b, item) != ZAE_OK || b->failed) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
-
-    return ZAE_OK;
-}
-
-
-/* audit retention: audit_retention_days of the system config, else 90 */
-
-static int64_t
-zae_admin_audit_days(zae_admin_t *a)
-{
-    zae_str_t           pk, sk;
-    zae_config_item_t  *cfg;
-
-    pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    sk = zae_admin_str("#CONFIG");
-
-    if (zae_admin_get_config(a, &pk, &sk, &cfg) == ZAE_OK && cfg
-        && cfg->audit_retention_days > 0)
-    {
-        return cfg->audit_retention_days;
-    }
-
-    return ZAE_AUDIT_RETENTION_DAYS;
 }
 
 
 /*
- * The audit principal: --principal, else the caller identity from STS
- * GetCallerIdentity (as zae-limiter does) when talking to AWS or when
- * $AWS_ENDPOINT_URL_STS names an STS endpoint; NULL when unknown
+ * A "resources" map, of the manifest or of an entity (entity != NULL):
+ * names checked, each declared once, with their limits
  */
 
-static const char *
-zae_admin_principal(zae_admin_t *a)
+static int
+zae_admin_yresources(zae_admin_yctx_t *y, yaml_node_t *v, zae_str_t *entity,
+    zae_admin_decl_t **out, size_t *nout)
 {
-    char              url[1024];
-    size_t            i;
-    u_char           *p, *q;
-    zae_buf_t         b, x;
-    const char       *ep;
-    zae_transport_e   transport;
+    size_t             i, n, k;
+    zae_str_t          name;
+    zae_err_t          err;
+    yaml_node_t       *ev;
+    yaml_node_pair_t  *ep;
+    zae_admin_decl_t  *res;
 
-    if (a->principal || a->sts_tried) {
-        return a->principal;
+    if (zae_admin_ymap(y, v, "resources") != ZAE_OK) {
+        return ZAE_ERROR;
     }
 
-    a->sts_tried = 1;
+    n = v->data.mapping.pairs.top - v->data.mapping.pairs.start;
 
-    ep = getenv("AWS_ENDPOINT_URL_STS");
-
-    if (ep && *ep) {
-        snprintf(url, sizeof(url), "%s", ep);
-
-    } else if (a->endpoint == NULL) {
-        snprintf(url, sizeof(url), "https://sts.%s.amazonaws.com/",
-                 a->region);
-
-    } else {
-        return NULL;
+    if (n > ZAE_ADMIN_DECLS_MAX) {
+        return zae_admin_yerr(y, v, "too many resources", NULL);
     }
 
-    zae_buf_init(&b, &a->mem, 64);
+    res = zae_calloc(&y->a->mem, (n + 1) * sizeof(zae_admin_decl_t));
+    k = 0;
 
-    if (zae_buf_add_str(&b, "Action=GetCallerIdentity&Version=2011-06-15")
-        != ZAE_OK
-        || zae_admin_post(a, url, "sts", "application/x-www-form-urlencoded; "
-                          "charset=utf-8", &b, &x, &transport) != ZAE_OK
-        || a->http_status != 200 || x.data == NULL)
+    for (ep = v->data.mapping.pairs.start;
+         ep < v->data.mapping.pairs.top;
+         ep++)
     {
-        return NULL;
-    }
-
-    p = (u_char *) strstr((char *) x.data, "<Arn>");
-    q = p ? (u_char *) strstr((char *) p, "</Arn>") : NULL;
-
-    if (p == NULL || q == NULL || q - p - 5 > 2048) {
-        return NULL;
-    }
-
-    p += 5;
-
-    for (i = 0; p + i < q; i++) {
-        if (p[i] < 0x21 || p[i] == '<' || p[i] == '&') {
-            return NULL;
+        if (zae_admin_ykey(y, ep, &name, &ev) != ZAE_OK) {
+            return ZAE_ERROR;
         }
+
+        if (zae_validate_resource(name.data, name.len, &err) != ZAE_OK) {
+            return zae_admin_yerr(y, ev, err.msg, (char *) name.data);
+        }
+
+        for (i = 0; i < k; i++) {
+            if (res[i].name.len == name.len
+                && memcmp(res[i].name.data, name.data, name.len) == 0)
+            {
+                return zae_admin_yerr(y, ev, "duplicate resource",
+                                      (char *) name.data);
+            }
+        }
+
+        if (entity) {
+            res[k].entity = *entity;
+        }
+
+        res[k].name = name;
+
+        if (zae_admin_ylimits(y, ev, &res[k].limits, NULL) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        k++;
     }
 
-    a->principal = (char *) zae_strdup(&a->mem, p, q - p);
+    *out = res;
+    *nout = k;
 
-    return a->principal;
+    return ZAE_OK;
 }
 
 
-int
-zae_admin_audit_event(zae_admin_t *a, zae_str_t *entity, const char *action,
-    zae_str_t *resource, zae_buf_t *details)
+static int
+zae_admin_manifest_parse(zae_admin_t *a, const char *file,
+    zae_admin_manifest_t *m)
 {
-    int                 rc;
-    u_char              ulid[ZAE_ULID_LEN], rnd[ZAE_ULID_RAND_LEN];
-    u_char              ts[ZAE_TS_LEN + 1];
-    int64_t             now;
-    zae_buf_t           b;
-    zae_audit_record_t  r;
+    int                rc;
+    FILE              *fp;
+    size_t             n;
+    u_char            *text;
+    zae_str_t          key, k2;
+    zae_err_t          err;
+    yaml_node_t       *root, *v, *ev, *rv;
+    yaml_parser_t      parser;
+    yaml_document_t    doc;
+    yaml_node_pair_t  *p, *ep, *rp;
+    zae_admin_yctx_t   y;
 
-    now = zae_admin_now_ms();
+    memset(m, 0, sizeof(zae_admin_manifest_t));
 
-    if (zae_admin_random(a, rnd, sizeof(rnd)) != ZAE_OK) {
-        return ZAE_ERROR;
+    fp = fopen(file, "r");
+    if (fp == NULL) {
+        zae_admin_error(a, "cannot open \"%s\": %s", file, strerror(errno));
+        return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    zae_ulid_encode(ulid, (uint64_t) now, rnd);
-    zae_ts_format(ts, (time_t) (now / 1000));
-
-    memset(&r, 0, sizeof(r));
-    r.nsid = a->nsid;
-    r.entity_id = *entity;
-    r.event_id.data = ulid;
-    r.event_id.len = ZAE_ULID_LEN;
-    r.timestamp.data = ts;
-    r.timestamp.len = ZAE_TS_LEN;
-    r.action = zae_admin_str(action);
-    r.principal = zae_admin_str(zae_admin_principal(a));
-
-    if (resource) {
-        r.resource = *resource;
-    }
-
-    if (details) {
-        r.details.data = details->data;
-        r.details.len = details->len;
-    }
-
-    r.ttl = now / 1000 + zae_admin_audit_days(a) * 86400;
-
-    zae_buf_init(&b, &a->mem, 1024);
-
-    if (zae_audit_item(&b, &r) != ZAE_OK) {
+    text = zae_alloc(&a->mem, ZAE_ADMIN_MANIFEST_MAX + 1);
+    if (text == NULL) {
+        fclose(fp);
         zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
+        return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    rc = zae_admin_put_item(a, &b, NULL);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot write the audit event");
-        return ZAE_ERROR;
+    n = fread(text, 1, ZAE_ADMIN_MANIFEST_MAX + 1, fp);
+    fclose(fp);
+
+    if (n > ZAE_ADMIN_MANIFEST_MAX) {
+        zae_admin_error(a, "\"%s\" is larger than 4 MB", file);
+        return ZAE_ADMIN_EXIT_USAGE;
     }
+
+    if (!yaml_parser_initialize(&parser)) {
+        zae_admin_error(a, "yaml_parser_initialize() failed");
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    yaml_parser_set_input_string(&parser, text, n);
+
+    if (!yaml_parser_load(&parser, &doc)) {
+        zae_admin_error(a, "%s:%lu: %s", file,
+                        (unsigned long) parser.problem_mark.line + 1,
+                        parser.problem ? parser.problem : "invalid YAML");
+        yaml_parser_delete(&parser);
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    yaml_parser_delete(&parser);
+
+    y.a = a;
+    y.file = file;
+    y.doc = &doc;
+
+    rc = ZAE_ADMIN_EXIT_USAGE;
+    root = yaml_document_get_root_node(&doc);
+
+    if (zae_admin_ymap(&y, root, "the manifest") != ZAE_OK) {
+        goto done;
+    }
+
+    for (p = root->data.mapping.pairs.start;
+         p < root->data.mapping.pairs.top;
+         p++)
+    {
+        if (zae_admin_ykey(&y, p, &key, &v) != ZAE_OK) {
+            goto done;
+        }
+
+        if (strcmp((char *) key.data, "namespace") == 0) {
+            if (v->type != YAML_SCALAR_NODE) {
+                zae_admin_yerr(&y, v, "expected a string for", "namespace");
+                goto done;
+            }
+
+            m->ns = zae_admin_yscalar(&y, v);
+
+            if (zae_validate_namespace(m->ns.data, m->ns.len, &err)
+                != ZAE_OK)
+            {
+                zae_admin_yerr(&y, v, err.msg, NULL);
+                goto done;
+            }
+
+        } else if (strcmp((char *) key.data, "system") == 0) {
+            m->has_system = 1;
+
+            if (zae_admin_ymap(&y, v, "system") != ZAE_OK) {
+                goto done;
+            }
+
+            for (ep = v->data.mapping.pairs.start;
+                 ep < v->data.mapping.pairs.top;
+                 ep++)
+            {
+                if (zae_admin_ykey(&y, ep, &k2, &ev) != ZAE_OK) {
+                    goto done;
+                }
+
+                if (strcmp((char *) k2.data, "on_unavailable") == 0) {
+                    if (ev->type != YAML_SCALAR_NODE) {
+                        zae_admin_yerr(&y, ev, "expected allow or block",
+                                       NULL);
+                        goto done;
+                    }
+
+                    m->onu = zae_admin_yscalar(&y, ev);
+
+                    if (strcmp((char *) m->onu.data, "allow") != 0
+                        && strcmp((char *) m->onu.data, "block") != 0)
+                    {
+                        zae_admin_yerr(&y, ev, "on_unavailable must be "
+                                       "allow or block, not",
+                                       (char *) m->onu.data);
+                        goto done;
+                    }
+                }
+            }
+
+            if (zae_admin_ylimits(&y, v, &m->system, "on_unavailable")
+                != ZAE_OK)
+            {
+                goto done;
+            }
+
+        } else if (strcmp((char *) key.data, "resources") == 0) {
+            if (zae_admin_yresources(&y, v, NULL, &m->res, &m->nres)
+                != ZAE_OK)
+            {
+                goto done;
+            }
+
+        } else if (strcmp((char *) key.data, "entities") == 0) {
+            if (zae_admin_ymap(&y, v, "entities") != ZAE_OK) {
+                goto done;
+            }
+
+            n = v->data.mapping.pairs.top - v->data.mapping.pairs.start;
+
+            if (n > ZAE_ADMIN_DECLS_MAX) {
+                zae_admin_yerr(&y, v, "too many entities", NULL);
+                goto done;
+            }
+
+            m->ents = zae_calloc(&a->mem,
+                                 (n + 1) * sizeof(zae_admin_edecl_t));
+
+            for (ep = v->data.mapping.pairs.start;
+                 ep < v->data.mapping.pairs.top;
+                 ep++)
+            {
+                zae_admin_edecl_t  *ed;
+
+                if (zae_admin_ykey(&y, ep, &k2, &ev) != ZAE_OK
+                    || zae_admin_ymap(&y, ev, (char *) k2.data) != ZAE_OK)
+                {
+                    goto done;
+                }
+
+                if (zae_validate_entity_id(k2.data, k2.len, &err) != ZAE_OK)
+                {
+                    zae_admin_yerr(&y, ev, err.msg, (char *) k2.data);
+                    goto done;
+                }
+
+                ed = &m->ents[m->nents++];
+                ed->entity = k2;
+
+                for (rp = ev->data.mapping.pairs.start;
+                     rp < ev->data.mapping.pairs.top;
+                     rp++)
+                {
+                    if (zae_admin_ykey(&y, rp, &key, &rv) != ZAE_OK) {
+                        goto done;
+                    }
+
+                    if (strcmp((char *) key.data, "resources") != 0) {
+                        zae_admin_yerr(&y, rv, "unknown key",
+                                       (char *) key.data);
+                        goto done;
+                    }
+
+                    if (zae_admin_yresources(&y, rv, &k2, &ed->res,
+                                             &ed->nres)
+                        != ZAE_OK)
+                    {
+                        goto done;
+                    }
+                }
+            }
+
+        } else {
+            zae_admin_yerr(&y, yaml_document_get_node(&doc, p->key),
+                           "unknown key", (char *) key.data);
+            goto done;
+        }
+    }
+
+    if (m->ns.len == 0) {
+        zae_admin_yerr(&y, root, "'namespace' is required in limits "
+                       "manifest", NULL);
+        goto done;
+    }
+
+    rc = ZAE_ADMIN_EXIT_OK;
+
+done:
+
+    yaml_document_delete(&doc);
 
     return rc;
 }
 
 
+/* json.dumps(manifest.to_dict(), sort_keys=True) */
+
 static int
-zae_admin_audit_limits(zae_admin_t *a, zae_str_t *entity,
-    zae_str_t *resource, zae_limits_t *ls, zae_str_t *on_unavailable)
+zae_admin_str_cmp_p(const void *x, const void *y)
 {
-    size_t             i;
-    zae_buf_t          d;
-    zae_audit_limit_t  al[ZAE_LIMITS_MAX];
+    const zae_str_t  *a = *(zae_str_t * const *) x;
+    const zae_str_t  *b = *(zae_str_t * const *) y;
+    size_t            n;
+    int               rc;
+
+    n = a->len < b->len ? a->len : b->len;
+    rc = memcmp(a->data, b->data, n);
+
+    return rc ? rc : (a->len < b->len ? -1 : (a->len > b->len));
+}
+
+
+static int
+zae_admin_hash_limits(zae_admin_t *a, zae_buf_t *b, zae_limits_t *ls)
+{
+    size_t        i;
+    zae_str_t    *names[ZAE_LIMITS_MAX];
+    zae_limit_t  *l;
 
     for (i = 0; i < ls->nelts; i++) {
-        al[i].name = ls->elts[i].name;
-        al[i].capacity = ls->elts[i].capacity;
-        al[i].refill_amount = ls->elts[i].refill_amount;
-        al[i].refill_period = ls->elts[i].period;
+        names[i] = &ls->elts[i].name;
     }
 
-    zae_buf_init(&d, &a->mem, 512);
+    qsort(names, ls->nelts, sizeof(zae_str_t *), zae_admin_str_cmp_p);
 
-    if (zae_audit_details_limits(&d, al, ls->nelts, on_unavailable)
+    if (zae_buf_add_str(b, "{\"limits\": {") != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    for (i = 0; i < ls->nelts; i++) {
+        l = zae_limits_find(ls, names[i]->data, names[i]->len);
+
+        if ((i && zae_buf_add_str(b, ", ") != ZAE_OK)
+            || zae_json_add_string(b, l->name.data, l->name.len) != ZAE_OK
+            || zae_buf_printf(b, ": {\"capacity\": %lld, \"refill_amount\": "
+                              "%lld, \"refill_period\": %lld}",
+                              (long long) l->capacity,
+                              (long long) l->refill_amount,
+                              (long long) l->period) != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+    }
+
+    return zae_buf_add_str(b, "}");
+}
+
+
+static int
+zae_admin_zstr_cmp(const void *x, const void *y)
+{
+    const zae_str_t  *pa = x, *pb = y;
+
+    return zae_admin_str_cmp_p(&pa, &pb);
+}
+
+
+static int
+zae_admin_decl_cmp(const void *x, const void *y)
+{
+    const zae_str_t         *pa, *pb;
+    const zae_admin_decl_t  *a = x, *b = y;
+
+    pa = &a->name;
+    pb = &b->name;
+
+    return zae_admin_str_cmp_p(&pa, &pb);
+}
+
+
+static int
+zae_admin_edecl_cmp(const void *x, const void *y)
+{
+    const zae_str_t          *pa, *pb;
+    const zae_admin_edecl_t  *a = x, *b = y;
+
+    pa = &a->entity;
+    pb = &b->entity;
+
+    return zae_admin_str_cmp_p(&pa, &pb);
+}
+
+
+static int
+zae_admin_manifest_hash(zae_admin_t *a, zae_admin_manifest_t *m,
+    char *out)
+{
+    size_t        i, j;
+    u_char        md[EVP_MAX_MD_SIZE];
+    zae_buf_t     b;
+    unsigned int  mdlen;
+
+    /* sorted copies: the sets are sorted in place, which is fine */
+
+    qsort(m->res, m->nres, sizeof(zae_admin_decl_t), zae_admin_decl_cmp);
+    qsort(m->ents, m->nents, sizeof(zae_admin_edecl_t), zae_admin_edecl_cmp);
+
+    for (i = 0; i < m->nents; i++) {
+        qsort(m->ents[i].res, m->ents[i].nres, sizeof(zae_admin_decl_t),
+              zae_admin_decl_cmp);
+    }
+
+    zae_buf_init(&b, &a->mem, 1024);
+
+    if (zae_buf_add_str(&b, "{") != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    if (m->nents) {
+        if (zae_buf_add_str(&b, "\"entities\": {") != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        for (i = 0; i < m->nents; i++) {
+            if ((i && zae_buf_add_str(&b, ", ") != ZAE_OK)
+                || zae_json_add_string(&b, m->ents[i].entity.data,
+                                       m->ents[i].entity.len) != ZAE_OK
+                || zae_buf_add_str(&b, ": {\"resources\": {") != ZAE_OK)
+            {
+                return ZAE_ERROR;
+            }
+
+            for (j = 0; j < m->ents[i].nres; j++) {
+                if ((j && zae_buf_add_str(&b, ", ") != ZAE_OK)
+                    || zae_json_add_string(&b, m->ents[i].res[j].name.data,
+                                           m->ents[i].res[j].name.len)
+                       != ZAE_OK
+                    || zae_buf_add_str(&b, ": ") != ZAE_OK
+                    || zae_admin_hash_limits(a, &b,
+                                             &m->ents[i].res[j].limits)
+                       != ZAE_OK
+                    || zae_buf_add_str(&b, "}") != ZAE_OK)
+                {
+                    return ZAE_ERROR;
+                }
+            }
+
+            if (zae_buf_add_str(&b, "}}") != ZAE_OK) {
+                return ZAE_ERROR;
+            }
+        }
+
+        if (zae_buf_add_str(&b, "}, ") != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+    }
+
+    if (zae_buf_add_str(&b, "\"namespace\": ") != ZAE_OK
+        || zae_json_add_string(&b, m->ns.data, m->ns.len) != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    if (m->nres) {
+        if (zae_buf_add_str(&b, ", \"resources\": {") != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        for (i = 0; i < m->nres; i++) {
+            if ((i && zae_buf_add_str(&b, ", ") != ZAE_OK)
+                || zae_json_add_string(&b, m->res[i].name.data,
+                                       m->res[i].name.len) != ZAE_OK
+                || zae_buf_add_str(&b, ": ") != ZAE_OK
+                || zae_admin_hash_limits(a, &b, &m->res[i].limits) != ZAE_OK
+                || zae_buf_add_str(&b, "}") != ZAE_OK)
+            {
+                return ZAE_ERROR;
+            }
+        }
+
+        if (zae_buf_add_str(&b, "}") != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+    }
+
+    if (m->has_system) {
+        if (zae_buf_add_str(&b, ", \"system\": ") != ZAE_OK
+            || zae_admin_hash_limits(a, &b, &m->system) != ZAE_OK
+            || (m->onu.len
+                && (zae_buf_add_str(&b, ", \"on_unavailable\": ") != ZAE_OK
+                    || zae_json_add_string(&b, m->onu.data, m->onu.len)
+                       != ZAE_OK))
+            || zae_buf_add_str(&b, "}") != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+    }
+
+    if (zae_buf_add_str(&b, "}") != ZAE_OK || b.failed) {
+        return ZAE_ERROR;
+    }
+
+    if (EVP_Digest(b.data, b.len, md, &mdlen, EVP_sha256(), NULL) != 1) {
+        return ZAE_ERROR;
+    }
+
+    memcpy(out, "sha256:", 7);
+
+    for (i = 0; i < mdlen; i++) {
+        snprintf(out + 7 + i * 2, 3, "%02x", md[i]);
+    }
+
+    return ZAE_OK;
+}
+
+
+/* the #PROVISIONER state: managed sets */
+
+typedef struct {
+    int                  system;
+    zae_str_t           *res;
+    size_t               nres;
+    zae_str_t           *ents;        /* entity, resource pairs */
+    zae_str_t           *eres;
+    size_t               nents;
+} zae_admin_prev_t;
+
+
+static int
+zae_admin_prev_read(zae_admin_t *a, zae_admin_prev_t *pv)
+{
+    int         b;
+    size_t      i, j, n;
+    zae_av_t   *item, *l, *m, *el;
+    zae_str_t   pk, sk;
+    zae_err_t   err;
+
+    memset(pv, 0, sizeof(zae_admin_prev_t));
+
+    pk = zae_admin_cat(a, "%.*s/SYSTEM#", (int) a->nsid.len, a->nsid.data);
+    sk = zae_admin_str("#PROVISIONER");
+
+    if (zae_admin_read(a, &pk, &sk, "cannot read the provisioner state",
+                       &item)
         != ZAE_OK)
     {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
-
-    return zae_admin_audit_event(a, entity, "limits_set", resource, &d);
-}
-
-
-static int
-zae_admin_limit_cmp(const void *x, const void *y)
-{
-    int                 rc;
-    size_t              n;
-    const zae_limit_t  *a = x, *b = y;
-
-    n = a->name.len < b->name.len ? a->name.len : b->name.len;
-    rc = memcmp(a->name.data, b->name.data, n);
-
-    if (rc != 0) {
-        return rc;
-    }
-
-    return a->name.len < b->name.len ? -1 : (a->name.len > b->name.len);
-}
-
-
-/* ZAE_OK with *cfg (NULL: no item), else an error was printed */
-
-static int
-zae_admin_get_config(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
-    zae_config_item_t **cfg)
-{
-    int                 rc;
-    zae_av_t           *item;
-    zae_err_t           err;
-    zae_config_item_t  *c;
-
-    *cfg = NULL;
-
-    rc = zae_admin_get_item(a, pk, sk, 1, &item);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot read the config");
-        return ZAE_ERROR;
-    }
-
-    if (rc != ZAE_OK) {
         return ZAE_ERROR;
     }
 
@@ -359,1489 +842,576 @@ zae_admin_get_config(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
         return ZAE_OK;
     }
 
-    c = zae_calloc(&a->mem, sizeof(zae_config_item_t));
-    if (c == NULL) {
-        zae_admin_error(a, "out of memory");
+    if (zae_item_get_bool(item, "managed_system", &b, &err) == ZAE_OK) {
+        pv->system = b;
+    }
+
+    l = zae_item_get(item, "managed_resources");
+    n = (l && l->type == ZAE_AV_L) ? l->nitems : 0;
+
+    pv->res = zae_alloc(&a->mem, (n + 1) * sizeof(zae_str_t));
+    if (pv->res == NULL) {
         return ZAE_ERROR;
     }
 
-    if (zae_config_item_decode(&a->mem, item, c, &err) != ZAE_OK) {
-        zae_admin_error(a, "invalid config item \"%.*s\" \"%.*s\": %s",
-                        (int) pk->len, pk->data, (int) sk->len, sk->data,
-                        err.msg);
+    for (i = 0; i < n; i++) {
+        if (l->items[i]->type == ZAE_AV_S) {
+            pv->res[pv->nres++] = l->items[i]->s;
+        }
+    }
+
+    m = zae_item_get(item, "managed_entities");
+    n = 0;
+
+    for (i = 0; m && m->type == ZAE_AV_M && i < m->nattrs; i++) {
+        el = m->attrs[i].value;
+        n += (el && el->type == ZAE_AV_L) ? el->nitems : 0;
+    }
+
+    pv->ents = zae_alloc(&a->mem, (n + 1) * sizeof(zae_str_t));
+    pv->eres = zae_alloc(&a->mem, (n + 1) * sizeof(zae_str_t));
+    if (pv->ents == NULL || pv->eres == NULL) {
         return ZAE_ERROR;
     }
 
-    /* DynamoDB keeps no attribute order: show limits sorted by name */
+    for (i = 0; m && m->type == ZAE_AV_M && i < m->nattrs; i++) {
+        el = m->attrs[i].value;
 
-    qsort(c->limits.elts, c->limits.nelts, sizeof(zae_limit_t),
-          zae_admin_limit_cmp);
-
-    *cfg = c;
+        for (j = 0; el && el->type == ZAE_AV_L && j < el->nitems; j++) {
+            if (el->items[j]->type == ZAE_AV_S) {
+                pv->ents[pv->nents] = m->attrs[i].name;
+                pv->eres[pv->nents] = el->items[j]->s;
+                pv->nents++;
+            }
+        }
+    }
 
     return ZAE_OK;
 }
 
 
-static zae_av_t *
-zae_admin_limits_json(zae_admin_t *a, const zae_limits_t *ls)
-{
-    size_t        i;
-    zae_av_t     *list, *o;
-    const zae_limit_t  *l;
-
-    list = zae_av_list(&a->mem);
-    if (list == NULL) {
-        return NULL;
-    }
-
-    for (i = 0; i < ls->nelts; i++) {
-        l = &ls->elts[i];
-        o = zae_admin_json_obj(a);
-
-        if (zae_admin_json_set(a, o, "name", zae_admin_json_zstr(a,
-                                           (zae_str_t *) &l->name))
-            || zae_admin_json_set(a, o, "capacity",
-                                  zae_admin_json_int(a, l->capacity))
-            || zae_admin_json_set(a, o, "refill_amount",
-                                  zae_admin_json_int(a, l->refill_amount))
-            || zae_admin_json_set(a, o, "refill_period_seconds",
-                                  zae_admin_json_int(a, l->period))
-            || zae_av_list_add(&a->mem, list, o))
-        {
-            return NULL;
-        }
-    }
-
-    return list;
-}
-
-
-static void
-zae_admin_print_limit_lines(zae_admin_t *a, const zae_limits_t *ls)
-{
-    size_t     i;
-    zae_buf_t  b;
-
-    for (i = 0; i < ls->nelts; i++) {
-        zae_buf_init(&b, &a->mem, 64);
-
-        if (zae_limit_format(&b, &ls->elts[i]) == ZAE_OK && !b.failed) {
-            printf("  %.*s\n", (int) b.len, b.data);
-        }
-    }
-}
-
-
-/*
- * Prints a config: what is "system defaults", "resource defaults" ...
- * kind the JSON "source" value
- */
-
 static int
-zae_admin_show_limits(zae_admin_t *a, zae_config_item_t *cfg,
-    const char *what, const char *kind, zae_str_t *entity,
-    zae_str_t *resource)
+zae_admin_str_eq(zae_str_t *a, zae_str_t *b)
 {
-    zae_av_t   *o;
-
-    if (a->json) {
-        o = zae_admin_json_obj(a);
-
-        if (zae_admin_json_set(a, o, "namespace",
-                               zae_admin_json_str(a, a->ns_name))
-            || zae_admin_json_set(a, o, "level", zae_admin_json_str(a, kind))
-            || (entity
-                && zae_admin_json_set(a, o, "entity_id",
-                                      zae_admin_json_zstr(a, entity)))
-            || (resource
-                && zae_admin_json_set(a, o, "resource",
-                                      zae_admin_json_zstr(a, resource)))
-            || (cfg && cfg->on_unavailable.len
-                && zae_admin_json_set(a, o, "on_unavailable",
-                                      zae_admin_json_zstr(a,
-                                          &cfg->on_unavailable)))
-            || zae_admin_json_set(a, o, "limits",
-                                  cfg ? zae_admin_limits_json(a,
-                                                              &cfg->limits)
-                                      : zae_av_list(&a->mem)))
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
-
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    if (cfg == NULL || cfg->limits.nelts == 0) {
-        printf("no %s\n", what);
-        return ZAE_ADMIN_EXIT_OK;
-    }
-
-    printf("%s:\n", what);
-    zae_admin_print_limit_lines(a, &cfg->limits);
-
-    if (cfg->on_unavailable.len) {
-        printf("on_unavailable: %.*s\n", (int) cfg->on_unavailable.len,
-               cfg->on_unavailable.data);
-    }
-
-    return ZAE_ADMIN_EXIT_OK;
+    return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
 }
 
 
-/* system defaults */
-
-int
-zae_admin_write_system(zae_admin_t *a, zae_limits_t *ls, zae_str_t *onu)
-{
-    int        rc;
-    zae_buf_t  b;
-    zae_str_t  sys;
-
-    if (zae_admin_item_buf(a, zae_system_config_encode(&a->mem, &a->nsid,
-                                                       ls, onu), &b)
-        != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    rc = zae_admin_put_item(a, &b, NULL);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot store the system defaults");
-        return ZAE_ERROR;
-    }
-
-    if (rc != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    sys = zae_admin_str("$SYSTEM");
-
-    return zae_admin_audit_limits(a, &sys, NULL, ls,
-                                  onu->data ? onu : NULL);
-}
-
-
-/* ZAE_OK, ZAE_DECLINED (nothing stored), ZAE_ERROR */
-
-int
-zae_admin_remove_system(zae_admin_t *a)
-{
-    int                 rc;
-    size_t              i;
-    zae_buf_t           d;
-    zae_str_t           pk, sk, sys, names[ZAE_SCHEMA_MAX_LIMITS];
-    zae_config_item_t  *cfg;
-
-    pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    sk = zae_admin_str("#CONFIG");
-
-    if (zae_admin_get_config(a, &pk, &sk, &cfg) != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    if (cfg == NULL) {
-        return ZAE_DECLINED;
-    }
-
-    rc = zae_admin_delete_item(a, &pk, &sk, NULL);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot delete the system defaults");
-        return ZAE_ERROR;
-    }
-
-    if (rc != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    for (i = 0; i < cfg->limits.nelts && i < ZAE_SCHEMA_MAX_LIMITS; i++) {
-        names[i] = cfg->limits.elts[i].name;
-    }
-
-    zae_buf_init(&d, &a->mem, 256);
-
-    if (zae_audit_details_names(&d, names, i,
-                                cfg->on_unavailable.len
-                                ? &cfg->on_unavailable : NULL)
-        != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
-
-    sys = zae_admin_str("$SYSTEM");
-
-    return zae_admin_audit_event(a, &sys, "limits_deleted", NULL, &d);
-}
-
-
-int
-zae_admin_cmd_system_set(zae_admin_t *a)
-{
-    zae_str_t          onu;
-    const char        *s;
-    zae_limits_t       ls;
-    zae_config_item_t  cfg;
-
-    if (zae_admin_parse_limits(a, &ls) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    s = zae_admin_opt(a, "on-unavailable");
-    onu = zae_admin_str(s);
-
-    if (s && strcmp(s, "allow") != 0 && strcmp(s, "block") != 0) {
-        return zae_admin_usage_error(a, "invalid --on-unavailable \"%s\": "
-                                     "use allow or block",
-                                     zae_admin_shown(a, s));
-    }
-
-    if (zae_admin_write_system(a, &ls, &onu) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.limits = ls;
-    cfg.on_unavailable = onu;
-
-    return zae_admin_show_limits(a, &cfg, "system defaults set", "system",
-                                 NULL, NULL);
-}
-
-
-int
-zae_admin_cmd_system_get(zae_admin_t *a)
-{
-    zae_str_t           pk, sk;
-    zae_config_item_t  *cfg;
-
-    pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    sk = zae_admin_str("#CONFIG");
-
-    if (zae_admin_get_config(a, &pk, &sk, &cfg) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    return zae_admin_show_limits(a, cfg, "system defaults", "system", NULL,
-                                 NULL);
-}
-
-
-int
-zae_admin_cmd_system_delete(zae_admin_t *a)
-{
-    int                 rc;
-    zae_str_t           pk, sk;
-    zae_config_item_t  *cfg;
-
-    pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    sk = zae_admin_str("#CONFIG");
-
-    if (zae_admin_get_config(a, &pk, &sk, &cfg) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    if (cfg == NULL) {
-        zae_admin_error(a, "no system defaults in namespace \"%s\"",
-                        a->ns_name);
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    if (zae_admin_confirm(a, "delete the system defaults") != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    rc = zae_admin_remove_system(a);
-    if (rc == ZAE_ERROR) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    if (a->json) {
-        printf("{\"deleted\":true}\n");
-
-    } else {
-        printf("system defaults deleted\n");
-    }
-
-    return ZAE_ADMIN_EXIT_OK;
-}
-
-
-/* resource defaults */
-
-static int
-zae_admin_resource_registry(zae_admin_t *a, zae_str_t *resource, int add)
-{
-    int         rc;
-    zae_buf_t   b;
-    zae_str_t   pk, sk, g4sk;
-
-    pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    sk = zae_admin_str("#RESOURCES");
-    g4sk = pk;
-
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, &pk, &sk) != ZAE_OK
-        || zae_buf_printf(&b, ",\"UpdateExpression\":\"%s\","
-                          "\"ExpressionAttributeValues\":{\":r\":{\"SS\":[",
-                          add ? "SET GSI4PK = if_not_exists(GSI4PK, :g4pk), "
-                                "GSI4SK = if_not_exists(GSI4SK, :g4sk) "
-                                "ADD resources :r"
-                              : "DELETE resources :r") != ZAE_OK
-        || zae_json_add_string(&b, resource->data, resource->len) != ZAE_OK
-        || zae_buf_add_str(&b, "]}") != ZAE_OK
-        || (add
-            && (zae_buf_add_str(&b, ",") != ZAE_OK
-                || zae_rec_attr_s(&b, ":g4pk", &a->nsid) != ZAE_OK
-                || zae_buf_add_str(&b, ",") != ZAE_OK
-                || zae_rec_attr_s(&b, ":g4sk", &g4sk) != ZAE_OK))
-        || zae_buf_add_str(&b, "}}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
-
-    rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot update the resource registry");
-        return ZAE_ERROR;
-    }
-
-    return rc;
-}
-
-
-int
-zae_admin_write_resource(zae_admin_t *a, zae_str_t *res, zae_limits_t *ls)
-{
-    int        rc;
-    zae_buf_t  b;
-    zae_str_t  ent;
-
-    if (zae_admin_item_buf(a, zae_resource_config_encode(&a->mem, &a->nsid,
-                                                         res, ls), &b)
-        != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    rc = zae_admin_put_item(a, &b, NULL);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot store the resource defaults");
-        return ZAE_ERROR;
-    }
-
-    if (rc != ZAE_OK || zae_admin_resource_registry(a, res, 1) != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    ent = zae_admin_cat(a, "$RESOURCE:%.*s", (int) res->len, res->data);
-
-    return zae_admin_audit_limits(a, &ent, res, ls, NULL);
-}
-
-
-/* ZAE_OK, ZAE_DECLINED (nothing stored), ZAE_ERROR */
-
-int
-zae_admin_remove_resource(zae_admin_t *a, zae_str_t *res)
-{
-    int                 rc;
-    zae_buf_t           d;
-    zae_str_t           pk, sk, ent;
-    zae_config_item_t  *cfg;
-
-    pk = zae_admin_ns_pk(a, "RESOURCE#", res);
-    sk = zae_admin_str("#CONFIG");
-
-    if (zae_admin_get_config(a, &pk, &sk, &cfg) != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    if (cfg == NULL) {
-        return ZAE_DECLINED;
-    }
-
-    rc = zae_admin_delete_item(a, &pk, &sk, NULL);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot delete the resource defaults");
-        return ZAE_ERROR;
-    }
-
-    if (rc != ZAE_OK || zae_admin_resource_registry(a, res, 0) != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    ent = zae_admin_cat(a, "$RESOURCE:%.*s", (int) res->len, res->data);
-    zae_buf_init(&d, &a->mem, 16);
-
-    if (zae_buf_add_str(&d, "{}") != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    return zae_admin_audit_event(a, &ent, "limits_deleted", res, &d);
-}
-
-
-int
-zae_admin_cmd_resource_set(zae_admin_t *a)
-{
-    zae_str_t          res, what;
-    zae_limits_t       ls;
-    zae_config_item_t  cfg;
-
-    if (zae_admin_check_resource(a, a->args[0], &res) != ZAE_OK
-        || zae_admin_parse_limits(a, &ls) != ZAE_OK)
-    {
-        return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    if (zae_admin_write_resource(a, &res, &ls) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.limits = ls;
-
-    what = zae_admin_cat(a, "defaults of resource \"%s\" set",
-                         a->args[0]);
-
-    return zae_admin_show_limits(a, &cfg, what.data ? (char *) what.data
-                                                   : "resource defaults set",
-                                 "resource", NULL, &res);
-}
-
-
-int
-zae_admin_cmd_resource_get(zae_admin_t *a)
-{
-    zae_str_t           pk, sk, res, what;
-    zae_config_item_t  *cfg;
-
-    if (zae_admin_check_resource(a, a->args[0], &res) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    pk = zae_admin_ns_pk(a, "RESOURCE#", &res);
-    sk = zae_admin_str("#CONFIG");
-
-    if (zae_admin_get_config(a, &pk, &sk, &cfg) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    what = zae_admin_cat(a, "defaults of resource \"%s\"", a->args[0]);
-
-    return zae_admin_show_limits(a, cfg, what.data ? (char *) what.data
-                                                   : "resource defaults",
-                                 "resource", NULL, &res);
-}
-
-
-int
-zae_admin_cmd_resource_delete(zae_admin_t *a)
-{
-    int        rc;
-    char       what[256];
-    zae_str_t  res;
-
-    if (zae_admin_check_resource(a, a->args[0], &res) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    snprintf(what, sizeof(what), "delete the defaults of resource \"%s\"",
-             a->args[0]);
-
-    if (zae_admin_confirm(a, what) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    rc = zae_admin_remove_resource(a, &res);
-
-    if (rc == ZAE_DECLINED) {
-        zae_admin_error(a, "resource \"%s\" has no defaults in namespace "
-                        "\"%s\"", a->args[0], a->ns_name);
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    if (rc != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    if (a->json) {
-        printf("{\"deleted\":true}\n");
-
-    } else {
-        printf("defaults of resource \"%s\" deleted\n", a->args[0]);
-    }
-
-    return ZAE_ADMIN_EXIT_OK;
-}
+typedef struct {
+    zae_str_t   e;
+    zae_str_t   r;
+} zae_admin_pair_t;
 
 
 static int
-zae_admin_str_cmp(const void *x, const void *y)
+zae_admin_pair_cmp(const void *x, const void *y)
 {
-    int               rc;
-    size_t            n;
-    const zae_str_t  *a = x, *b = y;
+    int                      rc;
+    const zae_str_t         *p, *q;
+    const zae_admin_pair_t  *a = x, *b = y;
 
-    n = a->len < b->len ? a->len : b->len;
-    rc = memcmp(a->data, b->data, n);
+    p = &a->e;
+    q = &b->e;
+    rc = zae_admin_str_cmp_p(&p, &q);
 
-    if (rc != 0) {
+    if (rc) {
         return rc;
     }
 
-    return a->len < b->len ? -1 : (a->len > b->len);
-}
+    p = &a->r;
+    q = &b->r;
 
-
-int
-zae_admin_cmd_resource_list(zae_admin_t *a)
-{
-    int         rc;
-    size_t      i, n;
-    zae_av_t   *item, *set, *list;
-    zae_str_t   pk, sk, *names;
-
-    pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    sk = zae_admin_str("#RESOURCES");
-
-    rc = zae_admin_get_item(a, &pk, &sk, 1, &item);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot read the resource registry");
-    }
-
-    if (rc != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    set = item ? zae_item_get(item, "resources") : NULL;
-    n = (set && set->type == ZAE_AV_SS) ? set->nitems : 0;
-
-    names = zae_alloc(&a->mem, (n + 1) * sizeof(zae_str_t));
-    list = zae_av_list(&a->mem);
-
-    if (names == NULL || list == NULL) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    for (i = 0; i < n; i++) {
-        names[i] = set->items[i]->s;
-    }
-
-    qsort(names, n, sizeof(zae_str_t), zae_admin_str_cmp);
-
-    for (i = 0; i < n; i++) {
-        if (a->json) {
-            if (zae_av_list_add(&a->mem, list,
-                                zae_admin_json_zstr(a, &names[i]))
-                != ZAE_OK)
-            {
-                zae_admin_error(a, "out of memory");
-                return ZAE_ADMIN_EXIT_FAILED;
-            }
-
-        } else {
-            printf("%.*s\n", (int) names[i].len, names[i].data);
-        }
-    }
-
-    if (a->json) {
-        return zae_admin_print_json(a, list) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    if (n == 0) {
-        printf("no resources with defaults\n");
-    }
-
-    return ZAE_ADMIN_EXIT_OK;
-}
-
-
-/* entities */
-
-static int
-zae_admin_entity_exists(zae_admin_t *a, zae_str_t *entity, zae_av_t **meta)
-{
-    int         rc;
-    zae_str_t   pk, sk;
-
-    pk = zae_admin_ns_pk(a, "ENTITY#", entity);
-    sk = zae_admin_str("#META");
-
-    rc = zae_admin_get_item(a, &pk, &sk, 1, meta);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot read the entity");
-        return ZAE_ERROR;
-    }
-
-    return rc;
-}
-
-
-static int
-zae_admin_not_found(zae_admin_t *a, zae_str_t *entity)
-{
-    zae_admin_error(a, "entity \"%.*s\" not found in namespace \"%s\"",
-                    (int) entity->len, entity->data, a->ns_name);
-
-    return ZAE_ADMIN_EXIT_FAILED;
-}
-
-
-static int
-zae_admin_print_meta(zae_admin_t *a, zae_entity_meta_t *m)
-{
-    zae_av_t  *o;
-
-    if (a->json) {
-        o = zae_admin_json_obj(a);
-
-        if (zae_admin_json_set(a, o, "entity_id",
-                               zae_admin_json_zstr(a, &m->entity_id))
-            || zae_admin_json_set(a, o, "name",
-                                  zae_admin_json_zstr(a, &m->name))
-            || zae_admin_json_set(a, o, "parent_id",
-                                  m->parent_id.len
-                                  ? zae_admin_json_zstr(a, &m->parent_id)
-                                  : zae_av_null(&a->mem))
-            || zae_admin_json_set(a, o, "cascade",
-                                  zae_admin_json_bool(a, m->cascade))
-            || zae_admin_json_set(a, o, "metadata",
-                                  m->metadata
-                                  ? zae_admin_item_to_json(a, m->metadata)
-                                  : zae_admin_json_obj(a))
-            || zae_admin_json_set(a, o, "created_at",
-                                  zae_admin_json_zstr(a, &m->created_at)))
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
-
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    printf("entity:      %.*s\n", (int) m->entity_id.len, m->entity_id.data);
-    printf("name:        %.*s\n", (int) m->name.len, m->name.data);
-    printf("parent:      %.*s\n", m->parent_id.len ? (int) m->parent_id.len
-                                                   : 4,
-           m->parent_id.len ? (char *) m->parent_id.data : "none");
-    printf("cascade:     %s\n", m->cascade ? "yes" : "no");
-    printf("created at:  %.*s\n", (int) m->created_at.len,
-           m->created_at.data);
-
-    return ZAE_ADMIN_EXIT_OK;
-}
-
-
-int
-zae_admin_cmd_entity_create(zae_admin_t *a)
-{
-    int                rc;
-    u_char             ts[ZAE_TS_LEN + 1];
-    zae_av_t          *pmeta;
-    zae_buf_t          b, d;
-    zae_str_t          ent, parent, name;
-    const char        *s;
-    zae_entity_meta_t  m;
-
-    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    parent = zae_admin_str(NULL);
-    s = zae_admin_opt(a, "parent");
-
-    if (s && zae_admin_check_entity(a, s, &parent) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    if (zae_admin_flag(a, "cascade") && parent.len == 0) {
-        return zae_admin_usage_error(a, "--cascade needs --parent");
-    }
-
-    if (parent.len == ent.len && parent.len
-        && memcmp(parent.data, ent.data, ent.len) == 0)
-    {
-        return zae_admin_usage_error(a, "entity \"%s\" cannot be its own "
-                                     "parent", a->args[0]);
-    }
-
-    s = zae_admin_opt(a, "display-name");
-    name = s ? zae_admin_str(s) : ent;
-
-    if (parent.len) {
-        if (zae_admin_entity_exists(a, &parent, &pmeta) != ZAE_OK) {
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
-
-        if (pmeta == NULL) {
-            zae_admin_error(a, "parent entity \"%.*s\" not found in "
-                            "namespace \"%s\"", (int) parent.len,
-                            parent.data, a->ns_name);
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
-    }
-
-    zae_admin_now_ts(ts);
-
-    memset(&m, 0, sizeof(m));
-    m.entity_id = ent;
-    m.name = name;
-    m.parent_id = parent;
-    m.created_at.data = ts;
-    m.created_at.len = ZAE_TS_LEN;
-    m.metadata = zae_av_map(&a->mem);
-    m.cascade = zae_admin_flag(a, "cascade");
-
-    if (zae_admin_item_buf(a, zae_entity_meta_encode(&a->mem, &a->nsid, &m),
-                           &b)
-        != ZAE_OK)
-    {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    rc = zae_admin_put_item(a, &b, "attribute_not_exists(PK)");
-
-    if (rc == ZAE_DECLINED) {
-        if (zae_admin_is(a, "ConditionalCheckFailedException")) {
-            zae_admin_error(a, "entity \"%s\" already exists in namespace "
-                            "\"%s\"", a->args[0], a->ns_name);
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
-
-        return zae_admin_fail_ddb(a, "cannot create the entity");
-    }
-
-    if (rc != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    zae_buf_init(&d, &a->mem, 256);
-
-    if (zae_audit_details_created(&d, &name, parent.len ? &parent : &parent,
-                                  m.cascade)
-        != ZAE_OK
-        || zae_admin_audit_event(a, &ent, "entity_created", NULL, &d) != ZAE_OK)
-    {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    if (!a->json) {
-        printf("entity \"%s\" created\n", a->args[0]);
-    }
-
-    return zae_admin_print_meta(a, &m);
-}
-
-
-int
-zae_admin_cmd_entity_show(zae_admin_t *a)
-{
-    zae_av_t          *meta;
-    zae_str_t          ent;
-    zae_err_t          err;
-    zae_entity_meta_t  m;
-
-    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    if (zae_admin_entity_exists(a, &ent, &meta) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    if (meta == NULL) {
-        return zae_admin_not_found(a, &ent);
-    }
-
-    if (zae_entity_meta_decode(&a->mem, meta, &m, &err) != ZAE_OK) {
-        zae_admin_error(a, "invalid entity \"%s\": %s",
-                        zae_admin_shown(a, a->args[0]), err.msg);
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    return zae_admin_print_meta(a, &m);
+    return zae_admin_str_cmp_p(&p, &q);
 }
 
 
 /*
- * Bucket parameter sync (facts 4.5), on every shard: SET cp/ra/rp of
- * each limit, initialise tk (full) and tc (0) of a limit new to the
- * bucket (upstream forgets that), REMOVE ttl (ttl == 0: entity-specific
- * limits) or SET it, and REMOVE the fields of stale limits.  A missing
- * bucket is fine.
+ * The candidates in the order of facts 10.2: system, resources
+ * (sorted), entity/resource (sorted); declared items first, then those
+ * the state managed and the manifest dropped
  */
 
 static int
-zae_admin_sync_bucket(zae_admin_t *a, zae_str_t *entity,
-    zae_str_t *resource, const zae_limits_t *ls, int64_t ttl,
-    zae_str_t *stale, size_t nstale)
+zae_admin_diff(zae_admin_t *a, zae_admin_manifest_t *m,
+    zae_admin_prev_t *pv, zae_admin_change_t **out, size_t *nout)
 {
-    int                 rc;
-    size_t              i;
-    int64_t             shard, shards;
-    zae_av_t           *resp, *attrs;
-    zae_buf_t           b, names, values;
-    zae_str_t           pk, sk;
-    zae_err_t           err;
-    const zae_limit_t  *l;
+    size_t               i, j, k, n, np;
+    zae_admin_pair_t    *prs;
+    zae_admin_change_t  *c;
 
-    sk = zae_admin_str(ZAE_BUCKET_SK);
-    shards = 1;
+    n = 1 + m->nres + pv->nres + pv->nents;
 
-    for (shard = 0; shard < shards && shard < ZAE_ADMIN_MAX_SHARDS; shard++)
-    {
-        pk = zae_admin_cat(a, "%.*s/BUCKET#%.*s#%.*s#%lld",
-                           (int) a->nsid.len, a->nsid.data,
-                           (int) entity->len, entity->data,
-                           (int) resource->len, resource->data,
-                           (long long) shard);
+    for (i = 0; i < m->nents; i++) {
+        n += m->ents[i].nres;
+    }
 
-        zae_buf_init(&names, &a->mem, 256);
-        zae_buf_init(&values, &a->mem, 256);
+    c = zae_calloc(&a->mem, n * sizeof(zae_admin_change_t));
+    prs = zae_calloc(&a->mem, (pv->nents + 1) * sizeof(zae_admin_pair_t));
 
-        if (zae_admin_body_start(a, &b) != ZAE_OK
-            || zae_buf_add_str(&b, ",") != ZAE_OK
-            || zae_admin_key(&b, &pk, &sk) != ZAE_OK
-            || zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET ") != ZAE_OK
-            || zae_buf_add_str(&values, "{\":zero\":{\"N\":\"0\"}") != ZAE_OK
-            || zae_buf_add_str(&names, "{\"#pk\":\"PK\",\"#ttl\":\"ttl\"")
-               != ZAE_OK)
-        {
-            goto nomem;
-        }
+    if (c == NULL || prs == NULL) {
+        return ZAE_ERROR;
+    }
 
-        for (i = 0; i < ls->nelts; i++) {
-            l = &ls->elts[i];
+    k = 0;
 
-            if (zae_buf_printf(&b, "%s#cp%zu = :cp%zu, #ra%zu = :ra%zu, "
-                               "#rp%zu = :rp%zu, "
-                               "#tk%zu = if_not_exists(#tk%zu, :cp%zu), "
-                               "#tc%zu = if_not_exists(#tc%zu, :zero)",
-                               i ? ", " : "", i, i, i, i, i, i, i, i, i,
-                               i, i) != ZAE_OK
-                || zae_buf_printf(&names, ",\"#cp%zu\":\"b_%.*s_cp\","
-                                  "\"#ra%zu\":\"b_%.*s_ra\","
-                                  "\"#rp%zu\":\"b_%.*s_rp\","
-                                  "\"#tk%zu\":\"b_%.*s_tk\","
-                                  "\"#tc%zu\":\"b_%.*s_tc\"",
-                                  i, (int) l->name.len, l->name.data,
-                                  i, (int) l->name.len, l->name.data,
-                                  i, (int) l->name.len, l->name.data,
-                                  i, (int) l->name.len, l->name.data,
-                                  i, (int) l->name.len, l->name.data)
-                   != ZAE_OK
-                || zae_buf_printf(&values, ",\":cp%zu\":{\"N\":\"%lld\"},"
-                                  "\":ra%zu\":{\"N\":\"%lld\"},"
-                                  "\":rp%zu\":{\"N\":\"%lld\"}",
-                                  i, (long long) (l->capacity * 1000),
-                                  i, (long long) (l->refill_amount * 1000),
-                                  i, (long long) (l->period * 1000))
-                   != ZAE_OK)
-            {
-                goto nomem;
+    if (m->has_system || pv->system) {
+        c[k].level = ZAE_ADMIN_SYSTEM;
+        c[k].declared = m->has_system;
+        k++;
+    }
+
+    /* m->res and m->ents are sorted by the hash */
+
+    for (i = 0; i < m->nres; i++) {
+        c[k].level = ZAE_ADMIN_RESOURCE;
+        c[k].declared = 1;
+        c[k].resource = m->res[i].name;
+        c[k].decl = &m->res[i];
+        k++;
+    }
+
+    qsort(pv->res, pv->nres, sizeof(zae_str_t), zae_admin_zstr_cmp);
+
+    for (j = 0; j < pv->nres; j++) {
+        for (i = 0; i < m->nres; i++) {
+            if (zae_admin_str_eq(&pv->res[j], &m->res[i].name)) {
+                break;
             }
         }
 
-        if (ttl > 0) {
-            rc = zae_buf_printf(&b, ", #ttl = :ttl") != ZAE_OK
-                 || zae_buf_printf(&values, ",\":ttl\":{\"N\":\"%lld\"}",
-                                   (long long) ttl) != ZAE_OK;
-
-        } else {
-            rc = zae_buf_add_str(&b, " REMOVE #ttl") != ZAE_OK;
-        }
-
-        if (rc) {
-            goto nomem;
-        }
-
-        for (i = 0; i < nstale; i++) {
-            if (zae_buf_printf(&b, "%s#s%zu_tk, #s%zu_cp, #s%zu_ra, "
-                               "#s%zu_rp, #s%zu_tc",
-                               ttl > 0 && i == 0 ? " REMOVE " : ", ",
-                               i, i, i, i, i) != ZAE_OK
-                || zae_buf_printf(&names, ",\"#s%zu_tk\":\"b_%.*s_tk\","
-                                  "\"#s%zu_cp\":\"b_%.*s_cp\","
-                                  "\"#s%zu_ra\":\"b_%.*s_ra\","
-                                  "\"#s%zu_rp\":\"b_%.*s_rp\","
-                                  "\"#s%zu_tc\":\"b_%.*s_tc\"",
-                                  i, (int) stale[i].len, stale[i].data,
-                                  i, (int) stale[i].len, stale[i].data,
-                                  i, (int) stale[i].len, stale[i].data,
-                                  i, (int) stale[i].len, stale[i].data,
-                                  i, (int) stale[i].len, stale[i].data)
-                   != ZAE_OK)
-            {
-                goto nomem;
-            }
-        }
-
-        if (zae_buf_add_str(&b, "\",\"ConditionExpression\":"
-                               "\"attribute_exists(#pk)\","
-                               "\"ReturnValues\":\"ALL_NEW\","
-                               "\"ExpressionAttributeNames\":") != ZAE_OK
-            || zae_buf_add_str(&names, "}") != ZAE_OK
-            || zae_buf_add(&b, names.data, names.len) != ZAE_OK
-            || zae_buf_add_str(&b, ",\"ExpressionAttributeValues\":")
-               != ZAE_OK
-            || zae_buf_add_str(&values, "}") != ZAE_OK
-            || zae_buf_add(&b, values.data, values.len) != ZAE_OK
-            || zae_buf_add_str(&b, "}") != ZAE_OK
-            || names.failed || values.failed)
-        {
-            goto nomem;
-        }
-
-        rc = zae_admin_ddb(a, "UpdateItem", &b, &resp);
-
-        if (rc == ZAE_DECLINED
-            && zae_admin_is(a, "ConditionalCheckFailedException"))
-        {
-            /* no bucket yet: it is created with these limits */
-            return ZAE_OK;
-        }
-
-        if (rc == ZAE_DECLINED) {
-            zae_admin_fail_ddb(a, "cannot update the bucket");
-            return ZAE_ERROR;
-        }
-
-        if (rc != ZAE_OK) {
-            return ZAE_ERROR;
-        }
-
-        if (shard == 0) {
-            attrs = resp ? zae_json_get(resp, "Attributes") : NULL;
-
-            if (attrs && zae_item_from_ddb(attrs, &err) == ZAE_OK
-                && zae_item_get_int64(attrs, "shard_count", &shards, &err)
-                   != ZAE_OK)
-            {
-                shards = 1;
-            }
+        if (i == m->nres) {
+            c[k].level = ZAE_ADMIN_RESOURCE;
+            c[k].resource = pv->res[j];
+            k++;
         }
     }
+
+    for (i = 0; i < m->nents; i++) {
+        for (j = 0; j < m->ents[i].nres; j++) {
+            c[k].level = ZAE_ADMIN_ENTITY;
+            c[k].declared = 1;
+            c[k].entity = m->ents[i].entity;
+            c[k].resource = m->ents[i].res[j].name;
+            c[k].decl = &m->ents[i].res[j];
+            k++;
+        }
+    }
+
+    np = 0;
+
+    for (n = 0; n < pv->nents; n++) {
+        for (i = 0; i < m->nents; i++) {
+            for (j = 0; j < m->ents[i].nres; j++) {
+                if (zae_admin_str_eq(&pv->ents[n], &m->ents[i].entity)
+                    && zae_admin_str_eq(&pv->eres[n],
+                                        &m->ents[i].res[j].name))
+                {
+                    goto found;
+                }
+            }
+        }
+
+        prs[np].e = pv->ents[n];
+        prs[np].r = pv->eres[n];
+        np++;
+
+    found:
+
+        continue;
+    }
+
+    qsort(prs, np, sizeof(zae_admin_pair_t), zae_admin_pair_cmp);
+
+    for (i = 0; i < np; i++) {
+        c[k].level = ZAE_ADMIN_ENTITY;
+        c[k].entity = prs[i].e;
+        c[k].resource = prs[i].r;
+        k++;
+    }
+
+    *out = c;
+    *nout = k;
 
     return ZAE_OK;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ERROR;
-}
-
-
-/* entity limits: config + registry, bucket sync, audit; exit code */
-
-int
-zae_admin_write_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
-    zae_limits_t *ls)
-{
-    int           rc;
-    zae_buf_t     b, item;
-    zae_str_t     pk, sk, g4sk;
-
-    if (zae_admin_item_buf(a, zae_entity_config_encode(&a->mem, &a->nsid,
-                                                       ent, res, ls),
-                           &item)
-        != ZAE_OK)
-    {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    /* Put (new config) + registry ref count, in one transaction */
-
-    pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    sk = zae_admin_str("#ENTITY_CONFIG_RESOURCES");
-    g4sk = pk;
-
-    zae_buf_init(&b, &a->mem, 2048);
-
-    if (zae_buf_add_str(&b, "{\"TransactItems\":[{\"Put\":{\"TableName\":")
-        != ZAE_OK
-        || zae_json_add_string(&b, (u_char *) a->table, strlen(a->table))
-           != ZAE_OK
-        || zae_buf_add_str(&b, ",\"Item\":") != ZAE_OK
-        || zae_buf_add(&b, item.data, item.len) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"ConditionExpression\":"
-                           "\"attribute_not_exists(PK)\"}},"
-                           "{\"Update\":{\"TableName\":") != ZAE_OK
-        || zae_json_add_string(&b, (u_char *) a->table, strlen(a->table))
-           != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, &pk, &sk) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET GSI4PK = "
-                           "if_not_exists(GSI4PK, :g4pk), GSI4SK = "
-                           "if_not_exists(GSI4SK, :g4sk) ADD #r :one\","
-                           "\"ExpressionAttributeNames\":{\"#r\":") != ZAE_OK
-        || zae_json_add_string(&b, res->data, res->len) != ZAE_OK
-        || zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":{") != ZAE_OK
-        || zae_rec_attr_s(&b, ":g4pk", &a->nsid) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_rec_attr_s(&b, ":g4sk", &g4sk) != ZAE_OK
-        || zae_buf_add_str(&b, ",\":one\":{\"N\":\"1\"}}}}]}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    rc = zae_admin_ddb(a, "TransactWriteItems", &b, NULL);
-
-    if (rc == ZAE_DECLINED) {
-        if (!zae_admin_cancel_reason(a, 0, "ConditionalCheckFailed")) {
-            return zae_admin_fail_ddb(a, "cannot store the entity limits");
-        }
-
-        /* the config exists: overwrite it, the count stays */
-
-        rc = zae_admin_put_item(a, &item, NULL);
-        if (rc == ZAE_DECLINED) {
-            return zae_admin_fail_ddb(a, "cannot store the entity limits");
-        }
-    }
-
-    if (rc != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    if (zae_admin_sync_bucket(a, ent, res, ls, 0, NULL, 0) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    if (zae_admin_audit_limits(a, ent, res, ls, NULL) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    return ZAE_ADMIN_EXIT_OK;
-}
-
-
-int
-zae_admin_cmd_entity_set(zae_admin_t *a)
-{
-    zae_av_t     *meta;
-    zae_str_t     ent, res;
-    const char   *s;
-    zae_limits_t  ls;
-    zae_config_item_t  cfg;
-
-    s = zae_admin_opt(a, "resource");
-
-    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
-        || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
-           != ZAE_OK
-        || zae_admin_parse_limits(a, &ls) != ZAE_OK)
-    {
-        return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    if (zae_admin_entity_exists(a, &ent, &meta) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    if (meta == NULL) {
-        fprintf(stderr, "%s: warning: entity \"%s\" has no record in "
-                "namespace \"%s\"; its limits are stored anyway\n",
-                a->prog, a->args[0], a->ns_name);
-    }
-
-    if (zae_admin_write_entity(a, &ent, &res, &ls) != ZAE_ADMIN_EXIT_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.limits = ls;
-
-    return zae_admin_show_limits(a, &cfg,
-                                 (char *) zae_admin_cat(a, "limits of entity "
-                                     "\"%s\" on \"%.*s\" set", a->args[0],
-                                     (int) res.len, res.data).data,
-                                 "entity", &ent, &res);
-}
-
-
-int
-zae_admin_cmd_entity_get(zae_admin_t *a)
-{
-    zae_str_t           ent, res, pk, sk, what;
-    const char         *s;
-    zae_config_item_t  *cfg;
-
-    s = zae_admin_opt(a, "resource");
-
-    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
-        || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
-           != ZAE_OK)
-    {
-        return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    pk = zae_admin_ns_pk(a, "ENTITY#", &ent);
-    sk = zae_admin_cat(a, "#CONFIG#%.*s", (int) res.len, res.data);
-
-    if (zae_admin_get_config(a, &pk, &sk, &cfg) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    what = zae_admin_cat(a, "limits of entity \"%s\" on \"%.*s\"",
-                         a->args[0], (int) res.len, res.data);
-
-    return zae_admin_show_limits(a, cfg, (char *) what.data, "entity", &ent,
-                                 &res);
-}
-
-
-/*
- * After entity limits are deleted, the bucket follows the fallback
- * limits (entity _default_, resource, system): their parameters, a
- * TTL, and no fields of limits that no longer apply.  Without any
- * fallback the bucket is left alone.  Not done for _default_ itself,
- * whose buckets are per resource.
- */
-
-static int
-zae_admin_reconcile(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
-{
-    int                  rc;
-    size_t               i, n;
-    int64_t              ttl;
-    zae_str_t           *stale;
-    zae_level_e          source;
-    zae_bucket_item_t   *bi;
-    const zae_limits_t  *ls;
-
-    if (res->len == sizeof(ZAE_RESOURCE_DEFAULT) - 1
-        && memcmp(res->data, ZAE_RESOURCE_DEFAULT, res->len) == 0)
-    {
-        return ZAE_OK;
-    }
-
-    rc = zae_admin_resolve_limits(a, ent, res, &ls, &source, 1);
-
-    if (rc == ZAE_DECLINED) {
-        return ZAE_OK;
-    }
-
-    if (rc != ZAE_OK || zae_admin_read_bucket(a, ent, res, &bi) != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    if (bi == NULL) {
-        return ZAE_OK;
-    }
-
-    stale = zae_alloc(&a->mem, (bi->nlimits + 1) * sizeof(zae_str_t));
-    if (stale == NULL) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
-
-    n = 0;
-
-    for (i = 0; i < bi->nlimits; i++) {
-        if (zae_limits_find(ls, bi->limits[i].name.data,
-                            bi->limits[i].name.len) == NULL)
-        {
-            stale[n++] = bi->limits[i].name;
-        }
-    }
-
-    ttl = zae_bucket_ttl_seconds(ls, ZAE_BUCKET_TTL_MULTIPLIER);
-    ttl = ttl > 0 ? zae_admin_now_ms() / 1000 + ttl : 0;
-
-    return zae_admin_sync_bucket(a, ent, res, ls, ttl, stale, n);
-}
-
-
-/*
- * entity limits deleted: config and registry in a transaction, the
- * registry attribute dropped at 0, the bucket reconciled, audit;
- * an exit code, or ZAE_DECLINED when there was nothing to delete
- */
-
-int
-zae_admin_remove_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
-{
-    int         rc;
-    zae_buf_t   b, d;
-    zae_str_t   pk, sk, rpk, rsk;
-
-    pk = zae_admin_ns_pk(a, "ENTITY#", ent);
-    sk = zae_admin_cat(a, "#CONFIG#%.*s", (int) res->len, res->data);
-    rpk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    rsk = zae_admin_str("#ENTITY_CONFIG_RESOURCES");
-
-    zae_buf_init(&b, &a->mem, 1024);
-
-    if (zae_buf_add_str(&b, "{\"TransactItems\":[{\"Delete\":{"
-                        "\"TableName\":") != ZAE_OK
-        || zae_json_add_string(&b, (u_char *) a->table, strlen(a->table))
-           != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, &pk, &sk) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"ConditionExpression\":"
-                           "\"attribute_exists(PK)\"}},"
-                           "{\"Update\":{\"TableName\":") != ZAE_OK
-        || zae_json_add_string(&b, (u_char *) a->table, strlen(a->table))
-           != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, &rpk, &rsk) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"UpdateExpression\":\"ADD #r :m\","
-                           "\"ExpressionAttributeNames\":{\"#r\":") != ZAE_OK
-        || zae_json_add_string(&b, res->data, res->len) != ZAE_OK
-        || zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
-                           "{\":m\":{\"N\":\"-1\"}}}}]}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    rc = zae_admin_ddb(a, "TransactWriteItems", &b, NULL);
-
-    if (rc == ZAE_DECLINED) {
-        if (zae_admin_cancel_reason(a, 0, "ConditionalCheckFailed")) {
-            return ZAE_DECLINED;
-        }
-
-        return zae_admin_fail_ddb(a, "cannot delete the entity limits");
-    }
-
-    if (rc != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    /* drop the registry attribute when its count reached 0 */
-
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, &rpk, &rsk) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"UpdateExpression\":\"REMOVE #r\","
-                           "\"ConditionExpression\":\"#r <= :z\","
-                           "\"ExpressionAttributeNames\":{\"#r\":") != ZAE_OK
-        || zae_json_add_string(&b, res->data, res->len) != ZAE_OK
-        || zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
-                           "{\":z\":{\"N\":\"0\"}}}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
-
-    if (rc == ZAE_DECLINED
-        && !zae_admin_is(a, "ConditionalCheckFailedException"))
-    {
-        return zae_admin_fail_ddb(a, "cannot update the config registry");
-    }
-
-    if (rc == ZAE_ERROR) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    if (zae_admin_reconcile(a, ent, res) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    zae_buf_init(&d, &a->mem, 16);
-
-    if (zae_buf_add_str(&d, "{}") != ZAE_OK
-        || zae_admin_audit_event(a, ent, "limits_deleted", res, &d) != ZAE_OK)
-    {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    return ZAE_ADMIN_EXIT_OK;
-}
-
-
-int
-zae_admin_cmd_entity_delete_limits(zae_admin_t *a)
-{
-    int          rc;
-    char         what[512];
-    zae_str_t    ent, res;
-    const char  *s;
-
-    s = zae_admin_opt(a, "resource");
-
-    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
-        || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
-           != ZAE_OK)
-    {
-        return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    snprintf(what, sizeof(what), "delete the limits of entity \"%s\" on "
-             "\"%.*s\"", a->args[0], (int) res.len, res.data);
-
-    if (zae_admin_confirm(a, what) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    rc = zae_admin_remove_entity(a, &ent, &res);
-
-    if (rc == ZAE_DECLINED) {
-        if (a->json) {
-            printf("{\"deleted\":false}\n");
-
-        } else {
-            printf("entity \"%s\" has no limits on \"%.*s\": nothing "
-                   "to delete\n", a->args[0], (int) res.len, res.data);
-        }
-
-        return ZAE_ADMIN_EXIT_OK;
-    }
-
-    if (rc != ZAE_ADMIN_EXIT_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    if (a->json) {
-        printf("{\"deleted\":true}\n");
-
-    } else {
-        printf("limits of entity \"%s\" on \"%.*s\" deleted\n", a->args[0],
-               (int) res.len, res.data);
-    }
-
-    return ZAE_ADMIN_EXIT_OK;
 }
 
 
 static zae_str_t
-zae_admin_after(zae_str_t *s, size_t skip)
+zae_admin_target(zae_admin_t *a, zae_admin_change_t *c)
 {
-    zae_str_t  r;
+    if (c->entity.len) {
+        return zae_admin_cat(a, "%.*s/%.*s", (int) c->entity.len,
+                             c->entity.data, (int) c->resource.len,
+                             c->resource.data);
+    }
 
-    r.data = s->data + (skip < s->len ? skip : s->len);
-    r.len = s->len - (skip < s->len ? skip : s->len);
+    if (c->resource.len) {
+        return zae_admin_cat(a, "%.*s", (int) c->resource.len,
+                             c->resource.data);
+    }
 
-    return r;
+    return zae_admin_str("(system defaults)");
 }
 
 
-int
-zae_admin_cmd_entity_list(zae_admin_t *a)
+/* the live config of a change's item; NULL when absent */
+
+static int
+zae_admin_live(zae_admin_t *a, zae_admin_change_t *c, zae_av_t **item)
 {
-    int                 rc;
-    size_t              i, n, skip;
-    zae_av_t          **items, *v, *list;
-    zae_buf_t           b;
-    zae_str_t           key, id, parent;
+    int        rc;
+    zae_str_t  pk, sk;
+
+    switch (c->level) {
+
+    case ZAE_ADMIN_SYSTEM:
+        pk = zae_admin_cat(a, "%.*s/SYSTEM#", (int) a->nsid.len,
+                           a->nsid.data);
+        sk = zae_admin_str("#CONFIG");
+        break;
+
+    case ZAE_ADMIN_RESOURCE:
+        pk = zae_admin_cat(a, "%.*s/RESOURCE#%.*s", (int) a->nsid.len,
+                           a->nsid.data, (int) c->resource.len,
+                           c->resource.data);
+        sk = zae_admin_str("#CONFIG");
+        break;
+
+    default:
+        pk = zae_admin_cat(a, "%.*s/ENTITY#%.*s", (int) a->nsid.len,
+                           a->nsid.data, (int) c->entity.len,
+                           c->entity.data);
+        sk = zae_admin_cat(a, "#CONFIG#%.*s", (int) c->resource.len,
+                           c->resource.data);
+        break;
+    }
+
+    rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, item),
+                         "cannot read a config");
+
+    return rc;
+}
+
+
+static int
+zae_admin_same(zae_admin_t *a, zae_av_t *item, zae_limits_t *want,
+    zae_str_t *onu, int system)
+{
+    size_t              i;
     zae_err_t           err;
-    const char         *p, *r;
-    zae_admin_table_t   t;
+    zae_limit_t        *l;
+    zae_config_item_t   cfg;
 
-    p = zae_admin_opt(a, "parent");
-    r = zae_admin_opt(a, "with-custom-limits");
+    memset(&cfg, 0, sizeof(cfg));
 
-    if (p && r) {
-        return zae_admin_usage_error(a, "--parent and --with-custom-limits "
-                                     "exclude each other");
+    if (zae_config_item_decode(&a->mem, item, &cfg, &err) != ZAE_OK
+        || cfg.limits.nelts != want->nelts)
+    {
+        return 0;
     }
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK) {
-        goto nomem;
+    for (i = 0; i < want->nelts; i++) {
+        l = zae_limits_find(&cfg.limits, want->elts[i].name.data,
+                            want->elts[i].name.len);
+
+        if (l == NULL || l->capacity != want->elts[i].capacity
+            || l->refill_amount != want->elts[i].refill_amount
+            || l->period != want->elts[i].period)
+        {
+            return 0;
+        }
     }
 
-    if (p) {
-        if (zae_admin_check_entity(a, p, &parent) != ZAE_OK) {
-            return ZAE_ADMIN_EXIT_USAGE;
-        }
+    if (system && !zae_admin_str_eq(&cfg.on_unavailable, onu)) {
+        return 0;
+    }
 
-        key = zae_admin_ns_pk(a, "PARENT#", &parent);
-        rc = zae_buf_add_str(&b, ",\"IndexName\":\"GSI1\","
-                             "\"KeyConditionExpression\":\"GSI1PK = :k\"");
-        skip = 0;
+    return 1;
+}
 
-    } else if (r) {
-        if (zae_admin_check_resource(a, r, &parent) != ZAE_OK) {
-            return ZAE_ADMIN_EXIT_USAGE;
-        }
 
-        key = zae_admin_ns_pk(a, "ENTITY_CONFIG#", &parent);
-        rc = zae_buf_add_str(&b, ",\"IndexName\":\"GSI3\","
-                             "\"KeyConditionExpression\":\"GSI3PK = :k\"");
-        skip = 0;
+/*
+ * What a candidate needs, against the live item: plan, diff and apply
+ * all decide here, so they agree on what exists
+ */
+
+static int
+zae_admin_classify(zae_admin_t *a, zae_admin_manifest_t *m,
+    zae_admin_change_t *c)
+{
+    zae_av_t  *item;
+
+    if (zae_admin_live(a, c, &item) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    if (!c->declared) {
+        c->action = item ? ZAE_ADMIN_DELETE : ZAE_ADMIN_SAME;
+
+    } else if (item == NULL) {
+        c->action = ZAE_ADMIN_CREATE;
+
+    } else if (zae_admin_same(a, item, c->decl ? &c->decl->limits
+                                               : &m->system,
+                              &m->onu, c->level == ZAE_ADMIN_SYSTEM))
+    {
+        c->action = ZAE_ADMIN_SAME;
 
     } else {
-        key = a->nsid;
-        rc = zae_buf_add_str(&b, ",\"IndexName\":\"GSI4\","
-                             "\"KeyConditionExpression\":\"GSI4PK = :k\","
-                             "\"FilterExpression\":\"SK = :meta\"");
-        skip = a->nsid.len + sizeof("/ENTITY#") - 1;
+        c->action = ZAE_ADMIN_UPDATE;
     }
 
-    if (rc != ZAE_OK
-        || zae_buf_add_str(&b, ",\"ExpressionAttributeValues\":{") != ZAE_OK
-        || zae_rec_attr_s(&b, ":k", &key) != ZAE_OK
-        || (!p && !r
-            && zae_buf_add_str(&b, ",\":meta\":{\"S\":\"#META\"}")
-               != ZAE_OK)
-        || zae_buf_add_str(&b, "}") != ZAE_OK)
-    {
-        goto nomem;
+    return ZAE_OK;
+}
+
+
+static int
+zae_admin_apply_change(zae_admin_t *a, zae_admin_manifest_t *m,
+    zae_admin_change_t *c)
+{
+    int        rc;
+    zae_str_t  onu;
+
+    switch (c->level) {
+
+    case ZAE_ADMIN_SYSTEM:
+        if (c->action == ZAE_ADMIN_DELETE) {
+            return zae_admin_remove_system(a) == ZAE_ERROR
+                   ? ZAE_ERROR : ZAE_OK;
+        }
+
+        onu = m->onu.len ? m->onu : zae_admin_str(NULL);
+
+        return zae_admin_write_system(a, &m->system, &onu);
+
+    case ZAE_ADMIN_RESOURCE:
+        if (c->action == ZAE_ADMIN_DELETE) {
+            return zae_admin_remove_resource(a, &c->resource) == ZAE_ERROR
+                   ? ZAE_ERROR : ZAE_OK;
+        }
+
+        return zae_admin_write_resource(a, &c->resource, &c->decl->limits);
+
+    default:
+        if (c->action == ZAE_ADMIN_DELETE) {
+            rc = zae_admin_remove_entity(a, &c->entity, &c->resource);
+            return (rc == ZAE_ADMIN_EXIT_OK || rc == ZAE_DECLINED)
+                   ? ZAE_OK : ZAE_ERROR;
+        }
+
+        return zae_admin_write_entity(a, &c->entity, &c->resource,
+                                      &c->decl->limits)
+               == ZAE_ADMIN_EXIT_OK ? ZAE_OK : ZAE_ERROR;
+    }
+}
+
+
+/* the new #PROVISIONER state, as the provisioner writes it */
+
+static int
+zae_admin_write_state(zae_admin_t *a, zae_admin_manifest_t *m,
+    const char *hash)
+{
+    int                  rc;
+    u_char               ts[ZAE_TS_US_LEN + 1];
+    size_t               i, j;
+    zae_buf_t            b;
+    zae_str_t           *rnames;
+    zae_prov_state_t     ps;
+    zae_prov_entity_t   *pe;
+
+    memset(&ps, 0, sizeof(ps));
+    ps.managed_system = m->has_system;
+    ps.resources = zae_alloc(&a->mem, (m->nres + 1) * sizeof(zae_str_t));
+    ps.entities = zae_alloc(&a->mem,
+                            (m->nents + 1) * sizeof(zae_prov_entity_t));
+
+
+    for (i = 0; i < m->nres; i++) {
+        ps.resources[ps.nresources++] = m->res[i].name;
     }
 
-    rc = zae_admin_query(a, &b, &items, &n, 0);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot list entities");
+    for (i = 0; i < m->nents; i++) {
+        pe = &ps.entities[ps.nentities++];
+        pe->entity_id = m->ents[i].entity;
+        rnames = zae_alloc(&a->mem,
+                           (m->ents[i].nres + 1) * sizeof(zae_str_t));
+
+        for (j = 0; j < m->ents[i].nres; j++) {
+            rnames[j] = m->ents[i].res[j].name;
+        }
+
+        pe->resources = rnames;
+        pe->nresources = m->ents[i].nres;
     }
 
-    if (rc != ZAE_OK) {
+    zae_ts_format_us(ts, zae_admin_now_ms() * 1000);
+    ps.last_applied = zae_admin_str((char *) ts);
+    ps.applied_hash = zae_admin_str(hash);
+
+    zae_buf_init(&b, &a->mem, 1024);
+
+    zae_prov_item(&b, &a->nsid, &ps);
+
+    rc = zae_admin_check(a, zae_admin_put_item(a, &b, NULL),
+                         "cannot write the provisioner state");
+
+    return rc;
+}
+
+
+static int
+zae_admin_limits_cmd(zae_admin_t *a, zae_admin_limits_mode_e mode)
+{
+    int                    rc;
+    char                   hash[8 + EVP_MAX_MD_SIZE * 2];
+    size_t                 i, nc, nchanges, count[4];
+    zae_av_t              *list, *o, *res;
+    zae_str_t              target;
+    const char            *file, *level, *sym;
+    zae_admin_prev_t       pv;
+    zae_admin_change_t    *c;
+    zae_admin_manifest_t   m;
+
+    file = zae_admin_opt(a, "file");
+    if (file == NULL) {
+        return zae_admin_usage_error(a, "-f FILE is required");
+    }
+
+    rc = zae_admin_manifest_parse(a, file, &m);
+    if (rc != ZAE_ADMIN_EXIT_OK) {
+        return rc;
+    }
+
+    if (zae_admin_manifest_hash(a, &m, hash) != ZAE_OK) {
+        zae_admin_error(a, "out of memory");
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    list = zae_av_list(&a->mem);
-    zae_admin_table_init(&t, 1, "ENTITY");
+    /* the manifest names its namespace */
 
-    if (list == NULL) {
-        goto nomem;
+    a->ns_name = (char *) m.ns.data;
+
+    rc = zae_admin_resolve_ns(a, 0);
+    if (rc != ZAE_ADMIN_EXIT_OK) {
+        return rc;
     }
 
-    for (i = 0; i < n; i++) {
-        if (r) {
-            rc = zae_item_get_str(items[i], "GSI3SK", &id, &err);
+    if (zae_admin_prev_read(a, &pv) != ZAE_OK
+        || zae_admin_diff(a, &m, &pv, &c, &nc) != ZAE_OK)
+    {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
 
-        } else if (p) {
-            rc = zae_item_get_str(items[i], "entity_id", &id, &err);
+    nchanges = 0;
 
-        } else {
-            rc = zae_item_get_str(items[i], "PK", &id, &err);
-            id = zae_admin_after(&id, skip);
+    for (i = 0; i < nc; i++) {
+        if (zae_admin_classify(a, &m, &c[i]) != ZAE_OK) {
+            return ZAE_ADMIN_EXIT_FAILED;
         }
 
-        if (rc != ZAE_OK) {
+        nchanges += c[i].action != ZAE_ADMIN_SAME;
+    }
+
+    list = zae_av_list(&a->mem);
+
+    memset(count, 0, sizeof(count));
+
+    if (!a->json && nchanges) {
+        if (mode == ZAE_ADMIN_PLAN) {
+            printf("Plan: %zu change(s)\n\n", nchanges);
+
+        } else if (mode == ZAE_ADMIN_DIFF) {
+            printf("Drift detected: %zu difference(s)\n\n", nchanges);
+        }
+    }
+
+    for (i = 0; i < nc; i++) {
+        if (c[i].action == ZAE_ADMIN_SAME) {
             continue;
         }
 
-        v = zae_admin_json_zstr(a, &id);
-        id = zae_admin_cat(a, "%.*s", (int) id.len, id.data);
+        target = zae_admin_target(a, &c[i]);
+        level = zae_admin_level_names[c[i].level];
+        sym = zae_admin_action_symbols[c[i].action];
 
-        if (v == NULL || id.data == NULL
-            || zae_av_list_add(&a->mem, list, v) != ZAE_OK
-            || zae_admin_table_row(a, &t, (char *) id.data) != ZAE_OK)
-        {
-            goto nomem;
+        if (mode == ZAE_ADMIN_APPLY) {
+            if (zae_admin_apply_change(a, &m, &c[i]) != ZAE_OK) {
+                zae_admin_error(a, "apply stopped at %s %s %s",
+                                zae_admin_action_names[c[i].action], level,
+                                (char *) target.data);
+                return ZAE_ADMIN_EXIT_FAILED;
+            }
+        }
+
+        count[c[i].action]++;
+
+        o = zae_admin_json_obj(a);
+
+        zae_admin_set_str(a, o, "action", zae_admin_action_names[c[i].action]);
+        zae_admin_set_str(a, o, "level", level);
+        zae_admin_json_set(a, o, "target",
+                           c[i].level == ZAE_ADMIN_SYSTEM
+                           ? zae_av_null(&a->mem)
+                           : zae_admin_json_zstr(a, &target));
+        zae_av_list_add(&a->mem, list, o);
+
+        if (a->json) {
+            continue;
+        }
+
+        if (mode == ZAE_ADMIN_DIFF) {
+            printf("  %s %s: %s\n", sym, level, (char *) target.data);
+
+        } else {
+            printf("  %s %s %s: %s\n", sym,
+                   zae_admin_action_names[c[i].action], level,
+                   (char *) target.data);
         }
     }
 
-    if (a->json) {
-        return zae_admin_print_json(a, list) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+    if (mode == ZAE_ADMIN_APPLY
+        && zae_admin_write_state(a, &m, hash) != ZAE_OK)
+    {
+        return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    zae_admin_table_print(&t);
+    if (a->json) {
+        res = zae_admin_json_obj(a);
+
+        if (zae_admin_json_set(a, res, "namespace",
+                               zae_admin_json_zstr(a, &m.ns))
+            || zae_admin_json_set(a, res, "applied_hash",
+                                  zae_admin_json_str(a, hash))
+            || zae_admin_json_set(a, res, mode == ZAE_ADMIN_DIFF
+                                          ? "drift" : "changes", list)
+            || (mode == ZAE_ADMIN_APPLY
+                && (zae_admin_json_set(a, res, "created",
+                        zae_admin_json_int(a,
+                                       (int64_t) count[ZAE_ADMIN_CREATE]))
+                    || zae_admin_json_set(a, res, "updated",
+                        zae_admin_json_int(a,
+                                       (int64_t) count[ZAE_ADMIN_UPDATE]))
+                    || zae_admin_json_set(a, res, "deleted",
+                        zae_admin_json_int(a,
+                                       (int64_t) count[ZAE_ADMIN_DELETE])))))
+        {
+            goto nomem;
+        }
+
+        return zae_admin_print_json(a, res);
+    }
+
+    if (nchanges == 0) {
+        printf(mode == ZAE_ADMIN_DIFF
+               ? "No drift detected. Live state matches YAML.\n"
+               : "No changes. Infrastructure is up-to-date.\n");
+
+    } else if (mode == ZAE_ADMIN_APPLY) {
+        printf("\nApplied: %zu created, %zu updated, %zu deleted.\n",
+               count[ZAE_ADMIN_CREATE], count[ZAE_ADMIN_UPDATE],
+               count[ZAE_ADMIN_DELETE]);
+    }
 
     return ZAE_ADMIN_EXIT_OK;
 
@@ -1854,76 +1424,21 @@ nomem:
 
 
 int
-zae_admin_cmd_entity_resources(zae_admin_t *a)
+zae_admin_cmd_limits_plan(zae_admin_t *a)
 {
-    int          rc;
-    size_t       i, n;
-    zae_av_t   **items, *list, *v;
-    zae_buf_t    b;
-    zae_str_t    ent, pk, sk;
-    zae_err_t    err;
+    return zae_admin_limits_cmd(a, ZAE_ADMIN_PLAN);
+}
 
-    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_USAGE;
-    }
 
-    pk = zae_admin_ns_pk(a, "ENTITY#", &ent);
+int
+zae_admin_cmd_limits_diff(zae_admin_t *a)
+{
+    return zae_admin_limits_cmd(a, ZAE_ADMIN_DIFF);
+}
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"KeyConditionExpression\":"
-                           "\"PK = :pk AND begins_with(SK, :p)\","
-                           "\"ExpressionAttributeValues\":{") != ZAE_OK
-        || zae_rec_attr_s(&b, ":pk", &pk) != ZAE_OK
-        || zae_buf_add_str(&b, ",\":p\":{\"S\":\"#CONFIG#\"}},"
-                           "\"ConsistentRead\":true") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
 
-    rc = zae_admin_query(a, &b, &items, &n, 0);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot list the entity's resources");
-    }
-
-    if (rc != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    list = zae_av_list(&a->mem);
-    if (list == NULL) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    for (i = 0; i < n; i++) {
-        if (zae_item_get_str(items[i], "SK", &sk, &err) != ZAE_OK) {
-            continue;
-        }
-
-        sk = zae_admin_after(&sk, sizeof("#CONFIG#") - 1);
-
-        if (a->json) {
-            v = zae_admin_json_zstr(a, &sk);
-
-            if (v == NULL || zae_av_list_add(&a->mem, list, v) != ZAE_OK) {
-                zae_admin_error(a, "out of memory");
-                return ZAE_ADMIN_EXIT_FAILED;
-            }
-
-        } else {
-            printf("%.*s\n", (int) sk.len, sk.data);
-        }
-    }
-
-    if (a->json) {
-        return zae_admin_print_json(a, list) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    if (n == 0) {
-        printf("entity \"%s\" has no custom limits\n", a->args[0]);
-    }
-
-    return ZAE_ADMIN_EXIT_OK;
+int
+zae_admin_cmd_limits_apply(zae_admin_t *a)
+{
+    return zae_admin_limits_cmd(a, ZAE_ADMIN_APPLY);
 }

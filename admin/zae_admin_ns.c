@@ -108,10 +108,6 @@ zae_admin_ns_register(zae_admin_t *a, zae_str_t *name, zae_str_t *nsid,
     zae_ns_record_t  ns;
 
     id = zae_alloc(&a->mem, ZAE_NSID_LEN + 1);
-    if (id == NULL) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
 
     for (i = 0; i < 100; i++) {
         if (zae_admin_random(a, rnd, sizeof(rnd)) != ZAE_OK) {
@@ -136,25 +132,18 @@ zae_admin_ns_register(zae_admin_t *a, zae_str_t *name, zae_str_t *nsid,
 
     zae_buf_init(&b, &a->mem, 1024);
 
-    if (zae_buf_add_str(&b, "{\"TransactItems\":[{\"Put\":{\"TableName\":")
-        != ZAE_OK
-        || zae_json_add_string(&b, (u_char *) a->table, strlen(a->table))
-           != ZAE_OK
-        || zae_buf_add_str(&b, ",\"Item\":") != ZAE_OK
-        || zae_ns_item(&b, &ns, 0) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"ConditionExpression\":"
-                           "\"attribute_not_exists(PK)\"}},"
-                           "{\"Put\":{\"TableName\":") != ZAE_OK
-        || zae_json_add_string(&b, (u_char *) a->table, strlen(a->table))
-           != ZAE_OK
-        || zae_buf_add_str(&b, ",\"Item\":") != ZAE_OK
-        || zae_ns_item(&b, &ns, 1) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"ConditionExpression\":"
-                           "\"attribute_not_exists(PK)\"}}]}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    zae_buf_add_str(&b, "{\"TransactItems\":[{\"Put\":{\"TableName\":");
+    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
+    zae_buf_add_str(&b, ",\"Item\":");
+    zae_ns_item(&b, &ns, 0);
+    zae_buf_add_str(&b, ",\"ConditionExpression\":"
+                    "\"attribute_not_exists(PK)\"}},"
+                    "{\"Put\":{\"TableName\":");
+    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
+    zae_buf_add_str(&b, ",\"Item\":");
+    zae_ns_item(&b, &ns, 1);
+    zae_buf_add_str(&b, ",\"ConditionExpression\":"
+                    "\"attribute_not_exists(PK)\"}}]}");
 
     rc = zae_admin_ddb(a, "TransactWriteItems", &b, NULL);
 
@@ -227,30 +216,16 @@ zae_admin_cmd_ns_register(zae_admin_t *a)
 
         o = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, o, "namespace", zae_admin_json_zstr(a,
-                                                                      &name))
-            || zae_admin_json_set(a, o, "namespace_id",
-                                  zae_admin_json_zstr(a, &nsid))
-            || zae_admin_json_set(a, o, "created",
-                                  zae_admin_json_bool(a, created))
-            || zae_admin_json_set(a, list, NULL, o)
-            || zae_admin_table_row(a, &t, a->args[i], (char *) nsid.data,
-                                   created ? "registered"
-                                           : "already registered"))
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
+        zae_admin_set_zstr(a, o, "namespace", &name);
+        zae_admin_set_zstr(a, o, "namespace_id", &nsid);
+        zae_admin_set_bool(a, o, "created", created);
+        zae_admin_json_set(a, list, NULL, o);
+        zae_admin_table_row(a, &t, a->args[i], (char *) nsid.data,
+                            created ? "registered"
+                                    : "already registered");
     }
 
-    if (a->json) {
-        return zae_admin_print_json(a, list) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    zae_admin_table_print(&t);
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_output(a, list, &t);
 }
 
 
@@ -305,31 +280,22 @@ static int
 zae_admin_ns_query(zae_admin_t *a, const char *prefix, const char *status,
     int not_status)
 {
-    int                 rc, match;
+    int                 match;
     size_t              i, n;
     zae_av_t          **items, *list;
-    zae_buf_t           b;
-    zae_str_t           st;
+    zae_str_t           st, pk;
     zae_err_t           err;
+    zae_ddb_req_t       q;
     zae_admin_table_t   t;
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_printf(&b, ",\"KeyConditionExpression\":"
-                          "\"PK = :pk AND begins_with(SK, :p)\","
-                          "\"ExpressionAttributeValues\":{\":pk\":{\"S\":"
-                          "\"" ZAE_SYSTEM_PK "\"},\":p\":{\"S\":\"%s\"}},"
-                          "\"ConsistentRead\":true", prefix) != ZAE_OK)
+    memset(&q, 0, sizeof(zae_ddb_req_t));
+    q.consistent_read = 1;
+    pk = zae_admin_str(ZAE_SYSTEM_PK);
+
+    if (zae_admin_query_key(a, &q, "PK", &pk, "SK", prefix, 0,
+                            "cannot list namespaces", &items, &n)
+        != ZAE_OK)
     {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    rc = zae_admin_query(a, &b, &items, &n, 0);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot list namespaces");
-    }
-
-    if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -354,14 +320,7 @@ zae_admin_ns_query(zae_admin_t *a, const char *prefix, const char *status,
         }
     }
 
-    if (a->json) {
-        return zae_admin_print_json(a, list) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    zae_admin_table_print(&t);
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_output(a, list, &t);
 }
 
 
@@ -410,7 +369,7 @@ zae_admin_cmd_ns_show(zae_admin_t *a)
     }
 
     if (a->json) {
-        return zae_admin_print_json(a, list->items[0]) == ZAE_OK
+        return zae_admin_print_json(a, list->items[0]) == ZAE_ADMIN_EXIT_OK
                ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -424,58 +383,41 @@ static int
 zae_admin_ns_set_status(zae_admin_t *a, zae_str_t *nsid, const char *status,
     int deleted_at)
 {
-    int         rc;
-    u_char      ts[ZAE_TS_LEN + 1];
-    zae_buf_t   b;
-    zae_str_t   sk;
+    int             rc;
+    u_char          ts[ZAE_TS_LEN + 1];
+    zae_str_t       sk;
+    zae_av_t       *names, *values;
+    zae_ddb_req_t   r;
 
     sk = zae_admin_cat(a, "#NSID#%.*s", (int) nsid->len, nsid->data);
     zae_admin_now_ts(ts);
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, &zae_admin_system_pk, &sk) != ZAE_OK)
-    {
-        goto nomem;
-    }
+    names = zae_av_map(&a->mem);
+    values = zae_av_map(&a->mem);
+    zae_item_set_cstr(&a->mem, names, "#s", "status");
+    zae_item_set_cstr(&a->mem, values, ":s", status);
+
+    memset(&r, 0, sizeof(zae_ddb_req_t));
+    r.key = zae_admin_key_av(&a->mem, &zae_admin_system_pk, &sk);
+    r.condition = zae_admin_str("attribute_exists(PK)");
+    r.names = names;
+    r.values = values;
 
     if (deleted_at > 0) {
-        rc = zae_buf_printf(&b, ",\"UpdateExpression\":\"SET #s = :s, "
-                            "deleted_at = :d\",\"ExpressionAttributeValues\":"
-                            "{\":s\":{\"S\":\"%s\"},\":d\":{\"S\":\"%s\"}}",
-                            status, (char *) ts);
+        zae_item_set_cstr(&a->mem, values, ":d", (char *) ts);
+        r.update = zae_admin_str("SET #s = :s, deleted_at = :d");
 
     } else if (deleted_at < 0) {
-        rc = zae_buf_printf(&b, ",\"UpdateExpression\":\"SET #s = :s "
-                            "REMOVE deleted_at\",\"ExpressionAttributeValues\""
-                            ":{\":s\":{\"S\":\"%s\"}}", status);
+        r.update = zae_admin_str("SET #s = :s REMOVE deleted_at");
 
     } else {
-        rc = zae_buf_printf(&b, ",\"UpdateExpression\":\"SET #s = :s\","
-                            "\"ExpressionAttributeValues\":"
-                            "{\":s\":{\"S\":\"%s\"}}", status);
+        r.update = zae_admin_str("SET #s = :s");
     }
 
-    if (rc != ZAE_OK
-        || zae_buf_add_str(&b, ",\"ExpressionAttributeNames\":{\"#s\":"
-                           "\"status\"},\"ConditionExpression\":"
-                           "\"attribute_exists(PK)\"}") != ZAE_OK)
-    {
-        goto nomem;
-    }
-
-    rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot update the namespace record");
-    }
+    rc = zae_admin_check(a, zae_admin_update(a, &r),
+                         "cannot update the namespace record");
 
     return rc == ZAE_OK ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ADMIN_EXIT_FAILED;
 }
 
 
@@ -487,17 +429,11 @@ zae_admin_ns_result(zae_admin_t *a, zae_str_t *name, zae_str_t *nsid,
 
     o = zae_admin_json_obj(a);
 
-    if (zae_admin_json_set(a, o, "namespace", zae_admin_json_zstr(a, name))
-        || zae_admin_json_set(a, o, "namespace_id",
-                              zae_admin_json_zstr(a, nsid))
-        || zae_admin_json_set(a, o, "status", zae_admin_json_str(a, status)))
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    zae_admin_set_zstr(a, o, "namespace", name);
+    zae_admin_set_zstr(a, o, "namespace_id", nsid);
+    zae_admin_set_str(a, o, "status", status);
 
-    return zae_admin_print_json(a, o) == ZAE_OK
-           ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+    return zae_admin_print_json(a, o);
 }
 
 
@@ -619,10 +555,7 @@ zae_admin_cmd_ns_recover(zae_admin_t *a)
 
     zae_buf_init(&b, &a->mem, 512);
 
-    if (zae_ns_item(&b, &ns, 0) != ZAE_OK) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    zae_ns_item(&b, &ns, 0);
 
     rc = zae_admin_put_item(a, &b, "attribute_not_exists(PK)");
 
@@ -663,22 +596,18 @@ zae_admin_cmd_ns_recover(zae_admin_t *a)
 int
 zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
 {
-    int         rc, tries;
-    size_t      i, j;
-    zae_av_t   *resp, *un, *pk, *sk;
-    zae_buf_t   b;
-    zae_str_t   spk, ssk;
+    int               rc, tries;
+    size_t            i, j, nw;
+    zae_av_t         *resp, *un, *pk, *sk;
+    zae_buf_t         b;
+    zae_str_t         spk, ssk;
+    zae_ddb_write_t   w[25];
 
     for (i = 0; i < n; i += 25) {
-        zae_buf_init(&b, &a->mem, 4096);
 
-        if (zae_buf_add_str(&b, "{\"RequestItems\":{") != ZAE_OK
-            || zae_json_add_string(&b, (u_char *) a->table,
-                                   strlen(a->table)) != ZAE_OK
-            || zae_buf_add_str(&b, ":[") != ZAE_OK)
-        {
-            goto nomem;
-        }
+        /* DeleteRequests of 25 keys at most, by the core's builder */
+
+        nw = 0;
 
         for (j = i; j < n && j < i + 25; j++) {
             pk = zae_item_get(keys[j], "PK");
@@ -691,17 +620,21 @@ zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
                 continue;
             }
 
-            if ((j > i && zae_buf_add_str(&b, ",") != ZAE_OK)
-                || zae_buf_add_str(&b, "{\"DeleteRequest\":{") != ZAE_OK
-                || zae_admin_key(&b, &spk, &ssk) != ZAE_OK
-                || zae_buf_add_str(&b, "}}") != ZAE_OK)
-            {
-                goto nomem;
-            }
+            w[nw].table = zae_admin_str(a->table);
+            w[nw].item = NULL;
+            w[nw].key = zae_admin_key_av(&a->mem, &spk, &ssk);
+            nw++;
         }
 
-        if (zae_buf_add_str(&b, "]}}") != ZAE_OK) {
-            goto nomem;
+        if (nw == 0) {
+            continue;
+        }
+
+        zae_buf_init(&b, &a->mem, 4096);
+
+        if (zae_ddb_batch_write_item(&b, w, nw) != ZAE_OK) {
+            zae_admin_error(a, "invalid BatchWriteItem request");
+            return ZAE_ADMIN_EXIT_FAILED;
         }
 
         for (tries = 0; tries < 10; tries++) {
@@ -721,12 +654,9 @@ zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
 
             zae_buf_init(&b, &a->mem, 4096);
 
-            if (zae_buf_add_str(&b, "{\"RequestItems\":") != ZAE_OK
-                || zae_json_encode(&b, un) != ZAE_OK
-                || zae_buf_add_str(&b, "}") != ZAE_OK)
-            {
-                goto nomem;
-            }
+            zae_buf_add_str(&b, "{\"RequestItems\":");
+            zae_json_encode(&b, un);
+            zae_buf_add_str(&b, "}");
         }
 
         if (tries == 10) {
@@ -744,12 +674,6 @@ zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
     }
 
     return ZAE_ADMIN_EXIT_OK;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ADMIN_EXIT_FAILED;
 }
 
 
@@ -759,10 +683,9 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
     int         rc;
     char        what[512];
     size_t      n;
-    zae_av_t   *item, **keys, *prov[1];
-    zae_buf_t   b;
-    zae_str_t   sk, status, nsid;
-    zae_err_t   err;
+    zae_av_t       *item, **keys, *prov[1];
+    zae_str_t       sk, status, nsid;
+    zae_err_t       err;
 
     if (zae_admin_check_nsid(a, a->args[0]) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
@@ -802,25 +725,10 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
         return rc;
     }
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"IndexName\":\"GSI4\","
-                           "\"KeyConditionExpression\":\"GSI4PK = :p\","
-                           "\"ExpressionAttributeValues\":{\":p\":")
-           != ZAE_OK
-        || zae_buf_add_str(&b, "{\"S\":") != ZAE_OK
-        || zae_json_add_string(&b, nsid.data, nsid.len) != ZAE_OK
-        || zae_buf_add_str(&b, "}}") != ZAE_OK)
+    if (zae_admin_query_key(a, NULL, "GSI4PK", &nsid, NULL, NULL, 0,
+                            "cannot list the namespace's items", &keys, &n)
+        != ZAE_OK)
     {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    rc = zae_admin_query(a, &b, &keys, &n, 0);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot list the namespace's items");
-    }
-
-    if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -833,16 +741,10 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
 
     prov[0] = zae_av_map(&a->mem);
 
-    if (prov[0] == NULL
-        || zae_item_set_s(&a->mem, prov[0], "PK",
-                          zae_admin_cat(a, "%s/SYSTEM#", a->args[0]).data,
-                          nsid.len + 8) != ZAE_OK
-        || zae_item_set_cstr(&a->mem, prov[0], "SK", "#PROVISIONER")
-           != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    zae_item_set_s(&a->mem, prov[0], "PK",
+                   zae_admin_cat(a, "%s/SYSTEM#", a->args[0]).data,
+                   nsid.len + 8);
+    zae_item_set_cstr(&a->mem, prov[0], "SK", "#PROVISIONER");
 
     rc = zae_admin_batch_delete(a, prov, 1);
     if (rc != ZAE_ADMIN_EXIT_OK) {

@@ -44,10 +44,6 @@ zae_admin_table_row(zae_admin_t *a, zae_admin_table_t *t, ...)
         c = t->crows ? t->crows * 2 : 16;
 
         cells = zae_alloc(&a->mem, (size_t) c * t->ncols * sizeof(char *));
-        if (cells == NULL) {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ERROR;
-        }
 
         if (t->nrows) {
             memcpy(cells, t->cells,
@@ -117,6 +113,8 @@ zae_admin_table_print(zae_admin_table_t *t)
 }
 
 
+/* the JSON result of a command, one line; returns the exit code */
+
 int
 zae_admin_print_json(zae_admin_t *a, zae_av_t *json)
 {
@@ -124,15 +122,53 @@ zae_admin_print_json(zae_admin_t *a, zae_av_t *json)
 
     zae_buf_init(&b, &a->mem, 1024);
 
-    if (json == NULL || zae_json_encode(&b, json) != ZAE_OK || b.failed) {
+    if (json == NULL || zae_json_encode(&b, json) != ZAE_OK) {
         zae_admin_error(a, "cannot encode the JSON output");
-        return ZAE_ERROR;
+        return ZAE_ADMIN_EXIT_FAILED;
     }
 
     fwrite(b.data, 1, b.len, stdout);
     fputc('\n', stdout);
 
-    return ZAE_OK;
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+/*
+ * The one result printer: with --output json the JSON value, else the
+ * table (t may be NULL: the command printed its text); the exit code
+ */
+
+int
+zae_admin_output(zae_admin_t *a, zae_av_t *json, zae_admin_table_t *t)
+{
+    if (a->json) {
+        return zae_admin_print_json(a, json);
+    }
+
+    if (t) {
+        zae_admin_table_print(t);
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+/* a short result: the JSON text with --output json, else the sentence */
+
+void
+zae_admin_result(zae_admin_t *a, const char *json, const char *fmt, ...)
+{
+    va_list  args;
+
+    if (a->json) {
+        printf("%s\n", json);
+        return;
+    }
+
+    va_start(args, fmt);
+    vprintf(fmt, args);
+    va_end(args);
 }
 
 
@@ -156,6 +192,39 @@ zae_admin_json_set(zae_admin_t *a, zae_av_t *obj, const char *name,
     }
 
     return zae_av_map_add(&a->mem, obj, (u_char *) name, strlen(name), v);
+}
+
+
+/* obj.name = value, in one call for the usual kinds of value */
+
+void
+zae_admin_set_zstr(zae_admin_t *a, zae_av_t *obj, const char *name,
+    zae_str_t *s)
+{
+    zae_admin_json_set(a, obj, name, zae_admin_json_zstr(a, s));
+}
+
+
+void
+zae_admin_set_str(zae_admin_t *a, zae_av_t *obj, const char *name,
+    const char *s)
+{
+    zae_admin_json_set(a, obj, name, zae_admin_json_str(a, s));
+}
+
+
+void
+zae_admin_set_int(zae_admin_t *a, zae_av_t *obj, const char *name,
+    int64_t v)
+{
+    zae_admin_json_set(a, obj, name, zae_admin_json_int(a, v));
+}
+
+
+void
+zae_admin_set_bool(zae_admin_t *a, zae_av_t *obj, const char *name, int v)
+{
+    zae_admin_json_set(a, obj, name, zae_admin_json_bool(a, v));
 }
 
 

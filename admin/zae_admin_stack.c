@@ -25,88 +25,147 @@
 static zae_str_t  zae_admin_system_pk = zae_string(ZAE_SYSTEM_PK);
 
 
+static int zae_admin_table_props(zae_admin_t *a, zae_av_t **props);
+static int zae_admin_table_field(zae_admin_t *a, zae_buf_t *b,
+    zae_av_t *props, const char *name);
 static int zae_admin_create_table_body(zae_admin_t *a, zae_buf_t *b);
+static int zae_admin_ttl_body(zae_admin_t *a, zae_buf_t *b);
 static int zae_admin_wait_active(zae_admin_t *a, zae_av_t **table);
 static int zae_admin_read_version(zae_admin_t *a,
     zae_version_record_t *v, int *found);
+static int zae_admin_direct(zae_admin_t *a);
+
+
+/*
+ * deploy and delete talk to DynamoDB itself when a DynamoDB endpoint is
+ * known (--endpoint-url, $AWS_ENDPOINT_URL_DYNAMODB, $AWS_ENDPOINT_URL),
+ * unless $AWS_ENDPOINT_URL_CLOUDFORMATION names a CloudFormation and no
+ * --endpoint-url was given; else they go through a CloudFormation stack
+ */
+
+static int
+zae_admin_direct(zae_admin_t *a)
+{
+    const char  *cfn;
+
+    if (zae_admin_opt(a, "endpoint-url")) {
+        return 1;
+    }
+
+    cfn = getenv("AWS_ENDPOINT_URL_CLOUDFORMATION");
+
+    return a->endpoint != NULL && (cfn == NULL || *cfn == '\0');
+}
+
+
+/*
+ * The table has one description: the RateLimitsTable of the built-in
+ * CloudFormation template (admin/zae-limiter.cfn.json).  Its key
+ * schema, attributes, indexes, billing mode, stream and TTL properties
+ * have the names and shapes of the CreateTable and UpdateTimeToLive
+ * request fields; only StreamEnabled is implied by CloudFormation.
+ */
+
+static int
+zae_admin_table_props(zae_admin_t *a, zae_av_t **props)
+{
+    zae_av_t   *root, *v;
+    zae_err_t   err;
+
+    if (zae_json_parse(&a->mem, (u_char *) zae_admin_cfn_template,
+                       zae_admin_cfn_template_len, NULL, &root, &err)
+        != ZAE_OK)
+    {
+        zae_admin_error(a, "built-in template: %s", err.msg);
+        return ZAE_ERROR;
+    }
+
+    v = zae_json_get(root, "Resources");
+    v = v ? zae_json_get(v, "RateLimitsTable") : NULL;
+    *props = v ? zae_json_get(v, "Properties") : NULL;
+
+    if (*props == NULL) {
+        zae_admin_error(a, "built-in template: no RateLimitsTable");
+        return ZAE_ERROR;
+    }
+
+    return ZAE_OK;
+}
+
+
+static int
+zae_admin_table_field(zae_admin_t *a, zae_buf_t *b, zae_av_t *props,
+    const char *name)
+{
+    zae_av_t  *v;
+
+    v = zae_json_get(props, name);
+    if (v == NULL) {
+        zae_admin_error(a, "built-in template: no %s", name);
+        return ZAE_ERROR;
+    }
+
+    zae_buf_printf(b, ",\"%s\":", name);
+    zae_json_encode(b, v);
+
+    return ZAE_OK;
+}
 
 
 static int
 zae_admin_create_table_body(zae_admin_t *a, zae_buf_t *b)
 {
-    int          i;
-    static char  *gsi_proj[4] = { "ALL", "ALL", "KEYS_ONLY", "KEYS_ONLY" };
-    static char  *lsi_proj[5] = { "ALL", "KEYS_ONLY", "ALL", "KEYS_ONLY",
-                                  "ALL" };
+    zae_av_t  *props, *stream, *view;
+
+    if (zae_admin_table_props(a, &props) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    stream = zae_json_get(props, "StreamSpecification");
+    view = stream ? zae_json_get(stream, "StreamViewType") : NULL;
+
+    if (view == NULL) {
+        zae_admin_error(a, "built-in template: no StreamViewType");
+        return ZAE_ERROR;
+    }
 
     if (zae_admin_body_start(a, b) != ZAE_OK
-        || zae_buf_add_str(b, ",\"KeySchema\":["
-                           "{\"AttributeName\":\"PK\",\"KeyType\":\"HASH\"},"
-                           "{\"AttributeName\":\"SK\",\"KeyType\":\"RANGE\"}"
-                           "],\"AttributeDefinitions\":["
-                           "{\"AttributeName\":\"PK\",\"AttributeType\":\"S\"},"
-                           "{\"AttributeName\":\"SK\",\"AttributeType\":\"S\"}")
-           != ZAE_OK)
+        || zae_admin_table_field(a, b, props, "KeySchema") != ZAE_OK
+        || zae_admin_table_field(a, b, props, "AttributeDefinitions")
+           != ZAE_OK
+        || zae_admin_table_field(a, b, props, "GlobalSecondaryIndexes")
+           != ZAE_OK
+        || zae_admin_table_field(a, b, props, "LocalSecondaryIndexes")
+           != ZAE_OK
+        || zae_admin_table_field(a, b, props, "BillingMode") != ZAE_OK)
     {
         return ZAE_ERROR;
     }
 
-    for (i = 1; i <= 4; i++) {
-        if (zae_buf_printf(b, ",{\"AttributeName\":\"GSI%dPK\","
-                           "\"AttributeType\":\"S\"},"
-                           "{\"AttributeName\":\"GSI%dSK\","
-                           "\"AttributeType\":\"S\"}", i, i) != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
+    zae_buf_add_str(b, ",\"StreamSpecification\":{"
+                    "\"StreamEnabled\":true,\"StreamViewType\":");
+    zae_json_encode(b, view);
+    zae_buf_add_str(b, "}}");
 
-    for (i = 1; i <= 5; i++) {
-        if (zae_buf_printf(b, ",{\"AttributeName\":\"LSI%dSK\","
-                           "\"AttributeType\":\"S\"}", i) != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
+    return ZAE_OK;
+}
 
-    if (zae_buf_add_str(b, "],\"GlobalSecondaryIndexes\":[") != ZAE_OK) {
+
+static int
+zae_admin_ttl_body(zae_admin_t *a, zae_buf_t *b)
+{
+    zae_av_t  *props;
+
+    if (zae_admin_table_props(a, &props) != ZAE_OK
+        || zae_admin_body_start(a, b) != ZAE_OK
+        || zae_admin_table_field(a, b, props, "TimeToLiveSpecification")
+           != ZAE_OK
+        || zae_buf_add_str(b, "}") != ZAE_OK)
+    {
         return ZAE_ERROR;
     }
 
-    for (i = 1; i <= 4; i++) {
-        if (zae_buf_printf(b, "%s{\"IndexName\":\"GSI%d\",\"KeySchema\":["
-                           "{\"AttributeName\":\"GSI%dPK\","
-                           "\"KeyType\":\"HASH\"},"
-                           "{\"AttributeName\":\"GSI%dSK\","
-                           "\"KeyType\":\"RANGE\"}],"
-                           "\"Projection\":{\"ProjectionType\":\"%s\"}}",
-                           i > 1 ? "," : "", i, i, i, gsi_proj[i - 1])
-            != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
-
-    if (zae_buf_add_str(b, "],\"LocalSecondaryIndexes\":[") != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    for (i = 1; i <= 5; i++) {
-        if (zae_buf_printf(b, "%s{\"IndexName\":\"LSI%d\",\"KeySchema\":["
-                           "{\"AttributeName\":\"PK\",\"KeyType\":\"HASH\"},"
-                           "{\"AttributeName\":\"LSI%dSK\","
-                           "\"KeyType\":\"RANGE\"}],"
-                           "\"Projection\":{\"ProjectionType\":\"%s\"}}",
-                           i > 1 ? "," : "", i, i, lsi_proj[i - 1])
-            != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
-
-    return zae_buf_add_str(b, "],\"BillingMode\":\"PAY_PER_REQUEST\","
-                           "\"StreamSpecification\":{\"StreamEnabled\":true,"
-                           "\"StreamViewType\":\"NEW_AND_OLD_IMAGES\"}}");
+    return ZAE_OK;
 }
 
 
@@ -119,12 +178,8 @@ zae_admin_describe(zae_admin_t *a, zae_av_t **table)
 
     *table = NULL;
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, "}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, "}");
 
     rc = zae_admin_ddb(a, "DescribeTable", &b, &resp);
     if (rc != ZAE_OK) {
@@ -190,7 +245,7 @@ zae_admin_cmd_deploy(zae_admin_t *a)
     zae_str_t             name, nsid;
     zae_version_record_t  v;
 
-    if (zae_admin_opt(a, "endpoint-url") == NULL) {
+    if (!zae_admin_direct(a)) {
 
         /* a CloudFormation stack, then the records below */
 
@@ -209,10 +264,7 @@ zae_admin_cmd_deploy(zae_admin_t *a)
                                      zae_admin_shown(a, a->table));
     }
 
-    zae_buf_init(&b, &a->mem, 4096);
-
     if (zae_admin_create_table_body(a, &b) != ZAE_OK) {
-        zae_admin_error(a, "out of memory");
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -237,23 +289,15 @@ zae_admin_cmd_deploy(zae_admin_t *a)
                              : "table \"%s\" already exists\n", a->table);
     }
 
-    rc = zae_admin_wait_active(a, &table);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot describe the table");
-    }
-
+    rc = zae_admin_check(a, zae_admin_wait_active(a, &table),
+                         "cannot describe the table");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
     /* TTL on "ttl", epoch seconds; "already enabled" is fine */
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"TimeToLiveSpecification\":{"
-                           "\"Enabled\":true,\"AttributeName\":\"ttl\"}}")
-           != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
+    if (zae_admin_ttl_body(a, &b) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -285,16 +329,10 @@ records:
 
     zae_buf_init(&b, &a->mem, 512);
 
-    if (zae_version_item(&b, &v) != ZAE_OK) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    zae_version_item(&b, &v);
 
-    rc = zae_admin_put_item(a, &b, NULL);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot write the version record");
-    }
-
+    rc = zae_admin_check(a, zae_admin_put_item(a, &b, NULL),
+                         "cannot write the version record");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -308,24 +346,15 @@ records:
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
-                                                                 a->table))
-            || zae_admin_json_set(a, o, "table_created",
-                                  zae_admin_json_bool(a, table_created))
-            || zae_admin_json_set(a, o, "schema_version",
-                                  zae_admin_json_str(a, ZAE_SCHEMA_VERSION))
-            || zae_admin_json_set(a, o, "default_namespace_id",
-                                  zae_admin_json_zstr(a, &nsid)))
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
+        zae_admin_set_str(a, o, "table", a->table);
+        zae_admin_set_bool(a, o, "table_created", table_created);
+        zae_admin_set_str(a, o, "schema_version", ZAE_SCHEMA_VERSION);
+        zae_admin_set_zstr(a, o, "default_namespace_id", &nsid);
 
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, o);
     }
 
-    if (zae_admin_opt(a, "endpoint-url")) {
+    if (zae_admin_direct(a)) {
         printf("ttl enabled on \"ttl\"\n");
     }
 
@@ -408,9 +437,16 @@ zae_admin_version_json(zae_admin_t *a, zae_version_record_t *v)
 }
 
 
+/* the version record, or "version record: none" when v is NULL */
+
 static void
-zae_admin_version_print(zae_version_record_t *v)
+zae_admin_version_print(zae_version_record_t *v, const char *none)
 {
+    if (v == NULL) {
+        printf("version record:      %s\n", none);
+        return;
+    }
+
     printf("schema version:      %.*s\n", (int) v->schema_version.len,
            v->schema_version.data);
     printf("lambda version:      %.*s\n",
@@ -436,11 +472,8 @@ zae_admin_cmd_status(zae_admin_t *a)
     zae_str_t             status, stream, ttl_status, ttl_attr;
     zae_version_record_t  ver;
 
-    rc = zae_admin_describe(a, &table);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot describe the table");
-    }
-
+    rc = zae_admin_check(a, zae_admin_describe(a, &table),
+                         "cannot describe the table");
     if (rc != ZAE_OK || table == NULL) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -460,18 +493,11 @@ zae_admin_cmd_status(zae_admin_t *a)
         (void) zae_av_get_str(v, &stream);
     }
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, "}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, "}");
 
-    rc = zae_admin_ddb(a, "DescribeTimeToLive", &b, &resp);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot describe TTL");
-    }
-
+    rc = zae_admin_check(a, zae_admin_ddb(a, "DescribeTimeToLive", &b, &resp),
+                         "cannot describe TTL");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -490,11 +516,8 @@ zae_admin_cmd_status(zae_admin_t *a)
         }
     }
 
-    rc = zae_admin_read_version(a, &ver, &found);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot read the version record");
-    }
-
+    rc = zae_admin_check(a, zae_admin_read_version(a, &ver, &found),
+                         "cannot read the version record");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -502,26 +525,16 @@ zae_admin_cmd_status(zae_admin_t *a)
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
-                                                                 a->table))
-            || zae_admin_json_set(a, o, "table_status",
-                                  zae_admin_json_zstr(a, &status))
-            || zae_admin_json_set(a, o, "stream_arn",
-                                  zae_admin_json_zstr(a, &stream))
-            || zae_admin_json_set(a, o, "ttl_status",
-                                  zae_admin_json_zstr(a, &ttl_status))
-            || zae_admin_json_set(a, o, "ttl_attribute",
-                                  zae_admin_json_zstr(a, &ttl_attr))
-            || zae_admin_json_set(a, o, "version",
-                                  found ? zae_admin_version_json(a, &ver)
-                                        : zae_av_null(&a->mem)))
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
+        zae_admin_set_str(a, o, "table", a->table);
+        zae_admin_set_zstr(a, o, "table_status", &status);
+        zae_admin_set_zstr(a, o, "stream_arn", &stream);
+        zae_admin_set_zstr(a, o, "ttl_status", &ttl_status);
+        zae_admin_set_zstr(a, o, "ttl_attribute", &ttl_attr);
+        zae_admin_json_set(a, o, "version",
+                           found ? zae_admin_version_json(a, &ver)
+                                 : zae_av_null(&a->mem));
 
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, o);
     }
 
     printf("table:               %s\n", a->table);
@@ -533,12 +546,7 @@ zae_admin_cmd_status(zae_admin_t *a)
            ttl_status.data, ttl_attr.data ? " on " : "",
            (int) ttl_attr.len, ttl_attr.data ? (char *) ttl_attr.data : "");
 
-    if (found) {
-        zae_admin_version_print(&ver);
-
-    } else {
-        printf("version record:      none\n");
-    }
+    zae_admin_version_print(found ? &ver : NULL, "none");
 
     return ZAE_ADMIN_EXIT_OK;
 }
@@ -549,7 +557,6 @@ zae_admin_cmd_delete(zae_admin_t *a)
 {
     int         rc;
     char        what[256];
-    zae_av_t   *o;
     zae_buf_t   b;
 
     snprintf(what, sizeof(what), "delete table \"%s\" and all its data",
@@ -559,44 +566,39 @@ zae_admin_cmd_delete(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    if (zae_admin_opt(a, "endpoint-url") == NULL) {
+    if (!zae_admin_direct(a)) {
         return zae_admin_delete_stack(a);
     }
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, "}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, "}");
 
-    rc = zae_admin_ddb(a, "DeleteTable", &b, NULL);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot delete the table");
-    }
-
+    rc = zae_admin_check(a, zae_admin_ddb(a, "DeleteTable", &b, NULL),
+                         "cannot delete the table");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (a->json) {
-        o = zae_admin_json_obj(a);
+    return zae_admin_deleted(a, "table");
+}
 
-        if (zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
-                                                                 a->table))
-            || zae_admin_json_set(a, o, "deleted", zae_admin_json_bool(a, 1)))
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
 
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+/* the result of delete: {"table" or "stack": NAME, "deleted": true} */
+
+int
+zae_admin_deleted(zae_admin_t *a, const char *what)
+{
+    zae_av_t  *o;
+
+    o = zae_admin_json_obj(a);
+    zae_admin_json_set(a, o, what, zae_admin_json_str(a, a->table));
+    zae_admin_set_bool(a, o, "deleted", 1);
+
+    if (!a->json) {
+        printf("%s \"%s\" deleted\n", what, a->table);
     }
 
-    printf("table \"%s\" deleted\n", a->table);
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_output(a, o, NULL);
 }
 
 
@@ -622,34 +624,22 @@ zae_admin_cmd_version(zae_admin_t *a)
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, o, "client_version",
-                               zae_admin_json_str(a, ZAE_ADMIN_VERSION))
-            || zae_admin_json_set(a, o, "schema_version",
-                                  zae_admin_json_str(a, ZAE_SCHEMA_VERSION))
-            || zae_admin_json_set(a, o, "table", zae_admin_json_str(a,
-                                                                    a->table))
-            || zae_admin_json_set(a, o, "deployed",
-                                  found ? zae_admin_version_json(a, &ver)
-                                        : zae_av_null(&a->mem)))
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
+        zae_admin_set_str(a, o, "client_version", ZAE_ADMIN_VERSION);
+        zae_admin_set_str(a, o, "schema_version", ZAE_SCHEMA_VERSION);
+        zae_admin_set_str(a, o, "table", a->table);
+        zae_admin_json_set(a, o, "deployed",
+                           found ? zae_admin_version_json(a, &ver)
+                                 : zae_av_null(&a->mem));
 
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, o);
     }
 
     printf("zae-admin:           %s\n", ZAE_ADMIN_VERSION);
     printf("client schema:       %s\n", ZAE_SCHEMA_VERSION);
     printf("table:               %s\n", a->table);
 
-    if (found) {
-        zae_admin_version_print(&ver);
-
-    } else {
-        printf("version record:      none (table not deployed)\n");
-    }
+    zae_admin_version_print(found ? &ver : NULL,
+                            "none (table not deployed)");
 
     return ZAE_ADMIN_EXIT_OK;
 }
@@ -663,11 +653,8 @@ zae_admin_cmd_check(zae_admin_t *a)
     zae_err_t             err;
     zae_version_record_t  ver;
 
-    rc = zae_admin_read_version(a, &ver, &found);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot read the version record");
-    }
-
+    rc = zae_admin_check(a, zae_admin_read_version(a, &ver, &found),
+                         "cannot read the version record");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -683,22 +670,13 @@ zae_admin_cmd_check(zae_admin_t *a)
     if (a->json) {
         o = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, o, "compatible",
-                               zae_admin_json_bool(a, rc == ZAE_OK))
-            || zae_admin_json_set(a, o, "client_schema",
-                                  zae_admin_json_str(a,
-                                                     ZAE_ADMIN_COMPAT_VERSION))
-            || zae_admin_json_set(a, o, "version",
-                                  zae_admin_version_json(a, &ver))
-            || zae_admin_json_set(a, o, "reason",
-                                  zae_admin_json_str(a, rc == ZAE_OK
-                                                        ? NULL : err.msg)))
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
+        zae_admin_set_bool(a, o, "compatible", rc == ZAE_OK);
+        zae_admin_set_str(a, o, "client_schema", ZAE_ADMIN_COMPAT_VERSION);
+        zae_admin_json_set(a, o, "version",
+                           zae_admin_version_json(a, &ver));
+        zae_admin_set_str(a, o, "reason", rc == ZAE_OK ? NULL : err.msg);
 
-        if (zae_admin_print_json(a, o) != ZAE_OK) {
+        if (zae_admin_print_json(a, o) != ZAE_ADMIN_EXIT_OK) {
             return ZAE_ADMIN_EXIT_FAILED;
         }
 

@@ -2,1259 +2,18 @@
 /*
  * Copyright (C) zae-limit authors
  *
- * zae-admin usage: "aggregate" reads the table's DynamoDB Stream and
- * writes hourly/daily/monthly usage snapshots exactly as the
- * zae-limiter aggregator Lambda does (facts 7.2), including the
- * proactive refill; "usage list" and "usage summary" read them back.
- *
- * The aggregator keeps its place in the stream in checkpoint items
- * _/SYSTEM# #AGGREGATOR#{shard id} (sequence_number, closed); Python
- * clients ignore them.
+ * zae-admin usage list and usage summary: the snapshots "aggregate"
+ * (or the Lambda) wrote.
  */
 
 
-#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <signal.h>
-#include <unistd.h>
 
 #include "zae_admin.h"
 #include "zae_bucket.h"
-
-
-#define ZAE_ADMIN_MAX_WINDOWS   3
-#define ZAE_ADMIN_AGG_BATCH     1000
-#define ZAE_ADMIN_MAX_SHARDS_S  10000
-
-
-/* per bucket shard of one batch: accumulated deltas, last image */
-
-typedef struct {
-    zae_str_t            pk;
-    int64_t              shard;
-    zae_bucket_item_t    last;
-    zae_str_t            names[ZAE_SCHEMA_MAX_LIMITS + 1];
-    int64_t              deltas[ZAE_SCHEMA_MAX_LIMITS + 1];
-    size_t               n;
-} zae_admin_agg_t;
-
-
-typedef struct {
-    zae_admin_t         *a;
-    zae_window_e         windows[ZAE_ADMIN_MAX_WINDOWS];
-    size_t               nwindows;
-    int64_t              retention_days;
-    zae_admin_agg_t     *aggs;
-    size_t               naggs;
-    size_t               caggs;
-    uint64_t             records;
-    uint64_t             snapshots;
-    uint64_t             refills;
-} zae_admin_aggctx_t;
-
-
-static volatile sig_atomic_t  zae_admin_stop;
-
-
-static void
-zae_admin_on_signal(int signo)
-{
-    zae_admin_stop = 1;
-}
-
-
-static int
-zae_admin_streams(zae_admin_t *a, const char *op, zae_buf_t *b,
-    zae_av_t **resp)
-{
-    int   rc;
-    char  target[128];
-
-    snprintf(target, sizeof(target), "DynamoDBStreams_20120810.%s", op);
-
-    rc = zae_admin_call(a, target, b, resp);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_error(a, "%s failed: %s: %s", op, a->err_code,
-                        a->err_msg);
-        return ZAE_ERROR;
-    }
-
-    return rc;
-}
-
-
-/*
- * "{ns}/BUCKET#{E}#{R}#{shard}": entity ids and resources contain no
- * '#', so E ends at the first '#', the shard starts after the last
- */
-
-static int
-zae_admin_parse_bucket_pk(zae_str_t *pk, zae_str_t *ns, zae_str_t *ent,
-    zae_str_t *res, int64_t *shard)
-{
-    u_char  *p, *end, *e, *r, *q;
-
-    end = pk->data + pk->len;
-
-    for (p = pk->data; p + 8 <= end; p++) {
-        if (memcmp(p, "/BUCKET#", 8) == 0) {
-            break;
-        }
-    }
-
-    if (p + 8 > end || p == pk->data) {
-        return ZAE_ERROR;
-    }
-
-    ns->data = pk->data;
-    ns->len = p - pk->data;
-
-    e = p + 8;
-    r = memchr(e, '#', end - e);
-    if (r == NULL || r == e) {
-        return ZAE_ERROR;
-    }
-
-    ent->data = e;
-    ent->len = r - e;
-
-    r++;
-    p = end;
-
-    while (p > r && p[-1] != '#') {
-        p--;
-    }
-
-    if (p <= r + 1) {
-        return ZAE_ERROR;
-    }
-
-    res->data = r;
-    res->len = (p - 1) - r;
-
-    *shard = 0;
-
-    for (q = p; q < end; q++) {
-        if (*q < '0' || *q > '9' || *shard > 1000000) {
-            return ZAE_ERROR;
-        }
-
-        *shard = *shard * 10 + (*q - '0');
-    }
-
-    return p < end ? ZAE_OK : ZAE_ERROR;
-}
-
-
-static zae_admin_agg_t *
-zae_admin_agg_get(zae_admin_aggctx_t *ctx, zae_str_t *pk)
-{
-    size_t            i, c;
-    zae_admin_agg_t  *n;
-
-    for (i = 0; i < ctx->naggs; i++) {
-        if (ctx->aggs[i].pk.len == pk->len
-            && memcmp(ctx->aggs[i].pk.data, pk->data, pk->len) == 0)
-        {
-            return &ctx->aggs[i];
-        }
-    }
-
-    if (ctx->naggs == ctx->caggs) {
-        c = ctx->caggs ? ctx->caggs * 2 : 64;
-        n = zae_calloc(&ctx->a->mem, c * sizeof(zae_admin_agg_t));
-        if (n == NULL) {
-            return NULL;
-        }
-
-        if (ctx->naggs) {
-            memcpy(n, ctx->aggs, ctx->naggs * sizeof(zae_admin_agg_t));
-        }
-
-        ctx->aggs = n;
-        ctx->caggs = c;
-    }
-
-    n = &ctx->aggs[ctx->naggs++];
-    memset(n, 0, sizeof(zae_admin_agg_t));
-    n->pk = *pk;
-
-    return n;
-}
-
-
-static int
-zae_admin_agg_delta(zae_admin_agg_t *g, zae_str_t *name, int64_t delta)
-{
-    size_t  i;
-
-    for (i = 0; i < g->n; i++) {
-        if (g->names[i].len == name->len
-            && memcmp(g->names[i].data, name->data, name->len) == 0)
-        {
-            g->deltas[i] += delta;
-            return ZAE_OK;
-        }
-    }
-
-    if (g->n == ZAE_SCHEMA_MAX_LIMITS + 1) {
-        return ZAE_OK;
-    }
-
-    g->names[g->n] = *name;
-    g->deltas[g->n] = delta;
-    g->n++;
-
-    return ZAE_OK;
-}
-
-
-static int
-zae_admin_snapshot(zae_admin_aggctx_t *ctx, zae_str_t *ns, zae_str_t *ent,
-    zae_str_t *res, zae_str_t *limit, time_t t, int64_t delta)
-{
-    int                 rc;
-    size_t              w;
-    zae_buf_t           b;
-    zae_str_t           table;
-    zae_admin_t        *a;
-    zae_usage_delta_t   u;
-
-    a = ctx->a;
-    table = zae_admin_str(a->table);
-
-    for (w = 0; w < ctx->nwindows; w++) {
-        memset(&u, 0, sizeof(u));
-        u.nsid = *ns;
-        u.entity_id = *ent;
-        u.resource = *res;
-        u.limit_name = *limit;
-        u.window = ctx->windows[w];
-        u.event_time = t;
-        u.delta_milli = delta;
-        u.ttl = zae_admin_now_ms() / 1000 + ctx->retention_days * 86400;
-
-        zae_buf_init(&b, &a->mem, 1024);
-
-        if (zae_usage_update_body(&b, &table, &u) != ZAE_OK) {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ERROR;
-        }
-
-        rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
-        if (rc == ZAE_DECLINED) {
-            zae_admin_fail_ddb(a, "cannot write a usage snapshot");
-            return ZAE_ERROR;
-        }
-
-        if (rc != ZAE_OK) {
-            return ZAE_ERROR;
-        }
-
-        ctx->snapshots++;
-    }
-
-    return ZAE_OK;
-}
-
-
-static zae_bucket_limit_t *
-zae_admin_image_limit(zae_bucket_item_t *bi, zae_str_t *name)
-{
-    return zae_bucket_item_limit(bi, name->data, name->len);
-}
-
-
-/*
- * shard_count grew on shard 0 (facts 3.7): existing shards get the new
- * count, new shards are created as clones of shard 0 holding their
- * share of every limit (wcu undivided) and tc = 0
- */
-
-static int
-zae_admin_propagate(zae_admin_aggctx_t *ctx, zae_av_t *nimg, zae_str_t *ns,
-    zae_str_t *ent, zae_str_t *res, int64_t old_count, int64_t new_count)
-{
-    int           rc;
-    size_t        i, len;
-    int64_t       target, cp;
-    zae_av_t     *item, *v;
-    zae_buf_t     b, ib;
-    zae_str_t     pk, sk, name;
-    zae_err_t     err;
-    zae_admin_t  *a;
-
-    a = ctx->a;
-    sk = zae_admin_str(ZAE_BUCKET_SK);
-
-    for (target = 1; target < old_count && target < ZAE_ADMIN_MAX_SHARDS_S;
-         target++)
-    {
-        pk = zae_admin_cat(a, "%.*s/BUCKET#%.*s#%.*s#%lld", (int) ns->len,
-                           ns->data, (int) ent->len, ent->data,
-                           (int) res->len, res->data, (long long) target);
-
-        if (zae_admin_body_start(a, &b) != ZAE_OK
-            || zae_buf_add_str(&b, ",") != ZAE_OK
-            || zae_admin_key(&b, &pk, &sk) != ZAE_OK
-            || zae_buf_printf(&b, ",\"UpdateExpression\":\"SET shard_count = "
-                              ":new\",\"ConditionExpression\":\"shard_count "
-                              "< :new\",\"ExpressionAttributeValues\":{"
-                              "\":new\":{\"N\":\"%lld\"}}}",
-                              (long long) new_count) != ZAE_OK)
-        {
-            goto nomem;
-        }
-
-        rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
-
-        if (rc == ZAE_DECLINED
-            && !zae_admin_is(a, "ConditionalCheckFailedException"))
-        {
-            zae_admin_fail_ddb(a, "cannot propagate shard_count");
-            return ZAE_ERROR;
-        }
-
-        if (rc == ZAE_ERROR) {
-            return ZAE_ERROR;
-        }
-    }
-
-    for (target = old_count;
-         target < new_count && target < ZAE_ADMIN_MAX_SHARDS_S;
-         target++)
-    {
-        item = zae_av_copy(&a->mem, nimg);
-        if (item == NULL) {
-            goto nomem;
-        }
-
-        pk = zae_admin_cat(a, "%.*s/BUCKET#%.*s#%.*s#%lld", (int) ns->len,
-                           ns->data, (int) ent->len, ent->data,
-                           (int) res->len, res->data, (long long) target);
-
-        if (zae_item_set_s(&a->mem, item, "PK", pk.data, pk.len) != ZAE_OK
-            || zae_item_set_cstr(&a->mem, item, "GSI2SK",
-                   (char *) zae_admin_cat(a, "BUCKET#%.*s#%lld",
-                       (int) ent->len, ent->data, (long long) target).data)
-               != ZAE_OK
-            || zae_item_set_cstr(&a->mem, item, "GSI3SK",
-                   (char *) zae_admin_cat(a, "BUCKET#%.*s#%lld",
-                       (int) res->len, res->data, (long long) target).data)
-               != ZAE_OK
-            || zae_item_set_cstr(&a->mem, item, "GSI4SK",
-                   (char *) zae_admin_cat(a, "BUCKET#%.*s#%.*s#%lld",
-                       (int) ent->len, ent->data, (int) res->len, res->data,
-                       (long long) target).data) != ZAE_OK
-            || zae_item_set_n(&a->mem, item, "shard_count", new_count)
-               != ZAE_OK)
-        {
-            goto nomem;
-        }
-
-        for (i = 0; i < nimg->nattrs; i++) {
-            name = nimg->attrs[i].name;
-            v = nimg->attrs[i].value;
-
-            if (name.len < 6 || memcmp(name.data, "b_", 2) != 0
-                || memcmp(name.data + name.len - 3, "_cp", 3) != 0
-                || zae_av_get_int64(v, &cp, &err) != ZAE_OK)
-            {
-                continue;
-            }
-
-            len = name.len - 5;
-
-            if (!(len == 3 && memcmp(name.data + 2, "wcu", 3) == 0)) {
-                cp = zae_floor_div(cp, new_count);
-            }
-
-            if (zae_item_set_n(&a->mem, item,
-                    (char *) zae_admin_cat(a, "b_%.*s_tk", (int) len,
-                                           name.data + 2).data, cp)
-                != ZAE_OK
-                || zae_item_set_n(&a->mem, item,
-                       (char *) zae_admin_cat(a, "b_%.*s_tc", (int) len,
-                                              name.data + 2).data, 0)
-                   != ZAE_OK)
-            {
-                goto nomem;
-            }
-        }
-
-        zae_buf_init(&ib, &a->mem, 1024);
-
-        if (zae_item_encode(&ib, item) != ZAE_OK || ib.failed) {
-            goto nomem;
-        }
-
-        rc = zae_admin_put_item(a, &ib, "attribute_not_exists(PK)");
-
-        if (rc == ZAE_DECLINED
-            && !zae_admin_is(a, "ConditionalCheckFailedException"))
-        {
-            zae_admin_fail_ddb(a, "cannot create a bucket shard");
-            return ZAE_ERROR;
-        }
-
-        if (rc == ZAE_ERROR) {
-            return ZAE_ERROR;
-        }
-    }
-
-    return ZAE_OK;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ERROR;
-}
-
-
-/* our own checkpoint writes come back through the stream */
-
-static int
-zae_admin_own_record(zae_av_t *rec)
-{
-    zae_av_t   *dd, *keys, *sk, *s;
-    zae_str_t   v;
-
-    dd = zae_json_get(rec, "dynamodb");
-    keys = dd ? zae_json_get(dd, "Keys") : NULL;
-    sk = keys ? zae_json_get(keys, "SK") : NULL;
-    s = sk ? zae_json_get(sk, "S") : NULL;
-
-    if (s == NULL || zae_av_get_str(s, &v) != ZAE_OK) {
-        return 0;
-    }
-
-    return v.len > 12 && memcmp(v.data, "#AGGREGATOR#", 12) == 0;
-}
-
-
-/* one stream record */
-
-static int
-zae_admin_agg_record(zae_admin_aggctx_t *ctx, zae_av_t *rec)
-{
-    size_t               i;
-    int64_t              delta, shard, oc, nc;
-    zae_av_t            *ev, *dd, *nimg, *oimg;
-    zae_str_t            s, pk, ns, ent, res;
-    zae_err_t            err;
-    zae_admin_t         *a;
-    zae_admin_agg_t     *g;
-    zae_bucket_item_t    nb, ob;
-    zae_bucket_limit_t  *nl, *ol;
-
-    a = ctx->a;
-    ctx->records++;
-
-    ev = zae_json_get(rec, "eventName");
-    if (ev == NULL || zae_av_get_str(ev, &s) != ZAE_OK
-        || s.len != 6 || memcmp(s.data, "MODIFY", 6) != 0)
-    {
-        return ZAE_OK;
-    }
-
-    dd = zae_json_get(rec, "dynamodb");
-    nimg = dd ? zae_json_get(dd, "NewImage") : NULL;
-    oimg = dd ? zae_json_get(dd, "OldImage") : NULL;
-
-    if (nimg == NULL || oimg == NULL
-        || zae_item_from_ddb(nimg, &err) != ZAE_OK
-        || zae_item_from_ddb(oimg, &err) != ZAE_OK)
-    {
-        return ZAE_OK;
-    }
-
-    if (zae_item_get_str(nimg, "SK", &s, &err) != ZAE_OK
-        || s.len != sizeof(ZAE_BUCKET_SK) - 1
-        || memcmp(s.data, ZAE_BUCKET_SK, s.len) != 0
-        || zae_item_get_str(nimg, "PK", &pk, &err) != ZAE_OK
-        || zae_admin_parse_bucket_pk(&pk, &ns, &ent, &res, &shard)
-           != ZAE_OK)
-    {
-        /* not a bucket (legacy bucket items are not aggregated) */
-        return ZAE_OK;
-    }
-
-    if (zae_bucket_item_decode(&a->mem, nimg, &nb, &err) != ZAE_OK
-        || zae_bucket_item_decode(&a->mem, oimg, &ob, &err) != ZAE_OK)
-    {
-        fprintf(stderr, "%s: skipping bucket \"%.*s\": %s\n", a->prog,
-                (int) pk.len, pk.data, err.msg);
-        return ZAE_OK;
-    }
-
-    g = zae_admin_agg_get(ctx, &pk);
-    if (g == NULL) {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
-
-    g->last = nb;
-    g->shard = shard;
-
-    /* usage: b_{L}_tc present in both images, L != wcu */
-
-    for (i = 0; i < nb.nlimits; i++) {
-        nl = &nb.limits[i];
-        ol = zae_admin_image_limit(&ob, &nl->name);
-
-        if (ol == NULL
-            || zae_item_get(nimg, (char *) zae_admin_cat(a, "b_%.*s_tc",
-                            (int) nl->name.len, nl->name.data).data) == NULL
-            || zae_item_get(oimg, (char *) zae_admin_cat(a, "b_%.*s_tc",
-                            (int) nl->name.len, nl->name.data).data) == NULL)
-        {
-            continue;
-        }
-
-        delta = nl->tc - ol->tc;
-        if (delta == 0) {
-            continue;
-        }
-
-        if (zae_admin_agg_delta(g, &nl->name, delta) != ZAE_OK
-            || zae_admin_snapshot(ctx, &ns, &ent, &res, &nl->name,
-                                  (time_t) zae_floor_div(nb.rf, 1000), delta)
-               != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
-
-    if (shard == 0
-        && zae_item_get_int64(nimg, "shard_count", &nc, &err) == ZAE_OK
-        && zae_item_get_int64(oimg, "shard_count", &oc, &err) == ZAE_OK
-        && nc > oc
-        && zae_admin_propagate(ctx, nimg, &ns, &ent, &res, oc, nc) != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    if (nb.has_wcu && ob.has_wcu && nb.wcu.tc != ob.wcu.tc) {
-        s = zae_admin_str(ZAE_WCU_NAME);
-
-        if (zae_admin_agg_delta(g, &s, nb.wcu.tc - ob.wcu.tc) != ZAE_OK) {
-            return ZAE_ERROR;
-        }
-    }
-
-    return ZAE_OK;
-}
-
-
-/*
- * Proactive refill (facts 7.2 step 3): per bucket shard of the batch,
- * each limit (wcu included) refilled from the last image to now with
- * cp and ra divided by shard_count; written when the refill is > 0 and
- * the projected tokens are below the batch's consumption
- */
-
-static int
-zae_admin_agg_refill(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
-{
-    int                  rc;
-    size_t               i, n;
-    int64_t              now, sc, cp, ra, new_tk, new_last, rd;
-    zae_buf_t            b, expr, vals;
-    zae_str_t            sk;
-    zae_admin_t         *a;
-    zae_bucket_limit_t  *bl;
-
-    a = ctx->a;
-    now = zae_admin_now_ms();
-    sc = g->last.shard_count > 0 ? g->last.shard_count : 1;
-
-    zae_buf_init(&expr, &a->mem, 256);
-    zae_buf_init(&vals, &a->mem, 256);
-    n = 0;
-
-    for (i = 0; i < g->n; i++) {
-        bl = zae_bucket_item_limit(&g->last, g->names[i].data,
-                                   g->names[i].len);
-        if (bl == NULL || g->deltas[i] <= 0) {
-            continue;
-        }
-
-        cp = zae_floor_div(bl->cp, sc);
-        ra = zae_floor_div(bl->ra, sc);
-
-        zae_bucket_refill(bl->tk, g->last.rf, now, cp, ra, bl->rp, &new_tk,
-                          &new_last);
-
-        rd = new_tk - bl->tk;
-
-        if (rd <= 0 || new_tk >= g->deltas[i]) {
-            continue;
-        }
-
-        if (zae_buf_printf(&expr, "%sb_%.*s_tk :rd%zu", n ? ", " : " ADD ",
-                           (int) g->names[i].len, g->names[i].data, n)
-            != ZAE_OK
-            || zae_buf_printf(&vals, ",\":rd%zu\":{\"N\":\"%lld\"}", n,
-                              (long long) rd) != ZAE_OK)
-        {
-            goto nomem;
-        }
-
-        n++;
-    }
-
-    if (n == 0) {
-        return ZAE_OK;
-    }
-
-    sk = zae_admin_str(ZAE_BUCKET_SK);
-
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, &g->pk, &sk) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET rf = :new_rf")
-           != ZAE_OK
-        || zae_buf_add(&b, expr.data, expr.len) != ZAE_OK
-        || zae_buf_printf(&b, "\",\"ConditionExpression\":\"rf = "
-                          ":expected_rf\",\"ExpressionAttributeValues\":{"
-                          "\":new_rf\":{\"N\":\"%lld\"},\":expected_rf\":"
-                          "{\"N\":\"%lld\"}", (long long) now,
-                          (long long) g->last.rf) != ZAE_OK
-        || zae_buf_add(&b, vals.data, vals.len) != ZAE_OK
-        || zae_buf_add_str(&b, "}}") != ZAE_OK
-        || expr.failed || vals.failed)
-    {
-        goto nomem;
-    }
-
-    rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
-
-    if (rc == ZAE_DECLINED
-        && zae_admin_is(a, "ConditionalCheckFailedException"))
-    {
-        /* a client wrote the bucket meanwhile: its refill wins */
-        return ZAE_OK;
-    }
-
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot refill a bucket");
-        return ZAE_ERROR;
-    }
-
-    if (rc == ZAE_OK) {
-        ctx->refills++;
-    }
-
-    return rc;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ERROR;
-}
-
-
-/* wcu below 20% on shard 0: double shard_count (facts 3.7) */
-
-static int
-zae_admin_agg_shard_up(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
-{
-    int           rc;
-    size_t        i;
-    int64_t       sc;
-    zae_buf_t     b;
-    zae_str_t     sk;
-    zae_admin_t  *a;
-
-    a = ctx->a;
-
-    if (g->shard != 0 || !g->last.has_wcu || g->last.wcu.cp <= 0
-        || (double) g->last.wcu.tk / (double) g->last.wcu.cp >= 0.2)
-    {
-        return ZAE_OK;
-    }
-
-    /*
-     * Only when wcu was consumed in this batch: the doubling itself
-     * comes back as a MODIFY with the same low wcu, and upstream's
-     * aggregator doubles again on it, without end
-     */
-
-    for (i = 0; i < g->n; i++) {
-        if (g->names[i].len == 3 && memcmp(g->names[i].data, "wcu", 3) == 0
-            && g->deltas[i] > 0)
-        {
-            break;
-        }
-    }
-
-    if (i == g->n) {
-        return ZAE_OK;
-    }
-
-    sc = g->last.shard_count > 0 ? g->last.shard_count : 1;
-    sk = zae_admin_str(ZAE_BUCKET_SK);
-
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, &g->pk, &sk) != ZAE_OK
-        || zae_buf_printf(&b, ",\"UpdateExpression\":\"SET shard_count = "
-                          ":new\",\"ConditionExpression\":\"shard_count = "
-                          ":old\",\"ExpressionAttributeValues\":{"
-                          "\":old\":{\"N\":\"%lld\"},"
-                          "\":new\":{\"N\":\"%lld\"}}}",
-                          (long long) sc, (long long) (sc * 2)) != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
-
-    rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
-
-    if (rc == ZAE_DECLINED
-        && !zae_admin_is(a, "ConditionalCheckFailedException"))
-    {
-        zae_admin_fail_ddb(a, "cannot double shard_count");
-        return ZAE_ERROR;
-    }
-
-    if (rc == ZAE_OK && sc * 2 > 32) {
-        fprintf(stderr, "%s: warning: bucket \"%.*s\" has %lld shards\n",
-                a->prog, (int) g->pk.len, g->pk.data, (long long) (sc * 2));
-    }
-
-    return rc == ZAE_ERROR ? ZAE_ERROR : ZAE_OK;
-}
-
-
-static int
-zae_admin_checkpoint(zae_admin_t *a, zae_str_t *shard, zae_str_t *seq,
-    int closed)
-{
-    int         rc;
-    u_char      ts[ZAE_TS_LEN + 1];
-    zae_buf_t   b;
-    zae_str_t   pk, sk, t;
-
-    pk = zae_admin_str(ZAE_SYSTEM_PK);
-    sk = zae_admin_cat(a, "#AGGREGATOR#%.*s", (int) shard->len,
-                       shard->data);
-    zae_admin_now_ts(ts);
-    t.data = ts;
-    t.len = ZAE_TS_LEN;
-
-    zae_buf_init(&b, &a->mem, 512);
-
-    if (zae_buf_add_str(&b, "{") != ZAE_OK
-        || zae_rec_attr_s(&b, "PK", &pk) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_rec_attr_s(&b, "SK", &sk) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_rec_attr_s(&b, "sequence_number", seq) != ZAE_OK
-        || zae_buf_printf(&b, ",\"closed\":{\"BOOL\":%s},",
-                          closed ? "true" : "false") != ZAE_OK
-        || zae_rec_attr_s(&b, "updated_at", &t) != ZAE_OK
-        || zae_buf_add_str(&b, "}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
-
-    rc = zae_admin_put_item(a, &b, NULL);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot write the aggregator checkpoint");
-        return ZAE_ERROR;
-    }
-
-    return rc;
-}
-
-
-/*
- * One GetRecords batch: the records, the refills and sharding of the
- * batch, the checkpoint.  *next is the next iterator (len 0: the
- * shard is closed and drained); *empty when nothing but our own
- * checkpoints came back.
- */
-
-static int
-zae_admin_agg_batch(zae_admin_aggctx_t *ctx, zae_str_t *shard,
-    zae_str_t *iter, char *next, size_t nsize, char *seqbuf, size_t ssize,
-    int *empty)
-{
-    size_t        i;
-    zae_av_t     *resp, *recs, *it, *seqv, *dd;
-    zae_buf_t     b;
-    zae_str_t     seq, nx;
-    zae_admin_t  *a;
-
-    a = ctx->a;
-    *empty = 1;
-
-    zae_buf_init(&b, &a->mem, 512);
-
-    if (zae_buf_add_str(&b, "{\"ShardIterator\":") != ZAE_OK
-        || zae_json_add_string(&b, iter->data, iter->len) != ZAE_OK
-        || zae_buf_printf(&b, ",\"Limit\":%d}", ZAE_ADMIN_AGG_BATCH)
-           != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
-
-    /* iter may point into next */
-
-    next[0] = '\0';
-
-    if (zae_admin_streams(a, "GetRecords", &b, &resp) != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    recs = resp ? zae_json_get(resp, "Records") : NULL;
-    seq = zae_admin_str(seqbuf[0] ? seqbuf : NULL);
-
-    ctx->aggs = NULL;
-    ctx->naggs = 0;
-    ctx->caggs = 0;
-
-    for (i = 0; recs && recs->type == ZAE_AV_L && i < recs->nitems; i++) {
-        if (!zae_admin_own_record(recs->items[i])) {
-            *empty = 0;
-        }
-
-        if (zae_admin_agg_record(ctx, recs->items[i]) != ZAE_OK) {
-            return ZAE_ERROR;
-        }
-
-        dd = zae_json_get(recs->items[i], "dynamodb");
-        seqv = dd ? zae_json_get(dd, "SequenceNumber") : NULL;
-
-        if (seqv) {
-            (void) zae_av_get_str(seqv, &seq);
-        }
-    }
-
-    for (i = 0; i < ctx->naggs; i++) {
-        if (zae_admin_agg_refill(ctx, &ctx->aggs[i]) != ZAE_OK
-            || zae_admin_agg_shard_up(ctx, &ctx->aggs[i]) != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
-
-    if (seq.len && seq.len < ssize) {
-        memmove(seqbuf, seq.data, seq.len);
-        seqbuf[seq.len] = '\0';
-    }
-
-    it = resp ? zae_json_get(resp, "NextShardIterator") : NULL;
-
-    if (it == NULL || it->type != ZAE_AV_S) {
-
-        /* the shard is closed and drained */
-
-        seq = zae_admin_str(seqbuf);
-
-        return seq.len ? zae_admin_checkpoint(a, shard, &seq, 1) : ZAE_OK;
-    }
-
-    if (!*empty && seqbuf[0]) {
-        seq = zae_admin_str(seqbuf);
-
-        if (zae_admin_checkpoint(a, shard, &seq, 0) != ZAE_OK) {
-            return ZAE_ERROR;
-        }
-    }
-
-    (void) zae_av_get_str(it, &nx);
-
-    if (nx.len >= nsize) {
-        zae_admin_error(a, "shard iterator too long");
-        return ZAE_ERROR;
-    }
-
-    memcpy(next, nx.data, nx.len);
-    next[nx.len] = '\0';
-
-    return ZAE_OK;
-}
-
-
-/*
- * One pass over a shard from its checkpoint: returns ZAE_OK when the
- * shard is drained (closed) or caught up (open).  Every batch has its
- * own arena, so a long catch-up or --follow does not grow memory.
- */
-
-static int
-zae_admin_agg_shard(zae_admin_aggctx_t *ctx, zae_str_t *arn,
-    zae_str_t *shard)
-{
-    int           rc, empty, closed;
-    char          iterbuf[4096], seqbuf[256];
-    zae_av_t     *item, *resp, *it;
-    zae_buf_t     b;
-    zae_str_t     pk, sk, seq, iter;
-    zae_err_t     err;
-    zae_mem_t     outer;
-    zae_arena_t   arena;
-    zae_admin_t  *a;
-
-    a = ctx->a;
-    pk = zae_admin_str(ZAE_SYSTEM_PK);
-    sk = zae_admin_cat(a, "#AGGREGATOR#%.*s", (int) shard->len, shard->data);
-
-    rc = zae_admin_get_item(a, &pk, &sk, 1, &item);
-    if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot read the aggregator checkpoint");
-        return ZAE_ERROR;
-    }
-
-    if (rc != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    seq.len = 0;
-    seq.data = NULL;
-    closed = 0;
-
-    if (item) {
-        (void) zae_item_get_str(item, "sequence_number", &seq, &err);
-        (void) zae_item_get_bool(item, "closed", &closed, &err);
-    }
-
-    if (closed) {
-        return ZAE_OK;
-    }
-
-    if (seq.len >= sizeof(seqbuf)) {
-        zae_admin_error(a, "invalid checkpoint of shard \"%.*s\"",
-                        (int) shard->len, shard->data);
-        return ZAE_ERROR;
-    }
-
-    memcpy(seqbuf, seq.data ? (char *) seq.data : "", seq.len);
-    seqbuf[seq.len] = '\0';
-
-    zae_buf_init(&b, &a->mem, 512);
-
-    if (zae_buf_add_str(&b, "{\"StreamArn\":") != ZAE_OK
-        || zae_json_add_string(&b, arn->data, arn->len) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"ShardId\":") != ZAE_OK
-        || zae_json_add_string(&b, shard->data, shard->len) != ZAE_OK
-        || (seq.len
-            ? (zae_buf_add_str(&b, ",\"ShardIteratorType\":"
-                               "\"AFTER_SEQUENCE_NUMBER\","
-                               "\"SequenceNumber\":") != ZAE_OK
-               || zae_json_add_string(&b, seq.data, seq.len) != ZAE_OK)
-            : zae_buf_add_str(&b, ",\"ShardIteratorType\":"
-                              "\"TRIM_HORIZON\"") != ZAE_OK)
-        || zae_buf_add_str(&b, "}") != ZAE_OK)
-    {
-        zae_admin_error(a, "out of memory");
-        return ZAE_ERROR;
-    }
-
-    if (zae_admin_streams(a, "GetShardIterator", &b, &resp) != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    it = resp ? zae_json_get(resp, "ShardIterator") : NULL;
-    if (it == NULL || zae_av_get_str(it, &iter) != ZAE_OK) {
-        return ZAE_OK;
-    }
-
-    if (iter.len >= sizeof(iterbuf)) {
-        zae_admin_error(a, "shard iterator too long");
-        return ZAE_ERROR;
-    }
-
-    memcpy(iterbuf, iter.data, iter.len);
-    iterbuf[iter.len] = '\0';
-
-    outer = a->mem;
-
-    while (!zae_admin_stop) {
-        zae_arena_init(&arena, 0);
-        a->mem = zae_arena_mem(&arena);
-
-        iter = zae_admin_str(iterbuf);
-
-        rc = zae_admin_agg_batch(ctx, shard, &iter, iterbuf,
-                                 sizeof(iterbuf), seqbuf, sizeof(seqbuf),
-                                 &empty);
-
-        a->mem = outer;
-        zae_arena_free(&arena);
-
-        ctx->aggs = NULL;
-        ctx->naggs = 0;
-        ctx->caggs = 0;
-
-        if (rc != ZAE_OK) {
-            return ZAE_ERROR;
-        }
-
-        if (iterbuf[0] == '\0' || empty) {
-            return ZAE_OK;
-        }
-
-        if (isatty(STDERR_FILENO)) {
-            fprintf(stderr, "\r%llu records, %llu snapshot writes, "
-                    "%llu refills", (unsigned long long) ctx->records,
-                    (unsigned long long) ctx->snapshots,
-                    (unsigned long long) ctx->refills);
-        }
-    }
-
-    return ZAE_OK;
-}
-
-
-static int
-zae_admin_parse_windows(zae_admin_aggctx_t *ctx, const char *s)
-{
-    const char    *p, *e;
-    zae_window_e   w;
-
-    ctx->nwindows = 0;
-
-    for (p = s; *p; p = *e ? e + 1 : e) {
-        e = strchr(p, ',');
-        if (e == NULL) {
-            e = p + strlen(p);
-        }
-
-        if (zae_window_parse((u_char *) p, e - p, &w) != ZAE_OK
-            || ctx->nwindows == ZAE_ADMIN_MAX_WINDOWS)
-        {
-            return ZAE_ERROR;
-        }
-
-        ctx->windows[ctx->nwindows++] = w;
-    }
-
-    return ctx->nwindows ? ZAE_OK : ZAE_ERROR;
-}
-
-
-/* one pass over every shard of the stream */
-
-static int
-zae_admin_agg_pass(zae_admin_aggctx_t *ctx, zae_str_t *arn)
-{
-    size_t        i;
-    zae_av_t     *resp, *desc, *shards, *sid, *v;
-    zae_buf_t     b;
-    zae_str_t     shard, last;
-    zae_admin_t  *a;
-
-    a = ctx->a;
-    last.len = 0;
-    last.data = NULL;
-
-    do {
-        zae_buf_init(&b, &a->mem, 512);
-
-        if (zae_buf_add_str(&b, "{\"StreamArn\":") != ZAE_OK
-            || zae_json_add_string(&b, arn->data, arn->len) != ZAE_OK
-            || (last.len
-                && (zae_buf_add_str(&b, ",\"ExclusiveStartShardId\":")
-                    != ZAE_OK
-                    || zae_json_add_string(&b, last.data, last.len)
-                       != ZAE_OK))
-            || zae_buf_add_str(&b, "}") != ZAE_OK)
-        {
-            zae_admin_error(a, "out of memory");
-            return ZAE_ERROR;
-        }
-
-        if (zae_admin_streams(a, "DescribeStream", &b, &resp) != ZAE_OK) {
-            return ZAE_ERROR;
-        }
-
-        desc = resp ? zae_json_get(resp, "StreamDescription") : NULL;
-        shards = desc ? zae_json_get(desc, "Shards") : NULL;
-
-        for (i = 0;
-             shards && shards->type == ZAE_AV_L && i < shards->nitems
-             && i < ZAE_ADMIN_MAX_SHARDS_S && !zae_admin_stop;
-             i++)
-        {
-            sid = zae_json_get(shards->items[i], "ShardId");
-
-            if (sid == NULL || zae_av_get_str(sid, &shard) != ZAE_OK) {
-                continue;
-            }
-
-            if (zae_admin_agg_shard(ctx, arn, &shard) != ZAE_OK) {
-                return ZAE_ERROR;
-            }
-        }
-
-        v = desc ? zae_json_get(desc, "LastEvaluatedShardId") : NULL;
-        last.len = 0;
-
-        if (v) {
-            (void) zae_av_get_str(v, &last);
-        }
-
-    } while (last.len && !zae_admin_stop);
-
-    return ZAE_OK;
-}
-
-
-int
-zae_admin_cmd_aggregate(zae_admin_t *a)
-{
-    int                  rc, follow, pass;
-    char                *end;
-    zae_av_t            *resp, *tbl, *v, *o;
-    zae_buf_t            b;
-    zae_str_t            arn;
-    zae_mem_t            outer;
-    const char          *s;
-    zae_arena_t          arena;
-    struct timespec      ts;
-    struct sigaction     sa;
-    zae_admin_aggctx_t   ctx;
-
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.a = a;
-    ctx.retention_days = ZAE_USAGE_RETENTION_DAYS;
-
-    s = zae_admin_opt(a, "snapshot-windows");
-
-    if (zae_admin_parse_windows(&ctx, s ? s : "hourly,daily") != ZAE_OK) {
-        return zae_admin_usage_error(a, "invalid --snapshot-windows \"%s\": "
-                                     "use hourly, daily, monthly",
-                                     zae_admin_shown(a, s));
-    }
-
-    s = zae_admin_opt(a, "usage-retention-days");
-
-    if (s) {
-        ctx.retention_days = strtol(s, &end, 10);
-
-        if (*s == '\0' || *end != '\0' || ctx.retention_days < 1
-            || ctx.retention_days > 36500)
-        {
-            return zae_admin_usage_error(a, "invalid --usage-retention-days "
-                                         "\"%s\"", zae_admin_shown(a, s));
-        }
-    }
-
-    follow = zae_admin_flag(a, "follow");
-
-    /*
-     * SIGTERM (systemctl stop) and SIGINT only set a flag, read between
-     * batches: the batch in hand is finished and its checkpoint written
-     * before the exit, so no acknowledged position is lost and nothing
-     * is counted twice.  SA_RESTART lets a DynamoDB call in progress
-     * complete.  Installed before the first call, so that a stop at any
-     * time ends with exit 0.
-     */
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = zae_admin_on_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-
-    if (sigaction(SIGTERM, &sa, NULL) != 0
-        || sigaction(SIGINT, &sa, NULL) != 0)
-    {
-        zae_admin_error(a, "sigaction() failed: %s", strerror(errno));
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, "}") != ZAE_OK)
-    {
-        goto nomem;
-    }
-
-    rc = zae_admin_ddb(a, "DescribeTable", &b, &resp);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot describe the table");
-    }
-
-    if (rc != ZAE_OK) {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    tbl = resp ? zae_json_get(resp, "Table") : NULL;
-    v = tbl ? zae_json_get(tbl, "LatestStreamArn") : NULL;
-
-    if (v == NULL || zae_av_get_str(v, &arn) != ZAE_OK) {
-        zae_admin_error(a, "table \"%s\" has no stream", a->table);
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    outer = a->mem;
-
-    for (pass = 0; !zae_admin_stop; pass++) {
-        zae_arena_init(&arena, 0);
-        a->mem = zae_arena_mem(&arena);
-
-        rc = zae_admin_agg_pass(&ctx, &arn);
-
-        a->mem = outer;
-        zae_arena_free(&arena);
-
-        if (rc != ZAE_OK) {
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
-
-        if (!follow) {
-            break;
-        }
-
-        ts.tv_sec = 1;
-        ts.tv_nsec = 0;
-        nanosleep(&ts, NULL);
-    }
-
-    if (ctx.records && isatty(STDERR_FILENO)) {
-        fprintf(stderr, "\n");
-    }
-
-    if (a->json) {
-        o = zae_admin_json_obj(a);
-
-        if (zae_admin_json_set(a, o, "records",
-                               zae_admin_json_int(a, (int64_t) ctx.records))
-            || zae_admin_json_set(a, o, "snapshot_writes",
-                                  zae_admin_json_int(a,
-                                      (int64_t) ctx.snapshots))
-            || zae_admin_json_set(a, o, "refills",
-                                  zae_admin_json_int(a,
-                                      (int64_t) ctx.refills)))
-        {
-            goto nomem;
-        }
-
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    printf("aggregated %llu stream records: %llu snapshot writes, "
-           "%llu bucket refills\n", (unsigned long long) ctx.records,
-           (unsigned long long) ctx.snapshots,
-           (unsigned long long) ctx.refills);
-
-    return ZAE_ADMIN_EXIT_OK;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ADMIN_EXIT_FAILED;
-}
+#include "zae_schema.h"
 
 
 /* usage list / summary */
@@ -1270,18 +29,24 @@ typedef struct {
 } zae_admin_snap_t;
 
 
+/*
+ * The matching snapshots, newest first; list: at most --limit of them
+ * (default 100), else all
+ */
+
 static int
-zae_admin_usage_read(zae_admin_t *a, zae_admin_snap_t **out, size_t *nout)
+zae_admin_usage_read(zae_admin_t *a, int list, zae_admin_snap_t **out,
+    size_t *nout)
 {
     int                rc;
     long               limit;
     char              *endp;
     size_t             i, j, n, k;
     zae_av_t         **items, *v;
-    zae_buf_t          b;
     zae_str_t          key, ent, res, win;
     zae_err_t          err;
     const char        *e, *r, *w, *start, *end, *lim;
+    zae_ddb_req_t      q;
     zae_admin_snap_t  *snaps, *sp;
 
     e = zae_admin_opt(a, "entity-id");
@@ -1296,18 +61,9 @@ zae_admin_usage_read(zae_admin_t *a, zae_admin_snap_t **out, size_t *nout)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    ent = zae_admin_str(e);
-    res = zae_admin_str(r);
-
-    if (e && zae_validate_entity_id(ent.data, ent.len, &err) != ZAE_OK) {
-        zae_admin_usage_error(a, "invalid entity id \"%s\": %s",
-                              zae_admin_shown(a, e), err.msg);
-        return ZAE_ADMIN_EXIT_USAGE;
-    }
-
-    if (r && zae_validate_resource(res.data, res.len, &err) != ZAE_OK) {
-        zae_admin_usage_error(a, "invalid resource \"%s\": %s",
-                              zae_admin_shown(a, r), err.msg);
+    if ((e && zae_admin_check_entity(a, e, &ent) != ZAE_OK)
+        || (r && zae_admin_check_resource(a, r, &res) != ZAE_OK))
+    {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -1327,7 +83,7 @@ zae_admin_usage_read(zae_admin_t *a, zae_admin_snap_t **out, size_t *nout)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    limit = 100;
+    limit = list ? 100 : LONG_MAX;
 
     if (lim) {
         limit = strtol(lim, &endp, 10);
@@ -1339,45 +95,24 @@ zae_admin_usage_read(zae_admin_t *a, zae_admin_snap_t **out, size_t *nout)
         }
     }
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK) {
-        goto nomem;
-    }
+    memset(&q, 0, sizeof(zae_ddb_req_t));
+    q.scan_backward = 1;
 
     if (e) {
         key = zae_admin_cat(a, "%.*s/ENTITY#%s", (int) a->nsid.len,
                             a->nsid.data, e);
-        rc = zae_buf_add_str(&b, ",\"KeyConditionExpression\":"
-                             "\"PK = :k AND begins_with(SK, :p)\","
-                             "\"ExpressionAttributeValues\":{") != ZAE_OK
-             || zae_rec_attr_s(&b, ":k", &key) != ZAE_OK
-             || zae_buf_add_str(&b, ",\":p\":{\"S\":") != ZAE_OK
-             || zae_json_add_string(&b, zae_admin_cat(a, "#USAGE#%s%s",
-                                        r ? r : "", r ? "#" : "").data,
-                                    strlen((char *) zae_admin_cat(a,
-                                        "#USAGE#%s%s", r ? r : "",
-                                        r ? "#" : "").data)) != ZAE_OK
-             || zae_buf_add_str(&b, "}},\"ScanIndexForward\":false")
-                != ZAE_OK;
+        rc = zae_admin_query_key(a, &q, "PK", &key, "SK",
+                                 (char *) zae_admin_cat(a, "#USAGE#%s%s",
+                                     r ? r : "", r ? "#" : "").data,
+                                 0, "cannot read usage snapshots", &items,
+                                 &n);
 
     } else {
         key = zae_admin_cat(a, "%.*s/RESOURCE#%s", (int) a->nsid.len,
                             a->nsid.data, r);
-        rc = zae_buf_add_str(&b, ",\"IndexName\":\"GSI2\","
-                             "\"KeyConditionExpression\":"
-                             "\"GSI2PK = :k AND begins_with(GSI2SK, :p)\","
-                             "\"ExpressionAttributeValues\":{") != ZAE_OK
-             || zae_rec_attr_s(&b, ":k", &key) != ZAE_OK
-             || zae_buf_add_str(&b, ",\":p\":{\"S\":\"USAGE#\"}},"
-                                "\"ScanIndexForward\":false") != ZAE_OK;
-    }
-
-    if (rc) {
-        goto nomem;
-    }
-
-    rc = zae_admin_query(a, &b, &items, &n, 0);
-    if (rc == ZAE_DECLINED) {
-        return zae_admin_fail_ddb(a, "cannot read usage snapshots");
+        rc = zae_admin_query_key(a, &q, "GSI2PK", &key, "GSI2SK", "USAGE#",
+                                 0, "cannot read usage snapshots", &items,
+                                 &n);
     }
 
     if (rc != ZAE_OK) {
@@ -1385,13 +120,10 @@ zae_admin_usage_read(zae_admin_t *a, zae_admin_snap_t **out, size_t *nout)
     }
 
     snaps = zae_calloc(&a->mem, (n + 1) * sizeof(zae_admin_snap_t));
-    if (snaps == NULL) {
-        goto nomem;
-    }
 
     k = 0;
 
-    for (i = 0; i < n && k < (size_t) limit; i++) {
+    for (i = 0; i < n && (long) k < limit; i++) {
         sp = &snaps[k];
 
         if (zae_item_get_str(items[i], "entity_id", &sp->entity, &err)
@@ -1439,9 +171,6 @@ zae_admin_usage_read(zae_admin_t *a, zae_admin_snap_t **out, size_t *nout)
 
         sp->counters = zae_alloc(&a->mem,
                                  (items[i]->nattrs + 1) * sizeof(zae_attr_t));
-        if (sp->counters == NULL) {
-            goto nomem;
-        }
 
         for (j = 0; j < items[i]->nattrs; j++) {
             v = items[i]->attrs[j].value;
@@ -1466,12 +195,6 @@ zae_admin_usage_read(zae_admin_t *a, zae_admin_snap_t **out, size_t *nout)
     *nout = k;
 
     return ZAE_ADMIN_EXIT_OK;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ADMIN_EXIT_FAILED;
 }
 
 
@@ -1560,7 +283,7 @@ zae_admin_cmd_usage_list(zae_admin_t *a)
     zae_admin_snap_t   *snaps;
     zae_admin_table_t   t;
 
-    rc = zae_admin_usage_read(a, &snaps, &n);
+    rc = zae_admin_usage_read(a, 1, &snaps, &n);
     if (rc != ZAE_ADMIN_EXIT_OK) {
         return rc;
     }
@@ -1579,72 +302,47 @@ zae_admin_cmd_usage_list(zae_admin_t *a)
     zae_admin_table_init(&t, 6, "WINDOW START", "WINDOW", "ENTITY",
                          "RESOURCE", "EVENTS", "COUNTERS");
 
-    if (list == NULL) {
-        goto nomem;
-    }
-
     for (i = 0; i < n; i++) {
         o = zae_admin_json_obj(a);
         c = zae_admin_json_obj(a);
 
-        if (o == NULL || c == NULL) {
-            goto nomem;
-        }
-
         for (j = 0; j < snaps[i].ncounters; j++) {
-            if (zae_av_map_add(&a->mem, c, snaps[i].counters[j].name.data,
-                               snaps[i].counters[j].name.len,
-                               zae_admin_item_to_json(a,
-                                   snaps[i].counters[j].value)) != ZAE_OK)
-            {
-                goto nomem;
-            }
+            zae_av_map_add(&a->mem, c, snaps[i].counters[j].name.data,
+                           snaps[i].counters[j].name.len,
+                           zae_admin_item_to_json(a,
+                               snaps[i].counters[j].value));
         }
 
-        if (zae_admin_json_set(a, o, "entity_id",
-                               zae_admin_json_zstr(a, &snaps[i].entity))
-            || zae_admin_json_set(a, o, "resource",
-                                  zae_admin_json_zstr(a, &snaps[i].resource))
-            || zae_admin_json_set(a, o, "window",
-                                  zae_admin_json_zstr(a, &snaps[i].window))
-            || zae_admin_json_set(a, o, "window_start",
-                                  zae_admin_json_zstr(a, &snaps[i].start))
-            || zae_admin_json_set(a, o, "counters", c)
-            || zae_admin_json_set(a, o, "total_events",
-                                  zae_admin_json_int(a, snaps[i].events))
-            || zae_av_list_add(&a->mem, list, o) != ZAE_OK
-            || zae_admin_counters_text(a, &snaps[i], &text) != ZAE_OK
-            || zae_admin_table_row(a, &t,
-                   zae_admin_cat(a, "%.*s", (int) snaps[i].start.len,
-                                 snaps[i].start.data).data,
-                   zae_admin_cat(a, "%.*s", (int) snaps[i].window.len,
-                                 snaps[i].window.data).data,
-                   zae_admin_cat(a, "%.*s", (int) snaps[i].entity.len,
-                                 snaps[i].entity.data).data,
-                   zae_admin_cat(a, "%.*s", (int) snaps[i].resource.len,
-                                 snaps[i].resource.data).data,
-                   zae_admin_cat(a, "%lld",
-                                 (long long) snaps[i].events).data,
-                   text) != ZAE_OK)
-        {
-            goto nomem;
+        zae_admin_set_zstr(a, o, "entity_id", &snaps[i].entity);
+        zae_admin_set_zstr(a, o, "resource", &snaps[i].resource);
+        zae_admin_set_zstr(a, o, "window", &snaps[i].window);
+        zae_admin_set_zstr(a, o, "window_start", &snaps[i].start);
+        zae_admin_json_set(a, o, "counters", c);
+        zae_admin_set_int(a, o, "total_events", snaps[i].events);
+        zae_av_list_add(&a->mem, list, o);
+
+        if (zae_admin_counters_text(a, &snaps[i], &text) != ZAE_OK) {
+            return ZAE_ADMIN_EXIT_FAILED;
         }
+
+        zae_admin_table_row(a, &t,
+                            zae_admin_cat(a, "%.*s", (int) snaps[i].start.len,
+                                          snaps[i].start.data).data,
+                            zae_admin_cat(a, "%.*s",
+                                          (int) snaps[i].window.len,
+                                          snaps[i].window.data).data,
+                            zae_admin_cat(a, "%.*s",
+                                          (int) snaps[i].entity.len,
+                                          snaps[i].entity.data).data,
+                            zae_admin_cat(a, "%.*s",
+                                          (int) snaps[i].resource.len,
+                                          snaps[i].resource.data).data,
+                            zae_admin_cat(a, "%lld",
+                                          (long long) snaps[i].events).data,
+                            text);
     }
 
-    if (a->json) {
-        return zae_admin_print_json(a, list) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    zae_admin_table_print(&t);
-
-    return ZAE_ADMIN_EXIT_OK;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ADMIN_EXIT_FAILED;
+    return zae_admin_output(a, list, &t);
 }
 
 
@@ -1657,16 +355,45 @@ zae_admin_cmd_usage_summary(zae_admin_t *a)
     int64_t             v, events;
     int64_t             total[64], mn[64], mx[64], cnt[64];
     zae_av_t           *o, *m, *s;
+    const char         *w, *window;
+    zae_window_e        wv, x;
     zae_err_t           err;
     zae_str_t           names[64];
     zae_admin_snap_t   *snaps;
     zae_admin_table_t   t;
 
-    rc = zae_admin_usage_read(a, &snaps, &n);
+    rc = zae_admin_usage_read(a, 0, &snaps, &n);
     if (rc != ZAE_ADMIN_EXIT_OK) {
         return rc;
     }
 
+    /*
+     * snapshots of different windows count the same events again: sum
+     * one window, -w or else the finest present
+     */
+
+    w = zae_admin_opt(a, "window");
+    wv = ZAE_WINDOW_MONTHLY;
+
+    for (i = 0; w == NULL && i < n; i++) {
+        if (zae_window_parse(snaps[i].window.data, snaps[i].window.len, &x)
+            == ZAE_OK && x < wv)
+        {
+            wv = x;
+        }
+    }
+
+    window = w ? w : zae_window_name(wv);
+
+    for (i = 0, k = 0; i < n; i++) {
+        if (snaps[i].window.len == strlen(window)
+            && memcmp(snaps[i].window.data, window, snaps[i].window.len) == 0)
+        {
+            snaps[k++] = snaps[i];
+        }
+    }
+
+    n = k;
     nnames = 0;
     events = 0;
 
@@ -1713,56 +440,38 @@ zae_admin_cmd_usage_summary(zae_admin_t *a)
     m = zae_admin_json_obj(a);
     zae_admin_table_init(&t, 5, "LIMIT", "TOTAL", "AVERAGE", "MIN", "MAX");
 
-    if (o == NULL || m == NULL) {
-        goto nomem;
-    }
 
     for (k = 0; k < nnames; k++) {
         s = zae_admin_json_obj(a);
 
-        if (s == NULL
-            || zae_admin_json_set(a, s, "total",
-                                  zae_admin_json_int(a, total[k]))
-            || zae_admin_json_set(a, s, "average",
-                                  zae_admin_json_int(a, total[k] / cnt[k]))
-            || zae_admin_json_set(a, s, "min", zae_admin_json_int(a, mn[k]))
-            || zae_admin_json_set(a, s, "max", zae_admin_json_int(a, mx[k]))
-            || zae_av_map_add(&a->mem, m, names[k].data, names[k].len, s)
-            || zae_admin_table_row(a, &t,
-                   zae_admin_cat(a, "%.*s", (int) names[k].len,
-                                 names[k].data).data,
-                   zae_admin_cat(a, "%lld", (long long) total[k]).data,
-                   zae_admin_cat(a, "%lld",
-                                 (long long) (total[k] / cnt[k])).data,
-                   zae_admin_cat(a, "%lld", (long long) mn[k]).data,
-                   zae_admin_cat(a, "%lld", (long long) mx[k]).data))
-        {
-            goto nomem;
-        }
+        zae_admin_set_int(a, s, "total", total[k]);
+        zae_admin_set_int(a, s, "average", total[k] / cnt[k]);
+        zae_admin_set_int(a, s, "min", mn[k]);
+        zae_admin_set_int(a, s, "max", mx[k]);
+        zae_av_map_add(&a->mem, m, names[k].data, names[k].len, s);
+        zae_admin_table_row(a, &t,
+            zae_admin_cat(a, "%.*s", (int) names[k].len,
+                          names[k].data).data,
+            zae_admin_cat(a, "%lld", (long long) total[k]).data,
+            zae_admin_cat(a, "%lld",
+                          (long long) (total[k] / cnt[k])).data,
+            zae_admin_cat(a, "%lld", (long long) mn[k]).data,
+            zae_admin_cat(a, "%lld", (long long) mx[k]).data);
     }
 
     if (a->json) {
-        if (zae_admin_json_set(a, o, "snapshots",
-                               zae_admin_json_int(a, (int64_t) n))
-            || zae_admin_json_set(a, o, "total_events",
-                                  zae_admin_json_int(a, events))
-            || zae_admin_json_set(a, o, "limits", m))
-        {
-            goto nomem;
-        }
+        zae_admin_set_str(a, o, "window", window);
+        zae_admin_set_int(a, o, "snapshots", (int64_t) n);
+        zae_admin_set_int(a, o, "total_events", events);
+        zae_admin_json_set(a, o, "limits", m);
 
-        return zae_admin_print_json(a, o) == ZAE_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
+        return zae_admin_print_json(a, o);
     }
 
-    printf("%zu snapshots, %lld events\n", n, (long long) events);
+    printf("%s window%s: %zu snapshot%s, %lld event%s\n", window,
+           w ? "" : " (the finest present; -w to choose)", n,
+           n == 1 ? "" : "s", (long long) events, events == 1 ? "" : "s");
     zae_admin_table_print(&t);
 
     return ZAE_ADMIN_EXIT_OK;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ADMIN_EXIT_FAILED;
 }

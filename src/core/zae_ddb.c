@@ -769,13 +769,6 @@ zae_ddb_batch_get_item_json(zae_buf_t *b, const zae_av_t *request_items)
 }
 
 
-int
-zae_ddb_batch_write_item_json(zae_buf_t *b, const zae_av_t *request_items)
-{
-    return zae_ddb_request_items_json(b, request_items);
-}
-
-
 static int
 zae_ddb_same_table(const zae_str_t *a, const zae_str_t *b)
 {
@@ -859,124 +852,6 @@ zae_ddb_batch_write_item(zae_buf_t *b, const zae_ddb_write_t *w, size_t n)
     }
 
     return zae_buf_add_str(b, "}}");
-}
-
-
-static const char  *zae_ddb_gsi_proj[] = {
-    "ALL", "ALL", "KEYS_ONLY", "KEYS_ONLY"
-};
-
-static const char  *zae_ddb_lsi_proj[] = {
-    "ALL", "KEYS_ONLY", "ALL", "KEYS_ONLY", "ALL"
-};
-
-
-static int
-zae_ddb_key_schema(zae_buf_t *b, const char *hash, const char *range)
-{
-    return zae_buf_printf(b, "\"KeySchema\":["
-                          "{\"AttributeName\":\"%s\",\"KeyType\":\"HASH\"},"
-                          "{\"AttributeName\":\"%s\",\"KeyType\":\"RANGE\"}]",
-                          hash, range);
-}
-
-
-int
-zae_ddb_create_table_zae(zae_buf_t *b, const zae_str_t *table, int lsi)
-{
-    int   i;
-    char  hash[16], range[16];
-
-    if (table == NULL || table->len == 0) {
-        return ZAE_ERROR;
-    }
-
-    if (zae_buf_add(b, "{", 1) != ZAE_OK
-        || zae_ddb_field_str(b, "TableName", table) != ZAE_OK
-        || zae_buf_add(b, ",", 1) != ZAE_OK
-        || zae_ddb_key_schema(b, "PK", "SK") != ZAE_OK
-        || zae_buf_add_str(b, ",\"AttributeDefinitions\":["
-                           "{\"AttributeName\":\"PK\","
-                           "\"AttributeType\":\"S\"},"
-                           "{\"AttributeName\":\"SK\","
-                           "\"AttributeType\":\"S\"}")
-           != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    for (i = 1; i <= 4; i++) {
-        if (zae_buf_printf(b, ",{\"AttributeName\":\"GSI%dPK\","
-                           "\"AttributeType\":\"S\"}"
-                           ",{\"AttributeName\":\"GSI%dSK\","
-                           "\"AttributeType\":\"S\"}", i, i)
-            != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
-
-    for (i = 1; lsi && i <= 5; i++) {
-        if (zae_buf_printf(b, ",{\"AttributeName\":\"LSI%dSK\","
-                           "\"AttributeType\":\"S\"}", i)
-            != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
-
-    if (zae_buf_add_str(b, "],\"GlobalSecondaryIndexes\":[") != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    for (i = 1; i <= 4; i++) {
-        (void) snprintf(hash, sizeof(hash), "GSI%dPK", i);
-        (void) snprintf(range, sizeof(range), "GSI%dSK", i);
-
-        if (zae_buf_printf(b, "%s{\"IndexName\":\"GSI%d\",",
-                           i > 1 ? "," : "", i)
-            != ZAE_OK
-            || zae_ddb_key_schema(b, hash, range) != ZAE_OK
-            || zae_buf_printf(b, ",\"Projection\":{\"ProjectionType\":"
-                              "\"%s\"}}", zae_ddb_gsi_proj[i - 1])
-               != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
-
-    if (zae_buf_add(b, "]", 1) != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    if (lsi) {
-        if (zae_buf_add_str(b, ",\"LocalSecondaryIndexes\":[") != ZAE_OK) {
-            return ZAE_ERROR;
-        }
-
-        for (i = 1; i <= 5; i++) {
-            (void) snprintf(range, sizeof(range), "LSI%dSK", i);
-
-            if (zae_buf_printf(b, "%s{\"IndexName\":\"LSI%d\",",
-                               i > 1 ? "," : "", i)
-                != ZAE_OK
-                || zae_ddb_key_schema(b, "PK", range) != ZAE_OK
-                || zae_buf_printf(b, ",\"Projection\":{\"ProjectionType\":"
-                                  "\"%s\"}}", zae_ddb_lsi_proj[i - 1])
-                   != ZAE_OK)
-            {
-                return ZAE_ERROR;
-            }
-        }
-
-        if (zae_buf_add(b, "]", 1) != ZAE_OK) {
-            return ZAE_ERROR;
-        }
-    }
-
-    return zae_buf_add_str(b, ",\"BillingMode\":\"PAY_PER_REQUEST\","
-                           "\"StreamSpecification\":{\"StreamEnabled\":true,"
-                           "\"StreamViewType\":\"NEW_AND_OLD_IMAGES\"}}");
 }
 
 

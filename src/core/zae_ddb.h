@@ -187,19 +187,10 @@ typedef struct {
 
 int zae_ddb_batch_write_item(zae_buf_t *b, const zae_ddb_write_t *w,
     size_t n);
-/* resend a response's UnprocessedItems (plain JSON) as RequestItems */
-int zae_ddb_batch_write_item_json(zae_buf_t *b,
-    const zae_av_t *request_items);
 
 
 /* tables and streams */
 
-/*
- * The table of docs/table-format.md 1: PK/SK, GSI1..GSI4 (ALL, ALL,
- * KEYS_ONLY, KEYS_ONLY), LSI1..LSI5 when lsi is set (ALL, KEYS_ONLY, ALL,
- * KEYS_ONLY, ALL), PAY_PER_REQUEST, stream NEW_AND_OLD_IMAGES.
- */
-int zae_ddb_create_table_zae(zae_buf_t *b, const zae_str_t *table, int lsi);
 int zae_ddb_describe_table(zae_buf_t *b, const zae_str_t *table);
 int zae_ddb_delete_table(zae_buf_t *b, const zae_str_t *table);
 int zae_ddb_update_ttl(zae_buf_t *b, const zae_str_t *table,

@@ -998,13 +998,6 @@ zae_av_encode_depth(zae_buf_t *b, const zae_av_t *av, size_t depth)
 
 
 int
-zae_av_encode(zae_buf_t *b, const zae_av_t *av)
-{
-    return zae_av_encode_depth(b, av, 0);
-}
-
-
-int
 zae_item_encode(zae_buf_t *b, const zae_av_t *item)
 {
     return zae_item_encode_depth(b, item, 0);
@@ -1786,13 +1779,6 @@ zae_av_from_ddb_depth(zae_av_t *v, size_t depth, zae_err_t *err)
     v->cattrs = 0;
 
     return ZAE_OK;
-}
-
-
-int
-zae_av_from_ddb(zae_av_t *json, zae_err_t *err)
-{
-    return zae_av_from_ddb_depth(json, 0, err);
 }
 
 

@@ -14,8 +14,8 @@
  *   - plain JSON as decoded from a response body: objects are ZAE_AV_M,
  *     arrays ZAE_AV_L, strings ZAE_AV_S, numbers ZAE_AV_N (the text as
  *     sent), true/false ZAE_AV_BOOL and null ZAE_AV_NULL.
- *     zae_av_from_ddb() turns a plain-JSON DynamoDB value ({"S":"x"})
- *     into a typed value.
+ *     zae_item_from_ddb() turns a plain-JSON DynamoDB item into typed
+ *     values.
  *
  * Everything is allocated from a zae_mem_t and never freed individually.
  */
@@ -209,11 +209,9 @@ zae_av_t *zae_av_copy(zae_mem_t *mem, const zae_av_t *av);
 /*
  * Encoders.
  *
- * zae_av_encode() writes one typed value: {"S":"x"}, {"N":"5"},
- * {"M":{...}}, {"L":[...]}, {"SS":[...]}, ...
- *
  * zae_item_encode() writes an item or any attribute map (names, keys,
- * ExpressionAttributeValues): {"PK":{"S":"x"},"n":{"N":"5"}}.
+ * ExpressionAttributeValues): {"PK":{"S":"x"},"n":{"N":"5"}}, each
+ * typed value as {"S":"x"}, {"N":"5"}, {"M":{...}}, {"L":[...]}, ...
  *
  * zae_json_encode() writes a plain-JSON tree as JSON (objects, arrays,
  * strings, numbers as their text, true/false/null).
@@ -222,7 +220,6 @@ zae_av_t *zae_av_copy(zae_mem_t *mem, const zae_av_t *av);
  * or a malformed tree.
  */
 
-int zae_av_encode(zae_buf_t *b, const zae_av_t *av);
 int zae_item_encode(zae_buf_t *b, const zae_av_t *item);
 int zae_json_encode(zae_buf_t *b, const zae_av_t *json);
 
@@ -236,17 +233,16 @@ int zae_json_encode(zae_buf_t *b, const zae_av_t *json);
  * surrogates included), trailing garbage, comments, truncated input and
  * anything over the limits are errors; err says which.
  *
- * zae_av_from_ddb() converts a plain-JSON DynamoDB value ({"S":"x"},
- * {"M":{"a":{"N":"1"}}}, ...) in place into a typed value;
- * zae_item_from_ddb() does that for every attribute of a plain-JSON
- * object (an item), leaving the object a typed map.
+ * zae_item_from_ddb() converts every attribute of a plain-JSON object
+ * (an item) in place from a DynamoDB value ({"S":"x"},
+ * {"M":{"a":{"N":"1"}}}, ...) into a typed value, leaving the object a
+ * typed map.
  *
  * zae_item_parse() = zae_json_parse() + zae_item_from_ddb().
  */
 
 int zae_json_parse(zae_mem_t *mem, const u_char *data, size_t len,
     const zae_json_limits_t *limits, zae_av_t **root, zae_err_t *err);
-int zae_av_from_ddb(zae_av_t *json, zae_err_t *err);
 int zae_item_from_ddb(zae_av_t *json, zae_err_t *err);
 int zae_item_parse(zae_mem_t *mem, const u_char *data, size_t len,
     zae_av_t **item, zae_err_t *err);

@@ -185,12 +185,26 @@ is_deeply([ map { $_->{window_start} } @{ decode_json($out) } ],
                           '--output', 'json');
 is($rc, 0, 'usage summary');
 is_deeply(decode_json($out),
-          { snapshots => 1, total_events => 3,
+          { window => 'daily', snapshots => 1, total_events => 3,
             limits => { rpm => { total => 1, average => 1, min => 1,
                                  max => 1 },
                         tpm => { total => 4, average => 4, min => 4,
                                  max => 4 } } },
           'summary numbers');
+
+# issue 16.14: without -w one window is summed, never the three windows
+# of the same events together (that gave rpm 3 for 1 request)
+($rc, $out, $err) = admin('usage', 'summary', '-e', 'solo');
+is($rc, 0, 'usage summary without -w') or diag $err;
+like($out, qr/^hourly window \(the finest present; -w to choose\): 1 snapshot, 3 events\n/,
+     'the finest window, "1 snapshot" in the singular');
+like($out, qr/^rpm\s+1\s+1\s+1\s+1\s*$/m, 'rpm counted once, not 3 times');
+($rc, $out, $err) = admin('usage', 'summary', '--help');
+unlike($out, qr/--limit/, 'summary help has no --limit');
+like($out, qr/usage summary \{-e ENTITY \| -r RESOURCE\}/,
+     'the synopsis shows that -e or -r is required');
+($rc, $out, $err) = admin('usage', 'summary', '-e', 'solo', '-l', '5');
+is($rc, 2, 'summary refuses -l');
 
 ($rc, $out, $err) = admin('usage', 'list', '-e', 'solo', '-w', 'hourly',
                           '--plot');

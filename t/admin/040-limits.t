@@ -211,6 +211,16 @@ $bad = manifest("namespace: default\nresources:\n  gpt-4:\n    limit:\n"
 is($rc, 2, 'unknown key: exit 2');
 like($err, qr/:4: unknown key "limit"/, 'unknown key on line 4');
 
+# one reader for both "resources" maps: an entity's refuses a duplicate
+# resource too (only the top-level one did)
+$bad = manifest("namespace: default\nentities:\n  e1:\n    resources:\n"
+                . "      gpt-4: {limits: {rpm: {capacity: 5}}}\n"
+                . "      gpt-4: {limits: {rpm: {capacity: 6}}}\n");
+($rc, $out, $err) = admin('limits', 'plan', '-f', $bad);
+is($rc, 2, 'duplicate resource of an entity: exit 2');
+like($err, qr/:6: duplicate resource "gpt-4"/,
+     'duplicate resource of an entity named with its line');
+
 $bad = manifest("resources: {}\n");
 ($rc, $out, $err) = admin('limits', 'plan', '-f', $bad);
 like($err, qr/'namespace' is required/, 'namespace required');
@@ -234,6 +244,60 @@ is($rc, 2, 'missing -f: exit 2');
 my $other = manifest("namespace: nowhere\n");
 ($rc, $out, $err) = admin('limits', 'plan', '-f', $other);
 is($rc, 1, 'unknown namespace: exit 1');
+
+# issue 16.13: plan, diff and apply agree on what exists.  Items set
+# earlier by the CLI are updates (or nothing) in the plan, not creates;
+# apply counts what it really did; a plan after apply has no changes.
+($rc, $out, $err) = admin('namespace', 'register', 'n16');
+is($rc, 0, 'namespace n16') or diag $err;
+($rc, $out, $err) = admin('-N', 'n16', 'resource', 'set-defaults', 'gpt-4',
+                          '-l', 'rpm:50');
+($rc, $out, $err) = admin('-N', 'n16', 'resource', 'set-defaults', 'claude',
+                          '-l', 'rpm:7');
+my $f16 = manifest(<<'EOF2');
+namespace: n16
+resources:
+  gpt-4:
+    limits:
+      rpm: {capacity: 50}
+  claude:
+    limits:
+      rpm: {capacity: 20}
+  mistral:
+    limits:
+      rpm: {capacity: 5}
+EOF2
+($rc, $out, $err) = admin('limits', 'plan', '-f', $f16);
+is($out, "Plan: 2 change(s)\n\n"
+    . "  ~ update resource: claude\n"
+    . "  + create resource: mistral\n",
+   'plan: an existing item differing is an update, an equal one nothing')
+    or diag $err;
+($rc, $out, $err) = admin('limits', 'diff', '-f', $f16);
+is($out, "Drift detected: 2 difference(s)\n\n"
+    . "  ~ resource: claude\n  + resource: mistral\n",
+   'diff lists the same items');
+($rc, $out, $err) = admin('limits', 'apply', '-f', $f16);
+is($out, "  ~ update resource: claude\n  + create resource: mistral\n"
+    . "\nApplied: 1 created, 1 updated, 0 deleted.\n",
+   'apply reports 1 created, 1 updated: what it did')
+    or diag $err;
+($rc, $out, $err) = admin('limits', 'plan', '-f', $f16);
+is($out, "No changes. Infrastructure is up-to-date.\n",
+   'plan after apply: no changes');
+($rc, $out, $err) = admin('limits', 'apply', '-f', $f16, '--output', 'json');
+is_deeply([ map { decode_json($out)->{$_} } qw(created updated deleted) ],
+          [ 0, 0, 0 ], 'a second apply changes nothing');
+($rc, $out, $err) = admin('-N', 'n16', 'resource', 'delete-defaults',
+                          'mistral', '--yes');
+($rc, $out, $err) = admin('limits', 'plan', '-f', $f16);
+is($out, "Plan: 1 change(s)\n\n  + create resource: mistral\n",
+   'a managed item deleted by hand is created again');
+my $f16b = manifest("namespace: n16\nresources:\n  gpt-4:\n    limits:\n"
+                    . "      rpm: {capacity: 50}\n");
+($rc, $out, $err) = admin('limits', 'plan', '-f', $f16b);
+is($out, "Plan: 1 change(s)\n\n  - delete resource: claude\n",
+   'only a managed item that exists is deleted');
 
 admin('delete', '--yes');
 

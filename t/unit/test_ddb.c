@@ -615,95 +615,6 @@ test_requests(void)
 }
 
 
-static void
-test_create_table(void)
-{
-    int         rc;
-    size_t      i;
-    zae_av_t   *root, *v, *idx;
-    zae_buf_t   b;
-    zae_err_t   err;
-    zae_str_t   t, s;
-
-    t = str("zae-limiter");
-
-    zae_buf_init(&b, &mem, 0);
-    rc = zae_ddb_create_table_zae(&b, &t, 1);
-    is_int(rc, ZAE_OK, "CreateTable body built");
-
-    rc = zae_json_parse(&mem, b.data, b.len, NULL, &root, &err);
-    is_int(rc, ZAE_OK, "CreateTable body is valid json");
-
-    if (rc != ZAE_OK) {
-        return;
-    }
-
-    ok(strncmp((char *) b.data,
-               "{\"TableName\":\"zae-limiter\",\"KeySchema\":["
-               "{\"AttributeName\":\"PK\",\"KeyType\":\"HASH\"},"
-               "{\"AttributeName\":\"SK\",\"KeyType\":\"RANGE\"}],"
-               "\"AttributeDefinitions\":[{\"AttributeName\":\"PK\","
-               "\"AttributeType\":\"S\"},", 180) == 0,
-       "CreateTable starts with the key schema");
-
-    v = zae_json_get(root, "AttributeDefinitions");
-    is_int(v ? v->nitems : 0, 15, "15 attribute definitions");
-
-    v = zae_json_get(root, "GlobalSecondaryIndexes");
-    is_int(v ? v->nitems : 0, 4, "4 GSIs");
-
-    for (i = 0; v && i < v->nitems; i++) {
-        idx = v->items[i];
-        (void) zae_av_get_str(zae_json_get(idx, "IndexName"), &s);
-        ok(s.len == 4 && s.data[3] == '1' + i, "GSI%zu name", i + 1);
-
-        (void) zae_av_get_str(zae_json_get(zae_json_get(idx, "Projection"),
-                                           "ProjectionType"), &s);
-        is_int(s.len, i < 2 ? 3 : 9, "GSI%zu projection %s", i + 1,
-               i < 2 ? "ALL" : "KEYS_ONLY");
-
-        idx = zae_json_get(idx, "KeySchema");
-        (void) zae_av_get_str(zae_json_get(idx->items[1], "AttributeName"),
-                              &s);
-        ok(s.len == 6 && memcmp(s.data, "GSI", 3) == 0
-           && memcmp(s.data + 4, "SK", 2) == 0, "GSI%zu range key", i + 1);
-    }
-
-    v = zae_json_get(root, "LocalSecondaryIndexes");
-    is_int(v ? v->nitems : 0, 5, "5 LSIs");
-
-    for (i = 0; v && i < v->nitems; i++) {
-        idx = v->items[i];
-        (void) zae_av_get_str(zae_json_get(zae_json_get(idx, "Projection"),
-                                           "ProjectionType"), &s);
-        is_int(s.len, (i % 2 == 0) ? 3 : 9, "LSI%zu projection", i + 1);
-    }
-
-    v = zae_json_get(root, "BillingMode");
-    ok(v && v->s.len == 15, "PAY_PER_REQUEST");
-
-    v = zae_json_get(root, "StreamSpecification");
-    v = zae_json_get(v, "StreamViewType");
-    ok(v && v->s.len == 18 && memcmp(v->s.data, "NEW_AND_OLD_IMAGES", 18) == 0,
-       "stream NEW_AND_OLD_IMAGES");
-
-    zae_buf_init(&b, &mem, 0);
-    rc = zae_ddb_create_table_zae(&b, &t, 0);
-    ok(rc == ZAE_OK
-       && zae_json_parse(&mem, b.data, b.len, NULL, &root, &err) == ZAE_OK,
-       "CreateTable without LSIs");
-    ok(rc == ZAE_OK && zae_json_get(root, "LocalSecondaryIndexes") == NULL,
-       "no LocalSecondaryIndexes");
-    v = rc == ZAE_OK ? zae_json_get(root, "AttributeDefinitions") : NULL;
-    is_int(v ? v->nitems : 0, 10, "10 attribute definitions without LSIs");
-
-    t.len = 0;
-    zae_buf_init(&b, &mem, 0);
-    is_int(zae_ddb_create_table_zae(&b, &t, 1), ZAE_ERROR,
-           "CreateTable without a name");
-}
-
-
 static int
 decode(unsigned status, const char *crc, const char *type, const char *bd,
     zae_av_t **root, zae_ddb_error_t *e)
@@ -1234,7 +1145,6 @@ main(void)
     test_crc32();
     test_expr();
     test_requests();
-    test_create_table();
     test_errors();
     test_results();
 

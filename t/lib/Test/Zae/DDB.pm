@@ -24,6 +24,8 @@ use Exporter 'import';
 use HTTP::Tiny;
 use JSON::PP;
 use POSIX qw(strftime);
+use File::Basename qw(dirname);
+use File::Spec;
 
 our @EXPORT_OK = qw(S N BOOL NUL L M SS plain typed zae_schema);
 
@@ -200,52 +202,27 @@ sub delete_table {
 
 # the zae-limiter table (docs/table-format.md 1): keys, GSI1..4, LSI1..5, stream
 
+# the CreateTable request of the table zae-admin deploys: the properties
+# of RateLimitsTable in admin/zae-limiter.cfn.json, the one description
+# of the table (CloudFormation implies StreamEnabled)
 sub zae_schema {
     my ($name) = @_;
-    my (@attrs, @gsi, @lsi);
+    my $file = File::Spec->catfile(dirname(__FILE__), (File::Spec->updir)
+                                   x 4, 'admin', 'zae-limiter.cfn.json');
 
-    @attrs = map { { AttributeName => $_, AttributeType => 'S' } }
-             qw(PK SK GSI1PK GSI1SK GSI2PK GSI2SK GSI3PK GSI3SK GSI4PK GSI4SK
-                LSI1SK LSI2SK LSI3SK LSI4SK LSI5SK);
-
-    my %gsi_proj = (1 => 'ALL', 2 => 'ALL', 3 => 'KEYS_ONLY',
-                    4 => 'KEYS_ONLY');
-
-    for my $i (1 .. 4) {
-        push @gsi, {
-            IndexName  => "GSI$i",
-            KeySchema  => [
-                { AttributeName => "GSI${i}PK", KeyType => 'HASH' },
-                { AttributeName => "GSI${i}SK", KeyType => 'RANGE' },
-            ],
-            Projection => { ProjectionType => $gsi_proj{$i} },
-        };
-    }
-
-    for my $i (1 .. 5) {
-        push @lsi, {
-            IndexName  => "LSI$i",
-            KeySchema  => [
-                { AttributeName => 'PK', KeyType => 'HASH' },
-                { AttributeName => "LSI${i}SK", KeyType => 'RANGE' },
-            ],
-            Projection => { ProjectionType => $i % 2 ? 'ALL' : 'KEYS_ONLY' },
-        };
-    }
+    open(my $fh, '<', $file) or die "$file: $!\n";
+    my $props = decode_json(do { local $/; <$fh> })
+                    ->{Resources}{RateLimitsTable}{Properties};
+    close $fh;
 
     return {
-        TableName              => $name,
-        AttributeDefinitions   => \@attrs,
-        KeySchema              => [
-            { AttributeName => 'PK', KeyType => 'HASH' },
-            { AttributeName => 'SK', KeyType => 'RANGE' },
-        ],
-        GlobalSecondaryIndexes => \@gsi,
-        LocalSecondaryIndexes  => \@lsi,
-        BillingMode            => 'PAY_PER_REQUEST',
-        StreamSpecification    => {
+        TableName => $name,
+        (map { $_ => $props->{$_} }
+         qw(AttributeDefinitions KeySchema GlobalSecondaryIndexes
+            LocalSecondaryIndexes BillingMode)),
+        StreamSpecification => {
             StreamEnabled  => \1,
-            StreamViewType => 'NEW_AND_OLD_IMAGES',
+            StreamViewType => $props->{StreamSpecification}{StreamViewType},
         },
     };
 }

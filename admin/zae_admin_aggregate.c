@@ -1,0 +1,1167 @@
+
+/*
+ * Copyright (C) zae-limit authors
+ *
+ * zae-admin aggregate: reads the table's DynamoDB Stream and writes
+ * hourly/daily/monthly usage snapshots exactly as the zae-limiter
+ * aggregator Lambda does (facts 7.2), including the proactive refill;
+ * "usage list" and "usage summary" (zae_admin_usage.c) read them back.
+ *
+ * The aggregator keeps its place in the stream in checkpoint items
+ * _/SYSTEM# #AGGREGATOR#{shard id} (sequence_number, closed); Python
+ * clients ignore them.
+ */
+
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "zae_admin.h"
+#include "zae_bucket.h"
+
+
+#define ZAE_ADMIN_MAX_WINDOWS   3
+#define ZAE_ADMIN_AGG_BATCH     1000
+#define ZAE_ADMIN_MAX_SHARDS_S  10000
+
+
+/* per bucket shard of one batch: accumulated deltas, last image */
+
+typedef struct {
+    zae_str_t            pk;
+    int64_t              shard;
+    zae_bucket_item_t    last;
+    zae_str_t            names[ZAE_SCHEMA_MAX_LIMITS + 1];
+    int64_t              deltas[ZAE_SCHEMA_MAX_LIMITS + 1];
+    size_t               n;
+} zae_admin_agg_t;
+
+
+typedef struct {
+    zae_admin_t         *a;
+    zae_window_e         windows[ZAE_ADMIN_MAX_WINDOWS];
+    size_t               nwindows;
+    int64_t              retention_days;
+    zae_admin_agg_t     *aggs;
+    size_t               naggs;
+    size_t               caggs;
+    uint64_t             records;
+    uint64_t             snapshots;
+    uint64_t             refills;
+} zae_admin_aggctx_t;
+
+
+static volatile sig_atomic_t  zae_admin_stop;
+
+
+static void
+zae_admin_on_signal(int signo)
+{
+    zae_admin_stop = 1;
+}
+
+
+static int
+zae_admin_streams(zae_admin_t *a, const char *op, zae_buf_t *b,
+    zae_av_t **resp)
+{
+    int   rc;
+    char  target[128];
+
+    snprintf(target, sizeof(target), "DynamoDBStreams_20120810.%s", op);
+
+    rc = zae_admin_call(a, target, b, resp);
+    if (rc == ZAE_DECLINED) {
+        zae_admin_error(a, "%s failed: %s: %s", op, a->err_code,
+                        a->err_msg);
+        return ZAE_ERROR;
+    }
+
+    return rc;
+}
+
+
+/*
+ * "{ns}/BUCKET#{E}#{R}#{shard}": entity ids and resources contain no
+ * '#', so E ends at the first '#', the shard starts after the last
+ */
+
+static int
+zae_admin_parse_bucket_pk(zae_str_t *pk, zae_str_t *ns, zae_str_t *ent,
+    zae_str_t *res, int64_t *shard)
+{
+    u_char  *p, *end, *e, *r, *q;
+
+    end = pk->data + pk->len;
+
+    for (p = pk->data; p + 8 <= end; p++) {
+        if (memcmp(p, "/BUCKET#", 8) == 0) {
+            break;
+        }
+    }
+
+    if (p + 8 > end || p == pk->data) {
+        return ZAE_ERROR;
+    }
+
+    ns->data = pk->data;
+    ns->len = p - pk->data;
+
+    e = p + 8;
+    r = memchr(e, '#', end - e);
+    if (r == NULL || r == e) {
+        return ZAE_ERROR;
+    }
+
+    ent->data = e;
+    ent->len = r - e;
+
+    r++;
+    p = end;
+
+    while (p > r && p[-1] != '#') {
+        p--;
+    }
+
+    if (p <= r + 1) {
+        return ZAE_ERROR;
+    }
+
+    res->data = r;
+    res->len = (p - 1) - r;
+
+    *shard = 0;
+
+    for (q = p; q < end; q++) {
+        if (*q < '0' || *q > '9' || *shard > 1000000) {
+            return ZAE_ERROR;
+        }
+
+        *shard = *shard * 10 + (*q - '0');
+    }
+
+    return p < end ? ZAE_OK : ZAE_ERROR;
+}
+
+
+static zae_admin_agg_t *
+zae_admin_agg_get(zae_admin_aggctx_t *ctx, zae_str_t *pk)
+{
+    size_t            i, c;
+    zae_admin_agg_t  *n;
+
+    for (i = 0; i < ctx->naggs; i++) {
+        if (ctx->aggs[i].pk.len == pk->len
+            && memcmp(ctx->aggs[i].pk.data, pk->data, pk->len) == 0)
+        {
+            return &ctx->aggs[i];
+        }
+    }
+
+    if (ctx->naggs == ctx->caggs) {
+        c = ctx->caggs ? ctx->caggs * 2 : 64;
+        n = zae_calloc(&ctx->a->mem, c * sizeof(zae_admin_agg_t));
+        if (n == NULL) {
+            return NULL;
+        }
+
+        if (ctx->naggs) {
+            memcpy(n, ctx->aggs, ctx->naggs * sizeof(zae_admin_agg_t));
+        }
+
+        ctx->aggs = n;
+        ctx->caggs = c;
+    }
+
+    n = &ctx->aggs[ctx->naggs++];
+    memset(n, 0, sizeof(zae_admin_agg_t));
+    n->pk = *pk;
+
+    return n;
+}
+
+
+static int
+zae_admin_agg_delta(zae_admin_agg_t *g, zae_str_t *name, int64_t delta)
+{
+    size_t  i;
+
+    for (i = 0; i < g->n; i++) {
+        if (g->names[i].len == name->len
+            && memcmp(g->names[i].data, name->data, name->len) == 0)
+        {
+            g->deltas[i] += delta;
+            return ZAE_OK;
+        }
+    }
+
+    if (g->n == ZAE_SCHEMA_MAX_LIMITS + 1) {
+        return ZAE_OK;
+    }
+
+    g->names[g->n] = *name;
+    g->deltas[g->n] = delta;
+    g->n++;
+
+    return ZAE_OK;
+}
+
+
+static int
+zae_admin_snapshot(zae_admin_aggctx_t *ctx, zae_str_t *ns, zae_str_t *ent,
+    zae_str_t *res, zae_str_t *limit, time_t t, int64_t delta)
+{
+    int                 rc;
+    size_t              w;
+    zae_buf_t           b;
+    zae_str_t           table;
+    zae_admin_t        *a;
+    zae_usage_delta_t   u;
+
+    a = ctx->a;
+    table = zae_admin_str(a->table);
+
+    for (w = 0; w < ctx->nwindows; w++) {
+        memset(&u, 0, sizeof(u));
+        u.nsid = *ns;
+        u.entity_id = *ent;
+        u.resource = *res;
+        u.limit_name = *limit;
+        u.window = ctx->windows[w];
+        u.event_time = t;
+        u.delta_milli = delta;
+        u.ttl = zae_admin_now_ms() / 1000 + ctx->retention_days * 86400;
+
+        zae_buf_init(&b, &a->mem, 1024);
+
+        zae_usage_update_body(&b, &table, &u);
+
+        rc = zae_admin_check(a, zae_admin_ddb(a, "UpdateItem", &b, NULL),
+                             "cannot write a usage snapshot");
+        if (rc != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        ctx->snapshots++;
+    }
+
+    return ZAE_OK;
+}
+
+
+static zae_bucket_limit_t *
+zae_admin_image_limit(zae_bucket_item_t *bi, zae_str_t *name)
+{
+    return zae_bucket_item_limit(bi, name->data, name->len);
+}
+
+
+/*
+ * shard_count grew on shard 0 (facts 3.7): existing shards get the new
+ * count, new shards are created as clones of shard 0 holding their
+ * share of every limit (wcu undivided) and tc = 0
+ */
+
+static int
+zae_admin_propagate(zae_admin_aggctx_t *ctx, zae_av_t *nimg, zae_str_t *ns,
+    zae_str_t *ent, zae_str_t *res, int64_t old_count, int64_t new_count)
+{
+    int           rc;
+    size_t        i, len;
+    int64_t       target, cp;
+    zae_av_t     *item, *v;
+    zae_buf_t     b, ib;
+    zae_str_t     pk, sk, name;
+    zae_err_t     err;
+    zae_admin_t  *a;
+
+    a = ctx->a;
+    sk = zae_admin_str(ZAE_BUCKET_SK);
+
+    for (target = 1; target < old_count && target < ZAE_ADMIN_MAX_SHARDS_S;
+         target++)
+    {
+        pk = zae_admin_cat(a, "%.*s/BUCKET#%.*s#%.*s#%lld", (int) ns->len,
+                           ns->data, (int) ent->len, ent->data,
+                           (int) res->len, res->data, (long long) target);
+
+        zae_admin_body_start(a, &b);
+        zae_buf_add_str(&b, ",");
+        zae_admin_key(&b, &pk, &sk);
+        zae_buf_printf(&b, ",\"UpdateExpression\":\"SET shard_count = "
+                       ":new\",\"ConditionExpression\":\"shard_count "
+                       "< :new\",\"ExpressionAttributeValues\":{"
+                       "\":new\":{\"N\":\"%lld\"}}}",
+                       (long long) new_count);
+
+        rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
+
+        if (rc == ZAE_DECLINED
+            && !zae_admin_is(a, "ConditionalCheckFailedException"))
+        {
+            zae_admin_fail_ddb(a, "cannot propagate shard_count");
+            return ZAE_ERROR;
+        }
+
+        if (rc == ZAE_ERROR) {
+            return ZAE_ERROR;
+        }
+    }
+
+    for (target = old_count;
+         target < new_count && target < ZAE_ADMIN_MAX_SHARDS_S;
+         target++)
+    {
+        item = zae_av_copy(&a->mem, nimg);
+
+        pk = zae_admin_cat(a, "%.*s/BUCKET#%.*s#%.*s#%lld", (int) ns->len,
+                           ns->data, (int) ent->len, ent->data,
+                           (int) res->len, res->data, (long long) target);
+
+        zae_item_set_s(&a->mem, item, "PK", pk.data, pk.len);
+        zae_item_set_cstr(&a->mem, item, "GSI2SK",
+            (char *) zae_admin_cat(a, "BUCKET#%.*s#%lld",
+                (int) ent->len, ent->data, (long long) target).data);
+        zae_item_set_cstr(&a->mem, item, "GSI3SK",
+            (char *) zae_admin_cat(a, "BUCKET#%.*s#%lld",
+                (int) res->len, res->data, (long long) target).data);
+        zae_item_set_cstr(&a->mem, item, "GSI4SK",
+            (char *) zae_admin_cat(a, "BUCKET#%.*s#%.*s#%lld",
+                (int) ent->len, ent->data, (int) res->len, res->data,
+                (long long) target).data);
+        zae_item_set_n(&a->mem, item, "shard_count", new_count);
+
+        for (i = 0; i < nimg->nattrs; i++) {
+            name = nimg->attrs[i].name;
+            v = nimg->attrs[i].value;
+
+            if (name.len < 6 || memcmp(name.data, "b_", 2) != 0
+                || memcmp(name.data + name.len - 3, "_cp", 3) != 0
+                || zae_av_get_int64(v, &cp, &err) != ZAE_OK)
+            {
+                continue;
+            }
+
+            len = name.len - 5;
+
+            if (!(len == 3 && memcmp(name.data + 2, "wcu", 3) == 0)) {
+                cp = zae_floor_div(cp, new_count);
+            }
+
+            zae_item_set_n(&a->mem, item,
+                (char *) zae_admin_cat(a, "b_%.*s_tk", (int) len,
+                                       name.data + 2).data, cp);
+            zae_item_set_n(&a->mem, item,
+                (char *) zae_admin_cat(a, "b_%.*s_tc", (int) len,
+                                       name.data + 2).data, 0);
+        }
+
+        zae_buf_init(&ib, &a->mem, 1024);
+
+        zae_item_encode(&ib, item);
+
+        rc = zae_admin_put_item(a, &ib, "attribute_not_exists(PK)");
+
+        if (rc == ZAE_DECLINED
+            && !zae_admin_is(a, "ConditionalCheckFailedException"))
+        {
+            zae_admin_fail_ddb(a, "cannot create a bucket shard");
+            return ZAE_ERROR;
+        }
+
+        if (rc == ZAE_ERROR) {
+            return ZAE_ERROR;
+        }
+    }
+
+    return ZAE_OK;
+}
+
+
+/* our own checkpoint writes come back through the stream */
+
+static int
+zae_admin_own_record(zae_av_t *rec)
+{
+    zae_av_t   *dd, *keys, *sk, *s;
+    zae_str_t   v;
+
+    dd = zae_json_get(rec, "dynamodb");
+    keys = dd ? zae_json_get(dd, "Keys") : NULL;
+    sk = keys ? zae_json_get(keys, "SK") : NULL;
+    s = sk ? zae_json_get(sk, "S") : NULL;
+
+    if (s == NULL || zae_av_get_str(s, &v) != ZAE_OK) {
+        return 0;
+    }
+
+    return v.len > 12 && memcmp(v.data, "#AGGREGATOR#", 12) == 0;
+}
+
+
+/* one stream record */
+
+static int
+zae_admin_agg_record(zae_admin_aggctx_t *ctx, zae_av_t *rec)
+{
+    size_t               i;
+    int64_t              delta, shard, oc, nc;
+    zae_av_t            *ev, *dd, *nimg, *oimg;
+    zae_str_t            s, pk, ns, ent, res;
+    zae_err_t            err;
+    zae_admin_t         *a;
+    zae_admin_agg_t     *g;
+    zae_bucket_item_t    nb, ob;
+    zae_bucket_limit_t  *nl, *ol;
+
+    a = ctx->a;
+    ctx->records++;
+
+    ev = zae_json_get(rec, "eventName");
+    if (ev == NULL || zae_av_get_str(ev, &s) != ZAE_OK
+        || s.len != 6 || memcmp(s.data, "MODIFY", 6) != 0)
+    {
+        return ZAE_OK;
+    }
+
+    dd = zae_json_get(rec, "dynamodb");
+    nimg = dd ? zae_json_get(dd, "NewImage") : NULL;
+    oimg = dd ? zae_json_get(dd, "OldImage") : NULL;
+
+    if (nimg == NULL || oimg == NULL
+        || zae_item_from_ddb(nimg, &err) != ZAE_OK
+        || zae_item_from_ddb(oimg, &err) != ZAE_OK)
+    {
+        return ZAE_OK;
+    }
+
+    if (zae_item_get_str(nimg, "SK", &s, &err) != ZAE_OK
+        || s.len != sizeof(ZAE_BUCKET_SK) - 1
+        || memcmp(s.data, ZAE_BUCKET_SK, s.len) != 0
+        || zae_item_get_str(nimg, "PK", &pk, &err) != ZAE_OK
+        || zae_admin_parse_bucket_pk(&pk, &ns, &ent, &res, &shard)
+           != ZAE_OK)
+    {
+        /* not a bucket (legacy bucket items are not aggregated) */
+        return ZAE_OK;
+    }
+
+    if (zae_bucket_item_decode(&a->mem, nimg, &nb, &err) != ZAE_OK
+        || zae_bucket_item_decode(&a->mem, oimg, &ob, &err) != ZAE_OK)
+    {
+        fprintf(stderr, "%s: skipping bucket \"%.*s\": %s\n", a->prog,
+                (int) pk.len, pk.data, err.msg);
+        return ZAE_OK;
+    }
+
+    g = zae_admin_agg_get(ctx, &pk);
+
+    g->last = nb;
+    g->shard = shard;
+
+    /* usage: b_{L}_tc present in both images, L != wcu */
+
+    for (i = 0; i < nb.nlimits; i++) {
+        nl = &nb.limits[i];
+        ol = zae_admin_image_limit(&ob, &nl->name);
+
+        if (ol == NULL
+            || zae_item_get(nimg, (char *) zae_admin_cat(a, "b_%.*s_tc",
+                            (int) nl->name.len, nl->name.data).data) == NULL
+            || zae_item_get(oimg, (char *) zae_admin_cat(a, "b_%.*s_tc",
+                            (int) nl->name.len, nl->name.data).data) == NULL)
+        {
+            continue;
+        }
+
+        delta = nl->tc - ol->tc;
+        if (delta == 0) {
+            continue;
+        }
+
+        if (zae_admin_agg_delta(g, &nl->name, delta) != ZAE_OK
+            || zae_admin_snapshot(ctx, &ns, &ent, &res, &nl->name,
+                                  (time_t) zae_floor_div(nb.rf, 1000), delta)
+               != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+    }
+
+    if (shard == 0
+        && zae_item_get_int64(nimg, "shard_count", &nc, &err) == ZAE_OK
+        && zae_item_get_int64(oimg, "shard_count", &oc, &err) == ZAE_OK
+        && nc > oc
+        && zae_admin_propagate(ctx, nimg, &ns, &ent, &res, oc, nc) != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    if (nb.has_wcu && ob.has_wcu && nb.wcu.tc != ob.wcu.tc) {
+        s = zae_admin_str(ZAE_WCU_NAME);
+
+        if (zae_admin_agg_delta(g, &s, nb.wcu.tc - ob.wcu.tc) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+    }
+
+    return ZAE_OK;
+}
+
+
+/*
+ * Proactive refill (facts 7.2 step 3): per bucket shard of the batch,
+ * each limit (wcu included) refilled from the last image to now with
+ * cp and ra divided by shard_count; written when the refill is > 0 and
+ * the projected tokens are below the batch's consumption
+ */
+
+static int
+zae_admin_agg_refill(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
+{
+    int                  rc;
+    size_t               i, n;
+    int64_t              now, sc, cp, ra, new_tk, new_last, rd;
+    zae_buf_t            b, expr, vals;
+    zae_str_t            sk;
+    zae_admin_t         *a;
+    zae_bucket_limit_t  *bl;
+
+    a = ctx->a;
+    now = zae_admin_now_ms();
+    sc = g->last.shard_count > 0 ? g->last.shard_count : 1;
+
+    zae_buf_init(&expr, &a->mem, 256);
+    zae_buf_init(&vals, &a->mem, 256);
+    n = 0;
+
+    for (i = 0; i < g->n; i++) {
+        bl = zae_bucket_item_limit(&g->last, g->names[i].data,
+                                   g->names[i].len);
+        if (bl == NULL || g->deltas[i] <= 0) {
+            continue;
+        }
+
+        cp = zae_floor_div(bl->cp, sc);
+        ra = zae_floor_div(bl->ra, sc);
+
+        zae_bucket_refill(bl->tk, g->last.rf, now, cp, ra, bl->rp, &new_tk,
+                          &new_last);
+
+        rd = new_tk - bl->tk;
+
+        if (rd <= 0 || new_tk >= g->deltas[i]) {
+            continue;
+        }
+
+        zae_buf_printf(&expr, "%sb_%.*s_tk :rd%zu", n ? ", " : " ADD ",
+                       (int) g->names[i].len, g->names[i].data, n);
+        zae_buf_printf(&vals, ",\":rd%zu\":{\"N\":\"%lld\"}", n,
+                       (long long) rd);
+
+        n++;
+    }
+
+    if (n == 0) {
+        return ZAE_OK;
+    }
+
+    sk = zae_admin_str(ZAE_BUCKET_SK);
+
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, ",");
+    zae_admin_key(&b, &g->pk, &sk);
+    zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET rf = :new_rf");
+    zae_buf_add(&b, expr.data, expr.len);
+    zae_buf_printf(&b, "\",\"ConditionExpression\":\"rf = "
+                   ":expected_rf\",\"ExpressionAttributeValues\":{"
+                   "\":new_rf\":{\"N\":\"%lld\"},\":expected_rf\":"
+                   "{\"N\":\"%lld\"}", (long long) now,
+                   (long long) g->last.rf);
+    zae_buf_add(&b, vals.data, vals.len);
+    zae_buf_add_str(&b, "}}");
+
+    rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
+
+    if (rc == ZAE_DECLINED
+        && zae_admin_is(a, "ConditionalCheckFailedException"))
+    {
+        /* a client wrote the bucket meanwhile: its refill wins */
+        return ZAE_OK;
+    }
+
+    if (rc == ZAE_DECLINED) {
+        zae_admin_fail_ddb(a, "cannot refill a bucket");
+        return ZAE_ERROR;
+    }
+
+    if (rc == ZAE_OK) {
+        ctx->refills++;
+    }
+
+    return rc;
+}
+
+
+/* wcu below 20% on shard 0: double shard_count (facts 3.7) */
+
+static int
+zae_admin_agg_shard_up(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
+{
+    int           rc;
+    size_t        i;
+    int64_t       sc;
+    zae_buf_t     b;
+    zae_str_t     sk;
+    zae_admin_t  *a;
+
+    a = ctx->a;
+
+    if (g->shard != 0 || !g->last.has_wcu || g->last.wcu.cp <= 0
+        || (double) g->last.wcu.tk / (double) g->last.wcu.cp >= 0.2)
+    {
+        return ZAE_OK;
+    }
+
+    /*
+     * Only when wcu was consumed in this batch: the doubling itself
+     * comes back as a MODIFY with the same low wcu, and upstream's
+     * aggregator doubles again on it, without end
+     */
+
+    for (i = 0; i < g->n; i++) {
+        if (g->names[i].len == 3 && memcmp(g->names[i].data, "wcu", 3) == 0
+            && g->deltas[i] > 0)
+        {
+            break;
+        }
+    }
+
+    if (i == g->n) {
+        return ZAE_OK;
+    }
+
+    sc = g->last.shard_count > 0 ? g->last.shard_count : 1;
+    sk = zae_admin_str(ZAE_BUCKET_SK);
+
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, ",");
+    zae_admin_key(&b, &g->pk, &sk);
+    zae_buf_printf(&b, ",\"UpdateExpression\":\"SET shard_count = "
+                   ":new\",\"ConditionExpression\":\"shard_count = "
+                   ":old\",\"ExpressionAttributeValues\":{"
+                   "\":old\":{\"N\":\"%lld\"},"
+                   "\":new\":{\"N\":\"%lld\"}}}",
+                   (long long) sc, (long long) (sc * 2));
+
+    rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
+
+    if (rc == ZAE_DECLINED
+        && !zae_admin_is(a, "ConditionalCheckFailedException"))
+    {
+        zae_admin_fail_ddb(a, "cannot double shard_count");
+        return ZAE_ERROR;
+    }
+
+    if (rc == ZAE_OK && sc * 2 > 32) {
+        fprintf(stderr, "%s: warning: bucket \"%.*s\" has %lld shards\n",
+                a->prog, (int) g->pk.len, g->pk.data, (long long) (sc * 2));
+    }
+
+    return rc == ZAE_ERROR ? ZAE_ERROR : ZAE_OK;
+}
+
+
+static int
+zae_admin_checkpoint(zae_admin_t *a, zae_str_t *shard, zae_str_t *seq,
+    int closed)
+{
+    int         rc;
+    u_char      ts[ZAE_TS_LEN + 1];
+    zae_buf_t   b;
+    zae_str_t   pk, sk, t;
+
+    pk = zae_admin_str(ZAE_SYSTEM_PK);
+    sk = zae_admin_cat(a, "#AGGREGATOR#%.*s", (int) shard->len,
+                       shard->data);
+    zae_admin_now_ts(ts);
+    t.data = ts;
+    t.len = ZAE_TS_LEN;
+
+    zae_buf_init(&b, &a->mem, 512);
+
+    zae_buf_add_str(&b, "{");
+    zae_rec_attr_s(&b, "PK", &pk);
+    zae_buf_add_str(&b, ",");
+    zae_rec_attr_s(&b, "SK", &sk);
+    zae_buf_add_str(&b, ",");
+    zae_rec_attr_s(&b, "sequence_number", seq);
+    zae_buf_printf(&b, ",\"closed\":{\"BOOL\":%s},",
+                   closed ? "true" : "false");
+    zae_rec_attr_s(&b, "updated_at", &t);
+    zae_buf_add_str(&b, "}");
+
+    rc = zae_admin_check(a, zae_admin_put_item(a, &b, NULL),
+                         "cannot write the aggregator checkpoint");
+
+    return rc;
+}
+
+
+/*
+ * One GetRecords batch: the records, the refills and sharding of the
+ * batch, the checkpoint.  *next is the next iterator (len 0: the
+ * shard is closed and drained); *empty when nothing but our own
+ * checkpoints came back.
+ */
+
+static int
+zae_admin_agg_batch(zae_admin_aggctx_t *ctx, zae_str_t *shard,
+    zae_str_t *iter, char *next, size_t nsize, char *seqbuf, size_t ssize,
+    int *empty)
+{
+    size_t        i;
+    zae_av_t     *resp, *recs, *it, *seqv, *dd;
+    zae_buf_t     b;
+    zae_str_t     seq, nx;
+    zae_admin_t  *a;
+
+    a = ctx->a;
+    *empty = 1;
+
+    zae_buf_init(&b, &a->mem, 512);
+
+    zae_buf_add_str(&b, "{\"ShardIterator\":");
+    zae_json_add_string(&b, iter->data, iter->len);
+    zae_buf_printf(&b, ",\"Limit\":%d}", ZAE_ADMIN_AGG_BATCH);
+
+    /* iter may point into next */
+
+    next[0] = '\0';
+
+    if (zae_admin_streams(a, "GetRecords", &b, &resp) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    recs = resp ? zae_json_get(resp, "Records") : NULL;
+    seq = zae_admin_str(seqbuf[0] ? seqbuf : NULL);
+
+    ctx->aggs = NULL;
+    ctx->naggs = 0;
+    ctx->caggs = 0;
+
+    for (i = 0; recs && recs->type == ZAE_AV_L && i < recs->nitems; i++) {
+        if (!zae_admin_own_record(recs->items[i])) {
+            *empty = 0;
+        }
+
+        if (zae_admin_agg_record(ctx, recs->items[i]) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        dd = zae_json_get(recs->items[i], "dynamodb");
+        seqv = dd ? zae_json_get(dd, "SequenceNumber") : NULL;
+
+        if (seqv) {
+            (void) zae_av_get_str(seqv, &seq);
+        }
+    }
+
+    for (i = 0; i < ctx->naggs; i++) {
+        if (zae_admin_agg_refill(ctx, &ctx->aggs[i]) != ZAE_OK
+            || zae_admin_agg_shard_up(ctx, &ctx->aggs[i]) != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+    }
+
+    if (seq.len && seq.len < ssize) {
+        memmove(seqbuf, seq.data, seq.len);
+        seqbuf[seq.len] = '\0';
+    }
+
+    it = resp ? zae_json_get(resp, "NextShardIterator") : NULL;
+
+    if (it == NULL || it->type != ZAE_AV_S) {
+
+        /* the shard is closed and drained */
+
+        seq = zae_admin_str(seqbuf);
+
+        return seq.len ? zae_admin_checkpoint(a, shard, &seq, 1) : ZAE_OK;
+    }
+
+    if (!*empty && seqbuf[0]) {
+        seq = zae_admin_str(seqbuf);
+
+        if (zae_admin_checkpoint(a, shard, &seq, 0) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+    }
+
+    (void) zae_av_get_str(it, &nx);
+
+    if (nx.len >= nsize) {
+        zae_admin_error(a, "shard iterator too long");
+        return ZAE_ERROR;
+    }
+
+    memcpy(next, nx.data, nx.len);
+    next[nx.len] = '\0';
+
+    return ZAE_OK;
+}
+
+
+/*
+ * One pass over a shard from its checkpoint: returns ZAE_OK when the
+ * shard is drained (closed) or caught up (open).  Every batch has its
+ * own arena, so a long catch-up or --follow does not grow memory.
+ */
+
+static int
+zae_admin_agg_shard(zae_admin_aggctx_t *ctx, zae_str_t *arn,
+    zae_str_t *shard)
+{
+    int           rc, empty, closed;
+    char          iterbuf[4096], seqbuf[256];
+    zae_av_t     *item, *resp, *it;
+    zae_buf_t     b;
+    zae_str_t     pk, sk, seq, iter;
+    zae_err_t     err;
+    zae_mem_t     outer;
+    zae_arena_t   arena;
+    zae_admin_t  *a;
+
+    a = ctx->a;
+    pk = zae_admin_str(ZAE_SYSTEM_PK);
+    sk = zae_admin_cat(a, "#AGGREGATOR#%.*s", (int) shard->len, shard->data);
+
+    if (zae_admin_read(a, &pk, &sk, "cannot read the aggregator checkpoint",
+                       &item)
+        != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    seq.len = 0;
+    seq.data = NULL;
+    closed = 0;
+
+    if (item) {
+        (void) zae_item_get_str(item, "sequence_number", &seq, &err);
+        (void) zae_item_get_bool(item, "closed", &closed, &err);
+    }
+
+    if (closed) {
+        return ZAE_OK;
+    }
+
+    if (seq.len >= sizeof(seqbuf)) {
+        zae_admin_error(a, "invalid checkpoint of shard \"%.*s\"",
+                        (int) shard->len, shard->data);
+        return ZAE_ERROR;
+    }
+
+    memcpy(seqbuf, seq.data ? (char *) seq.data : "", seq.len);
+    seqbuf[seq.len] = '\0';
+
+    zae_buf_init(&b, &a->mem, 512);
+
+    if (zae_buf_add_str(&b, "{\"StreamArn\":") != ZAE_OK
+        || zae_json_add_string(&b, arn->data, arn->len) != ZAE_OK
+        || zae_buf_add_str(&b, ",\"ShardId\":") != ZAE_OK
+        || zae_json_add_string(&b, shard->data, shard->len) != ZAE_OK
+        || (seq.len
+            ? (zae_buf_add_str(&b, ",\"ShardIteratorType\":"
+                               "\"AFTER_SEQUENCE_NUMBER\","
+                               "\"SequenceNumber\":") != ZAE_OK
+               || zae_json_add_string(&b, seq.data, seq.len) != ZAE_OK)
+            : zae_buf_add_str(&b, ",\"ShardIteratorType\":"
+                              "\"TRIM_HORIZON\"") != ZAE_OK)
+        || zae_buf_add_str(&b, "}") != ZAE_OK)
+    {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
+    }
+
+    if (zae_admin_streams(a, "GetShardIterator", &b, &resp) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    it = resp ? zae_json_get(resp, "ShardIterator") : NULL;
+    if (it == NULL || zae_av_get_str(it, &iter) != ZAE_OK) {
+        return ZAE_OK;
+    }
+
+    if (iter.len >= sizeof(iterbuf)) {
+        zae_admin_error(a, "shard iterator too long");
+        return ZAE_ERROR;
+    }
+
+    memcpy(iterbuf, iter.data, iter.len);
+    iterbuf[iter.len] = '\0';
+
+    outer = a->mem;
+
+    while (!zae_admin_stop) {
+        zae_arena_init(&arena, 0);
+        a->mem = zae_arena_mem(&arena);
+
+        iter = zae_admin_str(iterbuf);
+
+        rc = zae_admin_agg_batch(ctx, shard, &iter, iterbuf,
+                                 sizeof(iterbuf), seqbuf, sizeof(seqbuf),
+                                 &empty);
+
+        a->mem = outer;
+        zae_arena_free(&arena);
+
+        ctx->aggs = NULL;
+        ctx->naggs = 0;
+        ctx->caggs = 0;
+
+        if (rc != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        if (iterbuf[0] == '\0' || empty) {
+            return ZAE_OK;
+        }
+
+        if (isatty(STDERR_FILENO)) {
+            fprintf(stderr, "\r%llu records, %llu snapshot writes, "
+                    "%llu refills", (unsigned long long) ctx->records,
+                    (unsigned long long) ctx->snapshots,
+                    (unsigned long long) ctx->refills);
+        }
+    }
+
+    return ZAE_OK;
+}
+
+
+static int
+zae_admin_parse_windows(zae_admin_aggctx_t *ctx, const char *s)
+{
+    const char    *p, *e;
+    zae_window_e   w;
+
+    ctx->nwindows = 0;
+
+    for (p = s; *p; p = *e ? e + 1 : e) {
+        e = strchr(p, ',');
+        if (e == NULL) {
+            e = p + strlen(p);
+        }
+
+        if (zae_window_parse((u_char *) p, e - p, &w) != ZAE_OK
+            || ctx->nwindows == ZAE_ADMIN_MAX_WINDOWS)
+        {
+            return ZAE_ERROR;
+        }
+
+        ctx->windows[ctx->nwindows++] = w;
+    }
+
+    return ctx->nwindows ? ZAE_OK : ZAE_ERROR;
+}
+
+
+/* one pass over every shard of the stream */
+
+static int
+zae_admin_agg_pass(zae_admin_aggctx_t *ctx, zae_str_t *arn)
+{
+    size_t        i;
+    zae_av_t     *resp, *desc, *shards, *sid, *v;
+    zae_buf_t     b;
+    zae_str_t     shard, last;
+    zae_admin_t  *a;
+
+    a = ctx->a;
+    last.len = 0;
+    last.data = NULL;
+
+    do {
+        zae_buf_init(&b, &a->mem, 512);
+
+        if (zae_buf_add_str(&b, "{\"StreamArn\":") != ZAE_OK
+            || zae_json_add_string(&b, arn->data, arn->len) != ZAE_OK
+            || (last.len
+                && (zae_buf_add_str(&b, ",\"ExclusiveStartShardId\":")
+                    != ZAE_OK
+                    || zae_json_add_string(&b, last.data, last.len)
+                       != ZAE_OK))
+            || zae_buf_add_str(&b, "}") != ZAE_OK)
+        {
+            zae_admin_error(a, "out of memory");
+            return ZAE_ERROR;
+        }
+
+        if (zae_admin_streams(a, "DescribeStream", &b, &resp) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        desc = resp ? zae_json_get(resp, "StreamDescription") : NULL;
+        shards = desc ? zae_json_get(desc, "Shards") : NULL;
+
+        for (i = 0;
+             shards && shards->type == ZAE_AV_L && i < shards->nitems
+             && i < ZAE_ADMIN_MAX_SHARDS_S && !zae_admin_stop;
+             i++)
+        {
+            sid = zae_json_get(shards->items[i], "ShardId");
+
+            if (sid == NULL || zae_av_get_str(sid, &shard) != ZAE_OK) {
+                continue;
+            }
+
+            if (zae_admin_agg_shard(ctx, arn, &shard) != ZAE_OK) {
+                return ZAE_ERROR;
+            }
+        }
+
+        v = desc ? zae_json_get(desc, "LastEvaluatedShardId") : NULL;
+        last.len = 0;
+
+        if (v) {
+            (void) zae_av_get_str(v, &last);
+        }
+
+    } while (last.len && !zae_admin_stop);
+
+    return ZAE_OK;
+}
+
+
+int
+zae_admin_cmd_aggregate(zae_admin_t *a)
+{
+    int                  rc, follow, pass;
+    char                *end;
+    zae_av_t            *resp, *tbl, *v, *o;
+    zae_buf_t            b;
+    zae_str_t            arn;
+    zae_mem_t            outer;
+    const char          *s;
+    zae_arena_t          arena;
+    struct timespec      ts;
+    struct sigaction     sa;
+    zae_admin_aggctx_t   ctx;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.a = a;
+    ctx.retention_days = ZAE_USAGE_RETENTION_DAYS;
+
+    s = zae_admin_opt(a, "snapshot-windows");
+
+    if (zae_admin_parse_windows(&ctx, s ? s : "hourly,daily") != ZAE_OK) {
+        return zae_admin_usage_error(a, "invalid --snapshot-windows \"%s\": "
+                                     "use hourly, daily, monthly",
+                                     zae_admin_shown(a, s));
+    }
+
+    s = zae_admin_opt(a, "usage-retention-days");
+
+    if (s) {
+        ctx.retention_days = strtol(s, &end, 10);
+
+        if (*s == '\0' || *end != '\0' || ctx.retention_days < 1
+            || ctx.retention_days > 36500)
+        {
+            return zae_admin_usage_error(a, "invalid --usage-retention-days "
+                                         "\"%s\"", zae_admin_shown(a, s));
+        }
+    }
+
+    follow = zae_admin_flag(a, "follow");
+
+    /*
+     * SIGTERM (systemctl stop) and SIGINT only set a flag, read between
+     * batches: the batch in hand is finished and its checkpoint written
+     * before the exit, so no acknowledged position is lost and nothing
+     * is counted twice.  SA_RESTART lets a DynamoDB call in progress
+     * complete.  Installed before the first call, so that a stop at any
+     * time ends with exit 0.
+     */
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = zae_admin_on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+
+    if (sigaction(SIGTERM, &sa, NULL) != 0
+        || sigaction(SIGINT, &sa, NULL) != 0)
+    {
+        zae_admin_error(a, "sigaction() failed: %s", strerror(errno));
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, "}");
+
+    rc = zae_admin_check(a, zae_admin_ddb(a, "DescribeTable", &b, &resp),
+                         "cannot describe the table");
+    if (rc != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    tbl = resp ? zae_json_get(resp, "Table") : NULL;
+    v = tbl ? zae_json_get(tbl, "LatestStreamArn") : NULL;
+
+    if (v == NULL || zae_av_get_str(v, &arn) != ZAE_OK) {
+        zae_admin_error(a, "table \"%s\" has no stream", a->table);
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    outer = a->mem;
+
+    for (pass = 0; !zae_admin_stop; pass++) {
+        zae_arena_init(&arena, 0);
+        a->mem = zae_arena_mem(&arena);
+
+        rc = zae_admin_agg_pass(&ctx, &arn);
+
+        a->mem = outer;
+        zae_arena_free(&arena);
+
+        if (rc != ZAE_OK) {
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+
+        if (!follow) {
+            break;
+        }
+
+        ts.tv_sec = 1;
+        ts.tv_nsec = 0;
+        nanosleep(&ts, NULL);
+    }
+
+    if (ctx.records && isatty(STDERR_FILENO)) {
+        fprintf(stderr, "\n");
+    }
+
+    if (a->json) {
+        o = zae_admin_json_obj(a);
+
+        zae_admin_set_int(a, o, "records", (int64_t) ctx.records);
+        zae_admin_set_int(a, o, "snapshot_writes", (int64_t) ctx.snapshots);
+        zae_admin_set_int(a, o, "refills", (int64_t) ctx.refills);
+
+        return zae_admin_print_json(a, o);
+    }
+
+    printf("aggregated %llu stream records: %llu snapshot writes, "
+           "%llu bucket refills\n", (unsigned long long) ctx.records,
+           (unsigned long long) ctx.snapshots,
+           (unsigned long long) ctx.refills);
+
+    return ZAE_ADMIN_EXIT_OK;
+}

@@ -1,0 +1,1084 @@
+
+/*
+ * Copyright (C) zae-limit authors
+ *
+ * zae-admin entity commands (facts 4.3, 4.5, 8): create, show, limits
+ * with the config registry and bucket parameter sync, list, delete.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "zae_admin.h"
+#include "zae_bucket.h"
+#include "zae_schema.h"
+
+
+#define ZAE_ADMIN_MAX_SHARDS  1024
+
+
+static int zae_admin_item_buf(zae_admin_t *a, zae_av_t *item, zae_buf_t *b);
+static int zae_admin_sync_bucket(zae_admin_t *a, zae_str_t *entity,
+    zae_str_t *resource, const zae_limits_t *ls, int64_t ttl,
+    zae_str_t *stale, size_t nstale);
+static int zae_admin_entity_exists(zae_admin_t *a, zae_str_t *entity,
+    zae_av_t **meta);
+static int zae_admin_reconcile(zae_admin_t *a, zae_str_t *ent,
+    zae_str_t *res);
+
+
+static int zae_admin_children(zae_admin_t *a, zae_str_t *parent,
+    zae_av_t **list, zae_str_t *names);
+
+
+/* entities */
+
+static int
+zae_admin_item_buf(zae_admin_t *a, zae_av_t *item, zae_buf_t *b)
+{
+    zae_buf_init(b, &a->mem, 1024);
+
+    zae_item_encode(b, item);
+
+    return ZAE_OK;
+}
+
+
+static int
+zae_admin_entity_exists(zae_admin_t *a, zae_str_t *entity, zae_av_t **meta)
+{
+    int         rc;
+    zae_str_t   pk, sk;
+
+    pk = zae_admin_ns_pk(a, "ENTITY#", entity);
+    sk = zae_admin_str("#META");
+
+    rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, meta),
+                         "cannot read the entity");
+
+    return rc;
+}
+
+
+static int
+zae_admin_not_found(zae_admin_t *a, zae_str_t *entity)
+{
+    zae_admin_error(a, "entity \"%.*s\" not found in namespace \"%s\"",
+                    (int) entity->len, entity->data, a->ns_name);
+
+    return ZAE_ADMIN_EXIT_FAILED;
+}
+
+
+static int
+zae_admin_print_meta(zae_admin_t *a, zae_entity_meta_t *m)
+{
+    zae_av_t  *o;
+
+    if (a->json) {
+        o = zae_admin_json_obj(a);
+
+        zae_admin_set_zstr(a, o, "entity_id", &m->entity_id);
+        zae_admin_set_zstr(a, o, "name", &m->name);
+        zae_admin_json_set(a, o, "parent_id",
+                           m->parent_id.len
+                           ? zae_admin_json_zstr(a, &m->parent_id)
+                           : zae_av_null(&a->mem));
+        zae_admin_set_bool(a, o, "cascade", m->cascade);
+        zae_admin_json_set(a, o, "metadata",
+                           m->metadata
+                           ? zae_admin_item_to_json(a, m->metadata)
+                           : zae_admin_json_obj(a));
+        zae_admin_set_zstr(a, o, "created_at", &m->created_at);
+
+        return zae_admin_print_json(a, o);
+    }
+
+    printf("entity:      %.*s\n", (int) m->entity_id.len, m->entity_id.data);
+    printf("name:        %.*s\n", (int) m->name.len, m->name.data);
+    printf("parent:      %.*s\n", m->parent_id.len ? (int) m->parent_id.len
+                                                   : 4,
+           m->parent_id.len ? (char *) m->parent_id.data : "none");
+    printf("cascade:     %s\n", m->cascade ? "yes" : "no");
+    printf("created at:  %.*s\n", (int) m->created_at.len,
+           m->created_at.data);
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+int
+zae_admin_cmd_entity_create(zae_admin_t *a)
+{
+    int                rc;
+    u_char             ts[ZAE_TS_LEN + 1];
+    zae_av_t          *pmeta;
+    zae_buf_t          d;
+    zae_str_t          ent, parent, name;
+    const char        *s;
+    zae_entity_meta_t  m;
+
+    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    parent = zae_admin_str(NULL);
+    s = zae_admin_opt(a, "parent");
+
+    if (s && zae_admin_check_entity(a, s, &parent) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    if (zae_admin_flag(a, "cascade") && parent.len == 0) {
+        return zae_admin_usage_error(a, "--cascade needs --parent");
+    }
+
+    if (parent.len == ent.len && parent.len
+        && memcmp(parent.data, ent.data, ent.len) == 0)
+    {
+        return zae_admin_usage_error(a, "entity \"%s\" cannot be its own "
+                                     "parent", a->args[0]);
+    }
+
+    s = zae_admin_opt(a, "display-name");
+    name = s ? zae_admin_str(s) : ent;
+
+    if (parent.len) {
+        if (zae_admin_entity_exists(a, &parent, &pmeta) != ZAE_OK) {
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+
+        if (pmeta == NULL) {
+            zae_admin_error(a, "parent entity \"%.*s\" not found in "
+                            "namespace \"%s\"", (int) parent.len,
+                            parent.data, a->ns_name);
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+    }
+
+    zae_admin_now_ts(ts);
+
+    memset(&m, 0, sizeof(m));
+    m.entity_id = ent;
+    m.name = name;
+    m.parent_id = parent;
+    m.created_at.data = ts;
+    m.created_at.len = ZAE_TS_LEN;
+    m.metadata = zae_av_map(&a->mem);
+    m.cascade = zae_admin_flag(a, "cascade");
+
+    rc = zae_admin_put_av(a, zae_entity_meta_encode(&a->mem, &a->nsid, &m),
+                          "attribute_not_exists(PK)");
+
+    if (rc == ZAE_DECLINED) {
+        if (zae_admin_is(a, "ConditionalCheckFailedException")) {
+            zae_admin_error(a, "entity \"%s\" already exists in namespace "
+                            "\"%s\"", a->args[0], a->ns_name);
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+
+        return zae_admin_fail_ddb(a, "cannot create the entity");
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    zae_buf_init(&d, &a->mem, 256);
+
+    if (zae_audit_details_created(&d, &name, parent.len ? &parent : &parent,
+                                  m.cascade)
+        != ZAE_OK
+        || zae_admin_audit_event(a, &ent, "entity_created", NULL, &d) != ZAE_OK)
+    {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (!a->json) {
+        printf("entity \"%s\" created\n", a->args[0]);
+    }
+
+    return zae_admin_print_meta(a, &m);
+}
+
+
+int
+zae_admin_cmd_entity_show(zae_admin_t *a)
+{
+    zae_av_t          *meta;
+    zae_str_t          ent;
+    zae_err_t          err;
+    zae_entity_meta_t  m;
+
+    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    if (zae_admin_entity_exists(a, &ent, &meta) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (meta == NULL) {
+        return zae_admin_not_found(a, &ent);
+    }
+
+    if (zae_entity_meta_decode(&a->mem, meta, &m, &err) != ZAE_OK) {
+        zae_admin_error(a, "invalid entity \"%s\": %s",
+                        zae_admin_shown(a, a->args[0]), err.msg);
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    return zae_admin_print_meta(a, &m);
+}
+
+
+/*
+ * Bucket parameter sync (facts 4.5), on every shard: SET cp/ra/rp of
+ * each limit, initialise tk (full) and tc (0) of a limit new to the
+ * bucket (upstream forgets that), REMOVE ttl (ttl == 0: entity-specific
+ * limits) or SET it, and REMOVE the fields of stale limits.  A missing
+ * bucket is fine.
+ */
+
+static int
+zae_admin_sync_bucket(zae_admin_t *a, zae_str_t *entity,
+    zae_str_t *resource, const zae_limits_t *ls, int64_t ttl,
+    zae_str_t *stale, size_t nstale)
+{
+    int                 rc;
+    size_t              i;
+    int64_t             shard, shards;
+    zae_av_t           *resp, *attrs;
+    zae_buf_t           b, names, values;
+    zae_str_t           pk, sk;
+    zae_err_t           err;
+    const zae_limit_t  *l;
+
+    sk = zae_admin_str(ZAE_BUCKET_SK);
+    shards = 1;
+
+    for (shard = 0; shard < shards && shard < ZAE_ADMIN_MAX_SHARDS; shard++)
+    {
+        pk = zae_admin_cat(a, "%.*s/BUCKET#%.*s#%.*s#%lld",
+                           (int) a->nsid.len, a->nsid.data,
+                           (int) entity->len, entity->data,
+                           (int) resource->len, resource->data,
+                           (long long) shard);
+
+        zae_buf_init(&names, &a->mem, 256);
+        zae_buf_init(&values, &a->mem, 256);
+
+        zae_admin_body_start(a, &b);
+        zae_buf_add_str(&b, ",");
+        zae_admin_key(&b, &pk, &sk);
+        zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET ");
+        zae_buf_add_str(&values, "{\":zero\":{\"N\":\"0\"}");
+        zae_buf_add_str(&names, "{\"#pk\":\"PK\",\"#ttl\":\"ttl\"");
+
+        for (i = 0; i < ls->nelts; i++) {
+            l = &ls->elts[i];
+
+            zae_buf_printf(&b, "%s#cp%zu = :cp%zu, #ra%zu = :ra%zu, "
+                           "#rp%zu = :rp%zu, "
+                           "#tk%zu = if_not_exists(#tk%zu, :cp%zu), "
+                           "#tc%zu = if_not_exists(#tc%zu, :zero)",
+                           i ? ", " : "", i, i, i, i, i, i, i, i, i,
+                           i, i);
+            zae_buf_printf(&names, ",\"#cp%zu\":\"b_%.*s_cp\","
+                           "\"#ra%zu\":\"b_%.*s_ra\","
+                           "\"#rp%zu\":\"b_%.*s_rp\","
+                           "\"#tk%zu\":\"b_%.*s_tk\","
+                           "\"#tc%zu\":\"b_%.*s_tc\"",
+                           i, (int) l->name.len, l->name.data,
+                           i, (int) l->name.len, l->name.data,
+                           i, (int) l->name.len, l->name.data,
+                           i, (int) l->name.len, l->name.data,
+                           i, (int) l->name.len, l->name.data);
+            zae_buf_printf(&values, ",\":cp%zu\":{\"N\":\"%lld\"},"
+                           "\":ra%zu\":{\"N\":\"%lld\"},"
+                           "\":rp%zu\":{\"N\":\"%lld\"}",
+                           i, (long long) (l->capacity * 1000),
+                           i, (long long) (l->refill_amount * 1000),
+                           i, (long long) (l->period * 1000));
+        }
+
+        if (ttl > 0) {
+            zae_buf_printf(&b, ", #ttl = :ttl");
+            zae_buf_printf(&values, ",\":ttl\":{\"N\":\"%lld\"}",
+                           (long long) ttl);
+
+        } else {
+            zae_buf_add_str(&b, " REMOVE #ttl");
+        }
+
+        for (i = 0; i < nstale; i++) {
+            zae_buf_printf(&b, "%s#s%zu_tk, #s%zu_cp, #s%zu_ra, "
+                           "#s%zu_rp, #s%zu_tc",
+                           ttl > 0 && i == 0 ? " REMOVE " : ", ",
+                           i, i, i, i, i);
+            zae_buf_printf(&names, ",\"#s%zu_tk\":\"b_%.*s_tk\","
+                           "\"#s%zu_cp\":\"b_%.*s_cp\","
+                           "\"#s%zu_ra\":\"b_%.*s_ra\","
+                           "\"#s%zu_rp\":\"b_%.*s_rp\","
+                           "\"#s%zu_tc\":\"b_%.*s_tc\"",
+                           i, (int) stale[i].len, stale[i].data,
+                           i, (int) stale[i].len, stale[i].data,
+                           i, (int) stale[i].len, stale[i].data,
+                           i, (int) stale[i].len, stale[i].data,
+                           i, (int) stale[i].len, stale[i].data);
+        }
+
+        zae_buf_add_str(&b, "\",\"ConditionExpression\":"
+                           "\"attribute_exists(#pk)\","
+                           "\"ReturnValues\":\"ALL_NEW\","
+                           "\"ExpressionAttributeNames\":");
+        zae_buf_add_str(&names, "}");
+        zae_buf_add(&b, names.data, names.len);
+        zae_buf_add_str(&b, ",\"ExpressionAttributeValues\":");
+        zae_buf_add_str(&values, "}");
+        zae_buf_add(&b, values.data, values.len);
+        zae_buf_add_str(&b, "}");
+
+        rc = zae_admin_ddb(a, "UpdateItem", &b, &resp);
+
+        if (rc == ZAE_DECLINED
+            && zae_admin_is(a, "ConditionalCheckFailedException"))
+        {
+            /* no bucket yet: it is created with these limits */
+            return ZAE_OK;
+        }
+
+        if (rc == ZAE_DECLINED) {
+            zae_admin_fail_ddb(a, "cannot update the bucket");
+            return ZAE_ERROR;
+        }
+
+        if (rc != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        if (shard == 0) {
+            attrs = resp ? zae_json_get(resp, "Attributes") : NULL;
+
+            if (attrs && zae_item_from_ddb(attrs, &err) == ZAE_OK
+                && zae_item_get_int64(attrs, "shard_count", &shards, &err)
+                   != ZAE_OK)
+            {
+                shards = 1;
+            }
+        }
+    }
+
+    return ZAE_OK;
+}
+
+
+/* entity limits: config + registry, bucket sync, audit; exit code */
+
+int
+zae_admin_write_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
+    zae_limits_t *ls)
+{
+    int           rc;
+    zae_buf_t     b, item;
+    zae_str_t     pk, sk, g4sk;
+
+    if (zae_admin_item_buf(a, zae_entity_config_encode(&a->mem, &a->nsid,
+                                                       ent, res, ls),
+                           &item)
+        != ZAE_OK)
+    {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    /* Put (new config) + registry ref count, in one transaction */
+
+    pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
+    sk = zae_admin_str("#ENTITY_CONFIG_RESOURCES");
+    g4sk = pk;
+
+    zae_buf_init(&b, &a->mem, 2048);
+
+    zae_buf_add_str(&b, "{\"TransactItems\":[{\"Put\":{\"TableName\":");
+    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
+    zae_buf_add_str(&b, ",\"Item\":");
+    zae_buf_add(&b, item.data, item.len);
+    zae_buf_add_str(&b, ",\"ConditionExpression\":"
+                    "\"attribute_not_exists(PK)\"}},"
+                    "{\"Update\":{\"TableName\":");
+    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
+    zae_buf_add_str(&b, ",");
+    zae_admin_key(&b, &pk, &sk);
+    zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET GSI4PK = "
+                    "if_not_exists(GSI4PK, :g4pk), GSI4SK = "
+                    "if_not_exists(GSI4SK, :g4sk) ADD #r :one\","
+                    "\"ExpressionAttributeNames\":{\"#r\":");
+    zae_json_add_string(&b, res->data, res->len);
+    zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":{");
+    zae_rec_attr_s(&b, ":g4pk", &a->nsid);
+    zae_buf_add_str(&b, ",");
+    zae_rec_attr_s(&b, ":g4sk", &g4sk);
+    zae_buf_add_str(&b, ",\":one\":{\"N\":\"1\"}}}}]}");
+
+    rc = zae_admin_ddb(a, "TransactWriteItems", &b, NULL);
+
+    if (rc == ZAE_DECLINED) {
+        if (!zae_admin_cancel_reason(a, 0, "ConditionalCheckFailed")) {
+            return zae_admin_fail_ddb(a, "cannot store the entity limits");
+        }
+
+        /* the config exists: overwrite it, the count stays */
+
+        rc = zae_admin_put_item(a, &item, NULL);
+        if (rc == ZAE_DECLINED) {
+            return zae_admin_fail_ddb(a, "cannot store the entity limits");
+        }
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (zae_admin_sync_bucket(a, ent, res, ls, 0, NULL, 0) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (zae_admin_audit_limits(a, ent, res, ls, NULL) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+int
+zae_admin_cmd_entity_set(zae_admin_t *a)
+{
+    zae_av_t     *meta;
+    zae_str_t     ent, res;
+    const char   *s;
+    zae_limits_t  ls;
+    zae_config_item_t  cfg;
+
+    s = zae_admin_opt(a, "resource");
+
+    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
+        || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
+           != ZAE_OK
+        || zae_admin_parse_limits(a, &ls) != ZAE_OK)
+    {
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    if (zae_admin_entity_exists(a, &ent, &meta) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (meta == NULL) {
+        fprintf(stderr, "%s: warning: entity \"%s\" has no record in "
+                "namespace \"%s\"; its limits are stored anyway\n",
+                a->prog, a->args[0], a->ns_name);
+    }
+
+    if (zae_admin_write_entity(a, &ent, &res, &ls) != ZAE_ADMIN_EXIT_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.limits = ls;
+
+    return zae_admin_show_limits(a, &cfg,
+                                 (char *) zae_admin_cat(a, "limits of entity "
+                                     "\"%s\" on \"%.*s\" set", a->args[0],
+                                     (int) res.len, res.data).data,
+                                 "entity", &ent, &res);
+}
+
+
+int
+zae_admin_cmd_entity_get(zae_admin_t *a)
+{
+    zae_str_t           ent, res, pk, sk, what;
+    const char         *s;
+    zae_config_item_t  *cfg;
+
+    s = zae_admin_opt(a, "resource");
+
+    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
+        || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
+           != ZAE_OK)
+    {
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    pk = zae_admin_ns_pk(a, "ENTITY#", &ent);
+    sk = zae_admin_cat(a, "#CONFIG#%.*s", (int) res.len, res.data);
+
+    if (zae_admin_get_config(a, &pk, &sk, &cfg) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    what = zae_admin_cat(a, "limits of entity \"%s\" on \"%.*s\"",
+                         a->args[0], (int) res.len, res.data);
+
+    return zae_admin_show_limits(a, cfg, (char *) what.data, "entity", &ent,
+                                 &res);
+}
+
+
+/*
+ * After entity limits are deleted, the bucket follows the fallback
+ * limits (entity _default_, resource, system): their parameters, a
+ * TTL, and no fields of limits that no longer apply.  Without any
+ * fallback the bucket is left alone.  Not done for _default_ itself,
+ * whose buckets are per resource.
+ */
+
+static int
+zae_admin_reconcile(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
+{
+    int                  rc;
+    size_t               i, n;
+    int64_t              ttl;
+    zae_str_t           *stale;
+    zae_level_e          source;
+    zae_bucket_item_t   *bi;
+    const zae_limits_t  *ls;
+
+    if (res->len == sizeof(ZAE_RESOURCE_DEFAULT) - 1
+        && memcmp(res->data, ZAE_RESOURCE_DEFAULT, res->len) == 0)
+    {
+        return ZAE_OK;
+    }
+
+    rc = zae_admin_resolve_limits(a, ent, res, &ls, &source, 1);
+
+    if (rc == ZAE_DECLINED) {
+        return ZAE_OK;
+    }
+
+    if (rc != ZAE_OK || zae_admin_read_bucket(a, ent, res, &bi) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    if (bi == NULL) {
+        return ZAE_OK;
+    }
+
+    stale = zae_alloc(&a->mem, (bi->nlimits + 1) * sizeof(zae_str_t));
+
+    n = 0;
+
+    for (i = 0; i < bi->nlimits; i++) {
+        if (zae_limits_find(ls, bi->limits[i].name.data,
+                            bi->limits[i].name.len) == NULL)
+        {
+            stale[n++] = bi->limits[i].name;
+        }
+    }
+
+    ttl = zae_bucket_ttl_seconds(ls, ZAE_BUCKET_TTL_MULTIPLIER);
+    ttl = ttl > 0 ? zae_admin_now_ms() / 1000 + ttl : 0;
+
+    return zae_admin_sync_bucket(a, ent, res, ls, ttl, stale, n);
+}
+
+
+/*
+ * entity limits deleted: config and registry in a transaction, the
+ * registry attribute dropped at 0, the bucket reconciled, audit;
+ * an exit code, or ZAE_DECLINED when there was nothing to delete
+ */
+
+int
+zae_admin_remove_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
+{
+    int         rc;
+    zae_buf_t   b, d;
+    zae_str_t   pk, sk, rpk, rsk;
+
+    pk = zae_admin_ns_pk(a, "ENTITY#", ent);
+    sk = zae_admin_cat(a, "#CONFIG#%.*s", (int) res->len, res->data);
+    rpk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
+    rsk = zae_admin_str("#ENTITY_CONFIG_RESOURCES");
+
+    zae_buf_init(&b, &a->mem, 1024);
+
+    zae_buf_add_str(&b, "{\"TransactItems\":[{\"Delete\":{"
+                    "\"TableName\":");
+    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
+    zae_buf_add_str(&b, ",");
+    zae_admin_key(&b, &pk, &sk);
+    zae_buf_add_str(&b, ",\"ConditionExpression\":"
+                    "\"attribute_exists(PK)\"}},"
+                    "{\"Update\":{\"TableName\":");
+    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
+    zae_buf_add_str(&b, ",");
+    zae_admin_key(&b, &rpk, &rsk);
+    zae_buf_add_str(&b, ",\"UpdateExpression\":\"ADD #r :m\","
+                    "\"ExpressionAttributeNames\":{\"#r\":");
+    zae_json_add_string(&b, res->data, res->len);
+    zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
+                    "{\":m\":{\"N\":\"-1\"}}}}]}");
+
+    rc = zae_admin_ddb(a, "TransactWriteItems", &b, NULL);
+
+    if (rc == ZAE_DECLINED) {
+        if (zae_admin_cancel_reason(a, 0, "ConditionalCheckFailed")) {
+            return ZAE_DECLINED;
+        }
+
+        return zae_admin_fail_ddb(a, "cannot delete the entity limits");
+    }
+
+    if (rc != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    /* drop the registry attribute when its count reached 0 */
+
+    zae_admin_body_start(a, &b);
+    zae_buf_add_str(&b, ",");
+    zae_admin_key(&b, &rpk, &rsk);
+    zae_buf_add_str(&b, ",\"UpdateExpression\":\"REMOVE #r\","
+                    "\"ConditionExpression\":\"#r <= :z\","
+                    "\"ExpressionAttributeNames\":{\"#r\":");
+    zae_json_add_string(&b, res->data, res->len);
+    zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
+                    "{\":z\":{\"N\":\"0\"}}}");
+
+    rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
+
+    if (rc == ZAE_DECLINED
+        && !zae_admin_is(a, "ConditionalCheckFailedException"))
+    {
+        return zae_admin_fail_ddb(a, "cannot update the config registry");
+    }
+
+    if (rc == ZAE_ERROR) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (zae_admin_reconcile(a, ent, res) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    zae_buf_init(&d, &a->mem, 16);
+
+    if (zae_buf_add_str(&d, "{}") != ZAE_OK
+        || zae_admin_audit_event(a, ent, "limits_deleted", res, &d) != ZAE_OK)
+    {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+int
+zae_admin_cmd_entity_delete_limits(zae_admin_t *a)
+{
+    int          rc;
+    char         what[512];
+    zae_str_t    ent, res;
+    const char  *s;
+
+    s = zae_admin_opt(a, "resource");
+
+    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
+        || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
+           != ZAE_OK)
+    {
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    snprintf(what, sizeof(what), "delete the limits of entity \"%s\" on "
+             "\"%.*s\"", a->args[0], (int) res.len, res.data);
+
+    if (zae_admin_confirm(a, what) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    rc = zae_admin_remove_entity(a, &ent, &res);
+
+    if (rc == ZAE_DECLINED) {
+        zae_admin_result(a, "{\"deleted\":false}",
+                         "entity \"%s\" has no limits on \"%.*s\": nothing "
+                         "to delete\n", a->args[0], (int) res.len, res.data);
+
+        return ZAE_ADMIN_EXIT_OK;
+    }
+
+    if (rc != ZAE_ADMIN_EXIT_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    zae_admin_result(a, "{\"deleted\":true}",
+                     "limits of entity \"%s\" on \"%.*s\" deleted\n",
+                     a->args[0], (int) res.len, res.data);
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+static zae_str_t
+zae_admin_after(zae_str_t *s, size_t skip)
+{
+    zae_str_t  r;
+
+    r.data = s->data + (skip < s->len ? skip : s->len);
+    r.len = s->len - (skip < s->len ? skip : s->len);
+
+    return r;
+}
+
+
+int
+zae_admin_cmd_entity_list(zae_admin_t *a)
+{
+    int                 rc;
+    size_t              i, n, skip;
+    zae_av_t          **items, *v, *list;
+    zae_str_t           key, id, parent;
+    zae_err_t           err;
+    const char         *p, *r, *hash;
+    zae_ddb_req_t       q;
+    zae_admin_table_t   t;
+
+    p = zae_admin_opt(a, "parent");
+    r = zae_admin_opt(a, "with-custom-limits");
+
+    if (p && r) {
+        return zae_admin_usage_error(a, "--parent and --with-custom-limits "
+                                     "exclude each other");
+    }
+
+    memset(&q, 0, sizeof(zae_ddb_req_t));
+
+    if (p) {
+        if (zae_admin_check_entity(a, p, &parent) != ZAE_OK) {
+            return ZAE_ADMIN_EXIT_USAGE;
+        }
+
+        key = zae_admin_ns_pk(a, "PARENT#", &parent);
+        hash = "GSI1PK";
+        skip = 0;
+
+    } else if (r) {
+        if (zae_admin_check_resource(a, r, &parent) != ZAE_OK) {
+            return ZAE_ADMIN_EXIT_USAGE;
+        }
+
+        key = zae_admin_ns_pk(a, "ENTITY_CONFIG#", &parent);
+        hash = "GSI3PK";
+        skip = 0;
+
+    } else {
+        key = a->nsid;
+        hash = "GSI4PK";
+        q.filter = zae_admin_str("SK = :meta");
+        q.values = zae_av_map(&a->mem);
+        zae_item_set_cstr(&a->mem, (zae_av_t *) q.values, ":meta", "#META");
+        skip = a->nsid.len + sizeof("/ENTITY#") - 1;
+    }
+
+    if (zae_admin_query_key(a, &q, hash, &key, NULL, NULL, 0,
+                            "cannot list entities", &items, &n)
+        != ZAE_OK)
+    {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    list = zae_av_list(&a->mem);
+    zae_admin_table_init(&t, 1, "ENTITY");
+
+
+    for (i = 0; i < n; i++) {
+        if (r) {
+            rc = zae_item_get_str(items[i], "GSI3SK", &id, &err);
+
+        } else if (p) {
+            rc = zae_item_get_str(items[i], "entity_id", &id, &err);
+
+        } else {
+            rc = zae_item_get_str(items[i], "PK", &id, &err);
+            id = zae_admin_after(&id, skip);
+        }
+
+        if (rc != ZAE_OK) {
+            continue;
+        }
+
+        v = zae_admin_json_zstr(a, &id);
+        id = zae_admin_cat(a, "%.*s", (int) id.len, id.data);
+
+        zae_av_list_add(&a->mem, list, v);
+        zae_admin_table_row(a, &t, (char *) id.data);
+    }
+
+    return zae_admin_output(a, list, &t);
+}
+
+
+int
+zae_admin_cmd_entity_resources(zae_admin_t *a)
+{
+    size_t          i, n;
+    zae_av_t      **items, *list, *v;
+    zae_str_t       ent, pk, sk;
+    zae_err_t       err;
+    zae_ddb_req_t   q;
+
+    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    pk = zae_admin_ns_pk(a, "ENTITY#", &ent);
+
+    memset(&q, 0, sizeof(zae_ddb_req_t));
+    q.consistent_read = 1;
+
+    if (zae_admin_query_key(a, &q, "PK", &pk, "SK", "#CONFIG#", 0,
+                            "cannot list the entity's resources", &items,
+                            &n)
+        != ZAE_OK)
+    {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    list = zae_av_list(&a->mem);
+
+    for (i = 0; i < n; i++) {
+        if (zae_item_get_str(items[i], "SK", &sk, &err) != ZAE_OK) {
+            continue;
+        }
+
+        sk = zae_admin_after(&sk, sizeof("#CONFIG#") - 1);
+
+        if (a->json) {
+            v = zae_admin_json_zstr(a, &sk);
+
+            zae_av_list_add(&a->mem, list, v);
+
+        } else {
+            printf("%.*s\n", (int) sk.len, sk.data);
+        }
+    }
+
+    if (a->json) {
+        return zae_admin_print_json(a, list);
+    }
+
+    if (n == 0) {
+        printf("entity \"%s\" has no custom limits\n", a->args[0]);
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+/*
+ * The children of an entity (GSI1 {ns}/PARENT#{id}): a JSON list of
+ * their ids and the same as "a, b, c"
+ */
+
+static int
+zae_admin_children(zae_admin_t *a, zae_str_t *parent, zae_av_t **list,
+    zae_str_t *names)
+{
+    size_t          i, n;
+    zae_av_t      **items;
+    zae_buf_t       text;
+    zae_str_t       key, id;
+    zae_err_t       err;
+
+    key = zae_admin_ns_pk(a, "PARENT#", parent);
+
+    *list = zae_av_list(&a->mem);
+    zae_buf_init(&text, &a->mem, 64);
+
+    if (zae_admin_query_key(a, NULL, "GSI1PK", &key, NULL, NULL, 0,
+                            "cannot list the children", &items, &n)
+        != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (zae_item_get_str(items[i], "entity_id", &id, &err) != ZAE_OK) {
+            continue;
+        }
+
+        zae_av_list_add(&a->mem, *list, zae_admin_json_zstr(a, &id));
+        zae_buf_printf(&text, "%s%.*s", (*list)->nitems > 1 ? ", " : "",
+                       (int) id.len, id.data);
+    }
+
+    names->data = text.data;
+    names->len = text.len;
+
+    return ZAE_OK;
+}
+
+
+int
+zae_admin_cmd_entity_delete(zae_admin_t *a)
+{
+    int             rc;
+    char            what[512];
+    size_t          i, n1, n2;
+    zae_av_t       *meta, **own, **buckets, **all, *children, *o;
+    zae_buf_t       b, d;
+    zae_str_t       ent, pk, gpk, sk, rpk, rsk, res, names;
+    zae_err_t       err;
+    zae_ddb_req_t   q;
+
+    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    pk = zae_admin_ns_pk(a, "ENTITY#", &ent);
+    sk = zae_admin_str("#META");
+
+    if (zae_admin_read(a, &pk, &sk, "cannot read the entity",
+                       &meta)
+        != ZAE_OK)
+    {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (meta == NULL) {
+        zae_admin_error(a, "entity \"%s\" not found in namespace \"%s\"",
+                        a->args[0], a->ns_name);
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    /*
+     * children keep their parent_id and cascade to a parent that is
+     * gone (a fresh bucket at resource defaults): only with --force
+     */
+
+    if (zae_admin_children(a, &ent, &children, &names) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (children->nitems && !zae_admin_flag(a, "force")) {
+        zae_admin_error(a, "entity \"%s\" is the parent of %zu entit%s: "
+                        "%.*s", a->args[0], children->nitems,
+                        children->nitems == 1 ? "y" : "ies",
+                        (int) names.len, names.data);
+        fprintf(stderr, "they would keep parent \"%s\" and cascade to a "
+                "parent without limits of its own;\ndelete them first, or "
+                "pass --force to delete \"%s\" and leave them\n",
+                a->args[0], a->args[0]);
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    snprintf(what, sizeof(what), "delete entity \"%s\" with its limits, "
+             "buckets and usage", a->args[0]);
+
+    if (zae_admin_confirm(a, what) != ZAE_OK) {
+        return ZAE_ADMIN_EXIT_USAGE;
+    }
+
+    /* the entity's own items: meta, configs, usage */
+
+    memset(&q, 0, sizeof(zae_ddb_req_t));
+    q.consistent_read = 1;
+
+    if (zae_admin_query_key(a, &q, "PK", &pk, NULL, NULL, 0,
+                            "cannot list the entity's items", &own, &n1)
+        != ZAE_OK)
+    {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    /* its buckets, through GSI3 */
+
+    gpk = zae_admin_ns_pk(a, "ENTITY#", &ent);
+
+    if (zae_admin_query_key(a, NULL, "GSI3PK", &gpk, "GSI3SK", "BUCKET#", 0,
+                            "cannot list the entity's buckets", &buckets,
+                            &n2)
+        != ZAE_OK)
+    {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    all = zae_alloc(&a->mem, (n1 + n2 + 1) * sizeof(zae_av_t *));
+
+    for (i = 0; i < n1; i++) {
+        all[i] = own[i];
+    }
+
+    for (i = 0; i < n2; i++) {
+        all[n1 + i] = buckets[i];
+    }
+
+    rc = zae_admin_batch_delete(a, all, n1 + n2);
+    if (rc != ZAE_ADMIN_EXIT_OK) {
+        return rc;
+    }
+
+    /* one registry reference less per entity config */
+
+    rpk = zae_admin_cat(a, "%.*s/SYSTEM#", (int) a->nsid.len, a->nsid.data);
+    rsk = zae_admin_str("#ENTITY_CONFIG_RESOURCES");
+
+    for (i = 0; i < n1; i++) {
+        if (zae_item_get_str(own[i], "SK", &sk, &err) != ZAE_OK
+            || sk.len <= sizeof("#CONFIG#") - 1
+            || memcmp(sk.data, "#CONFIG#", sizeof("#CONFIG#") - 1) != 0)
+        {
+            continue;
+        }
+
+        res.data = sk.data + sizeof("#CONFIG#") - 1;
+        res.len = sk.len - (sizeof("#CONFIG#") - 1);
+
+        zae_admin_body_start(a, &b);
+        zae_buf_add_str(&b, ",");
+        zae_admin_key(&b, &rpk, &rsk);
+        zae_buf_add_str(&b, ",\"UpdateExpression\":\"ADD #r :m\","
+                        "\"ExpressionAttributeNames\":{\"#r\":");
+        zae_json_add_string(&b, res.data, res.len);
+        zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
+                        "{\":m\":{\"N\":\"-1\"}}}");
+
+        rc = zae_admin_check(a, zae_admin_ddb(a, "UpdateItem", &b, NULL),
+                             "cannot update the config registry");
+        if (rc != ZAE_OK) {
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+    }
+
+    zae_buf_init(&d, &a->mem, 64);
+
+    zae_audit_details_deleted(&d, (int64_t) (n1 + n2));
+
+    if (zae_admin_audit_event(a, &ent, "entity_deleted", NULL, &d)
+        != ZAE_OK)
+    {
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
+
+    if (a->json) {
+        o = zae_admin_json_obj(a);
+
+        zae_admin_set_bool(a, o, "deleted", 1);
+        zae_admin_set_int(a, o, "records_deleted", (int64_t) (n1 + n2));
+        zae_admin_json_set(a, o, "orphaned_children", children);
+
+        return zae_admin_print_json(a, o);
+    }
+
+    printf("entity \"%s\" deleted: %zu records\n", a->args[0], n1 + n2);
+
+    if (children->nitems) {
+        printf("children left with parent \"%s\": %.*s\n", a->args[0],
+               (int) names.len, names.data);
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+}
