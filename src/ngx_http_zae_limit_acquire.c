@@ -200,8 +200,7 @@ ngx_http_zae_limit_start(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
     c = zlcf->consume->elts;
 
     for (i = 0; i < zlcf->consume->nelts; i++) {
-        ctx->consume[i].name.data = c[i].name.data;
-        ctx->consume[i].name.len = c[i].name.len;
+        ctx->consume[i].name = ngx_http_zae_limit_zae_str(&c[i].name);
 
         if (c[i].value == NULL) {
             ctx->consume[i].amount = c[i].amount;
@@ -242,15 +241,11 @@ ngx_http_zae_limit_start(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
 
     ctx->nconsume = zlcf->consume->nelts;
 
-    ctx->ns_name.data = ns.data;
-    ctx->ns_name.len = ns.len;
+    ctx->ns_name = ngx_http_zae_limit_zae_str(&ns);
 
-    ctx->ref.table.data = zmcf->table.data;
-    ctx->ref.table.len = zmcf->table.len;
-    ctx->ref.entity_id.data = entity.data;
-    ctx->ref.entity_id.len = entity.len;
-    ctx->ref.resource.data = resource.data;
-    ctx->ref.resource.len = resource.len;
+    ctx->ref.table = ngx_http_zae_limit_zae_str(&zmcf->table);
+    ctx->ref.entity_id = ngx_http_zae_limit_zae_str(&entity);
+    ctx->ref.resource = ngx_http_zae_limit_zae_str(&resource);
 
     ctx->now_ms = ngx_http_zae_limit_now_ms();
 
@@ -307,13 +302,13 @@ ngx_http_zae_limit_nsid_lookup(ngx_http_zae_limit_ctx_t *ctx)
         return NGX_OK;
     }
 
-    return ngx_http_zae_limit_send(ctx, 0, "GetItem", &b);
+    return ngx_http_zae_limit_send(ctx, 0, ZAE_DDB_GET_ITEM, &b);
 }
 
 
 ngx_int_t
 ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
-    const char *op, zae_buf_t *b)
+    zae_ddb_op_e op, zae_buf_t *b)
 {
     ngx_http_zae_limit_ddb_call_t  *call;
 
@@ -327,8 +322,7 @@ ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
 
     call->pool = ctx->request->pool;
     call->log = ctx->request->connection->log;
-    call->op.data = (u_char *) op;
-    call->op.len = ngx_strlen(op);
+    call->op = op;
     call->body.data = b->data;
     call->body.len = b->len;
     call->handler = ngx_http_zae_limit_call_done;
@@ -394,8 +388,7 @@ ngx_http_zae_limit_resp(ngx_http_zae_limit_ddb_call_t *call,
     ngx_memzero(resp, sizeof(zae_ddb_http_resp_t));
 
     resp->status = call->status;
-    resp->body.data = call->response.data;
-    resp->body.len = call->response.len;
+    resp->body = ngx_http_zae_limit_zae_str(&call->response);
 }
 
 
@@ -410,8 +403,9 @@ ngx_http_zae_limit_call_failed(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i)
         return NGX_OK;
     }
 
-    return ngx_http_zae_limit_unavailable(ctx, "dynamodb %V failed: %V",
-                                          &call->op, &call->error);
+    return ngx_http_zae_limit_unavailable(ctx, "dynamodb %s failed: %V",
+                                          zae_ddb_op_name(call->op),
+                                          &call->error);
 }
 
 
@@ -423,7 +417,7 @@ ngx_http_zae_limit_ddb_error(ngx_http_zae_limit_ctx_t *ctx,
 {
     if (e->code.len) {
         return ngx_http_zae_limit_unavailable(ctx, "dynamodb error: %V",
-                                              (ngx_str_t *) &e->code);
+                                              ngx_http_zae_limit_v(&e->code));
     }
 
     return ngx_http_zae_limit_unavailable(ctx, "dynamodb error: %s",
@@ -435,6 +429,7 @@ ngx_http_zae_limit_ddb_error(ngx_http_zae_limit_ctx_t *ctx,
 static ngx_int_t
 ngx_http_zae_limit_next(ngx_http_zae_limit_ctx_t *ctx)
 {
+    ngx_str_t                       name;
     zae_err_t                       err;
     zae_av_t                       *root, *item;
     zae_str_t                       s;
@@ -486,7 +481,7 @@ ngx_http_zae_limit_next(ngx_http_zae_limit_ctx_t *ctx)
         {
             return ngx_http_zae_limit_unavailable(ctx,
                                   "namespace \"%V\" is not registered",
-                                  (ngx_str_t *) &ctx->ns_name);
+                                  ngx_http_zae_limit_v(&ctx->ns_name));
         }
 
         /*
@@ -495,9 +490,10 @@ ngx_http_zae_limit_next(ngx_http_zae_limit_ctx_t *ctx)
          * looking it up at the same moment when an entry expires
          */
 
+        name = ngx_http_zae_limit_ngx_str(&ctx->ns_name);
+
         (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
-                                            NGX_HTTP_ZAE_LIMIT_C_NSID,
-                                            (ngx_str_t *) &ctx->ns_name,
+                                            NGX_HTTP_ZAE_LIMIT_C_NSID, &name,
                                             ctx->nsid.data, ctx->nsid.len,
                                             NGX_HTTP_ZAE_LIMIT_NSID_TTL);
 
@@ -635,7 +631,7 @@ ngx_http_zae_limit_spec_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
         return ngx_http_zae_limit_unavailable(ctx, "%s", err.msg);
     }
 
-    return ngx_http_zae_limit_send(ctx, i, "UpdateItem", &b);
+    return ngx_http_zae_limit_send(ctx, i, ZAE_DDB_UPDATE_ITEM, &b);
 }
 
 
@@ -936,7 +932,7 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
 
         ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_BUMP;
 
-        return ngx_http_zae_limit_send(ctx, 0, "UpdateItem", &b);
+        return ngx_http_zae_limit_send(ctx, 0, ZAE_DDB_UPDATE_ITEM, &b);
 
     case ZAE_SPEC_ERROR:
         return ngx_http_zae_limit_ddb_error(ctx, &res->error);

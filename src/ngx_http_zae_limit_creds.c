@@ -256,6 +256,8 @@ ngx_http_zae_limit_creds_fetch(ngx_http_zae_limit_creds_t *cr,
     ngx_pool_t                     *pool;
     ngx_http_zae_limit_ddb_call_t  *call;
 
+    static ngx_str_t  name = ngx_string("credentials");
+
     if (req->https) {
         ngx_log_error(NGX_LOG_ERR, cr->log, 0,
                       "zae_limit: https credentials endpoints are not "
@@ -277,7 +279,6 @@ ngx_http_zae_limit_creds_fetch(ngx_http_zae_limit_creds_t *cr,
 
     call->pool = pool;
     call->log = cr->log;
-    ngx_str_set(&call->op, "credentials");
     call->deadline = ngx_min(cr->conf->timeout * 4, 5000);
     call->handler = ngx_http_zae_limit_creds_done;
     call->data = cr;
@@ -323,14 +324,15 @@ ngx_http_zae_limit_creds_fetch(ngx_http_zae_limit_creds_t *cr,
 
     head.len = p - head.data;
 
-    host.data = req->host.data;
-    host.len = req->host.len;
+    host = ngx_http_zae_limit_ngx_str(&req->host);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, cr->log, 0,
                    "zae_limit: credentials request %V %V",
-                   (ngx_str_t *) &req->method, (ngx_str_t *) &req->url);
+                   ngx_http_zae_limit_v(&req->method),
+                   ngx_http_zae_limit_v(&req->url));
 
-    if (ngx_http_zae_limit_ddb_fetch(cr->ddb, call, &host, req->port, &head)
+    if (ngx_http_zae_limit_ddb_fetch(cr->ddb, call, &name, &host, req->port,
+                                     &head)
         != NGX_AGAIN)
     {
         return NGX_ERROR;

@@ -20,9 +20,6 @@
 #include "zae_ddb.h"
 
 
-#define NGX_HTTP_ZAE_LIMIT_DDB_TARGET      "DynamoDB_20120810."
-
-
 static void *ngx_http_zae_limit_ddb_palloc(void *ctx, size_t size);
 static ngx_http_zae_limit_ddb_op_t *ngx_http_zae_limit_ddb_op(
     ngx_http_zae_limit_ddb_t *ddb, ngx_http_zae_limit_ddb_call_t *call);
@@ -55,29 +52,6 @@ ngx_http_zae_limit_ddb_create(ngx_conf_t *cf,
     }
 
     ddb->conf = conf;
-
-    if (conf->timeout == 0 || conf->timeout == NGX_CONF_UNSET_MSEC) {
-        conf->timeout = NGX_HTTP_ZAE_LIMIT_DDB_TIMEOUT;
-    }
-
-    if (conf->max_attempts == 0 || conf->max_attempts == NGX_CONF_UNSET_UINT)
-    {
-        conf->max_attempts = NGX_HTTP_ZAE_LIMIT_DDB_MAX_ATTEMPTS;
-    }
-
-    if (conf->keepalive == NGX_CONF_UNSET_UINT) {
-        conf->keepalive = NGX_HTTP_ZAE_LIMIT_DDB_KEEPALIVE;
-    }
-
-    if (conf->ssl_verify == NGX_CONF_UNSET) {
-        conf->ssl_verify = 1;
-    }
-
-    if (conf->resolver_timeout == 0
-        || conf->resolver_timeout == NGX_CONF_UNSET_MSEC)
-    {
-        conf->resolver_timeout = NGX_HTTP_ZAE_LIMIT_DDB_RESOLVER_TIMEOUT;
-    }
 
     if (conf->resolver == NGX_CONF_UNSET_PTR) {
         conf->resolver = NULL;
@@ -205,13 +179,15 @@ ngx_int_t
 ngx_http_zae_limit_ddb_start(ngx_http_zae_limit_ddb_t *ddb,
     ngx_http_zae_limit_ddb_call_t *call)
 {
-    u_char                       *p;
     ngx_msec_t                    budget;
     ngx_uint_t                    shift;
+    const zae_ddb_op_t           *dop;
     ngx_http_zae_limit_ddb_op_t  *op;
 
+    dop = zae_ddb_op(call->op);
+
     if (call->pool == NULL || call->log == NULL || call->handler == NULL
-        || call->op.len == 0)
+        || dop == NULL)
     {
         return NGX_ERROR;
     }
@@ -240,21 +216,7 @@ ngx_http_zae_limit_ddb_start(ngx_http_zae_limit_ddb_t *ddb,
 
     /* X-Amz-Target */
 
-    if (ngx_strlchr(call->op.data, call->op.data + call->op.len, '.')) {
-        op->target = call->op;
-
-    } else {
-        op->target.len = sizeof(NGX_HTTP_ZAE_LIMIT_DDB_TARGET) - 1
-                         + call->op.len;
-        op->target.data = ngx_pnalloc(call->pool, op->target.len);
-        if (op->target.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        p = ngx_cpymem(op->target.data, NGX_HTTP_ZAE_LIMIT_DDB_TARGET,
-                       sizeof(NGX_HTTP_ZAE_LIMIT_DDB_TARGET) - 1);
-        ngx_memcpy(p, call->op.data, call->op.len);
-    }
+    op->target = ngx_http_zae_limit_ngx_str(&dop->target);
 
     budget = call->deadline;
 
@@ -280,8 +242,8 @@ ngx_http_zae_limit_ddb_start(ngx_http_zae_limit_ddb_t *ddb,
 
 ngx_int_t
 ngx_http_zae_limit_ddb_fetch(ngx_http_zae_limit_ddb_t *ddb,
-    ngx_http_zae_limit_ddb_call_t *call, ngx_str_t *host, in_port_t port,
-    ngx_str_t *head)
+    ngx_http_zae_limit_ddb_call_t *call, ngx_str_t *name, ngx_str_t *host,
+    in_port_t port, ngx_str_t *head)
 {
     ngx_int_t                       rc;
     ngx_addr_t                     *addr;
@@ -344,7 +306,7 @@ ngx_http_zae_limit_ddb_fetch(ngx_http_zae_limit_ddb_t *ddb,
     } else {
         ngx_log_error(NGX_LOG_ERR, call->log, 0,
                       "zae_limit: %V host \"%V\" needs a resolver",
-                      &call->op, &dest->host);
+                      name, &dest->host);
         return NGX_ERROR;
     }
 
@@ -355,7 +317,7 @@ ngx_http_zae_limit_ddb_fetch(ngx_http_zae_limit_ddb_t *ddb,
 
     op->raw = 1;
     op->dest = dest;
-    op->target = call->op;
+    op->target = *name;
     op->header = *head;
 
     op->deadline = op->start + call->deadline;
@@ -515,14 +477,10 @@ ngx_http_zae_limit_ddb_build(ngx_http_zae_limit_ddb_op_t *op)
         return NGX_ERROR;
     }
 
-    zregion.data = ddb->conf->region.data;
-    zregion.len = ddb->conf->region.len;
-    zhost.data = ddb->dest.host_header.data;
-    zhost.len = ddb->dest.host_header.len;
-    ztarget.data = op->target.data;
-    ztarget.len = op->target.len;
-    zbody.data = call->body.data;
-    zbody.len = call->body.len;
+    zregion = ngx_http_zae_limit_zae_str(&ddb->conf->region);
+    zhost = ngx_http_zae_limit_zae_str(&ddb->dest.host_header);
+    ztarget = ngx_http_zae_limit_zae_str(&op->target);
+    zbody = ngx_http_zae_limit_zae_str(&call->body);
 
     err.msg[0] = '\0';
 
@@ -536,10 +494,8 @@ ngx_http_zae_limit_ddb_build(ngx_http_zae_limit_ddb_op_t *op)
         return NGX_ERROR;
     }
 
-    date.data = zdate.data;
-    date.len = zdate.len;
-    auth.data = zauth.data;
-    auth.len = zauth.len;
+    date = ngx_http_zae_limit_ngx_str(&zdate);
+    auth = ngx_http_zae_limit_ngx_str(&zauth);
 
     len = sizeof("POST / HTTP/1.1" CRLF) - 1
           + sizeof("Host: " CRLF) - 1 + ddb->dest.host_header.len
@@ -648,8 +604,7 @@ ngx_http_zae_limit_ddb_response(ngx_http_zae_limit_ddb_op_t *op)
 
     (void) zae_ddb_decode_error(&op->mem, &hr, &e);
 
-    code.data = e.code.data;
-    code.len = e.code.len;
+    code = ngx_http_zae_limit_ngx_str(&e.code);
 
     call->error_type = code;
 

@@ -24,13 +24,17 @@
 #include <ngx_http.h>
 
 #include "zae_creds.h"
+#include "zae_ddb.h"
+
+#include "ngx_http_zae_limit_str.h"
 
 
 #define NGX_HTTP_ZAE_LIMIT_DDB_CA_FILE  "/etc/ssl/certs/ca-certificates.crt"
 
-#define NGX_HTTP_ZAE_LIMIT_DDB_TIMEOUT          1000
+/* the defaults of zae_limit_dynamodb, set by ngx_http_zae_limit_module.c */
+#define NGX_HTTP_ZAE_LIMIT_DDB_TIMEOUT          250
 #define NGX_HTTP_ZAE_LIMIT_DDB_MAX_ATTEMPTS     3
-#define NGX_HTTP_ZAE_LIMIT_DDB_KEEPALIVE        16
+#define NGX_HTTP_ZAE_LIMIT_DDB_KEEPALIVE        32
 #define NGX_HTTP_ZAE_LIMIT_DDB_RESOLVER_TIMEOUT 5000
 
 /* the largest response body accepted */
@@ -82,12 +86,9 @@ struct ngx_http_zae_limit_ddb_call_s {
                                                      must outlive the call
                                                      or cancel it first */
     ngx_log_t                          *log;
-    ngx_str_t                           op;       /* "UpdateItem": sent as
-                                                     "DynamoDB_20120810.<op>";
-                                                     an op with a dot, e.g.
-                                                     "DynamoDBStreams_20120810.
-                                                     GetRecords", is sent
-                                                     as is */
+    zae_ddb_op_e                        op;       /* ZAE_DDB_UPDATE_ITEM:
+                                                     X-Amz-Target from the
+                                                     core's table */
     ngx_str_t                           body;     /* request JSON, kept for
                                                      retries */
     ngx_msec_t                          deadline; /* total budget in ms,
@@ -132,8 +133,9 @@ struct ngx_http_zae_limit_ddb_call_s {
 
 /*
  * Config time: parse and check the endpoint, create the TLS context for
- * https; conf must stay valid (it is referenced, not copied).  Returns
- * NULL after ngx_conf_log_error() on bad input.
+ * https; conf must stay valid (it is referenced, not copied) and have
+ * every value set (the defaults above).  Returns NULL after
+ * ngx_conf_log_error() on bad input.
  */
 ngx_http_zae_limit_ddb_t *ngx_http_zae_limit_ddb_create(ngx_conf_t *cf,
     ngx_http_zae_limit_ddb_conf_t *conf);
@@ -173,12 +175,13 @@ ngx_str_t *ngx_http_zae_limit_ddb_endpoint(ngx_http_zae_limit_ddb_t *ddb);
  * A plain HTTP request that is not a DynamoDB call (a credentials
  * endpoint): head is the whole request, sent as is, unsigned, to
  * host:port (an address, "localhost", or a name for the resolver) with
- * no body; call->op names it in the logs and call->deadline is its
- * budget.  The contract of ngx_http_zae_limit_ddb_start().
+ * no body; name names it in the logs (call->op is not used) and
+ * call->deadline is its budget.  The contract of
+ * ngx_http_zae_limit_ddb_start().
  */
 ngx_int_t ngx_http_zae_limit_ddb_fetch(ngx_http_zae_limit_ddb_t *ddb,
-    ngx_http_zae_limit_ddb_call_t *call, ngx_str_t *host, in_port_t port,
-    ngx_str_t *head);
+    ngx_http_zae_limit_ddb_call_t *call, ngx_str_t *name, ngx_str_t *host,
+    in_port_t port, ngx_str_t *head);
 
 
 /*

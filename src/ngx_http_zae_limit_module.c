@@ -288,11 +288,15 @@ ngx_http_zae_limit_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(zmcf->config_ttl, 60000);
     ngx_conf_init_msec_value(zmcf->flush_interval, 1000);
     ngx_conf_init_uint_value(zmcf->max_deltas, 65536);
-    ngx_conf_init_msec_value(zmcf->ddb_conf.timeout, 250);
-    ngx_conf_init_uint_value(zmcf->ddb_conf.max_attempts, 3);
-    ngx_conf_init_uint_value(zmcf->ddb_conf.keepalive, 32);
+    ngx_conf_init_msec_value(zmcf->ddb_conf.timeout,
+                             NGX_HTTP_ZAE_LIMIT_DDB_TIMEOUT);
+    ngx_conf_init_uint_value(zmcf->ddb_conf.max_attempts,
+                             NGX_HTTP_ZAE_LIMIT_DDB_MAX_ATTEMPTS);
+    ngx_conf_init_uint_value(zmcf->ddb_conf.keepalive,
+                             NGX_HTTP_ZAE_LIMIT_DDB_KEEPALIVE);
     ngx_conf_init_value(zmcf->ddb_conf.ssl_verify, 1);
-    ngx_conf_init_msec_value(zmcf->ddb_conf.resolver_timeout, 5000);
+    ngx_conf_init_msec_value(zmcf->ddb_conf.resolver_timeout,
+                             NGX_HTTP_ZAE_LIMIT_DDB_RESOLVER_TIMEOUT);
 
     return NGX_CONF_OK;
 }
@@ -317,7 +321,6 @@ ngx_http_zae_limit_create_loc_conf(ngx_conf_t *cf)
      *     zlcf->limits = NULL;
      *     zlcf->reconcile = NULL;
      *     zlcf->namespace = NULL;
-     *     zlcf->on_unavailable = NGX_HTTP_ZAE_LIMIT_UNSET;
      */
 
     zlcf->on_unavailable = NGX_CONF_UNSET_UINT;
@@ -1364,7 +1367,9 @@ ngx_http_zae_limit_init(ngx_conf_t *cf)
     {
         zmcf->ddb_conf.resolver = clcf->resolver;
 
-        if (clcf->resolver_timeout != NGX_CONF_UNSET_MSEC) {
+        if (clcf->resolver_timeout != NGX_CONF_UNSET_MSEC
+            && clcf->resolver_timeout != 0)
+        {
             zmcf->ddb_conf.resolver_timeout = clcf->resolver_timeout;
         }
     }

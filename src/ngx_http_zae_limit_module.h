@@ -84,25 +84,13 @@ typedef enum {
 } ngx_http_zae_limit_metric_e;
 
 
-/* DynamoDB operations counted by name in the metrics */
-
-typedef enum {
-    NGX_HTTP_ZAE_LIMIT_OP_GET_ITEM = 0,
-    NGX_HTTP_ZAE_LIMIT_OP_BATCH_GET_ITEM,
-    NGX_HTTP_ZAE_LIMIT_OP_PUT_ITEM,
-    NGX_HTTP_ZAE_LIMIT_OP_UPDATE_ITEM,
-    NGX_HTTP_ZAE_LIMIT_OP_TRANSACT_WRITE_ITEMS,
-    NGX_HTTP_ZAE_LIMIT_OP_LAST
-} ngx_http_zae_limit_op_e;
-
-
 #define NGX_HTTP_ZAE_LIMIT_LATENCY_BUCKETS       12
 
 
 typedef struct {
     ngx_atomic_t                 counters[NGX_HTTP_ZAE_LIMIT_M_LAST];
-    ngx_atomic_t                 op_ok[NGX_HTTP_ZAE_LIMIT_OP_LAST];
-    ngx_atomic_t                 op_fail[NGX_HTTP_ZAE_LIMIT_OP_LAST];
+    ngx_atomic_t                 op_ok[ZAE_DDB_OP_MAX];   /* zae_ddb_op_e */
+    ngx_atomic_t                 op_fail[ZAE_DDB_OP_MAX];
     ngx_atomic_t                 latency[NGX_HTTP_ZAE_LIMIT_LATENCY_BUCKETS];
     ngx_atomic_t                 latency_count;
     ngx_atomic_t                 latency_sum;
@@ -331,8 +319,12 @@ struct ngx_http_zae_limit_ctx_s {
     ngx_http_zae_limit_slow_t       *slow;
     zae_bucket_item_t               *image;       /* ALL_OLD, shard 0 */
     zae_level_e                      sources[2];
-    ngx_uint_t                       who;
-    unsigned                         what;
+    ngx_uint_t                       config_entity; /* the pending config
+                                                       read's: 0 the
+                                                       entity, 1 its
+                                                       parent */
+    unsigned                         read_items;  /* the pending read's
+                                                     ZAE_READ_* */
     unsigned                         have_limits;
     unsigned                         have_read;
     zae_ddb_op_e                   write_op;
@@ -401,7 +393,7 @@ ngx_str_t *ngx_http_zae_limit_entity_key(ngx_http_zae_limit_ctx_t *ctx);
 
 ngx_int_t ngx_http_zae_limit_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx,
-    ngx_uint_t i, const char *op, zae_buf_t *b);
+    ngx_uint_t i, zae_ddb_op_e op, zae_buf_t *b);
 void ngx_http_zae_limit_resp(ngx_http_zae_limit_ddb_call_t *call,
     zae_ddb_http_resp_t *resp);
 ngx_int_t ngx_http_zae_limit_call_failed(ngx_http_zae_limit_ctx_t *ctx,

@@ -325,7 +325,7 @@ ngx_http_zae_limit_flush_batch(ngx_http_zae_limit_main_conf_t *zmcf,
 
         call->pool = pool;
         call->log = log;
-        ngx_str_set(&call->op, "UpdateItem");
+        call->op = ZAE_DDB_UPDATE_ITEM;
         call->body.data = b.data;
         call->body.len = b.len;
         call->handler = ngx_http_zae_limit_flush_done;

@@ -55,6 +55,7 @@ static ngx_http_zae_limit_log_limit_t  ngx_http_zae_limit_unavailable_log;
 ngx_int_t
 ngx_http_zae_limit_passed(ngx_http_zae_limit_ctx_t *ctx)
 {
+
     ctx->status = NGX_HTTP_ZAE_LIMIT_PASSED;
     ctx->acquired = 1;
     ctx->rc = NGX_DECLINED;
@@ -259,9 +260,10 @@ ngx_http_zae_limit_reject(ngx_http_zae_limit_ctx_t *ctx,
                   "zae_limit: limiting requests%s, entity \"%V\", "
                   "resource \"%V\", limit \"%V\", retry after %L ms",
                   ctx->zlcf->dry_run ? ", dry run" : "",
-                  (ngx_str_t *) &st[p].entity_id,
-                  (ngx_str_t *) &ctx->ref.resource,
-                  (ngx_str_t *) &st[p].limit_name, st[p].retry_after_ms);
+                  ngx_http_zae_limit_v(&st[p].entity_id),
+                  ngx_http_zae_limit_v(&ctx->ref.resource),
+                  ngx_http_zae_limit_v(&st[p].limit_name),
+                  st[p].retry_after_ms);
 
     if (ctx->zlcf->dry_run) {
         ctx->status = NGX_HTTP_ZAE_LIMIT_REJECTED_DRY_RUN;
@@ -293,8 +295,7 @@ ngx_http_zae_limit_policy(ngx_http_zae_limit_ctx_t *ctx)
     mode = ctx->zlcf->on_unavailable;
 
     if (mode == NGX_HTTP_ZAE_LIMIT_UNSET && ctx->nsid.len) {
-        key.data = ctx->nsid.data;
-        key.len = ctx->nsid.len;
+        key = ngx_http_zae_limit_ngx_str(&ctx->nsid);
 
         if (ngx_http_zae_limit_cache_get(ctx->zmcf->shm_zone,
                                          NGX_HTTP_ZAE_LIMIT_C_SYSTEM, &key,
@@ -332,8 +333,9 @@ ngx_http_zae_limit_no_limits(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *entity)
                       "and resource \"%V\" at any level (entity, entity "
                       "default, resource, system of namespace \"%V\"%s): "
                       "set them with zae-admin or limits=%V",
-                      (ngx_str_t *) entity, (ngx_str_t *) &ctx->ref.resource,
-                      (ngx_str_t *) &ctx->ns_name,
+                      ngx_http_zae_limit_v(entity),
+                      ngx_http_zae_limit_v(&ctx->ref.resource),
+                      ngx_http_zae_limit_v(&ctx->ns_name),
                       ctx->zlcf->limits ? ", limits=" : "", &more);
     }
 
@@ -407,8 +409,8 @@ ngx_http_zae_limit_unlimited(ngx_http_zae_limit_ctx_t *ctx,
         }
 
         p = ngx_sprintf(key.data, "%V#%V#%V", ek,
-                        (ngx_str_t *) &ctx->ref.resource,
-                        (ngx_str_t *) &ctx->consume[i].name);
+                        ngx_http_zae_limit_v(&ctx->ref.resource),
+                        ngx_http_zae_limit_v(&ctx->consume[i].name));
         key.len = p - key.data;
 
         if (ngx_http_zae_limit_cache_get(ctx->zmcf->shm_zone,
@@ -429,9 +431,10 @@ ngx_http_zae_limit_unlimited(ngx_http_zae_limit_ctx_t *ctx,
         ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
                       "zae_limit: limit \"%V\" is consumed but no level "
                       "limits it for entity \"%V\" and resource \"%V\": "
-                      "not limited", (ngx_str_t *) &ctx->consume[i].name,
-                      (ngx_str_t *) &ctx->ref.entity_id,
-                      (ngx_str_t *) &ctx->ref.resource);
+                      "not limited",
+                      ngx_http_zae_limit_v(&ctx->consume[i].name),
+                      ngx_http_zae_limit_v(&ctx->ref.entity_id),
+                      ngx_http_zae_limit_v(&ctx->ref.resource));
     }
 }
 
@@ -468,9 +471,9 @@ ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "zae_limit: dynamodb unavailable: %V, entity \"%V\", "
-                      "resource \"%V\"%V", (ngx_str_t *) &c,
-                      (ngx_str_t *) &ctx->ref.entity_id,
-                      (ngx_str_t *) &ctx->ref.resource, &more);
+                      "resource \"%V\"%V", ngx_http_zae_limit_v(&c),
+                      ngx_http_zae_limit_v(&ctx->ref.entity_id),
+                      ngx_http_zae_limit_v(&ctx->ref.resource), &more);
     }
 
     ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
@@ -689,11 +692,13 @@ ngx_http_zae_limit_field(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx,
 
         if (policy) {
             p = ngx_sprintf(p, "%s\"%V\";q=%L;w=%L", i ? ", " : "",
-                            (ngx_str_t *) &h->name, h->capacity, h->window);
+                            ngx_http_zae_limit_v(&h->name), h->capacity,
+                            h->window);
 
         } else {
             p = ngx_sprintf(p, "%s\"%V\";r=%L;t=%L", i ? ", " : "",
-                            (ngx_str_t *) &h->name, h->remaining, h->reset);
+                            ngx_http_zae_limit_v(&h->name), h->remaining,
+                            h->reset);
         }
     }
 
@@ -758,8 +763,7 @@ ngx_http_zae_limit_header_filter(ngx_http_request_t *r)
     for (i = 0; i < ctx->nhdrs; i++) {
         h = &ctx->hdrs[i];
 
-        name.data = h->name.data;
-        name.len = h->name.len;
+        name = ngx_http_zae_limit_ngx_str(&h->name);
 
         if (ctx->zlcf->headers == NGX_HTTP_ZAE_LIMIT_HEADERS_OPENAI) {
             ngx_http_zae_limit_openai_name(ctx->zlcf, &name);

@@ -690,31 +690,6 @@ ngx_http_zae_limit_metric_add(ngx_shm_zone_t *zone,
 }
 
 
-static ngx_int_t
-ngx_http_zae_limit_op_index(ngx_str_t *op)
-{
-    static ngx_str_t  ops[] = {
-        ngx_string("GetItem"),
-        ngx_string("BatchGetItem"),
-        ngx_string("PutItem"),
-        ngx_string("UpdateItem"),
-        ngx_string("TransactWriteItems")
-    };
-
-    ngx_uint_t  i;
-
-    for (i = 0; i < NGX_HTTP_ZAE_LIMIT_OP_LAST; i++) {
-        if (ops[i].len == op->len
-            && ngx_strncmp(ops[i].data, op->data, op->len) == 0)
-        {
-            return i;
-        }
-    }
-
-    return NGX_ERROR;
-}
-
-
 static ngx_msec_t  ngx_http_zae_limit_latency_bounds[] = {
     1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000
 };
@@ -724,7 +699,6 @@ void
 ngx_http_zae_limit_metric_call(ngx_shm_zone_t *zone,
     ngx_http_zae_limit_ddb_call_t *call)
 {
-    ngx_int_t                      op;
     ngx_uint_t                     i;
     ngx_http_zae_limit_shm_t      *shm;
     ngx_http_zae_limit_metrics_t  *m;
@@ -732,14 +706,12 @@ ngx_http_zae_limit_metric_call(ngx_shm_zone_t *zone,
     shm = zone->data;
     m = &shm->sh->metrics;
 
-    op = ngx_http_zae_limit_op_index(&call->op);
-
-    if (op != NGX_ERROR) {
+    if ((ngx_uint_t) call->op < ZAE_DDB_OP_MAX) {
         if (call->rc == NGX_OK) {
-            (void) ngx_atomic_fetch_add(&m->op_ok[op], 1);
+            (void) ngx_atomic_fetch_add(&m->op_ok[call->op], 1);
 
         } else {
-            (void) ngx_atomic_fetch_add(&m->op_fail[op], 1);
+            (void) ngx_atomic_fetch_add(&m->op_fail[call->op], 1);
         }
     }
 
@@ -840,6 +812,7 @@ ngx_http_zae_limit_metrics_handler(ngx_http_request_t *r)
 {
     size_t                           size;
     ngx_int_t                        rc;
+    const char                      *name;
     ngx_buf_t                       *b;
     ngx_uint_t                       i;
     ngx_atomic_uint_t                cum;
@@ -848,9 +821,11 @@ ngx_http_zae_limit_metrics_handler(ngx_http_request_t *r)
     ngx_http_zae_limit_metrics_t    *m;
     ngx_http_zae_limit_main_conf_t  *zmcf;
 
-    static char  *ops[] = {
-        "GetItem", "BatchGetItem", "PutItem", "UpdateItem",
-        "TransactWriteItems"
+    /* the operations the module sends */
+
+    static zae_ddb_op_e  ops[] = {
+        ZAE_DDB_GET_ITEM, ZAE_DDB_BATCH_GET_ITEM, ZAE_DDB_PUT_ITEM,
+        ZAE_DDB_UPDATE_ITEM, ZAE_DDB_TRANSACT_WRITE_ITEMS
     };
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -906,13 +881,16 @@ ngx_http_zae_limit_metrics_handler(ngx_http_request_t *r)
                            "DynamoDB calls by operation and result\n"
                            "# TYPE zae_limit_dynamodb_calls_total counter\n");
 
-    for (i = 0; i < NGX_HTTP_ZAE_LIMIT_OP_LAST; i++) {
+    for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        name = zae_ddb_op_name(ops[i]);
+
         b->last = ngx_slprintf(b->last, b->end,
                                "zae_limit_dynamodb_calls_total"
                                "{operation=\"%s\",result=\"ok\"} %uA\n"
                                "zae_limit_dynamodb_calls_total"
                                "{operation=\"%s\",result=\"failed\"} %uA\n",
-                               ops[i], m->op_ok[i], ops[i], m->op_fail[i]);
+                               name, m->op_ok[ops[i]], name,
+                               m->op_fail[ops[i]]);
     }
 
     b->last = ngx_slprintf(b->last, b->end,

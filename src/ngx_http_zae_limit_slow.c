@@ -184,10 +184,11 @@ ngx_http_zae_limit_slow_next(ngx_http_zae_limit_ctx_t *ctx)
             return ngx_http_zae_limit_unavailable(ctx, "out of memory");
         }
 
-        ctx->who = i;
+        ctx->config_entity = i;
         ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_CONFIG;
 
-        return ngx_http_zae_limit_send(ctx, 0, "BatchGetItem", &b);
+        return ngx_http_zae_limit_send(ctx, 0, ZAE_DDB_BATCH_GET_ITEM,
+                                       &b);
     }
 
     /* META and the buckets; the parent's as soon as it is known */
@@ -213,10 +214,11 @@ ngx_http_zae_limit_slow_next(ngx_http_zae_limit_ctx_t *ctx)
             return ngx_http_zae_limit_unavailable(ctx, "out of memory");
         }
 
-        ctx->what = what;
+        ctx->read_items = what;
         ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_READ;
 
-        return ngx_http_zae_limit_send(ctx, 0, "BatchGetItem", &b);
+        return ngx_http_zae_limit_send(ctx, 0, ZAE_DDB_BATCH_GET_ITEM,
+                                       &b);
     }
 
     /* compute */
@@ -273,8 +275,7 @@ ngx_http_zae_limit_slow_next(ngx_http_zae_limit_ctx_t *ctx)
 
     ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_WRITE;
 
-    return ngx_http_zae_limit_send(ctx, 0, zae_ddb_op_name(ctx->write_op),
-                                   &b);
+    return ngx_http_zae_limit_send(ctx, 0, ctx->write_op, &b);
 }
 
 
@@ -286,7 +287,7 @@ ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
     ngx_str_t                       key;
     zae_str_t                      *entity;
     zae_err_t                       err;
-    ngx_uint_t                      who;
+    ngx_uint_t                      i;
     zae_level_e                     source;
     const zae_limits_t             *limits;
     zae_config_levels_t             levels;
@@ -298,8 +299,8 @@ ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
     }
 
     call = &ctx->call[0];
-    who = ctx->who;
-    entity = who ? &ctx->parent : &ctx->ref.entity_id;
+    i = ctx->config_entity;
+    entity = i ? &ctx->parent : &ctx->ref.entity_id;
 
     if (call->status != 200) {
         return ngx_http_zae_limit_unavailable(ctx, "config read failed: %V",
@@ -326,7 +327,7 @@ ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
                                      "config read left unprocessed keys");
     }
 
-    cfg = &ctx->slow->config[who];
+    cfg = &ctx->slow->config[i];
     ngx_memzero(cfg, sizeof(*cfg));
 
     if (levels.level[ZAE_LEVEL_SYSTEM]
@@ -336,8 +337,7 @@ ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
             (levels.level[ZAE_LEVEL_SYSTEM]->on_unavailable.data[0] == 'a')
             ? NGX_HTTP_ZAE_LIMIT_ALLOW : NGX_HTTP_ZAE_LIMIT_BLOCK;
 
-        key.data = ctx->nsid.data;
-        key.len = ctx->nsid.len;
+        key = ngx_http_zae_limit_ngx_str(&ctx->nsid);
 
         (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
                                             NGX_HTTP_ZAE_LIMIT_C_SYSTEM,
@@ -382,9 +382,9 @@ ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
                                             ctx->zmcf->config_ttl);
     }
 
-    ctx->slow->limits[who] = *limits;
-    ctx->sources[who] = source;
-    ctx->have_limits |= 1 << who;
+    ctx->slow->limits[i] = *limits;
+    ctx->sources[i] = source;
+    ctx->have_limits |= 1 << i;
 
     return ngx_http_zae_limit_slow_next(ctx);
 }
@@ -410,16 +410,16 @@ ngx_http_zae_limit_read_done(ngx_http_zae_limit_ctx_t *ctx)
 
     ngx_memzero(&rd, sizeof(zae_proto_read_t));
 
-    parent = (ctx->what & ZAE_READ_PARENT) ? &ctx->parent : NULL;
+    parent = (ctx->read_items & ZAE_READ_PARENT) ? &ctx->parent : NULL;
 
-    rc = zae_proto_read_decode(&ctx->mem, &ctx->ref, parent, ctx->what,
+    rc = zae_proto_read_decode(&ctx->mem, &ctx->ref, parent, ctx->read_items,
                                &resp, &rd, &err);
 
     if (rc != ZAE_OK) {
         if (rc == ZAE_DECLINED) {
             return ngx_http_zae_limit_unavailable(ctx,
-                                                "bucket read failed: %V",
-                                                (ngx_str_t *) &rd.error.code);
+                                        "bucket read failed: %V",
+                                        ngx_http_zae_limit_v(&rd.error.code));
         }
 
         return ngx_http_zae_limit_unavailable(ctx, "bucket read failed: %s",
@@ -431,7 +431,7 @@ ngx_http_zae_limit_read_done(ngx_http_zae_limit_ctx_t *ctx)
                                      "bucket read left unprocessed keys");
     }
 
-    if (ctx->what & ZAE_READ_META) {
+    if (ctx->read_items & ZAE_READ_META) {
         ctx->slow->rd.meta = rd.meta;
         ctx->slow->rd.has_meta = rd.has_meta;
         ctx->slow->rd.bucket = rd.bucket;
@@ -459,14 +459,14 @@ ngx_http_zae_limit_read_done(ngx_http_zae_limit_ctx_t *ctx)
         }
     }
 
-    if ((ctx->what & ZAE_READ_PARENT) && ctx->cascade
+    if ((ctx->read_items & ZAE_READ_PARENT) && ctx->cascade
         && !(ctx->have_read & ZAE_READ_PARENT))
     {
         ctx->slow->rd.parent_bucket = rd.parent_bucket;
         ctx->slow->rd.has_parent_bucket = rd.has_parent_bucket;
     }
 
-    ctx->have_read |= ctx->what;
+    ctx->have_read |= ctx->read_items;
 
     return ngx_http_zae_limit_slow_next(ctx);
 }
@@ -505,14 +505,14 @@ ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx)
     case ZAE_WRITE_CONFLICT:
 
         if (ctx->conflicts++ < ZAE_PROTO_MAX_CONFLICT_RETRIES) {
+
             b.data = call->body.data;
             b.len = call->body.len;
             b.cap = call->body.len;
             b.mem = &ctx->mem;
             b.failed = 0;
 
-            return ngx_http_zae_limit_send(ctx, 0, (char *) call->op.data,
-                                           &b);
+            return ngx_http_zae_limit_send(ctx, 0, call->op, &b);
         }
 
         return ngx_http_zae_limit_unavailable(ctx, "transaction conflicts");
@@ -520,6 +520,7 @@ ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx)
     case ZAE_WRITE_CONDITION_FAILED:
 
         if (ctx->step == NGX_HTTP_ZAE_LIMIT_STEP_RETRY) {
+
             (void) zae_proto_retry_reject(&ctx->slow->plan);
 
             return ngx_http_zae_limit_reject(ctx, ctx->slow->plan.statuses,
@@ -537,8 +538,7 @@ ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx)
 
         ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_RETRY;
 
-        return ngx_http_zae_limit_send(ctx, 0,
-                                       zae_ddb_op_name(ctx->write_op), &b);
+        return ngx_http_zae_limit_send(ctx, 0, ctx->write_op, &b);
 
     default:
         return ngx_http_zae_limit_ddb_error(ctx, &e);

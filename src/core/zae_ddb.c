@@ -11,44 +11,47 @@
 #include "zae_ddb.h"
 
 
-static const char  *zae_ddb_ops[] = {
-    "GetItem",
-    "BatchGetItem",
-    "PutItem",
-    "UpdateItem",
-    "DeleteItem",
-    "TransactWriteItems",
-    "Query",
-    "Scan",
-    "BatchWriteItem",
-    "CreateTable",
-    "DescribeTable",
-    "UpdateTimeToLive",
-    "DeleteTable",
-    "DescribeStream",
-    "GetShardIterator",
-    "GetRecords"
+/*
+ * The operations: the name and the X-Amz-Target header, whose prefix
+ * (the API and its version) is written here and nowhere else.
+ */
+
+#define zae_ddb_api(name)                                                    \
+    { zae_string(name), zae_string("DynamoDB_20120810." name) }
+
+#define zae_ddb_streams_api(name)                                            \
+    { zae_string(name), zae_string("DynamoDBStreams_20120810." name) }
+
+
+static const zae_ddb_op_t  zae_ddb_ops[] = {
+    zae_ddb_api("GetItem"),
+    zae_ddb_api("BatchGetItem"),
+    zae_ddb_api("PutItem"),
+    zae_ddb_api("UpdateItem"),
+    zae_ddb_api("DeleteItem"),
+    zae_ddb_api("TransactWriteItems"),
+    zae_ddb_api("Query"),
+    zae_ddb_api("Scan"),
+    zae_ddb_api("BatchWriteItem"),
+    zae_ddb_api("CreateTable"),
+    zae_ddb_api("DescribeTable"),
+    zae_ddb_api("UpdateTimeToLive"),
+    zae_ddb_api("DeleteTable"),
+    zae_ddb_streams_api("DescribeStream"),
+    zae_ddb_streams_api("GetShardIterator"),
+    zae_ddb_streams_api("GetRecords")
 };
 
 
-static const char  *zae_ddb_targets[] = {
-    "DynamoDB_20120810.GetItem",
-    "DynamoDB_20120810.BatchGetItem",
-    "DynamoDB_20120810.PutItem",
-    "DynamoDB_20120810.UpdateItem",
-    "DynamoDB_20120810.DeleteItem",
-    "DynamoDB_20120810.TransactWriteItems",
-    "DynamoDB_20120810.Query",
-    "DynamoDB_20120810.Scan",
-    "DynamoDB_20120810.BatchWriteItem",
-    "DynamoDB_20120810.CreateTable",
-    "DynamoDB_20120810.DescribeTable",
-    "DynamoDB_20120810.UpdateTimeToLive",
-    "DynamoDB_20120810.DeleteTable",
-    "DynamoDBStreams_20120810.DescribeStream",
-    "DynamoDBStreams_20120810.GetShardIterator",
-    "DynamoDBStreams_20120810.GetRecords"
-};
+const zae_ddb_op_t *
+zae_ddb_op(zae_ddb_op_e op)
+{
+    if ((unsigned) op >= ZAE_DDB_OP_MAX) {
+        return NULL;
+    }
+
+    return &zae_ddb_ops[op];
+}
 
 
 const char *
@@ -58,7 +61,7 @@ zae_ddb_target(zae_ddb_op_e op)
         return NULL;
     }
 
-    return zae_ddb_targets[op];
+    return (const char *) zae_ddb_ops[op].target.data;
 }
 
 
@@ -69,7 +72,7 @@ zae_ddb_op_name(zae_ddb_op_e op)
         return NULL;
     }
 
-    return zae_ddb_ops[op];
+    return (const char *) zae_ddb_ops[op].name.data;
 }
 
 

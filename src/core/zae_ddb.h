@@ -47,8 +47,16 @@ typedef enum {
 } zae_ddb_op_e;
 
 
-/* "DynamoDB_20120810.GetItem", "DynamoDBStreams_20120810.GetRecords" */
+typedef struct {
+    zae_str_t          name;      /* "GetItem", NUL-terminated */
+    zae_str_t          target;    /* "DynamoDB_20120810.GetItem",
+                                     NUL-terminated */
+} zae_ddb_op_t;
 
+
+/* the operation's name and target; NULL for an unknown op */
+const zae_ddb_op_t *zae_ddb_op(zae_ddb_op_e op);
+/* "DynamoDB_20120810.GetItem", "DynamoDBStreams_20120810.GetRecords" */
 const char *zae_ddb_target(zae_ddb_op_e op);
 /* "GetItem"; NULL for an unknown op */
 const char *zae_ddb_op_name(zae_ddb_op_e op);
