@@ -30,6 +30,36 @@
 static ngx_http_zae_limit_log_limit_t  ngx_http_zae_limit_amount_log;
 
 
+#if (NGX_DEBUG)
+
+static const char  *ngx_http_zae_limit_step_names[] = {
+    "namespace lookup",
+    "speculative write",
+    "shard_count bump",
+    "config read",
+    "bucket read",
+    "write",
+    "write retry"
+};
+
+
+/* by zae_spec_decision_e */
+
+static const char  *ngx_http_zae_limit_spec_names[] = {
+    "ok",
+    "bucket missing",
+    "wcu exhausted",
+    "shard retry",
+    "limit absent",
+    "refill would help",
+    "reject",
+    "expired",
+    "error"
+};
+
+#endif
+
+
 static ngx_int_t ngx_http_zae_limit_start(ngx_http_request_t *r,
     ngx_http_zae_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_zae_limit_nsid_lookup(
@@ -65,6 +95,8 @@ ngx_http_zae_limit_handler(ngx_http_request_t *r)
         }
 
         if (ctx->parked) {
+            ngx_http_zae_limit_trace(ctx, "resumed");
+
             ctx->parked = 0;
             r->read_event_handler = ngx_http_block_reading;
             return ngx_http_zae_limit_answer(r, ctx);
@@ -109,6 +141,9 @@ ngx_http_zae_limit_handler(ngx_http_request_t *r)
     rc = ngx_http_zae_limit_start(r, ctx);
 
     if (rc == NGX_AGAIN) {
+        ngx_http_zae_limit_trace1(ctx, "parked, %ui calls pending",
+                                  ctx->pending);
+
         ctx->parked = 1;
         r->read_event_handler = ngx_http_test_reading;
         return NGX_AGAIN;
@@ -160,6 +195,8 @@ ngx_http_zae_limit_start(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
     }
 
     if (entity.len == 0) {
+        ngx_http_zae_limit_trace(ctx, "skipped: empty entity");
+
         ctx->status = NGX_HTTP_ZAE_LIMIT_SKIPPED;
         ctx->rc = NGX_DECLINED;
         ngx_http_zae_limit_metric_add(zmcf->shm_zone,
@@ -249,6 +286,9 @@ ngx_http_zae_limit_start(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
 
     ctx->now_ms = ngx_http_zae_limit_now_ms();
 
+    ngx_http_zae_limit_trace3(ctx, "start: entity \"%V\", resource \"%V\", "
+                              "namespace \"%V\"", &entity, &resource, &ns);
+
     /* the namespace id */
 
     key = ns;
@@ -267,6 +307,9 @@ ngx_http_zae_limit_start(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
         ctx->nsid.len = len;
         ctx->ref.ns = ctx->nsid;
         ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_SPEC;
+
+        ngx_http_zae_limit_trace1(ctx, "namespace id \"%V\" from the cache",
+                                  ngx_http_zae_limit_v(&ctx->nsid));
 
         return ngx_http_zae_limit_spec(ctx);
     }
@@ -338,6 +381,10 @@ ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
     }
 
     ctx->pending++;
+
+    ngx_http_zae_limit_trace3(ctx, "%s: %s, call %ui",
+                              ngx_http_zae_limit_step_names[ctx->step],
+                              zae_ddb_op_name(op), i);
 
     return NGX_AGAIN;
 }
@@ -500,6 +547,9 @@ ngx_http_zae_limit_next(ngx_http_zae_limit_ctx_t *ctx)
         ctx->ref.ns = ctx->nsid;
         ctx->step = NGX_HTTP_ZAE_LIMIT_STEP_SPEC;
 
+        ngx_http_zae_limit_trace2(ctx, "namespace \"%V\" is id \"%V\"",
+                                  &name, ngx_http_zae_limit_v(&ctx->nsid));
+
         return ngx_http_zae_limit_spec(ctx);
 
     case NGX_HTTP_ZAE_LIMIT_STEP_SPEC:
@@ -508,6 +558,8 @@ ngx_http_zae_limit_next(ngx_http_zae_limit_ctx_t *ctx)
     case NGX_HTTP_ZAE_LIMIT_STEP_BUMP:
 
         /* the bump's own condition failure is ignored, as upstream does */
+
+        ngx_http_zae_limit_trace(ctx, "shard_count bumped");
 
         return ngx_http_zae_limit_slow(ctx);
 
@@ -548,6 +600,7 @@ ngx_http_zae_limit_reject_cached(ngx_http_zae_limit_ctx_t *ctx)
         || rj.n > ZAE_LIMITS_MAX
         || len != ngx_http_zae_limit_reject_size(rj.n))
     {
+        ngx_http_zae_limit_trace(ctx, "rejection cache miss");
         return NGX_DECLINED;
     }
 
@@ -574,6 +627,10 @@ ngx_http_zae_limit_reject_cached(ngx_http_zae_limit_ctx_t *ctx)
         }
 
         if (rl == NULL) {
+            ngx_http_zae_limit_trace1(ctx, "rejection cache hit without "
+                                      "limit \"%V\"",
+                                      ngx_http_zae_limit_v(
+                                          &ctx->consume[i].name));
             return NGX_DECLINED;
         }
 
@@ -603,11 +660,15 @@ ngx_http_zae_limit_reject_cached(ngx_http_zae_limit_ctx_t *ctx)
 
         /* refill caught up for this request: ask DynamoDB */
 
+        ngx_http_zae_limit_trace(ctx, "rejection cache hit, refill caught "
+                                 "up");
         return NGX_DECLINED;
     }
 
     ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
                                   NGX_HTTP_ZAE_LIMIT_M_REJECT_CACHE_HITS, 1);
+
+    ngx_http_zae_limit_trace(ctx, "rejection cache hit: still refused");
 
     return ngx_http_zae_limit_reject(ctx, st, n, NULL);
 }
@@ -623,6 +684,10 @@ ngx_http_zae_limit_spec_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
     /* the writer sizes the buffer once, for its worst case */
 
     zae_buf_init(&b, &ctx->mem, 0);
+
+    ngx_http_zae_limit_trace2(ctx, "speculative write of \"%V\" shard %L",
+                              ngx_http_zae_limit_v(&ref->entity_id),
+                              ref->shard);
 
     if (zae_proto_spec_request(&b, ref, ctx->consume, ctx->nconsume,
                                ctx->now_ms, &err)
@@ -663,6 +728,14 @@ ngx_http_zae_limit_spec(ngx_http_zae_limit_ctx_t *ctx)
         && len == sizeof(*ent))
     {
         ctx->entity_known = 1;
+
+        ngx_http_zae_limit_trace4(ctx, "entity cache hit: %L shards, "
+                                  "cascade %d, parent \"%*s\"",
+                                  ent->shard_count, (int) ent->cascade,
+                                  (size_t) ent->plen, ent->parent);
+
+    } else {
+        ngx_http_zae_limit_trace(ctx, "entity cache miss");
     }
 
     ctx->ref.shard = 0;
@@ -750,6 +823,9 @@ ngx_http_zae_limit_compensate(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *entity)
 {
     size_t  i;
 
+    ngx_http_zae_limit_trace1(ctx, "compensate \"%V\"",
+                              ngx_http_zae_limit_v(entity));
+
     for (i = 0; i < ctx->nconsume; i++) {
         ngx_http_zae_limit_queue_delta(ctx, entity, &ctx->consume[i].name,
                                        -ctx->consume[i].amount);
@@ -791,6 +867,9 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
         {
             return ngx_http_zae_limit_unavailable(ctx, "%s", err.msg);
         }
+
+        ngx_http_zae_limit_trace2(ctx, "speculative write %ui: %s", i,
+                                  ngx_http_zae_limit_spec_names[res->decision]);
     }
 
     res = &ctx->spec[0];
@@ -874,6 +953,9 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
             ctx->ref.shard = (ctx->ref.shard + 1 + ngx_random()
                               % (res->bucket.shard_count - 1))
                              % res->bucket.shard_count;
+
+            ngx_http_zae_limit_trace1(ctx, "retry on shard %L",
+                                      ctx->ref.shard);
 
             return ngx_http_zae_limit_spec_send(ctx, 0, &ctx->ref);
         }

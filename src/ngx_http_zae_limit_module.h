@@ -457,6 +457,33 @@ void ngx_http_zae_limit_reconcile_exit_process(ngx_cycle_t *cycle,
     ngx_http_zae_limit_main_conf_t *zmcf);
 
 
+/*
+ * The acquire's debug trace: with "error_log ... debug" each step of a
+ * request is logged; a level check when the level is lower, nothing in
+ * a build without --with-debug.
+ */
+
+#define ngx_http_zae_limit_trace(ctx, fmt)                                   \
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, (ctx)->request->connection->log, 0,  \
+                   "zae_limit: " fmt)
+
+#define ngx_http_zae_limit_trace1(ctx, fmt, a)                               \
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, (ctx)->request->connection->log, 0,  \
+                   "zae_limit: " fmt, a)
+
+#define ngx_http_zae_limit_trace2(ctx, fmt, a, b)                            \
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, (ctx)->request->connection->log, 0,  \
+                   "zae_limit: " fmt, a, b)
+
+#define ngx_http_zae_limit_trace3(ctx, fmt, a, b, c)                         \
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, (ctx)->request->connection->log, 0,  \
+                   "zae_limit: " fmt, a, b, c)
+
+#define ngx_http_zae_limit_trace4(ctx, fmt, a, b, c, d)                      \
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, (ctx)->request->connection->log, 0,  \
+                   "zae_limit: " fmt, a, b, c, d)
+
+
 /* the time in ms, for the token buckets */
 
 static ngx_inline int64_t

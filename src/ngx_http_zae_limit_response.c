@@ -55,6 +55,8 @@ static ngx_http_zae_limit_log_limit_t  ngx_http_zae_limit_unavailable_log;
 ngx_int_t
 ngx_http_zae_limit_passed(ngx_http_zae_limit_ctx_t *ctx)
 {
+    ngx_http_zae_limit_trace1(ctx, "admitted%s",
+                              ctx->cascaded ? " with the parent" : "");
 
     ctx->status = NGX_HTTP_ZAE_LIMIT_PASSED;
     ctx->acquired = 1;
@@ -265,6 +267,11 @@ ngx_http_zae_limit_reject(ngx_http_zae_limit_ctx_t *ctx,
                   ngx_http_zae_limit_v(&st[p].limit_name),
                   st[p].retry_after_ms);
 
+    ngx_http_zae_limit_trace3(ctx, "rejected%s: limit \"%V\", retry after "
+                              "%L ms", ctx->zlcf->dry_run ? " (dry run)" : "",
+                              ngx_http_zae_limit_v(&st[p].limit_name),
+                              st[p].retry_after_ms);
+
     if (ctx->zlcf->dry_run) {
         ctx->status = NGX_HTTP_ZAE_LIMIT_REJECTED_DRY_RUN;
         ctx->rc = NGX_DECLINED;
@@ -338,6 +345,8 @@ ngx_http_zae_limit_no_limits(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *entity)
                       ngx_http_zae_limit_v(&ctx->ns_name),
                       ctx->zlcf->limits ? ", limits=" : "", &more);
     }
+
+    ngx_http_zae_limit_trace(ctx, "no limits at any level");
 
     ctx->status = NGX_HTTP_ZAE_LIMIT_NO_LIMITS;
 
@@ -480,12 +489,16 @@ ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
                                   NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_EVENTS, 1);
 
     if (ngx_http_zae_limit_policy(ctx) == NGX_HTTP_ZAE_LIMIT_ALLOW) {
+        ngx_http_zae_limit_trace(ctx, "unavailable: allowed");
+
         ctx->status = NGX_HTTP_ZAE_LIMIT_UNAVAILABLE_ALLOWED;
         ctx->rc = NGX_DECLINED;
         ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
                               NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_ALLOWED, 1);
         return NGX_OK;
     }
+
+    ngx_http_zae_limit_trace(ctx, "unavailable: blocked");
 
     ctx->status = NGX_HTTP_ZAE_LIMIT_UNAVAILABLE_BLOCKED;
 
@@ -520,6 +533,8 @@ ngx_http_zae_limit_invalid(ngx_http_request_t *r,
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "zae_limit: invalid %s: %s", field, err->msg);
+
+    ngx_http_zae_limit_trace1(ctx, "invalid %s", field);
 
     ctx->status = NGX_HTTP_ZAE_LIMIT_INVALID;
 
@@ -572,8 +587,12 @@ ngx_http_zae_limit_answer(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
     ngx_http_complex_value_t   cv;
 
     if (ctx->rc != NGX_DONE) {
+        ngx_http_zae_limit_trace1(ctx, "answer: phase handler returns %i",
+                                  ctx->rc);
         return ctx->rc;
     }
+
+    ngx_http_zae_limit_trace1(ctx, "answer: %ui", ctx->http_status);
 
     if (ctx->retry_header > 0) {
         h = ngx_list_push(&r->headers_out.headers);

@@ -56,11 +56,17 @@ ngx_http_zae_limit_config_lookup(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
     {
         ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
                                   NGX_HTTP_ZAE_LIMIT_M_CONFIG_CACHE_MISSES, 1);
+        ngx_http_zae_limit_trace1(ctx, "config cache miss for \"%V\"",
+                                  ngx_http_zae_limit_v(entity));
         return NGX_DECLINED;
     }
 
     ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
                                   NGX_HTTP_ZAE_LIMIT_M_CONFIG_CACHE_HITS, 1);
+
+    ngx_http_zae_limit_trace2(ctx, "config cache hit for \"%V\": %s",
+                              ngx_http_zae_limit_v(entity),
+                              zae_level_name(cfg->source));
 
     if (cfg->source == ZAE_LEVEL_INLINE) {
 
@@ -115,6 +121,10 @@ ngx_http_zae_limit_slow(ngx_http_zae_limit_ctx_t *ctx)
     ngx_memzero(&ctx->slow->rd, sizeof(zae_proto_read_t));
 
     ctx->cascade = 0;
+
+    ngx_http_zae_limit_trace1(ctx, "slow path%s",
+                              ctx->image ? ", the refused write's image "
+                                           "read" : "");
 
     if (ctx->image) {
 
@@ -261,6 +271,10 @@ ngx_http_zae_limit_slow_next(ngx_http_zae_limit_ctx_t *ctx)
 
     ngx_http_zae_limit_unlimited(ctx, &ctx->slow->limits[0]);
 
+    ngx_http_zae_limit_trace2(ctx, "compute: %s, %uz items",
+                              plan->rejected ? "rejected" : "write",
+                              plan->nitems);
+
     if (plan->rejected) {
         return ngx_http_zae_limit_reject(ctx, plan->statuses, plan->nstatuses,
                                          ents[0].bucket);
@@ -386,6 +400,10 @@ ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
     ctx->sources[i] = source;
     ctx->have_limits |= 1 << i;
 
+    ngx_http_zae_limit_trace3(ctx, "limits of \"%V\": %uz, %s",
+                              ngx_http_zae_limit_v(entity), limits->nelts,
+                              zae_level_name(source));
+
     return ngx_http_zae_limit_slow_next(ctx);
 }
 
@@ -468,6 +486,11 @@ ngx_http_zae_limit_read_done(ngx_http_zae_limit_ctx_t *ctx)
 
     ctx->have_read |= ctx->read_items;
 
+    ngx_http_zae_limit_trace3(ctx, "read: META %d, bucket %d, parent "
+                              "bucket %d", (int) ctx->slow->rd.has_meta,
+                              (int) ctx->slow->rd.has_bucket,
+                              (int) ctx->slow->rd.has_parent_bucket);
+
     return ngx_http_zae_limit_slow_next(ctx);
 }
 
@@ -505,6 +528,8 @@ ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx)
     case ZAE_WRITE_CONFLICT:
 
         if (ctx->conflicts++ < ZAE_PROTO_MAX_CONFLICT_RETRIES) {
+            ngx_http_zae_limit_trace1(ctx, "transaction conflict, retry %ui",
+                                      ctx->conflicts);
 
             b.data = call->body.data;
             b.len = call->body.len;
@@ -520,12 +545,16 @@ ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx)
     case ZAE_WRITE_CONDITION_FAILED:
 
         if (ctx->step == NGX_HTTP_ZAE_LIMIT_STEP_RETRY) {
+            ngx_http_zae_limit_trace(ctx, "retry condition failed: "
+                                     "rejected");
 
             (void) zae_proto_retry_reject(&ctx->slow->plan);
 
             return ngx_http_zae_limit_reject(ctx, ctx->slow->plan.statuses,
                                              ctx->slow->plan.nstatuses, NULL);
         }
+
+        ngx_http_zae_limit_trace(ctx, "write condition failed: retry");
 
         zae_buf_init(&b, &ctx->mem, 1024);
 
