@@ -24,9 +24,10 @@ static ngx_int_t ngx_http_zae_limit_slow_next(ngx_http_zae_limit_ctx_t *ctx);
 
 
 /*
- * The slow path (facts 3.3): limits from the config cache or one batch
- * read per entity, one batch read of META and the buckets, the compute
- * step, then one write (a transaction for child and parent).
+ * The slow path (docs/table-format.md 6.3 to 6.5): limits from the
+ * config cache or one batch read per entity, one batch read of META and
+ * the buckets, the compute step, then one write (a transaction for child
+ * and parent).
  */
 
 static ngx_int_t

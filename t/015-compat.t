@@ -1,8 +1,9 @@
 # Sharing the table with the Python library: the module consumes from a
-# bucket item written the way zae-limiter writes it (facts 1.3), honours
-# its stored parameters, keeps the hidden wcu limit alive without an
-# aggregator (no endless shard doubling), initialises a limit new to an
-# existing bucket, and resolves namespaces through the registry.
+# bucket item written the way zae-limiter writes it
+# (docs/table-format.md 4.4), honours its stored parameters, keeps the
+# hidden wcu limit alive without an aggregator (no endless shard
+# doubling), initialises a limit new to an existing bucket, and resolves
+# namespaces through the registry.
 
 use strict;
 use warnings;

@@ -195,8 +195,8 @@ int zae_ddb_batch_write_item_json(zae_buf_t *b,
 /* tables and streams */
 
 /*
- * The zae table of facts 1.1: PK/SK, GSI1..GSI4 (ALL, ALL, KEYS_ONLY,
- * KEYS_ONLY), LSI1..LSI5 when lsi is set (ALL, KEYS_ONLY, ALL,
+ * The table of docs/table-format.md 1: PK/SK, GSI1..GSI4 (ALL, ALL,
+ * KEYS_ONLY, KEYS_ONLY), LSI1..LSI5 when lsi is set (ALL, KEYS_ONLY, ALL,
  * KEYS_ONLY, ALL), PAY_PER_REQUEST, stream NEW_AND_OLD_IMAGES.
  */
 int zae_ddb_create_table_zae(zae_buf_t *b, const zae_str_t *table, int lsi);

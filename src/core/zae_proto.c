@@ -147,7 +147,8 @@ zae_proto_check_consume(zae_amount_t *consume, size_t n, zae_err_t *err)
 
 
 /*
- * The speculative UpdateItem (facts 3.2) with indexed placeholders:
+ * The speculative UpdateItem (docs/table-format.md 6.1) with indexed
+ * placeholders:
  *
  *   ADD #n0 :v0, #n1 :v1, ... (tk -n*1000, tc +n*1000 per limit), then
  *       the wcu pair (-1000, +1000)
@@ -694,8 +695,9 @@ zae_proto_spec_classify(zae_mem_t *mem, zae_amount_t *consume, size_t n,
     res->app_short = short_;
 
     /*
-     * Our fix (facts 3.7): wcu is short, but if its refill since rf
-     * covers a write, the table partition is not over 1000 writes/s:
+     * Our fix (docs/table-format.md 6.8): wcu is short, but if its
+     * refill since rf covers a write, the table partition is not over
+     * 1000 writes/s:
      * no shard doubling, the slow path refills wcu.  Only a wcu that
      * stays short after the refill is WCU_EXHAUSTED.
      */
@@ -947,14 +949,15 @@ zae_proto_read_decode(zae_mem_t *mem, zae_bucket_ref_t *ref,
 
 
 /*
- * The compute step of the slow path (facts 3.3).  For each entity and
- * each resolved limit: the bucket's stored state (tk at rf, cp/ra/rp),
- * or the config limit at full capacity when the limit or the bucket is
- * absent; refill and try-consume; the status of every resolved limit.
+ * The compute step of the slow path (docs/table-format.md 6.3).  For
+ * each entity and each resolved limit: the bucket's stored state (tk at
+ * rf, cp/ra/rp), or the config limit at full capacity when the limit or
+ * the bucket is absent; refill and try-consume; the status of every
+ * resolved limit.
  *
  * Our fixes: a limit absent from an existing bucket is marked is_new
- * and initialised by the Normal write (facts 4.5), and wcu is refilled
- * lazily like any other limit (facts 3.7).
+ * and initialised by the Normal write (docs/table-format.md 6.4), and
+ * wcu is refilled lazily like any other limit (6.8).
  */
 
 int
@@ -1147,7 +1150,7 @@ zae_proto_slow_compute(zae_mem_t *mem, zae_proto_entity_t *ents,
             it->has_wcu = (pl->tk_delta > 0);
         }
 
-        /* the ttl policy (facts 4.4) */
+        /* the ttl policy (docs/table-format.md 6.9) */
 
         if (e->source == ZAE_LEVEL_ENTITY) {
             it->remove_ttl = (it->kind == ZAE_WRITE_NORMAL);
@@ -1623,7 +1626,10 @@ zae_proto_write_decode(zae_mem_t *mem, const zae_ddb_http_resp_t *resp,
 }
 
 
-/* unconditional ADD #tk :sign*-a*1000, #tc :sign*a*1000 (facts 3.4, 3.5) */
+/*
+ * unconditional ADD #tk :sign*-a*1000, #tc :sign*a*1000
+ * (docs/table-format.md 6.6)
+ */
 
 static int
 zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref, zae_amount_t *a,

@@ -2,10 +2,10 @@
 /*
  * Copyright (C) zae-limit authors
  *
- * The zae-limiter acquire protocol (facts 3) as pure functions: build a
- * DynamoDB request body into a zae_buf_t, decode a response into a
- * struct and a decision.  No I/O; the clock is passed in (now_ms).
- * All memory comes from a zae_mem_t.
+ * The zae-limiter acquire protocol (docs/table-format.md 6) as pure
+ * functions: build a DynamoDB request body into a zae_buf_t, decode a
+ * response into a struct and a decision.  No I/O; the clock is passed
+ * in (now_ms).  All memory comes from a zae_mem_t.
  *
  * Flow driven by the caller (the nginx module):
  *
@@ -29,7 +29,8 @@
  *
  * Cascade: the same builders applied to the parent's bucket.
  *
- * Our compatible fixes of upstream defects (facts 14b):
+ * Our compatible fixes of upstream defects (docs/table-format.md 6
+ * describes the writes as we make them):
  *
  *   - expression placeholders are indexed (#n0, :v0), so any valid limit
  *     name works (upstream breaks on '-' and '.');
@@ -37,12 +38,13 @@
  *   - a limit that is resolved but absent from an existing bucket is
  *     initialised by the slow path's Normal write (SET of cp/ra/rp, ADD
  *     of tk = cp - consumed and tc = consumed, no floor clause), instead
- *     of failing for good (facts 4.5);
+ *     of failing for good (docs/table-format.md 6.4, 6.10);
  *
  *   - the hidden wcu limit is refilled lazily by slow-path Normal writes
  *     like any other limit (an ADD of its refill, no tc change), so that
  *     without an aggregator a bucket does not degrade into endless shard
- *     doubling (facts 3.7); a bucket without wcu fields gets them;
+ *     doubling (docs/table-format.md 6.8); a bucket without wcu fields
+ *     gets them;
  *
  *   - a fast-path CCF with wcu short is WCU_EXHAUSTED (shard doubling)
  *     only when a refill of wcu since rf would not cover the write, i.e.
@@ -90,7 +92,7 @@ typedef struct {
 } zae_amount_t;
 
 
-/* the fast path: the speculative UpdateItem (facts 3.2) */
+/* the fast path: the speculative UpdateItem (docs/table-format.md 6.1) */
 
 typedef enum {
     ZAE_SPEC_OK = 0,
@@ -161,7 +163,7 @@ int zae_proto_bump_shard_request(zae_buf_t *b, zae_bucket_ref_t *ref,
     int64_t old_count);
 
 
-/* the slow path (facts 3.3) */
+/* the slow path (docs/table-format.md 6.3 to 6.5) */
 
 #define ZAE_READ_META     0x01
 #define ZAE_READ_BUCKET   0x02
@@ -303,9 +305,9 @@ zae_proto_write_result_e zae_proto_write_decode(zae_mem_t *mem,
 
 /*
  * Unconditional UpdateItems: adjust ADDs tk -d*1000, tc +d*1000 for each
- * delta d != 0 (facts 3.4); rollback and compensation ADD tk +c*1000,
- * tc -c*1000 for each consumed c != 0 (facts 3.5).  ZAE_DECLINED when
- * nothing is to be written.
+ * delta d != 0; rollback and compensation ADD tk +c*1000, tc -c*1000
+ * for each consumed c != 0 (docs/table-format.md 6.6).  ZAE_DECLINED
+ * when nothing is to be written.
  */
 int zae_proto_adjust_request(zae_buf_t *b, zae_bucket_ref_t *ref,
     zae_amount_t *delta, size_t n);

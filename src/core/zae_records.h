@@ -5,7 +5,7 @@
  * Admin-side record codecs: timestamps, ULIDs, namespace ids, the
  * namespace forward/reverse records, the version record, audit events,
  * usage snapshot windows and updates, and the provisioner state item
- * (zae-limiter table, facts 1.2, 1.3, 7, 8, 9 and 10.2).
+ * (docs/table-format.md 2, 4.1, 4.2, 4.7 to 4.9, 7 and 8).
  *
  * Every item builder appends the DynamoDB JSON of the item, an object
  * such as {"PK":{"S":"_/SYSTEM#"},...}, to a zae_buf_t; callers embed
@@ -116,7 +116,7 @@ int zae_version_check(zae_version_record_t *v, const char *client,
     zae_err_t *err);
 
 
-/* audit events (facts 8) */
+/* audit events (docs/table-format.md 4.8, 8) */
 
 typedef struct {
     zae_str_t          name;
@@ -149,7 +149,7 @@ int zae_audit_details_names(zae_buf_t *b, zae_str_t *names, size_t n,
     zae_str_t *on_unavailable);
 
 
-/* usage snapshots (facts 7.2) */
+/* usage snapshots (docs/table-format.md 4.9, 7) */
 
 typedef struct {
     zae_str_t          nsid;

@@ -2,7 +2,7 @@
 /*
  * Copyright (C) zae-limit authors
  *
- * The zae-limiter table schema (facts 1.2, 1.3, 4.1, 15.1): key strings
+ * The zae-limiter table schema (docs/table-format.md 4, 5): key strings
  * of every record type with their GSI keys, the item codecs of buckets,
  * entity meta and limit configs, and limit resolution over the four
  * config levels.
@@ -183,7 +183,8 @@ zae_bucket_limit_t *zae_bucket_item_limit(zae_bucket_item_t *bucket,
     const u_char *name, size_t len);
 
 /*
- * The full item of a bucket Create (facts 1.3 order): keys from ns and
+ * The full item of a bucket Create (docs/table-format.md 4.4, in that
+ * order): keys from ns and
  * shard, every limit of bucket->limits, then wcu (bucket->wcu when
  * has_wcu, else at full value), parent_id only when not empty, ttl
  * only when has_ttl.
@@ -243,7 +244,7 @@ zae_av_t *zae_system_config_encode(zae_mem_t *mem, zae_str_t *ns,
 
 
 /*
- * Limit resolution (facts 4.1, in the documented order): entity/R,
+ * Limit resolution (docs/table-format.md 5, in that order): entity/R,
  * entity/_default_ (skipped when R is _default_), resource, system;
  * the first non-empty list wins.  Our choice: the inline limits= list
  * is the LAST fallback (source "inline"), as the upstream docs say.

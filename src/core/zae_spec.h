@@ -3,9 +3,9 @@
  * Copyright (C) zae-limit authors
  *
  * The streaming decoder of the answer to the fast path's speculative
- * UpdateItem (facts 3.2): yajl callbacks fill a zae_bucket_item_t
- * straight from the body, without an attribute-value tree, for the two
- * answers the fast path lives on:
+ * UpdateItem (docs/table-format.md 6.1): yajl callbacks fill a
+ * zae_bucket_item_t straight from the body, without an attribute-value
+ * tree, for the two answers the fast path lives on:
  *
  *   200  {"Attributes":{...ALL_NEW...}}
  *   4xx  {"__type":"...#ConditionalCheckFailedException",

@@ -4,7 +4,7 @@
  *
  * zae_proto: the acquire protocol's request bodies (exact expressions,
  * names and values) and the decisions taken on example answers, with
- * the numbers of facts 2 and 3.
+ * the numbers of docs/table-format.md 3 and 6.
  */
 
 
@@ -22,7 +22,10 @@ static zae_arena_t  arena;
 static zae_mem_t    mem;
 
 
-/* the example bucket of facts 1.3 (child key-1 of proj-1, no ttl) */
+/*
+ * the example bucket of docs/table-format.md 4.4 (child key-1 of
+ * proj-1, no ttl)
+ */
 
 #define BUCKET_ITEM(tk_rpm, wcu_tk, shards, extra)                           \
     "{\"PK\":{\"S\":\"szXjZ6M1yVc/BUCKET#key-1#gpt-4#0\"},"                  \
@@ -996,7 +999,7 @@ test_spec_stream(void)
 
     r = spec_both(200, "{\"Attributes\":" BUCKET_ITEM("18000", "999000", "1",
                                                       "") "}",
-                  a, 1, RF, 1, "ALL_NEW of facts 1.3");
+                  a, 1, RF, 1, "ALL_NEW of the example bucket");
     ok(r->decision == ZAE_SPEC_OK && r->bucket.nlimits == 2
        && r->bucket.has_wcu && r->bucket.wcu.tk == 999000
        && r->bucket.limits[1].cp == 3000000 && r->bucket.rf == RF
@@ -1281,7 +1284,7 @@ test_read(void)
 }
 
 
-/* facts 2.3: tk=-2500, cp=ra=5000, rp=60000, requesting 1 */
+/* docs/table-format.md 3: tk=-2500, cp=ra=5000, rp=60000, requesting 1 */
 
 static void
 test_compute_debt(void)
@@ -1493,7 +1496,7 @@ test_compute_no_wcu(void)
 }
 
 
-/* facts 4.5: a limit new to an existing bucket is initialised */
+/* docs/table-format.md 6.4: a limit new to an existing bucket is initialised */
 
 static void
 test_compute_new_limit(void)
@@ -1599,7 +1602,7 @@ test_compute_create(void)
         "\"GSI4PK\":{\"S\":\"" NS "\"},"
         "\"GSI4SK\":{\"S\":\"BUCKET#key-1#gpt-4#0\"}},"
         "\"ConditionExpression\":\"attribute_not_exists(PK)\"}",
-        "Create: the facts 1.3 bucket with wcu at full value, no ttl");
+        "Create: the example bucket with wcu at full value, no ttl");
 
     /* cascade: child Normal + parent Create in one transaction */
 
@@ -1615,7 +1618,8 @@ test_compute_create(void)
     ok(plan.items[1].cascade == 0 && plan.items[1].parent_id.len == 0,
        "parent: no cascade, no parent_id (even if it has a parent)");
     ok(plan.items[1].set_ttl, "parent on resource defaults: ttl");
-    is_int(plan.items[1].ttl, RF / 1000 + 672, "ttl vector of facts 2.3");
+    is_int(plan.items[1].ttl, RF / 1000 + 672,
+           "ttl vector of table-format.md section 3");
 
     zae_buf_init(&b, &mem, 0);
     ok(zae_proto_write_request(&b, &table, &ns, &plan, &op) == ZAE_OK
@@ -1624,7 +1628,7 @@ test_compute_create(void)
        && strstr((char *) b.data, "},{\"Put\":"),
        "Update of the child, then Put of the parent");
     ok(strstr((char *) b.data, "\"ttl\":{\"N\":\"1795445323\"}") != NULL,
-       "parent item carries the facts 1.3 ttl value");
+       "parent item carries the example's ttl value");
 
     /* a parent rejection rejects the whole acquire, child first */
 

@@ -244,7 +244,7 @@ test_items(void)
            "{\"S\":\"default\"},\"status\":{\"S\":\"active\"},\"created_at\":"
            "{\"S\":\"2026-11-23T14:37:30Z\"},\"GSI4PK\":{\"S\":\"_\"},"
            "\"GSI4SK\":{\"S\":\"_/SYSTEM#\"}}",
-           "namespace forward item equals facts example");
+           "namespace forward item equals zae-limiter's example");
 
     ns.status = (zae_str_t) S("deleted");
     ns.deleted_at = (zae_str_t) S("2026-11-24T00:00:00Z");
@@ -275,7 +275,7 @@ test_items(void)
            "\"updated_at\":{\"S\":\"2026-11-23T14:37:30Z\"},\"updated_by\":"
            "{\"S\":\"client:0.10.3\"},\"GSI4PK\":{\"S\":\"_\"},"
            "\"GSI4SK\":{\"S\":\"_/SYSTEM#\"}}",
-           "version item equals facts example");
+           "version item equals zae-limiter's example");
 
     v.lambda_version = null;
     zae_buf_init(&b, &mem, 16);
@@ -320,7 +320,7 @@ test_items(void)
            "{\"S\":\"block\"}}},\"ttl\":{\"N\":\"1803220650\"},\"GSI4PK\":"
            "{\"S\":\"szXjZ6M1yVc\"},\"GSI4SK\":"
            "{\"S\":\"szXjZ6M1yVc/AUDIT#$SYSTEM\"}}",
-           "audit item equals facts example");
+           "audit item equals zae-limiter's example");
 
     zae_buf_init(&d, &mem, 16);
     zae_audit_details_created(&d, &(zae_str_t) S("key-1"),
@@ -368,7 +368,7 @@ test_items(void)
            "{\"user-premium\":{\"L\":[{\"S\":\"gpt-4\"}]}}},\"last_applied\":"
            "{\"S\":\"2026-11-23T14:40:00.123456+00:00\"},\"applied_hash\":"
            "{\"S\":\"sha256:9f\"}}",
-           "provisioner item equals facts example");
+           "provisioner item equals zae-limiter's example");
 }
 
 

@@ -2,7 +2,8 @@
 /*
  * Copyright (C) zae-limit authors
  *
- * zae_schema: keys, item codecs against the example items of the facts
+ * zae_schema: keys, item codecs against zae-limiter's example items
+ * (docs/table-format.md 4)
  * sheet (1.3), limit resolution and the config BatchGetItem.
  */
 

@@ -198,7 +198,7 @@ sub delete_table {
 }
 
 
-# the zae-limiter table (facts 1.1): keys, GSI1..4, LSI1..5, stream
+# the zae-limiter table (docs/table-format.md 1): keys, GSI1..4, LSI1..5, stream
 
 sub zae_schema {
     my ($name) = @_;
@@ -274,9 +274,10 @@ sub _nsid {
 }
 
 
-# Creates the zae table the way zae-limiter does (facts 1.1, 9): the
-# schema, TTL on "ttl", the version record, and the namespace registered
-# with two conditional Puts in one TransactWriteItems.  Returns the nsid.
+# Creates the zae table the way zae-limiter does (docs/table-format.md 1
+# and 2): the schema, TTL on "ttl", the version record, and the
+# namespace registered with two conditional Puts in one
+# TransactWriteItems.  Returns the nsid.
 
 sub create_zae_table {
     my ($self, %args) = @_;

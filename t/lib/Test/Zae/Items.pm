@@ -1,8 +1,9 @@
 package Test::Zae::Items;
 
 # zae-limiter items written the way the Python library writes them
-# (facts 1.3), straight into DynamoDB Local: an independent oracle for
-# the module's reads and for checking what it writes.
+# (docs/table-format.md 4.4), straight into DynamoDB Local: an
+# independent oracle for the module's reads and for checking what it
+# writes.
 
 use strict;
 use warnings;
