@@ -439,6 +439,12 @@ ngx_http_zae_limit_resp(ngx_http_zae_limit_ddb_call_t *call,
 }
 
 
+/*
+ * NGX_OK when call i got a final answer; else the request is decided
+ * here (unavailable) and NGX_DECLINED tells the caller to stop: there is
+ * no answer to decode
+ */
+
 ngx_int_t
 ngx_http_zae_limit_call_failed(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i)
 {
@@ -450,9 +456,11 @@ ngx_http_zae_limit_call_failed(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i)
         return NGX_OK;
     }
 
-    return ngx_http_zae_limit_unavailable(ctx, "dynamodb %s failed: %V",
+    (void) ngx_http_zae_limit_unavailable(ctx, "dynamodb %s failed: %V",
                                           zae_ddb_op_name(call->op),
                                           &call->error);
+
+    return NGX_DECLINED;
 }
 
 

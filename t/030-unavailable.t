@@ -128,8 +128,16 @@ for my $fault (qw(refuse reset hang delay=2000 http500 throttle garbage
 {
     mode($fault);
 
+    my $from = $n->log_size;
+
     $r = req('/block/', 'u-1');
     is($r->{status}, 503, "$fault: block answers 503");
+
+    # one decision, one line: a failed call is not decoded as an answer
+
+    my @lines = $n->error_log($from) =~ /zae_limit: dynamodb unavailable: /g;
+    is(scalar @lines, 1, "$fault: unavailability logged once");
+
     like($r->{body} // '', qr/^\{"error": "rate_limiter_unavailable"/,
          "$fault: 503 JSON body");
     is($r->{headers}{'x-status'}, 'UNAVAILABLE_BLOCKED',
