@@ -42,15 +42,21 @@ ngx_str_t *
 ngx_http_zae_limit_key(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *entity,
     ngx_str_t *key)
 {
+    u_char  *p;
+
     key->len = ctx->nsid.len + 1 + entity->len + 1 + ctx->ref.resource.len;
     key->data = ngx_pnalloc(ctx->request->pool, key->len);
     if (key->data == NULL) {
         return NULL;
     }
 
-    ngx_sprintf(key->data, "%*s/%*s#%*s",
-                ctx->nsid.len, ctx->nsid.data, entity->len, entity->data,
-                ctx->ref.resource.len, ctx->ref.resource.data);
+    /* "nsid/entity#resource", copied: no format to parse per request */
+
+    p = ngx_cpymem(key->data, ctx->nsid.data, ctx->nsid.len);
+    *p++ = '/';
+    p = ngx_cpymem(p, entity->data, entity->len);
+    *p++ = '#';
+    ngx_memcpy(p, ctx->ref.resource.data, ctx->ref.resource.len);
 
     return key;
 }
@@ -61,6 +67,7 @@ ngx_http_zae_limit_key(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *entity,
 ngx_str_t *
 ngx_http_zae_limit_entity_key(ngx_http_zae_limit_ctx_t *ctx)
 {
+    u_char     *p;
     ngx_str_t  *key;
 
     key = &ctx->entity_key;
@@ -69,16 +76,15 @@ ngx_http_zae_limit_entity_key(ngx_http_zae_limit_ctx_t *ctx)
         return key;
     }
 
-    key->data = ngx_pnalloc(ctx->request->pool,
-                            ctx->nsid.len + 1 + ctx->ref.entity_id.len);
+    key->len = ctx->nsid.len + 1 + ctx->ref.entity_id.len;
+    key->data = ngx_pnalloc(ctx->request->pool, key->len);
     if (key->data == NULL) {
         return NULL;
     }
 
-    key->len = ngx_sprintf(key->data, "%*s/%*s",
-                           ctx->nsid.len, ctx->nsid.data,
-                           ctx->ref.entity_id.len, ctx->ref.entity_id.data)
-               - key->data;
+    p = ngx_cpymem(key->data, ctx->nsid.data, ctx->nsid.len);
+    *p++ = '/';
+    ngx_memcpy(p, ctx->ref.entity_id.data, ctx->ref.entity_id.len);
 
     return key;
 }
