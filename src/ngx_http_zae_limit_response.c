@@ -340,10 +340,13 @@ ngx_http_zae_limit_no_limits(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *entity)
                       "and resource \"%V\" at any level (entity, entity "
                       "default, resource, system of namespace \"%V\"%s): "
                       "set them with zae-admin or limits=%V",
-                      (ngx_str_t *) entity, (ngx_str_t *) &ctx->ref.resource,
-                      (ngx_str_t *) &ctx->ns_name,
+                      ngx_http_zae_limit_v(entity),
+                      ngx_http_zae_limit_v(&ctx->ref.resource),
+                      ngx_http_zae_limit_v(&ctx->ns_name),
                       ctx->zlcf->limits ? ", limits=" : "", &more);
     }
+
+    ngx_http_zae_limit_trace(ctx, "no limits at any level");
 
     ctx->status = NGX_HTTP_ZAE_LIMIT_NO_LIMITS;
 
@@ -415,8 +418,8 @@ ngx_http_zae_limit_unlimited(ngx_http_zae_limit_ctx_t *ctx,
         }
 
         p = ngx_sprintf(key.data, "%V#%V#%V", ek,
-                        (ngx_str_t *) &ctx->ref.resource,
-                        (ngx_str_t *) &ctx->consume[i].name);
+                        ngx_http_zae_limit_v(&ctx->ref.resource),
+                        ngx_http_zae_limit_v(&ctx->consume[i].name));
         key.len = p - key.data;
 
         if (ngx_http_zae_limit_cache_get(ctx->zmcf->shm_zone,
@@ -437,9 +440,10 @@ ngx_http_zae_limit_unlimited(ngx_http_zae_limit_ctx_t *ctx,
         ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
                       "zae_limit: limit \"%V\" is consumed but no level "
                       "limits it for entity \"%V\" and resource \"%V\": "
-                      "not limited", (ngx_str_t *) &ctx->consume[i].name,
-                      (ngx_str_t *) &ctx->ref.entity_id,
-                      (ngx_str_t *) &ctx->ref.resource);
+                      "not limited",
+                      ngx_http_zae_limit_v(&ctx->consume[i].name),
+                      ngx_http_zae_limit_v(&ctx->ref.entity_id),
+                      ngx_http_zae_limit_v(&ctx->ref.resource));
     }
 }
 
@@ -453,7 +457,6 @@ ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
     zae_str_t             c;
     zae_buf_t             b;
     ngx_str_t             more;
-    ngx_uint_t            mode;
     ngx_http_request_t   *r;
     u_char                cause[ZAE_ERR_LEN + 160];
 
@@ -477,27 +480,25 @@ ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "zae_limit: dynamodb unavailable: %V, entity \"%V\", "
-                      "resource \"%V\"%V", (ngx_str_t *) &c,
-                      (ngx_str_t *) &ctx->ref.entity_id,
-                      (ngx_str_t *) &ctx->ref.resource, &more);
+                      "resource \"%V\"%V", ngx_http_zae_limit_v(&c),
+                      ngx_http_zae_limit_v(&ctx->ref.entity_id),
+                      ngx_http_zae_limit_v(&ctx->ref.resource), &more);
     }
 
     ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
                                   NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_EVENTS, 1);
 
-    mode = ngx_http_zae_limit_policy(ctx);
+    if (ngx_http_zae_limit_policy(ctx) == NGX_HTTP_ZAE_LIMIT_ALLOW) {
+        ngx_http_zae_limit_trace(ctx, "unavailable: allowed");
 
-    ngx_http_zae_limit_trace1(ctx, "unavailable: %s",
-                              mode == NGX_HTTP_ZAE_LIMIT_ALLOW ? "allowed"
-                                                               : "blocked");
-
-    if (mode == NGX_HTTP_ZAE_LIMIT_ALLOW) {
         ctx->status = NGX_HTTP_ZAE_LIMIT_UNAVAILABLE_ALLOWED;
         ctx->rc = NGX_DECLINED;
         ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
                               NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_ALLOWED, 1);
         return NGX_OK;
     }
+
+    ngx_http_zae_limit_trace(ctx, "unavailable: blocked");
 
     ctx->status = NGX_HTTP_ZAE_LIMIT_UNAVAILABLE_BLOCKED;
 

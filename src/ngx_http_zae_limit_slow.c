@@ -276,6 +276,10 @@ ngx_http_zae_limit_slow_next(ngx_http_zae_limit_ctx_t *ctx)
 
     ngx_http_zae_limit_unlimited(ctx, &ctx->slow->limits[0]);
 
+    ngx_http_zae_limit_trace2(ctx, "compute: %s, %uz items",
+                              plan->rejected ? "rejected" : "write",
+                              plan->nitems);
+
     if (plan->rejected) {
         return ngx_http_zae_limit_reject(ctx, plan->statuses, plan->nstatuses,
                                          ents[0].bucket);
