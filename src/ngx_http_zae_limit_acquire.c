@@ -756,6 +756,9 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
         {
             return ngx_http_zae_limit_unavailable(ctx, "%s", err.msg);
         }
+
+        ngx_http_zae_limit_bad_names(ctx->request->connection->log,
+                                     &res->bucket);
     }
 
     res = &ctx->spec[0];

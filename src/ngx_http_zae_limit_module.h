@@ -363,6 +363,8 @@ void ngx_http_zae_limit_cleanup(void *data);
 ngx_str_t *ngx_http_zae_limit_key(ngx_http_zae_limit_ctx_t *ctx,
     zae_str_t *entity, ngx_str_t *key);
 ngx_str_t *ngx_http_zae_limit_entity_key(ngx_http_zae_limit_ctx_t *ctx);
+void ngx_http_zae_limit_bad_names(ngx_log_t *log,
+    zae_bucket_item_t *bucket);
 
 
 /* the acquire, precontent phase: ngx_http_zae_limit_acquire.c */

@@ -82,3 +82,46 @@ ngx_http_zae_limit_entity_key(ngx_http_zae_limit_ctx_t *ctx)
 
     return key;
 }
+
+
+/*
+ * Limits of a bucket read from the table whose names are not valid limit
+ * names were skipped by the decoder (a hostile or buggy writer could put
+ * CR LF into a name that would become a response header): one error line
+ * per worker every NGX_HTTP_ZAE_LIMIT_BAD_NAME_LOG seconds at most, with
+ * the count since the last line and the first name, escaped.
+ */
+
+#define NGX_HTTP_ZAE_LIMIT_BAD_NAME_LOG  10
+
+void
+ngx_http_zae_limit_bad_names(ngx_log_t *log, zae_bucket_item_t *bucket)
+{
+    size_t             len;
+    u_char            *p, buf[ZAE_JSON_ESCAPE_MAX * ZAE_NAME_MAX_LEN];
+    static time_t      last;
+    static ngx_uint_t  skipped;
+
+    if (bucket->bad_names == 0) {
+        return;
+    }
+
+    skipped += bucket->bad_names;
+
+    if (ngx_time() - last < NGX_HTTP_ZAE_LIMIT_BAD_NAME_LOG) {
+        return;
+    }
+
+    last = ngx_time();
+
+    len = ngx_min(bucket->bad_name.len, ZAE_NAME_MAX_LEN);
+    p = zae_json_escape(buf, bucket->bad_name.data, len);
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "zae_limit: skipped %ui limits of buckets read from "
+                  "DynamoDB: limit name not valid, e.g. \"%*s%s\"",
+                  skipped, p - buf, buf,
+                  bucket->bad_name.len > len ? "..." : "");
+
+    skipped = 0;
+}
