@@ -249,7 +249,7 @@ ngx_http_zae_limit_creds_fetch(ngx_http_zae_limit_creds_t *cr,
     u_char                         *p;
     size_t                          len;
     ngx_str_t                       host, head;
-    ngx_uint_t                      i;
+    ngx_uint_t                      i, v6;
     ngx_pool_t                     *pool;
     ngx_http_zae_limit_ddb_call_t  *call;
 
@@ -282,7 +282,7 @@ ngx_http_zae_limit_creds_fetch(ngx_http_zae_limit_creds_t *cr,
     /* the request */
 
     len = req->method.len + 1 + req->path.len
-          + sizeof(" HTTP/1.1" CRLF "Host: " CRLF) - 1 + req->host.len
+          + sizeof(" HTTP/1.1" CRLF "Host: []" CRLF) - 1 + req->host.len
           + sizeof(":65535") - 1
           + sizeof("Content-Length: 0" CRLF "Connection: close" CRLF CRLF)
           - 1;
@@ -296,10 +296,15 @@ ngx_http_zae_limit_creds_fetch(ngx_http_zae_limit_creds_t *cr,
         return NGX_ERROR;
     }
 
-    p = ngx_sprintf(head.data, "%*s %*s HTTP/1.1" CRLF "Host: %*s",
+    /* an IPv6 address goes in brackets: Host: [fd00:ec2::23] */
+
+    v6 = (ngx_strlchr(req->host.data, req->host.data + req->host.len, ':')
+          != NULL);
+
+    p = ngx_sprintf(head.data, "%*s %*s HTTP/1.1" CRLF "Host: %s%*s%s",
                     req->method.len, req->method.data,
-                    req->path.len, req->path.data,
-                    req->host.len, req->host.data);
+                    req->path.len, req->path.data, v6 ? "[" : "",
+                    req->host.len, req->host.data, v6 ? "]" : "");
 
     if (req->port != 80) {
         p = ngx_sprintf(p, ":%d", (int) req->port);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <arpa/inet.h>
 
 #include <openssl/crypto.h>
 #include <yajl/yajl_parse.h>
@@ -93,6 +94,8 @@ static void zae_creds_found_sink(void *ctx, zae_str_t *key,
     zae_str_t *value);
 static int zae_creds_path(zae_getenv_pt getenv_fn, void *env_ctx,
     const char *var, const char *name, char *buf, size_t size);
+static int zae_creds_http_host_allowed(const u_char *host, size_t len,
+    int bracketed);
 static int zae_creds_parse_url(zae_creds_provider_t *p, const char *url,
     size_t len, int ecs, zae_err_t *err);
 static int zae_creds_read_small(const char *path, u_char *buf, size_t size,
@@ -998,10 +1001,46 @@ zae_creds_region(zae_getenv_pt getenv_fn, void *env_ctx, const char *profile,
 
 /* http(s)://host[:port][/path] */
 
+/*
+ * The hosts the AWS SDKs let container credentials come from over plain
+ * http: "localhost", any IPv4 loopback (127.0.0.0/8), ::1, the ECS agent
+ * 169.254.170.2 and the EKS Pod Identity agent 169.254.170.23 and
+ * fd00:ec2::23.  The host is parsed as an address (IPv6 only inside
+ * brackets), so "127.evil.example" is a name, and refused.
+ */
+
+static int
+zae_creds_http_host_allowed(const u_char *host, size_t len, int bracketed)
+{
+    u_char  a4[4], a6[16];
+
+    static const u_char  ecs4[4] = { 169, 254, 170, 2 };
+    static const u_char  eks4[4] = { 169, 254, 170, 23 };
+    static const u_char  lo6[16] = { 0, 0, 0, 0, 0, 0, 0, 0,
+                                     0, 0, 0, 0, 0, 0, 0, 1 };
+    static const u_char  eks6[16] = { 0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0,
+                                      0, 0, 0, 0, 0, 0, 0, 0x23 };
+
+    if (bracketed) {
+        return inet_pton(AF_INET6, (const char *) host, a6) == 1
+               && (memcmp(a6, lo6, 16) == 0 || memcmp(a6, eks6, 16) == 0);
+    }
+
+    if (len == 9 && strncasecmp((const char *) host, "localhost", 9) == 0) {
+        return 1;
+    }
+
+    return inet_pton(AF_INET, (const char *) host, a4) == 1
+           && (a4[0] == 127 || memcmp(a4, ecs4, 4) == 0
+               || memcmp(a4, eks4, 4) == 0);
+}
+
+
 static int
 zae_creds_parse_url(zae_creds_provider_t *p, const char *url, size_t len,
     int ecs, zae_err_t *err)
 {
+    int          bracketed;
     size_t       i, hlen, plen;
     const char  *h, *path;
     unsigned     port;
@@ -1027,7 +1066,9 @@ zae_creds_parse_url(zae_creds_provider_t *p, const char *url, size_t len,
                            "or https", url);
     }
 
-    if (url[i] == '[') {
+    bracketed = (url[i] == '[');
+
+    if (bracketed) {
         h = url + i + 1;
 
         for (i++; i < len && url[i] != ']'; i++) {
@@ -1105,13 +1146,7 @@ zae_creds_parse_url(zae_creds_provider_t *p, const char *url, size_t len,
 
         /* plain http only to the container agent or loopback */
 
-        if (!((hlen == 9 && strncasecmp(h, "localhost", 9) == 0)
-              || (hlen == 3 && memcmp(h, "::1", 3) == 0)
-              || (hlen >= 4 && memcmp(h, "127.", 4) == 0)
-              || (hlen == 13 && memcmp(h, "169.254.170.2", 13) == 0)
-              || (hlen == 14 && memcmp(h, "169.254.170.23", 14) == 0)
-              || (hlen == 11 && strncasecmp(h, "fd00:ec2::23", 11) == 0)))
-        {
+        if (!zae_creds_http_host_allowed(p->host, hlen, bracketed)) {
             return zae_err_set(err, "credentials: container credentials "
                                "host \"%.*s\" is not allowed over http",
                                (int) hlen, h);

@@ -537,6 +537,53 @@ main(void)
     is_str(t_str(&req.url), "http://[::1]:99/c", "ipv6 url");
     is_str(t_str(&req.host), "::1", "ipv6 host");
 
+    /* the plain http allow-list: hosts parsed as addresses */
+
+    {
+        size_t       k;
+        const char  *allowed[] = {
+            "http://[fd00:ec2::23]/v1/credentials",
+            "http://[FD00:EC2:0::23]:80/c",
+            "http://169.254.170.23/v1/credentials",
+            "http://169.254.170.2/creds",
+            "http://127.0.0.1/c",
+            "http://127.200.3.4:8080/c",
+            "http://localhost:99/c",
+            "http://[0:0::1]/c",
+        };
+        const char  *refused[] = {
+            "http://127.evil.example/c",
+            "http://127.0.0.1.evil.example/c",
+            "http://[fd00:ec2::2]/c",
+            "http://[fd00:ec2::230]/c",
+            "http://169.254.170.20/c",
+            "http://169.254.170.233/c",
+            "http://[127.0.0.1]/c",
+            "http://127.1/c",
+            "http://[::ffff:127.0.0.1]/c",
+            "http://localhost.evil.example/c",
+        };
+
+        for (k = 0; k < sizeof(allowed) / sizeof(allowed[0]); k++) {
+            t_setenv(&env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", allowed[k]);
+            is_int(zae_creds_provider_init(&p, t_getenv, &env, NULL, &err),
+                   ZAE_AGAIN, "http allowed: %s", allowed[k]);
+        }
+
+        for (k = 0; k < sizeof(refused) / sizeof(refused[0]); k++) {
+            t_setenv(&env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", refused[k]);
+            is_int(zae_creds_provider_init(&p, t_getenv, &env, NULL, &err),
+                   ZAE_ERROR, "http refused: %s", refused[k]);
+            ok(strstr(err.msg, "is not allowed over http") != NULL,
+               "%s: message", refused[k]);
+        }
+
+        t_setenv(&env, "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                 "https://127.evil.example/c");
+        is_int(zae_creds_provider_init(&p, t_getenv, &env, NULL, &err),
+               ZAE_AGAIN, "https to a name starting with 127. is allowed");
+    }
+
     t_setenv(&env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", "ftp://x/");
     is_int(zae_creds_provider_init(&p, t_getenv, &env, NULL, &err),
            ZAE_ERROR, "ftp refused");
