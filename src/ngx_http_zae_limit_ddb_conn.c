@@ -190,6 +190,17 @@ ngx_http_zae_limit_ddb_parse_endpoint(ngx_conf_t *cf,
 
     /* IP literals, and names resolved once now like proxy_pass does */
 
+    if (!ddb->dest.literal
+        && !(n == 9 && ngx_strncasecmp(p, (u_char *) "localhost", 9) == 0))
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "zae_limit: endpoint host \"%V\" is resolved "
+                           "once, now, and its addresses never change: add "
+                           "a \"resolver\" to the http block (in AWS "
+                           "\"resolver 169.254.169.253;\")",
+                           &ddb->dest.host);
+    }
+
     ngx_memzero(&u, sizeof(ngx_url_t));
 
     u.url = rest;
