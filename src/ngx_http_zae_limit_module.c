@@ -583,6 +583,21 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     shm->max_deltas = (zmcf->max_deltas == NGX_CONF_UNSET_UINT)
                       ? 65536 : zmcf->max_deltas;
 
+    /* the zone's entries belong to one table: see init_zone */
+
+    len = zmcf->table.len + 1 + zmcf->ddb_conf.region.len + 1
+          + zmcf->ddb_conf.endpoint.len;
+
+    shm->owner.data = ngx_pnalloc(cf->pool, len);
+    if (shm->owner.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    shm->owner.len = ngx_sprintf(shm->owner.data, "%V %V %V", &zmcf->table,
+                                 &zmcf->ddb_conf.region,
+                                 &zmcf->ddb_conf.endpoint)
+                     - shm->owner.data;
+
     zmcf->shm_zone->init = ngx_http_zae_limit_init_zone;
     zmcf->shm_zone->data = shm;
 

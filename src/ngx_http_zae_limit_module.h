@@ -107,6 +107,7 @@ typedef struct {
     ngx_queue_t                  deltas_queue;
     ngx_uint_t                   ndeltas;
     ngx_http_zae_limit_metrics_t metrics;
+    ngx_str_t                    owner;      /* "table region endpoint" */
 } ngx_http_zae_limit_shctx_t;
 
 
@@ -114,6 +115,7 @@ typedef struct {
     ngx_http_zae_limit_shctx_t  *sh;
     ngx_slab_pool_t             *shpool;
     ngx_uint_t                   max_deltas;
+    ngx_str_t                    owner;      /* what the entries belong to */
 } ngx_http_zae_limit_shm_t;
 
 
