@@ -294,6 +294,7 @@ ngx_int_t
 ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
     const char *op, zae_buf_t *b)
 {
+    ngx_int_t                       rc;
     ngx_http_zae_limit_ddb_call_t  *call;
 
     if (b->failed) {
@@ -313,7 +314,18 @@ ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
     call->handler = ngx_http_zae_limit_call_done;
     call->data = ctx;
 
-    if (ngx_http_zae_limit_ddb_start(ctx->zmcf->ddb, call) != NGX_AGAIN) {
+    rc = ngx_http_zae_limit_ddb_start(ctx->zmcf->ddb, call);
+
+    if (rc == NGX_BUSY) {
+        ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                      NGX_HTTP_ZAE_LIMIT_M_DDB_BUSY, 1);
+        return ngx_http_zae_limit_unavailable(ctx,
+                                              "max_connections DynamoDB "
+                                              "connections in use and "
+                                              "max_waiting calls waiting");
+    }
+
+    if (rc != NGX_AGAIN) {
         return ngx_http_zae_limit_unavailable(ctx,
                                               "could not start a call");
     }

@@ -51,6 +51,14 @@ typedef struct {
                                                        SDK standard mode */
     ngx_uint_t                          keepalive;  /* idle connections
                                                        cached per worker */
+    ngx_uint_t                          max_connections; /* in use at once
+                                                       per worker; 0: no
+                                                       cap */
+    ngx_uint_t                          max_waiting; /* calls waiting for
+                                                       one of them, at most
+                                                       one attempt timeout;
+                                                       beyond: the start
+                                                       fails at once */
     ngx_flag_t                          ssl_verify; /* default on */
     ngx_str_t                           ssl_trusted_certificate;
                                                     /* empty: system bundle
@@ -149,6 +157,8 @@ void ngx_http_zae_limit_ddb_exit_process(ngx_cycle_t *cycle,
 
 /*
  * NGX_AGAIN: the handler will be called later, never synchronously;
+ * NGX_BUSY: max_connections connections are in use and max_waiting
+ * calls wait for one, the handler will not be called;
  * NGX_ERROR: could not start, the handler will not be called.
  */
 ngx_int_t ngx_http_zae_limit_ddb_start(ngx_http_zae_limit_ddb_t *ddb,

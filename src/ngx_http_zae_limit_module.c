@@ -230,6 +230,8 @@ ngx_http_zae_limit_create_main_conf(ngx_conf_t *cf)
     zmcf->ddb_conf.timeout = NGX_CONF_UNSET_MSEC;
     zmcf->ddb_conf.max_attempts = NGX_CONF_UNSET_UINT;
     zmcf->ddb_conf.keepalive = NGX_CONF_UNSET_UINT;
+    zmcf->ddb_conf.max_connections = NGX_CONF_UNSET_UINT;
+    zmcf->ddb_conf.max_waiting = NGX_CONF_UNSET_UINT;
     zmcf->ddb_conf.ssl_verify = NGX_CONF_UNSET;
     zmcf->ddb_conf.resolver_timeout = NGX_CONF_UNSET_MSEC;
 
@@ -248,6 +250,8 @@ ngx_http_zae_limit_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(zmcf->ddb_conf.timeout, 250);
     ngx_conf_init_uint_value(zmcf->ddb_conf.max_attempts, 3);
     ngx_conf_init_uint_value(zmcf->ddb_conf.keepalive, 32);
+    ngx_conf_init_uint_value(zmcf->ddb_conf.max_connections, 128);
+    ngx_conf_init_uint_value(zmcf->ddb_conf.max_waiting, 128);
     ngx_conf_init_value(zmcf->ddb_conf.ssl_verify, 1);
     ngx_conf_init_msec_value(zmcf->ddb_conf.resolver_timeout, 5000);
 
@@ -470,6 +474,26 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             zmcf->ddb_conf.keepalive = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max_connections=", 16) == 0) {
+            n = ngx_atoi(value[i].data + 16, value[i].len - 16);
+            if (n == NGX_ERROR || n > 65536) {
+                goto invalid;
+            }
+
+            zmcf->ddb_conf.max_connections = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max_waiting=", 12) == 0) {
+            n = ngx_atoi(value[i].data + 12, value[i].len - 12);
+            if (n == NGX_ERROR || n > 65536) {
+                goto invalid;
+            }
+
+            zmcf->ddb_conf.max_waiting = n;
             continue;
         }
 

@@ -851,7 +851,10 @@ static ngx_http_zae_limit_metric_desc_t  ngx_http_zae_limit_metric_descs[] = {
       "missing or invalid reconciliation values (estimate kept)" },
     { NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_EVENTS,
       "zae_limit_unavailable_total", NULL,
-      "acquires that could not reach DynamoDB" }
+      "acquires that could not reach DynamoDB" },
+    { NGX_HTTP_ZAE_LIMIT_M_DDB_BUSY,
+      "zae_limit_dynamodb_busy_total", NULL,
+      "calls refused at once: max_connections in use, max_waiting waiting" }
 };
 
 
