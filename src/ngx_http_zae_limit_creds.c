@@ -84,6 +84,13 @@ ngx_http_zae_limit_creds_init_process(ngx_cycle_t *cycle,
 
     if (rc == ZAE_OK) {
         cr->ready = 1;
+
+        if (cr->provider.source == ZAE_CREDS_SRC_PROFILE) {
+            /* the shared files: looked at again, see the handler */
+            ngx_http_zae_limit_creds_start(cr,
+                                           ZAE_CREDS_FILES_CHECK * 1000);
+        }
+
         return cr;
     }
 
@@ -205,6 +212,27 @@ ngx_http_zae_limit_creds_handler(ngx_event_t *ev)
 
     now = ngx_time();
     err.msg[0] = '\0';
+
+    if (cr->provider.source == ZAE_CREDS_SRC_PROFILE) {
+
+        /* an external refresher may rewrite the files: stat, re-read */
+
+        rc = zae_creds_files_check(&cr->provider, (int64_t) now, &err);
+
+        if (rc == ZAE_OK) {
+            ngx_log_error(NGX_LOG_NOTICE, ev->log, 0,
+                          "zae_limit: AWS credentials read again from the "
+                          "shared files");
+
+        } else if (rc == ZAE_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                          "zae_limit: AWS credentials: %s; the previous "
+                          "ones are kept", err.msg);
+        }
+
+        ngx_http_zae_limit_creds_start(cr, ZAE_CREDS_FILES_CHECK * 1000);
+        return;
+    }
 
     rc = zae_creds_next_request(&cr->provider, (int64_t) now, &req, &err);
 

@@ -371,6 +371,61 @@ main(void)
            "profile \"nobody\", container; instance metadata is disabled)",
            "message");
 
+    /* the shared files re-read when they change (issue 10 point 12) */
+
+    memset(&env, 0, sizeof(env));
+    cpath = t_file("rotating", "[default]\naws_access_key_id=AKIDOLD\n"
+                   "aws_secret_access_key=old\naws_session_token=tok1\n");
+    t_setenv(&env, "AWS_SHARED_CREDENTIALS_FILE", cpath);
+    t_setenv(&env, "AWS_CONFIG_FILE", "/nonexistent/config");
+
+    rc = zae_creds_provider_init(&p, t_getenv, &env, NULL, &err);
+    is_int(rc, ZAE_OK, "rotating: read");
+    is_str(t_str(&p.creds.access_key), "AKIDOLD", "rotating: old key");
+
+    p.files_read_at = 1000;
+    is_int(zae_creds_files_check(&p, 1005, &err), ZAE_DECLINED,
+           "unchanged files: not read again");
+
+    /* a refresher writes new temporary credentials (longer: new size) */
+
+    t_file("rotating", "[default]\naws_access_key_id=AKIDNEW2\n"
+           "aws_secret_access_key=new\naws_session_token=token2\n");
+    is_int(zae_creds_files_check(&p, 1010, &err), ZAE_OK,
+           "changed file: read again");
+    is_str(t_str(&p.creds.access_key), "AKIDNEW2", "rotating: new key");
+    is_str(t_str(&p.creds.secret_key), "new", "rotating: new secret");
+    is_str(t_str(&p.creds.session_token), "token2", "rotating: new token");
+    is_int(p.source, ZAE_CREDS_SRC_PROFILE, "rotating: still profile");
+
+    is_int(zae_creds_files_check(&p, 1020, &err), ZAE_DECLINED,
+           "then unchanged again");
+    is_int(zae_creds_files_check(&p, 1010 + ZAE_CREDS_FILES_RELOAD, &err),
+           ZAE_OK, "read again after ZAE_CREDS_FILES_RELOAD anyway");
+
+    /* a broken rewrite keeps the credentials in place */
+
+    t_file("rotating", "[default]\naws_access_key_id=AKIDPARTIAL\n");
+    is_int(zae_creds_files_check(&p, 2000, &err), ZAE_ERROR,
+           "partial credentials: error");
+    is_str(t_str(&p.creds.access_key), "AKIDNEW2", "old ones kept");
+    is_int(zae_creds_files_check(&p, 2010, &err), ZAE_DECLINED,
+           "the broken file is not read over and over");
+
+    unlink(cpath);
+    is_int(zae_creds_files_check(&p, 2020, &err), ZAE_ERROR,
+           "file gone: error");
+    ok(strstr(err.msg, "no longer has credentials") != NULL,
+       "file gone: message: %s", err.msg);
+    is_str(t_str(&p.creds.access_key), "AKIDNEW2", "old ones kept too");
+
+    memset(&env, 0, sizeof(env));
+    t_setenv(&env, "AWS_ACCESS_KEY_ID", "AKIDENV");
+    t_setenv(&env, "AWS_SECRET_ACCESS_KEY", "s");
+    zae_creds_provider_init(&p, t_getenv, &env, NULL, &err);
+    is_int(zae_creds_files_check(&p, 5000, &err), ZAE_DECLINED,
+           "environment credentials: nothing to re-read");
+
     /* HOME/.aws */
 
     memset(&env, 0, sizeof(env));
