@@ -1,14 +1,18 @@
 # zae-limit top-level Makefile
 #
 #   make                 deps + module + zae-admin + unit test binaries
+#   make build           the module and zae-admin only, with only their
+#                        build dependencies (for an install)
 #   make test            the whole suite under one prove run
 #   make test-asan       the same with ASan/UBSan builds
 #   make test-reliability  the reliability suites, long (docs/reliability.md)
 #   make fuzz            every t/fuzz/fuzz_*.c for FUZZ_SECONDS each
+#   make fuzz-ci         the same for FUZZ_CI_SECONDS (15) each, in CI
 #   make run             the demo gateway in the foreground
 #   make bench           benchmarks, see docs/benchmarks.md
 #   make bench-llm       LLM request/answer readers, instructions per byte
 #   make bench-sign      SigV4 and CRC-32 instructions under callgrind
+#   make bench-stream    streaming through zae_limit_llm vs proxy_pass
 #   make sigv4-vectors [VECTORS=DIR]   (default t/data/sigv4)
 #
 # docs/testing.md explains the targets and the variables.
@@ -20,6 +24,7 @@ CC           ?= gcc
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_LONG_SECONDS ?= 600
+FUZZ_CI_SECONDS ?= 15
 VECTORS      ?= t/data/sigv4
 PROVE_ARGS   ?=
 
@@ -48,12 +53,16 @@ MODULE_INPUTS := config $(wildcard src/*.c src/*.h src/core/*.c src/core/*.h)
 
 .SECONDARY:
 
-.PHONY: all deps module asan-module admin asan-admin unit test test-asan fuzz \
-        fuzz-long test-reliability run bench bench-sign bench-llm \
-        sigv4-vectors clean \
+.PHONY: all build deps module asan-module admin asan-admin unit test test-asan \
+        fuzz fuzz-long fuzz-ci test-reliability run bench bench-stream \
+        bench-sign bench-llm sigv4-vectors clean \
         FORCE
 
 all: deps module admin unit
+
+build:
+	@util/deps.sh build
+	@$(MAKE) --no-print-directory module admin
 
 
 # dependencies ------------------------------------------------------------
@@ -203,6 +212,10 @@ fuzz: deps $(FUZZ_BINS)
 fuzz-long:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_LONG_SECONDS)
 
+# what CI runs (.ci/run): every fuzzer briefly on its seed corpus
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CI_SECONDS)
+
 
 # the demo ------------------------------------------------------------------
 
@@ -226,6 +239,9 @@ $(B)/bench/spec_body: t/bench/spec_body.c $(CORE_OBJS)
 $(B)/bench/spec_decode: t/bench/spec_decode.c $(CORE_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ZCFLAGS) -o $@ $< $(CORE_OBJS) $(LIBS)
+
+bench-stream: deps module
+	@perl t/bench/stream.pl $(BENCH_STREAM_ARGS)
 
 bench: deps module $(B)/bench/spec_body
 	@t/bench/run.pl --module $(MODULE) --spec-body $(B)/bench/spec_body \

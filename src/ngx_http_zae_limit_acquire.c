@@ -25,6 +25,11 @@
 #define NGX_HTTP_ZAE_LIMIT_NSID_TTL      3600000
 
 
+/* per worker: invalid consume amounts, one line a second */
+
+static ngx_http_zae_limit_log_limit_t  ngx_http_zae_limit_amount_log;
+
+
 static ngx_int_t ngx_http_zae_limit_start(ngx_http_request_t *r,
     ngx_http_zae_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_zae_limit_nsid_lookup(
@@ -131,7 +136,7 @@ static ngx_int_t
 ngx_http_zae_limit_start(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
 {
     size_t                           len;
-    ngx_str_t                        entity, resource, ns, amount, key;
+    ngx_str_t                        entity, resource, ns, amount, key, more;
     ngx_uint_t                       i;
     zae_err_t                        err;
     ngx_http_zae_limit_consume_t    *c;
@@ -146,6 +151,12 @@ ngx_http_zae_limit_start(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
     {
         ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
         return NGX_OK;
+    }
+
+    if (entity.len == 0 && zlcf->empty_reject) {
+        zae_err_set(&err, "is empty");
+        return ngx_http_zae_limit_invalid(r, ctx, "entity_id", &entity,
+                                          &err);
     }
 
     if (entity.len == 0) {
@@ -206,16 +217,26 @@ ngx_http_zae_limit_start(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
                              &ctx->consume[i].amount, &err)
             != ZAE_OK)
         {
-            /* at most 64 bytes of the value, so the line stays whole */
+            /*
+             * the amount comes from the request (an estimate header):
+             * the client's mistake, a 400; at most 64 bytes of the value
+             * in the line, so that it stays whole, and one line a second
+             */
 
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "zae_limit: invalid consume amount \"%*s%s\" "
-                          "of limit \"%V\" in \"zae_limit\" directive",
-                          ngx_min(amount.len, 64), amount.data,
-                          amount.len > 64 ? "..." : "", &c[i].name);
-            ctx->status = NGX_HTTP_ZAE_LIMIT_INVALID;
-            ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            return NGX_OK;
+            if (ngx_http_zae_limit_log_limit(&ngx_http_zae_limit_amount_log,
+                                             &more)
+                == NGX_OK)
+            {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "zae_limit: invalid consume amount \"%*s%s\" "
+                              "of limit \"%V\" in \"zae_limit\" directive"
+                              "%V", ngx_min(amount.len, 64), amount.data,
+                              amount.len > 64 ? "..." : "", &c[i].name,
+                              &more);
+            }
+
+            return ngx_http_zae_limit_invalid(r, ctx, "consume amount",
+                                              &amount, &err);
         }
     }
 
@@ -314,6 +335,9 @@ ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
     call->handler = ngx_http_zae_limit_call_done;
     call->data = ctx;
 
+    /* the acquire's own line says why, at most one per request */
+    call->log_level = NGX_LOG_INFO;
+
     rc = ngx_http_zae_limit_ddb_start(ctx->zmcf->ddb, call);
 
     if (rc == NGX_BUSY) {
@@ -326,8 +350,9 @@ ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
     }
 
     if (rc != NGX_AGAIN) {
-        return ngx_http_zae_limit_unavailable(ctx,
-                                              "could not start a call");
+        return ngx_http_zae_limit_unavailable(ctx, "could not start a call%s%V",
+                                              call->error.len ? ": " : "",
+                                              &call->error);
     }
 
     ctx->pending++;
@@ -430,6 +455,20 @@ ngx_http_zae_limit_next(ngx_http_zae_limit_ctx_t *ctx)
     ngx_http_zae_limit_ddb_call_t  *call;
 
     call = &ctx->call[0];
+
+    if (call->rc == NGX_OK && call->status == 400
+        && call->error_type.len == sizeof("ResourceNotFoundException") - 1
+        && ngx_strncmp(call->error_type.data, "ResourceNotFoundException",
+                       call->error_type.len)
+           == 0)
+    {
+        return ngx_http_zae_limit_unavailable(ctx,
+                                  "table \"%V\" not found at %V (region %V): "
+                                  "run zae-admin deploy", &ctx->zmcf->table,
+                                  ngx_http_zae_limit_ddb_endpoint(
+                                                            ctx->zmcf->ddb),
+                                  &ctx->zmcf->ddb_conf.region);
+    }
 
     switch (ctx->step) {
 

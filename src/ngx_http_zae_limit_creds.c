@@ -97,10 +97,13 @@ ngx_http_zae_limit_creds_init_process(ngx_cycle_t *cycle,
     if (rc == ZAE_AGAIN) {
 
         if (cr->provider.source == ZAE_CREDS_SRC_IMDS && !conf->imds) {
-            ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+            ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
                           "zae_limit: no AWS credentials in the environment "
                           "or the shared files, and EC2 instance metadata "
-                          "is off; DynamoDB calls are disabled");
+                          "is off; DynamoDB calls are disabled: declare "
+                          "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                          "with \"env\" lines in the main context, or "
+                          "AWS_SHARED_CREDENTIALS_FILE, or set imds=on");
             return cr;
         }
 
@@ -111,11 +114,11 @@ ngx_http_zae_limit_creds_init_process(ngx_cycle_t *cycle,
         return cr;
     }
 
-    ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+    ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
                   "zae_limit: no AWS credentials (%s); DynamoDB calls are "
-                  "disabled, declare AWS_ACCESS_KEY_ID and "
-                  "AWS_SECRET_ACCESS_KEY with the \"env\" directive",
-                  err.msg);
+                  "disabled: declare AWS_ACCESS_KEY_ID and "
+                  "AWS_SECRET_ACCESS_KEY with \"env\" lines in the main "
+                  "context, or AWS_SHARED_CREDENTIALS_FILE", err.msg);
 
     return cr;
 }

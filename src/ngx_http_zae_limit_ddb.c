@@ -195,6 +195,13 @@ ngx_http_zae_limit_ddb_ready(ngx_http_zae_limit_ddb_t *ddb)
 }
 
 
+ngx_str_t *
+ngx_http_zae_limit_ddb_endpoint(ngx_http_zae_limit_ddb_t *ddb)
+{
+    return &ddb->endpoint;
+}
+
+
 ngx_int_t
 ngx_http_zae_limit_ddb_start(ngx_http_zae_limit_ddb_t *ddb,
     ngx_http_zae_limit_ddb_call_t *call)
@@ -222,6 +229,8 @@ ngx_http_zae_limit_ddb_start(ngx_http_zae_limit_ddb_t *ddb,
     if (ngx_http_zae_limit_ddb_ready(ddb) != NGX_OK) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, call->log, 0,
                        "zae_limit: ddb call without credentials");
+        ngx_str_set(&call->error, "no AWS credentials (see the error "
+                    "logged at the worker's start)");
         return NGX_ERROR;
     }
 
@@ -700,6 +709,7 @@ ngx_http_zae_limit_ddb_fail(ngx_http_zae_limit_ddb_op_t *op,
     va_list                         args;
     int64_t                         delay;
     ngx_int_t                       rc;
+    ngx_uint_t                      level;
     zae_retry_class_e               cls;
     ngx_http_zae_limit_ddb_t       *ddb;
     ngx_http_zae_limit_ddb_call_t  *call;
@@ -791,7 +801,9 @@ ngx_http_zae_limit_ddb_fail(ngx_http_zae_limit_ddb_op_t *op,
         ngx_str_null(&call->response);
     }
 
-    ngx_log_error(NGX_LOG_ERR, call->log, 0,
+    level = call->log_level ? call->log_level : NGX_LOG_ERR;
+
+    ngx_log_error(level, call->log, 0,
                   "zae_limit: DynamoDB \"%V\" failed after %ui attempt%s: "
                   "%*s", &op->target, call->attempts,
                   call->attempts == 1 ? "" : "s", p - msg, msg);

@@ -104,6 +104,9 @@ struct ngx_http_zae_limit_ddb_call_s {
                                                      plus backoff allowance */
     ngx_http_zae_limit_ddb_handler_pt   handler;  /* called exactly once
                                                      unless cancelled */
+    ngx_uint_t                          log_level; /* of the line that says
+                                                     the call gave up;
+                                                     0: NGX_LOG_ERR */
     void                               *data;
 
     /* results, valid in the handler */
@@ -172,6 +175,9 @@ void ngx_http_zae_limit_ddb_cancel(ngx_http_zae_limit_ddb_call_t *call);
 
 /* NGX_OK when credentials are available, else NGX_DECLINED */
 ngx_int_t ngx_http_zae_limit_ddb_ready(ngx_http_zae_limit_ddb_t *ddb);
+
+/* the endpoint's URL, for messages */
+ngx_str_t *ngx_http_zae_limit_ddb_endpoint(ngx_http_zae_limit_ddb_t *ddb);
 
 /*
  * A plain HTTP request that is not a DynamoDB call (a credentials

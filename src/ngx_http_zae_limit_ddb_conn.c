@@ -536,6 +536,7 @@ ngx_http_zae_limit_ddb_test_connect(ngx_http_zae_limit_ddb_op_t *op,
     ngx_connection_t *c)
 {
     int        err;
+    u_char    *p, text[128];
     socklen_t  len;
 
     err = 0;
@@ -546,8 +547,14 @@ ngx_http_zae_limit_ddb_test_connect(ngx_http_zae_limit_ddb_op_t *op,
     }
 
     if (err) {
-        ngx_log_error(NGX_LOG_ERR, c->log, err,
-                      "zae_limit: connect() to %V failed", op->peer.name);
+
+        /* the call's own failure says it, with the system's words */
+
+        p = ngx_strerror(err, text, sizeof(text));
+
+        ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_REFUSED, 0, NULL,
+                                    "connect() to %V failed (%d: %*s)",
+                                    op->peer.name, err, p - text, text);
         return NGX_ERROR;
     }
 
@@ -758,9 +765,6 @@ ngx_http_zae_limit_ddb_write_handler(ngx_event_t *wev)
     if (op->state == NGX_HTTP_ZAE_LIMIT_DDB_CONNECTING) {
 
         if (ngx_http_zae_limit_ddb_test_connect(op, c) != NGX_OK) {
-            ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_REFUSED, 0, NULL,
-                                        "connect() to %V failed",
-                                        op->peer.name);
             return;
         }
 
@@ -785,11 +789,7 @@ ngx_http_zae_limit_ddb_read_handler(ngx_event_t *rev)
 
     if (op->state == NGX_HTTP_ZAE_LIMIT_DDB_CONNECTING) {
 
-        if (ngx_http_zae_limit_ddb_test_connect(op, c) != NGX_OK) {
-            ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_REFUSED, 0, NULL,
-                                        "connect() to %V failed",
-                                        op->peer.name);
-        }
+        (void) ngx_http_zae_limit_ddb_test_connect(op, c);
 
         /* else the write event follows */
 

@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_zae_limit_module.h"
+#include "zae_body.h"
 
 
 static ngx_int_t ngx_http_zae_limit_add_variables(ngx_conf_t *cf);
@@ -27,8 +28,16 @@ static char *ngx_http_zae_limit_reconcile(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_zae_limit_namespace(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_zae_limit_headers(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_zae_limit_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_zae_limit_key_hash(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_zae_limit_key_hash_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static void ngx_http_zae_limit_check_creds(ngx_conf_t *cf,
+    ngx_http_zae_limit_main_conf_t *zmcf);
 static ngx_int_t ngx_http_zae_limit_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_zae_limit_init_process(ngx_cycle_t *cycle);
 static void ngx_http_zae_limit_exit_process(ngx_cycle_t *cycle);
@@ -46,6 +55,14 @@ static ngx_conf_enum_t  ngx_http_zae_limit_log_levels[] = {
 static ngx_conf_enum_t  ngx_http_zae_limit_on_unavailable[] = {
     { ngx_string("allow"), NGX_HTTP_ZAE_LIMIT_ALLOW },
     { ngx_string("block"), NGX_HTTP_ZAE_LIMIT_BLOCK },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_zae_limit_error_formats[] = {
+    { ngx_string("zae"), ZAE_BODY_ZAE },
+    { ngx_string("openai"), ZAE_BODY_OPENAI },
+    { ngx_string("anthropic"), ZAE_BODY_ANTHROPIC },
     { ngx_null_string, 0 }
 };
 
@@ -114,17 +131,31 @@ static ngx_command_t  ngx_http_zae_limit_commands[] = {
       NULL },
 
     { ngx_string("zae_limit_headers"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_zae_limit_headers,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_zae_limit_loc_conf_t, headers),
+      0,
       NULL },
+
+    { ngx_string("zae_limit_error_format"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_zae_limit_loc_conf_t, error_format),
+      &ngx_http_zae_limit_error_formats },
 
     { ngx_string("zae_limit_rollback"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_zae_limit_loc_conf_t, rollback),
+      NULL },
+
+    { ngx_string("zae_limit_key_hash"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_zae_limit_key_hash,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("zae_limit_metrics"),
@@ -181,6 +212,9 @@ static ngx_http_variable_t  ngx_http_zae_limit_vars[] = {
     { ngx_string("zae_limit_source"), NULL,
       ngx_http_zae_limit_source_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("zae_limit_key_hash"), NULL,
+      ngx_http_zae_limit_key_hash_variable, 0, 0, 0 },
+
       ngx_http_null_variable
 };
 
@@ -188,9 +222,18 @@ static ngx_http_variable_t  ngx_http_zae_limit_vars[] = {
 static ngx_int_t
 ngx_http_zae_limit_add_variables(ngx_conf_t *cf)
 {
+    return ngx_http_zae_limit_add_vars(cf, ngx_http_zae_limit_vars);
+}
+
+
+/* adds a null-terminated table of variables (this module's, the llm's) */
+
+ngx_int_t
+ngx_http_zae_limit_add_vars(ngx_conf_t *cf, ngx_http_variable_t *vars)
+{
     ngx_http_variable_t  *var, *v;
 
-    for (v = ngx_http_zae_limit_vars; v->name.len; v++) {
+    for (v = vars; v->name.len; v++) {
         var = ngx_http_add_variable(cf, &v->name, v->flags);
         if (var == NULL) {
             return NGX_ERROR;
@@ -286,6 +329,7 @@ ngx_http_zae_limit_create_loc_conf(ngx_conf_t *cf)
     zlcf->limit_log_level = NGX_CONF_UNSET_UINT;
     zlcf->dry_run = NGX_CONF_UNSET;
     zlcf->headers = NGX_CONF_UNSET;
+    zlcf->error_format = NGX_CONF_UNSET_UINT;
     zlcf->rollback = NGX_CONF_UNSET;
 
     return zlcf;
@@ -298,19 +342,59 @@ ngx_http_zae_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_zae_limit_loc_conf_t *prev = parent;
     ngx_http_zae_limit_loc_conf_t *conf = child;
 
+    ngx_uint_t                       i, j;
+    ngx_http_zae_limit_consume_t    *c;
+    ngx_http_zae_limit_reconcile_t  *rc;
+
     if (conf->entity == NULL) {
         conf->entity = prev->entity;
         conf->resource = prev->resource;
         conf->consume = prev->consume;
         conf->limits = prev->limits;
+        conf->consume_text = prev->consume_text;
+        conf->empty_reject = prev->empty_reject;
     }
 
     if (conf->reconcile == NULL) {
         conf->reconcile = prev->reconcile;
     }
 
+    /* a reconciliation of a limit the location does not consume */
+
+    if (conf->reconcile && conf->consume) {
+        rc = conf->reconcile->elts;
+        c = conf->consume->elts;
+
+        for (i = 0; i < conf->reconcile->nelts; i++) {
+
+            for (j = 0; j < conf->consume->nelts; j++) {
+                if (c[j].name.len == rc[i].name.len
+                    && ngx_strncmp(c[j].name.data, rc[i].name.data,
+                                   rc[i].name.len) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (j == conf->consume->nelts) {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "\"zae_limit_reconcile %V\" in %V:%ui "
+                              "reconciles a limit that \"zae_limit\" does "
+                              "not consume (consume=%V)", &rc[i].name,
+                              &rc[i].file, rc[i].line,
+                              &conf->consume_text);
+                return NGX_CONF_ERROR;
+            }
+        }
+    }
+
     if (conf->namespace == NULL) {
         conf->namespace = prev->namespace;
+    }
+
+    if (conf->key_hash == NULL) {
+        conf->key_hash = prev->key_hash;
+        conf->key_secret = prev->key_secret;
     }
 
     ngx_conf_merge_uint_value(conf->on_unavailable, prev->on_unavailable,
@@ -318,9 +402,17 @@ ngx_http_zae_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->status_code, prev->status_code,
                               NGX_HTTP_TOO_MANY_REQUESTS);
     ngx_conf_merge_uint_value(conf->limit_log_level, prev->limit_log_level,
-                              NGX_LOG_WARN);
+                              NGX_LOG_ERR);
     ngx_conf_merge_value(conf->dry_run, prev->dry_run, 0);
-    ngx_conf_merge_value(conf->headers, prev->headers, 1);
+    if (conf->headers == NGX_CONF_UNSET) {
+        conf->header_requests = prev->header_requests;
+        conf->header_tokens = prev->header_tokens;
+    }
+
+    ngx_conf_merge_value(conf->headers, prev->headers,
+                         NGX_HTTP_ZAE_LIMIT_HEADERS_ON);
+    ngx_conf_merge_uint_value(conf->error_format, prev->error_format,
+                              ZAE_BODY_ZAE);
     ngx_conf_merge_value(conf->rollback, prev->rollback, 1);
 
     return NGX_CONF_OK;
@@ -335,6 +427,7 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     u_char                    *p;
     size_t                     len;
     ssize_t                    size;
+    const char                *rule;
     ngx_int_t                  n;
     ngx_str_t                 *value, name, s;
     zae_err_t                  err;
@@ -350,6 +443,7 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     name.len = 0;
     size = 0;
+    rule = NULL;
 
     for (i = 1; i < cf->args->nelts; i++) {
 
@@ -374,6 +468,8 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             zmcf->ddb_conf.region.len = value[i].len - 7;
 
             if (zmcf->ddb_conf.region.len == 0) {
+                rule = "a region is lowercase letters, digits and \"-\", "
+                       "e.g. \"us-east-1\"";
                 goto invalid;
             }
 
@@ -384,6 +480,8 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')
                       || *p == '-'))
                 {
+                    rule = "a region is lowercase letters, digits and "
+                           "\"-\", e.g. \"us-east-1\"";
                     goto invalid;
                 }
             }
@@ -420,6 +518,8 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             p = (u_char *) ngx_strchr(name.data, ':');
 
+            rule = "expected zone=name:size, e.g. zone=zae_limit:10m";
+
             if (p == NULL) {
                 goto invalid;
             }
@@ -437,7 +537,9 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             if (size < (ssize_t) (8 * ngx_pagesize)) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "zone \"%V\" is too small", &value[i]);
+                                   "zone \"%V\" is too small: the minimum "
+                                   "is %uzk (8 memory pages)", &value[i],
+                                   8 * ngx_pagesize / 1024);
                 return NGX_CONF_ERROR;
             }
 
@@ -450,6 +552,7 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             ms = ngx_parse_time(&s, 0);
             if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
+                rule = "timeout is a time above 0, e.g. 250ms or 1s";
                 goto invalid;
             }
 
@@ -460,6 +563,7 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "max_attempts=", 13) == 0) {
             n = ngx_atoi(value[i].data + 13, value[i].len - 13);
             if (n == NGX_ERROR || n < 1 || n > 10) {
+                rule = "max_attempts is a number from 1 to 10";
                 goto invalid;
             }
 
@@ -470,6 +574,7 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "keepalive=", 10) == 0) {
             n = ngx_atoi(value[i].data + 10, value[i].len - 10);
             if (n == NGX_ERROR || n > 4096) {
+                rule = "keepalive is a number from 0 to 4096";
                 goto invalid;
             }
 
@@ -503,6 +608,7 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             ms = ngx_parse_time(&s, 0);
             if (ms == (ngx_msec_t) NGX_ERROR) {
+                rule = "config_cache is a time, e.g. 60s; 0 turns it off";
                 goto invalid;
             }
 
@@ -516,6 +622,7 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             ms = ngx_parse_time(&s, 0);
             if (ms == (ngx_msec_t) NGX_ERROR || ms == 0 || ms > 60000) {
+                rule = "flush_interval is a time above 0 and at most 60s";
                 goto invalid;
             }
 
@@ -526,6 +633,7 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "max_pending=", 12) == 0) {
             n = ngx_atoi(value[i].data + 12, value[i].len - 12);
             if (n == NGX_ERROR || n < 1) {
+                rule = "max_pending is a number above 0";
                 goto invalid;
             }
 
@@ -557,6 +665,13 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             zmcf->ddb_conf.ssl_trusted_certificate.data = value[i].data + 24;
             zmcf->ddb_conf.ssl_trusted_certificate.len = value[i].len - 24;
             continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "ssl_verify=", 11) == 0
+            || ngx_strncmp(value[i].data, "imds=", 5) == 0)
+        {
+            rule = "accepted values are \"on\" and \"off\"";
+            goto invalid;
         }
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -644,7 +759,7 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
+                       "invalid parameter \"%V\": %s", &value[i], rule);
 
     return NGX_CONF_ERROR;
 }
@@ -715,6 +830,20 @@ ngx_http_zae_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             continue;
+
+        } else if (ngx_strcmp(value[i].data, "empty=skip") == 0) {
+            zlcf->empty_reject = 0;
+            continue;
+
+        } else if (ngx_strcmp(value[i].data, "empty=reject") == 0) {
+            zlcf->empty_reject = 1;
+            continue;
+
+        } else if (ngx_strncmp(value[i].data, "empty=", 6) == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\": accepted values "
+                               "are \"skip\" and \"reject\"", &value[i]);
+            return NGX_CONF_ERROR;
 
         } else {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -814,6 +943,8 @@ ngx_http_zae_limit_parse_consume(ngx_conf_t *cf,
 
     p = value->data;
     last = value->data + value->len;
+
+    zlcf->consume_text = *value;
 
     while (p < last) {
         comma = ngx_strlchr(p, last, ',');
@@ -959,6 +1090,8 @@ ngx_http_zae_limit_reconcile(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     rc->name = value[1];
+    rc->file = cf->conf_file->file.name;
+    rc->line = cf->conf_file->line;
 
     ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
 
@@ -1018,15 +1151,232 @@ ngx_http_zae_limit_namespace(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* zae_limit_headers on | off | openai [limit=requests] [limit=tokens] */
+
+static char *
+ngx_http_zae_limit_headers(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_zae_limit_loc_conf_t *zlcf = conf;
+
+    u_char      *eq;
+    ngx_str_t   *value, name, *dst;
+    ngx_uint_t   i;
+    zae_err_t    err;
+
+    if (zlcf->headers != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "on") == 0) {
+        zlcf->headers = NGX_HTTP_ZAE_LIMIT_HEADERS_ON;
+
+    } else if (ngx_strcmp(value[1].data, "off") == 0) {
+        zlcf->headers = 0;
+
+    } else if (ngx_strcmp(value[1].data, "openai") == 0) {
+        zlcf->headers = NGX_HTTP_ZAE_LIMIT_HEADERS_OPENAI;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\", it must be \"on\", "
+                           "\"off\" or \"openai\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts > 2
+        && zlcf->headers != NGX_HTTP_ZAE_LIMIT_HEADERS_OPENAI)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\": limits are mapped "
+                           "only by \"openai\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        eq = ngx_strlchr(value[i].data, value[i].data + value[i].len, '=');
+
+        if (eq == NULL) {
+            goto invalid;
+        }
+
+        name.data = value[i].data;
+        name.len = eq - value[i].data;
+
+        if (ngx_strcmp(eq + 1, "requests") == 0) {
+            dst = &zlcf->header_requests;
+
+        } else if (ngx_strcmp(eq + 1, "tokens") == 0) {
+            dst = &zlcf->header_tokens;
+
+        } else {
+            goto invalid;
+        }
+
+        if (dst->len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate \"%s\" in \"%V\"", eq + 1,
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (zae_validate_limit_name(name.data, name.len, &err) != ZAE_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid limit name in \"%V\": %s",
+                               &value[i], err.msg);
+            return NGX_CONF_ERROR;
+        }
+
+        *dst = name;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\", it must be "
+                       "limit=requests or limit=tokens", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
 static char *
 ngx_http_zae_limit_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_core_loc_conf_t        *clcf;
+    ngx_http_zae_limit_main_conf_t  *zmcf;
+
+    zmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_zae_limit_module);
+
+    if (!zmcf->configured) {
+        return "requires \"zae_limit_dynamodb\" before it in the http block";
+    }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_zae_limit_metrics_handler;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * zae_limit_key_hash $http_x_api_key secret_file=PATH: the secret is
+ * read once here (by the master, so the file can stay root's own), kept
+ * as its keyed HMAC state
+ */
+
+static char *
+ngx_http_zae_limit_key_hash(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_zae_limit_loc_conf_t *zlcf = conf;
+
+    ngx_str_t                         *value, path;
+    zae_err_t                          err;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (zlcf->key_hash) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strncmp(value[2].data, "secret_file=", 12) != 0
+        || value[2].len == 12)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\": expected "
+                           "secret_file=PATH", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    path.data = value[2].data + 12;
+    path.len = value[2].len - 12;
+
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    zlcf->key_secret = ngx_pcalloc(cf->pool, sizeof(zae_key_secret_t));
+    if (zlcf->key_secret == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (zae_key_secret_read(zlcf->key_secret, (char *) path.data, &err)
+        != ZAE_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid secret_file: %s", err.msg);
+        return NGX_CONF_ERROR;
+    }
+
+    zlcf->key_hash = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (zlcf->key_hash == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = zlcf->key_hash;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* $zae_limit_key_hash: "kh_" + base64url(HMAC-SHA-256), empty if no key */
+
+static ngx_int_t
+ngx_http_zae_limit_key_hash_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                         *p;
+    ngx_str_t                       key;
+    ngx_http_zae_limit_loc_conf_t  *zlcf;
+
+    zlcf = ngx_http_get_module_loc_conf(r, ngx_http_zae_limit_module);
+
+    if (zlcf->key_hash == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    if (ngx_http_complex_value(r, zlcf->key_hash, &key) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    if (key.len == 0) {
+
+        /* no key: an empty entity, which zae_limit's empty= decides */
+
+        v->len = 0;
+        v->data = (u_char *) "";
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, ZAE_KEY_HASH_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (zae_key_hash(zlcf->key_secret, key.data, key.len, p) != ZAE_OK) {
+        return NGX_ERROR;
+    }
+
+    v->len = ZAE_KEY_HASH_LEN;
+    v->data = p;
+
+    return NGX_OK;
 }
 
 
@@ -1063,6 +1413,8 @@ ngx_http_zae_limit_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    ngx_http_zae_limit_check_creds(cf, zmcf);
+
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
     /*
@@ -1086,6 +1438,74 @@ ngx_http_zae_limit_init(ngx_conf_t *cf)
     *h = ngx_http_zae_limit_log_handler;
 
     return ngx_http_zae_limit_filter_init(cf);
+}
+
+
+/*
+ * nginx clears the workers' environment but for the "env" directives
+ * (main context): without one that brings a credential source, every
+ * call would fail; nginx -t says so and how to fix it (the worker says
+ * it again at error level when it starts)
+ */
+
+static void
+ngx_http_zae_limit_check_creds(ngx_conf_t *cf,
+    ngx_http_zae_limit_main_conf_t *zmcf)
+{
+    size_t            len;
+    ngx_str_t        *var;
+    ngx_uint_t        i, j;
+    ngx_core_conf_t  *ccf;
+
+    static const char  *sources[] = {
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "HOME",
+        NULL
+    };
+
+    if (zmcf->ddb_conf.imds) {
+        return;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cf->cycle->conf_ctx,
+                                           ngx_core_module);
+    var = ccf->env.elts;
+
+    for (i = 0; i < ccf->env.nelts; i++) {
+        for (j = 0; sources[j]; j++) {
+            len = ngx_strlen(sources[j]);
+
+            if (var[i].len != len
+                || ngx_strncmp(var[i].data, sources[j], len) != 0)
+            {
+                continue;
+            }
+
+            /*
+             * "env NAME=value;" (nginx keeps the name's length and the
+             * "=value" after it), or "env NAME;" with NAME set here
+             */
+
+            if (var[i].data[len] == '=' || getenv(sources[j]) != NULL) {
+                return;
+            }
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                       "zae_limit: no AWS credentials reach the workers: "
+                       "add \"env AWS_ACCESS_KEY_ID;\" and "
+                       "\"env AWS_SECRET_ACCESS_KEY;\" in the main context "
+                       "(before \"http\") with the variables set in "
+                       "nginx's environment (systemd: Environment= or "
+                       "EnvironmentFile= in a drop-in), or "
+                       "\"env AWS_SHARED_CREDENTIALS_FILE;\" for a "
+                       "credentials file, or imds=on; DynamoDB Local "
+                       "accepts any key");
 }
 
 

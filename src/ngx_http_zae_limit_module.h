@@ -15,6 +15,7 @@
 #include "zae_core.h"
 #include "zae_limit.h"
 #include "zae_proto.h"
+#include "zae_keyhash.h"
 #include "ngx_http_zae_limit_ddb.h"
 
 
@@ -28,11 +29,18 @@
 #define NGX_HTTP_ZAE_LIMIT_UNAVAILABLE_BLOCKED   5
 #define NGX_HTTP_ZAE_LIMIT_SKIPPED               6
 #define NGX_HTTP_ZAE_LIMIT_INVALID               7
+#define NGX_HTTP_ZAE_LIMIT_NO_LIMITS             8
 
 
 #define NGX_HTTP_ZAE_LIMIT_UNSET                 0
 #define NGX_HTTP_ZAE_LIMIT_ALLOW                 1
 #define NGX_HTTP_ZAE_LIMIT_BLOCK                 2
+
+
+/* zae_limit_headers on: every limit by its name; openai: OpenAI's names */
+
+#define NGX_HTTP_ZAE_LIMIT_HEADERS_ON            1
+#define NGX_HTTP_ZAE_LIMIT_HEADERS_OPENAI        2
 
 
 /* shared cache record types */
@@ -42,6 +50,7 @@
 #define NGX_HTTP_ZAE_LIMIT_C_ENTITY              3
 #define NGX_HTTP_ZAE_LIMIT_C_REJECT              4
 #define NGX_HTTP_ZAE_LIMIT_C_SYSTEM              5
+#define NGX_HTTP_ZAE_LIMIT_C_UNLIMITED           6
 
 
 /* metrics */
@@ -54,6 +63,7 @@ typedef enum {
     NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_BLOCKED,
     NGX_HTTP_ZAE_LIMIT_M_SKIPPED,
     NGX_HTTP_ZAE_LIMIT_M_INVALID,
+    NGX_HTTP_ZAE_LIMIT_M_NO_LIMITS,
     NGX_HTTP_ZAE_LIMIT_M_REJECT_CACHE_HITS,
     NGX_HTTP_ZAE_LIMIT_M_CONFIG_CACHE_HITS,
     NGX_HTTP_ZAE_LIMIT_M_CONFIG_CACHE_MISSES,
@@ -68,6 +78,8 @@ typedef enum {
     NGX_HTTP_ZAE_LIMIT_M_ROLLBACKS,
     NGX_HTTP_ZAE_LIMIT_M_RECONCILE_INVALID,
     NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_EVENTS,
+    NGX_HTTP_ZAE_LIMIT_M_UNLIMITED_CONSUMES,
+    NGX_HTTP_ZAE_LIMIT_M_ZONE_EVICTIONS,
     NGX_HTTP_ZAE_LIMIT_M_DDB_BUSY,
     NGX_HTTP_ZAE_LIMIT_M_LAST
 } ngx_http_zae_limit_metric_e;
@@ -144,6 +156,8 @@ typedef struct {
 typedef struct {
     ngx_str_t                    name;
     ngx_http_complex_value_t     value;
+    ngx_str_t                    file;        /* where, for messages */
+    ngx_uint_t                   line;
 } ngx_http_zae_limit_reconcile_t;
 
 
@@ -165,6 +179,7 @@ typedef struct {
     ngx_http_complex_value_t    *entity;
     ngx_http_complex_value_t    *resource;
     ngx_array_t                 *consume;     /* consume_t */
+    ngx_str_t                    consume_text;
     zae_limits_t                *limits;      /* inline fallback */
     ngx_array_t                 *reconcile;   /* reconcile_t */
     ngx_http_complex_value_t    *namespace;
@@ -174,6 +189,13 @@ typedef struct {
     ngx_flag_t                   dry_run;
     ngx_flag_t                   headers;
     ngx_flag_t                   rollback;
+    ngx_uint_t                   error_format;   /* ZAE_BODY_* */
+    ngx_str_t                    header_requests; /* openai: the limit */
+    ngx_str_t                    header_tokens;   /* shown as -requests,
+                                                     -tokens */
+    ngx_uint_t                   empty_reject; /* unsigned:1 */
+    ngx_http_complex_value_t    *key_hash;    /* zae_limit_key_hash */
+    zae_key_secret_t            *key_secret;
 } ngx_http_zae_limit_loc_conf_t;
 
 
@@ -321,6 +343,7 @@ struct ngx_http_zae_limit_ctx_s {
     ngx_http_zae_limit_hdr_t         hdrs[ZAE_LIMITS_MAX];
     ngx_uint_t                       nhdrs;
     int64_t                          retry_header;
+    int64_t                          retry_ms;
     ngx_str_t                        body;
     ngx_uint_t                       http_status;
     zae_level_e                      source;
@@ -361,6 +384,15 @@ ngx_int_t ngx_http_zae_limit_metrics_handler(ngx_http_request_t *r);
 
 /* shared helpers: ngx_http_zae_limit_util.c */
 
+typedef struct {
+    time_t                           sec;
+    ngx_uint_t                       suppressed;
+    u_char                           more[64];
+} ngx_http_zae_limit_log_limit_t;
+
+ngx_int_t ngx_http_zae_limit_log_limit(ngx_http_zae_limit_log_limit_t *ll,
+    ngx_str_t *more);
+
 void *ngx_http_zae_limit_pool_alloc(void *pool, size_t size);
 void ngx_http_zae_limit_cleanup(void *data);
 ngx_str_t *ngx_http_zae_limit_key(ngx_http_zae_limit_ctx_t *ctx,
@@ -391,6 +423,12 @@ ngx_int_t ngx_http_zae_limit_read_done(ngx_http_zae_limit_ctx_t *ctx);
 ngx_int_t ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx);
 
 
+/* configuration: ngx_http_zae_limit_module.c */
+
+ngx_int_t ngx_http_zae_limit_add_vars(ngx_conf_t *cf,
+    ngx_http_variable_t *vars);
+
+
 /* answers, headers and variables: ngx_http_zae_limit_response.c */
 
 ngx_int_t ngx_http_zae_limit_passed(ngx_http_zae_limit_ctx_t *ctx);
@@ -401,6 +439,10 @@ ngx_int_t ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
 ngx_int_t ngx_http_zae_limit_invalid(ngx_http_request_t *r,
     ngx_http_zae_limit_ctx_t *ctx, const char *field, ngx_str_t *value,
     zae_err_t *err);
+ngx_int_t ngx_http_zae_limit_no_limits(ngx_http_zae_limit_ctx_t *ctx,
+    zae_str_t *entity);
+void ngx_http_zae_limit_unlimited(ngx_http_zae_limit_ctx_t *ctx,
+    zae_limits_t *limits);
 ngx_int_t ngx_http_zae_limit_answer(ngx_http_request_t *r,
     ngx_http_zae_limit_ctx_t *ctx);
 void ngx_http_zae_limit_hdr_merge(ngx_http_zae_limit_ctx_t *ctx,
@@ -447,18 +489,27 @@ ngx_http_zae_limit_now_ms(void)
  * once per request and the log phase finds what it consumed.
  */
 
-static ngx_inline ngx_http_zae_limit_ctx_t *
-ngx_http_zae_limit_get_ctx(ngx_http_request_t *r)
+static ngx_inline void *
+ngx_http_zae_limit_cleanup_data(ngx_pool_t *pool,
+    ngx_pool_cleanup_pt handler)
 {
     ngx_pool_cleanup_t  *cln;
 
-    for (cln = r->pool->cleanup; cln; cln = cln->next) {
-        if (cln->handler == ngx_http_zae_limit_cleanup) {
+    for (cln = pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == handler) {
             return cln->data;
         }
     }
 
     return NULL;
+}
+
+
+static ngx_inline ngx_http_zae_limit_ctx_t *
+ngx_http_zae_limit_get_ctx(ngx_http_request_t *r)
+{
+    return ngx_http_zae_limit_cleanup_data(r->pool,
+                                           ngx_http_zae_limit_cleanup);
 }
 
 

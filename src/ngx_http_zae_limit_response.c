@@ -29,6 +29,11 @@ static ngx_int_t ngx_http_zae_limit_header_filter(ngx_http_request_t *r);
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
 
+/* a consumed but unlimited limit is said again after a day */
+
+#define NGX_HTTP_ZAE_LIMIT_UNLIMITED_TTL  86400000
+
+
 static ngx_str_t  ngx_http_zae_limit_status_names[] = {
     ngx_null_string,
     ngx_string("PASSED"),
@@ -37,8 +42,14 @@ static ngx_str_t  ngx_http_zae_limit_status_names[] = {
     ngx_string("UNAVAILABLE_ALLOWED"),
     ngx_string("UNAVAILABLE_BLOCKED"),
     ngx_string("SKIPPED"),
-    ngx_string("INVALID")
+    ngx_string("INVALID"),
+    ngx_string("NO_LIMITS")
 };
+
+
+/* per worker: the unavailable lines of an outage, summarised */
+
+static ngx_http_zae_limit_log_limit_t  ngx_http_zae_limit_unavailable_log;
 
 
 ngx_int_t
@@ -185,10 +196,13 @@ ngx_int_t
 ngx_http_zae_limit_reject(ngx_http_zae_limit_ctx_t *ctx,
     zae_limit_status_t *st, size_t n, zae_bucket_item_t *image)
 {
-    size_t                      i, p;
-    zae_buf_t                   b;
-    ngx_http_request_t         *r;
-    ngx_http_zae_limit_hdr_t   *h;
+    int                             rc;
+    size_t                          i, p;
+    zae_buf_t                       b;
+    ngx_uint_t                      tokens;
+    ngx_http_request_t             *r;
+    ngx_http_zae_limit_hdr_t       *h;
+    ngx_http_zae_limit_loc_conf_t  *zlcf;
 
     r = ctx->request;
 
@@ -207,7 +221,25 @@ ngx_http_zae_limit_reject(ngx_http_zae_limit_ctx_t *ctx,
 
     zae_buf_init(&b, &ctx->mem, 1024);
 
-    if (zae_body_rate_limited(&b, st, n, &ctx->retry_header) != ZAE_OK) {
+    zlcf = ctx->zlcf;
+    ctx->retry_ms = st[p].retry_after_ms;
+
+    if (zlcf->error_format == ZAE_BODY_ZAE) {
+        rc = zae_body_rate_limited(&b, st, n, &ctx->retry_header);
+
+    } else {
+        tokens = (zlcf->header_tokens.len
+                  && zlcf->header_tokens.len == st[p].limit_name.len
+                  && ngx_strncmp(zlcf->header_tokens.data,
+                                 st[p].limit_name.data,
+                                 st[p].limit_name.len) == 0);
+
+        rc = zae_body_provider_rate_limited(&b, zlcf->error_format,
+                                            tokens ? "tokens" : "requests",
+                                            st, n, &ctx->retry_header);
+    }
+
+    if (rc != ZAE_OK) {
         ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
         return NGX_OK;
     }
@@ -248,37 +280,15 @@ ngx_http_zae_limit_reject(ngx_http_zae_limit_ctx_t *ctx,
 }
 
 
-ngx_int_t
-ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
-    const char *fmt, ...)
+/* zae_limit_on_unavailable, else the namespace's stored on_unavailable */
+
+static ngx_uint_t
+ngx_http_zae_limit_policy(ngx_http_zae_limit_ctx_t *ctx)
 {
-    u_char               *p, v;
-    size_t                len;
-    va_list               args;
-    zae_str_t             c;
-    ngx_str_t             key;
-    zae_buf_t             b;
-    ngx_uint_t            mode;
-    ngx_http_request_t   *r;
-    u_char                cause[ZAE_ERR_LEN + 64];
-
-    r = ctx->request;
-
-    va_start(args, fmt);
-    p = ngx_vslprintf(cause, cause + sizeof(cause), fmt, args);
-    va_end(args);
-
-    c.data = cause;
-    c.len = p - cause;
-
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "zae_limit: dynamodb unavailable: %V, entity \"%V\", "
-                  "resource \"%V\"", (ngx_str_t *) &c,
-                  (ngx_str_t *) &ctx->ref.entity_id,
-                  (ngx_str_t *) &ctx->ref.resource);
-
-    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
-                                  NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_EVENTS, 1);
+    u_char      v;
+    size_t      len;
+    ngx_str_t   key;
+    ngx_uint_t  mode;
 
     mode = ctx->zlcf->on_unavailable;
 
@@ -295,7 +305,178 @@ ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
         }
     }
 
-    if (mode == NGX_HTTP_ZAE_LIMIT_ALLOW) {
+    return mode;
+}
+
+
+/*
+ * No limits at any level: a configuration problem, not an outage; its
+ * own line, status and answer, and zae_limit_on_unavailable decides
+ * whether the request is served
+ */
+
+ngx_int_t
+ngx_http_zae_limit_no_limits(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *entity)
+{
+    zae_buf_t            b;
+    ngx_str_t            more;
+    ngx_http_request_t  *r;
+
+    static ngx_http_zae_limit_log_limit_t  ll;
+
+    r = ctx->request;
+
+    if (ngx_http_zae_limit_log_limit(&ll, &more) == NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "zae_limit: no limits configured for entity \"%V\" "
+                      "and resource \"%V\" at any level (entity, entity "
+                      "default, resource, system of namespace \"%V\"%s): "
+                      "set them with zae-admin or limits=%V",
+                      (ngx_str_t *) entity, (ngx_str_t *) &ctx->ref.resource,
+                      (ngx_str_t *) &ctx->ns_name,
+                      ctx->zlcf->limits ? ", limits=" : "", &more);
+    }
+
+    ctx->status = NGX_HTTP_ZAE_LIMIT_NO_LIMITS;
+
+    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_NO_LIMITS, 1);
+
+    if (ngx_http_zae_limit_policy(ctx) == NGX_HTTP_ZAE_LIMIT_ALLOW) {
+        ctx->rc = NGX_DECLINED;
+        return NGX_OK;
+    }
+
+    zae_buf_init(&b, &ctx->mem, 512);
+
+    if (zae_body_no_limits(&b, entity, &ctx->ref.resource, &ctx->ns_name,
+                           ctx->zlcf->limits != NULL)
+        != ZAE_OK)
+    {
+        ctx->rc = NGX_HTTP_SERVICE_UNAVAILABLE;
+        return NGX_OK;
+    }
+
+    return ngx_http_zae_limit_respond(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, &b);
+}
+
+
+/*
+ * A consumed limit that no level defines is not limited: said once per
+ * entity, resource and limit while the zone remembers it, counted each
+ * time
+ */
+
+void
+ngx_http_zae_limit_unlimited(ngx_http_zae_limit_ctx_t *ctx,
+    zae_limits_t *limits)
+{
+    u_char     *p, v;
+    size_t      i, j, len;
+    ngx_str_t   key, *ek;
+
+    for (i = 0; i < ctx->nconsume; i++) {
+
+        for (j = 0; j < limits->nelts; j++) {
+            if (limits->elts[j].name.len == ctx->consume[i].name.len
+                && ngx_memcmp(limits->elts[j].name.data,
+                              ctx->consume[i].name.data,
+                              ctx->consume[i].name.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j < limits->nelts) {
+            continue;
+        }
+
+        ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_UNLIMITED_CONSUMES, 1);
+
+        ek = ngx_http_zae_limit_entity_key(ctx);
+        if (ek == NULL) {
+            return;
+        }
+
+        key.len = ek->len + 1 + ctx->ref.resource.len + 1
+                  + ctx->consume[i].name.len;
+        key.data = ngx_pnalloc(ctx->request->pool, key.len);
+        if (key.data == NULL) {
+            return;
+        }
+
+        p = ngx_sprintf(key.data, "%V#%V#%V", ek,
+                        (ngx_str_t *) &ctx->ref.resource,
+                        (ngx_str_t *) &ctx->consume[i].name);
+        key.len = p - key.data;
+
+        if (ngx_http_zae_limit_cache_get(ctx->zmcf->shm_zone,
+                                         NGX_HTTP_ZAE_LIMIT_C_UNLIMITED,
+                                         &key, &v, 1, &len)
+            == NGX_OK)
+        {
+            continue;
+        }
+
+        v = 1;
+
+        (void) ngx_http_zae_limit_cache_put(ctx->zmcf->shm_zone,
+                                            NGX_HTTP_ZAE_LIMIT_C_UNLIMITED,
+                                            &key, &v, 1,
+                                            NGX_HTTP_ZAE_LIMIT_UNLIMITED_TTL);
+
+        ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
+                      "zae_limit: limit \"%V\" is consumed but no level "
+                      "limits it for entity \"%V\" and resource \"%V\": "
+                      "not limited", (ngx_str_t *) &ctx->consume[i].name,
+                      (ngx_str_t *) &ctx->ref.entity_id,
+                      (ngx_str_t *) &ctx->ref.resource);
+    }
+}
+
+
+ngx_int_t
+ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
+    const char *fmt, ...)
+{
+    u_char               *p;
+    va_list               args;
+    zae_str_t             c;
+    zae_buf_t             b;
+    ngx_str_t             more;
+    ngx_http_request_t   *r;
+    u_char                cause[ZAE_ERR_LEN + 160];
+
+    r = ctx->request;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(cause, cause + sizeof(cause), fmt, args);
+    va_end(args);
+
+    c.data = cause;
+    c.len = p - cause;
+
+    /*
+     * one line per request at most (the DynamoDB client's own lines of
+     * an acquire are at info), and during an outage one a second
+     */
+
+    if (ngx_http_zae_limit_log_limit(&ngx_http_zae_limit_unavailable_log,
+                                     &more)
+        == NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "zae_limit: dynamodb unavailable: %V, entity \"%V\", "
+                      "resource \"%V\"%V", (ngx_str_t *) &c,
+                      (ngx_str_t *) &ctx->ref.entity_id,
+                      (ngx_str_t *) &ctx->ref.resource, &more);
+    }
+
+    ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                  NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_EVENTS, 1);
+
+    if (ngx_http_zae_limit_policy(ctx) == NGX_HTTP_ZAE_LIMIT_ALLOW) {
         ctx->status = NGX_HTTP_ZAE_LIMIT_UNAVAILABLE_ALLOWED;
         ctx->rc = NGX_DECLINED;
         ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
@@ -310,8 +491,13 @@ ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
 
     zae_buf_init(&b, &ctx->mem, 512);
 
-    if (zae_body_unavailable(&b, &c, &ctx->ref.table, &ctx->ref.entity_id,
-                             &ctx->ref.resource)
+    if ((ctx->zlcf->error_format == ZAE_BODY_ZAE
+         ? zae_body_unavailable(&b, &c, &ctx->ref.table, &ctx->ref.entity_id,
+                                &ctx->ref.resource)
+         : zae_body_provider_unavailable(&b, ctx->zlcf->error_format, &c,
+                                         &ctx->ref.table,
+                                         &ctx->ref.entity_id,
+                                         &ctx->ref.resource))
         != ZAE_OK)
     {
         ctx->rc = NGX_HTTP_SERVICE_UNAVAILABLE;
@@ -402,6 +588,28 @@ ngx_http_zae_limit_answer(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
 
         h->value.len = ngx_sprintf(h->value.data, "%L", ctx->retry_header)
                        - h->value.data;
+
+        /* the OpenAI and Anthropic SDKs read retry-after-ms first */
+
+        if (ctx->zlcf->headers == NGX_HTTP_ZAE_LIMIT_HEADERS_OPENAI
+            || ctx->zlcf->error_format != ZAE_BODY_ZAE)
+        {
+            h = ngx_list_push(&r->headers_out.headers);
+            if (h == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            h->hash = 1;
+            ngx_str_set(&h->key, "retry-after-ms");
+
+            h->value.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+            if (h->value.data == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            h->value.len = ngx_sprintf(h->value.data, "%L", ctx->retry_ms)
+                           - h->value.data;
+        }
     }
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
@@ -496,6 +704,28 @@ ngx_http_zae_limit_field(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx,
 }
 
 
+/* zae_limit_headers openai rpm=requests tpm=tokens: rpm shows as requests */
+
+static void
+ngx_http_zae_limit_openai_name(ngx_http_zae_limit_loc_conf_t *zlcf,
+    ngx_str_t *name)
+{
+    if (zlcf->header_requests.len == name->len
+        && ngx_strncmp(zlcf->header_requests.data, name->data, name->len)
+           == 0)
+    {
+        ngx_str_set(name, "requests");
+
+    } else if (zlcf->header_tokens.len == name->len
+               && ngx_strncmp(zlcf->header_tokens.data, name->data,
+                              name->len)
+                  == 0)
+    {
+        ngx_str_set(name, "tokens");
+    }
+}
+
+
 static ngx_int_t
 ngx_http_zae_limit_header_filter(ngx_http_request_t *r)
 {
@@ -530,6 +760,10 @@ ngx_http_zae_limit_header_filter(ngx_http_request_t *r)
 
         name.data = h->name.data;
         name.len = h->name.len;
+
+        if (ctx->zlcf->headers == NGX_HTTP_ZAE_LIMIT_HEADERS_OPENAI) {
+            ngx_http_zae_limit_openai_name(ctx->zlcf, &name);
+        }
 
         p = ngx_pnalloc(r->pool, 3 * NGX_INT64_LEN + 2);
         if (p == NULL) {
@@ -630,7 +864,8 @@ ngx_http_zae_limit_source_variable(ngx_http_request_t *r,
     ctx = ngx_http_zae_limit_get_ctx(r->main);
 
     if (ctx == NULL || ctx->step < NGX_HTTP_ZAE_LIMIT_STEP_CONFIG
-        || ctx->status == NGX_HTTP_ZAE_LIMIT_NONE)
+        || ctx->status == NGX_HTTP_ZAE_LIMIT_NONE
+        || ctx->status == NGX_HTTP_ZAE_LIMIT_NO_LIMITS)
     {
         v->not_found = 1;
         return NGX_OK;

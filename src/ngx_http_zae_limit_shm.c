@@ -376,6 +376,10 @@ ngx_http_zae_limit_node_alloc_evict(ngx_http_zae_limit_shm_t *shm,
         }
 
         ngx_http_zae_limit_expire(shm, 0);
+
+        (void) ngx_atomic_fetch_add(
+                &shm->sh->metrics.counters[NGX_HTTP_ZAE_LIMIT_M_ZONE_EVICTIONS],
+                1);
     }
 }
 
@@ -819,6 +823,8 @@ static ngx_http_zae_limit_metric_desc_t  ngx_http_zae_limit_metric_descs[] = {
       "outcome=\"skipped\"", NULL },
     { NGX_HTTP_ZAE_LIMIT_M_INVALID, "zae_limit_requests_total",
       "outcome=\"invalid\"", NULL },
+    { NGX_HTTP_ZAE_LIMIT_M_NO_LIMITS, "zae_limit_requests_total",
+      "outcome=\"no_limits\"", NULL },
     { NGX_HTTP_ZAE_LIMIT_M_REJECT_CACHE_HITS,
       "zae_limit_rejection_cache_hits_total", NULL,
       "rejections answered from the shared rejection cache" },
@@ -852,6 +858,12 @@ static ngx_http_zae_limit_metric_desc_t  ngx_http_zae_limit_metric_descs[] = {
     { NGX_HTTP_ZAE_LIMIT_M_UNAVAILABLE_EVENTS,
       "zae_limit_unavailable_total", NULL,
       "acquires that could not reach DynamoDB" },
+    { NGX_HTTP_ZAE_LIMIT_M_UNLIMITED_CONSUMES,
+      "zae_limit_unlimited_consumes_total", NULL,
+      "consumed limits that no level defines (not limited)" },
+    { NGX_HTTP_ZAE_LIMIT_M_ZONE_EVICTIONS,
+      "zae_limit_zone_evictions_total", NULL,
+      "cache entries dropped, oldest first, to make room in the zone" },
     { NGX_HTTP_ZAE_LIMIT_M_DDB_BUSY,
       "zae_limit_dynamodb_busy_total", NULL,
       "calls refused at once: max_connections in use, max_waiting waiting" }

@@ -257,6 +257,8 @@ ngx_http_zae_limit_slow_next(ngx_http_zae_limit_ctx_t *ctx)
 
     plan = &ctx->slow->plan;
 
+    ngx_http_zae_limit_unlimited(ctx, &ctx->slow->limits[0]);
+
     if (plan->rejected) {
         return ngx_http_zae_limit_reject(ctx, plan->statuses, plan->nstatuses,
                                          ents[0].bucket);
@@ -348,7 +350,7 @@ ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
                            ctx->zlcf->limits, &limits, &source, &err)
         != ZAE_OK)
     {
-        return ngx_http_zae_limit_unavailable(ctx, "%s", err.msg);
+        return ngx_http_zae_limit_no_limits(ctx, entity);
     }
 
     cfg->source = (u_char) source;

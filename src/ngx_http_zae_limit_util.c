@@ -85,43 +85,72 @@ ngx_http_zae_limit_entity_key(ngx_http_zae_limit_ctx_t *ctx)
 
 
 /*
- * Limits of a bucket read from the table whose names are not valid limit
- * names were skipped by the decoder (a hostile or buggy writer could put
- * CR LF into a name that would become a response header): one error line
- * per worker every NGX_HTTP_ZAE_LIMIT_BAD_NAME_LOG seconds at most, with
- * the count since the last line and the first name, escaped.
+ * Lines that a client or an outage can repeat on every request: the
+ * first of each second is written, the others of that second counted;
+ * the next line written ends with "more": " (and N more in the previous
+ * second)", else "" (a worker's count, no lock).  NGX_DECLINED: this one
+ * is only counted.
  */
 
-#define NGX_HTTP_ZAE_LIMIT_BAD_NAME_LOG  10
+ngx_int_t
+ngx_http_zae_limit_log_limit(ngx_http_zae_limit_log_limit_t *ll,
+    ngx_str_t *more)
+{
+    time_t  now;
+
+    now = ngx_time();
+
+    if (ll->sec == now) {
+        ll->suppressed++;
+        return NGX_DECLINED;
+    }
+
+    more->data = ll->more;
+    more->len = 0;
+
+    if (ll->suppressed) {
+        more->len = ngx_snprintf(ll->more, sizeof(ll->more),
+                                 " (and %ui more in the previous second)",
+                                 ll->suppressed)
+                    - ll->more;
+    }
+
+    ll->sec = now;
+    ll->suppressed = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Limits of a bucket read from the table whose names are not valid limit
+ * names were skipped by the decoder (a hostile or buggy writer could put
+ * CR LF into a name that would become a response header): an error line
+ * with the first such name, escaped, at most one a second per worker
+ * (ngx_http_zae_limit_log_limit()).
+ */
 
 void
 ngx_http_zae_limit_bad_names(ngx_log_t *log, zae_bucket_item_t *bucket)
 {
-    size_t             len;
-    u_char            *p, buf[ZAE_JSON_ESCAPE_MAX * ZAE_NAME_MAX_LEN];
-    static time_t      last;
-    static ngx_uint_t  skipped;
+    size_t     len;
+    u_char    *p, buf[ZAE_JSON_ESCAPE_MAX * ZAE_NAME_MAX_LEN];
+    ngx_str_t  more;
 
-    if (bucket->bad_names == 0) {
+    static ngx_http_zae_limit_log_limit_t  ll;
+
+    if (bucket->bad_names == 0
+        || ngx_http_zae_limit_log_limit(&ll, &more) != NGX_OK)
+    {
         return;
     }
-
-    skipped += bucket->bad_names;
-
-    if (ngx_time() - last < NGX_HTTP_ZAE_LIMIT_BAD_NAME_LOG) {
-        return;
-    }
-
-    last = ngx_time();
 
     len = ngx_min(bucket->bad_name.len, ZAE_NAME_MAX_LEN);
     p = zae_json_escape(buf, bucket->bad_name.data, len);
 
     ngx_log_error(NGX_LOG_ERR, log, 0,
-                  "zae_limit: skipped %ui limits of buckets read from "
-                  "DynamoDB: limit name not valid, e.g. \"%*s%s\"",
-                  skipped, p - buf, buf,
-                  bucket->bad_name.len > len ? "..." : "");
-
-    skipped = 0;
+                  "zae_limit: skipped %ui limits of a bucket read from "
+                  "DynamoDB: limit name not valid, e.g. \"%*s%s\"%V",
+                  bucket->bad_names, p - buf, buf,
+                  bucket->bad_name.len > len ? "..." : "", &more);
 }

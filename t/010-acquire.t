@@ -231,7 +231,7 @@ like($r->{body}, qr/"limit_name": "rpm".*"exceeded": false/,
      'two limits: passed rpm listed');
 
 $r = req('/two/v1?tokens=abc', 'key-t');
-is($r->{status}, 500, 'invalid consume amount is a 500');
+is($r->{status}, 400, 'invalid consume amount is a 400 (the client\'s)');
 like($n->error_log, qr/invalid consume amount "abc" of limit "tpm"/,
      'invalid consume amount logged with the limit name');
 

@@ -11,8 +11,10 @@ use lib 't/lib';
 use Test::Zae;
 use Test::Zae::Items;
 use Test::Zae::DDB qw(S N);
+use Time::HiRes qw(time sleep);
+use POSIX ();
 
-my ($env, $ddb, $nsid, $n, $r, $bk, $conf, %m);
+my ($env, $ddb, $nsid, $n, $r, $bk, $conf, %m, $limited);
 
 $env = zae_env();
 $ddb = ddb();
@@ -74,9 +76,27 @@ EOF
 $n = nginx(conf => $c);
 $n->start;
 
+# every request of the first instance passes the limiter: counted here
+# for the exact zae_limit_requests_total{outcome="passed"}
+
 sub req {
     my ($uri, $key) = @_;
+    $limited++ if $uri =~ m{^/(?:v1|norollback)/};
     return http_req("GET $uri", headers => "X-API-Key: $key\n");
+}
+
+# polls until the code returns true (10 s at most); returns that value
+
+sub wait_for {
+    my ($cond) = @_;
+    my $v;
+
+    for (1 .. 200) {
+        $v = $cond->() and return $v;
+        sleep 0.05;
+    }
+
+    return $v;
 }
 
 sub bucket { get_bucket($ddb, $nsid, @_, 'gpt-4') }
@@ -135,46 +155,86 @@ settle();
 is(bucket('rk-1')->{b_tpm_tc}, 850_000, 'a smaller actual gives tokens back');
 
 
-# coalescing: many requests, fewer writes -------------------------------------
+# coalescing: at most one write per bucket per flush interval -----------------
 
 %m = metrics();
-my $writes0 = $m{zae_limit_flush_writes_total} // 0;
-my $flushed0 = $m{'zae_limit_reconcile_deltas_total{state="flushed"}'} // 0;
+my $writes0 = $m{zae_limit_flush_writes_total};
+my $errors0 = $m{zae_limit_flush_errors_total};
+
+# 8 clients at once, so that the 40 requests fit in a few intervals even
+# on a loaded machine (without coalescing: 40 writes)
 
 my $sum = 0;
-for my $i (1 .. 40) {
-    my $used = 100 + 37 * $i % 900;
-    $sum += $used;
-    req("/v1/tokens/?used=$used", 'rk-2');
+my @used = map { 100 + 37 * $_ % 900 } 1 .. 40;
+$sum += $_ for @used;
+
+my $t0 = time;
+my @kids;
+
+for my $c (0 .. 7) {
+    my $pid = fork() // die "fork: $!\n";
+
+    if ($pid == 0) {
+        my $bad = 0;
+
+        for my $i (grep { $_ % 8 == $c } 0 .. $#used) {
+            $bad++ unless (req("/v1/tokens/?used=$used[$i]", 'rk-2')->{status}
+                           // 0) == 200;
+        }
+
+        POSIX::_exit($bad ? 1 : 0);
+    }
+
+    push @kids, $pid;
 }
 
-settle(1);
+my $failed = 0;
+for (@kids) { waitpid($_, 0); $failed++ if $?; }
+is($failed, 0, '40 requests from 8 clients: all served');
+$limited += 40;
+
+wait_for(sub { (bucket('rk-2')->{b_tpm_tc} // 0) == $sum * 1000 });
+
+# from the first request to the last delta in the table: one flush timer
+# (one worker), one tick per 200 ms at most, one write of rk-2 a tick
+
+my $ticks = int((time - $t0) / 0.2) + 1;
 
 $bk = bucket('rk-2');
 is($bk->{b_tpm_tc}, $sum * 1000, "40 requests: tc = sum of reported tokens");
 is($bk->{b_rpm_tc}, 40_000, '40 requests: rpm tc = 40');
 
 %m = metrics();
-my $writes = ($m{zae_limit_flush_writes_total} // 0) - $writes0;
-ok($writes >= 1 && $writes < 40, "coalesced: $writes flush writes for 40")
+my $writes = $m{zae_limit_flush_writes_total} - $writes0;
+ok($writes >= 1 && $writes <= $ticks,
+   "coalesced: $writes flush writes for 40 requests in $ticks intervals")
     or diag(explain(\%m));
+is($m{zae_limit_flush_errors_total} - $errors0, 0, 'no flush write failed');
 
 
 # invalid values keep the estimate --------------------------------------------
+
+# a valid value last: its delta (+200 tokens) is queued after any delta
+# of the invalid ones, so once it is in the table, so would they be
+
+%m = metrics();
+my $invalid0 = $m{zae_limit_reconcile_invalid_total};
 
 for my $bad ('', '-5', 'abc', '18446744073709551616', '1e3') {
     req("/v1/tokens/?used=$bad", 'rk-3');
 }
 
-settle();
-is(bucket('rk-3')->{b_tpm_tc}, 5 * 500_000,
-   'invalid X-Tokens-Used keeps the estimate');
+req('/v1/tokens/?used=700', 'rk-3');
+
+wait_for(sub { (bucket('rk-3')->{b_tpm_tc} // 0) != 6 * 500_000 });
+is(bucket('rk-3')->{b_tpm_tc}, 6 * 500_000 + 200_000,
+   'invalid X-Tokens-Used keeps the estimate (the valid one reconciled)');
 like($n->error_log, qr/invalid reconcile value "[^"]*" of limit "tpm", estimate kept/,
      'invalid value logged at warn');
 
 %m = metrics();
-ok(($m{zae_limit_reconcile_invalid_total} // 0) >= 5,
-   'invalid values counted');
+is($m{zae_limit_reconcile_invalid_total} - $invalid0, 5,
+   'invalid values counted, each once');
 
 
 # rollback on a failed upstream -----------------------------------------------
@@ -198,8 +258,8 @@ is(bucket('rk-5')->{b_rpm_tc}, 1000, 'zae_limit_rollback off keeps it');
 
 %m = metrics();
 is($m{zae_limit_rollbacks_total}, 2, 'rollbacks counted');
-ok($m{'zae_limit_requests_total{outcome="passed"}'} >= 50,
-   'passed requests counted');
+is($m{'zae_limit_requests_total{outcome="passed"}'}, $limited,
+   "passed requests counted: the $limited sent");
 ok($m{'zae_limit_dynamodb_calls_total{operation="UpdateItem",result="ok"}'}
    > 0, 'UpdateItem calls counted');
 ok($m{'zae_limit_dynamodb_latency_ms_count'} > 0, 'latency histogram');

@@ -1,8 +1,9 @@
 # HTTPS to DynamoDB: an nginx "ssl" server with a certificate from a CA
 # made here terminates TLS in front of DynamoDB Local.  The module
 # verifies the certificate and the host name by default (with the
-# configured CA), refuses a certificate it cannot verify, and connects
-# with verification off when told so.
+# configured CA), refuses a certificate it cannot verify or that names
+# another address, each with its own message, and connects with
+# verification off when told so.
 
 use strict;
 use warnings;
@@ -56,6 +57,7 @@ events { }
 http {
     server {
         listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        listen 127.0.0.2:$TEST_NGINX_TLS_PORT ssl;
         ssl_certificate $TEST_NGINX_PKI/server.crt;
         ssl_certificate_key $TEST_NGINX_PKI/server.key;
 
@@ -68,6 +70,17 @@ EOF
 
 $front->start;
 
+# a refusal: the answer (503, UNAVAILABLE_BLOCKED with
+# zae_limit_on_unavailable block) and the module's own message for it
+
+sub logged {
+    my ($msg) = @_;
+    return qr/\[error\].*\Q$msg\E/;
+}
+
+my $issuer = logged('zae_limit: DynamoDB SSL certificate verify error: '
+                    . '(21:unable to verify the first certificate)');
+
 my %cases = (
     'trusted CA'       => [ "https://localhost:$tls_port",
                             "ssl_trusted_certificate=$dir/ca.crt", 200,
@@ -77,9 +90,14 @@ my %cases = (
                             'PASSED' ],
     'unknown CA'       => [ "https://localhost:$tls_port",
                             "ssl_trusted_certificate=$dir/other.crt", 503,
-                            'UNAVAILABLE_BLOCKED' ],
+                            'UNAVAILABLE_BLOCKED', $issuer ],
     'system CAs'       => [ "https://localhost:$tls_port", '', 503,
-                            'UNAVAILABLE_BLOCKED' ],
+                            'UNAVAILABLE_BLOCKED', $issuer ],
+    'wrong IP'         => [ "https://127.0.0.2:$tls_port",
+                            "ssl_trusted_certificate=$dir/ca.crt", 503,
+                            'UNAVAILABLE_BLOCKED',
+                            logged('zae_limit: DynamoDB SSL certificate '
+                                   . 'does not match "127.0.0.2"') ],
     'verification off' => [ "https://localhost:$tls_port",
                             "ssl_verify=off ssl_trusted_certificate=$dir/other.crt",
                             200, 'PASSED' ],
@@ -88,7 +106,7 @@ my %cases = (
 $i = 0;
 
 for my $name (sort keys %cases) {
-    my ($endpoint, $ssl, $status, $outcome) = @{ $cases{$name} };
+    my ($endpoint, $ssl, $status, $outcome, $msg) = @{ $cases{$name} };
 
     $n = nginx(prefix => "$env->{TEST_NGINX_SERVROOT}-" . $i++,
                conf => <<"EOF");
@@ -128,8 +146,9 @@ EOF
         my $b = get_bucket($ddb, $nsid, "tls-$i", 'tls');
         is($b->{b_rpm_tc}, 3000, "$name: bucket written over TLS");
     } else {
-        like($n->error_log, qr/certificate|SSL|verify/i,
-             "$name: the verification failure is logged");
+        like($n->error_log, $msg, "$name: the verification failure is logged");
+        ok(!get_bucket($ddb, $nsid, "tls-$i", 'tls'),
+           "$name: nothing written");
     }
 
     $n->stop;

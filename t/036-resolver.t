@@ -1,8 +1,9 @@
 # Host names of the DynamoDB endpoint go through nginx's resolver (the
-# http block's "resolver"), at run time and without blocking: a small
-# DNS responder written here answers A queries for *.zae.test with
-# 127.0.0.1 and counts the queries; an unknown name makes the request
-# unavailable, not a hung worker.
+# http block's "resolver"), at run time and without blocking: a real DNS
+# server, dnsmasq (Debian's dnsmasq-base, installed by util/deps.sh),
+# answers A queries for *.zae.test with 127.0.0.1 and NXDOMAIN for
+# missing.zae.test, and logs every query; an unknown name makes the
+# request unavailable, not a hung worker.
 
 use strict;
 use warnings;
@@ -10,93 +11,59 @@ use warnings;
 use lib 't/lib';
 use Test::Zae;
 use Test::Zae::Items;
-use IO::Socket::INET;
-use POSIX qw(:sys_wait_h);
+use POSIX ();
+use Time::HiRes qw(sleep);
 
-my ($env, $ddb, $nsid, $n, $r, $dns, $pid, $count_file);
+my ($env, $ddb, $nsid, $n, $r, $pid, $dns_log, $dnsmasq);
 
 $env = zae_env();
 $ddb = ddb();
 $nsid = $env->{TEST_NGINX_NSID};
 
-$dns = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                             Proto => 'udp')
-    or die "udp: $!\n";
-$ENV{TEST_NGINX_DNS_PORT} = $dns->sockport;
+($dnsmasq) = grep { -x } map { "$_/dnsmasq" }
+                 split(/:/, $ENV{PATH}), '/usr/sbin', '/sbin';
+die "dnsmasq not found: util/deps.sh installs dnsmasq-base\n"
+    unless $dnsmasq;
 
+chomp($ENV{TEST_NGINX_DNS_PORT} = `$env->{TEST_NGINX_TOP}/util/free-port 1`);
 ($ENV{TEST_NGINX_DDB_PORT}) = $env->{TEST_NGINX_DDB_ENDPOINT} =~ /:(\d+)/;
-$count_file = "$env->{TEST_NGINX_SERVROOT}-dns-queries";
+$dns_log = "$env->{TEST_NGINX_SERVROOT}-dnsmasq.log";
+unlink $dns_log;
 
-
-# the DNS responder: A records for *.zae.test, NXDOMAIN for the rest
-
-sub dns_answer {
-    my ($q) = @_;
-    my ($id, $flags, $qd, $off, @labels, $name, $qtype, $qclass, $question);
-
-    return undef if length $q < 12;
-
-    ($id, $flags, $qd) = unpack 'n n n', $q;
-    $off = 12;
-
-    while ($off < length $q) {
-        my $len = ord substr($q, $off, 1);
-        $off++;
-        last if $len == 0;
-        push @labels, substr($q, $off, $len);
-        $off += $len;
-    }
-
-    ($qtype, $qclass) = unpack 'n n', substr($q, $off, 4);
-    $question = substr($q, 12, $off + 4 - 12);
-    $name = lc join '.', @labels;
-
-    if ($name =~ /\.zae\.test$/ && $name ne 'missing.zae.test') {
-        my $an = $qtype == 1 ? 1 : 0;
-        my $resp = pack('n n n n n n', $id, 0x8180, 1, $an, 0, 0) . $question;
-        $resp .= pack('n n n N n', 0xc00c, 1, 1, 60, 4) . pack('C4', 127, 0, 0, 1)
-            if $an;
-        return $resp;
-    }
-
-    return pack('n n n n n n', $id, 0x8183, 1, 0, 0, 0) . $question;
-}
+# no configuration file, no /etc/hosts, no upstream server: only the two
+# names below; in the foreground, stopped by its pid at the end
 
 $pid = fork;
 die "fork: $!\n" unless defined $pid;
 
 if ($pid == 0) {
-    my $parent = getppid();
-
-    # not the harness's handlers: they clean up the parent's test
-    $SIG{TERM} = $SIG{INT} = 'DEFAULT';
-    my $queries = 0;
-
-    while (getppid() == $parent) {
-        my $rin = '';
-        vec($rin, fileno($dns), 1) = 1;
-        next unless select(my $rout = $rin, undef, undef, 0.2);
-
-        my $from = $dns->recv(my $q, 512) or next;
-        my $a = dns_answer($q) or next;
-        $dns->send($a, 0, $from);
-
-        $queries++;
-        open my $fh, '>', $count_file;
-        print $fh "$queries\n";
-        close $fh;
-    }
-
-    POSIX::_exit(0);
+    exec $dnsmasq, '--keep-in-foreground', '--conf-file=/dev/null',
+         "--port=$ENV{TEST_NGINX_DNS_PORT}", '--listen-address=127.0.0.1',
+         '--bind-interfaces', '--no-resolv', '--no-hosts', '--no-poll',
+         '--user=root', '--pid-file=', '--address=/zae.test/127.0.0.1',
+         '--address=/missing.zae.test/', '--log-queries',
+         "--log-facility=$dns_log";
+    POSIX::_exit(127);
 }
 
-END { local $?; if ($pid) { kill "TERM", $pid; waitpid($pid, 0) } }
+END { local $?; if ($pid) { kill 'TERM', $pid; waitpid($pid, 0) } }
+
+sub dns_log {
+    open my $fh, '<', $dns_log or return '';
+    local $/;
+    return <$fh> // '';
+}
+
+for (1 .. 100) {
+    last if dns_log() =~ /started, version/;
+    sleep 0.05;
+}
+
+like(dns_log(), qr/started, version/, 'dnsmasq started');
 
 sub queries {
-    open my $fh, '<', $count_file or return 0;
-    my $c = <$fh> // 0;
-    chomp $c;
-    return $c;
+    my ($name) = @_;
+    return scalar(() = dns_log() =~ /query\[A\] \Q$name\E from 127\.0\.0\.1/g);
 }
 
 $n = nginx(conf => <<'EOF');
@@ -128,7 +95,7 @@ EOF
 
 $n->start;
 
-is(queries(), 0, 'nothing resolved at start');
+is(queries('ddb.zae.test'), 0, 'nothing resolved at start');
 
 for my $i (1 .. 3) {
     $r = http_req('GET /t/', headers => "X-API-Key: dns-1\n");
@@ -136,7 +103,10 @@ for my $i (1 .. 3) {
 }
 
 is($r->{headers}{'x-status'}, 'PASSED', 'PASSED');
-ok(queries() >= 1, 'the endpoint name was resolved at run time');
+ok(queries('ddb.zae.test') >= 1,
+   'the endpoint name was resolved at run time');
+like(dns_log(), qr/config ddb\.zae\.test is 127\.0\.0\.1/,
+     'dnsmasq answered it');
 
 my $b = get_bucket($ddb, $nsid, 'dns-1', 'dns');
 is($b->{b_rpm_tc}, 3000, 'the bucket was written through the resolved name');
@@ -181,6 +151,8 @@ is($r->{status}, 503, 'unknown host: 503');
 is($r->{headers}{'x-status'}, 'UNAVAILABLE_BLOCKED', 'unknown host: blocked');
 like($n->error_log, qr/could not be resolved|could not resolve/,
      'the resolver failure is logged');
+like(dns_log(), qr/config missing\.zae\.test is NXDOMAIN/,
+     'dnsmasq answered NXDOMAIN');
 
 $n->stop;
 

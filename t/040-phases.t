@@ -42,8 +42,16 @@ http {
 
     server {
         listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+        access_log logs/upstream.log;
         location / { return 200 "upstream\n"; }
         location /bad { return 502; }
+
+        location = /check {
+            if ($http_x_token != "ok") {
+                return 403;
+            }
+            return 204;
+        }
     }
 
     server {
@@ -75,12 +83,17 @@ http {
             proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
         }
 
+        # limited like /authreq/: only the subrequest guard keeps the
+        # auth_request subrequest from consuming (it reaches the limiter's
+        # phase: the answer comes from a proxied location, not a return)
+
         location = /auth {
             internal;
-            if ($http_x_token != "ok") {
-                return 403;
-            }
-            return 204;
+            zae_limit entity=$http_x_api_key resource=authreq
+                      consume=rpm:1 limits=rpm:5/hour;
+            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT/check;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
         }
 
         location /redir/ {
@@ -194,9 +207,25 @@ is(tc('p-5', 'errpage'), 0, 'rolled back after the internal redirect');
 
 # subrequests are not limited ------------------------------------------------
 
+# the positive signal first: the upstream has logged the mirror's request,
+# so a mirror subrequest that acquired (before its proxy_pass) is done
+
 $r = req('/mirrored/', "X-API-Key: p-6\n");
 is($r->{status}, 200, 'mirrored request served');
-sleep 0.3;
+
+my $mirrored = 0;
+
+for (1 .. 100) {
+    if (open my $ul, '<', "$env->{TEST_NGINX_SERVROOT}/logs/upstream.log") {
+        local $/;
+        $mirrored = () = <$ul> =~ m{"GET /limited/ }g;
+    }
+
+    last if $mirrored;
+    sleep 0.1;
+}
+
+is($mirrored, 1, 'the mirror subrequest reached the upstream');
 ok(!defined tc('p-6', 'mirror'), 'the mirror subrequest consumed nothing');
 
 

@@ -1,10 +1,14 @@
-# A small zone over many entities: the cache (a 2 KB config entry and an
-# entity entry per entity, inline limits) fills the zone long before the
+# A small zone over many entities: the cache (a resolved limit config
+# per entity, the resource's two limits) fills the zone before the
 # pending deltas do.  The deltas must still fit: the cache yields to them
 # (docs/design.md, "The shared zone").  Before that fix the soak test
-# lost most of its deltas in a 1 MB zone over 2000 keys; here 100 keys
-# and a 128 KB zone, every delta pending until the quit (flush_interval
-# 60s), then every bucket exact.
+# lost most of its deltas in a 1 MB zone over 2000 keys.  Here the
+# number of keys is computed from the entry sizes so that the entries of
+# the keys need 1.5 times the zone while their deltas need half of it;
+# every delta stays pending until the quit (flush_interval 60s), then
+# every bucket is exact.  zae_limit_zone_evictions_total shows that the
+# zone did fill: if the entries shrink again, the test says so instead
+# of passing without reaching the eviction.
 
 use strict;
 use warnings;
@@ -12,13 +16,45 @@ use warnings;
 use lib 't/lib';
 use Test::Zae;
 use Test::Zae::Items;
+use POSIX qw(ceil);
 
 my ($env, $ddb, $nsid, $n, $keys, %want, @wrong, $ok, $m);
 
 $env = zae_env();
 $ddb = ddb();
 $nsid = $env->{TEST_NGINX_NSID};
-$keys = 100;
+
+set_resource_limits($ddb, $nsid, 'zf-model',
+                    [[rpm => 100000000, 100000000, 60],
+                     [tpm => 1000000000, 1000000000, 60]]);
+
+# a node of the zone (src/ngx_http_zae_limit_shm.c, 64-bit): the rbtree
+# node up to its color (32 bytes), the node header (32), the key aligned
+# to 8, the value; the slab gives it a power-of-two chunk
+
+sub chunk {
+    my ($key_len, $value_len) = @_;
+    my ($size, $c) = (64 + ceil($key_len / 8) * 8 + $value_len, 8);
+
+    $c *= 2 while $c < $size;
+    return $c;
+}
+
+my $zone = 64 * 1024;
+my $ent = 'zf-' . ('9' x 3);    # the longest entity name used below
+
+# the config entry "nsid/entity#zf-model": 8 bytes and 96 a limit
+# (ngx_http_zae_limit_config_t); the delta node
+# "nsid/BUCKET#entity#zf-model#0": one slot (tpm) of 80 bytes
+
+my $cache_per_key = chunk(length("$nsid/$ent#zf-model"), 8 + 2 * 96);
+my $delta_per_key = chunk(length("$nsid/BUCKET#$ent#zf-model#0"), 80);
+
+$keys = ceil(1.5 * $zone / ($cache_per_key + $delta_per_key));
+
+ok($keys < 1000 && $keys * $delta_per_key <= $zone / 2,
+   "$keys keys: their entries need " . $keys * $cache_per_key . ' + '
+   . $keys * $delta_per_key . " bytes of the $zone");
 
 $n = nginx(log_level => 'info', conf => <<'EOF');
 env AWS_ACCESS_KEY_ID=AKIDLOCAL;
@@ -27,7 +63,7 @@ events { worker_connections 1024; }
 http {
     zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
                        endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=10s
-                       flush_interval=60s zone=zae_small:128k;
+                       flush_interval=60s zone=zae_small:64k;
 
     server {
         listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
@@ -44,9 +80,8 @@ http {
         add_header X-Status $zae_limit_status always;
 
         location /v1/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1,tpm:500
-                      limits=rpm:100000000/min,tpm:1000000000/min;
+            zae_limit entity=$http_x_api_key resource=zf-model
+                      consume=rpm:1,tpm:500;
             zae_limit_reconcile tpm $upstream_http_x_tokens_used;
             proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
         }
@@ -83,6 +118,10 @@ is($m->{zae_limit_reconcile_pending}, $keys,
    "$keys buckets pending in the zone");
 is($m->{'zae_limit_reconcile_deltas_total{state="dropped"}'}, 0,
    'no delta dropped');
+ok(($m->{zae_limit_zone_evictions_total} // 0) > 0,
+   'the zone filled: cache entries were evicted')
+    or diag('evictions: ' . ($m->{zae_limit_zone_evictions_total}
+                             // 'no metric'));
 
 # the quit writes every pending delta
 
@@ -92,7 +131,7 @@ is(scalar(() = $n->error_log =~ /reconciliation queue is full/g), 0,
    'no delta lost for want of room');
 
 for my $key (sort keys %want) {
-    my $b = get_bucket($ddb, $nsid, $key, 'gpt-4');
+    my $b = get_bucket($ddb, $nsid, $key, 'zf-model');
 
     push @wrong, "$key: tc " . ($b ? $b->{b_tpm_tc} : 'none')
                  . " want " . $want{$key} * 1000

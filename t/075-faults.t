@@ -3,7 +3,9 @@
 # reached through util/fake-fault-proxy.pl (a fake), is made to fail and
 # then comes back.  For each fault: the configured fail mode holds
 # (block: 200 or 503, allow: always served), every request finishes
-# within the timeout budget, the fault did bite, and every request that
+# within the timeout budget, every request that starts and ends while
+# the fault is on gets the fail-mode answer (503 UNAVAILABLE_BLOCKED,
+# 200 UNAVAILABLE_ALLOWED), and every request that
 # starts one second after the backend is back is admitted.  At the end:
 # no worker crashed, nginx quits promptly, no connection was left open.
 #
@@ -60,10 +62,13 @@ $budget = 4;
 $recover = $ENV{ZAE_FAULTS_RECOVER} || ($ENV{TEST_ZAE_ASAN} ? 2 : 1);
 
 
+# the proxy must never read a half-written mode: a new file renamed
+
 sub mode {
-    open my $fh, '>', $mode_file or die "$mode_file: $!\n";
+    open my $fh, '>', "$mode_file.new" or die "$mode_file.new: $!\n";
     print $fh "$_[0]\n";
     close $fh;
+    rename "$mode_file.new", $mode_file or die "$mode_file: $!\n";
 }
 
 
@@ -112,8 +117,9 @@ END {
 # CLIENTS processes send requests, alternating /block/ and /allow/,
 # while the parent runs ACTIONS ([at, code], seconds from the start);
 # they stop AFTER seconds after the last action has returned.  Returns
-# the requests ({ path, start, end, status, zs }) and the times at which
-# the actions returned, all relative to the start.
+# the requests ({ path, start, end, status, zs }), the times at which the
+# actions began and the times at which they returned, all relative to
+# the start.
 #
 # The times are measured, not the planned ones: on a loaded machine the
 # parent may wake late and restarting the proxy (a new perl) may take
@@ -122,7 +128,7 @@ END {
 
 sub flow {
     my ($after, $clients, @actions) = @_;
-    my (@pids, @res, @done, $t0, $stop);
+    my (@pids, @res, @begun, @done, $t0, $stop);
 
     $t0 = time;
     $stop = "$tmp/stop";
@@ -160,6 +166,7 @@ sub flow {
     for my $a (@actions) {
         my $wait = $t0 + $a->[0] - time;
         sleep $wait if $wait > 0;
+        push @begun, time - $t0;
         $a->[1]->();
         push @done, time - $t0;
     }
@@ -181,16 +188,19 @@ sub flow {
         close $in;
     }
 
-    return (\@res, @done);
+    return (\@res, \@begun, \@done);
 }
 
 
-# the checks of one fault window: the fault is on from FROM to TO
-# (seconds from the flow's start)
+# the checks of one fault window: the fault is surely on from FROM to TO
+# (seconds from the flow's start: from when switching it on returned to
+# when switching it off began), so that a request that starts and ends
+# inside met the fault in every call it made; the backend is back for
+# sure at BACK (switching it off returned)
 
 sub check_window {
-    my ($name, $from, $to, @res) = @_;
-    my (@slow, @bad, @late, $hit, $during);
+    my ($name, $from, $to, $back, @res) = @_;
+    my (@slow, @bad, @late, @inside, @missed, $hit, $during);
 
     $hit = 0;
     $during = 0;
@@ -214,13 +224,24 @@ sub check_window {
                            && $r->{zs} eq 'UNAVAILABLE_BLOCKED');
         }
 
-        if ($r->{end} > $from + 0.05 && $r->{start} < $to) {
+        if ($r->{end} > $from + 0.05 && $r->{start} < $back) {
             $during++;
             $hit++ if $r->{zs} =~ /^UNAVAILABLE/;
         }
 
+        if ($r->{start} >= $from && $r->{end} <= $to) {
+            push @inside, $r;
+            push @missed, "$r->{path} $r->{start}-$r->{end}: $r->{status} "
+                          . $r->{zs}
+                unless $r->{path} eq '/allow/'
+                       ? $r->{status} eq '200'
+                         && $r->{zs} eq 'UNAVAILABLE_ALLOWED'
+                       : $r->{status} eq '503'
+                         && $r->{zs} eq 'UNAVAILABLE_BLOCKED';
+        }
+
         push @late, "$r->{path} at $r->{start}: $r->{status} $r->{zs}"
-            if $r->{start} >= $to + $recover
+            if $r->{start} >= $back + $recover
                && !($r->{status} eq '200' && $r->{zs} eq 'PASSED');
     }
 
@@ -230,6 +251,11 @@ sub check_window {
                  . 'unavailable, slowest %.2f s', $name, scalar(@res), $hit,
                  $during, (sort { $b <=> $a }
                            map { $_->{end} - $_->{start} } @res)[0]))
+        if $ENV{ZAE_FAULTS_VERBOSE};
+
+    diag(join "\n", map { "$_->{path} $_->{start}-$_->{end}: "
+                          . "$_->{status} $_->{zs}" }
+                    grep { $_->{end} > $from && $_->{start} < $back } @res)
         if $ENV{ZAE_FAULTS_VERBOSE};
 
     is(scalar(@bad), 0, "$name: the fail mode held for every request")
@@ -243,11 +269,19 @@ sub check_window {
         or diag(join "\n", map { "$_->{path} $_->{start}-$_->{end}: "
                                  . "$_->{status} $_->{zs}" } @res);
 
+    # none inside on a machine so loaded that no request is shorter than
+    # the window; the kills give hundreds
+
+    is(scalar(@missed), 0,
+       "$name: every request inside the fault got the fail-mode answer ("
+       . scalar(@inside) . sprintf(' from %.2f to %.2f s)', $from, $to))
+        or diag(join "\n", @missed[0 .. ($#missed < 9 ? $#missed : 9)]);
+
     is(scalar(@late), 0,
        "$name: every request $recover s after recovery admitted")
         or diag(join "\n", @late[0 .. ($#late < 9 ? $#late : 9)]);
 
-    ok(scalar(grep { $_->{start} >= $to + $recover } @res) > 0,
+    ok(scalar(grep { $_->{start} >= $back + $recover } @res) > 0,
        "$name: requests after recovery");
 }
 
@@ -350,18 +384,20 @@ my @faults = $ENV{ZAE_FAULTS} && $ENV{ZAE_FAULTS} eq 'all'
 
 sub fault_run {
     my ($name, $on, $off, $slow) = @_;
-    my ($to, $res, $t_on, $t_off);
+    my ($to, $res, $begun, $done);
 
     return if $ENV{ZAE_FAULTS_ONLY} && $name !~ /$ENV{ZAE_FAULTS_ONLY}/;
 
     $to = $slow ? 2.8 : 1.3;
-    ($res, $t_on, $t_off) = flow($recover + 0.9, 4, [0.3, $on], [$to, $off]);
+    ($res, $begun, $done) = flow($recover + 0.9, 4, [0.3, $on],
+                                 [$to, $off]);
 
-    diag(sprintf('%s: fault on at %.2f s, off at %.2f s (planned 0.30, '
-                 . '%.2f)', $name, $t_on, $t_off, $to))
+    diag(sprintf('%s: fault on at %.2f s, off from %.2f to %.2f s (planned '
+                 . '0.30, %.2f)', $name, $done->[0], $begun->[1], $done->[1],
+                 $to))
         if $ENV{ZAE_FAULTS_VERBOSE};
 
-    check_window($name, $t_on, $t_off, @$res);
+    check_window($name, $done->[0], $begun->[1], $done->[1], @$res);
 }
 
 for my $fault (@faults) {

@@ -10,26 +10,40 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${ZAE_CACHE:-$top/.cache}
 export DEBIAN_FRONTEND=noninteractive
 
-pkgs="gcc make dpkg-dev nginx nginx-dev libyajl-dev libcurl4-openssl-dev
-      libssl-dev libyaml-dev zlib1g-dev pkg-config perl curl wrk clang libclang-rt-14-dev
-      valgrind gnuplot-nox iproute2 ca-certificates openssl"
+# `util/deps.sh build` (make build): only what the module and zae-admin
+# need to build, nothing for the tests
+build_pkgs="gcc make dpkg-dev nginx nginx-dev libyajl-dev libcurl4-openssl-dev
+      libssl-dev libyaml-dev zlib1g-dev pkg-config ca-certificates"
+
+pkgs="$build_pkgs perl curl wrk clang libclang-rt-14-dev
+      valgrind gnuplot-nox iproute2 openssl dnsmasq-base"
+
+if [ "${1:-}" = build ]; then
+    pkgs=$build_pkgs
+fi
 
 missing=
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \
         || missing="$missing $p"
 done
-if ! command -v java >/dev/null 2>&1; then
-    missing="$missing openjdk-17-jre-headless"
-fi
-if ! command -v npm >/dev/null 2>&1; then
-    missing="$missing npm"
+if [ "${1:-}" != build ]; then
+    if ! command -v java >/dev/null 2>&1; then
+        missing="$missing openjdk-17-jre-headless"
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        missing="$missing npm"
+    fi
 fi
 
 if [ -n "$missing" ]; then
     echo "deps: installing$missing"
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if [ "${1:-}" = build ]; then
+    exit 0
 fi
 
 ddb_ver=2.9.30

@@ -5,7 +5,8 @@
 #
 #   fake-fault-proxy.pl --listen PORT --to HOST:PORT --mode-file FILE
 #
-# The mode is read from FILE for every new connection (default "pass"):
+# The mode is read from FILE when a connection is accepted (default
+# "pass"); write FILE by renaming a new one into place:
 #   pass           forward both ways
 #   refuse         close the listening socket until the mode changes
 #   delay=MS       forward, but hold each response MS milliseconds
@@ -226,6 +227,17 @@ while (getppid() == $parent) {
     next unless $sel->can_read(0.1);
 
     my $c = $server->accept or next;
+
+    # the mode when the connection is taken, not when the wait began: a
+    # change is in force for every connection accepted after it
+
+    $mode = mode();
+
+    if ($mode eq 'refuse') {
+        close $c;
+        next;
+    }
+
     my $pid = fork;
 
     if (!defined $pid) {

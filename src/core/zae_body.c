@@ -11,6 +11,7 @@
 
 #include "zae_body.h"
 #include "zae_json.h"
+#include "zae_schema.h"
 
 
 #define ZAE_VALUE_SHOW  50       /* ValidationError truncates values */
@@ -336,11 +337,74 @@ zae_body_add_status(zae_buf_t *b, const zae_limit_status_t *st)
 }
 
 
+static int zae_body_unavailable_message(zae_buf_t *msg,
+    const zae_str_t *cause, const zae_str_t *stack,
+    const zae_str_t *entity_id, const zae_str_t *resource);
+
+
+/*
+ * The message of a 429, whatever its shape: "Rate limit exceeded for
+ * {entity}/{resource}: [{names}]. Retry after {retry:.1f}s"
+ */
+
+static int
+zae_body_rate_message(zae_buf_t *msg, const zae_limit_status_t *st,
+    size_t n, size_t primary)
+{
+    size_t                     i, first;
+    const zae_limit_status_t  *p;
+
+    p = &st[primary];
+
+    if (zae_buf_add_str(msg, "Rate limit exceeded for ") != ZAE_OK
+        || zae_buf_add(msg, p->entity_id.data, p->entity_id.len) != ZAE_OK
+        || zae_buf_add_str(msg, "/") != ZAE_OK
+        || zae_buf_add(msg, p->resource.data, p->resource.len) != ZAE_OK
+        || zae_buf_add_str(msg, ": [") != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    first = 1;
+
+    for (i = 0; i < n; i++) {
+        if (!st[i].exceeded) {
+            continue;
+        }
+
+        if ((!first && zae_buf_add_str(msg, ", ") != ZAE_OK)
+            || zae_buf_add(msg, st[i].limit_name.data,
+                           st[i].limit_name.len) != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+
+        first = 0;
+    }
+
+    return zae_buf_printf(msg, "]. Retry after %.1fs",
+                          (double) p->retry_after_ms / 1000.0);
+}
+
+
+static void
+zae_body_retry_header(const zae_limit_status_t *p, int64_t *retry_header)
+{
+    double  retry;
+
+    if (retry_header) {
+        retry = (double) p->retry_after_ms / 1000.0;
+        *retry_header = (retry >= 9223372036854775807.0)
+                        ? INT64_MAX : (int64_t) retry + 1;
+    }
+}
+
+
 int
 zae_body_rate_limited(zae_buf_t *b, const zae_limit_status_t *st, size_t n,
     int64_t *retry_header)
 {
-    size_t                     i, primary, first;
+    size_t                     i, primary;
     double                     retry;
     int64_t                    ms;
     zae_buf_t                  msg;
@@ -358,33 +422,7 @@ zae_body_rate_limited(zae_buf_t *b, const zae_limit_status_t *st, size_t n,
 
     zae_buf_init(&msg, b->mem, 0);
 
-    if (zae_buf_add_str(&msg, "Rate limit exceeded for ") != ZAE_OK
-        || zae_buf_add(&msg, p->entity_id.data, p->entity_id.len) != ZAE_OK
-        || zae_buf_add_str(&msg, "/") != ZAE_OK
-        || zae_buf_add(&msg, p->resource.data, p->resource.len) != ZAE_OK
-        || zae_buf_add_str(&msg, ": [") != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    first = 1;
-
-    for (i = 0; i < n; i++) {
-        if (!st[i].exceeded) {
-            continue;
-        }
-
-        if ((!first && zae_buf_add_str(&msg, ", ") != ZAE_OK)
-            || zae_buf_add(&msg, st[i].limit_name.data,
-                           st[i].limit_name.len) != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-
-        first = 0;
-    }
-
-    if (zae_buf_printf(&msg, "]. Retry after %.1fs", retry) != ZAE_OK) {
+    if (zae_body_rate_message(&msg, st, n, primary) != ZAE_OK) {
         return ZAE_ERROR;
     }
 
@@ -414,12 +452,125 @@ zae_body_rate_limited(zae_buf_t *b, const zae_limit_status_t *st, size_t n,
         return ZAE_ERROR;
     }
 
-    if (retry_header) {
-        *retry_header = (retry >= 9223372036854775807.0)
-                        ? INT64_MAX : (int64_t) retry + 1;
-    }
+    zae_body_retry_header(p, retry_header);
 
     return ZAE_OK;
+}
+
+
+/* a message in the error object of a provider's SDK */
+
+static int
+zae_body_provider(zae_buf_t *b, int format, const char *type,
+    const char *code, const u_char *msg, size_t len)
+{
+    if (format == ZAE_BODY_ANTHROPIC) {
+        return (zae_buf_printf(b, "{\"type\": \"error\", \"error\": "
+                               "{\"type\": \"%s\", \"message\": ", type)
+                    != ZAE_OK
+                || zae_json_add_string(b, msg, len) != ZAE_OK
+                || zae_buf_add_str(b, "}}") != ZAE_OK)
+               ? ZAE_ERROR : ZAE_OK;
+    }
+
+    return (zae_buf_add_str(b, "{\"error\": {\"message\": ") != ZAE_OK
+            || zae_json_add_string(b, msg, len) != ZAE_OK
+            || zae_buf_printf(b, ", \"type\": \"%s\", \"param\": null, "
+                              "\"code\": \"%s\"}}", type, code) != ZAE_OK)
+           ? ZAE_ERROR : ZAE_OK;
+}
+
+
+int
+zae_body_provider_rate_limited(zae_buf_t *b, int format,
+    const char *openai_type, const zae_limit_status_t *st, size_t n,
+    int64_t *retry_header)
+{
+    size_t     primary;
+    zae_buf_t  msg;
+
+    primary = zae_body_primary(st, n);
+    if (primary == n) {
+        return ZAE_ERROR;
+    }
+
+    zae_buf_init(&msg, b->mem, 0);
+
+    if (zae_body_rate_message(&msg, st, n, primary) != ZAE_OK
+        || zae_body_provider(b, format,
+                             format == ZAE_BODY_ANTHROPIC
+                             ? "rate_limit_error" : openai_type,
+                             "rate_limit_exceeded", msg.data, msg.len)
+           != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    zae_body_retry_header(&st[primary], retry_header);
+
+    return ZAE_OK;
+}
+
+
+int
+zae_body_provider_unavailable(zae_buf_t *b, int format,
+    const zae_str_t *cause, const zae_str_t *stack,
+    const zae_str_t *entity_id, const zae_str_t *resource)
+{
+    zae_buf_t  msg;
+
+    zae_buf_init(&msg, b->mem, 0);
+
+    if (zae_body_unavailable_message(&msg, cause, stack, entity_id,
+                                     resource)
+        != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    return zae_body_provider(b, format,
+                             format == ZAE_BODY_ANTHROPIC ? "api_error"
+                                                          : "server_error",
+                             "rate_limiter_unavailable", msg.data, msg.len);
+}
+
+
+static int
+zae_body_unavailable_message(zae_buf_t *msg, const zae_str_t *cause,
+    const zae_str_t *stack, const zae_str_t *entity_id,
+    const zae_str_t *resource)
+{
+    size_t            i;
+    const zae_str_t  *s;
+
+    static const char  *names[] = { " [stack=", ", entity=", ", resource=" };
+
+    if (cause && cause->data
+        && zae_buf_add(msg, cause->data, cause->len) != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    for (i = 0; i < 3; i++) {
+        s = (i == 0) ? stack : (i == 1) ? entity_id : resource;
+
+        if (zae_buf_add_str(msg, names[i]) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+
+        /* a missing value prints as Python prints None */
+
+        if (s == NULL || s->data == NULL) {
+            if (zae_buf_add_str(msg, "None") != ZAE_OK) {
+                return ZAE_ERROR;
+            }
+
+        } else if (zae_buf_add(msg, s->data, s->len) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+    }
+
+    return zae_buf_add_str(msg, "]");
 }
 
 
@@ -428,40 +579,14 @@ zae_body_unavailable(zae_buf_t *b, const zae_str_t *cause,
     const zae_str_t *stack, const zae_str_t *entity_id,
     const zae_str_t *resource)
 {
-    size_t            i;
-    zae_buf_t         msg;
-    const zae_str_t  *s;
-
-    static const char  *names[] = { " [stack=", ", entity=", ", resource=" };
+    zae_buf_t  msg;
 
     zae_buf_init(&msg, b->mem, 0);
 
-    if (cause && cause->data
-        && zae_buf_add(&msg, cause->data, cause->len) != ZAE_OK)
+    if (zae_body_unavailable_message(&msg, cause, stack, entity_id,
+                                     resource)
+        != ZAE_OK)
     {
-        return ZAE_ERROR;
-    }
-
-    for (i = 0; i < 3; i++) {
-        s = (i == 0) ? stack : (i == 1) ? entity_id : resource;
-
-        if (zae_buf_add_str(&msg, names[i]) != ZAE_OK) {
-            return ZAE_ERROR;
-        }
-
-        /* a missing value prints as Python prints None */
-
-        if (s == NULL || s->data == NULL) {
-            if (zae_buf_add_str(&msg, "None") != ZAE_OK) {
-                return ZAE_ERROR;
-            }
-
-        } else if (zae_buf_add(&msg, s->data, s->len) != ZAE_OK) {
-            return ZAE_ERROR;
-        }
-    }
-
-    if (zae_buf_add_str(&msg, "]") != ZAE_OK) {
         return ZAE_ERROR;
     }
 
@@ -539,6 +664,47 @@ zae_body_invalid(zae_buf_t *b, const char *field, const u_char *value,
         || zae_buf_add_str(b, ", \"value\": ") != ZAE_OK
         || zae_json_add_string(b, val.data, val.len) != ZAE_OK
         || zae_buf_add_str(b, "}") != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    return ZAE_OK;
+}
+
+
+int
+zae_body_no_limits(zae_buf_t *b, const zae_str_t *entity_id,
+    const zae_str_t *resource, const zae_str_t *ns, int with_inline)
+{
+    zae_buf_t  msg;
+
+    zae_buf_init(&msg, b->mem, 0);
+
+    if (zae_buf_printf(&msg, "No limits configured for entity \"%.*s\" "
+                       "and resource \"%.*s\"; searched: entity "
+                       "(%.*s, %.*s), entity default (%.*s, %s), resource "
+                       "(%.*s), system (namespace %.*s)%s",
+                       (int) entity_id->len, (char *) entity_id->data,
+                       (int) resource->len, (char *) resource->data,
+                       (int) entity_id->len, (char *) entity_id->data,
+                       (int) resource->len, (char *) resource->data,
+                       (int) entity_id->len, (char *) entity_id->data,
+                       ZAE_DEFAULT_RESOURCE,
+                       (int) resource->len, (char *) resource->data,
+                       (int) ns->len, (char *) ns->data,
+                       with_inline ? ", limits= of the location"
+                                   : "; the location has no limits=")
+        != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    if (zae_buf_add_str(b, "{\"error\": \"no_limits_configured\", "
+                        "\"message\": ") != ZAE_OK
+        || zae_json_add_string(b, msg.data, msg.len) != ZAE_OK
+        || zae_buf_add_str(b, ", \"searched\": [\"entity\", "
+                           "\"entity_default\", \"resource\", "
+                           "\"system\"]}") != ZAE_OK)
     {
         return ZAE_ERROR;
     }

@@ -60,6 +60,33 @@ int zae_body_unavailable(zae_buf_t *b, const zae_str_t *cause,
     const zae_str_t *resource);
 
 /*
+ * The 429 and 503 bodies in the shape a provider's SDK parses
+ * (zae_limit_error_format), with the message of the zae shape:
+ *
+ *   ZAE_BODY_OPENAI     {"error": {"message": "...", "type": T,
+ *                        "param": null, "code": C}}
+ *                       429: T is openai_type ("requests", "tokens"),
+ *                       C "rate_limit_exceeded"; 503: T "server_error",
+ *                       C "rate_limiter_unavailable"
+ *   ZAE_BODY_ANTHROPIC  {"type": "error", "error": {"type": T,
+ *                        "message": "..."}}
+ *                       429: T "rate_limit_error"; 503: T "api_error"
+ *
+ * *retry_header as zae_body_rate_limited() gives it.
+ */
+
+#define ZAE_BODY_ZAE        0
+#define ZAE_BODY_OPENAI     1
+#define ZAE_BODY_ANTHROPIC  2
+
+int zae_body_provider_rate_limited(zae_buf_t *b, int format,
+    const char *openai_type, const zae_limit_status_t *st, size_t n,
+    int64_t *retry_header);
+int zae_body_provider_unavailable(zae_buf_t *b, int format,
+    const zae_str_t *cause, const zae_str_t *stack,
+    const zae_str_t *entity_id, const zae_str_t *resource);
+
+/*
  * The 400 body (our design), after zae-limiter's ValidationError:
  *
  *   {"error": "invalid_request", "message": "Invalid {field}: {reason}",
@@ -69,6 +96,19 @@ int zae_body_unavailable(zae_buf_t *b, const zae_str_t *cause,
  */
 int zae_body_invalid(zae_buf_t *b, const char *field, const u_char *value,
     size_t len, const char *reason);
+
+/*
+ * The answer when no level has limits (our design): a configuration
+ * problem, not an outage:
+ *
+ *   {"error": "no_limits_configured", "message": "No limits configured
+ *    for entity \"E\" and resource \"R\"; searched: entity (E, R),
+ *    entity default (E, _default_), resource (R), system (namespace N)
+ *    ...", "searched": ["entity", "entity_default", "resource",
+ *    "system"]}
+ */
+int zae_body_no_limits(zae_buf_t *b, const zae_str_t *entity_id,
+    const zae_str_t *resource, const zae_str_t *ns, int with_inline);
 
 /*
  * Python repr() of a float: shortest round-trip digits, ".0" on

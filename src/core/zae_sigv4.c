@@ -50,11 +50,7 @@ static int zae_sigv4_encode(zae_buf_t *b, const u_char *p, size_t len,
     int keep_slash);
 static void zae_sigv4_hex(const u_char *in, size_t len, u_char *out);
 static int zae_sigv4_sha256(const u_char *data, size_t len, u_char *out);
-static int zae_sigv4_hmac_key(zae_sigv4_hmac_t *h, const u_char *key,
-    size_t klen);
 static int zae_sigv4_hmac_resume(SHA256_CTX *c, const uint32_t *state);
-static int zae_sigv4_hmac(const zae_sigv4_hmac_t *h, const u_char *data,
-    size_t len, u_char *out);
 static int zae_sigv4_derive(const zae_str_t *secret, const u_char *date8,
     const zae_str_t *region, const zae_str_t *service, zae_sigv4_hmac_t *h);
 static int zae_sigv4_cache_hit(zae_sigv4_cache_t *c,
@@ -216,7 +212,7 @@ zae_sigv4_sha256_hex(const u_char *data, size_t len, u_char *out)
  * h keeps the chaining values after one block, a MAC resumes from them
  */
 
-static int
+int
 zae_sigv4_hmac_key(zae_sigv4_hmac_t *h, const u_char *key, size_t klen)
 {
     int         rc;
@@ -283,7 +279,7 @@ zae_sigv4_hmac_resume(SHA256_CTX *c, const uint32_t *state)
  * the keyed states (SHA256_Final() wipes its block buffer itself)
  */
 
-static int
+int
 zae_sigv4_hmac(const zae_sigv4_hmac_t *h, const u_char *data, size_t len,
     u_char *out)
 {

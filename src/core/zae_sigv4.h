@@ -55,6 +55,12 @@ typedef struct {
 } zae_sigv4_hmac_t;
 
 
+/* key h once (the caller wipes h when done); then MAC data into out[32] */
+int zae_sigv4_hmac_key(zae_sigv4_hmac_t *h, const u_char *key, size_t klen);
+int zae_sigv4_hmac(const zae_sigv4_hmac_t *h, const u_char *data, size_t len,
+    u_char *out);
+
+
 /*
  * The signing key cache, owned by the caller (one per worker, or per
  * zae-admin run).  It holds the HMAC state keyed with kSigning for one

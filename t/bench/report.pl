@@ -141,7 +141,11 @@ sub results {
                          $r->{unexpected});
     }
 
-    push @o, '', '| ratio | measured | goal | met |',
+    push @o, '', 'Each ratio of two wrk scenarios is the median of the '
+             . 'ratios of the rounds (both scenarios of a ratio run in '
+             . 'the same round), not the ratio of their medians; the '
+             . 'rounds\' ratios are in parentheses.', '',
+             '| ratio | measured | goal | met |',
              '| --- | ---: | --- | --- |';
 
     my %label = (
@@ -150,25 +154,43 @@ sub results {
         admitted_rps_over_raw_update_rps =>
             'admitted rps / raw UpdateItem rps, 100 entities / 100 items, '
             . "$s->{comparison_connections} connections",
+        reject_instructions_over_return429 =>
+            'instructions of a cached rejection / of a `return 429` '
+            . '(callgrind)',
         reject_rps_over_return429_rps =>
             "rejection rps / `return 429` rps, $s->{comparison_connections}"
-            . ' connections',
+            . ' connections (no goal: wrk shares the two cores with nginx '
+            . 'and bounds both)',
     );
 
     for my $k (qw(added_latency_over_rtt admitted_rps_over_raw_update_rps
+                  reject_instructions_over_return429
                   reject_rps_over_return429_rps))
     {
-        my ($v, $g, $met) = ($s->{ratios}{$k}, $s->{goals}{$k}, 'no');
-        my ($op, $lim) = $g =~ /^([<>]=)\s*([\d.]+)$/;
+        my ($v, $g, $met) = ($s->{ratios}{$k}, $s->{goals}{$k}, '—');
+        my $rounds = ($s->{ratio_rounds} // {})->{$k};
 
-        if (defined $v) {
-            $met = ($op eq '<=' ? $v <= $lim : $v >= $lim) ? 'yes' : 'no';
+        if (defined $g) {
+            my ($op, $lim) = $g =~ /^([<>]=)\s*([\d.]+)$/;
+
+            $met = 'no';
+            if (defined $v) {
+                $met = ($op eq '<=' ? $v <= $lim : $v >= $lim) ? 'yes'
+                                                                : 'no';
+            }
+
+            $g =~ s/<=/≤/;
+            $g =~ s/>=/≥/;
+
+        } else {
+            $g = '—';
         }
 
-        $g =~ s/<=/≤/;
-        $g =~ s/>=/≥/;
-
-        push @o, "| $label{$k} (`$k`) | " . fmt($v, 3) . " | $g | $met |";
+        push @o, "| $label{$k} (`$k`) | " . fmt($v, 3)
+                 . ($rounds && @$rounds > 1
+                    ? ' (' . join(', ', map { fmt($_, 3) } @$rounds) . ')'
+                    : '')
+                 . " | $g | $met |";
     }
 
     my %by = map { $_->{name} => $_ } @{ $s->{scenarios} };
@@ -225,7 +247,8 @@ sub results {
         push @o, '', "Added by the module per admitted request: "
                  . "$cpu->{instructions_added_by_module} instructions; "
                  . 'a cached rejection costs '
-                 . "$cpu->{reject_over_return429} × a `return 429`.";
+                 . "$cpu->{reject_over_return429} × a `return 429` "
+                 . '(goal ≤ 2.0).';
     }
 
     if ($s->{entity_warmup} && %{ $s->{entity_warmup} }) {

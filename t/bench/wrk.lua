@@ -12,14 +12,18 @@
 --   method=   the method (default GET); body=FILE: the request body
 --   bodies=F  one request body per line of F, picked at random for each
 --             request (the raw UpdateItem over many items)
+--   expect=S  count every answer whose status is not S (the rejection
+--             scenarios: exactly 429, not merely an error)
 --
 -- done() prints one line: BENCH {"requests":...,"p50_us":...,...}
 
 local counter = 0
+local threads = {}
 
 function setup(thread)
     thread:set("id", counter)
     counter = counter + 1
+    threads[#threads + 1] = thread
 end
 
 local mode, nkeys, prefix, fixed
@@ -50,6 +54,16 @@ function init(args)
             local f = assert(io.open(v, "rb"))
             body = f:read("*a")
             f:close()
+        elseif k == "expect" then
+            -- wrk asks for responses only when response() exists after
+            -- init(): the other scenarios do not pay for it
+            local want = tonumber(v)
+            unexpected = 0
+            response = function(status, hdrs, b)
+                if status ~= want then
+                    unexpected = unexpected + 1
+                end
+            end
         elseif k == "bodies" then
             for line in io.lines(v) do
                 if line ~= "" then
@@ -96,14 +110,22 @@ end
 
 function done(summary, latency, requests)
     local e = summary.errors
+    local unexpected_status = -1
+
+    for _, t in ipairs(threads) do
+        local u = t:get("unexpected")
+        if u then
+            unexpected_status = math.max(unexpected_status, 0) + u
+        end
+    end
 
     io.write(string.format(
         'BENCH {"requests":%d,"duration_us":%d,"p50_us":%d,"p90_us":%d,'
         .. '"p99_us":%d,"mean_us":%.1f,"max_us":%d,"status_errors":%d,'
         .. '"connect_errors":%d,"read_errors":%d,"write_errors":%d,'
-        .. '"timeouts":%d}\n',
+        .. '"timeouts":%d,"unexpected_status":%d}\n',
         summary.requests, summary.duration,
         latency:percentile(50), latency:percentile(90),
         latency:percentile(99), latency.mean, latency.max,
-        e.status, e.connect, e.read, e.write, e.timeout))
+        e.status, e.connect, e.read, e.write, e.timeout, unexpected_status))
 end

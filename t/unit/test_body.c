@@ -184,6 +184,7 @@ static const body_case_t  body_cases[] = {
 static void test_float_repr(void);
 static void test_rate_limited(zae_mem_t *mem);
 static void test_unavailable(zae_mem_t *mem);
+static void test_provider(zae_mem_t *mem);
 static void test_invalid(zae_mem_t *mem);
 
 
@@ -370,6 +371,72 @@ test_unavailable(zae_mem_t *mem)
 }
 
 
+/* zae_limit_error_format openai and anthropic */
+
+static void
+test_provider(zae_mem_t *mem)
+{
+    int64_t             header;
+    zae_buf_t           b;
+    zae_limit_status_t  st[2];
+
+    zae_str_t  cause = zae_string("timeout");
+    zae_str_t  stack = zae_string("zae-limiter");
+
+    memset(st, 0, sizeof(st));
+    zae_str_set(&st[0].entity_id, "k1");
+    zae_str_set(&st[0].resource, "gpt-4o");
+    zae_str_set(&st[0].limit_name, "rpm");
+    zae_str_set(&st[1].entity_id, "k1");
+    zae_str_set(&st[1].resource, "gpt-4o");
+    zae_str_set(&st[1].limit_name, "tpm");
+    st[1].exceeded = 1;
+    st[1].retry_after_ms = 1500;
+
+    zae_buf_init(&b, mem, 0);
+    is_int(zae_body_provider_rate_limited(&b, ZAE_BODY_OPENAI, "tokens", st,
+                                          2, &header),
+           ZAE_OK, "openai 429 body");
+    is_str(b.data, "{\"error\": {\"message\": \"Rate limit exceeded for "
+           "k1/gpt-4o: [tpm]. Retry after 1.5s\", \"type\": \"tokens\", "
+           "\"param\": null, \"code\": \"rate_limit_exceeded\"}}",
+           "openai 429 body text");
+    is_int(header, 2, "openai 429: Retry-After as in the zae shape");
+
+    zae_buf_init(&b, mem, 0);
+    is_int(zae_body_provider_rate_limited(&b, ZAE_BODY_ANTHROPIC, "tokens",
+                                          st, 2, NULL),
+           ZAE_OK, "anthropic 429 body");
+    is_str(b.data, "{\"type\": \"error\", \"error\": {\"type\": "
+           "\"rate_limit_error\", \"message\": \"Rate limit exceeded for "
+           "k1/gpt-4o: [tpm]. Retry after 1.5s\"}}",
+           "anthropic 429 body text");
+
+    st[1].exceeded = 0;
+    zae_buf_init(&b, mem, 0);
+    is_int(zae_body_provider_rate_limited(&b, ZAE_BODY_OPENAI, "tokens", st,
+                                          2, NULL),
+           ZAE_ERROR, "provider 429 without a violation refused");
+
+    zae_buf_init(&b, mem, 0);
+    is_int(zae_body_provider_unavailable(&b, ZAE_BODY_OPENAI, &cause, &stack,
+                                         NULL, NULL),
+           ZAE_OK, "openai 503 body");
+    is_str(b.data, "{\"error\": {\"message\": \"timeout [stack="
+           "zae-limiter, entity=None, resource=None]\", \"type\": "
+           "\"server_error\", \"param\": null, \"code\": "
+           "\"rate_limiter_unavailable\"}}", "openai 503 body text");
+
+    zae_buf_init(&b, mem, 0);
+    is_int(zae_body_provider_unavailable(&b, ZAE_BODY_ANTHROPIC, &cause,
+                                         &stack, NULL, NULL),
+           ZAE_OK, "anthropic 503 body");
+    is_str(b.data, "{\"type\": \"error\", \"error\": {\"type\": "
+           "\"api_error\", \"message\": \"timeout [stack=zae-limiter, "
+           "entity=None, resource=None]\"}}", "anthropic 503 body text");
+}
+
+
 static void
 test_invalid(zae_mem_t *mem)
 {
@@ -435,6 +502,7 @@ main(void)
     test_float_repr();
     test_rate_limited(&mem);
     test_unavailable(&mem);
+    test_provider(&mem);
     test_invalid(&mem);
 
     zae_arena_free(&arena);

@@ -228,7 +228,9 @@ sub check_conf {
     }
 
     waitpid($pid, 0);
-    my $rc = $? >> 8;
+
+    # a crash of nginx -t is not a success: 128 + the signal, as a shell says
+    my $rc = ($? & 127) ? 128 + ($? & 127) : $? >> 8;
 
     $out = do { local (@ARGV, $/) = "$self->{prefix}/logs/t.log"; <> } // '';
 
@@ -276,7 +278,9 @@ sub _listen_ports {
         $ports{$p} = 1;
     }
 
-    while (($self->{conf} // '') =~ /^\s*listen\s+(?:127\.0\.0\.1:)?(\d+)/mg) {
+    while (($self->{conf} // '')
+           =~ /^\s*listen\s+(?:127\.0\.0\.1:)?(\d+)(?![\d.])/mg)
+    {
         $ports{$1} = 1;
     }
 
