@@ -353,6 +353,7 @@ ngx_int_t
 ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
     zae_ddb_op_e op, zae_buf_t *b)
 {
+    ngx_int_t                       rc;
     ngx_http_zae_limit_ddb_call_t  *call;
 
     if (b->failed) {
@@ -374,7 +375,18 @@ ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
     /* the acquire's own line says why, at most one per request */
     call->log_level = NGX_LOG_INFO;
 
-    if (ngx_http_zae_limit_ddb_start(ctx->zmcf->ddb, call) != NGX_AGAIN) {
+    rc = ngx_http_zae_limit_ddb_start(ctx->zmcf->ddb, call);
+
+    if (rc == NGX_BUSY) {
+        ngx_http_zae_limit_metric_add(ctx->zmcf->shm_zone,
+                                      NGX_HTTP_ZAE_LIMIT_M_DDB_BUSY, 1);
+        return ngx_http_zae_limit_unavailable(ctx,
+                                              "max_connections DynamoDB "
+                                              "connections in use and "
+                                              "max_waiting calls waiting");
+    }
+
+    if (rc != NGX_AGAIN) {
         return ngx_http_zae_limit_unavailable(ctx, "could not start a call%s%V",
                                               call->error.len ? ": " : "",
                                               &call->error);
@@ -907,6 +919,9 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
         {
             return ngx_http_zae_limit_unavailable(ctx, "%s", err.msg);
         }
+
+        ngx_http_zae_limit_bad_names(ctx->request->connection->log,
+                                     &res->bucket);
 
         ngx_http_zae_limit_trace2(ctx, "speculative write %ui: %s", i,
                                   ngx_http_zae_limit_spec_names[res->decision]);

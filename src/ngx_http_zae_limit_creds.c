@@ -84,6 +84,13 @@ ngx_http_zae_limit_creds_init_process(ngx_cycle_t *cycle,
 
     if (rc == ZAE_OK) {
         cr->ready = 1;
+
+        if (cr->provider.source == ZAE_CREDS_SRC_PROFILE) {
+            /* the shared files: looked at again, see the handler */
+            ngx_http_zae_limit_creds_start(cr,
+                                           ZAE_CREDS_FILES_CHECK * 1000);
+        }
+
         return cr;
     }
 
@@ -209,6 +216,27 @@ ngx_http_zae_limit_creds_handler(ngx_event_t *ev)
     now = ngx_time();
     err.msg[0] = '\0';
 
+    if (cr->provider.source == ZAE_CREDS_SRC_PROFILE) {
+
+        /* an external refresher may rewrite the files: stat, re-read */
+
+        rc = zae_creds_files_check(&cr->provider, (int64_t) now, &err);
+
+        if (rc == ZAE_OK) {
+            ngx_log_error(NGX_LOG_NOTICE, ev->log, 0,
+                          "zae_limit: AWS credentials read again from the "
+                          "shared files");
+
+        } else if (rc == ZAE_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                          "zae_limit: AWS credentials: %s; the previous "
+                          "ones are kept", err.msg);
+        }
+
+        ngx_http_zae_limit_creds_start(cr, ZAE_CREDS_FILES_CHECK * 1000);
+        return;
+    }
+
     rc = zae_creds_next_request(&cr->provider, (int64_t) now, &req, &err);
 
     if (rc == ZAE_AGAIN) {
@@ -252,7 +280,7 @@ ngx_http_zae_limit_creds_fetch(ngx_http_zae_limit_creds_t *cr,
     u_char                         *p;
     size_t                          len;
     ngx_str_t                       host, head;
-    ngx_uint_t                      i;
+    ngx_uint_t                      i, v6;
     ngx_pool_t                     *pool;
     ngx_http_zae_limit_ddb_call_t  *call;
 
@@ -286,7 +314,7 @@ ngx_http_zae_limit_creds_fetch(ngx_http_zae_limit_creds_t *cr,
     /* the request */
 
     len = req->method.len + 1 + req->path.len
-          + sizeof(" HTTP/1.1" CRLF "Host: " CRLF) - 1 + req->host.len
+          + sizeof(" HTTP/1.1" CRLF "Host: []" CRLF) - 1 + req->host.len
           + sizeof(":65535") - 1
           + sizeof("Content-Length: 0" CRLF "Connection: close" CRLF CRLF)
           - 1;
@@ -300,10 +328,15 @@ ngx_http_zae_limit_creds_fetch(ngx_http_zae_limit_creds_t *cr,
         return NGX_ERROR;
     }
 
-    p = ngx_sprintf(head.data, "%*s %*s HTTP/1.1" CRLF "Host: %*s",
+    /* an IPv6 address goes in brackets: Host: [fd00:ec2::23] */
+
+    v6 = (ngx_strlchr(req->host.data, req->host.data + req->host.len, ':')
+          != NULL);
+
+    p = ngx_sprintf(head.data, "%*s %*s HTTP/1.1" CRLF "Host: %s%*s%s",
                     req->method.len, req->method.data,
-                    req->path.len, req->path.data,
-                    req->host.len, req->host.data);
+                    req->path.len, req->path.data, v6 ? "[" : "",
+                    req->host.len, req->host.data, v6 ? "]" : "");
 
     if (req->port != 80) {
         p = ngx_sprintf(p, ":%d", (int) req->port);

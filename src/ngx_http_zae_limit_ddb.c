@@ -93,6 +93,7 @@ ngx_http_zae_limit_ddb_init_process(ngx_cycle_t *cycle,
 
     ngx_queue_init(&ddb->cache);
     ngx_queue_init(&ddb->free);
+    ngx_queue_init(&ddb->waiting);
 
     if (ddb->conf->keepalive) {
         ddb->cached = ngx_pcalloc(cycle->pool,
@@ -207,6 +208,16 @@ ngx_http_zae_limit_ddb_start(ngx_http_zae_limit_ddb_t *ddb,
         ngx_str_set(&call->error, "no AWS credentials (see the error "
                     "logged at the worker's start)");
         return NGX_ERROR;
+    }
+
+    if (ddb->conf->max_connections
+        && ddb->busy >= ddb->conf->max_connections
+        && ddb->nwaiting >= ddb->conf->max_waiting)
+    {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, call->log, 0,
+                       "zae_limit: ddb busy: %ui in use, %ui waiting",
+                       ddb->busy, ddb->nwaiting);
+        return NGX_BUSY;
     }
 
     op = ngx_http_zae_limit_ddb_op(ddb, call);
@@ -633,7 +644,9 @@ ngx_http_zae_limit_ddb_timeout(ngx_event_t *ev)
     }
 
     ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_TIMEOUT, 0, NULL,
-                                "timed out");
+                                op->queued ? "timed out waiting for one of "
+                                             "max_connections"
+                                           : "timed out");
 }
 
 

@@ -35,6 +35,8 @@
 #define NGX_HTTP_ZAE_LIMIT_DDB_TIMEOUT          250
 #define NGX_HTTP_ZAE_LIMIT_DDB_MAX_ATTEMPTS     3
 #define NGX_HTTP_ZAE_LIMIT_DDB_KEEPALIVE        32
+#define NGX_HTTP_ZAE_LIMIT_DDB_MAX_CONNECTIONS 128
+#define NGX_HTTP_ZAE_LIMIT_DDB_MAX_WAITING     128
 #define NGX_HTTP_ZAE_LIMIT_DDB_RESOLVER_TIMEOUT 5000
 
 /* the largest response body accepted */
@@ -55,6 +57,14 @@ typedef struct {
                                                        SDK standard mode */
     ngx_uint_t                          keepalive;  /* idle connections
                                                        cached per worker */
+    ngx_uint_t                          max_connections; /* in use at once
+                                                       per worker; 0: no
+                                                       cap */
+    ngx_uint_t                          max_waiting; /* calls waiting for
+                                                       one of them, at most
+                                                       one attempt timeout;
+                                                       beyond: the start
+                                                       fails at once */
     ngx_flag_t                          ssl_verify; /* default on */
     ngx_str_t                           ssl_trusted_certificate;
                                                     /* empty: system bundle
@@ -154,6 +164,8 @@ void ngx_http_zae_limit_ddb_exit_process(ngx_cycle_t *cycle,
 
 /*
  * NGX_AGAIN: the handler will be called later, never synchronously;
+ * NGX_BUSY: max_connections connections are in use and max_waiting
+ * calls wait for one, the handler will not be called;
  * NGX_ERROR: could not start, the handler will not be called.
  */
 ngx_int_t ngx_http_zae_limit_ddb_start(ngx_http_zae_limit_ddb_t *ddb,

@@ -45,6 +45,9 @@ static void ngx_http_zae_limit_ddb_cache_put(ngx_http_zae_limit_ddb_t *ddb,
     ngx_connection_t *c);
 static void ngx_http_zae_limit_ddb_idle_handler(ngx_event_t *ev);
 static void ngx_http_zae_limit_ddb_dummy_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_zae_limit_ddb_slot(ngx_http_zae_limit_ddb_op_t *op);
+static void ngx_http_zae_limit_ddb_slot_free(ngx_http_zae_limit_ddb_op_t *op);
+static void ngx_http_zae_limit_ddb_slot_handler(ngx_event_t *ev);
 
 
 ngx_int_t
@@ -190,6 +193,17 @@ ngx_http_zae_limit_ddb_parse_endpoint(ngx_conf_t *cf,
 
     /* IP literals, and names resolved once now like proxy_pass does */
 
+    if (!ddb->dest.literal
+        && !(n == 9 && ngx_strncasecmp(p, (u_char *) "localhost", 9) == 0))
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "zae_limit: endpoint host \"%V\" is resolved "
+                           "once, now, and its addresses never change: add "
+                           "a \"resolver\" to the http block (in AWS "
+                           "\"resolver 169.254.169.253;\")",
+                           &ddb->dest.host);
+    }
+
     ngx_memzero(&u, sizeof(ngx_url_t));
 
     u.url = rest;
@@ -282,6 +296,11 @@ ngx_http_zae_limit_ddb_connect_start(ngx_http_zae_limit_ddb_op_t *op)
     ngx_http_zae_limit_ddb_t  *ddb;
 
     ddb = op->ddb;
+
+    if (!op->slot && ngx_http_zae_limit_ddb_slot(op) != NGX_OK) {
+        /* waiting for a slot, or failed */
+        return;
+    }
 
     op->sent = 0;
     op->received = 0;
@@ -918,6 +937,8 @@ ngx_http_zae_limit_ddb_release(ngx_http_zae_limit_ddb_op_t *op,
 {
     ngx_connection_t  *c;
 
+    ngx_http_zae_limit_ddb_slot_free(op);
+
     if (op->resolve) {
         ngx_resolve_name_done(op->resolve);
         op->resolve = NULL;
@@ -1124,3 +1145,111 @@ ngx_http_zae_limit_ddb_dummy_handler(ngx_event_t *ev)
                    "zae_limit: ddb dummy handler");
 }
 
+
+
+/*
+ * The per-worker cap on connections in use (max_connections): an op
+ * takes a slot before it reuses or opens a connection and gives it back
+ * with the connection (ngx_http_zae_limit_ddb_release()).  Without a
+ * free slot it waits, oldest first, at most its attempt timeout; when
+ * max_waiting ops wait already, the attempt fails (a new call is refused
+ * before that, by ngx_http_zae_limit_ddb_start()).
+ */
+
+static ngx_int_t
+ngx_http_zae_limit_ddb_slot(ngx_http_zae_limit_ddb_op_t *op)
+{
+    ngx_http_zae_limit_ddb_t  *ddb;
+
+    ddb = op->ddb;
+
+    if (ddb->conf->max_connections == 0
+        || ddb->busy < ddb->conf->max_connections)
+    {
+        ddb->busy++;
+        op->slot = 1;
+        return NGX_OK;
+    }
+
+    if (ddb->nwaiting >= ddb->conf->max_waiting) {
+        op->retry.attempts = ddb->conf->max_attempts;
+        ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_REFUSED, 0, NULL,
+                                    "max_connections in use and "
+                                    "max_waiting waiting");
+        return NGX_DECLINED;
+    }
+
+    ngx_queue_insert_tail(&ddb->waiting, &op->wait);
+    ddb->nwaiting++;
+    op->queued = 1;
+    op->state = NGX_HTTP_ZAE_LIMIT_DDB_WAITING;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, op->call->log, 0,
+                   "zae_limit: ddb waits for a connection: %ui in use, "
+                   "%ui waiting", ddb->busy, ddb->nwaiting);
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_zae_limit_ddb_slot_free(ngx_http_zae_limit_ddb_op_t *op)
+{
+    ngx_queue_t                  *q;
+    ngx_http_zae_limit_ddb_t     *ddb;
+    ngx_http_zae_limit_ddb_op_t  *next;
+
+    ddb = op->ddb;
+
+    if (op->queued) {
+        ngx_queue_remove(&op->wait);
+        ddb->nwaiting--;
+        op->queued = 0;
+    }
+
+    if (op->event.posted
+        && op->event.handler == ngx_http_zae_limit_ddb_slot_handler)
+    {
+        ngx_delete_posted_event(&op->event);
+    }
+
+    if (!op->slot) {
+        return;
+    }
+
+    op->slot = 0;
+    ddb->busy--;
+
+    if (ngx_queue_empty(&ddb->waiting)) {
+        return;
+    }
+
+    /* the slot goes to the oldest waiting op, which goes on later */
+
+    q = ngx_queue_head(&ddb->waiting);
+    ngx_queue_remove(q);
+    ddb->nwaiting--;
+
+    next = ngx_queue_data(q, ngx_http_zae_limit_ddb_op_t, wait);
+    next->queued = 0;
+    next->slot = 1;
+    ddb->busy++;
+
+    next->event.handler = ngx_http_zae_limit_ddb_slot_handler;
+    ngx_post_event(&next->event, &ngx_posted_events);
+}
+
+
+static void
+ngx_http_zae_limit_ddb_slot_handler(ngx_event_t *ev)
+{
+    ngx_http_zae_limit_ddb_op_t  *op;
+
+    op = ev->data;
+
+    if (op->cancelled || op->state != NGX_HTTP_ZAE_LIMIT_DDB_WAITING) {
+        return;
+    }
+
+    ngx_http_zae_limit_ddb_connect_start(op);
+}

@@ -35,6 +35,7 @@
 #define NGX_HTTP_ZAE_LIMIT_DDB_READING     5
 #define NGX_HTTP_ZAE_LIMIT_DDB_BACKOFF     6
 #define NGX_HTTP_ZAE_LIMIT_DDB_FINISHED    7
+#define NGX_HTTP_ZAE_LIMIT_DDB_WAITING     8
 
 
 typedef struct {
@@ -79,6 +80,11 @@ struct ngx_http_zae_limit_ddb_s {
     ngx_queue_t                         cache;
     ngx_queue_t                         free;
     ngx_http_zae_limit_ddb_cached_t    *cached;
+    ngx_uint_t                          busy;        /* ops holding a
+                                                        connection slot */
+    ngx_queue_t                         waiting;     /* ops waiting for a
+                                                        slot, oldest first */
+    ngx_uint_t                          nwaiting;
     zae_retry_policy_t                  retry;
     uint64_t                            random_state;
     ngx_http_zae_limit_creds_t         *creds;
@@ -102,7 +108,9 @@ struct ngx_http_zae_limit_ddb_op_s {
     ngx_uint_t                          tried;
 
     ngx_event_t                         timer;       /* the attempt */
-    ngx_event_t                         event;       /* backoff, finish */
+    ngx_event_t                         event;       /* backoff, finish,
+                                                        slot granted */
+    ngx_queue_t                         wait;        /* in ddb->waiting */
 
     ngx_str_t                           target;
     ngx_str_t                           header;      /* request head */
@@ -121,6 +129,8 @@ struct ngx_http_zae_limit_ddb_op_s {
     unsigned                            fresh:1;     /* no cached conn */
     unsigned                            extra:1;     /* bytes after resp */
     unsigned                            cancelled:1;
+    unsigned                            slot:1;      /* counted in busy */
+    unsigned                            queued:1;    /* in ddb->waiting */
 };
 
 

@@ -274,6 +274,8 @@ ngx_http_zae_limit_create_main_conf(ngx_conf_t *cf)
     zmcf->ddb_conf.timeout = NGX_CONF_UNSET_MSEC;
     zmcf->ddb_conf.max_attempts = NGX_CONF_UNSET_UINT;
     zmcf->ddb_conf.keepalive = NGX_CONF_UNSET_UINT;
+    zmcf->ddb_conf.max_connections = NGX_CONF_UNSET_UINT;
+    zmcf->ddb_conf.max_waiting = NGX_CONF_UNSET_UINT;
     zmcf->ddb_conf.ssl_verify = NGX_CONF_UNSET;
     zmcf->ddb_conf.resolver_timeout = NGX_CONF_UNSET_MSEC;
 
@@ -296,6 +298,10 @@ ngx_http_zae_limit_init_main_conf(ngx_conf_t *cf, void *conf)
                              NGX_HTTP_ZAE_LIMIT_DDB_MAX_ATTEMPTS);
     ngx_conf_init_uint_value(zmcf->ddb_conf.keepalive,
                              NGX_HTTP_ZAE_LIMIT_DDB_KEEPALIVE);
+    ngx_conf_init_uint_value(zmcf->ddb_conf.max_connections,
+                             NGX_HTTP_ZAE_LIMIT_DDB_MAX_CONNECTIONS);
+    ngx_conf_init_uint_value(zmcf->ddb_conf.max_waiting,
+                             NGX_HTTP_ZAE_LIMIT_DDB_MAX_WAITING);
     ngx_conf_init_value(zmcf->ddb_conf.ssl_verify, 1);
     ngx_conf_init_msec_value(zmcf->ddb_conf.resolver_timeout,
                              NGX_HTTP_ZAE_LIMIT_DDB_RESOLVER_TIMEOUT);
@@ -583,6 +589,26 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "max_connections=", 16) == 0) {
+            n = ngx_atoi(value[i].data + 16, value[i].len - 16);
+            if (n == NGX_ERROR || n > 65536) {
+                goto invalid;
+            }
+
+            zmcf->ddb_conf.max_connections = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max_waiting=", 12) == 0) {
+            n = ngx_atoi(value[i].data + 12, value[i].len - 12);
+            if (n == NGX_ERROR || n > 65536) {
+                goto invalid;
+            }
+
+            zmcf->ddb_conf.max_waiting = n;
+            continue;
+        }
+
         if (ngx_strncmp(value[i].data, "config_cache=", 13) == 0) {
             s.data = value[i].data + 13;
             s.len = value[i].len - 13;
@@ -715,6 +741,21 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     shm->max_deltas = (zmcf->max_deltas == NGX_CONF_UNSET_UINT)
                       ? 65536 : zmcf->max_deltas;
+
+    /* the zone's entries belong to one table: see init_zone */
+
+    len = zmcf->table.len + 1 + zmcf->ddb_conf.region.len + 1
+          + zmcf->ddb_conf.endpoint.len;
+
+    shm->owner.data = ngx_pnalloc(cf->pool, len);
+    if (shm->owner.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    shm->owner.len = ngx_sprintf(shm->owner.data, "%V %V %V", &zmcf->table,
+                                 &zmcf->ddb_conf.region,
+                                 &zmcf->ddb_conf.endpoint)
+                     - shm->owner.data;
 
     zmcf->shm_zone->init = ngx_http_zae_limit_init_zone;
     zmcf->shm_zone->data = shm;

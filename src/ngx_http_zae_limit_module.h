@@ -81,6 +81,7 @@ typedef enum {
     NGX_HTTP_ZAE_LIMIT_M_UNLIMITED_CONSUMES,
     NGX_HTTP_ZAE_LIMIT_M_ZONE_EVICTIONS,
     NGX_HTTP_ZAE_LIMIT_M_FLUSH_IN_DOUBT,
+    NGX_HTTP_ZAE_LIMIT_M_DDB_BUSY,
     NGX_HTTP_ZAE_LIMIT_M_LAST
 } ngx_http_zae_limit_metric_e;
 
@@ -117,6 +118,7 @@ typedef struct {
     uint64_t                     wid_epoch;     /* ms, zone creation */
     uint64_t                     wid_next;
     ngx_http_zae_limit_metrics_t metrics;
+    ngx_str_t                    owner;      /* "table region endpoint" */
 } ngx_http_zae_limit_shctx_t;
 
 
@@ -124,6 +126,7 @@ typedef struct {
     ngx_http_zae_limit_shctx_t  *sh;
     ngx_slab_pool_t             *shpool;
     ngx_uint_t                   max_deltas;
+    ngx_str_t                    owner;      /* what the entries belong to */
 } ngx_http_zae_limit_shm_t;
 
 
@@ -445,6 +448,8 @@ void ngx_http_zae_limit_cleanup(void *data);
 ngx_str_t *ngx_http_zae_limit_key(ngx_http_zae_limit_ctx_t *ctx,
     zae_str_t *entity, ngx_str_t *key);
 ngx_str_t *ngx_http_zae_limit_entity_key(ngx_http_zae_limit_ctx_t *ctx);
+void ngx_http_zae_limit_bad_names(ngx_log_t *log,
+    zae_bucket_item_t *bucket);
 
 
 /* the acquire, precontent phase: ngx_http_zae_limit_acquire.c */

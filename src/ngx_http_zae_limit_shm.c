@@ -148,6 +148,30 @@ ngx_http_zae_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
      */
 
     if (oshm) {
+
+        /*
+         * The entries (namespace ids, configs, entities, rejections,
+         * pending deltas) are keyed within one table: a reload that keeps
+         * the zone but changes the table, region or endpoint would use
+         * the old table's ids and limits and write its deltas into the
+         * new one.  Refused; another zone name starts empty, and the old
+         * workers flush the old zone's deltas as they exit.
+         */
+
+        if (oshm->sh->owner.len != shm->owner.len
+            || ngx_memcmp(oshm->sh->owner.data, shm->owner.data,
+                          shm->owner.len) != 0)
+        {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "zae_limit: zone \"%V\" holds the entries of "
+                          "\"%V\" and cannot be reused for \"%V\": give "
+                          "\"zae_limit_dynamodb\" another \"zone=\" name "
+                          "when the table, region or endpoint changes",
+                          &shm_zone->shm.name, &oshm->sh->owner,
+                          &shm->owner);
+            return NGX_ERROR;
+        }
+
         shm->sh = oshm->sh;
         shm->shpool = oshm->shpool;
         shm->sh->generation++;
@@ -169,6 +193,14 @@ ngx_http_zae_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     shm->shpool->data = shm->sh;
+
+    shm->sh->owner.data = ngx_slab_alloc(shm->shpool, shm->owner.len);
+    if (shm->sh->owner.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(shm->sh->owner.data, shm->owner.data, shm->owner.len);
+    shm->sh->owner.len = shm->owner.len;
 
     ngx_rbtree_init(&shm->sh->cache, &shm->sh->cache_sentinel,
                     ngx_http_zae_limit_rbtree_insert_value);
@@ -1385,7 +1417,10 @@ static ngx_http_zae_limit_metric_desc_t  ngx_http_zae_limit_metric_descs[] = {
       "cache entries dropped, oldest first, to make room in the zone" },
     { NGX_HTTP_ZAE_LIMIT_M_FLUSH_IN_DOUBT, "zae_limit_flush_in_doubt_total",
       NULL, "flush writes without a final answer (maybe applied), kept "
-      "with their id and sent again" }
+      "with their id and sent again" },
+    { NGX_HTTP_ZAE_LIMIT_M_DDB_BUSY,
+      "zae_limit_dynamodb_busy_total", NULL,
+      "calls refused at once: max_connections in use, max_waiting waiting" }
 };
 
 

@@ -449,6 +449,10 @@ ngx_http_zae_limit_read_done(ngx_http_zae_limit_ctx_t *ctx)
                                               err.msg);
     }
 
+    ngx_http_zae_limit_bad_names(ctx->request->connection->log, &rd.bucket);
+    ngx_http_zae_limit_bad_names(ctx->request->connection->log,
+                                 &rd.parent_bucket);
+
     if (rd.unprocessed) {
         return ngx_http_zae_limit_unavailable(ctx,
                                      "bucket read left unprocessed keys");

@@ -126,3 +126,37 @@ ngx_http_zae_limit_log_limit(ngx_http_zae_limit_log_limit_t *ll,
 
     return NGX_OK;
 }
+
+
+/*
+ * Limits of a bucket read from the table whose names are not valid limit
+ * names were skipped by the decoder (a hostile or buggy writer could put
+ * CR LF into a name that would become a response header): an error line
+ * with the first such name, escaped, at most one a second per worker
+ * (ngx_http_zae_limit_log_limit()).
+ */
+
+void
+ngx_http_zae_limit_bad_names(ngx_log_t *log, zae_bucket_item_t *bucket)
+{
+    size_t     len;
+    u_char    *p, buf[ZAE_JSON_ESCAPE_MAX * ZAE_NAME_MAX_LEN];
+    ngx_str_t  more;
+
+    static ngx_http_zae_limit_log_limit_t  ll;
+
+    if (bucket->bad_names == 0
+        || ngx_http_zae_limit_log_limit(&ll, &more) != NGX_OK)
+    {
+        return;
+    }
+
+    len = ngx_min(bucket->bad_name.len, ZAE_NAME_MAX_LEN);
+    p = zae_json_escape(buf, bucket->bad_name.data, len);
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "zae_limit: skipped %ui limits of a bucket read from "
+                  "DynamoDB: limit name not valid, e.g. \"%*s%s\"%V",
+                  bucket->bad_names, p - buf, buf,
+                  bucket->bad_name.len > len ? "..." : "", &more);
+}

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 #include <yajl/yajl_parse.h>
@@ -93,6 +95,9 @@ static void zae_creds_found_sink(void *ctx, zae_str_t *key,
     zae_str_t *value);
 static int zae_creds_path(zae_getenv_pt getenv_fn, void *env_ctx,
     const char *var, const char *name, char *buf, size_t size);
+static void zae_creds_file_sig(const char *path, zae_creds_file_sig_t *sig);
+static int zae_creds_http_host_allowed(const u_char *host, size_t len,
+    int bracketed);
 static int zae_creds_parse_url(zae_creds_provider_t *p, const char *url,
     size_t len, int ecs, zae_err_t *err);
 static int zae_creds_read_small(const char *path, u_char *buf, size_t size,
@@ -874,6 +879,16 @@ zae_creds_from_files(zae_creds_provider_t *p, zae_getenv_pt getenv_fn,
                            "path is too long");
     }
 
+    /* what was read, for zae_creds_files_check() */
+
+    p->cred_path[0] = '\0';
+    p->conf_path[0] = '\0';
+
+    if (rc == ZAE_OK) {
+        memcpy(p->cred_path, path, strlen(path) + 1);
+        zae_creds_file_sig(p->cred_path, &p->cred_sig);
+    }
+
     if (rc == ZAE_OK) {
         ini.config = 0;
         ini.in = 0;
@@ -903,6 +918,11 @@ zae_creds_from_files(zae_creds_provider_t *p, zae_getenv_pt getenv_fn,
     }
 
     if (rc == ZAE_OK) {
+        memcpy(p->conf_path, path, strlen(path) + 1);
+        zae_creds_file_sig(p->conf_path, &p->conf_sig);
+    }
+
+    if (rc == ZAE_OK) {
         ini.config = 1;
         ini.in = 0;
 
@@ -918,6 +938,112 @@ zae_creds_from_files(zae_creds_provider_t *p, zae_getenv_pt getenv_fn,
     }
 
     OPENSSL_cleanse(&f, sizeof(zae_creds_found_t));
+
+    return rc;
+}
+
+
+static void
+zae_creds_file_sig(const char *path, zae_creds_file_sig_t *sig)
+{
+    struct stat  st;
+
+    memset(sig, 0, sizeof(zae_creds_file_sig_t));
+
+    if (path[0] == '\0' || stat(path, &st) != 0) {
+        return;
+    }
+
+    sig->exists = 1;
+    sig->mtime_ns = (int64_t) st.st_mtim.tv_sec * 1000000000
+                    + st.st_mtim.tv_nsec;
+    sig->size = (int64_t) st.st_size;
+    sig->ino = (uint64_t) st.st_ino;
+}
+
+
+static int
+zae_creds_file_changed(const char *path, zae_creds_file_sig_t *old)
+{
+    zae_creds_file_sig_t  sig;
+
+    zae_creds_file_sig(path, &sig);
+
+    return sig.exists != old->exists || sig.mtime_ns != old->mtime_ns
+           || sig.size != old->size || sig.ino != old->ino;
+}
+
+
+/* the environment of the first read, for zae_creds_files_check() */
+
+static const char *
+zae_creds_files_getenv(void *ctx, const char *name)
+{
+    zae_creds_provider_t  *p = ctx;
+
+    if (strcmp(name, "AWS_SHARED_CREDENTIALS_FILE") == 0) {
+        return p->cred_path[0] ? p->cred_path : "";
+    }
+
+    if (strcmp(name, "AWS_CONFIG_FILE") == 0) {
+        return p->conf_path[0] ? p->conf_path : "";
+    }
+
+    return NULL;
+}
+
+
+int
+zae_creds_files_check(zae_creds_provider_t *p, int64_t now, zae_err_t *err)
+{
+    int                    rc;
+    zae_creds_provider_t  *tmp;
+
+    if (p->source != ZAE_CREDS_SRC_PROFILE) {
+        return ZAE_DECLINED;
+    }
+
+    if (now - p->files_read_at < ZAE_CREDS_FILES_RELOAD
+        && !zae_creds_file_changed(p->cred_path, &p->cred_sig)
+        && !zae_creds_file_changed(p->conf_path, &p->conf_sig))
+    {
+        return ZAE_DECLINED;
+    }
+
+    /* read into a copy: on failure the current credentials stay */
+
+    tmp = calloc(1, sizeof(zae_creds_provider_t));
+    if (tmp == NULL) {
+        return zae_err_set(err, "credentials: out of memory");
+    }
+
+    memcpy(tmp->cred_path, p->cred_path, sizeof(p->cred_path));
+    memcpy(tmp->conf_path, p->conf_path, sizeof(p->conf_path));
+
+    rc = zae_creds_from_files(tmp, zae_creds_files_getenv, tmp, p->profile,
+                              err);
+
+    /* checked again in ZAE_CREDS_FILES_RELOAD seconds, or when changed */
+
+    p->files_read_at = now;
+    p->cred_sig = tmp->cred_sig;
+    p->conf_sig = tmp->conf_sig;
+
+    if (rc == ZAE_DECLINED) {
+        rc = zae_err_set(err, "credentials: profile \"%.64s\" no longer "
+                         "has credentials in the shared files", p->profile);
+
+    } else if (rc == ZAE_OK) {
+        rc = zae_creds_store(p, tmp->creds.access_key.data,
+                             tmp->creds.access_key.len,
+                             tmp->creds.secret_key.data,
+                             tmp->creds.secret_key.len,
+                             tmp->creds.session_token.data,
+                             tmp->creds.session_token.len, 0, now, err);
+    }
+
+    OPENSSL_cleanse(tmp, sizeof(zae_creds_provider_t));
+    free(tmp);
 
     return rc;
 }
@@ -998,10 +1124,46 @@ zae_creds_region(zae_getenv_pt getenv_fn, void *env_ctx, const char *profile,
 
 /* http(s)://host[:port][/path] */
 
+/*
+ * The hosts the AWS SDKs let container credentials come from over plain
+ * http: "localhost", any IPv4 loopback (127.0.0.0/8), ::1, the ECS agent
+ * 169.254.170.2 and the EKS Pod Identity agent 169.254.170.23 and
+ * fd00:ec2::23.  The host is parsed as an address (IPv6 only inside
+ * brackets), so "127.evil.example" is a name, and refused.
+ */
+
+static int
+zae_creds_http_host_allowed(const u_char *host, size_t len, int bracketed)
+{
+    u_char  a4[4], a6[16];
+
+    static const u_char  ecs4[4] = { 169, 254, 170, 2 };
+    static const u_char  eks4[4] = { 169, 254, 170, 23 };
+    static const u_char  lo6[16] = { 0, 0, 0, 0, 0, 0, 0, 0,
+                                     0, 0, 0, 0, 0, 0, 0, 1 };
+    static const u_char  eks6[16] = { 0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0,
+                                      0, 0, 0, 0, 0, 0, 0, 0x23 };
+
+    if (bracketed) {
+        return inet_pton(AF_INET6, (const char *) host, a6) == 1
+               && (memcmp(a6, lo6, 16) == 0 || memcmp(a6, eks6, 16) == 0);
+    }
+
+    if (len == 9 && strncasecmp((const char *) host, "localhost", 9) == 0) {
+        return 1;
+    }
+
+    return inet_pton(AF_INET, (const char *) host, a4) == 1
+           && (a4[0] == 127 || memcmp(a4, ecs4, 4) == 0
+               || memcmp(a4, eks4, 4) == 0);
+}
+
+
 static int
 zae_creds_parse_url(zae_creds_provider_t *p, const char *url, size_t len,
     int ecs, zae_err_t *err)
 {
+    int          bracketed;
     size_t       i, hlen, plen;
     const char  *h, *path;
     unsigned     port;
@@ -1027,7 +1189,9 @@ zae_creds_parse_url(zae_creds_provider_t *p, const char *url, size_t len,
                            "or https", url);
     }
 
-    if (url[i] == '[') {
+    bracketed = (url[i] == '[');
+
+    if (bracketed) {
         h = url + i + 1;
 
         for (i++; i < len && url[i] != ']'; i++) {
@@ -1105,13 +1269,7 @@ zae_creds_parse_url(zae_creds_provider_t *p, const char *url, size_t len,
 
         /* plain http only to the container agent or loopback */
 
-        if (!((hlen == 9 && strncasecmp(h, "localhost", 9) == 0)
-              || (hlen == 3 && memcmp(h, "::1", 3) == 0)
-              || (hlen >= 4 && memcmp(h, "127.", 4) == 0)
-              || (hlen == 13 && memcmp(h, "169.254.170.2", 13) == 0)
-              || (hlen == 14 && memcmp(h, "169.254.170.23", 14) == 0)
-              || (hlen == 11 && strncasecmp(h, "fd00:ec2::23", 11) == 0)))
-        {
+        if (!zae_creds_http_host_allowed(p->host, hlen, bracketed)) {
             return zae_err_set(err, "credentials: container credentials "
                                "host \"%.*s\" is not allowed over http",
                                (int) hlen, h);
@@ -1506,6 +1664,8 @@ zae_creds_provider_init(zae_creds_provider_t *p, zae_getenv_pt getenv_fn,
     }
 
     prof = zae_creds_profile(getenv_fn, env_ctx, profile);
+
+    (void) snprintf(p->profile, sizeof(p->profile), "%s", prof);
 
     rc = zae_creds_from_files(p, getenv_fn, env_ctx, prof, err);
     if (rc != ZAE_DECLINED) {

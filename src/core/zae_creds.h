@@ -61,8 +61,22 @@ typedef enum {
 #define ZAE_CREDS_REFRESH_BEFORE    300
 /* spread refreshes over this many more seconds */
 #define ZAE_CREDS_REFRESH_JITTER    60
+/* shared files: looked at (stat) this often, re-read when changed */
+#define ZAE_CREDS_FILES_CHECK       10
+/* and re-read this often even when they look unchanged */
+#define ZAE_CREDS_FILES_RELOAD      300
 /* IMDSv2 session token TTL requested */
 #define ZAE_CREDS_IMDS_TTL          "21600"
+
+
+/* what a shared file looked like when read: a change means re-read */
+
+typedef struct {
+    int64_t               mtime_ns;
+    int64_t               size;
+    uint64_t              ino;
+    unsigned              exists:1;
+} zae_creds_file_sig_t;
 
 
 /* one HTTP request the caller must perform */
@@ -112,6 +126,14 @@ typedef struct {
     u_char                imds_token[ZAE_CREDS_AUTH_MAX];
     u_char                role[ZAE_CREDS_ROLE_MAX];
 
+    /* the shared files (source ZAE_CREDS_SRC_PROFILE) */
+    int64_t               files_read_at;
+    zae_creds_file_sig_t  cred_sig;
+    zae_creds_file_sig_t  conf_sig;
+    char                  cred_path[ZAE_CREDS_URL_MAX];
+    char                  conf_path[ZAE_CREDS_URL_MAX];
+    char                  profile[ZAE_CREDS_ROLE_MAX];
+
     zae_jitter_pt         jitter;
     void                 *jitter_ctx;
 
@@ -130,6 +152,19 @@ typedef struct {
  */
 int zae_creds_provider_init(zae_creds_provider_t *p, zae_getenv_pt getenv_fn,
     void *env_ctx, const char *profile, zae_err_t *err);
+
+/*
+ * Credentials from the shared files: when one of them changed (mtime,
+ * size, inode, appeared or went away) or ZAE_CREDS_FILES_RELOAD seconds
+ * passed, read them again (an external refresher rewrites temporary
+ * credentials).  Call it every ZAE_CREDS_FILES_CHECK seconds; it uses
+ * stat() and stdio.  ZAE_OK: read again, the new credentials are in
+ * place; ZAE_DECLINED: nothing to do (another source, or unchanged);
+ * ZAE_ERROR (err set): the files no longer hold valid credentials, the
+ * old ones are kept.
+ */
+int zae_creds_files_check(zae_creds_provider_t *p, int64_t now,
+    zae_err_t *err);
 
 /* explicit credentials (tests, configuration) */
 int zae_creds_provider_set(zae_creds_provider_t *p,

@@ -522,6 +522,18 @@ zae_bucket_attr_field(const u_char *attr, size_t len, zae_str_t *name)
         {
             name->data = (u_char *) attr + 2;
             name->len = len - 5;
+
+            /* the names the table gives us follow the configured rules */
+
+            if ((name->len != sizeof(ZAE_WCU_NAME) - 1
+                 || memcmp(name->data, ZAE_WCU_NAME, name->len) != 0)
+                && zae_validate_limit_name(name->data, name->len, NULL)
+                   != ZAE_OK)
+            {
+                return f == ZAE_BUCKET_TK ? ZAE_BUCKET_BAD_TK
+                                          : ZAE_BUCKET_BAD;
+            }
+
             return f;
         }
     }
@@ -558,8 +570,21 @@ zae_bucket_item_decode(zae_mem_t *mem, const zae_av_t *item,
     n = 0;
 
     for (i = 0; i < item->nattrs; i++) {
-        if (zae_schema_is_limit_tk(&item->attrs[i].name, &name)) {
+        switch (zae_bucket_attr_field(item->attrs[i].name.data,
+                                      item->attrs[i].name.len, &name))
+        {
+        case ZAE_BUCKET_TK:
             n++;
+            break;
+
+        case ZAE_BUCKET_BAD_TK:
+            if (bucket->bad_names++ == 0) {
+                bucket->bad_name = name;
+            }
+            break;
+
+        default:
+            break;
         }
     }
 

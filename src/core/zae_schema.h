@@ -157,6 +157,8 @@ typedef struct {
     zae_bucket_limit_t   wcu;
     unsigned             cascade:1;
     unsigned             has_ttl:1;
+    size_t               bad_names;   /* limits skipped: invalid names */
+    zae_str_t            bad_name;    /* the first of them, raw */
     unsigned             has_wcu:1;
 } zae_bucket_item_t;
 
@@ -166,8 +168,11 @@ int zae_bucket_item_decode(zae_mem_t *mem, const zae_av_t *item,
 
 /*
  * The field of a bucket attribute "b_{L}_{tk|cp|ra|rp|tc}" (L not
- * empty, *name set to L): ZAE_BUCKET_TK ... ZAE_BUCKET_TC, or
- * ZAE_DECLINED for any other attribute
+ * empty, *name set to L): ZAE_BUCKET_TK ... ZAE_BUCKET_TC;
+ * ZAE_BUCKET_BAD_TK (the _tk field) or ZAE_BUCKET_BAD (another field)
+ * when L is not a valid limit name (zae_validate_limit_name(), "wcu"
+ * allowed): such a limit is skipped, and counted in bad_names by
+ * zae_bucket_item_decode(); ZAE_DECLINED for any other attribute
  */
 
 #define ZAE_BUCKET_TK  0
@@ -175,6 +180,8 @@ int zae_bucket_item_decode(zae_mem_t *mem, const zae_av_t *item,
 #define ZAE_BUCKET_RA  2
 #define ZAE_BUCKET_RP  3
 #define ZAE_BUCKET_TC  4
+#define ZAE_BUCKET_BAD_TK  5
+#define ZAE_BUCKET_BAD     6
 
 int zae_bucket_attr_field(const u_char *attr, size_t len, zae_str_t *name);
 

@@ -300,6 +300,11 @@ zae_spec_on_map_key(void *data, const unsigned char *s, size_t len)
     case 2:
         f = zae_bucket_attr_field(s, len, &name);
 
+        if (f == ZAE_BUCKET_BAD_TK || f == ZAE_BUCKET_BAD) {
+            /* the tree decoder skips it and counts it for the log */
+            return zae_spec_decline(ctx);
+        }
+
         if (f != ZAE_DECLINED) {
             return zae_spec_limit_attr(ctx, &name, f);
         }

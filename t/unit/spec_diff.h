@@ -237,11 +237,18 @@ static const char  *spec_diff_numbers[] = {
     "1.0", "-1e-3"
 };
 
-#define SPEC_DIFF_NAMES_OK  14
+/*
+ * the first SPEC_DIFF_NAMES_OK are valid limit names; the next ones are
+ * well-formed JSON that zae_bucket_attr_field() refuses as limit names
+ * (both decoders skip them: the streaming one declines), picked in
+ * noisy cases only, as is the broken UTF-8
+ */
+
+#define SPEC_DIFF_NAMES_OK  9
 
 static const char  *spec_diff_limit_names[] = {
-    "rpm", "tpm", "wcu", "a", "rph", "x_tk", "a-b.c", "\\u00e9t\\u00e9",
-    "caf\xc3\xa9", "tk", "_", "rpm_cp", "\\ud83d\\ude00", "a\\\"b",
+    "rpm", "tpm", "wcu", "a", "rph", "x_tk", "a-b.c", "tk", "rpm_cp",
+    "\\u00e9t\\u00e9", "caf\xc3\xa9", "_", "\\ud83d\\ude00", "a\\\"b",
     "0123456789012345678901234567890123456789012345678901234"
     "5678901234", "\\ud800x", "bad\xfe"
 };

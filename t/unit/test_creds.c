@@ -371,6 +371,61 @@ main(void)
            "profile \"nobody\", container; instance metadata is disabled)",
            "message");
 
+    /* the shared files re-read when they change (issue 10 point 12) */
+
+    memset(&env, 0, sizeof(env));
+    cpath = t_file("rotating", "[default]\naws_access_key_id=AKIDOLD\n"
+                   "aws_secret_access_key=old\naws_session_token=tok1\n");
+    t_setenv(&env, "AWS_SHARED_CREDENTIALS_FILE", cpath);
+    t_setenv(&env, "AWS_CONFIG_FILE", "/nonexistent/config");
+
+    rc = zae_creds_provider_init(&p, t_getenv, &env, NULL, &err);
+    is_int(rc, ZAE_OK, "rotating: read");
+    is_str(t_str(&p.creds.access_key), "AKIDOLD", "rotating: old key");
+
+    p.files_read_at = 1000;
+    is_int(zae_creds_files_check(&p, 1005, &err), ZAE_DECLINED,
+           "unchanged files: not read again");
+
+    /* a refresher writes new temporary credentials (longer: new size) */
+
+    t_file("rotating", "[default]\naws_access_key_id=AKIDNEW2\n"
+           "aws_secret_access_key=new\naws_session_token=token2\n");
+    is_int(zae_creds_files_check(&p, 1010, &err), ZAE_OK,
+           "changed file: read again");
+    is_str(t_str(&p.creds.access_key), "AKIDNEW2", "rotating: new key");
+    is_str(t_str(&p.creds.secret_key), "new", "rotating: new secret");
+    is_str(t_str(&p.creds.session_token), "token2", "rotating: new token");
+    is_int(p.source, ZAE_CREDS_SRC_PROFILE, "rotating: still profile");
+
+    is_int(zae_creds_files_check(&p, 1020, &err), ZAE_DECLINED,
+           "then unchanged again");
+    is_int(zae_creds_files_check(&p, 1010 + ZAE_CREDS_FILES_RELOAD, &err),
+           ZAE_OK, "read again after ZAE_CREDS_FILES_RELOAD anyway");
+
+    /* a broken rewrite keeps the credentials in place */
+
+    t_file("rotating", "[default]\naws_access_key_id=AKIDPARTIAL\n");
+    is_int(zae_creds_files_check(&p, 2000, &err), ZAE_ERROR,
+           "partial credentials: error");
+    is_str(t_str(&p.creds.access_key), "AKIDNEW2", "old ones kept");
+    is_int(zae_creds_files_check(&p, 2010, &err), ZAE_DECLINED,
+           "the broken file is not read over and over");
+
+    unlink(cpath);
+    is_int(zae_creds_files_check(&p, 2020, &err), ZAE_ERROR,
+           "file gone: error");
+    ok(strstr(err.msg, "no longer has credentials") != NULL,
+       "file gone: message: %s", err.msg);
+    is_str(t_str(&p.creds.access_key), "AKIDNEW2", "old ones kept too");
+
+    memset(&env, 0, sizeof(env));
+    t_setenv(&env, "AWS_ACCESS_KEY_ID", "AKIDENV");
+    t_setenv(&env, "AWS_SECRET_ACCESS_KEY", "s");
+    zae_creds_provider_init(&p, t_getenv, &env, NULL, &err);
+    is_int(zae_creds_files_check(&p, 5000, &err), ZAE_DECLINED,
+           "environment credentials: nothing to re-read");
+
     /* HOME/.aws */
 
     memset(&env, 0, sizeof(env));
@@ -536,6 +591,53 @@ main(void)
     zae_creds_next_request(&p, now, &req, &err);
     is_str(t_str(&req.url), "http://[::1]:99/c", "ipv6 url");
     is_str(t_str(&req.host), "::1", "ipv6 host");
+
+    /* the plain http allow-list: hosts parsed as addresses */
+
+    {
+        size_t       k;
+        const char  *allowed[] = {
+            "http://[fd00:ec2::23]/v1/credentials",
+            "http://[FD00:EC2:0::23]:80/c",
+            "http://169.254.170.23/v1/credentials",
+            "http://169.254.170.2/creds",
+            "http://127.0.0.1/c",
+            "http://127.200.3.4:8080/c",
+            "http://localhost:99/c",
+            "http://[0:0::1]/c",
+        };
+        const char  *refused[] = {
+            "http://127.evil.example/c",
+            "http://127.0.0.1.evil.example/c",
+            "http://[fd00:ec2::2]/c",
+            "http://[fd00:ec2::230]/c",
+            "http://169.254.170.20/c",
+            "http://169.254.170.233/c",
+            "http://[127.0.0.1]/c",
+            "http://127.1/c",
+            "http://[::ffff:127.0.0.1]/c",
+            "http://localhost.evil.example/c",
+        };
+
+        for (k = 0; k < sizeof(allowed) / sizeof(allowed[0]); k++) {
+            t_setenv(&env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", allowed[k]);
+            is_int(zae_creds_provider_init(&p, t_getenv, &env, NULL, &err),
+                   ZAE_AGAIN, "http allowed: %s", allowed[k]);
+        }
+
+        for (k = 0; k < sizeof(refused) / sizeof(refused[0]); k++) {
+            t_setenv(&env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", refused[k]);
+            is_int(zae_creds_provider_init(&p, t_getenv, &env, NULL, &err),
+                   ZAE_ERROR, "http refused: %s", refused[k]);
+            ok(strstr(err.msg, "is not allowed over http") != NULL,
+               "%s: message", refused[k]);
+        }
+
+        t_setenv(&env, "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                 "https://127.evil.example/c");
+        is_int(zae_creds_provider_init(&p, t_getenv, &env, NULL, &err),
+               ZAE_AGAIN, "https to a name starting with 127. is allowed");
+    }
 
     t_setenv(&env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", "ftp://x/");
     is_int(zae_creds_provider_init(&p, t_getenv, &env, NULL, &err),

@@ -397,6 +397,15 @@ test_bucket(void)
         "{\"b__tk\":{\"N\":\"1\"},\"b_tk\":{\"N\":\"1\"}}"), &b2, &err)
        == ZAE_OK && b2.nlimits == 0,
        "b__tk and b_tk are not limits");
+    ok(zae_bucket_item_decode(&mem, parse_item(
+        "{\"b_x\\r\\nX-Evil: a_tk\":{\"N\":\"1\"},"
+        "\"b_x\\r\\nX-Evil: a_cp\":{\"N\":\"1\"},"
+        "\"b_x y_tk\":{\"N\":\"1\"},"
+        "\"b_rpm_tk\":{\"N\":\"1\"}}"), &b2, &err)
+       == ZAE_OK && b2.nlimits == 1 && b2.bad_names == 2
+       && b2.bad_name.len == 12
+       && memcmp(b2.limits[0].name.data, "rpm", 3) == 0,
+       "invalid limit names skipped and counted, the valid one kept");
     ok(zae_bucket_item_decode(&mem, NULL, &b2, &err) == ZAE_ERROR,
        "NULL item refused");
 }
@@ -439,6 +448,12 @@ test_bucket_attr_field(void)
     is_int(attr_field("b_rpm_xx", ""), ZAE_DECLINED, "other suffix");
     is_int(attr_field("l_rpm_cp", ""), ZAE_DECLINED, "config attribute");
     is_int(attr_field("rf", ""), ZAE_DECLINED, "rf");
+    is_int(attr_field("b_x\r\nSet-Cookie: a_tk", "x\r\nSet-Cookie: a"),
+           ZAE_BUCKET_BAD_TK, "CR LF in a name: bad, _tk");
+    is_int(attr_field("b_x y_cp", "x y"), ZAE_BUCKET_BAD,
+           "space in a name: bad, other field");
+    is_int(attr_field("b_1rpm_tk", "1rpm"), ZAE_BUCKET_BAD_TK,
+           "a name starting with a digit: bad");
     is_int(attr_field("b_rpmtk", ""), ZAE_DECLINED, "no underscore");
 }
 
