@@ -744,17 +744,21 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     /* the zone's entries belong to one table: see init_zone */
 
-    len = zmcf->table.len + 1 + zmcf->ddb_conf.region.len + 1
-          + zmcf->ddb_conf.endpoint.len;
+    /*
+     * a table is its name and region; the endpoint is only the way to it
+     * (a proxy, a VPC endpoint, the regional name): changing it keeps the
+     * zone, and the pending deltas go to the same table the new way
+     */
+
+    len = zmcf->table.len + 1 + zmcf->ddb_conf.region.len;
 
     shm->owner.data = ngx_pnalloc(cf->pool, len);
     if (shm->owner.data == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    shm->owner.len = ngx_sprintf(shm->owner.data, "%V %V %V", &zmcf->table,
-                                 &zmcf->ddb_conf.region,
-                                 &zmcf->ddb_conf.endpoint)
+    shm->owner.len = ngx_sprintf(shm->owner.data, "%V %V", &zmcf->table,
+                                 &zmcf->ddb_conf.region)
                      - shm->owner.data;
 
     zmcf->shm_zone->init = ngx_http_zae_limit_init_zone;

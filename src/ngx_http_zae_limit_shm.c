@@ -152,7 +152,7 @@ ngx_http_zae_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         /*
          * The entries (namespace ids, configs, entities, rejections,
          * pending deltas) are keyed within one table: a reload that keeps
-         * the zone but changes the table, region or endpoint would use
+         * the zone but changes the table or region would use
          * the old table's ids and limits and write its deltas into the
          * new one.  Refused; another zone name starts empty, and the old
          * workers flush the old zone's deltas as they exit.
@@ -166,7 +166,7 @@ ngx_http_zae_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                           "zae_limit: zone \"%V\" holds the entries of "
                           "\"%V\" and cannot be reused for \"%V\": give "
                           "\"zae_limit_dynamodb\" another \"zone=\" name "
-                          "when the table, region or endpoint changes",
+                          "when the table or region changes",
                           &shm_zone->shm.name, &oshm->sh->owner,
                           &shm->owner);
             return NGX_ERROR;

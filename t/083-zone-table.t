@@ -77,7 +77,7 @@ is($n->reload(conf => conf($table_b, 'zt')), 0,
    'reload to table B with the same zone: refused');
 
 $log = $n->error_log($from);
-like($log, qr/\[emerg\].*zae_limit: zone "zt" holds the entries of "\Q$env->{TEST_NGINX_TABLE}\E us-east-1 [^"]*" and cannot be reused for "\Q$table_b\E us-east-1 [^"]*": give "zae_limit_dynamodb" another "zone=" name/,
+like($log, qr/\[emerg\].*zae_limit: zone "zt" holds the entries of "\Q$env->{TEST_NGINX_TABLE}\E us-east-1" and cannot be reused for "\Q$table_b\E us-east-1": give "zae_limit_dynamodb" another "zone=" name/,
      'the message names the zone, both tables and the fix')
     or diag($log);
 
