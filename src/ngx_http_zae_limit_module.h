@@ -399,15 +399,22 @@ struct ngx_http_zae_limit_ctx_s {
 extern ngx_module_t  ngx_http_zae_limit_module;
 
 
-/* shared memory: ngx_http_zae_limit_shm.c */
+/* the shared zone and its cache: ngx_http_zae_limit_shm.c */
 
 ngx_int_t ngx_http_zae_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data);
+ngx_uint_t ngx_http_zae_limit_zone_join(ngx_shm_zone_t *zone);
+ngx_uint_t ngx_http_zae_limit_zone_newer(ngx_shm_zone_t *zone,
+    ngx_uint_t gen);
 ngx_int_t ngx_http_zae_limit_cache_get(ngx_shm_zone_t *zone, ngx_uint_t type,
     ngx_str_t *key, u_char *buf, size_t size, size_t *len);
 ngx_int_t ngx_http_zae_limit_cache_put(ngx_shm_zone_t *zone, ngx_uint_t type,
     ngx_str_t *key, u_char *value, size_t len, ngx_msec_t ttl);
 void ngx_http_zae_limit_cache_delete(ngx_shm_zone_t *zone, ngx_uint_t type,
     ngx_str_t *key);
+
+
+/* the pending deltas in the zone: ngx_http_zae_limit_deltas.c */
+
 ngx_int_t ngx_http_zae_limit_bucket_key(ngx_pool_t *pool,
     zae_bucket_ref_t *ref, ngx_str_t *key);
 void ngx_http_zae_limit_bucket_ref(ngx_str_t *key, zae_bucket_ref_t *ref);
@@ -422,9 +429,10 @@ void ngx_http_zae_limit_delta_release(ngx_shm_zone_t *zone);
 ngx_uint_t ngx_http_zae_limit_delta_pending(ngx_shm_zone_t *zone);
 void ngx_http_zae_limit_delta_backlog(ngx_shm_zone_t *zone,
     ngx_http_zae_limit_backlog_t *bl, ngx_uint_t scan);
-ngx_uint_t ngx_http_zae_limit_zone_join(ngx_shm_zone_t *zone);
-ngx_uint_t ngx_http_zae_limit_zone_newer(ngx_shm_zone_t *zone,
-    ngx_uint_t gen);
+
+
+/* the metrics counters and their page: ngx_http_zae_limit_metrics.c */
+
 void ngx_http_zae_limit_metric_add(ngx_shm_zone_t *zone,
     ngx_http_zae_limit_metric_e m, ngx_atomic_int_t n);
 void ngx_http_zae_limit_metric_call(ngx_shm_zone_t *zone,
@@ -473,10 +481,27 @@ ngx_int_t ngx_http_zae_limit_read_done(ngx_http_zae_limit_ctx_t *ctx);
 ngx_int_t ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx);
 
 
-/* configuration: ngx_http_zae_limit_module.c */
+/* the module, its configuration and init: ngx_http_zae_limit_module.c */
 
 ngx_int_t ngx_http_zae_limit_add_vars(ngx_conf_t *cf,
     ngx_http_variable_t *vars);
+
+
+/* the directives' handlers: ngx_http_zae_limit_directive.c */
+
+char *ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_zae_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_zae_limit_reconcile(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_zae_limit_namespace(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_zae_limit_headers(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_zae_limit_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_zae_limit_key_hash(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 
 /* answers, headers and variables: ngx_http_zae_limit_response.c */
@@ -505,6 +530,8 @@ ngx_int_t ngx_http_zae_limit_status_variable(ngx_http_request_t *r,
 ngx_int_t ngx_http_zae_limit_retry_after_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 ngx_int_t ngx_http_zae_limit_source_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+ngx_int_t ngx_http_zae_limit_key_hash_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 ngx_int_t ngx_http_zae_limit_filter_init(ngx_conf_t *cf);
 

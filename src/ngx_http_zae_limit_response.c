@@ -906,6 +906,56 @@ ngx_http_zae_limit_source_variable(ngx_http_request_t *r,
 }
 
 
+/* $zae_limit_key_hash: "kh_" + base64url(HMAC-SHA-256), empty if no key */
+
+ngx_int_t
+ngx_http_zae_limit_key_hash_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                         *p;
+    ngx_str_t                       key;
+    ngx_http_zae_limit_loc_conf_t  *zlcf;
+
+    zlcf = ngx_http_get_module_loc_conf(r, ngx_http_zae_limit_module);
+
+    if (zlcf->key_hash == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    if (ngx_http_complex_value(r, zlcf->key_hash, &key) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    if (key.len == 0) {
+
+        /* no key: an empty entity, which zae_limit's empty= decides */
+
+        v->len = 0;
+        v->data = (u_char *) "";
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, ZAE_KEY_HASH_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (zae_key_hash(zlcf->key_secret, key.data, key.len, p) != ZAE_OK) {
+        return NGX_ERROR;
+    }
+
+    v->len = ZAE_KEY_HASH_LEN;
+    v->data = p;
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_zae_limit_filter_init(ngx_conf_t *cf)
 {

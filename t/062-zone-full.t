@@ -28,7 +28,7 @@ set_resource_limits($ddb, $nsid, 'zf-model',
                     [[rpm => 100000000, 100000000, 60],
                      [tpm => 1000000000, 1000000000, 60]]);
 
-# a node of the zone (src/ngx_http_zae_limit_shm.c, 64-bit): the rbtree
+# a node of the zone (src/ngx_http_zae_limit_shm.h, 64-bit): the rbtree
 # node up to its color (32 bytes), the node header (32), the key aligned
 # to 8, the value; the slab gives it a power-of-two chunk
 
