@@ -93,27 +93,61 @@ zae_ddb_expr_init(zae_ddb_expr_t *x, zae_mem_t *mem)
 }
 
 
+/*
+ * Adds value to a placeholder map (*map, made on first use) under the
+ * next placeholder, prefix and its index ("#n0", ":v1"); the placeholder
+ * or NULL, and the builder failed.
+ */
+
+static const char *
+zae_ddb_expr_add(zae_ddb_expr_t *x, zae_av_t **map, const char *prefix,
+    zae_av_t *value)
+{
+    int   n;
+    char  ph[32];
+
+    if (x->failed || value == NULL) {
+        goto failed;
+    }
+
+    if (*map == NULL) {
+        *map = zae_av_map(x->mem);
+        if (*map == NULL) {
+            goto failed;
+        }
+    }
+
+    n = snprintf(ph, sizeof(ph), "%s%zu", prefix, (*map)->nattrs);
+
+    if (zae_av_map_add(x->mem, *map, (u_char *) ph, (size_t) n, value)
+        != ZAE_OK)
+    {
+        goto failed;
+    }
+
+    return (const char *) (*map)->attrs[(*map)->nattrs - 1].name.data;
+
+failed:
+
+    x->failed = 1;
+
+    return NULL;
+}
+
+
 const char *
 zae_ddb_expr_name(zae_ddb_expr_t *x, const u_char *name, size_t len)
 {
-    int          n;
-    char         ph[32];
     size_t       i;
-    zae_av_t    *v;
     zae_attr_t  *a;
 
     if (x->failed) {
         return NULL;
     }
 
-    if (x->names == NULL) {
-        x->names = zae_av_map(x->mem);
-        if (x->names == NULL) {
-            goto failed;
-        }
-    }
+    /* a name already used keeps its placeholder */
 
-    for (i = 0; i < x->names->nattrs; i++) {
+    for (i = 0; x->names && i < x->names->nattrs; i++) {
         a = &x->names->attrs[i];
 
         if (a->value->s.len == len
@@ -123,24 +157,8 @@ zae_ddb_expr_name(zae_ddb_expr_t *x, const u_char *name, size_t len)
         }
     }
 
-    n = snprintf(ph, sizeof(ph), "#n%zu", x->names->nattrs);
-
-    v = zae_av_str(x->mem, name, len);
-
-    if (v == NULL
-        || zae_av_map_add(x->mem, x->names, (u_char *) ph, (size_t) n, v)
-           != ZAE_OK)
-    {
-        goto failed;
-    }
-
-    return (const char *) x->names->attrs[x->names->nattrs - 1].name.data;
-
-failed:
-
-    x->failed = 1;
-
-    return NULL;
+    return zae_ddb_expr_add(x, &x->names, "#n",
+                            zae_av_str(x->mem, name, len));
 }
 
 
@@ -154,35 +172,7 @@ zae_ddb_expr_cname(zae_ddb_expr_t *x, const char *name)
 const char *
 zae_ddb_expr_value(zae_ddb_expr_t *x, zae_av_t *value)
 {
-    int   n;
-    char  ph[32];
-
-    if (x->failed || value == NULL) {
-        goto failed;
-    }
-
-    if (x->values == NULL) {
-        x->values = zae_av_map(x->mem);
-        if (x->values == NULL) {
-            goto failed;
-        }
-    }
-
-    n = snprintf(ph, sizeof(ph), ":v%zu", x->values->nattrs);
-
-    if (zae_av_map_add(x->mem, x->values, (u_char *) ph, (size_t) n, value)
-        != ZAE_OK)
-    {
-        goto failed;
-    }
-
-    return (const char *) x->values->attrs[x->values->nattrs - 1].name.data;
-
-failed:
-
-    x->failed = 1;
-
-    return NULL;
+    return zae_ddb_expr_add(x, &x->values, ":v", value);
 }
 
 
@@ -316,9 +306,134 @@ zae_ddb_field_names(zae_buf_t *b, const zae_av_t *names)
 }
 
 
+/*
+ * The fields of an item operation, in the order they are written; a
+ * field is written when the operation has it (f) and it is set.
+ */
+
+typedef enum {
+    ZAE_DDB_FIELD_STR,          /* a zae_str_t, omitted when empty */
+    ZAE_DDB_FIELD_ITEM,         /* a typed map, omitted when NULL */
+    ZAE_DDB_FIELD_VALUES,       /* a typed map, omitted when empty */
+    ZAE_DDB_FIELD_NAMES,        /* a map of S, omitted when empty */
+    ZAE_DDB_FIELD_LIMIT,        /* r->limit, omitted when 0 */
+    ZAE_DDB_FIELD_BACKWARD,     /* r->scan_backward: "false" */
+    ZAE_DDB_FIELD_CONSISTENT    /* r->consistent_read: "true" */
+} zae_ddb_field_e;
+
+
+typedef struct {
+    unsigned          flag;
+    zae_ddb_field_e   kind;
+    const char       *name;
+    size_t            offset;   /* STR, ITEM, VALUES, NAMES */
+} zae_ddb_field_t;
+
+
+#define zae_ddb_f(flag, kind, name, field)                                   \
+    { flag, kind, name, offsetof(zae_ddb_req_t, field) }
+
+
+static const zae_ddb_field_t  zae_ddb_fields[] = {
+    zae_ddb_f(ZAE_DDB_F_INDEX, ZAE_DDB_FIELD_STR, "IndexName", index),
+    zae_ddb_f(ZAE_DDB_F_KEY, ZAE_DDB_FIELD_ITEM, "Key", key),
+    zae_ddb_f(ZAE_DDB_F_ITEM, ZAE_DDB_FIELD_ITEM, "Item", item),
+    zae_ddb_f(ZAE_DDB_F_KEYCOND, ZAE_DDB_FIELD_STR,
+              "KeyConditionExpression", key_condition),
+    zae_ddb_f(ZAE_DDB_F_UPDATE, ZAE_DDB_FIELD_STR, "UpdateExpression",
+              update),
+    zae_ddb_f(ZAE_DDB_F_COND, ZAE_DDB_FIELD_STR, "ConditionExpression",
+              condition),
+    zae_ddb_f(ZAE_DDB_F_FILTER, ZAE_DDB_FIELD_STR, "FilterExpression",
+              filter),
+    zae_ddb_f(ZAE_DDB_F_PROJ, ZAE_DDB_FIELD_STR, "ProjectionExpression",
+              projection),
+    zae_ddb_f(ZAE_DDB_F_NAMES, ZAE_DDB_FIELD_NAMES,
+              "ExpressionAttributeNames", names),
+    zae_ddb_f(ZAE_DDB_F_VALUES, ZAE_DDB_FIELD_VALUES,
+              "ExpressionAttributeValues", values),
+    zae_ddb_f(ZAE_DDB_F_START, ZAE_DDB_FIELD_ITEM, "ExclusiveStartKey",
+              start_key),
+    { ZAE_DDB_F_LIMIT, ZAE_DDB_FIELD_LIMIT, "Limit", 0 },
+    zae_ddb_f(ZAE_DDB_F_SELECT, ZAE_DDB_FIELD_STR, "Select", select),
+    { ZAE_DDB_F_FORWARD, ZAE_DDB_FIELD_BACKWARD, "ScanIndexForward", 0 },
+    { ZAE_DDB_F_CONSISTENT, ZAE_DDB_FIELD_CONSISTENT, "ConsistentRead", 0 },
+    zae_ddb_f(ZAE_DDB_F_RV, ZAE_DDB_FIELD_STR, "ReturnValues",
+              return_values),
+    zae_ddb_f(ZAE_DDB_F_RVCCF, ZAE_DDB_FIELD_STR,
+              "ReturnValuesOnConditionCheckFailure", return_values_ccf),
+    zae_ddb_f(ZAE_DDB_F_RCC, ZAE_DDB_FIELD_STR, "ReturnConsumedCapacity",
+              return_consumed)
+};
+
+
+static int
+zae_ddb_req_field(zae_buf_t *b, const zae_ddb_req_t *r,
+    const zae_ddb_field_t *fd)
+{
+    const void      *p;
+    const zae_av_t  *av;
+
+    p = (const u_char *) r + fd->offset;
+
+    switch (fd->kind) {
+
+    case ZAE_DDB_FIELD_STR:
+        return zae_ddb_field_str(b, fd->name, p);
+
+    case ZAE_DDB_FIELD_ITEM:
+        return zae_ddb_field_item(b, fd->name, *(const zae_av_t **) p);
+
+    case ZAE_DDB_FIELD_VALUES:
+        av = *(const zae_av_t **) p;
+        return (av && av->nattrs) ? zae_ddb_field_item(b, fd->name, av)
+                                  : ZAE_OK;
+
+    case ZAE_DDB_FIELD_NAMES:
+        return zae_ddb_field_names(b, *(const zae_av_t **) p);
+
+    case ZAE_DDB_FIELD_LIMIT:
+        if (r->limit <= 0) {
+            return ZAE_OK;
+        }
+
+        break;
+
+    case ZAE_DDB_FIELD_BACKWARD:
+        if (!r->scan_backward) {
+            return ZAE_OK;
+        }
+
+        break;
+
+    case ZAE_DDB_FIELD_CONSISTENT:
+        if (!r->consistent_read) {
+            return ZAE_OK;
+        }
+
+        break;
+    }
+
+    /* the scalars: a number or a literal */
+
+    if (zae_ddb_field(b, fd->name) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    if (fd->kind == ZAE_DDB_FIELD_LIMIT) {
+        return zae_buf_add_int64(b, r->limit);
+    }
+
+    return zae_buf_add_str(b, fd->kind == ZAE_DDB_FIELD_BACKWARD
+                              ? "false" : "true");
+}
+
+
 static int
 zae_ddb_req_fields(zae_buf_t *b, const zae_ddb_req_t *r, unsigned f)
 {
+    size_t  i;
+
     if (r->table.len == 0) {
         return ZAE_ERROR;
     }
@@ -327,129 +442,14 @@ zae_ddb_req_fields(zae_buf_t *b, const zae_ddb_req_t *r, unsigned f)
         return ZAE_ERROR;
     }
 
-    if ((f & ZAE_DDB_F_INDEX)
-        && zae_ddb_field_str(b, "IndexName", &r->index) != ZAE_OK)
+    for (i = 0; i < sizeof(zae_ddb_fields) / sizeof(zae_ddb_fields[0]);
+         i++)
     {
-        return ZAE_ERROR;
-    }
-
-    if ((f & ZAE_DDB_F_KEY)
-        && zae_ddb_field_item(b, "Key", r->key) != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    if ((f & ZAE_DDB_F_ITEM)
-        && zae_ddb_field_item(b, "Item", r->item) != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    if ((f & ZAE_DDB_F_KEYCOND)
-        && zae_ddb_field_str(b, "KeyConditionExpression", &r->key_condition)
-           != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    if ((f & ZAE_DDB_F_UPDATE)
-        && zae_ddb_field_str(b, "UpdateExpression", &r->update) != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    if ((f & ZAE_DDB_F_COND)
-        && zae_ddb_field_str(b, "ConditionExpression", &r->condition)
-           != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    if ((f & ZAE_DDB_F_FILTER)
-        && zae_ddb_field_str(b, "FilterExpression", &r->filter) != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    if ((f & ZAE_DDB_F_PROJ)
-        && zae_ddb_field_str(b, "ProjectionExpression", &r->projection)
-           != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    if ((f & ZAE_DDB_F_NAMES)
-        && zae_ddb_field_names(b, r->names) != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    if ((f & ZAE_DDB_F_VALUES)
-        && r->values && r->values->nattrs
-        && zae_ddb_field_item(b, "ExpressionAttributeValues", r->values)
-           != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    if ((f & ZAE_DDB_F_START)
-        && zae_ddb_field_item(b, "ExclusiveStartKey", r->start_key)
-           != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    if ((f & ZAE_DDB_F_LIMIT) && r->limit > 0) {
-        if (zae_ddb_field(b, "Limit") != ZAE_OK
-            || zae_buf_add_int64(b, r->limit) != ZAE_OK)
+        if ((f & zae_ddb_fields[i].flag)
+            && zae_ddb_req_field(b, r, &zae_ddb_fields[i]) != ZAE_OK)
         {
             return ZAE_ERROR;
         }
-    }
-
-    if ((f & ZAE_DDB_F_SELECT)
-        && zae_ddb_field_str(b, "Select", &r->select) != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    if ((f & ZAE_DDB_F_FORWARD) && r->scan_backward) {
-        if (zae_ddb_field(b, "ScanIndexForward") != ZAE_OK
-            || zae_buf_add_str(b, "false") != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
-
-    if ((f & ZAE_DDB_F_CONSISTENT) && r->consistent_read) {
-        if (zae_ddb_field(b, "ConsistentRead") != ZAE_OK
-            || zae_buf_add_str(b, "true") != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
-
-    if ((f & ZAE_DDB_F_RV)
-        && zae_ddb_field_str(b, "ReturnValues", &r->return_values)
-           != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    if ((f & ZAE_DDB_F_RVCCF)
-        && zae_ddb_field_str(b, "ReturnValuesOnConditionCheckFailure",
-                             &r->return_values_ccf)
-           != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    if ((f & ZAE_DDB_F_RCC)
-        && zae_ddb_field_str(b, "ReturnConsumedCapacity",
-                             &r->return_consumed)
-           != ZAE_OK)
-    {
-        return ZAE_ERROR;
     }
 
     return ZAE_OK;

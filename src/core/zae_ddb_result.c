@@ -811,10 +811,54 @@ zae_ddb_result_table(zae_av_t *root, zae_ddb_table_t *t, zae_err_t *err)
 }
 
 
+/*
+ * A result's list of objects, obj's field name, and an array of as many
+ * elements of size bytes for what is read from it; *array stays NULL
+ * when the list is absent or empty.
+ */
+
+static int
+zae_ddb_result_list(zae_mem_t *mem, zae_av_t *obj, const char *name,
+    const char *what, size_t size, zae_av_t **list, void **array,
+    zae_err_t *err)
+{
+    zae_av_t  *l;
+
+    *array = NULL;
+
+    l = zae_json_get(obj, name);
+    *list = l;
+
+    if (l == NULL) {
+        return ZAE_OK;
+    }
+
+    if (l->type != ZAE_AV_L) {
+        return zae_err_set(err, "\"%s\" is not a list", name);
+    }
+
+    if (l->nitems == 0) {
+        return ZAE_OK;
+    }
+
+    if (l->nitems > SIZE_MAX / size) {
+        return zae_err_set(err, "too many %s", what);
+    }
+
+    *array = zae_calloc(mem, l->nitems * size);
+    if (*array == NULL) {
+        return zae_err_set(err, "out of memory");
+    }
+
+    return ZAE_OK;
+}
+
+
 int
 zae_ddb_result_stream(zae_mem_t *mem, zae_av_t *root, zae_ddb_stream_t *s,
     zae_err_t *err)
 {
+    void             *a;
     size_t            i, n;
     zae_av_t         *d, *l, *sh, *r;
     zae_ddb_shard_t  *shard;
@@ -834,27 +878,17 @@ zae_ddb_result_stream(zae_mem_t *mem, zae_av_t *root, zae_ddb_stream_t *s,
     (void) zae_ddb_json_str(d, "StreamStatus", &s->status);
     (void) zae_ddb_json_str(d, "LastEvaluatedShardId", &s->last_shard);
 
-    l = zae_json_get(d, "Shards");
+    if (zae_ddb_result_list(mem, d, "Shards", "shards",
+                            sizeof(zae_ddb_shard_t), &l, &a, err)
+        != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
 
-    if (l == NULL) {
+    s->shards = a;
+
+    if (a == NULL) {
         return ZAE_OK;
-    }
-
-    if (l->type != ZAE_AV_L) {
-        return zae_err_set(err, "\"Shards\" is not a list");
-    }
-
-    if (l->nitems == 0) {
-        return ZAE_OK;
-    }
-
-    if (l->nitems > SIZE_MAX / sizeof(zae_ddb_shard_t)) {
-        return zae_err_set(err, "too many shards");
-    }
-
-    s->shards = zae_calloc(mem, l->nitems * sizeof(zae_ddb_shard_t));
-    if (s->shards == NULL) {
-        return zae_err_set(err, "out of memory");
     }
 
     n = 0;
@@ -969,6 +1003,7 @@ int
 zae_ddb_result_records(zae_mem_t *mem, zae_av_t *root, zae_ddb_records_t *r,
     zae_err_t *err)
 {
+    void              *a;
     size_t             i;
     zae_av_t          *l, *rec, *ddb;
     zae_ddb_record_t  *out;
@@ -981,27 +1016,17 @@ zae_ddb_result_records(zae_mem_t *mem, zae_av_t *root, zae_ddb_records_t *r,
 
     (void) zae_ddb_json_str(root, "NextShardIterator", &r->next_iterator);
 
-    l = zae_json_get(root, "Records");
+    if (zae_ddb_result_list(mem, root, "Records", "records",
+                            sizeof(zae_ddb_record_t), &l, &a, err)
+        != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
 
-    if (l == NULL) {
+    r->records = a;
+
+    if (a == NULL) {
         return ZAE_OK;
-    }
-
-    if (l->type != ZAE_AV_L) {
-        return zae_err_set(err, "\"Records\" is not a list");
-    }
-
-    if (l->nitems == 0) {
-        return ZAE_OK;
-    }
-
-    if (l->nitems > SIZE_MAX / sizeof(zae_ddb_record_t)) {
-        return zae_err_set(err, "too many records");
-    }
-
-    r->records = zae_calloc(mem, l->nitems * sizeof(zae_ddb_record_t));
-    if (r->records == NULL) {
-        return zae_err_set(err, "out of memory");
     }
 
     for (i = 0; i < l->nitems; i++) {

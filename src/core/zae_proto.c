@@ -28,6 +28,8 @@ static u_char *zae_proto_spec_attrs(u_char *p, zae_amount_t *consume,
     size_t n, int64_t now_ms);
 static int zae_proto_spec_classify(zae_mem_t *mem, zae_amount_t *consume,
     size_t n, int64_t now_ms, zae_spec_result_t *res, zae_err_t *err);
+static int zae_proto_update_item(zae_buf_t *b, zae_str_t *table,
+    zae_av_t *key, zae_buf_t *upd, zae_buf_t *cond, zae_ddb_expr_t *x);
 static int zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref,
     zae_amount_t *a, size_t n, int64_t sign, const zae_str_t *writer,
     const zae_str_t *once);
@@ -762,6 +764,29 @@ zae_proto_spec_classify(zae_mem_t *mem, zae_amount_t *consume, size_t n,
 }
 
 
+/* an UpdateItem of key with the update and condition built in x */
+
+static int
+zae_proto_update_item(zae_buf_t *b, zae_str_t *table, zae_av_t *key,
+    zae_buf_t *upd, zae_buf_t *cond, zae_ddb_expr_t *x)
+{
+    zae_ddb_req_t  r;
+
+    memset(&r, 0, sizeof(zae_ddb_req_t));
+
+    r.table = *table;
+    r.key = key;
+    r.update.data = upd->data;
+    r.update.len = upd->len;
+    r.condition.data = cond->data;
+    r.condition.len = cond->len;
+    r.names = x->names;
+    r.values = x->values;
+
+    return zae_ddb_update_item(b, &r);
+}
+
+
 int
 zae_proto_bump_shard_request(zae_buf_t *b, zae_bucket_ref_t *ref,
     int64_t old_count)
@@ -769,7 +794,6 @@ zae_proto_bump_shard_request(zae_buf_t *b, zae_bucket_ref_t *ref,
     zae_av_t       *key;
     zae_buf_t       upd, cond;
     const char     *sc, *nv, *ov;
-    zae_ddb_req_t   r;
     zae_ddb_expr_t  x;
 
     if (old_count < 1 || old_count > INT64_MAX / 2) {
@@ -802,18 +826,7 @@ zae_proto_bump_shard_request(zae_buf_t *b, zae_bucket_ref_t *ref,
         return ZAE_ERROR;
     }
 
-    memset(&r, 0, sizeof(zae_ddb_req_t));
-
-    r.table = ref->table;
-    r.key = key;
-    r.update.data = upd.data;
-    r.update.len = upd.len;
-    r.condition.data = cond.data;
-    r.condition.len = cond.len;
-    r.names = x.names;
-    r.values = x.values;
-
-    return zae_ddb_update_item(b, &r);
+    return zae_proto_update_item(b, &ref->table, key, &upd, &cond, &x);
 }
 
 
@@ -832,7 +845,6 @@ zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref, zae_amount_t *a,
     zae_buf_t       upd, cond;
     u_char         *an;
     const char     *tk, *tc, *neg, *pos, *wn, *wv;
-    zae_ddb_req_t   r;
     zae_ddb_expr_t  x;
 
     if (n > ZAE_SCHEMA_MAX_LIMITS) {
@@ -923,18 +935,7 @@ zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref, zae_amount_t *a,
         return ZAE_ERROR;
     }
 
-    memset(&r, 0, sizeof(zae_ddb_req_t));
-
-    r.table = ref->table;
-    r.key = key;
-    r.update.data = upd.data;
-    r.update.len = upd.len;
-    r.condition.data = cond.data;
-    r.condition.len = cond.len;
-    r.names = x.names;
-    r.values = x.values;
-
-    return zae_ddb_update_item(b, &r);
+    return zae_proto_update_item(b, &ref->table, key, &upd, &cond, &x);
 }
 
 
