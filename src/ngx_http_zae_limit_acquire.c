@@ -452,19 +452,24 @@ ngx_http_zae_limit_resp(ngx_http_zae_limit_ddb_call_t *call,
 
 
 /*
- * NGX_OK when call i got a final answer; else the request is decided
- * here (unavailable) and NGX_DECLINED tells the caller to stop: there is
- * no answer to decode
+ * NGX_OK when call i got a final answer, in *resp unless resp is NULL;
+ * else the request is decided here (unavailable) and NGX_DECLINED tells
+ * the caller to stop: there is no answer to decode
  */
 
 ngx_int_t
-ngx_http_zae_limit_call_failed(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i)
+ngx_http_zae_limit_call_answer(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
+    zae_ddb_http_resp_t *resp)
 {
     ngx_http_zae_limit_ddb_call_t  *call;
 
     call = &ctx->call[i];
 
     if (call->rc == NGX_OK) {
+        if (resp) {
+            ngx_http_zae_limit_resp(call, resp);
+        }
+
         return NGX_OK;
     }
 
@@ -524,11 +529,9 @@ ngx_http_zae_limit_next(ngx_http_zae_limit_ctx_t *ctx)
 
     case NGX_HTTP_ZAE_LIMIT_STEP_NSID:
 
-        if (ngx_http_zae_limit_call_failed(ctx, 0) != NGX_OK) {
+        if (ngx_http_zae_limit_call_answer(ctx, 0, &resp) != NGX_OK) {
             return NGX_OK;
         }
-
-        ngx_http_zae_limit_resp(call, &resp);
 
         item = NULL;
 
@@ -899,7 +902,7 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
     n = ctx->cascaded ? 2 : 1;
 
     for (i = 0; i < n; i++) {
-        if (ngx_http_zae_limit_call_failed(ctx, i) != NGX_OK) {
+        if (ngx_http_zae_limit_call_answer(ctx, i, &resp) != NGX_OK) {
 
             if (i == 1 && ctx->spec[0].decision == ZAE_SPEC_OK) {
                 ngx_http_zae_limit_compensate(ctx, &ctx->ref.entity_id);
@@ -910,8 +913,6 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
 
         call = &ctx->call[i];
         res = &ctx->spec[i];
-
-        ngx_http_zae_limit_resp(call, &resp);
 
         if (zae_proto_spec_decode(&ctx->mem, ctx->consume, ctx->nconsume,
                                   ctx->now_ms, &resp, res, &err)

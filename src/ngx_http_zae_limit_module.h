@@ -467,8 +467,8 @@ ngx_int_t ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx,
     ngx_uint_t i, zae_ddb_op_e op, zae_buf_t *b);
 void ngx_http_zae_limit_resp(ngx_http_zae_limit_ddb_call_t *call,
     zae_ddb_http_resp_t *resp);
-ngx_int_t ngx_http_zae_limit_call_failed(ngx_http_zae_limit_ctx_t *ctx,
-    ngx_uint_t i);
+ngx_int_t ngx_http_zae_limit_call_answer(ngx_http_zae_limit_ctx_t *ctx,
+    ngx_uint_t i, zae_ddb_http_resp_t *resp);
 ngx_int_t ngx_http_zae_limit_ddb_error(ngx_http_zae_limit_ctx_t *ctx,
     zae_ddb_error_t *e);
 

@@ -507,13 +507,9 @@ ngx_http_zae_limit_unavailable(ngx_http_zae_limit_ctx_t *ctx,
 
     zae_buf_init(&b, &ctx->mem, 512);
 
-    if ((ctx->zlcf->error_format == ZAE_BODY_ZAE
-         ? zae_body_unavailable(&b, &c, &ctx->ref.table, &ctx->ref.entity_id,
-                                &ctx->ref.resource)
-         : zae_body_provider_unavailable(&b, ctx->zlcf->error_format, &c,
-                                         &ctx->ref.table,
-                                         &ctx->ref.entity_id,
-                                         &ctx->ref.resource))
+    if (zae_body_provider_unavailable(&b, ctx->zlcf->error_format, &c,
+                                      &ctx->ref.table, &ctx->ref.entity_id,
+                                      &ctx->ref.resource)
         != ZAE_OK)
     {
         ctx->rc = NGX_HTTP_SERVICE_UNAVAILABLE;

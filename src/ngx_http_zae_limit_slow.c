@@ -313,7 +313,7 @@ ngx_http_zae_limit_config_done(ngx_http_zae_limit_ctx_t *ctx)
     ngx_http_zae_limit_config_t    *cfg;
     ngx_http_zae_limit_ddb_call_t  *call;
 
-    if (ngx_http_zae_limit_call_failed(ctx, 0) != NGX_OK) {
+    if (ngx_http_zae_limit_call_answer(ctx, 0, NULL) != NGX_OK) {
         return NGX_OK;
     }
 
@@ -421,15 +421,10 @@ ngx_http_zae_limit_read_done(ngx_http_zae_limit_ctx_t *ctx)
     zae_str_t                      *parent;
     zae_proto_read_t                rd;
     zae_ddb_http_resp_t             resp;
-    ngx_http_zae_limit_ddb_call_t  *call;
 
-    if (ngx_http_zae_limit_call_failed(ctx, 0) != NGX_OK) {
+    if (ngx_http_zae_limit_call_answer(ctx, 0, &resp) != NGX_OK) {
         return NGX_OK;
     }
-
-    call = &ctx->call[0];
-
-    ngx_http_zae_limit_resp(call, &resp);
 
     ngx_memzero(&rd, sizeof(zae_proto_read_t));
 
@@ -512,13 +507,11 @@ ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx)
     zae_ddb_http_resp_t             resp;
     ngx_http_zae_limit_ddb_call_t  *call;
 
-    if (ngx_http_zae_limit_call_failed(ctx, 0) != NGX_OK) {
+    if (ngx_http_zae_limit_call_answer(ctx, 0, &resp) != NGX_OK) {
         return NGX_OK;
     }
 
     call = &ctx->call[0];
-
-    ngx_http_zae_limit_resp(call, &resp);
 
     switch (zae_proto_write_decode(&ctx->mem, &resp, &e)) {
 

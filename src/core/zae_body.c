@@ -528,6 +528,18 @@ zae_body_provider_unavailable(zae_buf_t *b, int format,
         return ZAE_ERROR;
     }
 
+    if (format == ZAE_BODY_ZAE) {
+        if (zae_buf_add_str(b, "{\"error\": \"rate_limiter_unavailable\", "
+                            "\"message\": ") != ZAE_OK
+            || zae_json_add_string(b, msg.data, msg.len) != ZAE_OK
+            || zae_buf_add_str(b, "}") != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+
+        return ZAE_OK;
+    }
+
     return zae_body_provider(b, format,
                              format == ZAE_BODY_ANTHROPIC ? "api_error"
                                                           : "server_error",
@@ -579,26 +591,8 @@ zae_body_unavailable(zae_buf_t *b, const zae_str_t *cause,
     const zae_str_t *stack, const zae_str_t *entity_id,
     const zae_str_t *resource)
 {
-    zae_buf_t  msg;
-
-    zae_buf_init(&msg, b->mem, 0);
-
-    if (zae_body_unavailable_message(&msg, cause, stack, entity_id,
-                                     resource)
-        != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    if (zae_buf_add_str(b, "{\"error\": \"rate_limiter_unavailable\", "
-                        "\"message\": ") != ZAE_OK
-        || zae_json_add_string(b, msg.data, msg.len) != ZAE_OK
-        || zae_buf_add_str(b, "}") != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    return ZAE_OK;
+    return zae_body_provider_unavailable(b, ZAE_BODY_ZAE, cause, stack,
+                                         entity_id, resource);
 }
 
 

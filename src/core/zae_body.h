@@ -73,6 +73,8 @@ int zae_body_unavailable(zae_buf_t *b, const zae_str_t *cause,
  *                       429: T "rate_limit_error"; 503: T "api_error"
  *
  * *retry_header as zae_body_rate_limited() gives it.
+ * zae_body_provider_unavailable() with ZAE_BODY_ZAE writes the zae body
+ * (zae_body_unavailable()).
  */
 
 #define ZAE_BODY_ZAE        0

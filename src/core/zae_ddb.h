@@ -62,7 +62,10 @@ const char *zae_ddb_target(zae_ddb_op_e op);
 const char *zae_ddb_op_name(zae_ddb_op_e op);
 
 
-/* CRC32 (IEEE 802.3 / zlib): zae_crc32("123456789") == 0xcbf43926 */
+/*
+ * CRC32 (IEEE 802.3 / zlib): zae_crc32("123456789") == 0xcbf43926;
+ * with the answers, zae_ddb_result.c
+ */
 
 uint32_t zae_crc32(const u_char *p, size_t len);
 uint32_t zae_crc32_update(uint32_t crc, const u_char *p, size_t len);

@@ -29,6 +29,7 @@ enum {
 
 static int zae_http_line(zae_http_resp_t *r, u_char c, int count,
     zae_err_t *err);
+static int zae_http_line_done(zae_http_resp_t *r, zae_err_t *err);
 static int zae_http_status_line(zae_http_resp_t *r, zae_err_t *err);
 static int zae_http_header_line(zae_http_resp_t *r, zae_err_t *err);
 static int zae_http_headers_done(zae_http_resp_t *r, zae_err_t *err);
@@ -98,43 +99,15 @@ zae_http_resp_parse(zae_http_resp_t *r, const u_char *data, size_t len,
         case ZAE_HTTP_ST_STATUS:
         case ZAE_HTTP_ST_HEADER:
         case ZAE_HTTP_ST_TRAILER:
-
-            rc = zae_http_line(r, *p++, 1, err);
-            if (rc == ZAE_ERROR) {
-                goto failed;
-            }
-
-            if (rc == ZAE_AGAIN) {
-                break;
-            }
-
-            if (r->state == ZAE_HTTP_ST_STATUS) {
-                rc = zae_http_status_line(r, err);
-
-            } else if (r->state == ZAE_HTTP_ST_HEADER) {
-                rc = r->line_len ? zae_http_header_line(r, err)
-                                 : zae_http_headers_done(r, err);
-
-            } else {
-                rc = ZAE_OK;
-
-                if (r->line_len == 0) {
-                    r->state = ZAE_HTTP_ST_DONE;
-                }
-            }
-
-            r->line_len = 0;
-
-            if (rc != ZAE_OK) {
-                goto failed;
-            }
-
-            break;
-
         case ZAE_HTTP_ST_CHUNK_SIZE:
         case ZAE_HTTP_ST_CHUNK_END:
 
-            rc = zae_http_line(r, *p++, 0, err);
+            /* the header's lines count against max_header, chunks' not */
+
+            rc = zae_http_line(r, *p++,
+                               r->state != ZAE_HTTP_ST_CHUNK_SIZE
+                               && r->state != ZAE_HTTP_ST_CHUNK_END,
+                               err);
             if (rc == ZAE_ERROR) {
                 goto failed;
             }
@@ -143,16 +116,7 @@ zae_http_resp_parse(zae_http_resp_t *r, const u_char *data, size_t len,
                 break;
             }
 
-            if (r->state == ZAE_HTTP_ST_CHUNK_SIZE) {
-                rc = zae_http_chunk_size(r, err);
-
-            } else if (r->line_len != 0) {
-                zae_err_set(err, "invalid chunk end");
-                rc = ZAE_ERROR;
-
-            } else {
-                r->state = ZAE_HTTP_ST_CHUNK_SIZE;
-            }
+            rc = zae_http_line_done(r, err);
 
             r->line_len = 0;
 
@@ -310,6 +274,41 @@ zae_http_resp_check_crc32(zae_http_resp_t *r, zae_err_t *err)
     }
 
     return ZAE_OK;
+}
+
+
+/* a whole line is in r->line: what it means in the state it ends */
+
+static int
+zae_http_line_done(zae_http_resp_t *r, zae_err_t *err)
+{
+    switch (r->state) {
+
+    case ZAE_HTTP_ST_STATUS:
+        return zae_http_status_line(r, err);
+
+    case ZAE_HTTP_ST_HEADER:
+        return r->line_len ? zae_http_header_line(r, err)
+                           : zae_http_headers_done(r, err);
+
+    case ZAE_HTTP_ST_CHUNK_SIZE:
+        return zae_http_chunk_size(r, err);
+
+    case ZAE_HTTP_ST_CHUNK_END:
+        if (r->line_len != 0) {
+            return zae_err_set(err, "invalid chunk end");
+        }
+
+        r->state = ZAE_HTTP_ST_CHUNK_SIZE;
+        return ZAE_OK;
+
+    default: /* ZAE_HTTP_ST_TRAILER */
+        if (r->line_len == 0) {
+            r->state = ZAE_HTTP_ST_DONE;
+        }
+
+        return ZAE_OK;
+    }
 }
 
 

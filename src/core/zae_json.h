@@ -3,8 +3,8 @@
  * Copyright (C) zae-limit authors
  *
  * JSON for zae core: Python-compatible string escaping, the DynamoDB
- * attribute-value tree, its encoder (DynamoDB JSON) and a bounded
- * streaming decoder (yajl) of response bodies.
+ * attribute-value tree (zae_av.c), its encoder (DynamoDB JSON) and a
+ * bounded streaming decoder (yajl) of response bodies (zae_json.c).
  *
  * The tree serves two purposes:
  *
@@ -121,7 +121,9 @@ int zae_json_add_string_utf8(zae_buf_t *b, const u_char *s, size_t len);
 u_char *zae_json_escape(u_char *d, const u_char *s, size_t len);
 
 
-/* constructors; they return NULL on allocation failure */
+/*
+ * The tree (zae_av.c).  Constructors return NULL on allocation failure.
+ */
 
 zae_av_t *zae_av_new(zae_mem_t *mem, zae_av_type_e type);
 zae_av_t *zae_av_str(zae_mem_t *mem, const u_char *s, size_t len);

@@ -1048,37 +1048,60 @@ zae_schema_add_limits(zae_mem_t *mem, zae_av_t *item,
 }
 
 
-zae_av_t *
-zae_entity_config_encode(zae_mem_t *mem, zae_str_t *ns, zae_str_t *entity,
-    zae_str_t *resource, const zae_limits_t *limits)
-{
-    zae_av_t    *item;
-    zae_keys_t   k;
+/*
+ * A config item of any level: its keys, entity_id and resource where
+ * the level has them, config_version, on_unavailable when given, the
+ * limits and the GSI keys
+ */
 
-    if (zae_keys_entity_config(mem, &k, ns, entity, resource) != ZAE_OK) {
-        return NULL;
-    }
+static zae_av_t *
+zae_schema_config_item(zae_mem_t *mem, zae_keys_t *k, zae_str_t *entity,
+    zae_str_t *resource, const zae_limits_t *limits,
+    zae_str_t *on_unavailable)
+{
+    zae_av_t  *item;
 
     item = zae_av_map(mem);
     if (item == NULL) {
         return NULL;
     }
 
-    if (zae_schema_add_primary(mem, item, &k) != ZAE_OK
-        || zae_item_set_s(mem, item, "entity_id", entity->data, entity->len)
-           != ZAE_OK
-        || zae_item_set_s(mem, item, "resource", resource->data,
-                          resource->len)
-           != ZAE_OK
+    if (zae_schema_add_primary(mem, item, k) != ZAE_OK
+        || (entity
+            && zae_item_set_s(mem, item, "entity_id", entity->data,
+                              entity->len)
+               != ZAE_OK)
+        || (resource
+            && zae_item_set_s(mem, item, "resource", resource->data,
+                              resource->len)
+               != ZAE_OK)
         || zae_item_set_n(mem, item, "config_version", ZAE_CONFIG_VERSION)
            != ZAE_OK
+        || (on_unavailable && on_unavailable->len
+            && zae_item_set_s(mem, item, "on_unavailable",
+                              on_unavailable->data, on_unavailable->len)
+               != ZAE_OK)
         || zae_schema_add_limits(mem, item, limits) != ZAE_OK
-        || zae_schema_add_gsi(mem, item, &k) != ZAE_OK)
+        || zae_schema_add_gsi(mem, item, k) != ZAE_OK)
     {
         return NULL;
     }
 
     return item;
+}
+
+
+zae_av_t *
+zae_entity_config_encode(zae_mem_t *mem, zae_str_t *ns, zae_str_t *entity,
+    zae_str_t *resource, const zae_limits_t *limits)
+{
+    zae_keys_t  k;
+
+    if (zae_keys_entity_config(mem, &k, ns, entity, resource) != ZAE_OK) {
+        return NULL;
+    }
+
+    return zae_schema_config_item(mem, &k, entity, resource, limits, NULL);
 }
 
 
@@ -1086,31 +1109,13 @@ zae_av_t *
 zae_resource_config_encode(zae_mem_t *mem, zae_str_t *ns,
     zae_str_t *resource, const zae_limits_t *limits)
 {
-    zae_av_t    *item;
-    zae_keys_t   k;
+    zae_keys_t  k;
 
     if (zae_keys_resource_config(mem, &k, ns, resource) != ZAE_OK) {
         return NULL;
     }
 
-    item = zae_av_map(mem);
-    if (item == NULL) {
-        return NULL;
-    }
-
-    if (zae_schema_add_primary(mem, item, &k) != ZAE_OK
-        || zae_item_set_s(mem, item, "resource", resource->data,
-                          resource->len)
-           != ZAE_OK
-        || zae_item_set_n(mem, item, "config_version", ZAE_CONFIG_VERSION)
-           != ZAE_OK
-        || zae_schema_add_limits(mem, item, limits) != ZAE_OK
-        || zae_schema_add_gsi(mem, item, &k) != ZAE_OK)
-    {
-        return NULL;
-    }
-
-    return item;
+    return zae_schema_config_item(mem, &k, NULL, resource, limits, NULL);
 }
 
 
@@ -1118,40 +1123,14 @@ zae_av_t *
 zae_system_config_encode(zae_mem_t *mem, zae_str_t *ns,
     const zae_limits_t *limits, zae_str_t *on_unavailable)
 {
-    zae_av_t    *item;
-    zae_keys_t   k;
+    zae_keys_t  k;
 
     if (zae_keys_system(mem, &k, ns, ZAE_SYSTEM_CONFIG) != ZAE_OK) {
         return NULL;
     }
 
-    item = zae_av_map(mem);
-    if (item == NULL) {
-        return NULL;
-    }
-
-    if (zae_schema_add_primary(mem, item, &k) != ZAE_OK
-        || zae_item_set_n(mem, item, "config_version", ZAE_CONFIG_VERSION)
-           != ZAE_OK)
-    {
-        return NULL;
-    }
-
-    if (on_unavailable && on_unavailable->len
-        && zae_item_set_s(mem, item, "on_unavailable", on_unavailable->data,
-                          on_unavailable->len)
-           != ZAE_OK)
-    {
-        return NULL;
-    }
-
-    if (zae_schema_add_limits(mem, item, limits) != ZAE_OK
-        || zae_schema_add_gsi(mem, item, &k) != ZAE_OK)
-    {
-        return NULL;
-    }
-
-    return item;
+    return zae_schema_config_item(mem, &k, NULL, NULL, limits,
+                                  on_unavailable);
 }
 
 
