@@ -414,12 +414,83 @@ zae_llm_json_escaped_cp(zae_llm_json_t *j, uint32_t c)
 #define ZAE_LLM_COUNT_HIGH(m)  ((((m) >> 7) * ZAE_LLM_ONES) >> 56)
 
 
+/*
+ * The span of a string body from p up to the first '"', '\\' or control
+ * byte (returned), or end; its continuation bytes are added to *cont,
+ * its 3- and 4-byte leads to *wide (unless cont is NULL: not counted).
+ */
+
+static inline const u_char *
+zae_llm_str_span(const u_char *p, const u_char *end, uint64_t *cont,
+    uint64_t *wide)
+{
+    u_char    c;
+    uint64_t  w, q, b, t, hi;
+
+    while (end - p >= 8) {
+        memcpy(&w, p, 8);
+
+        /* '"' ^ 2 is 0x20, control bytes stay below 0x20: q < 0x21 */
+        q = w ^ (ZAE_LLM_ONES * 0x02);
+        b = w ^ (ZAE_LLM_ONES * '\\');
+        t = ZAE_LLM_SPECIAL(q, b) & ZAE_LLM_HIGH;
+        hi = cont ? w & ZAE_LLM_HIGH : 0;
+
+#if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+        if (t) {
+            /* the bytes below the first special one */
+            t = (t & -t) - 1;
+            w &= t;
+            hi &= t;
+            p += __builtin_ctzll(t + 1) >> 3;
+        }
+#else
+        if (t) {
+            break;
+        }
+#endif
+
+        if (hi) {
+            *cont += ZAE_LLM_COUNT_HIGH(hi & ~(w << 1));
+            *wide += ZAE_LLM_COUNT_HIGH(hi & (w << 1) & (w << 2));
+        }
+
+        if (t) {
+            return p;
+        }
+
+        p += 8;
+    }
+
+    while (p < end) {
+        c = *p;
+
+        if (c == '"' || c == '\\' || c < 0x20) {
+            break;
+        }
+
+        if (c >= 0x80 && cont) {
+            if (c < 0xc0) {
+                (*cont)++;
+
+            } else if (c >= 0xe0) {
+                (*wide)++;
+            }
+        }
+
+        p++;
+    }
+
+    return p;
+}
+
+
 static const u_char *
 zae_llm_json_run(zae_llm_json_t *j, const u_char *p, const u_char *end)
 {
     int            skip;
     u_char         c;
-    uint64_t       w, q, b, t, hi, cont, chars, wide, esc;
+    uint64_t       cont, chars, wide, esc;
     const u_char  *start;
 
     start = p;
@@ -431,61 +502,7 @@ zae_llm_json_run(zae_llm_json_t *j, const u_char *p, const u_char *end)
 
     for ( ;; ) {
 
-        while (end - p >= 8) {
-            memcpy(&w, p, 8);
-
-            /* '"' ^ 2 is 0x20, control bytes stay below 0x20: q < 0x21 */
-            q = w ^ (ZAE_LLM_ONES * 0x02);
-            b = w ^ (ZAE_LLM_ONES * '\\');
-            t = ZAE_LLM_SPECIAL(q, b) & ZAE_LLM_HIGH;
-            hi = w & ZAE_LLM_HIGH;
-
-#if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-            if (t) {
-                /* the bytes below the first special one */
-                t = (t & -t) - 1;
-                w &= t;
-                hi &= t;
-                p += __builtin_ctzll(t + 1) >> 3;
-            }
-#else
-            if (t) {
-                break;
-            }
-#endif
-
-            if (hi) {
-                cont += ZAE_LLM_COUNT_HIGH(hi & ~(w << 1));
-                wide += ZAE_LLM_COUNT_HIGH(hi & (w << 1) & (w << 2));
-            }
-
-            if (t) {
-                goto special;
-            }
-
-            p += 8;
-        }
-
-        while (p < end) {
-            c = *p;
-
-            if (c == '"' || c == '\\' || c < 0x20) {
-                break;
-            }
-
-            if (c >= 0x80) {
-                if (c < 0xc0) {
-                    cont++;
-
-                } else if (c >= 0xe0) {
-                    wide++;
-                }
-            }
-
-            p++;
-        }
-
-    special:
+        p = zae_llm_str_span(p, end, &cont, &wide);
 
         /* a simple escape in the skip mode: two bytes, one character */
 
@@ -1102,12 +1119,20 @@ typedef struct {
 } zae_llm_key_t;
 
 
-/* a key table, with the set of its key lengths to refuse most keys */
+/*
+ * A key table, indexed on first use by a 6-bit hash of the key's
+ * length and first and last bytes: most keys not in it are refused by
+ * one bit, a key in it is found at its first entry of that hash.
+ */
 
 typedef struct {
     const zae_llm_key_t  *keys;
-    uint64_t              lengths;    /* bit n: a key of n bytes */
+    uint64_t              hashes;     /* bit h: a key of hash h */
+    u_char                first[64];  /* 1 + the first key of hash h */
 } zae_llm_keys_t;
+
+#define zae_llm_key_hash(s, len)                                             \
+    (((len) * 7 + (s)[0] + (s)[(len) - 1] * 3) & 63)
 
 
 #define zae_llm_key(s, tag)  { s, sizeof(s) - 1, tag }
@@ -1136,7 +1161,7 @@ static const zae_llm_key_t  zae_llm_root_keys[] = {
 };
 
 static zae_llm_keys_t  zae_llm_root_keys_table = {
-    zae_llm_root_keys, 0
+    zae_llm_root_keys, 0, { 0 }
 };
 
 /* keys whose strings the model reads, inside the text region */
@@ -1152,7 +1177,7 @@ static const zae_llm_key_t  zae_llm_text_keys[] = {
 };
 
 static zae_llm_keys_t  zae_llm_text_keys_table = {
-    zae_llm_text_keys, 0
+    zae_llm_text_keys, 0, { 0 }
 };
 
 static const zae_llm_key_t  zae_llm_gen_keys[] = {
@@ -1164,7 +1189,7 @@ static const zae_llm_key_t  zae_llm_gen_keys[] = {
 };
 
 static zae_llm_keys_t  zae_llm_gen_keys_table = {
-    zae_llm_gen_keys, 0
+    zae_llm_gen_keys, 0, { 0 }
 };
 
 static const zae_llm_key_t  zae_llm_so_keys[] = {
@@ -1173,36 +1198,81 @@ static const zae_llm_key_t  zae_llm_so_keys[] = {
 };
 
 static zae_llm_keys_t  zae_llm_so_keys_table = {
-    zae_llm_so_keys, 0
+    zae_llm_so_keys, 0, { 0 }
 };
 
 
-/* the tag of the key just read in a table, dflt if none */
+/* the table's index, built on first use */
 
-static u_char
-zae_llm_key_tag(zae_llm_json_t *j, zae_llm_keys_t *t, u_char dflt)
+static void
+zae_llm_keys_index(zae_llm_keys_t *t)
 {
-    const zae_llm_key_t  *keys;
+    size_t  i, h;
 
-    if (t->lengths == 0) {
-        for (keys = t->keys; keys->name; keys++) {
-            t->lengths |= (uint64_t) 1 << keys->len;
+    for (i = 0; t->keys[i].name; i++) {
+        h = zae_llm_key_hash(t->keys[i].name, t->keys[i].len);
+
+        if (!((t->hashes >> h) & 1)) {
+            t->hashes |= (uint64_t) 1 << h;
+            t->first[h] = (u_char) (i + 1);
         }
     }
+}
 
-    if (j->key_over || !((t->lengths >> j->key_len) & 1)) {
+
+/* the tag of key s in a table, dflt if none */
+
+static inline u_char
+zae_llm_keys_find(zae_llm_keys_t *t, const u_char *s, size_t len,
+    u_char dflt)
+{
+    size_t                h, i;
+    const zae_llm_key_t  *keys;
+
+    if (t->hashes == 0) {
+        zae_llm_keys_index(t);
+    }
+
+    if (len == 0 || len > ZAE_LLM_KEY_LEN) {
         return dflt;
     }
 
-    for (keys = t->keys; keys->name; keys++) {
-        if (keys->len == j->key_len && keys->name[0] == j->kp[0]
-            && memcmp(keys->name, j->kp, j->key_len) == 0)
-        {
+    h = zae_llm_key_hash(s, len);
+
+    if (!((t->hashes >> h) & 1)) {
+        return dflt;
+    }
+
+    for (keys = t->keys + t->first[h] - 1; keys->name; keys++) {
+        if (keys->len != len) {
+            continue;
+        }
+
+        /* keys are short: no memcmp() call */
+
+        for (i = 0; i < len && (u_char) keys->name[i] == s[i]; i++) {
+            /* void */
+        }
+
+        if (i == len) {
             return keys->tag;
         }
     }
 
     return dflt;
+}
+
+
+/* the tag of the key just read */
+
+static u_char
+zae_llm_key_tag(zae_llm_json_t *j, zae_llm_keys_t *t, u_char dflt)
+{
+    if (j->key_over) {
+        return dflt;
+    }
+
+    return zae_llm_keys_find(t, j->kp, j->key_len, dflt);
 }
 
 
@@ -1723,7 +1793,7 @@ static const zae_llm_key_t  zae_llm_answer_root_keys[] = {
 };
 
 static zae_llm_keys_t  zae_llm_answer_root_keys_table = {
-    zae_llm_answer_root_keys, 0
+    zae_llm_answer_root_keys, 0, { 0 }
 };
 
 static const zae_llm_key_t  zae_llm_holder_keys[] = {
@@ -1732,7 +1802,7 @@ static const zae_llm_key_t  zae_llm_holder_keys[] = {
 };
 
 static zae_llm_keys_t  zae_llm_holder_keys_table = {
-    zae_llm_holder_keys, 0
+    zae_llm_holder_keys, 0, { 0 }
 };
 
 static const zae_llm_key_t  zae_llm_usage_keys[] = {
@@ -1762,7 +1832,7 @@ static const zae_llm_key_t  zae_llm_usage_keys[] = {
 };
 
 static zae_llm_keys_t  zae_llm_usage_keys_table = {
-    zae_llm_usage_keys, 0
+    zae_llm_usage_keys, 0, { 0 }
 };
 
 static const zae_llm_key_t  zae_llm_details_in_keys[] = {
@@ -1771,7 +1841,7 @@ static const zae_llm_key_t  zae_llm_details_in_keys[] = {
 };
 
 static zae_llm_keys_t  zae_llm_details_in_keys_table = {
-    zae_llm_details_in_keys, 0
+    zae_llm_details_in_keys, 0, { 0 }
 };
 
 static const zae_llm_key_t  zae_llm_details_out_keys[] = {
@@ -1780,7 +1850,7 @@ static const zae_llm_key_t  zae_llm_details_out_keys[] = {
 };
 
 static zae_llm_keys_t  zae_llm_details_out_keys_table = {
-    zae_llm_details_out_keys, 0
+    zae_llm_details_out_keys, 0, { 0 }
 };
 
 /* generated text: these keys' strings under choices and root.delta */
@@ -1798,7 +1868,7 @@ static const zae_llm_key_t  zae_llm_gen_text_keys[] = {
 };
 
 static zae_llm_keys_t  zae_llm_gen_text_keys_table = {
-    zae_llm_gen_text_keys, 0
+    zae_llm_gen_text_keys, 0, { 0 }
 };
 
 static const zae_llm_key_t  zae_llm_cand_keys[] = {
@@ -1808,17 +1878,21 @@ static const zae_llm_key_t  zae_llm_cand_keys[] = {
 };
 
 static zae_llm_keys_t  zae_llm_cand_keys_table = {
-    zae_llm_cand_keys, 0
+    zae_llm_cand_keys, 0, { 0 }
 };
 
 /* "type" and event: values that end a stream */
 
-static const char  *zae_llm_end_types[] = {
-    "message_stop",
-    "response.completed",
-    "response.incomplete",
-    "response.failed",
-    NULL
+static const zae_llm_key_t  zae_llm_end_types[] = {
+    zae_llm_key("message_stop", 1),
+    zae_llm_key("response.completed", 1),
+    zae_llm_key("response.incomplete", 1),
+    zae_llm_key("response.failed", 1),
+    { NULL, 0, 0 }
+};
+
+static zae_llm_keys_t  zae_llm_end_types_table = {
+    zae_llm_end_types, 0, { 0 }
 };
 
 
@@ -1932,17 +2006,7 @@ zae_llm_answer_value(void *app, zae_llm_json_t *j)
 static int
 zae_llm_end_type(const u_char *s, size_t len)
 {
-    size_t  i;
-
-    for (i = 0; zae_llm_end_types[i]; i++) {
-        if (strlen(zae_llm_end_types[i]) == len
-            && memcmp(zae_llm_end_types[i], s, len) == 0)
-        {
-            return 1;
-        }
-    }
-
-    return 0;
+    return zae_llm_keys_find(&zae_llm_end_types_table, s, len, 0);
 }
 
 
@@ -2087,6 +2151,7 @@ zae_llm_event_reset(zae_llm_answer_t *a)
     a->ev_choices_empty = 0;
     a->ev_choices_other = 0;
     a->ev_usage = 0;
+    a->ev_skim = 0;
 }
 
 
@@ -2103,7 +2168,7 @@ zae_llm_event_dispatch(zae_llm_answer_t *a, uint64_t pos, uint64_t base,
     zae_llm_range_t  *d;
 
     if (a->ev_lines) {
-        ok = zae_llm_json_finish(&a->json);
+        ok = a->ev_skim ? 0 : zae_llm_json_finish(&a->json);
 
         if (a->ev_data == 6 && memcmp(a->head, "[DONE]", 6) == 0) {
             a->complete = 1;
@@ -2180,6 +2245,366 @@ zae_llm_field_start(zae_llm_answer_t *a)
     }
 
     a->line_field = ZAE_LLM_FIELD_OTHER;
+}
+
+
+/*
+ * The skim, the fast path of a stream.  Most events carry a few
+ * characters of text in a chunk of JSON structure and no usage: their
+ * one data line, whole in the piece and followed by the blank line
+ * that dispatches it, is read here by a small scanner that knows only
+ * what such a chunk holds.  It checks the grammar and counts the
+ * generated text as the answer handlers do (choices[] and root.delta),
+ * and gives up on anything else: a usage object, an end "type",
+ * candidates, response, message, a \u escape, an escape in a key,
+ * nesting deeper than ZAE_LLM_SKIM_DEPTH, invalid JSON, a line or an
+ * event not ended in the piece.  It gives up before it changes
+ * anything (NULL): the scanner then reads the line from its start.
+ * It returns the CR or LF that ends the line.  zae_llm_answer_t's
+ * reference bit turns it off (the differential tests and fuzzer).
+ */
+
+#define ZAE_LLM_SKIM_DEPTH  16
+
+#define zae_llm_skim_ws(p, end)                                              \
+    if (p == end) {                                                          \
+        return NULL;                                                         \
+    }                                                                        \
+                                                                             \
+    if (*p <= ' ') {                                                         \
+        while (p < end && (*p == ' ' || *p == '\t')) {                       \
+            p++;                                                             \
+        }                                                                    \
+                                                                             \
+        if (p == end) {                                                      \
+            return NULL;                                                     \
+        }                                                                    \
+    }
+
+
+#define zae_llm_digit(c)  ((unsigned) ((c) - '0') < 10)
+
+
+static const u_char *
+zae_llm_skim_number(const u_char *p, const u_char *end)
+{
+    if (*p == '-') {
+        p++;
+    }
+
+    if (p < end && *p == '0') {
+        p++;
+
+    } else if (p < end && *p != '0' && zae_llm_digit(*p)) {
+        while (p < end && zae_llm_digit(*p)) {
+            p++;
+        }
+
+    } else {
+        return NULL;
+    }
+
+    if (p < end && *p == '.') {
+        if (++p == end || !zae_llm_digit(*p)) {
+            return NULL;
+        }
+
+        while (p < end && zae_llm_digit(*p)) {
+            p++;
+        }
+    }
+
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+
+        if (p < end && (*p == '+' || *p == '-')) {
+            p++;
+        }
+
+        if (p == end || !zae_llm_digit(*p)) {
+            return NULL;
+        }
+
+        while (p < end && zae_llm_digit(*p)) {
+            p++;
+        }
+    }
+
+    return p;
+}
+
+
+static const u_char *
+zae_llm_skim(zae_llm_answer_t *a, const u_char *p, const u_char *end)
+{
+    u_char         c, vtag, ctag[ZAE_LLM_SKIM_DEPTH + 1];
+    size_t         n;
+    unsigned       depth, objects;
+    uint64_t       chars, cont, wide, esc;
+    const u_char  *s, *line;
+
+    chars = 0;
+    depth = 0;
+    objects = 0;
+    vtag = ZAE_LLM_A_TOP;
+    ctag[0] = ZAE_LLM_A_TOP;
+
+value:
+
+    zae_llm_skim_ws(p, end);
+
+    c = *p;
+
+    switch (vtag) {
+
+    case ZAE_LLM_A_TOP:
+        if (c != '{') {
+            return NULL;
+        }
+
+        vtag = ZAE_LLM_A_ROOT;
+        break;
+
+    case ZAE_LLM_A_USAGE:
+        if (c == '{') {
+            return NULL;
+        }
+
+        vtag = ZAE_LLM_A_NONE;
+        break;
+
+    case ZAE_LLM_A_CHOICES:
+        if (c != '[') {
+            vtag = ZAE_LLM_A_NONE;
+        }
+
+        break;
+
+    case ZAE_LLM_A_TYPE:
+        if (c != '"') {
+            return NULL;
+        }
+
+        break;
+
+    case ZAE_LLM_A_NONE:
+    case ZAE_LLM_A_GEN:
+    case ZAE_LLM_A_GEN_TEXT:
+        break;
+
+    default:
+        return NULL;
+    }
+
+    switch (c) {
+
+    case '{':
+    case '[':
+        if (depth == ZAE_LLM_SKIM_DEPTH) {
+            return NULL;
+        }
+
+        depth++;
+        ctag[depth] = vtag;
+
+        if (c == '{') {
+            objects |= 1u << depth;
+
+        } else {
+            objects &= ~(1u << depth);
+        }
+
+        p++;
+
+        zae_llm_skim_ws(p, end);
+
+        if (*p == (c == '{' ? '}' : ']')) {
+            p++;
+            depth--;
+            goto next;
+        }
+
+        if (c == '{') {
+            goto key;
+        }
+
+        goto element;
+
+    case '"':
+        s = ++p;
+        cont = 0;
+        wide = 0;
+        esc = 0;
+
+        for ( ;; ) {
+            p = (vtag == ZAE_LLM_A_GEN_TEXT)
+                ? zae_llm_str_span(p, end, &cont, &wide)
+                : zae_llm_str_span(p, end, NULL, NULL);
+
+            if (p == end) {
+                return NULL;
+            }
+
+            if (*p == '"') {
+                break;
+            }
+
+            /* a simple escape: two bytes, one character */
+
+            if (*p != '\\' || vtag == ZAE_LLM_A_TYPE || end - p < 2) {
+                return NULL;
+            }
+
+            c = p[1];
+
+            if (c != '"' && c != '\\' && c != '/' && c != 'b' && c != 'f'
+                && c != 'n' && c != 'r' && c != 't')
+            {
+                return NULL;
+            }
+
+            p += 2;
+            esc++;
+        }
+
+        n = (size_t) (p - s);
+        p++;
+
+        if (vtag == ZAE_LLM_A_GEN_TEXT) {
+            chars += n - cont - esc;
+
+        } else if (vtag == ZAE_LLM_A_TYPE && zae_llm_end_type(s, n)) {
+            return NULL;
+        }
+
+        goto next;
+
+    case 't':
+    case 'f':
+    case 'n':
+        n = (c == 'f') ? 5 : 4;
+
+        if ((size_t) (end - p) < n
+            || memcmp(p, zae_llm_literals[c == 't' ? ZAE_LLM_V_TRUE
+                                          : c == 'f' ? ZAE_LLM_V_FALSE
+                                          : ZAE_LLM_V_NULL], n) != 0)
+        {
+            return NULL;
+        }
+
+        p += n;
+        goto next;
+
+    default:
+        p = zae_llm_skim_number(p, end);
+
+        if (p == NULL) {
+            return NULL;
+        }
+
+        goto next;
+    }
+
+element:
+
+    /* an element: choices[] are generated output, others keep the tag */
+
+    vtag = (ctag[depth] == ZAE_LLM_A_CHOICES) ? ZAE_LLM_A_GEN : ctag[depth];
+    goto value;
+
+key:
+
+    zae_llm_skim_ws(p, end);
+
+    if (*p != '"') {
+        return NULL;
+    }
+
+    s = ++p;
+    p = zae_llm_str_span(p, end, NULL, NULL);
+
+    if (p == end || *p != '"') {
+        return NULL;
+    }
+
+    n = (size_t) (p - s);
+    p++;
+
+    zae_llm_skim_ws(p, end);
+
+    if (*p++ != ':') {
+        return NULL;
+    }
+
+    switch (ctag[depth]) {
+
+    case ZAE_LLM_A_ROOT:
+        vtag = zae_llm_keys_find(&zae_llm_answer_root_keys_table, s, n,
+                                 ZAE_LLM_A_NONE);
+        break;
+
+    case ZAE_LLM_A_GEN:
+    case ZAE_LLM_A_GEN_TEXT:
+        vtag = zae_llm_keys_find(&zae_llm_gen_text_keys_table, s, n,
+                                 ZAE_LLM_A_GEN);
+        break;
+
+    default:
+        vtag = ZAE_LLM_A_NONE;
+    }
+
+    goto value;
+
+next:
+
+    zae_llm_skim_ws(p, end);
+
+    c = *p;
+
+    if (depth) {
+        p++;
+
+        if (c == ',') {
+            if ((objects >> depth) & 1) {
+                goto key;
+            }
+
+            goto element;
+        }
+
+        if (c != (((objects >> depth) & 1) ? '}' : ']')) {
+            return NULL;
+        }
+
+        depth--;
+        goto next;
+    }
+
+    /* the end of the line, then the blank line, in this piece */
+
+    if (c != '\n' && c != '\r') {
+        return NULL;
+    }
+
+    line = p++;
+
+    if (c == '\r') {
+        if (p == end) {
+            return NULL;
+        }
+
+        if (*p == '\n') {
+            p++;
+        }
+    }
+
+    if (p == end || (*p != '\n' && *p != '\r')) {
+        return NULL;
+    }
+
+    a->output_chars = zae_llm_add_sat(a->output_chars, chars);
+
+    return line;
 }
 
 
@@ -2292,6 +2717,20 @@ zae_llm_sse(zae_llm_answer_t *a, const u_char *p, const u_char *end,
 
         case ZAE_LLM_L_VALUE:
             if (a->line_field == ZAE_LLM_FIELD_DATA) {
+
+                /* the first data of an event: the skim, if it can */
+
+                if (a->ev_data == 0 && !a->reference) {
+                    q = zae_llm_skim(a, p, end);
+
+                    if (q) {
+                        a->skimmed++;
+                        a->ev_skim = 1;
+                        p = q;
+                        continue;
+                    }
+                }
+
                 q = zae_llm_json_feed(&a->json, p, end);
                 n = (size_t) (q - p);
 
@@ -2307,21 +2746,30 @@ zae_llm_sse(zae_llm_answer_t *a, const u_char *p, const u_char *end,
                 continue;
             }
 
-            if (a->line_field == ZAE_LLM_FIELD_EVENT) {
-                if (a->name_len < sizeof(a->name)) {
-                    a->name[a->name_len] = c;
-                }
+            /* fall through */
 
-                if (a->name_len <= sizeof(a->name)) {
+        default: /* ZAE_LLM_L_COMMENT, another field's value */
+
+            for (q = p; q < end && *q != '\n' && *q != '\r'; q++) {
+                /* void */
+            }
+
+            if (a->line_state == ZAE_LLM_L_VALUE
+                && a->line_field == ZAE_LLM_FIELD_EVENT)
+            {
+                /* the name, its length up to one more than it holds */
+
+                while (p < q && a->name_len <= sizeof(a->name)) {
+                    if (a->name_len < sizeof(a->name)) {
+                        a->name[a->name_len] = *p;
+                    }
+
                     a->name_len++;
+                    p++;
                 }
             }
 
-            p++;
-            continue;
-
-        default: /* ZAE_LLM_L_COMMENT */
-            p++;
+            p = q;
             continue;
         }
     }

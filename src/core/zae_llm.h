@@ -338,6 +338,7 @@ typedef struct {
     int64_t            staged[ZAE_LLM_U_NFIELDS];  /* current object */
     uint64_t           offset;        /* answer bytes fed */
     uint64_t           output_chars;
+    uint64_t           skimmed;       /* events the skim read */
 
     /* SSE state */
     uint64_t           ev_start;      /* offset of the current event */
@@ -361,6 +362,8 @@ typedef struct {
     unsigned           ev_choices_empty:1;
     unsigned           ev_choices_other:1;
     unsigned           ev_usage:1;
+    unsigned           ev_skim:1;     /* the skim read its data */
+    unsigned           reference:1;   /* no skim (differential tests) */
     unsigned           found:1;
     unsigned           complete:1;
     unsigned           finished:1;
