@@ -58,7 +58,8 @@ static const zae_llm_key_t  zae_llm_root_keys[] = {
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_root_keys_table = zae_llm_keys_table(zae_llm_root_keys);
+static zae_llm_keys_t  zae_llm_root_keys_table =
+    zae_llm_keys_table(zae_llm_root_keys);
 
 /* keys whose strings the model reads, inside the text region */
 
@@ -72,7 +73,8 @@ static const zae_llm_key_t  zae_llm_text_keys[] = {
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_text_keys_table = zae_llm_keys_table(zae_llm_text_keys);
+static zae_llm_keys_t  zae_llm_text_keys_table =
+    zae_llm_keys_table(zae_llm_text_keys);
 
 static const zae_llm_key_t  zae_llm_gen_keys[] = {
     zae_llm_key("maxOutputTokens", ZAE_LLM_R_MAX + 3),
@@ -82,14 +84,16 @@ static const zae_llm_key_t  zae_llm_gen_keys[] = {
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_gen_keys_table = zae_llm_keys_table(zae_llm_gen_keys);
+static zae_llm_keys_t  zae_llm_gen_keys_table =
+    zae_llm_keys_table(zae_llm_gen_keys);
 
 static const zae_llm_key_t  zae_llm_so_keys[] = {
     zae_llm_key("include_usage", ZAE_LLM_R_INCLUDE),
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_so_keys_table = zae_llm_keys_table(zae_llm_so_keys);
+static zae_llm_keys_t  zae_llm_so_keys_table =
+    zae_llm_keys_table(zae_llm_so_keys);
 
 
 static void

@@ -67,14 +67,16 @@ static const zae_llm_key_t  zae_llm_answer_root_keys[] = {
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_answer_root_keys_table = zae_llm_keys_table(zae_llm_answer_root_keys);
+static zae_llm_keys_t  zae_llm_answer_root_keys_table =
+    zae_llm_keys_table(zae_llm_answer_root_keys);
 
 static const zae_llm_key_t  zae_llm_holder_keys[] = {
     zae_llm_key("usage", ZAE_LLM_A_USAGE),
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_holder_keys_table = zae_llm_keys_table(zae_llm_holder_keys);
+static zae_llm_keys_t  zae_llm_holder_keys_table =
+    zae_llm_keys_table(zae_llm_holder_keys);
 
 static const zae_llm_key_t  zae_llm_usage_keys[] = {
     zae_llm_field("prompt_tokens", ZAE_LLM_F_INPUT),
@@ -102,21 +104,24 @@ static const zae_llm_key_t  zae_llm_usage_keys[] = {
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_usage_keys_table = zae_llm_keys_table(zae_llm_usage_keys);
+static zae_llm_keys_t  zae_llm_usage_keys_table =
+    zae_llm_keys_table(zae_llm_usage_keys);
 
 static const zae_llm_key_t  zae_llm_details_in_keys[] = {
     zae_llm_field("cached_tokens", ZAE_LLM_F_CACHED),
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_details_in_keys_table = zae_llm_keys_table(zae_llm_details_in_keys);
+static zae_llm_keys_t  zae_llm_details_in_keys_table =
+    zae_llm_keys_table(zae_llm_details_in_keys);
 
 static const zae_llm_key_t  zae_llm_details_out_keys[] = {
     zae_llm_field("reasoning_tokens", ZAE_LLM_F_REASONING),
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_details_out_keys_table = zae_llm_keys_table(zae_llm_details_out_keys);
+static zae_llm_keys_t  zae_llm_details_out_keys_table =
+    zae_llm_keys_table(zae_llm_details_out_keys);
 
 /* generated text: these keys' strings under choices and root.delta */
 
@@ -132,7 +137,8 @@ static const zae_llm_key_t  zae_llm_gen_text_keys[] = {
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_gen_text_keys_table = zae_llm_keys_table(zae_llm_gen_text_keys);
+static zae_llm_keys_t  zae_llm_gen_text_keys_table =
+    zae_llm_keys_table(zae_llm_gen_text_keys);
 
 static const zae_llm_key_t  zae_llm_cand_keys[] = {
     zae_llm_key("text", ZAE_LLM_A_CAND_TEXT),
@@ -140,7 +146,8 @@ static const zae_llm_key_t  zae_llm_cand_keys[] = {
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_cand_keys_table = zae_llm_keys_table(zae_llm_cand_keys);
+static zae_llm_keys_t  zae_llm_cand_keys_table =
+    zae_llm_keys_table(zae_llm_cand_keys);
 
 /* "type" and event: values that end a stream */
 
@@ -152,7 +159,8 @@ static const zae_llm_key_t  zae_llm_end_types[] = {
     { NULL, 0, 0 }
 };
 
-static zae_llm_keys_t  zae_llm_end_types_table = zae_llm_keys_table(zae_llm_end_types);
+static zae_llm_keys_t  zae_llm_end_types_table =
+    zae_llm_keys_table(zae_llm_end_types);
 
 
 static void
@@ -456,15 +464,9 @@ zae_llm_event_dispatch(zae_llm_answer_t *a, uint64_t pos, uint64_t base,
 }
 
 
-static int
-zae_llm_field_is(zae_llm_answer_t *a, const char *name)
-{
-    size_t  n;
-
-    n = strlen(name);
-
-    return a->field_len == n && memcmp(a->field_name, name, n) == 0;
-}
+#define zae_llm_field_is(a, name)                                            \
+    ((a)->field_len == sizeof(name) - 1                                      \
+     && memcmp((a)->field_name, name, sizeof(name) - 1) == 0)
 
 
 /* a field name is complete: the value starts */
@@ -596,17 +598,20 @@ zae_llm_skim_number(const u_char *p, const u_char *end)
 static const u_char *
 zae_llm_skim(zae_llm_answer_t *a, const u_char *p, const u_char *end)
 {
-    u_char         c, vtag, ctag[ZAE_LLM_SKIM_DEPTH + 1];
+    u_char         c, vtag, ct, cl;
+    u_char         tags[ZAE_LLM_SKIM_DEPTH + 1], ends[ZAE_LLM_SKIM_DEPTH + 1];
     size_t         n;
-    unsigned       depth, objects;
+    unsigned       depth;
     uint64_t       chars, cont, wide, esc;
     const u_char  *s, *line;
 
     chars = 0;
+    /* ct, cl: the tag and the closing byte of the container (0: none) */
+
     depth = 0;
-    objects = 0;
+    ct = ZAE_LLM_A_TOP;
+    cl = 0;
     vtag = ZAE_LLM_A_TOP;
-    ctag[0] = ZAE_LLM_A_TOP;
 
 value:
 
@@ -664,23 +669,17 @@ value:
         }
 
         depth++;
-        ctag[depth] = vtag;
-
-        if (c == '{') {
-            objects |= 1u << depth;
-
-        } else {
-            objects &= ~(1u << depth);
-        }
-
+        tags[depth] = ct;
+        ends[depth] = cl;
+        ct = vtag;
+        cl = (c == '{') ? '}' : ']';
         p++;
 
         zae_llm_skim_ws(p, end);
 
-        if (*p == (c == '{' ? '}' : ']')) {
+        if (*p == cl) {
             p++;
-            depth--;
-            goto next;
+            goto pop;
         }
 
         if (c == '{') {
@@ -739,19 +738,27 @@ value:
         goto next;
 
     case 't':
-    case 'f':
-    case 'n':
-        n = (c == 'f') ? 5 : 4;
-
-        if ((size_t) (end - p) < n
-            || memcmp(p, zae_llm_literals[c == 't' ? ZAE_LLM_V_TRUE
-                                          : c == 'f' ? ZAE_LLM_V_FALSE
-                                          : ZAE_LLM_V_NULL], n) != 0)
-        {
+        if (end - p < 4 || memcmp(p, "true", 4) != 0) {
             return NULL;
         }
 
-        p += n;
+        p += 4;
+        goto next;
+
+    case 'n':
+        if (end - p < 4 || memcmp(p, "null", 4) != 0) {
+            return NULL;
+        }
+
+        p += 4;
+        goto next;
+
+    case 'f':
+        if (end - p < 5 || memcmp(p, "false", 5) != 0) {
+            return NULL;
+        }
+
+        p += 5;
         goto next;
 
     default:
@@ -768,7 +775,7 @@ element:
 
     /* an element: choices[] are generated output, others keep the tag */
 
-    vtag = (ctag[depth] == ZAE_LLM_A_CHOICES) ? ZAE_LLM_A_GEN : ctag[depth];
+    vtag = (ct == ZAE_LLM_A_CHOICES) ? ZAE_LLM_A_GEN : ct;
     goto value;
 
 key:
@@ -789,13 +796,18 @@ key:
     n = (size_t) (p - s);
     p++;
 
-    zae_llm_skim_ws(p, end);
+    if (p < end && *p == ':') {
+        p++;
 
-    if (*p++ != ':') {
-        return NULL;
+    } else {
+        zae_llm_skim_ws(p, end);
+
+        if (*p++ != ':') {
+            return NULL;
+        }
     }
 
-    switch (ctag[depth]) {
+    switch (ct) {
 
     case ZAE_LLM_A_ROOT:
         vtag = zae_llm_keys_find(&zae_llm_answer_root_keys_table, s, n,
@@ -820,21 +832,25 @@ next:
 
     c = *p;
 
-    if (depth) {
+    if (cl) {
         p++;
 
         if (c == ',') {
-            if ((objects >> depth) & 1) {
+            if (cl == '}') {
                 goto key;
             }
 
             goto element;
         }
 
-        if (c != (((objects >> depth) & 1) ? '}' : ']')) {
+        if (c != cl) {
             return NULL;
         }
 
+    pop:
+
+        ct = tags[depth];
+        cl = ends[depth];
         depth--;
         goto next;
     }
@@ -935,6 +951,21 @@ zae_llm_sse(zae_llm_answer_t *a, const u_char *p, const u_char *end,
             if (c == ':') {
                 a->line_state = ZAE_LLM_L_COMMENT;
                 p++;
+                continue;
+            }
+
+            /* the usual fields at once */
+
+            n = (c == 'd' && end - p >= 5 && memcmp(p, "data:", 5) == 0) ? 4
+                : (c == 'e' && end - p >= 6 && memcmp(p, "event:", 6) == 0)
+                  ? 5 : 0;
+
+            if (n) {
+                memcpy(a->field_name, p, n);
+                a->field_len = (u_char) n;
+                p += n + 1;
+                zae_llm_field_start(a);
+                a->line_state = ZAE_LLM_L_SPACE;
                 continue;
             }
 
