@@ -303,7 +303,7 @@ zae_llm_answer_end(void *app, zae_llm_json_t *j)
         }
 
         if (j->ctag[j->depth] == ZAE_LLM_A_ROOT) {
-            a->ev_usage = 1;
+            a->ev.usage = 1;
         }
 
         return;
@@ -311,10 +311,10 @@ zae_llm_answer_end(void *app, zae_llm_json_t *j)
     case ZAE_LLM_A_CHOICES:
         if (j->vtype == ZAE_LLM_V_ARRAY) {
             if (j->members) {
-                a->ev_choices_other = 1;
+                a->ev.choices_other = 1;
 
             } else {
-                a->ev_choices_empty = 1;
+                a->ev.choices_empty = 1;
             }
         }
 
@@ -408,20 +408,6 @@ zae_llm_answer_init(zae_llm_answer_t *a, int drop_usage_only)
 }
 
 
-static void
-zae_llm_event_reset(zae_llm_answer_t *a)
-{
-    a->ev_lines = 0;
-    a->ev_data = 0;
-    a->head_len = 0;
-    a->name_len = 0;
-    a->ev_choices_empty = 0;
-    a->ev_choices_other = 0;
-    a->ev_usage = 0;
-    a->ev_skim = 0;
-}
-
-
 /*
  * A blank line at absolute offset pos (the byte after it): the event is
  * dispatched.  base is the offset of the piece being fed.
@@ -434,21 +420,21 @@ zae_llm_event_dispatch(zae_llm_answer_t *a, uint64_t pos, uint64_t base,
     int               ok;
     zae_llm_range_t  *d;
 
-    if (a->ev_lines) {
-        ok = a->ev_skim ? 0 : zae_llm_json_finish(&a->json);
+    if (a->ev.lines) {
+        ok = a->ev.skim ? 0 : zae_llm_json_finish(&a->json);
 
-        if (a->ev_data == 6 && memcmp(a->head, "[DONE]", 6) == 0) {
+        if (a->ev.data == 6 && memcmp(a->head, "[DONE]", 6) == 0) {
             a->complete = 1;
         }
 
-        if (a->name_len <= sizeof(a->name)
-            && zae_llm_end_type(a->name, a->name_len))
+        if (a->ev.name_len <= sizeof(a->name)
+            && zae_llm_end_type(a->name, a->ev.name_len))
         {
             a->complete = 1;
         }
 
-        if (ok && a->ev_usage && a->ev_choices_empty
-            && !a->ev_choices_other && a->drop && a->ev_start >= base
+        if (ok && a->ev.usage && a->ev.choices_empty
+            && !a->ev.choices_other && a->drop && a->ev_start >= base
             && a->ndrops < ZAE_LLM_DROPS_MAX)
         {
             d = &a->drops[a->ndrops++];
@@ -457,7 +443,7 @@ zae_llm_event_dispatch(zae_llm_answer_t *a, uint64_t pos, uint64_t base,
         }
     }
 
-    zae_llm_event_reset(a);
+    memset(&a->ev, 0, sizeof(zae_llm_event_t));
 
     a->ev_start = pos;
     a->dispatch_cr = cr;
@@ -479,8 +465,8 @@ zae_llm_field_start(zae_llm_answer_t *a)
     if (zae_llm_field_is(a, "data")) {
         a->line_field = ZAE_LLM_FIELD_DATA;
 
-        if (!a->ev_lines) {
-            a->ev_lines = 1;
+        if (!a->ev.lines) {
+            a->ev.lines = 1;
             zae_llm_json_reset(&a->json);
             return;
         }
@@ -491,17 +477,17 @@ zae_llm_field_start(zae_llm_answer_t *a)
         (void) zae_llm_json_feed(&a->json, &lf, &lf + 1);
         a->json.sse = 1;
 
-        if (a->head_len < sizeof(a->head)) {
-            a->head[a->head_len++] = '\n';
+        if (a->ev.head_len < sizeof(a->head)) {
+            a->head[a->ev.head_len++] = '\n';
         }
 
-        a->ev_data++;
+        a->ev.data++;
         return;
     }
 
     if (zae_llm_field_is(a, "event")) {
         a->line_field = ZAE_LLM_FIELD_EVENT;
-        a->name_len = 0;
+        a->ev.name_len = 0;
         return;
     }
 
@@ -1010,12 +996,12 @@ zae_llm_sse(zae_llm_answer_t *a, const u_char *p, const u_char *end,
 
                 /* the first data of an event: the skim, if it can */
 
-                if (a->ev_data == 0 && !a->reference) {
+                if (a->ev.data == 0 && !a->reference) {
                     q = zae_llm_skim(a, p, end);
 
                     if (q) {
                         a->skimmed++;
-                        a->ev_skim = 1;
+                        a->ev.skim = 1;
                         p = q;
                         continue;
                     }
@@ -1024,14 +1010,14 @@ zae_llm_sse(zae_llm_answer_t *a, const u_char *p, const u_char *end,
                 q = zae_llm_json_feed(&a->json, p, end);
                 n = (size_t) (q - p);
 
-                if (a->head_len < sizeof(a->head)) {
-                    c = (u_char) (sizeof(a->head) - a->head_len);
+                if (a->ev.head_len < sizeof(a->head)) {
+                    c = (u_char) (sizeof(a->head) - a->ev.head_len);
                     c = (n < c) ? (u_char) n : c;
-                    memcpy(a->head + a->head_len, p, c);
-                    a->head_len += c;
+                    memcpy(a->head + a->ev.head_len, p, c);
+                    a->ev.head_len += c;
                 }
 
-                a->ev_data = zae_llm_add_sat(a->ev_data, n);
+                a->ev.data = zae_llm_add_sat(a->ev.data, n);
                 p = q;
                 continue;
             }
@@ -1049,12 +1035,12 @@ zae_llm_sse(zae_llm_answer_t *a, const u_char *p, const u_char *end,
             {
                 /* the name, its length up to one more than it holds */
 
-                while (p < q && a->name_len <= sizeof(a->name)) {
-                    if (a->name_len < sizeof(a->name)) {
-                        a->name[a->name_len] = *p;
+                while (p < q && a->ev.name_len <= sizeof(a->name)) {
+                    if (a->ev.name_len < sizeof(a->name)) {
+                        a->name[a->ev.name_len] = *p;
                     }
 
-                    a->name_len++;
+                    a->ev.name_len++;
                     p++;
                 }
             }
