@@ -1109,55 +1109,24 @@ ngx_http_zae_limit_llm_variable(ngx_http_request_t *r,
 }
 
 
+#define ngx_http_zae_limit_llm_var(name, v)                                  \
+    { ngx_string(name), NULL, ngx_http_zae_limit_llm_variable,               \
+      NGX_HTTP_ZAE_LIMIT_LLM_V_ ## v, NGX_HTTP_VAR_NOCACHEABLE, 0 }
+
 static ngx_http_variable_t  ngx_http_zae_limit_llm_vars[] = {
-
-    { ngx_string("zae_llm_model"), NULL, ngx_http_zae_limit_llm_variable,
-      NGX_HTTP_ZAE_LIMIT_LLM_V_MODEL, NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("zae_llm_stream"), NULL, ngx_http_zae_limit_llm_variable,
-      NGX_HTTP_ZAE_LIMIT_LLM_V_STREAM, NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("zae_llm_max_tokens"), NULL,
-      ngx_http_zae_limit_llm_variable,
-      NGX_HTTP_ZAE_LIMIT_LLM_V_MAX_TOKENS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("zae_llm_input_estimate"), NULL,
-      ngx_http_zae_limit_llm_variable,
-      NGX_HTTP_ZAE_LIMIT_LLM_V_INPUT_ESTIMATE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("zae_llm_estimate"), NULL, ngx_http_zae_limit_llm_variable,
-      NGX_HTTP_ZAE_LIMIT_LLM_V_ESTIMATE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("zae_llm_input_tokens"), NULL,
-      ngx_http_zae_limit_llm_variable,
-      NGX_HTTP_ZAE_LIMIT_LLM_V_INPUT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("zae_llm_output_tokens"), NULL,
-      ngx_http_zae_limit_llm_variable,
-      NGX_HTTP_ZAE_LIMIT_LLM_V_OUTPUT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("zae_llm_total_tokens"), NULL,
-      ngx_http_zae_limit_llm_variable,
-      NGX_HTTP_ZAE_LIMIT_LLM_V_TOTAL, NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("zae_llm_cached_tokens"), NULL,
-      ngx_http_zae_limit_llm_variable,
-      NGX_HTTP_ZAE_LIMIT_LLM_V_CACHED, NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("zae_llm_reasoning_tokens"), NULL,
-      ngx_http_zae_limit_llm_variable,
-      NGX_HTTP_ZAE_LIMIT_LLM_V_REASONING, NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("zae_llm_usage_source"), NULL,
-      ngx_http_zae_limit_llm_variable,
-      NGX_HTTP_ZAE_LIMIT_LLM_V_SOURCE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("zae_llm_cost_estimate"), NULL,
-      ngx_http_zae_limit_llm_variable,
-      NGX_HTTP_ZAE_LIMIT_LLM_V_COST_ESTIMATE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("zae_llm_cost"), NULL, ngx_http_zae_limit_llm_variable,
-      NGX_HTTP_ZAE_LIMIT_LLM_V_COST, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+    ngx_http_zae_limit_llm_var("zae_llm_model", MODEL),
+    ngx_http_zae_limit_llm_var("zae_llm_stream", STREAM),
+    ngx_http_zae_limit_llm_var("zae_llm_max_tokens", MAX_TOKENS),
+    ngx_http_zae_limit_llm_var("zae_llm_input_estimate", INPUT_ESTIMATE),
+    ngx_http_zae_limit_llm_var("zae_llm_estimate", ESTIMATE),
+    ngx_http_zae_limit_llm_var("zae_llm_input_tokens", INPUT),
+    ngx_http_zae_limit_llm_var("zae_llm_output_tokens", OUTPUT),
+    ngx_http_zae_limit_llm_var("zae_llm_total_tokens", TOTAL),
+    ngx_http_zae_limit_llm_var("zae_llm_cached_tokens", CACHED),
+    ngx_http_zae_limit_llm_var("zae_llm_reasoning_tokens", REASONING),
+    ngx_http_zae_limit_llm_var("zae_llm_usage_source", SOURCE),
+    ngx_http_zae_limit_llm_var("zae_llm_cost_estimate", COST_ESTIMATE),
+    ngx_http_zae_limit_llm_var("zae_llm_cost", COST),
 
       ngx_http_null_variable
 };

@@ -330,6 +330,19 @@ typedef struct {
 
 #define ZAE_LLM_U_NFIELDS  12
 
+/* what is known of the current SSE event, zeroed when it is dispatched */
+
+typedef struct {
+    uint64_t           data;          /* data bytes */
+    u_char             head_len;      /* bytes of data kept in head */
+    u_char             name_len;
+    unsigned           lines:1;       /* it has data lines */
+    unsigned           choices_empty:1;
+    unsigned           choices_other:1;
+    unsigned           usage:1;
+    unsigned           skim:1;        /* the skim read its data */
+} zae_llm_event_t;
+
 typedef struct {
     /* private */
     zae_llm_json_t     json;
@@ -338,17 +351,16 @@ typedef struct {
     int64_t            staged[ZAE_LLM_U_NFIELDS];  /* current object */
     uint64_t           offset;        /* answer bytes fed */
     uint64_t           output_chars;
+    uint64_t           skimmed;       /* events the skim read */
 
     /* SSE state */
     uint64_t           ev_start;      /* offset of the current event */
-    uint64_t           ev_data;       /* data bytes of the current event */
+    zae_llm_event_t    ev;
     u_char             mode;          /* unknown, JSON, SSE */
     u_char             bom;           /* BOM bytes skipped */
     u_char             line_state;
     u_char             line_field;    /* the field of the current line */
     u_char             field_len;
-    u_char             head_len;      /* bytes of data kept in head */
-    u_char             name_len;
     u_char             field_name[8];
     u_char             head[8];       /* first data bytes ("[DONE]") */
     u_char             name[ZAE_LLM_EVENT_LEN];   /* event: */
@@ -357,10 +369,7 @@ typedef struct {
     unsigned           cr:1;          /* the last byte was CR */
     unsigned           dispatch_cr:1; /* that CR ended an event */
     unsigned           drop:1;        /* report usage-only ranges */
-    unsigned           ev_lines:1;    /* the event has data lines */
-    unsigned           ev_choices_empty:1;
-    unsigned           ev_choices_other:1;
-    unsigned           ev_usage:1;
+    unsigned           reference:1;   /* no skim (differential tests) */
     unsigned           found:1;
     unsigned           complete:1;
     unsigned           finished:1;

@@ -4,13 +4,15 @@
  *
  * llm_bench: the LLM readers on generated bodies, for callgrind:
  *
- *   llm_bench request|request-cjk|usage|usage-anthropic [ROUNDS] [PIECE]
+ *   llm_bench request|request-cjk|usage|usage-anthropic|usage-json
+ *             [ROUNDS] [PIECE]
  *
  * "request" reads a 1 MB Chat Completions body (200 messages of English
  * text with escapes, code and a few non-ASCII characters), "request-cjk"
  * the same size of Chinese text, "usage" a 64 KB OpenAI SSE stream (one
  * chunk per 3-5 characters of text, as OpenAI sends them, then the
- * usage chunk and [DONE]), "usage-anthropic" a 64 KB Anthropic stream.
+ * usage chunk and [DONE]), "usage-anthropic" a 64 KB Anthropic stream,
+ * "usage-json" a 64 KB Chat Completions answer (not streamed).
  * The body is fed in PIECE-byte pieces (default 8192, an nginx buffer)
  * ROUNDS times (default 10).  It prints the bytes read; count the
  * instructions of the readers alone with t/bench/llm_callgrind.sh.
@@ -131,6 +133,30 @@ build_anthropic_stream(zae_buf_t *b, size_t size)
 }
 
 
+static void
+build_openai_json(zae_buf_t *b, size_t size)
+{
+    size_t  i;
+
+    add(b, "{\"id\":\"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT\",\"object\":"
+           "\"chat.completion\",\"created\":1741569952,\"model\":"
+           "\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,\"message\":"
+           "{\"role\":\"assistant\",\"content\":\"");
+
+    for (i = 0; b->len < size - 400; i++) {
+        add(b, words[i % 30]);
+    }
+
+    add(b, "\",\"refusal\":null},\"logprobs\":null,\"finish_reason\":"
+           "\"stop\"}],\"usage\":{\"prompt_tokens\":1117,"
+           "\"completion_tokens\":3046,\"total_tokens\":4163,"
+           "\"prompt_tokens_details\":{\"cached_tokens\":0},"
+           "\"completion_tokens_details\":{\"reasoning_tokens\":0}},"
+           "\"service_tier\":\"default\",\"system_fingerprint\":"
+           "\"fp_f9f4fb6dbf\"}");
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -145,7 +171,7 @@ main(int argc, char **argv)
 
     if (argc < 2) {
         fprintf(stderr, "usage: llm_bench request|request-cjk|usage|"
-                "usage-anthropic [ROUNDS] [PIECE]\n");
+                "usage-anthropic|usage-json [ROUNDS] [PIECE]\n");
         return 2;
     }
 
@@ -167,6 +193,10 @@ main(int argc, char **argv)
 
     } else if (strcmp(argv[1], "usage") == 0) {
         build_openai_stream(&b, 64 * 1024);
+        request = 0;
+
+    } else if (strcmp(argv[1], "usage-json") == 0) {
+        build_openai_json(&b, 64 * 1024);
         request = 0;
 
     } else if (strcmp(argv[1], "usage-anthropic") == 0) {

@@ -36,3 +36,4 @@ run request-cjk zae_llm_request_feed 8192
 run usage zae_llm_answer_feed 8192
 run usage zae_llm_answer_feed 1460
 run usage-anthropic zae_llm_answer_feed 8192
+run usage-json zae_llm_answer_feed 8192

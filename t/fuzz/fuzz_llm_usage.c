@@ -7,6 +7,9 @@
  * gzip must give the same usage; every usage-only range reported for a
  * piece must lie in that piece, in order, and be one the whole read
  * reports too (an event inside a piece is inside the whole answer).
+ * The reader's skim (its fast path) is checked against its reference
+ * (the reader with the skim off), fed the same pieces: the same ranges
+ * after each piece, the same usage at the end.
  *
  * Input: byte 0 the piece size (1 to 256), then the answer.
  */
@@ -58,9 +61,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     z_stream            z;
     zae_mem_t           mem;
     zae_arena_t         arena;
-    zae_llm_usage_t     uw, us, uz;
+    zae_llm_usage_t     uw, us, uz, ur;
     zae_llm_range_t    *whole;
-    zae_llm_answer_t    a;
+    zae_llm_answer_t    a, ref;
     zae_llm_inflate_t  *zi;
     u_char             *zbuf;
 
@@ -90,10 +93,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* in pieces */
 
     zae_llm_answer_init(&a, 1);
+    zae_llm_answer_init(&ref, 1);
+    ref.reference = 1;
 
     for (i = 0; i < size; i += n) {
         n = (size - i < piece) ? size - i : piece;
         zae_llm_answer_feed(&a, data + i, n);
+        zae_llm_answer_feed(&ref, data + i, n);
+
+        if (a.ndrops != ref.ndrops
+            || memcmp(a.drops, ref.drops,
+                      a.ndrops * sizeof(zae_llm_range_t)) != 0)
+        {
+            abort();
+        }
 
         at = 0;
 
@@ -132,6 +145,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     zae_llm_answer_usage(&a, &us);
 
     if (!fuzz_same(&uw, &us)) {
+        abort();
+    }
+
+    zae_llm_answer_finish(&ref);
+    zae_llm_answer_usage(&ref, &ur);
+
+    if (!fuzz_same(&us, &ur)) {
         abort();
     }
 

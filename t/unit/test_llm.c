@@ -764,6 +764,10 @@ ans_piece(zae_llm_answer_t *a, ans_result_t *res, const char *p, size_t n)
 }
 
 
+/* 1: the reader without its skim (the reference of the fast path) */
+static int  ans_reference;
+
+
 static void
 ans_read(ans_result_t *res, const char *body, size_t len, long split,
     int drop)
@@ -774,6 +778,7 @@ ans_read(ans_result_t *res, const char *body, size_t len, long split,
     memset(res, 0, sizeof(ans_result_t));
 
     zae_llm_answer_init(&a, drop);
+    a.reference = ans_reference;
 
     if (split < 0) {
         for (i = 0; i < len; i++) {
@@ -1220,6 +1225,116 @@ test_answers(void)
 }
 
 
+/*
+ * The skim against the reference (the scanner alone): the same usage
+ * and the same bytes passed on, for every answer above and for streams
+ * made to reach each of its ways out, in every split and bytewise.
+ */
+
+static const char  *skim_bodies[] = {
+    OAI_CHUNK("Hi", "null") OAI_CHUNK(" there", "null") OAI_USAGE_EVENT
+    "data: [DONE]\n\n",
+
+    /* CRLF, CR, comments, event and id lines, a BOM */
+    "\xef\xbb\xbf: hello\r\nevent: x\r\n" "data: {\"choices\":[{\"delta\":"
+    "{\"content\":\"ab\"}}]}\r\n\r\nid: 1\rdata: {\"delta\":{\"text\":"
+    "\"c\\nd\"}}\r\r: c\n" OAI_USAGE_EVENT,
+
+    /* multi-line data, data after data, fields after data */
+    "data: {\"choices\":[{\"delta\":\n" "data: {\"content\":\"ab\"}}]}\n\n"
+    "data: {\"delta\":\"xy\"}\ndata: {\"delta\":\"z\"}\n\n"
+    "data: {\"delta\":\"uv\"}\nid: 2\n\n" "data:\ndata: {\"delta\":\"w\"}\n\n",
+
+    /* text in arrays, nested, other keys, whitespace, all the scalars */
+    "data:  { \"type\" : \"content_block_delta\" , \"index\":0,\t\"delta\":"
+    "{\"type\":\"text_delta\",\"text\":[\"caf\xc3\xa9\",{\"text\":\"\xe4\xb8"
+    "\xad\"}],\"n\":[-0.5e+3,1E2,0,true,false,null,{}, []]}}  \n\n"
+    "data: {\"choices\":[\"s\",[{\"refusal\":\"no\"}],{\"message\":{"
+    "\"content\":\"hey\"},\"text\":\"x\"}],\"usage\":[1]}\n\n",
+
+    /* the skim's ways out, each read by the scanner */
+    "data: {\"type\":\"message_stop\"}\n\n",
+    "data: {\"delta\":{\"text\":\"\\u00e9\\ud83d\\ude00\"}}\n\n",
+    "data: {\"del\\u0074a\":{\"text\":\"k\"}}\n\n",
+    "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"g\"}]},"
+    "\"finishReason\":\"STOP\"}],\"usageMetadata\":{\"promptTokenCount\":3,"
+    "\"candidatesTokenCount\":1}}\n\n",
+    "data: {\"type\":\"response.completed\",\"response\":{\"usage\":{"
+    "\"input_tokens\":5,\"output_tokens\":2}}}\n\n",
+    "data: {\"delta\":{\"text\":\"a\"},\"x\":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]"
+    "]]]]]]}\n\n",
+    "data: {\"delta\":{\"text\":\"bad\"},\"x\":01}\n\n",
+    "data: {\"delta\":{\"text\":\"bad\"},\"x\":1.}\n\n",
+    "data: {\"delta\":{\"text\":\"bad\"},\"x\":-}\n\n",
+    "data: {\"delta\":{\"text\":\"bad\"},\"x\":nul}\n\n",
+    "data: {\"delta\":{\"text\":\"bad\"},\"x\":[1,]}\n\n",
+    "data: {\"delta\":{\"text\":\"a\"],\"delta\":\"b\"}\n\n",
+    "data: {\"delta\":[\"a\"},\"delta\":\"b\"}\n\n",
+    "data: {\"delta\":{\"text\":\"bad\"}} x\n\n",
+    "data: {\"delta\":{\"text\":\"bad\"}}{}\n\n",
+    "data: {\"delta\":{\"text\":\"bad\\q\"}}\n\n",
+    "data: {\"delta\":{\"text\":\"a\tb\"}}\n\n",
+    "data: [\"top\",{\"delta\":\"a\"}]\n\n",
+    "data: {}    \n\ndata: [DONE]\n\n",
+    "data: [DONE]\n\ndata: {}    \n\n",
+    "data: {\"delta\":\"no blank line\"}\ndata: {\"delta\":\"x\"}",
+};
+
+
+static void
+test_skim(void)
+{
+    long                k, bad;
+    size_t              i, n, len;
+    const char         *body;
+    ans_result_t        fast, ref;
+    zae_llm_answer_t    a;
+
+    n = sizeof(ans_cases) / sizeof(ans_cases[0]);
+
+    for (i = 0; i < n + sizeof(skim_bodies) / sizeof(skim_bodies[0]); i++) {
+        body = (i < n) ? ans_cases[i].body : skim_bodies[i - n];
+        len = strlen(body);
+        bad = -2;
+
+        for (k = -1; k < (long) len && bad == -2; k++) {
+            ans_reference = 0;
+            ans_read(&fast, body, len, k, 1);
+            ans_reference = 1;
+            ans_read(&ref, body, len, k, 1);
+            ans_reference = 0;
+
+            if (!usage_same(&fast.u, &ref.u) || fast.dropped != ref.dropped
+                || fast.kept_len != ref.kept_len
+                || memcmp(fast.kept, ref.kept, fast.kept_len) != 0)
+            {
+                bad = k;
+            }
+        }
+
+        ok(bad == -2, "skim: answer %zu as the reference, whole, bytewise "
+           "and in all %zu splits", i, len - 1);
+
+        if (bad != -2) {
+            printf("#   differs at split %ld\n", bad);
+        }
+    }
+
+    /* the skim does read the usual events (else the above proves little) */
+
+    body = skim_bodies[0];
+    zae_llm_answer_init(&a, 1);
+    zae_llm_answer_feed(&a, (u_char *) body, strlen(body));
+    is_int((int64_t) a.skimmed, 2, "skim: reads the two content chunks, "
+           "not the usage chunk nor [DONE]");
+
+    zae_llm_answer_init(&a, 1);
+    a.reference = 1;
+    zae_llm_answer_feed(&a, (u_char *) body, strlen(body));
+    is_int((int64_t) a.skimmed, 0, "skim: off in the reference");
+}
+
+
 /* a usage event after a huge content event */
 
 static void
@@ -1662,6 +1777,7 @@ main(int argc, char **argv)
     test_path();
     test_patch();
     test_answers();
+    test_skim();
     test_answer_big();
     test_partial();
     test_inflate();
