@@ -565,7 +565,7 @@ ngx_http_zae_limit_ddb_test_connect(ngx_http_zae_limit_ddb_op_t *op,
 static void
 ngx_http_zae_limit_ddb_connected(ngx_http_zae_limit_ddb_op_t *op)
 {
-    /* the head and the body go out in two writes: no Nagle delay */
+    /* no Nagle delay for a request that did not go out in one write */
 
     if (ngx_tcp_nodelay(op->peer.connection) != NGX_OK) {
         ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_RESET, 0, NULL,
@@ -805,12 +805,18 @@ ngx_http_zae_limit_ddb_read_handler(ngx_event_t *rev)
 }
 
 
+/*
+ * The head and the body go out together, in one writev() on a plain
+ * connection: as two writes they left as two segments (TCP_NODELAY),
+ * and the server read the head and then waited for the body.
+ */
+
 static void
 ngx_http_zae_limit_ddb_send(ngx_http_zae_limit_ddb_op_t *op)
 {
-    u_char                         *p;
-    size_t                          total, len;
-    ssize_t                         n;
+    size_t                          total;
+    ngx_buf_t                       head, body;
+    ngx_chain_t                     cl[2], *out, *rest;
     ngx_connection_t               *c;
     ngx_http_zae_limit_ddb_call_t  *call;
 
@@ -819,20 +825,44 @@ ngx_http_zae_limit_ddb_send(ngx_http_zae_limit_ddb_op_t *op)
 
     total = op->header.len + call->body.len;
 
-    while (op->sent < total) {
+    /* what is left of the head and of the body, in one chain */
 
-        if (op->sent < op->header.len) {
-            p = op->header.data + op->sent;
-            len = op->header.len - op->sent;
+    ngx_memzero(&head, sizeof(ngx_buf_t));
+    ngx_memzero(&body, sizeof(ngx_buf_t));
 
-        } else {
-            p = call->body.data + (op->sent - op->header.len);
-            len = total - op->sent;
+    head.memory = 1;
+    head.start = op->header.data;
+    head.end = op->header.data + op->header.len;
+    head.pos = head.start + ngx_min(op->sent, op->header.len);
+    head.last = head.end;
+
+    body.memory = 1;
+    body.start = call->body.data;
+    body.end = call->body.data + call->body.len;
+    body.pos = body.start + (op->sent > op->header.len
+                             ? op->sent - op->header.len : 0);
+    body.last = body.end;
+
+    cl[0].buf = &head;
+    cl[0].next = body.pos < body.last ? &cl[1] : NULL;
+    cl[1].buf = &body;
+    cl[1].next = NULL;
+
+    out = head.pos < head.last ? &cl[0] : &cl[1];
+
+    if (op->sent < total) {
+
+        rest = c->send_chain(c, out, 0);
+
+        if (rest == NGX_CHAIN_ERROR) {
+            ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_RESET, 0, NULL,
+                                        "send failed");
+            return;
         }
 
-        n = c->send(c, p, len);
+        op->sent = (head.pos - head.start) + (body.pos - body.start);
 
-        if (n == NGX_AGAIN) {
+        if (rest != NULL || op->sent < total) {
             if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
                 ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_RESET, 0, NULL,
                                             "send failed");
@@ -840,14 +870,6 @@ ngx_http_zae_limit_ddb_send(ngx_http_zae_limit_ddb_op_t *op)
 
             return;
         }
-
-        if (n == NGX_ERROR || n <= 0) {
-            ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_RESET, 0, NULL,
-                                        "send failed");
-            return;
-        }
-
-        op->sent += n;
     }
 
     op->state = NGX_HTTP_ZAE_LIMIT_DDB_READING;
@@ -991,9 +1013,6 @@ ngx_http_zae_limit_ddb_close(ngx_connection_t *c)
 static ngx_connection_t *
 ngx_http_zae_limit_ddb_cache_get(ngx_http_zae_limit_ddb_t *ddb)
 {
-    u_char                            b;
-    ssize_t                           n;
-    ngx_err_t                         err;
     ngx_queue_t                      *q;
     ngx_connection_t                 *c;
     ngx_http_zae_limit_ddb_cached_t  *item;
@@ -1018,12 +1037,17 @@ ngx_http_zae_limit_ddb_cache_get(ngx_http_zae_limit_ddb_t *ddb)
 
         c->idle = 0;
 
-        /* an idle connection has nothing to read: data or EOF ends it */
+        /*
+         * An idle connection has nothing to read: the idle handler closes
+         * it on data or EOF as soon as the event loop reports them, so no
+         * recv() is needed here.  One closed by the server since the last
+         * pass of the loop fails before any answer byte, and the attempt
+         * goes on at once on a new connection (ngx_http_zae_limit_ddb_fail).
+         */
 
-        n = recv(c->fd, (char *) &b, 1, MSG_PEEK);
-        err = ngx_socket_errno;
-
-        if (n == -1 && err == NGX_EAGAIN && !c->close) {
+        if (!c->read->ready && !c->read->pending_eof && !c->read->eof
+            && !c->read->error && !c->close)
+        {
             c->read->timedout = 0;
             c->write->timedout = 0;
             return c;
