@@ -565,7 +565,7 @@ ngx_http_zae_limit_ddb_test_connect(ngx_http_zae_limit_ddb_op_t *op,
 static void
 ngx_http_zae_limit_ddb_connected(ngx_http_zae_limit_ddb_op_t *op)
 {
-    /* no Nagle delay for a request that did not go out in one write */
+    /* no Nagle delay when a request needs more than one write */
 
     if (ngx_tcp_nodelay(op->peer.connection) != NGX_OK) {
         ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_RESET, 0, NULL,
@@ -806,63 +806,26 @@ ngx_http_zae_limit_ddb_read_handler(ngx_event_t *rev)
 
 
 /*
- * The head and the body go out together, in one writev() on a plain
- * connection: as two writes they left as two segments (TCP_NODELAY),
- * and the server read the head and then waited for the body.
+ * The request is one buffer, head and body (ngx_http_zae_limit_ddb_build()
+ * puts the body after the head): one write, one TLS record.  As two
+ * writes they left as two segments (TCP_NODELAY), and the server read
+ * the head, then waited for the body.
  */
 
 static void
 ngx_http_zae_limit_ddb_send(ngx_http_zae_limit_ddb_op_t *op)
 {
-    size_t                          total;
-    ngx_buf_t                       head, body;
-    ngx_chain_t                     cl[2], *out, *rest;
-    ngx_connection_t               *c;
-    ngx_http_zae_limit_ddb_call_t  *call;
+    ssize_t            n;
+    ngx_connection_t  *c;
 
     c = op->peer.connection;
-    call = op->call;
 
-    total = op->header.len + call->body.len;
+    while (op->sent < op->request.len) {
 
-    /* what is left of the head and of the body, in one chain */
+        n = c->send(c, op->request.data + op->sent,
+                    op->request.len - op->sent);
 
-    ngx_memzero(&head, sizeof(ngx_buf_t));
-    ngx_memzero(&body, sizeof(ngx_buf_t));
-
-    head.memory = 1;
-    head.start = op->header.data;
-    head.end = op->header.data + op->header.len;
-    head.pos = head.start + ngx_min(op->sent, op->header.len);
-    head.last = head.end;
-
-    body.memory = 1;
-    body.start = call->body.data;
-    body.end = call->body.data + call->body.len;
-    body.pos = body.start + (op->sent > op->header.len
-                             ? op->sent - op->header.len : 0);
-    body.last = body.end;
-
-    cl[0].buf = &head;
-    cl[0].next = body.pos < body.last ? &cl[1] : NULL;
-    cl[1].buf = &body;
-    cl[1].next = NULL;
-
-    out = head.pos < head.last ? &cl[0] : &cl[1];
-
-    if (op->sent < total) {
-
-        rest = c->send_chain(c, out, 0);
-
-        if (rest == NGX_CHAIN_ERROR) {
-            ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_RESET, 0, NULL,
-                                        "send failed");
-            return;
-        }
-
-        op->sent = (head.pos - head.start) + (body.pos - body.start);
-
-        if (rest != NULL || op->sent < total) {
+        if (n == NGX_AGAIN) {
             if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
                 ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_RESET, 0, NULL,
                                             "send failed");
@@ -870,6 +833,14 @@ ngx_http_zae_limit_ddb_send(ngx_http_zae_limit_ddb_op_t *op)
 
             return;
         }
+
+        if (n == NGX_ERROR || n <= 0) {
+            ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_RESET, 0, NULL,
+                                        "send failed");
+            return;
+        }
+
+        op->sent += n;
     }
 
     op->state = NGX_HTTP_ZAE_LIMIT_DDB_READING;
