@@ -255,6 +255,8 @@ sub results {
 
         for my $k (['proxy_without_module',
                     '`/proxy/`, module not loaded'],
+                   ['raw_via_nginx', 'the raw UpdateItem through nginx '
+                    . '`proxy_pass` (floor), module not loaded'],
                    ['zae_one_limit', '`/one/`: zae_limit, one limit'],
                    ['return_429', '`return 429` (module loaded)'],
                    ['zae_reject', '`/rej/`: zae_limit rejection, cached'])
@@ -267,7 +269,13 @@ sub results {
         }
 
         push @o, '', "Added by the module per admitted request: "
-                 . "$cpu->{instructions_added_by_module} instructions; "
+                 . "$cpu->{instructions_added_by_module} instructions"
+                 . (defined $cpu->{instructions_over_nginx_floor}
+                    ? ' over `/proxy/`; the module\'s path costs '
+                      . "$cpu->{instructions_over_nginx_floor} more than "
+                      . 'the floor (which has no upstream of its own)'
+                    : '')
+                 . '; '
                  . 'a cached rejection costs '
                  . "$cpu->{reject_over_return429} × a `return 429` "
                  . '(goal ≤ 2.0).';

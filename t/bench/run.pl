@@ -773,7 +773,7 @@ sub callgrind_parse {
 
 sub callgrind_run {
     my ($case, $count) = @_;
-    my ($name, $with_module, $path, $key, $code) = @$case;
+    my ($name, $with_module, $path, $key, $code, $floor) = @$case;
     my ($prefix, $n, $pid, $cg, $deadline, $codes, $cfg, $rc, $ok, @bad);
 
     $prefix = "$run/cg-$name-$count";
@@ -781,17 +781,17 @@ sub callgrind_run {
 
     # fresh ports: ports picked minutes ago may have become the local
     # end of some connection since
-    my @p = `$top/util/free-port 2`;
+    my @p = `$top/util/free-port 3`;
     chomp @p;
-    die "bench: free-port failed\n" unless @p == 2;
-    @port{qw(cg cgup)} = @p;
+    die "bench: free-port failed\n" unless @p == 3;
+    @port{qw(cg cgup cgfloor)} = @p;
 
     local $ENV{TEST_ZAE_NO_MODULE} = $with_module ? '' : 1;
 
     $n = Test::Zae::Nginx->new(prefix => $prefix, log_level => 'error');
     $n->write_conf(conf(module => $with_module, master => 0,
                         zone => 'zae_cg', port => $port{cg},
-                        up => $port{cgup}));
+                        up => $port{cgup}, floor => $port{cgfloor}));
 
     $pid = fork;
     die "fork: $!\n" unless defined $pid;
@@ -823,11 +823,23 @@ sub callgrind_run {
         sleep 0.1;
     }
 
-    # one keepalive connection, $count requests
+    # one keepalive connection, $count requests; the floor's are the raw
+    # UpdateItem of raw_via_nginx_cN, POSTed to the proxy_pass server
     $cfg = "header = \"X-API-Key: $key\"\n"
-           . "write-out = \"%{http_code}\\n\"\n"
-           . join('', map { "url = \"http://127.0.0.1:$port{cg}$path\"\n"
-                            . "output = \"/dev/null\"\n" } 1 .. $count);
+           . "write-out = \"%{http_code}\\n\"\n";
+
+    if ($floor) {
+        $cfg .= "data-binary = \"\@$floor->{body}\"\n";
+
+        for my $h (@{ $floor->{headers} }) {
+            (my $v = $h) =~ s/^header=//;
+            $cfg .= "header = \"$v\"\n";
+        }
+    }
+
+    $cfg .= join('', map { "url = \"http://127.0.0.1:"
+                           . $port{$floor ? 'cgfloor' : 'cg'} . "$path\"\n"
+                           . "output = \"/dev/null\"\n" } 1 .. $count);
     spew("$prefix/curl.cfg", $cfg);
 
     $rc = run_cmd("$prefix/codes.txt", 600, 'curl', '-s', '-K',
@@ -861,11 +873,13 @@ sub callgrind_run {
 # start-up and shutdown cancel out
 
 sub callgrind {
+    my ($floor) = @_;
     my (%cpu, $n1, $n2, @cases);
 
     ($n1, $n2) = (200, 1200);
 
     @cases = (['proxy_without_module', 0, '/proxy/', 'cg-1', 200],
+              ['raw_via_nginx', 0, '/', 'cg-1', 200, $floor],
               ['zae_one_limit', 1, '/one/', 'cg-1', 200],
               ['return_429', 1, '/r429/', 'rej-1', 429],
               ['zae_reject', 1, '/rej/', 'rej-1', 429]);
@@ -893,6 +907,9 @@ sub callgrind {
     $cpu{instructions_added_by_module} =
         $cpu{cases}{zae_one_limit}{instructions_per_request}
         - $cpu{cases}{proxy_without_module}{instructions_per_request};
+    $cpu{instructions_over_nginx_floor} =
+        $cpu{cases}{zae_one_limit}{instructions_per_request}
+        - $cpu{cases}{raw_via_nginx}{instructions_per_request};
     $cpu{reject_over_return429} = sprintf('%.2f',
         $cpu{cases}{zae_reject}{instructions_per_request}
         / $cpu{cases}{return_429}{instructions_per_request}) + 0;
@@ -1187,7 +1204,9 @@ my @bad = grep { /\[alert\]|\[emerg\]/ } split /\n/, $ngx->error_log;
 my $sys = $opt{strace} && $opt{workers} == 1 && wanted('syscalls')
           ? syscalls($ngx, $base, $floor_url, \@raw_args) : undef;
 
-my $cpu = $opt{callgrind} ? callgrind() : undef;
+my $cpu = $opt{callgrind}
+          ? callgrind({ body => $body_file, headers => \@raw_head })
+          : undef;
 
 $ngx->stop(no_check => 1);
 @nginxes = ();
