@@ -124,12 +124,12 @@ END {
 }
 
 
-# a child process in its own process group, stdout to a file; waits at
-# most $timeout seconds, then kills it
+# a child process in its own process group, stdout and stderr to a file,
+# in @pids (cleanup() stops it); returns its pid
 
-sub run_cmd {
-    my ($out, $timeout, @cmd) = @_;
-    my ($pid, $deadline, $rc);
+sub spawn {
+    my ($out, @cmd) = @_;
+    my $pid;
 
     $pid = fork;
     die "fork: $!\n" unless defined $pid;
@@ -145,6 +145,19 @@ sub run_cmd {
     }
 
     push @pids, $pid;
+
+    return $pid;
+}
+
+
+# a child process in its own process group, stdout to a file; waits at
+# most $timeout seconds, then kills it
+
+sub run_cmd {
+    my ($out, $timeout, @cmd) = @_;
+    my ($pid, $deadline, $rc);
+
+    $pid = spawn($out, @cmd);
     $deadline = time + $timeout;
 
     while (1) {
@@ -673,20 +686,8 @@ sub strace_run {
     # /metrics is read while strace is not attached
     $m0 = $o{zae} ? metrics() : undef;
 
-    $pid = fork;
-    die "fork: $!\n" unless defined $pid;
-
-    if ($pid == 0) {
-        setpgrp(0, 0);
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>', "$file.log";
-        open STDERR, '>&', \*STDOUT;
-        no warnings qw(exec);
-        exec 'strace', '-f', '-c', '-o', $file, '-p', $worker;
-        POSIX::_exit(127);
-    }
-
-    push @pids, $pid;
+    $pid = spawn("$file.log", 'strace', '-f', '-c', '-o', $file,
+                 '-p', $worker);
 
     # attached once the worker's tracer is strace
     $deadline = time + 10;
@@ -824,22 +825,10 @@ sub callgrind_run {
                         zone => 'zae_cg', port => $port{cg},
                         up => $port{cgup}, floor => $port{cgfloor}));
 
-    $pid = fork;
-    die "fork: $!\n" unless defined $pid;
-
-    if ($pid == 0) {
-        setpgrp(0, 0);
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>', "$prefix/logs/valgrind.log";
-        open STDERR, '>&', \*STDOUT;
-        no warnings qw(exec);
-        exec 'valgrind', '--tool=callgrind', "--callgrind-out-file=$cg",
-             Test::Zae::Nginx::binary(), '-p', "$prefix/", '-c',
-             'conf/nginx.conf', '-e', 'logs/error.log';
-        POSIX::_exit(127);
-    }
-
-    push @pids, $pid;
+    $pid = spawn("$prefix/logs/valgrind.log", 'valgrind', '--tool=callgrind',
+                 "--callgrind-out-file=$cg", Test::Zae::Nginx::binary(),
+                 '-p', "$prefix/", '-c', 'conf/nginx.conf', '-e',
+                 'logs/error.log');
     $deadline = time + 60;
 
     # the pid file is written once the listening sockets are bound
