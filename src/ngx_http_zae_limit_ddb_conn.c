@@ -807,9 +807,8 @@ ngx_http_zae_limit_ddb_read_handler(ngx_event_t *rev)
 
 /*
  * The request is one buffer, head and body (ngx_http_zae_limit_ddb_build()
- * puts the body after the head): one write, one TLS record.  As two
- * writes they left as two segments (TCP_NODELAY), and the server read
- * the head, then waited for the body.
+ * puts the body after the head): one write, one TLS record and, when
+ * it fits, one segment, where two writes made two (TCP_NODELAY).
  */
 
 static void
