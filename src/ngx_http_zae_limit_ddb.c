@@ -329,7 +329,7 @@ ngx_http_zae_limit_ddb_fetch(ngx_http_zae_limit_ddb_t *ddb,
     op->raw = 1;
     op->dest = dest;
     op->target = *name;
-    op->header = *head;
+    op->request = *head;
 
     op->deadline = op->start + call->deadline;
 
@@ -463,7 +463,7 @@ ngx_http_zae_limit_ddb_attempt(ngx_http_zae_limit_ddb_op_t *op)
 }
 
 
-/* the request head, signed now: retries are signed again */
+/* the request, signed now: retries are signed again */
 
 static ngx_int_t
 ngx_http_zae_limit_ddb_build(ngx_http_zae_limit_ddb_op_t *op)
@@ -522,12 +522,14 @@ ngx_http_zae_limit_ddb_build(ngx_http_zae_limit_ddb_op_t *op)
                + creds->session_token.len;
     }
 
-    p = ngx_pnalloc(call->pool, len);
+    /* the body follows the head in the same buffer: one write sends both */
+
+    p = ngx_pnalloc(call->pool, len + call->body.len);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
-    op->header.data = p;
+    op->request.data = p;
 
     p = ngx_cpymem(p, "POST / HTTP/1.1" CRLF "Host: ",
                    sizeof("POST / HTTP/1.1" CRLF "Host: ") - 1);
@@ -553,7 +555,9 @@ ngx_http_zae_limit_ddb_build(ngx_http_zae_limit_ddb_op_t *op)
     p = ngx_sprintf(p, CRLF "Content-Length: %uz" CRLF
                     "Connection: keep-alive" CRLF CRLF, call->body.len);
 
-    op->header.len = p - op->header.data;
+    p = ngx_cpymem(p, call->body.data, call->body.len);
+
+    op->request.len = p - op->request.data;
 
     return NGX_OK;
 }

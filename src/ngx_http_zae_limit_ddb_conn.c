@@ -565,7 +565,7 @@ ngx_http_zae_limit_ddb_test_connect(ngx_http_zae_limit_ddb_op_t *op,
 static void
 ngx_http_zae_limit_ddb_connected(ngx_http_zae_limit_ddb_op_t *op)
 {
-    /* the head and the body go out in two writes: no Nagle delay */
+    /* no Nagle delay when a request needs more than one write */
 
     if (ngx_tcp_nodelay(op->peer.connection) != NGX_OK) {
         ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_RESET, 0, NULL,
@@ -805,32 +805,24 @@ ngx_http_zae_limit_ddb_read_handler(ngx_event_t *rev)
 }
 
 
+/*
+ * The request is one buffer, head and body (ngx_http_zae_limit_ddb_build()
+ * puts the body after the head): one write, one TLS record and, when
+ * it fits, one segment, where two writes made two (TCP_NODELAY).
+ */
+
 static void
 ngx_http_zae_limit_ddb_send(ngx_http_zae_limit_ddb_op_t *op)
 {
-    u_char                         *p;
-    size_t                          total, len;
-    ssize_t                         n;
-    ngx_connection_t               *c;
-    ngx_http_zae_limit_ddb_call_t  *call;
+    ssize_t            n;
+    ngx_connection_t  *c;
 
     c = op->peer.connection;
-    call = op->call;
 
-    total = op->header.len + call->body.len;
+    while (op->sent < op->request.len) {
 
-    while (op->sent < total) {
-
-        if (op->sent < op->header.len) {
-            p = op->header.data + op->sent;
-            len = op->header.len - op->sent;
-
-        } else {
-            p = call->body.data + (op->sent - op->header.len);
-            len = total - op->sent;
-        }
-
-        n = c->send(c, p, len);
+        n = c->send(c, op->request.data + op->sent,
+                    op->request.len - op->sent);
 
         if (n == NGX_AGAIN) {
             if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
@@ -991,9 +983,6 @@ ngx_http_zae_limit_ddb_close(ngx_connection_t *c)
 static ngx_connection_t *
 ngx_http_zae_limit_ddb_cache_get(ngx_http_zae_limit_ddb_t *ddb)
 {
-    u_char                            b;
-    ssize_t                           n;
-    ngx_err_t                         err;
     ngx_queue_t                      *q;
     ngx_connection_t                 *c;
     ngx_http_zae_limit_ddb_cached_t  *item;
@@ -1018,12 +1007,17 @@ ngx_http_zae_limit_ddb_cache_get(ngx_http_zae_limit_ddb_t *ddb)
 
         c->idle = 0;
 
-        /* an idle connection has nothing to read: data or EOF ends it */
+        /*
+         * An idle connection has nothing to read: the idle handler closes
+         * it on data or EOF as soon as the event loop reports them, so no
+         * recv() is needed here.  One closed by the server since the last
+         * pass of the loop fails before any answer byte, and the attempt
+         * goes on at once on a new connection (ngx_http_zae_limit_ddb_fail).
+         */
 
-        n = recv(c->fd, (char *) &b, 1, MSG_PEEK);
-        err = ngx_socket_errno;
-
-        if (n == -1 && err == NGX_EAGAIN && !c->close) {
+        if (!c->read->ready && !c->read->pending_eof && !c->read->eof
+            && !c->read->error && !c->close)
+        {
             c->read->timedout = 0;
             c->write->timedout = 0;
             return c;

@@ -113,7 +113,7 @@ struct ngx_http_zae_limit_ddb_op_s {
     ngx_queue_t                         wait;        /* in ddb->waiting */
 
     ngx_str_t                           target;
-    ngx_str_t                           header;      /* request head */
+    ngx_str_t                           request;     /* head and body */
     size_t                              sent;
     size_t                              received;
 

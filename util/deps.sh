@@ -23,7 +23,7 @@ build_pkgs="gcc make dpkg-dev nginx nginx-dev libyajl-dev libcurl4-openssl-dev
       libssl-dev libyaml-dev zlib1g-dev pkg-config ca-certificates"
 
 pkgs="$build_pkgs perl curl wrk clang libclang-rt-14-dev
-      valgrind gnuplot-nox iproute2 openssl dnsmasq-base gdb"
+      valgrind gnuplot-nox iproute2 openssl dnsmasq-base gdb strace"
 
 if [ "${1:-}" = build ]; then
     pkgs=$build_pkgs

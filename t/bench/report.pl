@@ -154,6 +154,13 @@ sub results {
         admitted_rps_over_raw_update_rps =>
             'admitted rps / raw UpdateItem rps, 100 entities / 100 items, '
             . "$s->{comparison_connections} connections",
+        module_p50_over_nginx_floor_p50 =>
+            'p50 at 1 connection / the same UpdateItem through nginx '
+            . '`proxy_pass` (`raw_via_nginx_c1`), the floor of the '
+            . 'module\'s path',
+        admitted_rps_over_nginx_floor_rps =>
+            'admitted rps / the nginx floor\'s rps, 100 entities / 100 '
+            . "items, $s->{comparison_connections} connections",
         reject_instructions_over_return429 =>
             'instructions of a cached rejection / of a `return 429` '
             . '(callgrind)',
@@ -164,6 +171,8 @@ sub results {
     );
 
     for my $k (qw(added_latency_over_rtt admitted_rps_over_raw_update_rps
+                  module_p50_over_nginx_floor_p50
+                  admitted_rps_over_nginx_floor_rps
                   reject_instructions_over_return429
                   reject_rps_over_return429_rps))
     {
@@ -208,6 +217,19 @@ sub results {
                  . '(module / raw): ' . join('; ', @r) . '.';
     }
 
+    my $via = $by{'raw_via_nginx_100_c' . $s->{comparison_connections}};
+
+    if ($ent && $via && $ent->{rps_rounds} && $via->{rps_rounds}) {
+        my @r = map {
+                    sprintf('%.0f / %.0f = %.3f', $ent->{rps_rounds}[$_],
+                            $via->{rps_rounds}[$_],
+                            $ent->{rps_rounds}[$_] / $via->{rps_rounds}[$_])
+                } 0 .. $#{ $ent->{rps_rounds} };
+
+        push @o, '', 'The same against the nginx floor (module / raw '
+                 . 'through nginx): ' . join('; ', @r) . '.';
+    }
+
     my $hot = $s->{ratios}{hot_bucket_admitted_rps_over_raw_update_rps};
 
     if (defined $hot) {
@@ -233,6 +255,8 @@ sub results {
 
         for my $k (['proxy_without_module',
                     '`/proxy/`, module not loaded'],
+                   ['raw_via_nginx', 'the raw UpdateItem through nginx '
+                    . '`proxy_pass` (floor), module not loaded'],
                    ['zae_one_limit', '`/one/`: zae_limit, one limit'],
                    ['return_429', '`return 429` (module loaded)'],
                    ['zae_reject', '`/rej/`: zae_limit rejection, cached'])
@@ -245,21 +269,35 @@ sub results {
         }
 
         push @o, '', "Added by the module per admitted request: "
-                 . "$cpu->{instructions_added_by_module} instructions; "
+                 . "$cpu->{instructions_added_by_module} instructions"
+                 . (defined $cpu->{instructions_over_nginx_floor}
+                    ? ' over `/proxy/`; the module\'s path costs '
+                      . "$cpu->{instructions_over_nginx_floor} more than "
+                      . 'the floor (which has no upstream of its own)'
+                    : '')
+                 . '; '
                  . 'a cached rejection costs '
                  . "$cpu->{reject_over_return429} × a `return 429` "
                  . '(goal ≤ 2.0).';
     }
 
+    if ($s->{syscalls}) {
+        push @o, '', syscalls_table($s->{syscalls});
+    }
+
     if ($s->{entity_warmup} && %{ $s->{entity_warmup} }) {
         push @o, '', 'First requests of new entities (the warm-up of the '
-                 . 'entity scenarios, 64 connections, each key once):', '',
-                 '| entities | requests | seconds | DynamoDB calls / request |',
-                 '| ---: | ---: | ---: | ---: |';
+                 . 'entity scenarios, 64 connections, each key once; '
+                 . '"sent again": first requests that failed, a call timed '
+                 . 'out, and were retried, their calls counted too):', '',
+                 '| entities | requests | sent again | seconds '
+                 . '| DynamoDB calls / request |',
+                 '| ---: | ---: | ---: | ---: | ---: |';
 
         for my $n (sort { $a <=> $b } keys %{ $s->{entity_warmup} }) {
             my $w = $s->{entity_warmup}{$n};
-            push @o, "| $n | $w->{first_requests} | $w->{seconds} | "
+            push @o, "| $n | $w->{first_requests} | "
+                     . ($w->{retried} // 0) . " | $w->{seconds} | "
                      . "$w->{calls_per_request} |";
         }
     }
@@ -267,6 +305,56 @@ sub results {
     push @o, '', '![latency vs concurrency](' . basename($chart) . ')';
 
     return join("\n", @o) . "\n";
+}
+
+
+# syscalls per request, one column per case, one row per syscall
+
+sub syscalls_table {
+    my ($sys) = @_;
+    my (@o, @cases, %names, $first);
+
+    @cases = (['zae_one_limit', '`/one/`: zae_limit, one limit'],
+              ['raw_via_nginx', 'UpdateItem through nginx (floor)'],
+              ['proxy', '`/proxy/`, no limiter'],
+              ['return_429', '`return 429`']);
+    @cases = grep { $sys->{$_->[0]} } @cases;
+
+    for my $c (@cases) {
+        $names{$_} = 1 for keys %{ $sys->{$c->[0]}{per_request} };
+    }
+
+    $first = $sys->{$cases[0][0]}{per_request};
+
+    push @o, 'Syscalls per request (`strace -f -c` attached to the worker '
+             . 'while wrk sends requests on one connection for 5 s, each '
+             . 'count divided by the requests completed; errors: the calls '
+             . 'that failed, EAGAIN; the same worker also serves the '
+             . 'upstream of `/one/` and `/proxy/`, so both ends of that hop '
+             . 'count):', '',
+             '| syscall | ' . join(' | ', map { $_->[1] } @cases) . ' |',
+             '| --- |' . (' ---: |' x @cases);
+
+    for my $n (sort { ($first->{$b} // 0) <=> ($first->{$a} // 0)
+                      || $a cmp $b } keys %names)
+    {
+        my @v = map { $sys->{$_->[0]}{per_request}{$n} // 0 } @cases;
+        next unless grep { $_ >= 0.05 } @v;
+
+        push @o, "| $n | " . join(' | ', map {
+                     my $e = $sys->{$_->[0]}{errors_per_request}{$n};
+                     fmt($sys->{$_->[0]}{per_request}{$n} // 0, 2)
+                     . ($e && $e >= 0.05 ? ' (' . fmt($e, 2) . ' errors)'
+                                         : '')
+                 } @cases) . ' |';
+    }
+
+    push @o, '| all | ' . join(' | ', map { fmt($sys->{$_->[0]}{total}, 2) }
+                                     @cases) . ' |',
+             '| requests counted | ' . join(' | ', map {
+                 $sys->{$_->[0]}{requests} } @cases) . ' |';
+
+    return join("\n", @o);
 }
 
 
