@@ -127,22 +127,10 @@ void
 ngx_http_zae_limit_ddb_exit_process(ngx_cycle_t *cycle,
     ngx_http_zae_limit_ddb_t *ddb)
 {
-    ngx_queue_t                      *q;
-    ngx_connection_t                 *c;
-    ngx_http_zae_limit_ddb_cached_t  *item;
+    ngx_connection_t  *c;
 
-    if (ddb->cached) {
-        while (!ngx_queue_empty(&ddb->cache)) {
-            q = ngx_queue_head(&ddb->cache);
-            ngx_queue_remove(q);
-            ngx_queue_insert_head(&ddb->free, q);
-
-            item = ngx_queue_data(q, ngx_http_zae_limit_ddb_cached_t, queue);
-            c = item->connection;
-            item->connection = NULL;
-
-            ngx_http_zae_limit_ddb_close(c);
-        }
+    while ((c = ngx_http_zae_limit_ddb_cache_pop(ddb)) != NULL) {
+        ngx_http_zae_limit_ddb_close(c);
     }
 
 #if (NGX_SSL)

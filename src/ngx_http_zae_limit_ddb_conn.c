@@ -980,26 +980,40 @@ ngx_http_zae_limit_ddb_close(ngx_connection_t *c)
 }
 
 
-static ngx_connection_t *
-ngx_http_zae_limit_ddb_cache_get(ngx_http_zae_limit_ddb_t *ddb)
+/* the most recently cached connection, out of the cache; NULL if none */
+
+ngx_connection_t *
+ngx_http_zae_limit_ddb_cache_pop(ngx_http_zae_limit_ddb_t *ddb)
 {
     ngx_queue_t                      *q;
     ngx_connection_t                 *c;
     ngx_http_zae_limit_ddb_cached_t  *item;
 
-    if (ddb->cached == NULL) {
+    if (ddb->cached == NULL || ngx_queue_empty(&ddb->cache)) {
         return NULL;
     }
 
-    while (!ngx_queue_empty(&ddb->cache)) {
+    q = ngx_queue_head(&ddb->cache);
+    ngx_queue_remove(q);
+    ngx_queue_insert_head(&ddb->free, q);
 
-        q = ngx_queue_head(&ddb->cache);
-        ngx_queue_remove(q);
-        ngx_queue_insert_head(&ddb->free, q);
+    item = ngx_queue_data(q, ngx_http_zae_limit_ddb_cached_t, queue);
+    c = item->connection;
+    item->connection = NULL;
 
-        item = ngx_queue_data(q, ngx_http_zae_limit_ddb_cached_t, queue);
-        c = item->connection;
-        item->connection = NULL;
+    return c;
+}
+
+
+static ngx_connection_t *
+ngx_http_zae_limit_ddb_cache_get(ngx_http_zae_limit_ddb_t *ddb)
+{
+    u_char             b;
+    ssize_t            n;
+    ngx_err_t          err;
+    ngx_connection_t  *c;
+
+    while ((c = ngx_http_zae_limit_ddb_cache_pop(ddb)) != NULL) {
 
         if (c->read->timer_set) {
             ngx_del_timer(c->read);

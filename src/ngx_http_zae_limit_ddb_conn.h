@@ -146,6 +146,8 @@ void ngx_http_zae_limit_ddb_connect_start(ngx_http_zae_limit_ddb_op_t *op);
 void ngx_http_zae_limit_ddb_release(ngx_http_zae_limit_ddb_op_t *op,
     ngx_uint_t keep);
 void ngx_http_zae_limit_ddb_close(ngx_connection_t *c);
+ngx_connection_t *ngx_http_zae_limit_ddb_cache_pop(
+    ngx_http_zae_limit_ddb_t *ddb);
 
 
 /* the call layer: ngx_http_zae_limit_ddb.c */

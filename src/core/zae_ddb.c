@@ -211,6 +211,18 @@ zae_ddb_expr_str(zae_ddb_expr_t *x, const u_char *s, size_t len)
 #define ZAE_DDB_F_CONSISTENT  0x10000
 #define ZAE_DDB_F_FORWARD     0x20000
 
+/* what every conditional write of one item has */
+#define ZAE_DDB_F_WRITE       (ZAE_DDB_F_COND|ZAE_DDB_F_NAMES               \
+                               |ZAE_DDB_F_VALUES|ZAE_DDB_F_RV               \
+                               |ZAE_DDB_F_RVCCF|ZAE_DDB_F_RCC)
+
+/* what every read of many items has */
+#define ZAE_DDB_F_READ_MANY   (ZAE_DDB_F_INDEX|ZAE_DDB_F_FILTER              \
+                               |ZAE_DDB_F_PROJ|ZAE_DDB_F_NAMES              \
+                               |ZAE_DDB_F_VALUES|ZAE_DDB_F_START            \
+                               |ZAE_DDB_F_LIMIT|ZAE_DDB_F_SELECT            \
+                               |ZAE_DDB_F_CONSISTENT|ZAE_DDB_F_RCC)
+
 
 /* writes ,"name": (no comma right after an opening brace) */
 
@@ -489,10 +501,7 @@ zae_ddb_put_item(zae_buf_t *b, const zae_ddb_req_t *r)
         return ZAE_ERROR;
     }
 
-    return zae_ddb_req_body(b, r, ZAE_DDB_F_ITEM|ZAE_DDB_F_COND
-                                  |ZAE_DDB_F_NAMES|ZAE_DDB_F_VALUES
-                                  |ZAE_DDB_F_RV|ZAE_DDB_F_RVCCF
-                                  |ZAE_DDB_F_RCC);
+    return zae_ddb_req_body(b, r, ZAE_DDB_F_ITEM|ZAE_DDB_F_WRITE);
 }
 
 
@@ -503,10 +512,8 @@ zae_ddb_update_item(zae_buf_t *b, const zae_ddb_req_t *r)
         return ZAE_ERROR;
     }
 
-    return zae_ddb_req_body(b, r, ZAE_DDB_F_KEY|ZAE_DDB_F_UPDATE
-                                  |ZAE_DDB_F_COND|ZAE_DDB_F_NAMES
-                                  |ZAE_DDB_F_VALUES|ZAE_DDB_F_RV
-                                  |ZAE_DDB_F_RVCCF|ZAE_DDB_F_RCC);
+    return zae_ddb_req_body(b, r,
+                            ZAE_DDB_F_KEY|ZAE_DDB_F_UPDATE|ZAE_DDB_F_WRITE);
 }
 
 
@@ -517,10 +524,7 @@ zae_ddb_delete_item(zae_buf_t *b, const zae_ddb_req_t *r)
         return ZAE_ERROR;
     }
 
-    return zae_ddb_req_body(b, r, ZAE_DDB_F_KEY|ZAE_DDB_F_COND
-                                  |ZAE_DDB_F_NAMES|ZAE_DDB_F_VALUES
-                                  |ZAE_DDB_F_RV|ZAE_DDB_F_RVCCF
-                                  |ZAE_DDB_F_RCC);
+    return zae_ddb_req_body(b, r, ZAE_DDB_F_KEY|ZAE_DDB_F_WRITE);
 }
 
 
@@ -531,23 +535,15 @@ zae_ddb_query(zae_buf_t *b, const zae_ddb_req_t *r)
         return ZAE_ERROR;
     }
 
-    return zae_ddb_req_body(b, r, ZAE_DDB_F_INDEX|ZAE_DDB_F_KEYCOND
-                                  |ZAE_DDB_F_FILTER|ZAE_DDB_F_PROJ
-                                  |ZAE_DDB_F_NAMES|ZAE_DDB_F_VALUES
-                                  |ZAE_DDB_F_START|ZAE_DDB_F_LIMIT
-                                  |ZAE_DDB_F_SELECT|ZAE_DDB_F_FORWARD
-                                  |ZAE_DDB_F_CONSISTENT|ZAE_DDB_F_RCC);
+    return zae_ddb_req_body(b, r, ZAE_DDB_F_READ_MANY|ZAE_DDB_F_KEYCOND
+                                  |ZAE_DDB_F_FORWARD);
 }
 
 
 int
 zae_ddb_scan(zae_buf_t *b, const zae_ddb_req_t *r)
 {
-    return zae_ddb_req_body(b, r, ZAE_DDB_F_INDEX|ZAE_DDB_F_FILTER
-                                  |ZAE_DDB_F_PROJ|ZAE_DDB_F_NAMES
-                                  |ZAE_DDB_F_VALUES|ZAE_DDB_F_START
-                                  |ZAE_DDB_F_LIMIT|ZAE_DDB_F_SELECT
-                                  |ZAE_DDB_F_CONSISTENT|ZAE_DDB_F_RCC);
+    return zae_ddb_req_body(b, r, ZAE_DDB_F_READ_MANY);
 }
 
 

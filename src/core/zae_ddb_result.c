@@ -15,6 +15,10 @@
 #include "zae_ddb.h"
 
 
+static int zae_ddb_image(zae_av_t *obj, const char *name, zae_av_t **image,
+    zae_err_t *err);
+
+
 /* CRC32, reflected polynomial 0xedb88320, table built on first use */
 
 static uint32_t  zae_crc32_table[256];
@@ -610,26 +614,13 @@ int
 zae_ddb_result_item(zae_av_t *root, const char *field, zae_av_t **item,
     zae_err_t *err)
 {
-    zae_av_t  *v;
-
     *item = NULL;
 
     if (zae_ddb_result_root(root, err) != ZAE_OK) {
         return ZAE_ERROR;
     }
 
-    v = zae_json_get(root, field);
-    if (v == NULL) {
-        return ZAE_OK;
-    }
-
-    if (zae_item_from_ddb(v, err) != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    *item = v;
-
-    return ZAE_OK;
+    return zae_ddb_image(root, field, item, err);
 }
 
 
@@ -976,15 +967,17 @@ zae_ddb_epoch(const zae_av_t *v)
 }
 
 
+/* an item (typed) at obj's field name, NULL if none */
+
 static int
-zae_ddb_image(zae_av_t *ddb, const char *name, zae_av_t **image,
+zae_ddb_image(zae_av_t *obj, const char *name, zae_av_t **image,
     zae_err_t *err)
 {
     zae_av_t  *v;
 
     *image = NULL;
 
-    v = zae_json_get(ddb, name);
+    v = zae_json_get(obj, name);
     if (v == NULL) {
         return ZAE_OK;
     }

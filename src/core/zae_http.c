@@ -34,6 +34,8 @@ static int zae_http_status_line(zae_http_resp_t *r, zae_err_t *err);
 static int zae_http_header_line(zae_http_resp_t *r, zae_err_t *err);
 static int zae_http_headers_done(zae_http_resp_t *r, zae_err_t *err);
 static int zae_http_chunk_size(zae_http_resp_t *r, zae_err_t *err);
+static int zae_http_decimal(const u_char *p, size_t len, size_t max,
+    uint64_t *n);
 static int zae_http_list_has(const u_char *p, size_t len, const char *token,
     int *other);
 static int zae_http_token_char(u_char c);
@@ -393,6 +395,31 @@ zae_http_status_line(zae_http_resp_t *r, zae_err_t *err)
 }
 
 
+/* a header's decimal value: 1 to max digits, nothing else */
+
+static int
+zae_http_decimal(const u_char *p, size_t len, size_t max, uint64_t *n)
+{
+    size_t  i;
+
+    if (len == 0 || len > max) {
+        return ZAE_ERROR;
+    }
+
+    *n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return ZAE_ERROR;
+        }
+
+        *n = *n * 10 + (p[i] - '0');
+    }
+
+    return ZAE_OK;
+}
+
+
 static int
 zae_http_header_line(zae_http_resp_t *r, zae_err_t *err)
 {
@@ -438,18 +465,8 @@ zae_http_header_line(zae_http_resp_t *r, zae_err_t *err)
 
     if (zae_http_name_is(name, nlen, "content-length")) {
 
-        if (vlen == 0 || vlen > 18) {
+        if (zae_http_decimal(value, vlen, 18, &n) != ZAE_OK) {
             goto invalid;
-        }
-
-        n = 0;
-
-        for (p = value; p < end; p++) {
-            if (*p < '0' || *p > '9') {
-                goto invalid;
-            }
-
-            n = n * 10 + (*p - '0');
         }
 
         if ((r->hstate & ZAE_HTTP_HAS_CL)
@@ -499,21 +516,9 @@ zae_http_header_line(zae_http_resp_t *r, zae_err_t *err)
 
     if (zae_http_name_is(name, nlen, "x-amz-crc32")) {
 
-        if (vlen == 0 || vlen > 10) {
-            goto invalid;
-        }
-
-        n = 0;
-
-        for (p = value; p < end; p++) {
-            if (*p < '0' || *p > '9') {
-                goto invalid;
-            }
-
-            n = n * 10 + (*p - '0');
-        }
-
-        if (n > 0xffffffff) {
+        if (zae_http_decimal(value, vlen, 10, &n) != ZAE_OK
+            || n > 0xffffffff)
+        {
             goto invalid;
         }
 
