@@ -1008,9 +1008,6 @@ ngx_http_zae_limit_ddb_cache_pop(ngx_http_zae_limit_ddb_t *ddb)
 static ngx_connection_t *
 ngx_http_zae_limit_ddb_cache_get(ngx_http_zae_limit_ddb_t *ddb)
 {
-    u_char             b;
-    ssize_t            n;
-    ngx_err_t          err;
     ngx_connection_t  *c;
 
     while ((c = ngx_http_zae_limit_ddb_cache_pop(ddb)) != NULL) {
