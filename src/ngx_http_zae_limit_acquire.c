@@ -66,7 +66,6 @@ static ngx_int_t ngx_http_zae_limit_nsid_lookup(
     ngx_http_zae_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_zae_limit_next(ngx_http_zae_limit_ctx_t *ctx);
 static void ngx_http_zae_limit_call_done(ngx_http_zae_limit_ddb_call_t *call);
-static ngx_int_t ngx_http_zae_limit_spec(ngx_http_zae_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx);
 static void ngx_http_zae_limit_keep_image(ngx_http_zae_limit_ctx_t *ctx,
     zae_spec_result_t *res);
@@ -720,13 +719,19 @@ ngx_http_zae_limit_spec_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_zae_limit_spec(ngx_http_zae_limit_ctx_t *ctx)
 {
     size_t                        len;
     ngx_int_t                     rc;
     ngx_str_t                    *key;
     ngx_http_zae_limit_entity_t  *ent;
+
+    rc = ngx_http_zae_limit_lease_take(ctx);
+
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
 
     rc = ngx_http_zae_limit_reject_cached(ctx);
 
@@ -764,9 +769,12 @@ ngx_http_zae_limit_spec(ngx_http_zae_limit_ctx_t *ctx)
         ctx->ref.shard = ngx_random() % ent->shard_count;
     }
 
+    ngx_http_zae_limit_lease_begin(ctx);
+
     rc = ngx_http_zae_limit_spec_send(ctx, 0, &ctx->ref);
 
     if (rc != NGX_AGAIN) {
+        ngx_http_zae_limit_lease_abort(ctx);
         return rc;
     }
 
@@ -849,7 +857,7 @@ ngx_http_zae_limit_entity_put(ngx_http_zae_limit_ctx_t *ctx,
 }
 
 
-static void
+void
 ngx_http_zae_limit_compensate(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *entity)
 {
     size_t  i;
@@ -875,6 +883,12 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
     zae_spec_result_t              *res;
     zae_ddb_http_resp_t             resp;
     ngx_http_zae_limit_ddb_call_t  *call;
+
+    rc = ngx_http_zae_limit_lease_done(ctx);
+
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
 
     if (ctx->orphan) {
         ctx->orphan = 0;
