@@ -234,6 +234,23 @@ for my $case (['/s8/', 'ls8', 'size=8'], ['/big/', 'lbig', 'size=5000'],
 }
 
 
+# size=auto at a low rate: no lease, one write per request as without
+
+{
+    my $refills = metric('zae_limit_lease_refills_total');
+
+    for my $k (1 .. 3) {
+        is(http_req('GET /auto/', port => $ports[0],
+                    headers => "X-API-Key: slow-1\n")->{status}, 200,
+           "auto, low rate: request $k admitted");
+    }
+
+    is(metric('zae_limit_lease_refills_total'), $refills,
+       'auto, 3 requests per ttl: no refill (k = 1)');
+    is(tc('slow-1', 'lauto'), 3000, 'auto, low rate: tc = 3 admitted');
+}
+
+
 # the leased tokens are consumed in the item, and come back --------------------
 
 {

@@ -143,6 +143,10 @@ zae_lease_size(const zae_lease_t *ls, const zae_lease_conf_t *conf,
         if (k < ls->win_count) {
             k = ls->win_count;
         }
+
+        if (k < ZAE_LEASE_AUTO_MIN) {
+            return 1;
+        }
     }
 
     if (k > ZAE_LEASE_K_MAX) {
@@ -167,11 +171,11 @@ zae_lease_size(const zae_lease_t *ls, const zae_lease_conf_t *conf,
                                               100),
                                 a[i].amount);
 
-        } else if (conf->size == 0 && cap > 2) {
+        } else if (conf->size == 0 && cap > ZAE_LEASE_AUTO_MIN) {
 
             /* auto, nothing seen of the bucket yet: a small probe */
 
-            cap = 2;
+            cap = ZAE_LEASE_AUTO_MIN;
         }
 
         if (k > cap) {

@@ -26,6 +26,13 @@
 /* the largest k, requests' worth taken by one refill */
 #define ZAE_LEASE_K_MAX           100000
 
+/*
+ * size=auto leases only from this many requests per ttl (below, a
+ * lease would save little and cost its return write); it is also the
+ * first refill of a bucket whose available tokens are not known yet
+ */
+#define ZAE_LEASE_AUTO_MIN        4
+
 
 typedef struct {
     int64_t            size;      /* k for size=N; 0: auto */
@@ -72,7 +79,7 @@ int zae_lease_take(zae_lease_t *ls, const zae_amount_t *a, size_t n,
 
 /*
  * k for the next refill: size=N gives N, auto the requests seen over
- * the last ttl; both capped so that k x amount stays within max_share of
+ * the last ttl (1 below ZAE_LEASE_AUTO_MIN); both capped so that k x amount stays within max_share of
  * each limit's available tokens (when known) and 10^12 tokens.  1 means
  * no lease: the request takes the normal path.
  */

@@ -123,15 +123,21 @@ test_size(void)
     is_int(zae_lease_size(&ls, &au, rpm1, 1, 12500), 1,
            "auto, one request in 2.5 s: k = 1");
 
-    for (k = 0; k < 999; k++) {
-        zae_lease_seen(&ls, &au, 12500 + k);
+    zae_lease_seen(&ls, &au, 12501);
+    zae_lease_seen(&ls, &au, 12502);
+    is_int(ls.win_count, 3, "three requests in this window");
+    is_int(zae_lease_size(&ls, &au, rpm1, 1, 12502), 1,
+           "auto, 3 requests per ttl: below ZAE_LEASE_AUTO_MIN, k = 1");
+
+    for (k = 0; k < 997; k++) {
+        zae_lease_seen(&ls, &au, 12503 + k);
     }
 
-    is_int(zae_lease_size(&ls, &au, rpm1, 1, 13499), 2,
-           "auto, 1000 requests but the bucket not seen: a probe of 2");
+    is_int(zae_lease_size(&ls, &au, rpm1, 1, 13499), ZAE_LEASE_AUTO_MIN,
+           "auto, 1000 requests but the bucket not seen: a probe");
 
-    tk[0] = 1000000 - 2000;
-    (void) zae_lease_refilled(&ls, &au, rpm1, 1, 2, tk, 13499);
+    tk[0] = 1000000 - 4000;
+    (void) zae_lease_refilled(&ls, &au, rpm1, 1, 4, tk, 13499);
     is_int(zae_lease_size(&ls, &au, rpm1, 1, 13499), 1000,
            "auto: the requests of this window");
 
