@@ -374,6 +374,14 @@ ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
     /* the acquire's own line says why, at most one per request */
     call->log_level = NGX_LOG_INFO;
 
+    if (ctx->lease_k > 1) {
+        /*
+         * a lease refill is not sent again after a timeout: applied
+         * twice it would take k requests' worth twice
+         */
+        call->deadline = ctx->zmcf->ddb_conf.timeout;
+    }
+
     rc = ngx_http_zae_limit_ddb_start(ctx->zmcf->ddb, call);
 
     if (rc == NGX_BUSY) {

@@ -12,7 +12,7 @@ use warnings;
 use lib 't/lib';
 use Test::Zae;
 use Test::Zae::Items;
-use IO::Handle;
+use Test::Zae::Storm;
 use IPC::Open3;
 use File::Temp qw(tempfile);
 use JSON::PP;
@@ -75,6 +75,14 @@ http {
                       consume=rpm:1,tpm:100;
             zae_limit_reconcile tpm $arg_used;
             zae_limit_lease size=10 ttl=60s max_share=100;
+            root html;
+            try_files /index.html =404;
+        }
+
+        location /casc/ {
+            zae_limit entity=$http_x_api_key resource=lcasc consume=rpm:1
+                      limits=rpm:100000/day;
+            zae_limit_lease size=8 max_share=100;
             root html;
             try_files /index.html =404;
         }
@@ -164,47 +172,6 @@ for my $i (0, 1) {
 }
 
 
-# 64 clients, each sending its share to both instances in turn
-
-sub storm {
-    my ($uri, $total, @keys) = @_;
-    my (@pids, %count);
-    my $clients = 64;
-
-    pipe(my $rd, my $wr) or die "pipe: $!\n";
-
-    for my $c (0 .. $clients - 1) {
-        my $pid = fork;
-        die "fork: $!\n" unless defined $pid;
-
-        if ($pid == 0) {
-            close $rd;
-            $wr->autoflush(1);
-            for (my $k = $c; $k < $total; $k += $clients) {
-                my $r = http_req("GET $uri", port => $ports[$k % 2],
-                                 headers => "X-API-Key: $keys[$k % @keys]\n",
-                                 timeout => 30);
-                print $wr ($r->{status} // 'none'), "\n";
-            }
-            POSIX::_exit(0);
-        }
-
-        push @pids, $pid;
-    }
-
-    close $wr;
-
-    while (my $l = <$rd>) {
-        chomp $l;
-        $count{$l}++;
-    }
-
-    waitpid($_, 0) for @pids;
-
-    return %count;
-}
-
-
 # never over, at least 0.95 C, whatever the size -----------------------------
 
 for my $case (['/s8/', 'ls8', 'size=8'], ['/big/', 'lbig', 'size=5000'],
@@ -212,7 +179,7 @@ for my $case (['/s8/', 'ls8', 'size=8'], ['/big/', 'lbig', 'size=5000'],
 {
     my ($uri, $res, $what) = @$case;
     my $hits = metric('zae_limit_lease_hits_total');
-    my %c = storm($uri, 10 * $cap, "k-$res");
+    my %c = storm($uri, 10 * $cap, \@ports, "k-$res");
     my $admitted = $c{200} // 0;
 
     ok($admitted <= $cap, "$what: never over: $admitted <= $cap admitted");
@@ -228,9 +195,71 @@ for my $case (['/s8/', 'ls8', 'size=8'], ['/big/', 'lbig', 'size=5000'],
 
     # leftovers go back after ttl (1 s) + flush_interval: tc = admitted
 
-    ok(wait_for(sub { (tc("k-$res", $res) // -1) == $admitted * 1000 }, 5),
+    ok(wait_for(sub { (tc("k-$res", $res) // -1) == $admitted * 1000 }, 15),
        "$what: tc counts exactly the admitted once leases are back")
         or diag('tc ' . (tc("k-$res", $res) // 'none'));
+}
+
+
+# cascade: four keys, one project; the lease holds the parent's tokens too
+
+{
+    my $pcap = 100;
+
+    create_entity($ddb, $nsid, 'lproj');
+    set_entity_limits($ddb, $nsid, 'lproj', 'lcasc',
+                      [[rpm => $pcap, $pcap, 86400]]);
+
+    for my $k (1 .. 4) {
+        create_entity($ddb, $nsid, "lpx-$k", parent => 'lproj', cascade => 1);
+    }
+
+    my $hits = metric('zae_limit_lease_hits_total');
+    my %c = storm('/casc/', 10 * $pcap, \@ports, map { "lpx-$_" } 1 .. 4);
+    my $admitted = $c{200} // 0;
+
+    ok(metric('zae_limit_lease_hits_total') > $hits,
+       'cascade: requests were served from leases');
+
+    ok($admitted <= $pcap, "cascade: never over: $admitted <= $pcap");
+    ok($admitted >= 0.95 * $pcap, "cascade: at least 0.95 C: $admitted");
+    is(scalar(grep { $_ ne '200' && $_ ne '429' } keys %c), 0,
+       'cascade: only 200 and 429') or diag(explain(\%c));
+
+    my $children = sub {
+        my $sum = 0;
+        $sum += tc("lpx-$_", 'lcasc') // 0 for 1 .. 4;
+        return $sum;
+    };
+
+    ok(wait_for(sub { (tc('lproj', 'lcasc') // -1) == $admitted * 1000
+                      && $children->() == $admitted * 1000 }, 15),
+       'cascade: project tc and the children\'s together = admitted, '
+       . 'leases back') or diag('project ' . tc('lproj', 'lcasc')
+                                 . ', children ' . $children->());
+}
+
+
+# cascade, demand stops with a lease held: the parent's share goes back too
+
+{
+    create_entity($ddb, $nsid, 'lproj2');
+    set_entity_limits($ddb, $nsid, 'lproj2', 'lcasc',
+                      [[rpm => 1000, 1000, 86400]]);
+    create_entity($ddb, $nsid, 'lpy-1', parent => 'lproj2', cascade => 1);
+
+    for my $k (1 .. 5) {
+        is(http_req('GET /casc/', port => $ports[0],
+                    headers => "X-API-Key: lpy-1\n")->{status}, 200,
+           "cascade, 5 requests: $k admitted");
+    }
+
+    ok(tc('lproj2', 'lcasc') > 5000, 'cascade: the parent holds a lease');
+    ok(wait_for(sub { (tc('lproj2', 'lcasc') // 0) == 5000
+                      && (tc('lpy-1', 'lcasc') // 0) == 5000 }, 15),
+       'cascade: after the ttl, child and parent tc = 5 admitted')
+        or diag('project ' . tc('lproj2', 'lcasc') . ', child '
+                . tc('lpy-1', 'lcasc'));
 }
 
 
@@ -271,7 +300,7 @@ for my $case (['/s8/', 'ls8', 'size=8'], ['/big/', 'lbig', 'size=5000'],
        'ret: zae-admin available sees them as consumed');
 
     $t0 = time;
-    $back = wait_for(sub { (available('ret-1', 'lret') // 0) == 995 }, 4);
+    $back = wait_for(sub { (available('ret-1', 'lret') // 0) == 995 }, 15);
     ok($back, sprintf('ret: available back to 995 after the ttl (%.1f s)',
                       time - $t0));
     is(tc('ret-1', 'lret'), 5000, 'ret: tc = the 5 admitted');

@@ -31,7 +31,7 @@ events { }
 http {
     zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
                        endpoint=http://127.0.0.1:$TEST_NGINX_PROXY_PORT
-                       timeout=300ms max_attempts=2 keepalive=0
+                       timeout=5s max_attempts=2 keepalive=0
                        flush_interval=200ms;
 
     server {

@@ -110,6 +110,8 @@ zae_lease_take(zae_lease_t *ls, const zae_amount_t *a, size_t n,
         }
     }
 
+    ls->expires = now + ls->ttl;
+
     return ZAE_OK;
 }
 
@@ -247,6 +249,7 @@ zae_lease_refilled(zae_lease_t *ls, const zae_lease_conf_t *conf,
         }
     }
 
+    ls->ttl = conf->ttl;
     ls->expires = now + conf->ttl;
 
     return ZAE_OK;

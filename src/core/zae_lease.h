@@ -52,6 +52,8 @@ typedef struct {
 
 typedef struct {
     int64_t            expires;   /* ms; tokens held are good until then */
+    int64_t            ttl;       /* ms: the expiry is ttl after the last
+                                     refill or take */
     int64_t            shard;     /* the bucket shard they came from */
     int64_t            win_start; /* the rate window: requests seen */
     int64_t            win_count; /*   since win_start */
@@ -72,7 +74,8 @@ void zae_lease_seen(zae_lease_t *ls, const zae_lease_conf_t *conf,
 
 /*
  * ZAE_OK: the lease is not expired and holds every amount; they are
- * taken.  ZAE_DECLINED: nothing is taken.
+ * taken and the expiry moves to now + ttl (a lease in use is kept, one
+ * left alone goes back).  ZAE_DECLINED: nothing is taken.
  */
 int zae_lease_take(zae_lease_t *ls, const zae_amount_t *a, size_t n,
     int64_t now);

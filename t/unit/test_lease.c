@@ -48,11 +48,12 @@ test_take(void)
     is_int(zae_lease_take(&ls, two, 2, 1500), ZAE_OK, "taken");
     is_int(ls.l[0].left, 3, "rpm left 3");
     is_int(ls.l[1].left, 300, "tpm left 300");
+    is_int(ls.expires, 2500, "a take keeps the lease for another ttl");
 
-    is_int(zae_lease_take(&ls, two, 2, 2000), ZAE_DECLINED,
+    is_int(zae_lease_take(&ls, two, 2, 2500), ZAE_DECLINED,
            "not after expiry");
-    ok(zae_lease_expired(&ls, 2000), "expired with tokens held");
-    ok(!zae_lease_expired(&ls, 1999), "not expired before");
+    ok(zae_lease_expired(&ls, 2500), "expired with tokens held");
+    ok(!zae_lease_expired(&ls, 2499), "not expired before");
 
     two[1].amount = 301;
     is_int(zae_lease_take(&ls, two, 2, 1600), ZAE_DECLINED,
