@@ -66,7 +66,6 @@ static ngx_int_t ngx_http_zae_limit_nsid_lookup(
     ngx_http_zae_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_zae_limit_next(ngx_http_zae_limit_ctx_t *ctx);
 static void ngx_http_zae_limit_call_done(ngx_http_zae_limit_ddb_call_t *call);
-static ngx_int_t ngx_http_zae_limit_spec(ngx_http_zae_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx);
 static void ngx_http_zae_limit_keep_image(ngx_http_zae_limit_ctx_t *ctx,
     zae_spec_result_t *res);
@@ -374,6 +373,14 @@ ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
 
     /* the acquire's own line says why, at most one per request */
     call->log_level = NGX_LOG_INFO;
+
+    if (ctx->lease_k > 1) {
+        /*
+         * a lease refill is not sent again after a timeout: applied
+         * twice it would take k requests' worth twice
+         */
+        call->deadline = ctx->zmcf->ddb_conf.timeout;
+    }
 
     rc = ngx_http_zae_limit_ddb_start(ctx->zmcf->ddb, call);
 
@@ -723,13 +730,19 @@ ngx_http_zae_limit_spec_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_zae_limit_spec(ngx_http_zae_limit_ctx_t *ctx)
 {
     size_t                        len;
     ngx_int_t                     rc;
     ngx_str_t                    *key;
     ngx_http_zae_limit_entity_t  *ent;
+
+    rc = ngx_http_zae_limit_lease_take(ctx);
+
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
 
     rc = ngx_http_zae_limit_reject_cached(ctx);
 
@@ -767,9 +780,12 @@ ngx_http_zae_limit_spec(ngx_http_zae_limit_ctx_t *ctx)
         ctx->ref.shard = ngx_random() % ent->shard_count;
     }
 
+    ngx_http_zae_limit_lease_begin(ctx);
+
     rc = ngx_http_zae_limit_spec_send(ctx, 0, &ctx->ref);
 
     if (rc != NGX_AGAIN) {
+        ngx_http_zae_limit_lease_abort(ctx);
         return rc;
     }
 
@@ -852,7 +868,7 @@ ngx_http_zae_limit_entity_put(ngx_http_zae_limit_ctx_t *ctx,
 }
 
 
-static void
+void
 ngx_http_zae_limit_compensate(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *entity)
 {
     size_t  i;
@@ -878,6 +894,12 @@ ngx_http_zae_limit_spec_done(ngx_http_zae_limit_ctx_t *ctx)
     zae_spec_result_t              *res;
     zae_ddb_http_resp_t             resp;
     ngx_http_zae_limit_ddb_call_t  *call;
+
+    rc = ngx_http_zae_limit_lease_done(ctx);
+
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
 
     if (ctx->orphan) {
         ctx->orphan = 0;

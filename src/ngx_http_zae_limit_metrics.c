@@ -165,7 +165,21 @@ static ngx_http_zae_limit_metric_desc_t  ngx_http_zae_limit_metric_descs[] = {
       "with their id and sent again" },
     { NGX_HTTP_ZAE_LIMIT_M_DDB_BUSY,
       "zae_limit_dynamodb_busy_total", NULL,
-      "calls refused at once: max_connections in use, max_waiting waiting" }
+      "calls refused at once: max_connections in use, max_waiting waiting" },
+    { NGX_HTTP_ZAE_LIMIT_M_LEASE_HITS, "zae_limit_lease_hits_total", NULL,
+      "requests admitted from a local token lease, no DynamoDB call" },
+    { NGX_HTTP_ZAE_LIMIT_M_LEASE_UNAVAILABLE_HITS,
+      "zae_limit_lease_unavailable_hits_total", NULL,
+      "lease hits after the bucket's last refill failed (DynamoDB away)" },
+    { NGX_HTTP_ZAE_LIMIT_M_LEASE_REFILLS, "zae_limit_lease_refills_total",
+      NULL, "writes that took a lease of k requests' worth" },
+    { NGX_HTTP_ZAE_LIMIT_M_LEASE_SIZE, "zae_limit_lease_size_total", NULL,
+      "sum of k over the refills (the mean lease size is this / refills)" },
+    { NGX_HTTP_ZAE_LIMIT_M_LEASE_TOKENS_LEASED,
+      "zae_limit_lease_tokens_total", "state=\"leased\"",
+      "tokens taken into leases beyond the refilling request's own" },
+    { NGX_HTTP_ZAE_LIMIT_M_LEASE_TOKENS_RETURNED,
+      "zae_limit_lease_tokens_total", "state=\"returned\"", NULL }
 };
 
 

@@ -145,6 +145,13 @@ static ngx_command_t  ngx_http_zae_limit_commands[] = {
       0,
       NULL },
 
+    { ngx_string("zae_limit_lease"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_ANY,
+      ngx_http_zae_limit_lease_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("zae_limit_metrics"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_zae_limit_metrics,
@@ -325,6 +332,7 @@ ngx_http_zae_limit_create_loc_conf(ngx_conf_t *cf)
     zlcf->headers = NGX_CONF_UNSET;
     zlcf->error_format = NGX_CONF_UNSET_UINT;
     zlcf->rollback = NGX_CONF_UNSET;
+    zlcf->lease = NGX_CONF_UNSET_PTR;
 
     return zlcf;
 }
@@ -390,6 +398,8 @@ ngx_http_zae_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->key_hash = prev->key_hash;
         conf->key_secret = prev->key_secret;
     }
+
+    ngx_conf_merge_ptr_value(conf->lease, prev->lease, NULL);
 
     ngx_conf_merge_uint_value(conf->on_unavailable, prev->on_unavailable,
                               NGX_HTTP_ZAE_LIMIT_UNSET);

@@ -16,6 +16,7 @@
 #include "zae_limit.h"
 #include "zae_proto.h"
 #include "zae_keyhash.h"
+#include "zae_lease.h"
 #include "ngx_http_zae_limit_ddb.h"
 
 
@@ -82,6 +83,12 @@ typedef enum {
     NGX_HTTP_ZAE_LIMIT_M_ZONE_EVICTIONS,
     NGX_HTTP_ZAE_LIMIT_M_FLUSH_IN_DOUBT,
     NGX_HTTP_ZAE_LIMIT_M_DDB_BUSY,
+    NGX_HTTP_ZAE_LIMIT_M_LEASE_HITS,
+    NGX_HTTP_ZAE_LIMIT_M_LEASE_UNAVAILABLE_HITS,
+    NGX_HTTP_ZAE_LIMIT_M_LEASE_REFILLS,
+    NGX_HTTP_ZAE_LIMIT_M_LEASE_SIZE,
+    NGX_HTTP_ZAE_LIMIT_M_LEASE_TOKENS_LEASED,
+    NGX_HTTP_ZAE_LIMIT_M_LEASE_TOKENS_RETURNED,
     NGX_HTTP_ZAE_LIMIT_M_LAST
 } ngx_http_zae_limit_metric_e;
 
@@ -119,6 +126,7 @@ typedef struct {
     uint64_t                     wid_next;
     ngx_http_zae_limit_metrics_t metrics;
     ngx_str_t                    owner;      /* "table region endpoint" */
+    void                        *lease;      /* ngx_http_zae_limit_lease.c */
 } ngx_http_zae_limit_shctx_t;
 
 
@@ -226,6 +234,7 @@ typedef struct {
     ngx_uint_t                   empty_reject; /* unsigned:1 */
     ngx_http_complex_value_t    *key_hash;    /* zae_limit_key_hash */
     zae_key_secret_t            *key_secret;
+    zae_lease_conf_t            *lease;       /* zae_limit_lease, NULL: off */
 } ngx_http_zae_limit_loc_conf_t;
 
 
@@ -384,6 +393,9 @@ struct ngx_http_zae_limit_ctx_s {
     ngx_int_t                        orphan_rc;  /* the answer decided while
                                                     the child's write was
                                                     in flight alone */
+    int64_t                          lease_k;    /* > 1: the speculative
+                                                    write is a lease refill
+                                                    of k x consume */
 
     unsigned                         done:1;
     unsigned                         orphan:1;
@@ -393,6 +405,7 @@ struct ngx_http_zae_limit_ctx_s {
     unsigned                         cascade:1;
     unsigned                         entity_known:1;
     unsigned                         logged:1;
+    unsigned                         lease_tried:1;
 };
 
 
@@ -471,6 +484,21 @@ ngx_int_t ngx_http_zae_limit_call_answer(ngx_http_zae_limit_ctx_t *ctx,
     ngx_uint_t i, zae_ddb_http_resp_t *resp);
 ngx_int_t ngx_http_zae_limit_ddb_error(ngx_http_zae_limit_ctx_t *ctx,
     zae_ddb_error_t *e);
+ngx_int_t ngx_http_zae_limit_spec(ngx_http_zae_limit_ctx_t *ctx);
+void ngx_http_zae_limit_compensate(ngx_http_zae_limit_ctx_t *ctx,
+    zae_str_t *entity);
+
+
+/* local token leases: ngx_http_zae_limit_lease.c */
+
+char *ngx_http_zae_limit_lease_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_zae_limit_lease_take(ngx_http_zae_limit_ctx_t *ctx);
+void ngx_http_zae_limit_lease_begin(ngx_http_zae_limit_ctx_t *ctx);
+void ngx_http_zae_limit_lease_abort(ngx_http_zae_limit_ctx_t *ctx);
+ngx_int_t ngx_http_zae_limit_lease_done(ngx_http_zae_limit_ctx_t *ctx);
+void ngx_http_zae_limit_lease_expire(ngx_http_zae_limit_main_conf_t *zmcf,
+    ngx_log_t *log);
 
 
 /* the slow path of the acquire: ngx_http_zae_limit_slow.c */
@@ -540,6 +568,8 @@ ngx_int_t ngx_http_zae_limit_filter_init(ngx_conf_t *cf);
 
 void ngx_http_zae_limit_queue_delta(ngx_http_zae_limit_ctx_t *ctx,
     zae_str_t *entity, zae_str_t *name, int64_t delta);
+void ngx_http_zae_limit_queue_both(ngx_http_zae_limit_ctx_t *ctx,
+    zae_str_t *name, int64_t delta);
 void ngx_http_zae_limit_reconcile_amount(ngx_http_zae_limit_ctx_t *ctx,
     ngx_str_t *name, int64_t actual);
 ngx_int_t ngx_http_zae_limit_log_handler(ngx_http_request_t *r);

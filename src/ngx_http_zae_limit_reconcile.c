@@ -174,7 +174,7 @@ ngx_http_zae_limit_queue_delta(ngx_http_zae_limit_ctx_t *ctx,
 }
 
 
-static void
+void
 ngx_http_zae_limit_queue_both(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *name,
     int64_t delta)
 {
@@ -626,6 +626,8 @@ ngx_http_zae_limit_flush(ngx_event_t *ev)
     ngx_http_zae_limit_main_conf_t  *zmcf;
 
     zmcf = ev->data;
+
+    ngx_http_zae_limit_lease_expire(zmcf, ev->log);
 
     if (!ngx_exiting) {
         if (ngx_http_zae_limit_ddb_ready(zmcf->ddb) == NGX_OK) {

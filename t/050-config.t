@@ -174,6 +174,19 @@ my @bad = (
       qr/duplicate price of "gpt\*"/ ],
     [ 'bad llm max body', '', 'zae_limit_llm_max_body lots;',
       qr/"zae_limit_llm_max_body" directive invalid value/ ],
+    [ 'lease size 0', $good, 'zae_limit_lease size=0;',
+      qr/\Qinvalid lease size "0": "auto" or a number of requests from 1 to 100000\E/ ],
+    [ 'lease size word', $good, 'zae_limit_lease size=lots;',
+      qr/invalid lease size "lots"/ ],
+    [ 'lease ttl 0', $good, 'zae_limit_lease ttl=0;',
+      qr/\Qinvalid lease ttl "0": from 1ms to 1h\E/ ],
+    [ 'lease max_share 150', $good, 'zae_limit_lease max_share=150%;',
+      qr/\Qinvalid lease max_share "max_share=150%": a percentage from 1 to 100\E/ ],
+    [ 'lease bad parameter', $good, 'zae_limit_lease size=auto k=2;',
+      qr/invalid parameter "k=2"/ ],
+    [ 'duplicate lease', $good,
+      "zae_limit_lease size=4;\n            zae_limit_lease off;",
+      qr/"zae_limit_lease" directive is duplicate/ ],
 );
 
 $i = 0;

@@ -9,7 +9,7 @@ use warnings;
 use lib 't/lib';
 use Test::Zae;
 use Test::Zae::Items;
-use IO::Handle;
+use Test::Zae::Storm;
 
 my ($env, $ddb, $nsid, @n, $conf);
 
@@ -78,51 +78,7 @@ for my $i (0, 1) {
 }
 
 
-# 64 clients, each sending its share to both instances in turn; returns
-# the count of each status
-
-sub storm {
-    my ($uri, $total, @keys) = @_;
-    my (@pids, %count);
-    my $clients = 64;
-
-    pipe(my $rd, my $wr) or die "pipe: $!\n";
-
-    for my $c (0 .. $clients - 1) {
-        my $pid = fork;
-        die "fork: $!\n" unless defined $pid;
-
-        if ($pid == 0) {
-            close $rd;
-            $wr->autoflush(1);
-            for (my $k = $c; $k < $total; $k += $clients) {
-                my $port = $ports[$k % 2];
-                my $key = $keys[$k % @keys];
-                my $r = http_req("GET $uri", port => $port,
-                                 headers => "X-API-Key: $key\n",
-                                 timeout => 30);
-                print $wr ($r->{status} // 'none'), "\n";
-            }
-            POSIX::_exit(0);
-        }
-
-        push @pids, $pid;
-    }
-
-    close $wr;
-
-    while (my $l = <$rd>) {
-        chomp $l;
-        $count{$l}++;
-    }
-
-    waitpid($_, 0) for @pids;
-
-    return %count;
-}
-
-
-my %c = storm('/u/', 10 * $cap, 'ex-1');
+my %c = storm('/u/', 10 * $cap, \@ports, 'ex-1');
 
 is($c{200}, $cap, "exactly $cap of " . 10 * $cap . " admitted");
 is($c{429}, 9 * $cap, 'all others rejected with 429');
@@ -145,7 +101,7 @@ for my $k (1 .. 4) {
     create_entity($ddb, $nsid, "px-$k", parent => 'proj-x', cascade => 1);
 }
 
-%c = storm('/c/', 10 * $pcap, map { "px-$_" } 1 .. 4);
+%c = storm('/c/', 10 * $pcap, \@ports, map { "px-$_" } 1 .. 4);
 
 is($c{200}, $pcap, "cascade: exactly $pcap admitted across 4 keys")
     or diag(explain(\%c));

@@ -164,6 +164,9 @@ sub results {
         reject_instructions_over_return429 =>
             'instructions of a cached rejection / of a `return 429` '
             . '(callgrind)',
+        lease_hot_bucket_rps_over_proxy_rps =>
+            'one hot bucket with `zae_limit_lease size=auto` rps / '
+            . "`proxy_pass` rps, $s->{comparison_connections} connections",
         reject_rps_over_return429_rps =>
             "rejection rps / `return 429` rps, $s->{comparison_connections}"
             . ' connections (no goal: wrk shares the two cores with nginx '
@@ -173,6 +176,7 @@ sub results {
     for my $k (qw(added_latency_over_rtt admitted_rps_over_raw_update_rps
                   module_p50_over_nginx_floor_p50
                   admitted_rps_over_nginx_floor_rps
+                  lease_hot_bucket_rps_over_proxy_rps
                   reject_instructions_over_return429
                   reject_rps_over_return429_rps))
     {
@@ -200,6 +204,32 @@ sub results {
                     ? ' (' . join(', ', map { fmt($_, 3) } @$rounds) . ')'
                     : '')
                  . " | $g | $met |";
+    }
+
+    if (my $wu = $s->{write_units_per_million_admitted}) {
+        my %wl = (
+            no_lease              => 'no lease (`zae_one_limit`)',
+            reconcile_no_lease    => 'no lease, reconciled '
+                                     . '(`zae_reconcile`)',
+            lease                 => 'lease (`zae_lease`)',
+            lease_reconcile       => 'lease, reconciled '
+                                     . '(`zae_lease_reconcile`)',
+            python_acquire_adjust => 'zae-limiter acquire + adjust '
+                                     . '(2 writes a request, computed)',
+        );
+
+        push @o, '', 'DynamoDB write units per million admitted requests, '
+                 . "one hot bucket, $s->{comparison_connections} "
+                 . 'connections (one unit per write of an item under '
+                 . '1 KB; the flush\'s writes included):', '',
+                 '| case | write units / 10^6 admitted |', '| --- | ---: |';
+
+        for my $k (qw(no_lease reconcile_no_lease lease lease_reconcile
+                      python_acquire_adjust))
+        {
+            next unless defined $wu->{$k};
+            push @o, "| $wl{$k} | $wu->{$k} |";
+        }
     }
 
     my %by = map { $_->{name} => $_ } @{ $s->{scenarios} };

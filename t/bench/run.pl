@@ -253,6 +253,22 @@ my $ZAE_LOCATIONS = <<'EOF';
             proxy_pass http://up;
         }
 
+        location /lease/ {
+            zae_limit entity=$http_x_api_key resource=lease
+                      consume=rpm:1 limits=rpm:1000000000/min;
+            zae_limit_lease size=auto;
+            proxy_pass http://up;
+        }
+
+        location /lease-rec/ {
+            zae_limit entity=$http_x_api_key resource=leaserec
+                      consume=rpm:1,tpm:500
+                      limits=rpm:1000000000/min,tpm:1000000000/min;
+            zae_limit_reconcile tpm $upstream_http_x_tokens_used;
+            zae_limit_lease size=auto;
+            proxy_pass http://up;
+        }
+
         location /rej/ {
             zae_limit entity=$http_x_api_key resource=rej
                       consume=rpm:1 limits=rpm:1/hour;
@@ -1128,6 +1144,30 @@ if ($opt{wrk}) {
 
             next if $c != $CMP;
 
+            # one hot bucket with local token leases (zae_limit_lease
+            # size=auto), and with reconciliation too: a fresh bucket per
+            # round; the lease left at the end goes back after its ttl
+            # (1 s), so the run settles 2.5 s to count that write
+            for my $l (['zae_lease', '/lease/', 'lease'],
+                       ['zae_lease_reconcile', '/lease-rec/', 'leaserec'])
+            {
+                my ($name, $uri, $pfx) = @$l;
+                my $lkey = "$pfx-$round";
+
+                next unless wanted("${name}_c$c");
+
+                my $r = http_get($uri, $lkey);
+                die "bench: first request for $lkey: $r->{status}\n"
+                    if $r->{status} != 200;
+
+                $S{"${name}_c$c"} = scenario(
+                    name => "${name}_c$c", url => "$base$uri", conns => $c,
+                    args => ["key=$lkey"], zae => 1, settle => 2.5,
+                    desc => 'one hot bucket, zae_limit_lease size=auto'
+                            . ($pfx eq 'leaserec'
+                               ? ', tpm reconciled' : ''));
+            }
+
             # the admitted-throughput set, each first in turn (a run
             # after another on DynamoDB Local can be faster or slower
             # than the first: JIT, garbage collection)
@@ -1288,6 +1328,11 @@ my %ratios = (
         ["zae_entities_100_c$CMP", "raw_via_nginx_100_c$CMP"],
         sub { $_[0]{"zae_entities_100_c$CMP"}{rps} },
         sub { $_[0]{"raw_via_nginx_100_c$CMP"}{rps} }),
+    lease_hot_bucket_rps_over_proxy_rps => round_ratio(
+        'lease_hot_bucket_rps_over_proxy_rps',
+        ["zae_lease_c$CMP", "proxy_c$CMP"],
+        sub { $_[0]{"zae_lease_c$CMP"}{rps} },
+        sub { $_[0]{"proxy_c$CMP"}{rps} }),
     reject_rps_over_return429_rps => round_ratio(
         'reject_rps_over_return429_rps',
         ["zae_reject_c$CMP", "return_429_c$CMP"],
@@ -1301,6 +1346,26 @@ my %ratios = (
 
 $ratios{reject_instructions_over_return429} = $cpu->{reject_over_return429}
     if $cpu;
+
+# DynamoDB write units per million admitted requests (items under 1 KB:
+# one unit per write; flush writes included, they are UpdateItem calls),
+# one hot bucket at $CMP connections; zae-limiter's acquire + adjust is
+# two writes per request (facts section 13.1), computed
+
+my %write_units = (python_acquire_adjust => 2000000);
+
+for my $w (['no_lease', "zae_one_limit_c$CMP"],
+           ['reconcile_no_lease', "zae_reconcile_c$CMP"],
+           ['lease', "zae_lease_c$CMP"],
+           ['lease_reconcile', "zae_lease_reconcile_c$CMP"])
+{
+    my $r = $S{$w->[1]} or next;
+    my $ops = $r->{ddb_calls_by_operation} // {};
+    my $writes = 0;
+
+    $writes += $ops->{$_} // 0 for qw(UpdateItem PutItem TransactWriteItems);
+    $write_units{$w->[0]} = int($writes / ($r->{requests} || 1) * 1e6 + 0.5);
+}
 
 my $cpu_model = (slurp('/proc/cpuinfo') =~ /^model name\s*:\s*(.*)$/m)[0]
                 // '?';
@@ -1316,8 +1381,10 @@ my $summary = {
         module_p50_over_nginx_floor_p50     => '<= 1.1',
         admitted_rps_over_nginx_floor_rps   => '>= 0.95',
         reject_instructions_over_return429  => '<= 2.0',
+        lease_hot_bucket_rps_over_proxy_rps => '>= 0.7',
     },
     entity_warmup => \%calls_note,
+    write_units_per_million_admitted => \%write_units,
     cpu => $cpu,
     syscalls => $sys,
     machine => { nproc => $nproc + 0, cpu => $cpu_model,
