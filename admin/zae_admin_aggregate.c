@@ -1052,14 +1052,15 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
     const char          *s;
     zae_arena_t          arena;
     struct timespec      ts;
-    struct sigaction     sa;
-    zae_admin_aggctx_t   ctx;
+    struct sigaction             sa;
+    zae_admin_aggctx_t           ctx;
+    zae_admin_aggregate_opts_t  *opts = a->opts;
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.a = a;
     ctx.retention_days = ZAE_USAGE_RETENTION_DAYS;
 
-    s = zae_admin_opt(a, "snapshot-windows");
+    s = opts->snapshot_windows;
 
     if (zae_admin_parse_windows(&ctx, s ? s : "hourly,daily") != ZAE_OK) {
         return zae_admin_usage_error(a, "invalid --snapshot-windows \"%s\": "
@@ -1067,7 +1068,7 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
                                      zae_admin_shown(a, s));
     }
 
-    s = zae_admin_opt(a, "usage-retention-days");
+    s = opts->usage_retention_days;
 
     if (s) {
         ctx.retention_days = strtol(s, &end, 10);
@@ -1080,7 +1081,7 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
         }
     }
 
-    follow = zae_admin_flag(a, "follow");
+    follow = opts->follow;
 
     /*
      * SIGTERM (systemctl stop) and SIGINT only set a flag, read between

@@ -371,7 +371,7 @@ zae_admin_cmd_time_until(zae_admin_t *a)
     zae_av_t            *o;
     zae_str_t            ent, res;
     zae_err_t            err;
-    const char          *needed[ZAE_LIMITS_MAX + 1];
+    const char         **needed;
     zae_level_e          source;
     zae_bucket_t         b;
     zae_bucket_item_t   *bi;
@@ -382,7 +382,8 @@ zae_admin_cmd_time_until(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    n = zae_admin_opt_all(a, "needed", needed, ZAE_LIMITS_MAX + 1);
+    n = ((zae_admin_needed_opts_t *) a->opts)->needed.n;
+    needed = ((zae_admin_needed_opts_t *) a->opts)->needed.v;
 
     if (n == 0) {
         return zae_admin_usage_error(a, "at least one --needed name:N is "

@@ -442,8 +442,9 @@ zae_admin_deploy_stack(zae_admin_t *a)
     int                  rc, n;
     zae_buf_t            p, x;
     zae_str_t            st, final, id;
-    const char          *v;
-    zae_admin_events_t   ev;
+    const char               *v;
+    zae_admin_events_t        ev;
+    zae_admin_deploy_opts_t  *o = a->opts;
 
     memset(&ev, 0, sizeof(ev));
 
@@ -482,17 +483,17 @@ zae_admin_deploy_stack(zae_admin_t *a)
     }
 
     ZAE_ADMIN_PARAM("EnableDeletionProtection",
-                    zae_admin_flag(a, "enable-deletion-protection")
+                    o->enable_deletion_protection
                     ? "true" : "false");
     ZAE_ADMIN_PARAM("EnableAlarms",
-                    zae_admin_flag(a, "no-alarms") ? "false" : "true");
+                    o->no_alarms ? "false" : "true");
 
-    v = zae_admin_opt(a, "pitr-recovery-days");
+    v = o->pitr_recovery_days;
     if (v) {
         ZAE_ADMIN_PARAM("PITRRecoveryPeriodDays", v);
     }
 
-    v = zae_admin_opt(a, "alarm-sns-topic");
+    v = o->alarm_sns_topic;
     if (v) {
         ZAE_ADMIN_PARAM("AlarmSNSTopicArn", v);
     }

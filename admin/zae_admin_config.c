@@ -22,14 +22,16 @@
 int
 zae_admin_parse_limits(zae_admin_t *a, zae_limits_t *ls)
 {
-    int          i, n;
-    zae_err_t    err;
-    const char  *specs[ZAE_LIMITS_MAX + 1];
-    zae_limit_t  l;
+    int                       i, n;
+    zae_err_t                 err;
+    const char              **specs;
+    zae_limit_t               l;
+    zae_admin_limits_opts_t  *o = a->opts;
 
     ls->nelts = 0;
 
-    n = zae_admin_opt_all(a, "limit", specs, ZAE_LIMITS_MAX + 1);
+    n = o->limits.n;
+    specs = o->limits.v;
 
     if (n == 0) {
         zae_admin_usage_error(a, "at least one -l LIMIT is required");
@@ -491,7 +493,7 @@ zae_admin_cmd_system_set(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    s = zae_admin_opt(a, "on-unavailable");
+    s = ((zae_admin_limits_opts_t *) a->opts)->on_unavailable;
     onu = zae_admin_str(s);
 
     if (s && strcmp(s, "allow") != 0 && strcmp(s, "block") != 0) {
@@ -543,7 +545,8 @@ zae_admin_cmd_system_delete(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (zae_admin_confirm(a, "delete the system defaults") != ZAE_OK) {
+    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes,
+                          "delete the system defaults") != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -718,7 +721,7 @@ zae_admin_cmd_resource_delete(zae_admin_t *a)
     snprintf(what, sizeof(what), "delete the defaults of resource \"%s\"",
              a->args[0]);
 
-    if (zae_admin_confirm(a, what) != ZAE_OK) {
+    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 

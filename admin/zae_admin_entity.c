@@ -111,26 +111,27 @@ zae_admin_print_meta(zae_admin_t *a, zae_entity_meta_t *m)
 int
 zae_admin_cmd_entity_create(zae_admin_t *a)
 {
-    int                rc;
-    u_char             ts[ZAE_TS_LEN + 1];
-    zae_av_t          *pmeta;
-    zae_buf_t          d;
-    zae_str_t          ent, parent, name;
-    const char        *s;
-    zae_entity_meta_t  m;
+    int                       rc;
+    u_char                    ts[ZAE_TS_LEN + 1];
+    zae_av_t                 *pmeta;
+    zae_buf_t                 d;
+    zae_str_t                 ent, parent, name;
+    const char               *s;
+    zae_entity_meta_t         m;
+    zae_admin_entity_opts_t  *o = a->opts;
 
     if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
     parent = zae_admin_str(NULL);
-    s = zae_admin_opt(a, "parent");
+    s = o->parent;
 
     if (s && zae_admin_check_entity(a, s, &parent) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    if (zae_admin_flag(a, "cascade") && parent.len == 0) {
+    if (o->cascade && parent.len == 0) {
         return zae_admin_usage_error(a, "--cascade needs --parent");
     }
 
@@ -141,7 +142,7 @@ zae_admin_cmd_entity_create(zae_admin_t *a)
                                      "parent", a->args[0]);
     }
 
-    s = zae_admin_opt(a, "display-name");
+    s = o->display_name;
     name = s ? zae_admin_str(s) : ent;
 
     if (parent.len) {
@@ -166,7 +167,7 @@ zae_admin_cmd_entity_create(zae_admin_t *a)
     m.created_at.data = ts;
     m.created_at.len = ZAE_TS_LEN;
     m.metadata = zae_av_map(&a->mem);
-    m.cascade = zae_admin_flag(a, "cascade");
+    m.cascade = o->cascade;
 
     rc = zae_admin_put_av(a, zae_entity_meta_encode(&a->mem, &a->nsid, &m),
                           "attribute_not_exists(PK)");
@@ -461,7 +462,7 @@ zae_admin_cmd_entity_set(zae_admin_t *a)
     zae_limits_t  ls;
     zae_config_item_t  cfg;
 
-    s = zae_admin_opt(a, "resource");
+    s = ((zae_admin_limits_opts_t *) a->opts)->resource;
 
     if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
         || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
@@ -503,7 +504,7 @@ zae_admin_cmd_entity_get(zae_admin_t *a)
     const char         *s;
     zae_config_item_t  *cfg;
 
-    s = zae_admin_opt(a, "resource");
+    s = ((zae_admin_limits_opts_t *) a->opts)->resource;
 
     if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
         || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
@@ -684,7 +685,7 @@ zae_admin_cmd_entity_delete_limits(zae_admin_t *a)
     zae_str_t    ent, res;
     const char  *s;
 
-    s = zae_admin_opt(a, "resource");
+    s = ((zae_admin_limits_opts_t *) a->opts)->resource;
 
     if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
         || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
@@ -696,7 +697,8 @@ zae_admin_cmd_entity_delete_limits(zae_admin_t *a)
     snprintf(what, sizeof(what), "delete the limits of entity \"%s\" on "
              "\"%.*s\"", a->args[0], (int) res.len, res.data);
 
-    if (zae_admin_confirm(a, what) != ZAE_OK) {
+    if (zae_admin_confirm(a,
+                          ((zae_admin_limits_opts_t *) a->opts)->yes, what) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -737,17 +739,18 @@ zae_admin_after(zae_str_t *s, size_t skip)
 int
 zae_admin_cmd_entity_list(zae_admin_t *a)
 {
-    int                 rc;
-    size_t              i, n, skip;
-    zae_av_t          **items, *v, *list;
-    zae_str_t           key, id, parent;
-    zae_err_t           err;
-    const char         *p, *r, *hash;
-    zae_ddb_req_t       q;
-    zae_admin_table_t   t;
+    int                       rc;
+    size_t                    i, n, skip;
+    zae_av_t                **items, *v, *list;
+    zae_str_t                 key, id, parent;
+    zae_err_t                 err;
+    const char               *p, *r, *hash;
+    zae_ddb_req_t             q;
+    zae_admin_table_t         t;
+    zae_admin_entity_opts_t  *o = a->opts;
 
-    p = zae_admin_opt(a, "parent");
-    r = zae_admin_opt(a, "with-custom-limits");
+    p = o->parent;
+    r = o->with_custom_limits;
 
     if (p && r) {
         return zae_admin_usage_error(a, "--parent and --with-custom-limits "
@@ -925,14 +928,15 @@ zae_admin_children(zae_admin_t *a, zae_str_t *parent, zae_av_t **list,
 int
 zae_admin_cmd_entity_delete(zae_admin_t *a)
 {
-    int             rc;
-    char            what[512];
-    size_t          i, n1, n2;
-    zae_av_t       *meta, **own, **buckets, **all, *children, *o;
-    zae_buf_t       b, d;
-    zae_str_t       ent, pk, gpk, sk, rpk, rsk, res, names;
-    zae_err_t       err;
-    zae_ddb_req_t   q;
+    int                       rc;
+    char                      what[512];
+    size_t                    i, n1, n2;
+    zae_av_t                 *meta, **own, **buckets, **all, *children, *o;
+    zae_buf_t                 b, d;
+    zae_str_t                 ent, pk, gpk, sk, rpk, rsk, res, names;
+    zae_err_t                 err;
+    zae_ddb_req_t             q;
+    zae_admin_entity_opts_t  *opts = a->opts;
 
     if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
@@ -963,7 +967,7 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (children->nitems && !zae_admin_flag(a, "force")) {
+    if (children->nitems && !opts->force) {
         zae_admin_error(a, "entity \"%s\" is the parent of %zu entit%s: "
                         "%.*s", a->args[0], children->nitems,
                         children->nitems == 1 ? "y" : "ies",
@@ -978,7 +982,7 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     snprintf(what, sizeof(what), "delete entity \"%s\" with its limits, "
              "buckets and usage", a->args[0]);
 
-    if (zae_admin_confirm(a, what) != ZAE_OK) {
+    if (zae_admin_confirm(a, opts->yes, what) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 

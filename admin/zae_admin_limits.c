@@ -1273,7 +1273,7 @@ zae_admin_limits_cmd(zae_admin_t *a, zae_admin_limits_mode_e mode)
     zae_admin_change_t    *c;
     zae_admin_manifest_t   m;
 
-    file = zae_admin_opt(a, "file");
+    file = ((zae_admin_file_opts_t *) a->opts)->file;
     if (file == NULL) {
         return zae_admin_usage_error(a, "-f FILE is required");
     }

@@ -477,7 +477,7 @@ zae_admin_cmd_ns_delete(zae_admin_t *a)
 
     snprintf(what, sizeof(what), "delete namespace \"%s\"", a->args[0]);
 
-    if (zae_admin_confirm(a, what) != ZAE_OK) {
+    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -716,7 +716,7 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
     snprintf(what, sizeof(what), "purge every item of namespace id \"%s\"",
              a->args[0]);
 
-    if (zae_admin_confirm(a, what) != ZAE_OK) {
+    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 

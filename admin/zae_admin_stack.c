@@ -48,7 +48,7 @@ zae_admin_direct(zae_admin_t *a)
 {
     const char  *cfn;
 
-    if (zae_admin_opt(a, "endpoint-url")) {
+    if (a->endpoint_opt) {
         return 1;
     }
 
@@ -562,7 +562,7 @@ zae_admin_cmd_delete(zae_admin_t *a)
     snprintf(what, sizeof(what), "delete table \"%s\" and all its data",
              a->table);
 
-    if (zae_admin_confirm(a, what) != ZAE_OK) {
+    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 

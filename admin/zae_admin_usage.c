@@ -38,23 +38,24 @@ static int
 zae_admin_usage_read(zae_admin_t *a, int list, zae_admin_snap_t **out,
     size_t *nout)
 {
-    int                rc;
-    long               limit;
-    char              *endp;
-    size_t             i, j, n, k;
-    zae_av_t         **items, *v;
-    zae_str_t          key, ent, res, win;
-    zae_err_t          err;
-    const char        *e, *r, *w, *start, *end, *lim;
-    zae_ddb_req_t      q;
-    zae_admin_snap_t  *snaps, *sp;
+    int                      rc;
+    long                     limit;
+    char                    *endp;
+    size_t                   i, j, n, k;
+    zae_av_t               **items, *v;
+    zae_str_t                key, ent, res, win;
+    zae_err_t                err;
+    const char              *e, *r, *w, *start, *end, *lim;
+    zae_ddb_req_t            q;
+    zae_admin_snap_t        *snaps, *sp;
+    zae_admin_query_opts_t  *o = a->opts;
 
-    e = zae_admin_opt(a, "entity-id");
-    r = zae_admin_opt(a, "resource");
-    w = zae_admin_opt(a, "window");
-    start = zae_admin_opt(a, "start");
-    end = zae_admin_opt(a, "end");
-    lim = zae_admin_opt(a, "limit");
+    e = o->entity_id;
+    r = o->resource;
+    w = o->window;
+    start = o->start;
+    end = o->end;
+    lim = o->limit;
 
     if (e == NULL && r == NULL) {
         zae_admin_usage_error(a, "give -e ENTITY and/or -r RESOURCE");
@@ -288,7 +289,7 @@ zae_admin_cmd_usage_list(zae_admin_t *a)
         return rc;
     }
 
-    if (zae_admin_flag(a, "plot") && !a->json) {
+    if (((zae_admin_query_opts_t *) a->opts)->plot && !a->json) {
         if (n == 0) {
             printf("no usage snapshots\n");
             return ZAE_ADMIN_EXIT_OK;
@@ -372,7 +373,7 @@ zae_admin_cmd_usage_summary(zae_admin_t *a)
      * one window, -w or else the finest present
      */
 
-    w = zae_admin_opt(a, "window");
+    w = ((zae_admin_query_opts_t *) a->opts)->window;
     wv = ZAE_WINDOW_MONTHLY;
 
     for (i = 0; w == NULL && i < n; i++) {
