@@ -382,11 +382,11 @@ int zae_admin_parse_limits(zae_admin_t *a, zae_limits_t *ls);
 int zae_admin_audit_limits(zae_admin_t *a, zae_str_t *entity,
     zae_str_t *resource, zae_limits_t *ls, zae_str_t *on_unavailable);
 int zae_admin_show_limits(zae_admin_t *a, zae_config_item_t *cfg,
-    const char *what, const char *kind, zae_str_t *entity,
+    const char *what, zae_level_e level, zae_str_t *entity,
     zae_str_t *resource);
 int zae_admin_get_config(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     zae_config_item_t **cfg);
-int zae_admin_level_config(zae_admin_t *a, const char *kind, zae_str_t *id,
+int zae_admin_level_config(zae_admin_t *a, zae_level_e level, zae_str_t *id,
     zae_config_item_t **cfg);
 
 int zae_admin_audit_event(zae_admin_t *a, zae_str_t *entity,

@@ -331,12 +331,12 @@ zae_admin_print_limit_lines(zae_admin_t *a, const zae_limits_t *ls)
 
 /*
  * Prints a config: what is "system defaults", "resource defaults" ...
- * kind the JSON "source" value
+ * level gives the JSON "level" value
  */
 
 int
 zae_admin_show_limits(zae_admin_t *a, zae_config_item_t *cfg,
-    const char *what, const char *kind, zae_str_t *entity,
+    const char *what, zae_level_e level, zae_str_t *entity,
     zae_str_t *resource)
 {
     zae_av_t   *o;
@@ -345,7 +345,7 @@ zae_admin_show_limits(zae_admin_t *a, zae_config_item_t *cfg,
         o = zae_admin_json_obj(a);
 
         zae_admin_set_str(a, o, "namespace", a->ns_name);
-        zae_admin_set_str(a, o, "level", kind);
+        zae_admin_set_str(a, o, "level", zae_level_name(level));
 
         if (entity) {
             zae_admin_set_zstr(a, o, "entity_id", entity);
@@ -383,18 +383,32 @@ zae_admin_show_limits(zae_admin_t *a, zae_config_item_t *cfg,
 }
 
 
-/* the config of the system (kind "SYSTEM#") or of a resource */
+/* the keys of the config item of the system or of resource id */
+
+static void
+zae_admin_config_keys(zae_admin_t *a, zae_level_e level, zae_str_t *id,
+    zae_keys_t *k)
+{
+    if (level == ZAE_LEVEL_SYSTEM) {
+        (void) zae_keys_system(&a->mem, k, &a->nsid, ZAE_SYSTEM_CONFIG);
+
+    } else {
+        (void) zae_keys_resource_config(&a->mem, k, &a->nsid, id);
+    }
+}
+
+
+/* the config of the system (ZAE_LEVEL_SYSTEM) or of a resource */
 
 int
-zae_admin_level_config(zae_admin_t *a, const char *kind, zae_str_t *id,
+zae_admin_level_config(zae_admin_t *a, zae_level_e level, zae_str_t *id,
     zae_config_item_t **cfg)
 {
-    zae_str_t  pk, sk;
+    zae_keys_t  k;
 
-    pk = zae_admin_ns_pk(a, kind, id);
-    sk = zae_admin_str("#CONFIG");
+    zae_admin_config_keys(a, level, id, &k);
 
-    return zae_admin_get_config(a, &pk, &sk, cfg);
+    return zae_admin_get_config(a, &k.pk, &k.sk, cfg);
 }
 
 
@@ -404,23 +418,22 @@ zae_admin_level_config(zae_admin_t *a, const char *kind, zae_str_t *id,
  */
 
 static int
-zae_admin_take_config(zae_admin_t *a, const char *kind, zae_str_t *id,
+zae_admin_take_config(zae_admin_t *a, zae_level_e level, zae_str_t *id,
     const char *what, zae_config_item_t **cfg)
 {
-    zae_str_t  pk, sk;
+    zae_keys_t  k;
 
-    if (zae_admin_level_config(a, kind, id, cfg) != ZAE_OK) {
+    if (zae_admin_level_config(a, level, id, cfg) != ZAE_OK) {
         return ZAE_ERROR;
     }
-
-    pk = zae_admin_ns_pk(a, kind, id);
-    sk = zae_admin_str("#CONFIG");
 
     if (*cfg == NULL) {
         return ZAE_DECLINED;
     }
 
-    return zae_admin_check(a, zae_admin_delete_item(a, &pk, &sk, NULL),
+    zae_admin_config_keys(a, level, id, &k);
+
+    return zae_admin_check(a, zae_admin_delete_item(a, &k.pk, &k.sk, NULL),
                            what);
 }
 
@@ -459,7 +472,7 @@ zae_admin_remove_system(zae_admin_t *a)
     zae_str_t           sys, names[ZAE_SCHEMA_MAX_LIMITS];
     zae_config_item_t  *cfg;
 
-    rc = zae_admin_take_config(a, "SYSTEM#", NULL, "cannot delete the "
+    rc = zae_admin_take_config(a, ZAE_LEVEL_SYSTEM, NULL, "cannot delete the "
                                "system defaults", &cfg);
     if (rc != ZAE_OK) {
         return rc;
@@ -510,7 +523,8 @@ zae_admin_cmd_system_set(zae_admin_t *a)
     cfg.limits = ls;
     cfg.on_unavailable = onu;
 
-    return zae_admin_show_limits(a, &cfg, "system defaults set", "system",
+    return zae_admin_show_limits(a, &cfg, "system defaults set",
+                                 ZAE_LEVEL_SYSTEM,
                                  NULL, NULL);
 }
 
@@ -520,11 +534,12 @@ zae_admin_cmd_system_get(zae_admin_t *a)
 {
     zae_config_item_t  *cfg;
 
-    if (zae_admin_level_config(a, "SYSTEM#", NULL, &cfg) != ZAE_OK) {
+    if (zae_admin_level_config(a, ZAE_LEVEL_SYSTEM, NULL, &cfg) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    return zae_admin_show_limits(a, cfg, "system defaults", "system", NULL,
+    return zae_admin_show_limits(a, cfg, "system defaults",
+                                 ZAE_LEVEL_SYSTEM, NULL,
                                  NULL);
 }
 
@@ -535,7 +550,7 @@ zae_admin_cmd_system_delete(zae_admin_t *a)
     int                 rc;
     zae_config_item_t  *cfg;
 
-    if (zae_admin_level_config(a, "SYSTEM#", NULL, &cfg) != ZAE_OK) {
+    if (zae_admin_level_config(a, ZAE_LEVEL_SYSTEM, NULL, &cfg) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -635,7 +650,7 @@ zae_admin_remove_resource(zae_admin_t *a, zae_str_t *res)
     zae_str_t           ent;
     zae_config_item_t  *cfg;
 
-    rc = zae_admin_take_config(a, "RESOURCE#", res, "cannot delete the "
+    rc = zae_admin_take_config(a, ZAE_LEVEL_RESOURCE, res, "cannot delete the "
                                "resource defaults", &cfg);
     if (rc != ZAE_OK) {
         return rc;
@@ -681,7 +696,7 @@ zae_admin_cmd_resource_set(zae_admin_t *a)
 
     return zae_admin_show_limits(a, &cfg, what.data ? (char *) what.data
                                                    : "resource defaults set",
-                                 "resource", NULL, &res);
+                                 ZAE_LEVEL_RESOURCE, NULL, &res);
 }
 
 
@@ -695,7 +710,7 @@ zae_admin_cmd_resource_get(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    if (zae_admin_level_config(a, "RESOURCE#", &res, &cfg) != ZAE_OK) {
+    if (zae_admin_level_config(a, ZAE_LEVEL_RESOURCE, &res, &cfg) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -703,7 +718,7 @@ zae_admin_cmd_resource_get(zae_admin_t *a)
 
     return zae_admin_show_limits(a, cfg, what.data ? (char *) what.data
                                                    : "resource defaults",
-                                 "resource", NULL, &res);
+                                 ZAE_LEVEL_RESOURCE, NULL, &res);
 }
 
 

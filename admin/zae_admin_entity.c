@@ -493,7 +493,7 @@ zae_admin_cmd_entity_set(zae_admin_t *a)
                                  (char *) zae_admin_cat(a, "limits of entity "
                                      "\"%s\" on \"%.*s\" set", a->args[0],
                                      (int) res.len, res.data).data,
-                                 "entity", &ent, &res);
+                                 ZAE_LEVEL_ENTITY, &ent, &res);
 }
 
 
@@ -523,7 +523,8 @@ zae_admin_cmd_entity_get(zae_admin_t *a)
     what = zae_admin_cat(a, "limits of entity \"%s\" on \"%.*s\"",
                          a->args[0], (int) res.len, res.data);
 
-    return zae_admin_show_limits(a, cfg, (char *) what.data, "entity", &ent,
+    return zae_admin_show_limits(a, cfg, (char *) what.data,
+                                 ZAE_LEVEL_ENTITY, &ent,
                                  &res);
 }
 
