@@ -622,19 +622,17 @@ zae_admin_key_entity(zae_admin_t *a)
 int
 zae_admin_cmd_entity_key_hash(zae_admin_t *a)
 {
+    zae_av_t  *o;
+
     if (a->key.key_hash_secret_file == NULL) {
         return zae_admin_usage_error(a, "--key-hash-secret-file is "
                                      "required");
     }
 
-    if (a->json) {
-        printf("{\"entity_id\":\"%s\"}\n", a->args[0]);
+    o = zae_admin_json_obj(a);
+    zae_admin_set_str(a, o, "entity_id", a->args[0]);
 
-    } else {
-        printf("%s\n", a->args[0]);
-    }
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print(a, o, "%s\n", a->args[0]);
 }
 
 
@@ -1326,7 +1324,6 @@ main(int argc, char **argv)
     if (a.output_opt) {
         if (strcmp(a.output_opt, "json") == 0) {
             a.output = ZAE_ADMIN_OUTPUT_JSON;
-            a.json = 1;
 
         } else if (strcmp(a.output_opt, "table") != 0) {
             rc = zae_admin_usage_error(&a, "invalid --output \"%s\": use "

@@ -235,7 +235,6 @@ struct zae_admin_s {
     const char            *output_opt;
     unsigned               help;
     zae_admin_output_e     output;
-    unsigned               json:1;
     unsigned               sts_tried:1;
 
     /* the command line of the command, its options in its struct */
@@ -348,6 +347,7 @@ typedef struct {
     char                 **cells;
     int                    nrows;
     int                    crows;
+    zae_buf_t              footer;      /* text printed after the rows */
 } zae_admin_table_t;
 
 
@@ -356,6 +356,14 @@ int zae_admin_table_row(zae_admin_t *a, zae_admin_table_t *t, ...);
 void zae_admin_table_print(zae_admin_table_t *t);
 int zae_admin_print_json(zae_admin_t *a, zae_av_t *json);
 int zae_admin_output(zae_admin_t *a, zae_av_t *json, zae_admin_table_t *t);
+int zae_admin_print_text(zae_admin_t *a, zae_av_t *json, zae_buf_t *text);
+int zae_admin_print(zae_admin_t *a, zae_av_t *json, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int zae_admin_print_list(zae_admin_t *a, zae_av_t *list, const char *empty,
+    ...) __attribute__((format(printf, 3, 4)));
+void zae_admin_say(zae_admin_t *a, FILE *f, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+FILE *zae_admin_progress(zae_admin_t *a);
 void zae_admin_result(zae_admin_t *a, const char *json, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 zae_av_t *zae_admin_json_obj(zae_admin_t *a);

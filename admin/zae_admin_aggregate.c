@@ -1149,20 +1149,15 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
         fprintf(stderr, "\n");
     }
 
-    if (a->json) {
-        o = zae_admin_json_obj(a);
+    o = zae_admin_json_obj(a);
 
-        zae_admin_set_int(a, o, "records", (int64_t) ctx.records);
-        zae_admin_set_int(a, o, "snapshot_writes", (int64_t) ctx.snapshots);
-        zae_admin_set_int(a, o, "refills", (int64_t) ctx.refills);
+    zae_admin_set_int(a, o, "records", (int64_t) ctx.records);
+    zae_admin_set_int(a, o, "snapshot_writes", (int64_t) ctx.snapshots);
+    zae_admin_set_int(a, o, "refills", (int64_t) ctx.refills);
 
-        return zae_admin_print_json(a, o);
-    }
-
-    printf("aggregated %llu stream records: %llu snapshot writes, "
-           "%llu bucket refills\n", (unsigned long long) ctx.records,
-           (unsigned long long) ctx.snapshots,
-           (unsigned long long) ctx.refills);
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print(a, o, "aggregated %llu stream records: %llu "
+                           "snapshot writes, %llu bucket refills\n",
+                           (unsigned long long) ctx.records,
+                           (unsigned long long) ctx.snapshots,
+                           (unsigned long long) ctx.refills);
 }

@@ -341,24 +341,21 @@ zae_admin_cmd_available(zae_admin_t *a)
         zae_admin_json_set(a, o, "binding", bind);
     }
 
-    if (a->json) {
-        return zae_admin_print_json(a, o);
-    }
-
-    zae_admin_table_print(&t);
+    zae_buf_init(&t.footer, &a->mem, 256);
 
     for (i = 0; i < (parent ? 2 : 1); i++) {
-        printf("(%.*s: limits from the %s level%s)\n",
-               (int) v[i].entity.len, v[i].entity.data,
-               zae_level_name(v[i].source),
-               i == 0 && parent ? ", cascades to its parent" : "");
+        zae_buf_printf(&t.footer, "(%.*s: limits from the %s level%s)\n",
+                       (int) v[i].entity.len, v[i].entity.data,
+                       zae_level_name(v[i].source),
+                       i == 0 && parent ? ", cascades to its parent" : "");
     }
 
     if (parent) {
-        printf("* binds: the smaller of the two for a limit both have\n");
+        zae_buf_add_str(&t.footer, "* binds: the smaller of the two for a "
+                        "limit both have\n");
     }
 
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_output(a, o, &t);
 }
 
 
@@ -369,7 +366,7 @@ zae_admin_cmd_time_until(zae_admin_t *a)
     char                *colon;
     int64_t              now, ms, max, tokens;
     zae_av_t            *o;
-    zae_str_t            ent, res;
+    zae_str_t            ent, res, secs;
     zae_err_t            err;
     const char         **needed;
     zae_level_e          source;
@@ -440,27 +437,16 @@ zae_admin_cmd_time_until(zae_admin_t *a)
         }
     }
 
-    if (a->json) {
-        o = zae_admin_json_obj(a);
+    secs = zae_admin_cat(a, "%lld.%03lld", (long long) (max / 1000),
+                         (long long) (max % 1000));
 
-        zae_admin_set_zstr(a, o, "entity_id", &ent);
-        zae_admin_set_zstr(a, o, "resource", &res);
-        zae_admin_set_int(a, o, "retry_after_ms", max);
-        zae_admin_json_set(a, o, "retry_after_seconds",
-                           zae_av_num(&a->mem,
-                               zae_admin_cat(a, "%lld.%03lld",
-                                   (long long) (max / 1000),
-                                   (long long) (max % 1000)).data,
-                               strlen((char *) zae_admin_cat(a,
-                                   "%lld.%03lld",
-                                   (long long) (max / 1000),
-                                   (long long) (max % 1000)).data)));
+    o = zae_admin_json_obj(a);
 
-        return zae_admin_print_json(a, o);
-    }
+    zae_admin_set_zstr(a, o, "entity_id", &ent);
+    zae_admin_set_zstr(a, o, "resource", &res);
+    zae_admin_set_int(a, o, "retry_after_ms", max);
+    zae_admin_json_set(a, o, "retry_after_seconds",
+                       zae_av_num(&a->mem, secs.data, secs.len));
 
-    printf("%lld.%03lld\n", (long long) (max / 1000),
-           (long long) (max % 1000));
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print(a, o, "%s\n", (char *) secs.data);
 }

@@ -313,18 +313,17 @@ zae_admin_limits_json(zae_admin_t *a, const zae_limits_t *ls)
 }
 
 
+/* "  name:rate/period:burst" lines of the limits, into text */
+
 static void
-zae_admin_print_limit_lines(zae_admin_t *a, const zae_limits_t *ls)
+zae_admin_limit_lines(zae_buf_t *text, const zae_limits_t *ls)
 {
-    size_t     i;
-    zae_buf_t  b;
+    size_t  i;
 
     for (i = 0; i < ls->nelts; i++) {
-        zae_buf_init(&b, &a->mem, 64);
-
-        if (zae_limit_format(&b, &ls->elts[i]) == ZAE_OK && !b.failed) {
-            printf("  %.*s\n", (int) b.len, b.data);
-        }
+        zae_buf_add_str(text, "  ");
+        (void) zae_limit_format(text, &ls->elts[i]);
+        zae_buf_add_str(text, "\n");
     }
 }
 
@@ -340,46 +339,46 @@ zae_admin_show_limits(zae_admin_t *a, zae_config_item_t *cfg,
     zae_str_t *resource)
 {
     zae_av_t   *o;
+    zae_buf_t   text;
 
-    if (a->json) {
-        o = zae_admin_json_obj(a);
+    o = zae_admin_json_obj(a);
 
-        zae_admin_set_str(a, o, "namespace", a->ns_name);
-        zae_admin_set_str(a, o, "level", zae_level_name(level));
+    zae_admin_set_str(a, o, "namespace", a->ns_name);
+    zae_admin_set_str(a, o, "level", zae_level_name(level));
 
-        if (entity) {
-            zae_admin_set_zstr(a, o, "entity_id", entity);
-        }
-
-        if (resource) {
-            zae_admin_set_zstr(a, o, "resource", resource);
-        }
-
-        if (cfg && cfg->on_unavailable.len) {
-            zae_admin_set_zstr(a, o, "on_unavailable", &cfg->on_unavailable);
-        }
-
-        zae_admin_json_set(a, o, "limits",
-                           cfg ? zae_admin_limits_json(a, &cfg->limits)
-                               : zae_av_list(&a->mem));
-
-        return zae_admin_print_json(a, o);
+    if (entity) {
+        zae_admin_set_zstr(a, o, "entity_id", entity);
     }
+
+    if (resource) {
+        zae_admin_set_zstr(a, o, "resource", resource);
+    }
+
+    if (cfg && cfg->on_unavailable.len) {
+        zae_admin_set_zstr(a, o, "on_unavailable", &cfg->on_unavailable);
+    }
+
+    zae_admin_json_set(a, o, "limits",
+                       cfg ? zae_admin_limits_json(a, &cfg->limits)
+                           : zae_av_list(&a->mem));
+
+    zae_buf_init(&text, &a->mem, 256);
 
     if (cfg == NULL || cfg->limits.nelts == 0) {
-        printf("no %s\n", what);
-        return ZAE_ADMIN_EXIT_OK;
+        zae_buf_printf(&text, "no %s\n", what);
+        return zae_admin_print_text(a, o, &text);
     }
 
-    printf("%s:\n", what);
-    zae_admin_print_limit_lines(a, &cfg->limits);
+    zae_buf_printf(&text, "%s:\n", what);
+    zae_admin_limit_lines(&text, &cfg->limits);
 
     if (cfg->on_unavailable.len) {
-        printf("on_unavailable: %.*s\n", (int) cfg->on_unavailable.len,
-               cfg->on_unavailable.data);
+        zae_buf_printf(&text, "on_unavailable: %.*s\n",
+                       (int) cfg->on_unavailable.len,
+                       cfg->on_unavailable.data);
     }
 
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print_text(a, o, &text);
 }
 
 
@@ -780,14 +779,14 @@ zae_admin_str_cmp(const void *x, const void *y)
 int
 zae_admin_cmd_resource_list(zae_admin_t *a)
 {
-    size_t      i, n;
-    zae_av_t   *item, *set, *list;
-    zae_str_t   pk, sk, *names;
+    size_t       i, n;
+    zae_av_t    *item, *set, *list;
+    zae_str_t   *names;
+    zae_keys_t   k;
 
-    pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    sk = zae_admin_str("#RESOURCES");
+    (void) zae_keys_system(&a->mem, &k, &a->nsid, ZAE_SYSTEM_RESOURCES);
 
-    if (zae_admin_read(a, &pk, &sk, "cannot read the resource registry",
+    if (zae_admin_read(a, &k.pk, &k.sk, "cannot read the resource registry",
                        &item)
         != ZAE_OK)
     {
@@ -808,22 +807,8 @@ zae_admin_cmd_resource_list(zae_admin_t *a)
     qsort(names, n, sizeof(zae_str_t), zae_admin_str_cmp);
 
     for (i = 0; i < n; i++) {
-        if (a->json) {
-            zae_av_list_add(&a->mem, list,
-                            zae_admin_json_zstr(a, &names[i]));
-
-        } else {
-            printf("%.*s\n", (int) names[i].len, names[i].data);
-        }
+        zae_av_list_add(&a->mem, list, zae_admin_json_zstr(a, &names[i]));
     }
 
-    if (a->json) {
-        return zae_admin_print_json(a, list);
-    }
-
-    if (n == 0) {
-        printf("no resources with defaults\n");
-    }
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print_list(a, list, "no resources with defaults\n");
 }

@@ -76,35 +76,34 @@ zae_admin_print_meta(zae_admin_t *a, zae_entity_meta_t *m)
 {
     zae_av_t  *o;
 
-    if (a->json) {
-        o = zae_admin_json_obj(a);
+    o = zae_admin_json_obj(a);
 
-        zae_admin_set_zstr(a, o, "entity_id", &m->entity_id);
-        zae_admin_set_zstr(a, o, "name", &m->name);
-        zae_admin_json_set(a, o, "parent_id",
-                           m->parent_id.len
-                           ? zae_admin_json_zstr(a, &m->parent_id)
-                           : zae_av_null(&a->mem));
-        zae_admin_set_bool(a, o, "cascade", m->cascade);
-        zae_admin_json_set(a, o, "metadata",
-                           m->metadata
-                           ? zae_admin_item_to_json(a, m->metadata)
-                           : zae_admin_json_obj(a));
-        zae_admin_set_zstr(a, o, "created_at", &m->created_at);
+    zae_admin_set_zstr(a, o, "entity_id", &m->entity_id);
+    zae_admin_set_zstr(a, o, "name", &m->name);
+    zae_admin_json_set(a, o, "parent_id",
+                       m->parent_id.len
+                       ? zae_admin_json_zstr(a, &m->parent_id)
+                       : zae_av_null(&a->mem));
+    zae_admin_set_bool(a, o, "cascade", m->cascade);
+    zae_admin_json_set(a, o, "metadata",
+                       m->metadata
+                       ? zae_admin_item_to_json(a, m->metadata)
+                       : zae_admin_json_obj(a));
+    zae_admin_set_zstr(a, o, "created_at", &m->created_at);
 
-        return zae_admin_print_json(a, o);
-    }
-
-    printf("entity:      %.*s\n", (int) m->entity_id.len, m->entity_id.data);
-    printf("name:        %.*s\n", (int) m->name.len, m->name.data);
-    printf("parent:      %.*s\n", m->parent_id.len ? (int) m->parent_id.len
-                                                   : 4,
-           m->parent_id.len ? (char *) m->parent_id.data : "none");
-    printf("cascade:     %s\n", m->cascade ? "yes" : "no");
-    printf("created at:  %.*s\n", (int) m->created_at.len,
-           m->created_at.data);
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print(a, o,
+                           "entity:      %.*s\n"
+                           "name:        %.*s\n"
+                           "parent:      %.*s\n"
+                           "cascade:     %s\n"
+                           "created at:  %.*s\n",
+                           (int) m->entity_id.len, m->entity_id.data,
+                           (int) m->name.len, m->name.data,
+                           m->parent_id.len ? (int) m->parent_id.len : 4,
+                           m->parent_id.len ? (char *) m->parent_id.data
+                                            : "none",
+                           m->cascade ? "yes" : "no",
+                           (int) m->created_at.len, m->created_at.data);
 }
 
 
@@ -196,9 +195,7 @@ zae_admin_cmd_entity_create(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (!a->json) {
-        printf("entity \"%s\" created\n", a->args[0]);
-    }
+    zae_admin_say(a, stdout, "entity \"%s\" created\n", a->args[0]);
 
     return zae_admin_print_meta(a, &m);
 }
@@ -829,7 +826,7 @@ int
 zae_admin_cmd_entity_resources(zae_admin_t *a)
 {
     size_t          i, n;
-    zae_av_t      **items, *list, *v;
+    zae_av_t      **items, *list;
     zae_str_t       ent, pk, sk;
     zae_err_t       err;
     zae_ddb_req_t   q;
@@ -860,25 +857,11 @@ zae_admin_cmd_entity_resources(zae_admin_t *a)
 
         sk = zae_admin_after(&sk, sizeof("#CONFIG#") - 1);
 
-        if (a->json) {
-            v = zae_admin_json_zstr(a, &sk);
-
-            zae_av_list_add(&a->mem, list, v);
-
-        } else {
-            printf("%.*s\n", (int) sk.len, sk.data);
-        }
+        zae_av_list_add(&a->mem, list, zae_admin_json_zstr(a, &sk));
     }
 
-    if (a->json) {
-        return zae_admin_print_json(a, list);
-    }
-
-    if (n == 0) {
-        printf("entity \"%s\" has no custom limits\n", a->args[0]);
-    }
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print_list(a, list, "entity \"%s\" has no custom "
+                                "limits\n", a->args[0]);
 }
 
 
@@ -933,7 +916,7 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     char                      what[512];
     size_t                    i, n1, n2;
     zae_av_t                 *meta, **own, **buckets, **all, *children, *o;
-    zae_buf_t                 b, d;
+    zae_buf_t                 b, d, text;
     zae_str_t                 ent, pk, gpk, sk, rpk, rsk, res, names;
     zae_err_t                 err;
     zae_ddb_req_t             q;
@@ -1068,22 +1051,20 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (a->json) {
-        o = zae_admin_json_obj(a);
+    o = zae_admin_json_obj(a);
 
-        zae_admin_set_bool(a, o, "deleted", 1);
-        zae_admin_set_int(a, o, "records_deleted", (int64_t) (n1 + n2));
-        zae_admin_json_set(a, o, "orphaned_children", children);
+    zae_admin_set_bool(a, o, "deleted", 1);
+    zae_admin_set_int(a, o, "records_deleted", (int64_t) (n1 + n2));
+    zae_admin_json_set(a, o, "orphaned_children", children);
 
-        return zae_admin_print_json(a, o);
-    }
-
-    printf("entity \"%s\" deleted: %zu records\n", a->args[0], n1 + n2);
+    zae_buf_init(&text, &a->mem, 256);
+    zae_buf_printf(&text, "entity \"%s\" deleted: %zu records\n", a->args[0],
+                   n1 + n2);
 
     if (children->nitems) {
-        printf("children left with parent \"%s\": %.*s\n", a->args[0],
-               (int) names.len, names.data);
+        zae_buf_printf(&text, "children left with parent \"%s\": %.*s\n",
+                       a->args[0], (int) names.len, names.data);
     }
 
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print_text(a, o, &text);
 }

@@ -368,14 +368,7 @@ zae_admin_cmd_ns_show(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (a->json) {
-        return zae_admin_print_json(a, list->items[0]) == ZAE_ADMIN_EXIT_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    zae_admin_table_print(&t);
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_output(a, list->items[0], &t);
 }
 
 
@@ -421,7 +414,7 @@ zae_admin_ns_set_status(zae_admin_t *a, zae_str_t *nsid, const char *status,
 }
 
 
-static int
+static zae_av_t *
 zae_admin_ns_result(zae_admin_t *a, zae_str_t *name, zae_str_t *nsid,
     const char *status)
 {
@@ -433,7 +426,7 @@ zae_admin_ns_result(zae_admin_t *a, zae_str_t *name, zae_str_t *nsid,
     zae_admin_set_zstr(a, o, "namespace_id", nsid);
     zae_admin_set_str(a, o, "status", status);
 
-    return zae_admin_print_json(a, o);
+    return o;
 }
 
 
@@ -495,18 +488,13 @@ zae_admin_cmd_ns_delete(zae_admin_t *a)
         return rc;
     }
 
-    if (a->json) {
-        name = zae_admin_str(a->args[0]);
+    name = zae_admin_str(a->args[0]);
 
-        return zae_admin_ns_result(a, &name, &nsid, "deleted");
-
-    } else {
-        printf("namespace \"%s\" (%.*s) deleted; recover it with "
-               "\"zae-admin namespace recover %.*s\"\n", a->args[0],
-               (int) nsid.len, nsid.data, (int) nsid.len, nsid.data);
-    }
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print(a, zae_admin_ns_result(a, &name, &nsid, "deleted"),
+                           "namespace \"%s\" (%.*s) deleted; recover it "
+                           "with \"zae-admin namespace recover %.*s\"\n",
+                           a->args[0], (int) nsid.len, nsid.data,
+                           (int) nsid.len, nsid.data);
 }
 
 
@@ -579,15 +567,10 @@ zae_admin_cmd_ns_recover(zae_admin_t *a)
         return rc;
     }
 
-    if (a->json) {
-        return zae_admin_ns_result(a, &name, &ns.nsid, "active");
-
-    } else {
-        printf("namespace \"%.*s\" (%s) recovered\n", (int) name.len,
-               name.data, a->args[0]);
-    }
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print(a, zae_admin_ns_result(a, &name, &ns.nsid,
+                                                  "active"),
+                           "namespace \"%.*s\" (%s) recovered\n",
+                           (int) name.len, name.data, a->args[0]);
 }
 
 
@@ -680,10 +663,10 @@ zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
 int
 zae_admin_cmd_ns_purge(zae_admin_t *a)
 {
-    int         rc;
-    char        what[512];
-    size_t      n;
-    zae_av_t       *item, **keys, *prov[1];
+    int             rc;
+    char            what[512];
+    size_t          n;
+    zae_av_t       *item, **keys, *prov[1], *o;
     zae_str_t       sk, status, nsid;
     zae_err_t       err;
 
@@ -760,14 +743,11 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (a->json) {
-        printf("{\"namespace_id\":\"%s\",\"items_deleted\":%zu}\n",
-               a->args[0], n);
+    o = zae_admin_json_obj(a);
 
-    } else {
-        printf("namespace id \"%s\" purged: %zu items deleted\n",
-               a->args[0], n);
-    }
+    zae_admin_set_str(a, o, "namespace_id", a->args[0]);
+    zae_admin_set_int(a, o, "items_deleted", (int64_t) n);
 
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print(a, o, "namespace id \"%s\" purged: %zu items "
+                           "deleted\n", a->args[0], n);
 }
