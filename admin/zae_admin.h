@@ -25,6 +25,7 @@
 #include "zae_version.h"
 #include "zae_keyhash.h"
 #include "zae_ddb.h"
+#include "zae_registry.h"
 
 
 #define ZAE_ADMIN_VERSION        ZAE_VERSION
@@ -317,6 +318,7 @@ int zae_admin_read(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
 int zae_admin_put_item(zae_admin_t *a, zae_buf_t *item, const char *cond);
 int zae_admin_put_av(zae_admin_t *a, zae_av_t *item, const char *cond);
 int zae_admin_update(zae_admin_t *a, zae_ddb_req_t *r);
+int zae_admin_transact(zae_admin_t *a, zae_ddb_action_t *acts, size_t n);
 int zae_admin_delete_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     const char *cond);
 int zae_admin_query(zae_admin_t *a, zae_ddb_req_t *r, zae_av_t ***items,

@@ -23,6 +23,7 @@
 
 #include "zae_admin.h"
 #include "zae_bucket.h"
+#include "zae_proto.h"
 
 
 #define ZAE_ADMIN_MAX_WINDOWS   3
@@ -35,6 +36,7 @@
 typedef struct {
     zae_str_t            pk;
     int64_t              shard;
+    zae_bucket_ref_t     ref;        /* ns, entity, resource of pk */
     zae_bucket_item_t    last;
     zae_str_t            names[ZAE_SCHEMA_MAX_LIMITS + 1];
     int64_t              deltas[ZAE_SCHEMA_MAX_LIMITS + 1];
@@ -365,7 +367,7 @@ zae_admin_propagate(zae_admin_aggctx_t *ctx, zae_av_t *nimg, zae_str_t *ns,
 
         zae_item_encode(&ib, item);
 
-        rc = zae_admin_put_item(a, &ib, "attribute_not_exists(PK)");
+        rc = zae_admin_put_item(a, &ib, ZAE_REGISTRY_NEW);
 
         if (rc == ZAE_DECLINED
             && !zae_admin_is(a, "ConditionalCheckFailedException"))
@@ -463,6 +465,10 @@ zae_admin_agg_record(zae_admin_aggctx_t *ctx, zae_av_t *rec)
 
     g->last = nb;
     g->shard = shard;
+    g->ref.ns = ns;
+    g->ref.entity_id = ent;
+    g->ref.resource = res;
+    g->ref.shard = shard;
 
     /* usage: b_{L}_tc present in both images, L != wcu */
 
@@ -617,7 +623,6 @@ zae_admin_agg_shard_up(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
     size_t        i;
     int64_t       sc;
     zae_buf_t     b;
-    zae_str_t     sk;
     zae_admin_t  *a;
 
     a = ctx->a;
@@ -647,17 +652,16 @@ zae_admin_agg_shard_up(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
     }
 
     sc = g->last.shard_count > 0 ? g->last.shard_count : 1;
-    sk = zae_admin_str(ZAE_BUCKET_SK);
 
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, ",");
-    zae_admin_key(&b, &g->pk, &sk);
-    zae_buf_printf(&b, ",\"UpdateExpression\":\"SET shard_count = "
-                   ":new\",\"ConditionExpression\":\"shard_count = "
-                   ":old\",\"ExpressionAttributeValues\":{"
-                   "\":old\":{\"N\":\"%lld\"},"
-                   "\":new\":{\"N\":\"%lld\"}}}",
-                   (long long) sc, (long long) (sc * 2));
+    /* the module's request: SET shard_count = 2 sc IF shard_count = sc */
+
+    g->ref.table = zae_admin_str(a->table);
+    zae_buf_init(&b, &a->mem, 512);
+
+    if (zae_proto_bump_shard_request(&b, &g->ref, sc) != ZAE_OK) {
+        zae_admin_error(a, "cannot build the shard_count update");
+        return ZAE_ERROR;
+    }
 
     rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
 

@@ -581,40 +581,19 @@ zae_admin_cmd_system_delete(zae_admin_t *a)
 static int
 zae_admin_resource_registry(zae_admin_t *a, zae_str_t *resource, int add)
 {
-    int         rc;
-    zae_buf_t   b;
-    zae_str_t   pk, sk, g4sk;
+    zae_ddb_req_t  r;
 
-    pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    sk = zae_admin_str("#RESOURCES");
-    g4sk = pk;
+    memset(&r, 0, sizeof(zae_ddb_req_t));
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, &pk, &sk) != ZAE_OK
-        || zae_buf_printf(&b, ",\"UpdateExpression\":\"%s\","
-                          "\"ExpressionAttributeValues\":{\":r\":{\"SS\":[",
-                          add ? "SET GSI4PK = if_not_exists(GSI4PK, :g4pk), "
-                                "GSI4SK = if_not_exists(GSI4SK, :g4sk) "
-                                "ADD resources :r"
-                              : "DELETE resources :r") != ZAE_OK
-        || zae_json_add_string(&b, resource->data, resource->len) != ZAE_OK
-        || zae_buf_add_str(&b, "]}") != ZAE_OK
-        || (add
-            && (zae_buf_add_str(&b, ",") != ZAE_OK
-                || zae_rec_attr_s(&b, ":g4pk", &a->nsid) != ZAE_OK
-                || zae_buf_add_str(&b, ",") != ZAE_OK
-                || zae_rec_attr_s(&b, ":g4sk", &g4sk) != ZAE_OK))
-        || zae_buf_add_str(&b, "}}") != ZAE_OK)
+    if (zae_registry_resource(&a->mem, &r, &a->nsid, resource, add)
+        != ZAE_OK)
     {
-        zae_admin_error(a, "out of memory");
+        zae_admin_error(a, "cannot build the resource registry update");
         return ZAE_ERROR;
     }
 
-    rc = zae_admin_check(a, zae_admin_ddb(a, "UpdateItem", &b, NULL),
-                         "cannot update the resource registry");
-
-    return rc;
+    return zae_admin_check(a, zae_admin_update(a, &r),
+                           "cannot update the resource registry");
 }
 
 

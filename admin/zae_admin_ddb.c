@@ -880,6 +880,29 @@ zae_admin_update(zae_admin_t *a, zae_ddb_req_t *r)
 }
 
 
+/* TransactWriteItems of n actions, built by the core's builder */
+
+int
+zae_admin_transact(zae_admin_t *a, zae_ddb_action_t *acts, size_t n)
+{
+    size_t     i;
+    zae_buf_t  b;
+
+    for (i = 0; i < n; i++) {
+        acts[i].req.table = zae_admin_str(a->table);
+    }
+
+    zae_buf_init(&b, &a->mem, 2048);
+
+    if (zae_ddb_transact_write(&b, acts, n, NULL, NULL) != ZAE_OK) {
+        zae_admin_error(a, "cannot build the TransactWriteItems request");
+        return ZAE_ERROR;
+    }
+
+    return zae_admin_ddb(a, "TransactWriteItems", &b, NULL);
+}
+
+
 /* PutItem of a typed item, built by the core's builder */
 
 int

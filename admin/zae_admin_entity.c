@@ -18,7 +18,6 @@
 #define ZAE_ADMIN_MAX_SHARDS  1024
 
 
-static int zae_admin_item_buf(zae_admin_t *a, zae_av_t *item, zae_buf_t *b);
 static int zae_admin_sync_bucket(zae_admin_t *a, zae_str_t *entity,
     zae_str_t *resource, const zae_limits_t *ls, int64_t ttl,
     zae_str_t *stale, size_t nstale);
@@ -33,17 +32,6 @@ static int zae_admin_children(zae_admin_t *a, zae_str_t *parent,
 
 
 /* entities */
-
-static int
-zae_admin_item_buf(zae_admin_t *a, zae_av_t *item, zae_buf_t *b)
-{
-    zae_buf_init(b, &a->mem, 1024);
-
-    zae_item_encode(b, item);
-
-    return ZAE_OK;
-}
-
 
 static int
 zae_admin_entity_exists(zae_admin_t *a, zae_str_t *entity, zae_av_t **meta)
@@ -169,7 +157,7 @@ zae_admin_cmd_entity_create(zae_admin_t *a)
     m.cascade = o->cascade;
 
     rc = zae_admin_put_av(a, zae_entity_meta_encode(&a->mem, &a->nsid, &m),
-                          "attribute_not_exists(PK)");
+                          ZAE_REGISTRY_NEW);
 
     if (rc == ZAE_DECLINED) {
         if (zae_admin_is(a, "ConditionalCheckFailedException")) {
@@ -378,48 +366,29 @@ int
 zae_admin_write_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
     zae_limits_t *ls)
 {
-    int           rc;
-    zae_buf_t     b, item;
-    zae_str_t     pk, sk, g4sk;
+    int                rc;
+    zae_av_t          *item;
+    zae_ddb_action_t   act[2];
 
-    if (zae_admin_item_buf(a, zae_entity_config_encode(&a->mem, &a->nsid,
-                                                       ent, res, ls),
-                           &item)
-        != ZAE_OK)
-    {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    item = zae_entity_config_encode(&a->mem, &a->nsid, ent, res, ls);
 
     /* Put (new config) + registry ref count, in one transaction */
 
-    pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    sk = zae_admin_str("#ENTITY_CONFIG_RESOURCES");
-    g4sk = pk;
+    memset(act, 0, sizeof(act));
+    act[0].type = ZAE_DDB_ACT_PUT;
+    act[0].req.item = item;
+    act[0].req.condition = zae_admin_str(ZAE_REGISTRY_NEW);
+    act[1].type = ZAE_DDB_ACT_UPDATE;
 
-    zae_buf_init(&b, &a->mem, 2048);
+    if (item == NULL
+        || zae_registry_count(&a->mem, &act[1].req, &a->nsid, res, 1)
+           != ZAE_OK)
+    {
+        zae_admin_error(a, "cannot build the entity limits");
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
 
-    zae_buf_add_str(&b, "{\"TransactItems\":[{\"Put\":{\"TableName\":");
-    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
-    zae_buf_add_str(&b, ",\"Item\":");
-    zae_buf_add(&b, item.data, item.len);
-    zae_buf_add_str(&b, ",\"ConditionExpression\":"
-                    "\"attribute_not_exists(PK)\"}},"
-                    "{\"Update\":{\"TableName\":");
-    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
-    zae_buf_add_str(&b, ",");
-    zae_admin_key(&b, &pk, &sk);
-    zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET GSI4PK = "
-                    "if_not_exists(GSI4PK, :g4pk), GSI4SK = "
-                    "if_not_exists(GSI4SK, :g4sk) ADD #r :one\","
-                    "\"ExpressionAttributeNames\":{\"#r\":");
-    zae_json_add_string(&b, res->data, res->len);
-    zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":{");
-    zae_rec_attr_s(&b, ":g4pk", &a->nsid);
-    zae_buf_add_str(&b, ",");
-    zae_rec_attr_s(&b, ":g4sk", &g4sk);
-    zae_buf_add_str(&b, ",\":one\":{\"N\":\"1\"}}}}]}");
-
-    rc = zae_admin_ddb(a, "TransactWriteItems", &b, NULL);
+    rc = zae_admin_transact(a, act, 2);
 
     if (rc == ZAE_DECLINED) {
         if (!zae_admin_cancel_reason(a, 0, "ConditionalCheckFailed")) {
@@ -428,7 +397,7 @@ zae_admin_write_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
 
         /* the config exists: overwrite it, the count stays */
 
-        rc = zae_admin_put_item(a, &item, NULL);
+        rc = zae_admin_put_av(a, item, NULL);
         if (rc == ZAE_DECLINED) {
             return zae_admin_fail_ddb(a, "cannot store the entity limits");
         }
@@ -593,35 +562,31 @@ zae_admin_reconcile(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
 int
 zae_admin_remove_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
 {
-    int         rc;
-    zae_buf_t   b, d;
-    zae_str_t   pk, sk, rpk, rsk;
+    int                rc;
+    zae_buf_t          d;
+    zae_keys_t         k;
+    zae_ddb_req_t      drop;
+    zae_ddb_action_t   act[2];
 
-    pk = zae_admin_ns_pk(a, "ENTITY#", ent);
-    sk = zae_admin_cat(a, "#CONFIG#%.*s", (int) res->len, res->data);
-    rpk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    rsk = zae_admin_str("#ENTITY_CONFIG_RESOURCES");
+    /* Delete (the config) + registry ref count, in one transaction */
 
-    zae_buf_init(&b, &a->mem, 1024);
+    memset(act, 0, sizeof(act));
+    memset(&drop, 0, sizeof(zae_ddb_req_t));
+    act[0].type = ZAE_DDB_ACT_DELETE;
+    act[0].req.condition = zae_admin_str(ZAE_REGISTRY_EXISTS);
+    act[1].type = ZAE_DDB_ACT_UPDATE;
 
-    zae_buf_add_str(&b, "{\"TransactItems\":[{\"Delete\":{"
-                    "\"TableName\":");
-    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
-    zae_buf_add_str(&b, ",");
-    zae_admin_key(&b, &pk, &sk);
-    zae_buf_add_str(&b, ",\"ConditionExpression\":"
-                    "\"attribute_exists(PK)\"}},"
-                    "{\"Update\":{\"TableName\":");
-    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
-    zae_buf_add_str(&b, ",");
-    zae_admin_key(&b, &rpk, &rsk);
-    zae_buf_add_str(&b, ",\"UpdateExpression\":\"ADD #r :m\","
-                    "\"ExpressionAttributeNames\":{\"#r\":");
-    zae_json_add_string(&b, res->data, res->len);
-    zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
-                    "{\":m\":{\"N\":\"-1\"}}}}]}");
+    if (zae_keys_entity_config(&a->mem, &k, &a->nsid, ent, res) != ZAE_OK
+        || (act[0].req.key = zae_keys_key(&a->mem, &k)) == NULL
+        || zae_registry_count(&a->mem, &act[1].req, &a->nsid, res, -1)
+           != ZAE_OK
+        || zae_registry_drop(&a->mem, &drop, &a->nsid, res) != ZAE_OK)
+    {
+        zae_admin_error(a, "cannot build the entity limits deletion");
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
 
-    rc = zae_admin_ddb(a, "TransactWriteItems", &b, NULL);
+    rc = zae_admin_transact(a, act, 2);
 
     if (rc == ZAE_DECLINED) {
         if (zae_admin_cancel_reason(a, 0, "ConditionalCheckFailed")) {
@@ -637,17 +602,7 @@ zae_admin_remove_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
 
     /* drop the registry attribute when its count reached 0 */
 
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, ",");
-    zae_admin_key(&b, &rpk, &rsk);
-    zae_buf_add_str(&b, ",\"UpdateExpression\":\"REMOVE #r\","
-                    "\"ConditionExpression\":\"#r <= :z\","
-                    "\"ExpressionAttributeNames\":{\"#r\":");
-    zae_json_add_string(&b, res->data, res->len);
-    zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
-                    "{\":z\":{\"N\":\"0\"}}}");
-
-    rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
+    rc = zae_admin_update(a, &drop);
 
     if (rc == ZAE_DECLINED
         && !zae_admin_is(a, "ConditionalCheckFailedException"))
@@ -916,8 +871,8 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     char                      what[512];
     size_t                    i, n1, n2;
     zae_av_t                 *meta, **own, **buckets, **all, *children, *o;
-    zae_buf_t                 b, d, text;
-    zae_str_t                 ent, pk, gpk, sk, rpk, rsk, res, names;
+    zae_buf_t                 d, text;
+    zae_str_t                 ent, pk, gpk, sk, res, names;
     zae_err_t                 err;
     zae_ddb_req_t             q;
     zae_admin_entity_opts_t  *opts = a->opts;
@@ -1011,9 +966,6 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
 
     /* one registry reference less per entity config */
 
-    rpk = zae_admin_cat(a, "%.*s/SYSTEM#", (int) a->nsid.len, a->nsid.data);
-    rsk = zae_admin_str("#ENTITY_CONFIG_RESOURCES");
-
     for (i = 0; i < n1; i++) {
         if (zae_item_get_str(own[i], "SK", &sk, &err) != ZAE_OK
             || sk.len <= sizeof("#CONFIG#") - 1
@@ -1025,16 +977,14 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
         res.data = sk.data + sizeof("#CONFIG#") - 1;
         res.len = sk.len - (sizeof("#CONFIG#") - 1);
 
-        zae_admin_body_start(a, &b);
-        zae_buf_add_str(&b, ",");
-        zae_admin_key(&b, &rpk, &rsk);
-        zae_buf_add_str(&b, ",\"UpdateExpression\":\"ADD #r :m\","
-                        "\"ExpressionAttributeNames\":{\"#r\":");
-        zae_json_add_string(&b, res.data, res.len);
-        zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
-                        "{\":m\":{\"N\":\"-1\"}}}");
+        memset(&q, 0, sizeof(zae_ddb_req_t));
 
-        rc = zae_admin_check(a, zae_admin_ddb(a, "UpdateItem", &b, NULL),
+        if (zae_registry_count(&a->mem, &q, &a->nsid, &res, -1) != ZAE_OK) {
+            zae_admin_error(a, "cannot build the config registry update");
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+
+        rc = zae_admin_check(a, zae_admin_update(a, &q),
                              "cannot update the config registry");
         if (rc != ZAE_OK) {
             return ZAE_ADMIN_EXIT_FAILED;
