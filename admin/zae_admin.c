@@ -264,7 +264,8 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
       "Check that the table's version record is compatible with this\n"
       "client.", 0 },
 
-    { "delete", zae_admin_cmd_delete, 0, 0, ZAE_ADMIN_OPTS(yes, zae_admin_yes_opts_t), "delete [--yes]",
+    { "delete", zae_admin_cmd_delete, 0, 0,
+      ZAE_ADMIN_OPTS(yes, zae_admin_yes_opts_t), "delete [--yes]",
       "Delete the table and everything in it (the CloudFormation stack\n"
       "without --endpoint-url).", 0 },
 
@@ -319,7 +320,8 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
       "List entities: all, the children of P, or those with custom\n"
       "limits for RESOURCE.", ZAE_ADMIN_CMD_DATA },
 
-    { "entity list-resources", zae_admin_cmd_entity_resources, 1, 1, ZAE_ADMIN_NO_OPTS,
+    { "entity list-resources", zae_admin_cmd_entity_resources, 1, 1,
+      ZAE_ADMIN_NO_OPTS,
       "entity list-resources ENTITY",
       "List the resources the entity has custom limits for.",
       ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
@@ -335,22 +337,26 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
       "entity show ENTITY", "Show an entity.",
       ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
-    { "help", NULL, 0, 0, ZAE_ADMIN_NO_OPTS, "help [COMMAND]", "Show help.", 0 },
+    { "help", NULL, 0, 0,
+      ZAE_ADMIN_NO_OPTS, "help [COMMAND]", "Show help.", 0 },
 
     { "limits", NULL, 0, 0, ZAE_ADMIN_NO_OPTS, "limits <command>",
       "Declarative limits from a YAML manifest (zae-limiter's format).",
       ZAE_ADMIN_CMD_GROUP },
 
-    { "limits apply", zae_admin_cmd_limits_apply, 0, 0, ZAE_ADMIN_OPTS(limits_file, zae_admin_file_opts_t),
+    { "limits apply", zae_admin_cmd_limits_apply, 0, 0,
+      ZAE_ADMIN_OPTS(limits_file, zae_admin_file_opts_t),
       "limits apply -f FILE",
       "Write the manifest's limits, delete those it no longer declares,\n"
       "and record the managed set in the #PROVISIONER state item.", 0 },
 
-    { "limits diff", zae_admin_cmd_limits_diff, 0, 0, ZAE_ADMIN_OPTS(limits_file, zae_admin_file_opts_t),
+    { "limits diff", zae_admin_cmd_limits_diff, 0, 0,
+      ZAE_ADMIN_OPTS(limits_file, zae_admin_file_opts_t),
       "limits diff -f FILE",
       "Compare the manifest with the live config items.", 0 },
 
-    { "limits plan", zae_admin_cmd_limits_plan, 0, 0, ZAE_ADMIN_OPTS(limits_file, zae_admin_file_opts_t),
+    { "limits plan", zae_admin_cmd_limits_plan, 0, 0,
+      ZAE_ADMIN_OPTS(limits_file, zae_admin_file_opts_t),
       "limits plan -f FILE",
       "The changes apply would make, against the #PROVISIONER state.", 0 },
 
@@ -358,17 +364,20 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
       "Namespaces: isolated sets of entities and limits in one table.",
       ZAE_ADMIN_CMD_GROUP },
 
-    { "namespace delete", zae_admin_cmd_ns_delete, 1, 1, ZAE_ADMIN_OPTS(yes, zae_admin_yes_opts_t),
+    { "namespace delete", zae_admin_cmd_ns_delete, 1, 1,
+      ZAE_ADMIN_OPTS(yes, zae_admin_yes_opts_t),
       "namespace delete NAME [--yes]",
       "Soft-delete a namespace; its data stays until purged.", 0 },
 
-    { "namespace list", zae_admin_cmd_ns_list, 0, 0, ZAE_ADMIN_NO_OPTS, "namespace list",
+    { "namespace list", zae_admin_cmd_ns_list, 0, 0,
+      ZAE_ADMIN_NO_OPTS, "namespace list",
       "List active namespaces.", 0 },
 
     { "namespace orphans", zae_admin_cmd_ns_orphans, 0, 0, ZAE_ADMIN_NO_OPTS,
       "namespace orphans", "List soft-deleted namespaces.", 0 },
 
-    { "namespace purge", zae_admin_cmd_ns_purge, 1, 1, ZAE_ADMIN_OPTS(yes, zae_admin_yes_opts_t),
+    { "namespace purge", zae_admin_cmd_ns_purge, 1, 1,
+      ZAE_ADMIN_OPTS(yes, zae_admin_yes_opts_t),
       "namespace purge NSID [--yes]",
       "Delete every item of a soft-deleted namespace.", 0 },
 
@@ -386,10 +395,12 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
       "Default limits of a resource.", ZAE_ADMIN_CMD_GROUP },
 
     { "resource delete-defaults", zae_admin_cmd_resource_delete, 1, 1,
-      ZAE_ADMIN_OPTS(yes, zae_admin_yes_opts_t), "resource delete-defaults RESOURCE [--yes]",
+      ZAE_ADMIN_OPTS(yes, zae_admin_yes_opts_t),
+      "resource delete-defaults RESOURCE [--yes]",
       "Delete the resource's default limits.", ZAE_ADMIN_CMD_DATA },
 
-    { "resource get-defaults", zae_admin_cmd_resource_get, 1, 1, ZAE_ADMIN_NO_OPTS,
+    { "resource get-defaults", zae_admin_cmd_resource_get, 1, 1,
+      ZAE_ADMIN_NO_OPTS,
       "resource get-defaults RESOURCE",
       "Show the resource's default limits.", ZAE_ADMIN_CMD_DATA },
 
@@ -398,7 +409,8 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
       ZAE_ADMIN_CMD_DATA },
 
     { "resource set-defaults", zae_admin_cmd_resource_set, 1, 1,
-      ZAE_ADMIN_OPTS(set_defaults, zae_admin_limits_opts_t), "resource set-defaults RESOURCE -l LIMIT...",
+      ZAE_ADMIN_OPTS(set_defaults, zae_admin_limits_opts_t),
+      "resource set-defaults RESOURCE -l LIMIT...",
       "Store the resource's default limits.", ZAE_ADMIN_CMD_DATA },
 
     { "status", zae_admin_cmd_status, 0, 0, ZAE_ADMIN_NO_OPTS, "status",
@@ -407,7 +419,8 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
     { "system", NULL, 0, 0, ZAE_ADMIN_NO_OPTS, "system <command>",
       "System-wide default limits.", ZAE_ADMIN_CMD_GROUP },
 
-    { "system delete-defaults", zae_admin_cmd_system_delete, 0, 0, ZAE_ADMIN_OPTS(yes, zae_admin_yes_opts_t),
+    { "system delete-defaults", zae_admin_cmd_system_delete, 0, 0,
+      ZAE_ADMIN_OPTS(yes, zae_admin_yes_opts_t),
       "system delete-defaults [--yes]",
       "Delete the system default limits.", ZAE_ADMIN_CMD_DATA },
 

@@ -26,6 +26,7 @@
 #include "zae_keyhash.h"
 #include "zae_ddb.h"
 #include "zae_registry.h"
+#include "zae_upkeep.h"
 
 
 #define ZAE_ADMIN_VERSION        ZAE_VERSION
@@ -309,6 +310,7 @@ int zae_admin_post(zae_admin_t *a, const char *url, const char *service,
     zae_transport_e *transport);
 int zae_admin_fail_ddb(zae_admin_t *a, const char *what);
 int zae_admin_check(zae_admin_t *a, int rc, const char *what);
+int zae_admin_conditional(zae_admin_t *a, int rc, const char *what);
 int zae_admin_is(zae_admin_t *a, const char *code);
 int zae_admin_cancel_reason(zae_admin_t *a, size_t i, const char *code);
 int zae_admin_get_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
@@ -317,7 +319,7 @@ int zae_admin_read(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     const char *what, zae_av_t **item);
 int zae_admin_put_item(zae_admin_t *a, zae_buf_t *item, const char *cond);
 int zae_admin_put_av(zae_admin_t *a, zae_av_t *item, const char *cond);
-int zae_admin_update(zae_admin_t *a, zae_ddb_req_t *r);
+int zae_admin_update(zae_admin_t *a, zae_ddb_req_t *r, zae_av_t **resp);
 int zae_admin_transact(zae_admin_t *a, zae_ddb_action_t *acts, size_t n);
 int zae_admin_delete_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     const char *cond);

@@ -23,7 +23,6 @@
 
 #include "zae_admin.h"
 #include "zae_bucket.h"
-#include "zae_proto.h"
 
 
 #define ZAE_ADMIN_MAX_WINDOWS   3
@@ -273,43 +272,37 @@ static int
 zae_admin_propagate(zae_admin_aggctx_t *ctx, zae_av_t *nimg, zae_str_t *ns,
     zae_str_t *ent, zae_str_t *res, int64_t old_count, int64_t new_count)
 {
-    int           rc;
-    size_t        i, len;
-    int64_t       target, cp;
-    zae_av_t     *item, *v;
-    zae_buf_t     b, ib;
-    zae_str_t     pk, sk, name;
-    zae_err_t     err;
-    zae_admin_t  *a;
+    int                rc;
+    size_t             i, len;
+    int64_t            target, cp;
+    zae_av_t          *item, *v;
+    zae_str_t          name;
+    zae_err_t          err;
+    zae_keys_t         k;
+    zae_admin_t       *a;
+    zae_ddb_req_t      r;
+    zae_bucket_ref_t   ref;
 
     a = ctx->a;
-    sk = zae_admin_str(ZAE_BUCKET_SK);
 
-    for (target = 1; target < old_count && target < ZAE_ADMIN_MAX_SHARDS_S;
-         target++)
+    memset(&ref, 0, sizeof(zae_bucket_ref_t));
+    ref.ns = *ns;
+    ref.entity_id = *ent;
+    ref.resource = *res;
+
+    for (ref.shard = 1;
+         ref.shard < old_count && ref.shard < ZAE_ADMIN_MAX_SHARDS_S;
+         ref.shard++)
     {
-        pk = zae_admin_cat(a, "%.*s/BUCKET#%.*s#%.*s#%lld", (int) ns->len,
-                           ns->data, (int) ent->len, ent->data,
-                           (int) res->len, res->data, (long long) target);
+        memset(&r, 0, sizeof(zae_ddb_req_t));
 
-        zae_admin_body_start(a, &b);
-        zae_buf_add_str(&b, ",");
-        zae_admin_key(&b, &pk, &sk);
-        zae_buf_printf(&b, ",\"UpdateExpression\":\"SET shard_count = "
-                       ":new\",\"ConditionExpression\":\"shard_count "
-                       "< :new\",\"ExpressionAttributeValues\":{"
-                       "\":new\":{\"N\":\"%lld\"}}}",
-                       (long long) new_count);
-
-        rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
-
-        if (rc == ZAE_DECLINED
-            && !zae_admin_is(a, "ConditionalCheckFailedException"))
-        {
-            zae_admin_fail_ddb(a, "cannot propagate shard_count");
+        if (zae_upkeep_shard_count(&a->mem, &r, &ref, new_count) != ZAE_OK) {
+            zae_admin_error(a, "cannot build the shard_count update");
             return ZAE_ERROR;
         }
 
+        rc = zae_admin_conditional(a, zae_admin_update(a, &r, NULL),
+                                   "cannot propagate shard_count");
         if (rc == ZAE_ERROR) {
             return ZAE_ERROR;
         }
@@ -321,21 +314,13 @@ zae_admin_propagate(zae_admin_aggctx_t *ctx, zae_av_t *nimg, zae_str_t *ns,
     {
         item = zae_av_copy(&a->mem, nimg);
 
-        pk = zae_admin_cat(a, "%.*s/BUCKET#%.*s#%.*s#%lld", (int) ns->len,
-                           ns->data, (int) ent->len, ent->data,
-                           (int) res->len, res->data, (long long) target);
+        if (zae_keys_bucket(&a->mem, &k, ns, ent, res, target) != ZAE_OK
+            || zae_keys_to_item(&a->mem, item, &k) != ZAE_OK)
+        {
+            zae_admin_error(a, "cannot build a bucket shard");
+            return ZAE_ERROR;
+        }
 
-        zae_item_set_s(&a->mem, item, "PK", pk.data, pk.len);
-        zae_item_set_cstr(&a->mem, item, "GSI2SK",
-            (char *) zae_admin_cat(a, "BUCKET#%.*s#%lld",
-                (int) ent->len, ent->data, (long long) target).data);
-        zae_item_set_cstr(&a->mem, item, "GSI3SK",
-            (char *) zae_admin_cat(a, "BUCKET#%.*s#%lld",
-                (int) res->len, res->data, (long long) target).data);
-        zae_item_set_cstr(&a->mem, item, "GSI4SK",
-            (char *) zae_admin_cat(a, "BUCKET#%.*s#%.*s#%lld",
-                (int) ent->len, ent->data, (int) res->len, res->data,
-                (long long) target).data);
         zae_item_set_n(&a->mem, item, "shard_count", new_count);
 
         for (i = 0; i < nimg->nattrs; i++) {
@@ -363,19 +348,9 @@ zae_admin_propagate(zae_admin_aggctx_t *ctx, zae_av_t *nimg, zae_str_t *ns,
                                        name.data + 2).data, 0);
         }
 
-        zae_buf_init(&ib, &a->mem, 1024);
-
-        zae_item_encode(&ib, item);
-
-        rc = zae_admin_put_item(a, &ib, ZAE_REGISTRY_NEW);
-
-        if (rc == ZAE_DECLINED
-            && !zae_admin_is(a, "ConditionalCheckFailedException"))
-        {
-            zae_admin_fail_ddb(a, "cannot create a bucket shard");
-            return ZAE_ERROR;
-        }
-
+        rc = zae_admin_conditional(a, zae_admin_put_av(a, item,
+                                                       ZAE_REGISTRY_NEW),
+                                   "cannot create a bucket shard");
         if (rc == ZAE_ERROR) {
             return ZAE_ERROR;
         }
@@ -533,17 +508,15 @@ zae_admin_agg_refill(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
     int                  rc;
     size_t               i, n;
     int64_t              now, sc, cp, ra, new_tk, new_last, rd;
-    zae_buf_t            b, expr, vals;
-    zae_str_t            sk;
+    int64_t              tokens[ZAE_SCHEMA_MAX_LIMITS + 1];
+    zae_str_t            names[ZAE_SCHEMA_MAX_LIMITS + 1];
     zae_admin_t         *a;
+    zae_ddb_req_t        r;
     zae_bucket_limit_t  *bl;
 
     a = ctx->a;
     now = zae_admin_now_ms();
     sc = g->last.shard_count > 0 ? g->last.shard_count : 1;
-
-    zae_buf_init(&expr, &a->mem, 256);
-    zae_buf_init(&vals, &a->mem, 256);
     n = 0;
 
     for (i = 0; i < g->n; i++) {
@@ -565,11 +538,8 @@ zae_admin_agg_refill(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
             continue;
         }
 
-        zae_buf_printf(&expr, "%sb_%.*s_tk :rd%zu", n ? ", " : " ADD ",
-                       (int) g->names[i].len, g->names[i].data, n);
-        zae_buf_printf(&vals, ",\":rd%zu\":{\"N\":\"%lld\"}", n,
-                       (long long) rd);
-
+        names[n] = g->names[i];
+        tokens[n] = rd;
         n++;
     }
 
@@ -577,33 +547,22 @@ zae_admin_agg_refill(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
         return ZAE_OK;
     }
 
-    sk = zae_admin_str(ZAE_BUCKET_SK);
+    memset(&r, 0, sizeof(zae_ddb_req_t));
 
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, ",");
-    zae_admin_key(&b, &g->pk, &sk);
-    zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET rf = :new_rf");
-    zae_buf_add(&b, expr.data, expr.len);
-    zae_buf_printf(&b, "\",\"ConditionExpression\":\"rf = "
-                   ":expected_rf\",\"ExpressionAttributeValues\":{"
-                   "\":new_rf\":{\"N\":\"%lld\"},\":expected_rf\":"
-                   "{\"N\":\"%lld\"}", (long long) now,
-                   (long long) g->last.rf);
-    zae_buf_add(&b, vals.data, vals.len);
-    zae_buf_add_str(&b, "}}");
-
-    rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
-
-    if (rc == ZAE_DECLINED
-        && zae_admin_is(a, "ConditionalCheckFailedException"))
+    if (zae_upkeep_refill(&a->mem, &r, &g->ref, now, g->last.rf, names,
+                          tokens, n)
+        != ZAE_OK)
     {
-        /* a client wrote the bucket meanwhile: its refill wins */
-        return ZAE_OK;
+        zae_admin_error(a, "cannot build the bucket refill");
+        return ZAE_ERROR;
     }
 
+    rc = zae_admin_conditional(a, zae_admin_update(a, &r, NULL),
+                               "cannot refill a bucket");
+
     if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot refill a bucket");
-        return ZAE_ERROR;
+        /* a client wrote the bucket meanwhile: its refill wins */
+        return ZAE_OK;
     }
 
     if (rc == ZAE_OK) {
@@ -663,14 +622,8 @@ zae_admin_agg_shard_up(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
         return ZAE_ERROR;
     }
 
-    rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
-
-    if (rc == ZAE_DECLINED
-        && !zae_admin_is(a, "ConditionalCheckFailedException"))
-    {
-        zae_admin_fail_ddb(a, "cannot double shard_count");
-        return ZAE_ERROR;
-    }
+    rc = zae_admin_conditional(a, zae_admin_ddb(a, "UpdateItem", &b, NULL),
+                               "cannot double shard_count");
 
     if (rc == ZAE_OK && sc * 2 > 32) {
         fprintf(stderr, "%s: warning: bucket \"%.*s\" has %lld shards\n",

@@ -560,7 +560,9 @@ zae_admin_cmd_system_delete(zae_admin_t *a)
     }
 
     if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes,
-                          "delete the system defaults") != ZAE_OK) {
+                          "delete the system defaults")
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -592,7 +594,7 @@ zae_admin_resource_registry(zae_admin_t *a, zae_str_t *resource, int add)
         return ZAE_ERROR;
     }
 
-    return zae_admin_check(a, zae_admin_update(a, &r),
+    return zae_admin_check(a, zae_admin_update(a, &r, NULL),
                            "cannot update the resource registry");
 }
 
@@ -714,7 +716,9 @@ zae_admin_cmd_resource_delete(zae_admin_t *a)
     snprintf(what, sizeof(what), "delete the defaults of resource \"%s\"",
              a->args[0]);
 
-    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what) != ZAE_OK) {
+    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what)
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 

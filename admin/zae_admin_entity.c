@@ -232,119 +232,44 @@ zae_admin_sync_bucket(zae_admin_t *a, zae_str_t *entity,
     zae_str_t *resource, const zae_limits_t *ls, int64_t ttl,
     zae_str_t *stale, size_t nstale)
 {
-    int                 rc;
-    size_t              i;
-    int64_t             shard, shards;
-    zae_av_t           *resp, *attrs;
-    zae_buf_t           b, names, values;
-    zae_str_t           pk, sk;
-    zae_err_t           err;
-    const zae_limit_t  *l;
+    int                rc;
+    int64_t            shards;
+    zae_av_t          *resp, *attrs;
+    zae_err_t          err;
+    zae_ddb_req_t      r;
+    zae_bucket_ref_t   ref;
 
-    sk = zae_admin_str(ZAE_BUCKET_SK);
+    memset(&ref, 0, sizeof(zae_bucket_ref_t));
+    ref.ns = a->nsid;
+    ref.entity_id = *entity;
+    ref.resource = *resource;
     shards = 1;
 
-    for (shard = 0; shard < shards && shard < ZAE_ADMIN_MAX_SHARDS; shard++)
+    for ( /* void */ ; ref.shard < shards && ref.shard < ZAE_ADMIN_MAX_SHARDS;
+         ref.shard++)
     {
-        pk = zae_admin_cat(a, "%.*s/BUCKET#%.*s#%.*s#%lld",
-                           (int) a->nsid.len, a->nsid.data,
-                           (int) entity->len, entity->data,
-                           (int) resource->len, resource->data,
-                           (long long) shard);
+        memset(&r, 0, sizeof(zae_ddb_req_t));
 
-        zae_buf_init(&names, &a->mem, 256);
-        zae_buf_init(&values, &a->mem, 256);
-
-        zae_admin_body_start(a, &b);
-        zae_buf_add_str(&b, ",");
-        zae_admin_key(&b, &pk, &sk);
-        zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET ");
-        zae_buf_add_str(&values, "{\":zero\":{\"N\":\"0\"}");
-        zae_buf_add_str(&names, "{\"#pk\":\"PK\",\"#ttl\":\"ttl\"");
-
-        for (i = 0; i < ls->nelts; i++) {
-            l = &ls->elts[i];
-
-            zae_buf_printf(&b, "%s#cp%zu = :cp%zu, #ra%zu = :ra%zu, "
-                           "#rp%zu = :rp%zu, "
-                           "#tk%zu = if_not_exists(#tk%zu, :cp%zu), "
-                           "#tc%zu = if_not_exists(#tc%zu, :zero)",
-                           i ? ", " : "", i, i, i, i, i, i, i, i, i,
-                           i, i);
-            zae_buf_printf(&names, ",\"#cp%zu\":\"b_%.*s_cp\","
-                           "\"#ra%zu\":\"b_%.*s_ra\","
-                           "\"#rp%zu\":\"b_%.*s_rp\","
-                           "\"#tk%zu\":\"b_%.*s_tk\","
-                           "\"#tc%zu\":\"b_%.*s_tc\"",
-                           i, (int) l->name.len, l->name.data,
-                           i, (int) l->name.len, l->name.data,
-                           i, (int) l->name.len, l->name.data,
-                           i, (int) l->name.len, l->name.data,
-                           i, (int) l->name.len, l->name.data);
-            zae_buf_printf(&values, ",\":cp%zu\":{\"N\":\"%lld\"},"
-                           "\":ra%zu\":{\"N\":\"%lld\"},"
-                           "\":rp%zu\":{\"N\":\"%lld\"}",
-                           i, (long long) (l->capacity * 1000),
-                           i, (long long) (l->refill_amount * 1000),
-                           i, (long long) (l->period * 1000));
-        }
-
-        if (ttl > 0) {
-            zae_buf_printf(&b, ", #ttl = :ttl");
-            zae_buf_printf(&values, ",\":ttl\":{\"N\":\"%lld\"}",
-                           (long long) ttl);
-
-        } else {
-            zae_buf_add_str(&b, " REMOVE #ttl");
-        }
-
-        for (i = 0; i < nstale; i++) {
-            zae_buf_printf(&b, "%s#s%zu_tk, #s%zu_cp, #s%zu_ra, "
-                           "#s%zu_rp, #s%zu_tc",
-                           ttl > 0 && i == 0 ? " REMOVE " : ", ",
-                           i, i, i, i, i);
-            zae_buf_printf(&names, ",\"#s%zu_tk\":\"b_%.*s_tk\","
-                           "\"#s%zu_cp\":\"b_%.*s_cp\","
-                           "\"#s%zu_ra\":\"b_%.*s_ra\","
-                           "\"#s%zu_rp\":\"b_%.*s_rp\","
-                           "\"#s%zu_tc\":\"b_%.*s_tc\"",
-                           i, (int) stale[i].len, stale[i].data,
-                           i, (int) stale[i].len, stale[i].data,
-                           i, (int) stale[i].len, stale[i].data,
-                           i, (int) stale[i].len, stale[i].data,
-                           i, (int) stale[i].len, stale[i].data);
-        }
-
-        zae_buf_add_str(&b, "\",\"ConditionExpression\":"
-                           "\"attribute_exists(#pk)\","
-                           "\"ReturnValues\":\"ALL_NEW\","
-                           "\"ExpressionAttributeNames\":");
-        zae_buf_add_str(&names, "}");
-        zae_buf_add(&b, names.data, names.len);
-        zae_buf_add_str(&b, ",\"ExpressionAttributeValues\":");
-        zae_buf_add_str(&values, "}");
-        zae_buf_add(&b, values.data, values.len);
-        zae_buf_add_str(&b, "}");
-
-        rc = zae_admin_ddb(a, "UpdateItem", &b, &resp);
-
-        if (rc == ZAE_DECLINED
-            && zae_admin_is(a, "ConditionalCheckFailedException"))
+        if (zae_upkeep_sync(&a->mem, &r, &ref, ls, ttl, stale, nstale)
+            != ZAE_OK)
         {
-            /* no bucket yet: it is created with these limits */
-            return ZAE_OK;
+            zae_admin_error(a, "cannot build the bucket update");
+            return ZAE_ERROR;
         }
+
+        rc = zae_admin_conditional(a, zae_admin_update(a, &r, &resp),
+                                   "cannot update the bucket");
 
         if (rc == ZAE_DECLINED) {
-            zae_admin_fail_ddb(a, "cannot update the bucket");
-            return ZAE_ERROR;
+            /* no bucket yet: it is created with these limits */
+            return ZAE_OK;
         }
 
         if (rc != ZAE_OK) {
             return ZAE_ERROR;
         }
 
-        if (shard == 0) {
+        if (ref.shard == 0) {
             attrs = resp ? zae_json_get(resp, "Attributes") : NULL;
 
             if (attrs && zae_item_from_ddb(attrs, &err) == ZAE_OK
@@ -602,14 +527,8 @@ zae_admin_remove_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
 
     /* drop the registry attribute when its count reached 0 */
 
-    rc = zae_admin_update(a, &drop);
-
-    if (rc == ZAE_DECLINED
-        && !zae_admin_is(a, "ConditionalCheckFailedException"))
-    {
-        return zae_admin_fail_ddb(a, "cannot update the config registry");
-    }
-
+    rc = zae_admin_conditional(a, zae_admin_update(a, &drop, NULL),
+                               "cannot update the config registry");
     if (rc == ZAE_ERROR) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -650,8 +569,10 @@ zae_admin_cmd_entity_delete_limits(zae_admin_t *a)
     snprintf(what, sizeof(what), "delete the limits of entity \"%s\" on "
              "\"%.*s\"", a->args[0], (int) res.len, res.data);
 
-    if (zae_admin_confirm(a,
-                          ((zae_admin_limits_opts_t *) a->opts)->yes, what) != ZAE_OK) {
+    if (zae_admin_confirm(a, ((zae_admin_limits_opts_t *) a->opts)->yes,
+                          what)
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -984,7 +905,7 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
             return ZAE_ADMIN_EXIT_FAILED;
         }
 
-        rc = zae_admin_check(a, zae_admin_update(a, &q),
+        rc = zae_admin_check(a, zae_admin_update(a, &q, NULL),
                              "cannot update the config registry");
         if (rc != ZAE_OK) {
             return ZAE_ADMIN_EXIT_FAILED;

@@ -399,7 +399,7 @@ zae_admin_ns_set_status(zae_admin_t *a, zae_str_t *nsid, const char *status,
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    rc = zae_admin_check(a, zae_admin_update(a, &r),
+    rc = zae_admin_check(a, zae_admin_update(a, &r, NULL),
                          "cannot update the namespace record");
 
     return rc == ZAE_OK ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
@@ -462,7 +462,9 @@ zae_admin_cmd_ns_delete(zae_admin_t *a)
 
     snprintf(what, sizeof(what), "delete namespace \"%s\"", a->args[0]);
 
-    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what) != ZAE_OK) {
+    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what)
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -693,7 +695,9 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
     snprintf(what, sizeof(what), "purge every item of namespace id \"%s\"",
              a->args[0]);
 
-    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what) != ZAE_OK) {
+    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what)
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 

@@ -554,7 +554,9 @@ zae_admin_cmd_delete(zae_admin_t *a)
     snprintf(what, sizeof(what), "delete table \"%s\" and all its data",
              a->table);
 
-    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what) != ZAE_OK) {
+    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what)
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
