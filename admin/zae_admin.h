@@ -386,6 +386,7 @@ zae_av_t *zae_admin_json_zstr(zae_admin_t *a, zae_str_t *s);
 zae_av_t *zae_admin_json_int(zae_admin_t *a, int64_t v);
 zae_av_t *zae_admin_json_bool(zae_admin_t *a, int v);
 zae_av_t *zae_admin_item_to_json(zae_admin_t *a, const zae_av_t *item);
+void zae_admin_get_str(zae_av_t *obj, const char *name, zae_str_t *out);
 
 
 /* zae_admin_config.c: what the groups share to write configs */
@@ -419,6 +420,12 @@ int zae_admin_resolve_limits(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
     const zae_limits_t **ls, zae_level_e *source, int quiet);
 int zae_admin_read_bucket(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
     zae_bucket_item_t **bucket);
+
+
+/* zae_admin_entity.c */
+
+int zae_admin_read_entity(zae_admin_t *a, zae_str_t *entity,
+    zae_av_t **meta);
 
 
 /* command handlers */
@@ -463,6 +470,7 @@ int zae_admin_cmd_limits_plan(zae_admin_t *a);
 int zae_admin_cmd_limits_diff(zae_admin_t *a);
 int zae_admin_cmd_limits_apply(zae_admin_t *a);
 int zae_admin_cmd_cfn_template(zae_admin_t *a);
+int zae_admin_describe(zae_admin_t *a, zae_av_t **table);
 int zae_admin_deploy_stack(zae_admin_t *a);
 int zae_admin_delete_stack(zae_admin_t *a);
 int zae_admin_deleted(zae_admin_t *a, const char *what);

@@ -1002,8 +1002,7 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
 {
     int                  rc, follow, pass;
     char                *end;
-    zae_av_t            *resp, *tbl, *v, *o;
-    zae_buf_t            b;
+    zae_av_t            *tbl, *v, *o;
     zae_str_t            arn;
     zae_mem_t            outer;
     const char          *s;
@@ -1061,16 +1060,12 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, "}");
-
-    rc = zae_admin_check(a, zae_admin_ddb(a, "DescribeTable", &b, &resp),
+    rc = zae_admin_check(a, zae_admin_describe(a, &tbl),
                          "cannot describe the table");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    tbl = resp ? zae_json_get(resp, "Table") : NULL;
     v = tbl ? zae_json_get(tbl, "LatestStreamArn") : NULL;
 
     if (v == NULL || zae_av_get_str(v, &arn) != ZAE_OK) {

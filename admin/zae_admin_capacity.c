@@ -36,26 +36,36 @@ zae_admin_resolve_limits(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
 {
     int                  i, rc;
     zae_av_t            *item;
-    zae_str_t            pk[ZAE_CONFIG_LEVELS], sk[ZAE_CONFIG_LEVELS];
+    zae_str_t            def = zae_string(ZAE_RESOURCE_DEFAULT);
     zae_err_t            err;
+    zae_keys_t           k[ZAE_CONFIG_LEVELS];
     zae_config_item_t   *cfg;
     zae_config_levels_t  levels;
 
-    pk[0] = zae_admin_ns_pk(a, "ENTITY#", ent);
-    sk[0] = zae_admin_cat(a, "#CONFIG#%.*s", (int) res->len, res->data);
-    pk[1] = pk[0];
-    sk[1] = zae_admin_str("#CONFIG#" ZAE_RESOURCE_DEFAULT);
-    pk[2] = zae_admin_ns_pk(a, "RESOURCE#", res);
-    sk[2] = zae_admin_str("#CONFIG");
-    pk[3] = zae_admin_cat(a, "%.*s/SYSTEM#", (int) a->nsid.len,
-                          a->nsid.data);
-    sk[3] = sk[2];
+    /* indexed by zae_level_e: entity, entity default, resource, system */
+
+    if (zae_keys_entity_config(&a->mem, &k[ZAE_LEVEL_ENTITY], &a->nsid, ent,
+                               res)
+        != ZAE_OK
+        || zae_keys_entity_config(&a->mem, &k[ZAE_LEVEL_ENTITY_DEFAULT],
+                                  &a->nsid, ent, &def)
+           != ZAE_OK
+        || zae_keys_resource_config(&a->mem, &k[ZAE_LEVEL_RESOURCE],
+                                    &a->nsid, res)
+           != ZAE_OK
+        || zae_keys_system(&a->mem, &k[ZAE_LEVEL_SYSTEM], &a->nsid,
+                           ZAE_SYSTEM_CONFIG)
+           != ZAE_OK)
+    {
+        zae_admin_error(a, "cannot build the config keys");
+        return ZAE_ERROR;
+    }
 
     memset(&levels, 0, sizeof(levels));
 
     for (i = 0; i < ZAE_CONFIG_LEVELS; i++) {
-        rc = zae_admin_check(a, zae_admin_get_item(a, &pk[i], &sk[i], 1, &item),
-                             "cannot read the limits");
+        rc = zae_admin_read(a, &k[i].pk, &k[i].sk, "cannot read the limits",
+                            &item);
         if (rc != ZAE_OK) {
             return ZAE_ERROR;
         }
@@ -68,8 +78,8 @@ zae_admin_resolve_limits(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
 
         if (zae_config_item_decode(&a->mem, item, cfg, &err) != ZAE_OK) {
             zae_admin_error(a, "invalid config \"%.*s\" \"%.*s\": %s",
-                            (int) pk[i].len, pk[i].data, (int) sk[i].len,
-                            sk[i].data, err.msg);
+                            (int) k[i].pk.len, k[i].pk.data,
+                            (int) k[i].sk.len, k[i].sk.data, err.msg);
             return ZAE_ERROR;
         }
 
@@ -104,9 +114,7 @@ zae_admin_read_bucket(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
 
     *bucket = NULL;
 
-    pk = zae_admin_cat(a, "%.*s/BUCKET#%.*s#%.*s#0", (int) a->nsid.len,
-                       a->nsid.data, (int) ent->len, ent->data,
-                       (int) res->len, res->data);
+    (void) zae_keys_bucket_pk(&a->mem, &pk, &a->nsid, ent, res, 0);
     sk = zae_admin_str(ZAE_BUCKET_SK);
 
     if (zae_admin_read(a, &pk, &sk, "cannot read the bucket",
@@ -261,7 +269,7 @@ zae_admin_cmd_available(zae_admin_t *a)
     int                  rc, i;
     int64_t              now;
     zae_av_t            *o, *m, *pm, *po, *bind, *meta;
-    zae_str_t            res, pk, sk;
+    zae_str_t            res;
     zae_err_t            err;
     zae_admin_table_t    t;
     zae_entity_meta_t    em;
@@ -283,13 +291,7 @@ zae_admin_cmd_available(zae_admin_t *a)
 
     parent = NULL;
 
-    pk = zae_admin_ns_pk(a, "ENTITY#", &v[0].entity);
-    sk = zae_admin_str("#META");
-
-    if (zae_admin_read(a, &pk, &sk, "cannot read the entity",
-                       &meta)
-        != ZAE_OK)
-    {
+    if (zae_admin_read_entity(a, &v[0].entity, &meta) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 

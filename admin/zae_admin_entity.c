@@ -21,8 +21,6 @@
 static int zae_admin_sync_bucket(zae_admin_t *a, zae_str_t *entity,
     zae_str_t *resource, const zae_limits_t *ls, int64_t ttl,
     zae_str_t *stale, size_t nstale);
-static int zae_admin_entity_exists(zae_admin_t *a, zae_str_t *entity,
-    zae_av_t **meta);
 static int zae_admin_reconcile(zae_admin_t *a, zae_str_t *ent,
     zae_str_t *res);
 
@@ -33,19 +31,21 @@ static int zae_admin_children(zae_admin_t *a, zae_str_t *parent,
 
 /* entities */
 
-static int
-zae_admin_entity_exists(zae_admin_t *a, zae_str_t *entity, zae_av_t **meta)
+/* the entity's #META item (NULL: none), read consistently; ZAE_ERROR */
+
+int
+zae_admin_read_entity(zae_admin_t *a, zae_str_t *entity, zae_av_t **meta)
 {
-    int         rc;
-    zae_str_t   pk, sk;
+    zae_keys_t  k;
 
-    pk = zae_admin_ns_pk(a, "ENTITY#", entity);
-    sk = zae_admin_str("#META");
+    if (zae_keys_entity_meta(&a->mem, &k, &a->nsid, entity, NULL)
+        != ZAE_OK)
+    {
+        zae_admin_error(a, "cannot build the entity's key");
+        return ZAE_ERROR;
+    }
 
-    rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, meta),
-                         "cannot read the entity");
-
-    return rc;
+    return zae_admin_read(a, &k.pk, &k.sk, "cannot read the entity", meta);
 }
 
 
@@ -133,7 +133,7 @@ zae_admin_cmd_entity_create(zae_admin_t *a)
     name = s ? zae_admin_str(s) : ent;
 
     if (parent.len) {
-        if (zae_admin_entity_exists(a, &parent, &pmeta) != ZAE_OK) {
+        if (zae_admin_read_entity(a, &parent, &pmeta) != ZAE_OK) {
             return ZAE_ADMIN_EXIT_FAILED;
         }
 
@@ -201,7 +201,7 @@ zae_admin_cmd_entity_show(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    if (zae_admin_entity_exists(a, &ent, &meta) != ZAE_OK) {
+    if (zae_admin_read_entity(a, &ent, &meta) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -363,7 +363,7 @@ zae_admin_cmd_entity_set(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    if (zae_admin_entity_exists(a, &ent, &meta) != ZAE_OK) {
+    if (zae_admin_read_entity(a, &ent, &meta) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -391,7 +391,8 @@ zae_admin_cmd_entity_set(zae_admin_t *a)
 int
 zae_admin_cmd_entity_get(zae_admin_t *a)
 {
-    zae_str_t           ent, res, pk, sk, what;
+    zae_str_t           ent, res, what;
+    zae_keys_t          k;
     const char         *s;
     zae_config_item_t  *cfg;
 
@@ -404,10 +405,9 @@ zae_admin_cmd_entity_get(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    pk = zae_admin_ns_pk(a, "ENTITY#", &ent);
-    sk = zae_admin_cat(a, "#CONFIG#%.*s", (int) res.len, res.data);
+    (void) zae_keys_entity_config(&a->mem, &k, &a->nsid, &ent, &res);
 
-    if (zae_admin_get_config(a, &pk, &sk, &cfg) != ZAE_OK) {
+    if (zae_admin_get_config(a, &k.pk, &k.sk, &cfg) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -793,7 +793,7 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     size_t                    i, n1, n2;
     zae_av_t                 *meta, **own, **buckets, **all, *children, *o;
     zae_buf_t                 d, text;
-    zae_str_t                 ent, pk, gpk, sk, res, names;
+    zae_str_t                 ent, pk, sk, res, names;
     zae_err_t                 err;
     zae_ddb_req_t             q;
     zae_admin_entity_opts_t  *opts = a->opts;
@@ -802,15 +802,13 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    pk = zae_admin_ns_pk(a, "ENTITY#", &ent);
-    sk = zae_admin_str("#META");
-
-    if (zae_admin_read(a, &pk, &sk, "cannot read the entity",
-                       &meta)
-        != ZAE_OK)
-    {
+    if (zae_admin_read_entity(a, &ent, &meta) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
+
+    /* {ns}/ENTITY#{E}: its own items' PK and its buckets' GSI3PK */
+
+    pk = zae_admin_ns_pk(a, "ENTITY#", &ent);
 
     if (meta == NULL) {
         zae_admin_error(a, "entity \"%s\" not found in namespace \"%s\"",
@@ -860,9 +858,7 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
 
     /* its buckets, through GSI3 */
 
-    gpk = zae_admin_ns_pk(a, "ENTITY#", &ent);
-
-    if (zae_admin_query_key(a, NULL, "GSI3PK", &gpk, "GSI3SK", "BUCKET#", 0,
+    if (zae_admin_query_key(a, NULL, "GSI3PK", &pk, "GSI3SK", "BUCKET#", 0,
                             "cannot list the entity's buckets", &buckets,
                             &n2)
         != ZAE_OK)

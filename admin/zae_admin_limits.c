@@ -820,18 +820,17 @@ typedef struct {
 static int
 zae_admin_prev_read(zae_admin_t *a, zae_admin_prev_t *pv)
 {
-    int         b;
-    size_t      i, j, n;
-    zae_av_t   *item, *l, *m, *el;
-    zae_str_t   pk, sk;
-    zae_err_t   err;
+    int          b;
+    size_t       i, j, n;
+    zae_av_t    *item, *l, *m, *el;
+    zae_err_t    err;
+    zae_keys_t   k;
 
     memset(pv, 0, sizeof(zae_admin_prev_t));
 
-    pk = zae_admin_cat(a, "%.*s/SYSTEM#", (int) a->nsid.len, a->nsid.data);
-    sk = zae_admin_str("#PROVISIONER");
+    (void) zae_keys_system(&a->mem, &k, &a->nsid, ZAE_SYSTEM_PROVISIONER);
 
-    if (zae_admin_read(a, &pk, &sk, "cannot read the provisioner state",
+    if (zae_admin_read(a, &k.pk, &k.sk, "cannot read the provisioner state",
                        &item)
         != ZAE_OK)
     {

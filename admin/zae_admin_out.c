@@ -363,6 +363,21 @@ zae_admin_json_bool(zae_admin_t *a, int v)
 }
 
 
+/* obj.name into *out when obj has it as a string; else *out is kept */
+
+void
+zae_admin_get_str(zae_av_t *obj, const char *name, zae_str_t *out)
+{
+    zae_av_t  *v;
+
+    v = obj ? zae_json_get(obj, name) : NULL;
+
+    if (v) {
+        (void) zae_av_get_str(v, out);
+    }
+}
+
+
 /* a typed DynamoDB value as plain JSON: S, N, BOOL, NULL, M, L, sets */
 
 zae_av_t *

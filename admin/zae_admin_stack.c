@@ -169,7 +169,9 @@ zae_admin_ttl_body(zae_admin_t *a, zae_buf_t *b)
 }
 
 
-static int
+/* DescribeTable: *table is its "Table" (NULL: none) */
+
+int
 zae_admin_describe(zae_admin_t *a, zae_av_t **table)
 {
     int         rc;
@@ -459,7 +461,7 @@ int
 zae_admin_cmd_status(zae_admin_t *a)
 {
     int                   rc, found;
-    zae_av_t             *table, *resp, *o, *v, *ttl;
+    zae_av_t             *table, *resp, *o, *ttl;
     zae_buf_t             b, text;
     zae_str_t             status, stream, ttl_status, ttl_attr;
     zae_version_record_t  ver;
@@ -475,15 +477,8 @@ zae_admin_cmd_status(zae_admin_t *a)
     ttl_status = zae_admin_str("unknown");
     ttl_attr = zae_admin_str(NULL);
 
-    v = zae_json_get(table, "TableStatus");
-    if (v) {
-        (void) zae_av_get_str(v, &status);
-    }
-
-    v = zae_json_get(table, "LatestStreamArn");
-    if (v) {
-        (void) zae_av_get_str(v, &stream);
-    }
+    zae_admin_get_str(table, "TableStatus", &status);
+    zae_admin_get_str(table, "LatestStreamArn", &stream);
 
     zae_admin_body_start(a, &b);
     zae_buf_add_str(&b, "}");
@@ -496,17 +491,8 @@ zae_admin_cmd_status(zae_admin_t *a)
 
     ttl = resp ? zae_json_get(resp, "TimeToLiveDescription") : NULL;
 
-    if (ttl) {
-        v = zae_json_get(ttl, "TimeToLiveStatus");
-        if (v) {
-            (void) zae_av_get_str(v, &ttl_status);
-        }
-
-        v = zae_json_get(ttl, "AttributeName");
-        if (v) {
-            (void) zae_av_get_str(v, &ttl_attr);
-        }
-    }
+    zae_admin_get_str(ttl, "TimeToLiveStatus", &ttl_status);
+    zae_admin_get_str(ttl, "AttributeName", &ttl_attr);
 
     rc = zae_admin_check(a, zae_admin_read_version(a, &ver, &found),
                          "cannot read the version record");
