@@ -21,6 +21,8 @@
 #include "zae_admin.h"
 
 
+/* every option name, in the order help lists them (zae_admin_opt_id_e) */
+
 static const zae_admin_opt_def_t  zae_admin_opt_defs[] = {
 
     /* global options: accepted by every command */
@@ -76,7 +78,152 @@ static const zae_admin_opt_def_t  zae_admin_opt_defs[] = {
 };
 
 
-#define ZAE_ADMIN_GLOBAL_OPTS  7
+#define ZAE_ADMIN_GLOBAL_OPTS  ZAE_ADMIN_O_LIMIT
+
+
+/* where the global options go */
+
+static const zae_admin_option_t  zae_admin_global_options[] = {
+    ZAE_ADMIN_OPT(NAME, STRING, zae_admin_t, table),
+    ZAE_ADMIN_OPT(REGION, STRING, zae_admin_t, region),
+    ZAE_ADMIN_OPT(ENDPOINT_URL, STRING, zae_admin_t, endpoint_opt),
+    ZAE_ADMIN_OPT(NAMESPACE, STRING, zae_admin_t, ns_name),
+    ZAE_ADMIN_OPT(OUTPUT, STRING, zae_admin_t, output_opt),
+    ZAE_ADMIN_OPT(PRINCIPAL, STRING, zae_admin_t, principal),
+    ZAE_ADMIN_OPT(HELP, FLAG, zae_admin_t, help),
+    ZAE_ADMIN_OPT_END_OF_LIST
+};
+
+
+/* the entity commands' (ZAE_ADMIN_CMD_ENTITY) and entity key-hash's */
+
+static const zae_admin_option_t  zae_admin_key_options[] = {
+    ZAE_ADMIN_OPT(KEY_HASH_SECRET_FILE, STRING, zae_admin_key_opts_t,
+                  key_hash_secret_file),
+    ZAE_ADMIN_OPT(API_KEY_ENV, STRING, zae_admin_key_opts_t, api_key_env),
+    ZAE_ADMIN_OPT_END_OF_LIST
+};
+
+
+/* the options of each command, filled into its option struct */
+
+static const zae_admin_option_t  zae_admin_yes_options[] = {
+    ZAE_ADMIN_OPT(YES, FLAG, zae_admin_yes_opts_t, yes),
+    ZAE_ADMIN_OPT_END_OF_LIST
+};
+
+static const zae_admin_option_t  zae_admin_aggregate_options[] = {
+    ZAE_ADMIN_OPT(FOLLOW, FLAG, zae_admin_aggregate_opts_t, follow),
+    ZAE_ADMIN_OPT(SNAPSHOT_WINDOWS, STRING, zae_admin_aggregate_opts_t,
+                  snapshot_windows),
+    ZAE_ADMIN_OPT(USAGE_RETENTION_DAYS, STRING, zae_admin_aggregate_opts_t,
+                  usage_retention_days),
+    ZAE_ADMIN_OPT_END_OF_LIST
+};
+
+static const zae_admin_option_t  zae_admin_audit_list_options[] = {
+    ZAE_ADMIN_OPT(LIMIT, STRING, zae_admin_query_opts_t, limit),
+    ZAE_ADMIN_OPT(ENTITY_ID, STRING, zae_admin_query_opts_t, entity_id),
+    ZAE_ADMIN_OPT(START_EVENT_ID, STRING, zae_admin_query_opts_t,
+                  start_event_id),
+    ZAE_ADMIN_OPT_END_OF_LIST
+};
+
+static const zae_admin_option_t  zae_admin_deploy_options[] = {
+    ZAE_ADMIN_OPT(ENABLE_DELETION_PROTECTION, FLAG, zae_admin_deploy_opts_t,
+                  enable_deletion_protection),
+    ZAE_ADMIN_OPT(PITR_RECOVERY_DAYS, STRING, zae_admin_deploy_opts_t,
+                  pitr_recovery_days),
+    ZAE_ADMIN_OPT(NO_ALARMS, FLAG, zae_admin_deploy_opts_t, no_alarms),
+    ZAE_ADMIN_OPT(ALARM_SNS_TOPIC, STRING, zae_admin_deploy_opts_t,
+                  alarm_sns_topic),
+    ZAE_ADMIN_OPT_END_OF_LIST
+};
+
+static const zae_admin_option_t  zae_admin_entity_create_options[] = {
+    ZAE_ADMIN_OPT(DISPLAY_NAME, STRING, zae_admin_entity_opts_t,
+                  display_name),
+    ZAE_ADMIN_OPT(PARENT, STRING, zae_admin_entity_opts_t, parent),
+    ZAE_ADMIN_OPT(CASCADE, FLAG, zae_admin_entity_opts_t, cascade),
+    ZAE_ADMIN_OPT(NO_CASCADE, FLAG, zae_admin_entity_opts_t, no_cascade),
+    ZAE_ADMIN_OPT_END_OF_LIST
+};
+
+static const zae_admin_option_t  zae_admin_entity_delete_options[] = {
+    ZAE_ADMIN_OPT(YES, FLAG, zae_admin_entity_opts_t, yes),
+    ZAE_ADMIN_OPT(FORCE, FLAG, zae_admin_entity_opts_t, force),
+    ZAE_ADMIN_OPT_END_OF_LIST
+};
+
+static const zae_admin_option_t  zae_admin_entity_list_options[] = {
+    ZAE_ADMIN_OPT(PARENT, STRING, zae_admin_entity_opts_t, parent),
+    ZAE_ADMIN_OPT(WITH_CUSTOM_LIMITS, STRING, zae_admin_entity_opts_t,
+                  with_custom_limits),
+    ZAE_ADMIN_OPT_END_OF_LIST
+};
+
+static const zae_admin_option_t  zae_admin_resource_yes_options[] = {
+    ZAE_ADMIN_OPT(RESOURCE, STRING, zae_admin_limits_opts_t, resource),
+    ZAE_ADMIN_OPT(YES, FLAG, zae_admin_limits_opts_t, yes),
+    ZAE_ADMIN_OPT_END_OF_LIST
+};
+
+static const zae_admin_option_t  zae_admin_resource_options[] = {
+    ZAE_ADMIN_OPT(RESOURCE, STRING, zae_admin_limits_opts_t, resource),
+    ZAE_ADMIN_OPT_END_OF_LIST
+};
+
+static const zae_admin_option_t  zae_admin_set_limits_options[] = {
+    ZAE_ADMIN_OPT(LIMIT, LIST, zae_admin_limits_opts_t, limits),
+    ZAE_ADMIN_OPT(RESOURCE, STRING, zae_admin_limits_opts_t, resource),
+    ZAE_ADMIN_OPT_END_OF_LIST
+};
+
+static const zae_admin_option_t  zae_admin_set_defaults_options[] = {
+    ZAE_ADMIN_OPT(LIMIT, LIST, zae_admin_limits_opts_t, limits),
+    ZAE_ADMIN_OPT_END_OF_LIST
+};
+
+static const zae_admin_option_t  zae_admin_system_set_options[] = {
+    ZAE_ADMIN_OPT(LIMIT, LIST, zae_admin_limits_opts_t, limits),
+    ZAE_ADMIN_OPT(ON_UNAVAILABLE, STRING, zae_admin_limits_opts_t,
+                  on_unavailable),
+    ZAE_ADMIN_OPT_END_OF_LIST
+};
+
+static const zae_admin_option_t  zae_admin_limits_file_options[] = {
+    ZAE_ADMIN_OPT(FILE, STRING, zae_admin_file_opts_t, file),
+    ZAE_ADMIN_OPT_END_OF_LIST
+};
+
+static const zae_admin_option_t  zae_admin_time_until_options[] = {
+    ZAE_ADMIN_OPT(NEEDED, LIST, zae_admin_needed_opts_t, needed),
+    ZAE_ADMIN_OPT_END_OF_LIST
+};
+
+static const zae_admin_option_t  zae_admin_usage_list_options[] = {
+    ZAE_ADMIN_OPT(LIMIT, STRING, zae_admin_query_opts_t, limit),
+    ZAE_ADMIN_OPT(RESOURCE, STRING, zae_admin_query_opts_t, resource),
+    ZAE_ADMIN_OPT(ENTITY_ID, STRING, zae_admin_query_opts_t, entity_id),
+    ZAE_ADMIN_OPT(WINDOW, STRING, zae_admin_query_opts_t, window),
+    ZAE_ADMIN_OPT(START, STRING, zae_admin_query_opts_t, start),
+    ZAE_ADMIN_OPT(END, STRING, zae_admin_query_opts_t, end),
+    ZAE_ADMIN_OPT(PLOT, FLAG, zae_admin_query_opts_t, plot),
+    ZAE_ADMIN_OPT_END_OF_LIST
+};
+
+static const zae_admin_option_t  zae_admin_usage_summary_options[] = {
+    ZAE_ADMIN_OPT(RESOURCE, STRING, zae_admin_query_opts_t, resource),
+    ZAE_ADMIN_OPT(ENTITY_ID, STRING, zae_admin_query_opts_t, entity_id),
+    ZAE_ADMIN_OPT(WINDOW, STRING, zae_admin_query_opts_t, window),
+    ZAE_ADMIN_OPT(START, STRING, zae_admin_query_opts_t, start),
+    ZAE_ADMIN_OPT(END, STRING, zae_admin_query_opts_t, end),
+    ZAE_ADMIN_OPT_END_OF_LIST
+};
+
+
+#define ZAE_ADMIN_OPTS(o, type)  zae_admin_##o##_options, sizeof(type)
+#define ZAE_ADMIN_NO_OPTS        NULL, 0
 
 
 static const char  zae_admin_groups_help[] =
@@ -86,61 +233,62 @@ static const char  zae_admin_groups_help[] =
 const zae_admin_cmd_t  zae_admin_cmds[] = {
 
     { "aggregate", zae_admin_cmd_aggregate, 0, 0,
-      " follow snapshot-windows usage-retention-days ",
+      ZAE_ADMIN_OPTS(aggregate, zae_admin_aggregate_opts_t),
       "aggregate [--follow] [--snapshot-windows hourly,daily]",
       "Read the table's stream and write usage snapshots, as the\n"
       "zae-limiter aggregator Lambda does (including the proactive\n"
       "bucket refill).  Without --follow it stops once caught up.", 0 },
 
-    { "audit", NULL, 0, 0, "", "audit <command>",
+    { "audit", NULL, 0, 0, ZAE_ADMIN_NO_OPTS, "audit <command>",
       "Audit events of entity and limit changes.", ZAE_ADMIN_CMD_GROUP },
 
     { "audit list", zae_admin_cmd_audit_list, 0, 0,
-      " entity-id limit start-event-id ",
+      ZAE_ADMIN_OPTS(audit_list, zae_admin_query_opts_t),
       "audit list [-e ENTITY] [-l N] [--start-event-id ULID]",
       "List audit events, newest first.  Without -e the system events\n"
       "($SYSTEM) are listed.", ZAE_ADMIN_CMD_DATA },
 
-    { "available", zae_admin_cmd_available, 2, 2, "",
+    { "available", zae_admin_cmd_available, 2, 2, ZAE_ADMIN_NO_OPTS,
       "available ENTITY RESOURCE",
       "Tokens available now for every limit that applies to ENTITY on\n"
       "RESOURCE (may be negative).",
       ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
-    { "cfn-template", zae_admin_cmd_cfn_template, 0, 0, "",
+    { "cfn-template", zae_admin_cmd_cfn_template, 0, 0, ZAE_ADMIN_NO_OPTS,
       "cfn-template",
       "Print a CloudFormation template (JSON) of the table, its IAM\n"
       "managed policies and throttling alarms; the stack name is the\n"
       "table name.", 0 },
 
-    { "check", zae_admin_cmd_check, 0, 0, "", "check",
+    { "check", zae_admin_cmd_check, 0, 0, ZAE_ADMIN_NO_OPTS, "check",
       "Check that the table's version record is compatible with this\n"
       "client.", 0 },
 
-    { "delete", zae_admin_cmd_delete, 0, 0, " yes ", "delete [--yes]",
+    { "delete", zae_admin_cmd_delete, 0, 0,
+      ZAE_ADMIN_OPTS(yes, zae_admin_yes_opts_t), "delete [--yes]",
       "Delete the table and everything in it (the CloudFormation stack\n"
       "without --endpoint-url).", 0 },
 
     { "deploy", zae_admin_cmd_deploy, 0, 0,
-      " enable-deletion-protection pitr-recovery-days no-alarms "
-      "alarm-sns-topic ",
+      ZAE_ADMIN_OPTS(deploy, zae_admin_deploy_opts_t),
       "deploy [--endpoint-url URL] [--enable-deletion-protection] ...",
       "Create the table (keys, GSIs, LSIs, stream, TTL), write the version\n"
       "record and register the default namespace.  Without --endpoint-url\n"
       "the table comes from a CloudFormation stack (cfn-template), created\n"
       "or updated, with its events shown until it settles.", 0 },
 
-    { "entity", NULL, 0, 0, "", "entity <command>",
+    { "entity", NULL, 0, 0, ZAE_ADMIN_NO_OPTS, "entity <command>",
       "Entities (API keys, projects) and their limits.",
       ZAE_ADMIN_CMD_GROUP },
 
     { "entity create", zae_admin_cmd_entity_create, 1, 1,
-      " display-name parent cascade no-cascade ",
+      ZAE_ADMIN_OPTS(entity_create, zae_admin_entity_opts_t),
       "entity create ENTITY [--display-name NAME] [--parent P] "
       "[--cascade]",
       "Create an entity.", ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
-    { "entity delete", zae_admin_cmd_entity_delete, 1, 1, " yes force ",
+    { "entity delete", zae_admin_cmd_entity_delete, 1, 1,
+      ZAE_ADMIN_OPTS(entity_delete, zae_admin_entity_opts_t),
       "entity delete ENTITY [--yes] [--force]",
       "Delete an entity with its configs, buckets and usage.  A parent\n"
       "with children is refused, its children listed; --force deletes it\n"
@@ -148,148 +296,162 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
       ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
     { "entity delete-limits", zae_admin_cmd_entity_delete_limits, 1, 1,
-      " resource yes ",
+      ZAE_ADMIN_OPTS(resource_yes, zae_admin_limits_opts_t),
       "entity delete-limits ENTITY [-r RESOURCE] [--yes]",
       "Delete the entity's limits for RESOURCE (default _default_).",
       ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
-    { "entity get-limits", zae_admin_cmd_entity_get, 1, 1, " resource ",
+    { "entity get-limits", zae_admin_cmd_entity_get, 1, 1,
+      ZAE_ADMIN_OPTS(resource, zae_admin_limits_opts_t),
       "entity get-limits ENTITY [-r RESOURCE]",
       "Show the entity's stored limits for RESOURCE (default _default_).",
       ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
     { "entity key-hash", zae_admin_cmd_entity_key_hash, 0, 1,
-      " key-hash-secret-file api-key-env ",
+      zae_admin_key_options, 0,
       "entity key-hash --key-hash-secret-file PATH [--api-key-env VAR]",
       "Print the entity id of an API key (read from stdin, or from the\n"
       "variable VAR): \"kh_\" and the base64url HMAC-SHA-256 of the key\n"
       "with the secret in PATH, as the module's $zae_limit_key_hash.", 0 },
 
     { "entity list", zae_admin_cmd_entity_list, 0, 0,
-      " parent with-custom-limits ",
+      ZAE_ADMIN_OPTS(entity_list, zae_admin_entity_opts_t),
       "entity list [--parent P | --with-custom-limits RESOURCE]",
       "List entities: all, the children of P, or those with custom\n"
       "limits for RESOURCE.", ZAE_ADMIN_CMD_DATA },
 
-    { "entity list-resources", zae_admin_cmd_entity_resources, 1, 1, "",
+    { "entity list-resources", zae_admin_cmd_entity_resources, 1, 1,
+      ZAE_ADMIN_NO_OPTS,
       "entity list-resources ENTITY",
       "List the resources the entity has custom limits for.",
       ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
     { "entity set-limits", zae_admin_cmd_entity_set, 1, 1,
-      " resource limit ",
+      ZAE_ADMIN_OPTS(set_limits, zae_admin_limits_opts_t),
       "entity set-limits ENTITY [-r RESOURCE] -l LIMIT...",
       "Store limits for the entity on RESOURCE (default _default_) and\n"
       "update the parameters of its existing bucket.",
       ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
-    { "entity show", zae_admin_cmd_entity_show, 1, 1, "",
+    { "entity show", zae_admin_cmd_entity_show, 1, 1, ZAE_ADMIN_NO_OPTS,
       "entity show ENTITY", "Show an entity.",
       ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
-    { "help", NULL, 0, 0, "", "help [COMMAND]", "Show help.", 0 },
+    { "help", NULL, 0, 0,
+      ZAE_ADMIN_NO_OPTS, "help [COMMAND]", "Show help.", 0 },
 
-    { "limits", NULL, 0, 0, "", "limits <command>",
+    { "limits", NULL, 0, 0, ZAE_ADMIN_NO_OPTS, "limits <command>",
       "Declarative limits from a YAML manifest (zae-limiter's format).",
       ZAE_ADMIN_CMD_GROUP },
 
-    { "limits apply", zae_admin_cmd_limits_apply, 0, 0, " file ",
+    { "limits apply", zae_admin_cmd_limits_apply, 0, 0,
+      ZAE_ADMIN_OPTS(limits_file, zae_admin_file_opts_t),
       "limits apply -f FILE",
       "Write the manifest's limits, delete those it no longer declares,\n"
       "and record the managed set in the #PROVISIONER state item.", 0 },
 
-    { "limits diff", zae_admin_cmd_limits_diff, 0, 0, " file ",
+    { "limits diff", zae_admin_cmd_limits_diff, 0, 0,
+      ZAE_ADMIN_OPTS(limits_file, zae_admin_file_opts_t),
       "limits diff -f FILE",
       "Compare the manifest with the live config items.", 0 },
 
-    { "limits plan", zae_admin_cmd_limits_plan, 0, 0, " file ",
+    { "limits plan", zae_admin_cmd_limits_plan, 0, 0,
+      ZAE_ADMIN_OPTS(limits_file, zae_admin_file_opts_t),
       "limits plan -f FILE",
       "The changes apply would make, against the #PROVISIONER state.", 0 },
 
-    { "namespace", NULL, 0, 0, "", "namespace <command>",
+    { "namespace", NULL, 0, 0, ZAE_ADMIN_NO_OPTS, "namespace <command>",
       "Namespaces: isolated sets of entities and limits in one table.",
       ZAE_ADMIN_CMD_GROUP },
 
-    { "namespace delete", zae_admin_cmd_ns_delete, 1, 1, " yes ",
+    { "namespace delete", zae_admin_cmd_ns_delete, 1, 1,
+      ZAE_ADMIN_OPTS(yes, zae_admin_yes_opts_t),
       "namespace delete NAME [--yes]",
       "Soft-delete a namespace; its data stays until purged.", 0 },
 
-    { "namespace list", zae_admin_cmd_ns_list, 0, 0, "", "namespace list",
+    { "namespace list", zae_admin_cmd_ns_list, 0, 0,
+      ZAE_ADMIN_NO_OPTS, "namespace list",
       "List active namespaces.", 0 },
 
-    { "namespace orphans", zae_admin_cmd_ns_orphans, 0, 0, "",
+    { "namespace orphans", zae_admin_cmd_ns_orphans, 0, 0, ZAE_ADMIN_NO_OPTS,
       "namespace orphans", "List soft-deleted namespaces.", 0 },
 
-    { "namespace purge", zae_admin_cmd_ns_purge, 1, 1, " yes ",
+    { "namespace purge", zae_admin_cmd_ns_purge, 1, 1,
+      ZAE_ADMIN_OPTS(yes, zae_admin_yes_opts_t),
       "namespace purge NSID [--yes]",
       "Delete every item of a soft-deleted namespace.", 0 },
 
-    { "namespace recover", zae_admin_cmd_ns_recover, 1, 1, "",
+    { "namespace recover", zae_admin_cmd_ns_recover, 1, 1, ZAE_ADMIN_NO_OPTS,
       "namespace recover NSID", "Recover a soft-deleted namespace.", 0 },
 
     { "namespace register", zae_admin_cmd_ns_register, 1,
-      ZAE_ADMIN_MAX_ARGS, "", "namespace register NAME...",
+      ZAE_ADMIN_MAX_ARGS, ZAE_ADMIN_NO_OPTS, "namespace register NAME...",
       "Register namespaces (idempotent).", 0 },
 
-    { "namespace show", zae_admin_cmd_ns_show, 1, 1, "",
+    { "namespace show", zae_admin_cmd_ns_show, 1, 1, ZAE_ADMIN_NO_OPTS,
       "namespace show NAME", "Show a namespace.", 0 },
 
-    { "resource", NULL, 0, 0, "", "resource <command>",
+    { "resource", NULL, 0, 0, ZAE_ADMIN_NO_OPTS, "resource <command>",
       "Default limits of a resource.", ZAE_ADMIN_CMD_GROUP },
 
     { "resource delete-defaults", zae_admin_cmd_resource_delete, 1, 1,
-      " yes ", "resource delete-defaults RESOURCE [--yes]",
+      ZAE_ADMIN_OPTS(yes, zae_admin_yes_opts_t),
+      "resource delete-defaults RESOURCE [--yes]",
       "Delete the resource's default limits.", ZAE_ADMIN_CMD_DATA },
 
-    { "resource get-defaults", zae_admin_cmd_resource_get, 1, 1, "",
+    { "resource get-defaults", zae_admin_cmd_resource_get, 1, 1,
+      ZAE_ADMIN_NO_OPTS,
       "resource get-defaults RESOURCE",
       "Show the resource's default limits.", ZAE_ADMIN_CMD_DATA },
 
-    { "resource list", zae_admin_cmd_resource_list, 0, 0, "",
+    { "resource list", zae_admin_cmd_resource_list, 0, 0, ZAE_ADMIN_NO_OPTS,
       "resource list", "List resources that have default limits.",
       ZAE_ADMIN_CMD_DATA },
 
     { "resource set-defaults", zae_admin_cmd_resource_set, 1, 1,
-      " limit ", "resource set-defaults RESOURCE -l LIMIT...",
+      ZAE_ADMIN_OPTS(set_defaults, zae_admin_limits_opts_t),
+      "resource set-defaults RESOURCE -l LIMIT...",
       "Store the resource's default limits.", ZAE_ADMIN_CMD_DATA },
 
-    { "status", zae_admin_cmd_status, 0, 0, "", "status",
+    { "status", zae_admin_cmd_status, 0, 0, ZAE_ADMIN_NO_OPTS, "status",
       "Show the table, its stream, TTL and version record.", 0 },
 
-    { "system", NULL, 0, 0, "", "system <command>",
+    { "system", NULL, 0, 0, ZAE_ADMIN_NO_OPTS, "system <command>",
       "System-wide default limits.", ZAE_ADMIN_CMD_GROUP },
 
-    { "system delete-defaults", zae_admin_cmd_system_delete, 0, 0, " yes ",
+    { "system delete-defaults", zae_admin_cmd_system_delete, 0, 0,
+      ZAE_ADMIN_OPTS(yes, zae_admin_yes_opts_t),
       "system delete-defaults [--yes]",
       "Delete the system default limits.", ZAE_ADMIN_CMD_DATA },
 
-    { "system get-defaults", zae_admin_cmd_system_get, 0, 0, "",
+    { "system get-defaults", zae_admin_cmd_system_get, 0, 0, ZAE_ADMIN_NO_OPTS,
       "system get-defaults", "Show the system default limits.",
       ZAE_ADMIN_CMD_DATA },
 
     { "system set-defaults", zae_admin_cmd_system_set, 0, 0,
-      " limit on-unavailable ",
+      ZAE_ADMIN_OPTS(system_set, zae_admin_limits_opts_t),
       "system set-defaults -l LIMIT... [--on-unavailable allow|block]",
       "Store the system default limits.", ZAE_ADMIN_CMD_DATA },
 
-    { "time-until-available", zae_admin_cmd_time_until, 2, 2, " needed ",
+    { "time-until-available", zae_admin_cmd_time_until, 2, 2,
+      ZAE_ADMIN_OPTS(time_until, zae_admin_needed_opts_t),
       "time-until-available ENTITY RESOURCE --needed name:N...",
       "Seconds until the tokens needed are available.",
       ZAE_ADMIN_CMD_DATA | ZAE_ADMIN_CMD_ENTITY },
 
-    { "usage", NULL, 0, 0, "", "usage <command>",
+    { "usage", NULL, 0, 0, ZAE_ADMIN_NO_OPTS, "usage <command>",
       "Usage snapshots written by \"aggregate\" (or the Lambda).",
       ZAE_ADMIN_CMD_GROUP },
 
     { "usage list", zae_admin_cmd_usage_list, 0, 0,
-      " entity-id resource window start end limit plot ",
+      ZAE_ADMIN_OPTS(usage_list, zae_admin_query_opts_t),
       "usage list {-e ENTITY | -r RESOURCE} [-w WINDOW] [--start T] "
       "[--end T] [-l N] [-p]",
       "List usage snapshots, newest first.  -e, -r or both are needed.",
       ZAE_ADMIN_CMD_DATA },
 
     { "usage summary", zae_admin_cmd_usage_summary, 0, 0,
-      " entity-id resource window start end ",
+      ZAE_ADMIN_OPTS(usage_summary, zae_admin_query_opts_t),
       "usage summary {-e ENTITY | -r RESOURCE} [-w WINDOW] [--start T] "
       "[--end T]",
       "Totals, averages and extremes over the matching snapshots of one\n"
@@ -297,7 +459,7 @@ const zae_admin_cmd_t  zae_admin_cmds[] = {
       "monthly), so that no event is counted twice.  -e, -r or both are\n"
       "needed.", ZAE_ADMIN_CMD_DATA },
 
-    { "version", zae_admin_cmd_version, 0, 0, "", "version",
+    { "version", zae_admin_cmd_version, 0, 0, ZAE_ADMIN_NO_OPTS, "version",
       "Show the client version and the table's version record.", 0 },
 };
 
@@ -308,12 +470,13 @@ const size_t  zae_admin_ncmds = sizeof(zae_admin_cmds)
 static const zae_admin_opt_def_t *zae_admin_find_opt(const char *name,
     size_t len, int letter);
 static const zae_admin_cmd_t *zae_admin_find_cmd(const char *name);
-static int zae_admin_parse(zae_admin_t *a, int argc, char **argv,
-    int *help);
+static int zae_admin_parse(zae_admin_t *a, int argc, char **argv);
 static void zae_admin_help(zae_admin_t *a, const zae_admin_cmd_t *cmd,
     FILE *f);
 static int zae_admin_check_stdout(zae_admin_t *a);
-static int zae_admin_key_opt(const zae_admin_opt_def_t *d);
+static const zae_admin_option_t *zae_admin_find_option(
+    const zae_admin_option_t *opts, const zae_admin_opt_def_t *d);
+static int zae_admin_parse_options(zae_admin_t *a);
 static void *zae_admin_xalloc(void *ctx, size_t size);
 static int zae_admin_key_entity(zae_admin_t *a);
 
@@ -340,11 +503,23 @@ zae_admin_xalloc(void *ctx, size_t size)
 }
 
 
-static int
-zae_admin_key_opt(const zae_admin_opt_def_t *d)
+/* the entry of option d in a command's options, or NULL */
+
+static const zae_admin_option_t *
+zae_admin_find_option(const zae_admin_option_t *opts,
+    const zae_admin_opt_def_t *d)
 {
-    return strcmp(d->name, "key-hash-secret-file") == 0
-           || strcmp(d->name, "api-key-env") == 0;
+    if (opts == NULL) {
+        return NULL;
+    }
+
+    for ( /* void */ ; opts->type != ZAE_ADMIN_OPT_END; opts++) {
+        if (&zae_admin_opt_defs[opts->id] == d) {
+            return opts;
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -368,8 +543,8 @@ zae_admin_key_entity(zae_admin_t *a)
     struct termios     old, quiet;
     zae_key_secret_t   secret;
 
-    path = zae_admin_opt(a, "key-hash-secret-file");
-    var = zae_admin_opt(a, "api-key-env");
+    path = a->key.key_hash_secret_file;
+    var = a->key.api_key_env;
 
     if (path == NULL) {
         if (var) {
@@ -460,19 +635,17 @@ zae_admin_key_entity(zae_admin_t *a)
 int
 zae_admin_cmd_entity_key_hash(zae_admin_t *a)
 {
-    if (zae_admin_opt(a, "key-hash-secret-file") == NULL) {
+    zae_av_t  *o;
+
+    if (a->key.key_hash_secret_file == NULL) {
         return zae_admin_usage_error(a, "--key-hash-secret-file is "
                                      "required");
     }
 
-    if (a->json) {
-        printf("{\"entity_id\":\"%s\"}\n", a->args[0]);
+    o = zae_admin_json_obj(a);
+    zae_admin_set_str(a, o, "entity_id", a->args[0]);
 
-    } else {
-        printf("%s\n", a->args[0]);
-    }
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print(a, o, "%s\n", a->args[0]);
 }
 
 
@@ -623,46 +796,6 @@ zae_admin_shown(zae_admin_t *a, const char *s)
 }
 
 
-const char *
-zae_admin_opt(zae_admin_t *a, const char *name)
-{
-    int  i;
-
-    for (i = a->nopts - 1; i >= 0; i--) {
-        if (strcmp(a->opts[i].def->name, name) == 0) {
-            return a->opts[i].value;
-        }
-    }
-
-    return NULL;
-}
-
-
-int
-zae_admin_opt_all(zae_admin_t *a, const char *name, const char **out,
-    int max)
-{
-    int  i, n;
-
-    n = 0;
-
-    for (i = 0; i < a->nopts && n < max; i++) {
-        if (strcmp(a->opts[i].def->name, name) == 0) {
-            out[n++] = a->opts[i].value;
-        }
-    }
-
-    return n;
-}
-
-
-int
-zae_admin_flag(zae_admin_t *a, const char *name)
-{
-    return zae_admin_opt(a, name) != NULL;
-}
-
-
 /* {ns}/WHAT{id}, or {ns}/WHAT without an id: the namespace's keys */
 
 zae_str_t
@@ -763,11 +896,11 @@ zae_admin_now_ts(u_char *out)
  */
 
 int
-zae_admin_confirm(zae_admin_t *a, const char *what)
+zae_admin_confirm(zae_admin_t *a, unsigned yes, const char *what)
 {
     char  line[64];
 
-    if (zae_admin_flag(a, "yes")) {
+    if (yes) {
         return ZAE_OK;
     }
 
@@ -795,16 +928,85 @@ static int
 zae_admin_add_opt(zae_admin_t *a, const zae_admin_opt_def_t *d,
     const char *value)
 {
-    if (a->nopts == ZAE_ADMIN_MAX_OPTS) {
+    if (a->ngiven == ZAE_ADMIN_MAX_OPTS) {
         zae_admin_error(a, "too many options");
         return ZAE_ERROR;
     }
 
-    a->opts[a->nopts].def = d;
-    a->opts[a->nopts].value = value ? value : "";
-    a->nopts++;
+    a->given[a->ngiven].def = d;
+    a->given[a->ngiven].value = value ? value : "";
+    a->ngiven++;
 
     return ZAE_OK;
+}
+
+
+/*
+ * The options given, in their order, into the struct of whoever takes
+ * them: the global ones into zae_admin_t, the API key ones of the entity
+ * commands into a->key, the command's own into its option struct
+ * a->opts; any other is not valid here
+ */
+
+static int
+zae_admin_parse_options(zae_admin_t *a)
+{
+    int                          i, key;
+    u_char                      *dst;
+    zae_admin_list_t            *list;
+    const zae_admin_cmd_t       *cmd;
+    const zae_admin_option_t    *o;
+    const zae_admin_opt_def_t   *d;
+
+    cmd = a->cmd;
+
+    if (cmd && cmd->opts_size) {
+        a->opts = zae_alloc(&a->mem, cmd->opts_size);
+        memset(a->opts, 0, cmd->opts_size);
+    }
+
+    key = cmd && ((cmd->flags & ZAE_ADMIN_CMD_ENTITY)
+                  || cmd->options == zae_admin_key_options);
+
+    for (i = 0; i < a->ngiven; i++) {
+        d = a->given[i].def;
+
+        if ((o = zae_admin_find_option(zae_admin_global_options, d))) {
+            dst = (u_char *) a;
+
+        } else if (key && (o = zae_admin_find_option(zae_admin_key_options,
+                                                     d)))
+        {
+            dst = (u_char *) &a->key;
+
+        } else if (cmd && (o = zae_admin_find_option(cmd->options, d))) {
+            dst = a->opts;
+
+        } else {
+            return zae_admin_usage_error(a, "option \"--%s\" is not valid "
+                                         "here", d->name);
+        }
+
+        dst += o->offset;
+
+        switch (o->type) {
+
+        case ZAE_ADMIN_OPT_FLAG:
+            *(unsigned *) dst = 1;
+            break;
+
+        case ZAE_ADMIN_OPT_STRING:
+            *(const char **) dst = a->given[i].value;
+            break;
+
+        default: /* ZAE_ADMIN_OPT_LIST */
+            list = (zae_admin_list_t *) dst;
+            list->v[list->n++] = a->given[i].value;
+            break;
+        }
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
 }
 
 
@@ -815,7 +1017,7 @@ zae_admin_add_opt(zae_admin_t *a, const zae_admin_opt_def_t *d,
  */
 
 static int
-zae_admin_parse(zae_admin_t *a, int argc, char **argv, int *help)
+zae_admin_parse(zae_admin_t *a, int argc, char **argv)
 {
     int                         i, n, nwords, dashdash;
     char                       *arg, *eq, *words[ZAE_ADMIN_MAX_ARGS + 2];
@@ -897,8 +1099,6 @@ zae_admin_parse(zae_admin_t *a, int argc, char **argv, int *help)
         }
     }
 
-    *help = zae_admin_flag(a, "help");
-
     /* the command: two words ("entity create") or one ("status") */
 
     cmd = NULL;
@@ -926,37 +1126,13 @@ zae_admin_parse(zae_admin_t *a, int argc, char **argv, int *help)
         a->args[a->nargs++] = words[i];
     }
 
-    /* options must belong to the command */
-
-    for (i = 0; i < a->nopts; i++) {
-        d = a->opts[i].def;
-
-        if (d - zae_admin_opt_defs < ZAE_ADMIN_GLOBAL_OPTS) {
-            continue;
-        }
-
-        snprintf(name, sizeof(name), " %s ", d->name);
-
-        if (cmd && (cmd->flags & ZAE_ADMIN_CMD_ENTITY)
-            && zae_admin_key_opt(d))
-        {
-            continue;
-        }
-
-        if (cmd == NULL || strstr(cmd->options, name) == NULL) {
-            return zae_admin_usage_error(a, "option \"--%s\" is not valid "
-                                         "here", d->name);
-        }
-    }
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_parse_options(a);
 }
 
 
 static void
 zae_admin_help(zae_admin_t *a, const zae_admin_cmd_t *cmd, FILE *f)
 {
-    char                        name[128];
     size_t                      i, len;
     const zae_admin_opt_def_t  *d;
 
@@ -1002,15 +1178,13 @@ zae_admin_help(zae_admin_t *a, const zae_admin_cmd_t *cmd, FILE *f)
         return;
     }
 
-    if (cmd->options[0] && cmd->options[1]) {
+    if (cmd->options) {
         fprintf(f, "\noptions:\n");
 
         for (d = &zae_admin_opt_defs[ZAE_ADMIN_GLOBAL_OPTS]; d->name; d++) {
-            snprintf(name, sizeof(name), " %s ", d->name);
-
-            if (strstr(cmd->options, name) == NULL
+            if (zae_admin_find_option(cmd->options, d) == NULL
                 && !((cmd->flags & ZAE_ADMIN_CMD_ENTITY)
-                     && zae_admin_key_opt(d)))
+                     && zae_admin_find_option(zae_admin_key_options, d)))
             {
                 continue;
             }
@@ -1047,8 +1221,8 @@ zae_admin_check_stdout(zae_admin_t *a)
 int
 main(int argc, char **argv)
 {
-    int                     rc, help = 0;
-    const char             *out, *env;
+    int                     rc;
+    const char             *env;
     zae_admin_t             a;
     const zae_admin_cmd_t  *cmd;
 
@@ -1059,7 +1233,7 @@ main(int argc, char **argv)
     a.mem.alloc = zae_admin_xalloc;
     a.mem.ctx = &a.arena;
 
-    rc = zae_admin_parse(&a, argc, argv, &help);
+    rc = zae_admin_parse(&a, argc, argv);
     if (rc != ZAE_ADMIN_EXIT_OK) {
         goto done;
     }
@@ -1094,7 +1268,7 @@ main(int argc, char **argv)
         goto done;
     }
 
-    if (help) {
+    if (a.help) {
         zae_admin_help(&a, cmd, stdout);
         goto done;
     }
@@ -1135,14 +1309,10 @@ main(int argc, char **argv)
     /* global options with their environment defaults */
 
     env = getenv("ZAEL_STACK");
-    a.table = zae_admin_opt(&a, "name");
     a.table = a.table ? a.table : (env && *env ? env : "zae-limiter");
 
     env = getenv("ZAEL_NAMESPACE");
-    a.ns_name = zae_admin_opt(&a, "namespace");
     a.ns_name = a.ns_name ? a.ns_name : (env && *env ? env : "default");
-
-    a.region = zae_admin_opt(&a, "region");
 
     if (a.region == NULL) {
         env = getenv("AWS_REGION");
@@ -1153,7 +1323,7 @@ main(int argc, char **argv)
         a.region = env && *env ? env : "us-east-1";
     }
 
-    a.endpoint = zae_admin_opt(&a, "endpoint-url");
+    a.endpoint = a.endpoint_opt;
 
     if (a.endpoint == NULL) {
         env = getenv("AWS_ENDPOINT_URL_DYNAMODB");
@@ -1164,18 +1334,14 @@ main(int argc, char **argv)
         a.endpoint = env && *env ? env : NULL;
     }
 
-    a.principal = zae_admin_opt(&a, "principal");
+    if (a.output_opt) {
+        if (strcmp(a.output_opt, "json") == 0) {
+            a.output = ZAE_ADMIN_OUTPUT_JSON;
 
-    out = zae_admin_opt(&a, "output");
-
-    if (out) {
-        if (strcmp(out, "json") == 0) {
-            a.json = 1;
-
-        } else if (strcmp(out, "table") != 0) {
+        } else if (strcmp(a.output_opt, "table") != 0) {
             rc = zae_admin_usage_error(&a, "invalid --output \"%s\": use "
                                        "table or json",
-                                       zae_admin_shown(&a, out));
+                                       zae_admin_shown(&a, a.output_opt));
             goto done;
         }
     }

@@ -25,6 +25,8 @@
 #include "zae_version.h"
 #include "zae_keyhash.h"
 #include "zae_ddb.h"
+#include "zae_registry.h"
+#include "zae_upkeep.h"
 
 
 #define ZAE_ADMIN_VERSION        ZAE_VERSION
@@ -50,16 +52,59 @@ typedef struct zae_admin_s  zae_admin_t;
 typedef int (*zae_admin_handler_pt)(zae_admin_t *a);
 
 
-typedef struct {
-    const char            *name;        /* "entity create" */
-    zae_admin_handler_pt   handler;
-    int                    min_args;
-    int                    max_args;
-    const char            *options;     /* " limit resource yes " */
-    const char            *synopsis;
-    const char            *help;
-    unsigned               flags;
-} zae_admin_cmd_t;
+/*
+ * Options, as git's parse_options(): every option name is declared once
+ * (zae_admin_opt_defs[], the ZAE_ADMIN_O_* ids: name, letter, help), and
+ * each command declares, in a zae_admin_option_t array, which of them it
+ * takes, how (a flag, a string, a repeatable list) and where they go in
+ * its own option struct; zae_admin_parse_options() fills that struct
+ */
+
+typedef enum {
+    ZAE_ADMIN_O_NAME = 0,                   /* global options */
+    ZAE_ADMIN_O_REGION,
+    ZAE_ADMIN_O_ENDPOINT_URL,
+    ZAE_ADMIN_O_NAMESPACE,
+    ZAE_ADMIN_O_OUTPUT,
+    ZAE_ADMIN_O_PRINCIPAL,
+    ZAE_ADMIN_O_HELP,
+    ZAE_ADMIN_O_LIMIT,                      /* command options */
+    ZAE_ADMIN_O_RESOURCE,
+    ZAE_ADMIN_O_ON_UNAVAILABLE,
+    ZAE_ADMIN_O_DISPLAY_NAME,
+    ZAE_ADMIN_O_PARENT,
+    ZAE_ADMIN_O_CASCADE,
+    ZAE_ADMIN_O_NO_CASCADE,
+    ZAE_ADMIN_O_WITH_CUSTOM_LIMITS,
+    ZAE_ADMIN_O_ENTITY_ID,
+    ZAE_ADMIN_O_NEEDED,
+    ZAE_ADMIN_O_YES,
+    ZAE_ADMIN_O_FORCE,
+    ZAE_ADMIN_O_START_EVENT_ID,
+    ZAE_ADMIN_O_FOLLOW,
+    ZAE_ADMIN_O_SNAPSHOT_WINDOWS,
+    ZAE_ADMIN_O_USAGE_RETENTION_DAYS,
+    ZAE_ADMIN_O_WINDOW,
+    ZAE_ADMIN_O_START,
+    ZAE_ADMIN_O_END,
+    ZAE_ADMIN_O_PLOT,
+    ZAE_ADMIN_O_FILE,
+    ZAE_ADMIN_O_ENABLE_DELETION_PROTECTION,
+    ZAE_ADMIN_O_PITR_RECOVERY_DAYS,
+    ZAE_ADMIN_O_NO_ALARMS,
+    ZAE_ADMIN_O_ALARM_SNS_TOPIC,
+    ZAE_ADMIN_O_KEY_HASH_SECRET_FILE,       /* entity commands */
+    ZAE_ADMIN_O_API_KEY_ENV,
+    ZAE_ADMIN_O_NONE
+} zae_admin_opt_id_e;
+
+
+typedef enum {
+    ZAE_ADMIN_OPT_END = 0,
+    ZAE_ADMIN_OPT_FLAG,                     /* unsigned: 1 when given */
+    ZAE_ADMIN_OPT_STRING,                   /* const char *: the last */
+    ZAE_ADMIN_OPT_LIST                      /* zae_admin_list_t: all */
+} zae_admin_opt_type_e;
 
 
 typedef struct {
@@ -71,9 +116,108 @@ typedef struct {
 
 
 typedef struct {
+    zae_admin_opt_id_e     id;
+    zae_admin_opt_type_e   type;
+    size_t                 offset;      /* in the command's option struct */
+} zae_admin_option_t;
+
+
+#define ZAE_ADMIN_OPT(id, type, st, field)                                   \
+    { ZAE_ADMIN_O_##id, ZAE_ADMIN_OPT_##type, offsetof(st, field) }
+
+#define ZAE_ADMIN_OPT_END_OF_LIST  { ZAE_ADMIN_O_NONE, ZAE_ADMIN_OPT_END, 0 }
+
+
+typedef struct {
+    const char            *v[ZAE_ADMIN_MAX_OPTS];
+    int                    n;
+} zae_admin_list_t;
+
+
+/* the option structs of the commands */
+
+typedef struct {
+    unsigned               yes;
+} zae_admin_yes_opts_t;
+
+typedef struct {
+    const char            *resource;
+    zae_admin_list_t       limits;
+    const char            *on_unavailable;
+    unsigned               yes;
+} zae_admin_limits_opts_t;           /* system, resource, entity limits */
+
+typedef struct {
+    const char            *display_name;
+    const char            *parent;
+    unsigned               cascade;
+    unsigned               no_cascade;      /* the default */
+    const char            *with_custom_limits;
+    unsigned               yes;
+    unsigned               force;
+} zae_admin_entity_opts_t;           /* entity create, list, delete */
+
+typedef struct {
+    const char            *key_hash_secret_file;
+    const char            *api_key_env;
+} zae_admin_key_opts_t;              /* ENTITY from an API key */
+
+typedef struct {
+    zae_admin_list_t       needed;
+} zae_admin_needed_opts_t;           /* time-until-available */
+
+typedef struct {
+    const char            *entity_id;
+    const char            *resource;
+    const char            *window;
+    const char            *start;
+    const char            *end;
+    const char            *limit;
+    const char            *start_event_id;
+    unsigned               plot;
+} zae_admin_query_opts_t;            /* usage list/summary, audit list */
+
+typedef struct {
+    unsigned               follow;
+    const char            *snapshot_windows;
+    const char            *usage_retention_days;
+} zae_admin_aggregate_opts_t;
+
+typedef struct {
+    const char            *file;
+} zae_admin_file_opts_t;             /* limits plan/diff/apply */
+
+typedef struct {
+    unsigned               enable_deletion_protection;
+    const char            *pitr_recovery_days;
+    unsigned               no_alarms;
+    const char            *alarm_sns_topic;
+} zae_admin_deploy_opts_t;
+
+
+typedef enum {
+    ZAE_ADMIN_OUTPUT_TABLE = 0,
+    ZAE_ADMIN_OUTPUT_JSON
+} zae_admin_output_e;
+
+
+typedef struct {
+    const char                 *name;        /* "entity create" */
+    zae_admin_handler_pt        handler;
+    int                         min_args;
+    int                         max_args;
+    const zae_admin_option_t   *options;     /* NULL: none */
+    size_t                      opts_size;   /* its option struct */
+    const char                 *synopsis;
+    const char                 *help;
+    unsigned                    flags;
+} zae_admin_cmd_t;
+
+
+typedef struct {
     const zae_admin_opt_def_t  *def;
     const char                 *value;
-} zae_admin_opt_t;
+} zae_admin_arg_opt_t;
 
 
 struct zae_admin_s {
@@ -89,14 +233,19 @@ struct zae_admin_s {
     const char            *endpoint;
     const char            *ns_name;
     const char            *principal;
-    unsigned               json:1;
+    const char            *endpoint_opt;   /* --endpoint-url itself */
+    const char            *output_opt;
+    unsigned               help;
+    zae_admin_output_e     output;
     unsigned               sts_tried:1;
 
-    /* the command line of the command */
+    /* the command line of the command, its options in its struct */
     char                  *args[ZAE_ADMIN_MAX_ARGS];
     int                    nargs;
-    zae_admin_opt_t        opts[ZAE_ADMIN_MAX_OPTS];
-    int                    nopts;
+    zae_admin_arg_opt_t    given[ZAE_ADMIN_MAX_OPTS];
+    int                    ngiven;
+    void                  *opts;
+    zae_admin_key_opts_t   key;
 
     /* resolved namespace id */
     zae_str_t              nsid;
@@ -127,11 +276,7 @@ void zae_admin_error(zae_admin_t *a, const char *fmt, ...)
 int zae_admin_usage_error(zae_admin_t *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 const char *zae_admin_shown(zae_admin_t *a, const char *s);
-const char *zae_admin_opt(zae_admin_t *a, const char *name);
-int zae_admin_opt_all(zae_admin_t *a, const char *name, const char **out,
-    int max);
-int zae_admin_flag(zae_admin_t *a, const char *name);
-int zae_admin_confirm(zae_admin_t *a, const char *what);
+int zae_admin_confirm(zae_admin_t *a, unsigned yes, const char *what);
 zae_str_t zae_admin_str(const char *s);
 zae_str_t zae_admin_ns_pk(zae_admin_t *a, const char *what, zae_str_t *id);
 int zae_admin_check_entity(zae_admin_t *a, const char *s, zae_str_t *out);
@@ -165,6 +310,7 @@ int zae_admin_post(zae_admin_t *a, const char *url, const char *service,
     zae_transport_e *transport);
 int zae_admin_fail_ddb(zae_admin_t *a, const char *what);
 int zae_admin_check(zae_admin_t *a, int rc, const char *what);
+int zae_admin_conditional(zae_admin_t *a, int rc, const char *what);
 int zae_admin_is(zae_admin_t *a, const char *code);
 int zae_admin_cancel_reason(zae_admin_t *a, size_t i, const char *code);
 int zae_admin_get_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
@@ -173,7 +319,8 @@ int zae_admin_read(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     const char *what, zae_av_t **item);
 int zae_admin_put_item(zae_admin_t *a, zae_buf_t *item, const char *cond);
 int zae_admin_put_av(zae_admin_t *a, zae_av_t *item, const char *cond);
-int zae_admin_update(zae_admin_t *a, zae_ddb_req_t *r);
+int zae_admin_update(zae_admin_t *a, zae_ddb_req_t *r, zae_av_t **resp);
+int zae_admin_transact(zae_admin_t *a, zae_ddb_action_t *acts, size_t n);
 int zae_admin_delete_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     const char *cond);
 int zae_admin_query(zae_admin_t *a, zae_ddb_req_t *r, zae_av_t ***items,
@@ -204,6 +351,7 @@ typedef struct {
     char                 **cells;
     int                    nrows;
     int                    crows;
+    zae_buf_t              footer;      /* text printed after the rows */
 } zae_admin_table_t;
 
 
@@ -212,6 +360,14 @@ int zae_admin_table_row(zae_admin_t *a, zae_admin_table_t *t, ...);
 void zae_admin_table_print(zae_admin_table_t *t);
 int zae_admin_print_json(zae_admin_t *a, zae_av_t *json);
 int zae_admin_output(zae_admin_t *a, zae_av_t *json, zae_admin_table_t *t);
+int zae_admin_print_text(zae_admin_t *a, zae_av_t *json, zae_buf_t *text);
+int zae_admin_print(zae_admin_t *a, zae_av_t *json, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int zae_admin_print_list(zae_admin_t *a, zae_av_t *list, const char *empty,
+    ...) __attribute__((format(printf, 3, 4)));
+void zae_admin_say(zae_admin_t *a, FILE *f, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+FILE *zae_admin_progress(zae_admin_t *a);
 void zae_admin_result(zae_admin_t *a, const char *json, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 zae_av_t *zae_admin_json_obj(zae_admin_t *a);
@@ -230,6 +386,7 @@ zae_av_t *zae_admin_json_zstr(zae_admin_t *a, zae_str_t *s);
 zae_av_t *zae_admin_json_int(zae_admin_t *a, int64_t v);
 zae_av_t *zae_admin_json_bool(zae_admin_t *a, int v);
 zae_av_t *zae_admin_item_to_json(zae_admin_t *a, const zae_av_t *item);
+void zae_admin_get_str(zae_av_t *obj, const char *name, zae_str_t *out);
 
 
 /* zae_admin_config.c: what the groups share to write configs */
@@ -238,11 +395,11 @@ int zae_admin_parse_limits(zae_admin_t *a, zae_limits_t *ls);
 int zae_admin_audit_limits(zae_admin_t *a, zae_str_t *entity,
     zae_str_t *resource, zae_limits_t *ls, zae_str_t *on_unavailable);
 int zae_admin_show_limits(zae_admin_t *a, zae_config_item_t *cfg,
-    const char *what, const char *kind, zae_str_t *entity,
+    const char *what, zae_level_e level, zae_str_t *entity,
     zae_str_t *resource);
 int zae_admin_get_config(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     zae_config_item_t **cfg);
-int zae_admin_level_config(zae_admin_t *a, const char *kind, zae_str_t *id,
+int zae_admin_level_config(zae_admin_t *a, zae_level_e level, zae_str_t *id,
     zae_config_item_t **cfg);
 
 int zae_admin_audit_event(zae_admin_t *a, zae_str_t *entity,
@@ -263,6 +420,12 @@ int zae_admin_resolve_limits(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
     const zae_limits_t **ls, zae_level_e *source, int quiet);
 int zae_admin_read_bucket(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
     zae_bucket_item_t **bucket);
+
+
+/* zae_admin_entity.c */
+
+int zae_admin_read_entity(zae_admin_t *a, zae_str_t *entity,
+    zae_av_t **meta);
 
 
 /* command handlers */
@@ -307,6 +470,7 @@ int zae_admin_cmd_limits_plan(zae_admin_t *a);
 int zae_admin_cmd_limits_diff(zae_admin_t *a);
 int zae_admin_cmd_limits_apply(zae_admin_t *a);
 int zae_admin_cmd_cfn_template(zae_admin_t *a);
+int zae_admin_describe(zae_admin_t *a, zae_av_t **table);
 int zae_admin_deploy_stack(zae_admin_t *a);
 int zae_admin_delete_stack(zae_admin_t *a);
 int zae_admin_deleted(zae_admin_t *a, const char *what);

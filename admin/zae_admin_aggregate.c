@@ -35,6 +35,7 @@
 typedef struct {
     zae_str_t            pk;
     int64_t              shard;
+    zae_bucket_ref_t     ref;        /* ns, entity, resource of pk */
     zae_bucket_item_t    last;
     zae_str_t            names[ZAE_SCHEMA_MAX_LIMITS + 1];
     int64_t              deltas[ZAE_SCHEMA_MAX_LIMITS + 1];
@@ -271,43 +272,37 @@ static int
 zae_admin_propagate(zae_admin_aggctx_t *ctx, zae_av_t *nimg, zae_str_t *ns,
     zae_str_t *ent, zae_str_t *res, int64_t old_count, int64_t new_count)
 {
-    int           rc;
-    size_t        i, len;
-    int64_t       target, cp;
-    zae_av_t     *item, *v;
-    zae_buf_t     b, ib;
-    zae_str_t     pk, sk, name;
-    zae_err_t     err;
-    zae_admin_t  *a;
+    int                rc;
+    size_t             i, len;
+    int64_t            target, cp;
+    zae_av_t          *item, *v;
+    zae_str_t          name;
+    zae_err_t          err;
+    zae_keys_t         k;
+    zae_admin_t       *a;
+    zae_ddb_req_t      r;
+    zae_bucket_ref_t   ref;
 
     a = ctx->a;
-    sk = zae_admin_str(ZAE_BUCKET_SK);
 
-    for (target = 1; target < old_count && target < ZAE_ADMIN_MAX_SHARDS_S;
-         target++)
+    memset(&ref, 0, sizeof(zae_bucket_ref_t));
+    ref.ns = *ns;
+    ref.entity_id = *ent;
+    ref.resource = *res;
+
+    for (ref.shard = 1;
+         ref.shard < old_count && ref.shard < ZAE_ADMIN_MAX_SHARDS_S;
+         ref.shard++)
     {
-        pk = zae_admin_cat(a, "%.*s/BUCKET#%.*s#%.*s#%lld", (int) ns->len,
-                           ns->data, (int) ent->len, ent->data,
-                           (int) res->len, res->data, (long long) target);
+        memset(&r, 0, sizeof(zae_ddb_req_t));
 
-        zae_admin_body_start(a, &b);
-        zae_buf_add_str(&b, ",");
-        zae_admin_key(&b, &pk, &sk);
-        zae_buf_printf(&b, ",\"UpdateExpression\":\"SET shard_count = "
-                       ":new\",\"ConditionExpression\":\"shard_count "
-                       "< :new\",\"ExpressionAttributeValues\":{"
-                       "\":new\":{\"N\":\"%lld\"}}}",
-                       (long long) new_count);
-
-        rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
-
-        if (rc == ZAE_DECLINED
-            && !zae_admin_is(a, "ConditionalCheckFailedException"))
-        {
-            zae_admin_fail_ddb(a, "cannot propagate shard_count");
+        if (zae_upkeep_shard_count(&a->mem, &r, &ref, new_count) != ZAE_OK) {
+            zae_admin_error(a, "cannot build the shard_count update");
             return ZAE_ERROR;
         }
 
+        rc = zae_admin_conditional(a, zae_admin_update(a, &r, NULL),
+                                   "cannot propagate shard_count");
         if (rc == ZAE_ERROR) {
             return ZAE_ERROR;
         }
@@ -319,21 +314,13 @@ zae_admin_propagate(zae_admin_aggctx_t *ctx, zae_av_t *nimg, zae_str_t *ns,
     {
         item = zae_av_copy(&a->mem, nimg);
 
-        pk = zae_admin_cat(a, "%.*s/BUCKET#%.*s#%.*s#%lld", (int) ns->len,
-                           ns->data, (int) ent->len, ent->data,
-                           (int) res->len, res->data, (long long) target);
+        if (zae_keys_bucket(&a->mem, &k, ns, ent, res, target) != ZAE_OK
+            || zae_keys_to_item(&a->mem, item, &k) != ZAE_OK)
+        {
+            zae_admin_error(a, "cannot build a bucket shard");
+            return ZAE_ERROR;
+        }
 
-        zae_item_set_s(&a->mem, item, "PK", pk.data, pk.len);
-        zae_item_set_cstr(&a->mem, item, "GSI2SK",
-            (char *) zae_admin_cat(a, "BUCKET#%.*s#%lld",
-                (int) ent->len, ent->data, (long long) target).data);
-        zae_item_set_cstr(&a->mem, item, "GSI3SK",
-            (char *) zae_admin_cat(a, "BUCKET#%.*s#%lld",
-                (int) res->len, res->data, (long long) target).data);
-        zae_item_set_cstr(&a->mem, item, "GSI4SK",
-            (char *) zae_admin_cat(a, "BUCKET#%.*s#%.*s#%lld",
-                (int) ent->len, ent->data, (int) res->len, res->data,
-                (long long) target).data);
         zae_item_set_n(&a->mem, item, "shard_count", new_count);
 
         for (i = 0; i < nimg->nattrs; i++) {
@@ -361,19 +348,9 @@ zae_admin_propagate(zae_admin_aggctx_t *ctx, zae_av_t *nimg, zae_str_t *ns,
                                        name.data + 2).data, 0);
         }
 
-        zae_buf_init(&ib, &a->mem, 1024);
-
-        zae_item_encode(&ib, item);
-
-        rc = zae_admin_put_item(a, &ib, "attribute_not_exists(PK)");
-
-        if (rc == ZAE_DECLINED
-            && !zae_admin_is(a, "ConditionalCheckFailedException"))
-        {
-            zae_admin_fail_ddb(a, "cannot create a bucket shard");
-            return ZAE_ERROR;
-        }
-
+        rc = zae_admin_conditional(a, zae_admin_put_av(a, item,
+                                                       ZAE_REGISTRY_NEW),
+                                   "cannot create a bucket shard");
         if (rc == ZAE_ERROR) {
             return ZAE_ERROR;
         }
@@ -463,6 +440,10 @@ zae_admin_agg_record(zae_admin_aggctx_t *ctx, zae_av_t *rec)
 
     g->last = nb;
     g->shard = shard;
+    g->ref.ns = ns;
+    g->ref.entity_id = ent;
+    g->ref.resource = res;
+    g->ref.shard = shard;
 
     /* usage: b_{L}_tc present in both images, L != wcu */
 
@@ -527,17 +508,15 @@ zae_admin_agg_refill(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
     int                  rc;
     size_t               i, n;
     int64_t              now, sc, cp, ra, new_tk, new_last, rd;
-    zae_buf_t            b, expr, vals;
-    zae_str_t            sk;
+    int64_t              tokens[ZAE_SCHEMA_MAX_LIMITS + 1];
+    zae_str_t            names[ZAE_SCHEMA_MAX_LIMITS + 1];
     zae_admin_t         *a;
+    zae_ddb_req_t        r;
     zae_bucket_limit_t  *bl;
 
     a = ctx->a;
     now = zae_admin_now_ms();
     sc = g->last.shard_count > 0 ? g->last.shard_count : 1;
-
-    zae_buf_init(&expr, &a->mem, 256);
-    zae_buf_init(&vals, &a->mem, 256);
     n = 0;
 
     for (i = 0; i < g->n; i++) {
@@ -559,11 +538,8 @@ zae_admin_agg_refill(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
             continue;
         }
 
-        zae_buf_printf(&expr, "%sb_%.*s_tk :rd%zu", n ? ", " : " ADD ",
-                       (int) g->names[i].len, g->names[i].data, n);
-        zae_buf_printf(&vals, ",\":rd%zu\":{\"N\":\"%lld\"}", n,
-                       (long long) rd);
-
+        names[n] = g->names[i];
+        tokens[n] = rd;
         n++;
     }
 
@@ -571,33 +547,22 @@ zae_admin_agg_refill(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
         return ZAE_OK;
     }
 
-    sk = zae_admin_str(ZAE_BUCKET_SK);
+    memset(&r, 0, sizeof(zae_ddb_req_t));
 
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, ",");
-    zae_admin_key(&b, &g->pk, &sk);
-    zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET rf = :new_rf");
-    zae_buf_add(&b, expr.data, expr.len);
-    zae_buf_printf(&b, "\",\"ConditionExpression\":\"rf = "
-                   ":expected_rf\",\"ExpressionAttributeValues\":{"
-                   "\":new_rf\":{\"N\":\"%lld\"},\":expected_rf\":"
-                   "{\"N\":\"%lld\"}", (long long) now,
-                   (long long) g->last.rf);
-    zae_buf_add(&b, vals.data, vals.len);
-    zae_buf_add_str(&b, "}}");
-
-    rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
-
-    if (rc == ZAE_DECLINED
-        && zae_admin_is(a, "ConditionalCheckFailedException"))
+    if (zae_upkeep_refill(&a->mem, &r, &g->ref, now, g->last.rf, names,
+                          tokens, n)
+        != ZAE_OK)
     {
-        /* a client wrote the bucket meanwhile: its refill wins */
-        return ZAE_OK;
+        zae_admin_error(a, "cannot build the bucket refill");
+        return ZAE_ERROR;
     }
 
+    rc = zae_admin_conditional(a, zae_admin_update(a, &r, NULL),
+                               "cannot refill a bucket");
+
     if (rc == ZAE_DECLINED) {
-        zae_admin_fail_ddb(a, "cannot refill a bucket");
-        return ZAE_ERROR;
+        /* a client wrote the bucket meanwhile: its refill wins */
+        return ZAE_OK;
     }
 
     if (rc == ZAE_OK) {
@@ -617,7 +582,6 @@ zae_admin_agg_shard_up(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
     size_t        i;
     int64_t       sc;
     zae_buf_t     b;
-    zae_str_t     sk;
     zae_admin_t  *a;
 
     a = ctx->a;
@@ -647,26 +611,19 @@ zae_admin_agg_shard_up(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
     }
 
     sc = g->last.shard_count > 0 ? g->last.shard_count : 1;
-    sk = zae_admin_str(ZAE_BUCKET_SK);
 
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, ",");
-    zae_admin_key(&b, &g->pk, &sk);
-    zae_buf_printf(&b, ",\"UpdateExpression\":\"SET shard_count = "
-                   ":new\",\"ConditionExpression\":\"shard_count = "
-                   ":old\",\"ExpressionAttributeValues\":{"
-                   "\":old\":{\"N\":\"%lld\"},"
-                   "\":new\":{\"N\":\"%lld\"}}}",
-                   (long long) sc, (long long) (sc * 2));
+    /* the module's request: SET shard_count = 2 sc IF shard_count = sc */
 
-    rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
+    g->ref.table = zae_admin_str(a->table);
+    zae_buf_init(&b, &a->mem, 512);
 
-    if (rc == ZAE_DECLINED
-        && !zae_admin_is(a, "ConditionalCheckFailedException"))
-    {
-        zae_admin_fail_ddb(a, "cannot double shard_count");
+    if (zae_proto_bump_shard_request(&b, &g->ref, sc) != ZAE_OK) {
+        zae_admin_error(a, "cannot build the shard_count update");
         return ZAE_ERROR;
     }
+
+    rc = zae_admin_conditional(a, zae_admin_ddb(a, "UpdateItem", &b, NULL),
+                               "cannot double shard_count");
 
     if (rc == ZAE_OK && sc * 2 > 32) {
         fprintf(stderr, "%s: warning: bucket \"%.*s\" has %lld shards\n",
@@ -1045,21 +1002,21 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
 {
     int                  rc, follow, pass;
     char                *end;
-    zae_av_t            *resp, *tbl, *v, *o;
-    zae_buf_t            b;
+    zae_av_t            *tbl, *v, *o;
     zae_str_t            arn;
     zae_mem_t            outer;
     const char          *s;
     zae_arena_t          arena;
     struct timespec      ts;
-    struct sigaction     sa;
-    zae_admin_aggctx_t   ctx;
+    struct sigaction             sa;
+    zae_admin_aggctx_t           ctx;
+    zae_admin_aggregate_opts_t  *opts = a->opts;
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.a = a;
     ctx.retention_days = ZAE_USAGE_RETENTION_DAYS;
 
-    s = zae_admin_opt(a, "snapshot-windows");
+    s = opts->snapshot_windows;
 
     if (zae_admin_parse_windows(&ctx, s ? s : "hourly,daily") != ZAE_OK) {
         return zae_admin_usage_error(a, "invalid --snapshot-windows \"%s\": "
@@ -1067,7 +1024,7 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
                                      zae_admin_shown(a, s));
     }
 
-    s = zae_admin_opt(a, "usage-retention-days");
+    s = opts->usage_retention_days;
 
     if (s) {
         ctx.retention_days = strtol(s, &end, 10);
@@ -1080,7 +1037,7 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
         }
     }
 
-    follow = zae_admin_flag(a, "follow");
+    follow = opts->follow;
 
     /*
      * SIGTERM (systemctl stop) and SIGINT only set a flag, read between
@@ -1103,16 +1060,12 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, "}");
-
-    rc = zae_admin_check(a, zae_admin_ddb(a, "DescribeTable", &b, &resp),
+    rc = zae_admin_check(a, zae_admin_describe(a, &tbl),
                          "cannot describe the table");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    tbl = resp ? zae_json_get(resp, "Table") : NULL;
     v = tbl ? zae_json_get(tbl, "LatestStreamArn") : NULL;
 
     if (v == NULL || zae_av_get_str(v, &arn) != ZAE_OK) {
@@ -1148,20 +1101,15 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
         fprintf(stderr, "\n");
     }
 
-    if (a->json) {
-        o = zae_admin_json_obj(a);
+    o = zae_admin_json_obj(a);
 
-        zae_admin_set_int(a, o, "records", (int64_t) ctx.records);
-        zae_admin_set_int(a, o, "snapshot_writes", (int64_t) ctx.snapshots);
-        zae_admin_set_int(a, o, "refills", (int64_t) ctx.refills);
+    zae_admin_set_int(a, o, "records", (int64_t) ctx.records);
+    zae_admin_set_int(a, o, "snapshot_writes", (int64_t) ctx.snapshots);
+    zae_admin_set_int(a, o, "refills", (int64_t) ctx.refills);
 
-        return zae_admin_print_json(a, o);
-    }
-
-    printf("aggregated %llu stream records: %llu snapshot writes, "
-           "%llu bucket refills\n", (unsigned long long) ctx.records,
-           (unsigned long long) ctx.snapshots,
-           (unsigned long long) ctx.refills);
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print(a, o, "aggregated %llu stream records: %llu "
+                           "snapshot writes, %llu bucket refills\n",
+                           (unsigned long long) ctx.records,
+                           (unsigned long long) ctx.snapshots,
+                           (unsigned long long) ctx.refills);
 }

@@ -30,9 +30,9 @@ zae_admin_cmd_audit_list(zae_admin_t *a)
     static const char  *fields[6] = { "event_id", "timestamp", "action",
                                       "entity_id", "principal", "resource" };
 
-    e = zae_admin_opt(a, "entity-id");
-    l = zae_admin_opt(a, "limit");
-    start = zae_admin_opt(a, "start-event-id");
+    e = ((zae_admin_query_opts_t *) a->opts)->entity_id;
+    l = ((zae_admin_query_opts_t *) a->opts)->limit;
+    start = ((zae_admin_query_opts_t *) a->opts)->start_event_id;
 
     ent = zae_admin_str(e ? e : "$SYSTEM");
 

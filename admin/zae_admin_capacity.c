@@ -36,26 +36,36 @@ zae_admin_resolve_limits(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
 {
     int                  i, rc;
     zae_av_t            *item;
-    zae_str_t            pk[ZAE_CONFIG_LEVELS], sk[ZAE_CONFIG_LEVELS];
+    zae_str_t            def = zae_string(ZAE_RESOURCE_DEFAULT);
     zae_err_t            err;
+    zae_keys_t           k[ZAE_CONFIG_LEVELS];
     zae_config_item_t   *cfg;
     zae_config_levels_t  levels;
 
-    pk[0] = zae_admin_ns_pk(a, "ENTITY#", ent);
-    sk[0] = zae_admin_cat(a, "#CONFIG#%.*s", (int) res->len, res->data);
-    pk[1] = pk[0];
-    sk[1] = zae_admin_str("#CONFIG#" ZAE_RESOURCE_DEFAULT);
-    pk[2] = zae_admin_ns_pk(a, "RESOURCE#", res);
-    sk[2] = zae_admin_str("#CONFIG");
-    pk[3] = zae_admin_cat(a, "%.*s/SYSTEM#", (int) a->nsid.len,
-                          a->nsid.data);
-    sk[3] = sk[2];
+    /* indexed by zae_level_e: entity, entity default, resource, system */
+
+    if (zae_keys_entity_config(&a->mem, &k[ZAE_LEVEL_ENTITY], &a->nsid, ent,
+                               res)
+        != ZAE_OK
+        || zae_keys_entity_config(&a->mem, &k[ZAE_LEVEL_ENTITY_DEFAULT],
+                                  &a->nsid, ent, &def)
+           != ZAE_OK
+        || zae_keys_resource_config(&a->mem, &k[ZAE_LEVEL_RESOURCE],
+                                    &a->nsid, res)
+           != ZAE_OK
+        || zae_keys_system(&a->mem, &k[ZAE_LEVEL_SYSTEM], &a->nsid,
+                           ZAE_SYSTEM_CONFIG)
+           != ZAE_OK)
+    {
+        zae_admin_error(a, "cannot build the config keys");
+        return ZAE_ERROR;
+    }
 
     memset(&levels, 0, sizeof(levels));
 
     for (i = 0; i < ZAE_CONFIG_LEVELS; i++) {
-        rc = zae_admin_check(a, zae_admin_get_item(a, &pk[i], &sk[i], 1, &item),
-                             "cannot read the limits");
+        rc = zae_admin_read(a, &k[i].pk, &k[i].sk, "cannot read the limits",
+                            &item);
         if (rc != ZAE_OK) {
             return ZAE_ERROR;
         }
@@ -68,8 +78,8 @@ zae_admin_resolve_limits(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
 
         if (zae_config_item_decode(&a->mem, item, cfg, &err) != ZAE_OK) {
             zae_admin_error(a, "invalid config \"%.*s\" \"%.*s\": %s",
-                            (int) pk[i].len, pk[i].data, (int) sk[i].len,
-                            sk[i].data, err.msg);
+                            (int) k[i].pk.len, k[i].pk.data,
+                            (int) k[i].sk.len, k[i].sk.data, err.msg);
             return ZAE_ERROR;
         }
 
@@ -104,9 +114,7 @@ zae_admin_read_bucket(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
 
     *bucket = NULL;
 
-    pk = zae_admin_cat(a, "%.*s/BUCKET#%.*s#%.*s#0", (int) a->nsid.len,
-                       a->nsid.data, (int) ent->len, ent->data,
-                       (int) res->len, res->data);
+    (void) zae_keys_bucket_pk(&a->mem, &pk, &a->nsid, ent, res, 0);
     sk = zae_admin_str(ZAE_BUCKET_SK);
 
     if (zae_admin_read(a, &pk, &sk, "cannot read the bucket",
@@ -261,7 +269,7 @@ zae_admin_cmd_available(zae_admin_t *a)
     int                  rc, i;
     int64_t              now;
     zae_av_t            *o, *m, *pm, *po, *bind, *meta;
-    zae_str_t            res, pk, sk;
+    zae_str_t            res;
     zae_err_t            err;
     zae_admin_table_t    t;
     zae_entity_meta_t    em;
@@ -283,13 +291,7 @@ zae_admin_cmd_available(zae_admin_t *a)
 
     parent = NULL;
 
-    pk = zae_admin_ns_pk(a, "ENTITY#", &v[0].entity);
-    sk = zae_admin_str("#META");
-
-    if (zae_admin_read(a, &pk, &sk, "cannot read the entity",
-                       &meta)
-        != ZAE_OK)
-    {
+    if (zae_admin_read_entity(a, &v[0].entity, &meta) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -341,24 +343,21 @@ zae_admin_cmd_available(zae_admin_t *a)
         zae_admin_json_set(a, o, "binding", bind);
     }
 
-    if (a->json) {
-        return zae_admin_print_json(a, o);
-    }
-
-    zae_admin_table_print(&t);
+    zae_buf_init(&t.footer, &a->mem, 256);
 
     for (i = 0; i < (parent ? 2 : 1); i++) {
-        printf("(%.*s: limits from the %s level%s)\n",
-               (int) v[i].entity.len, v[i].entity.data,
-               zae_level_name(v[i].source),
-               i == 0 && parent ? ", cascades to its parent" : "");
+        zae_buf_printf(&t.footer, "(%.*s: limits from the %s level%s)\n",
+                       (int) v[i].entity.len, v[i].entity.data,
+                       zae_level_name(v[i].source),
+                       i == 0 && parent ? ", cascades to its parent" : "");
     }
 
     if (parent) {
-        printf("* binds: the smaller of the two for a limit both have\n");
+        zae_buf_add_str(&t.footer, "* binds: the smaller of the two for a "
+                        "limit both have\n");
     }
 
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_output(a, o, &t);
 }
 
 
@@ -369,9 +368,9 @@ zae_admin_cmd_time_until(zae_admin_t *a)
     char                *colon;
     int64_t              now, ms, max, tokens;
     zae_av_t            *o;
-    zae_str_t            ent, res;
+    zae_str_t            ent, res, secs;
     zae_err_t            err;
-    const char          *needed[ZAE_LIMITS_MAX + 1];
+    const char         **needed;
     zae_level_e          source;
     zae_bucket_t         b;
     zae_bucket_item_t   *bi;
@@ -382,7 +381,8 @@ zae_admin_cmd_time_until(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    n = zae_admin_opt_all(a, "needed", needed, ZAE_LIMITS_MAX + 1);
+    n = ((zae_admin_needed_opts_t *) a->opts)->needed.n;
+    needed = ((zae_admin_needed_opts_t *) a->opts)->needed.v;
 
     if (n == 0) {
         return zae_admin_usage_error(a, "at least one --needed name:N is "
@@ -439,27 +439,16 @@ zae_admin_cmd_time_until(zae_admin_t *a)
         }
     }
 
-    if (a->json) {
-        o = zae_admin_json_obj(a);
+    secs = zae_admin_cat(a, "%lld.%03lld", (long long) (max / 1000),
+                         (long long) (max % 1000));
 
-        zae_admin_set_zstr(a, o, "entity_id", &ent);
-        zae_admin_set_zstr(a, o, "resource", &res);
-        zae_admin_set_int(a, o, "retry_after_ms", max);
-        zae_admin_json_set(a, o, "retry_after_seconds",
-                           zae_av_num(&a->mem,
-                               zae_admin_cat(a, "%lld.%03lld",
-                                   (long long) (max / 1000),
-                                   (long long) (max % 1000)).data,
-                               strlen((char *) zae_admin_cat(a,
-                                   "%lld.%03lld",
-                                   (long long) (max / 1000),
-                                   (long long) (max % 1000)).data)));
+    o = zae_admin_json_obj(a);
 
-        return zae_admin_print_json(a, o);
-    }
+    zae_admin_set_zstr(a, o, "entity_id", &ent);
+    zae_admin_set_zstr(a, o, "resource", &res);
+    zae_admin_set_int(a, o, "retry_after_ms", max);
+    zae_admin_json_set(a, o, "retry_after_seconds",
+                       zae_av_num(&a->mem, secs.data, secs.len));
 
-    printf("%lld.%03lld\n", (long long) (max / 1000),
-           (long long) (max % 1000));
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print(a, o, "%s\n", (char *) secs.data);
 }

@@ -382,7 +382,7 @@ zae_admin_stack_events(zae_admin_t *a, zae_admin_events_t *ev, int print)
         ev->seen[ev->nseen++] = id;
 
         if (print) {
-            fprintf(a->json ? stderr : stdout, "%s  %-20s  %-26s  %s%s%s\n",
+            fprintf(zae_admin_progress(a), "%s  %-20s  %-26s  %s%s%s\n",
                     (char *) f[0].data, (char *) f[1].data,
                     (char *) f[2].data, (char *) f[3].data,
                     f[4].len ? "  " : "", (char *) f[4].data);
@@ -442,8 +442,9 @@ zae_admin_deploy_stack(zae_admin_t *a)
     int                  rc, n;
     zae_buf_t            p, x;
     zae_str_t            st, final, id;
-    const char          *v;
-    zae_admin_events_t   ev;
+    const char               *v;
+    zae_admin_events_t        ev;
+    zae_admin_deploy_opts_t  *o = a->opts;
 
     memset(&ev, 0, sizeof(ev));
 
@@ -482,17 +483,17 @@ zae_admin_deploy_stack(zae_admin_t *a)
     }
 
     ZAE_ADMIN_PARAM("EnableDeletionProtection",
-                    zae_admin_flag(a, "enable-deletion-protection")
+                    o->enable_deletion_protection
                     ? "true" : "false");
     ZAE_ADMIN_PARAM("EnableAlarms",
-                    zae_admin_flag(a, "no-alarms") ? "false" : "true");
+                    o->no_alarms ? "false" : "true");
 
-    v = zae_admin_opt(a, "pitr-recovery-days");
+    v = o->pitr_recovery_days;
     if (v) {
         ZAE_ADMIN_PARAM("PITRRecoveryPeriodDays", v);
     }
 
-    v = zae_admin_opt(a, "alarm-sns-topic");
+    v = o->alarm_sns_topic;
     if (v) {
         ZAE_ADMIN_PARAM("AlarmSNSTopicArn", v);
     }
@@ -518,10 +519,8 @@ zae_admin_deploy_stack(zae_admin_t *a)
     if (rc == ZAE_DECLINED && st.len
         && strstr(a->err_msg, "No updates are to be performed"))
     {
-        if (!a->json) {
-            printf("stack \"%s\" is up to date (%.*s)\n", a->table,
-                   (int) st.len, st.data);
-        }
+        zae_admin_say(a, stdout, "stack \"%s\" is up to date (%.*s)\n",
+                      a->table, (int) st.len, st.data);
 
         return ZAE_ADMIN_EXIT_OK;
     }
@@ -539,10 +538,9 @@ zae_admin_deploy_stack(zae_admin_t *a)
 
     id = zae_admin_xml1(&x, "StackId");
 
-    if (!a->json) {
-        printf("%s stack \"%s\" (%.*s)\n", st.len ? "updating" : "creating",
-               a->table, (int) id.len, id.data ? (char *) id.data : "");
-    }
+    zae_admin_say(a, stdout, "%s stack \"%s\" (%.*s)\n",
+                  st.len ? "updating" : "creating", a->table, (int) id.len,
+                  id.data ? (char *) id.data : "");
 
     if (zae_admin_stack_wait(a, &ev, &final) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
@@ -557,10 +555,8 @@ zae_admin_deploy_stack(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (!a->json) {
-        printf("stack \"%s\": %.*s\n", a->table, (int) final.len,
-               final.data);
-    }
+    zae_admin_say(a, stdout, "stack \"%s\": %.*s\n", a->table,
+                  (int) final.len, final.data);
 
     return ZAE_ADMIN_EXIT_OK;
 

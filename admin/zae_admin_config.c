@@ -22,14 +22,16 @@
 int
 zae_admin_parse_limits(zae_admin_t *a, zae_limits_t *ls)
 {
-    int          i, n;
-    zae_err_t    err;
-    const char  *specs[ZAE_LIMITS_MAX + 1];
-    zae_limit_t  l;
+    int                       i, n;
+    zae_err_t                 err;
+    const char              **specs;
+    zae_limit_t               l;
+    zae_admin_limits_opts_t  *o = a->opts;
 
     ls->nelts = 0;
 
-    n = zae_admin_opt_all(a, "limit", specs, ZAE_LIMITS_MAX + 1);
+    n = o->limits.n;
+    specs = o->limits.v;
 
     if (n == 0) {
         zae_admin_usage_error(a, "at least one -l LIMIT is required");
@@ -311,88 +313,101 @@ zae_admin_limits_json(zae_admin_t *a, const zae_limits_t *ls)
 }
 
 
+/* "  name:rate/period:burst" lines of the limits, into text */
+
 static void
-zae_admin_print_limit_lines(zae_admin_t *a, const zae_limits_t *ls)
+zae_admin_limit_lines(zae_buf_t *text, const zae_limits_t *ls)
 {
-    size_t     i;
-    zae_buf_t  b;
+    size_t  i;
 
     for (i = 0; i < ls->nelts; i++) {
-        zae_buf_init(&b, &a->mem, 64);
-
-        if (zae_limit_format(&b, &ls->elts[i]) == ZAE_OK && !b.failed) {
-            printf("  %.*s\n", (int) b.len, b.data);
-        }
+        zae_buf_add_str(text, "  ");
+        (void) zae_limit_format(text, &ls->elts[i]);
+        zae_buf_add_str(text, "\n");
     }
 }
 
 
 /*
  * Prints a config: what is "system defaults", "resource defaults" ...
- * kind the JSON "source" value
+ * level gives the JSON "level" value
  */
 
 int
 zae_admin_show_limits(zae_admin_t *a, zae_config_item_t *cfg,
-    const char *what, const char *kind, zae_str_t *entity,
+    const char *what, zae_level_e level, zae_str_t *entity,
     zae_str_t *resource)
 {
     zae_av_t   *o;
+    zae_buf_t   text;
 
-    if (a->json) {
-        o = zae_admin_json_obj(a);
+    o = zae_admin_json_obj(a);
 
-        zae_admin_set_str(a, o, "namespace", a->ns_name);
-        zae_admin_set_str(a, o, "level", kind);
+    zae_admin_set_str(a, o, "namespace", a->ns_name);
+    zae_admin_set_str(a, o, "level", zae_level_name(level));
 
-        if (entity) {
-            zae_admin_set_zstr(a, o, "entity_id", entity);
-        }
-
-        if (resource) {
-            zae_admin_set_zstr(a, o, "resource", resource);
-        }
-
-        if (cfg && cfg->on_unavailable.len) {
-            zae_admin_set_zstr(a, o, "on_unavailable", &cfg->on_unavailable);
-        }
-
-        zae_admin_json_set(a, o, "limits",
-                           cfg ? zae_admin_limits_json(a, &cfg->limits)
-                               : zae_av_list(&a->mem));
-
-        return zae_admin_print_json(a, o);
+    if (entity) {
+        zae_admin_set_zstr(a, o, "entity_id", entity);
     }
+
+    if (resource) {
+        zae_admin_set_zstr(a, o, "resource", resource);
+    }
+
+    if (cfg && cfg->on_unavailable.len) {
+        zae_admin_set_zstr(a, o, "on_unavailable", &cfg->on_unavailable);
+    }
+
+    zae_admin_json_set(a, o, "limits",
+                       cfg ? zae_admin_limits_json(a, &cfg->limits)
+                           : zae_av_list(&a->mem));
+
+    zae_buf_init(&text, &a->mem, 256);
 
     if (cfg == NULL || cfg->limits.nelts == 0) {
-        printf("no %s\n", what);
-        return ZAE_ADMIN_EXIT_OK;
+        zae_buf_printf(&text, "no %s\n", what);
+        return zae_admin_print_text(a, o, &text);
     }
 
-    printf("%s:\n", what);
-    zae_admin_print_limit_lines(a, &cfg->limits);
+    zae_buf_printf(&text, "%s:\n", what);
+    zae_admin_limit_lines(&text, &cfg->limits);
 
     if (cfg->on_unavailable.len) {
-        printf("on_unavailable: %.*s\n", (int) cfg->on_unavailable.len,
-               cfg->on_unavailable.data);
+        zae_buf_printf(&text, "on_unavailable: %.*s\n",
+                       (int) cfg->on_unavailable.len,
+                       cfg->on_unavailable.data);
     }
 
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print_text(a, o, &text);
 }
 
 
-/* the config of the system (kind "SYSTEM#") or of a resource */
+/* the keys of the config item of the system or of resource id */
+
+static void
+zae_admin_config_keys(zae_admin_t *a, zae_level_e level, zae_str_t *id,
+    zae_keys_t *k)
+{
+    if (level == ZAE_LEVEL_SYSTEM) {
+        (void) zae_keys_system(&a->mem, k, &a->nsid, ZAE_SYSTEM_CONFIG);
+
+    } else {
+        (void) zae_keys_resource_config(&a->mem, k, &a->nsid, id);
+    }
+}
+
+
+/* the config of the system (ZAE_LEVEL_SYSTEM) or of a resource */
 
 int
-zae_admin_level_config(zae_admin_t *a, const char *kind, zae_str_t *id,
+zae_admin_level_config(zae_admin_t *a, zae_level_e level, zae_str_t *id,
     zae_config_item_t **cfg)
 {
-    zae_str_t  pk, sk;
+    zae_keys_t  k;
 
-    pk = zae_admin_ns_pk(a, kind, id);
-    sk = zae_admin_str("#CONFIG");
+    zae_admin_config_keys(a, level, id, &k);
 
-    return zae_admin_get_config(a, &pk, &sk, cfg);
+    return zae_admin_get_config(a, &k.pk, &k.sk, cfg);
 }
 
 
@@ -402,23 +417,22 @@ zae_admin_level_config(zae_admin_t *a, const char *kind, zae_str_t *id,
  */
 
 static int
-zae_admin_take_config(zae_admin_t *a, const char *kind, zae_str_t *id,
+zae_admin_take_config(zae_admin_t *a, zae_level_e level, zae_str_t *id,
     const char *what, zae_config_item_t **cfg)
 {
-    zae_str_t  pk, sk;
+    zae_keys_t  k;
 
-    if (zae_admin_level_config(a, kind, id, cfg) != ZAE_OK) {
+    if (zae_admin_level_config(a, level, id, cfg) != ZAE_OK) {
         return ZAE_ERROR;
     }
-
-    pk = zae_admin_ns_pk(a, kind, id);
-    sk = zae_admin_str("#CONFIG");
 
     if (*cfg == NULL) {
         return ZAE_DECLINED;
     }
 
-    return zae_admin_check(a, zae_admin_delete_item(a, &pk, &sk, NULL),
+    zae_admin_config_keys(a, level, id, &k);
+
+    return zae_admin_check(a, zae_admin_delete_item(a, &k.pk, &k.sk, NULL),
                            what);
 }
 
@@ -457,7 +471,7 @@ zae_admin_remove_system(zae_admin_t *a)
     zae_str_t           sys, names[ZAE_SCHEMA_MAX_LIMITS];
     zae_config_item_t  *cfg;
 
-    rc = zae_admin_take_config(a, "SYSTEM#", NULL, "cannot delete the "
+    rc = zae_admin_take_config(a, ZAE_LEVEL_SYSTEM, NULL, "cannot delete the "
                                "system defaults", &cfg);
     if (rc != ZAE_OK) {
         return rc;
@@ -491,7 +505,7 @@ zae_admin_cmd_system_set(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    s = zae_admin_opt(a, "on-unavailable");
+    s = ((zae_admin_limits_opts_t *) a->opts)->on_unavailable;
     onu = zae_admin_str(s);
 
     if (s && strcmp(s, "allow") != 0 && strcmp(s, "block") != 0) {
@@ -508,7 +522,8 @@ zae_admin_cmd_system_set(zae_admin_t *a)
     cfg.limits = ls;
     cfg.on_unavailable = onu;
 
-    return zae_admin_show_limits(a, &cfg, "system defaults set", "system",
+    return zae_admin_show_limits(a, &cfg, "system defaults set",
+                                 ZAE_LEVEL_SYSTEM,
                                  NULL, NULL);
 }
 
@@ -518,11 +533,12 @@ zae_admin_cmd_system_get(zae_admin_t *a)
 {
     zae_config_item_t  *cfg;
 
-    if (zae_admin_level_config(a, "SYSTEM#", NULL, &cfg) != ZAE_OK) {
+    if (zae_admin_level_config(a, ZAE_LEVEL_SYSTEM, NULL, &cfg) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    return zae_admin_show_limits(a, cfg, "system defaults", "system", NULL,
+    return zae_admin_show_limits(a, cfg, "system defaults",
+                                 ZAE_LEVEL_SYSTEM, NULL,
                                  NULL);
 }
 
@@ -533,7 +549,7 @@ zae_admin_cmd_system_delete(zae_admin_t *a)
     int                 rc;
     zae_config_item_t  *cfg;
 
-    if (zae_admin_level_config(a, "SYSTEM#", NULL, &cfg) != ZAE_OK) {
+    if (zae_admin_level_config(a, ZAE_LEVEL_SYSTEM, NULL, &cfg) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -543,7 +559,10 @@ zae_admin_cmd_system_delete(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (zae_admin_confirm(a, "delete the system defaults") != ZAE_OK) {
+    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes,
+                          "delete the system defaults")
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -564,40 +583,19 @@ zae_admin_cmd_system_delete(zae_admin_t *a)
 static int
 zae_admin_resource_registry(zae_admin_t *a, zae_str_t *resource, int add)
 {
-    int         rc;
-    zae_buf_t   b;
-    zae_str_t   pk, sk, g4sk;
+    zae_ddb_req_t  r;
 
-    pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    sk = zae_admin_str("#RESOURCES");
-    g4sk = pk;
+    memset(&r, 0, sizeof(zae_ddb_req_t));
 
-    if (zae_admin_body_start(a, &b) != ZAE_OK
-        || zae_buf_add_str(&b, ",") != ZAE_OK
-        || zae_admin_key(&b, &pk, &sk) != ZAE_OK
-        || zae_buf_printf(&b, ",\"UpdateExpression\":\"%s\","
-                          "\"ExpressionAttributeValues\":{\":r\":{\"SS\":[",
-                          add ? "SET GSI4PK = if_not_exists(GSI4PK, :g4pk), "
-                                "GSI4SK = if_not_exists(GSI4SK, :g4sk) "
-                                "ADD resources :r"
-                              : "DELETE resources :r") != ZAE_OK
-        || zae_json_add_string(&b, resource->data, resource->len) != ZAE_OK
-        || zae_buf_add_str(&b, "]}") != ZAE_OK
-        || (add
-            && (zae_buf_add_str(&b, ",") != ZAE_OK
-                || zae_rec_attr_s(&b, ":g4pk", &a->nsid) != ZAE_OK
-                || zae_buf_add_str(&b, ",") != ZAE_OK
-                || zae_rec_attr_s(&b, ":g4sk", &g4sk) != ZAE_OK))
-        || zae_buf_add_str(&b, "}}") != ZAE_OK)
+    if (zae_registry_resource(&a->mem, &r, &a->nsid, resource, add)
+        != ZAE_OK)
     {
-        zae_admin_error(a, "out of memory");
+        zae_admin_error(a, "cannot build the resource registry update");
         return ZAE_ERROR;
     }
 
-    rc = zae_admin_check(a, zae_admin_ddb(a, "UpdateItem", &b, NULL),
-                         "cannot update the resource registry");
-
-    return rc;
+    return zae_admin_check(a, zae_admin_update(a, &r, NULL),
+                           "cannot update the resource registry");
 }
 
 
@@ -632,7 +630,7 @@ zae_admin_remove_resource(zae_admin_t *a, zae_str_t *res)
     zae_str_t           ent;
     zae_config_item_t  *cfg;
 
-    rc = zae_admin_take_config(a, "RESOURCE#", res, "cannot delete the "
+    rc = zae_admin_take_config(a, ZAE_LEVEL_RESOURCE, res, "cannot delete the "
                                "resource defaults", &cfg);
     if (rc != ZAE_OK) {
         return rc;
@@ -678,7 +676,7 @@ zae_admin_cmd_resource_set(zae_admin_t *a)
 
     return zae_admin_show_limits(a, &cfg, what.data ? (char *) what.data
                                                    : "resource defaults set",
-                                 "resource", NULL, &res);
+                                 ZAE_LEVEL_RESOURCE, NULL, &res);
 }
 
 
@@ -692,7 +690,7 @@ zae_admin_cmd_resource_get(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    if (zae_admin_level_config(a, "RESOURCE#", &res, &cfg) != ZAE_OK) {
+    if (zae_admin_level_config(a, ZAE_LEVEL_RESOURCE, &res, &cfg) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -700,7 +698,7 @@ zae_admin_cmd_resource_get(zae_admin_t *a)
 
     return zae_admin_show_limits(a, cfg, what.data ? (char *) what.data
                                                    : "resource defaults",
-                                 "resource", NULL, &res);
+                                 ZAE_LEVEL_RESOURCE, NULL, &res);
 }
 
 
@@ -718,7 +716,9 @@ zae_admin_cmd_resource_delete(zae_admin_t *a)
     snprintf(what, sizeof(what), "delete the defaults of resource \"%s\"",
              a->args[0]);
 
-    if (zae_admin_confirm(a, what) != ZAE_OK) {
+    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what)
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -762,14 +762,14 @@ zae_admin_str_cmp(const void *x, const void *y)
 int
 zae_admin_cmd_resource_list(zae_admin_t *a)
 {
-    size_t      i, n;
-    zae_av_t   *item, *set, *list;
-    zae_str_t   pk, sk, *names;
+    size_t       i, n;
+    zae_av_t    *item, *set, *list;
+    zae_str_t   *names;
+    zae_keys_t   k;
 
-    pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    sk = zae_admin_str("#RESOURCES");
+    (void) zae_keys_system(&a->mem, &k, &a->nsid, ZAE_SYSTEM_RESOURCES);
 
-    if (zae_admin_read(a, &pk, &sk, "cannot read the resource registry",
+    if (zae_admin_read(a, &k.pk, &k.sk, "cannot read the resource registry",
                        &item)
         != ZAE_OK)
     {
@@ -790,22 +790,8 @@ zae_admin_cmd_resource_list(zae_admin_t *a)
     qsort(names, n, sizeof(zae_str_t), zae_admin_str_cmp);
 
     for (i = 0; i < n; i++) {
-        if (a->json) {
-            zae_av_list_add(&a->mem, list,
-                            zae_admin_json_zstr(a, &names[i]));
-
-        } else {
-            printf("%.*s\n", (int) names[i].len, names[i].data);
-        }
+        zae_av_list_add(&a->mem, list, zae_admin_json_zstr(a, &names[i]));
     }
 
-    if (a->json) {
-        return zae_admin_print_json(a, list);
-    }
-
-    if (n == 0) {
-        printf("no resources with defaults\n");
-    }
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print_list(a, list, "no resources with defaults\n");
 }

@@ -673,6 +673,26 @@ zae_admin_check(zae_admin_t *a, int rc, const char *what)
 }
 
 
+/*
+ * The result of a conditional write: ZAE_OK, ZAE_DECLINED when its
+ * condition failed (the item moved on or is not there: no error), else
+ * ZAE_ERROR, reported
+ */
+
+int
+zae_admin_conditional(zae_admin_t *a, int rc, const char *what)
+{
+    if (rc == ZAE_DECLINED
+        && !zae_admin_is(a, "ConditionalCheckFailedException"))
+    {
+        zae_admin_fail_ddb(a, what);
+        return ZAE_ERROR;
+    }
+
+    return rc;
+}
+
+
 int
 zae_admin_is(zae_admin_t *a, const char *code)
 {
@@ -874,9 +894,32 @@ zae_admin_put_item(zae_admin_t *a, zae_buf_t *item, const char *cond)
 /* UpdateItem built by the core's builder: key, update, names, values... */
 
 int
-zae_admin_update(zae_admin_t *a, zae_ddb_req_t *r)
+zae_admin_update(zae_admin_t *a, zae_ddb_req_t *r, zae_av_t **resp)
 {
-    return zae_admin_request(a, "UpdateItem", zae_ddb_update_item, r, NULL);
+    return zae_admin_request(a, "UpdateItem", zae_ddb_update_item, r, resp);
+}
+
+
+/* TransactWriteItems of n actions, built by the core's builder */
+
+int
+zae_admin_transact(zae_admin_t *a, zae_ddb_action_t *acts, size_t n)
+{
+    size_t     i;
+    zae_buf_t  b;
+
+    for (i = 0; i < n; i++) {
+        acts[i].req.table = zae_admin_str(a->table);
+    }
+
+    zae_buf_init(&b, &a->mem, 2048);
+
+    if (zae_ddb_transact_write(&b, acts, n, NULL, NULL) != ZAE_OK) {
+        zae_admin_error(a, "cannot build the TransactWriteItems request");
+        return ZAE_ERROR;
+    }
+
+    return zae_admin_ddb(a, "TransactWriteItems", &b, NULL);
 }
 
 

@@ -18,12 +18,9 @@
 #define ZAE_ADMIN_MAX_SHARDS  1024
 
 
-static int zae_admin_item_buf(zae_admin_t *a, zae_av_t *item, zae_buf_t *b);
 static int zae_admin_sync_bucket(zae_admin_t *a, zae_str_t *entity,
     zae_str_t *resource, const zae_limits_t *ls, int64_t ttl,
     zae_str_t *stale, size_t nstale);
-static int zae_admin_entity_exists(zae_admin_t *a, zae_str_t *entity,
-    zae_av_t **meta);
 static int zae_admin_reconcile(zae_admin_t *a, zae_str_t *ent,
     zae_str_t *res);
 
@@ -34,30 +31,21 @@ static int zae_admin_children(zae_admin_t *a, zae_str_t *parent,
 
 /* entities */
 
-static int
-zae_admin_item_buf(zae_admin_t *a, zae_av_t *item, zae_buf_t *b)
+/* the entity's #META item (NULL: none), read consistently; ZAE_ERROR */
+
+int
+zae_admin_read_entity(zae_admin_t *a, zae_str_t *entity, zae_av_t **meta)
 {
-    zae_buf_init(b, &a->mem, 1024);
+    zae_keys_t  k;
 
-    zae_item_encode(b, item);
+    if (zae_keys_entity_meta(&a->mem, &k, &a->nsid, entity, NULL)
+        != ZAE_OK)
+    {
+        zae_admin_error(a, "cannot build the entity's key");
+        return ZAE_ERROR;
+    }
 
-    return ZAE_OK;
-}
-
-
-static int
-zae_admin_entity_exists(zae_admin_t *a, zae_str_t *entity, zae_av_t **meta)
-{
-    int         rc;
-    zae_str_t   pk, sk;
-
-    pk = zae_admin_ns_pk(a, "ENTITY#", entity);
-    sk = zae_admin_str("#META");
-
-    rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, meta),
-                         "cannot read the entity");
-
-    return rc;
+    return zae_admin_read(a, &k.pk, &k.sk, "cannot read the entity", meta);
 }
 
 
@@ -76,61 +64,61 @@ zae_admin_print_meta(zae_admin_t *a, zae_entity_meta_t *m)
 {
     zae_av_t  *o;
 
-    if (a->json) {
-        o = zae_admin_json_obj(a);
+    o = zae_admin_json_obj(a);
 
-        zae_admin_set_zstr(a, o, "entity_id", &m->entity_id);
-        zae_admin_set_zstr(a, o, "name", &m->name);
-        zae_admin_json_set(a, o, "parent_id",
-                           m->parent_id.len
-                           ? zae_admin_json_zstr(a, &m->parent_id)
-                           : zae_av_null(&a->mem));
-        zae_admin_set_bool(a, o, "cascade", m->cascade);
-        zae_admin_json_set(a, o, "metadata",
-                           m->metadata
-                           ? zae_admin_item_to_json(a, m->metadata)
-                           : zae_admin_json_obj(a));
-        zae_admin_set_zstr(a, o, "created_at", &m->created_at);
+    zae_admin_set_zstr(a, o, "entity_id", &m->entity_id);
+    zae_admin_set_zstr(a, o, "name", &m->name);
+    zae_admin_json_set(a, o, "parent_id",
+                       m->parent_id.len
+                       ? zae_admin_json_zstr(a, &m->parent_id)
+                       : zae_av_null(&a->mem));
+    zae_admin_set_bool(a, o, "cascade", m->cascade);
+    zae_admin_json_set(a, o, "metadata",
+                       m->metadata
+                       ? zae_admin_item_to_json(a, m->metadata)
+                       : zae_admin_json_obj(a));
+    zae_admin_set_zstr(a, o, "created_at", &m->created_at);
 
-        return zae_admin_print_json(a, o);
-    }
-
-    printf("entity:      %.*s\n", (int) m->entity_id.len, m->entity_id.data);
-    printf("name:        %.*s\n", (int) m->name.len, m->name.data);
-    printf("parent:      %.*s\n", m->parent_id.len ? (int) m->parent_id.len
-                                                   : 4,
-           m->parent_id.len ? (char *) m->parent_id.data : "none");
-    printf("cascade:     %s\n", m->cascade ? "yes" : "no");
-    printf("created at:  %.*s\n", (int) m->created_at.len,
-           m->created_at.data);
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print(a, o,
+                           "entity:      %.*s\n"
+                           "name:        %.*s\n"
+                           "parent:      %.*s\n"
+                           "cascade:     %s\n"
+                           "created at:  %.*s\n",
+                           (int) m->entity_id.len, m->entity_id.data,
+                           (int) m->name.len, m->name.data,
+                           m->parent_id.len ? (int) m->parent_id.len : 4,
+                           m->parent_id.len ? (char *) m->parent_id.data
+                                            : "none",
+                           m->cascade ? "yes" : "no",
+                           (int) m->created_at.len, m->created_at.data);
 }
 
 
 int
 zae_admin_cmd_entity_create(zae_admin_t *a)
 {
-    int                rc;
-    u_char             ts[ZAE_TS_LEN + 1];
-    zae_av_t          *pmeta;
-    zae_buf_t          d;
-    zae_str_t          ent, parent, name;
-    const char        *s;
-    zae_entity_meta_t  m;
+    int                       rc;
+    u_char                    ts[ZAE_TS_LEN + 1];
+    zae_av_t                 *pmeta;
+    zae_buf_t                 d;
+    zae_str_t                 ent, parent, name;
+    const char               *s;
+    zae_entity_meta_t         m;
+    zae_admin_entity_opts_t  *o = a->opts;
 
     if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
     parent = zae_admin_str(NULL);
-    s = zae_admin_opt(a, "parent");
+    s = o->parent;
 
     if (s && zae_admin_check_entity(a, s, &parent) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    if (zae_admin_flag(a, "cascade") && parent.len == 0) {
+    if (o->cascade && parent.len == 0) {
         return zae_admin_usage_error(a, "--cascade needs --parent");
     }
 
@@ -141,11 +129,11 @@ zae_admin_cmd_entity_create(zae_admin_t *a)
                                      "parent", a->args[0]);
     }
 
-    s = zae_admin_opt(a, "display-name");
+    s = o->display_name;
     name = s ? zae_admin_str(s) : ent;
 
     if (parent.len) {
-        if (zae_admin_entity_exists(a, &parent, &pmeta) != ZAE_OK) {
+        if (zae_admin_read_entity(a, &parent, &pmeta) != ZAE_OK) {
             return ZAE_ADMIN_EXIT_FAILED;
         }
 
@@ -166,10 +154,10 @@ zae_admin_cmd_entity_create(zae_admin_t *a)
     m.created_at.data = ts;
     m.created_at.len = ZAE_TS_LEN;
     m.metadata = zae_av_map(&a->mem);
-    m.cascade = zae_admin_flag(a, "cascade");
+    m.cascade = o->cascade;
 
     rc = zae_admin_put_av(a, zae_entity_meta_encode(&a->mem, &a->nsid, &m),
-                          "attribute_not_exists(PK)");
+                          ZAE_REGISTRY_NEW);
 
     if (rc == ZAE_DECLINED) {
         if (zae_admin_is(a, "ConditionalCheckFailedException")) {
@@ -195,9 +183,7 @@ zae_admin_cmd_entity_create(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (!a->json) {
-        printf("entity \"%s\" created\n", a->args[0]);
-    }
+    zae_admin_say(a, stdout, "entity \"%s\" created\n", a->args[0]);
 
     return zae_admin_print_meta(a, &m);
 }
@@ -215,7 +201,7 @@ zae_admin_cmd_entity_show(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    if (zae_admin_entity_exists(a, &ent, &meta) != ZAE_OK) {
+    if (zae_admin_read_entity(a, &ent, &meta) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -246,119 +232,44 @@ zae_admin_sync_bucket(zae_admin_t *a, zae_str_t *entity,
     zae_str_t *resource, const zae_limits_t *ls, int64_t ttl,
     zae_str_t *stale, size_t nstale)
 {
-    int                 rc;
-    size_t              i;
-    int64_t             shard, shards;
-    zae_av_t           *resp, *attrs;
-    zae_buf_t           b, names, values;
-    zae_str_t           pk, sk;
-    zae_err_t           err;
-    const zae_limit_t  *l;
+    int                rc;
+    int64_t            shards;
+    zae_av_t          *resp, *attrs;
+    zae_err_t          err;
+    zae_ddb_req_t      r;
+    zae_bucket_ref_t   ref;
 
-    sk = zae_admin_str(ZAE_BUCKET_SK);
+    memset(&ref, 0, sizeof(zae_bucket_ref_t));
+    ref.ns = a->nsid;
+    ref.entity_id = *entity;
+    ref.resource = *resource;
     shards = 1;
 
-    for (shard = 0; shard < shards && shard < ZAE_ADMIN_MAX_SHARDS; shard++)
+    for ( /* void */ ; ref.shard < shards && ref.shard < ZAE_ADMIN_MAX_SHARDS;
+         ref.shard++)
     {
-        pk = zae_admin_cat(a, "%.*s/BUCKET#%.*s#%.*s#%lld",
-                           (int) a->nsid.len, a->nsid.data,
-                           (int) entity->len, entity->data,
-                           (int) resource->len, resource->data,
-                           (long long) shard);
+        memset(&r, 0, sizeof(zae_ddb_req_t));
 
-        zae_buf_init(&names, &a->mem, 256);
-        zae_buf_init(&values, &a->mem, 256);
-
-        zae_admin_body_start(a, &b);
-        zae_buf_add_str(&b, ",");
-        zae_admin_key(&b, &pk, &sk);
-        zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET ");
-        zae_buf_add_str(&values, "{\":zero\":{\"N\":\"0\"}");
-        zae_buf_add_str(&names, "{\"#pk\":\"PK\",\"#ttl\":\"ttl\"");
-
-        for (i = 0; i < ls->nelts; i++) {
-            l = &ls->elts[i];
-
-            zae_buf_printf(&b, "%s#cp%zu = :cp%zu, #ra%zu = :ra%zu, "
-                           "#rp%zu = :rp%zu, "
-                           "#tk%zu = if_not_exists(#tk%zu, :cp%zu), "
-                           "#tc%zu = if_not_exists(#tc%zu, :zero)",
-                           i ? ", " : "", i, i, i, i, i, i, i, i, i,
-                           i, i);
-            zae_buf_printf(&names, ",\"#cp%zu\":\"b_%.*s_cp\","
-                           "\"#ra%zu\":\"b_%.*s_ra\","
-                           "\"#rp%zu\":\"b_%.*s_rp\","
-                           "\"#tk%zu\":\"b_%.*s_tk\","
-                           "\"#tc%zu\":\"b_%.*s_tc\"",
-                           i, (int) l->name.len, l->name.data,
-                           i, (int) l->name.len, l->name.data,
-                           i, (int) l->name.len, l->name.data,
-                           i, (int) l->name.len, l->name.data,
-                           i, (int) l->name.len, l->name.data);
-            zae_buf_printf(&values, ",\":cp%zu\":{\"N\":\"%lld\"},"
-                           "\":ra%zu\":{\"N\":\"%lld\"},"
-                           "\":rp%zu\":{\"N\":\"%lld\"}",
-                           i, (long long) (l->capacity * 1000),
-                           i, (long long) (l->refill_amount * 1000),
-                           i, (long long) (l->period * 1000));
-        }
-
-        if (ttl > 0) {
-            zae_buf_printf(&b, ", #ttl = :ttl");
-            zae_buf_printf(&values, ",\":ttl\":{\"N\":\"%lld\"}",
-                           (long long) ttl);
-
-        } else {
-            zae_buf_add_str(&b, " REMOVE #ttl");
-        }
-
-        for (i = 0; i < nstale; i++) {
-            zae_buf_printf(&b, "%s#s%zu_tk, #s%zu_cp, #s%zu_ra, "
-                           "#s%zu_rp, #s%zu_tc",
-                           ttl > 0 && i == 0 ? " REMOVE " : ", ",
-                           i, i, i, i, i);
-            zae_buf_printf(&names, ",\"#s%zu_tk\":\"b_%.*s_tk\","
-                           "\"#s%zu_cp\":\"b_%.*s_cp\","
-                           "\"#s%zu_ra\":\"b_%.*s_ra\","
-                           "\"#s%zu_rp\":\"b_%.*s_rp\","
-                           "\"#s%zu_tc\":\"b_%.*s_tc\"",
-                           i, (int) stale[i].len, stale[i].data,
-                           i, (int) stale[i].len, stale[i].data,
-                           i, (int) stale[i].len, stale[i].data,
-                           i, (int) stale[i].len, stale[i].data,
-                           i, (int) stale[i].len, stale[i].data);
-        }
-
-        zae_buf_add_str(&b, "\",\"ConditionExpression\":"
-                           "\"attribute_exists(#pk)\","
-                           "\"ReturnValues\":\"ALL_NEW\","
-                           "\"ExpressionAttributeNames\":");
-        zae_buf_add_str(&names, "}");
-        zae_buf_add(&b, names.data, names.len);
-        zae_buf_add_str(&b, ",\"ExpressionAttributeValues\":");
-        zae_buf_add_str(&values, "}");
-        zae_buf_add(&b, values.data, values.len);
-        zae_buf_add_str(&b, "}");
-
-        rc = zae_admin_ddb(a, "UpdateItem", &b, &resp);
-
-        if (rc == ZAE_DECLINED
-            && zae_admin_is(a, "ConditionalCheckFailedException"))
+        if (zae_upkeep_sync(&a->mem, &r, &ref, ls, ttl, stale, nstale)
+            != ZAE_OK)
         {
-            /* no bucket yet: it is created with these limits */
-            return ZAE_OK;
+            zae_admin_error(a, "cannot build the bucket update");
+            return ZAE_ERROR;
         }
+
+        rc = zae_admin_conditional(a, zae_admin_update(a, &r, &resp),
+                                   "cannot update the bucket");
 
         if (rc == ZAE_DECLINED) {
-            zae_admin_fail_ddb(a, "cannot update the bucket");
-            return ZAE_ERROR;
+            /* no bucket yet: it is created with these limits */
+            return ZAE_OK;
         }
 
         if (rc != ZAE_OK) {
             return ZAE_ERROR;
         }
 
-        if (shard == 0) {
+        if (ref.shard == 0) {
             attrs = resp ? zae_json_get(resp, "Attributes") : NULL;
 
             if (attrs && zae_item_from_ddb(attrs, &err) == ZAE_OK
@@ -380,48 +291,29 @@ int
 zae_admin_write_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
     zae_limits_t *ls)
 {
-    int           rc;
-    zae_buf_t     b, item;
-    zae_str_t     pk, sk, g4sk;
+    int                rc;
+    zae_av_t          *item;
+    zae_ddb_action_t   act[2];
 
-    if (zae_admin_item_buf(a, zae_entity_config_encode(&a->mem, &a->nsid,
-                                                       ent, res, ls),
-                           &item)
-        != ZAE_OK)
-    {
-        return ZAE_ADMIN_EXIT_FAILED;
-    }
+    item = zae_entity_config_encode(&a->mem, &a->nsid, ent, res, ls);
 
     /* Put (new config) + registry ref count, in one transaction */
 
-    pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    sk = zae_admin_str("#ENTITY_CONFIG_RESOURCES");
-    g4sk = pk;
+    memset(act, 0, sizeof(act));
+    act[0].type = ZAE_DDB_ACT_PUT;
+    act[0].req.item = item;
+    act[0].req.condition = zae_admin_str(ZAE_REGISTRY_NEW);
+    act[1].type = ZAE_DDB_ACT_UPDATE;
 
-    zae_buf_init(&b, &a->mem, 2048);
+    if (item == NULL
+        || zae_registry_count(&a->mem, &act[1].req, &a->nsid, res, 1)
+           != ZAE_OK)
+    {
+        zae_admin_error(a, "cannot build the entity limits");
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
 
-    zae_buf_add_str(&b, "{\"TransactItems\":[{\"Put\":{\"TableName\":");
-    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
-    zae_buf_add_str(&b, ",\"Item\":");
-    zae_buf_add(&b, item.data, item.len);
-    zae_buf_add_str(&b, ",\"ConditionExpression\":"
-                    "\"attribute_not_exists(PK)\"}},"
-                    "{\"Update\":{\"TableName\":");
-    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
-    zae_buf_add_str(&b, ",");
-    zae_admin_key(&b, &pk, &sk);
-    zae_buf_add_str(&b, ",\"UpdateExpression\":\"SET GSI4PK = "
-                    "if_not_exists(GSI4PK, :g4pk), GSI4SK = "
-                    "if_not_exists(GSI4SK, :g4sk) ADD #r :one\","
-                    "\"ExpressionAttributeNames\":{\"#r\":");
-    zae_json_add_string(&b, res->data, res->len);
-    zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":{");
-    zae_rec_attr_s(&b, ":g4pk", &a->nsid);
-    zae_buf_add_str(&b, ",");
-    zae_rec_attr_s(&b, ":g4sk", &g4sk);
-    zae_buf_add_str(&b, ",\":one\":{\"N\":\"1\"}}}}]}");
-
-    rc = zae_admin_ddb(a, "TransactWriteItems", &b, NULL);
+    rc = zae_admin_transact(a, act, 2);
 
     if (rc == ZAE_DECLINED) {
         if (!zae_admin_cancel_reason(a, 0, "ConditionalCheckFailed")) {
@@ -430,7 +322,7 @@ zae_admin_write_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
 
         /* the config exists: overwrite it, the count stays */
 
-        rc = zae_admin_put_item(a, &item, NULL);
+        rc = zae_admin_put_av(a, item, NULL);
         if (rc == ZAE_DECLINED) {
             return zae_admin_fail_ddb(a, "cannot store the entity limits");
         }
@@ -461,7 +353,7 @@ zae_admin_cmd_entity_set(zae_admin_t *a)
     zae_limits_t  ls;
     zae_config_item_t  cfg;
 
-    s = zae_admin_opt(a, "resource");
+    s = ((zae_admin_limits_opts_t *) a->opts)->resource;
 
     if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
         || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
@@ -471,7 +363,7 @@ zae_admin_cmd_entity_set(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    if (zae_admin_entity_exists(a, &ent, &meta) != ZAE_OK) {
+    if (zae_admin_read_entity(a, &ent, &meta) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -492,18 +384,19 @@ zae_admin_cmd_entity_set(zae_admin_t *a)
                                  (char *) zae_admin_cat(a, "limits of entity "
                                      "\"%s\" on \"%.*s\" set", a->args[0],
                                      (int) res.len, res.data).data,
-                                 "entity", &ent, &res);
+                                 ZAE_LEVEL_ENTITY, &ent, &res);
 }
 
 
 int
 zae_admin_cmd_entity_get(zae_admin_t *a)
 {
-    zae_str_t           ent, res, pk, sk, what;
+    zae_str_t           ent, res, what;
+    zae_keys_t          k;
     const char         *s;
     zae_config_item_t  *cfg;
 
-    s = zae_admin_opt(a, "resource");
+    s = ((zae_admin_limits_opts_t *) a->opts)->resource;
 
     if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
         || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
@@ -512,17 +405,17 @@ zae_admin_cmd_entity_get(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    pk = zae_admin_ns_pk(a, "ENTITY#", &ent);
-    sk = zae_admin_cat(a, "#CONFIG#%.*s", (int) res.len, res.data);
+    (void) zae_keys_entity_config(&a->mem, &k, &a->nsid, &ent, &res);
 
-    if (zae_admin_get_config(a, &pk, &sk, &cfg) != ZAE_OK) {
+    if (zae_admin_get_config(a, &k.pk, &k.sk, &cfg) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
     what = zae_admin_cat(a, "limits of entity \"%s\" on \"%.*s\"",
                          a->args[0], (int) res.len, res.data);
 
-    return zae_admin_show_limits(a, cfg, (char *) what.data, "entity", &ent,
+    return zae_admin_show_limits(a, cfg, (char *) what.data,
+                                 ZAE_LEVEL_ENTITY, &ent,
                                  &res);
 }
 
@@ -594,35 +487,31 @@ zae_admin_reconcile(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
 int
 zae_admin_remove_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
 {
-    int         rc;
-    zae_buf_t   b, d;
-    zae_str_t   pk, sk, rpk, rsk;
+    int                rc;
+    zae_buf_t          d;
+    zae_keys_t         k;
+    zae_ddb_req_t      drop;
+    zae_ddb_action_t   act[2];
 
-    pk = zae_admin_ns_pk(a, "ENTITY#", ent);
-    sk = zae_admin_cat(a, "#CONFIG#%.*s", (int) res->len, res->data);
-    rpk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    rsk = zae_admin_str("#ENTITY_CONFIG_RESOURCES");
+    /* Delete (the config) + registry ref count, in one transaction */
 
-    zae_buf_init(&b, &a->mem, 1024);
+    memset(act, 0, sizeof(act));
+    memset(&drop, 0, sizeof(zae_ddb_req_t));
+    act[0].type = ZAE_DDB_ACT_DELETE;
+    act[0].req.condition = zae_admin_str(ZAE_REGISTRY_EXISTS);
+    act[1].type = ZAE_DDB_ACT_UPDATE;
 
-    zae_buf_add_str(&b, "{\"TransactItems\":[{\"Delete\":{"
-                    "\"TableName\":");
-    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
-    zae_buf_add_str(&b, ",");
-    zae_admin_key(&b, &pk, &sk);
-    zae_buf_add_str(&b, ",\"ConditionExpression\":"
-                    "\"attribute_exists(PK)\"}},"
-                    "{\"Update\":{\"TableName\":");
-    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
-    zae_buf_add_str(&b, ",");
-    zae_admin_key(&b, &rpk, &rsk);
-    zae_buf_add_str(&b, ",\"UpdateExpression\":\"ADD #r :m\","
-                    "\"ExpressionAttributeNames\":{\"#r\":");
-    zae_json_add_string(&b, res->data, res->len);
-    zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
-                    "{\":m\":{\"N\":\"-1\"}}}}]}");
+    if (zae_keys_entity_config(&a->mem, &k, &a->nsid, ent, res) != ZAE_OK
+        || (act[0].req.key = zae_keys_key(&a->mem, &k)) == NULL
+        || zae_registry_count(&a->mem, &act[1].req, &a->nsid, res, -1)
+           != ZAE_OK
+        || zae_registry_drop(&a->mem, &drop, &a->nsid, res) != ZAE_OK)
+    {
+        zae_admin_error(a, "cannot build the entity limits deletion");
+        return ZAE_ADMIN_EXIT_FAILED;
+    }
 
-    rc = zae_admin_ddb(a, "TransactWriteItems", &b, NULL);
+    rc = zae_admin_transact(a, act, 2);
 
     if (rc == ZAE_DECLINED) {
         if (zae_admin_cancel_reason(a, 0, "ConditionalCheckFailed")) {
@@ -638,24 +527,8 @@ zae_admin_remove_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
 
     /* drop the registry attribute when its count reached 0 */
 
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, ",");
-    zae_admin_key(&b, &rpk, &rsk);
-    zae_buf_add_str(&b, ",\"UpdateExpression\":\"REMOVE #r\","
-                    "\"ConditionExpression\":\"#r <= :z\","
-                    "\"ExpressionAttributeNames\":{\"#r\":");
-    zae_json_add_string(&b, res->data, res->len);
-    zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
-                    "{\":z\":{\"N\":\"0\"}}}");
-
-    rc = zae_admin_ddb(a, "UpdateItem", &b, NULL);
-
-    if (rc == ZAE_DECLINED
-        && !zae_admin_is(a, "ConditionalCheckFailedException"))
-    {
-        return zae_admin_fail_ddb(a, "cannot update the config registry");
-    }
-
+    rc = zae_admin_conditional(a, zae_admin_update(a, &drop, NULL),
+                               "cannot update the config registry");
     if (rc == ZAE_ERROR) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
@@ -684,7 +557,7 @@ zae_admin_cmd_entity_delete_limits(zae_admin_t *a)
     zae_str_t    ent, res;
     const char  *s;
 
-    s = zae_admin_opt(a, "resource");
+    s = ((zae_admin_limits_opts_t *) a->opts)->resource;
 
     if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
         || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
@@ -696,7 +569,10 @@ zae_admin_cmd_entity_delete_limits(zae_admin_t *a)
     snprintf(what, sizeof(what), "delete the limits of entity \"%s\" on "
              "\"%.*s\"", a->args[0], (int) res.len, res.data);
 
-    if (zae_admin_confirm(a, what) != ZAE_OK) {
+    if (zae_admin_confirm(a, ((zae_admin_limits_opts_t *) a->opts)->yes,
+                          what)
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -737,17 +613,18 @@ zae_admin_after(zae_str_t *s, size_t skip)
 int
 zae_admin_cmd_entity_list(zae_admin_t *a)
 {
-    int                 rc;
-    size_t              i, n, skip;
-    zae_av_t          **items, *v, *list;
-    zae_str_t           key, id, parent;
-    zae_err_t           err;
-    const char         *p, *r, *hash;
-    zae_ddb_req_t       q;
-    zae_admin_table_t   t;
+    int                       rc;
+    size_t                    i, n, skip;
+    zae_av_t                **items, *v, *list;
+    zae_str_t                 key, id, parent;
+    zae_err_t                 err;
+    const char               *p, *r, *hash;
+    zae_ddb_req_t             q;
+    zae_admin_table_t         t;
+    zae_admin_entity_opts_t  *o = a->opts;
 
-    p = zae_admin_opt(a, "parent");
-    r = zae_admin_opt(a, "with-custom-limits");
+    p = o->parent;
+    r = o->with_custom_limits;
 
     if (p && r) {
         return zae_admin_usage_error(a, "--parent and --with-custom-limits "
@@ -825,7 +702,7 @@ int
 zae_admin_cmd_entity_resources(zae_admin_t *a)
 {
     size_t          i, n;
-    zae_av_t      **items, *list, *v;
+    zae_av_t      **items, *list;
     zae_str_t       ent, pk, sk;
     zae_err_t       err;
     zae_ddb_req_t   q;
@@ -856,25 +733,11 @@ zae_admin_cmd_entity_resources(zae_admin_t *a)
 
         sk = zae_admin_after(&sk, sizeof("#CONFIG#") - 1);
 
-        if (a->json) {
-            v = zae_admin_json_zstr(a, &sk);
-
-            zae_av_list_add(&a->mem, list, v);
-
-        } else {
-            printf("%.*s\n", (int) sk.len, sk.data);
-        }
+        zae_av_list_add(&a->mem, list, zae_admin_json_zstr(a, &sk));
     }
 
-    if (a->json) {
-        return zae_admin_print_json(a, list);
-    }
-
-    if (n == 0) {
-        printf("entity \"%s\" has no custom limits\n", a->args[0]);
-    }
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print_list(a, list, "entity \"%s\" has no custom "
+                                "limits\n", a->args[0]);
 }
 
 
@@ -925,28 +788,27 @@ zae_admin_children(zae_admin_t *a, zae_str_t *parent, zae_av_t **list,
 int
 zae_admin_cmd_entity_delete(zae_admin_t *a)
 {
-    int             rc;
-    char            what[512];
-    size_t          i, n1, n2;
-    zae_av_t       *meta, **own, **buckets, **all, *children, *o;
-    zae_buf_t       b, d;
-    zae_str_t       ent, pk, gpk, sk, rpk, rsk, res, names;
-    zae_err_t       err;
-    zae_ddb_req_t   q;
+    int                       rc;
+    char                      what[512];
+    size_t                    i, n1, n2;
+    zae_av_t                 *meta, **own, **buckets, **all, *children, *o;
+    zae_buf_t                 d, text;
+    zae_str_t                 ent, pk, sk, res, names;
+    zae_err_t                 err;
+    zae_ddb_req_t             q;
+    zae_admin_entity_opts_t  *opts = a->opts;
 
     if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    pk = zae_admin_ns_pk(a, "ENTITY#", &ent);
-    sk = zae_admin_str("#META");
-
-    if (zae_admin_read(a, &pk, &sk, "cannot read the entity",
-                       &meta)
-        != ZAE_OK)
-    {
+    if (zae_admin_read_entity(a, &ent, &meta) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
+
+    /* {ns}/ENTITY#{E}: its own items' PK and its buckets' GSI3PK */
+
+    pk = zae_admin_ns_pk(a, "ENTITY#", &ent);
 
     if (meta == NULL) {
         zae_admin_error(a, "entity \"%s\" not found in namespace \"%s\"",
@@ -963,7 +825,7 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (children->nitems && !zae_admin_flag(a, "force")) {
+    if (children->nitems && !opts->force) {
         zae_admin_error(a, "entity \"%s\" is the parent of %zu entit%s: "
                         "%.*s", a->args[0], children->nitems,
                         children->nitems == 1 ? "y" : "ies",
@@ -978,7 +840,7 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     snprintf(what, sizeof(what), "delete entity \"%s\" with its limits, "
              "buckets and usage", a->args[0]);
 
-    if (zae_admin_confirm(a, what) != ZAE_OK) {
+    if (zae_admin_confirm(a, opts->yes, what) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -996,9 +858,7 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
 
     /* its buckets, through GSI3 */
 
-    gpk = zae_admin_ns_pk(a, "ENTITY#", &ent);
-
-    if (zae_admin_query_key(a, NULL, "GSI3PK", &gpk, "GSI3SK", "BUCKET#", 0,
+    if (zae_admin_query_key(a, NULL, "GSI3PK", &pk, "GSI3SK", "BUCKET#", 0,
                             "cannot list the entity's buckets", &buckets,
                             &n2)
         != ZAE_OK)
@@ -1023,9 +883,6 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
 
     /* one registry reference less per entity config */
 
-    rpk = zae_admin_cat(a, "%.*s/SYSTEM#", (int) a->nsid.len, a->nsid.data);
-    rsk = zae_admin_str("#ENTITY_CONFIG_RESOURCES");
-
     for (i = 0; i < n1; i++) {
         if (zae_item_get_str(own[i], "SK", &sk, &err) != ZAE_OK
             || sk.len <= sizeof("#CONFIG#") - 1
@@ -1037,16 +894,14 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
         res.data = sk.data + sizeof("#CONFIG#") - 1;
         res.len = sk.len - (sizeof("#CONFIG#") - 1);
 
-        zae_admin_body_start(a, &b);
-        zae_buf_add_str(&b, ",");
-        zae_admin_key(&b, &rpk, &rsk);
-        zae_buf_add_str(&b, ",\"UpdateExpression\":\"ADD #r :m\","
-                        "\"ExpressionAttributeNames\":{\"#r\":");
-        zae_json_add_string(&b, res.data, res.len);
-        zae_buf_add_str(&b, "},\"ExpressionAttributeValues\":"
-                        "{\":m\":{\"N\":\"-1\"}}}");
+        memset(&q, 0, sizeof(zae_ddb_req_t));
 
-        rc = zae_admin_check(a, zae_admin_ddb(a, "UpdateItem", &b, NULL),
+        if (zae_registry_count(&a->mem, &q, &a->nsid, &res, -1) != ZAE_OK) {
+            zae_admin_error(a, "cannot build the config registry update");
+            return ZAE_ADMIN_EXIT_FAILED;
+        }
+
+        rc = zae_admin_check(a, zae_admin_update(a, &q, NULL),
                              "cannot update the config registry");
         if (rc != ZAE_OK) {
             return ZAE_ADMIN_EXIT_FAILED;
@@ -1063,22 +918,20 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (a->json) {
-        o = zae_admin_json_obj(a);
+    o = zae_admin_json_obj(a);
 
-        zae_admin_set_bool(a, o, "deleted", 1);
-        zae_admin_set_int(a, o, "records_deleted", (int64_t) (n1 + n2));
-        zae_admin_json_set(a, o, "orphaned_children", children);
+    zae_admin_set_bool(a, o, "deleted", 1);
+    zae_admin_set_int(a, o, "records_deleted", (int64_t) (n1 + n2));
+    zae_admin_json_set(a, o, "orphaned_children", children);
 
-        return zae_admin_print_json(a, o);
-    }
-
-    printf("entity \"%s\" deleted: %zu records\n", a->args[0], n1 + n2);
+    zae_buf_init(&text, &a->mem, 256);
+    zae_buf_printf(&text, "entity \"%s\" deleted: %zu records\n", a->args[0],
+                   n1 + n2);
 
     if (children->nitems) {
-        printf("children left with parent \"%s\": %.*s\n", a->args[0],
-               (int) names.len, names.data);
+        zae_buf_printf(&text, "children left with parent \"%s\": %.*s\n",
+                       a->args[0], (int) names.len, names.data);
     }
 
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print_text(a, o, &text);
 }

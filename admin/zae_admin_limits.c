@@ -820,18 +820,17 @@ typedef struct {
 static int
 zae_admin_prev_read(zae_admin_t *a, zae_admin_prev_t *pv)
 {
-    int         b;
-    size_t      i, j, n;
-    zae_av_t   *item, *l, *m, *el;
-    zae_str_t   pk, sk;
-    zae_err_t   err;
+    int          b;
+    size_t       i, j, n;
+    zae_av_t    *item, *l, *m, *el;
+    zae_err_t    err;
+    zae_keys_t   k;
 
     memset(pv, 0, sizeof(zae_admin_prev_t));
 
-    pk = zae_admin_cat(a, "%.*s/SYSTEM#", (int) a->nsid.len, a->nsid.data);
-    sk = zae_admin_str("#PROVISIONER");
+    (void) zae_keys_system(&a->mem, &k, &a->nsid, ZAE_SYSTEM_PROVISIONER);
 
-    if (zae_admin_read(a, &pk, &sk, "cannot read the provisioner state",
+    if (zae_admin_read(a, &k.pk, &k.sk, "cannot read the provisioner state",
                        &item)
         != ZAE_OK)
     {
@@ -1267,13 +1266,14 @@ zae_admin_limits_cmd(zae_admin_t *a, zae_admin_limits_mode_e mode)
     char                   hash[8 + EVP_MAX_MD_SIZE * 2];
     size_t                 i, nc, nchanges, count[4];
     zae_av_t              *list, *o, *res;
+    zae_buf_t              text;
     zae_str_t              target;
     const char            *file, *level, *sym;
     zae_admin_prev_t       pv;
     zae_admin_change_t    *c;
     zae_admin_manifest_t   m;
 
-    file = zae_admin_opt(a, "file");
+    file = ((zae_admin_file_opts_t *) a->opts)->file;
     if (file == NULL) {
         return zae_admin_usage_error(a, "-f FILE is required");
     }
@@ -1317,13 +1317,12 @@ zae_admin_limits_cmd(zae_admin_t *a, zae_admin_limits_mode_e mode)
 
     memset(count, 0, sizeof(count));
 
-    if (!a->json && nchanges) {
-        if (mode == ZAE_ADMIN_PLAN) {
-            printf("Plan: %zu change(s)\n\n", nchanges);
+    if (nchanges && mode == ZAE_ADMIN_PLAN) {
+        zae_admin_say(a, stdout, "Plan: %zu change(s)\n\n", nchanges);
 
-        } else if (mode == ZAE_ADMIN_DIFF) {
-            printf("Drift detected: %zu difference(s)\n\n", nchanges);
-        }
+    } else if (nchanges && mode == ZAE_ADMIN_DIFF) {
+        zae_admin_say(a, stdout, "Drift detected: %zu difference(s)\n\n",
+                      nchanges);
     }
 
     for (i = 0; i < nc; i++) {
@@ -1356,17 +1355,14 @@ zae_admin_limits_cmd(zae_admin_t *a, zae_admin_limits_mode_e mode)
                            : zae_admin_json_zstr(a, &target));
         zae_av_list_add(&a->mem, list, o);
 
-        if (a->json) {
-            continue;
-        }
-
         if (mode == ZAE_ADMIN_DIFF) {
-            printf("  %s %s: %s\n", sym, level, (char *) target.data);
+            zae_admin_say(a, stdout, "  %s %s: %s\n", sym, level,
+                          (char *) target.data);
 
         } else {
-            printf("  %s %s %s: %s\n", sym,
-                   zae_admin_action_names[c[i].action], level,
-                   (char *) target.data);
+            zae_admin_say(a, stdout, "  %s %s %s: %s\n", sym,
+                          zae_admin_action_names[c[i].action], level,
+                          (char *) target.data);
         }
     }
 
@@ -1376,50 +1372,36 @@ zae_admin_limits_cmd(zae_admin_t *a, zae_admin_limits_mode_e mode)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (a->json) {
-        res = zae_admin_json_obj(a);
+    res = zae_admin_json_obj(a);
 
-        if (zae_admin_json_set(a, res, "namespace",
-                               zae_admin_json_zstr(a, &m.ns))
-            || zae_admin_json_set(a, res, "applied_hash",
-                                  zae_admin_json_str(a, hash))
-            || zae_admin_json_set(a, res, mode == ZAE_ADMIN_DIFF
-                                          ? "drift" : "changes", list)
-            || (mode == ZAE_ADMIN_APPLY
-                && (zae_admin_json_set(a, res, "created",
-                        zae_admin_json_int(a,
-                                       (int64_t) count[ZAE_ADMIN_CREATE]))
-                    || zae_admin_json_set(a, res, "updated",
-                        zae_admin_json_int(a,
-                                       (int64_t) count[ZAE_ADMIN_UPDATE]))
-                    || zae_admin_json_set(a, res, "deleted",
-                        zae_admin_json_int(a,
-                                       (int64_t) count[ZAE_ADMIN_DELETE])))))
-        {
-            goto nomem;
-        }
+    zae_admin_set_zstr(a, res, "namespace", &m.ns);
+    zae_admin_set_str(a, res, "applied_hash", hash);
+    zae_admin_json_set(a, res, mode == ZAE_ADMIN_DIFF ? "drift" : "changes",
+                       list);
 
-        return zae_admin_print_json(a, res);
+    if (mode == ZAE_ADMIN_APPLY) {
+        zae_admin_set_int(a, res, "created",
+                          (int64_t) count[ZAE_ADMIN_CREATE]);
+        zae_admin_set_int(a, res, "updated",
+                          (int64_t) count[ZAE_ADMIN_UPDATE]);
+        zae_admin_set_int(a, res, "deleted",
+                          (int64_t) count[ZAE_ADMIN_DELETE]);
     }
+
+    zae_buf_init(&text, &a->mem, 128);
 
     if (nchanges == 0) {
-        printf(mode == ZAE_ADMIN_DIFF
-               ? "No drift detected. Live state matches YAML.\n"
-               : "No changes. Infrastructure is up-to-date.\n");
+        zae_buf_add_str(&text, mode == ZAE_ADMIN_DIFF
+                        ? "No drift detected. Live state matches YAML.\n"
+                        : "No changes. Infrastructure is up-to-date.\n");
 
     } else if (mode == ZAE_ADMIN_APPLY) {
-        printf("\nApplied: %zu created, %zu updated, %zu deleted.\n",
-               count[ZAE_ADMIN_CREATE], count[ZAE_ADMIN_UPDATE],
-               count[ZAE_ADMIN_DELETE]);
+        zae_buf_printf(&text, "\nApplied: %zu created, %zu updated, %zu "
+                       "deleted.\n", count[ZAE_ADMIN_CREATE],
+                       count[ZAE_ADMIN_UPDATE], count[ZAE_ADMIN_DELETE]);
     }
 
-    return ZAE_ADMIN_EXIT_OK;
-
-nomem:
-
-    zae_admin_error(a, "out of memory");
-
-    return ZAE_ADMIN_EXIT_FAILED;
+    return zae_admin_print_text(a, res, &text);
 }
 
 

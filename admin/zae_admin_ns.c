@@ -24,7 +24,7 @@ static int zae_admin_ns_item_json(zae_admin_t *a, zae_av_t *item,
 static int zae_admin_ns_query(zae_admin_t *a, const char *prefix,
     const char *status, int not_status);
 static int zae_admin_ns_set_status(zae_admin_t *a, zae_str_t *nsid,
-    const char *status, int deleted_at);
+    const char *status, zae_registry_deleted_e deleted);
 
 
 static int
@@ -98,14 +98,15 @@ int
 zae_admin_ns_register(zae_admin_t *a, zae_str_t *name, zae_str_t *nsid,
     int *created)
 {
-    int              rc, i;
-    u_char           rnd[ZAE_NSID_RAND_LEN], ts[ZAE_TS_LEN + 1];
-    u_char          *id;
-    zae_av_t        *item;
-    zae_buf_t        b;
-    zae_str_t        sk, status;
-    zae_err_t        err;
-    zae_ns_record_t  ns;
+    int               rc, i;
+    u_char            rnd[ZAE_NSID_RAND_LEN], ts[ZAE_TS_LEN + 1];
+    u_char           *id;
+    zae_av_t         *item, *rec;
+    zae_buf_t         b;
+    zae_str_t         sk, status;
+    zae_err_t         err;
+    zae_ns_record_t   ns;
+    zae_ddb_action_t  act[2];
 
     id = zae_alloc(&a->mem, ZAE_NSID_LEN + 1);
 
@@ -130,22 +131,26 @@ zae_admin_ns_register(zae_admin_t *a, zae_str_t *name, zae_str_t *nsid,
     ns.created_at.data = ts;
     ns.created_at.len = ZAE_TS_LEN;
 
-    zae_buf_init(&b, &a->mem, 1024);
+    /* the name and the id records, both new, in one transaction */
 
-    zae_buf_add_str(&b, "{\"TransactItems\":[{\"Put\":{\"TableName\":");
-    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
-    zae_buf_add_str(&b, ",\"Item\":");
-    zae_ns_item(&b, &ns, 0);
-    zae_buf_add_str(&b, ",\"ConditionExpression\":"
-                    "\"attribute_not_exists(PK)\"}},"
-                    "{\"Put\":{\"TableName\":");
-    zae_json_add_string(&b, (u_char *) a->table, strlen(a->table));
-    zae_buf_add_str(&b, ",\"Item\":");
-    zae_ns_item(&b, &ns, 1);
-    zae_buf_add_str(&b, ",\"ConditionExpression\":"
-                    "\"attribute_not_exists(PK)\"}}]}");
+    memset(act, 0, sizeof(act));
 
-    rc = zae_admin_ddb(a, "TransactWriteItems", &b, NULL);
+    for (i = 0; i < 2; i++) {
+        zae_buf_init(&b, &a->mem, 512);
+
+        if (zae_ns_item(&b, &ns, i) != ZAE_OK
+            || zae_item_parse(&a->mem, b.data, b.len, &rec, &err) != ZAE_OK)
+        {
+            zae_admin_error(a, "cannot build the namespace records");
+            return ZAE_ERROR;
+        }
+
+        act[i].type = ZAE_DDB_ACT_PUT;
+        act[i].req.item = rec;
+        act[i].req.condition = zae_admin_str(ZAE_REGISTRY_NEW);
+    }
+
+    rc = zae_admin_transact(a, act, 2);
 
     if (rc == ZAE_OK) {
         *nsid = ns.nsid;
@@ -368,60 +373,40 @@ zae_admin_cmd_ns_show(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (a->json) {
-        return zae_admin_print_json(a, list->items[0]) == ZAE_ADMIN_EXIT_OK
-               ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
-    }
-
-    zae_admin_table_print(&t);
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_output(a, list->items[0], &t);
 }
 
 
 static int
 zae_admin_ns_set_status(zae_admin_t *a, zae_str_t *nsid, const char *status,
-    int deleted_at)
+    zae_registry_deleted_e deleted)
 {
     int             rc;
     u_char          ts[ZAE_TS_LEN + 1];
-    zae_str_t       sk;
-    zae_av_t       *names, *values;
+    zae_str_t       at;
     zae_ddb_req_t   r;
 
-    sk = zae_admin_cat(a, "#NSID#%.*s", (int) nsid->len, nsid->data);
     zae_admin_now_ts(ts);
-
-    names = zae_av_map(&a->mem);
-    values = zae_av_map(&a->mem);
-    zae_item_set_cstr(&a->mem, names, "#s", "status");
-    zae_item_set_cstr(&a->mem, values, ":s", status);
+    at.data = ts;
+    at.len = ZAE_TS_LEN;
 
     memset(&r, 0, sizeof(zae_ddb_req_t));
-    r.key = zae_admin_key_av(&a->mem, &zae_admin_system_pk, &sk);
-    r.condition = zae_admin_str("attribute_exists(PK)");
-    r.names = names;
-    r.values = values;
 
-    if (deleted_at > 0) {
-        zae_item_set_cstr(&a->mem, values, ":d", (char *) ts);
-        r.update = zae_admin_str("SET #s = :s, deleted_at = :d");
-
-    } else if (deleted_at < 0) {
-        r.update = zae_admin_str("SET #s = :s REMOVE deleted_at");
-
-    } else {
-        r.update = zae_admin_str("SET #s = :s");
+    if (zae_registry_ns_status(&a->mem, &r, nsid, status, deleted, &at)
+        != ZAE_OK)
+    {
+        zae_admin_error(a, "cannot build the namespace update");
+        return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    rc = zae_admin_check(a, zae_admin_update(a, &r),
+    rc = zae_admin_check(a, zae_admin_update(a, &r, NULL),
                          "cannot update the namespace record");
 
     return rc == ZAE_OK ? ZAE_ADMIN_EXIT_OK : ZAE_ADMIN_EXIT_FAILED;
 }
 
 
-static int
+static zae_av_t *
 zae_admin_ns_result(zae_admin_t *a, zae_str_t *name, zae_str_t *nsid,
     const char *status)
 {
@@ -433,7 +418,7 @@ zae_admin_ns_result(zae_admin_t *a, zae_str_t *name, zae_str_t *nsid,
     zae_admin_set_zstr(a, o, "namespace_id", nsid);
     zae_admin_set_str(a, o, "status", status);
 
-    return zae_admin_print_json(a, o);
+    return o;
 }
 
 
@@ -477,7 +462,9 @@ zae_admin_cmd_ns_delete(zae_admin_t *a)
 
     snprintf(what, sizeof(what), "delete namespace \"%s\"", a->args[0]);
 
-    if (zae_admin_confirm(a, what) != ZAE_OK) {
+    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what)
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -490,23 +477,19 @@ zae_admin_cmd_ns_delete(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    rc = zae_admin_ns_set_status(a, &nsid, "deleted", 1);
+    rc = zae_admin_ns_set_status(a, &nsid, "deleted",
+                                 ZAE_REGISTRY_DELETED_SET);
     if (rc != ZAE_ADMIN_EXIT_OK) {
         return rc;
     }
 
-    if (a->json) {
-        name = zae_admin_str(a->args[0]);
+    name = zae_admin_str(a->args[0]);
 
-        return zae_admin_ns_result(a, &name, &nsid, "deleted");
-
-    } else {
-        printf("namespace \"%s\" (%.*s) deleted; recover it with "
-               "\"zae-admin namespace recover %.*s\"\n", a->args[0],
-               (int) nsid.len, nsid.data, (int) nsid.len, nsid.data);
-    }
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print(a, zae_admin_ns_result(a, &name, &nsid, "deleted"),
+                           "namespace \"%s\" (%.*s) deleted; recover it "
+                           "with \"zae-admin namespace recover %.*s\"\n",
+                           a->args[0], (int) nsid.len, nsid.data,
+                           (int) nsid.len, nsid.data);
 }
 
 
@@ -557,7 +540,7 @@ zae_admin_cmd_ns_recover(zae_admin_t *a)
 
     zae_ns_item(&b, &ns, 0);
 
-    rc = zae_admin_put_item(a, &b, "attribute_not_exists(PK)");
+    rc = zae_admin_put_item(a, &b, ZAE_REGISTRY_NEW);
 
     if (rc == ZAE_DECLINED) {
         if (zae_admin_is(a, "ConditionalCheckFailedException")) {
@@ -574,20 +557,16 @@ zae_admin_cmd_ns_recover(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    rc = zae_admin_ns_set_status(a, &ns.nsid, "active", -1);
+    rc = zae_admin_ns_set_status(a, &ns.nsid, "active",
+                                 ZAE_REGISTRY_DELETED_REMOVE);
     if (rc != ZAE_ADMIN_EXIT_OK) {
         return rc;
     }
 
-    if (a->json) {
-        return zae_admin_ns_result(a, &name, &ns.nsid, "active");
-
-    } else {
-        printf("namespace \"%.*s\" (%s) recovered\n", (int) name.len,
-               name.data, a->args[0]);
-    }
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print(a, zae_admin_ns_result(a, &name, &ns.nsid,
+                                                  "active"),
+                           "namespace \"%.*s\" (%s) recovered\n",
+                           (int) name.len, name.data, a->args[0]);
 }
 
 
@@ -680,10 +659,10 @@ zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
 int
 zae_admin_cmd_ns_purge(zae_admin_t *a)
 {
-    int         rc;
-    char        what[512];
-    size_t      n;
-    zae_av_t       *item, **keys, *prov[1];
+    int             rc;
+    char            what[512];
+    size_t          n;
+    zae_av_t       *item, **keys, *prov[1], *o;
     zae_str_t       sk, status, nsid;
     zae_err_t       err;
 
@@ -716,11 +695,14 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
     snprintf(what, sizeof(what), "purge every item of namespace id \"%s\"",
              a->args[0]);
 
-    if (zae_admin_confirm(a, what) != ZAE_OK) {
+    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what)
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    rc = zae_admin_ns_set_status(a, &nsid, "purging", 0);
+    rc = zae_admin_ns_set_status(a, &nsid, "purging",
+                                 ZAE_REGISTRY_DELETED_KEEP);
     if (rc != ZAE_ADMIN_EXIT_OK) {
         return rc;
     }
@@ -760,14 +742,11 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (a->json) {
-        printf("{\"namespace_id\":\"%s\",\"items_deleted\":%zu}\n",
-               a->args[0], n);
+    o = zae_admin_json_obj(a);
 
-    } else {
-        printf("namespace id \"%s\" purged: %zu items deleted\n",
-               a->args[0], n);
-    }
+    zae_admin_set_str(a, o, "namespace_id", a->args[0]);
+    zae_admin_set_int(a, o, "items_deleted", (int64_t) n);
 
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print(a, o, "namespace id \"%s\" purged: %zu items "
+                           "deleted\n", a->args[0], n);
 }

@@ -3,7 +3,10 @@
  * Copyright (C) zae-limit authors
  *
  * zae-admin output: aligned human tables and stable JSON (one compact
- * document per command, keys in a fixed order).
+ * document per command, keys in a fixed order).  The result printer:
+ * a command builds its result once, the JSON value and its text (a
+ * table, a sentence, lines), and the functions here print one or the
+ * other as --output asks; no command tests the output mode.
  */
 
 
@@ -110,6 +113,10 @@ zae_admin_table_print(zae_admin_table_t *t)
             }
         }
     }
+
+    if (t->footer.len) {
+        fwrite(t->footer.data, 1, t->footer.len, stdout);
+    }
 }
 
 
@@ -142,12 +149,75 @@ zae_admin_print_json(zae_admin_t *a, zae_av_t *json)
 int
 zae_admin_output(zae_admin_t *a, zae_av_t *json, zae_admin_table_t *t)
 {
-    if (a->json) {
+    if (a->output == ZAE_ADMIN_OUTPUT_JSON) {
         return zae_admin_print_json(a, json);
     }
 
     if (t) {
         zae_admin_table_print(t);
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+/* the JSON value, or the text built beside it (may be NULL: none) */
+
+int
+zae_admin_print_text(zae_admin_t *a, zae_av_t *json, zae_buf_t *text)
+{
+    if (a->output == ZAE_ADMIN_OUTPUT_JSON) {
+        return zae_admin_print_json(a, json);
+    }
+
+    if (text && text->len) {
+        fwrite(text->data, 1, text->len, stdout);
+    }
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+/* the JSON value, or the sentence */
+
+int
+zae_admin_print(zae_admin_t *a, zae_av_t *json, const char *fmt, ...)
+{
+    va_list  args;
+
+    if (a->output == ZAE_ADMIN_OUTPUT_JSON) {
+        return zae_admin_print_json(a, json);
+    }
+
+    va_start(args, fmt);
+    vprintf(fmt, args);
+    va_end(args);
+
+    return ZAE_ADMIN_EXIT_OK;
+}
+
+
+/* a list of strings: the JSON list, else one a line or the sentence */
+
+int
+zae_admin_print_list(zae_admin_t *a, zae_av_t *list, const char *empty, ...)
+{
+    size_t   i;
+    va_list  args;
+
+    if (a->output == ZAE_ADMIN_OUTPUT_JSON) {
+        return zae_admin_print_json(a, list);
+    }
+
+    for (i = 0; i < list->nitems; i++) {
+        printf("%.*s\n", (int) list->items[i]->s.len,
+               list->items[i]->s.data);
+    }
+
+    if (list->nitems == 0) {
+        va_start(args, empty);
+        vprintf(empty, args);
+        va_end(args);
     }
 
     return ZAE_ADMIN_EXIT_OK;
@@ -161,7 +231,7 @@ zae_admin_result(zae_admin_t *a, const char *json, const char *fmt, ...)
 {
     va_list  args;
 
-    if (a->json) {
+    if (a->output == ZAE_ADMIN_OUTPUT_JSON) {
         printf("%s\n", json);
         return;
     }
@@ -169,6 +239,35 @@ zae_admin_result(zae_admin_t *a, const char *json, const char *fmt, ...)
     va_start(args, fmt);
     vprintf(fmt, args);
     va_end(args);
+}
+
+
+/*
+ * Progress and notes of the table output (to f): nothing with --output
+ * json, whose stdout holds the one JSON document
+ */
+
+void
+zae_admin_say(zae_admin_t *a, FILE *f, const char *fmt, ...)
+{
+    va_list  args;
+
+    if (a->output == ZAE_ADMIN_OUTPUT_JSON) {
+        return;
+    }
+
+    va_start(args, fmt);
+    vfprintf(f, fmt, args);
+    va_end(args);
+}
+
+
+/* where progress goes that JSON output keeps: stdout, else stderr */
+
+FILE *
+zae_admin_progress(zae_admin_t *a)
+{
+    return a->output == ZAE_ADMIN_OUTPUT_JSON ? stderr : stdout;
 }
 
 
@@ -261,6 +360,21 @@ zae_av_t *
 zae_admin_json_bool(zae_admin_t *a, int v)
 {
     return zae_av_bool(&a->mem, v);
+}
+
+
+/* obj.name into *out when obj has it as a string; else *out is kept */
+
+void
+zae_admin_get_str(zae_av_t *obj, const char *name, zae_str_t *out)
+{
+    zae_av_t  *v;
+
+    v = obj ? zae_json_get(obj, name) : NULL;
+
+    if (v) {
+        (void) zae_av_get_str(v, out);
+    }
 }
 
 

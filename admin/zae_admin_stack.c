@@ -48,7 +48,7 @@ zae_admin_direct(zae_admin_t *a)
 {
     const char  *cfn;
 
-    if (zae_admin_opt(a, "endpoint-url")) {
+    if (a->endpoint_opt) {
         return 1;
     }
 
@@ -169,7 +169,9 @@ zae_admin_ttl_body(zae_admin_t *a, zae_buf_t *b)
 }
 
 
-static int
+/* DescribeTable: *table is its "Table" (NULL: none) */
+
+int
 zae_admin_describe(zae_admin_t *a, zae_av_t **table)
 {
     int         rc;
@@ -211,17 +213,15 @@ zae_admin_wait_active(zae_admin_t *a, zae_av_t **table)
         if (st && zae_av_get_str(st, &s) == ZAE_OK
             && s.len == 6 && memcmp(s.data, "ACTIVE", 6) == 0)
         {
-            if (i && !a->json) {
-                fprintf(stderr, "\n");
+            if (i) {
+                zae_admin_say(a, stderr, "\n");
             }
 
             return ZAE_OK;
         }
 
-        if (!a->json) {
-            fprintf(stderr, "\rwaiting for table \"%s\" to become active "
-                    "(%ds)", a->table, i);
-        }
+        zae_admin_say(a, stderr, "\rwaiting for table \"%s\" to become "
+                      "active (%ds)", a->table, i);
 
         ts.tv_sec = 1;
         ts.tv_nsec = 0;
@@ -284,10 +284,9 @@ zae_admin_cmd_deploy(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (!a->json) {
-        printf(table_created ? "table \"%s\" created\n"
-                             : "table \"%s\" already exists\n", a->table);
-    }
+    zae_admin_say(a, stdout, table_created ? "table \"%s\" created\n"
+                                           : "table \"%s\" already exists\n",
+                  a->table);
 
     rc = zae_admin_check(a, zae_admin_wait_active(a, &table),
                          "cannot describe the table");
@@ -343,28 +342,20 @@ records:
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (a->json) {
-        o = zae_admin_json_obj(a);
+    o = zae_admin_json_obj(a);
 
-        zae_admin_set_str(a, o, "table", a->table);
-        zae_admin_set_bool(a, o, "table_created", table_created);
-        zae_admin_set_str(a, o, "schema_version", ZAE_SCHEMA_VERSION);
-        zae_admin_set_zstr(a, o, "default_namespace_id", &nsid);
+    zae_admin_set_str(a, o, "table", a->table);
+    zae_admin_set_bool(a, o, "table_created", table_created);
+    zae_admin_set_str(a, o, "schema_version", ZAE_SCHEMA_VERSION);
+    zae_admin_set_zstr(a, o, "default_namespace_id", &nsid);
 
-        return zae_admin_print_json(a, o);
-    }
-
-    if (zae_admin_direct(a)) {
-        printf("ttl enabled on \"ttl\"\n");
-    }
-
-    printf("version record: schema %s, updated by cli:%s\n",
-           ZAE_SCHEMA_VERSION, ZAE_ADMIN_VERSION);
-    printf("namespace \"default\" %s: %.*s\n",
-           created ? "registered" : "already registered",
-           (int) nsid.len, nsid.data);
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print(a, o, "%sversion record: schema %s, updated by "
+                           "cli:%s\nnamespace \"default\" %s: %.*s\n",
+                           zae_admin_direct(a) ? "ttl enabled on \"ttl\"\n"
+                                               : "",
+                           ZAE_SCHEMA_VERSION, ZAE_ADMIN_VERSION,
+                           created ? "registered" : "already registered",
+                           (int) nsid.len, nsid.data);
 }
 
 
@@ -440,26 +431,29 @@ zae_admin_version_json(zae_admin_t *a, zae_version_record_t *v)
 /* the version record, or "version record: none" when v is NULL */
 
 static void
-zae_admin_version_print(zae_version_record_t *v, const char *none)
+zae_admin_version_text(zae_buf_t *text, zae_version_record_t *v,
+    const char *none)
 {
     if (v == NULL) {
-        printf("version record:      %s\n", none);
+        zae_buf_printf(text, "version record:      %s\n", none);
         return;
     }
 
-    printf("schema version:      %.*s\n", (int) v->schema_version.len,
-           v->schema_version.data);
-    printf("lambda version:      %.*s\n",
-           v->lambda_version.data ? (int) v->lambda_version.len : 4,
-           v->lambda_version.data ? (char *) v->lambda_version.data
-                                  : "none");
-    printf("client min version:  %.*s\n", (int) v->client_min_version.len,
-           v->client_min_version.data);
-    printf("updated at:          %.*s\n", (int) v->updated_at.len,
-           v->updated_at.data);
-    printf("updated by:          %.*s\n",
-           v->updated_by.data ? (int) v->updated_by.len : 4,
-           v->updated_by.data ? (char *) v->updated_by.data : "none");
+    zae_buf_printf(text, "schema version:      %.*s\n",
+                   (int) v->schema_version.len, v->schema_version.data);
+    zae_buf_printf(text, "lambda version:      %.*s\n",
+                   v->lambda_version.data ? (int) v->lambda_version.len : 4,
+                   v->lambda_version.data ? (char *) v->lambda_version.data
+                                          : "none");
+    zae_buf_printf(text, "client min version:  %.*s\n",
+                   (int) v->client_min_version.len,
+                   v->client_min_version.data);
+    zae_buf_printf(text, "updated at:          %.*s\n",
+                   (int) v->updated_at.len, v->updated_at.data);
+    zae_buf_printf(text, "updated by:          %.*s\n",
+                   v->updated_by.data ? (int) v->updated_by.len : 4,
+                   v->updated_by.data ? (char *) v->updated_by.data
+                                      : "none");
 }
 
 
@@ -467,8 +461,8 @@ int
 zae_admin_cmd_status(zae_admin_t *a)
 {
     int                   rc, found;
-    zae_av_t             *table, *resp, *o, *v, *ttl;
-    zae_buf_t             b;
+    zae_av_t             *table, *resp, *o, *ttl;
+    zae_buf_t             b, text;
     zae_str_t             status, stream, ttl_status, ttl_attr;
     zae_version_record_t  ver;
 
@@ -483,15 +477,8 @@ zae_admin_cmd_status(zae_admin_t *a)
     ttl_status = zae_admin_str("unknown");
     ttl_attr = zae_admin_str(NULL);
 
-    v = zae_json_get(table, "TableStatus");
-    if (v) {
-        (void) zae_av_get_str(v, &status);
-    }
-
-    v = zae_json_get(table, "LatestStreamArn");
-    if (v) {
-        (void) zae_av_get_str(v, &stream);
-    }
+    zae_admin_get_str(table, "TableStatus", &status);
+    zae_admin_get_str(table, "LatestStreamArn", &stream);
 
     zae_admin_body_start(a, &b);
     zae_buf_add_str(&b, "}");
@@ -504,17 +491,8 @@ zae_admin_cmd_status(zae_admin_t *a)
 
     ttl = resp ? zae_json_get(resp, "TimeToLiveDescription") : NULL;
 
-    if (ttl) {
-        v = zae_json_get(ttl, "TimeToLiveStatus");
-        if (v) {
-            (void) zae_av_get_str(v, &ttl_status);
-        }
-
-        v = zae_json_get(ttl, "AttributeName");
-        if (v) {
-            (void) zae_av_get_str(v, &ttl_attr);
-        }
-    }
+    zae_admin_get_str(ttl, "TimeToLiveStatus", &ttl_status);
+    zae_admin_get_str(ttl, "AttributeName", &ttl_attr);
 
     rc = zae_admin_check(a, zae_admin_read_version(a, &ver, &found),
                          "cannot read the version record");
@@ -522,33 +500,33 @@ zae_admin_cmd_status(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (a->json) {
-        o = zae_admin_json_obj(a);
+    o = zae_admin_json_obj(a);
 
-        zae_admin_set_str(a, o, "table", a->table);
-        zae_admin_set_zstr(a, o, "table_status", &status);
-        zae_admin_set_zstr(a, o, "stream_arn", &stream);
-        zae_admin_set_zstr(a, o, "ttl_status", &ttl_status);
-        zae_admin_set_zstr(a, o, "ttl_attribute", &ttl_attr);
-        zae_admin_json_set(a, o, "version",
-                           found ? zae_admin_version_json(a, &ver)
-                                 : zae_av_null(&a->mem));
+    zae_admin_set_str(a, o, "table", a->table);
+    zae_admin_set_zstr(a, o, "table_status", &status);
+    zae_admin_set_zstr(a, o, "stream_arn", &stream);
+    zae_admin_set_zstr(a, o, "ttl_status", &ttl_status);
+    zae_admin_set_zstr(a, o, "ttl_attribute", &ttl_attr);
+    zae_admin_json_set(a, o, "version",
+                       found ? zae_admin_version_json(a, &ver)
+                             : zae_av_null(&a->mem));
 
-        return zae_admin_print_json(a, o);
-    }
+    zae_buf_init(&text, &a->mem, 1024);
 
-    printf("table:               %s\n", a->table);
-    printf("table status:        %.*s\n", (int) status.len, status.data);
-    printf("stream:              %.*s\n",
-           stream.data ? (int) stream.len : 4,
-           stream.data ? (char *) stream.data : "none");
-    printf("ttl:                 %.*s%s%.*s\n", (int) ttl_status.len,
-           ttl_status.data, ttl_attr.data ? " on " : "",
-           (int) ttl_attr.len, ttl_attr.data ? (char *) ttl_attr.data : "");
+    zae_buf_printf(&text, "table:               %s\n", a->table);
+    zae_buf_printf(&text, "table status:        %.*s\n", (int) status.len,
+                   status.data);
+    zae_buf_printf(&text, "stream:              %.*s\n",
+                   stream.data ? (int) stream.len : 4,
+                   stream.data ? (char *) stream.data : "none");
+    zae_buf_printf(&text, "ttl:                 %.*s%s%.*s\n",
+                   (int) ttl_status.len, ttl_status.data,
+                   ttl_attr.data ? " on " : "", (int) ttl_attr.len,
+                   ttl_attr.data ? (char *) ttl_attr.data : "");
 
-    zae_admin_version_print(found ? &ver : NULL, "none");
+    zae_admin_version_text(&text, found ? &ver : NULL, "none");
 
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print_text(a, o, &text);
 }
 
 
@@ -562,7 +540,9 @@ zae_admin_cmd_delete(zae_admin_t *a)
     snprintf(what, sizeof(what), "delete table \"%s\" and all its data",
              a->table);
 
-    if (zae_admin_confirm(a, what) != ZAE_OK) {
+    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what)
+        != ZAE_OK)
+    {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -594,11 +574,7 @@ zae_admin_deleted(zae_admin_t *a, const char *what)
     zae_admin_json_set(a, o, what, zae_admin_json_str(a, a->table));
     zae_admin_set_bool(a, o, "deleted", 1);
 
-    if (!a->json) {
-        printf("%s \"%s\" deleted\n", what, a->table);
-    }
-
-    return zae_admin_output(a, o, NULL);
+    return zae_admin_print(a, o, "%s \"%s\" deleted\n", what, a->table);
 }
 
 
@@ -607,6 +583,7 @@ zae_admin_cmd_version(zae_admin_t *a)
 {
     int                   rc, found;
     zae_av_t             *o;
+    zae_buf_t             text;
     zae_version_record_t  ver;
 
     found = 0;
@@ -621,27 +598,26 @@ zae_admin_cmd_version(zae_admin_t *a)
         return zae_admin_fail_ddb(a, "cannot read the version record");
     }
 
-    if (a->json) {
-        o = zae_admin_json_obj(a);
+    o = zae_admin_json_obj(a);
 
-        zae_admin_set_str(a, o, "client_version", ZAE_ADMIN_VERSION);
-        zae_admin_set_str(a, o, "schema_version", ZAE_SCHEMA_VERSION);
-        zae_admin_set_str(a, o, "table", a->table);
-        zae_admin_json_set(a, o, "deployed",
-                           found ? zae_admin_version_json(a, &ver)
-                                 : zae_av_null(&a->mem));
+    zae_admin_set_str(a, o, "client_version", ZAE_ADMIN_VERSION);
+    zae_admin_set_str(a, o, "schema_version", ZAE_SCHEMA_VERSION);
+    zae_admin_set_str(a, o, "table", a->table);
+    zae_admin_json_set(a, o, "deployed",
+                       found ? zae_admin_version_json(a, &ver)
+                             : zae_av_null(&a->mem));
 
-        return zae_admin_print_json(a, o);
-    }
+    zae_buf_init(&text, &a->mem, 1024);
 
-    printf("zae-admin:           %s\n", ZAE_ADMIN_VERSION);
-    printf("client schema:       %s\n", ZAE_SCHEMA_VERSION);
-    printf("table:               %s\n", a->table);
+    zae_buf_printf(&text, "zae-admin:           %s\n"
+                   "client schema:       %s\n"
+                   "table:               %s\n", ZAE_ADMIN_VERSION,
+                   ZAE_SCHEMA_VERSION, a->table);
 
-    zae_admin_version_print(found ? &ver : NULL,
-                            "none (table not deployed)");
+    zae_admin_version_text(&text, found ? &ver : NULL,
+                           "none (table not deployed)");
 
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_print_text(a, o, &text);
 }
 
 
@@ -650,6 +626,7 @@ zae_admin_cmd_check(zae_admin_t *a)
 {
     int                   rc, found;
     zae_av_t             *o;
+    zae_buf_t             text;
     zae_err_t             err;
     zae_version_record_t  ver;
 
@@ -667,23 +644,23 @@ zae_admin_cmd_check(zae_admin_t *a)
 
     rc = zae_version_check(&ver, ZAE_ADMIN_COMPAT_VERSION, &err);
 
-    if (a->json) {
-        o = zae_admin_json_obj(a);
+    o = zae_admin_json_obj(a);
 
-        zae_admin_set_bool(a, o, "compatible", rc == ZAE_OK);
-        zae_admin_set_str(a, o, "client_schema", ZAE_ADMIN_COMPAT_VERSION);
-        zae_admin_json_set(a, o, "version",
-                           zae_admin_version_json(a, &ver));
-        zae_admin_set_str(a, o, "reason", rc == ZAE_OK ? NULL : err.msg);
+    zae_admin_set_bool(a, o, "compatible", rc == ZAE_OK);
+    zae_admin_set_str(a, o, "client_schema", ZAE_ADMIN_COMPAT_VERSION);
+    zae_admin_json_set(a, o, "version", zae_admin_version_json(a, &ver));
+    zae_admin_set_str(a, o, "reason", rc == ZAE_OK ? NULL : err.msg);
 
-        if (zae_admin_print_json(a, o) != ZAE_ADMIN_EXIT_OK) {
-            return ZAE_ADMIN_EXIT_FAILED;
-        }
+    zae_buf_init(&text, &a->mem, 256);
 
-    } else if (rc == ZAE_OK) {
-        printf("compatible: table schema %.*s, client schema %s\n",
-               (int) ver.schema_version.len, ver.schema_version.data,
-               ZAE_ADMIN_COMPAT_VERSION);
+    if (rc == ZAE_OK) {
+        zae_buf_printf(&text, "compatible: table schema %.*s, client "
+                       "schema %s\n", (int) ver.schema_version.len,
+                       ver.schema_version.data, ZAE_ADMIN_COMPAT_VERSION);
+    }
+
+    if (zae_admin_print_text(a, o, &text) != ZAE_ADMIN_EXIT_OK) {
+        return ZAE_ADMIN_EXIT_FAILED;
     }
 
     if (rc != ZAE_OK) {

@@ -38,23 +38,24 @@ static int
 zae_admin_usage_read(zae_admin_t *a, int list, zae_admin_snap_t **out,
     size_t *nout)
 {
-    int                rc;
-    long               limit;
-    char              *endp;
-    size_t             i, j, n, k;
-    zae_av_t         **items, *v;
-    zae_str_t          key, ent, res, win;
-    zae_err_t          err;
-    const char        *e, *r, *w, *start, *end, *lim;
-    zae_ddb_req_t      q;
-    zae_admin_snap_t  *snaps, *sp;
+    int                      rc;
+    long                     limit;
+    char                    *endp;
+    size_t                   i, j, n, k;
+    zae_av_t               **items, *v;
+    zae_str_t                key, ent, res, win;
+    zae_err_t                err;
+    const char              *e, *r, *w, *start, *end, *lim;
+    zae_ddb_req_t            q;
+    zae_admin_snap_t        *snaps, *sp;
+    zae_admin_query_opts_t  *o = a->opts;
 
-    e = zae_admin_opt(a, "entity-id");
-    r = zae_admin_opt(a, "resource");
-    w = zae_admin_opt(a, "window");
-    start = zae_admin_opt(a, "start");
-    end = zae_admin_opt(a, "end");
-    lim = zae_admin_opt(a, "limit");
+    e = o->entity_id;
+    r = o->resource;
+    w = o->window;
+    start = o->start;
+    end = o->end;
+    lim = o->limit;
 
     if (e == NULL && r == NULL) {
         zae_admin_usage_error(a, "give -e ENTITY and/or -r RESOURCE");
@@ -227,10 +228,10 @@ zae_admin_counters_text(zae_admin_t *a, zae_admin_snap_t *sp, char **out)
 }
 
 
-/* a horizontal bar chart of the first counter, oldest first */
+/* a horizontal bar chart of the counters, oldest first, into text */
 
 static void
-zae_admin_plot(zae_admin_t *a, zae_admin_snap_t *snaps, size_t n)
+zae_admin_plot(zae_buf_t *text, zae_admin_snap_t *snaps, size_t n)
 {
     size_t     i, j, bar;
     int64_t    v, max;
@@ -258,15 +259,16 @@ zae_admin_plot(zae_admin_t *a, zae_admin_snap_t *snaps, size_t n)
 
             bar = max > 0 && v > 0 ? (size_t) ((v * 50 + max - 1) / max) : 0;
 
-            printf("%.*s %-6.*s |", (int) snaps[i].start.len,
-                   snaps[i].start.data, (int) snaps[i].counters[j].name.len,
-                   snaps[i].counters[j].name.data);
+            zae_buf_printf(text, "%.*s %-6.*s |", (int) snaps[i].start.len,
+                           snaps[i].start.data,
+                           (int) snaps[i].counters[j].name.len,
+                           snaps[i].counters[j].name.data);
 
             while (bar--) {
-                fputs("#", stdout);
+                zae_buf_add_str(text, "#");
             }
 
-            printf(" %lld\n", (long long) v);
+            zae_buf_printf(text, " %lld\n", (long long) v);
         }
     }
 }
@@ -280,6 +282,7 @@ zae_admin_cmd_usage_list(zae_admin_t *a)
     size_t              i, j;
     size_t              n;
     zae_av_t           *list, *o, *c;
+    zae_buf_t           plot;
     zae_admin_snap_t   *snaps;
     zae_admin_table_t   t;
 
@@ -288,15 +291,6 @@ zae_admin_cmd_usage_list(zae_admin_t *a)
         return rc;
     }
 
-    if (zae_admin_flag(a, "plot") && !a->json) {
-        if (n == 0) {
-            printf("no usage snapshots\n");
-            return ZAE_ADMIN_EXIT_OK;
-        }
-
-        zae_admin_plot(a, snaps, n);
-        return ZAE_ADMIN_EXIT_OK;
-    }
 
     list = zae_av_list(&a->mem);
     zae_admin_table_init(&t, 6, "WINDOW START", "WINDOW", "ENTITY",
@@ -342,6 +336,18 @@ zae_admin_cmd_usage_list(zae_admin_t *a)
                             text);
     }
 
+    if (((zae_admin_query_opts_t *) a->opts)->plot) {
+        zae_buf_init(&plot, &a->mem, 1024);
+
+        if (n == 0) {
+            zae_buf_add_str(&plot, "no usage snapshots\n");
+        }
+
+        zae_admin_plot(&plot, snaps, n);
+
+        return zae_admin_print_text(a, list, &plot);
+    }
+
     return zae_admin_output(a, list, &t);
 }
 
@@ -372,7 +378,7 @@ zae_admin_cmd_usage_summary(zae_admin_t *a)
      * one window, -w or else the finest present
      */
 
-    w = zae_admin_opt(a, "window");
+    w = ((zae_admin_query_opts_t *) a->opts)->window;
     wv = ZAE_WINDOW_MONTHLY;
 
     for (i = 0; w == NULL && i < n; i++) {
@@ -459,19 +465,15 @@ zae_admin_cmd_usage_summary(zae_admin_t *a)
             zae_admin_cat(a, "%lld", (long long) mx[k]).data);
     }
 
-    if (a->json) {
-        zae_admin_set_str(a, o, "window", window);
-        zae_admin_set_int(a, o, "snapshots", (int64_t) n);
-        zae_admin_set_int(a, o, "total_events", events);
-        zae_admin_json_set(a, o, "limits", m);
+    zae_admin_set_str(a, o, "window", window);
+    zae_admin_set_int(a, o, "snapshots", (int64_t) n);
+    zae_admin_set_int(a, o, "total_events", events);
+    zae_admin_json_set(a, o, "limits", m);
 
-        return zae_admin_print_json(a, o);
-    }
+    zae_admin_say(a, stdout, "%s window%s: %zu snapshot%s, %lld event%s\n",
+                  window, w ? "" : " (the finest present; -w to choose)", n,
+                  n == 1 ? "" : "s", (long long) events,
+                  events == 1 ? "" : "s");
 
-    printf("%s window%s: %zu snapshot%s, %lld event%s\n", window,
-           w ? "" : " (the finest present; -w to choose)", n,
-           n == 1 ? "" : "s", (long long) events, events == 1 ? "" : "s");
-    zae_admin_table_print(&t);
-
-    return ZAE_ADMIN_EXIT_OK;
+    return zae_admin_output(a, o, &t);
 }
