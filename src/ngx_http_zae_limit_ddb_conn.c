@@ -618,7 +618,9 @@ ngx_http_zae_limit_ddb_ssl_init(ngx_http_zae_limit_ddb_op_t *op)
         }
     }
 
-    if (ddb->session) {
+    /* the session is DynamoDB's: not offered to STS */
+
+    if (ddb->session && !op->raw) {
         if (ngx_ssl_set_session(c, ddb->session) != NGX_OK) {
             ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_REFUSED, 0, NULL,
                                         "could not set SSL session");
@@ -626,7 +628,9 @@ ngx_http_zae_limit_ddb_ssl_init(ngx_http_zae_limit_ddb_op_t *op)
         }
     }
 
-    c->ssl->save_session = ngx_http_zae_limit_ddb_save_session;
+    if (!op->raw) {
+        c->ssl->save_session = ngx_http_zae_limit_ddb_save_session;
+    }
 
     op->state = NGX_HTTP_ZAE_LIMIT_DDB_HANDSHAKE;
 

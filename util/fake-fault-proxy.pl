@@ -4,6 +4,11 @@
 # demand, so this one does; docs/testing.md lists its modes.
 #
 #   fake-fault-proxy.pl --listen PORT --to HOST:PORT --mode-file FILE
+#                       [--log-credential FILE]
+#
+# --log-credential FILE: for each request relayed, the access key id of
+# its SigV4 Authorization header (Credential=AKID/...) is appended to
+# FILE, one a line (the key id only: never the signature or a token).
 #
 # The mode is read from FILE when a connection is accepted (default
 # "pass"); write FILE by renaming a new one into place:
@@ -38,10 +43,10 @@ use POSIX qw(:sys_wait_h);
 use Socket qw(SOL_SOCKET SO_LINGER);
 use Time::HiRes qw(sleep time);
 
-my ($listen, $to, $mode_file);
+my ($listen, $to, $mode_file, $cred_log);
 
 GetOptions('listen=i' => \$listen, 'to=s' => \$to,
-           'mode-file=s' => \$mode_file)
+           'mode-file=s' => \$mode_file, 'log-credential=s' => \$cred_log)
     or die "usage: $0 --listen PORT --to HOST:PORT --mode-file FILE\n";
 
 die "usage: $0 --listen PORT --to HOST:PORT --mode-file FILE\n"
@@ -137,6 +142,18 @@ sub reset_close {
 }
 
 
+sub log_credential {
+    my ($buf) = @_;
+    my @ids = $buf =~ /^authorization:[^\r\n]*Credential=([^\/\s,]+)\//mgi;
+
+    return unless @ids;
+
+    open my $fh, '>>', $cred_log or return;
+    print $fh "$_\n" for @ids;
+    close $fh;
+}
+
+
 sub relay {
     my ($c, $mode) = @_;
     my ($u, $sel, $delay, $only, $cutoff, $lose, $req);
@@ -190,6 +207,7 @@ sub relay {
 
             } else {
                 $req .= $buf if defined $lose || defined $only;
+                log_credential($buf) if defined $cred_log;
                 syswrite($u, $buf);
             }
         }

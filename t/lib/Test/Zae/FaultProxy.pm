@@ -4,6 +4,8 @@ package Test::Zae::FaultProxy;
 # misbehave on demand) in front of the test's DynamoDB Local:
 #
 #   my $p = Test::Zae::FaultProxy->start;   # sets TEST_NGINX_PROXY_PORT
+#   (start(log_credential => FILE): the access key id of each request
+#   relayed is appended to FILE)
 #   $p->mode('lose=<>');                    # see the proxy's modes
 #   ... endpoint=http://127.0.0.1:$TEST_NGINX_PROXY_PORT ...
 #
@@ -20,7 +22,7 @@ use Test::Zae;
 
 
 sub start {
-    my ($class) = @_;
+    my ($class, %args) = @_;
     my ($env, $self, $ddb_port, $pid);
 
     $env = zae_env();
@@ -42,7 +44,9 @@ sub start {
         no warnings qw(exec);
         exec $^X, "$env->{TEST_NGINX_TOP}/util/fake-fault-proxy.pl",
              '--listen', $self->{port}, '--to', "127.0.0.1:$ddb_port",
-             '--mode-file', $self->{file};
+             '--mode-file', $self->{file},
+             $args{log_credential}
+             ? ('--log-credential', $args{log_credential}) : ();
         POSIX::_exit(127);
     }
 
