@@ -90,6 +90,8 @@ static int zae_sts_xml_text(zae_sts_xml_t *x, const u_char **pp,
     const u_char *end);
 static int zae_sts_xml_skip(zae_sts_xml_t *x, const u_char **pp,
     const u_char *end, const char *close);
+static const u_char *zae_sts_xml_name(const u_char *p, const u_char *end);
+static void zae_sts_xml_close(zae_sts_xml_t *x);
 static int zae_sts_is_name(u_char c);
 static void zae_sts_add(zae_sts_field_t *f, u_char c);
 static void zae_sts_printable(u_char *s, size_t len);
@@ -622,9 +624,7 @@ zae_sts_xml_tag(zae_sts_xml_t *x, const u_char **pp, const u_char *end)
         p++;
         name = p;
 
-        while (p < end && (zae_sts_is_name(*p) || *p == ':')) {
-            p++;
-        }
+        p = zae_sts_xml_name(p, end);
 
         n = p - name;
 
@@ -640,14 +640,7 @@ zae_sts_xml_tag(zae_sts_xml_t *x, const u_char **pp, const u_char *end)
             return ZAE_ERROR;
         }
 
-        x->depth--;
-        x->path_len = x->name_at[x->depth] - 1;
-        x->path[x->path_len] = '\0';
-        x->in = NULL;
-
-        if (x->depth == 0) {
-            x->root_done = 1;
-        }
+        zae_sts_xml_close(x);
 
         *pp = p + 1;
 
@@ -668,9 +661,7 @@ zae_sts_xml_tag(zae_sts_xml_t *x, const u_char **pp, const u_char *end)
 
     name = p;
 
-    while (p < end && (zae_sts_is_name(*p) || *p == ':')) {
-        p++;
-    }
+    p = zae_sts_xml_name(p, end);
 
     n = p - name;
 
@@ -710,9 +701,7 @@ zae_sts_xml_tag(zae_sts_xml_t *x, const u_char **pp, const u_char *end)
             return ZAE_ERROR;
         }
 
-        while (p < end && (zae_sts_is_name(*p) || *p == ':')) {
-            p++;
-        }
+        p = zae_sts_xml_name(p, end);
 
         while (p < end && zae_creds_is_space(*p)) {
             p++;
@@ -773,14 +762,7 @@ zae_sts_xml_tag(zae_sts_xml_t *x, const u_char **pp, const u_char *end)
 
         /* <Name/>: an empty element */
 
-        x->depth--;
-        x->path_len = x->name_at[x->depth] - 1;
-        x->path[x->path_len] = '\0';
-        x->in = NULL;
-
-        if (x->depth == 0) {
-            x->root_done = 1;
-        }
+        zae_sts_xml_close(x);
 
         p++;
     }
@@ -916,6 +898,35 @@ zae_sts_xml_text(zae_sts_xml_t *x, const u_char **pp, const u_char *end)
     *pp = p;
 
     return ZAE_OK;
+}
+
+
+/* the end of an element or attribute name (a prefix "ns:" included) */
+
+static const u_char *
+zae_sts_xml_name(const u_char *p, const u_char *end)
+{
+    while (p < end && (zae_sts_is_name(*p) || *p == ':')) {
+        p++;
+    }
+
+    return p;
+}
+
+
+/* the open element ends */
+
+static void
+zae_sts_xml_close(zae_sts_xml_t *x)
+{
+    x->depth--;
+    x->path_len = x->name_at[x->depth] - 1;
+    x->path[x->path_len] = '\0';
+    x->in = NULL;
+
+    if (x->depth == 0) {
+        x->root_done = 1;
+    }
 }
 
 

@@ -14,53 +14,10 @@
 #include "tap.h"
 #include "zae_core.h"
 #include "zae_creds.h"
-
-
-#define T_ENV_MAX  16
-
-
-typedef struct {
-    const char  *name[T_ENV_MAX];
-    const char  *value[T_ENV_MAX];
-    int          n;
-} t_env_t;
+#include "creds_env.h"
 
 
 static char  t_token_path[256];
-
-
-static const char *
-t_getenv(void *ctx, const char *name)
-{
-    int       i;
-    t_env_t  *env = ctx;
-
-    for (i = 0; i < env->n; i++) {
-        if (strcmp(env->name[i], name) == 0) {
-            return env->value[i];
-        }
-    }
-
-    return NULL;
-}
-
-
-static void
-t_setenv(t_env_t *env, const char *name, const char *value)
-{
-    int  i;
-
-    for (i = 0; i < env->n; i++) {
-        if (strcmp(env->name[i], name) == 0) {
-            env->value[i] = value;
-            return;
-        }
-    }
-
-    env->name[env->n] = name;
-    env->value[env->n] = value;
-    env->n++;
-}
 
 
 static void
