@@ -58,19 +58,22 @@ sub wait_for_log {
 }
 
 sub conf {
-    my ($file) = @_;
+    my ($file, %o) = @_;
+    my $sts_url = $o{sts} // 'http://127.0.0.1:$TEST_NGINX_STS_PORT';
+    my $ddb_url = $o{ddb} // 'http://127.0.0.1:$TEST_NGINX_PROXY_PORT';
+    my $ssl = $o{ssl} // '';
 
     return <<"EOF";
 env AWS_WEB_IDENTITY_TOKEN_FILE=$file;
 env AWS_ROLE_ARN=arn:aws:iam::123456789012:role/zae-fake;
-env AWS_ENDPOINT_URL_STS=http://127.0.0.1:\$TEST_NGINX_STS_PORT;
+env AWS_ENDPOINT_URL_STS=$sts_url;
 env AWS_SHARED_CREDENTIALS_FILE=/nonexistent/credentials;
 env AWS_CONFIG_FILE=/nonexistent/config;
 events { }
 http {
     zae_limit_dynamodb table=\$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=http://127.0.0.1:\$TEST_NGINX_PROXY_PORT
-                       timeout=1s max_attempts=2;
+                       endpoint=$ddb_url
+                       timeout=1s max_attempts=2 $ssl;
 
     server {
         listen 127.0.0.1:\$TEST_NGINX_SERVER_PORT;
@@ -212,11 +215,114 @@ is(scalar $sts->requests, $before, 'STS was not called');
 $n->stop;
 
 
+# STS over https: through the TLS settings of the DynamoDB endpoint ---------
+# (an nginx "ssl" front with a certificate from a CA made here, in front
+# of DynamoDB Local and of the fake STS, as in t/035-tls.t)
+
+my $pki = "$env->{TEST_NGINX_SERVROOT}-pki";
+mkdir $pki;
+
+sub openssl {
+    my $out = `openssl $_[0] 2>&1`;
+    die "failed: openssl $_[0]\n$out" if $?;
+}
+
+openssl("req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=zae-sts-ca "
+        . "-keyout $pki/ca.key -out $pki/ca.crt");
+openssl("req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca "
+        . "-keyout $pki/other.key -out $pki/other.crt");
+openssl("req -newkey rsa:2048 -nodes -subj /CN=localhost "
+        . "-keyout $pki/server.key -out $pki/server.csr");
+open my $ext, '>', "$pki/ext.cnf" or die "$pki/ext.cnf: $!\n";
+print $ext "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
+close $ext;
+openssl("x509 -req -in $pki/server.csr -CA $pki/ca.crt -CAkey $pki/ca.key "
+        . "-CAcreateserial -days 2 -extfile $pki/ext.cnf "
+        . "-out $pki/server.crt");
+chmod 0644, glob("$pki/*");
+
+my ($tls_ddb, $tls_sts) = `$env->{TEST_NGINX_TOP}/util/free-port 2`;
+chomp($tls_ddb, $tls_sts);
+$ENV{TEST_NGINX_TLS_DDB_PORT} = $tls_ddb;
+$ENV{TEST_NGINX_TLS_STS_PORT} = $tls_sts;
+$ENV{TEST_NGINX_PKI} = $pki;
+
+my $front = nginx(prefix => "$env->{TEST_NGINX_SERVROOT}-front",
+                  conf => <<'EOF');
+events { }
+http {
+    ssl_certificate $TEST_NGINX_PKI/server.crt;
+    ssl_certificate_key $TEST_NGINX_PKI/server.key;
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_DDB_PORT ssl;
+        location / { proxy_pass http://127.0.0.1:$TEST_NGINX_PROXY_PORT; }
+    }
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_STS_PORT ssl;
+        location / { proxy_pass http://127.0.0.1:$TEST_NGINX_STS_PORT; }
+    }
+}
+EOF
+$front->start;
+
+for my $case (['trusted', "$pki/ca.crt"], ['untrusted', "$pki/other.crt"]) {
+    my ($name, $ca) = @$case;
+
+    write_token('token-https');
+    $sts->mode('ok akid=ASIAWEBTLS secret=web-secret-tls '
+               . 'token=web-session-tls');
+    $before = grep { /token-https/ } $sts->requests;
+
+    $n = nginx(prefix => "$env->{TEST_NGINX_SERVROOT}-https-$name",
+               conf => conf($token,
+                            sts => 'https://127.0.0.1:$TEST_NGINX_TLS_STS_PORT',
+                            ddb => 'https://127.0.0.1:$TEST_NGINX_TLS_DDB_PORT',
+                            ssl => "ssl_trusted_certificate=$ca"));
+    $n->start;
+    push @logs, $n;
+
+    if ($name eq 'trusted') {
+        ok(wait_for_log($n, qr/AWS credentials received/),
+           'https STS: credentials received');
+        is(scalar(grep { /token-https/ } $sts->requests), $before + 1,
+           'https STS: the call went through TLS to the fake');
+        $r = http_req('GET /block/', headers => "X-API-Key: web-tls\n");
+        is($r->{status}, 204, 'https STS: admitted');
+        is((signed_with())[-1], 'ASIAWEBTLS',
+           'signed with the key STS handed out over https');
+
+    } else {
+        ok(wait_for_log($n, qr/\[error\].*zae_limit: STS \(web identity credentials\) SSL certificate verify error/),
+           'https STS: an untrusted certificate is refused, naming STS');
+        $r = http_req('GET /block/', headers => "X-API-Key: web-tls\n");
+        is($r->{status}, 503, 'https STS untrusted: 503');
+    }
+
+    $n->stop;
+}
+
+$front->stop;
+
+# an https STS with a plain http DynamoDB endpoint: no TLS settings
+
+$n = nginx(prefix => "$env->{TEST_NGINX_SERVROOT}-https-nossl",
+           conf => conf($token, sts => 'https://127.0.0.1:9'));
+$n->start;
+push @logs, $n;
+
+ok(wait_for_log($n, qr/\[error\].*zae_limit: STS \(web identity credentials\) over https needs an https DynamoDB endpoint/),
+   'https STS with an http DynamoDB endpoint: a clear error');
+
+$n->stop;
+
+
 # no secret, session token or web identity token in any log -----------------
 
 for my $l (@logs) {
     unlike($l->error_log,
-           qr/web-secret|web-session|fake-sts-secret|fake-sts-session|token-(?:one|two|denied|garbage|hang)/,
+           qr/web-secret|web-session|fake-sts-secret|fake-sts-session|token-(?:one|two|denied|garbage|hang|https)/,
            'no secret or token in ' . $l->prefix . '/logs/error.log');
 }
 
