@@ -36,12 +36,15 @@
 use strict;
 use warnings;
 
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Getopt::Long;
 use IO::Select;
 use IO::Socket::INET;
 use POSIX qw(:sys_wait_h);
 use Socket qw(SOL_SOCKET SO_LINGER);
 use Time::HiRes qw(sleep time);
+use Zae::FakeHTTP qw(read_message);
 
 my ($listen, $to, $mode_file, $cred_log);
 
@@ -82,44 +85,10 @@ sub open_server {
 }
 
 
-sub read_request {
-    my ($c) = @_;
-    my ($buf, $len) = ('', undef);
-
-    while (1) {
-        my $n = sysread($c, my $chunk, 65536);
-        return $buf unless $n;
-        $buf .= $chunk;
-
-        if (!defined $len && $buf =~ /\r\n\r\n/) {
-            my ($head) = split /\r\n\r\n/, $buf, 2;
-            my ($cl) = $head =~ /^content-length:\s*(\d+)/mi;
-            $len = length($head) + 4 + ($cl // 0);
-        }
-
-        return $buf if defined $len && length $buf >= $len;
-    }
-}
+sub read_request { read_message($_[0], '') }
 
 
-sub read_answer {
-    my ($u, $buf) = @_;
-    my $len;
-
-    while (1) {
-        if (!defined $len && $buf =~ /\r\n\r\n/) {
-            my ($head) = split /\r\n\r\n/, $buf, 2;
-            my ($cl) = $head =~ /^content-length:\s*(\d+)/mi;
-            $len = length($head) + 4 + ($cl // 0);
-        }
-
-        return $buf if defined $len && length $buf >= $len;
-
-        my $n = sysread($u, my $chunk, 65536);
-        return $buf unless $n;
-        $buf .= $chunk;
-    }
-}
+sub read_answer { read_message($_[0], $_[1]) }
 
 
 sub answer {

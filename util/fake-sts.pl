@@ -24,10 +24,13 @@
 use strict;
 use warnings;
 
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Getopt::Long;
 use IO::Select;
 use IO::Socket::INET;
 use POSIX qw(:sys_wait_h strftime);
+use Zae::FakeHTTP qw(read_message);
 
 my ($listen, $mode_file, $log_file);
 
@@ -50,26 +53,6 @@ sub mode {
     close $fh;
     $m =~ s/^\s+|\s+$//g;
     return length $m ? $m : 'ok';
-}
-
-
-sub read_request {
-    my ($c) = @_;
-    my ($buf, $len) = ('', undef);
-
-    while (1) {
-        if (!defined $len && $buf =~ /\r\n\r\n/) {
-            my ($head) = split /\r\n\r\n/, $buf, 2;
-            my ($cl) = $head =~ /^content-length:\s*(\d+)/mi;
-            $len = length($head) + 4 + ($cl // 0);
-        }
-
-        return $buf if defined $len && length $buf >= $len;
-
-        my $n = sysread($c, my $chunk, 65536);
-        return $buf unless $n;
-        $buf .= $chunk;
-    }
 }
 
 
@@ -119,7 +102,7 @@ sub error_doc {
 
 sub serve {
     my ($c, $mode) = @_;
-    my $req = read_request($c);
+    my $req = read_message($c, '');
 
     # a connection that sent nothing (a port probe) is not a request
     return unless length $req;

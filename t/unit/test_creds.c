@@ -14,7 +14,7 @@
 #include "tap.h"
 #include "zae_core.h"
 #include "zae_creds.h"
-#include "creds_env.h"
+#include "creds_test.h"
 
 
 static char  t_dir[256];
@@ -50,20 +50,6 @@ t_file(const char *name, const char *text)
 }
 
 
-static char *
-t_str(const zae_str_t *s)
-{
-    static char  buf[4][9000];
-    static int   next;
-    char        *p;
-
-    p = buf[next++ % 4];
-    snprintf(p, 9000, "%.*s", (int) s->len, s->data ? (char *) s->data : "");
-
-    return p;
-}
-
-
 static int64_t
 t_time(const char *s)
 {
@@ -74,21 +60,6 @@ t_time(const char *s)
     }
 
     return v;
-}
-
-
-static int
-t_all_zero(const u_char *p, size_t n)
-{
-    size_t  i;
-
-    for (i = 0; i < n; i++) {
-        if (p[i]) {
-            return 0;
-        }
-    }
-
-    return 1;
 }
 
 

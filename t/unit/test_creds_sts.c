@@ -14,7 +14,7 @@
 #include "tap.h"
 #include "zae_core.h"
 #include "zae_creds.h"
-#include "creds_env.h"
+#include "creds_test.h"
 
 
 static char  t_token_path[256];
@@ -30,35 +30,6 @@ t_write(const char *text)
         fputs(text, f);
         fclose(f);
     }
-}
-
-
-static char *
-t_str(const zae_str_t *s)
-{
-    static char  buf[4][4096];
-    static int   next;
-    char        *p;
-
-    p = buf[next++ % 4];
-    snprintf(p, 4096, "%.*s", (int) s->len, s->data ? (char *) s->data : "");
-
-    return p;
-}
-
-
-static int
-t_all_zero(const u_char *p, size_t n)
-{
-    size_t  i;
-
-    for (i = 0; i < n; i++) {
-        if (p[i]) {
-            return 0;
-        }
-    }
-
-    return 1;
 }
 
 
