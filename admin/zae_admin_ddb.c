@@ -154,6 +154,17 @@ zae_admin_creds(zae_admin_t *a)
             zae_admin_creds_fail(a, err.msg);
             return ZAE_ERROR;
         }
+
+        /* web identity: the STS of the region in use */
+
+        if (a->creds->source == ZAE_CREDS_SRC_WEB_IDENTITY && a->region
+            && zae_creds_set_region(a->creds, (u_char *) a->region,
+                                    strlen(a->region), &err)
+               != ZAE_OK)
+        {
+            zae_admin_creds_fail(a, err.msg);
+            return ZAE_ERROR;
+        }
     }
 
     for (n = 0; n < 8; n++) {
@@ -199,9 +210,17 @@ zae_admin_creds(zae_admin_t *a)
                  req.url.data);
 
         curl_easy_setopt(c, CURLOPT_URL, line);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
-                         req.method.len == 3 && req.method.data[0] == 'P'
-                         ? "PUT" : "GET");
+        if (req.body.len) {
+            /* the STS form: POST */
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long) req.body.len);
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data);
+
+        } else {
+            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
+                             req.method.len == 3 && req.method.data[0] == 'P'
+                             ? "PUT" : "GET");
+        }
+
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, zae_admin_write_cb);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
@@ -220,7 +239,9 @@ zae_admin_creds(zae_admin_t *a)
 
         if (cc != CURLE_OK) {
             snprintf(a->err_msg, sizeof(a->err_msg),
-                     "cannot reach \"%.200s\": %.250s", line,
+                     "%scannot reach \"%.200s\": %.250s",
+                     a->creds->source == ZAE_CREDS_SRC_WEB_IDENTITY
+                     ? "web identity: STS " : "", line,
                      a->curl_err[0] ? a->curl_err : curl_easy_strerror(cc));
         }
 
@@ -281,6 +302,9 @@ zae_admin_creds_fail(zae_admin_t *a, const char *last)
 
     fprintf(stderr, "  environment: AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY are not set\n");
+
+    fprintf(stderr, "  web identity: AWS_WEB_IDENTITY_TOKEN_FILE and "
+            "AWS_ROLE_ARN are not set\n");
 
     fprintf(stderr, "  shared files: no keys for profile \"%s\" in "
             "\"%s%s\" or \"%s%s\"\n", prof, cred ? cred : home,

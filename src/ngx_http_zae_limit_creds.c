@@ -3,10 +3,10 @@
  * Copyright (C) zae-limit authors
  *
  * The AWS credentials of a worker's DynamoDB client: from the
- * environment or the shared files at worker start, or fetched from ECS
- * container credentials or EC2 instance metadata through the client's
- * transport (ngx_http_zae_limit_ddb_fetch()) and refreshed by a timer
- * before they expire.
+ * environment or the shared files at worker start, or fetched from STS
+ * (web identity), ECS container credentials or EC2 instance metadata
+ * through the client's transport (ngx_http_zae_limit_ddb_fetch()) and
+ * refreshed by a timer before they expire.
  */
 
 
@@ -44,6 +44,9 @@ static ngx_int_t ngx_http_zae_limit_creds_fetch(
     ngx_http_zae_limit_creds_t *cr, zae_creds_http_t *req);
 static void ngx_http_zae_limit_creds_done(
     ngx_http_zae_limit_ddb_call_t *call);
+static const char *ngx_http_zae_limit_creds_msg(zae_err_t *err);
+static const char *ngx_http_zae_limit_creds_source(
+    ngx_http_zae_limit_creds_t *cr);
 static void ngx_http_zae_limit_creds_free(ngx_http_zae_limit_creds_t *cr);
 
 
@@ -95,6 +98,19 @@ ngx_http_zae_limit_creds_init_process(ngx_cycle_t *cycle,
     }
 
     if (rc == ZAE_AGAIN) {
+
+        /* STS of the DynamoDB client's region, unless an env url */
+
+        if (cr->provider.source == ZAE_CREDS_SRC_WEB_IDENTITY
+            && conf->region.len
+            && zae_creds_set_region(&cr->provider, conf->region.data,
+                                    conf->region.len, &err)
+               != ZAE_OK)
+        {
+            ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                          "zae_limit: AWS credentials: %s",
+                          ngx_http_zae_limit_creds_msg(&err));
+        }
 
         if (cr->provider.source == ZAE_CREDS_SRC_IMDS && !conf->imds) {
             ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
@@ -230,7 +246,8 @@ ngx_http_zae_limit_creds_handler(ngx_event_t *ev)
         } else if (rc == ZAE_ERROR) {
             ngx_log_error(NGX_LOG_ERR, ev->log, 0,
                           "zae_limit: AWS credentials: %s; the previous "
-                          "ones are kept", err.msg);
+                          "ones are kept",
+                          ngx_http_zae_limit_creds_msg(&err));
         }
 
         ngx_http_zae_limit_creds_start(cr, ZAE_CREDS_FILES_CHECK * 1000);
@@ -251,7 +268,8 @@ ngx_http_zae_limit_creds_handler(ngx_event_t *ev)
 
     if (rc == ZAE_ERROR) {
         ngx_log_error(NGX_LOG_ERR, ev->log, 0,
-                      "zae_limit: AWS credentials: %s", err.msg);
+                      "zae_limit: AWS credentials: %s",
+                      ngx_http_zae_limit_creds_msg(&err));
         ngx_http_zae_limit_creds_start(cr, 30000);
         return;
     }
@@ -285,13 +303,7 @@ ngx_http_zae_limit_creds_fetch(ngx_http_zae_limit_creds_t *cr,
     ngx_http_zae_limit_ddb_call_t  *call;
 
     static ngx_str_t  name = ngx_string("credentials");
-
-    if (req->https) {
-        ngx_log_error(NGX_LOG_ERR, cr->log, 0,
-                      "zae_limit: https credentials endpoints are not "
-                      "supported");
-        return NGX_ERROR;
-    }
+    static ngx_str_t  sts = ngx_string("STS (web identity credentials)");
 
     pool = ngx_create_pool(4096, cr->log);
     if (pool == NULL) {
@@ -316,8 +328,8 @@ ngx_http_zae_limit_creds_fetch(ngx_http_zae_limit_creds_t *cr,
     len = req->method.len + 1 + req->path.len
           + sizeof(" HTTP/1.1" CRLF "Host: []" CRLF) - 1 + req->host.len
           + sizeof(":65535") - 1
-          + sizeof("Content-Length: 0" CRLF "Connection: close" CRLF CRLF)
-          - 1;
+          + sizeof("Content-Length: " CRLF "Connection: close" CRLF CRLF)
+          - 1 + NGX_SIZE_T_LEN + req->body.len;
 
     for (i = 0; i < req->nheaders; i++) {
         len += req->headers[i].name.len + 2 + req->headers[i].value.len + 2;
@@ -338,7 +350,7 @@ ngx_http_zae_limit_creds_fetch(ngx_http_zae_limit_creds_t *cr,
                     req->path.len, req->path.data, v6 ? "[" : "",
                     req->host.len, req->host.data, v6 ? "]" : "");
 
-    if (req->port != 80) {
+    if (req->port != (req->https ? 443 : 80)) {
         p = ngx_sprintf(p, ":%d", (int) req->port);
     }
 
@@ -351,9 +363,12 @@ ngx_http_zae_limit_creds_fetch(ngx_http_zae_limit_creds_t *cr,
                         req->headers[i].value.data);
     }
 
-    p = ngx_cpymem(p, "Content-Length: 0" CRLF "Connection: close" CRLF CRLF,
-                   sizeof("Content-Length: 0" CRLF "Connection: close"
-                          CRLF CRLF) - 1);
+    p = ngx_sprintf(p, "Content-Length: %uz" CRLF "Connection: close"
+                    CRLF CRLF, req->body.len);
+
+    /* the STS form (holds the web identity token: never logged) */
+
+    p = ngx_cpymem(p, req->body.data, req->body.len);
 
     head.len = p - head.data;
 
@@ -364,8 +379,11 @@ ngx_http_zae_limit_creds_fetch(ngx_http_zae_limit_creds_t *cr,
                    ngx_http_zae_limit_v(&req->method),
                    ngx_http_zae_limit_v(&req->url));
 
-    if (ngx_http_zae_limit_ddb_fetch(cr->ddb, call, &name, &host, req->port,
-                                     &head)
+    if (ngx_http_zae_limit_ddb_fetch(cr->ddb, call,
+                                     cr->provider.source
+                                     == ZAE_CREDS_SRC_WEB_IDENTITY
+                                     ? &sts : &name,
+                                     &host, req->port, req->https, &head)
         != NGX_AGAIN)
     {
         return NGX_ERROR;
@@ -396,8 +414,8 @@ ngx_http_zae_limit_creds_done(ngx_http_zae_limit_ddb_call_t *call)
         rc = zae_creds_response(&cr->provider, 0, NULL, 0,
                                 (int64_t) ngx_time(), &err);
         ngx_log_error(NGX_LOG_ERR, cr->log, 0,
-                      "zae_limit: AWS credentials request failed: %V",
-                      &call->error);
+                      "zae_limit: AWS credentials request to %s failed: %V",
+                      ngx_http_zae_limit_creds_source(cr), &call->error);
     }
 
     ngx_http_zae_limit_creds_free(cr);
@@ -410,7 +428,8 @@ ngx_http_zae_limit_creds_done(ngx_http_zae_limit_ddb_call_t *call)
     if (rc == ZAE_ERROR) {
         if (err.msg[0]) {
             ngx_log_error(NGX_LOG_ERR, cr->log, 0,
-                          "zae_limit: AWS credentials: %s", err.msg);
+                          "zae_limit: AWS credentials: %s",
+                          ngx_http_zae_limit_creds_msg(&err));
         }
 
         ngx_http_zae_limit_creds_start(cr, 30000);
@@ -425,6 +444,36 @@ ngx_http_zae_limit_creds_done(ngx_http_zae_limit_ddb_call_t *call)
     /* schedules the refresh */
 
     ngx_http_zae_limit_creds_start(cr, 0);
+}
+
+
+/* the core's message without its "credentials: " prefix */
+
+static const char *
+ngx_http_zae_limit_creds_msg(zae_err_t *err)
+{
+    if (ngx_strncmp(err->msg, "credentials: ", 13) == 0) {
+        return err->msg + 13;
+    }
+
+    return err->msg;
+}
+
+
+static const char *
+ngx_http_zae_limit_creds_source(ngx_http_zae_limit_creds_t *cr)
+{
+    switch (cr->provider.source) {
+
+    case ZAE_CREDS_SRC_WEB_IDENTITY:
+        return "STS (web identity)";
+
+    case ZAE_CREDS_SRC_ECS:
+        return "the container credentials endpoint";
+
+    default:
+        return "EC2 instance metadata";
+    }
 }
 
 

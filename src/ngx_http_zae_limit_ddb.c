@@ -242,7 +242,7 @@ ngx_http_zae_limit_ddb_start(ngx_http_zae_limit_ddb_t *ddb,
 ngx_int_t
 ngx_http_zae_limit_ddb_fetch(ngx_http_zae_limit_ddb_t *ddb,
     ngx_http_zae_limit_ddb_call_t *call, ngx_str_t *name, ngx_str_t *host,
-    in_port_t port, ngx_str_t *head)
+    in_port_t port, ngx_uint_t https, ngx_str_t *head)
 {
     ngx_int_t                       rc;
     ngx_addr_t                     *addr;
@@ -260,6 +260,19 @@ ngx_http_zae_limit_ddb_fetch(ngx_http_zae_limit_ddb_t *ddb,
     }
 
     dest->port = port;
+    dest->https = https;
+
+#if (NGX_SSL)
+    if (https && ddb->ssl == NULL)
+#else
+    if (https)
+#endif
+    {
+        ngx_log_error(NGX_LOG_ERR, call->log, 0,
+                      "zae_limit: %V over https needs an https DynamoDB "
+                      "endpoint (its TLS settings are used)", name);
+        return NGX_ERROR;
+    }
 
     dest->host.data = ngx_pnalloc(pool, host->len + 1);
     if (dest->host.data == NULL) {

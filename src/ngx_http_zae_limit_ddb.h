@@ -185,22 +185,24 @@ ngx_str_t *ngx_http_zae_limit_ddb_endpoint(ngx_http_zae_limit_ddb_t *ddb);
 
 /*
  * A plain HTTP request that is not a DynamoDB call (a credentials
- * endpoint): head is the whole request, sent as is, unsigned, to
- * host:port (an address, "localhost", or a name for the resolver) with
- * no body; name names it in the logs (call->op is not used) and
- * call->deadline is its budget.  The contract of
- * ngx_http_zae_limit_ddb_start().
+ * endpoint, STS): head is the whole request with its body, sent as is,
+ * unsigned, to host:port (an address, "localhost", or a name for the
+ * resolver), over TLS when https (which needs an https DynamoDB
+ * endpoint: its TLS context is used); name names it in the logs
+ * (call->op is not used) and call->deadline is its budget.  The
+ * contract of ngx_http_zae_limit_ddb_start().
  */
 ngx_int_t ngx_http_zae_limit_ddb_fetch(ngx_http_zae_limit_ddb_t *ddb,
     ngx_http_zae_limit_ddb_call_t *call, ngx_str_t *name, ngx_str_t *host,
-    in_port_t port, ngx_str_t *head);
+    in_port_t port, ngx_uint_t https, ngx_str_t *head);
 
 
 /*
  * The AWS credentials of a worker: ngx_http_zae_limit_creds.c.
  *
- * Worker start: from the environment or the shared files; ECS container
- * credentials and, with conf->imds, EC2 instance metadata are fetched
+ * Worker start: from the environment or the shared files; web identity
+ * (STS), ECS container credentials and, with conf->imds, EC2 instance
+ * metadata are fetched
  * through ngx_http_zae_limit_ddb_fetch() and refreshed by a timer before
  * they expire.  NULL only on allocation failure.
  */

@@ -618,7 +618,9 @@ ngx_http_zae_limit_ddb_ssl_init(ngx_http_zae_limit_ddb_op_t *op)
         }
     }
 
-    if (ddb->session) {
+    /* the session is DynamoDB's: not offered to STS */
+
+    if (ddb->session && !op->raw) {
         if (ngx_ssl_set_session(c, ddb->session) != NGX_OK) {
             ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_REFUSED, 0, NULL,
                                         "could not set SSL session");
@@ -626,7 +628,9 @@ ngx_http_zae_limit_ddb_ssl_init(ngx_http_zae_limit_ddb_op_t *op)
         }
     }
 
-    c->ssl->save_session = ngx_http_zae_limit_ddb_save_session;
+    if (!op->raw) {
+        c->ssl->save_session = ngx_http_zae_limit_ddb_save_session;
+    }
 
     op->state = NGX_HTTP_ZAE_LIMIT_DDB_HANDSHAKE;
 
@@ -677,23 +681,30 @@ static ngx_int_t
 ngx_http_zae_limit_ddb_ssl_verify(ngx_http_zae_limit_ddb_op_t *op,
     ngx_connection_t *c)
 {
-    long   rc;
-    X509  *cert;
+    long        rc;
+    X509       *cert;
+    ngx_str_t  *peer;
+
+    static ngx_str_t  dynamodb = ngx_string("DynamoDB");
+
+    /* DynamoDB, or the name of a plain request (STS) */
+
+    peer = op->raw ? &op->target : &dynamodb;
 
     rc = SSL_get_verify_result(c->ssl->connection);
 
     if (rc != X509_V_OK) {
         ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                      "zae_limit: DynamoDB SSL certificate verify error: "
-                      "(%l:%s)", rc, X509_verify_cert_error_string(rc));
+                      "zae_limit: %V SSL certificate verify error: "
+                      "(%l:%s)", peer, rc, X509_verify_cert_error_string(rc));
         return NGX_ERROR;
     }
 
     if (!op->dest->literal) {
         if (ngx_ssl_check_host(c, &op->dest->host) != NGX_OK) {
             ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                          "zae_limit: DynamoDB SSL certificate does not "
-                          "match \"%V\"", &op->dest->host);
+                          "zae_limit: %V SSL certificate does not "
+                          "match \"%V\"", peer, &op->dest->host);
             return NGX_ERROR;
         }
 
@@ -708,7 +719,7 @@ ngx_http_zae_limit_ddb_ssl_verify(ngx_http_zae_limit_ddb_op_t *op,
 
     if (cert == NULL) {
         ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                      "zae_limit: DynamoDB sent no SSL certificate");
+                      "zae_limit: %V sent no SSL certificate", peer);
         return NGX_ERROR;
     }
 
@@ -718,8 +729,8 @@ ngx_http_zae_limit_ddb_ssl_verify(ngx_http_zae_limit_ddb_op_t *op,
 
     if (rc != 1) {
         ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                      "zae_limit: DynamoDB SSL certificate does not "
-                      "match \"%V\"", &op->dest->host);
+                      "zae_limit: %V SSL certificate does not "
+                      "match \"%V\"", peer, &op->dest->host);
         return NGX_ERROR;
     }
 

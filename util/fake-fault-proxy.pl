@@ -4,6 +4,11 @@
 # demand, so this one does; docs/testing.md lists its modes.
 #
 #   fake-fault-proxy.pl --listen PORT --to HOST:PORT --mode-file FILE
+#                       [--log-credential FILE]
+#
+# --log-credential FILE: for each request relayed, the access key id of
+# its SigV4 Authorization header (Credential=AKID/...) is appended to
+# FILE, one a line (the key id only: never the signature or a token).
 #
 # The mode is read from FILE when a connection is accepted (default
 # "pass"); write FILE by renaming a new one into place:
@@ -31,17 +36,20 @@
 use strict;
 use warnings;
 
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Getopt::Long;
 use IO::Select;
 use IO::Socket::INET;
 use POSIX qw(:sys_wait_h);
 use Socket qw(SOL_SOCKET SO_LINGER);
 use Time::HiRes qw(sleep time);
+use Zae::FakeHTTP qw(read_message);
 
-my ($listen, $to, $mode_file);
+my ($listen, $to, $mode_file, $cred_log);
 
 GetOptions('listen=i' => \$listen, 'to=s' => \$to,
-           'mode-file=s' => \$mode_file)
+           'mode-file=s' => \$mode_file, 'log-credential=s' => \$cred_log)
     or die "usage: $0 --listen PORT --to HOST:PORT --mode-file FILE\n";
 
 die "usage: $0 --listen PORT --to HOST:PORT --mode-file FILE\n"
@@ -77,44 +85,10 @@ sub open_server {
 }
 
 
-sub read_request {
-    my ($c) = @_;
-    my ($buf, $len) = ('', undef);
-
-    while (1) {
-        my $n = sysread($c, my $chunk, 65536);
-        return $buf unless $n;
-        $buf .= $chunk;
-
-        if (!defined $len && $buf =~ /\r\n\r\n/) {
-            my ($head) = split /\r\n\r\n/, $buf, 2;
-            my ($cl) = $head =~ /^content-length:\s*(\d+)/mi;
-            $len = length($head) + 4 + ($cl // 0);
-        }
-
-        return $buf if defined $len && length $buf >= $len;
-    }
-}
+sub read_request { read_message($_[0], '') }
 
 
-sub read_answer {
-    my ($u, $buf) = @_;
-    my $len;
-
-    while (1) {
-        if (!defined $len && $buf =~ /\r\n\r\n/) {
-            my ($head) = split /\r\n\r\n/, $buf, 2;
-            my ($cl) = $head =~ /^content-length:\s*(\d+)/mi;
-            $len = length($head) + 4 + ($cl // 0);
-        }
-
-        return $buf if defined $len && length $buf >= $len;
-
-        my $n = sysread($u, my $chunk, 65536);
-        return $buf unless $n;
-        $buf .= $chunk;
-    }
-}
+sub read_answer { read_message($_[0], $_[1]) }
 
 
 sub answer {
@@ -134,6 +108,18 @@ sub reset_close {
 
     setsockopt($c, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
     close $c;
+}
+
+
+sub log_credential {
+    my ($buf) = @_;
+    my @ids = $buf =~ /^authorization:[^\r\n]*Credential=([^\/\s,]+)\//mgi;
+
+    return unless @ids;
+
+    open my $fh, '>>', $cred_log or return;
+    print $fh "$_\n" for @ids;
+    close $fh;
 }
 
 
@@ -190,6 +176,7 @@ sub relay {
 
             } else {
                 $req .= $buf if defined $lose || defined $only;
+                log_credential($buf) if defined $cred_log;
                 syswrite($u, $buf);
             }
         }

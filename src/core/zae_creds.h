@@ -7,8 +7,11 @@
  * request is needed next, performs it (nginx async client, libcurl in
  * zae-admin, a loopback fake in tests) and hands the answer back.
  *
- * Chain order: explicit, environment, shared files (credentials and
- * config), ECS container endpoint, EC2 instance metadata (IMDSv2).
+ * Chain order, as the AWS SDKs for Java and PHP have it: explicit,
+ * environment, web identity (AWS_WEB_IDENTITY_TOKEN_FILE and
+ * AWS_ROLE_ARN: STS AssumeRoleWithWebIdentity), shared files
+ * (credentials and config), ECS container endpoint, EC2 instance
+ * metadata (IMDSv2).
  *
  * Secrets live in fixed buffers inside zae_creds_provider_t, so that
  * a long-lived provider refreshing every hour does not grow a pool;
@@ -44,7 +47,8 @@ typedef enum {
     ZAE_CREDS_SRC_ENV,
     ZAE_CREDS_SRC_PROFILE,
     ZAE_CREDS_SRC_ECS,
-    ZAE_CREDS_SRC_IMDS
+    ZAE_CREDS_SRC_IMDS,
+    ZAE_CREDS_SRC_WEB_IDENTITY
 } zae_creds_source_e;
 
 
@@ -56,6 +60,16 @@ typedef enum {
 #define ZAE_CREDS_AUTH_MAX      2048
 #define ZAE_CREDS_ROLE_MAX      256
 #define ZAE_CREDS_FILE_MAX      (1024 * 1024)
+#define ZAE_CREDS_ARN_MAX       2048
+#define ZAE_CREDS_SESSION_MAX   64
+/* STS takes web identity tokens of up to 20,000 characters */
+#define ZAE_CREDS_WEB_TOKEN_MAX 20000
+/* the AssumeRoleWithWebIdentity form: every value percent-encoded */
+#define ZAE_CREDS_STS_BODY_MAX  (128 + 3 * (ZAE_CREDS_ARN_MAX                \
+                                 + ZAE_CREDS_SESSION_MAX                     \
+                                 + ZAE_CREDS_WEB_TOKEN_MAX))
+/* an STS answer larger than this is refused */
+#define ZAE_CREDS_STS_ANSWER_MAX  65536
 
 /* refresh when less than this many seconds remain */
 #define ZAE_CREDS_REFRESH_BEFORE    300
@@ -96,6 +110,7 @@ typedef struct {
     unsigned              https:1;
     zae_creds_header_t    headers[2];
     size_t                nheaders;
+    zae_str_t             body;            /* len 0: none */
 } zae_creds_http_t;
 
 
@@ -134,6 +149,18 @@ typedef struct {
     char                  conf_path[ZAE_CREDS_URL_MAX];
     char                  profile[ZAE_CREDS_ROLE_MAX];
 
+    /* web identity (source ZAE_CREDS_SRC_WEB_IDENTITY) */
+    unsigned              sts_endpoint:1;  /* host, path from an env url */
+    size_t                role_arn_len;
+    size_t                session_len;
+    size_t                body_len;
+    char                  web_token_file[ZAE_CREDS_URL_MAX];
+    char                  sts_region[64];
+    u_char                role_arn[ZAE_CREDS_ARN_MAX];
+    u_char                session[ZAE_CREDS_SESSION_MAX + 1];
+    u_char                web_token[ZAE_CREDS_WEB_TOKEN_MAX + 1];
+    u_char                body[ZAE_CREDS_STS_BODY_MAX];
+
     zae_jitter_pt         jitter;
     void                 *jitter_ctx;
 
@@ -146,7 +173,7 @@ typedef struct {
 /*
  * Set up the chain.  profile may be NULL (AWS_PROFILE, else "default").
  * Returns ZAE_OK when credentials are available now (explicit, env,
- * files), ZAE_AGAIN when HTTP is needed (ECS, IMDS: call
+ * files), ZAE_AGAIN when HTTP is needed (web identity, ECS, IMDS: call
  * zae_creds_next_request()), ZAE_ERROR with err set otherwise.
  * Reads the shared files with stdio: call it at startup, not per request.
  */
@@ -165,6 +192,17 @@ int zae_creds_provider_init(zae_creds_provider_t *p, zae_getenv_pt getenv_fn,
  */
 int zae_creds_files_check(zae_creds_provider_t *p, int64_t now,
     zae_err_t *err);
+
+/*
+ * The region of the STS endpoint of web identity
+ * (https://sts.REGION.amazonaws.com) when the caller knows it (the
+ * DynamoDB client's region); else AWS_REGION, AWS_DEFAULT_REGION or the
+ * profile's region, else the global endpoint https://sts.amazonaws.com.
+ * AWS_ENDPOINT_URL_STS, then AWS_ENDPOINT_URL, override the endpoint.
+ * ZAE_ERROR when region is not a region name.
+ */
+int zae_creds_set_region(zae_creds_provider_t *p, const u_char *region,
+    size_t len, zae_err_t *err);
 
 /* explicit credentials (tests, configuration) */
 int zae_creds_provider_set(zae_creds_provider_t *p,
@@ -190,8 +228,8 @@ int zae_creds_response(zae_creds_provider_t *p, int status,
 
 /*
  * Whether the credentials must be (re)fetched now: never for static
- * sources; for ECS/IMDS when there are none, or when less than
- * ZAE_CREDS_REFRESH_BEFORE seconds (plus a jitter of up to
+ * sources; for web identity, ECS and IMDS when there are none, or when
+ * less than ZAE_CREDS_REFRESH_BEFORE seconds (plus a jitter of up to
  * ZAE_CREDS_REFRESH_JITTER from p->jitter, set after init) remain.
  */
 int zae_creds_need_refresh(zae_creds_provider_t *p, int64_t now);
@@ -244,6 +282,17 @@ int zae_creds_region(zae_getenv_pt getenv_fn, void *env_ctx,
  */
 int zae_creds_parse_json(zae_creds_provider_t *p, const u_char *body,
     size_t len, int64_t now, zae_err_t *err);
+
+/*
+ * Parse an STS AssumeRoleWithWebIdentity answer (XML): with status 200
+ * AssumeRoleWithWebIdentityResult/Credentials/{AccessKeyId,
+ * SecretAccessKey, SessionToken, Expiration} into p; otherwise
+ * ErrorResponse/Error/{Code,Message} into err.  Strict: a document that
+ * is not well-formed, has a DOCTYPE, an unknown entity or a wanted
+ * element twice is refused.
+ */
+int zae_creds_parse_sts(zae_creds_provider_t *p, int status,
+    const u_char *body, size_t len, int64_t now, zae_err_t *err);
 
 /* ISO-8601 UTC time ("2026-11-25T19:14:43Z", fractions, offsets) */
 int zae_creds_parse_time(const u_char *s, size_t len, int64_t *out);

@@ -11,6 +11,8 @@
  *   mode 1: an ECS/IMDS credentials JSON document
  *   mode 2: credentials and config INI texts, profile name
  *   mode 3: ISO-8601 times, container credentials urls
+ *   mode 4-7: an STS AssumeRoleWithWebIdentity answer (XML), read as a
+ *           200 when flags is even, else as an error answer
  */
 
 
@@ -244,7 +246,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     zae_arena_init(&arena, (mode & 0x80) ? (size_t) flags * 64 : 0);
     mem = zae_arena_mem(&arena);
 
-    switch (mode & 3) {
+    switch (mode & 7) {
 
     case 0:
         f_sign(&mem, parts, flags);
@@ -287,7 +289,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         break;
 
-    default:
+    case 3:
         (void) zae_creds_parse_time(parts[0].data, parts[0].len, &t);
 
         s = zae_alloc(&mem, parts[1].len + 1);
@@ -313,6 +315,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
         zae_creds_provider_wipe(&p);
+        break;
+
+    default:
+        memset(&p, 0, sizeof(p));
+
+        if (zae_creds_parse_sts(&p, (flags & 1) ? 403 : 200, parts[0].data,
+                                parts[0].len, 1000, &err)
+            == ZAE_OK)
+        {
+            if ((flags & 1) || p.creds.access_key.len == 0
+                || p.creds.secret_key.len == 0
+                || p.creds.session_token.len == 0
+                || p.creds.expiration == 0)
+            {
+                abort();
+            }
+        }
+
+        if (memchr(err.msg, '\0', sizeof(err.msg)) == NULL) {
+            abort();
+        }
+
         break;
     }
 

@@ -14,55 +14,10 @@
 #include "tap.h"
 #include "zae_core.h"
 #include "zae_creds.h"
-
-
-#define T_ENV_MAX  32
-
-
-typedef struct {
-    const char  *name[T_ENV_MAX];
-    const char  *value[T_ENV_MAX];
-    int          n;
-} t_env_t;
+#include "creds_test.h"
 
 
 static char  t_dir[256];
-
-
-static const char *
-t_getenv(void *ctx, const char *name)
-{
-    int       i;
-    t_env_t  *env = ctx;
-
-    for (i = 0; i < env->n; i++) {
-        if (strcmp(env->name[i], name) == 0) {
-            return env->value[i];
-        }
-    }
-
-    return NULL;
-}
-
-
-static void
-t_setenv(t_env_t *env, const char *name, const char *value)
-{
-    int  i;
-
-    for (i = 0; i < env->n; i++) {
-        if (strcmp(env->name[i], name) == 0) {
-            env->value[i] = value;
-            return;
-        }
-    }
-
-    if (env->n < T_ENV_MAX) {
-        env->name[env->n] = name;
-        env->value[env->n] = value;
-        env->n++;
-    }
-}
 
 
 static int64_t
@@ -95,20 +50,6 @@ t_file(const char *name, const char *text)
 }
 
 
-static char *
-t_str(const zae_str_t *s)
-{
-    static char  buf[4][9000];
-    static int   next;
-    char        *p;
-
-    p = buf[next++ % 4];
-    snprintf(p, 9000, "%.*s", (int) s->len, s->data ? (char *) s->data : "");
-
-    return p;
-}
-
-
 static int64_t
 t_time(const char *s)
 {
@@ -119,21 +60,6 @@ t_time(const char *s)
     }
 
     return v;
-}
-
-
-static int
-t_all_zero(const u_char *p, size_t n)
-{
-    size_t  i;
-
-    for (i = 0; i < n; i++) {
-        if (p[i]) {
-            return 0;
-        }
-    }
-
-    return 1;
 }
 
 
