@@ -2,9 +2,9 @@
 # answer came too late (issue 10, point 4: t/reliability/120 found
 # buckets counted twice or more with DynamoDB answering around the
 # timeout).  DynamoDB Local behind util/fake-fault-proxy.pl (a fake) in
-# mode "delay=5000@tpm_cp": the answers to the writes that set a tpm
+# mode "delay=12000@tpm_cp": the answers to the writes that set a tpm
 # limit's capacity (the create's PutItem, the UpdateItem that adds a
-# limit to a bucket) are held past the 2 s timeout; a watcher switches
+# limit to a bucket) are held past the 5 s timeout; a watcher switches
 # the proxy back to "pass" as soon as the table shows the write, so
 # that the client's second attempt is answered.  That attempt is
 # refused (the item exists, or its rf moved): before the write id, the
@@ -38,7 +38,7 @@ events { }
 http {
     zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
                        endpoint=http://127.0.0.1:$TEST_NGINX_PROXY_PORT
-                       timeout=2s max_attempts=2 keepalive=0;
+                       timeout=5s max_attempts=2 keepalive=0;
 
     server {
         listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
@@ -76,7 +76,7 @@ sub held_request {
     my ($uri, $key, $landed) = @_;
     my ($pid, $t0, $res);
 
-    $proxy->mode('delay=5000@tpm_cp');
+    $proxy->mode('delay=12000@tpm_cp');
 
     $pid = fork;
     die "fork: $!\n" unless defined $pid;

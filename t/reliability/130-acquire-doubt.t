@@ -2,8 +2,8 @@
 # new keys, each requested once as in t/reliability/120, so that every
 # request takes the slow path and creates its bucket, while
 # util/fake-fault-proxy.pl (a fake) holds the answers to the creates
-# (PutItem "attribute_not_exists(PK)") for a random 700..1300 ms around
-# the 1 s timeout, changed every 300 ms: a create is applied but
+# (PutItem "attribute_not_exists(PK)") for a random 1400..2600 ms around
+# the 2 s timeout, changed every 300 ms: a create is applied but
 # answered too late, and sent again; the second attempt is refused
 # because the item exists.  Before the write id the module took that
 # refusal for a race and sent the consumption-only retry: counted twice.
@@ -64,7 +64,7 @@ events { worker_connections 1024; }
 http {
     zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
                        endpoint=http://127.0.0.1:$TEST_NGINX_PROXY_PORT
-                       timeout=1s max_attempts=3 keepalive=0
+                       timeout=2s max_attempts=3 keepalive=0
                        flush_interval=1s;
 
     server {
@@ -98,6 +98,11 @@ http {
 EOF2
 
 $n->start;
+
+# one request first: the namespace id is cached, DynamoDB Local warm
+
+is(http_req('GET /v1/tokens/?used=500', headers => "X-API-Key: warm-up\n",
+            timeout => 60)->{status}, 200, 'warm-up');
 
 my (@pids, %want_tc, %want_n, %unavail, %count, $done);
 
@@ -140,7 +145,8 @@ if ($cycler == 0) {
     srand($seed);
     $SIG{TERM} = sub { POSIX::_exit(0) };
     while (1) {
-        $proxy->mode('delay=' . (700 + int rand 601) . '@attribute_not_exists(PK)');
+        $proxy->mode('delay=' . (1400 + int rand 1201)
+                      . '@attribute_not_exists(PK)');
         sleep 0.3;
     }
 }
