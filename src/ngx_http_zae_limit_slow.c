@@ -556,13 +556,30 @@ ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx)
             ngx_http_zae_limit_trace1(ctx, "transaction conflict, retry %ui",
                                       ctx->conflicts);
 
-            b.data = call->body.data;
-            b.len = call->body.len;
-            b.cap = call->body.len;
-            b.mem = &ctx->mem;
-            b.failed = 0;
+            /*
+             * the same write under a new id: a canceled transaction was
+             * not applied, and its token is not to be sent again
+             */
 
-            return ngx_http_zae_limit_send(ctx, 0, call->op, &b);
+            zae_buf_init(&b, &ctx->mem, call->body.len);
+
+            if (ngx_http_zae_limit_acquire_id(ctx->request->pool,
+                                              &ctx->slow->plan.once_attr,
+                                              &ctx->slow->plan.once_id)
+                != NGX_OK
+                || (ctx->step == NGX_HTTP_ZAE_LIMIT_STEP_RETRY
+                    ? zae_proto_retry_request(&b, &ctx->ref.table,
+                                              &ctx->nsid, &ctx->slow->plan,
+                                              &ctx->write_op)
+                    : zae_proto_write_request(&b, &ctx->ref.table,
+                                              &ctx->nsid, &ctx->slow->plan,
+                                              &ctx->write_op))
+                   != ZAE_OK)
+            {
+                return ngx_http_zae_limit_unavailable(ctx, "out of memory");
+            }
+
+            return ngx_http_zae_limit_send(ctx, 0, ctx->write_op, &b);
         }
 
         return ngx_http_zae_limit_unavailable(ctx, "transaction conflicts");
