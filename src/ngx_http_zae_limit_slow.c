@@ -285,8 +285,10 @@ ngx_http_zae_limit_slow_next(ngx_http_zae_limit_ctx_t *ctx)
                                          ents[0].bucket);
     }
 
-    /* an id: an attempt applied whose answer was lost is not counted
-       twice (zae_proto.h) */
+    /*
+     * with an id: an attempt applied whose answer was lost is not
+     * counted twice (zae_proto.h)
+     */
 
     if (ngx_http_zae_limit_acquire_id(ctx->request->pool, &plan->once_attr,
                                       &plan->once_id)

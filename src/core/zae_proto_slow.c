@@ -723,8 +723,10 @@ zae_proto_dispatch(zae_buf_t *b, zae_ddb_action_t *acts, size_t n,
 
     if (n == 1) {
 
-        /* with an id: the old item tells a condition failure from a lost
-           answer of this very write */
+        /*
+         * with an id: the old item tells a condition failure from a lost
+         * answer of this very write
+         */
 
         if (plan->once_id.len) {
             zae_str_set(&acts[0].req.return_values_ccf, "ALL_OLD");
