@@ -573,6 +573,8 @@ void ngx_http_zae_limit_queue_both(ngx_http_zae_limit_ctx_t *ctx,
 void ngx_http_zae_limit_reconcile_amount(ngx_http_zae_limit_ctx_t *ctx,
     ngx_str_t *name, int64_t actual);
 ngx_int_t ngx_http_zae_limit_log_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_zae_limit_acquire_id(ngx_pool_t *pool, zae_str_t *attr,
+    zae_str_t *id);
 ngx_int_t ngx_http_zae_limit_reconcile_init_process(ngx_cycle_t *cycle,
     ngx_http_zae_limit_main_conf_t *zmcf);
 void ngx_http_zae_limit_reconcile_exit_process(ngx_cycle_t *cycle,

@@ -49,6 +49,8 @@ static time_t             ngx_http_zae_limit_warn_time;
 static time_t             ngx_http_zae_limit_fail_time;
 static ngx_uint_t         ngx_http_zae_limit_fail_quiet;
 static u_char             ngx_http_zae_limit_writer[16];
+static u_char             ngx_http_zae_limit_acquirer[24];
+static uint64_t           ngx_http_zae_limit_acquire_next;
 
 
 /* the log phase: reconciliation and rollback */
@@ -807,6 +809,41 @@ ngx_http_zae_limit_writer_id(ngx_cycle_t *cycle,
     ngx_md5_final(hash, &md5);
 
     *ngx_hex_dump(ngx_http_zae_limit_writer, hash, 6) = '\0';
+
+    ngx_sprintf(ngx_http_zae_limit_acquirer, ZAE_PROTO_ACQUIRER_PREFIX "%s%Z",
+                ngx_http_zae_limit_writer);
+
+    /* ids of this worker: unique over restarts while under 2^20 a second */
+
+    ngx_http_zae_limit_acquire_next = (uint64_t) ngx_time() << 20;
+}
+
+
+/*
+ * The id of a slow path write (zae_proto.h, zae_proto_applied_before()):
+ * its attribute, "zl_a_<writer>", and "<writer>-<pid>-<counter>", at
+ * most 12 + 1 + 8 + 1 + 13 characters (a ClientRequestToken takes 36)
+ */
+
+ngx_int_t
+ngx_http_zae_limit_acquire_id(ngx_pool_t *pool, zae_str_t *attr, zae_str_t *id)
+{
+    u_char  *p;
+
+    id->data = ngx_pnalloc(pool, 36);
+    if (id->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_snprintf(id->data, 36, "%s-%xP-%xL", ngx_http_zae_limit_writer,
+                     ngx_pid, ngx_http_zae_limit_acquire_next++);
+
+    id->len = p - id->data;
+
+    attr->data = ngx_http_zae_limit_acquirer;
+    attr->len = ngx_strlen(ngx_http_zae_limit_acquirer);
+
+    return NGX_OK;
 }
 
 

@@ -285,9 +285,17 @@ ngx_http_zae_limit_slow_next(ngx_http_zae_limit_ctx_t *ctx)
                                          ents[0].bucket);
     }
 
-    if (zae_proto_write_request(&b, &ctx->ref.table, &ctx->nsid, plan,
-                                &ctx->write_op)
-        != ZAE_OK)
+    /*
+     * with an id: an attempt applied whose answer was lost is not
+     * counted twice (zae_proto.h)
+     */
+
+    if (ngx_http_zae_limit_acquire_id(ctx->request->pool, &plan->once_attr,
+                                      &plan->once_id)
+        != NGX_OK
+        || zae_proto_write_request(&b, &ctx->ref.table, &ctx->nsid, plan,
+                                   &ctx->write_op)
+           != ZAE_OK)
     {
         return ngx_http_zae_limit_unavailable(ctx, "out of memory");
     }
@@ -503,6 +511,7 @@ ngx_int_t
 ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx)
 {
     zae_buf_t                       b;
+    zae_proto_write_result_e        rc;
     zae_ddb_error_t                 e;
     zae_ddb_http_resp_t             resp;
     ngx_http_zae_limit_ddb_call_t  *call;
@@ -513,7 +522,23 @@ ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx)
 
     call = &ctx->call[0];
 
-    switch (zae_proto_write_decode(&ctx->mem, &resp, &e)) {
+    rc = zae_proto_write_decode(&ctx->mem, &resp, &e);
+
+    if (rc == ZAE_WRITE_CONDITION_FAILED
+        && zae_proto_applied_before(e.item, &ctx->slow->plan))
+    {
+        /* refused because an attempt of this very write was applied */
+
+        ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
+                      "zae_limit: write of entity \"%V\" resource \"%V\" "
+                      "was applied before its answer was lost, counted "
+                      "once", ngx_http_zae_limit_v(&ctx->ref.entity_id),
+                      ngx_http_zae_limit_v(&ctx->ref.resource));
+
+        rc = ZAE_WRITE_OK;
+    }
+
+    switch (rc) {
 
     case ZAE_WRITE_OK:
 
@@ -533,13 +558,30 @@ ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx)
             ngx_http_zae_limit_trace1(ctx, "transaction conflict, retry %ui",
                                       ctx->conflicts);
 
-            b.data = call->body.data;
-            b.len = call->body.len;
-            b.cap = call->body.len;
-            b.mem = &ctx->mem;
-            b.failed = 0;
+            /*
+             * the same write under a new id: a canceled transaction was
+             * not applied, and its token is not to be sent again
+             */
 
-            return ngx_http_zae_limit_send(ctx, 0, call->op, &b);
+            zae_buf_init(&b, &ctx->mem, call->body.len);
+
+            if (ngx_http_zae_limit_acquire_id(ctx->request->pool,
+                                              &ctx->slow->plan.once_attr,
+                                              &ctx->slow->plan.once_id)
+                != NGX_OK
+                || (ctx->step == NGX_HTTP_ZAE_LIMIT_STEP_RETRY
+                    ? zae_proto_retry_request(&b, &ctx->ref.table,
+                                              &ctx->nsid, &ctx->slow->plan,
+                                              &ctx->write_op)
+                    : zae_proto_write_request(&b, &ctx->ref.table,
+                                              &ctx->nsid, &ctx->slow->plan,
+                                              &ctx->write_op))
+                   != ZAE_OK)
+            {
+                return ngx_http_zae_limit_unavailable(ctx, "out of memory");
+            }
+
+            return ngx_http_zae_limit_send(ctx, 0, ctx->write_op, &b);
         }
 
         return ngx_http_zae_limit_unavailable(ctx, "transaction conflicts");
@@ -560,9 +602,15 @@ ngx_http_zae_limit_write_done(ngx_http_zae_limit_ctx_t *ctx)
 
         zae_buf_init(&b, &ctx->mem, 1024);
 
-        if (zae_proto_retry_request(&b, &ctx->ref.table, &ctx->nsid,
-                                    &ctx->slow->plan, &ctx->write_op)
-            != ZAE_OK)
+        /* another write: another id (a transaction's token) */
+
+        if (ngx_http_zae_limit_acquire_id(ctx->request->pool,
+                                          &ctx->slow->plan.once_attr,
+                                          &ctx->slow->plan.once_id)
+            != NGX_OK
+            || zae_proto_retry_request(&b, &ctx->ref.table, &ctx->nsid,
+                                       &ctx->slow->plan, &ctx->write_op)
+               != ZAE_OK)
         {
             return ngx_http_zae_limit_unavailable(ctx, "out of memory");
         }

@@ -831,6 +831,34 @@ zae_proto_bump_shard_request(zae_buf_t *b, zae_bucket_ref_t *ref,
 
 
 /*
+ * The id clause of a write that may be sent again after a lost answer:
+ * the write SETs attribute "an" (name, len) to "id" (*wn = *wv), under
+ * the condition, zae_proto_once_cond(), that the attribute does not hold
+ * it already
+ */
+
+int
+zae_proto_once(zae_ddb_expr_t *x, const u_char *an, size_t len,
+    const zae_str_t *id, const char **wn, const char **wv)
+{
+    *wn = zae_ddb_expr_name(x, an, len);
+    *wv = zae_ddb_expr_str(x, id->data, id->len);
+
+    return (*wn == NULL || *wv == NULL) ? ZAE_ERROR : ZAE_OK;
+}
+
+
+void
+zae_proto_once_cond(zae_buf_t *cond, const char *wn, const char *wv)
+{
+    (void) zae_buf_printf(cond, cond->len ? " AND (attribute_not_exists(%s) "
+                                            "OR %s <> %s)"
+                                          : "attribute_not_exists(%s) OR %s "
+                                            "<> %s", wn, wn, wv);
+}
+
+
+/*
  * unconditional ADD #tk :sign*-a*1000, #tc :sign*a*1000
  * (docs/table-format.md 6.6)
  */
@@ -914,17 +942,15 @@ zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref, zae_amount_t *a,
         memcpy(an + sizeof(ZAE_PROTO_WRITER_PREFIX) - 1, writer->data,
                writer->len);
 
-        if ((wn = zae_ddb_expr_name(&x, an, sizeof(ZAE_PROTO_WRITER_PREFIX)
-                                            - 1 + writer->len))
-               == NULL
-            || (wv = zae_ddb_expr_str(&x, once->data, once->len)) == NULL)
+        if (zae_proto_once(&x, an, sizeof(ZAE_PROTO_WRITER_PREFIX) - 1
+                                   + writer->len, once, &wn, &wv)
+            != ZAE_OK)
         {
             return ZAE_ERROR;
         }
 
         (void) zae_buf_printf(&upd, " SET %s = %s", wn, wv);
-        (void) zae_buf_printf(&cond, "attribute_not_exists(%s) OR %s <> %s",
-                              wn, wn, wv);
+        zae_proto_once_cond(&cond, wn, wv);
     }
 
     if (upd.failed || cond.failed || x.failed

@@ -260,6 +260,8 @@ typedef struct {
     size_t                nstatuses;
     int64_t               retry_ms;     /* rejected: the primary's */
     int64_t               now_ms;
+    zae_str_t             once_attr;    /* the acquirer's id attribute */
+    zae_str_t             once_id;      /* this write's id, or empty */
     unsigned              rejected:1;
 } zae_proto_plan_t;
 
@@ -330,6 +332,23 @@ int zae_proto_rollback_request(zae_buf_t *b, zae_bucket_ref_t *ref,
 int zae_proto_adjust_request_once(zae_buf_t *b, zae_bucket_ref_t *ref,
     zae_amount_t *delta, size_t n, const zae_str_t *writer,
     const zae_str_t *write_id);
+
+/*
+ * The slow path's write made idempotent the same way (our addition):
+ * with plan->once_id set, zae_proto_write_request() and
+ * zae_proto_retry_request() put the id into the acquirer's attribute
+ * plan->once_attr (ZAE_PROTO_ACQUIRER_PREFIX + writer; not the flush's
+ * attribute, so that neither erases the other's id): a create carries
+ * it in the item, an update SETs it under the condition that the item
+ * does not hold it yet, a single write asks for the old item on a
+ * condition failure, a transaction is sent with the id as its
+ * ClientRequestToken (at most 36 characters).  A condition failure whose
+ * old item holds the id, zae_proto_applied_before(), is an attempt of
+ * this write applied before its answer was lost: the write is done.
+ */
+#define ZAE_PROTO_ACQUIRER_PREFIX  "zl_a_"
+
+int zae_proto_applied_before(const zae_av_t *old, const zae_proto_plan_t *plan);
 
 
 #endif /* _ZAE_PROTO_H_INCLUDED_ */

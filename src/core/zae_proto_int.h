@@ -25,6 +25,9 @@ void zae_proto_status(zae_limit_status_t *st, zae_str_t *entity,
     zae_str_t *resource, zae_str_t *name, int64_t cp, int64_t ra,
     int64_t rp, int64_t requested, zae_bucket_result_t *res);
 int64_t zae_proto_primary(zae_limit_status_t *st, size_t n);
+int zae_proto_once(zae_ddb_expr_t *x, const u_char *an, size_t len,
+    const zae_str_t *id, const char **wn, const char **wv);
+void zae_proto_once_cond(zae_buf_t *cond, const char *wn, const char *wv);
 
 
 #endif /* _ZAE_PROTO_INT_H_INCLUDED_ */

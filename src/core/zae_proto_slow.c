@@ -26,8 +26,10 @@ static int zae_proto_item_retry(zae_mem_t *mem, zae_str_t *ns,
 static int zae_proto_update_action(zae_mem_t *mem, zae_str_t *ns,
     zae_proto_item_t *it, zae_buf_t *upd, zae_buf_t *cond,
     zae_ddb_expr_t *x, zae_ddb_action_t *act);
+static int zae_proto_once_action(zae_mem_t *mem, const zae_proto_plan_t *plan,
+    zae_ddb_action_t *act);
 static int zae_proto_dispatch(zae_buf_t *b, zae_ddb_action_t *acts,
-    size_t n, zae_ddb_op_e *op);
+    size_t n, const zae_proto_plan_t *plan, zae_ddb_op_e *op);
 
 
 /* the slow path's reads: META, bucket shard 0, the parent's shard 0 */
@@ -599,11 +601,137 @@ zae_proto_item_create(zae_mem_t *mem, zae_str_t *ns, zae_proto_item_t *it,
 }
 
 
+/*
+ * The slow path's write made idempotent (zae_proto.h): the plan's id in
+ * the acquirer's attribute of an action built by the item writers
+ */
+
+static int
+zae_proto_once_action(zae_mem_t *mem, const zae_proto_plan_t *plan,
+    zae_ddb_action_t *act)
+{
+    zae_buf_t       upd, cond;
+    zae_av_t       *v;
+    const char     *wn, *wv;
+    zae_ddb_expr_t  x;
+
+    if (plan->once_id.len == 0) {
+        return ZAE_OK;
+    }
+
+    if (plan->once_attr.len == 0 || plan->once_id.len > 36) {
+        return ZAE_ERROR;
+    }
+
+    if (act->type == ZAE_DDB_ACT_PUT) {
+
+        /* a create refused because the item exists: was it this one? */
+
+        v = zae_av_str(mem, plan->once_id.data, plan->once_id.len);
+
+        if (v == NULL
+            || zae_av_map_add(mem, (zae_av_t *) act->req.item,
+                              plan->once_attr.data,
+                              plan->once_attr.len, v)
+               != ZAE_OK)
+        {
+            return ZAE_ERROR;
+        }
+
+        return ZAE_OK;
+    }
+
+    zae_ddb_expr_init(&x, mem);
+    x.names = (zae_av_t *) act->req.names;
+    x.values = (zae_av_t *) act->req.values;
+
+    if (zae_proto_once(&x, plan->once_attr.data, plan->once_attr.len,
+                       &plan->once_id, &wn, &wv)
+        != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    zae_buf_init(&upd, mem, act->req.update.len + 32);
+    zae_buf_init(&cond, mem, act->req.condition.len + 64);
+
+    /* one SET clause: the id joins the write's own, or starts one */
+
+    if (act->req.update.len > 4
+        && memcmp(act->req.update.data, "SET ", 4) == 0)
+    {
+        (void) zae_buf_printf(&upd, "SET %s = %s, %.*s", wn, wv,
+                              (int) (act->req.update.len - 4),
+                              act->req.update.data + 4);
+
+    } else {
+        (void) zae_buf_printf(&upd, "%.*s SET %s = %s",
+                              (int) act->req.update.len, act->req.update.data,
+                              wn, wv);
+    }
+
+    (void) zae_buf_printf(&cond, "%.*s", (int) act->req.condition.len,
+                          act->req.condition.data);
+    zae_proto_once_cond(&cond, wn, wv);
+
+    if (upd.failed || cond.failed) {
+        return ZAE_ERROR;
+    }
+
+    act->req.update.data = upd.data;
+    act->req.update.len = upd.len;
+    act->req.condition.data = cond.data;
+    act->req.condition.len = cond.len;
+    act->req.names = x.names;
+    act->req.values = x.values;
+
+    return ZAE_OK;
+}
+
+
+int
+zae_proto_applied_before(const zae_av_t *old, const zae_proto_plan_t *plan)
+{
+    zae_av_t  *v;
+    zae_str_t  s;
+
+    if (old == NULL || plan->once_id.len == 0) {
+        return 0;
+    }
+
+    /* once_attr is NUL-terminated */
+
+    v = zae_item_get(old, (const char *) plan->once_attr.data);
+
+    return v != NULL && zae_av_get_str(v, &s) == ZAE_OK
+           && s.len == plan->once_id.len
+           && memcmp(s.data, plan->once_id.data, s.len) == 0;
+}
+
+
 static int
 zae_proto_dispatch(zae_buf_t *b, zae_ddb_action_t *acts, size_t n,
-    zae_ddb_op_e *op)
+    const zae_proto_plan_t *plan, zae_ddb_op_e *op)
 {
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (zae_proto_once_action(b->mem, plan, &acts[i]) != ZAE_OK) {
+            return ZAE_ERROR;
+        }
+    }
+
     if (n == 1) {
+
+        /*
+         * with an id: the old item tells a condition failure from a lost
+         * answer of this very write
+         */
+
+        if (plan->once_id.len) {
+            zae_str_set(&acts[0].req.return_values_ccf, "ALL_OLD");
+        }
+
         if (acts[0].type == ZAE_DDB_ACT_PUT) {
             *op = ZAE_DDB_PUT_ITEM;
             return zae_ddb_put_item(b, &acts[0].req);
@@ -615,7 +743,11 @@ zae_proto_dispatch(zae_buf_t *b, zae_ddb_action_t *acts, size_t n,
 
     *op = ZAE_DDB_TRANSACT_WRITE_ITEMS;
 
-    return zae_ddb_transact_write(b, acts, n, NULL, NULL);
+    /* DynamoDB applies a transaction sent again with its token once */
+
+    return zae_ddb_transact_write(b, acts, n,
+                                  plan->once_id.len ? &plan->once_id : NULL,
+                                  NULL);
 }
 
 
@@ -649,7 +781,7 @@ zae_proto_write_request(zae_buf_t *b, zae_str_t *table, zae_str_t *ns,
         acts[i].req.table = *table;
     }
 
-    return zae_proto_dispatch(b, acts, plan->nitems, op);
+    return zae_proto_dispatch(b, acts, plan->nitems, plan, op);
 }
 
 
@@ -732,7 +864,7 @@ zae_proto_retry_request(zae_buf_t *b, zae_str_t *table, zae_str_t *ns,
         return ZAE_DECLINED;
     }
 
-    return zae_proto_dispatch(b, acts, n, op);
+    return zae_proto_dispatch(b, acts, n, plan, op);
 }
 
 

@@ -1681,6 +1681,91 @@ test_write_decode(void)
 }
 
 
+/* the slow path's write with an id (zae_proto_applied_before()) */
+
+static void
+test_write_once(void)
+{
+    zae_buf_t            b;
+    zae_err_t            err;
+    zae_ddb_op_e         op;
+    zae_ddb_error_t      e;
+    zae_proto_plan_t     plan;
+    zae_proto_entity_t   ent[2];
+
+    memset(ent, 0, sizeof(ent));
+    zae_str_set(&ent[0].entity_id, "key-1");
+    zae_str_set(&ent[0].resource, "gpt-4");
+    ent[0].limits = limits("rpm:20/min");
+    ent[0].source = ZAE_LEVEL_ENTITY;
+
+    ok(zae_proto_slow_compute(&mem, ent, 1, amounts("rpm", 1, NULL, 0), 1,
+                              RF, 7, &plan, &err)
+       == ZAE_OK && plan.items[0].kind == ZAE_WRITE_CREATE, "once: create");
+    zae_str_set(&plan.once_attr, "zl_a_3f9a0c51d2e4");
+    zae_str_set(&plan.once_id, "3f9a0c51d2e4-1f2-5a");
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_write_request(&b, &table, &ns, &plan, &op) == ZAE_OK
+       && op == ZAE_DDB_PUT_ITEM, "once: a PutItem");
+    ok(b.data && strstr((char *) b.data, "\"zl_a_3f9a0c51d2e4\":{\"S\":"
+                        "\"3f9a0c51d2e4-1f2-5a\"}") != NULL,
+       "once: the item carries the id");
+    ok(b.data && strstr((char *) b.data, "\"ReturnValuesOnConditionCheck"
+                        "Failure\":\"ALL_OLD\"") != NULL,
+       "once: the old item on a refusal");
+
+    /* the refusal of a second attempt: its old item holds the id */
+
+    is_int(zae_proto_write_decode(&mem, resp(400, CCF(",\"Item\":{\"PK\":"
+        "{\"S\":\"x\"},\"zl_a_3f9a0c51d2e4\":{\"S\":\"3f9a0c51d2e4-1f2-"
+        "5a\"}}")), &e), ZAE_WRITE_CONDITION_FAILED, "once: refused");
+    ok(zae_proto_applied_before(e.item, &plan), "once: applied before");
+
+    is_int(zae_proto_write_decode(&mem, resp(400, CCF(",\"Item\":{\"PK\":"
+        "{\"S\":\"x\"},\"zl_a_3f9a0c51d2e4\":{\"S\":\"3f9a0c51d2e4-1f2-"
+        "5b\"}}")), &e), ZAE_WRITE_CONDITION_FAILED, "once: refused, other");
+    ok(!zae_proto_applied_before(e.item, &plan),
+       "once: another write's id is not this one");
+    ok(!zae_proto_applied_before(NULL, &plan), "once: no old item");
+
+    /* an update: the id joins its SET clause and its condition */
+
+    ent[0].bucket = bucket(BUCKET_ITEM("18000", "999000", "1", ""));
+    ent[0].limits = limits("rpm:20/min,tpm:3000/hour");
+
+    ok(zae_proto_slow_compute(&mem, ent, 1, amounts("rpm", 3, NULL, 0), 1,
+                              RF + 6000, 7, &plan, &err)
+       == ZAE_OK && plan.items[0].kind == ZAE_WRITE_NORMAL, "once: normal");
+    zae_str_set(&plan.once_attr, "zl_a_3f9a0c51d2e4");
+    zae_str_set(&plan.once_id, "3f9a0c51d2e4-1f2-5c");
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_write_request(&b, &table, &ns, &plan, &op) == ZAE_OK
+       && op == ZAE_DDB_UPDATE_ITEM, "once: an UpdateItem");
+    ok(b.data && strstr((char *) b.data, "\"UpdateExpression\":\"SET "
+                        "#n7 = :v8, #n0 = :v0 ADD ") != NULL,
+       "once: one SET clause, the id first");
+    ok(b.data && strstr((char *) b.data, " AND (attribute_not_exists(#n7) "
+                        "OR #n7 <> :v8)\"") != NULL,
+       "once: the condition refuses an item holding the id");
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_retry_request(&b, &table, &ns, &plan, &op) == ZAE_OK,
+       "once: the consumption-only retry");
+    ok(b.data && strstr((char *) b.data, "\"UpdateExpression\":\"ADD "
+                        "#n0 :v0, #n1 :v1 SET #n2 = :v3\"") != NULL
+       && strstr((char *) b.data, "\"ConditionExpression\":\"#n0 >= :v2 "
+                 "AND (attribute_not_exists(#n2) OR #n2 <> :v3)\"") != NULL,
+       "once: the retry SETs the id too");
+
+    zae_str_set(&plan.once_id, "0123456789012345678901234567890123456");
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_write_request(&b, &table, &ns, &plan, &op) == ZAE_ERROR,
+       "once: an id longer than a ClientRequestToken refused");
+}
+
+
 static void
 test_adjust(void)
 {
@@ -1756,6 +1841,7 @@ main(void)
     test_compute_no_wcu();
     test_compute_create();
     test_write_decode();
+    test_write_once();
     test_adjust();
 
     zae_arena_free(&arena);
