@@ -547,14 +547,33 @@ zae_ddb_scan(zae_buf_t *b, const zae_ddb_req_t *r)
 }
 
 
+/*
+ * The TransactItems actions, by zae_ddb_act_e: the name and the fields
+ * each requires and writes (ZAE_DDB_F_COND: a non-empty condition)
+ */
+
+typedef struct {
+    const char  *name;
+    unsigned     fields;
+} zae_ddb_act_t;
+
+
+static const zae_ddb_act_t  zae_ddb_acts[] = {
+    { "Put", ZAE_DDB_F_ITEM },
+    { "Update", ZAE_DDB_F_KEY|ZAE_DDB_F_UPDATE },
+    { "Delete", ZAE_DDB_F_KEY },
+    { "ConditionCheck", ZAE_DDB_F_KEY|ZAE_DDB_F_COND }
+};
+
+
 int
 zae_ddb_transact_write(zae_buf_t *b, const zae_ddb_action_t *acts, size_t n,
     const zae_str_t *token, const zae_str_t *return_consumed)
 {
     size_t                   i;
     unsigned                 f;
-    const char              *name;
     const zae_ddb_req_t     *r;
+    const zae_ddb_act_t     *act;
 
     if (n == 0 || zae_buf_add_str(b, "{\"TransactItems\":[") != ZAE_OK) {
         return ZAE_ERROR;
@@ -563,45 +582,20 @@ zae_ddb_transact_write(zae_buf_t *b, const zae_ddb_action_t *acts, size_t n,
     for (i = 0; i < n; i++) {
         r = &acts[i].req;
 
-        switch (acts[i].type) {
+        if ((unsigned) acts[i].type
+            >= sizeof(zae_ddb_acts) / sizeof(zae_ddb_acts[0]))
+        {
+            return ZAE_ERROR;
+        }
 
-        case ZAE_DDB_ACT_PUT:
-            if (r->item == NULL) {
-                return ZAE_ERROR;
-            }
+        act = &zae_ddb_acts[acts[i].type];
+        f = act->fields;
 
-            name = "Put";
-            f = ZAE_DDB_F_ITEM;
-            break;
-
-        case ZAE_DDB_ACT_UPDATE:
-            if (r->key == NULL || r->update.len == 0) {
-                return ZAE_ERROR;
-            }
-
-            name = "Update";
-            f = ZAE_DDB_F_KEY|ZAE_DDB_F_UPDATE;
-            break;
-
-        case ZAE_DDB_ACT_DELETE:
-            if (r->key == NULL) {
-                return ZAE_ERROR;
-            }
-
-            name = "Delete";
-            f = ZAE_DDB_F_KEY;
-            break;
-
-        case ZAE_DDB_ACT_CONDITION_CHECK:
-            if (r->key == NULL || r->condition.len == 0) {
-                return ZAE_ERROR;
-            }
-
-            name = "ConditionCheck";
-            f = ZAE_DDB_F_KEY;
-            break;
-
-        default:
+        if (((f & ZAE_DDB_F_ITEM) && r->item == NULL)
+            || ((f & ZAE_DDB_F_KEY) && r->key == NULL)
+            || ((f & ZAE_DDB_F_UPDATE) && r->update.len == 0)
+            || ((f & ZAE_DDB_F_COND) && r->condition.len == 0))
+        {
             return ZAE_ERROR;
         }
 
@@ -609,7 +603,7 @@ zae_ddb_transact_write(zae_buf_t *b, const zae_ddb_action_t *acts, size_t n,
              |ZAE_DDB_F_RVCCF;
 
         if ((i && zae_buf_add(b, ",", 1) != ZAE_OK)
-            || zae_buf_printf(b, "{\"%s\":", name) != ZAE_OK
+            || zae_buf_printf(b, "{\"%s\":", act->name) != ZAE_OK
             || zae_ddb_req_body(b, r, f) != ZAE_OK
             || zae_buf_add(b, "}", 1) != ZAE_OK)
         {
