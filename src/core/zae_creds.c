@@ -36,6 +36,9 @@
 
 
 static int zae_creds_fetched(zae_creds_provider_t *p);
+static int zae_creds_imds_text(zae_creds_provider_t *p, int status,
+    const u_char *body, size_t len, const char *what, zae_str_t *s,
+    zae_err_t *err);
 
 int
 zae_creds_is_space(u_char c)
@@ -630,6 +633,29 @@ zae_creds_imds_retry(zae_creds_provider_t *p, int step, int status,
 }
 
 
+/*
+ * The trimmed text of a token or role answer of the instance metadata
+ * service; any status but 200 ends the fetch
+ */
+
+static int
+zae_creds_imds_text(zae_creds_provider_t *p, int status, const u_char *body,
+    size_t len, const char *what, zae_str_t *s, zae_err_t *err)
+{
+    if (status != 200) {
+        p->step = 0;
+        return zae_err_set(err, "credentials: instance metadata %s "
+                           "request returned status %d", what, status);
+    }
+
+    s->data = (u_char *) body;
+    s->len = len;
+    zae_creds_trim(s);
+
+    return ZAE_OK;
+}
+
+
 int
 zae_creds_response(zae_creds_provider_t *p, int status, const u_char *body,
     size_t len, int64_t now, zae_err_t *err)
@@ -666,15 +692,11 @@ zae_creds_response(zae_creds_provider_t *p, int status, const u_char *body,
     switch (step) {
 
     case ZAE_CREDS_STEP_TOKEN:
-        if (status != 200) {
-            p->step = 0;
-            return zae_err_set(err, "credentials: instance metadata token "
-                               "request returned status %d", status);
+        if (zae_creds_imds_text(p, status, body, len, "token", &s, err)
+            != ZAE_OK)
+        {
+            return ZAE_ERROR;
         }
-
-        s.data = (u_char *) body;
-        s.len = len;
-        zae_creds_trim(&s);
 
         if (s.len == 0 || s.len >= sizeof(p->imds_token)
             || !zae_creds_header_safe(s.data, s.len))
@@ -697,15 +719,11 @@ zae_creds_response(zae_creds_provider_t *p, int status, const u_char *body,
             return zae_creds_imds_retry(p, ZAE_CREDS_STEP_TOKEN, status, err);
         }
 
-        if (status != 200) {
-            p->step = 0;
-            return zae_err_set(err, "credentials: instance metadata role "
-                               "request returned status %d", status);
+        if (zae_creds_imds_text(p, status, body, len, "role", &s, err)
+            != ZAE_OK)
+        {
+            return ZAE_ERROR;
         }
-
-        s.data = (u_char *) body;
-        s.len = len;
-        zae_creds_trim(&s);
 
         if (s.len && memchr(s.data, '\n', s.len)) {
             s.len = (u_char *) memchr(s.data, '\n', s.len) - s.data;
