@@ -481,62 +481,75 @@ zae_ddb_req_body(zae_buf_t *b, const zae_ddb_req_t *r, unsigned f)
 }
 
 
-int
-zae_ddb_get_item(zae_buf_t *b, const zae_ddb_req_t *r)
+/*
+ * The fields a request must have: ZAE_DDB_F_ITEM and ZAE_DDB_F_KEY a
+ * non-NULL item or key, ZAE_DDB_F_UPDATE, ZAE_DDB_F_COND and
+ * ZAE_DDB_F_KEYCOND a non-empty expression
+ */
+
+static int
+zae_ddb_req_has(const zae_ddb_req_t *r, unsigned need)
 {
-    if (r->key == NULL) {
+    return !(((need & ZAE_DDB_F_ITEM) && r->item == NULL)
+             || ((need & ZAE_DDB_F_KEY) && r->key == NULL)
+             || ((need & ZAE_DDB_F_UPDATE) && r->update.len == 0)
+             || ((need & ZAE_DDB_F_COND) && r->condition.len == 0)
+             || ((need & ZAE_DDB_F_KEYCOND) && r->key_condition.len == 0));
+}
+
+
+static int
+zae_ddb_req_checked(zae_buf_t *b, const zae_ddb_req_t *r, unsigned need,
+    unsigned f)
+{
+    if (!zae_ddb_req_has(r, need)) {
         return ZAE_ERROR;
     }
 
-    return zae_ddb_req_body(b, r, ZAE_DDB_F_KEY|ZAE_DDB_F_PROJ
-                                  |ZAE_DDB_F_NAMES|ZAE_DDB_F_CONSISTENT
-                                  |ZAE_DDB_F_RCC);
+    return zae_ddb_req_body(b, r, f);
+}
+
+
+int
+zae_ddb_get_item(zae_buf_t *b, const zae_ddb_req_t *r)
+{
+    return zae_ddb_req_checked(b, r, ZAE_DDB_F_KEY,
+                               ZAE_DDB_F_KEY|ZAE_DDB_F_PROJ|ZAE_DDB_F_NAMES
+                               |ZAE_DDB_F_CONSISTENT|ZAE_DDB_F_RCC);
 }
 
 
 int
 zae_ddb_put_item(zae_buf_t *b, const zae_ddb_req_t *r)
 {
-    if (r->item == NULL) {
-        return ZAE_ERROR;
-    }
-
-    return zae_ddb_req_body(b, r, ZAE_DDB_F_ITEM|ZAE_DDB_F_WRITE);
+    return zae_ddb_req_checked(b, r, ZAE_DDB_F_ITEM,
+                               ZAE_DDB_F_ITEM|ZAE_DDB_F_WRITE);
 }
 
 
 int
 zae_ddb_update_item(zae_buf_t *b, const zae_ddb_req_t *r)
 {
-    if (r->key == NULL || r->update.len == 0) {
-        return ZAE_ERROR;
-    }
-
-    return zae_ddb_req_body(b, r,
-                            ZAE_DDB_F_KEY|ZAE_DDB_F_UPDATE|ZAE_DDB_F_WRITE);
+    return zae_ddb_req_checked(b, r, ZAE_DDB_F_KEY|ZAE_DDB_F_UPDATE,
+                               ZAE_DDB_F_KEY|ZAE_DDB_F_UPDATE
+                               |ZAE_DDB_F_WRITE);
 }
 
 
 int
 zae_ddb_delete_item(zae_buf_t *b, const zae_ddb_req_t *r)
 {
-    if (r->key == NULL) {
-        return ZAE_ERROR;
-    }
-
-    return zae_ddb_req_body(b, r, ZAE_DDB_F_KEY|ZAE_DDB_F_WRITE);
+    return zae_ddb_req_checked(b, r, ZAE_DDB_F_KEY,
+                               ZAE_DDB_F_KEY|ZAE_DDB_F_WRITE);
 }
 
 
 int
 zae_ddb_query(zae_buf_t *b, const zae_ddb_req_t *r)
 {
-    if (r->key_condition.len == 0) {
-        return ZAE_ERROR;
-    }
-
-    return zae_ddb_req_body(b, r, ZAE_DDB_F_READ_MANY|ZAE_DDB_F_KEYCOND
-                                  |ZAE_DDB_F_FORWARD);
+    return zae_ddb_req_checked(b, r, ZAE_DDB_F_KEYCOND,
+                               ZAE_DDB_F_READ_MANY|ZAE_DDB_F_KEYCOND
+                               |ZAE_DDB_F_FORWARD);
 }
 
 
@@ -591,11 +604,7 @@ zae_ddb_transact_write(zae_buf_t *b, const zae_ddb_action_t *acts, size_t n,
         act = &zae_ddb_acts[acts[i].type];
         f = act->fields;
 
-        if (((f & ZAE_DDB_F_ITEM) && r->item == NULL)
-            || ((f & ZAE_DDB_F_KEY) && r->key == NULL)
-            || ((f & ZAE_DDB_F_UPDATE) && r->update.len == 0)
-            || ((f & ZAE_DDB_F_COND) && r->condition.len == 0))
-        {
+        if (!zae_ddb_req_has(r, f)) {
             return ZAE_ERROR;
         }
 

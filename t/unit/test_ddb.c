@@ -393,6 +393,11 @@ test_requests(void)
     r.key = NULL;
     zae_buf_init(&b, &mem, 0);
     is_int(zae_ddb_delete_item(&b, &r), ZAE_ERROR, "DeleteItem without Key");
+    zae_buf_init(&b, &mem, 0);
+    is_int(zae_ddb_get_item(&b, &r), ZAE_ERROR, "GetItem without Key");
+    r.update = str("SET #a = :a");
+    zae_buf_init(&b, &mem, 0);
+    is_int(zae_ddb_update_item(&b, &r), ZAE_ERROR, "UpdateItem without Key");
 
     /* Query */
 
