@@ -179,23 +179,43 @@ zae_creds_store(zae_creds_provider_t *p, const u_char *akid, size_t akid_len,
 }
 
 
+/*
+ * credentials that are never refreshed (explicit, environment, shared
+ * files): stored with their source
+ */
+
 int
-zae_creds_provider_set(zae_creds_provider_t *p, const zae_aws_creds_t *creds,
-    zae_err_t *err)
+zae_creds_store_static(zae_creds_provider_t *p, const u_char *akid,
+    size_t akid_len, const u_char *secret, size_t secret_len,
+    const u_char *token, size_t token_len, int64_t expiration,
+    zae_creds_source_e source, zae_err_t *err)
 {
-    if (zae_creds_store(p, creds->access_key.data, creds->access_key.len,
-                        creds->secret_key.data, creds->secret_key.len,
-                        creds->session_token.data, creds->session_token.len,
-                        creds->expiration, 0, err)
+    if (zae_creds_store(p, akid, akid_len, secret, secret_len, token,
+                        token_len, expiration, 0, err)
         != ZAE_OK)
     {
         return ZAE_ERROR;
     }
 
-    p->source = ZAE_CREDS_SRC_EXPLICIT;
+    p->source = source;
     p->refresh_at = 0;
 
     return ZAE_OK;
+}
+
+
+int
+zae_creds_provider_set(zae_creds_provider_t *p, const zae_aws_creds_t *creds,
+    zae_err_t *err)
+{
+    return zae_creds_store_static(p, creds->access_key.data,
+                                  creds->access_key.len,
+                                  creds->secret_key.data,
+                                  creds->secret_key.len,
+                                  creds->session_token.data,
+                                  creds->session_token.len,
+                                  creds->expiration, ZAE_CREDS_SRC_EXPLICIT,
+                                  err);
 }
 
 
@@ -278,18 +298,11 @@ zae_creds_from_env(zae_creds_provider_t *p, zae_getenv_pt getenv_fn,
                            expiration);
     }
 
-    if (zae_creds_store(p, (u_char *) akid, strlen(akid), (u_char *) secret,
-                        strlen(secret), (u_char *) token,
-                        token ? strlen(token) : 0, exp, 0, err)
-        != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    p->source = ZAE_CREDS_SRC_ENV;
-    p->refresh_at = 0;
-
-    return ZAE_OK;
+    return zae_creds_store_static(p, (u_char *) akid, strlen(akid),
+                                  (u_char *) secret, strlen(secret),
+                                  (u_char *) token,
+                                  token ? strlen(token) : 0, exp,
+                                  ZAE_CREDS_SRC_ENV, err);
 }
 
 

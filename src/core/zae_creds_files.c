@@ -329,17 +329,10 @@ zae_creds_from_found(zae_creds_provider_t *p, zae_creds_found_t *f,
                            "file has partial credentials", profile, what);
     }
 
-    if (zae_creds_store(p, f->akid, f->akid_len, f->secret, f->secret_len,
-                        f->token, f->has_token ? f->token_len : 0, 0, 0, err)
-        != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    p->source = ZAE_CREDS_SRC_PROFILE;
-    p->refresh_at = 0;
-
-    return ZAE_OK;
+    return zae_creds_store_static(p, f->akid, f->akid_len, f->secret,
+                                  f->secret_len, f->token,
+                                  f->has_token ? f->token_len : 0, 0,
+                                  ZAE_CREDS_SRC_PROFILE, err);
 }
 
 
