@@ -860,6 +860,22 @@ zae_ddb_update_ttl(zae_buf_t *b, const zae_str_t *table,
 }
 
 
+/* the Limit of a streams request, omitted when not positive, and its end */
+
+static int
+zae_ddb_limit_end(zae_buf_t *b, int64_t limit)
+{
+    if (limit > 0
+        && (zae_ddb_field(b, "Limit") != ZAE_OK
+            || zae_buf_add_int64(b, limit) != ZAE_OK))
+    {
+        return ZAE_ERROR;
+    }
+
+    return zae_buf_add(b, "}", 1);
+}
+
+
 int
 zae_ddb_describe_stream(zae_buf_t *b, const zae_str_t *stream_arn,
     const zae_str_t *exclusive_start_shard, int64_t limit)
@@ -877,15 +893,7 @@ zae_ddb_describe_stream(zae_buf_t *b, const zae_str_t *stream_arn,
         return ZAE_ERROR;
     }
 
-    if (limit > 0) {
-        if (zae_ddb_field(b, "Limit") != ZAE_OK
-            || zae_buf_add_int64(b, limit) != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
-
-    return zae_buf_add(b, "}", 1);
+    return zae_ddb_limit_end(b, limit);
 }
 
 
@@ -926,13 +934,5 @@ zae_ddb_get_records(zae_buf_t *b, const zae_str_t *iterator, int64_t limit)
         return ZAE_ERROR;
     }
 
-    if (limit > 0) {
-        if (zae_ddb_field(b, "Limit") != ZAE_OK
-            || zae_buf_add_int64(b, limit) != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
-
-    return zae_buf_add(b, "}", 1);
+    return zae_ddb_limit_end(b, limit);
 }
