@@ -498,15 +498,17 @@ zae_ddb_req_has(const zae_ddb_req_t *r, unsigned need)
 }
 
 
+/* a request with the fields it must have and those it may have */
+
 static int
 zae_ddb_req_checked(zae_buf_t *b, const zae_ddb_req_t *r, unsigned need,
-    unsigned f)
+    unsigned may)
 {
     if (!zae_ddb_req_has(r, need)) {
         return ZAE_ERROR;
     }
 
-    return zae_ddb_req_body(b, r, f);
+    return zae_ddb_req_body(b, r, need|may);
 }
 
 
@@ -514,7 +516,7 @@ int
 zae_ddb_get_item(zae_buf_t *b, const zae_ddb_req_t *r)
 {
     return zae_ddb_req_checked(b, r, ZAE_DDB_F_KEY,
-                               ZAE_DDB_F_KEY|ZAE_DDB_F_PROJ|ZAE_DDB_F_NAMES
+                               ZAE_DDB_F_PROJ|ZAE_DDB_F_NAMES
                                |ZAE_DDB_F_CONSISTENT|ZAE_DDB_F_RCC);
 }
 
@@ -522,8 +524,7 @@ zae_ddb_get_item(zae_buf_t *b, const zae_ddb_req_t *r)
 int
 zae_ddb_put_item(zae_buf_t *b, const zae_ddb_req_t *r)
 {
-    return zae_ddb_req_checked(b, r, ZAE_DDB_F_ITEM,
-                               ZAE_DDB_F_ITEM|ZAE_DDB_F_WRITE);
+    return zae_ddb_req_checked(b, r, ZAE_DDB_F_ITEM, ZAE_DDB_F_WRITE);
 }
 
 
@@ -531,16 +532,14 @@ int
 zae_ddb_update_item(zae_buf_t *b, const zae_ddb_req_t *r)
 {
     return zae_ddb_req_checked(b, r, ZAE_DDB_F_KEY|ZAE_DDB_F_UPDATE,
-                               ZAE_DDB_F_KEY|ZAE_DDB_F_UPDATE
-                               |ZAE_DDB_F_WRITE);
+                               ZAE_DDB_F_WRITE);
 }
 
 
 int
 zae_ddb_delete_item(zae_buf_t *b, const zae_ddb_req_t *r)
 {
-    return zae_ddb_req_checked(b, r, ZAE_DDB_F_KEY,
-                               ZAE_DDB_F_KEY|ZAE_DDB_F_WRITE);
+    return zae_ddb_req_checked(b, r, ZAE_DDB_F_KEY, ZAE_DDB_F_WRITE);
 }
 
 
@@ -548,8 +547,7 @@ int
 zae_ddb_query(zae_buf_t *b, const zae_ddb_req_t *r)
 {
     return zae_ddb_req_checked(b, r, ZAE_DDB_F_KEYCOND,
-                               ZAE_DDB_F_READ_MANY|ZAE_DDB_F_KEYCOND
-                               |ZAE_DDB_F_FORWARD);
+                               ZAE_DDB_F_READ_MANY|ZAE_DDB_F_FORWARD);
 }
 
 
