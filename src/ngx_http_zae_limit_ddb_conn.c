@@ -35,8 +35,7 @@ static void ngx_http_zae_limit_ddb_connect(ngx_http_zae_limit_ddb_op_t *op);
 static void ngx_http_zae_limit_ddb_connected(ngx_http_zae_limit_ddb_op_t *op);
 static ngx_int_t ngx_http_zae_limit_ddb_test_connect(
     ngx_http_zae_limit_ddb_op_t *op, ngx_connection_t *c);
-static void ngx_http_zae_limit_ddb_write_handler(ngx_event_t *wev);
-static void ngx_http_zae_limit_ddb_read_handler(ngx_event_t *rev);
+static void ngx_http_zae_limit_ddb_handler(ngx_event_t *ev);
 static void ngx_http_zae_limit_ddb_send(ngx_http_zae_limit_ddb_op_t *op);
 static void ngx_http_zae_limit_ddb_recv(ngx_http_zae_limit_ddb_op_t *op);
 static ngx_connection_t *ngx_http_zae_limit_ddb_cache_get(
@@ -322,8 +321,8 @@ ngx_http_zae_limit_ddb_connect_start(ngx_http_zae_limit_ddb_op_t *op)
             c->pool->log = op->call->log;
             c->read->log = op->call->log;
             c->write->log = op->call->log;
-            c->read->handler = ngx_http_zae_limit_ddb_read_handler;
-            c->write->handler = ngx_http_zae_limit_ddb_write_handler;
+            c->read->handler = ngx_http_zae_limit_ddb_handler;
+            c->write->handler = ngx_http_zae_limit_ddb_handler;
 
             op->state = NGX_HTTP_ZAE_LIMIT_DDB_SENDING;
             ngx_http_zae_limit_ddb_send(op);
@@ -519,8 +518,8 @@ ngx_http_zae_limit_ddb_connect(ngx_http_zae_limit_ddb_op_t *op)
     }
 
     c->data = op;
-    c->read->handler = ngx_http_zae_limit_ddb_read_handler;
-    c->write->handler = ngx_http_zae_limit_ddb_write_handler;
+    c->read->handler = ngx_http_zae_limit_ddb_handler;
+    c->write->handler = ngx_http_zae_limit_ddb_handler;
 
     if (rc == NGX_AGAIN) {
         /* the write event reports the end of connect() */
@@ -652,8 +651,8 @@ ngx_http_zae_limit_ddb_ssl_handshake(ngx_connection_t *c)
 
     op = c->data;
 
-    c->read->handler = ngx_http_zae_limit_ddb_read_handler;
-    c->write->handler = ngx_http_zae_limit_ddb_write_handler;
+    c->read->handler = ngx_http_zae_limit_ddb_handler;
+    c->write->handler = ngx_http_zae_limit_ddb_handler;
 
     if (!c->ssl->handshaked) {
         ngx_http_zae_limit_ddb_fail(op, ZAE_TRANSPORT_RESET, 0, NULL,
@@ -764,13 +763,19 @@ ngx_http_zae_limit_ddb_save_session(ngx_connection_t *c)
 #endif
 
 
+/*
+ * Both events of a connection: while connecting, either one tests the
+ * connect and the write event goes on; then the write event sends and the
+ * read event reads (an early answer or a close while sending as well)
+ */
+
 static void
-ngx_http_zae_limit_ddb_write_handler(ngx_event_t *wev)
+ngx_http_zae_limit_ddb_handler(ngx_event_t *ev)
 {
     ngx_connection_t             *c;
     ngx_http_zae_limit_ddb_op_t  *op;
 
-    c = wev->data;
+    c = ev->data;
     op = c->data;
 
     if (op->state == NGX_HTTP_ZAE_LIMIT_DDB_CONNECTING) {
@@ -779,30 +784,19 @@ ngx_http_zae_limit_ddb_write_handler(ngx_event_t *wev)
             return;
         }
 
-        ngx_http_zae_limit_ddb_connected(op);
+        if (ev->write) {
+            ngx_http_zae_limit_ddb_connected(op);
+        }
+
+        /* else the write event follows */
+
         return;
     }
 
-    if (op->state == NGX_HTTP_ZAE_LIMIT_DDB_SENDING) {
-        ngx_http_zae_limit_ddb_send(op);
-    }
-}
-
-
-static void
-ngx_http_zae_limit_ddb_read_handler(ngx_event_t *rev)
-{
-    ngx_connection_t             *c;
-    ngx_http_zae_limit_ddb_op_t  *op;
-
-    c = rev->data;
-    op = c->data;
-
-    if (op->state == NGX_HTTP_ZAE_LIMIT_DDB_CONNECTING) {
-
-        (void) ngx_http_zae_limit_ddb_test_connect(op, c);
-
-        /* else the write event follows */
+    if (ev->write) {
+        if (op->state == NGX_HTTP_ZAE_LIMIT_DDB_SENDING) {
+            ngx_http_zae_limit_ddb_send(op);
+        }
 
         return;
     }
@@ -810,7 +804,6 @@ ngx_http_zae_limit_ddb_read_handler(ngx_event_t *rev)
     if (op->state == NGX_HTTP_ZAE_LIMIT_DDB_SENDING
         || op->state == NGX_HTTP_ZAE_LIMIT_DDB_READING)
     {
-        /* an early answer or a close while sending is read as well */
         ngx_http_zae_limit_ddb_recv(op);
     }
 }

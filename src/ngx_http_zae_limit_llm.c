@@ -111,6 +111,8 @@ static char *ngx_http_zae_limit_llm_merge_conf(ngx_conf_t *cf, void *parent,
 static char *ngx_http_zae_limit_llm_price(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_zae_limit_llm_init(ngx_conf_t *cf);
+static void ngx_http_zae_limit_llm_warn_once(ngx_log_t *log,
+    ngx_uint_t *logged, const char *fmt, ...);
 
 
 static ngx_conf_num_bounds_t  ngx_http_zae_limit_llm_max_tokens_bounds = {
@@ -199,6 +201,30 @@ static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 static ngx_uint_t  ngx_http_zae_limit_llm_oversize_logged;
 static ngx_uint_t  ngx_http_zae_limit_llm_encoding_logged;
+
+
+/* a warning logged once by this worker, the first time logged is clear */
+
+static void
+ngx_http_zae_limit_llm_warn_once(ngx_log_t *log, ngx_uint_t *logged,
+    const char *fmt, ...)
+{
+    u_char   *p, buf[NGX_MAX_ERROR_STR];
+    va_list   args;
+
+    if (*logged) {
+        return;
+    }
+
+    *logged = 1;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
+    va_end(args);
+
+    ngx_log_error(NGX_LOG_WARN, log, 0, "%*s (logged once)",
+                  (size_t) (p - buf), buf);
+}
 
 
 static void *
@@ -354,15 +380,12 @@ ngx_http_zae_limit_llm_facts(ngx_http_request_t *r,
     if (size > (off_t) llcf->max_body) {
         ctx->oversize = 1;
 
-        if (!ngx_http_zae_limit_llm_oversize_logged) {
-            ngx_http_zae_limit_llm_oversize_logged = 1;
-
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "zae_limit: request body of %O bytes is over "
-                          "zae_limit_llm_max_body %uz, not parsed, "
-                          "estimated from its size (logged once)",
-                          size, llcf->max_body);
-        }
+        ngx_http_zae_limit_llm_warn_once(r->connection->log,
+                                  &ngx_http_zae_limit_llm_oversize_logged,
+                                  "zae_limit: request body of %O bytes is "
+                                  "over zae_limit_llm_max_body %uz, not "
+                                  "parsed, estimated from its size",
+                                  size, llcf->max_body);
 
     } else if (r->request_body && size > 0) {
 
@@ -742,14 +765,11 @@ ngx_http_zae_limit_llm_header_filter(ngx_http_request_t *r)
         if (ctx->inflate == NULL) {
             ctx->skip = 1;
 
-            if (!ngx_http_zae_limit_llm_encoding_logged) {
-                ngx_http_zae_limit_llm_encoding_logged = 1;
-
-                ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                              "zae_limit: answer with content encoding "
-                              "\"%V\" not read, the estimate is kept "
-                              "(logged once)", enc);
-            }
+            ngx_http_zae_limit_llm_warn_once(r->connection->log,
+                                  &ngx_http_zae_limit_llm_encoding_logged,
+                                  "zae_limit: answer with content encoding "
+                                  "\"%V\" not read, the estimate is kept",
+                                  enc);
 
             return ngx_http_next_header_filter(r);
         }

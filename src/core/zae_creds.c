@@ -36,6 +36,9 @@
 
 
 static int zae_creds_fetched(zae_creds_provider_t *p);
+static int zae_creds_imds_text(zae_creds_provider_t *p, int status,
+    const u_char *body, size_t len, const char *what, zae_str_t *s,
+    zae_err_t *err);
 
 int
 zae_creds_is_space(u_char c)
@@ -176,23 +179,43 @@ zae_creds_store(zae_creds_provider_t *p, const u_char *akid, size_t akid_len,
 }
 
 
+/*
+ * credentials that are never refreshed (explicit, environment, shared
+ * files): stored with their source
+ */
+
 int
-zae_creds_provider_set(zae_creds_provider_t *p, const zae_aws_creds_t *creds,
-    zae_err_t *err)
+zae_creds_store_static(zae_creds_provider_t *p, const u_char *akid,
+    size_t akid_len, const u_char *secret, size_t secret_len,
+    const u_char *token, size_t token_len, int64_t expiration,
+    zae_creds_source_e source, zae_err_t *err)
 {
-    if (zae_creds_store(p, creds->access_key.data, creds->access_key.len,
-                        creds->secret_key.data, creds->secret_key.len,
-                        creds->session_token.data, creds->session_token.len,
-                        creds->expiration, 0, err)
+    if (zae_creds_store(p, akid, akid_len, secret, secret_len, token,
+                        token_len, expiration, 0, err)
         != ZAE_OK)
     {
         return ZAE_ERROR;
     }
 
-    p->source = ZAE_CREDS_SRC_EXPLICIT;
+    p->source = source;
     p->refresh_at = 0;
 
     return ZAE_OK;
+}
+
+
+int
+zae_creds_provider_set(zae_creds_provider_t *p, const zae_aws_creds_t *creds,
+    zae_err_t *err)
+{
+    return zae_creds_store_static(p, creds->access_key.data,
+                                  creds->access_key.len,
+                                  creds->secret_key.data,
+                                  creds->secret_key.len,
+                                  creds->session_token.data,
+                                  creds->session_token.len,
+                                  creds->expiration, ZAE_CREDS_SRC_EXPLICIT,
+                                  err);
 }
 
 
@@ -275,18 +298,11 @@ zae_creds_from_env(zae_creds_provider_t *p, zae_getenv_pt getenv_fn,
                            expiration);
     }
 
-    if (zae_creds_store(p, (u_char *) akid, strlen(akid), (u_char *) secret,
-                        strlen(secret), (u_char *) token,
-                        token ? strlen(token) : 0, exp, 0, err)
-        != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    p->source = ZAE_CREDS_SRC_ENV;
-    p->refresh_at = 0;
-
-    return ZAE_OK;
+    return zae_creds_store_static(p, (u_char *) akid, strlen(akid),
+                                  (u_char *) secret, strlen(secret),
+                                  (u_char *) token,
+                                  token ? strlen(token) : 0, exp,
+                                  ZAE_CREDS_SRC_ENV, err);
 }
 
 
@@ -630,6 +646,29 @@ zae_creds_imds_retry(zae_creds_provider_t *p, int step, int status,
 }
 
 
+/*
+ * The trimmed text of a token or role answer of the instance metadata
+ * service; any status but 200 ends the fetch
+ */
+
+static int
+zae_creds_imds_text(zae_creds_provider_t *p, int status, const u_char *body,
+    size_t len, const char *what, zae_str_t *s, zae_err_t *err)
+{
+    if (status != 200) {
+        p->step = 0;
+        return zae_err_set(err, "credentials: instance metadata %s "
+                           "request returned status %d", what, status);
+    }
+
+    s->data = (u_char *) body;
+    s->len = len;
+    zae_creds_trim(s);
+
+    return ZAE_OK;
+}
+
+
 int
 zae_creds_response(zae_creds_provider_t *p, int status, const u_char *body,
     size_t len, int64_t now, zae_err_t *err)
@@ -666,15 +705,11 @@ zae_creds_response(zae_creds_provider_t *p, int status, const u_char *body,
     switch (step) {
 
     case ZAE_CREDS_STEP_TOKEN:
-        if (status != 200) {
-            p->step = 0;
-            return zae_err_set(err, "credentials: instance metadata token "
-                               "request returned status %d", status);
+        if (zae_creds_imds_text(p, status, body, len, "token", &s, err)
+            != ZAE_OK)
+        {
+            return ZAE_ERROR;
         }
-
-        s.data = (u_char *) body;
-        s.len = len;
-        zae_creds_trim(&s);
 
         if (s.len == 0 || s.len >= sizeof(p->imds_token)
             || !zae_creds_header_safe(s.data, s.len))
@@ -697,15 +732,11 @@ zae_creds_response(zae_creds_provider_t *p, int status, const u_char *body,
             return zae_creds_imds_retry(p, ZAE_CREDS_STEP_TOKEN, status, err);
         }
 
-        if (status != 200) {
-            p->step = 0;
-            return zae_err_set(err, "credentials: instance metadata role "
-                               "request returned status %d", status);
+        if (zae_creds_imds_text(p, status, body, len, "role", &s, err)
+            != ZAE_OK)
+        {
+            return ZAE_ERROR;
         }
-
-        s.data = (u_char *) body;
-        s.len = len;
-        zae_creds_trim(&s);
 
         if (s.len && memchr(s.data, '\n', s.len)) {
             s.len = (u_char *) memchr(s.data, '\n', s.len) - s.data;

@@ -49,6 +49,8 @@ static void zae_creds_found_sink(void *ctx, zae_str_t *key,
 static int zae_creds_path(zae_getenv_pt getenv_fn, void *env_ctx,
     const char *var, const char *name, char *buf, size_t size);
 static void zae_creds_file_sig(const char *path, zae_creds_file_sig_t *sig);
+static int zae_creds_files_read(zae_creds_provider_t *p, const char *profile,
+    int config, const char *path, zae_err_t *err);
 
 
 /* INI files */
@@ -327,17 +329,10 @@ zae_creds_from_found(zae_creds_provider_t *p, zae_creds_found_t *f,
                            "file has partial credentials", profile, what);
     }
 
-    if (zae_creds_store(p, f->akid, f->akid_len, f->secret, f->secret_len,
-                        f->token, f->has_token ? f->token_len : 0, 0, 0, err)
-        != ZAE_OK)
-    {
-        return ZAE_ERROR;
-    }
-
-    p->source = ZAE_CREDS_SRC_PROFILE;
-    p->refresh_at = 0;
-
-    return ZAE_OK;
+    return zae_creds_store_static(p, f->akid, f->akid_len, f->secret,
+                                  f->secret_len, f->token,
+                                  f->has_token ? f->token_len : 0, 0,
+                                  ZAE_CREDS_SRC_PROFILE, err);
 }
 
 
@@ -423,20 +418,66 @@ zae_creds_profile(zae_getenv_pt getenv_fn, void *env_ctx, const char *profile)
 }
 
 
-int
-zae_creds_from_files(zae_creds_provider_t *p, zae_getenv_pt getenv_fn,
-    void *env_ctx, const char *profile, zae_err_t *err)
+/*
+ * one of the two shared files, its path already found: remembers the path
+ * and its signature for zae_creds_files_check() and reads the profile
+ */
+
+static int
+zae_creds_files_read(zae_creds_provider_t *p, const char *profile,
+    int config, const char *path, zae_err_t *err)
 {
-    int                rc;
-    char               path[ZAE_CREDS_URL_MAX];
-    zae_creds_ini_t    ini;
-    zae_creds_found_t  f;
+    int                    rc;
+    char                  *slot;
+    const char            *what;
+    zae_creds_ini_t        ini;
+    zae_creds_found_t      f;
+    zae_creds_file_sig_t  *sig;
+
+    if (config) {
+        slot = p->conf_path;
+        sig = &p->conf_sig;
+        what = "config";
+
+    } else {
+        slot = p->cred_path;
+        sig = &p->cred_sig;
+        what = "credentials";
+    }
+
+    memcpy(slot, path, strlen(path) + 1);
+    zae_creds_file_sig(slot, sig);
 
     memset(&f, 0, sizeof(zae_creds_found_t));
 
     ini.profile = profile;
     ini.sink = zae_creds_found_sink;
     ini.ctx = &f;
+    ini.config = config;
+    ini.in = 0;
+
+    rc = zae_creds_ini_file(&ini, path);
+
+    if (rc == ZAE_ERROR) {
+        OPENSSL_cleanse(&f, sizeof(zae_creds_found_t));
+        return zae_err_set(err, "credentials: file \"%.512s\" is too "
+                           "large", path);
+    }
+
+    rc = zae_creds_from_found(p, &f, what, profile, err);
+
+    OPENSSL_cleanse(&f, sizeof(zae_creds_found_t));
+
+    return rc;
+}
+
+
+int
+zae_creds_from_files(zae_creds_provider_t *p, zae_getenv_pt getenv_fn,
+    void *env_ctx, const char *profile, zae_err_t *err)
+{
+    int   rc;
+    char  path[ZAE_CREDS_URL_MAX];
 
     rc = zae_creds_path(getenv_fn, env_ctx, "AWS_SHARED_CREDENTIALS_FILE",
                         "credentials", path, sizeof(path));
@@ -452,30 +493,11 @@ zae_creds_from_files(zae_creds_provider_t *p, zae_getenv_pt getenv_fn,
     p->conf_path[0] = '\0';
 
     if (rc == ZAE_OK) {
-        memcpy(p->cred_path, path, strlen(path) + 1);
-        zae_creds_file_sig(p->cred_path, &p->cred_sig);
-    }
-
-    if (rc == ZAE_OK) {
-        ini.config = 0;
-        ini.in = 0;
-
-        rc = zae_creds_ini_file(&ini, path);
-
-        if (rc == ZAE_ERROR) {
-            OPENSSL_cleanse(&f, sizeof(zae_creds_found_t));
-            return zae_err_set(err, "credentials: file \"%.512s\" is too "
-                               "large", path);
-        }
-
-        rc = zae_creds_from_found(p, &f, "credentials", profile, err);
+        rc = zae_creds_files_read(p, profile, 0, path, err);
         if (rc != ZAE_DECLINED) {
-            OPENSSL_cleanse(&f, sizeof(zae_creds_found_t));
             return rc;
         }
     }
-
-    OPENSSL_cleanse(&f, sizeof(zae_creds_found_t));
 
     rc = zae_creds_path(getenv_fn, env_ctx, "AWS_CONFIG_FILE", "config",
                         path, sizeof(path));
@@ -485,26 +507,8 @@ zae_creds_from_files(zae_creds_provider_t *p, zae_getenv_pt getenv_fn,
     }
 
     if (rc == ZAE_OK) {
-        memcpy(p->conf_path, path, strlen(path) + 1);
-        zae_creds_file_sig(p->conf_path, &p->conf_sig);
+        rc = zae_creds_files_read(p, profile, 1, path, err);
     }
-
-    if (rc == ZAE_OK) {
-        ini.config = 1;
-        ini.in = 0;
-
-        rc = zae_creds_ini_file(&ini, path);
-
-        if (rc == ZAE_ERROR) {
-            OPENSSL_cleanse(&f, sizeof(zae_creds_found_t));
-            return zae_err_set(err, "credentials: file \"%.512s\" is too "
-                               "large", path);
-        }
-
-        rc = zae_creds_from_found(p, &f, "config", profile, err);
-    }
-
-    OPENSSL_cleanse(&f, sizeof(zae_creds_found_t));
 
     return rc;
 }

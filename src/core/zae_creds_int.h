@@ -48,6 +48,11 @@ int zae_creds_store(zae_creds_provider_t *p, const u_char *akid,
     size_t akid_len, const u_char *secret, size_t secret_len,
     const u_char *token, size_t token_len, int64_t expiration, int64_t now,
     zae_err_t *err);
+/* zae_creds_store() for credentials never refreshed, with their source */
+int zae_creds_store_static(zae_creds_provider_t *p, const u_char *akid,
+    size_t akid_len, const u_char *secret, size_t secret_len,
+    const u_char *token, size_t token_len, int64_t expiration,
+    zae_creds_source_e source, zae_err_t *err);
 /* req for method to p's host, port and path followed by suffix */
 int zae_creds_request(zae_creds_provider_t *p, zae_creds_http_t *req,
     const char *method, const char *suffix, zae_err_t *err);

@@ -481,62 +481,73 @@ zae_ddb_req_body(zae_buf_t *b, const zae_ddb_req_t *r, unsigned f)
 }
 
 
-int
-zae_ddb_get_item(zae_buf_t *b, const zae_ddb_req_t *r)
+/*
+ * The fields a request must have: ZAE_DDB_F_ITEM and ZAE_DDB_F_KEY a
+ * non-NULL item or key, ZAE_DDB_F_UPDATE, ZAE_DDB_F_COND and
+ * ZAE_DDB_F_KEYCOND a non-empty expression
+ */
+
+static int
+zae_ddb_req_has(const zae_ddb_req_t *r, unsigned need)
 {
-    if (r->key == NULL) {
+    return !(((need & ZAE_DDB_F_ITEM) && r->item == NULL)
+             || ((need & ZAE_DDB_F_KEY) && r->key == NULL)
+             || ((need & ZAE_DDB_F_UPDATE) && r->update.len == 0)
+             || ((need & ZAE_DDB_F_COND) && r->condition.len == 0)
+             || ((need & ZAE_DDB_F_KEYCOND) && r->key_condition.len == 0));
+}
+
+
+/* a request with the fields it must have and those it may have */
+
+static int
+zae_ddb_req_checked(zae_buf_t *b, const zae_ddb_req_t *r, unsigned need,
+    unsigned may)
+{
+    if (!zae_ddb_req_has(r, need)) {
         return ZAE_ERROR;
     }
 
-    return zae_ddb_req_body(b, r, ZAE_DDB_F_KEY|ZAE_DDB_F_PROJ
-                                  |ZAE_DDB_F_NAMES|ZAE_DDB_F_CONSISTENT
-                                  |ZAE_DDB_F_RCC);
+    return zae_ddb_req_body(b, r, need|may);
+}
+
+
+int
+zae_ddb_get_item(zae_buf_t *b, const zae_ddb_req_t *r)
+{
+    return zae_ddb_req_checked(b, r, ZAE_DDB_F_KEY,
+                               ZAE_DDB_F_PROJ|ZAE_DDB_F_NAMES
+                               |ZAE_DDB_F_CONSISTENT|ZAE_DDB_F_RCC);
 }
 
 
 int
 zae_ddb_put_item(zae_buf_t *b, const zae_ddb_req_t *r)
 {
-    if (r->item == NULL) {
-        return ZAE_ERROR;
-    }
-
-    return zae_ddb_req_body(b, r, ZAE_DDB_F_ITEM|ZAE_DDB_F_WRITE);
+    return zae_ddb_req_checked(b, r, ZAE_DDB_F_ITEM, ZAE_DDB_F_WRITE);
 }
 
 
 int
 zae_ddb_update_item(zae_buf_t *b, const zae_ddb_req_t *r)
 {
-    if (r->key == NULL || r->update.len == 0) {
-        return ZAE_ERROR;
-    }
-
-    return zae_ddb_req_body(b, r,
-                            ZAE_DDB_F_KEY|ZAE_DDB_F_UPDATE|ZAE_DDB_F_WRITE);
+    return zae_ddb_req_checked(b, r, ZAE_DDB_F_KEY|ZAE_DDB_F_UPDATE,
+                               ZAE_DDB_F_WRITE);
 }
 
 
 int
 zae_ddb_delete_item(zae_buf_t *b, const zae_ddb_req_t *r)
 {
-    if (r->key == NULL) {
-        return ZAE_ERROR;
-    }
-
-    return zae_ddb_req_body(b, r, ZAE_DDB_F_KEY|ZAE_DDB_F_WRITE);
+    return zae_ddb_req_checked(b, r, ZAE_DDB_F_KEY, ZAE_DDB_F_WRITE);
 }
 
 
 int
 zae_ddb_query(zae_buf_t *b, const zae_ddb_req_t *r)
 {
-    if (r->key_condition.len == 0) {
-        return ZAE_ERROR;
-    }
-
-    return zae_ddb_req_body(b, r, ZAE_DDB_F_READ_MANY|ZAE_DDB_F_KEYCOND
-                                  |ZAE_DDB_F_FORWARD);
+    return zae_ddb_req_checked(b, r, ZAE_DDB_F_KEYCOND,
+                               ZAE_DDB_F_READ_MANY|ZAE_DDB_F_FORWARD);
 }
 
 
@@ -547,14 +558,33 @@ zae_ddb_scan(zae_buf_t *b, const zae_ddb_req_t *r)
 }
 
 
+/*
+ * The TransactItems actions, by zae_ddb_act_e: the name and the fields
+ * each requires and writes (ZAE_DDB_F_COND: a non-empty condition)
+ */
+
+typedef struct {
+    const char  *name;
+    unsigned     fields;
+} zae_ddb_act_t;
+
+
+static const zae_ddb_act_t  zae_ddb_acts[] = {
+    { "Put", ZAE_DDB_F_ITEM },
+    { "Update", ZAE_DDB_F_KEY|ZAE_DDB_F_UPDATE },
+    { "Delete", ZAE_DDB_F_KEY },
+    { "ConditionCheck", ZAE_DDB_F_KEY|ZAE_DDB_F_COND }
+};
+
+
 int
 zae_ddb_transact_write(zae_buf_t *b, const zae_ddb_action_t *acts, size_t n,
     const zae_str_t *token, const zae_str_t *return_consumed)
 {
     size_t                   i;
     unsigned                 f;
-    const char              *name;
     const zae_ddb_req_t     *r;
+    const zae_ddb_act_t     *act;
 
     if (n == 0 || zae_buf_add_str(b, "{\"TransactItems\":[") != ZAE_OK) {
         return ZAE_ERROR;
@@ -563,45 +593,16 @@ zae_ddb_transact_write(zae_buf_t *b, const zae_ddb_action_t *acts, size_t n,
     for (i = 0; i < n; i++) {
         r = &acts[i].req;
 
-        switch (acts[i].type) {
+        if ((unsigned) acts[i].type
+            >= sizeof(zae_ddb_acts) / sizeof(zae_ddb_acts[0]))
+        {
+            return ZAE_ERROR;
+        }
 
-        case ZAE_DDB_ACT_PUT:
-            if (r->item == NULL) {
-                return ZAE_ERROR;
-            }
+        act = &zae_ddb_acts[acts[i].type];
+        f = act->fields;
 
-            name = "Put";
-            f = ZAE_DDB_F_ITEM;
-            break;
-
-        case ZAE_DDB_ACT_UPDATE:
-            if (r->key == NULL || r->update.len == 0) {
-                return ZAE_ERROR;
-            }
-
-            name = "Update";
-            f = ZAE_DDB_F_KEY|ZAE_DDB_F_UPDATE;
-            break;
-
-        case ZAE_DDB_ACT_DELETE:
-            if (r->key == NULL) {
-                return ZAE_ERROR;
-            }
-
-            name = "Delete";
-            f = ZAE_DDB_F_KEY;
-            break;
-
-        case ZAE_DDB_ACT_CONDITION_CHECK:
-            if (r->key == NULL || r->condition.len == 0) {
-                return ZAE_ERROR;
-            }
-
-            name = "ConditionCheck";
-            f = ZAE_DDB_F_KEY;
-            break;
-
-        default:
+        if (!zae_ddb_req_has(r, f)) {
             return ZAE_ERROR;
         }
 
@@ -609,7 +610,7 @@ zae_ddb_transact_write(zae_buf_t *b, const zae_ddb_action_t *acts, size_t n,
              |ZAE_DDB_F_RVCCF;
 
         if ((i && zae_buf_add(b, ",", 1) != ZAE_OK)
-            || zae_buf_printf(b, "{\"%s\":", name) != ZAE_OK
+            || zae_buf_printf(b, "{\"%s\":", act->name) != ZAE_OK
             || zae_ddb_req_body(b, r, f) != ZAE_OK
             || zae_buf_add(b, "}", 1) != ZAE_OK)
         {
@@ -857,6 +858,22 @@ zae_ddb_update_ttl(zae_buf_t *b, const zae_str_t *table,
 }
 
 
+/* the Limit of a streams request, omitted when not positive, and its end */
+
+static int
+zae_ddb_limit_end(zae_buf_t *b, int64_t limit)
+{
+    if (limit > 0
+        && (zae_ddb_field(b, "Limit") != ZAE_OK
+            || zae_buf_add_int64(b, limit) != ZAE_OK))
+    {
+        return ZAE_ERROR;
+    }
+
+    return zae_buf_add(b, "}", 1);
+}
+
+
 int
 zae_ddb_describe_stream(zae_buf_t *b, const zae_str_t *stream_arn,
     const zae_str_t *exclusive_start_shard, int64_t limit)
@@ -874,15 +891,7 @@ zae_ddb_describe_stream(zae_buf_t *b, const zae_str_t *stream_arn,
         return ZAE_ERROR;
     }
 
-    if (limit > 0) {
-        if (zae_ddb_field(b, "Limit") != ZAE_OK
-            || zae_buf_add_int64(b, limit) != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
-
-    return zae_buf_add(b, "}", 1);
+    return zae_ddb_limit_end(b, limit);
 }
 
 
@@ -923,13 +932,5 @@ zae_ddb_get_records(zae_buf_t *b, const zae_str_t *iterator, int64_t limit)
         return ZAE_ERROR;
     }
 
-    if (limit > 0) {
-        if (zae_ddb_field(b, "Limit") != ZAE_OK
-            || zae_buf_add_int64(b, limit) != ZAE_OK)
-        {
-            return ZAE_ERROR;
-        }
-    }
-
-    return zae_buf_add(b, "}", 1);
+    return zae_ddb_limit_end(b, limit);
 }

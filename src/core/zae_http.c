@@ -251,10 +251,7 @@ zae_http_resp_eof(zae_http_resp_t *r, zae_err_t *err)
         break;
     }
 
-    r->state = ZAE_HTTP_ST_ERROR;
-    r->close = 1;
-
-    return ZAE_ERROR;
+    return zae_http_fail(r, err);
 }
 
 

@@ -110,6 +110,24 @@ zae_schema_key(zae_mem_t *mem, zae_str_t *out, const char *fmt, ...)
 }
 
 
+/*
+ * The namespace index (GSI4) entry of most items: the namespace and the
+ * item's own partition key, which is set already
+ */
+
+static int
+zae_keys_ns_index(zae_mem_t *mem, zae_keys_t *k, zae_str_t *ns)
+{
+    if (zae_schema_key(mem, &k->gsi4pk, "S", ns) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    k->gsi4sk = k->pk;
+
+    return ZAE_OK;
+}
+
+
 int
 zae_keys_bucket_pk(zae_mem_t *mem, zae_str_t *pk, zae_str_t *ns,
     zae_str_t *entity, zae_str_t *resource, int64_t shard)
@@ -158,12 +176,10 @@ zae_keys_entity_meta(zae_mem_t *mem, zae_keys_t *k, zae_str_t *ns,
 
     if (zae_schema_key(mem, &k->pk, "ScS", ns, "/ENTITY#", entity) != ZAE_OK
         || zae_schema_key(mem, &k->sk, "c", "#META") != ZAE_OK
-        || zae_schema_key(mem, &k->gsi4pk, "S", ns) != ZAE_OK)
+        || zae_keys_ns_index(mem, k, ns) != ZAE_OK)
     {
         return ZAE_ERROR;
     }
-
-    k->gsi4sk = k->pk;
 
     if (parent == NULL || parent->len == 0) {
         return ZAE_OK;
@@ -192,12 +208,10 @@ zae_keys_entity_config(zae_mem_t *mem, zae_keys_t *k, zae_str_t *ns,
                           resource)
            != ZAE_OK
         || zae_schema_key(mem, &k->gsi3sk, "S", entity) != ZAE_OK
-        || zae_schema_key(mem, &k->gsi4pk, "S", ns) != ZAE_OK)
+        || zae_keys_ns_index(mem, k, ns) != ZAE_OK)
     {
         return ZAE_ERROR;
     }
-
-    k->gsi4sk = k->pk;
 
     return ZAE_OK;
 }
@@ -218,12 +232,10 @@ zae_keys_entity_usage(zae_mem_t *mem, zae_keys_t *k, zae_str_t *ns,
         || zae_schema_key(mem, &k->gsi2sk, "cScS", "USAGE#", window_start,
                           "#", entity)
            != ZAE_OK
-        || zae_schema_key(mem, &k->gsi4pk, "S", ns) != ZAE_OK)
+        || zae_keys_ns_index(mem, k, ns) != ZAE_OK)
     {
         return ZAE_ERROR;
     }
-
-    k->gsi4sk = k->pk;
 
     return ZAE_OK;
 }
@@ -238,12 +250,10 @@ zae_keys_resource_config(zae_mem_t *mem, zae_keys_t *k, zae_str_t *ns,
     if (zae_schema_key(mem, &k->pk, "ScS", ns, "/RESOURCE#", resource)
            != ZAE_OK
         || zae_schema_key(mem, &k->sk, "c", "#CONFIG") != ZAE_OK
-        || zae_schema_key(mem, &k->gsi4pk, "S", ns) != ZAE_OK)
+        || zae_keys_ns_index(mem, k, ns) != ZAE_OK)
     {
         return ZAE_ERROR;
     }
-
-    k->gsi4sk = k->pk;
 
     return ZAE_OK;
 }
@@ -282,12 +292,10 @@ zae_keys_audit(zae_mem_t *mem, zae_keys_t *k, zae_str_t *ns,
 
     if (zae_schema_key(mem, &k->pk, "ScS", ns, "/AUDIT#", entity) != ZAE_OK
         || zae_schema_key(mem, &k->sk, "cS", "#AUDIT#", ulid) != ZAE_OK
-        || zae_schema_key(mem, &k->gsi4pk, "S", ns) != ZAE_OK)
+        || zae_keys_ns_index(mem, k, ns) != ZAE_OK)
     {
         return ZAE_ERROR;
     }
-
-    k->gsi4sk = k->pk;
 
     return ZAE_OK;
 }

@@ -670,7 +670,21 @@ main(void)
 
     rc = zae_creds_next_request(&p, now + 30000, &req, &err);
     is_str(t_str(&req.method), "PUT", "imds: expired token renewed");
-    zae_creds_response(&p, 403, NULL, 0, now, &err);
+    rc = zae_creds_response(&p, 403, NULL, 0, now, &err);
+    is_int(rc, ZAE_ERROR, "imds: token status 403");
+    is_str(err.msg, "credentials: instance metadata token request "
+           "returned status 403", "imds: token status message");
+
+    zae_creds_next_request(&p, now + 30000, &req, &err);
+    rc = zae_creds_response(&p, 200, (u_char *) " T4\n", 4, now + 30000,
+                            &err);
+    is_int(rc, ZAE_AGAIN, "imds: token trimmed and accepted");
+    zae_creds_next_request(&p, now + 30000, &req, &err);
+    is_str(t_str(&req.headers[0].value), "T4", "imds: trimmed token used");
+    rc = zae_creds_response(&p, 500, NULL, 0, now + 30000, &err);
+    is_int(rc, ZAE_ERROR, "imds: role status 500");
+    is_str(err.msg, "credentials: instance metadata role request "
+           "returned status 500", "imds: role status message");
 
     /* json edge cases */
 

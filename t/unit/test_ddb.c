@@ -393,6 +393,11 @@ test_requests(void)
     r.key = NULL;
     zae_buf_init(&b, &mem, 0);
     is_int(zae_ddb_delete_item(&b, &r), ZAE_ERROR, "DeleteItem without Key");
+    zae_buf_init(&b, &mem, 0);
+    is_int(zae_ddb_get_item(&b, &r), ZAE_ERROR, "GetItem without Key");
+    r.update = str("SET #a = :a");
+    zae_buf_init(&b, &mem, 0);
+    is_int(zae_ddb_update_item(&b, &r), ZAE_ERROR, "UpdateItem without Key");
 
     /* Query */
 
@@ -498,6 +503,38 @@ test_requests(void)
     zae_buf_init(&b, &mem, 0);
     is_int(zae_ddb_transact_write(&b, acts, 4, NULL, NULL), ZAE_ERROR,
            "ConditionCheck without a condition");
+
+    /* each action's required field, and an unknown action */
+
+    acts[3].req.condition = str("attribute_exists(PK)");
+    acts[0].req.item = NULL;
+    zae_buf_init(&b, &mem, 0);
+    is_int(zae_ddb_transact_write(&b, acts, 4, NULL, NULL), ZAE_ERROR,
+           "Put without an item");
+    acts[0].req.item = key("a", "b");
+    acts[1].req.update.len = 0;
+    zae_buf_init(&b, &mem, 0);
+    is_int(zae_ddb_transact_write(&b, acts, 4, NULL, NULL), ZAE_ERROR,
+           "Update without an update expression");
+    acts[1].req.update = str(upd);
+    acts[1].req.key = NULL;
+    zae_buf_init(&b, &mem, 0);
+    is_int(zae_ddb_transact_write(&b, acts, 4, NULL, NULL), ZAE_ERROR,
+           "Update without a key");
+    acts[1].req.key = key("c", "d");
+    acts[2].req.key = NULL;
+    zae_buf_init(&b, &mem, 0);
+    is_int(zae_ddb_transact_write(&b, acts, 4, NULL, NULL), ZAE_ERROR,
+           "Delete without a key");
+    acts[2].req.key = key("e", "f");
+    acts[2].type = (zae_ddb_act_e) 4;
+    zae_buf_init(&b, &mem, 0);
+    is_int(zae_ddb_transact_write(&b, acts, 4, NULL, NULL), ZAE_ERROR,
+           "unknown action");
+    acts[2].type = ZAE_DDB_ACT_DELETE;
+    zae_buf_init(&b, &mem, 0);
+    is_int(zae_ddb_transact_write(&b, acts, 4, NULL, NULL), ZAE_OK,
+           "all four actions again");
     zae_buf_init(&b, &mem, 0);
     is_int(zae_ddb_transact_write(&b, acts, 0, NULL, NULL), ZAE_ERROR,
            "empty transaction");
