@@ -476,8 +476,13 @@ int
 zae_creds_from_files(zae_creds_provider_t *p, zae_getenv_pt getenv_fn,
     void *env_ctx, const char *profile, zae_err_t *err)
 {
-    int   rc;
-    char  path[ZAE_CREDS_URL_MAX];
+    int   rc, conf_rc;
+    char  path[ZAE_CREDS_URL_MAX], conf[ZAE_CREDS_URL_MAX];
+
+    /*
+     * both paths are found before the remembered ones are cleared: a
+     * re-read (zae_creds_files_check()) finds them in those
+     */
 
     rc = zae_creds_path(getenv_fn, env_ctx, "AWS_SHARED_CREDENTIALS_FILE",
                         "credentials", path, sizeof(path));
@@ -486,6 +491,9 @@ zae_creds_from_files(zae_creds_provider_t *p, zae_getenv_pt getenv_fn,
         return zae_err_set(err, "credentials: shared credentials file "
                            "path is too long");
     }
+
+    conf_rc = zae_creds_path(getenv_fn, env_ctx, "AWS_CONFIG_FILE", "config",
+                             conf, sizeof(conf));
 
     /* what was read, for zae_creds_files_check() */
 
@@ -499,15 +507,12 @@ zae_creds_from_files(zae_creds_provider_t *p, zae_getenv_pt getenv_fn,
         }
     }
 
-    rc = zae_creds_path(getenv_fn, env_ctx, "AWS_CONFIG_FILE", "config",
-                        path, sizeof(path));
-
-    if (rc == ZAE_ERROR) {
+    if (conf_rc == ZAE_ERROR) {
         return zae_err_set(err, "credentials: config file path is too long");
     }
 
-    if (rc == ZAE_OK) {
-        rc = zae_creds_files_read(p, profile, 1, path, err);
+    if (conf_rc == ZAE_OK) {
+        return zae_creds_files_read(p, profile, 1, conf, err);
     }
 
     return rc;

@@ -345,6 +345,30 @@ main(void)
        "file gone: message: %s", err.msg);
     is_str(t_str(&p.creds.access_key), "AKIDNEW2", "old ones kept too");
 
+    /* credentials only in the config file are re-read from it too */
+
+    memset(&env, 0, sizeof(env));
+    fpath = t_file("conf-only", "[default]\naws_access_key_id=AKIDCONF1\n"
+                   "aws_secret_access_key=c1\n");
+    t_setenv(&env, "AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/creds");
+    t_setenv(&env, "AWS_CONFIG_FILE", fpath);
+
+    rc = zae_creds_provider_init(&p, t_getenv, &env, NULL, &err);
+    is_int(rc, ZAE_OK, "config only: read");
+    is_str(t_str(&p.creds.access_key), "AKIDCONF1", "config only: key");
+
+    p.files_read_at = 3000;
+    is_int(zae_creds_files_check(&p, 3000 + ZAE_CREDS_FILES_RELOAD, &err),
+           ZAE_OK, "config only: read again after the period");
+    is_str(t_str(&p.creds.access_key), "AKIDCONF1",
+           "config only: the same key, still there");
+
+    t_file("conf-only", "[default]\naws_access_key_id=AKIDCONF22\n"
+           "aws_secret_access_key=c22\n");
+    is_int(zae_creds_files_check(&p, 3010 + ZAE_CREDS_FILES_RELOAD, &err),
+           ZAE_OK, "config only: changed file read again");
+    is_str(t_str(&p.creds.access_key), "AKIDCONF22", "config only: new key");
+
     memset(&env, 0, sizeof(env));
     t_setenv(&env, "AWS_ACCESS_KEY_ID", "AKIDENV");
     t_setenv(&env, "AWS_SECRET_ACCESS_KEY", "s");
