@@ -654,7 +654,8 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
         which = ZAE_QUERY_NS_ITEMS;
         q.filter = zae_admin_str("SK = :meta");
         q.values = zae_av_map(&a->mem);
-        zae_item_set_cstr(&a->mem, (zae_av_t *) q.values, ":meta", "#META");
+        zae_item_set_cstr(&a->mem, (zae_av_t *) q.values, ":meta",
+                          ZAE_META_SK);
         skip = a->nsid.len + sizeof("/ENTITY#") - 1;
     }
 

@@ -175,7 +175,7 @@ zae_keys_entity_meta(zae_mem_t *mem, zae_keys_t *k, zae_str_t *ns,
     memset(k, 0, sizeof(zae_keys_t));
 
     if (zae_schema_key(mem, &k->pk, "ScS", ns, "/ENTITY#", entity) != ZAE_OK
-        || zae_schema_key(mem, &k->sk, "c", "#META") != ZAE_OK
+        || zae_schema_key(mem, &k->sk, "c", ZAE_META_SK) != ZAE_OK
         || zae_keys_ns_index(mem, k, ns) != ZAE_OK)
     {
         return ZAE_ERROR;

@@ -80,6 +80,8 @@ int zae_keys_bucket_pk(zae_mem_t *mem, zae_str_t *pk, zae_str_t *ns,
 int zae_keys_entity_meta(zae_mem_t *mem, zae_keys_t *k, zae_str_t *ns,
     zae_str_t *entity, zae_str_t *parent);
 
+#define ZAE_META_SK  "#META"
+
 /* {ns}/ENTITY#{E} #CONFIG#{R}, GSI3 (ENTITY_CONFIG#{R} / E), GSI4 */
 int zae_keys_entity_config(zae_mem_t *mem, zae_keys_t *k, zae_str_t *ns,
     zae_str_t *entity, zae_str_t *resource);

@@ -419,6 +419,31 @@ test_query_keys(void)
 }
 
 
+/* a bucket limit at full capacity from a config limit: milli and ms */
+
+static void
+test_bucket_limit_from_limit(void)
+{
+    zae_limit_t         l;
+    zae_bucket_limit_t  bl;
+
+    l.name = (zae_str_t) zae_string("tpm");
+    l.capacity = 150;
+    l.refill_amount = 100;
+    l.period = 60;
+
+    memset(&bl, 0x5a, sizeof(zae_bucket_limit_t));
+    zae_bucket_limit_from_limit(&bl, &l);
+
+    is_str(cstr(&bl.name), "tpm", "full bucket limit: name");
+    is_int(bl.cp, 150000, "full bucket limit: capacity in milli");
+    is_int(bl.ra, 100000, "full bucket limit: refill in milli");
+    is_int(bl.rp, 60000, "full bucket limit: period in ms");
+    is_int(bl.tk, 150000, "full bucket limit: tokens at capacity");
+    is_int(bl.tc, 0, "full bucket limit: nothing consumed");
+}
+
+
 static void
 test_bucket(void)
 {
@@ -877,6 +902,7 @@ main(void)
 
     test_keys();
     test_query_keys();
+    test_bucket_limit_from_limit();
     test_bucket();
     test_bucket_attr_field();
     test_meta();
