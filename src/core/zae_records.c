@@ -257,28 +257,6 @@ zae_ulid_valid(const u_char *s, size_t len)
 
 
 int
-zae_ulid_time(const u_char *s, size_t len, uint64_t *ms)
-{
-    int       i;
-    uint64_t  v;
-
-    if (!zae_ulid_valid(s, len)) {
-        return ZAE_ERROR;
-    }
-
-    v = 0;
-
-    for (i = 0; i < 10; i++) {
-        v = (v << 5) | (uint64_t) zae_crockford_value(s[i]);
-    }
-
-    *ms = v;
-
-    return ZAE_OK;
-}
-
-
-int
 zae_nsid_encode(u_char *out, const u_char *rnd)
 {
     int       i, o;
@@ -383,39 +361,6 @@ zae_window_start(zae_window_e w, time_t t)
         tm.tm_sec = 0;
 
         return zae_timegm(&tm);
-    }
-}
-
-
-time_t
-zae_window_end(zae_window_e w, time_t start)
-{
-    struct tm  tm;
-
-    switch (w) {
-
-    case ZAE_WINDOW_HOURLY:
-        return start + 3599;
-
-    case ZAE_WINDOW_DAILY:
-        return start + 86399;
-
-    default:
-        if (gmtime_r(&start, &tm) == NULL) {
-            return start;
-        }
-
-        tm.tm_mday = 1;
-        tm.tm_hour = 0;
-        tm.tm_min = 0;
-        tm.tm_sec = 0;
-
-        if (++tm.tm_mon == 12) {
-            tm.tm_mon = 0;
-            tm.tm_year++;
-        }
-
-        return zae_timegm(&tm) - 1;
     }
 }
 
