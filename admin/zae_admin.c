@@ -796,21 +796,6 @@ zae_admin_shown(zae_admin_t *a, const char *s)
 }
 
 
-/* {ns}/WHAT{id}, or {ns}/WHAT without an id: the namespace's keys */
-
-zae_str_t
-zae_admin_ns_pk(zae_admin_t *a, const char *what, zae_str_t *id)
-{
-    if (id) {
-        return zae_admin_cat(a, "%.*s/%s%.*s", (int) a->nsid.len,
-                             a->nsid.data, what, (int) id->len, id->data);
-    }
-
-    return zae_admin_cat(a, "%.*s/%s", (int) a->nsid.len, a->nsid.data,
-                         what);
-}
-
-
 /* a name from the command line, checked by one of the core's validators */
 
 static int

@@ -278,7 +278,6 @@ int zae_admin_usage_error(zae_admin_t *a, const char *fmt, ...)
 const char *zae_admin_shown(zae_admin_t *a, const char *s);
 int zae_admin_confirm(zae_admin_t *a, unsigned yes, const char *what);
 zae_str_t zae_admin_str(const char *s);
-zae_str_t zae_admin_ns_pk(zae_admin_t *a, const char *what, zae_str_t *id);
 int zae_admin_check_entity(zae_admin_t *a, const char *s, zae_str_t *out);
 int zae_admin_check_resource(zae_admin_t *a, const char *s, zae_str_t *out);
 int zae_admin_random(zae_admin_t *a, u_char *buf, size_t len);
@@ -325,8 +324,8 @@ int zae_admin_delete_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     const char *cond);
 int zae_admin_query(zae_admin_t *a, zae_ddb_req_t *r, zae_av_t ***items,
     size_t *nitems, size_t max);
-int zae_admin_query_key(zae_admin_t *a, zae_ddb_req_t *r, const char *hash,
-    zae_str_t *key, const char *range, const char *prefix, size_t max,
+int zae_admin_query_key(zae_admin_t *a, zae_ddb_req_t *r, zae_query_e which,
+    zae_str_t *ns, zae_str_t *id, zae_str_t *sub, size_t max,
     const char *what, zae_av_t ***items, size_t *n);
 zae_av_t *zae_admin_key_av(zae_mem_t *mem, zae_str_t *pk, zae_str_t *sk);
 int zae_admin_body_start(zae_admin_t *a, zae_buf_t *b);

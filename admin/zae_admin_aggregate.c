@@ -641,11 +641,10 @@ zae_admin_checkpoint(zae_admin_t *a, zae_str_t *shard, zae_str_t *seq,
     int         rc;
     u_char      ts[ZAE_TS_LEN + 1];
     zae_buf_t   b;
-    zae_str_t   pk, sk, t;
+    zae_str_t   t;
+    zae_keys_t  k;
 
-    pk = zae_admin_str(ZAE_SYSTEM_PK);
-    sk = zae_admin_cat(a, "#AGGREGATOR#%.*s", (int) shard->len,
-                       shard->data);
+    (void) zae_keys_aggregator(&a->mem, &k, shard);
     zae_admin_now_ts(ts);
     t.data = ts;
     t.len = ZAE_TS_LEN;
@@ -653,9 +652,9 @@ zae_admin_checkpoint(zae_admin_t *a, zae_str_t *shard, zae_str_t *seq,
     zae_buf_init(&b, &a->mem, 512);
 
     zae_buf_add_str(&b, "{");
-    zae_rec_attr_s(&b, "PK", &pk);
+    zae_rec_attr_s(&b, "PK", &k.pk);
     zae_buf_add_str(&b, ",");
-    zae_rec_attr_s(&b, "SK", &sk);
+    zae_rec_attr_s(&b, "SK", &k.sk);
     zae_buf_add_str(&b, ",");
     zae_rec_attr_s(&b, "sequence_number", seq);
     zae_buf_printf(&b, ",\"closed\":{\"BOOL\":%s},",
@@ -789,17 +788,17 @@ zae_admin_agg_shard(zae_admin_aggctx_t *ctx, zae_str_t *arn,
     char          iterbuf[4096], seqbuf[256];
     zae_av_t     *item, *resp, *it;
     zae_buf_t     b;
-    zae_str_t     pk, sk, seq, iter;
+    zae_str_t     seq, iter;
+    zae_keys_t    k;
     zae_err_t     err;
     zae_mem_t     outer;
     zae_arena_t   arena;
     zae_admin_t  *a;
 
     a = ctx->a;
-    pk = zae_admin_str(ZAE_SYSTEM_PK);
-    sk = zae_admin_cat(a, "#AGGREGATOR#%.*s", (int) shard->len, shard->data);
+    (void) zae_keys_aggregator(&a->mem, &k, shard);
 
-    if (zae_admin_read(a, &pk, &sk, "cannot read the aggregator checkpoint",
+    if (zae_admin_read(a, &k.pk, &k.sk, "cannot read the aggregator checkpoint",
                        &item)
         != ZAE_OK)
     {

@@ -22,8 +22,9 @@ zae_admin_cmd_audit_list(zae_admin_t *a)
     size_t              i, k, n;
     zae_av_t          **items, *list, *o, *det;
     zae_buf_t           db;
-    zae_str_t           ent, pk, sk, f[6];
+    zae_str_t           ent, id, f[6];
     zae_err_t           err;
+    zae_keys_t          ak;
     const char         *e, *l, *start;
     zae_ddb_req_t       q;
     zae_admin_table_t   t;
@@ -59,19 +60,19 @@ zae_admin_cmd_audit_list(zae_admin_t *a)
                                      "not a ULID", zae_admin_shown(a, start));
     }
 
-    pk = zae_admin_ns_pk(a, "AUDIT#", &ent);
-
     memset(&q, 0, sizeof(zae_ddb_req_t));
     q.scan_backward = 1;
     q.limit = lim;
 
     if (start) {
-        sk = zae_admin_cat(a, "#AUDIT#%s", start);
-        q.start_key = zae_admin_key_av(&a->mem, &pk, &sk);
+        id = zae_admin_str(start);
+        (void) zae_keys_audit(&a->mem, &ak, &a->nsid, &ent, &id);
+        q.start_key = zae_keys_key(&a->mem, &ak);
     }
 
-    if (zae_admin_query_key(a, &q, "PK", &pk, "SK", "#AUDIT#", (size_t) lim,
-                            "cannot list audit events", &items, &n)
+    if (zae_admin_query_key(a, &q, ZAE_QUERY_AUDIT, NULL, &ent, NULL,
+                            (size_t) lim, "cannot list audit events", &items,
+                            &n)
         != ZAE_OK)
     {
         return ZAE_ADMIN_EXIT_FAILED;

@@ -148,24 +148,23 @@ static void
 zae_admin_limit_state(zae_bucket_item_t *bi, const zae_limit_t *l,
     int64_t now, zae_bucket_t *b)
 {
-    zae_bucket_limit_t  *bl;
+    zae_bucket_limit_t  *bl, full;
 
     bl = bi ? zae_bucket_item_limit(bi, l->name.data, l->name.len) : NULL;
 
     if (bl == NULL) {
-        b->cp = l->capacity * 1000;
-        b->ra = l->refill_amount * 1000;
-        b->rp = l->period * 1000;
-        b->tk = b->cp;
+        zae_bucket_limit_from_limit(&full, l);
+        bl = &full;
         b->last = now;
-        return;
+
+    } else {
+        b->last = bi->rf;
     }
 
     b->tk = bl->tk;
     b->cp = bl->cp;
     b->ra = bl->ra;
     b->rp = bl->rp;
-    b->last = bi->rf;
 }
 
 

@@ -63,13 +63,12 @@ zae_admin_parse_limits(zae_admin_t *a, zae_limits_t *ls)
 static int64_t
 zae_admin_audit_days(zae_admin_t *a)
 {
-    zae_str_t           pk, sk;
+    zae_keys_t          k;
     zae_config_item_t  *cfg;
 
-    pk = zae_admin_ns_pk(a, "SYSTEM#", NULL);
-    sk = zae_admin_str("#CONFIG");
+    (void) zae_keys_system(&a->mem, &k, &a->nsid, ZAE_SYSTEM_CONFIG);
 
-    if (zae_admin_get_config(a, &pk, &sk, &cfg) == ZAE_OK && cfg
+    if (zae_admin_get_config(a, &k.pk, &k.sk, &cfg) == ZAE_OK && cfg
         && cfg->audit_retention_days > 0)
     {
         return cfg->audit_retention_days;

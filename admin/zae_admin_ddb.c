@@ -1051,43 +1051,49 @@ zae_admin_query(zae_admin_t *a, zae_ddb_req_t *r, zae_av_t ***items,
 
 
 /*
- * The common query: "hash = :k", and "AND begins_with(range, :p)" when
- * range is set, on the index of a GSI key ("GSI2PK": GSI2), else the
- * table; r may be NULL, or set a filter and its values, the direction,
- * consistency, a limit, a start key.  Errors of DynamoDB are reported
- * as "what: ...".
+ * The common query on a group of records (zae_query_key(), in the
+ * namespace ns, NULL: the command's): "hash = :k", and "AND
+ * begins_with(range, :p)" when the group has a sort-key prefix, on the
+ * index of a GSI key ("GSI2PK": GSI2), else the table; r may be NULL,
+ * or set a filter and its values, the direction, consistency, a limit,
+ * a start key.  Errors of DynamoDB are reported as "what: ...".
  */
 
 int
-zae_admin_query_key(zae_admin_t *a, zae_ddb_req_t *r, const char *hash,
-    zae_str_t *key, const char *range, const char *prefix, size_t max,
+zae_admin_query_key(zae_admin_t *a, zae_ddb_req_t *r, zae_query_e which,
+    zae_str_t *ns, zae_str_t *id, zae_str_t *sub, size_t max,
     const char *what, zae_av_t ***items, size_t *n)
 {
-    zae_av_t       *values;
-    zae_ddb_req_t   plain;
+    zae_av_t         *values;
+    zae_ddb_req_t     plain;
+    zae_query_key_t   qk;
 
     if (r == NULL) {
         memset(&plain, 0, sizeof(zae_ddb_req_t));
         r = &plain;
     }
 
-    if (r->index.len == 0 && strncmp(hash, "GSI", 3) == 0) {
-        r->index.data = (u_char *) hash;
+    /* the admin allocator exits on out-of-memory: nothing else fails */
+
+    (void) zae_query_key(&a->mem, &qk, which, ns ? ns : &a->nsid, id, sub);
+
+    if (r->index.len == 0 && strncmp(qk.hash, "GSI", 3) == 0) {
+        r->index.data = (u_char *) qk.hash;
         r->index.len = 4;                       /* "GSI1PK" is on "GSI1" */
     }
 
     values = r->values ? (zae_av_t *) r->values : zae_av_map(&a->mem);
 
-    zae_item_set_s(&a->mem, values, ":k", key->data, key->len);
+    zae_item_set_s(&a->mem, values, ":k", qk.key.data, qk.key.len);
 
-    if (range) {
-        zae_item_set_s(&a->mem, values, ":p", (u_char *) prefix,
-                       strlen(prefix));
+    if (qk.range) {
+        zae_item_set_s(&a->mem, values, ":p", qk.prefix.data,
+                       qk.prefix.len);
         r->key_condition = zae_admin_cat(a, "%s = :k AND begins_with(%s, "
-                                         ":p)", hash, range);
+                                         ":p)", qk.hash, qk.range);
 
     } else {
-        r->key_condition = zae_admin_cat(a, "%s = :k", hash);
+        r->key_condition = zae_admin_cat(a, "%s = :k", qk.hash);
     }
 
     r->values = values;

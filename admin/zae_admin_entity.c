@@ -616,9 +616,10 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
     int                       rc;
     size_t                    i, n, skip;
     zae_av_t                **items, *v, *list;
-    zae_str_t                 key, id, parent;
+    zae_str_t                 id, parent;
     zae_err_t                 err;
-    const char               *p, *r, *hash;
+    zae_query_e               which;
+    const char               *p, *r;
     zae_ddb_req_t             q;
     zae_admin_table_t         t;
     zae_admin_entity_opts_t  *o = a->opts;
@@ -638,8 +639,7 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
             return ZAE_ADMIN_EXIT_USAGE;
         }
 
-        key = zae_admin_ns_pk(a, "PARENT#", &parent);
-        hash = "GSI1PK";
+        which = ZAE_QUERY_CHILDREN;
         skip = 0;
 
     } else if (r) {
@@ -647,20 +647,19 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
             return ZAE_ADMIN_EXIT_USAGE;
         }
 
-        key = zae_admin_ns_pk(a, "ENTITY_CONFIG#", &parent);
-        hash = "GSI3PK";
+        which = ZAE_QUERY_RESOURCE_ENTITIES;
         skip = 0;
 
     } else {
-        key = a->nsid;
-        hash = "GSI4PK";
+        which = ZAE_QUERY_NS_ITEMS;
         q.filter = zae_admin_str("SK = :meta");
         q.values = zae_av_map(&a->mem);
-        zae_item_set_cstr(&a->mem, (zae_av_t *) q.values, ":meta", "#META");
+        zae_item_set_cstr(&a->mem, (zae_av_t *) q.values, ":meta",
+                          ZAE_META_SK);
         skip = a->nsid.len + sizeof("/ENTITY#") - 1;
     }
 
-    if (zae_admin_query_key(a, &q, hash, &key, NULL, NULL, 0,
+    if (zae_admin_query_key(a, &q, which, NULL, &parent, NULL, 0,
                             "cannot list entities", &items, &n)
         != ZAE_OK)
     {
@@ -703,7 +702,7 @@ zae_admin_cmd_entity_resources(zae_admin_t *a)
 {
     size_t          i, n;
     zae_av_t      **items, *list;
-    zae_str_t       ent, pk, sk;
+    zae_str_t       ent, sk;
     zae_err_t       err;
     zae_ddb_req_t   q;
 
@@ -711,14 +710,12 @@ zae_admin_cmd_entity_resources(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    pk = zae_admin_ns_pk(a, "ENTITY#", &ent);
-
     memset(&q, 0, sizeof(zae_ddb_req_t));
     q.consistent_read = 1;
 
-    if (zae_admin_query_key(a, &q, "PK", &pk, "SK", "#CONFIG#", 0,
-                            "cannot list the entity's resources", &items,
-                            &n)
+    if (zae_admin_query_key(a, &q, ZAE_QUERY_ENTITY_CONFIGS, NULL, &ent,
+                            NULL, 0, "cannot list the entity's resources",
+                            &items, &n)
         != ZAE_OK)
     {
         return ZAE_ADMIN_EXIT_FAILED;
@@ -753,16 +750,14 @@ zae_admin_children(zae_admin_t *a, zae_str_t *parent, zae_av_t **list,
     size_t          i, n;
     zae_av_t      **items;
     zae_buf_t       text;
-    zae_str_t       key, id;
+    zae_str_t       id;
     zae_err_t       err;
-
-    key = zae_admin_ns_pk(a, "PARENT#", parent);
 
     *list = zae_av_list(&a->mem);
     zae_buf_init(&text, &a->mem, 64);
 
-    if (zae_admin_query_key(a, NULL, "GSI1PK", &key, NULL, NULL, 0,
-                            "cannot list the children", &items, &n)
+    if (zae_admin_query_key(a, NULL, ZAE_QUERY_CHILDREN, NULL, parent, NULL,
+                            0, "cannot list the children", &items, &n)
         != ZAE_OK)
     {
         return ZAE_ERROR;
@@ -793,7 +788,7 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     size_t                    i, n1, n2;
     zae_av_t                 *meta, **own, **buckets, **all, *children, *o;
     zae_buf_t                 d, text;
-    zae_str_t                 ent, pk, sk, res, names;
+    zae_str_t                 ent, sk, res, names;
     zae_err_t                 err;
     zae_ddb_req_t             q;
     zae_admin_entity_opts_t  *opts = a->opts;
@@ -805,10 +800,6 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     if (zae_admin_read_entity(a, &ent, &meta) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
-
-    /* {ns}/ENTITY#{E}: its own items' PK and its buckets' GSI3PK */
-
-    pk = zae_admin_ns_pk(a, "ENTITY#", &ent);
 
     if (meta == NULL) {
         zae_admin_error(a, "entity \"%s\" not found in namespace \"%s\"",
@@ -849,8 +840,8 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     memset(&q, 0, sizeof(zae_ddb_req_t));
     q.consistent_read = 1;
 
-    if (zae_admin_query_key(a, &q, "PK", &pk, NULL, NULL, 0,
-                            "cannot list the entity's items", &own, &n1)
+    if (zae_admin_query_key(a, &q, ZAE_QUERY_ENTITY_ITEMS, NULL, &ent, NULL,
+                            0, "cannot list the entity's items", &own, &n1)
         != ZAE_OK)
     {
         return ZAE_ADMIN_EXIT_FAILED;
@@ -858,9 +849,9 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
 
     /* its buckets, through GSI3 */
 
-    if (zae_admin_query_key(a, NULL, "GSI3PK", &pk, "GSI3SK", "BUCKET#", 0,
-                            "cannot list the entity's buckets", &buckets,
-                            &n2)
+    if (zae_admin_query_key(a, NULL, ZAE_QUERY_ENTITY_BUCKETS, NULL, &ent,
+                            NULL, 0, "cannot list the entity's buckets",
+                            &buckets, &n2)
         != ZAE_OK)
     {
         return ZAE_ADMIN_EXIT_FAILED;

@@ -1058,34 +1058,29 @@ zae_admin_target(zae_admin_t *a, zae_admin_change_t *c)
 static int
 zae_admin_live(zae_admin_t *a, zae_admin_change_t *c, zae_av_t **item)
 {
-    int        rc;
-    zae_str_t  pk, sk;
+    int         rc;
+    zae_keys_t  k;
+
+    /* the admin allocator exits on out-of-memory: nothing else fails */
 
     switch (c->level) {
 
     case ZAE_ADMIN_SYSTEM:
-        pk = zae_admin_cat(a, "%.*s/SYSTEM#", (int) a->nsid.len,
-                           a->nsid.data);
-        sk = zae_admin_str("#CONFIG");
+        (void) zae_keys_system(&a->mem, &k, &a->nsid, ZAE_SYSTEM_CONFIG);
         break;
 
     case ZAE_ADMIN_RESOURCE:
-        pk = zae_admin_cat(a, "%.*s/RESOURCE#%.*s", (int) a->nsid.len,
-                           a->nsid.data, (int) c->resource.len,
-                           c->resource.data);
-        sk = zae_admin_str("#CONFIG");
+        (void) zae_keys_resource_config(&a->mem, &k, &a->nsid,
+                                        &c->resource);
         break;
 
     default:
-        pk = zae_admin_cat(a, "%.*s/ENTITY#%.*s", (int) a->nsid.len,
-                           a->nsid.data, (int) c->entity.len,
-                           c->entity.data);
-        sk = zae_admin_cat(a, "#CONFIG#%.*s", (int) c->resource.len,
-                           c->resource.data);
+        (void) zae_keys_entity_config(&a->mem, &k, &a->nsid, &c->entity,
+                                      &c->resource);
         break;
     }
 
-    rc = zae_admin_check(a, zae_admin_get_item(a, &pk, &sk, 1, item),
+    rc = zae_admin_check(a, zae_admin_get_item(a, &k.pk, &k.sk, 1, item),
                          "cannot read a config");
 
     return rc;

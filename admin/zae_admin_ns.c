@@ -15,24 +15,34 @@
 #include "zae_admin.h"
 
 
-static zae_str_t  zae_admin_system_pk = zae_string(ZAE_SYSTEM_PK);
-
-
-static int zae_admin_ns_get(zae_admin_t *a, zae_str_t *sk, zae_av_t **item);
+static int zae_admin_ns_get(zae_admin_t *a, int by_id, zae_str_t *v,
+    zae_av_t **item);
 static int zae_admin_ns_item_json(zae_admin_t *a, zae_av_t *item,
     zae_av_t *list, zae_admin_table_t *t);
-static int zae_admin_ns_query(zae_admin_t *a, const char *prefix,
+static int zae_admin_ns_query(zae_admin_t *a, zae_query_e which,
     const char *status, int not_status);
 static int zae_admin_ns_set_status(zae_admin_t *a, zae_str_t *nsid,
     const char *status, zae_registry_deleted_e deleted);
 
 
-static int
-zae_admin_ns_get(zae_admin_t *a, zae_str_t *sk, zae_av_t **item)
-{
-    int  rc;
+/* the registry entry of a namespace by name, or by_id by its id */
 
-    rc = zae_admin_get_item(a, &zae_admin_system_pk, sk, 1, item);
+static int
+zae_admin_ns_get(zae_admin_t *a, int by_id, zae_str_t *v, zae_av_t **item)
+{
+    int         rc;
+    zae_keys_t  k;
+
+    /* the admin allocator exits on out-of-memory: nothing else fails */
+
+    if (by_id) {
+        (void) zae_keys_nsid(&a->mem, &k, v);
+
+    } else {
+        (void) zae_keys_namespace(&a->mem, &k, v);
+    }
+
+    rc = zae_admin_get_item(a, &k.pk, &k.sk, 1, item);
 
     if (rc == ZAE_DECLINED) {
         return zae_admin_fail_ddb(a, "cannot read the namespace registry");
@@ -49,7 +59,7 @@ zae_admin_resolve_ns(zae_admin_t *a, int create)
 {
     int         rc, created;
     zae_av_t   *item;
-    zae_str_t   name, sk, status;
+    zae_str_t   name, status;
     zae_err_t   err;
 
     name = zae_admin_str(a->ns_name);
@@ -67,9 +77,7 @@ zae_admin_resolve_ns(zae_admin_t *a, int create)
         return ZAE_ADMIN_EXIT_OK;
     }
 
-    sk = zae_admin_cat(a, "#NAMESPACE#%s", a->ns_name);
-
-    rc = zae_admin_ns_get(a, &sk, &item);
+    rc = zae_admin_ns_get(a, 0, &name, &item);
     if (rc != ZAE_ADMIN_EXIT_OK) {
         return rc;
     }
@@ -103,7 +111,7 @@ zae_admin_ns_register(zae_admin_t *a, zae_str_t *name, zae_str_t *nsid,
     u_char           *id;
     zae_av_t         *item, *rec;
     zae_buf_t         b;
-    zae_str_t         sk, status;
+    zae_str_t         status;
     zae_err_t         err;
     zae_ns_record_t   ns;
     zae_ddb_action_t  act[2];
@@ -169,9 +177,7 @@ zae_admin_ns_register(zae_admin_t *a, zae_str_t *name, zae_str_t *nsid,
 
     /* the name exists: return its id */
 
-    sk = zae_admin_cat(a, "#NAMESPACE#%.*s", (int) name->len, name->data);
-
-    if (zae_admin_ns_get(a, &sk, &item) != ZAE_ADMIN_EXIT_OK) {
+    if (zae_admin_ns_get(a, 0, name, &item) != ZAE_ADMIN_EXIT_OK) {
         return ZAE_ERROR;
     }
 
@@ -282,22 +288,20 @@ zae_admin_ns_item_json(zae_admin_t *a, zae_av_t *item, zae_av_t *list,
 
 
 static int
-zae_admin_ns_query(zae_admin_t *a, const char *prefix, const char *status,
+zae_admin_ns_query(zae_admin_t *a, zae_query_e which, const char *status,
     int not_status)
 {
     int                 match;
     size_t              i, n;
     zae_av_t          **items, *list;
-    zae_str_t           st, pk;
+    zae_str_t           st;
     zae_err_t           err;
     zae_ddb_req_t       q;
     zae_admin_table_t   t;
 
     memset(&q, 0, sizeof(zae_ddb_req_t));
     q.consistent_read = 1;
-    pk = zae_admin_str(ZAE_SYSTEM_PK);
-
-    if (zae_admin_query_key(a, &q, "PK", &pk, "SK", prefix, 0,
+    if (zae_admin_query_key(a, &q, which, NULL, NULL, NULL, 0,
                             "cannot list namespaces", &items, &n)
         != ZAE_OK)
     {
@@ -332,14 +336,14 @@ zae_admin_ns_query(zae_admin_t *a, const char *prefix, const char *status,
 int
 zae_admin_cmd_ns_list(zae_admin_t *a)
 {
-    return zae_admin_ns_query(a, "#NAMESPACE#", "active", 0);
+    return zae_admin_ns_query(a, ZAE_QUERY_NAMESPACES, "active", 0);
 }
 
 
 int
 zae_admin_cmd_ns_orphans(zae_admin_t *a)
 {
-    return zae_admin_ns_query(a, "#NSID#", "active", 1);
+    return zae_admin_ns_query(a, ZAE_QUERY_NSIDS, "active", 1);
 }
 
 
@@ -351,9 +355,9 @@ zae_admin_cmd_ns_show(zae_admin_t *a)
     zae_str_t           sk;
     zae_admin_table_t   t;
 
-    sk = zae_admin_cat(a, "#NAMESPACE#%s", a->args[0]);
+    sk = zae_admin_str(a->args[0]);
 
-    rc = zae_admin_ns_get(a, &sk, &item);
+    rc = zae_admin_ns_get(a, 0, &sk, &item);
     if (rc != ZAE_ADMIN_EXIT_OK) {
         return rc;
     }
@@ -442,11 +446,12 @@ zae_admin_cmd_ns_delete(zae_admin_t *a)
     char        what[512];
     zae_av_t   *item;
     zae_str_t   sk, nsid, status, name;
+    zae_keys_t  k;
     zae_err_t   err;
 
-    sk = zae_admin_cat(a, "#NAMESPACE#%s", a->args[0]);
+    sk = zae_admin_str(a->args[0]);
 
-    rc = zae_admin_ns_get(a, &sk, &item);
+    rc = zae_admin_ns_get(a, 0, &sk, &item);
     if (rc != ZAE_ADMIN_EXIT_OK) {
         return rc;
     }
@@ -468,7 +473,9 @@ zae_admin_cmd_ns_delete(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    rc = zae_admin_delete_item(a, &zae_admin_system_pk, &sk, NULL);
+    (void) zae_keys_namespace(&a->mem, &k, &sk);
+
+    rc = zae_admin_delete_item(a, &k.pk, &k.sk, NULL);
     if (rc == ZAE_DECLINED) {
         return zae_admin_fail_ddb(a, "cannot delete the namespace");
     }
@@ -507,9 +514,9 @@ zae_admin_cmd_ns_recover(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    sk = zae_admin_cat(a, "#NSID#%s", a->args[0]);
+    sk = zae_admin_str(a->args[0]);
 
-    rc = zae_admin_ns_get(a, &sk, &item);
+    rc = zae_admin_ns_get(a, 1, &sk, &item);
     if (rc != ZAE_ADMIN_EXIT_OK) {
         return rc;
     }
@@ -663,7 +670,8 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
     char            what[512];
     size_t          n;
     zae_av_t       *item, **keys, *prov[1], *o;
-    zae_str_t       sk, status, nsid;
+    zae_str_t       status, nsid;
+    zae_keys_t      k;
     zae_err_t       err;
 
     if (zae_admin_check_nsid(a, a->args[0]) != ZAE_OK) {
@@ -671,9 +679,8 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
     }
 
     nsid = zae_admin_str(a->args[0]);
-    sk = zae_admin_cat(a, "#NSID#%s", a->args[0]);
 
-    rc = zae_admin_ns_get(a, &sk, &item);
+    rc = zae_admin_ns_get(a, 1, &nsid, &item);
     if (rc != ZAE_ADMIN_EXIT_OK) {
         return rc;
     }
@@ -707,8 +714,9 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
         return rc;
     }
 
-    if (zae_admin_query_key(a, NULL, "GSI4PK", &nsid, NULL, NULL, 0,
-                            "cannot list the namespace's items", &keys, &n)
+    if (zae_admin_query_key(a, NULL, ZAE_QUERY_NS_ITEMS, &nsid, NULL, NULL,
+                            0, "cannot list the namespace's items", &keys,
+                            &n)
         != ZAE_OK)
     {
         return ZAE_ADMIN_EXIT_FAILED;
@@ -721,19 +729,17 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
 
     /* #PROVISIONER has no GSI4SK and is not in GSI4: delete it by key */
 
-    prov[0] = zae_av_map(&a->mem);
-
-    zae_item_set_s(&a->mem, prov[0], "PK",
-                   zae_admin_cat(a, "%s/SYSTEM#", a->args[0]).data,
-                   nsid.len + 8);
-    zae_item_set_cstr(&a->mem, prov[0], "SK", "#PROVISIONER");
+    (void) zae_keys_system(&a->mem, &k, &nsid, ZAE_SYSTEM_PROVISIONER);
+    prov[0] = zae_keys_key(&a->mem, &k);
 
     rc = zae_admin_batch_delete(a, prov, 1);
     if (rc != ZAE_ADMIN_EXIT_OK) {
         return rc;
     }
 
-    rc = zae_admin_delete_item(a, &zae_admin_system_pk, &sk, NULL);
+    (void) zae_keys_nsid(&a->mem, &k, &nsid);
+
+    rc = zae_admin_delete_item(a, &k.pk, &k.sk, NULL);
     if (rc == ZAE_DECLINED) {
         return zae_admin_fail_ddb(a, "cannot delete the namespace record");
     }

@@ -22,9 +22,6 @@
 #define ZAE_ADMIN_COMPAT_VERSION  ZAE_SCHEMA_VERSION
 
 
-static zae_str_t  zae_admin_system_pk = zae_string(ZAE_SYSTEM_PK);
-
-
 static int zae_admin_table_props(zae_admin_t *a, zae_av_t **props);
 static int zae_admin_table_field(zae_admin_t *a, zae_buf_t *b,
     zae_av_t *props, const char *name);
@@ -364,15 +361,15 @@ zae_admin_read_version(zae_admin_t *a, zae_version_record_t *v, int *found)
 {
     int         rc;
     zae_av_t   *item, *lv, *ub;
-    zae_str_t   sk;
     zae_err_t   err;
+    zae_keys_t  k;
 
     memset(v, 0, sizeof(zae_version_record_t));
     *found = 0;
 
-    sk = zae_admin_str("#VERSION");
+    (void) zae_keys_version(&a->mem, &k);
 
-    rc = zae_admin_get_item(a, &zae_admin_system_pk, &sk, 1, &item);
+    rc = zae_admin_get_item(a, &k.pk, &k.sk, 1, &item);
     if (rc != ZAE_OK) {
         return rc;
     }

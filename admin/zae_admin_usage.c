@@ -43,7 +43,7 @@ zae_admin_usage_read(zae_admin_t *a, int list, zae_admin_snap_t **out,
     char                    *endp;
     size_t                   i, j, n, k;
     zae_av_t               **items, *v;
-    zae_str_t                key, ent, res, win;
+    zae_str_t                ent, res, win;
     zae_err_t                err;
     const char              *e, *r, *w, *start, *end, *lim;
     zae_ddb_req_t            q;
@@ -100,20 +100,14 @@ zae_admin_usage_read(zae_admin_t *a, int list, zae_admin_snap_t **out,
     q.scan_backward = 1;
 
     if (e) {
-        key = zae_admin_cat(a, "%.*s/ENTITY#%s", (int) a->nsid.len,
-                            a->nsid.data, e);
-        rc = zae_admin_query_key(a, &q, "PK", &key, "SK",
-                                 (char *) zae_admin_cat(a, "#USAGE#%s%s",
-                                     r ? r : "", r ? "#" : "").data,
-                                 0, "cannot read usage snapshots", &items,
-                                 &n);
+        rc = zae_admin_query_key(a, &q, ZAE_QUERY_ENTITY_USAGE, NULL, &ent,
+                                 r ? &res : NULL, 0,
+                                 "cannot read usage snapshots", &items, &n);
 
     } else {
-        key = zae_admin_cat(a, "%.*s/RESOURCE#%s", (int) a->nsid.len,
-                            a->nsid.data, r);
-        rc = zae_admin_query_key(a, &q, "GSI2PK", &key, "GSI2SK", "USAGE#",
-                                 0, "cannot read usage snapshots", &items,
-                                 &n);
+        rc = zae_admin_query_key(a, &q, ZAE_QUERY_RESOURCE_USAGE, NULL, &res,
+                                 NULL, 0, "cannot read usage snapshots",
+                                 &items, &n);
     }
 
     if (rc != ZAE_OK) {

@@ -8,10 +8,11 @@
 
 #include "zae_bucket.h"
 #include "zae_records.h"
+#include "zae_schema.h"
 
 
-static int zae_rec_key(zae_buf_t *b, const char *name, const char *a,
-    zae_str_t *s1, const char *c, zae_str_t *s2);
+static int zae_rec_keys(zae_buf_t *b, zae_keys_t *k);
+static int zae_rec_gsi4(zae_buf_t *b, zae_keys_t *k);
 static int zae_rec_attr_null_s(zae_buf_t *b, const char *name,
     zae_str_t *v);
 static int zae_rec_str_list(zae_buf_t *b, zae_str_t *list, size_t n);
@@ -256,28 +257,6 @@ zae_ulid_valid(const u_char *s, size_t len)
 
 
 int
-zae_ulid_time(const u_char *s, size_t len, uint64_t *ms)
-{
-    int       i;
-    uint64_t  v;
-
-    if (!zae_ulid_valid(s, len)) {
-        return ZAE_ERROR;
-    }
-
-    v = 0;
-
-    for (i = 0; i < 10; i++) {
-        v = (v << 5) | (uint64_t) zae_crockford_value(s[i]);
-    }
-
-    *ms = v;
-
-    return ZAE_OK;
-}
-
-
-int
 zae_nsid_encode(u_char *out, const u_char *rnd)
 {
     int       i, o;
@@ -386,39 +365,6 @@ zae_window_start(zae_window_e w, time_t t)
 }
 
 
-time_t
-zae_window_end(zae_window_e w, time_t start)
-{
-    struct tm  tm;
-
-    switch (w) {
-
-    case ZAE_WINDOW_HOURLY:
-        return start + 3599;
-
-    case ZAE_WINDOW_DAILY:
-        return start + 86399;
-
-    default:
-        if (gmtime_r(&start, &tm) == NULL) {
-            return start;
-        }
-
-        tm.tm_mday = 1;
-        tm.tm_hour = 0;
-        tm.tm_min = 0;
-        tm.tm_sec = 0;
-
-        if (++tm.tm_mon == 12) {
-            tm.tm_mon = 0;
-            tm.tm_year++;
-        }
-
-        return zae_timegm(&tm) - 1;
-    }
-}
-
-
 int
 zae_rec_json_str(zae_buf_t *b, const u_char *s, size_t len)
 {
@@ -506,28 +452,30 @@ zae_rec_attr_n(zae_buf_t *b, const char *name, int64_t v)
 }
 
 
-/* "name":{"S":"<a><s1><c><s2>"} */
+/* "PK":{"S":..},"SK":{"S":..}, of keys built by zae_schema */
 
 static int
-zae_rec_key(zae_buf_t *b, const char *name, const char *a, zae_str_t *s1,
-    const char *c, zae_str_t *s2)
+zae_rec_keys(zae_buf_t *b, zae_keys_t *k)
 {
-    zae_buf_t  tmp;
-
-    zae_buf_init(&tmp, b->mem, 128);
-
-    if (zae_buf_add_str(&tmp, a) != ZAE_OK
-        || (s1 && zae_buf_add(&tmp, s1->data, s1->len) != ZAE_OK)
-        || (c && zae_buf_add_str(&tmp, c) != ZAE_OK)
-        || (s2 && zae_buf_add(&tmp, s2->data, s2->len) != ZAE_OK))
+    if (zae_rec_attr_s(b, "PK", &k->pk) != ZAE_OK
+        || zae_buf_add_str(b, ",") != ZAE_OK
+        || zae_rec_attr_s(b, "SK", &k->sk) != ZAE_OK)
     {
         return ZAE_ERROR;
     }
 
-    if (zae_rec_json_str(b, (u_char *) name, strlen(name)) != ZAE_OK
-        || zae_buf_add_str(b, ":{\"S\":") != ZAE_OK
-        || zae_rec_json_str(b, tmp.data, tmp.len) != ZAE_OK
-        || zae_buf_add_str(b, "}") != ZAE_OK)
+    return ZAE_OK;
+}
+
+
+/* "GSI4PK":{"S":..},"GSI4SK":{"S":..} */
+
+static int
+zae_rec_gsi4(zae_buf_t *b, zae_keys_t *k)
+{
+    if (zae_rec_attr_s(b, "GSI4PK", &k->gsi4pk) != ZAE_OK
+        || zae_buf_add_str(b, ",") != ZAE_OK
+        || zae_rec_attr_s(b, "GSI4SK", &k->gsi4sk) != ZAE_OK)
     {
         return ZAE_ERROR;
     }
@@ -539,12 +487,15 @@ zae_rec_key(zae_buf_t *b, const char *name, const char *a, zae_str_t *s1,
 int
 zae_ns_item(zae_buf_t *b, zae_ns_record_t *ns, int reverse)
 {
-    zae_str_t  underscore = zae_string("_");
+    int         rc;
+    zae_keys_t  k;
 
-    if (zae_buf_add_str(b, "{\"PK\":{\"S\":\"" ZAE_SYSTEM_PK "\"},") != ZAE_OK
-        || zae_rec_key(b, "SK", reverse ? "#NSID#" : "#NAMESPACE#",
-                       reverse ? &ns->nsid : &ns->name, NULL, NULL)
-           != ZAE_OK
+    rc = reverse ? zae_keys_nsid(b->mem, &k, &ns->nsid)
+                 : zae_keys_namespace(b->mem, &k, &ns->name);
+
+    if (rc != ZAE_OK
+        || zae_buf_add_str(b, "{") != ZAE_OK
+        || zae_rec_keys(b, &k) != ZAE_OK
         || zae_buf_add_str(b, ",") != ZAE_OK
         || zae_rec_attr_s(b, "namespace_id", &ns->nsid) != ZAE_OK
         || zae_buf_add_str(b, ",") != ZAE_OK
@@ -566,9 +517,8 @@ zae_ns_item(zae_buf_t *b, zae_ns_record_t *ns, int reverse)
     }
 
     if (zae_buf_add_str(b, ",") != ZAE_OK
-        || zae_rec_attr_s(b, "GSI4PK", &underscore) != ZAE_OK
-        || zae_buf_add_str(b, ",\"GSI4SK\":{\"S\":\"" ZAE_SYSTEM_PK "\"}}")
-           != ZAE_OK)
+        || zae_rec_gsi4(b, &k) != ZAE_OK
+        || zae_buf_add_str(b, "}") != ZAE_OK)
     {
         return ZAE_ERROR;
     }
@@ -580,8 +530,12 @@ zae_ns_item(zae_buf_t *b, zae_ns_record_t *ns, int reverse)
 int
 zae_version_item(zae_buf_t *b, zae_version_record_t *v)
 {
-    if (zae_buf_add_str(b, "{\"PK\":{\"S\":\"" ZAE_SYSTEM_PK "\"},"
-                        "\"SK\":{\"S\":\"#VERSION\"},") != ZAE_OK
+    zae_keys_t  k;
+
+    if (zae_keys_version(b->mem, &k) != ZAE_OK
+        || zae_buf_add_str(b, "{") != ZAE_OK
+        || zae_rec_keys(b, &k) != ZAE_OK
+        || zae_buf_add_str(b, ",") != ZAE_OK
         || zae_rec_attr_s(b, "schema_version", &v->schema_version) != ZAE_OK
         || zae_buf_add_str(b, ",") != ZAE_OK
         || zae_rec_attr_null_s(b, "lambda_version", &v->lambda_version)
@@ -593,9 +547,9 @@ zae_version_item(zae_buf_t *b, zae_version_record_t *v)
         || zae_rec_attr_s(b, "updated_at", &v->updated_at) != ZAE_OK
         || zae_buf_add_str(b, ",") != ZAE_OK
         || zae_rec_attr_null_s(b, "updated_by", &v->updated_by) != ZAE_OK
-        || zae_buf_add_str(b, ",\"GSI4PK\":{\"S\":\"_\"},"
-                           "\"GSI4SK\":{\"S\":\"" ZAE_SYSTEM_PK "\"}}")
-           != ZAE_OK)
+        || zae_buf_add_str(b, ",") != ZAE_OK
+        || zae_rec_gsi4(b, &k) != ZAE_OK
+        || zae_buf_add_str(b, "}") != ZAE_OK)
     {
         return ZAE_ERROR;
     }
@@ -720,14 +674,13 @@ zae_version_check(zae_version_record_t *v, const char *client,
 int
 zae_audit_item(zae_buf_t *b, zae_audit_record_t *a)
 {
+    zae_keys_t         k;
     static const char  empty[] = "{}";
 
-    if (zae_buf_add_str(b, "{") != ZAE_OK
-        || zae_rec_key(b, "PK", "", &a->nsid, "/AUDIT#", &a->entity_id)
+    if (zae_keys_audit(b->mem, &k, &a->nsid, &a->entity_id, &a->event_id)
            != ZAE_OK
-        || zae_buf_add_str(b, ",") != ZAE_OK
-        || zae_rec_key(b, "SK", "#AUDIT#", &a->event_id, NULL, NULL)
-           != ZAE_OK
+        || zae_buf_add_str(b, "{") != ZAE_OK
+        || zae_rec_keys(b, &k) != ZAE_OK
         || zae_buf_add_str(b, ",") != ZAE_OK
         || zae_rec_attr_s(b, "entity_id", &a->entity_id) != ZAE_OK
         || zae_buf_add_str(b, ",") != ZAE_OK
@@ -747,10 +700,7 @@ zae_audit_item(zae_buf_t *b, zae_audit_record_t *a)
         || zae_buf_add_str(b, "},") != ZAE_OK
         || zae_rec_attr_n(b, "ttl", a->ttl) != ZAE_OK
         || zae_buf_add_str(b, ",") != ZAE_OK
-        || zae_rec_attr_s(b, "GSI4PK", &a->nsid) != ZAE_OK
-        || zae_buf_add_str(b, ",") != ZAE_OK
-        || zae_rec_key(b, "GSI4SK", "", &a->nsid, "/AUDIT#", &a->entity_id)
-           != ZAE_OK
+        || zae_rec_gsi4(b, &k) != ZAE_OK
         || zae_buf_add_str(b, "}") != ZAE_OK)
     {
         return ZAE_ERROR;
@@ -894,7 +844,8 @@ int
 zae_usage_update_body(zae_buf_t *b, zae_str_t *table, zae_usage_delta_t *u)
 {
     u_char     ws[ZAE_TS_LEN + 1];
-    zae_str_t  wstart, wname;
+    zae_str_t   wstart, wname;
+    zae_keys_t  k;
 
     zae_ts_format(ws, zae_window_start(u->window, u->event_time));
     wstart.data = ws;
@@ -902,14 +853,13 @@ zae_usage_update_body(zae_buf_t *b, zae_str_t *table, zae_usage_delta_t *u)
     wname.data = (u_char *) zae_window_name(u->window);
     wname.len = strlen((char *) wname.data);
 
-    if (zae_buf_add_str(b, "{\"TableName\":") != ZAE_OK
+    if (zae_keys_entity_usage(b->mem, &k, &u->nsid, &u->entity_id,
+                              &u->resource, &wstart)
+           != ZAE_OK
+        || zae_buf_add_str(b, "{\"TableName\":") != ZAE_OK
         || zae_rec_json_str(b, table->data, table->len) != ZAE_OK
         || zae_buf_add_str(b, ",\"Key\":{") != ZAE_OK
-        || zae_rec_key(b, "PK", "", &u->nsid, "/ENTITY#", &u->entity_id)
-           != ZAE_OK
-        || zae_buf_add_str(b, ",") != ZAE_OK
-        || zae_rec_key(b, "SK", "#USAGE#", &u->resource, "#", &wstart)
-           != ZAE_OK
+        || zae_rec_keys(b, &k) != ZAE_OK
         || zae_buf_add_str(b, "},\"UpdateExpression\":\""
                "SET #n0 = :v0, #n1 = if_not_exists(#n1, :v1), "
                "#n2 = if_not_exists(#n2, :v2), "
@@ -937,16 +887,13 @@ zae_usage_update_body(zae_buf_t *b, zae_str_t *table, zae_usage_delta_t *u)
         || zae_buf_add_str(b, ",") != ZAE_OK
         || zae_rec_attr_s(b, ":v3", &wstart) != ZAE_OK
         || zae_buf_add_str(b, ",") != ZAE_OK
-        || zae_rec_key(b, ":v4", "", &u->nsid, "/RESOURCE#", &u->resource)
-           != ZAE_OK
+        || zae_rec_attr_s(b, ":v4", &k.gsi2pk) != ZAE_OK
         || zae_buf_add_str(b, ",") != ZAE_OK
-        || zae_rec_key(b, ":v5", "USAGE#", &wstart, "#", &u->entity_id)
-           != ZAE_OK
+        || zae_rec_attr_s(b, ":v5", &k.gsi2sk) != ZAE_OK
         || zae_buf_add_str(b, ",") != ZAE_OK
-        || zae_rec_attr_s(b, ":v6", &u->nsid) != ZAE_OK
+        || zae_rec_attr_s(b, ":v6", &k.gsi4pk) != ZAE_OK
         || zae_buf_add_str(b, ",") != ZAE_OK
-        || zae_rec_key(b, ":v7", "", &u->nsid, "/ENTITY#", &u->entity_id)
-           != ZAE_OK
+        || zae_rec_attr_s(b, ":v7", &k.gsi4sk) != ZAE_OK
         || zae_buf_add_str(b, ",") != ZAE_OK
         || zae_rec_attr_n(b, ":v8", u->ttl) != ZAE_OK
         || zae_buf_add_str(b, ",") != ZAE_OK
@@ -966,12 +913,14 @@ zae_usage_update_body(zae_buf_t *b, zae_str_t *table, zae_usage_delta_t *u)
 int
 zae_prov_item(zae_buf_t *b, zae_str_t *nsid, zae_prov_state_t *p)
 {
-    size_t  i;
+    size_t      i;
+    zae_keys_t  k;
 
-    if (zae_buf_add_str(b, "{") != ZAE_OK
-        || zae_rec_key(b, "PK", "", nsid, "/SYSTEM#", NULL) != ZAE_OK
-        || zae_buf_add_str(b, ",\"SK\":{\"S\":\"#PROVISIONER\"},") != ZAE_OK
-        || zae_rec_attr_s(b, "GSI4PK", nsid) != ZAE_OK
+    if (zae_keys_system(b->mem, &k, nsid, ZAE_SYSTEM_PROVISIONER) != ZAE_OK
+        || zae_buf_add_str(b, "{") != ZAE_OK
+        || zae_rec_keys(b, &k) != ZAE_OK
+        || zae_buf_add_str(b, ",") != ZAE_OK
+        || zae_rec_attr_s(b, "GSI4PK", &k.gsi4pk) != ZAE_OK
         || zae_buf_printf(b, ",\"managed_system\":{\"BOOL\":%s},"
                           "\"managed_resources\":",
                           p->managed_system ? "true" : "false") != ZAE_OK

