@@ -82,9 +82,10 @@ int zae_lease_take(zae_lease_t *ls, const zae_amount_t *a, size_t n,
 
 /*
  * k for the next refill: size=N gives N, auto the requests seen over
- * the last ttl (1 below ZAE_LEASE_AUTO_MIN); both capped so that k x amount stays within max_share of
- * each limit's available tokens (when known) and 10^12 tokens.  1 means
- * no lease: the request takes the normal path.
+ * the last ttl (1 below ZAE_LEASE_AUTO_MIN); both capped so that
+ * k x amount stays within max_share of each limit's available tokens
+ * (when known) and 10^12 tokens.  1 means no lease: the request takes
+ * the normal path.
  */
 int64_t zae_lease_size(const zae_lease_t *ls, const zae_lease_conf_t *conf,
     const zae_amount_t *a, size_t n, int64_t now);
