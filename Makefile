@@ -200,11 +200,12 @@ test: all
 
 RELIABILITY_REQUESTS ?= 20000
 RELIABILITY_CLIENTS  ?= 8
-# t/reliability/120-flush-lag.t (10 000 keys, 15 min on a loaded 2-core
-# machine) is among them again since the slow path's write id (it was
-# left out while one run ended with 1 130 inexact buckets,
-# docs/reliability.md); `make test-lag` runs it alone
-RELIABILITY_FILES    := $(wildcard t/07*.t t/08*.t t/09*.t t/reliability/*.t)
+# t/reliability/120-flush-lag.t (10 000 keys) runs alone as `make
+# test-lag`: exact in both runs since the slow path's write id, but 9 to
+# over 28 min on a 2-core machine whose DynamoDB Local has served the
+# other suites for an hour (docs/reliability.md): too long for CI's run
+RELIABILITY_FILES    := $(filter-out t/reliability/120-flush-lag.t, \
+                        $(wildcard t/07*.t t/08*.t t/09*.t t/reliability/*.t))
 
 test-reliability: all
 	@ZAE_CONSERVATION_REQUESTS=$(RELIABILITY_REQUESTS) \
