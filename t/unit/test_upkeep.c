@@ -16,43 +16,7 @@
 #include "zae_upkeep.h"
 
 
-static zae_mem_t  mem;
-
-
-static zae_str_t
-str(const char *s)
-{
-    zae_str_t  v;
-
-    v.data = (u_char *) s;
-    v.len = strlen(s);
-
-    return v;
-}
-
-
-/* the UpdateItem body of r on table "t", or "(error)" */
-
-static const char *
-update_body(zae_ddb_req_t *r, int rc)
-{
-    zae_buf_t  b;
-
-    if (rc != ZAE_OK) {
-        return "(error)";
-    }
-
-    r->table = str("t");
-    zae_buf_init(&b, &mem, 0);
-
-    if (zae_ddb_update_item(&b, r) != ZAE_OK
-        || zae_buf_add(&b, "", 1) != ZAE_OK)
-    {
-        return "(error)";
-    }
-
-    return (const char *) b.data;
-}
+#include "ddb_req_test.h"
 
 
 #define KEY(shard)                                                           \
