@@ -20,6 +20,68 @@ static char *ngx_http_zae_limit_parse_consume(ngx_conf_t *cf,
     ngx_http_zae_limit_loc_conf_t *zlcf, ngx_str_t *value);
 
 
+#define ngx_http_zae_limit_mcf(field)                                         \
+    offsetof(ngx_http_zae_limit_main_conf_t, field)
+
+
+/* the parameters of zae_limit_dynamodb that are a value and its range */
+
+static ngx_http_zae_limit_param_t  ngx_http_zae_limit_ddb_params[] = {
+
+    { ngx_string("endpoint="), NGX_HTTP_ZAE_LIMIT_PARAM_STR, 0, 0,
+      ngx_http_zae_limit_mcf(ddb_conf.endpoint), NULL },
+
+    { ngx_string("timeout="), NGX_HTTP_ZAE_LIMIT_PARAM_MSEC, 1,
+      NGX_MAX_INT32_VALUE, ngx_http_zae_limit_mcf(ddb_conf.timeout),
+      "timeout is a time above 0, e.g. 250ms or 1s" },
+
+    { ngx_string("max_attempts="), NGX_HTTP_ZAE_LIMIT_PARAM_NUM, 1, 10,
+      ngx_http_zae_limit_mcf(ddb_conf.max_attempts),
+      "max_attempts is a number from 1 to 10" },
+
+    { ngx_string("keepalive="), NGX_HTTP_ZAE_LIMIT_PARAM_NUM, 0, 4096,
+      ngx_http_zae_limit_mcf(ddb_conf.keepalive),
+      "keepalive is a number from 0 to 4096" },
+
+    { ngx_string("max_connections="), NGX_HTTP_ZAE_LIMIT_PARAM_NUM, 0, 65536,
+      ngx_http_zae_limit_mcf(ddb_conf.max_connections),
+      "max_connections is a number from 0 (no cap) to 65536" },
+
+    { ngx_string("max_waiting="), NGX_HTTP_ZAE_LIMIT_PARAM_NUM, 0, 65536,
+      ngx_http_zae_limit_mcf(ddb_conf.max_waiting),
+      "max_waiting is a number from 0 to 65536" },
+
+    { ngx_string("config_cache="), NGX_HTTP_ZAE_LIMIT_PARAM_MSEC, 0,
+      NGX_MAX_INT32_VALUE, ngx_http_zae_limit_mcf(config_ttl),
+      "config_cache is a time, e.g. 60s; 0 turns it off" },
+
+    { ngx_string("flush_interval="), NGX_HTTP_ZAE_LIMIT_PARAM_MSEC, 1, 60000,
+      ngx_http_zae_limit_mcf(flush_interval),
+      "flush_interval is a time above 0 and at most 60s" },
+
+    { ngx_string("exit_deadline="), NGX_HTTP_ZAE_LIMIT_PARAM_MSEC, 1, 600000,
+      ngx_http_zae_limit_mcf(exit_deadline),
+      "exit_deadline is a time above 0 and at most 600s" },
+
+    { ngx_string("max_pending="), NGX_HTTP_ZAE_LIMIT_PARAM_NUM, 1,
+      NGX_MAX_INT32_VALUE, ngx_http_zae_limit_mcf(max_deltas),
+      "max_pending is a number above 0" },
+
+    { ngx_string("ssl_verify="), NGX_HTTP_ZAE_LIMIT_PARAM_FLAG, 0, 1,
+      ngx_http_zae_limit_mcf(ddb_conf.ssl_verify),
+      "accepted values are \"on\" and \"off\"" },
+
+    { ngx_string("ssl_trusted_certificate="), NGX_HTTP_ZAE_LIMIT_PARAM_STR,
+      0, 0, ngx_http_zae_limit_mcf(ddb_conf.ssl_trusted_certificate), NULL },
+
+    { ngx_string("imds="), NGX_HTTP_ZAE_LIMIT_PARAM_FLAG, 0, 1,
+      ngx_http_zae_limit_mcf(ddb_conf.imds),
+      "accepted values are \"on\" and \"off\"" },
+
+    { ngx_null_string, 0, 0, 0, 0, NULL }
+};
+
+
 char *
 ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -29,10 +91,9 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     size_t                     len;
     ssize_t                    size;
     const char                *rule;
-    ngx_int_t                  n;
+    ngx_int_t                  rc;
     ngx_str_t                 *value, name, s;
     zae_err_t                  err;
-    ngx_msec_t                 ms;
     ngx_uint_t                 i;
     ngx_http_zae_limit_shm_t  *shm;
 
@@ -47,6 +108,16 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     rule = NULL;
 
     for (i = 1; i < cf->args->nelts; i++) {
+
+        rc = ngx_http_zae_limit_conf_param(cf, ngx_http_zae_limit_ddb_params,
+                                           &value[i], zmcf);
+        if (rc == NGX_OK) {
+            continue;
+        }
+
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
 
         if (ngx_strncmp(value[i].data, "table=", 6) == 0) {
             s.data = value[i].data + 6;
@@ -87,12 +158,6 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 }
             }
 
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "endpoint=", 9) == 0) {
-            zmcf->ddb_conf.endpoint.data = value[i].data + 9;
-            zmcf->ddb_conf.endpoint.len = value[i].len - 9;
             continue;
         }
 
@@ -145,147 +210,6 @@ ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
-            s.data = value[i].data + 8;
-            s.len = value[i].len - 8;
-
-            ms = ngx_parse_time(&s, 0);
-            if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
-                rule = "timeout is a time above 0, e.g. 250ms or 1s";
-                goto invalid;
-            }
-
-            zmcf->ddb_conf.timeout = ms;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "max_attempts=", 13) == 0) {
-            n = ngx_atoi(value[i].data + 13, value[i].len - 13);
-            if (n == NGX_ERROR || n < 1 || n > 10) {
-                rule = "max_attempts is a number from 1 to 10";
-                goto invalid;
-            }
-
-            zmcf->ddb_conf.max_attempts = n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "keepalive=", 10) == 0) {
-            n = ngx_atoi(value[i].data + 10, value[i].len - 10);
-            if (n == NGX_ERROR || n > 4096) {
-                rule = "keepalive is a number from 0 to 4096";
-                goto invalid;
-            }
-
-            zmcf->ddb_conf.keepalive = n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "max_connections=", 16) == 0) {
-            n = ngx_atoi(value[i].data + 16, value[i].len - 16);
-            if (n == NGX_ERROR || n > 65536) {
-                goto invalid;
-            }
-
-            zmcf->ddb_conf.max_connections = n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "max_waiting=", 12) == 0) {
-            n = ngx_atoi(value[i].data + 12, value[i].len - 12);
-            if (n == NGX_ERROR || n > 65536) {
-                goto invalid;
-            }
-
-            zmcf->ddb_conf.max_waiting = n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "config_cache=", 13) == 0) {
-            s.data = value[i].data + 13;
-            s.len = value[i].len - 13;
-
-            ms = ngx_parse_time(&s, 0);
-            if (ms == (ngx_msec_t) NGX_ERROR) {
-                rule = "config_cache is a time, e.g. 60s; 0 turns it off";
-                goto invalid;
-            }
-
-            zmcf->config_ttl = ms;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "flush_interval=", 15) == 0) {
-            s.data = value[i].data + 15;
-            s.len = value[i].len - 15;
-
-            ms = ngx_parse_time(&s, 0);
-            if (ms == (ngx_msec_t) NGX_ERROR || ms == 0 || ms > 60000) {
-                rule = "flush_interval is a time above 0 and at most 60s";
-                goto invalid;
-            }
-
-            zmcf->flush_interval = ms;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "exit_deadline=", 14) == 0) {
-            s.data = value[i].data + 14;
-            s.len = value[i].len - 14;
-
-            ms = ngx_parse_time(&s, 0);
-            if (ms == (ngx_msec_t) NGX_ERROR || ms == 0 || ms > 600000) {
-                goto invalid;
-            }
-
-            zmcf->exit_deadline = ms;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "max_pending=", 12) == 0) {
-            n = ngx_atoi(value[i].data + 12, value[i].len - 12);
-            if (n == NGX_ERROR || n < 1) {
-                rule = "max_pending is a number above 0";
-                goto invalid;
-            }
-
-            zmcf->max_deltas = n;
-            continue;
-        }
-
-        if (ngx_strcmp(value[i].data, "imds=on") == 0) {
-            zmcf->ddb_conf.imds = 1;
-            continue;
-        }
-
-        if (ngx_strcmp(value[i].data, "imds=off") == 0) {
-            zmcf->ddb_conf.imds = 0;
-            continue;
-        }
-
-        if (ngx_strcmp(value[i].data, "ssl_verify=on") == 0) {
-            zmcf->ddb_conf.ssl_verify = 1;
-            continue;
-        }
-
-        if (ngx_strcmp(value[i].data, "ssl_verify=off") == 0) {
-            zmcf->ddb_conf.ssl_verify = 0;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "ssl_trusted_certificate=", 24) == 0) {
-            zmcf->ddb_conf.ssl_trusted_certificate.data = value[i].data + 24;
-            zmcf->ddb_conf.ssl_trusted_certificate.len = value[i].len - 24;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "ssl_verify=", 11) == 0
-            || ngx_strncmp(value[i].data, "imds=", 5) == 0)
-        {
-            rule = "accepted values are \"on\" and \"off\"";
-            goto invalid;
         }
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -945,4 +869,83 @@ ngx_http_zae_limit_key_hash(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * One "name=value" parameter of a table: NGX_OK, stored in conf;
+ * NGX_DECLINED, not one of the table's; NGX_ERROR, logged with its rule.
+ */
+
+ngx_int_t
+ngx_http_zae_limit_conf_param(ngx_conf_t *cf,
+    ngx_http_zae_limit_param_t *params, ngx_str_t *value, void *conf)
+{
+    u_char                      *field;
+    ngx_int_t                    n;
+    ngx_str_t                    s;
+    ngx_http_zae_limit_param_t  *pm;
+
+    for (pm = params; pm->name.len; pm++) {
+
+        if (value->len < pm->name.len
+            || ngx_strncmp(value->data, pm->name.data, pm->name.len) != 0)
+        {
+            continue;
+        }
+
+        s.data = value->data + pm->name.len;
+        s.len = value->len - pm->name.len;
+
+        field = (u_char *) conf + pm->offset;
+
+        switch (pm->type) {
+
+        case NGX_HTTP_ZAE_LIMIT_PARAM_MSEC:
+            n = ngx_parse_time(&s, 0);
+            if (n == NGX_ERROR || n < (ngx_int_t) pm->min
+                || n > (ngx_int_t) pm->max)
+            {
+                break;
+            }
+
+            *(ngx_msec_t *) field = (ngx_msec_t) n;
+            return NGX_OK;
+
+        case NGX_HTTP_ZAE_LIMIT_PARAM_NUM:
+            n = ngx_atoi(s.data, s.len);
+            if (n == NGX_ERROR || n < (ngx_int_t) pm->min
+                || n > (ngx_int_t) pm->max)
+            {
+                break;
+            }
+
+            *(ngx_uint_t *) field = (ngx_uint_t) n;
+            return NGX_OK;
+
+        case NGX_HTTP_ZAE_LIMIT_PARAM_FLAG:
+            if (s.len == 2 && ngx_strncmp(s.data, "on", 2) == 0) {
+                *(ngx_flag_t *) field = 1;
+                return NGX_OK;
+            }
+
+            if (s.len == 3 && ngx_strncmp(s.data, "off", 3) == 0) {
+                *(ngx_flag_t *) field = 0;
+                return NGX_OK;
+            }
+
+            break;
+
+        default: /* NGX_HTTP_ZAE_LIMIT_PARAM_STR */
+            *(ngx_str_t *) field = s;
+            return NGX_OK;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\": %s", value, pm->rule);
+
+        return NGX_ERROR;
+    }
+
+    return NGX_DECLINED;
 }

@@ -96,6 +96,25 @@ typedef enum {
 #define NGX_HTTP_ZAE_LIMIT_LATENCY_BUCKETS       12
 
 
+/* a directive's "name=value" parameter kinds (conf_param) */
+typedef enum {
+    NGX_HTTP_ZAE_LIMIT_PARAM_MSEC = 0,     /* ngx_msec_t, min..max ms */
+    NGX_HTTP_ZAE_LIMIT_PARAM_NUM,          /* ngx_uint_t, min..max */
+    NGX_HTTP_ZAE_LIMIT_PARAM_FLAG,         /* ngx_flag_t, on or off */
+    NGX_HTTP_ZAE_LIMIT_PARAM_STR           /* ngx_str_t, as written */
+} ngx_http_zae_limit_param_e;
+
+
+typedef struct {
+    ngx_str_t                    name;     /* with its "=" */
+    ngx_http_zae_limit_param_e   type;
+    ngx_uint_t                   min;
+    ngx_uint_t                   max;
+    size_t                       offset;   /* of the field in the conf */
+    const char                  *rule;     /* said when the value is bad */
+} ngx_http_zae_limit_param_t;
+
+
 typedef struct {
     ngx_atomic_t                 counters[NGX_HTTP_ZAE_LIMIT_M_LAST];
     ngx_atomic_t                 op_ok[ZAE_DDB_OP_MAX];   /* zae_ddb_op_e */
@@ -517,6 +536,8 @@ ngx_int_t ngx_http_zae_limit_add_vars(ngx_conf_t *cf,
 
 /* the directives' handlers: ngx_http_zae_limit_directive.c */
 
+ngx_int_t ngx_http_zae_limit_conf_param(ngx_conf_t *cf,
+    ngx_http_zae_limit_param_t *params, ngx_str_t *value, void *conf);
 char *ngx_http_zae_limit_dynamodb(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_zae_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
