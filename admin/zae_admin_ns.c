@@ -624,7 +624,7 @@ zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
         }
 
         for (tries = 0; tries < 10; tries++) {
-            rc = zae_admin_ddb(a, "BatchWriteItem", &b, &resp);
+            rc = zae_admin_ddb(a, ZAE_DDB_BATCH_WRITE_ITEM, &b, &resp);
             if (rc == ZAE_DECLINED) {
                 return zae_admin_fail_ddb(a, "cannot delete items");
             }

@@ -22,10 +22,11 @@
  */
 
 #define zae_ddb_api(name)                                                    \
-    { zae_string(name), zae_string("DynamoDB_20120810." name) }
+    { zae_string(name), zae_string("DynamoDB_20120810." name), "dynamodb" }
 
 #define zae_ddb_streams_api(name)                                            \
-    { zae_string(name), zae_string("DynamoDBStreams_20120810." name) }
+    { zae_string(name), zae_string("DynamoDBStreams_20120810." name),       \
+      "streams.dynamodb" }
 
 
 static const zae_ddb_op_t  zae_ddb_ops[] = {
@@ -41,6 +42,7 @@ static const zae_ddb_op_t  zae_ddb_ops[] = {
     zae_ddb_api("CreateTable"),
     zae_ddb_api("DescribeTable"),
     zae_ddb_api("UpdateTimeToLive"),
+    zae_ddb_api("DescribeTimeToLive"),
     zae_ddb_api("DeleteTable"),
     zae_ddb_streams_api("DescribeStream"),
     zae_ddb_streams_api("GetShardIterator"),
@@ -805,8 +807,8 @@ zae_ddb_batch_write_item(zae_buf_t *b, const zae_ddb_write_t *w, size_t n)
 }
 
 
-static int
-zae_ddb_table_body(zae_buf_t *b, const zae_str_t *table)
+int
+zae_ddb_table_request(zae_buf_t *b, const zae_str_t *table)
 {
     if (table == NULL || table->len == 0) {
         return ZAE_ERROR;
@@ -819,20 +821,6 @@ zae_ddb_table_body(zae_buf_t *b, const zae_str_t *table)
     }
 
     return zae_buf_add(b, "}", 1);
-}
-
-
-int
-zae_ddb_describe_table(zae_buf_t *b, const zae_str_t *table)
-{
-    return zae_ddb_table_body(b, table);
-}
-
-
-int
-zae_ddb_delete_table(zae_buf_t *b, const zae_str_t *table)
-{
-    return zae_ddb_table_body(b, table);
 }
 
 

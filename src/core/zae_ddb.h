@@ -39,6 +39,7 @@ typedef enum {
     ZAE_DDB_CREATE_TABLE,
     ZAE_DDB_DESCRIBE_TABLE,
     ZAE_DDB_UPDATE_TIME_TO_LIVE,
+    ZAE_DDB_DESCRIBE_TIME_TO_LIVE,
     ZAE_DDB_DELETE_TABLE,
     ZAE_DDB_DESCRIBE_STREAM,
     ZAE_DDB_GET_SHARD_ITERATOR,
@@ -51,6 +52,8 @@ typedef struct {
     zae_str_t          name;      /* "GetItem", NUL-terminated */
     zae_str_t          target;    /* "DynamoDB_20120810.GetItem",
                                      NUL-terminated */
+    const char        *service;   /* the endpoint's first label:
+                                     "dynamodb", "streams.dynamodb" */
 } zae_ddb_op_t;
 
 
@@ -194,8 +197,8 @@ int zae_ddb_batch_write_item(zae_buf_t *b, const zae_ddb_write_t *w,
 
 /* tables and streams */
 
-int zae_ddb_describe_table(zae_buf_t *b, const zae_str_t *table);
-int zae_ddb_delete_table(zae_buf_t *b, const zae_str_t *table);
+/* {"TableName":...}: DescribeTable, DeleteTable, DescribeTimeToLive */
+int zae_ddb_table_request(zae_buf_t *b, const zae_str_t *table);
 int zae_ddb_update_ttl(zae_buf_t *b, const zae_str_t *table,
     const zae_str_t *attr, int enabled);
 /* exclusive_start_shard may be NULL; limit 0: omitted */
