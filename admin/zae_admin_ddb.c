@@ -1006,10 +1006,11 @@ int
 zae_admin_query(zae_admin_t *a, zae_ddb_req_t *r, zae_av_t ***items,
     size_t *nitems, size_t max)
 {
-    int         rc;
-    size_t      n, cap, i, pages;
-    zae_av_t   *resp, *list, *lek, **out, **nout;
-    zae_err_t   err;
+    int              rc;
+    size_t           n, cap, i, pages;
+    zae_av_t        *resp, **out, **nout;
+    zae_err_t        err;
+    zae_ddb_page_t   page;
 
     n = 0;
     cap = 0;
@@ -1021,20 +1022,12 @@ zae_admin_query(zae_admin_t *a, zae_ddb_req_t *r, zae_av_t ***items,
             return rc;
         }
 
-        list = resp ? zae_json_get(resp, "Items") : NULL;
+        if (zae_ddb_result_page(resp, &page, &err) != ZAE_OK) {
+            zae_admin_error(a, "invalid query answer: %s", err.msg);
+            return ZAE_ERROR;
+        }
 
-        for (i = 0; list && list->type == ZAE_AV_L && i < list->nitems; i++)
-        {
-            if (max && n == max) {
-                break;
-            }
-
-            if (zae_item_from_ddb(list->items[i], &err) != ZAE_OK) {
-                zae_admin_error(a, "invalid item in query answer: %s",
-                                err.msg);
-                return ZAE_ERROR;
-            }
-
+        for (i = 0; i < page.nitems && !(max && n == max); i++) {
             if (n == cap) {
                 cap = cap ? cap * 2 : 64;
                 nout = zae_alloc(&a->mem, cap * sizeof(zae_av_t *));
@@ -1046,21 +1039,14 @@ zae_admin_query(zae_admin_t *a, zae_ddb_req_t *r, zae_av_t ***items,
                 out = nout;
             }
 
-            out[n++] = list->items[i];
+            out[n++] = page.items[i];
         }
 
-        lek = resp ? zae_json_get(resp, "LastEvaluatedKey") : NULL;
-
-        if (lek == NULL || (max && n == max)) {
+        if (page.last_key == NULL || (max && n == max)) {
             break;
         }
 
-        if (zae_item_from_ddb(lek, &err) != ZAE_OK) {
-            zae_admin_error(a, "invalid LastEvaluatedKey: %s", err.msg);
-            return ZAE_ERROR;
-        }
-
-        r->start_key = lek;
+        r->start_key = page.last_key;
     }
 
     *items = out;

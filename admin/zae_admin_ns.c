@@ -587,6 +587,7 @@ zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
     zae_av_t         *resp, *un, *pk, *sk;
     zae_buf_t         b;
     zae_str_t         spk, ssk;
+    zae_err_t         err;
     zae_ddb_write_t   w[25];
 
     for (i = 0; i < n; i += 25) {
@@ -633,16 +634,22 @@ zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
                 return ZAE_ADMIN_EXIT_FAILED;
             }
 
-            un = resp ? zae_json_get(resp, "UnprocessedItems") : NULL;
-            if (un == NULL || un->type != ZAE_AV_M || un->nattrs == 0) {
+            if (zae_ddb_result_batch_write(resp, &un, &err) != ZAE_OK) {
+                zae_admin_error(a, "invalid BatchWriteItem answer: %s",
+                                err.msg);
+                return ZAE_ADMIN_EXIT_FAILED;
+            }
+
+            if (un == NULL) {
                 break;
             }
 
             zae_buf_init(&b, &a->mem, 4096);
 
-            zae_buf_add_str(&b, "{\"RequestItems\":");
-            zae_json_encode(&b, un);
-            zae_buf_add_str(&b, "}");
+            if (zae_ddb_request_items_json(&b, un) != ZAE_OK) {
+                zae_admin_error(a, "invalid BatchWriteItem request");
+                return ZAE_ADMIN_EXIT_FAILED;
+            }
         }
 
         if (tries == 10) {

@@ -695,7 +695,7 @@ zae_ddb_batch_get_item(zae_buf_t *b, const zae_ddb_batch_get_t *t, size_t n,
 }
 
 
-static int
+int
 zae_ddb_request_items_json(zae_buf_t *b, const zae_av_t *request_items)
 {
     if (request_items == NULL || request_items->type != ZAE_AV_M
@@ -711,13 +711,6 @@ zae_ddb_request_items_json(zae_buf_t *b, const zae_av_t *request_items)
     }
 
     return zae_buf_add(b, "}", 1);
-}
-
-
-int
-zae_ddb_batch_get_item_json(zae_buf_t *b, const zae_av_t *request_items)
-{
-    return zae_ddb_request_items_json(b, request_items);
 }
 
 

@@ -178,8 +178,11 @@ typedef struct {
 int zae_ddb_batch_get_item(zae_buf_t *b, const zae_ddb_batch_get_t *t,
     size_t n, const zae_str_t *return_consumed);
 
-/* resend a response's UnprocessedKeys (plain JSON) as RequestItems */
-int zae_ddb_batch_get_item_json(zae_buf_t *b, const zae_av_t *request_items);
+/*
+ * resend a response's UnprocessedKeys (BatchGetItem) or UnprocessedItems
+ * (BatchWriteItem), plain JSON, as RequestItems
+ */
+int zae_ddb_request_items_json(zae_buf_t *b, const zae_av_t *request_items);
 
 
 /* BatchWriteItem: a put (item) or a delete (key); grouped by table */

@@ -1077,7 +1077,7 @@ test_results(void)
         zae_buf_t  b;
 
         zae_buf_init(&b, &mem, 0);
-        is_str(body(&b, zae_ddb_batch_get_item_json(&b, bgr.unprocessed)),
+        is_str(body(&b, zae_ddb_request_items_json(&b, bgr.unprocessed)),
                "{\"RequestItems\":{\"t\":{\"Keys\":[{\"PK\":{\"S\":\"a\"},"
                "\"SK\":{\"S\":\"b\"}}]}}}", "UnprocessedKeys resent");
     }

@@ -1249,7 +1249,7 @@ test_read(void)
         "{\"PK\":{\"S\":\"" NS "/BUCKET#key-1#gpt-4#0\"},"
         "\"SK\":{\"S\":\"#STATE\"}},"
         "{\"PK\":{\"S\":\"" NS "/BUCKET#proj-1#gpt-4#0\"},"
-        "\"SK\":{\"S\":\"#STATE\"}}],\"ConsistentRead\":false}}}",
+        "\"SK\":{\"S\":\"#STATE\"}}]}}}",
         "META, bucket shard 0 and the parent's shard 0");
 
     zae_buf_init(&b, &mem, 0);

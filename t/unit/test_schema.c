@@ -830,7 +830,7 @@ test_batch(void)
         "{\"PK\":{\"S\":\"" NS "/RESOURCE#gpt-4\"},"
         "\"SK\":{\"S\":\"#CONFIG\"}},"
         "{\"PK\":{\"S\":\"" NS "/SYSTEM#\"},\"SK\":{\"S\":\"#CONFIG\"}}"
-        "],\"ConsistentRead\":false}}}", "config batch body, 4 levels");
+        "]}}}", "config batch body, 4 levels");
 
     zae_buf_init(&b, &mem, 0);
     ok(zae_config_batch_request(&b, &t, &ns, &e, &def, 0xf) == ZAE_OK,
@@ -842,7 +842,7 @@ test_batch(void)
         "{\"PK\":{\"S\":\"" NS "/RESOURCE#_default_\"},"
         "\"SK\":{\"S\":\"#CONFIG\"}},"
         "{\"PK\":{\"S\":\"" NS "/SYSTEM#\"},\"SK\":{\"S\":\"#CONFIG\"}}"
-        "],\"ConsistentRead\":false}}}",
+        "]}}}",
         "entity _default_ level not read twice");
 
     zae_buf_init(&b, &mem, 0);
