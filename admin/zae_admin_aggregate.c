@@ -89,69 +89,6 @@ zae_admin_streams(zae_admin_t *a, zae_ddb_op_e op, zae_buf_t *b, int built,
 }
 
 
-/*
- * "{ns}/BUCKET#{E}#{R}#{shard}": entity ids and resources contain no
- * '#', so E ends at the first '#', the shard starts after the last
- */
-
-static int
-zae_admin_parse_bucket_pk(zae_str_t *pk, zae_str_t *ns, zae_str_t *ent,
-    zae_str_t *res, int64_t *shard)
-{
-    u_char  *p, *end, *e, *r, *q;
-
-    end = pk->data + pk->len;
-
-    for (p = pk->data; p + 8 <= end; p++) {
-        if (memcmp(p, "/BUCKET#", 8) == 0) {
-            break;
-        }
-    }
-
-    if (p + 8 > end || p == pk->data) {
-        return ZAE_ERROR;
-    }
-
-    ns->data = pk->data;
-    ns->len = p - pk->data;
-
-    e = p + 8;
-    r = memchr(e, '#', end - e);
-    if (r == NULL || r == e) {
-        return ZAE_ERROR;
-    }
-
-    ent->data = e;
-    ent->len = r - e;
-
-    r++;
-    p = end;
-
-    while (p > r && p[-1] != '#') {
-        p--;
-    }
-
-    if (p <= r + 1) {
-        return ZAE_ERROR;
-    }
-
-    res->data = r;
-    res->len = (p - 1) - r;
-
-    *shard = 0;
-
-    for (q = p; q < end; q++) {
-        if (*q < '0' || *q > '9' || *shard > 1000000) {
-            return ZAE_ERROR;
-        }
-
-        *shard = *shard * 10 + (*q - '0');
-    }
-
-    return p < end ? ZAE_OK : ZAE_ERROR;
-}
-
-
 static zae_admin_agg_t *
 zae_admin_agg_get(zae_admin_aggctx_t *ctx, zae_str_t *pk)
 {
@@ -367,16 +304,16 @@ zae_admin_propagate(zae_admin_aggctx_t *ctx, zae_av_t *nimg, zae_str_t *ns,
 static int
 zae_admin_own_record(zae_ddb_record_t *rec)
 {
-    zae_str_t  v;
-    zae_err_t  err;
+    zae_str_t   shard;
+    zae_err_t   err;
+    zae_keys_t  k;
 
-    if (rec->keys == NULL
-        || zae_item_get_str(rec->keys, "SK", &v, &err) != ZAE_OK)
-    {
-        return 0;
-    }
+    memset(&k, 0, sizeof(zae_keys_t));
 
-    return v.len > 12 && memcmp(v.data, "#AGGREGATOR#", 12) == 0;
+    return rec->keys != NULL
+           && zae_item_get_str(rec->keys, "PK", &k.pk, &err) == ZAE_OK
+           && zae_item_get_str(rec->keys, "SK", &k.sk, &err) == ZAE_OK
+           && zae_keys_parse_aggregator(&k, &shard) == ZAE_OK;
 }
 
 
@@ -415,7 +352,7 @@ zae_admin_agg_record(zae_admin_aggctx_t *ctx, zae_ddb_record_t *rec)
         || s.len != sizeof(ZAE_BUCKET_SK) - 1
         || memcmp(s.data, ZAE_BUCKET_SK, s.len) != 0
         || zae_item_get_str(nimg, "PK", &pk, &err) != ZAE_OK
-        || zae_admin_parse_bucket_pk(&pk, &ns, &ent, &res, &shard)
+        || zae_keys_parse_bucket_pk(&pk, &ns, &ent, &res, &shard)
            != ZAE_OK)
     {
         /* not a bucket (legacy bucket items are not aggregated) */

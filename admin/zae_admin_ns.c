@@ -442,12 +442,15 @@ zae_admin_check_nsid(zae_admin_t *a, const char *s)
 int
 zae_admin_cmd_ns_delete(zae_admin_t *a)
 {
-    int         rc;
-    char        what[512];
-    zae_av_t   *item;
-    zae_str_t   sk, nsid, status, name;
-    zae_keys_t  k;
-    zae_err_t   err;
+    int                    rc;
+    char                   what[512];
+    zae_av_t              *item;
+    zae_str_t              sk, nsid, status, name;
+    zae_keys_t             k;
+    zae_err_t              err;
+    zae_admin_yes_opts_t  *opts;
+
+    opts = a->opts;
 
     sk = zae_admin_str(a->args[0]);
 
@@ -467,9 +470,7 @@ zae_admin_cmd_ns_delete(zae_admin_t *a)
 
     snprintf(what, sizeof(what), "delete namespace \"%s\"", a->args[0]);
 
-    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what)
-        != ZAE_OK)
-    {
+    if (zae_admin_confirm(a, opts->yes, what) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -673,13 +674,16 @@ zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
 int
 zae_admin_cmd_ns_purge(zae_admin_t *a)
 {
-    int             rc;
-    char            what[512];
-    size_t          n;
-    zae_av_t       *item, **keys, *prov[1], *o;
-    zae_str_t       status, nsid;
-    zae_keys_t      k;
-    zae_err_t       err;
+    int                    rc;
+    char                   what[512];
+    size_t                 n;
+    zae_av_t              *item, **keys, *prov[1], *o;
+    zae_str_t              status, nsid;
+    zae_keys_t             k;
+    zae_err_t              err;
+    zae_admin_yes_opts_t  *opts;
+
+    opts = a->opts;
 
     if (zae_admin_check_nsid(a, a->args[0]) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
@@ -709,9 +713,7 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
     snprintf(what, sizeof(what), "purge every item of namespace id \"%s\"",
              a->args[0]);
 
-    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what)
-        != ZAE_OK)
-    {
+    if (zae_admin_confirm(a, opts->yes, what) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 

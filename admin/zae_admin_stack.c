@@ -560,15 +560,16 @@ zae_admin_cmd_status(zae_admin_t *a)
 int
 zae_admin_cmd_delete(zae_admin_t *a)
 {
-    int         rc;
-    char        what[256];
+    int                    rc;
+    char                   what[256];
+    zae_admin_yes_opts_t  *opts;
+
+    opts = a->opts;
 
     snprintf(what, sizeof(what), "delete table \"%s\" and all its data",
              a->table);
 
-    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what)
-        != ZAE_OK)
-    {
+    if (zae_admin_confirm(a, opts->yes, what) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 

@@ -112,6 +112,25 @@ int zae_keys_aggregator(zae_mem_t *mem, zae_keys_t *k, zae_str_t *shard);
 
 
 /*
+ * The parsers, inverses of the builders: they point into the key and
+ * return ZAE_ERROR for a key of another layout, of another namespace
+ * (ns is the one expected) or with an empty part.
+ */
+
+/* {ns}/ENTITY#{E}: E */
+int zae_keys_parse_entity_pk(zae_str_t *pk, zae_str_t *ns,
+    zae_str_t *entity);
+/* {ns}/ENTITY#{E} #CONFIG#{R}: E and R */
+int zae_keys_parse_entity_config(zae_keys_t *k, zae_str_t *ns,
+    zae_str_t *entity, zae_str_t *resource);
+/* {ns}/BUCKET#{E}#{R}#{shard}, any namespace: ns, E, R and the shard */
+int zae_keys_parse_bucket_pk(zae_str_t *pk, zae_str_t *ns, zae_str_t *entity,
+    zae_str_t *resource, int64_t *shard);
+/* _/SYSTEM# #AGGREGATOR#{shard}: the shard id */
+int zae_keys_parse_aggregator(zae_keys_t *k, zae_str_t *shard);
+
+
+/*
  * Queries: for each group of records the project lists, the key
  * attribute a Query matches, its value, and the sort-key attribute and
  * prefix it reads with begins_with() (range NULL: the whole partition).
