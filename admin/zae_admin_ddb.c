@@ -645,7 +645,7 @@ zae_admin_ddb(zae_admin_t *a, zae_ddb_op_e op, zae_buf_t *body,
     }
 
     c.url = url;
-    c.target = (const char *) dop->target.data;
+    c.target = zae_ddb_target(op);
     c.body = body;
     c.resp = resp;
 

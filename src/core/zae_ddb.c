@@ -553,13 +553,6 @@ zae_ddb_query(zae_buf_t *b, const zae_ddb_req_t *r)
 }
 
 
-int
-zae_ddb_scan(zae_buf_t *b, const zae_ddb_req_t *r)
-{
-    return zae_ddb_req_body(b, r, ZAE_DDB_F_READ_MANY);
-}
-
-
 /*
  * The TransactItems actions, by zae_ddb_act_e: the name and the fields
  * each requires and writes (ZAE_DDB_F_COND: a non-empty condition)

@@ -138,7 +138,6 @@ int zae_ddb_put_item(zae_buf_t *b, const zae_ddb_req_t *r);
 int zae_ddb_update_item(zae_buf_t *b, const zae_ddb_req_t *r);
 int zae_ddb_delete_item(zae_buf_t *b, const zae_ddb_req_t *r);
 int zae_ddb_query(zae_buf_t *b, const zae_ddb_req_t *r);
-int zae_ddb_scan(zae_buf_t *b, const zae_ddb_req_t *r);
 
 
 /* TransactWriteItems */

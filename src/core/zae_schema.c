@@ -923,7 +923,7 @@ zae_schema_key_equal(const zae_av_t *key, zae_keys_t *k)
 }
 
 
-int
+static int
 zae_batch_get_decode(zae_mem_t *mem, const u_char *body, size_t len,
     zae_str_t *table, zae_keys_t *keys, size_t n, zae_av_t **items,
     unsigned *unprocessed, zae_err_t *err)

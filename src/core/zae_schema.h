@@ -182,10 +182,7 @@ zae_av_t *zae_keys_key(zae_mem_t *mem, zae_keys_t *k);
  */
 int zae_batch_get_request(zae_buf_t *b, zae_str_t *table, zae_keys_t *keys,
     size_t n, int consistent);
-int zae_batch_get_decode(zae_mem_t *mem, const u_char *body, size_t len,
-    zae_str_t *table, zae_keys_t *keys, size_t n, zae_av_t **items,
-    unsigned *unprocessed, zae_err_t *err);
-/* the same on an answer already parsed (plain JSON); converts in place */
+/* the decoder, on an answer already parsed (plain JSON); converts in place */
 int zae_batch_get_items(zae_av_t *root, zae_str_t *table, zae_keys_t *keys,
     size_t n, zae_av_t **items, unsigned *unprocessed, zae_err_t *err);
 
