@@ -327,7 +327,6 @@ int zae_admin_query_key(zae_admin_t *a, zae_ddb_req_t *r, zae_query_e which,
     const char *what, zae_av_t ***items, size_t *n);
 zae_av_t *zae_admin_key_av(zae_mem_t *mem, zae_str_t *pk, zae_str_t *sk);
 int zae_admin_body_start(zae_admin_t *a, zae_buf_t *b);
-int zae_admin_key(zae_buf_t *b, zae_str_t *pk, zae_str_t *sk);
 zae_str_t zae_admin_cat(zae_admin_t *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -962,9 +962,7 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    rc = zae_admin_check(a, zae_admin_describe(a, &tbl),
-                         "cannot describe the table");
-    if (rc != ZAE_OK) {
+    if (zae_admin_describe(a, &tbl) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 

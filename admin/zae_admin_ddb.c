@@ -786,17 +786,6 @@ zae_admin_body_start(zae_admin_t *a, zae_buf_t *b)
 }
 
 
-/* "Key":{"PK":{"S":pk},"SK":{"S":sk}} */
-
-int
-zae_admin_key(zae_buf_t *b, zae_str_t *pk, zae_str_t *sk)
-{
-    zae_buf_add_str(b, "\"Key\":");
-
-    return zae_item_encode(b, zae_admin_key_av(b->mem, pk, sk));
-}
-
-
 /* the primary key as a typed map */
 
 zae_av_t *
@@ -817,6 +806,17 @@ zae_admin_key_av(zae_mem_t *mem, zae_str_t *pk, zae_str_t *sk)
  * built by the core's builder of op: TableName is ours
  */
 
+typedef int (*zae_admin_build_pt)(zae_buf_t *b, const zae_ddb_req_t *r);
+
+static const zae_admin_build_pt  zae_admin_builders[ZAE_DDB_OP_MAX] = {
+    [ZAE_DDB_GET_ITEM] = zae_ddb_get_item,
+    [ZAE_DDB_PUT_ITEM] = zae_ddb_put_item,
+    [ZAE_DDB_UPDATE_ITEM] = zae_ddb_update_item,
+    [ZAE_DDB_DELETE_ITEM] = zae_ddb_delete_item,
+    [ZAE_DDB_QUERY] = zae_ddb_query
+};
+
+
 static int
 zae_admin_request(zae_admin_t *a, zae_ddb_op_e op, zae_ddb_req_t *r,
     zae_av_t **resp)
@@ -828,31 +828,7 @@ zae_admin_request(zae_admin_t *a, zae_ddb_op_e op, zae_ddb_req_t *r,
 
     zae_buf_init(&b, &a->mem, 1024);
 
-    switch (op) {
-
-    case ZAE_DDB_GET_ITEM:
-        rc = zae_ddb_get_item(&b, r);
-        break;
-
-    case ZAE_DDB_PUT_ITEM:
-        rc = zae_ddb_put_item(&b, r);
-        break;
-
-    case ZAE_DDB_UPDATE_ITEM:
-        rc = zae_ddb_update_item(&b, r);
-        break;
-
-    case ZAE_DDB_DELETE_ITEM:
-        rc = zae_ddb_delete_item(&b, r);
-        break;
-
-    case ZAE_DDB_QUERY:
-        rc = zae_ddb_query(&b, r);
-        break;
-
-    default:
-        rc = ZAE_ERROR;
-    }
+    rc = zae_admin_builders[op] ? zae_admin_builders[op](&b, r) : ZAE_ERROR;
 
     if (rc != ZAE_OK) {
         zae_admin_error(a, "invalid %s request", zae_ddb_op_name(op));
@@ -915,23 +891,30 @@ zae_admin_read(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
 }
 
 
+/*
+ * PutItem of an item the core's record encoders wrote as DynamoDB JSON:
+ * read back into a typed map for the core's builder
+ */
+
 int
 zae_admin_put_item(zae_admin_t *a, zae_buf_t *item, const char *cond)
 {
-    zae_buf_t  b;
+    zae_av_t   *it;
+    zae_err_t   err;
 
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, ",\"Item\":");
-    zae_buf_add(&b, item->data, item->len);
-
-    if (cond) {
-        zae_buf_add_str(&b, ",\"ConditionExpression\":");
-        zae_json_add_string(&b, (u_char *) cond, strlen(cond));
+    if (item->failed) {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
     }
 
-    zae_buf_add_str(&b, "}");
+    if (zae_item_parse(&a->mem, item->data, item->len, &it, &err)
+        != ZAE_OK)
+    {
+        zae_admin_error(a, "invalid PutItem request: %s", err.msg);
+        return ZAE_ERROR;
+    }
 
-    return zae_admin_ddb(a, ZAE_DDB_PUT_ITEM, &b, NULL);
+    return zae_admin_put_av(a, it, cond);
 }
 
 

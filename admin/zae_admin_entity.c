@@ -344,23 +344,37 @@ zae_admin_write_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
 }
 
 
-int
-zae_admin_cmd_entity_set(zae_admin_t *a)
+/* the ENTITY argument and --resource (default: _default_), checked */
+
+static int
+zae_admin_entity_resource(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
 {
-    zae_av_t                 *meta;
-    zae_str_t                 ent, res;
     const char               *s;
-    zae_limits_t              ls;
-    zae_config_item_t         cfg;
     zae_admin_limits_opts_t  *opts;
 
     opts = a->opts;
-
     s = opts->resource;
 
-    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
-        || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
-           != ZAE_OK
+    if (zae_admin_check_entity(a, a->args[0], ent) != ZAE_OK
+        || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, res)
+           != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    return ZAE_OK;
+}
+
+
+int
+zae_admin_cmd_entity_set(zae_admin_t *a)
+{
+    zae_av_t           *meta;
+    zae_str_t           ent, res;
+    zae_limits_t        ls;
+    zae_config_item_t   cfg;
+
+    if (zae_admin_entity_resource(a, &ent, &res) != ZAE_OK
         || zae_admin_parse_limits(a, &ls) != ZAE_OK)
     {
         return ZAE_ADMIN_EXIT_USAGE;
@@ -394,20 +408,11 @@ zae_admin_cmd_entity_set(zae_admin_t *a)
 int
 zae_admin_cmd_entity_get(zae_admin_t *a)
 {
-    zae_str_t                 ent, res, what;
-    zae_keys_t                k;
-    const char               *s;
-    zae_config_item_t        *cfg;
-    zae_admin_limits_opts_t  *opts;
+    zae_str_t           ent, res, what;
+    zae_keys_t          k;
+    zae_config_item_t  *cfg;
 
-    opts = a->opts;
-
-    s = opts->resource;
-
-    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
-        || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
-           != ZAE_OK)
-    {
+    if (zae_admin_entity_resource(a, &ent, &res) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -561,17 +566,11 @@ zae_admin_cmd_entity_delete_limits(zae_admin_t *a)
     int                       rc;
     char                      what[512];
     zae_str_t                 ent, res;
-    const char               *s;
     zae_admin_limits_opts_t  *opts;
 
     opts = a->opts;
 
-    s = opts->resource;
-
-    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
-        || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
-           != ZAE_OK)
-    {
+    if (zae_admin_entity_resource(a, &ent, &res) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -930,4 +929,26 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     }
 
     return zae_admin_print_text(a, o, &text);
+}
+
+
+/*
+ * entity key-hash: the option parser already turned the API key into its
+ * entity id (zae_admin_key_entity())
+ */
+
+int
+zae_admin_cmd_entity_key_hash(zae_admin_t *a)
+{
+    zae_av_t  *o;
+
+    if (a->key.key_hash_secret_file == NULL) {
+        return zae_admin_usage_error(a, "--key-hash-secret-file is "
+                                     "required");
+    }
+
+    o = zae_admin_json_obj(a);
+    zae_admin_set_str(a, o, "entity_id", a->args[0]);
+
+    return zae_admin_print(a, o, "%s\n", a->args[0]);
 }

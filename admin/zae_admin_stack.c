@@ -204,7 +204,10 @@ zae_admin_table_op(zae_admin_t *a, zae_ddb_op_e op, zae_av_t **resp)
 }
 
 
-/* DescribeTable, its answer read by the core */
+/*
+ * DescribeTable, its answer read by the core: ZAE_OK, or ZAE_ERROR
+ * reported
+ */
 
 int
 zae_admin_describe(zae_admin_t *a, zae_ddb_table_t *t)
@@ -215,7 +218,9 @@ zae_admin_describe(zae_admin_t *a, zae_ddb_table_t *t)
 
     memset(t, 0, sizeof(zae_ddb_table_t));
 
-    rc = zae_admin_table_op(a, ZAE_DDB_DESCRIBE_TABLE, &resp);
+    rc = zae_admin_check(a, zae_admin_table_op(a, ZAE_DDB_DESCRIBE_TABLE,
+                                               &resp),
+                         "cannot describe the table");
     if (rc != ZAE_OK) {
         return rc;
     }
@@ -318,9 +323,7 @@ zae_admin_cmd_deploy(zae_admin_t *a)
                                            : "table \"%s\" already exists\n",
                   a->table);
 
-    rc = zae_admin_check(a, zae_admin_wait_active(a, &table),
-                         "cannot describe the table");
-    if (rc != ZAE_OK) {
+    if (zae_admin_wait_active(a, &table) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -497,9 +500,7 @@ zae_admin_cmd_status(zae_admin_t *a)
     zae_ddb_table_t       table;
     zae_version_record_t  ver;
 
-    rc = zae_admin_check(a, zae_admin_describe(a, &table),
-                         "cannot describe the table");
-    if (rc != ZAE_OK) {
+    if (zae_admin_describe(a, &table) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 

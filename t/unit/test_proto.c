@@ -1773,7 +1773,8 @@ test_adjust(void)
 
     zae_buf_init(&b, &mem, 0);
     ok(zae_proto_adjust_request_once(&b, ref("key-1", 0),
-                                     amounts("tpm", 150, "rpm", 0), 2, NULL, NULL)
+                                     amounts("tpm", 150, "rpm", 0), 2,
+                                     NULL, NULL)
        == ZAE_OK, "adjust request");
     body_is(&b,
         "{\"TableName\":\"zae-limiter\","
@@ -1787,7 +1788,8 @@ test_adjust(void)
 
     zae_buf_init(&b, &mem, 0);
     ok(zae_proto_adjust_request_once(&b, ref("key-1", 0),
-                                     amounts("tpm", -50, NULL, 0), 1, NULL, NULL)
+                                     amounts("tpm", -50, NULL, 0), 1,
+                                     NULL, NULL)
        == ZAE_OK, "release");
     body_is(&b,
         "{\"TableName\":\"zae-limiter\","
