@@ -153,7 +153,8 @@ int zae_proto_spec_decode(zae_mem_t *mem, zae_amount_t *consume, size_t n,
 /*
  * The same on the general path alone (zae_ddb_decode(), the attribute
  * tree, zae_bucket_item_decode()): what zae_proto_spec_decode() falls
- * back to, and the reference its tests and fuzzer compare it with
+ * back to, and its reference implementation, used by t/unit/test_proto.c
+ * (spec_diff.h) and t/fuzz/fuzz_spec_decode.c
  */
 int zae_proto_spec_decode_tree(zae_mem_t *mem, zae_amount_t *consume,
     size_t n, int64_t now_ms, const zae_ddb_http_resp_t *resp,
