@@ -632,23 +632,6 @@ zae_admin_key_entity(zae_admin_t *a)
 }
 
 
-int
-zae_admin_cmd_entity_key_hash(zae_admin_t *a)
-{
-    zae_av_t  *o;
-
-    if (a->key.key_hash_secret_file == NULL) {
-        return zae_admin_usage_error(a, "--key-hash-secret-file is "
-                                     "required");
-    }
-
-    o = zae_admin_json_obj(a);
-    zae_admin_set_str(a, o, "entity_id", a->args[0]);
-
-    return zae_admin_print(a, o, "%s\n", a->args[0]);
-}
-
-
 static const zae_admin_opt_def_t *
 zae_admin_find_opt(const char *name, size_t len, int letter)
 {

@@ -300,9 +300,7 @@ int zae_admin_http_init(zae_admin_t *a);
 int zae_admin_retry(zae_admin_t *a, const char *what, const char *url,
     zae_admin_attempt_pt attempt, void *ctx);
 void zae_admin_http_done(zae_admin_t *a);
-int zae_admin_call(zae_admin_t *a, const char *target, zae_buf_t *body,
-    zae_av_t **resp);
-int zae_admin_ddb(zae_admin_t *a, const char *op, zae_buf_t *body,
+int zae_admin_ddb(zae_admin_t *a, zae_ddb_op_e op, zae_buf_t *body,
     zae_av_t **resp);
 int zae_admin_post(zae_admin_t *a, const char *url, const char *service,
     const char *ctype, zae_buf_t *body, zae_buf_t *out,
@@ -329,7 +327,6 @@ int zae_admin_query_key(zae_admin_t *a, zae_ddb_req_t *r, zae_query_e which,
     const char *what, zae_av_t ***items, size_t *n);
 zae_av_t *zae_admin_key_av(zae_mem_t *mem, zae_str_t *pk, zae_str_t *sk);
 int zae_admin_body_start(zae_admin_t *a, zae_buf_t *b);
-int zae_admin_key(zae_buf_t *b, zae_str_t *pk, zae_str_t *sk);
 zae_str_t zae_admin_cat(zae_admin_t *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -469,7 +466,7 @@ int zae_admin_cmd_limits_plan(zae_admin_t *a);
 int zae_admin_cmd_limits_diff(zae_admin_t *a);
 int zae_admin_cmd_limits_apply(zae_admin_t *a);
 int zae_admin_cmd_cfn_template(zae_admin_t *a);
-int zae_admin_describe(zae_admin_t *a, zae_av_t **table);
+int zae_admin_describe(zae_admin_t *a, zae_ddb_table_t *t);
 int zae_admin_deploy_stack(zae_admin_t *a);
 int zae_admin_delete_stack(zae_admin_t *a);
 int zae_admin_deleted(zae_admin_t *a, const char *what);

@@ -68,85 +68,24 @@ zae_admin_on_signal(int signo)
 
 
 static int
-zae_admin_streams(zae_admin_t *a, const char *op, zae_buf_t *b,
+zae_admin_streams(zae_admin_t *a, zae_ddb_op_e op, zae_buf_t *b, int built,
     zae_av_t **resp)
 {
-    int   rc;
-    char  target[128];
+    int  rc;
 
-    snprintf(target, sizeof(target), "DynamoDBStreams_20120810.%s", op);
+    if (built != ZAE_OK) {
+        zae_admin_error(a, "invalid %s request", zae_ddb_op_name(op));
+        return ZAE_ERROR;
+    }
 
-    rc = zae_admin_call(a, target, b, resp);
+    rc = zae_admin_ddb(a, op, b, resp);
     if (rc == ZAE_DECLINED) {
-        zae_admin_error(a, "%s failed: %s: %s", op, a->err_code,
-                        a->err_msg);
+        zae_admin_error(a, "%s failed: %s: %s", zae_ddb_op_name(op),
+                        a->err_code, a->err_msg);
         return ZAE_ERROR;
     }
 
     return rc;
-}
-
-
-/*
- * "{ns}/BUCKET#{E}#{R}#{shard}": entity ids and resources contain no
- * '#', so E ends at the first '#', the shard starts after the last
- */
-
-static int
-zae_admin_parse_bucket_pk(zae_str_t *pk, zae_str_t *ns, zae_str_t *ent,
-    zae_str_t *res, int64_t *shard)
-{
-    u_char  *p, *end, *e, *r, *q;
-
-    end = pk->data + pk->len;
-
-    for (p = pk->data; p + 8 <= end; p++) {
-        if (memcmp(p, "/BUCKET#", 8) == 0) {
-            break;
-        }
-    }
-
-    if (p + 8 > end || p == pk->data) {
-        return ZAE_ERROR;
-    }
-
-    ns->data = pk->data;
-    ns->len = p - pk->data;
-
-    e = p + 8;
-    r = memchr(e, '#', end - e);
-    if (r == NULL || r == e) {
-        return ZAE_ERROR;
-    }
-
-    ent->data = e;
-    ent->len = r - e;
-
-    r++;
-    p = end;
-
-    while (p > r && p[-1] != '#') {
-        p--;
-    }
-
-    if (p <= r + 1) {
-        return ZAE_ERROR;
-    }
-
-    res->data = r;
-    res->len = (p - 1) - r;
-
-    *shard = 0;
-
-    for (q = p; q < end; q++) {
-        if (*q < '0' || *q > '9' || *shard > 1000000) {
-            return ZAE_ERROR;
-        }
-
-        *shard = *shard * 10 + (*q - '0');
-    }
-
-    return p < end ? ZAE_OK : ZAE_ERROR;
 }
 
 
@@ -242,7 +181,7 @@ zae_admin_snapshot(zae_admin_aggctx_t *ctx, zae_str_t *ns, zae_str_t *ent,
 
         zae_usage_update_body(&b, &table, &u);
 
-        rc = zae_admin_check(a, zae_admin_ddb(a, "UpdateItem", &b, NULL),
+        rc = zae_admin_check(a, zae_admin_ddb(a, ZAE_DDB_UPDATE_ITEM, &b, NULL),
                              "cannot write a usage snapshot");
         if (rc != ZAE_OK) {
             return ZAE_ERROR;
@@ -363,32 +302,29 @@ zae_admin_propagate(zae_admin_aggctx_t *ctx, zae_av_t *nimg, zae_str_t *ns,
 /* our own checkpoint writes come back through the stream */
 
 static int
-zae_admin_own_record(zae_av_t *rec)
+zae_admin_own_record(zae_ddb_record_t *rec)
 {
-    zae_av_t   *dd, *keys, *sk, *s;
-    zae_str_t   v;
+    zae_str_t   shard;
+    zae_err_t   err;
+    zae_keys_t  k;
 
-    dd = zae_json_get(rec, "dynamodb");
-    keys = dd ? zae_json_get(dd, "Keys") : NULL;
-    sk = keys ? zae_json_get(keys, "SK") : NULL;
-    s = sk ? zae_json_get(sk, "S") : NULL;
+    memset(&k, 0, sizeof(zae_keys_t));
 
-    if (s == NULL || zae_av_get_str(s, &v) != ZAE_OK) {
-        return 0;
-    }
-
-    return v.len > 12 && memcmp(v.data, "#AGGREGATOR#", 12) == 0;
+    return rec->keys != NULL
+           && zae_item_get_str(rec->keys, "PK", &k.pk, &err) == ZAE_OK
+           && zae_item_get_str(rec->keys, "SK", &k.sk, &err) == ZAE_OK
+           && zae_keys_parse_aggregator(&k, &shard) == ZAE_OK;
 }
 
 
 /* one stream record */
 
 static int
-zae_admin_agg_record(zae_admin_aggctx_t *ctx, zae_av_t *rec)
+zae_admin_agg_record(zae_admin_aggctx_t *ctx, zae_ddb_record_t *rec)
 {
     size_t               i;
     int64_t              delta, shard, oc, nc;
-    zae_av_t            *ev, *dd, *nimg, *oimg;
+    zae_av_t            *nimg, *oimg;
     zae_str_t            s, pk, ns, ent, res;
     zae_err_t            err;
     zae_admin_t         *a;
@@ -399,21 +335,16 @@ zae_admin_agg_record(zae_admin_aggctx_t *ctx, zae_av_t *rec)
     a = ctx->a;
     ctx->records++;
 
-    ev = zae_json_get(rec, "eventName");
-    if (ev == NULL || zae_av_get_str(ev, &s) != ZAE_OK
-        || s.len != 6 || memcmp(s.data, "MODIFY", 6) != 0)
+    if (rec->event_name.len != 6
+        || memcmp(rec->event_name.data, "MODIFY", 6) != 0)
     {
         return ZAE_OK;
     }
 
-    dd = zae_json_get(rec, "dynamodb");
-    nimg = dd ? zae_json_get(dd, "NewImage") : NULL;
-    oimg = dd ? zae_json_get(dd, "OldImage") : NULL;
+    nimg = rec->new_image;
+    oimg = rec->old_image;
 
-    if (nimg == NULL || oimg == NULL
-        || zae_item_from_ddb(nimg, &err) != ZAE_OK
-        || zae_item_from_ddb(oimg, &err) != ZAE_OK)
-    {
+    if (nimg == NULL || oimg == NULL) {
         return ZAE_OK;
     }
 
@@ -421,7 +352,7 @@ zae_admin_agg_record(zae_admin_aggctx_t *ctx, zae_av_t *rec)
         || s.len != sizeof(ZAE_BUCKET_SK) - 1
         || memcmp(s.data, ZAE_BUCKET_SK, s.len) != 0
         || zae_item_get_str(nimg, "PK", &pk, &err) != ZAE_OK
-        || zae_admin_parse_bucket_pk(&pk, &ns, &ent, &res, &shard)
+        || zae_keys_parse_bucket_pk(&pk, &ns, &ent, &res, &shard)
            != ZAE_OK)
     {
         /* not a bucket (legacy bucket items are not aggregated) */
@@ -622,7 +553,8 @@ zae_admin_agg_shard_up(zae_admin_aggctx_t *ctx, zae_admin_agg_t *g)
         return ZAE_ERROR;
     }
 
-    rc = zae_admin_conditional(a, zae_admin_ddb(a, "UpdateItem", &b, NULL),
+    rc = zae_admin_conditional(a, zae_admin_ddb(a, ZAE_DDB_UPDATE_ITEM, &b,
+                                                 NULL),
                                "cannot double shard_count");
 
     if (rc == ZAE_OK && sc * 2 > 32) {
@@ -681,50 +613,53 @@ zae_admin_agg_batch(zae_admin_aggctx_t *ctx, zae_str_t *shard,
     zae_str_t *iter, char *next, size_t nsize, char *seqbuf, size_t ssize,
     int *empty)
 {
-    size_t        i;
-    zae_av_t     *resp, *recs, *it, *seqv, *dd;
-    zae_buf_t     b;
-    zae_str_t     seq, nx;
-    zae_admin_t  *a;
+    size_t              i;
+    zae_av_t           *resp;
+    zae_buf_t           b;
+    zae_str_t           seq;
+    zae_err_t           err;
+    zae_admin_t        *a;
+    zae_ddb_records_t   recs;
 
     a = ctx->a;
     *empty = 1;
 
     zae_buf_init(&b, &a->mem, 512);
 
-    zae_buf_add_str(&b, "{\"ShardIterator\":");
-    zae_json_add_string(&b, iter->data, iter->len);
-    zae_buf_printf(&b, ",\"Limit\":%d}", ZAE_ADMIN_AGG_BATCH);
-
     /* iter may point into next */
 
-    next[0] = '\0';
-
-    if (zae_admin_streams(a, "GetRecords", &b, &resp) != ZAE_OK) {
+    if (zae_admin_streams(a, ZAE_DDB_GET_RECORDS, &b,
+                          zae_ddb_get_records(&b, iter, ZAE_ADMIN_AGG_BATCH),
+                          &resp)
+        != ZAE_OK)
+    {
         return ZAE_ERROR;
     }
 
-    recs = resp ? zae_json_get(resp, "Records") : NULL;
+    next[0] = '\0';
+
+    if (zae_ddb_result_records(&a->mem, resp, &recs, &err) != ZAE_OK) {
+        zae_admin_error(a, "invalid GetRecords answer: %s", err.msg);
+        return ZAE_ERROR;
+    }
+
     seq = zae_admin_str(seqbuf[0] ? seqbuf : NULL);
 
     ctx->aggs = NULL;
     ctx->naggs = 0;
     ctx->caggs = 0;
 
-    for (i = 0; recs && recs->type == ZAE_AV_L && i < recs->nitems; i++) {
-        if (!zae_admin_own_record(recs->items[i])) {
+    for (i = 0; i < recs.nrecords; i++) {
+        if (!zae_admin_own_record(&recs.records[i])) {
             *empty = 0;
         }
 
-        if (zae_admin_agg_record(ctx, recs->items[i]) != ZAE_OK) {
+        if (zae_admin_agg_record(ctx, &recs.records[i]) != ZAE_OK) {
             return ZAE_ERROR;
         }
 
-        dd = zae_json_get(recs->items[i], "dynamodb");
-        seqv = dd ? zae_json_get(dd, "SequenceNumber") : NULL;
-
-        if (seqv) {
-            (void) zae_av_get_str(seqv, &seq);
+        if (recs.records[i].seq.len) {
+            seq = recs.records[i].seq;
         }
     }
 
@@ -741,9 +676,7 @@ zae_admin_agg_batch(zae_admin_aggctx_t *ctx, zae_str_t *shard,
         seqbuf[seq.len] = '\0';
     }
 
-    it = resp ? zae_json_get(resp, "NextShardIterator") : NULL;
-
-    if (it == NULL || it->type != ZAE_AV_S) {
+    if (recs.next_iterator.len == 0) {
 
         /* the shard is closed and drained */
 
@@ -760,15 +693,13 @@ zae_admin_agg_batch(zae_admin_aggctx_t *ctx, zae_str_t *shard,
         }
     }
 
-    (void) zae_av_get_str(it, &nx);
-
-    if (nx.len >= nsize) {
+    if (recs.next_iterator.len >= nsize) {
         zae_admin_error(a, "shard iterator too long");
         return ZAE_ERROR;
     }
 
-    memcpy(next, nx.data, nx.len);
-    next[nx.len] = '\0';
+    memcpy(next, recs.next_iterator.data, recs.next_iterator.len);
+    next[recs.next_iterator.len] = '\0';
 
     return ZAE_OK;
 }
@@ -786,7 +717,7 @@ zae_admin_agg_shard(zae_admin_aggctx_t *ctx, zae_str_t *arn,
 {
     int           rc, empty, closed;
     char          iterbuf[4096], seqbuf[256];
-    zae_av_t     *item, *resp, *it;
+    zae_av_t     *item, *resp;
     zae_buf_t     b;
     zae_str_t     seq, iter;
     zae_keys_t    k;
@@ -829,29 +760,17 @@ zae_admin_agg_shard(zae_admin_aggctx_t *ctx, zae_str_t *arn,
 
     zae_buf_init(&b, &a->mem, 512);
 
-    if (zae_buf_add_str(&b, "{\"StreamArn\":") != ZAE_OK
-        || zae_json_add_string(&b, arn->data, arn->len) != ZAE_OK
-        || zae_buf_add_str(&b, ",\"ShardId\":") != ZAE_OK
-        || zae_json_add_string(&b, shard->data, shard->len) != ZAE_OK
-        || (seq.len
-            ? (zae_buf_add_str(&b, ",\"ShardIteratorType\":"
-                               "\"AFTER_SEQUENCE_NUMBER\","
-                               "\"SequenceNumber\":") != ZAE_OK
-               || zae_json_add_string(&b, seq.data, seq.len) != ZAE_OK)
-            : zae_buf_add_str(&b, ",\"ShardIteratorType\":"
-                              "\"TRIM_HORIZON\"") != ZAE_OK)
-        || zae_buf_add_str(&b, "}") != ZAE_OK)
+    if (zae_admin_streams(a, ZAE_DDB_GET_SHARD_ITERATOR, &b,
+                          zae_ddb_get_shard_iterator(&b, arn, shard,
+                              seq.len ? "AFTER_SEQUENCE_NUMBER"
+                                      : "TRIM_HORIZON", &seq),
+                          &resp)
+        != ZAE_OK)
     {
-        zae_admin_error(a, "out of memory");
         return ZAE_ERROR;
     }
 
-    if (zae_admin_streams(a, "GetShardIterator", &b, &resp) != ZAE_OK) {
-        return ZAE_ERROR;
-    }
-
-    it = resp ? zae_json_get(resp, "ShardIterator") : NULL;
-    if (it == NULL || zae_av_get_str(it, &iter) != ZAE_OK) {
+    if (zae_ddb_result_shard_iterator(resp, &iter, &err) != ZAE_OK) {
         return ZAE_OK;
     }
 
@@ -934,11 +853,13 @@ zae_admin_parse_windows(zae_admin_aggctx_t *ctx, const char *s)
 static int
 zae_admin_agg_pass(zae_admin_aggctx_t *ctx, zae_str_t *arn)
 {
-    size_t        i;
-    zae_av_t     *resp, *desc, *shards, *sid, *v;
-    zae_buf_t     b;
-    zae_str_t     shard, last;
-    zae_admin_t  *a;
+    size_t             i;
+    zae_av_t          *resp;
+    zae_buf_t          b;
+    zae_str_t          last;
+    zae_err_t          err;
+    zae_admin_t       *a;
+    zae_ddb_stream_t   st;
 
     a = ctx->a;
     last.len = 0;
@@ -947,48 +868,29 @@ zae_admin_agg_pass(zae_admin_aggctx_t *ctx, zae_str_t *arn)
     do {
         zae_buf_init(&b, &a->mem, 512);
 
-        if (zae_buf_add_str(&b, "{\"StreamArn\":") != ZAE_OK
-            || zae_json_add_string(&b, arn->data, arn->len) != ZAE_OK
-            || (last.len
-                && (zae_buf_add_str(&b, ",\"ExclusiveStartShardId\":")
-                    != ZAE_OK
-                    || zae_json_add_string(&b, last.data, last.len)
-                       != ZAE_OK))
-            || zae_buf_add_str(&b, "}") != ZAE_OK)
+        if (zae_admin_streams(a, ZAE_DDB_DESCRIBE_STREAM, &b,
+                              zae_ddb_describe_stream(&b, arn, &last, 0),
+                              &resp)
+            != ZAE_OK)
         {
-            zae_admin_error(a, "out of memory");
             return ZAE_ERROR;
         }
 
-        if (zae_admin_streams(a, "DescribeStream", &b, &resp) != ZAE_OK) {
+        if (zae_ddb_result_stream(&a->mem, resp, &st, &err) != ZAE_OK) {
+            zae_admin_error(a, "invalid DescribeStream answer: %s", err.msg);
             return ZAE_ERROR;
         }
-
-        desc = resp ? zae_json_get(resp, "StreamDescription") : NULL;
-        shards = desc ? zae_json_get(desc, "Shards") : NULL;
 
         for (i = 0;
-             shards && shards->type == ZAE_AV_L && i < shards->nitems
-             && i < ZAE_ADMIN_MAX_SHARDS_S && !zae_admin_stop;
+             i < st.nshards && i < ZAE_ADMIN_MAX_SHARDS_S && !zae_admin_stop;
              i++)
         {
-            sid = zae_json_get(shards->items[i], "ShardId");
-
-            if (sid == NULL || zae_av_get_str(sid, &shard) != ZAE_OK) {
-                continue;
-            }
-
-            if (zae_admin_agg_shard(ctx, arn, &shard) != ZAE_OK) {
+            if (zae_admin_agg_shard(ctx, arn, &st.shards[i].id) != ZAE_OK) {
                 return ZAE_ERROR;
             }
         }
 
-        v = desc ? zae_json_get(desc, "LastEvaluatedShardId") : NULL;
-        last.len = 0;
-
-        if (v) {
-            (void) zae_av_get_str(v, &last);
-        }
+        last = st.last_shard;
 
     } while (last.len && !zae_admin_stop);
 
@@ -1001,8 +903,9 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
 {
     int                  rc, follow, pass;
     char                *end;
-    zae_av_t            *tbl, *v, *o;
+    zae_av_t            *o;
     zae_str_t            arn;
+    zae_ddb_table_t      tbl;
     zae_mem_t            outer;
     const char          *s;
     zae_arena_t          arena;
@@ -1059,15 +962,13 @@ zae_admin_cmd_aggregate(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    rc = zae_admin_check(a, zae_admin_describe(a, &tbl),
-                         "cannot describe the table");
-    if (rc != ZAE_OK) {
+    if (zae_admin_describe(a, &tbl) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    v = tbl ? zae_json_get(tbl, "LatestStreamArn") : NULL;
+    arn = tbl.stream_arn;
 
-    if (v == NULL || zae_av_get_str(v, &arn) != ZAE_OK) {
+    if (arn.len == 0) {
         zae_admin_error(a, "table \"%s\" has no stream", a->table);
         return ZAE_ADMIN_EXIT_FAILED;
     }

@@ -17,23 +17,27 @@
 int
 zae_admin_cmd_audit_list(zae_admin_t *a)
 {
-    long                lim;
-    char               *end;
-    size_t              i, k, n;
-    zae_av_t          **items, *list, *o, *det;
-    zae_buf_t           db;
-    zae_str_t           ent, id, f[6];
-    zae_err_t           err;
-    zae_keys_t          ak;
-    const char         *e, *l, *start;
-    zae_ddb_req_t       q;
-    zae_admin_table_t   t;
-    static const char  *fields[6] = { "event_id", "timestamp", "action",
-                                      "entity_id", "principal", "resource" };
+    long                     lim;
+    char                    *end;
+    size_t                   i, k, n;
+    zae_av_t               **items, *list, *o, *det;
+    zae_buf_t                db;
+    zae_str_t                ent, id, f[6];
+    zae_err_t                err;
+    zae_keys_t               ak;
+    const char              *e, *l, *start;
+    zae_ddb_req_t            q;
+    zae_admin_table_t        t;
+    static const char       *fields[6] = { "event_id", "timestamp",
+                                           "action", "entity_id",
+                                           "principal", "resource" };
+    zae_admin_query_opts_t  *opts;
 
-    e = ((zae_admin_query_opts_t *) a->opts)->entity_id;
-    l = ((zae_admin_query_opts_t *) a->opts)->limit;
-    start = ((zae_admin_query_opts_t *) a->opts)->start_event_id;
+    opts = a->opts;
+
+    e = opts->entity_id;
+    l = opts->limit;
+    start = opts->start_event_id;
 
     ent = zae_admin_str(e ? e : "$SYSTEM");
 

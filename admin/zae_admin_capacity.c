@@ -363,25 +363,28 @@ zae_admin_cmd_available(zae_admin_t *a)
 int
 zae_admin_cmd_time_until(zae_admin_t *a)
 {
-    int                  i, n;
-    char                *colon;
-    int64_t              now, ms, max, tokens;
-    zae_av_t            *o;
-    zae_str_t            ent, res, secs;
-    zae_err_t            err;
-    const char         **needed;
-    zae_level_e          source;
-    zae_bucket_t         b;
-    zae_bucket_item_t   *bi;
-    const zae_limit_t   *l;
-    const zae_limits_t  *ls;
+    int                       i, n;
+    char                     *colon;
+    int64_t                   now, ms, max, tokens;
+    zae_av_t                 *o;
+    zae_str_t                 ent, res, secs;
+    zae_err_t                 err;
+    const char              **needed;
+    zae_level_e               source;
+    zae_bucket_t              b;
+    zae_bucket_item_t        *bi;
+    const zae_limit_t        *l;
+    const zae_limits_t       *ls;
+    zae_admin_needed_opts_t  *opts;
+
+    opts = a->opts;
 
     if (zae_admin_args(a, &ent, &res) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    n = ((zae_admin_needed_opts_t *) a->opts)->needed.n;
-    needed = ((zae_admin_needed_opts_t *) a->opts)->needed.v;
+    n = opts->needed.n;
+    needed = opts->needed.v;
 
     if (n == 0) {
         return zae_admin_usage_error(a, "at least one --needed name:N is "

@@ -495,16 +495,19 @@ zae_admin_remove_system(zae_admin_t *a)
 int
 zae_admin_cmd_system_set(zae_admin_t *a)
 {
-    zae_str_t          onu;
-    const char        *s;
-    zae_limits_t       ls;
-    zae_config_item_t  cfg;
+    zae_str_t                 onu;
+    const char               *s;
+    zae_limits_t              ls;
+    zae_config_item_t         cfg;
+    zae_admin_limits_opts_t  *opts;
+
+    opts = a->opts;
 
     if (zae_admin_parse_limits(a, &ls) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
-    s = ((zae_admin_limits_opts_t *) a->opts)->on_unavailable;
+    s = opts->on_unavailable;
     onu = zae_admin_str(s);
 
     if (s && strcmp(s, "allow") != 0 && strcmp(s, "block") != 0) {
@@ -545,8 +548,11 @@ zae_admin_cmd_system_get(zae_admin_t *a)
 int
 zae_admin_cmd_system_delete(zae_admin_t *a)
 {
-    int                 rc;
-    zae_config_item_t  *cfg;
+    int                    rc;
+    zae_config_item_t     *cfg;
+    zae_admin_yes_opts_t  *opts;
+
+    opts = a->opts;
 
     if (zae_admin_level_config(a, ZAE_LEVEL_SYSTEM, NULL, &cfg) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
@@ -558,8 +564,7 @@ zae_admin_cmd_system_delete(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes,
-                          "delete the system defaults")
+    if (zae_admin_confirm(a, opts->yes, "delete the system defaults")
         != ZAE_OK)
     {
         return ZAE_ADMIN_EXIT_USAGE;
@@ -704,9 +709,12 @@ zae_admin_cmd_resource_get(zae_admin_t *a)
 int
 zae_admin_cmd_resource_delete(zae_admin_t *a)
 {
-    int        rc;
-    char       what[256];
-    zae_str_t  res;
+    int                    rc;
+    char                   what[256];
+    zae_str_t              res;
+    zae_admin_yes_opts_t  *opts;
+
+    opts = a->opts;
 
     if (zae_admin_check_resource(a, a->args[0], &res) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
@@ -715,9 +723,7 @@ zae_admin_cmd_resource_delete(zae_admin_t *a)
     snprintf(what, sizeof(what), "delete the defaults of resource \"%s\"",
              a->args[0]);
 
-    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what)
-        != ZAE_OK)
-    {
+    if (zae_admin_confirm(a, opts->yes, what) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 

@@ -519,7 +519,7 @@ zae_admin_retry(zae_admin_t *a, const char *what, const char *url,
 }
 
 
-/* one DynamoDB (or DynamoDB Streams) request of zae_admin_call() */
+/* one DynamoDB (or DynamoDB Streams) request of zae_admin_ddb() */
 
 typedef struct {
     const char         *url;
@@ -612,18 +612,22 @@ zae_admin_ddb_attempt(zae_admin_t *a, void *ctx, zae_transport_e *transport)
 
 
 /*
- * A DynamoDB call with retries.  ZAE_OK: *resp is the parsed answer
- * (resp may be NULL).  ZAE_DECLINED: DynamoDB answered with an error,
- * a->err_code/err_msg/err_body say which.  ZAE_ERROR: the call failed
- * (transport, retries exhausted, credentials); a message was printed.
+ * A DynamoDB (or DynamoDB Streams) call with retries.  ZAE_OK: *resp is
+ * the parsed answer (resp may be NULL).  ZAE_DECLINED: DynamoDB
+ * answered with an error, a->err_code/err_msg/err_body say which.
+ * ZAE_ERROR: the call failed (transport, retries exhausted,
+ * credentials); a message was printed.
  */
 
 int
-zae_admin_call(zae_admin_t *a, const char *target, zae_buf_t *body,
+zae_admin_ddb(zae_admin_t *a, zae_ddb_op_e op, zae_buf_t *body,
     zae_av_t **resp)
 {
     char                  url[1024];
+    const zae_ddb_op_t   *dop;
     zae_admin_ddb_call_t  c;
+
+    dop = zae_ddb_op(op);
 
     zae_buf_add(body, "", 1);
     body->len--;
@@ -637,28 +641,15 @@ zae_admin_call(zae_admin_t *a, const char *target, zae_buf_t *body,
 
     } else {
         snprintf(url, sizeof(url), "https://%s.%s.amazonaws.com/",
-                 strncmp(target, "DynamoDBStreams", 15) == 0
-                 ? "streams.dynamodb" : "dynamodb", a->region);
+                 dop->service, a->region);
     }
 
     c.url = url;
-    c.target = target;
+    c.target = zae_ddb_target(op);
     c.body = body;
     c.resp = resp;
 
-    return zae_admin_retry(a, target, url, zae_admin_ddb_attempt, &c);
-}
-
-
-int
-zae_admin_ddb(zae_admin_t *a, const char *op, zae_buf_t *body,
-    zae_av_t **resp)
-{
-    char  target[128];
-
-    snprintf(target, sizeof(target), "DynamoDB_20120810.%s", op);
-
-    return zae_admin_call(a, target, body, resp);
+    return zae_admin_retry(a, c.target, url, zae_admin_ddb_attempt, &c);
 }
 
 
@@ -795,17 +786,6 @@ zae_admin_body_start(zae_admin_t *a, zae_buf_t *b)
 }
 
 
-/* "Key":{"PK":{"S":pk},"SK":{"S":sk}} */
-
-int
-zae_admin_key(zae_buf_t *b, zae_str_t *pk, zae_str_t *sk)
-{
-    zae_buf_add_str(b, "\"Key\":");
-
-    return zae_item_encode(b, zae_admin_key_av(b->mem, pk, sk));
-}
-
-
 /* the primary key as a typed map */
 
 zae_av_t *
@@ -821,21 +801,37 @@ zae_admin_key_av(zae_mem_t *mem, zae_str_t *pk, zae_str_t *sk)
 }
 
 
-/* a request built by the core's builders: TableName is ours */
+/*
+ * An item operation (GetItem, PutItem, UpdateItem, DeleteItem, Query)
+ * built by the core's builder of op: TableName is ours
+ */
+
+typedef int (*zae_admin_build_pt)(zae_buf_t *b, const zae_ddb_req_t *r);
+
+static const zae_admin_build_pt  zae_admin_builders[ZAE_DDB_OP_MAX] = {
+    [ZAE_DDB_GET_ITEM] = zae_ddb_get_item,
+    [ZAE_DDB_PUT_ITEM] = zae_ddb_put_item,
+    [ZAE_DDB_UPDATE_ITEM] = zae_ddb_update_item,
+    [ZAE_DDB_DELETE_ITEM] = zae_ddb_delete_item,
+    [ZAE_DDB_QUERY] = zae_ddb_query
+};
+
 
 static int
-zae_admin_request(zae_admin_t *a, const char *op,
-    int (*build)(zae_buf_t *b, const zae_ddb_req_t *r), zae_ddb_req_t *r,
+zae_admin_request(zae_admin_t *a, zae_ddb_op_e op, zae_ddb_req_t *r,
     zae_av_t **resp)
 {
+    int        rc;
     zae_buf_t  b;
 
     r->table = zae_admin_str(a->table);
 
     zae_buf_init(&b, &a->mem, 1024);
 
-    if (build(&b, r) != ZAE_OK) {
-        zae_admin_error(a, "invalid %s request", op);
+    rc = zae_admin_builders[op] ? zae_admin_builders[op](&b, r) : ZAE_ERROR;
+
+    if (rc != ZAE_OK) {
+        zae_admin_error(a, "invalid %s request", zae_ddb_op_name(op));
         return ZAE_ERROR;
     }
 
@@ -863,7 +859,7 @@ zae_admin_get_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     r.key = zae_admin_key_av(&a->mem, pk, sk);
     r.consistent_read = consistent ? 1 : 0;
 
-    rc = zae_admin_request(a, "GetItem", zae_ddb_get_item, &r, &resp);
+    rc = zae_admin_request(a, ZAE_DDB_GET_ITEM, &r, &resp);
     if (rc != ZAE_OK) {
         return rc;
     }
@@ -895,23 +891,30 @@ zae_admin_read(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
 }
 
 
+/*
+ * PutItem of an item the core's record encoders wrote as DynamoDB JSON:
+ * read back into a typed map for the core's builder
+ */
+
 int
 zae_admin_put_item(zae_admin_t *a, zae_buf_t *item, const char *cond)
 {
-    zae_buf_t  b;
+    zae_av_t   *it;
+    zae_err_t   err;
 
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, ",\"Item\":");
-    zae_buf_add(&b, item->data, item->len);
-
-    if (cond) {
-        zae_buf_add_str(&b, ",\"ConditionExpression\":");
-        zae_json_add_string(&b, (u_char *) cond, strlen(cond));
+    if (item->failed) {
+        zae_admin_error(a, "out of memory");
+        return ZAE_ERROR;
     }
 
-    zae_buf_add_str(&b, "}");
+    if (zae_item_parse(&a->mem, item->data, item->len, &it, &err)
+        != ZAE_OK)
+    {
+        zae_admin_error(a, "invalid PutItem request: %s", err.msg);
+        return ZAE_ERROR;
+    }
 
-    return zae_admin_ddb(a, "PutItem", &b, NULL);
+    return zae_admin_put_av(a, it, cond);
 }
 
 
@@ -920,7 +923,7 @@ zae_admin_put_item(zae_admin_t *a, zae_buf_t *item, const char *cond)
 int
 zae_admin_update(zae_admin_t *a, zae_ddb_req_t *r, zae_av_t **resp)
 {
-    return zae_admin_request(a, "UpdateItem", zae_ddb_update_item, r, resp);
+    return zae_admin_request(a, ZAE_DDB_UPDATE_ITEM, r, resp);
 }
 
 
@@ -943,7 +946,7 @@ zae_admin_transact(zae_admin_t *a, zae_ddb_action_t *acts, size_t n)
         return ZAE_ERROR;
     }
 
-    return zae_admin_ddb(a, "TransactWriteItems", &b, NULL);
+    return zae_admin_ddb(a, ZAE_DDB_TRANSACT_WRITE_ITEMS, &b, NULL);
 }
 
 
@@ -958,7 +961,7 @@ zae_admin_put_av(zae_admin_t *a, zae_av_t *item, const char *cond)
     r.item = item;
     r.condition = zae_admin_str(cond);
 
-    return zae_admin_request(a, "PutItem", zae_ddb_put_item, &r, NULL);
+    return zae_admin_request(a, ZAE_DDB_PUT_ITEM, &r, NULL);
 }
 
 
@@ -972,7 +975,7 @@ zae_admin_delete_item(zae_admin_t *a, zae_str_t *pk, zae_str_t *sk,
     r.key = zae_admin_key_av(&a->mem, pk, sk);
     r.condition = zae_admin_str(cond);
 
-    return zae_admin_request(a, "DeleteItem", zae_ddb_delete_item, &r, NULL);
+    return zae_admin_request(a, ZAE_DDB_DELETE_ITEM, &r, NULL);
 }
 
 
@@ -986,35 +989,28 @@ int
 zae_admin_query(zae_admin_t *a, zae_ddb_req_t *r, zae_av_t ***items,
     size_t *nitems, size_t max)
 {
-    int         rc;
-    size_t      n, cap, i, pages;
-    zae_av_t   *resp, *list, *lek, **out, **nout;
-    zae_err_t   err;
+    int              rc;
+    size_t           n, cap, i, pages;
+    zae_av_t        *resp, **out, **nout;
+    zae_err_t        err;
+    zae_ddb_page_t   page;
 
     n = 0;
     cap = 0;
     out = NULL;
 
     for (pages = 0; pages < 100000; pages++) {
-        rc = zae_admin_request(a, "Query", zae_ddb_query, r, &resp);
+        rc = zae_admin_request(a, ZAE_DDB_QUERY, r, &resp);
         if (rc != ZAE_OK) {
             return rc;
         }
 
-        list = resp ? zae_json_get(resp, "Items") : NULL;
+        if (zae_ddb_result_page(resp, &page, &err) != ZAE_OK) {
+            zae_admin_error(a, "invalid query answer: %s", err.msg);
+            return ZAE_ERROR;
+        }
 
-        for (i = 0; list && list->type == ZAE_AV_L && i < list->nitems; i++)
-        {
-            if (max && n == max) {
-                break;
-            }
-
-            if (zae_item_from_ddb(list->items[i], &err) != ZAE_OK) {
-                zae_admin_error(a, "invalid item in query answer: %s",
-                                err.msg);
-                return ZAE_ERROR;
-            }
-
+        for (i = 0; i < page.nitems && !(max && n == max); i++) {
             if (n == cap) {
                 cap = cap ? cap * 2 : 64;
                 nout = zae_alloc(&a->mem, cap * sizeof(zae_av_t *));
@@ -1026,21 +1022,14 @@ zae_admin_query(zae_admin_t *a, zae_ddb_req_t *r, zae_av_t ***items,
                 out = nout;
             }
 
-            out[n++] = list->items[i];
+            out[n++] = page.items[i];
         }
 
-        lek = resp ? zae_json_get(resp, "LastEvaluatedKey") : NULL;
-
-        if (lek == NULL || (max && n == max)) {
+        if (page.last_key == NULL || (max && n == max)) {
             break;
         }
 
-        if (zae_item_from_ddb(lek, &err) != ZAE_OK) {
-            zae_admin_error(a, "invalid LastEvaluatedKey: %s", err.msg);
-            return ZAE_ERROR;
-        }
-
-        r->start_key = lek;
+        r->start_key = page.last_key;
     }
 
     *items = out;

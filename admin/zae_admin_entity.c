@@ -344,20 +344,37 @@ zae_admin_write_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res,
 }
 
 
+/* the ENTITY argument and --resource (default: _default_), checked */
+
+static int
+zae_admin_entity_resource(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
+{
+    const char               *s;
+    zae_admin_limits_opts_t  *opts;
+
+    opts = a->opts;
+    s = opts->resource;
+
+    if (zae_admin_check_entity(a, a->args[0], ent) != ZAE_OK
+        || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, res)
+           != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    return ZAE_OK;
+}
+
+
 int
 zae_admin_cmd_entity_set(zae_admin_t *a)
 {
-    zae_av_t     *meta;
-    zae_str_t     ent, res;
-    const char   *s;
-    zae_limits_t  ls;
-    zae_config_item_t  cfg;
+    zae_av_t           *meta;
+    zae_str_t           ent, res;
+    zae_limits_t        ls;
+    zae_config_item_t   cfg;
 
-    s = ((zae_admin_limits_opts_t *) a->opts)->resource;
-
-    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
-        || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
-           != ZAE_OK
+    if (zae_admin_entity_resource(a, &ent, &res) != ZAE_OK
         || zae_admin_parse_limits(a, &ls) != ZAE_OK)
     {
         return ZAE_ADMIN_EXIT_USAGE;
@@ -393,15 +410,9 @@ zae_admin_cmd_entity_get(zae_admin_t *a)
 {
     zae_str_t           ent, res, what;
     zae_keys_t          k;
-    const char         *s;
     zae_config_item_t  *cfg;
 
-    s = ((zae_admin_limits_opts_t *) a->opts)->resource;
-
-    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
-        || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
-           != ZAE_OK)
-    {
+    if (zae_admin_entity_resource(a, &ent, &res) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -552,27 +563,21 @@ zae_admin_remove_entity(zae_admin_t *a, zae_str_t *ent, zae_str_t *res)
 int
 zae_admin_cmd_entity_delete_limits(zae_admin_t *a)
 {
-    int          rc;
-    char         what[512];
-    zae_str_t    ent, res;
-    const char  *s;
+    int                       rc;
+    char                      what[512];
+    zae_str_t                 ent, res;
+    zae_admin_limits_opts_t  *opts;
 
-    s = ((zae_admin_limits_opts_t *) a->opts)->resource;
+    opts = a->opts;
 
-    if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK
-        || zae_admin_check_resource(a, s ? s : ZAE_RESOURCE_DEFAULT, &res)
-           != ZAE_OK)
-    {
+    if (zae_admin_entity_resource(a, &ent, &res) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
     snprintf(what, sizeof(what), "delete the limits of entity \"%s\" on "
              "\"%.*s\"", a->args[0], (int) res.len, res.data);
 
-    if (zae_admin_confirm(a, ((zae_admin_limits_opts_t *) a->opts)->yes,
-                          what)
-        != ZAE_OK)
-    {
+    if (zae_admin_confirm(a, opts->yes, what) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -598,15 +603,24 @@ zae_admin_cmd_entity_delete_limits(zae_admin_t *a)
 }
 
 
-static zae_str_t
-zae_admin_after(zae_str_t *s, size_t skip)
+/* the resource of an entity config item of this namespace */
+
+static int
+zae_admin_entity_config_key(zae_admin_t *a, zae_av_t *item, zae_str_t *res)
 {
-    zae_str_t  r;
+    zae_str_t   ent;
+    zae_err_t   err;
+    zae_keys_t  k;
 
-    r.data = s->data + (skip < s->len ? skip : s->len);
-    r.len = s->len - (skip < s->len ? skip : s->len);
+    memset(&k, 0, sizeof(zae_keys_t));
 
-    return r;
+    if (zae_item_get_str(item, "PK", &k.pk, &err) != ZAE_OK
+        || zae_item_get_str(item, "SK", &k.sk, &err) != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    return zae_keys_parse_entity_config(&k, &a->nsid, &ent, res);
 }
 
 
@@ -614,9 +628,9 @@ int
 zae_admin_cmd_entity_list(zae_admin_t *a)
 {
     int                       rc;
-    size_t                    i, n, skip;
+    size_t                    i, n;
     zae_av_t                **items, *v, *list;
-    zae_str_t                 id, parent;
+    zae_str_t                 id, pk, parent;
     zae_err_t                 err;
     zae_query_e               which;
     const char               *p, *r;
@@ -640,7 +654,6 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
         }
 
         which = ZAE_QUERY_CHILDREN;
-        skip = 0;
 
     } else if (r) {
         if (zae_admin_check_resource(a, r, &parent) != ZAE_OK) {
@@ -648,7 +661,6 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
         }
 
         which = ZAE_QUERY_RESOURCE_ENTITIES;
-        skip = 0;
 
     } else {
         which = ZAE_QUERY_NS_ITEMS;
@@ -656,7 +668,6 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
         q.values = zae_av_map(&a->mem);
         zae_item_set_cstr(&a->mem, (zae_av_t *) q.values, ":meta",
                           ZAE_META_SK);
-        skip = a->nsid.len + sizeof("/ENTITY#") - 1;
     }
 
     if (zae_admin_query_key(a, &q, which, NULL, &parent, NULL, 0,
@@ -678,8 +689,11 @@ zae_admin_cmd_entity_list(zae_admin_t *a)
             rc = zae_item_get_str(items[i], "entity_id", &id, &err);
 
         } else {
-            rc = zae_item_get_str(items[i], "PK", &id, &err);
-            id = zae_admin_after(&id, skip);
+            rc = zae_item_get_str(items[i], "PK", &pk, &err);
+
+            if (rc == ZAE_OK) {
+                rc = zae_keys_parse_entity_pk(&pk, &a->nsid, &id);
+            }
         }
 
         if (rc != ZAE_OK) {
@@ -702,8 +716,7 @@ zae_admin_cmd_entity_resources(zae_admin_t *a)
 {
     size_t          i, n;
     zae_av_t      **items, *list;
-    zae_str_t       ent, sk;
-    zae_err_t       err;
+    zae_str_t       ent, res;
     zae_ddb_req_t   q;
 
     if (zae_admin_check_entity(a, a->args[0], &ent) != ZAE_OK) {
@@ -724,13 +737,11 @@ zae_admin_cmd_entity_resources(zae_admin_t *a)
     list = zae_av_list(&a->mem);
 
     for (i = 0; i < n; i++) {
-        if (zae_item_get_str(items[i], "SK", &sk, &err) != ZAE_OK) {
+        if (zae_admin_entity_config_key(a, items[i], &res) != ZAE_OK) {
             continue;
         }
 
-        sk = zae_admin_after(&sk, sizeof("#CONFIG#") - 1);
-
-        zae_av_list_add(&a->mem, list, zae_admin_json_zstr(a, &sk));
+        zae_av_list_add(&a->mem, list, zae_admin_json_zstr(a, &res));
     }
 
     return zae_admin_print_list(a, list, "entity \"%s\" has no custom "
@@ -788,8 +799,7 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     size_t                    i, n1, n2;
     zae_av_t                 *meta, **own, **buckets, **all, *children, *o;
     zae_buf_t                 d, text;
-    zae_str_t                 ent, sk, res, names;
-    zae_err_t                 err;
+    zae_str_t                 ent, res, names;
     zae_ddb_req_t             q;
     zae_admin_entity_opts_t  *opts = a->opts;
 
@@ -875,15 +885,9 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     /* one registry reference less per entity config */
 
     for (i = 0; i < n1; i++) {
-        if (zae_item_get_str(own[i], "SK", &sk, &err) != ZAE_OK
-            || sk.len <= sizeof("#CONFIG#") - 1
-            || memcmp(sk.data, "#CONFIG#", sizeof("#CONFIG#") - 1) != 0)
-        {
+        if (zae_admin_entity_config_key(a, own[i], &res) != ZAE_OK) {
             continue;
         }
-
-        res.data = sk.data + sizeof("#CONFIG#") - 1;
-        res.len = sk.len - (sizeof("#CONFIG#") - 1);
 
         memset(&q, 0, sizeof(zae_ddb_req_t));
 
@@ -925,4 +929,26 @@ zae_admin_cmd_entity_delete(zae_admin_t *a)
     }
 
     return zae_admin_print_text(a, o, &text);
+}
+
+
+/*
+ * entity key-hash: the option parser already turned the API key into its
+ * entity id (zae_admin_key_entity())
+ */
+
+int
+zae_admin_cmd_entity_key_hash(zae_admin_t *a)
+{
+    zae_av_t  *o;
+
+    if (a->key.key_hash_secret_file == NULL) {
+        return zae_admin_usage_error(a, "--key-hash-secret-file is "
+                                     "required");
+    }
+
+    o = zae_admin_json_obj(a);
+    zae_admin_set_str(a, o, "entity_id", a->args[0]);
+
+    return zae_admin_print(a, o, "%s\n", a->args[0]);
 }

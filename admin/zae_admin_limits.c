@@ -1257,18 +1257,21 @@ zae_admin_write_state(zae_admin_t *a, zae_admin_manifest_t *m,
 static int
 zae_admin_limits_cmd(zae_admin_t *a, zae_admin_limits_mode_e mode)
 {
-    int                    rc;
-    char                   hash[8 + EVP_MAX_MD_SIZE * 2];
-    size_t                 i, nc, nchanges, count[4];
-    zae_av_t              *list, *o, *res;
-    zae_buf_t              text;
-    zae_str_t              target;
-    const char            *file, *level, *sym;
-    zae_admin_prev_t       pv;
-    zae_admin_change_t    *c;
-    zae_admin_manifest_t   m;
+    int                     rc;
+    char                    hash[8 + EVP_MAX_MD_SIZE * 2];
+    size_t                  i, nc, nchanges, count[4];
+    zae_av_t               *list, *o, *res;
+    zae_buf_t               text;
+    zae_str_t               target;
+    const char             *file, *level, *sym;
+    zae_admin_prev_t        pv;
+    zae_admin_change_t     *c;
+    zae_admin_manifest_t    m;
+    zae_admin_file_opts_t  *opts;
 
-    file = ((zae_admin_file_opts_t *) a->opts)->file;
+    opts = a->opts;
+
+    file = opts->file;
     if (file == NULL) {
         return zae_admin_usage_error(a, "-f FILE is required");
     }

@@ -442,12 +442,15 @@ zae_admin_check_nsid(zae_admin_t *a, const char *s)
 int
 zae_admin_cmd_ns_delete(zae_admin_t *a)
 {
-    int         rc;
-    char        what[512];
-    zae_av_t   *item;
-    zae_str_t   sk, nsid, status, name;
-    zae_keys_t  k;
-    zae_err_t   err;
+    int                    rc;
+    char                   what[512];
+    zae_av_t              *item;
+    zae_str_t              sk, nsid, status, name;
+    zae_keys_t             k;
+    zae_err_t              err;
+    zae_admin_yes_opts_t  *opts;
+
+    opts = a->opts;
 
     sk = zae_admin_str(a->args[0]);
 
@@ -467,9 +470,7 @@ zae_admin_cmd_ns_delete(zae_admin_t *a)
 
     snprintf(what, sizeof(what), "delete namespace \"%s\"", a->args[0]);
 
-    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what)
-        != ZAE_OK)
-    {
+    if (zae_admin_confirm(a, opts->yes, what) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -587,6 +588,7 @@ zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
     zae_av_t         *resp, *un, *pk, *sk;
     zae_buf_t         b;
     zae_str_t         spk, ssk;
+    zae_err_t         err;
     zae_ddb_write_t   w[25];
 
     for (i = 0; i < n; i += 25) {
@@ -624,7 +626,7 @@ zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
         }
 
         for (tries = 0; tries < 10; tries++) {
-            rc = zae_admin_ddb(a, "BatchWriteItem", &b, &resp);
+            rc = zae_admin_ddb(a, ZAE_DDB_BATCH_WRITE_ITEM, &b, &resp);
             if (rc == ZAE_DECLINED) {
                 return zae_admin_fail_ddb(a, "cannot delete items");
             }
@@ -633,16 +635,22 @@ zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
                 return ZAE_ADMIN_EXIT_FAILED;
             }
 
-            un = resp ? zae_json_get(resp, "UnprocessedItems") : NULL;
-            if (un == NULL || un->type != ZAE_AV_M || un->nattrs == 0) {
+            if (zae_ddb_result_batch_write(resp, &un, &err) != ZAE_OK) {
+                zae_admin_error(a, "invalid BatchWriteItem answer: %s",
+                                err.msg);
+                return ZAE_ADMIN_EXIT_FAILED;
+            }
+
+            if (un == NULL) {
                 break;
             }
 
             zae_buf_init(&b, &a->mem, 4096);
 
-            zae_buf_add_str(&b, "{\"RequestItems\":");
-            zae_json_encode(&b, un);
-            zae_buf_add_str(&b, "}");
+            if (zae_ddb_request_items_json(&b, un) != ZAE_OK) {
+                zae_admin_error(a, "invalid BatchWriteItem request");
+                return ZAE_ADMIN_EXIT_FAILED;
+            }
         }
 
         if (tries == 10) {
@@ -666,13 +674,16 @@ zae_admin_batch_delete(zae_admin_t *a, zae_av_t **keys, size_t n)
 int
 zae_admin_cmd_ns_purge(zae_admin_t *a)
 {
-    int             rc;
-    char            what[512];
-    size_t          n;
-    zae_av_t       *item, **keys, *prov[1], *o;
-    zae_str_t       status, nsid;
-    zae_keys_t      k;
-    zae_err_t       err;
+    int                    rc;
+    char                   what[512];
+    size_t                 n;
+    zae_av_t              *item, **keys, *prov[1], *o;
+    zae_str_t              status, nsid;
+    zae_keys_t             k;
+    zae_err_t              err;
+    zae_admin_yes_opts_t  *opts;
+
+    opts = a->opts;
 
     if (zae_admin_check_nsid(a, a->args[0]) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
@@ -702,9 +713,7 @@ zae_admin_cmd_ns_purge(zae_admin_t *a)
     snprintf(what, sizeof(what), "purge every item of namespace id \"%s\"",
              a->args[0]);
 
-    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what)
-        != ZAE_OK)
-    {
+    if (zae_admin_confirm(a, opts->yes, what) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 

@@ -27,7 +27,7 @@ static int zae_admin_table_field(zae_admin_t *a, zae_buf_t *b,
     zae_av_t *props, const char *name);
 static int zae_admin_create_table_body(zae_admin_t *a, zae_buf_t *b);
 static int zae_admin_ttl_body(zae_admin_t *a, zae_buf_t *b);
-static int zae_admin_wait_active(zae_admin_t *a, zae_av_t **table);
+static int zae_admin_wait_active(zae_admin_t *a, zae_ddb_table_t *t);
 static int zae_admin_read_version(zae_admin_t *a,
     zae_version_record_t *v, int *found);
 static int zae_admin_direct(zae_admin_t *a);
@@ -148,17 +148,35 @@ zae_admin_create_table_body(zae_admin_t *a, zae_buf_t *b)
 }
 
 
+/* UpdateTimeToLive of the template's TimeToLiveSpecification */
+
 static int
 zae_admin_ttl_body(zae_admin_t *a, zae_buf_t *b)
 {
-    zae_av_t  *props;
+    int        enabled;
+    zae_av_t  *props, *spec, *v;
+    zae_str_t  table, attr;
 
-    if (zae_admin_table_props(a, &props) != ZAE_OK
-        || zae_admin_body_start(a, b) != ZAE_OK
-        || zae_admin_table_field(a, b, props, "TimeToLiveSpecification")
-           != ZAE_OK
-        || zae_buf_add_str(b, "}") != ZAE_OK)
-    {
+    if (zae_admin_table_props(a, &props) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    spec = zae_json_get(props, "TimeToLiveSpecification");
+    v = spec ? zae_json_get(spec, "AttributeName") : NULL;
+
+    if (v == NULL || zae_av_get_str(v, &attr) != ZAE_OK) {
+        zae_admin_error(a, "built-in template: no TimeToLiveSpecification");
+        return ZAE_ERROR;
+    }
+
+    v = zae_json_get(spec, "Enabled");
+    enabled = v != NULL && v->type == ZAE_AV_BOOL && v->b;
+
+    table = zae_admin_str(a->table);
+    zae_buf_init(b, &a->mem, 256);
+
+    if (zae_ddb_update_ttl(b, &table, &attr, enabled) != ZAE_OK) {
+        zae_admin_error(a, "invalid UpdateTimeToLive request");
         return ZAE_ERROR;
     }
 
@@ -166,50 +184,69 @@ zae_admin_ttl_body(zae_admin_t *a, zae_buf_t *b)
 }
 
 
-/* DescribeTable: *table is its "Table" (NULL: none) */
+/* DescribeTable, DeleteTable, DescribeTimeToLive: their body is the table */
+
+static int
+zae_admin_table_op(zae_admin_t *a, zae_ddb_op_e op, zae_av_t **resp)
+{
+    zae_buf_t  b;
+    zae_str_t  table;
+
+    table = zae_admin_str(a->table);
+    zae_buf_init(&b, &a->mem, 256);
+
+    if (zae_ddb_table_request(&b, &table) != ZAE_OK) {
+        zae_admin_error(a, "invalid %s request", zae_ddb_op_name(op));
+        return ZAE_ERROR;
+    }
+
+    return zae_admin_ddb(a, op, &b, resp);
+}
+
+
+/*
+ * DescribeTable, its answer read by the core: ZAE_OK, or ZAE_ERROR
+ * reported
+ */
 
 int
-zae_admin_describe(zae_admin_t *a, zae_av_t **table)
+zae_admin_describe(zae_admin_t *a, zae_ddb_table_t *t)
 {
     int         rc;
     zae_av_t   *resp;
-    zae_buf_t   b;
+    zae_err_t   err;
 
-    *table = NULL;
+    memset(t, 0, sizeof(zae_ddb_table_t));
 
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, "}");
-
-    rc = zae_admin_ddb(a, "DescribeTable", &b, &resp);
+    rc = zae_admin_check(a, zae_admin_table_op(a, ZAE_DDB_DESCRIBE_TABLE,
+                                               &resp),
+                         "cannot describe the table");
     if (rc != ZAE_OK) {
         return rc;
     }
 
-    *table = resp ? zae_json_get(resp, "Table") : NULL;
+    if (zae_ddb_result_table(resp, t, &err) != ZAE_OK) {
+        zae_admin_error(a, "invalid DescribeTable answer: %s", err.msg);
+        return ZAE_ERROR;
+    }
 
     return ZAE_OK;
 }
 
 
 static int
-zae_admin_wait_active(zae_admin_t *a, zae_av_t **table)
+zae_admin_wait_active(zae_admin_t *a, zae_ddb_table_t *t)
 {
-    int         rc, i;
-    zae_av_t   *st;
-    zae_str_t   s;
+    int              rc, i;
     struct timespec  ts;
 
     for (i = 0; i < 300; i++) {
-        rc = zae_admin_describe(a, table);
+        rc = zae_admin_describe(a, t);
         if (rc != ZAE_OK) {
             return rc;
         }
 
-        st = *table ? zae_json_get(*table, "TableStatus") : NULL;
-
-        if (st && zae_av_get_str(st, &s) == ZAE_OK
-            && s.len == 6 && memcmp(s.data, "ACTIVE", 6) == 0)
-        {
+        if (t->status.len == 6 && memcmp(t->status.data, "ACTIVE", 6) == 0) {
             if (i) {
                 zae_admin_say(a, stderr, "\n");
             }
@@ -237,9 +274,10 @@ zae_admin_cmd_deploy(zae_admin_t *a)
 {
     int                   rc, created, table_created;
     u_char                ts[ZAE_TS_LEN + 1];
-    zae_av_t             *table, *o;
+    zae_av_t             *o;
     zae_buf_t             b;
     zae_str_t             name, nsid;
+    zae_ddb_table_t       table;
     zae_version_record_t  v;
 
     if (!zae_admin_direct(a)) {
@@ -267,7 +305,7 @@ zae_admin_cmd_deploy(zae_admin_t *a)
 
     table_created = 1;
 
-    rc = zae_admin_ddb(a, "CreateTable", &b, NULL);
+    rc = zae_admin_ddb(a, ZAE_DDB_CREATE_TABLE, &b, NULL);
 
     if (rc == ZAE_DECLINED) {
         if (!zae_admin_is(a, "ResourceInUseException")) {
@@ -285,9 +323,7 @@ zae_admin_cmd_deploy(zae_admin_t *a)
                                            : "table \"%s\" already exists\n",
                   a->table);
 
-    rc = zae_admin_check(a, zae_admin_wait_active(a, &table),
-                         "cannot describe the table");
-    if (rc != ZAE_OK) {
+    if (zae_admin_wait_active(a, &table) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
@@ -297,7 +333,7 @@ zae_admin_cmd_deploy(zae_admin_t *a)
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    rc = zae_admin_ddb(a, "UpdateTimeToLive", &b, NULL);
+    rc = zae_admin_ddb(a, ZAE_DDB_UPDATE_TIME_TO_LIVE, &b, NULL);
 
     if (rc == ZAE_DECLINED
         && !(zae_admin_is(a, "ValidationException")
@@ -458,29 +494,24 @@ int
 zae_admin_cmd_status(zae_admin_t *a)
 {
     int                   rc, found;
-    zae_av_t             *table, *resp, *o, *ttl;
-    zae_buf_t             b, text;
+    zae_av_t             *resp, *o, *ttl;
+    zae_buf_t             text;
     zae_str_t             status, stream, ttl_status, ttl_attr;
+    zae_ddb_table_t       table;
     zae_version_record_t  ver;
 
-    rc = zae_admin_check(a, zae_admin_describe(a, &table),
-                         "cannot describe the table");
-    if (rc != ZAE_OK || table == NULL) {
+    if (zae_admin_describe(a, &table) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
     }
 
-    status = zae_admin_str("unknown");
-    stream = zae_admin_str(NULL);
+    status = table.status;
+    stream = table.stream_arn;
     ttl_status = zae_admin_str("unknown");
     ttl_attr = zae_admin_str(NULL);
 
-    zae_admin_get_str(table, "TableStatus", &status);
-    zae_admin_get_str(table, "LatestStreamArn", &stream);
-
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, "}");
-
-    rc = zae_admin_check(a, zae_admin_ddb(a, "DescribeTimeToLive", &b, &resp),
+    rc = zae_admin_check(a, zae_admin_table_op(a,
+                                                ZAE_DDB_DESCRIBE_TIME_TO_LIVE,
+                                                &resp),
                          "cannot describe TTL");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;
@@ -530,16 +561,16 @@ zae_admin_cmd_status(zae_admin_t *a)
 int
 zae_admin_cmd_delete(zae_admin_t *a)
 {
-    int         rc;
-    char        what[256];
-    zae_buf_t   b;
+    int                    rc;
+    char                   what[256];
+    zae_admin_yes_opts_t  *opts;
+
+    opts = a->opts;
 
     snprintf(what, sizeof(what), "delete table \"%s\" and all its data",
              a->table);
 
-    if (zae_admin_confirm(a, ((zae_admin_yes_opts_t *) a->opts)->yes, what)
-        != ZAE_OK)
-    {
+    if (zae_admin_confirm(a, opts->yes, what) != ZAE_OK) {
         return ZAE_ADMIN_EXIT_USAGE;
     }
 
@@ -547,10 +578,7 @@ zae_admin_cmd_delete(zae_admin_t *a)
         return zae_admin_delete_stack(a);
     }
 
-    zae_admin_body_start(a, &b);
-    zae_buf_add_str(&b, "}");
-
-    rc = zae_admin_check(a, zae_admin_ddb(a, "DeleteTable", &b, NULL),
+    rc = zae_admin_check(a, zae_admin_table_op(a, ZAE_DDB_DELETE_TABLE, NULL),
                          "cannot delete the table");
     if (rc != ZAE_OK) {
         return ZAE_ADMIN_EXIT_FAILED;

@@ -271,14 +271,17 @@ zae_admin_plot(zae_buf_t *text, zae_admin_snap_t *snaps, size_t n)
 int
 zae_admin_cmd_usage_list(zae_admin_t *a)
 {
-    int                 rc;
-    char               *text;
-    size_t              i, j;
-    size_t              n;
-    zae_av_t           *list, *o, *c;
-    zae_buf_t           plot;
-    zae_admin_snap_t   *snaps;
-    zae_admin_table_t   t;
+    int                      rc;
+    char                    *text;
+    size_t                   i, j;
+    size_t                   n;
+    zae_av_t                *list, *o, *c;
+    zae_buf_t                plot;
+    zae_admin_snap_t        *snaps;
+    zae_admin_table_t        t;
+    zae_admin_query_opts_t  *opts;
+
+    opts = a->opts;
 
     rc = zae_admin_usage_read(a, 1, &snaps, &n);
     if (rc != ZAE_ADMIN_EXIT_OK) {
@@ -330,7 +333,7 @@ zae_admin_cmd_usage_list(zae_admin_t *a)
                             text);
     }
 
-    if (((zae_admin_query_opts_t *) a->opts)->plot) {
+    if (opts->plot) {
         zae_buf_init(&plot, &a->mem, 1024);
 
         if (n == 0) {
@@ -349,18 +352,21 @@ zae_admin_cmd_usage_list(zae_admin_t *a)
 int
 zae_admin_cmd_usage_summary(zae_admin_t *a)
 {
-    int                 rc;
-    size_t              i, j, k, nnames;
-    size_t              n;
-    int64_t             v, events;
-    int64_t             total[64], mn[64], mx[64], cnt[64];
-    zae_av_t           *o, *m, *s;
-    const char         *w, *window;
-    zae_window_e        wv, x;
-    zae_err_t           err;
-    zae_str_t           names[64];
-    zae_admin_snap_t   *snaps;
-    zae_admin_table_t   t;
+    int                      rc;
+    size_t                   i, j, k, nnames;
+    size_t                   n;
+    int64_t                  v, events;
+    int64_t                  total[64], mn[64], mx[64], cnt[64];
+    zae_av_t                *o, *m, *s;
+    const char              *w, *window;
+    zae_window_e             wv, x;
+    zae_err_t                err;
+    zae_str_t                names[64];
+    zae_admin_snap_t        *snaps;
+    zae_admin_table_t        t;
+    zae_admin_query_opts_t  *opts;
+
+    opts = a->opts;
 
     rc = zae_admin_usage_read(a, 0, &snaps, &n);
     if (rc != ZAE_ADMIN_EXIT_OK) {
@@ -372,7 +378,7 @@ zae_admin_cmd_usage_summary(zae_admin_t *a)
      * one window, -w or else the finest present
      */
 
-    w = ((zae_admin_query_opts_t *) a->opts)->window;
+    w = opts->window;
     wv = ZAE_WINDOW_MONTHLY;
 
     for (i = 0; w == NULL && i < n; i++) {

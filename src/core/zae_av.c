@@ -85,13 +85,6 @@ zae_av_int64(zae_mem_t *mem, int64_t v)
 
 
 zae_av_t *
-zae_av_bin(zae_mem_t *mem, const u_char *b64, size_t len)
-{
-    return zae_av_text(mem, ZAE_AV_B, b64, len);
-}
-
-
-zae_av_t *
 zae_av_bool(zae_mem_t *mem, int v)
 {
     zae_av_t  *av;
@@ -223,27 +216,6 @@ zae_av_map_set(zae_mem_t *mem, zae_av_t *m, const u_char *name, size_t len,
     }
 
     return zae_av_map_add(mem, m, name, len, value);
-}
-
-
-int
-zae_av_map_del(zae_av_t *m, const u_char *name, size_t len)
-{
-    size_t       i;
-    zae_attr_t  *a;
-
-    a = zae_av_find(m, name, len);
-    if (a == NULL) {
-        return ZAE_DECLINED;
-    }
-
-    i = (size_t) (a - m->attrs);
-
-    memmove(&m->attrs[i], &m->attrs[i + 1],
-            (m->nattrs - i - 1) * sizeof(zae_attr_t));
-    m->nattrs--;
-
-    return ZAE_OK;
 }
 
 
@@ -450,13 +422,6 @@ zae_av_get_bool(const zae_av_t *av, int *v)
     *v = av->b;
 
     return ZAE_OK;
-}
-
-
-int
-zae_av_is_null(const zae_av_t *av)
-{
-    return av != NULL && av->type == ZAE_AV_NULL;
 }
 
 

@@ -12,6 +12,7 @@
 #include "zae_body.h"
 #include "zae_json.h"
 #include "zae_schema.h"
+#include "zae_bucket.h"
 
 
 #define ZAE_VALUE_SHOW  50       /* ValidationError truncates values */
@@ -244,7 +245,7 @@ zae_body_primary(const zae_limit_status_t *st, size_t n)
             continue;
         }
 
-        s = (double) st[i].retry_after_ms / 1000.0;
+        s = zae_bucket_retry_seconds(st[i].retry_after_ms);
 
         /* Python's max(): the first of equal maxima wins */
 
@@ -383,19 +384,16 @@ zae_body_rate_message(zae_buf_t *msg, const zae_limit_status_t *st,
     }
 
     return zae_buf_printf(msg, "]. Retry after %.1fs",
-                          (double) p->retry_after_ms / 1000.0);
+                          zae_bucket_retry_seconds(p->retry_after_ms));
 }
 
 
 static void
 zae_body_retry_header(const zae_limit_status_t *p, int64_t *retry_header)
 {
-    double  retry;
-
     if (retry_header) {
-        retry = (double) p->retry_after_ms / 1000.0;
-        *retry_header = (retry >= 9223372036854775807.0)
-                        ? INT64_MAX : (int64_t) retry + 1;
+        *retry_header = zae_bucket_retry_header(
+                            zae_bucket_retry_seconds(p->retry_after_ms));
     }
 }
 
@@ -583,16 +581,6 @@ zae_body_unavailable_message(zae_buf_t *msg, const zae_str_t *cause,
     }
 
     return zae_buf_add_str(msg, "]");
-}
-
-
-int
-zae_body_unavailable(zae_buf_t *b, const zae_str_t *cause,
-    const zae_str_t *stack, const zae_str_t *entity_id,
-    const zae_str_t *resource)
-{
-    return zae_body_provider_unavailable(b, ZAE_BODY_ZAE, cause, stack,
-                                         entity_id, resource);
 }
 
 

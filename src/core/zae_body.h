@@ -53,13 +53,9 @@ int zae_body_rate_limited(zae_buf_t *b, const zae_limit_status_t *st,
  *   {"error": "rate_limiter_unavailable", "message": "{cause}
  *    [stack={stack}, entity={entity_id}, resource={resource}]"}
  *
- * The message mirrors RateLimiterUnavailable's text.
- */
-int zae_body_unavailable(zae_buf_t *b, const zae_str_t *cause,
-    const zae_str_t *stack, const zae_str_t *entity_id,
-    const zae_str_t *resource);
-
-/*
+ * The message mirrors RateLimiterUnavailable's text:
+ * zae_body_provider_unavailable() with ZAE_BODY_ZAE below writes it.
+ *
  * The 429 and 503 bodies in the shape a provider's SDK parses
  * (zae_limit_error_format), with the message of the zae shape:
  *
@@ -73,8 +69,6 @@ int zae_body_unavailable(zae_buf_t *b, const zae_str_t *cause,
  *                       429: T "rate_limit_error"; 503: T "api_error"
  *
  * *retry_header as zae_body_rate_limited() gives it.
- * zae_body_provider_unavailable() with ZAE_BODY_ZAE writes the zae body
- * (zae_body_unavailable()).
  */
 
 #define ZAE_BODY_ZAE        0

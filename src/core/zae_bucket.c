@@ -171,18 +171,6 @@ zae_bucket_try_consume(const zae_bucket_t *b, int64_t tokens, int64_t now,
 }
 
 
-void
-zae_bucket_force_consume(zae_bucket_t *b, int64_t tokens, int64_t now)
-{
-    int64_t  cur, last;
-
-    zae_bucket_refill(b->tk, b->last, now, b->cp, b->ra, b->rp, &cur, &last);
-
-    b->tk = zae_sat128((zae_i128_t) cur - (zae_i128_t) tokens * 1000);
-    b->last = last;
-}
-
-
 int64_t
 zae_bucket_available(const zae_bucket_t *b, int64_t now)
 {
@@ -221,31 +209,6 @@ double
 zae_bucket_retry_seconds(int64_t retry_ms)
 {
     return (double) retry_ms / 1000.0;
-}
-
-
-int64_t
-zae_bucket_retry_after_ms(double seconds)
-{
-    double  ms;
-
-    ms = seconds * 1000.0;
-
-    if (isnan(ms)) {
-        return 0;
-    }
-
-    /* 2^63 is exact in a double; int64 covers [-2^63, 2^63) */
-
-    if (ms >= 9223372036854775808.0) {
-        return INT64_MAX;
-    }
-
-    if (ms < -9223372036854775808.0) {
-        return INT64_MIN;
-    }
-
-    return (int64_t) ms;
 }
 
 

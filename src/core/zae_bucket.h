@@ -79,7 +79,6 @@ int zae_bucket_try_consume(const zae_bucket_t *b, int64_t tokens,
     int64_t now, zae_bucket_result_t *res);
 
 /* force_consume(): refill, then tk -= tokens*1000 with no floor (debt) */
-void zae_bucket_force_consume(zae_bucket_t *b, int64_t tokens, int64_t now);
 
 /* available(): refilled tk // 1000, may be negative */
 int64_t zae_bucket_available(const zae_bucket_t *b, int64_t now);
@@ -102,7 +101,6 @@ int64_t zae_bucket_retry_ms(int64_t deficit, int64_t ra, int64_t rp);
 double zae_bucket_retry_seconds(int64_t retry_ms);
 
 /* retry_after_ms = int(seconds * 1000): IEEE double, truncated */
-int64_t zae_bucket_retry_after_ms(double seconds);
 
 /* Retry-After header value: int(seconds) + 1 */
 int64_t zae_bucket_retry_header(double seconds);

@@ -180,8 +180,8 @@ zae_creds_store(zae_creds_provider_t *p, const u_char *akid, size_t akid_len,
 
 
 /*
- * credentials that are never refreshed (explicit, environment, shared
- * files): stored with their source
+ * credentials that are never refreshed (environment, shared files):
+ * stored with their source
  */
 
 int
@@ -201,21 +201,6 @@ zae_creds_store_static(zae_creds_provider_t *p, const u_char *akid,
     p->refresh_at = 0;
 
     return ZAE_OK;
-}
-
-
-int
-zae_creds_provider_set(zae_creds_provider_t *p, const zae_aws_creds_t *creds,
-    zae_err_t *err)
-{
-    return zae_creds_store_static(p, creds->access_key.data,
-                                  creds->access_key.len,
-                                  creds->secret_key.data,
-                                  creds->secret_key.len,
-                                  creds->session_token.data,
-                                  creds->session_token.len,
-                                  creds->expiration, ZAE_CREDS_SRC_EXPLICIT,
-                                  err);
 }
 
 

@@ -43,7 +43,6 @@ typedef int64_t (*zae_jitter_pt)(void *ctx, int64_t max);
 
 typedef enum {
     ZAE_CREDS_SRC_NONE = 0,
-    ZAE_CREDS_SRC_EXPLICIT,
     ZAE_CREDS_SRC_ENV,
     ZAE_CREDS_SRC_PROFILE,
     ZAE_CREDS_SRC_ECS,
@@ -203,10 +202,6 @@ int zae_creds_files_check(zae_creds_provider_t *p, int64_t now,
  */
 int zae_creds_set_region(zae_creds_provider_t *p, const u_char *region,
     size_t len, zae_err_t *err);
-
-/* explicit credentials (tests, configuration) */
-int zae_creds_provider_set(zae_creds_provider_t *p,
-    const zae_aws_creds_t *creds, zae_err_t *err);
 
 /*
  * The next HTTP request to perform.  ZAE_AGAIN: req is filled, call

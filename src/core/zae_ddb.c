@@ -22,10 +22,11 @@
  */
 
 #define zae_ddb_api(name)                                                    \
-    { zae_string(name), zae_string("DynamoDB_20120810." name) }
+    { zae_string(name), zae_string("DynamoDB_20120810." name), "dynamodb" }
 
 #define zae_ddb_streams_api(name)                                            \
-    { zae_string(name), zae_string("DynamoDBStreams_20120810." name) }
+    { zae_string(name), zae_string("DynamoDBStreams_20120810." name),       \
+      "streams.dynamodb" }
 
 
 static const zae_ddb_op_t  zae_ddb_ops[] = {
@@ -41,6 +42,7 @@ static const zae_ddb_op_t  zae_ddb_ops[] = {
     zae_ddb_api("CreateTable"),
     zae_ddb_api("DescribeTable"),
     zae_ddb_api("UpdateTimeToLive"),
+    zae_ddb_api("DescribeTimeToLive"),
     zae_ddb_api("DeleteTable"),
     zae_ddb_streams_api("DescribeStream"),
     zae_ddb_streams_api("GetShardIterator"),
@@ -551,13 +553,6 @@ zae_ddb_query(zae_buf_t *b, const zae_ddb_req_t *r)
 }
 
 
-int
-zae_ddb_scan(zae_buf_t *b, const zae_ddb_req_t *r)
-{
-    return zae_ddb_req_body(b, r, ZAE_DDB_F_READ_MANY);
-}
-
-
 /*
  * The TransactItems actions, by zae_ddb_act_e: the name and the fields
  * each requires and writes (ZAE_DDB_F_COND: a non-empty condition)
@@ -693,7 +688,7 @@ zae_ddb_batch_get_item(zae_buf_t *b, const zae_ddb_batch_get_t *t, size_t n,
 }
 
 
-static int
+int
 zae_ddb_request_items_json(zae_buf_t *b, const zae_av_t *request_items)
 {
     if (request_items == NULL || request_items->type != ZAE_AV_M
@@ -709,13 +704,6 @@ zae_ddb_request_items_json(zae_buf_t *b, const zae_av_t *request_items)
     }
 
     return zae_buf_add(b, "}", 1);
-}
-
-
-int
-zae_ddb_batch_get_item_json(zae_buf_t *b, const zae_av_t *request_items)
-{
-    return zae_ddb_request_items_json(b, request_items);
 }
 
 
@@ -805,8 +793,8 @@ zae_ddb_batch_write_item(zae_buf_t *b, const zae_ddb_write_t *w, size_t n)
 }
 
 
-static int
-zae_ddb_table_body(zae_buf_t *b, const zae_str_t *table)
+int
+zae_ddb_table_request(zae_buf_t *b, const zae_str_t *table)
 {
     if (table == NULL || table->len == 0) {
         return ZAE_ERROR;
@@ -819,20 +807,6 @@ zae_ddb_table_body(zae_buf_t *b, const zae_str_t *table)
     }
 
     return zae_buf_add(b, "}", 1);
-}
-
-
-int
-zae_ddb_describe_table(zae_buf_t *b, const zae_str_t *table)
-{
-    return zae_ddb_table_body(b, table);
-}
-
-
-int
-zae_ddb_delete_table(zae_buf_t *b, const zae_str_t *table)
-{
-    return zae_ddb_table_body(b, table);
 }
 
 

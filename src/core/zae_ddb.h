@@ -39,6 +39,7 @@ typedef enum {
     ZAE_DDB_CREATE_TABLE,
     ZAE_DDB_DESCRIBE_TABLE,
     ZAE_DDB_UPDATE_TIME_TO_LIVE,
+    ZAE_DDB_DESCRIBE_TIME_TO_LIVE,
     ZAE_DDB_DELETE_TABLE,
     ZAE_DDB_DESCRIBE_STREAM,
     ZAE_DDB_GET_SHARD_ITERATOR,
@@ -51,6 +52,8 @@ typedef struct {
     zae_str_t          name;      /* "GetItem", NUL-terminated */
     zae_str_t          target;    /* "DynamoDB_20120810.GetItem",
                                      NUL-terminated */
+    const char        *service;   /* the endpoint's first label:
+                                     "dynamodb", "streams.dynamodb" */
 } zae_ddb_op_t;
 
 
@@ -135,7 +138,6 @@ int zae_ddb_put_item(zae_buf_t *b, const zae_ddb_req_t *r);
 int zae_ddb_update_item(zae_buf_t *b, const zae_ddb_req_t *r);
 int zae_ddb_delete_item(zae_buf_t *b, const zae_ddb_req_t *r);
 int zae_ddb_query(zae_buf_t *b, const zae_ddb_req_t *r);
-int zae_ddb_scan(zae_buf_t *b, const zae_ddb_req_t *r);
 
 
 /* TransactWriteItems */
@@ -175,8 +177,11 @@ typedef struct {
 int zae_ddb_batch_get_item(zae_buf_t *b, const zae_ddb_batch_get_t *t,
     size_t n, const zae_str_t *return_consumed);
 
-/* resend a response's UnprocessedKeys (plain JSON) as RequestItems */
-int zae_ddb_batch_get_item_json(zae_buf_t *b, const zae_av_t *request_items);
+/*
+ * resend a response's UnprocessedKeys (BatchGetItem) or UnprocessedItems
+ * (BatchWriteItem), plain JSON, as RequestItems
+ */
+int zae_ddb_request_items_json(zae_buf_t *b, const zae_av_t *request_items);
 
 
 /* BatchWriteItem: a put (item) or a delete (key); grouped by table */
@@ -194,8 +199,8 @@ int zae_ddb_batch_write_item(zae_buf_t *b, const zae_ddb_write_t *w,
 
 /* tables and streams */
 
-int zae_ddb_describe_table(zae_buf_t *b, const zae_str_t *table);
-int zae_ddb_delete_table(zae_buf_t *b, const zae_str_t *table);
+/* {"TableName":...}: DescribeTable, DeleteTable, DescribeTimeToLive */
+int zae_ddb_table_request(zae_buf_t *b, const zae_str_t *table);
 int zae_ddb_update_ttl(zae_buf_t *b, const zae_str_t *table,
     const zae_str_t *attr, int enabled);
 /* exclusive_start_shard may be NULL; limit 0: omitted */

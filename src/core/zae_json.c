@@ -96,10 +96,10 @@ zae_json_put_u(u_char *d, uint32_t c)
 }
 
 
-static u_char *
-zae_json_escape_str(u_char *d, const u_char *s, size_t len, int ascii)
+u_char *
+zae_json_escape(u_char *d, const u_char *s, size_t len)
 {
-    size_t         i, n;
+    size_t         n;
     uint32_t       c;
     const u_char  *p, *end;
 
@@ -143,12 +143,7 @@ zae_json_escape_str(u_char *d, const u_char *s, size_t len, int ascii)
                 *d++ = 'f';
                 break;
             default:
-                if (c == 0x7f && !ascii) {
-                    *d++ = (u_char) c;
-
-                } else {
-                    d = zae_json_put_u(d, c);
-                }
+                d = zae_json_put_u(d, c);
             }
 
             p++;
@@ -158,25 +153,12 @@ zae_json_escape_str(u_char *d, const u_char *s, size_t len, int ascii)
         n = zae_utf8_decode(p, (size_t) (end - p), &c);
 
         if (n == 0) {
-            if (ascii) {
-                d = zae_json_put_u(d, 0xfffd);
-
-            } else {
-                *d++ = 0xef;
-                *d++ = 0xbf;
-                *d++ = 0xbd;
-            }
-
+            d = zae_json_put_u(d, 0xfffd);
             p++;
             continue;
         }
 
-        if (!ascii) {
-            for (i = 0; i < n; i++) {
-                *d++ = p[i];
-            }
-
-        } else if (c < 0x10000) {
+        if (c < 0x10000) {
             d = zae_json_put_u(d, c);
 
         } else {
@@ -192,15 +174,8 @@ zae_json_escape_str(u_char *d, const u_char *s, size_t len, int ascii)
 }
 
 
-u_char *
-zae_json_escape(u_char *d, const u_char *s, size_t len)
-{
-    return zae_json_escape_str(d, s, len, 1);
-}
-
-
-static int
-zae_json_add_str(zae_buf_t *b, const u_char *s, size_t len, int ascii)
+int
+zae_json_add_string(zae_buf_t *b, const u_char *s, size_t len)
 {
     u_char  *d;
 
@@ -216,7 +191,7 @@ zae_json_add_str(zae_buf_t *b, const u_char *s, size_t len, int ascii)
     d = b->data + b->len;
     *d++ = '"';
 
-    d = zae_json_escape_str(d, s, len, ascii);
+    d = zae_json_escape(d, s, len);
 
     *d++ = '"';
     *d = '\0';
@@ -224,20 +199,6 @@ zae_json_add_str(zae_buf_t *b, const u_char *s, size_t len, int ascii)
     b->len = (size_t) (d - b->data);
 
     return ZAE_OK;
-}
-
-
-int
-zae_json_add_string(zae_buf_t *b, const u_char *s, size_t len)
-{
-    return zae_json_add_str(b, s, len, 1);
-}
-
-
-int
-zae_json_add_string_utf8(zae_buf_t *b, const u_char *s, size_t len)
-{
-    return zae_json_add_str(b, s, len, 0);
 }
 
 

@@ -94,14 +94,9 @@ typedef struct {
  * bytes and DEL as \u00xx, valid UTF-8 above ASCII as \uxxxx (lowercase
  * hex, surrogate pairs above the BMP), each byte that does not start a
  * valid UTF-8 sequence as \ufffd.
- *
- * zae_json_add_string_utf8() is json.dumps(ensure_ascii=False): only
- * the quote, the backslash and bytes below 0x20 are escaped, valid
- * UTF-8 is copied, invalid bytes become U+FFFD (EF BF BD).
  */
 
 int zae_json_add_string(zae_buf_t *b, const u_char *s, size_t len);
-int zae_json_add_string_utf8(zae_buf_t *b, const u_char *s, size_t len);
 
 /*
  * zae_json_escape() writes what zae_json_add_string() puts between the
@@ -130,7 +125,6 @@ zae_av_t *zae_av_str(zae_mem_t *mem, const u_char *s, size_t len);
 zae_av_t *zae_av_cstr(zae_mem_t *mem, const char *s);
 zae_av_t *zae_av_num(zae_mem_t *mem, const u_char *text, size_t len);
 zae_av_t *zae_av_int64(zae_mem_t *mem, int64_t v);
-zae_av_t *zae_av_bin(zae_mem_t *mem, const u_char *b64, size_t len);
 zae_av_t *zae_av_bool(zae_mem_t *mem, int v);
 zae_av_t *zae_av_null(zae_mem_t *mem);
 zae_av_t *zae_av_map(zae_mem_t *mem);
@@ -150,7 +144,6 @@ int zae_av_map_set(zae_mem_t *mem, zae_av_t *m, const u_char *name,
     size_t len, zae_av_t *value);
 int zae_av_map_add(zae_mem_t *mem, zae_av_t *m, const u_char *name,
     size_t len, zae_av_t *value);
-int zae_av_map_del(zae_av_t *m, const u_char *name, size_t len);
 
 /* item setters by C-string name; the value is built and set */
 
@@ -185,7 +178,6 @@ zae_av_t *zae_item_get(const zae_av_t *item, const char *name);
 int zae_av_get_int64(const zae_av_t *av, int64_t *v, zae_err_t *err);
 int zae_av_get_str(const zae_av_t *av, zae_str_t *s);     /* S only */
 int zae_av_get_bool(const zae_av_t *av, int *v);          /* BOOL only */
-int zae_av_is_null(const zae_av_t *av);                   /* NULL type */
 
 /*
  * item getters: ZAE_OK; ZAE_DECLINED when the attribute is absent;
@@ -199,7 +191,12 @@ int zae_item_get_str(const zae_av_t *item, const char *name, zae_str_t *s,
 int zae_item_get_bool(const zae_av_t *item, const char *name, int *v,
     zae_err_t *err);
 
-/* 1 if both trees are equal (type, text, map order ignored), else 0 */
+/*
+ * 1 if both trees are equal (type, text, map order ignored), else 0:
+ * reference implementation of tree equality, used by t/unit/test_json.c,
+ * test_schema.c, test_proto.c and t/fuzz/fuzz_ddb_response.c to compare
+ * the decoders' and encoders' round trips
+ */
 
 int zae_av_equal(const zae_av_t *a, const zae_av_t *b);
 

@@ -334,6 +334,157 @@ zae_keys_aggregator(zae_mem_t *mem, zae_keys_t *k, zae_str_t *shard)
 }
 
 
+/*
+ * The parsers, inverses of the builders above.  They point into the
+ * key (nothing is allocated) and return ZAE_ERROR for a key of another
+ * layout, of another namespace, or with an empty part.
+ */
+
+/* s starts with the len bytes of p at *off; *off moves past them */
+
+static int
+zae_keys_skip(zae_str_t *s, size_t *off, const char *p, size_t len)
+{
+    if (s->len - *off < len || memcmp(s->data + *off, p, len) != 0) {
+        return ZAE_ERROR;
+    }
+
+    *off += len;
+
+    return ZAE_OK;
+}
+
+
+/* the rest of s from off: not empty, no '#' */
+
+static int
+zae_keys_rest(zae_str_t *s, size_t off, zae_str_t *out)
+{
+    if (off >= s->len || memchr(s->data + off, '#', s->len - off) != NULL) {
+        return ZAE_ERROR;
+    }
+
+    out->data = s->data + off;
+    out->len = s->len - off;
+
+    return ZAE_OK;
+}
+
+
+int
+zae_keys_parse_entity_pk(zae_str_t *pk, zae_str_t *ns, zae_str_t *entity)
+{
+    size_t  off;
+
+    off = 0;
+
+    if (ns->len == 0
+        || zae_keys_skip(pk, &off, (char *) ns->data, ns->len) != ZAE_OK
+        || zae_keys_skip(pk, &off, "/ENTITY#", 8) != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    return zae_keys_rest(pk, off, entity);
+}
+
+
+int
+zae_keys_parse_entity_config(zae_keys_t *k, zae_str_t *ns,
+    zae_str_t *entity, zae_str_t *resource)
+{
+    size_t  off;
+
+    off = 0;
+
+    if (zae_keys_parse_entity_pk(&k->pk, ns, entity) != ZAE_OK
+        || zae_keys_skip(&k->sk, &off, "#CONFIG#", 8) != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    return zae_keys_rest(&k->sk, off, resource);
+}
+
+
+int
+zae_keys_parse_bucket_pk(zae_str_t *pk, zae_str_t *ns, zae_str_t *entity,
+    zae_str_t *resource, int64_t *shard)
+{
+    u_char  *p, *end, *e, *r, *q;
+
+    end = pk->data + pk->len;
+
+    p = memchr(pk->data, '/', pk->len);
+
+    if (p == NULL || p == pk->data || end - p < 8
+        || memcmp(p, "/BUCKET#", 8) != 0)
+    {
+        return ZAE_ERROR;
+    }
+
+    ns->data = pk->data;
+    ns->len = p - pk->data;
+
+    /* E ends at the first '#' (entity ids have none), the shard starts
+     * after the last */
+
+    e = p + 8;
+    r = memchr(e, '#', end - e);
+
+    if (r == NULL || r == e) {
+        return ZAE_ERROR;
+    }
+
+    entity->data = e;
+    entity->len = r - e;
+
+    r++;
+    q = end;
+
+    while (q > r && q[-1] != '#') {
+        q--;
+    }
+
+    if (q <= r + 1 || q == end) {
+        return ZAE_ERROR;
+    }
+
+    resource->data = r;
+    resource->len = (q - 1) - r;
+
+    *shard = 0;
+
+    for ( /* void */ ; q < end; q++) {
+        if (*q < '0' || *q > '9' || *shard > 1000000) {
+            return ZAE_ERROR;
+        }
+
+        *shard = *shard * 10 + (*q - '0');
+    }
+
+    return ZAE_OK;
+}
+
+
+int
+zae_keys_parse_aggregator(zae_keys_t *k, zae_str_t *shard)
+{
+    size_t  off;
+
+    off = 0;
+
+    if (k->pk.len != sizeof("_/SYSTEM#") - 1
+        || memcmp(k->pk.data, "_/SYSTEM#", k->pk.len) != 0
+        || zae_keys_skip(&k->sk, &off, "#AGGREGATOR#", 12) != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    return zae_keys_rest(&k->sk, off, shard);
+}
+
+
 int
 zae_query_key(zae_mem_t *mem, zae_query_key_t *q, zae_query_e which,
     zae_str_t *ns, zae_str_t *id, zae_str_t *sub)

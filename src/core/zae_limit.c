@@ -702,7 +702,7 @@ zae_buf_add_grouped(zae_buf_t *b, int64_t v)
 }
 
 
-int
+static int
 zae_limit_format_period(zae_buf_t *b, int64_t period)
 {
     size_t   i;

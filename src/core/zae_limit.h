@@ -82,9 +82,6 @@ zae_limit_t *zae_limits_find(const zae_limits_t *ls, const u_char *name,
  */
 int zae_limit_format(zae_buf_t *b, const zae_limit_t *l);
 
-/* the period alone as in the display form: "sec", "min", "30sec" */
-int zae_limit_format_period(zae_buf_t *b, int64_t period);
-
 /* capacity, refill_amount and period each in 1..ZAE_LIMIT_NUM_MAX */
 int zae_validate_limit(const zae_limit_t *l, zae_err_t *err);
 

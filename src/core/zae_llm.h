@@ -272,7 +272,10 @@ int zae_llm_request_usage_patch(const zae_llm_request_t *r,
 /*
  * The same on a body in one piece: writes the patched body to out.
  * ZAE_OK, ZAE_DECLINED (nothing to do, out untouched), ZAE_ERROR (an
- * allocation failed, or len is not the size r was fed).
+ * allocation failed, or len is not the size r was fed).  The module
+ * applies the patch across buffer chains (ngx_http_zae_limit_llm.c);
+ * this is the reference implementation, used by t/unit/test_llm.c and
+ * t/fuzz/fuzz_llm_request.c to check the patch.
  */
 int zae_llm_request_add_usage(zae_buf_t *out, const u_char *body,
     size_t len, const zae_llm_request_t *r, zae_llm_path_kind_e kind);

@@ -31,7 +31,7 @@ static int zae_proto_spec_classify(zae_mem_t *mem, zae_amount_t *consume,
 static int zae_proto_update_item(zae_buf_t *b, zae_str_t *table,
     zae_av_t *key, zae_buf_t *upd, zae_buf_t *cond, zae_ddb_expr_t *x);
 static int zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref,
-    zae_amount_t *a, size_t n, int64_t sign, const zae_str_t *writer,
+    zae_amount_t *a, size_t n, const zae_str_t *writer,
     const zae_str_t *once);
 
 
@@ -859,13 +859,13 @@ zae_proto_once_cond(zae_buf_t *cond, const char *wn, const char *wv)
 
 
 /*
- * unconditional ADD #tk :sign*-a*1000, #tc :sign*a*1000
+ * unconditional ADD #tk :-a*1000, #tc :a*1000
  * (docs/table-format.md 6.6)
  */
 
 static int
 zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref, zae_amount_t *a,
-    size_t n, int64_t sign, const zae_str_t *writer, const zae_str_t *once)
+    size_t n, const zae_str_t *writer, const zae_str_t *once)
 {
     size_t          i, k;
     int64_t         m;
@@ -895,7 +895,7 @@ zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref, zae_amount_t *a,
             return ZAE_ERROR;
         }
 
-        m = sign * a[i].amount * 1000;
+        m = a[i].amount * 1000;
 
         if (zae_proto_attr(&x, &a[i].name, "_tk", &tk) != ZAE_OK
             || zae_proto_attr(&x, &a[i].name, "_tc", &tc) != ZAE_OK
@@ -966,25 +966,10 @@ zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref, zae_amount_t *a,
 
 
 int
-zae_proto_adjust_request(zae_buf_t *b, zae_bucket_ref_t *ref,
-    zae_amount_t *delta, size_t n)
-{
-    return zae_proto_add(b, ref, delta, n, 1, NULL, NULL);
-}
-
-
-int
 zae_proto_adjust_request_once(zae_buf_t *b, zae_bucket_ref_t *ref,
     zae_amount_t *delta, size_t n, const zae_str_t *writer,
     const zae_str_t *write_id)
 {
-    return zae_proto_add(b, ref, delta, n, 1, writer, write_id);
+    return zae_proto_add(b, ref, delta, n, writer, write_id);
 }
 
-
-int
-zae_proto_rollback_request(zae_buf_t *b, zae_bucket_ref_t *ref,
-    zae_amount_t *consumed, size_t n)
-{
-    return zae_proto_add(b, ref, consumed, n, -1, NULL, NULL);
-}

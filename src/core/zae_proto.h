@@ -24,8 +24,8 @@
  *      100 ms) | CONDITION_FAILED -> zae_proto_retry_request(), and if
  *      that fails too, zae_proto_retry_reject() (429);
  *
- *   3. afterwards: zae_proto_adjust_request() (reconciliation) and
- *      zae_proto_rollback_request() (rollback, compensation).
+ *   3. afterwards: zae_proto_adjust_request_once() (reconciliation,
+ *      rollback and compensation: the amounts' sign says which).
  *
  * Cascade: the same builders applied to the parent's bucket.
  *
@@ -133,9 +133,10 @@ int zae_proto_spec_request(zae_buf_t *b, zae_bucket_ref_t *ref,
 
 /*
  * The same body, byte for byte, through the general builders (the
- * expression builder, the key tree, zae_ddb_update_item()): the
- * reference of the direct writer above in the tests and the fuzzer, too
- * slow for every request
+ * expression builder, the key tree, zae_ddb_update_item()), too slow
+ * for every request: reference implementation, used by
+ * t/unit/test_proto.c and t/fuzz/fuzz_spec.c, which compare the direct
+ * writer above with it
  */
 int zae_proto_spec_request_generic(zae_buf_t *b, zae_bucket_ref_t *ref,
     zae_amount_t *consume, size_t n, int64_t now_ms, zae_err_t *err);
@@ -152,7 +153,8 @@ int zae_proto_spec_decode(zae_mem_t *mem, zae_amount_t *consume, size_t n,
 /*
  * The same on the general path alone (zae_ddb_decode(), the attribute
  * tree, zae_bucket_item_decode()): what zae_proto_spec_decode() falls
- * back to, and the reference its tests and fuzzer compare it with
+ * back to, and its reference implementation, used by t/unit/test_proto.c
+ * (spec_diff.h) and t/fuzz/fuzz_spec_decode.c
  */
 int zae_proto_spec_decode_tree(zae_mem_t *mem, zae_amount_t *consume,
     size_t n, int64_t now_ms, const zae_ddb_http_resp_t *resp,
@@ -307,16 +309,10 @@ zae_proto_write_result_e zae_proto_write_decode(zae_mem_t *mem,
 
 /*
  * Unconditional UpdateItems: adjust ADDs tk -d*1000, tc +d*1000 for each
- * delta d != 0; rollback and compensation ADD tk +c*1000, tc -c*1000
- * for each consumed c != 0 (docs/table-format.md 6.6).  ZAE_DECLINED
- * when nothing is to be written.
- */
-int zae_proto_adjust_request(zae_buf_t *b, zae_bucket_ref_t *ref,
-    zae_amount_t *delta, size_t n);
-int zae_proto_rollback_request(zae_buf_t *b, zae_bucket_ref_t *ref,
-    zae_amount_t *consumed, size_t n);
-
-/*
+ * delta d != 0 (a rollback or compensation is the adjust by -consumed;
+ * docs/table-format.md 6.6).  ZAE_DECLINED when nothing is to be
+ * written.
+ *
  * The adjust made idempotent for retries (our addition, wire-neutral for
  * Python readers, which only read b_* and l_* attributes): it also SETs
  * the write's id in the writer's own attribute ZAE_PROTO_WRITER_PREFIX +

@@ -137,57 +137,6 @@ zae_timegm(struct tm *tm)
 }
 
 
-int
-zae_ts_parse(const u_char *s, size_t len, time_t *t)
-{
-    int         v[6], i, j, n;
-    struct tm   tm;
-    static int  pos[6] = { 0, 5, 8, 11, 14, 17 };
-    static int  wid[6] = { 4, 2, 2, 2, 2, 2 };
-    static int  days[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-                             31 };
-
-    if (len != ZAE_TS_LEN
-        || s[4] != '-' || s[7] != '-' || s[10] != 'T'
-        || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
-    {
-        return ZAE_ERROR;
-    }
-
-    for (i = 0; i < 6; i++) {
-        n = 0;
-
-        for (j = 0; j < wid[i]; j++) {
-            if (s[pos[i] + j] < '0' || s[pos[i] + j] > '9') {
-                return ZAE_ERROR;
-            }
-
-            n = n * 10 + (s[pos[i] + j] - '0');
-        }
-
-        v[i] = n;
-    }
-
-    if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > days[v[1] - 1]
-        || v[3] > 23 || v[4] > 59 || v[5] > 60)
-    {
-        return ZAE_ERROR;
-    }
-
-    memset(&tm, 0, sizeof(struct tm));
-    tm.tm_year = v[0] - 1900;
-    tm.tm_mon = v[1] - 1;
-    tm.tm_mday = v[2];
-    tm.tm_hour = v[3];
-    tm.tm_min = v[4];
-    tm.tm_sec = v[5];
-
-    *t = zae_timegm(&tm);
-
-    return ZAE_OK;
-}
-
-
 void
 zae_ulid_encode(u_char *out, uint64_t ms, const u_char *rnd)
 {
@@ -441,7 +390,7 @@ zae_rec_attr_null_s(zae_buf_t *b, const char *name, zae_str_t *v)
 }
 
 
-int
+static int
 zae_rec_attr_n(zae_buf_t *b, const char *name, int64_t v)
 {
     if (zae_rec_json_str(b, (u_char *) name, strlen(name)) != ZAE_OK) {

@@ -50,7 +50,6 @@ typedef enum {
 
 void zae_ts_format(u_char *out, time_t t);
 void zae_ts_format_us(u_char *out, int64_t us);
-int zae_ts_parse(const u_char *s, size_t len, time_t *t);
 
 
 /* ULID: 48-bit ms timestamp + 80 random bits, Crockford base32 */
@@ -79,7 +78,6 @@ time_t zae_window_start(zae_window_e w, time_t t);
 
 int zae_rec_json_str(zae_buf_t *b, const u_char *s, size_t len);
 int zae_rec_attr_s(zae_buf_t *b, const char *name, zae_str_t *v);
-int zae_rec_attr_n(zae_buf_t *b, const char *name, int64_t v);
 
 
 /* namespace forward (#NAMESPACE#name) and reverse (#NSID#id) records */

@@ -9,6 +9,7 @@
 
 #include "zae_schema.h"
 #include "zae_schema_int.h"
+#include "zae_ddb.h"
 
 
 static int zae_schema_get_n(const zae_av_t *item, const char *prefix,
@@ -877,36 +878,33 @@ int
 zae_batch_get_request(zae_buf_t *b, zae_str_t *table, zae_keys_t *keys,
     size_t n, int consistent)
 {
-    size_t  i, first;
+    size_t               i;
+    const zae_av_t      *keyv[ZAE_CONFIG_LEVELS];
+    zae_ddb_batch_get_t  t;
 
-    (void) zae_buf_add_str(b, "{\"RequestItems\":{");
-    (void) zae_json_add_string(b, table->data, table->len);
-    (void) zae_buf_add_str(b, ":{\"Keys\":[");
-
-    first = 1;
+    memset(&t, 0, sizeof(zae_ddb_batch_get_t));
+    t.table = *table;
+    t.keys = keyv;
+    t.consistent_read = consistent ? 1 : 0;
 
     for (i = 0; i < n; i++) {
         if (keys[i].pk.len == 0) {
             continue;
         }
 
-        if (!first) {
-            (void) zae_buf_add_str(b, ",");
+        if (t.nkeys == ZAE_CONFIG_LEVELS) {
+            return ZAE_ERROR;
         }
 
-        first = 0;
+        keyv[t.nkeys] = zae_keys_key(b->mem, &keys[i]);
+        if (keyv[t.nkeys] == NULL) {
+            return ZAE_ERROR;
+        }
 
-        (void) zae_buf_add_str(b, "{\"PK\":{\"S\":");
-        (void) zae_json_add_string(b, keys[i].pk.data, keys[i].pk.len);
-        (void) zae_buf_add_str(b, "},\"SK\":{\"S\":");
-        (void) zae_json_add_string(b, keys[i].sk.data, keys[i].sk.len);
-        (void) zae_buf_add_str(b, "}}");
+        t.nkeys++;
     }
 
-    (void) zae_buf_add_str(b, consistent ? "],\"ConsistentRead\":true}}}"
-                                         : "],\"ConsistentRead\":false}}}");
-
-    return b->failed ? ZAE_ERROR : ZAE_OK;
+    return zae_ddb_batch_get_item(b, &t, 1, NULL);
 }
 
 
@@ -925,7 +923,7 @@ zae_schema_key_equal(const zae_av_t *key, zae_keys_t *k)
 }
 
 
-int
+static int
 zae_batch_get_decode(zae_mem_t *mem, const u_char *body, size_t len,
     zae_str_t *table, zae_keys_t *keys, size_t n, zae_av_t **items,
     unsigned *unprocessed, zae_err_t *err)
@@ -945,8 +943,9 @@ int
 zae_batch_get_items(zae_av_t *root, zae_str_t *table, zae_keys_t *keys,
     size_t n, zae_av_t **items, unsigned *unprocessed, zae_err_t *err)
 {
-    size_t     i, j;
-    zae_av_t  *resp, *list, *un, *item;
+    size_t                      i, j;
+    zae_av_t                   *list, *un, *item;
+    zae_ddb_batch_get_result_t  res;
 
     for (j = 0; j < n; j++) {
         items[j] = NULL;
@@ -954,31 +953,14 @@ zae_batch_get_items(zae_av_t *root, zae_str_t *table, zae_keys_t *keys,
 
     *unprocessed = 0;
 
-    if (root == NULL || root->type != ZAE_AV_M) {
-        return zae_err_set(err, "batch get answer is not an object");
+    if (zae_ddb_result_batch_get(root, &res, err) != ZAE_OK) {
+        return ZAE_ERROR;
     }
 
-    resp = zae_json_get(root, "Responses");
-    list = NULL;
-
-    if (resp && resp->type == ZAE_AV_M) {
-        list = zae_av_get(resp, table->data, table->len);
-    }
-
-    if (list && list->type != ZAE_AV_L) {
-        return zae_err_set(err, "batch get answer: Responses is not a list");
-    }
+    list = zae_ddb_batch_get_items(&res, table);
 
     for (i = 0; list && i < list->nitems; i++) {
         item = list->items[i];
-
-        if (item->type != ZAE_AV_M) {
-            return zae_err_set(err, "batch get answer: item is not a map");
-        }
-
-        if (zae_item_from_ddb(item, err) != ZAE_OK) {
-            return ZAE_ERROR;
-        }
 
         for (j = 0; j < n; j++) {
             if (keys[j].pk.len && zae_schema_key_equal(item, &keys[j])) {
@@ -988,10 +970,10 @@ zae_batch_get_items(zae_av_t *root, zae_str_t *table, zae_keys_t *keys,
         }
     }
 
-    un = zae_json_get(root, "UnprocessedKeys");
+    un = res.unprocessed;
     list = NULL;
 
-    if (un && un->type == ZAE_AV_M) {
+    if (un) {
         un = zae_av_get(un, table->data, table->len);
 
         if (un && un->type == ZAE_AV_M) {

@@ -112,6 +112,25 @@ int zae_keys_aggregator(zae_mem_t *mem, zae_keys_t *k, zae_str_t *shard);
 
 
 /*
+ * The parsers, inverses of the builders: they point into the key and
+ * return ZAE_ERROR for a key of another layout, of another namespace
+ * (ns is the one expected) or with an empty part.
+ */
+
+/* {ns}/ENTITY#{E}: E */
+int zae_keys_parse_entity_pk(zae_str_t *pk, zae_str_t *ns,
+    zae_str_t *entity);
+/* {ns}/ENTITY#{E} #CONFIG#{R}: E and R */
+int zae_keys_parse_entity_config(zae_keys_t *k, zae_str_t *ns,
+    zae_str_t *entity, zae_str_t *resource);
+/* {ns}/BUCKET#{E}#{R}#{shard}, any namespace: ns, E, R and the shard */
+int zae_keys_parse_bucket_pk(zae_str_t *pk, zae_str_t *ns, zae_str_t *entity,
+    zae_str_t *resource, int64_t *shard);
+/* _/SYSTEM# #AGGREGATOR#{shard}: the shard id */
+int zae_keys_parse_aggregator(zae_keys_t *k, zae_str_t *shard);
+
+
+/*
  * Queries: for each group of records the project lists, the key
  * attribute a Query matches, its value, and the sort-key attribute and
  * prefix it reads with begins_with() (range NULL: the whole partition).
@@ -163,10 +182,7 @@ zae_av_t *zae_keys_key(zae_mem_t *mem, zae_keys_t *k);
  */
 int zae_batch_get_request(zae_buf_t *b, zae_str_t *table, zae_keys_t *keys,
     size_t n, int consistent);
-int zae_batch_get_decode(zae_mem_t *mem, const u_char *body, size_t len,
-    zae_str_t *table, zae_keys_t *keys, size_t n, zae_av_t **items,
-    unsigned *unprocessed, zae_err_t *err);
-/* the same on an answer already parsed (plain JSON); converts in place */
+/* the decoder, on an answer already parsed (plain JSON); converts in place */
 int zae_batch_get_items(zae_av_t *root, zae_str_t *table, zae_keys_t *keys,
     size_t n, zae_av_t **items, unsigned *unprocessed, zae_err_t *err);
 

@@ -111,7 +111,7 @@ read_result(zae_mem_t *mem, zae_av_t *root, unsigned which)
             && bgr.unprocessed)
         {
             zae_buf_init(&b, mem, 0);
-            (void) zae_ddb_batch_get_item_json(&b, bgr.unprocessed);
+            (void) zae_ddb_request_items_json(&b, bgr.unprocessed);
 
             s.data = (u_char *) "t";
             s.len = 1;

@@ -219,7 +219,9 @@ fuzz_bodies(const u_char *data, size_t len, zae_mem_t *mem)
     s3.len = len - 2 * third;
 
     zae_buf_init(&b, mem, 0);
-    if (zae_body_unavailable(&b, &s1, &s2, &s3, NULL) != ZAE_OK) {
+    if (zae_body_provider_unavailable(&b, ZAE_BODY_ZAE, &s1, &s2, &s3, NULL)
+        != ZAE_OK)
+    {
         abort();
     }
 

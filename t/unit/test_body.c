@@ -356,15 +356,17 @@ test_unavailable(zae_mem_t *mem)
     zae_str_t  odd = zae_string("a\"b\x01\xff");
 
     zae_buf_init(&b, mem, 0);
-    is_int(zae_body_unavailable(&b, &cause, &stack, &entity, &res), ZAE_OK,
-           "503 body");
+    is_int(zae_body_provider_unavailable(&b, ZAE_BODY_ZAE, &cause, &stack,
+                                         &entity, &res),
+           ZAE_OK, "503 body");
     is_str(b.data, "{\"error\": \"rate_limiter_unavailable\", \"message\": "
            "\"ThrottlingException: rate exceeded [stack=zae-limiter, "
            "entity=key-1, resource=gpt-4]\"}", "503 body text");
 
     zae_buf_init(&b, mem, 0);
-    is_int(zae_body_unavailable(&b, &odd, NULL, NULL, NULL), ZAE_OK,
-           "503 body, odd cause, no context");
+    is_int(zae_body_provider_unavailable(&b, ZAE_BODY_ZAE, &odd, NULL, NULL,
+                                         NULL),
+           ZAE_OK, "503 body, odd cause, no context");
     is_str(b.data, "{\"error\": \"rate_limiter_unavailable\", \"message\": "
            "\"a\\\"b\\u0001\\ufffd [stack=None, entity=None, "
            "resource=None]\"}", "503 body escaped");

@@ -128,7 +128,6 @@ main(void)
     zae_err_t             err;
     zae_str_t             v;
     zae_creds_http_t      req;
-    zae_aws_creds_t       creds;
     const char           *cpath, *fpath, *js;
     zae_creds_provider_t  p;
 
@@ -742,19 +741,20 @@ main(void)
     is_int(p.creds.session_token.len, 8000, "token length");
     is_int(p.creds.expiration, 0, "no expiration: never");
 
-    /* explicit credentials, wiping */
+    /* static credentials replacing others wipe them */
 
-    memset(&creds, 0, sizeof(creds));
-    zae_str_set(&creds.access_key, "AKIDX");
-    zae_str_set(&creds.secret_key, "s");
-    is_int(zae_creds_provider_set(&p, &creds, &err), ZAE_OK, "explicit");
-    is_int(p.source, ZAE_CREDS_SRC_EXPLICIT, "source explicit");
+    memset(&env, 0, sizeof(env));
+    t_setenv(&env, "AWS_ACCESS_KEY_ID", "AKIDX");
+    t_setenv(&env, "AWS_SECRET_ACCESS_KEY", "s");
+    is_int(zae_creds_from_env(&p, t_getenv, &env, &err), ZAE_OK,
+           "static credentials over a long token");
+    is_int(p.source, ZAE_CREDS_SRC_ENV, "source env");
     ok(t_all_zero(p.token_buf, sizeof(p.token_buf)),
        "the long token was wiped");
     ok(t_all_zero(p.secret_buf + 1, sizeof(p.secret_buf) - 1),
        "secret buffer holds only the new secret");
-    zae_str_set(&creds.access_key, "AK\nID");
-    is_int(zae_creds_provider_set(&p, &creds, &err), ZAE_ERROR,
+    t_setenv(&env, "AWS_ACCESS_KEY_ID", "AK\nID");
+    is_int(zae_creds_from_env(&p, t_getenv, &env, &err), ZAE_ERROR,
            "newline in key id refused");
 
     zae_creds_provider_wipe(&p);

@@ -1249,7 +1249,7 @@ test_read(void)
         "{\"PK\":{\"S\":\"" NS "/BUCKET#key-1#gpt-4#0\"},"
         "\"SK\":{\"S\":\"#STATE\"}},"
         "{\"PK\":{\"S\":\"" NS "/BUCKET#proj-1#gpt-4#0\"},"
-        "\"SK\":{\"S\":\"#STATE\"}}],\"ConsistentRead\":false}}}",
+        "\"SK\":{\"S\":\"#STATE\"}}]}}}",
         "META, bucket shard 0 and the parent's shard 0");
 
     zae_buf_init(&b, &mem, 0);
@@ -1772,8 +1772,9 @@ test_adjust(void)
     zae_buf_t  b;
 
     zae_buf_init(&b, &mem, 0);
-    ok(zae_proto_adjust_request(&b, ref("key-1", 0),
-                                amounts("tpm", 150, "rpm", 0), 2)
+    ok(zae_proto_adjust_request_once(&b, ref("key-1", 0),
+                                     amounts("tpm", 150, "rpm", 0), 2,
+                                     NULL, NULL)
        == ZAE_OK, "adjust request");
     body_is(&b,
         "{\"TableName\":\"zae-limiter\","
@@ -1786,8 +1787,9 @@ test_adjust(void)
         "\":v1\":{\"N\":\"150000\"}}}", "adjust +150: tk -150000, tc +150000");
 
     zae_buf_init(&b, &mem, 0);
-    ok(zae_proto_adjust_request(&b, ref("key-1", 0),
-                                amounts("tpm", -50, NULL, 0), 1)
+    ok(zae_proto_adjust_request_once(&b, ref("key-1", 0),
+                                     amounts("tpm", -50, NULL, 0), 1,
+                                     NULL, NULL)
        == ZAE_OK, "release");
     body_is(&b,
         "{\"TableName\":\"zae-limiter\","
@@ -1800,9 +1802,10 @@ test_adjust(void)
         "\":v1\":{\"N\":\"-50000\"}}}", "release 50: tk +50000, tc -50000");
 
     zae_buf_init(&b, &mem, 0);
-    ok(zae_proto_rollback_request(&b, ref("proj-1", 1),
-                                  amounts("rpm", 1, "tpm", 250), 2)
-       == ZAE_OK, "rollback");
+    ok(zae_proto_adjust_request_once(&b, ref("proj-1", 1),
+                                     amounts("rpm", -1, "tpm", -250), 2,
+                                     NULL, NULL)
+       == ZAE_OK, "rollback: the adjust by -consumed");
     body_is(&b,
         "{\"TableName\":\"zae-limiter\","
         "\"Key\":{\"PK\":{\"S\":\"" NS "/BUCKET#proj-1#gpt-4#1\"},"
@@ -1816,8 +1819,8 @@ test_adjust(void)
         "rollback of the parent's shard 1: tk +c, tc -c");
 
     zae_buf_init(&b, &mem, 0);
-    ok(zae_proto_adjust_request(&b, ref("key-1", 0),
-                                amounts("tpm", 0, NULL, 0), 1)
+    ok(zae_proto_adjust_request_once(&b, ref("key-1", 0),
+                                     amounts("tpm", 0, NULL, 0), 1, NULL, NULL)
        == ZAE_DECLINED, "nothing to adjust: DECLINED");
 }
 

@@ -419,6 +419,128 @@ test_query_keys(void)
 }
 
 
+/* the parsers give back what the builders took, and refuse the rest */
+
+static zae_str_t
+cs(const char *s)
+{
+    zae_str_t  r;
+
+    r.data = (u_char *) s;
+    r.len = strlen(s);
+
+    return r;
+}
+
+
+static void
+test_key_parsers(void)
+{
+    size_t       i;
+    int64_t      shard;
+    zae_str_t    ns = zae_string(NS);
+    zae_str_t    other = zae_string("otherNs0001");
+    zae_str_t    e = zae_string("key-1");
+    zae_str_t    r = zae_string("openai/gpt-4");
+    zae_str_t    id = zae_string("shardId-000000000001");
+    zae_str_t    gns, ge, gr, gid;
+    zae_keys_t   k, bad;
+
+    static const char  *bad_bucket[] = {
+        "",                                        /* empty */
+        NS "/BUCKET#key-1#gpt-4#",                 /* truncated: shard */
+        NS "/BUCKET#key-1#gpt-4",                  /* truncated: no shard */
+        NS "/BUCKET#key-1",                        /* truncated: no R */
+        NS "/BUCKET#",                             /* truncated: no E */
+        NS "/BUCKET",                              /* truncated prefix */
+        NS "/ENTITY#key-1",                        /* wrong prefix */
+        NS "/BUCKET##gpt-4#0",                     /* empty E */
+        NS "/BUCKET#key-1##0",                     /* empty R */
+        NS "/BUCKET#key-1#gpt-4#0x",               /* shard not a number */
+        NS "/BUCKET#key-1#gpt-4#99999999999",      /* shard out of range */
+        "/BUCKET#key-1#gpt-4#0",                   /* no namespace */
+        NS "BUCKET#key-1#gpt-4#0"                  /* no '/' */
+    };
+
+    /* a bucket PK, any namespace */
+
+    (void) zae_keys_bucket(&mem, &k, &ns, &e, &r, 12);
+    ok(zae_keys_parse_bucket_pk(&k.pk, &gns, &ge, &gr, &shard) == ZAE_OK
+       && same(&gns, &ns) && same(&ge, &e) && same(&gr, &r) && shard == 12,
+       "bucket PK parsed back: namespace, entity, resource, shard");
+
+    (void) zae_keys_bucket(&mem, &k, &other, &e, &r, 0);
+    ok(zae_keys_parse_bucket_pk(&k.pk, &gns, &ge, &gr, &shard) == ZAE_OK
+       && same(&gns, &other) && shard == 0,
+       "bucket PK of another namespace gives that namespace");
+
+    for (i = 0; i < sizeof(bad_bucket) / sizeof(bad_bucket[0]); i++) {
+        bad.pk = cs(bad_bucket[i]);
+        ok(zae_keys_parse_bucket_pk(&bad.pk, &gns, &ge, &gr, &shard)
+           == ZAE_ERROR, "bad bucket PK refused: \"%s\"", bad_bucket[i]);
+    }
+
+    /* an entity config: PK and SK in the expected namespace */
+
+    (void) zae_keys_entity_config(&mem, &k, &ns, &e, &r);
+    ok(zae_keys_parse_entity_config(&k, &ns, &ge, &gr) == ZAE_OK
+       && same(&ge, &e) && same(&gr, &r),
+       "entity config keys parsed back: entity, resource");
+    ok(zae_keys_parse_entity_pk(&k.pk, &ns, &ge) == ZAE_OK && same(&ge, &e),
+       "entity PK parsed back");
+    ok(zae_keys_parse_entity_config(&k, &other, &ge, &gr) == ZAE_ERROR,
+       "entity config of another namespace refused");
+    ok(zae_keys_parse_entity_pk(&k.pk, &other, &ge) == ZAE_ERROR,
+       "entity PK of another namespace refused");
+
+    bad = k;
+    bad.sk = cs("#CONFIG#");
+    ok(zae_keys_parse_entity_config(&bad, &ns, &ge, &gr) == ZAE_ERROR,
+       "entity config: truncated SK refused");
+    bad.sk = cs("#CONFIG");
+    ok(zae_keys_parse_entity_config(&bad, &ns, &ge, &gr) == ZAE_ERROR,
+       "entity config: resource config SK refused");
+    bad.sk = cs("#USAGE#gpt-4#2026-11-23T14:00:00Z");
+    ok(zae_keys_parse_entity_config(&bad, &ns, &ge, &gr) == ZAE_ERROR,
+       "entity config: wrong SK prefix refused");
+    bad.sk = cs("#CONFIG#gpt-4#x");
+    ok(zae_keys_parse_entity_config(&bad, &ns, &ge, &gr) == ZAE_ERROR,
+       "entity config: a '#' in the resource refused");
+
+    bad = k;
+    bad.pk = cs(NS "/ENTITY#");
+    ok(zae_keys_parse_entity_config(&bad, &ns, &ge, &gr) == ZAE_ERROR,
+       "entity config: truncated PK refused");
+    bad.pk = cs(NS "/RESOURCE#key-1");
+    ok(zae_keys_parse_entity_config(&bad, &ns, &ge, &gr) == ZAE_ERROR,
+       "entity config: wrong PK prefix refused");
+    bad.pk = cs(NS);
+    ok(zae_keys_parse_entity_pk(&bad.pk, &ns, &ge) == ZAE_ERROR,
+       "entity PK: the namespace alone refused");
+
+    /* the aggregator's checkpoint: system namespace only */
+
+    (void) zae_keys_aggregator(&mem, &k, &id);
+    ok(zae_keys_parse_aggregator(&k, &gid) == ZAE_OK && same(&gid, &id),
+       "aggregator keys parsed back: shard id");
+
+    bad = k;
+    bad.pk = cs(NS "/SYSTEM#");
+    ok(zae_keys_parse_aggregator(&bad, &gid) == ZAE_ERROR,
+       "aggregator key of another namespace refused");
+    bad.pk = cs("_/SYSTEM");
+    ok(zae_keys_parse_aggregator(&bad, &gid) == ZAE_ERROR,
+       "aggregator: truncated PK refused");
+    bad = k;
+    bad.sk = cs("#AGGREGATOR#");
+    ok(zae_keys_parse_aggregator(&bad, &gid) == ZAE_ERROR,
+       "aggregator: truncated SK refused");
+    bad.sk = cs("#VERSION");
+    ok(zae_keys_parse_aggregator(&bad, &gid) == ZAE_ERROR,
+       "aggregator: wrong SK prefix refused");
+}
+
+
 /* a bucket limit at full capacity from a config limit: milli and ms */
 
 static void
@@ -830,7 +952,7 @@ test_batch(void)
         "{\"PK\":{\"S\":\"" NS "/RESOURCE#gpt-4\"},"
         "\"SK\":{\"S\":\"#CONFIG\"}},"
         "{\"PK\":{\"S\":\"" NS "/SYSTEM#\"},\"SK\":{\"S\":\"#CONFIG\"}}"
-        "],\"ConsistentRead\":false}}}", "config batch body, 4 levels");
+        "]}}}", "config batch body, 4 levels");
 
     zae_buf_init(&b, &mem, 0);
     ok(zae_config_batch_request(&b, &t, &ns, &e, &def, 0xf) == ZAE_OK,
@@ -842,7 +964,7 @@ test_batch(void)
         "{\"PK\":{\"S\":\"" NS "/RESOURCE#_default_\"},"
         "\"SK\":{\"S\":\"#CONFIG\"}},"
         "{\"PK\":{\"S\":\"" NS "/SYSTEM#\"},\"SK\":{\"S\":\"#CONFIG\"}}"
-        "],\"ConsistentRead\":false}}}",
+        "]}}}",
         "entity _default_ level not read twice");
 
     zae_buf_init(&b, &mem, 0);
@@ -901,6 +1023,7 @@ main(void)
     mem = zae_arena_mem(&arena);
 
     test_keys();
+    test_key_parsers();
     test_query_keys();
     test_bucket_limit_from_limit();
     test_bucket();
