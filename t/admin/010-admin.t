@@ -11,10 +11,10 @@ use strict;
 use warnings;
 
 use Test::More;
+use lib 't/lib';
+use Test::Zae::Admin;
 use HTTP::Tiny;
 use JSON::PP;
-use IPC::Open3;
-use File::Temp qw(tempfile);
 use Symbol qw(gensym);
 use POSIX ();
 
@@ -36,19 +36,7 @@ my $table = "zae-admin-t010-$$";
 my $json = JSON::PP->new->canonical;
 my $http = HTTP::Tiny->new(timeout => 10);
 
-sub admin {
-    my @args = @_;
-    my ($fh, $errfile) = tempfile(UNLINK => 1);
-    my $pid = open3(my $in, my $out, '>&' . fileno($fh), $bin,
-                    '--endpoint-url', $ep, '-n', $table, @args);
-    close $in;
-    my $stdout = do { local $/; <$out> };
-    waitpid $pid, 0;
-    my $rc = $? >> 8;
-    seek $fh, 0, 0;
-    my $stderr = do { local $/; <$fh> };
-    return ($rc, $stdout // '', $stderr // '');
-}
+sub admin { zae_admin({}, '--endpoint-url', $ep, '-n', $table, @_) }
 
 sub ddb {
     my ($op, $body) = @_;

@@ -13,9 +13,8 @@ use warnings;
 
 use lib 't/lib';
 use Test::Zae;
+use Test::Zae::Admin;
 use JSON::PP;
-use IPC::Open3;
-use File::Temp qw(tempfile);
 
 my ($env, $n, $r, $rc, $out, $err);
 
@@ -25,19 +24,8 @@ $ENV{AWS_ACCESS_KEY_ID} = 'AKIDLOCAL';
 $ENV{AWS_SECRET_ACCESS_KEY} = 'local-secret';
 
 sub admin {
-    my @args = @_;
-    my ($fh) = tempfile(UNLINK => 1);
-    my $pid = open3(my $in, my $o, '>&' . fileno($fh),
-                    $env->{TEST_NGINX_ZAE_ADMIN},
-                    '--endpoint-url', $env->{TEST_NGINX_DDB_ENDPOINT},
-                    '-n', $env->{TEST_NGINX_TABLE}, @args);
-    close $in;
-    my $stdout = do { local $/; <$o> };
-    waitpid $pid, 0;
-    my $code = $? >> 8;
-    seek $fh, 0, 0;
-    my $stderr = do { local $/; <$fh> };
-    return ($code, $stdout // '', $stderr // '');
+    zae_admin({}, '--endpoint-url', $env->{TEST_NGINX_DDB_ENDPOINT},
+              '-n', $env->{TEST_NGINX_TABLE}, @_);
 }
 
 ($rc, $out, $err) = admin('namespace', 'show', 'default', '--output',

@@ -10,6 +10,8 @@ use strict;
 use warnings;
 
 use Test::More;
+use lib 't/lib';
+use Test::Zae::Admin;
 use HTTP::Tiny;
 use JSON::PP;
 use IPC::Open3;
@@ -31,19 +33,7 @@ my $table = "zae-admin-t030-$$";
 my $json = JSON::PP->new->canonical;
 my $http = HTTP::Tiny->new(timeout => 10);
 
-sub admin {
-    my @args = @_;
-    my ($fh) = tempfile(UNLINK => 1);
-    my $pid = open3(my $in, my $out, '>&' . fileno($fh), $bin,
-                    '--endpoint-url', $ep, '-n', $table, @args);
-    close $in;
-    my $stdout = do { local $/; <$out> };
-    waitpid $pid, 0;
-    my $rc = $? >> 8;
-    seek $fh, 0, 0;
-    my $stderr = do { local $/; <$fh> };
-    return ($rc, $stdout // '', $stderr // '');
-}
+sub admin { zae_admin({}, '--endpoint-url', $ep, '-n', $table, @_) }
 
 sub ddb {
     my ($op, $body) = @_;

@@ -10,9 +10,10 @@ use strict;
 use warnings;
 
 use Test::More;
+use lib 't/lib';
+use Test::Zae::Admin;
 use HTTP::Tiny;
 use JSON::PP;
-use IPC::Open3;
 use File::Temp qw(tempfile);
 use Digest::SHA qw(sha256_hex);
 
@@ -30,19 +31,7 @@ delete $ENV{$_} for qw(AWS_SESSION_TOKEN ZAEL_STACK ZAEL_NAMESPACE
 my $table = "zae-admin-t040-$$";
 my $http = HTTP::Tiny->new(timeout => 10);
 
-sub admin {
-    my @args = @_;
-    my ($fh) = tempfile(UNLINK => 1);
-    my $pid = open3(my $in, my $out, '>&' . fileno($fh), $bin,
-                    '--endpoint-url', $ep, '-n', $table, @args);
-    close $in;
-    my $stdout = do { local $/; <$out> };
-    waitpid $pid, 0;
-    my $rc = $? >> 8;
-    seek $fh, 0, 0;
-    my $stderr = do { local $/; <$fh> };
-    return ($rc, $stdout // '', $stderr // '');
-}
+sub admin { zae_admin({}, '--endpoint-url', $ep, '-n', $table, @_) }
 
 sub item {
     my ($pk, $sk) = @_;

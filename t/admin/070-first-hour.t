@@ -12,8 +12,9 @@ use strict;
 use warnings;
 
 use Test::More;
+use lib 't/lib';
+use Test::Zae::Admin;
 use JSON::PP;
-use IPC::Open3;
 use IO::Socket::INET;
 use File::Temp qw(tempfile tempdir);
 
@@ -36,37 +37,13 @@ $ENV{AWS_SECRET_ACCESS_KEY} = 'secret';
 my $table = "zae-admin-t070-$$";
 
 # run zae-admin with extra environment; no --endpoint-url unless given
-sub run {
-    my ($env, @args) = @_;
-    local %ENV = (%ENV, %$env);
-    for (keys %$env) { delete $ENV{$_} unless defined $env->{$_} }
-    my ($fh) = tempfile(UNLINK => 1);
-    my $pid = open3(my $in, my $out, '>&' . fileno($fh), $bin, @args);
-    close $in;
-    my $stdout = do { local $/; <$out> };
-    waitpid $pid, 0;
-    my $rc = $? >> 8;
-    seek $fh, 0, 0;
-    my $stderr = do { local $/; <$fh> };
-    return ($rc, $stdout // '', $stderr // '');
-}
+sub run { zae_admin({ env => shift }, @_) }
 
 sub admin { run({}, '--endpoint-url', $ep, '-n', $table, @_) }
 
 # the same with a text on stdin
 sub admin_in {
-    my ($input, @args) = @_;
-    my ($fh) = tempfile(UNLINK => 1);
-    my $pid = open3(my $in, my $out, '>&' . fileno($fh), $bin,
-                    '--endpoint-url', $ep, '-n', $table, @args);
-    print $in $input;
-    close $in;
-    my $stdout = do { local $/; <$out> };
-    waitpid $pid, 0;
-    my $rc = $? >> 8;
-    seek $fh, 0, 0;
-    my $stderr = do { local $/; <$fh> };
-    return ($rc, $stdout // '', $stderr // '');
+    zae_admin({ stdin => shift }, '--endpoint-url', $ep, '-n', $table, @_);
 }
 
 # a loopback port nothing listens on
