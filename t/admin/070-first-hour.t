@@ -18,21 +18,11 @@ use JSON::PP;
 use IO::Socket::INET;
 use File::Temp qw(tempfile tempdir);
 
-my $ep = $ENV{TEST_NGINX_DDB_ENDPOINT};
-my $bin = $ENV{TEST_NGINX_ZAE_ADMIN} || 'build/zae-admin';
-
-plan skip_all => 'TEST_NGINX_DDB_ENDPOINT not set' unless $ep;
-die "zae-admin binary $bin missing\n" unless -x $bin;
-
-delete $ENV{$_} for qw(AWS_SESSION_TOKEN ZAEL_STACK ZAEL_NAMESPACE
-                       AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB
-                       AWS_ENDPOINT_URL_CLOUDFORMATION AWS_PROFILE
-                       AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
-                       AWS_CONTAINER_CREDENTIALS_FULL_URI
-                       AWS_EC2_METADATA_DISABLED
-                       AWS_SHARED_CREDENTIALS_FILE AWS_CONFIG_FILE);
-$ENV{AWS_ACCESS_KEY_ID} = 'AKIDADMINTEST';
-$ENV{AWS_SECRET_ACCESS_KEY} = 'secret';
+my $ep = admin_setup(qw(AWS_ENDPOINT_URL_CLOUDFORMATION AWS_PROFILE
+                         AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
+                         AWS_CONTAINER_CREDENTIALS_FULL_URI
+                         AWS_EC2_METADATA_DISABLED
+                         AWS_SHARED_CREDENTIALS_FILE AWS_CONFIG_FILE));
 
 my $table = "zae-admin-t070-$$";
 

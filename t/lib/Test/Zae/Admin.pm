@@ -12,6 +12,9 @@ package Test::Zae::Admin;
 # env: variables set for the run (undef: removed); stdin: a text written
 # to its standard input (none: closed at once).  The binary is
 # $TEST_NGINX_ZAE_ADMIN, or build/zae-admin.
+#
+# admin_setup() starts an admin test; admin_ddb() and admin_item() look
+# at the table directly.
 
 use strict;
 use warnings;
@@ -19,8 +22,14 @@ use warnings;
 use Exporter 'import';
 use IPC::Open3;
 use File::Temp qw(tempfile);
+use HTTP::Tiny;
+use JSON::PP;
+use Test::More ();
 
-our @EXPORT = qw(zae_admin);
+our @EXPORT = qw(zae_admin admin_setup admin_ddb admin_item);
+
+my $json = JSON::PP->new->canonical;
+my $http = HTTP::Tiny->new(timeout => 10);
 
 
 sub zae_admin {
@@ -44,6 +53,67 @@ sub zae_admin {
     $stderr = do { local $/; <$fh> };
 
     return ($rc, $stdout // '', $stderr // '');
+}
+
+
+
+# admin_setup(VARS): skips the file without DynamoDB Local, dies without
+# the binary; static credentials (AKIDADMINTEST), and none of the
+# variables that would send zae-admin elsewhere (nor VARS).  The
+# DynamoDB endpoint
+
+sub admin_setup {
+    my (@more) = @_;
+    my ($ep, $bin);
+
+    $ep = $ENV{TEST_NGINX_DDB_ENDPOINT};
+    $bin = $ENV{TEST_NGINX_ZAE_ADMIN} || 'build/zae-admin';
+
+    Test::More::plan(skip_all => 'TEST_NGINX_DDB_ENDPOINT not set')
+        unless $ep;
+    die "zae-admin binary $bin missing\n" unless -x $bin;
+
+    delete $ENV{$_} for qw(AWS_SESSION_TOKEN ZAEL_STACK ZAEL_NAMESPACE
+                           AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB), @more;
+    $ENV{AWS_ACCESS_KEY_ID} = 'AKIDADMINTEST';
+    $ENV{AWS_SECRET_ACCESS_KEY} = 'secret';
+
+    return $ep;
+}
+
+
+# admin_ddb(op, body): one call to DynamoDB Local (any signature does),
+# the decoded answer; dies on an error
+
+sub admin_ddb {
+    my ($op, $body) = @_;
+    my $r;
+
+    $r = $http->post($ENV{TEST_NGINX_DDB_ENDPOINT}, {
+        headers => {
+            'X-Amz-Target' => "DynamoDB_20120810.$op",
+            'Content-Type' => 'application/x-amz-json-1.0',
+            'X-Amz-Date' => '20260101T000000Z',
+            'Authorization' => 'AWS4-HMAC-SHA256 Credential=AKIDADMINTEST/'
+                . '20260101/us-east-1/dynamodb/aws4_request, '
+                . 'SignedHeaders=host, Signature=00',
+        },
+        content => $json->encode($body),
+    });
+
+    die "$op failed: $r->{status} $r->{content}\n" unless $r->{success};
+    return eval { decode_json($r->{content}) } || {};
+}
+
+
+# admin_item(table, pk, sk): the item (consistent read), or undef
+
+sub admin_item {
+    my ($table, $pk, $sk) = @_;
+
+    return admin_ddb('GetItem', { TableName => $table, ConsistentRead => \1,
+                                  Key => { PK => { S => $pk },
+                                           SK => { S => $sk } } })->{Item};
 }
 
 
