@@ -94,13 +94,8 @@ my $cycler = background(sub {
     }
 }, sub { $proxy->mode('pass') });
 
-my $t = tally($rd);
-my ($done, %count, %want_tc, %want_n);
-
-$done = $t->{done};
-%count = %{$t->{count}};
-%want_tc = %{$t->{want_tc}};
-%want_n = %{$t->{want_n}};
+my (%count, %want_tc, %want_n);
+my $done = tally($rd, \%count, \%want_tc, \%want_n);
 
 waitpid($_, 0) for @pids;
 

@@ -77,14 +77,11 @@ my ($rd, @pids) = clients($clients, $total, sub {
     }
 });
 
-my ($t, $rss0, $t0, $done, %count, %want_tc, %want_n);
+my ($rss0, $t0, $done, %count, %want_tc, %want_n);
 
 $t0 = time;
-$t = tally($rd, sub { $rss0 = workers_rss() if $_[4] == int($total / 5) });
-$done = $t->{done};
-%count = %{$t->{count}};
-%want_tc = %{$t->{want_tc}};
-%want_n = %{$t->{want_n}};
+$done = tally($rd, \%count, \%want_tc, \%want_n,
+              sub { $rss0 = workers_rss() if $_[4] == int($total / 5) });
 
 waitpid($_, 0) for @pids;
 

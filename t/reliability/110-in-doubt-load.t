@@ -101,14 +101,10 @@ my $cycler = background(sub {
 # docs/design.md): such a key is left out of the check
 
 my %unsure;
-my $t = tally($rd, sub { $unsure{$_[3]} = 1
-                             if $_[1] eq 'UNAVAILABLE_ALLOWED' });
-my ($done, %count, %want_tc, %want_n);
-
-$done = $t->{done};
-%count = %{$t->{count}};
-%want_tc = %{$t->{want_tc}};
-%want_n = %{$t->{want_n}};
+my (%count, %want_tc, %want_n);
+my $done = tally($rd, \%count, \%want_tc, \%want_n,
+                 sub { $unsure{$_[3]} = 1
+                     if $_[1] eq 'UNAVAILABLE_ALLOWED' });
 
 waitpid($_, 0) for @pids;
 

@@ -95,13 +95,9 @@ my $cycler = background(sub {
 });
 
 my %unavail;
-my $t = tally($rd, sub { $unavail{$_[3]}++ if $_[1] eq 'UNAVAILABLE_ALLOWED' });
-my ($done, %count, %want_tc, %want_n);
-
-$done = $t->{done};
-%count = %{$t->{count}};
-%want_tc = %{$t->{want_tc}};
-%want_n = %{$t->{want_n}};
+my (%count, %want_tc, %want_n);
+my $done = tally($rd, \%count, \%want_tc, \%want_n,
+                 sub { $unavail{$_[3]}++ if $_[1] eq 'UNAVAILABLE_ALLOWED' });
 
 waitpid($_, 0) for @pids;
 

@@ -13,7 +13,7 @@ package Test::Zae::Load;
 #       my ($ci, $count, $wr) = @_;
 #       ... report($wr, http_req(...), $used, $key) ...
 #   });
-#   my $t = tally($rd);       # {done, count, want_tc, want_n}
+#   my $done = tally($rd, \my %count, \my %want_tc, \my %want_n);
 #   waitpid($_, 0) for @pids;
 
 use strict;
@@ -110,30 +110,31 @@ sub report {
 }
 
 
-# tally(rd, each): reads the report lines to the end; counts outcomes
-# ("status x-status") and, per key, the tokens (want_tc) and requests
-# (want_n) of the admitted ones (200 PASSED).  each->(status, x-status,
-# used, key, done) is called for every line first
+# tally(rd, count, want_tc, want_n, each): reads the report lines to
+# the end; counts the outcomes ("status x-status") in %count and, per
+# key, the tokens (%want_tc) and requests (%want_n) of the admitted ones
+# (200 PASSED).  each->(status, x-status, used, key, done) is called for
+# every line first.  The number of lines
 
 sub tally {
-    my ($rd, $each) = @_;
-    my %t = (done => 0, count => {}, want_tc => {}, want_n => {});
+    my ($rd, $count, $want_tc, $want_n, $each) = @_;
+    my $done = 0;
 
     while (my $l = <$rd>) {
         my ($status, $zs, $used, $key) = split ' ', $l;
 
-        $t{done}++;
-        $t{count}{"$status $zs"}++;
+        $done++;
+        $count->{"$status $zs"}++;
 
-        $each->($status, $zs, $used, $key, $t{done}) if $each;
+        $each->($status, $zs, $used, $key, $done) if $each;
 
         next unless $zs eq 'PASSED' && $status eq '200';
 
-        $t{want_tc}{$key} += $used;
-        $t{want_n}{$key}++;
+        $want_tc->{$key} += $used;
+        $want_n->{$key}++;
     }
 
-    return \%t;
+    return $done;
 }
 
 
