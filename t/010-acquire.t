@@ -9,6 +9,7 @@ use warnings;
 
 use lib 't/lib';
 use Test::Zae;
+use Test::Zae::Conf;
 use Test::Zae::Items;
 use JSON::PP;
 
@@ -18,77 +19,62 @@ $env = zae_env();
 $ddb = ddb();
 $nsid = $env->{TEST_NGINX_NSID};
 
-$n = nginx(conf => <<'EOF');
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=local-secret;
-events { }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=2s;
+$n = nginx(conf => zae_conf(
+    http => q{log_format zae '$zae_limit_status $zae_limit_source';},
+    upstream => <<'UPSTREAM', server => <<'EOF'));
+location / {
+    add_header X-Tokens-Used 42;
+    return 200 '{"object":"chat.completion"}';
+}
+UPSTREAM
+add_header X-Status $zae_limit_status always;
+add_header X-Source $zae_limit_source always;
+add_header X-Retry $zae_limit_retry_after always;
 
-    log_format zae '$zae_limit_status $zae_limit_source';
+location /inline/ {
+    zae_limit entity=$http_x_api_key resource=gpt-4
+              consume=rpm:1 limits=rpm:3/min;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        location / {
-            add_header X-Tokens-Used 42;
-            return 200 '{"object":"chat.completion"}';
-        }
-    }
+location /stored/ {
+    zae_limit entity=$http_x_api_key resource=$arg_model
+              consume=rpm:1 limits=rpm:1000/min;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
+location /two/ {
+    zae_limit entity=$http_x_api_key resource=gpt-4
+              consume=rpm:1,tpm:$arg_tokens
+              limits=rpm:100/min,tpm:1000/min;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-        add_header X-Status $zae_limit_status always;
-        add_header X-Source $zae_limit_source always;
-        add_header X-Retry $zae_limit_retry_after always;
+location /cascade/ {
+    zae_limit entity=$http_x_api_key resource=claude
+              consume=rpm:1 limits=rpm:100/min;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-        location /inline/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1 limits=rpm:3/min;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
+location /dry/ {
+    zae_limit entity=$http_x_api_key resource=dry
+              consume=rpm:1 limits=rpm:1/hour;
+    zae_limit_dry_run on;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-        location /stored/ {
-            zae_limit entity=$http_x_api_key resource=$arg_model
-                      consume=rpm:1 limits=rpm:1000/min;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
+location /status/ {
+    zae_limit entity=$http_x_api_key resource=st
+              consume=rpm:1 limits=rpm:1/hour;
+    zae_limit_status 503;
+    zae_limit_headers off;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-        location /two/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1,tpm:$arg_tokens
-                      limits=rpm:100/min,tpm:1000/min;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location /cascade/ {
-            zae_limit entity=$http_x_api_key resource=claude
-                      consume=rpm:1 limits=rpm:100/min;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location /dry/ {
-            zae_limit entity=$http_x_api_key resource=dry
-                      consume=rpm:1 limits=rpm:1/hour;
-            zae_limit_dry_run on;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location /status/ {
-            zae_limit entity=$http_x_api_key resource=st
-                      consume=rpm:1 limits=rpm:1/hour;
-            zae_limit_status 503;
-            zae_limit_headers off;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location /noproxy {
-            zae_limit entity=$http_x_api_key resource=local
-                      consume=rpm:1 limits=rpm:5/min;
-            return 200 "return runs before the limiter\n";
-        }
-    }
+location /noproxy {
+    zae_limit entity=$http_x_api_key resource=local
+              consume=rpm:1 limits=rpm:5/min;
+    return 200 "return runs before the limiter\n";
 }
 EOF
 

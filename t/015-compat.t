@@ -10,6 +10,7 @@ use warnings;
 
 use lib 't/lib';
 use Test::Zae;
+use Test::Zae::Conf;
 use Test::Zae::Items;
 use Test::Zae::DDB qw(S N BOOL NUL);
 use Time::HiRes ();
@@ -20,48 +21,33 @@ $env = zae_env();
 $ddb = ddb();
 $nsid = $env->{TEST_NGINX_NSID};
 
-$n = nginx(conf => <<'EOF');
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=local-secret;
-events { }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=2s
-                       config_cache=0;
+$n = nginx(conf => zae_conf(dynamodb => 'timeout=2s config_cache=0',
+                            upstream => <<'UPSTREAM', server => <<'EOF'));
+location / { return 200 "upstream\n"; }
+UPSTREAM
+add_header X-Status $zae_limit_status always;
 
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        location / { return 200 "upstream\n"; }
-    }
+location /v1/ {
+    zae_limit entity=$http_x_api_key resource=gpt-4
+              consume=rpm:1,tpm:250 limits=rpm:1000/min;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
+location /one/ {
+    zae_limit entity=$http_x_api_key resource=gpt-4
+              consume=rpm:1 limits=rpm:1000/min;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-        add_header X-Status $zae_limit_status always;
+location = /metrics {
+    zae_limit_metrics;
+}
 
-        location /v1/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1,tpm:250 limits=rpm:1000/min;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location /one/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1 limits=rpm:1000/min;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location = /metrics {
-            zae_limit_metrics;
-        }
-
-        location /tenant/ {
-            zae_limit_namespace $http_x_tenant;
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1 limits=rpm:2/hour;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-    }
+location /tenant/ {
+    zae_limit_namespace $http_x_tenant;
+    zae_limit entity=$http_x_api_key resource=gpt-4
+              consume=rpm:1 limits=rpm:2/hour;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
 }
 EOF
 

@@ -9,6 +9,7 @@ use warnings;
 
 use lib 't/lib';
 use Test::Zae;
+use Test::Zae::Conf;
 use Test::Zae::Items;
 use Test::Zae::DDB qw(S N);
 use Time::HiRes qw(time sleep);
@@ -20,55 +21,40 @@ $env = zae_env();
 $ddb = ddb();
 $nsid = $env->{TEST_NGINX_NSID};
 
-$conf = <<'EOF';
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=local-secret;
-events { }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=2s
-                       flush_interval=FLUSH;
+$conf = zae_conf(dynamodb => 'timeout=2s flush_interval=FLUSH',
+                 upstream => <<'UPSTREAM', server => <<'EOF');
 
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+location ~ /tokens/ {
+    add_header X-Tokens-Used $arg_used;
+    return 200 '{"object":"chat.completion"}';
+}
 
-        location ~ /tokens/ {
-            add_header X-Tokens-Used $arg_used;
-            return 200 '{"object":"chat.completion"}';
-        }
+location ~ /fail/ {
+    return 502;
+}
 
-        location ~ /fail/ {
-            return 502;
-        }
+location ~ /boom/ {
+    return 500;
+}
+UPSTREAM
+location /v1/ {
+    zae_limit entity=$http_x_api_key resource=gpt-4
+              consume=rpm:1,tpm:500
+              limits=rpm:1000/min,tpm:1000000/hour;
+    zae_limit_reconcile tpm $upstream_http_x_tokens_used;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-        location ~ /boom/ {
-            return 500;
-        }
-    }
+location /norollback/ {
+    zae_limit entity=$http_x_api_key resource=gpt-4
+              consume=rpm:1,tpm:500
+              limits=rpm:1000/min,tpm:1000000/hour;
+    zae_limit_rollback off;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT/fail/;
+}
 
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
-
-        location /v1/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1,tpm:500
-                      limits=rpm:1000/min,tpm:1000000/hour;
-            zae_limit_reconcile tpm $upstream_http_x_tokens_used;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location /norollback/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1,tpm:500
-                      limits=rpm:1000/min,tpm:1000000/hour;
-            zae_limit_rollback off;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT/fail/;
-        }
-
-        location = /metrics {
-            zae_limit_metrics;
-        }
-    }
+location = /metrics {
+    zae_limit_metrics;
 }
 EOF
 

@@ -15,6 +15,7 @@ use lib 't/lib';
 use Test::Zae;
 use Test::Zae::Items;
 use Test::Zae::FaultProxy;
+use Test::Zae::Load;
 
 my ($env, $ddb, $nsid, $proxy, $n, $r, $bk, %m);
 
@@ -24,42 +25,12 @@ $nsid = $env->{TEST_NGINX_NSID};
 
 $proxy = Test::Zae::FaultProxy->start;
 
-$n = nginx(log_level => 'info', conf => <<'EOF2');
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=x;
-events { }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=http://127.0.0.1:$TEST_NGINX_PROXY_PORT
-                       timeout=3s max_attempts=2 keepalive=0
-                       flush_interval=300ms;
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-
-        location /tokens/ {
-            add_header X-Tokens-Used $arg_used;
-            return 200 '{"object":"chat.completion"}';
-        }
-    }
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
-
-        location /v1/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1,tpm:500
-                      limits=rpm:1000/min,tpm:1000000/hour;
-            zae_limit_reconcile tpm $upstream_http_x_tokens_used;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT/tokens/;
-        }
-
-        location = /metrics {
-            zae_limit_metrics;
-        }
-    }
-}
-EOF2
+$n = nginx(log_level => 'info',
+           conf => tokens_conf(proxy => 1, metrics => 1,
+                               limits => 'rpm:1000/min,tpm:1000000/hour',
+                               dynamodb => 'timeout=3s max_attempts=2 '
+                                           . 'keepalive=0 '
+                                           . 'flush_interval=300ms'));
 
 $n->start;
 
@@ -98,9 +69,7 @@ ok($bk->{b_tpm_tc} == 700_000 || $bk->{b_tpm_tc} == 1_100_000,
 
 $proxy->mode('pass');
 
-ok(wait_for(sub { %m = zae_metrics(); defined $m{zae_limit_reconcile_pending}
-                                  && $m{zae_limit_reconcile_pending} == 0 },
-            15), 'DynamoDB answers again: nothing pending')
+ok(wait_drained(15, \%m), 'DynamoDB answers again: nothing pending')
     or diag(explain(\%m));
 
 $bk = get_bucket($ddb, $nsid, 'doubt-1', 'gpt-4');

@@ -10,6 +10,7 @@ use warnings;
 use lib 't/lib';
 use Test::Zae;
 use Test::Zae::Items;
+use Test::Zae::Load;
 use POSIX ();
 use Time::HiRes qw(time sleep);
 
@@ -22,41 +23,9 @@ $nsid = $env->{TEST_NGINX_NSID};
 $keys = 300;
 $clients = 4;
 
-$conf = <<'EOF2';
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=x;
-events { worker_connections 1024; }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=2s
-                       flush_interval=FLUSH;
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-
-        location /tokens/ {
-            add_header X-Tokens-Used $arg_used;
-            return 200 '{"object":"chat.completion"}';
-        }
-    }
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
-
-        location /v1/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1,tpm:500
-                      limits=rpm:1000/min,tpm:1000000/hour;
-            zae_limit_reconcile tpm $upstream_http_x_tokens_used;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT/tokens/;
-        }
-
-        location = /metrics {
-            zae_limit_metrics;
-        }
-    }
-}
-EOF2
+$conf = tokens_conf(metrics => 1,
+                    limits => 'rpm:1000/min,tpm:1000000/hour',
+                    dynamodb => 'timeout=2s flush_interval=FLUSH');
 
 sub req {
     my ($key, $used) = @_;
@@ -95,9 +64,8 @@ is($failed, 0, "$keys requests over $keys keys admitted");
 # interval (5 s) away, whatever the number of buckets (64 buckets per
 # interval before: 300 keys took five rounds)
 
-ok(wait_for(sub { %m = zae_metrics(); defined $m{zae_limit_reconcile_pending}
-                                  && $m{zae_limit_reconcile_pending} == 0 },
-            5.8), 'every pending bucket written within one interval')
+ok(wait_drained(5.8, \%m),
+   'every pending bucket written within one interval')
     or diag("pending: " . ($m{zae_limit_reconcile_pending} // 'absent'));
 
 my $exact = 0;

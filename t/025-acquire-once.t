@@ -18,6 +18,7 @@ use warnings;
 
 use lib 't/lib';
 use Test::Zae;
+use Test::Zae::Conf;
 use Test::Zae::Items;
 use Test::Zae::FaultProxy;
 use POSIX ();
@@ -31,38 +32,25 @@ $nsid = $env->{TEST_NGINX_NSID};
 
 $proxy = Test::Zae::FaultProxy->start;
 
-$n = nginx(log_level => 'info', conf => <<'EOF2');
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=x;
-events { }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=http://127.0.0.1:$TEST_NGINX_PROXY_PORT
-                       timeout=5s max_attempts=2 keepalive=0;
+$n = nginx(log_level => 'info', conf => zae_conf(
+    secret => 'x', proxy => 1,
+    dynamodb => 'timeout=5s max_attempts=2 keepalive=0',
+    upstream => <<'UPSTREAM', server => <<'EOF2'));
+return 200 'ok';
+UPSTREAM
+add_header X-Status $zae_limit_status always;
 
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        return 200 'ok';
-    }
+location /rpm/ {
+    zae_limit entity=$http_x_api_key resource=gpt-4 consume=rpm:1
+              limits=rpm:1000/min;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
-
-        add_header X-Status $zae_limit_status always;
-
-        location /rpm/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4 consume=rpm:1
-                      limits=rpm:1000/min;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location /both/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1,tpm:500
-                      limits=rpm:1000/min,tpm:1000000/hour;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-    }
+location /both/ {
+    zae_limit entity=$http_x_api_key resource=gpt-4
+              consume=rpm:1,tpm:500
+              limits=rpm:1000/min,tpm:1000000/hour;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
 }
 EOF2
 

@@ -9,89 +9,50 @@ use warnings;
 
 use lib 't/lib';
 use Test::Zae;
+use Test::Zae::Conf;
+use Test::Zae::FaultProxy;
 use Test::Zae::Items;
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(time sleep);
 
-my ($env, $ddb, $nsid, $n, $r, $proxy_port, $mode_file, $pid, $top);
+my ($env, $ddb, $nsid, $n, $r, $proxy);
 
 $env = zae_env();
 $ddb = ddb();
 $nsid = $env->{TEST_NGINX_NSID};
-$top = $env->{TEST_NGINX_TOP};
 
-chomp($proxy_port = `$top/util/free-port 1`);
-$mode_file = "$env->{TEST_NGINX_SERVROOT}-fault-mode";
-$ENV{TEST_NGINX_PROXY_PORT} = $proxy_port;
+$proxy = Test::Zae::FaultProxy->start;
 
 sub mode {
-    open my $fh, '>', $mode_file or die "$mode_file: $!\n";
-    print $fh "$_[0]\n";
-    close $fh;
+    $proxy->mode($_[0]);
     sleep 0.15;
 }
 
-mode('pass');
+$n = nginx(conf => zae_conf(
+    proxy => 1, dynamodb => 'timeout=300ms max_attempts=2 keepalive=0',
+    upstream => <<'UPSTREAM', server => <<'EOF'));
+location / { return 200 "upstream\n"; }
+UPSTREAM
+add_header X-Status $zae_limit_status always;
 
-my ($ddb_port) = $env->{TEST_NGINX_DDB_ENDPOINT} =~ /:(\d+)/;
-
-$pid = fork;
-die "fork: $!\n" unless defined $pid;
-
-if ($pid == 0) {
-    no warnings qw(exec);
-    exec $^X, "$top/util/fake-fault-proxy.pl", '--listen', $proxy_port,
-         '--to', "127.0.0.1:$ddb_port", '--mode-file', $mode_file;
-    POSIX::_exit(127);
+location /block/ {
+    zae_limit entity=$http_x_api_key resource=gpt-4
+              consume=rpm:1 limits=rpm:1000/min;
+    zae_limit_on_unavailable block;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
 }
 
-END { local $?; kill "TERM", $pid if $pid; waitpid($pid, 0) if $pid }
-
-for (1 .. 100) {
-    last if IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $proxy_port);
-    sleep 0.05;
+location /allow/ {
+    zae_limit entity=$http_x_api_key resource=gpt-4
+              consume=rpm:1 limits=rpm:1000/min;
+    zae_limit_on_unavailable allow;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
 }
 
-$n = nginx(conf => <<'EOF');
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=local-secret;
-events { }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=http://127.0.0.1:$TEST_NGINX_PROXY_PORT
-                       timeout=300ms max_attempts=2 keepalive=0;
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        location / { return 200 "upstream\n"; }
-    }
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
-
-        add_header X-Status $zae_limit_status always;
-
-        location /block/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1 limits=rpm:1000/min;
-            zae_limit_on_unavailable block;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location /allow/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1 limits=rpm:1000/min;
-            zae_limit_on_unavailable allow;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location /system/ {
-            zae_limit entity=$http_x_api_key resource=sys
-                      consume=rpm:1 limits=rpm:1000/min;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-    }
+location /system/ {
+    zae_limit entity=$http_x_api_key resource=sys
+              consume=rpm:1 limits=rpm:1000/min;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
 }
 EOF
 

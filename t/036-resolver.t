@@ -66,7 +66,12 @@ sub queries {
     return scalar(() = dns_log() =~ /query\[A\] \Q$name\E from 127\.0\.0\.1/g);
 }
 
-$n = nginx(conf => <<'EOF');
+# the configuration: DynamoDB at http://HOST:<its port>, through the
+# resolver; /t/ limited, with more directives if given
+
+sub dns_conf {
+    my ($host, $more) = @_;
+    my $conf = <<'EOF';
 env AWS_ACCESS_KEY_ID=AKIDLOCAL;
 env AWS_SECRET_ACCESS_KEY=local-secret;
 events { }
@@ -75,7 +80,7 @@ http {
     resolver_timeout 2s;
 
     zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=http://ddb.zae.test:$TEST_NGINX_DDB_PORT
+                       endpoint=http://HOST:$TEST_NGINX_DDB_PORT
                        timeout=1s max_attempts=1;
 
     server {
@@ -86,12 +91,21 @@ http {
         location /t/ {
             zae_limit entity=$http_x_api_key resource=dns
                       consume=rpm:1 limits=rpm:100/min;
+            MORE
             root html;
             try_files /nonexistent =204;
         }
     }
 }
 EOF
+
+    $conf =~ s/HOST/$host/;
+    $conf =~ s/MORE/$more \/\/ ''/e;
+
+    return $conf;
+}
+
+$n = nginx(conf => dns_conf('ddb.zae.test'));
 
 $n->start;
 
@@ -116,33 +130,9 @@ $n->stop;
 
 # an unknown name: unavailable, in bounded time -------------------------------
 
-$n = nginx(prefix => "$env->{TEST_NGINX_SERVROOT}-nx", conf => <<'EOF');
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=local-secret;
-events { }
-http {
-    resolver 127.0.0.1:$TEST_NGINX_DNS_PORT valid=60s ipv6=off;
-    resolver_timeout 2s;
-
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=http://missing.zae.test:$TEST_NGINX_DDB_PORT
-                       timeout=1s max_attempts=1;
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
-
-        add_header X-Status $zae_limit_status always;
-
-        location /t/ {
-            zae_limit entity=$http_x_api_key resource=dns
-                      consume=rpm:1 limits=rpm:100/min;
-            zae_limit_on_unavailable block;
-            root html;
-            try_files /nonexistent =204;
-        }
-    }
-}
-EOF
+$n = nginx(prefix => "$env->{TEST_NGINX_SERVROOT}-nx",
+           conf => dns_conf('missing.zae.test',
+                            'zae_limit_on_unavailable block;'));
 
 $n->start;
 

@@ -10,6 +10,7 @@ use warnings;
 
 use lib 't/lib';
 use Test::Zae;
+use Test::Zae::Conf;
 use Test::Zae::Items;
 use IO::Socket::INET;
 use Time::HiRes qw(sleep);
@@ -32,111 +33,96 @@ print $fh "alice:{PLAIN}secret\n";
 close $fh;
 $ENV{TEST_NGINX_HTPASSWD} = "$env->{TEST_NGINX_SERVROOT}.htpasswd";
 
-$n = nginx(conf => <<'EOF');
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=local-secret;
-events { }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=2s;
+$n = nginx(conf => zae_conf(upstream => <<'UPSTREAM', server => <<'EOF'));
+access_log logs/upstream.log;
+location / { return 200 "upstream\n"; }
+location /bad { return 502; }
 
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        access_log logs/upstream.log;
-        location / { return 200 "upstream\n"; }
-        location /bad { return 502; }
-
-        location = /check {
-            if ($http_x_token != "ok") {
-                return 403;
-            }
-            return 204;
-        }
+location = /check {
+    if ($http_x_token != "ok") {
+        return 403;
     }
+    return 204;
+}
+UPSTREAM
+location /basic/ {
+    auth_basic "llm";
+    auth_basic_user_file $TEST_NGINX_HTPASSWD;
+    zae_limit entity=$http_x_api_key resource=basic
+              consume=rpm:1 limits=rpm:2/hour;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
+location /any/ {
+    satisfy any;
+    allow 127.0.0.1;
+    deny all;
+    auth_basic "llm";
+    auth_basic_user_file $TEST_NGINX_HTPASSWD;
+    zae_limit entity=$http_x_api_key resource=any
+              consume=rpm:1 limits=rpm:1/hour;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-        location /basic/ {
-            auth_basic "llm";
-            auth_basic_user_file $TEST_NGINX_HTPASSWD;
-            zae_limit entity=$http_x_api_key resource=basic
-                      consume=rpm:1 limits=rpm:2/hour;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
+location /authreq/ {
+    auth_request /auth;
+    zae_limit entity=$http_x_api_key resource=authreq
+              consume=rpm:1 limits=rpm:5/hour;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-        location /any/ {
-            satisfy any;
-            allow 127.0.0.1;
-            deny all;
-            auth_basic "llm";
-            auth_basic_user_file $TEST_NGINX_HTPASSWD;
-            zae_limit entity=$http_x_api_key resource=any
-                      consume=rpm:1 limits=rpm:1/hour;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
+# limited like /authreq/: only the subrequest guard keeps the
+# auth_request subrequest from consuming (it reaches the limiter's
+# phase: the answer comes from a proxied location, not a return)
 
-        location /authreq/ {
-            auth_request /auth;
-            zae_limit entity=$http_x_api_key resource=authreq
-                      consume=rpm:1 limits=rpm:5/hour;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
+location = /auth {
+    internal;
+    zae_limit entity=$http_x_api_key resource=authreq
+              consume=rpm:1 limits=rpm:5/hour;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT/check;
+    proxy_pass_request_body off;
+    proxy_set_header Content-Length "";
+}
 
-        # limited like /authreq/: only the subrequest guard keeps the
-        # auth_request subrequest from consuming (it reaches the limiter's
-        # phase: the answer comes from a proxied location, not a return)
+location /redir/ {
+    zae_limit entity=$http_x_api_key resource=redir
+              consume=rpm:1 limits=rpm:5/hour;
+    try_files /nonexistent @up;
+}
 
-        location = /auth {
-            internal;
-            zae_limit entity=$http_x_api_key resource=authreq
-                      consume=rpm:1 limits=rpm:5/hour;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT/check;
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-        }
+location @up {
+    zae_limit entity=$http_x_api_key resource=redir
+              consume=rpm:1 limits=rpm:5/hour;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-        location /redir/ {
-            zae_limit entity=$http_x_api_key resource=redir
-                      consume=rpm:1 limits=rpm:5/hour;
-            try_files /nonexistent @up;
-        }
+location /errpage/ {
+    zae_limit entity=$http_x_api_key resource=errpage
+              consume=rpm:1 limits=rpm:5/hour;
+    error_page 502 = /fallback;
+    proxy_intercept_errors on;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT/bad;
+}
 
-        location @up {
-            zae_limit entity=$http_x_api_key resource=redir
-                      consume=rpm:1 limits=rpm:5/hour;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
+location = /fallback {
+    return 502 "fallback\n";
+}
 
-        location /errpage/ {
-            zae_limit entity=$http_x_api_key resource=errpage
-                      consume=rpm:1 limits=rpm:5/hour;
-            error_page 502 = /fallback;
-            proxy_intercept_errors on;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT/bad;
-        }
+location /mirrored/ {
+    mirror /limited/;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-        location = /fallback {
-            return 502 "fallback\n";
-        }
+location /limited/ {
+    zae_limit entity=$http_x_api_key resource=mirror
+              consume=rpm:1 limits=rpm:5/hour;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-        location /mirrored/ {
-            mirror /limited/;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location /limited/ {
-            zae_limit entity=$http_x_api_key resource=mirror
-                      consume=rpm:1 limits=rpm:5/hour;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location /ok/ {
-            zae_limit entity=$http_x_api_key resource=ok
-                      consume=rpm:1 limits=rpm:100/hour;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-    }
+location /ok/ {
+    zae_limit entity=$http_x_api_key resource=ok
+              consume=rpm:1 limits=rpm:100/hour;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
 }
 EOF
 

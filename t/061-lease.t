@@ -11,10 +11,9 @@ use warnings;
 
 use lib 't/lib';
 use Test::Zae;
+use Test::Zae::Admin;
 use Test::Zae::Items;
 use Test::Zae::Storm;
-use IPC::Open3;
-use File::Temp qw(tempfile);
 use JSON::PP;
 use Time::HiRes qw(time sleep);
 
@@ -126,16 +125,8 @@ for my $i (0, 1) {
 
 
 sub admin {
-    my @args = @_;
-    my ($fh) = tempfile(UNLINK => 1);
-    my $pid = open3(my $in, my $o, '>&' . fileno($fh),
-                    $env->{TEST_NGINX_ZAE_ADMIN},
-                    '--endpoint-url', $env->{TEST_NGINX_DDB_ENDPOINT},
-                    '-n', $env->{TEST_NGINX_TABLE}, @args);
-    close $in;
-    my $stdout = do { local $/; <$o> };
-    waitpid $pid, 0;
-    return $stdout // '';
+    (zae_admin({}, '--endpoint-url', $env->{TEST_NGINX_DDB_ENDPOINT},
+               '-n', $env->{TEST_NGINX_TABLE}, @_))[1];
 }
 
 sub available {

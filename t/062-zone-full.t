@@ -15,6 +15,7 @@ use warnings;
 
 use lib 't/lib';
 use Test::Zae;
+use Test::Zae::Conf;
 use Test::Zae::Items;
 use POSIX qw(ceil);
 
@@ -56,40 +57,27 @@ ok($keys < 1000 && $keys * $delta_per_key <= $zone / 2,
    "$keys keys: their entries need " . $keys * $cache_per_key . ' + '
    . $keys * $delta_per_key . " bytes of the $zone");
 
-$n = nginx(log_level => 'info', conf => <<'EOF');
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=x;
-events { worker_connections 1024; }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=10s
-                       flush_interval=60s zone=zae_small:64k;
+$n = nginx(log_level => 'info', conf => zae_conf(
+    secret => 'x', events => 'worker_connections 1024;',
+    dynamodb => 'timeout=10s flush_interval=60s zone=zae_small:64k',
+    upstream => <<'UPSTREAM', server => <<'EOF'));
 
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+location / {
+    add_header X-Tokens-Used $arg_used;
+    return 200 '{"object":"chat.completion"}';
+}
+UPSTREAM
+add_header X-Status $zae_limit_status always;
 
-        location / {
-            add_header X-Tokens-Used $arg_used;
-            return 200 '{"object":"chat.completion"}';
-        }
-    }
+location /v1/ {
+    zae_limit entity=$http_x_api_key resource=zf-model
+              consume=rpm:1,tpm:500;
+    zae_limit_reconcile tpm $upstream_http_x_tokens_used;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
-
-        add_header X-Status $zae_limit_status always;
-
-        location /v1/ {
-            zae_limit entity=$http_x_api_key resource=zf-model
-                      consume=rpm:1,tpm:500;
-            zae_limit_reconcile tpm $upstream_http_x_tokens_used;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location = /metrics {
-            zae_limit_metrics;
-        }
-    }
+location = /metrics {
+    zae_limit_metrics;
 }
 EOF
 

@@ -21,7 +21,7 @@ use warnings;
 use lib 't/lib';
 use Test::Zae;
 use Test::Zae::Items;
-use IO::Handle;
+use Test::Zae::Load;
 use Time::HiRes qw(time sleep);
 
 my ($env, $ddb, $nsid, $n, $up, $total, $clients, $seed, @keys);
@@ -126,27 +126,9 @@ sub client {
 }
 
 
-my (@pids, %seen, $done, @events);
+my (%seen, $done, @events);
 
-pipe(my $rd, my $wr) or die "pipe: $!\n";
-
-for my $ci (0 .. $clients - 1) {
-    my $count = int($total / $clients) + ($ci < $total % $clients ? 1 : 0);
-    my $pid = fork;
-
-    die "fork: $!\n" unless defined $pid;
-
-    if ($pid == 0) {
-        close $rd;
-        $wr->autoflush(1);
-        client($ci, $count, $wr);
-        POSIX::_exit(0);
-    }
-
-    push @pids, $pid;
-}
-
-close $wr;
+my ($rd, @pids) = clients($clients, $total, \&client);
 
 # the disturbances, at a quarter, half and three quarters of the run
 

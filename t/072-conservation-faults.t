@@ -26,16 +26,15 @@ use warnings;
 use lib 't/lib';
 use Test::Zae;
 use Test::Zae::Items;
-use IO::Handle;
+use Test::Zae::FaultProxy;
+use Test::Zae::Load;
 use Time::HiRes qw(time sleep);
 
-my ($env, $ddb, $nsid, $top, $n, $total, $clients, $seed, @keys);
-my ($proxy, $proxy_port, $ddb_port, $mode_file);
+my ($env, $ddb, $nsid, $proxy, $n, $total, $clients, $seed, @keys);
 
 $env = zae_env();
 $ddb = ddb();
 $nsid = $env->{TEST_NGINX_NSID};
-$top = $env->{TEST_NGINX_TOP};
 
 $total = $ENV{ZAE_CONSERVATION_REQUESTS} ? $ENV{ZAE_CONSERVATION_REQUESTS} / 2
                                          : 600;
@@ -46,87 +45,14 @@ $seed = $ENV{ZAE_CONSERVATION_SEED} || int(time);
 diag("conservation through faults: $total requests, $clients clients, "
      . "seed $seed");
 
-chomp($proxy_port = `$top/util/free-port 1`);
-($ddb_port) = $env->{TEST_NGINX_DDB_ENDPOINT} =~ /:(\d+)/;
-$mode_file = "$env->{TEST_NGINX_SERVROOT}-fault-mode";
-$ENV{TEST_NGINX_PROXY_PORT} = $proxy_port;
+$proxy = Test::Zae::FaultProxy->start;
 
-
-sub mode {
-    open my $fh, '>', $mode_file or die "$mode_file: $!\n";
-    print $fh "$_[0]\n";
-    close $fh;
-}
-
-
-mode('pass');
-
-$proxy = fork;
-die "fork: $!\n" unless defined $proxy;
-
-if ($proxy == 0) {
-    setpgrp(0, 0);
-    no warnings qw(exec);
-    exec $^X, "$top/util/fake-fault-proxy.pl", '--listen', $proxy_port,
-         '--to', "127.0.0.1:$ddb_port", '--mode-file', $mode_file;
-    POSIX::_exit(127);
-}
-
-END {
-    local $?;
-
-    if ($proxy) {
-        kill 'KILL', -$proxy;
-        waitpid($proxy, 0);
-    }
-}
-
-for (1 .. 200) {
-    last if IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $proxy_port);
-    sleep 0.02;
-}
-
-$n = nginx(log_level => 'info', conf => <<'EOF2');
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=x;
-worker_processes 2;
-events { worker_connections 1024; }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=http://127.0.0.1:$TEST_NGINX_PROXY_PORT
-                       timeout=3s max_attempts=2 keepalive=0
-                       flush_interval=200ms;
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-
-        location /v1/tokens/ {
-            add_header X-Tokens-Used $arg_used;
-            return 200 '{"object":"chat.completion"}';
-        }
-
-        location /v1/fail/ {
-            return 502;
-        }
-    }
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
-
-        add_header X-Status $zae_limit_status always;
-
-        location /v1/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1,tpm:500
-                      limits=rpm:100000000/min,tpm:1000000000/min;
-            zae_limit_reconcile tpm $upstream_http_x_tokens_used;
-            zae_limit_on_unavailable allow;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-    }
-}
-EOF2
+$n = nginx(log_level => 'info',
+           conf => tokens_conf(proxy => 1, workers => 2, fail => 1,
+                               status => 1,
+                               dynamodb => 'timeout=3s max_attempts=2 '
+                                           . 'keepalive=0 flush_interval=200ms',
+                               location => 'zae_limit_on_unavailable allow;'));
 
 $n->start;
 
@@ -147,72 +73,35 @@ sub client {
         $r = http_req("GET $uri", headers => "X-API-Key: $key\n",
                       timeout => 30);
 
-        print $wr join(' ', $r->{status} // 'none',
-                       ($r->{headers} // {})->{'x-status'} // '-',
-                       $fail ? 0 : $used, $key), "\n";
+        report($wr, $r, $fail ? 0 : $used, $key);
     }
 }
 
 
-my (@pids, @faults, $done, %count, %want_tc, %want_n, $cycles);
-
-pipe(my $rd, my $wr) or die "pipe: $!\n";
-
-for my $ci (0 .. $clients - 1) {
-    my $count = int($total / $clients) + ($ci < $total % $clients ? 1 : 0);
-    my $pid = fork;
-
-    die "fork: $!\n" unless defined $pid;
-
-    if ($pid == 0) {
-        close $rd;
-        $wr->autoflush(1);
-        client($ci, $count, $wr);
-        POSIX::_exit(0);
-    }
-
-    push @pids, $pid;
-}
-
-close $wr;
+my ($rd, @pids) = clients($clients, $total, \&client);
 
 # the fault cycle runs in its own process: 1 s healthy, 0.3 s faulty
 
-@faults = qw(http500 refuse throttle reset close);
+my @faults = qw(http500 refuse throttle reset close);
 
-my $cycler = fork;
-die "fork: $!\n" unless defined $cycler;
-
-if ($cycler == 0) {
+my $cycler = background(sub {
     close $rd;
-    $SIG{TERM} = sub { mode('pass'); POSIX::_exit(0) };
     for (my $i = 0; ; $i++) {
         sleep 1;
-        mode($faults[$i % @faults]);
+        $proxy->mode($faults[$i % @faults]);
         sleep 0.3;
-        mode('pass');
+        $proxy->mode('pass');
     }
-}
+}, sub { $proxy->mode('pass') });
 
-$done = 0;
-
-while (my $l = <$rd>) {
-    my ($status, $zs, $used, $key) = split ' ', $l;
-
-    $done++;
-    $count{"$status $zs"}++;
-
-    next unless $zs eq 'PASSED' && $status eq '200';
-
-    $want_tc{$key} += $used;
-    $want_n{$key}++;
-}
+my (%count, %want_tc, %want_n);
+my $done = tally($rd, \%count, \%want_tc, \%want_n);
 
 waitpid($_, 0) for @pids;
 
 kill 'TERM', $cycler;
 waitpid($cycler, 0);
-mode('pass');
+$proxy->mode('pass');
 
 is($done, $total, "every one of $total requests answered");
 

@@ -27,6 +27,7 @@ use warnings;
 
 use lib 't/lib';
 use Test::Zae;
+use Test::Zae::Conf;
 use Test::Zae::Items;
 use File::Temp qw(tempdir);
 use POSIX qw(:sys_wait_h);
@@ -286,40 +287,27 @@ sub check_window {
 }
 
 
-$conf = <<'EOF';
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=x;
-worker_processes 2;
-events { worker_connections 1024; }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=http://127.0.0.1:$TEST_NGINX_PROXY_PORT
-                       timeout=1s max_attempts=2 keepalive=KEEPALIVE;
+$conf = zae_conf(
+    secret => 'x', main => 'worker_processes 2;',
+    events => 'worker_connections 1024;', proxy => 1,
+    dynamodb => 'timeout=1s max_attempts=2 keepalive=KEEPALIVE',
+    upstream => <<'UPSTREAM', server => <<'EOF');
+location / { return 200 "upstream\n"; }
+UPSTREAM
+add_header X-Status $zae_limit_status always;
 
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        location / { return 200 "upstream\n"; }
-    }
+location /block/ {
+    zae_limit entity=$http_x_api_key resource=gpt-4
+              consume=rpm:1 limits=rpm:100000000/min;
+    zae_limit_on_unavailable block;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
-
-        add_header X-Status $zae_limit_status always;
-
-        location /block/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1 limits=rpm:100000000/min;
-            zae_limit_on_unavailable block;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location /allow/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1 limits=rpm:100000000/min;
-            zae_limit_on_unavailable allow;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-    }
+location /allow/ {
+    zae_limit entity=$http_x_api_key resource=gpt-4
+              consume=rpm:1 limits=rpm:100000000/min;
+    zae_limit_on_unavailable allow;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
 }
 EOF
 

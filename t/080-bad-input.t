@@ -17,6 +17,7 @@ use warnings;
 
 use lib 't/lib';
 use Test::Zae;
+use Test::Zae::Conf;
 use Test::Zae::Items;
 use JSON::PP;
 
@@ -31,60 +32,45 @@ $json = JSON::PP->new->utf8;
 
 sub item_key { "$_[0]{PK}{S}\t$_[0]{SK}{S}" }
 
-$n = nginx(conf => <<'EOF');
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=x;
-events { }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=5s
-                       flush_interval=100ms;
+$n = nginx(conf => zae_conf(secret => 'x',
+                            dynamodb => 'timeout=5s flush_interval=100ms',
+                            http => 'large_client_header_buffers 4 64k;',
+                            upstream => <<'UPSTREAM', server => <<'EOF'));
 
-    large_client_header_buffers 4 64k;
+location / {
+    add_header X-Tokens-Used $http_x_used;
+    return 200 "upstream\n";
+}
+UPSTREAM
+add_header X-Status $zae_limit_status always;
 
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+location /e/ {
+    zae_limit entity=$http_x_api_key resource=gpt-4
+              consume=rpm:1,tpm:100 limits=rpm:1000/min,tpm:100000/min;
+    zae_limit_reconcile tpm $upstream_http_x_tokens_used;
+    proxy_buffer_size 64k;
+    proxy_buffers 4 64k;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-        location / {
-            add_header X-Tokens-Used $http_x_used;
-            return 200 "upstream\n";
-        }
-    }
+location /r/ {
+    zae_limit entity=bi-res resource=$http_x_resource
+              consume=rpm:1 limits=rpm:1000/min;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
+location /ns/ {
+    zae_limit entity=bi-ns resource=gpt-4
+              consume=rpm:1 limits=rpm:1000/min;
+    zae_limit_namespace $http_x_ns;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-        add_header X-Status $zae_limit_status always;
-
-        location /e/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1,tpm:100 limits=rpm:1000/min,tpm:100000/min;
-            zae_limit_reconcile tpm $upstream_http_x_tokens_used;
-            proxy_buffer_size 64k;
-            proxy_buffers 4 64k;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location /r/ {
-            zae_limit entity=bi-res resource=$http_x_resource
-                      consume=rpm:1 limits=rpm:1000/min;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location /ns/ {
-            zae_limit entity=bi-ns resource=gpt-4
-                      consume=rpm:1 limits=rpm:1000/min;
-            zae_limit_namespace $http_x_ns;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location /c/ {
-            zae_limit entity=bi-consume resource=gpt-4
-                      consume=rpm:1,tpm:$http_x_estimate
-                      limits=rpm:1000/min,tpm:100000/min;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-    }
+location /c/ {
+    zae_limit entity=bi-consume resource=gpt-4
+              consume=rpm:1,tpm:$http_x_estimate
+              limits=rpm:1000/min,tpm:100000/min;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
 }
 EOF
 

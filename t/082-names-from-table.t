@@ -8,6 +8,7 @@ use warnings;
 
 use lib 't/lib';
 use Test::Zae;
+use Test::Zae::Conf;
 use Test::Zae::Items;
 use Test::Zae::DDB qw(S N);
 
@@ -17,30 +18,15 @@ $env = zae_env();
 $ddb = ddb();
 $nsid = $env->{TEST_NGINX_NSID};
 
-$n = nginx(conf => <<'EOF');
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=local-secret;
-events { }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=2s;
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        location / {
-            return 200 "upstream\n";
-        }
-    }
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
-
-        location / {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1 limits=rpm:1000/min;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-    }
+$n = nginx(conf => zae_conf(upstream => <<'UPSTREAM', server => <<'EOF'));
+location / {
+    return 200 "upstream\n";
+}
+UPSTREAM
+location / {
+    zae_limit entity=$http_x_api_key resource=gpt-4
+              consume=rpm:1 limits=rpm:1000/min;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
 }
 EOF
 

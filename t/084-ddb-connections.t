@@ -13,50 +13,19 @@ use warnings;
 use lib 't/lib';
 use Test::Zae;
 use Test::Zae::Items;
-use IO::Socket::INET;
+use Test::Zae::FaultProxy;
 use POSIX ();
 use Time::HiRes qw(sleep);
 
-my ($env, $ddb, $nsid, $top, $n, $r, $proxy_port, $ddb_port, $mode_file);
+my ($env, $ddb, $nsid, $n, $r);
 my ($proxy, $clients, %status, $log, $busy);
 
 $env = zae_env();
 $ddb = ddb();
 $nsid = $env->{TEST_NGINX_NSID};
-$top = $env->{TEST_NGINX_TOP};
 $clients = 30;
 
-chomp($proxy_port = `$top/util/free-port 1`);
-($ddb_port) = $env->{TEST_NGINX_DDB_ENDPOINT} =~ /:(\d+)/;
-$mode_file = "$env->{TEST_NGINX_SERVROOT}-fault-mode";
-$ENV{TEST_NGINX_PROXY_PORT} = $proxy_port;
-
-sub mode {
-    open my $fh, '>', $mode_file or die "$mode_file: $!\n";
-    print $fh "$_[0]\n";
-    close $fh;
-}
-
-mode('pass');
-
-$proxy = fork;
-die "fork: $!\n" unless defined $proxy;
-
-if ($proxy == 0) {
-    setpgrp(0, 0);
-    no warnings qw(exec);
-    exec $^X, "$top/util/fake-fault-proxy.pl", '--listen', $proxy_port,
-         '--to', "127.0.0.1:$ddb_port", '--mode-file', $mode_file;
-    POSIX::_exit(127);
-}
-
-for (1 .. 200) {
-    last if IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $proxy_port);
-    sleep 0.02;
-}
-
-END { kill 'KILL', -$proxy if $proxy }
+$proxy = Test::Zae::FaultProxy->start;
 
 workers(1);
 
@@ -102,7 +71,7 @@ $n->start;
 $r = http_req('GET /ok.txt');
 is($r->{status}, 200, 'warm-up request served');
 
-mode('delay=1500');
+$proxy->mode('delay=1500');
 
 my %pids;
 
@@ -124,7 +93,7 @@ for my $pid (keys %pids) {
     $status{(undef, 200, 503, 'other')[$? >> 8] // 'other'}++;
 }
 
-mode('pass');
+$proxy->mode('pass');
 
 diag(join ', ', map { "$_: $status{$_}" } sort keys %status);
 

@@ -9,52 +9,38 @@ use warnings;
 
 use lib 't/lib';
 use Test::Zae;
+use Test::Zae::Conf;
 use JSON::PP;
 
 my ($env, $n, $r, $e);
 
 $env = zae_env();
 
-$n = nginx(conf => <<'EOF');
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=local-secret;
-events { }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=2s;
+$n = nginx(conf => zae_conf(upstream => <<'UPSTREAM', server => <<'EOF'));
+location / {
+    return 200 '{"object":"chat.completion"}';
+}
+UPSTREAM
+location /openai/ {
+    zae_limit entity=$http_x_api_key resource=gpt-4o
+              consume=rpm:1,tpm:$arg_t
+              limits=rpm:2/min,tpm:1000/min;
+    zae_limit_headers openai rpm=requests tpm=tokens;
+    zae_limit_error_format openai;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        location / {
-            return 200 '{"object":"chat.completion"}';
-        }
-    }
+location /anthropic/ {
+    zae_limit entity=$http_x_api_key resource=claude
+              consume=rpm:1 limits=rpm:1/min;
+    zae_limit_error_format anthropic;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+}
 
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
-
-        location /openai/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4o
-                      consume=rpm:1,tpm:$arg_t
-                      limits=rpm:2/min,tpm:1000/min;
-            zae_limit_headers openai rpm=requests tpm=tokens;
-            zae_limit_error_format openai;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location /anthropic/ {
-            zae_limit entity=$http_x_api_key resource=claude
-                      consume=rpm:1 limits=rpm:1/min;
-            zae_limit_error_format anthropic;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location /zae/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4o
-                      consume=rpm:1 limits=rpm:1/min;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-    }
+location /zae/ {
+    zae_limit entity=$http_x_api_key resource=gpt-4o
+              consume=rpm:1 limits=rpm:1/min;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
 }
 EOF
 $n->start;

@@ -44,7 +44,7 @@ use IO::Socket::INET;
 use POSIX qw(:sys_wait_h);
 use Socket qw(SOL_SOCKET SO_LINGER);
 use Time::HiRes qw(sleep time);
-use Zae::FakeHTTP qw(read_message);
+use Zae::FakeHTTP qw(read_message read_mode fork_serve);
 
 my ($listen, $to, $mode_file, $cred_log);
 
@@ -66,11 +66,10 @@ $SIG{TERM} = $SIG{INT} = sub { exit 0 };
 
 
 sub mode {
-    open my $fh, '<', $mode_file or return 'pass';
-    my $m = <$fh> // 'pass';
-    close $fh;
+    my $m = read_mode($mode_file, 'pass');
+
     $m =~ s/\s+//g;
-    return length $m ? $m : 'pass';
+    return $m;
 }
 
 
@@ -271,18 +270,5 @@ while (getppid() == $parent) {
         next;
     }
 
-    my $pid = fork;
-
-    if (!defined $pid) {
-        close $c;
-        next;
-    }
-
-    if ($pid == 0) {
-        close $server;
-        serve($c, $mode);
-        exit 0;
-    }
-
-    close $c;
+    fork_serve($c, $server, \&serve, $mode);
 }

@@ -30,7 +30,7 @@ use Getopt::Long;
 use IO::Select;
 use IO::Socket::INET;
 use POSIX qw(:sys_wait_h strftime);
-use Zae::FakeHTTP qw(read_message);
+use Zae::FakeHTTP qw(read_message read_mode fork_serve);
 
 my ($listen, $mode_file, $log_file);
 
@@ -47,13 +47,7 @@ $SIG{CHLD} = sub { 1 while waitpid(-1, WNOHANG) > 0 };
 $SIG{TERM} = $SIG{INT} = sub { exit 0 };
 
 
-sub mode {
-    open my $fh, '<', $mode_file or return 'ok';
-    my $m = <$fh> // 'ok';
-    close $fh;
-    $m =~ s/^\s+|\s+$//g;
-    return length $m ? $m : 'ok';
-}
+sub mode { read_mode($mode_file, 'ok') }
 
 
 sub decode {
@@ -177,19 +171,5 @@ while (getppid() == $parent) {
     next unless IO::Select->new($server)->can_read(0.1);
 
     my $c = $server->accept or next;
-    my $mode = mode();
-    my $pid = fork;
-
-    if (!defined $pid) {
-        close $c;
-        next;
-    }
-
-    if ($pid == 0) {
-        close $server;
-        serve($c, $mode);
-        exit 0;
-    }
-
-    close $c;
+    fork_serve($c, $server, \&serve, mode());
 }

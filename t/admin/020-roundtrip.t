@@ -13,9 +13,9 @@ use warnings;
 
 use lib 't/lib';
 use Test::Zae;
+use Test::Zae::Conf;
+use Test::Zae::Admin;
 use JSON::PP;
-use IPC::Open3;
-use File::Temp qw(tempfile);
 
 my ($env, $n, $r, $rc, $out, $err);
 
@@ -25,19 +25,8 @@ $ENV{AWS_ACCESS_KEY_ID} = 'AKIDLOCAL';
 $ENV{AWS_SECRET_ACCESS_KEY} = 'local-secret';
 
 sub admin {
-    my @args = @_;
-    my ($fh) = tempfile(UNLINK => 1);
-    my $pid = open3(my $in, my $o, '>&' . fileno($fh),
-                    $env->{TEST_NGINX_ZAE_ADMIN},
-                    '--endpoint-url', $env->{TEST_NGINX_DDB_ENDPOINT},
-                    '-n', $env->{TEST_NGINX_TABLE}, @args);
-    close $in;
-    my $stdout = do { local $/; <$o> };
-    waitpid $pid, 0;
-    my $code = $? >> 8;
-    seek $fh, 0, 0;
-    my $stderr = do { local $/; <$fh> };
-    return ($code, $stdout // '', $stderr // '');
+    zae_admin({}, '--endpoint-url', $env->{TEST_NGINX_DDB_ENDPOINT},
+              '-n', $env->{TEST_NGINX_TABLE}, @_);
 }
 
 ($rc, $out, $err) = admin('namespace', 'show', 'default', '--output',
@@ -54,32 +43,17 @@ is($rc, 0, 'entity create');
                           '-l', 'rpm:3/min');
 is($rc, 0, 'entity set-limits rpm:3/min') or diag $err;
 
-$n = nginx(conf => <<'EOF');
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=local-secret;
-events { }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=2s;
+$n = nginx(conf => zae_conf(upstream => <<'UPSTREAM', server => <<'EOF'));
+location / {
+    return 200 'ok';
+}
+UPSTREAM
+add_header X-Source $zae_limit_source always;
 
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        location / {
-            return 200 'ok';
-        }
-    }
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
-
-        add_header X-Source $zae_limit_source always;
-
-        location /t/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1 limits=rpm:1000/min;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-    }
+location /t/ {
+    zae_limit entity=$http_x_api_key resource=gpt-4
+              consume=rpm:1 limits=rpm:1000/min;
+    proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
 }
 EOF
 

@@ -10,63 +10,23 @@ use strict;
 use warnings;
 
 use Test::More;
-use HTTP::Tiny;
+use lib 't/lib';
+use Test::Zae::Admin;
 use JSON::PP;
 use IPC::Open3;
 use File::Temp qw(tempfile);
 use IO::Socket::INET;
 
-my $ep = $ENV{TEST_NGINX_DDB_ENDPOINT};
+my $ep = admin_setup();
 my $bin = $ENV{TEST_NGINX_ZAE_ADMIN} || 'build/zae-admin';
 
-plan skip_all => 'TEST_NGINX_DDB_ENDPOINT not set' unless $ep;
-die "zae-admin binary $bin missing\n" unless -x $bin;
-
-$ENV{AWS_ACCESS_KEY_ID} = 'AKIDADMINTEST';
-$ENV{AWS_SECRET_ACCESS_KEY} = 'secret';
-delete $ENV{$_} for qw(AWS_SESSION_TOKEN ZAEL_STACK ZAEL_NAMESPACE
-                       AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB);
-
 my $table = "zae-admin-t030-$$";
-my $json = JSON::PP->new->canonical;
-my $http = HTTP::Tiny->new(timeout => 10);
 
-sub admin {
-    my @args = @_;
-    my ($fh) = tempfile(UNLINK => 1);
-    my $pid = open3(my $in, my $out, '>&' . fileno($fh), $bin,
-                    '--endpoint-url', $ep, '-n', $table, @args);
-    close $in;
-    my $stdout = do { local $/; <$out> };
-    waitpid $pid, 0;
-    my $rc = $? >> 8;
-    seek $fh, 0, 0;
-    my $stderr = do { local $/; <$fh> };
-    return ($rc, $stdout // '', $stderr // '');
-}
+sub admin { zae_admin({}, '--endpoint-url', $ep, '-n', $table, @_) }
 
-sub ddb {
-    my ($op, $body) = @_;
-    my $r = $http->post($ep, {
-        headers => {
-            'X-Amz-Target' => "DynamoDB_20120810.$op",
-            'Content-Type' => 'application/x-amz-json-1.0',
-            'Authorization' => 'AWS4-HMAC-SHA256 Credential=AKIDADMINTEST/'
-                . '20260101/us-east-1/dynamodb/aws4_request, '
-                . 'SignedHeaders=host, Signature=00',
-        },
-        content => $json->encode($body),
-    });
-    die "$op failed: $r->{status} $r->{content}\n" unless $r->{success};
-    return eval { decode_json($r->{content}) } || {};
-}
+sub ddb { admin_ddb(@_) }
 
-sub item {
-    my ($pk, $sk) = @_;
-    return ddb('GetItem', { TableName => $table, ConsistentRead => \1,
-                            Key => { PK => { S => $pk },
-                                     SK => { S => $sk } } })->{Item};
-}
+sub item { admin_item($table, @_) }
 
 sub add {
     my ($pk, %adds) = @_;

@@ -13,9 +13,10 @@ use strict;
 use warnings;
 
 use Test::More;
+use lib 't/lib';
+use Test::Zae::Admin;
 use HTTP::Tiny;
 use JSON::PP;
-use IPC::Open3;
 use IO::Socket::INET;
 use File::Temp qw(tempfile);
 use Digest::SHA qw(sha256_hex hmac_sha256 hmac_sha256_hex);
@@ -248,19 +249,7 @@ $ENV{AWS_ENDPOINT_URL_CLOUDFORMATION} = $cfn;
 $ENV{AWS_ENDPOINT_URL_DYNAMODB} = $ep;
 delete $ENV{$_} for qw(ZAEL_STACK ZAEL_NAMESPACE AWS_ENDPOINT_URL);
 
-sub admin {
-    my @args = @_;
-    my ($fh) = tempfile(UNLINK => 1);
-    my $p = open3(my $in, my $out, '>&' . fileno($fh), $bin, '-n', $stack,
-                  @args);
-    close $in;
-    my $stdout = do { local $/; <$out> };
-    waitpid $p, 0;
-    my $rc = $? >> 8;
-    seek $fh, 0, 0;
-    my $stderr = do { local $/; <$fh> };
-    return ($rc, $stdout // '', $stderr // '');
-}
+sub admin { zae_admin({}, '-n', $stack, @_) }
 
 sub requests {
     open my $lf, '<', $log or return ();

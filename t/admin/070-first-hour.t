@@ -12,61 +12,28 @@ use strict;
 use warnings;
 
 use Test::More;
+use lib 't/lib';
+use Test::Zae::Admin;
 use JSON::PP;
-use IPC::Open3;
 use IO::Socket::INET;
 use File::Temp qw(tempfile tempdir);
 
-my $ep = $ENV{TEST_NGINX_DDB_ENDPOINT};
-my $bin = $ENV{TEST_NGINX_ZAE_ADMIN} || 'build/zae-admin';
-
-plan skip_all => 'TEST_NGINX_DDB_ENDPOINT not set' unless $ep;
-die "zae-admin binary $bin missing\n" unless -x $bin;
-
-delete $ENV{$_} for qw(AWS_SESSION_TOKEN ZAEL_STACK ZAEL_NAMESPACE
-                       AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB
-                       AWS_ENDPOINT_URL_CLOUDFORMATION AWS_PROFILE
-                       AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
-                       AWS_CONTAINER_CREDENTIALS_FULL_URI
-                       AWS_EC2_METADATA_DISABLED
-                       AWS_SHARED_CREDENTIALS_FILE AWS_CONFIG_FILE);
-$ENV{AWS_ACCESS_KEY_ID} = 'AKIDADMINTEST';
-$ENV{AWS_SECRET_ACCESS_KEY} = 'secret';
+my $ep = admin_setup(qw(AWS_ENDPOINT_URL_CLOUDFORMATION AWS_PROFILE
+                         AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
+                         AWS_CONTAINER_CREDENTIALS_FULL_URI
+                         AWS_EC2_METADATA_DISABLED
+                         AWS_SHARED_CREDENTIALS_FILE AWS_CONFIG_FILE));
 
 my $table = "zae-admin-t070-$$";
 
 # run zae-admin with extra environment; no --endpoint-url unless given
-sub run {
-    my ($env, @args) = @_;
-    local %ENV = (%ENV, %$env);
-    for (keys %$env) { delete $ENV{$_} unless defined $env->{$_} }
-    my ($fh) = tempfile(UNLINK => 1);
-    my $pid = open3(my $in, my $out, '>&' . fileno($fh), $bin, @args);
-    close $in;
-    my $stdout = do { local $/; <$out> };
-    waitpid $pid, 0;
-    my $rc = $? >> 8;
-    seek $fh, 0, 0;
-    my $stderr = do { local $/; <$fh> };
-    return ($rc, $stdout // '', $stderr // '');
-}
+sub run { zae_admin({ env => shift }, @_) }
 
 sub admin { run({}, '--endpoint-url', $ep, '-n', $table, @_) }
 
 # the same with a text on stdin
 sub admin_in {
-    my ($input, @args) = @_;
-    my ($fh) = tempfile(UNLINK => 1);
-    my $pid = open3(my $in, my $out, '>&' . fileno($fh), $bin,
-                    '--endpoint-url', $ep, '-n', $table, @args);
-    print $in $input;
-    close $in;
-    my $stdout = do { local $/; <$out> };
-    waitpid $pid, 0;
-    my $rc = $? >> 8;
-    seek $fh, 0, 0;
-    my $stderr = do { local $/; <$fh> };
-    return ($rc, $stdout // '', $stderr // '');
+    zae_admin({ stdin => shift }, '--endpoint-url', $ep, '-n', $table, @_);
 }
 
 # a loopback port nothing listens on

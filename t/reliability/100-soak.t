@@ -19,7 +19,7 @@ use warnings;
 use lib 't/lib';
 use Test::Zae;
 use Test::Zae::Items;
-use IO::Handle;
+use Test::Zae::Load;
 use Time::HiRes qw(time sleep);
 
 my ($env, $ddb, $nsid, $n, $total, $clients, $nkeys, $rss_mb, $seed);
@@ -36,44 +36,10 @@ $seed = int(time);
 
 diag("soak: $total requests, $clients clients, $nkeys keys, seed $seed");
 
-$n = nginx(log_level => 'warn', conf => <<'EOF2');
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=x;
-worker_processes 2;
-events { worker_connections 1024; }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=10s
-                       flush_interval=500ms zone=zae_soak:1m;
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-
-        location / {
-            add_header X-Tokens-Used $arg_used;
-            return 200 '{"object":"chat.completion"}';
-        }
-    }
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
-
-        add_header X-Status $zae_limit_status always;
-
-        location /v1/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1,tpm:500
-                      limits=rpm:100000000/min,tpm:1000000000/min;
-            zae_limit_reconcile tpm $upstream_http_x_tokens_used;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location = /metrics {
-            zae_limit_metrics;
-        }
-    }
-}
-EOF2
+$n = nginx(log_level => 'warn',
+           conf => tokens_conf(workers => 2, status => 1, metrics => 1,
+                               dynamodb => 'timeout=10s flush_interval=500ms '
+                                           . 'zone=zae_soak:1m'));
 
 $n->start;
 
@@ -97,68 +63,25 @@ sub workers_rss {
 }
 
 
-sub metrics {
-    my (%m, $r);
+my ($rd, @pids) = clients($clients, $total, sub {
+    my ($ci, $count, $wr) = @_;
 
-    $r = http_req('GET /metrics');
-    for my $l (split /\n/, $r->{body} // '') {
-        my ($k, $v) = $l =~ /^([^#]\S*) (\d+)$/ or next;
-        $m{$k} = $v;
+    srand($seed + $ci);
+
+    for (1 .. $count) {
+        my $key = 'soak-' . int(rand $nkeys);
+        my $used = int rand 5001;
+        my $r = http_req("GET /v1/?used=$used",
+                         headers => "X-API-Key: $key\n", timeout => 30);
+        report($wr, $r, $used, $key);
     }
+});
 
-    return \%m;
-}
+my ($rss0, $t0, $done, %count, %want_tc, %want_n);
 
-
-my (@pids, %want_tc, %want_n, %count, $done, $rss0, $t0);
-
-pipe(my $rd, my $wr) or die "pipe: $!\n";
-
-for my $ci (0 .. $clients - 1) {
-    my $count = int($total / $clients) + ($ci < $total % $clients ? 1 : 0);
-    my $pid = fork;
-
-    die "fork: $!\n" unless defined $pid;
-
-    if ($pid == 0) {
-        close $rd;
-        $wr->autoflush(1);
-        srand($seed + $ci);
-
-        for (1 .. $count) {
-            my $key = 'soak-' . int(rand $nkeys);
-            my $used = int rand 5001;
-            my $r = http_req("GET /v1/?used=$used",
-                             headers => "X-API-Key: $key\n", timeout => 30);
-            print $wr join(' ', $r->{status} // 'none',
-                           ($r->{headers} // {})->{'x-status'} // '-',
-                           $used, $key), "\n";
-        }
-
-        POSIX::_exit(0);
-    }
-
-    push @pids, $pid;
-}
-
-close $wr;
-
-$done = 0;
 $t0 = time;
-
-while (my $l = <$rd>) {
-    my ($status, $zs, $used, $key) = split ' ', $l;
-
-    $done++;
-    $count{"$status $zs"}++;
-
-    if ($status eq '200' && $zs eq 'PASSED') {
-        $want_tc{$key} += $used;
-        $want_n{$key}++;
-    }
-
-    $rss0 = workers_rss() if $done == int($total / 5);
-}
+$done = tally($rd, \%count, \%want_tc, \%want_n,
+              sub { $rss0 = workers_rss() if $_[4] == int($total / 5) });
 
 waitpid($_, 0) for @pids;
 
@@ -187,16 +110,9 @@ for my $pid (sort keys %$rss1) {
 # machine; what is checked is that it drains, so the deadline is
 # generous
 
-my ($m, $deadline);
+my $m = {};
 
-$deadline = time + 60;
-
-while (1) {
-    $m = metrics();
-    last if ($m->{zae_limit_reconcile_pending} // 1) == 0;
-    last if time > $deadline;
-    sleep 0.2;
-}
+wait_drained(60, $m);
 
 is($m->{zae_limit_reconcile_pending}, 0, 'pending deltas drained');
 is($m->{'zae_limit_reconcile_deltas_total{state="dropped"}'}, 0,

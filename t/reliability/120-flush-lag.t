@@ -18,6 +18,7 @@ use warnings;
 use lib 't/lib';
 use Test::Zae;
 use Test::Zae::Items;
+use Test::Zae::Load;
 use IO::Handle;
 use POSIX ();
 use Time::HiRes qw(time sleep);
@@ -33,43 +34,12 @@ $clients = $ENV{ZAE_LAG_CLIENTS} || 8;
 $lag_max = $ENV{ZAE_LAG_MAX_S} || 5;
 $ENV{TEST_NGINX_LAG_TIMEOUT} = $ENV{ZAE_LAG_TIMEOUT} || '10s';
 
-$n = nginx(log_level => 'info', conf => <<'EOF2');
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=x;
-worker_processes 2;
-events { worker_connections 1024; }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=$TEST_NGINX_LAG_TIMEOUT
-                       zone=lag:16m max_pending=100000
-                       flush_interval=1s;
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-
-        location /tokens/ {
-            add_header X-Tokens-Used $arg_used;
-            return 200 '{"object":"chat.completion"}';
-        }
-    }
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
-
-        location /v1/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1,tpm:500
-                      limits=rpm:1000/min,tpm:1000000/hour;
-            zae_limit_reconcile tpm $upstream_http_x_tokens_used;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT/tokens/;
-        }
-
-        location = /metrics {
-            zae_limit_metrics;
-        }
-    }
-}
-EOF2
+$n = nginx(log_level => 'info',
+           conf => tokens_conf(metrics => 1,
+                               limits => 'rpm:1000/min,tpm:1000000/hour',
+                               dynamodb => 'timeout=$TEST_NGINX_LAG_TIMEOUT '
+                                           . 'zone=lag:16m max_pending=100000 '
+                                           . 'flush_interval=1s'));
 
 $n->start;
 
@@ -120,10 +90,8 @@ $t_end = time;
 
 is($failed, 0, "$keys requests over $keys keys admitted");
 
-ok(wait_for(sub { %m = zae_metrics(); defined $m{zae_limit_reconcile_pending}
-                                  && $m{zae_limit_reconcile_pending} == 0 },
-            3), 'the queue drains within one interval (+2 s) after the last '
-                . 'request') or diag(explain(\%m));
+ok(wait_drained(3, \%m), 'the queue drains within one interval (+2 s) '
+                          . 'after the last request') or diag(explain(\%m));
 my $t_drained = time;
 
 kill 'TERM', $sampler;

@@ -36,8 +36,7 @@ use lib 't/lib';
 use Test::Zae;
 use Test::Zae::Items;
 use Test::Zae::FaultProxy;
-use IO::Handle;
-use POSIX ();
+use Test::Zae::Load;
 use Time::HiRes qw(time sleep);
 
 my ($env, $ddb, $nsid, $proxy, $n, $total, $nkeys, $clients, $seed, %m);
@@ -56,46 +55,12 @@ diag("acquires in doubt: $total requests, $nkeys keys, $clients clients, "
 
 $proxy = Test::Zae::FaultProxy->start;
 
-$n = nginx(log_level => 'info', conf => <<'EOF2');
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=x;
-worker_processes 2;
-events { worker_connections 1024; }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=http://127.0.0.1:$TEST_NGINX_PROXY_PORT
-                       timeout=2s max_attempts=3 keepalive=0
-                       flush_interval=1s;
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-
-        location /v1/tokens/ {
-            add_header X-Tokens-Used $arg_used;
-            return 200 '{"object":"chat.completion"}';
-        }
-    }
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
-
-        add_header X-Status $zae_limit_status always;
-
-        location /v1/ {
-            zae_limit entity=$http_x_api_key resource=gpt-4
-                      consume=rpm:1,tpm:500
-                      limits=rpm:100000000/min,tpm:1000000000/min;
-            zae_limit_reconcile tpm $upstream_http_x_tokens_used;
-            zae_limit_on_unavailable allow;
-            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        }
-
-        location = /metrics {
-            zae_limit_metrics;
-        }
-    }
-}
-EOF2
+$n = nginx(log_level => 'info',
+           conf => tokens_conf(proxy => 1, workers => 2, status => 1,
+                               metrics => 1,
+                               dynamodb => 'timeout=2s max_attempts=3 '
+                                           . 'keepalive=0 flush_interval=1s',
+                               location => 'zae_limit_on_unavailable allow;'));
 
 $n->start;
 
@@ -104,70 +69,35 @@ $n->start;
 is(http_req('GET /v1/tokens/?used=500', headers => "X-API-Key: warm-up\n",
             timeout => 60)->{status}, 200, 'warm-up');
 
-my (@pids, %want_tc, %want_n, %unavail, %count, $done);
+my ($rd, @pids) = clients($clients, $total, sub {
+    my ($ci) = @_;
 
-pipe(my $rd, my $wr) or die "pipe: $!\n";
+    srand($seed + $ci);
 
-for my $ci (0 .. $clients - 1) {
-    my $pid = fork;
+    for (my $i = $ci; $i < $total; $i += $clients) {
+        my $key = 'adoubt-' . ($i % $nkeys);
+        my $used = 1000 + int rand 4001;
+        my $r = http_req("GET /v1/tokens/?used=$used",
+                         headers => "X-API-Key: $key\n", timeout => 60);
 
-    die "fork: $!\n" unless defined $pid;
-
-    if ($pid == 0) {
-        close $rd;
-        $wr->autoflush(1);
-        srand($seed + $ci);
-
-        for (my $i = $ci; $i < $total; $i += $clients) {
-            my $key = 'adoubt-' . ($i % $nkeys);
-            my $used = 1000 + int rand 4001;
-            my $r = http_req("GET /v1/tokens/?used=$used",
-                             headers => "X-API-Key: $key\n", timeout => 60);
-
-            print $wr join(' ', $r->{status} // 'none',
-                           ($r->{headers} // {})->{'x-status'} // '-',
-                           $used, $key), "\n";
-        }
-
-        POSIX::_exit(0);
+        report($_[2], $r, $used, $key);
     }
+});
 
-    push @pids, $pid;
-}
-
-close $wr;
-
-my $cycler = fork;
-die "fork: $!\n" unless defined $cycler;
-
-if ($cycler == 0) {
+my $cycler = background(sub {
     close $rd;
     srand($seed);
-    $SIG{TERM} = sub { POSIX::_exit(0) };
     while (1) {
         $proxy->mode('delay=' . (1400 + int rand 1201)
                       . '@attribute_not_exists(PK)');
         sleep 0.3;
     }
-}
+});
 
-$done = 0;
-
-while (my $l = <$rd>) {
-    my ($status, $zs, $used, $key) = split ' ', $l;
-
-    $done++;
-    $count{"$status $zs"}++;
-
-    if ($zs eq 'UNAVAILABLE_ALLOWED') {
-        $unavail{$key}++;
-    }
-
-    next unless $zs eq 'PASSED' && $status eq '200';
-
-    $want_tc{$key} += $used;
-    $want_n{$key}++;
-}
+my %unavail;
+my (%count, %want_tc, %want_n);
+my $done = tally($rd, \%count, \%want_tc, \%want_n,
+                 sub { $unavail{$_[3]}++ if $_[1] eq 'UNAVAILABLE_ALLOWED' });
 
 waitpid($_, 0) for @pids;
 
@@ -181,9 +111,8 @@ is(scalar(grep { !/^200 (PASSED|UNAVAILABLE_ALLOWED)$/ } keys %count), 0,
    'no other outcome') or diag(explain(\%count));
 ok(($count{'200 PASSED'} // 0) > 0, 'requests admitted');
 
-ok(wait_for(sub { %m = zae_metrics(); defined $m{zae_limit_reconcile_pending}
-                                  && $m{zae_limit_reconcile_pending} == 0 },
-            60), 'the queue drains once DynamoDB answers in time')
+ok(wait_drained(60, \%m),
+   'the queue drains once DynamoDB answers in time')
     or diag(explain(\%m));
 
 $n->stop(name => 'quit: error log clean');

@@ -182,6 +182,23 @@ limits(const char *s)
 }
 
 
+/* an entity of the slow path: its limits and its bucket item (JSON) */
+
+static void
+entity(zae_proto_entity_t *e, const char *id, const char *resource,
+    const char *lims, zae_level_e source, const char *item)
+{
+    memset(e, 0, sizeof(zae_proto_entity_t));
+    e->entity_id.data = (u_char *) id;
+    e->entity_id.len = strlen(id);
+    e->resource.data = (u_char *) resource;
+    e->resource.len = strlen(resource);
+    e->limits = limits(lims);
+    e->source = source;
+    e->bucket = bucket(item);
+}
+
+
 static void
 test_spec_request(void)
 {
@@ -1293,17 +1310,13 @@ test_compute_debt(void)
     zae_proto_plan_t     plan;
     zae_proto_entity_t   e;
 
-    memset(&e, 0, sizeof(e));
-    zae_str_set(&e.entity_id, "solo");
-    zae_str_set(&e.resource, "api");
-    e.limits = limits("rpm:5");
-    e.source = ZAE_LEVEL_RESOURCE;
-    e.bucket = bucket("{\"entity_id\":{\"S\":\"solo\"},"
-                      "\"resource\":{\"S\":\"api\"},\"rf\":{\"N\":\"1000\"},"
-                      "\"b_rpm_tk\":{\"N\":\"-2500\"},"
-                      "\"b_rpm_cp\":{\"N\":\"5000\"},"
-                      "\"b_rpm_ra\":{\"N\":\"5000\"},"
-                      "\"b_rpm_rp\":{\"N\":\"60000\"}}");
+    entity(&e, "solo", "api", "rpm:5", ZAE_LEVEL_RESOURCE,
+           "{\"entity_id\":{\"S\":\"solo\"},"
+           "\"resource\":{\"S\":\"api\"},\"rf\":{\"N\":\"1000\"},"
+           "\"b_rpm_tk\":{\"N\":\"-2500\"},"
+           "\"b_rpm_cp\":{\"N\":\"5000\"},"
+           "\"b_rpm_ra\":{\"N\":\"5000\"},"
+           "\"b_rpm_rp\":{\"N\":\"60000\"}}");
 
     ok(zae_proto_slow_compute(&mem, &e, 1, amounts("rpm", 1, NULL, 0), 1,
                               1000, 7, &plan, &err)
@@ -1329,12 +1342,8 @@ test_compute_normal(void)
     zae_proto_limit_t   *pl;
     zae_proto_entity_t   e;
 
-    memset(&e, 0, sizeof(e));
-    zae_str_set(&e.entity_id, "key-1");
-    zae_str_set(&e.resource, "gpt-4");
-    e.limits = limits("rpm:20/min,tpm:3000/hour");
-    e.source = ZAE_LEVEL_ENTITY;
-    e.bucket = bucket(BUCKET_ITEM("18000", "999000", "1", ""));
+    entity(&e, "key-1", "gpt-4", "rpm:20/min,tpm:3000/hour",
+           ZAE_LEVEL_ENTITY, BUCKET_ITEM("18000", "999000", "1", ""));
 
     /* 6 s later: rpm refills 2000, tpm 5000, wcu back to full */
 
@@ -1458,16 +1467,12 @@ test_compute_no_wcu(void)
     zae_proto_plan_t     plan;
     zae_proto_entity_t   e;
 
-    memset(&e, 0, sizeof(e));
-    zae_str_set(&e.entity_id, "solo");
-    zae_str_set(&e.resource, "gpt-4");
-    e.limits = limits("rpm:5");
-    e.source = ZAE_LEVEL_ENTITY;
-    e.bucket = bucket("{\"rf\":{\"N\":\"1000\"},"
-                      "\"b_rpm_tk\":{\"N\":\"5000\"},"
-                      "\"b_rpm_cp\":{\"N\":\"5000\"},"
-                      "\"b_rpm_ra\":{\"N\":\"5000\"},"
-                      "\"b_rpm_rp\":{\"N\":\"60000\"}}");
+    entity(&e, "solo", "gpt-4", "rpm:5", ZAE_LEVEL_ENTITY,
+           "{\"rf\":{\"N\":\"1000\"},"
+           "\"b_rpm_tk\":{\"N\":\"5000\"},"
+           "\"b_rpm_cp\":{\"N\":\"5000\"},"
+           "\"b_rpm_ra\":{\"N\":\"5000\"},"
+           "\"b_rpm_rp\":{\"N\":\"60000\"}}");
 
     ok(zae_proto_slow_compute(&mem, &e, 1, amounts("rpm", 1, NULL, 0), 1,
                               1000, 7, &plan, &err)
@@ -1508,12 +1513,8 @@ test_compute_new_limit(void)
     zae_proto_limit_t   *pl;
     zae_proto_entity_t   e;
 
-    memset(&e, 0, sizeof(e));
-    zae_str_set(&e.entity_id, "key-1");
-    zae_str_set(&e.resource, "gpt-4");
-    e.limits = limits("rpm:20/min,rpd:100/day");
-    e.source = ZAE_LEVEL_ENTITY;
-    e.bucket = bucket(BUCKET_ITEM("18000", "999000", "1", ""));
+    entity(&e, "key-1", "gpt-4", "rpm:20/min,rpd:100/day",
+           ZAE_LEVEL_ENTITY, BUCKET_ITEM("18000", "999000", "1", ""));
 
     ok(zae_proto_slow_compute(&mem, &e, 1, amounts("rpd", 10, "rpm", 1), 2,
                               RF, 7, &plan, &err)

@@ -36,8 +36,8 @@ use Test::Zae::DDB qw(S N BOOL NUL L M SS plain typed);
 use Test::Zae::Nginx;
 
 our @EXPORT = qw(run_tests zae_env ddb nginx demo_upstream clients_dir
-                 http_req zae_metrics wait_for workers log_level blocks S N
-                 BOOL NUL L M SS plain typed);
+                 http_req zae_metrics wait_for wait_drained workers
+                 log_level blocks S N BOOL NUL L M SS plain typed);
 
 my $top = abs_path(dirname(__FILE__) . '/../../..');
 
@@ -280,6 +280,21 @@ sub wait_for {
         return $v if $v || time >= $deadline;
         sleep 0.05;
     }
+}
+
+
+# wait_drained(timeout, \%m): wait_for() the metrics to show nothing
+# pending (zae_limit_reconcile_pending 0); %m holds the last metrics read
+
+sub wait_drained {
+    my ($timeout, $m) = @_;
+
+    $m //= {};
+
+    return wait_for(sub { %$m = zae_metrics();
+                          defined $m->{zae_limit_reconcile_pending}
+                          && $m->{zae_limit_reconcile_pending} == 0 },
+                    $timeout);
 }
 
 
