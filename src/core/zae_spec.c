@@ -644,28 +644,56 @@ static yajl_callbacks  zae_spec_callbacks = {
     }
 
 
+/* the bytes a skimmed string holds as they are: 0x20 to 0x7e but " and \ */
+
+static uint8_t  zae_spec_skim_plain[256];
+static int      zae_spec_skim_ready;
+
+
+static void
+zae_spec_skim_init(void)
+{
+    int  c;
+
+    for (c = 0x20; c <= 0x7e; c++) {
+        zae_spec_skim_plain[c] = (c != '"' && c != '\\');
+    }
+
+    zae_spec_skim_ready = 1;
+}
+
+
 /* a string from its opening quote: *s and *len, p after the close */
 
 static const u_char *
 zae_spec_skim_str(const u_char *p, const u_char *end, const u_char **s,
     size_t *len)
 {
-    const u_char  *q;
+    const u_char   *q;
+    const uint8_t  *plain;
 
-    for (q = ++p; q < end; q++) {
+    plain = zae_spec_skim_plain;
 
-        if (*q == '"') {
-            *s = p;
-            *len = (size_t) (q - p);
-            return q + 1;
-        }
+    q = ++p;
 
-        if (*q == '\\' || *q < 0x20 || *q > 0x7e) {
-            return NULL;
-        }
+    while (end - q >= 4
+           && plain[q[0]] && plain[q[1]] && plain[q[2]] && plain[q[3]])
+    {
+        q += 4;
     }
 
-    return NULL;
+    while (q < end && plain[*q]) {
+        q++;
+    }
+
+    if (q == end || *q != '"') {
+        return NULL;
+    }
+
+    *s = p;
+    *len = (size_t) (q - p);
+
+    return q + 1;
 }
 
 
@@ -686,6 +714,10 @@ zae_spec_skim(zae_spec_ctx_t *ctx, const u_char *p, const u_char *end)
 {
     size_t         len, depth;
     const u_char  *s;
+
+    if (!zae_spec_skim_ready) {
+        zae_spec_skim_init();
+    }
 
     depth = 0;
 
