@@ -655,6 +655,8 @@ static ngx_int_t
 ngx_http_zae_limit_add_header(ngx_http_request_t *r, char *name,
     ngx_str_t *suffix, u_char *value, size_t len)
 {
+    u_char           *p;
+    size_t            nlen;
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
@@ -662,15 +664,20 @@ ngx_http_zae_limit_add_header(ngx_http_request_t *r, char *name,
         return NGX_ERROR;
     }
 
+    nlen = ngx_strlen(name);
+
     h->hash = 1;
-    h->key.len = ngx_strlen(name) + (suffix ? suffix->len : 0);
+    h->key.len = nlen + (suffix ? suffix->len : 0);
     h->key.data = ngx_pnalloc(r->pool, h->key.len);
     if (h->key.data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_sprintf(h->key.data, "%s%V", name,
-                suffix ? suffix : &(ngx_str_t) ngx_null_string);
+    p = ngx_cpymem(h->key.data, name, nlen);
+
+    if (suffix) {
+        ngx_memcpy(p, suffix->data, suffix->len);
+    }
 
     h->value.data = value;
     h->value.len = len;
@@ -705,15 +712,24 @@ ngx_http_zae_limit_field(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx,
     for (i = 0; i < ctx->nhdrs; i++) {
         h = &ctx->hdrs[i];
 
+        if (i) {
+            p = zae_cpylit(p, ", ");
+        }
+
+        *p++ = '"';
+        p = ngx_cpymem(p, h->name.data, h->name.len);
+
         if (policy) {
-            p = ngx_sprintf(p, "%s\"%V\";q=%L;w=%L", i ? ", " : "",
-                            ngx_http_zae_limit_v(&h->name), h->capacity,
-                            h->window);
+            p = zae_cpylit(p, "\";q=");
+            p = zae_print_int64(p, h->capacity);
+            p = zae_cpylit(p, ";w=");
+            p = zae_print_int64(p, h->window);
 
         } else {
-            p = ngx_sprintf(p, "%s\"%V\";r=%L;t=%L", i ? ", " : "",
-                            ngx_http_zae_limit_v(&h->name), h->remaining,
-                            h->reset);
+            p = zae_cpylit(p, "\";r=");
+            p = zae_print_int64(p, h->remaining);
+            p = zae_cpylit(p, ";t=");
+            p = zae_print_int64(p, h->reset);
         }
     }
 
@@ -790,7 +806,7 @@ ngx_http_zae_limit_header_filter(ngx_http_request_t *r)
         }
 
         if (ngx_http_zae_limit_add_header(r, "x-ratelimit-limit-", &name, p,
-                                    ngx_sprintf(p, "%L", h->capacity) - p)
+                                    zae_print_int64(p, h->capacity) - p)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -799,7 +815,7 @@ ngx_http_zae_limit_header_filter(ngx_http_request_t *r)
         p += NGX_INT64_LEN;
 
         if (ngx_http_zae_limit_add_header(r, "x-ratelimit-remaining-", &name,
-                                    p, ngx_sprintf(p, "%L", h->remaining) - p)
+                                    p, zae_print_int64(p, h->remaining) - p)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -808,7 +824,8 @@ ngx_http_zae_limit_header_filter(ngx_http_request_t *r)
         p += NGX_INT64_LEN;
 
         if (ngx_http_zae_limit_add_header(r, "x-ratelimit-reset-", &name, p,
-                                    ngx_sprintf(p, "%Ls", h->reset) - p)
+                                    zae_cpylit(zae_print_int64(p, h->reset),
+                                               "s") - p)
             != NGX_OK)
         {
             return NGX_ERROR;
