@@ -235,7 +235,12 @@ zae_spec_limit_attr(zae_spec_ctx_t *ctx, zae_str_t *name, int field)
         }
     }
 
-    if (ctx->nslots == ZAE_SPEC_SLOTS) {
+    /*
+     * a new name: an invalid one the tree decoder skips and counts for
+     * the log (zae_bucket_attr_field()); a name seen before was checked
+     */
+
+    if (ctx->nslots == ZAE_SPEC_SLOTS || !zae_bucket_limit_name_ok(name)) {
         return zae_spec_decline(ctx);
     }
 
@@ -295,12 +300,7 @@ zae_spec_key(zae_spec_ctx_t *ctx, const u_char *s, size_t len)
         return 1;
 
     case 2:
-        f = zae_bucket_attr_field(s, len, &name);
-
-        if (f == ZAE_BUCKET_BAD_TK || f == ZAE_BUCKET_BAD) {
-            /* the tree decoder skips it and counts it for the log */
-            return zae_spec_decline(ctx);
-        }
+        f = zae_bucket_attr_split(s, len, &name);
 
         if (f != ZAE_DECLINED) {
             return zae_spec_limit_attr(ctx, &name, f);
