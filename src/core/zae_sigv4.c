@@ -745,7 +745,7 @@ zae_sigv4_canonical_headers(zae_mem_t *mem, const zae_header_t *headers,
     size_t            i, j, k, m, total;
     u_char            c, *d;
     zae_buf_t         cb, sb;
-    zae_sigv4_hdr_t  *h;
+    zae_sigv4_hdr_t  *h, tmp;
 
     if (n > ZAE_SIGV4_MAX_HEADERS) {
         return zae_err_set(err, "sigv4: more than %d headers",
@@ -794,7 +794,20 @@ zae_sigv4_canonical_headers(zae_mem_t *mem, const zae_header_t *headers,
         m++;
     }
 
-    qsort(h, m, sizeof(zae_sigv4_hdr_t), zae_sigv4_hdr_cmp);
+    /*
+     * an insertion sort: a few headers, mostly in order already; the
+     * order is total (equal names by index), so any sort gives it
+     */
+
+    for (i = 1; i < m; i++) {
+        tmp = h[i];
+
+        for (j = i; j > 0 && zae_sigv4_hdr_cmp(&h[j - 1], &tmp) > 0; j--) {
+            h[j] = h[j - 1];
+        }
+
+        h[j] = tmp;
+    }
 
     zae_buf_init(&cb, mem, total + 1);
     zae_buf_init(&sb, mem, total + 1);
