@@ -276,6 +276,10 @@ found:
 }
 
 
+static int zae_spec_tag_key(zae_spec_ctx_t *ctx, const u_char *s,
+    size_t len);
+
+
 /* a key, its UTF-8 checked */
 
 static int
@@ -319,20 +323,28 @@ zae_spec_key(zae_spec_ctx_t *ctx, const u_char *s, size_t len)
         ctx->attr_seen |= 1u << ctx->attr;
         return 1;
 
-    default: /* 3: the one type tag of a value */
-
-        if (ctx->tag != ZAE_SPEC_T_NONE) {
-            return zae_spec_decline(ctx);
-        }
-
-        ctx->tag = zae_spec_tag(s, len);
-
-        if (ctx->tag == ZAE_SPEC_T_NONE) {
-            return zae_spec_decline(ctx);
-        }
-
-        return 1;
+    default: /* 3 */
+        return zae_spec_tag_key(ctx, s, len);
     }
+}
+
+
+/* a key at depth 3: the one type tag of a value */
+
+static int
+zae_spec_tag_key(zae_spec_ctx_t *ctx, const u_char *s, size_t len)
+{
+    if (ctx->tag != ZAE_SPEC_T_NONE) {
+        return zae_spec_decline(ctx);
+    }
+
+    ctx->tag = zae_spec_tag(s, len);
+
+    if (ctx->tag == ZAE_SPEC_T_NONE) {
+        return zae_spec_decline(ctx);
+    }
+
+    return 1;
 }
 
 
@@ -636,8 +648,10 @@ static yajl_callbacks  zae_spec_callbacks = {
  * calls what the yajl callbacks call after their UTF-8 check.
  */
 
+/* the four are all at or under ' ': one comparison when there is none */
+
 #define zae_spec_skim_ws(p, end)                                             \
-    while (p < end                                                           \
+    while (p < end && *p <= ' '                                              \
            && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))         \
     {                                                                        \
         p++;                                                                 \
@@ -665,7 +679,7 @@ zae_spec_skim_init(void)
 
 /* a string from its opening quote: *s and *len, p after the close */
 
-static const u_char *
+static inline const u_char *
 zae_spec_skim_str(const u_char *p, const u_char *end, const u_char **s,
     size_t *len)
 {
@@ -755,7 +769,10 @@ open:
         }
 
         p = zae_spec_skim_str(p, end, &s, &len);
-        if (p == NULL || !zae_spec_key(ctx, s, len)) {
+        if (p == NULL
+            || !(ctx->depth == 3 ? zae_spec_tag_key(ctx, s, len)
+                                 : zae_spec_key(ctx, s, len)))
+        {
             return ZAE_DECLINED;
         }
 
