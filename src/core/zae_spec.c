@@ -658,35 +658,13 @@ static yajl_callbacks  zae_spec_callbacks = {
     }
 
 
-/* the bytes a skimmed string holds as they are: 0x20 to 0x7e but " and \ */
-
-static uint8_t  zae_spec_skim_plain[256];
-static int      zae_spec_skim_ready;
-
-
-static void
-zae_spec_skim_init(void)
-{
-    int  c;
-
-    for (c = 0x20; c <= 0x7e; c++) {
-        zae_spec_skim_plain[c] = (c != '"' && c != '\\');
-    }
-
-    zae_spec_skim_ready = 1;
-}
-
-
 /* a string from its opening quote: *s and *len, p after the close */
 
 static inline const u_char *
-zae_spec_skim_str(const u_char *p, const u_char *end, const u_char **s,
-    size_t *len)
+zae_spec_skim_str(const uint8_t *plain, const u_char *p, const u_char *end,
+    const u_char **s, size_t *len)
 {
-    const u_char   *q;
-    const uint8_t  *plain;
-
-    plain = zae_spec_skim_plain;
+    const u_char  *q;
 
     q = ++p;
 
@@ -726,13 +704,11 @@ zae_spec_skim_lit(const u_char *p, const u_char *end, const char *lit,
 static int
 zae_spec_skim(zae_spec_ctx_t *ctx, const u_char *p, const u_char *end)
 {
-    size_t         len, depth;
-    const u_char  *s;
+    size_t          len, depth;
+    const u_char   *s;
+    const uint8_t  *plain;
 
-    if (!zae_spec_skim_ready) {
-        zae_spec_skim_init();
-    }
-
+    plain = zae_json_plain();
     depth = 0;
 
     zae_spec_skim_ws(p, end);
@@ -768,7 +744,7 @@ open:
             return ZAE_DECLINED;
         }
 
-        p = zae_spec_skim_str(p, end, &s, &len);
+        p = zae_spec_skim_str(plain, p, end, &s, &len);
         if (p == NULL
             || !(ctx->depth == 3 ? zae_spec_tag_key(ctx, s, len)
                                  : zae_spec_key(ctx, s, len)))
@@ -797,7 +773,7 @@ open:
             goto open;
 
         case '"':
-            p = zae_spec_skim_str(p, end, &s, &len);
+            p = zae_spec_skim_str(plain, p, end, &s, &len);
             if (p == NULL
                 || !zae_spec_value(ctx, ZAE_SPEC_V_STRING, s, len, 0))
             {
