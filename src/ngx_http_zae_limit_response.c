@@ -651,12 +651,22 @@ ngx_http_zae_limit_answer(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
 
 /* response headers: IETF RateLimit fields and OpenAI-style ones */
 
+static ngx_str_t  ngx_http_zae_limit_h_policy =
+    ngx_string("RateLimit-Policy");
+static ngx_str_t  ngx_http_zae_limit_h_ratelimit = ngx_string("RateLimit");
+static ngx_str_t  ngx_http_zae_limit_h_limit =
+    ngx_string("x-ratelimit-limit-");
+static ngx_str_t  ngx_http_zae_limit_h_remaining =
+    ngx_string("x-ratelimit-remaining-");
+static ngx_str_t  ngx_http_zae_limit_h_reset =
+    ngx_string("x-ratelimit-reset-");
+
+
 static ngx_int_t
-ngx_http_zae_limit_add_header(ngx_http_request_t *r, char *name,
+ngx_http_zae_limit_add_header(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *suffix, u_char *value, size_t len)
 {
     u_char           *p;
-    size_t            nlen;
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
@@ -664,16 +674,14 @@ ngx_http_zae_limit_add_header(ngx_http_request_t *r, char *name,
         return NGX_ERROR;
     }
 
-    nlen = ngx_strlen(name);
-
     h->hash = 1;
-    h->key.len = nlen + (suffix ? suffix->len : 0);
+    h->key.len = name->len + (suffix ? suffix->len : 0);
     h->key.data = ngx_pnalloc(r->pool, h->key.len);
     if (h->key.data == NULL) {
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(h->key.data, name, nlen);
+    p = ngx_cpymem(h->key.data, name->data, name->len);
 
     if (suffix) {
         ngx_memcpy(p, suffix->data, suffix->len);
@@ -734,8 +742,9 @@ ngx_http_zae_limit_field(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx,
     }
 
     return ngx_http_zae_limit_add_header(r,
-                                         policy ? "RateLimit-Policy"
-                                                : "RateLimit",
+                                         policy
+                                         ? &ngx_http_zae_limit_h_policy
+                                         : &ngx_http_zae_limit_h_ratelimit,
                                          NULL, start, p - start);
 }
 
@@ -765,7 +774,7 @@ ngx_http_zae_limit_openai_name(ngx_http_zae_limit_loc_conf_t *zlcf,
 static ngx_int_t
 ngx_http_zae_limit_header_filter(ngx_http_request_t *r)
 {
-    u_char                    *p;
+    u_char                    *p, *v;
     ngx_str_t                  name;
     ngx_uint_t                 i;
     ngx_http_zae_limit_ctx_t  *ctx;
@@ -805,27 +814,30 @@ ngx_http_zae_limit_header_filter(ngx_http_request_t *r)
             return NGX_ERROR;
         }
 
-        if (ngx_http_zae_limit_add_header(r, "x-ratelimit-limit-", &name, p,
-                                    zae_print_int64(p, h->capacity) - p)
+        v = zae_print_int64(p, h->capacity);
+
+        if (ngx_http_zae_limit_add_header(r, &ngx_http_zae_limit_h_limit,
+                                          &name, p, v - p)
             != NGX_OK)
         {
             return NGX_ERROR;
         }
 
         p += NGX_INT64_LEN;
+        v = zae_print_int64(p, h->remaining);
 
-        if (ngx_http_zae_limit_add_header(r, "x-ratelimit-remaining-", &name,
-                                    p, zae_print_int64(p, h->remaining) - p)
+        if (ngx_http_zae_limit_add_header(r, &ngx_http_zae_limit_h_remaining,
+                                          &name, p, v - p)
             != NGX_OK)
         {
             return NGX_ERROR;
         }
 
         p += NGX_INT64_LEN;
+        v = zae_cpylit(zae_print_int64(p, h->reset), "s");
 
-        if (ngx_http_zae_limit_add_header(r, "x-ratelimit-reset-", &name, p,
-                                    zae_cpylit(zae_print_int64(p, h->reset),
-                                               "s") - p)
+        if (ngx_http_zae_limit_add_header(r, &ngx_http_zae_limit_h_reset,
+                                          &name, p, v - p)
             != NGX_OK)
         {
             return NGX_ERROR;
