@@ -651,10 +651,22 @@ ngx_http_zae_limit_answer(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
 
 /* response headers: IETF RateLimit fields and OpenAI-style ones */
 
+static ngx_str_t  ngx_http_zae_limit_h_policy =
+    ngx_string("RateLimit-Policy");
+static ngx_str_t  ngx_http_zae_limit_h_ratelimit = ngx_string("RateLimit");
+static ngx_str_t  ngx_http_zae_limit_h_limit =
+    ngx_string("x-ratelimit-limit-");
+static ngx_str_t  ngx_http_zae_limit_h_remaining =
+    ngx_string("x-ratelimit-remaining-");
+static ngx_str_t  ngx_http_zae_limit_h_reset =
+    ngx_string("x-ratelimit-reset-");
+
+
 static ngx_int_t
-ngx_http_zae_limit_add_header(ngx_http_request_t *r, char *name,
+ngx_http_zae_limit_add_header(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *suffix, u_char *value, size_t len)
 {
+    u_char           *p;
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
@@ -663,14 +675,17 @@ ngx_http_zae_limit_add_header(ngx_http_request_t *r, char *name,
     }
 
     h->hash = 1;
-    h->key.len = ngx_strlen(name) + (suffix ? suffix->len : 0);
+    h->key.len = name->len + (suffix ? suffix->len : 0);
     h->key.data = ngx_pnalloc(r->pool, h->key.len);
     if (h->key.data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_sprintf(h->key.data, "%s%V", name,
-                suffix ? suffix : &(ngx_str_t) ngx_null_string);
+    p = ngx_cpymem(h->key.data, name->data, name->len);
+
+    if (suffix) {
+        ngx_memcpy(p, suffix->data, suffix->len);
+    }
 
     h->value.data = value;
     h->value.len = len;
@@ -705,21 +720,31 @@ ngx_http_zae_limit_field(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx,
     for (i = 0; i < ctx->nhdrs; i++) {
         h = &ctx->hdrs[i];
 
+        if (i) {
+            p = zae_cpylit(p, ", ");
+        }
+
+        *p++ = '"';
+        p = ngx_cpymem(p, h->name.data, h->name.len);
+
         if (policy) {
-            p = ngx_sprintf(p, "%s\"%V\";q=%L;w=%L", i ? ", " : "",
-                            ngx_http_zae_limit_v(&h->name), h->capacity,
-                            h->window);
+            p = zae_cpylit(p, "\";q=");
+            p = zae_print_int64(p, h->capacity);
+            p = zae_cpylit(p, ";w=");
+            p = zae_print_int64(p, h->window);
 
         } else {
-            p = ngx_sprintf(p, "%s\"%V\";r=%L;t=%L", i ? ", " : "",
-                            ngx_http_zae_limit_v(&h->name), h->remaining,
-                            h->reset);
+            p = zae_cpylit(p, "\";r=");
+            p = zae_print_int64(p, h->remaining);
+            p = zae_cpylit(p, ";t=");
+            p = zae_print_int64(p, h->reset);
         }
     }
 
     return ngx_http_zae_limit_add_header(r,
-                                         policy ? "RateLimit-Policy"
-                                                : "RateLimit",
+                                         policy
+                                         ? &ngx_http_zae_limit_h_policy
+                                         : &ngx_http_zae_limit_h_ratelimit,
                                          NULL, start, p - start);
 }
 
@@ -749,7 +774,7 @@ ngx_http_zae_limit_openai_name(ngx_http_zae_limit_loc_conf_t *zlcf,
 static ngx_int_t
 ngx_http_zae_limit_header_filter(ngx_http_request_t *r)
 {
-    u_char                    *p;
+    u_char                    *p, *v;
     ngx_str_t                  name;
     ngx_uint_t                 i;
     ngx_http_zae_limit_ctx_t  *ctx;
@@ -789,26 +814,30 @@ ngx_http_zae_limit_header_filter(ngx_http_request_t *r)
             return NGX_ERROR;
         }
 
-        if (ngx_http_zae_limit_add_header(r, "x-ratelimit-limit-", &name, p,
-                                    ngx_sprintf(p, "%L", h->capacity) - p)
+        v = zae_print_int64(p, h->capacity);
+
+        if (ngx_http_zae_limit_add_header(r, &ngx_http_zae_limit_h_limit,
+                                          &name, p, v - p)
             != NGX_OK)
         {
             return NGX_ERROR;
         }
 
         p += NGX_INT64_LEN;
+        v = zae_print_int64(p, h->remaining);
 
-        if (ngx_http_zae_limit_add_header(r, "x-ratelimit-remaining-", &name,
-                                    p, ngx_sprintf(p, "%L", h->remaining) - p)
+        if (ngx_http_zae_limit_add_header(r, &ngx_http_zae_limit_h_remaining,
+                                          &name, p, v - p)
             != NGX_OK)
         {
             return NGX_ERROR;
         }
 
         p += NGX_INT64_LEN;
+        v = zae_cpylit(zae_print_int64(p, h->reset), "s");
 
-        if (ngx_http_zae_limit_add_header(r, "x-ratelimit-reset-", &name, p,
-                                    ngx_sprintf(p, "%Ls", h->reset) - p)
+        if (ngx_http_zae_limit_add_header(r, &ngx_http_zae_limit_h_reset,
+                                          &name, p, v - p)
             != NGX_OK)
         {
             return NGX_ERROR;

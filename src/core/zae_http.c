@@ -29,6 +29,9 @@ enum {
 
 static int zae_http_line(zae_http_resp_t *r, u_char c, int count,
     zae_err_t *err);
+static size_t zae_http_line_bulk(zae_http_resp_t *r, const u_char *p,
+    const u_char *end, int count, int *rc, zae_err_t *err);
+static int zae_http_line_end(zae_http_resp_t *r, zae_err_t *err);
 static int zae_http_line_done(zae_http_resp_t *r, zae_err_t *err);
 static int zae_http_status_line(zae_http_resp_t *r, zae_err_t *err);
 static int zae_http_header_line(zae_http_resp_t *r, zae_err_t *err);
@@ -86,7 +89,7 @@ int
 zae_http_resp_parse(zae_http_resp_t *r, const u_char *data, size_t len,
     size_t *consumed, zae_err_t *err)
 {
-    int            rc;
+    int            rc, count;
     size_t         n;
     const u_char  *p, *end;
 
@@ -106,10 +109,18 @@ zae_http_resp_parse(zae_http_resp_t *r, const u_char *data, size_t len,
 
             /* the header's lines count against max_header, chunks' not */
 
-            rc = zae_http_line(r, *p++,
-                               r->state != ZAE_HTTP_ST_CHUNK_SIZE
-                               && r->state != ZAE_HTTP_ST_CHUNK_END,
-                               err);
+            count = r->state != ZAE_HTTP_ST_CHUNK_SIZE
+                    && r->state != ZAE_HTTP_ST_CHUNK_END;
+
+            n = zae_http_line_bulk(r, p, end, count, &rc, err);
+
+            if (n) {
+                p += n;
+
+            } else {
+                rc = zae_http_line(r, *p++, count, err);
+            }
+
             if (rc == ZAE_ERROR) {
                 goto failed;
             }
@@ -312,6 +323,63 @@ zae_http_line_done(zae_http_resp_t *r, zae_err_t *err)
 
 
 /*
+ * The bytes up to the next LF (and it) at once, as zae_http_line() takes
+ * them one by one, when none of them can fail there: returns how many
+ * were taken, *rc as zae_http_line() would return for the last; 0 when
+ * one may fail (the caller then takes the next byte alone).
+ */
+
+static size_t
+zae_http_line_bulk(zae_http_resp_t *r, const u_char *p, const u_char *end,
+    int count, int *rc, zae_err_t *err)
+{
+    size_t         n, m;
+    const u_char  *lf;
+
+    lf = memchr(p, '\n', (size_t) (end - p));
+
+    n = (size_t) ((lf ? lf : end) - p);
+    m = lf ? n + 1 : n;
+
+    if ((count && m > r->max_header - r->header_bytes)
+        || n > ZAE_HTTP_MAX_LINE - r->line_len
+        || memchr(p, '\0', n) != NULL)
+    {
+        return 0;
+    }
+
+    if (count) {
+        r->header_bytes += m;
+    }
+
+    memcpy(r->line + r->line_len, p, n);
+    r->line_len += n;
+
+    *rc = lf ? zae_http_line_end(r, err) : ZAE_AGAIN;
+
+    return m;
+}
+
+
+/* a LF ended the line: r->line without CR LF */
+
+static int
+zae_http_line_end(zae_http_resp_t *r, zae_err_t *err)
+{
+    if (r->line_len && r->line[r->line_len - 1] == '\r') {
+        r->line_len--;
+    }
+
+    if (memchr(r->line, '\r', r->line_len) != NULL) {
+        zae_err_set(err, "bare CR in response line");
+        return ZAE_ERROR;
+    }
+
+    return ZAE_OK;
+}
+
+
+/*
  * Collects one line; ZAE_OK when a LF ended it, the line without CR LF is
  * in r->line.  count: the bytes count against max_header.
  */
@@ -330,16 +398,7 @@ zae_http_line(zae_http_resp_t *r, u_char c, int count, zae_err_t *err)
     }
 
     if (c == '\n') {
-        if (r->line_len && r->line[r->line_len - 1] == '\r') {
-            r->line_len--;
-        }
-
-        if (memchr(r->line, '\r', r->line_len) != NULL) {
-            zae_err_set(err, "bare CR in response line");
-            return ZAE_ERROR;
-        }
-
-        return ZAE_OK;
+        return zae_http_line_end(r, err);
     }
 
     if (c == '\0') {

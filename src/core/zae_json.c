@@ -96,17 +96,57 @@ zae_json_put_u(u_char *d, uint32_t c)
 }
 
 
+/* the bytes a JSON string holds as they are, built on first use */
+
+static uint8_t  zae_json_plain_bytes[256];
+static int      zae_json_plain_ready;
+
+
+const uint8_t *
+zae_json_plain(void)
+{
+    int  c;
+
+    if (!zae_json_plain_ready) {
+        for (c = 0x20; c <= 0x7e; c++) {
+            zae_json_plain_bytes[c] = (c != '"' && c != '\\');
+        }
+
+        zae_json_plain_ready = 1;
+    }
+
+    return zae_json_plain_bytes;
+}
+
+
 u_char *
 zae_json_escape(u_char *d, const u_char *s, size_t len)
 {
-    size_t         n;
-    uint32_t       c;
-    const u_char  *p, *end;
+    size_t          n;
+    uint32_t        c;
+    const u_char   *p, *q, *end;
+    const uint8_t  *plain;
 
     p = s;
     end = s + len;
+    plain = zae_json_plain();
 
     while (p < end) {
+
+        /* a run of bytes kept as they are */
+
+        if (plain[*p]) {
+            q = p + 1;
+
+            while (q < end && plain[*q]) {
+                q++;
+            }
+
+            d = zae_cpymem(d, p, (size_t) (q - p));
+            p = q;
+            continue;
+        }
+
         c = *p;
 
         if (c >= 0x20 && c < 0x7f) {

@@ -115,6 +115,12 @@ int zae_json_add_string(zae_buf_t *b, const u_char *s, size_t len);
 
 u_char *zae_json_escape(u_char *d, const u_char *s, size_t len);
 
+/*
+ * 1 for the bytes a JSON string holds as they are (0x20 to 0x7e but "
+ * and \), 0 for the others: a table of 256
+ */
+const uint8_t *zae_json_plain(void);
+
 
 /*
  * The tree (zae_av.c).  Constructors return NULL on allocation failure.

@@ -560,11 +560,12 @@ zae_proto_spec_decode(zae_mem_t *mem, zae_amount_t *consume, size_t n,
     int64_t now_ms, const zae_ddb_http_resp_t *resp, zae_spec_result_t *res,
     zae_err_t *err)
 {
-    unsigned  found;
+    unsigned  found, used;
 
     memset(res, 0, sizeof(zae_spec_result_t));
 
-    if (zae_spec_stream(mem, resp, &res->bucket, &res->error, &found)
+    if (zae_spec_stream(mem, resp, ZAE_SPEC_SKIM | ZAE_SPEC_YAJL,
+                        &res->bucket, &res->error, &found, &used)
         != ZAE_OK)
     {
         return zae_proto_spec_decode_tree(mem, consume, n, now_ms, resp, res,
@@ -572,6 +573,7 @@ zae_proto_spec_decode(zae_mem_t *mem, zae_amount_t *consume, size_t n,
     }
 
     res->streamed = 1;
+    res->skimmed = (used == ZAE_SPEC_SKIM);
 
     if (!found) {
         res->decision = ZAE_SPEC_BUCKET_MISSING;

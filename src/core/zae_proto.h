@@ -119,6 +119,7 @@ typedef struct {
     unsigned              wcu_refill:1; /* wcu short, but a refill helps */
     unsigned              streamed:1;   /* zae_spec_stream() decoded it;
                                            error.item stays NULL then */
+    unsigned              skimmed:1;    /* ... with its skim, not yajl */
 } zae_spec_result_t;
 
 

@@ -138,6 +138,21 @@ zae_bucket_attr_field(const u_char *attr, size_t len, zae_str_t *name)
 {
     int  f;
 
+    f = zae_bucket_attr_split(attr, len, name);
+
+    if (f != ZAE_DECLINED && !zae_bucket_limit_name_ok(name)) {
+        return f == ZAE_BUCKET_TK ? ZAE_BUCKET_BAD_TK : ZAE_BUCKET_BAD;
+    }
+
+    return f;
+}
+
+
+int
+zae_bucket_attr_split(const u_char *attr, size_t len, zae_str_t *name)
+{
+    int  f;
+
     /* "b_" + at least one byte + a suffix of zae_bucket_sfx[] */
 
     if (len < 6 || attr[0] != 'b' || attr[1] != '_' || attr[len - 3] != '_')
@@ -151,23 +166,22 @@ zae_bucket_attr_field(const u_char *attr, size_t len, zae_str_t *name)
         {
             name->data = (u_char *) attr + 2;
             name->len = len - 5;
-
-            /* the names the table gives us follow the configured rules */
-
-            if ((name->len != sizeof(ZAE_WCU_NAME) - 1
-                 || memcmp(name->data, ZAE_WCU_NAME, name->len) != 0)
-                && zae_validate_limit_name(name->data, name->len, NULL)
-                   != ZAE_OK)
-            {
-                return f == ZAE_BUCKET_TK ? ZAE_BUCKET_BAD_TK
-                                          : ZAE_BUCKET_BAD;
-            }
-
             return f;
         }
     }
 
     return ZAE_DECLINED;
+}
+
+
+/* the names the table gives us follow the configured rules */
+
+int
+zae_bucket_limit_name_ok(const zae_str_t *name)
+{
+    return (name->len == sizeof(ZAE_WCU_NAME) - 1
+            && memcmp(name->data, ZAE_WCU_NAME, name->len) == 0)
+           || zae_validate_limit_name(name->data, name->len, NULL) == ZAE_OK;
 }
 
 

@@ -243,6 +243,13 @@ int zae_bucket_item_decode(zae_mem_t *mem, const zae_av_t *item,
 
 int zae_bucket_attr_field(const u_char *attr, size_t len, zae_str_t *name);
 
+/*
+ * zae_bucket_attr_field() in two steps: the field of "b_{L}_{xx}" without
+ * the check of L, then that check (1: a valid limit name or "wcu")
+ */
+int zae_bucket_attr_split(const u_char *attr, size_t len, zae_str_t *name);
+int zae_bucket_limit_name_ok(const zae_str_t *name);
+
 /* the limit named so, or NULL; "wcu" finds the hidden limit */
 zae_bucket_limit_t *zae_bucket_item_limit(zae_bucket_item_t *bucket,
     const u_char *name, size_t len);

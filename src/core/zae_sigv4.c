@@ -56,7 +56,15 @@ static int zae_sigv4_derive(const zae_str_t *secret, const u_char *date8,
 static int zae_sigv4_cache_hit(zae_sigv4_cache_t *c,
     const zae_sigv4_ctx_t *ctx, const u_char *date8);
 static void zae_sigv4_digits(u_char *p, int v, size_t n);
-static int zae_sigv4_token_ok(const zae_str_t *s, const char *extra);
+typedef enum {
+    ZAE_SIGV4_TOK = 0,
+    ZAE_SIGV4_TOK_SLASH,
+    ZAE_SIGV4_TOK_KEY,
+    ZAE_SIGV4_TOK_NAME,
+    ZAE_SIGV4_TOK_N
+} zae_sigv4_tok_e;
+
+static int zae_sigv4_token_ok(const zae_str_t *s, zae_sigv4_tok_e cls);
 static int zae_sigv4_hdr_cmp(const void *a, const void *b);
 static int zae_sigv4_param_cmp(const void *a, const void *b);
 static int zae_sigv4_str_cmp(const zae_str_t *a, const zae_str_t *b);
@@ -348,36 +356,64 @@ zae_sigv4_digits(u_char *p, int v, size_t n)
 
 
 /*
- * No control characters, no spaces, none of "extra": one bit per byte
- * value, set up once per call, instead of a strchr() per byte
+ * The classes of zae_sigv4_token_ok(): no control characters, no spaces,
+ * none of the class's extra bytes; one table of the bad bytes per class,
+ * built on first use
  */
 
-static int
-zae_sigv4_token_ok(const zae_str_t *s, const char *extra)
+static const char  *zae_sigv4_tok_extra[] = {
+    "",                                   /* ZAE_SIGV4_TOK */
+    "/",                                  /* ZAE_SIGV4_TOK_SLASH */
+    "/,;=",                               /* ZAE_SIGV4_TOK_KEY */
+    ":()<>@,;\\\"/[]?={}"                /* ZAE_SIGV4_TOK_NAME */
+};
+
+static u_char  zae_sigv4_tok_bad[ZAE_SIGV4_TOK_N][256];
+static int     zae_sigv4_tok_ready;
+
+
+static void
+zae_sigv4_tok_init(void)
 {
-    size_t   i;
-    u_char   c, bad[256 / 8];
+    int          c;
+    size_t       k;
+    const char  *e;
+
+    for (k = 0; k < ZAE_SIGV4_TOK_N; k++) {
+
+        for (c = 0; c <= 0x20; c++) {
+            zae_sigv4_tok_bad[k][c] = 1;
+        }
+
+        zae_sigv4_tok_bad[k][0x7f] = 1;
+
+        for (e = zae_sigv4_tok_extra[k]; *e; e++) {
+            zae_sigv4_tok_bad[k][(u_char) *e] = 1;
+        }
+    }
+
+    zae_sigv4_tok_ready = 1;
+}
+
+
+static int
+zae_sigv4_token_ok(const zae_str_t *s, zae_sigv4_tok_e cls)
+{
+    size_t         i;
+    const u_char  *bad;
 
     if (s->len == 0 || s->data == NULL) {
         return 0;
     }
 
-    /* 0x00..0x20 and 0x7f */
-
-    memset(bad, 0, sizeof(bad));
-    memset(bad, 0xff, 4);
-    bad[0x20 >> 3] |= 1 << (0x20 & 7);
-    bad[0x7f >> 3] |= 1 << (0x7f & 7);
-
-    for ( /* void */ ; *extra; extra++) {
-        c = (u_char) *extra;
-        bad[c >> 3] |= (u_char) (1 << (c & 7));
+    if (!zae_sigv4_tok_ready) {
+        zae_sigv4_tok_init();
     }
 
-    for (i = 0; i < s->len; i++) {
-        c = s->data[i];
+    bad = zae_sigv4_tok_bad[cls];
 
-        if (bad[c >> 3] & (1 << (c & 7))) {
+    for (i = 0; i < s->len; i++) {
+        if (bad[s->data[i]]) {
             return 0;
         }
     }
@@ -709,7 +745,7 @@ zae_sigv4_canonical_headers(zae_mem_t *mem, const zae_header_t *headers,
     size_t            i, j, k, m, total;
     u_char            c, *d;
     zae_buf_t         cb, sb;
-    zae_sigv4_hdr_t  *h;
+    zae_sigv4_hdr_t  *h, tmp;
 
     if (n > ZAE_SIGV4_MAX_HEADERS) {
         return zae_err_set(err, "sigv4: more than %d headers",
@@ -726,7 +762,7 @@ zae_sigv4_canonical_headers(zae_mem_t *mem, const zae_header_t *headers,
 
     for (i = 0; i < n; i++) {
 
-        if (!zae_sigv4_token_ok(&headers[i].name, ":()<>@,;\\\"/[]?={}")) {
+        if (!zae_sigv4_token_ok(&headers[i].name, ZAE_SIGV4_TOK_NAME)) {
             return zae_err_set(err, "sigv4: invalid header name");
         }
 
@@ -758,7 +794,20 @@ zae_sigv4_canonical_headers(zae_mem_t *mem, const zae_header_t *headers,
         m++;
     }
 
-    qsort(h, m, sizeof(zae_sigv4_hdr_t), zae_sigv4_hdr_cmp);
+    /*
+     * an insertion sort: a few headers, mostly in order already; the
+     * order is total (equal names by index), so any sort gives it
+     */
+
+    for (i = 1; i < m; i++) {
+        tmp = h[i];
+
+        for (j = i; j > 0 && zae_sigv4_hdr_cmp(&h[j - 1], &tmp) > 0; j--) {
+            h[j] = h[j - 1];
+        }
+
+        h[j] = tmp;
+    }
 
     zae_buf_init(&cb, mem, total + 1);
     zae_buf_init(&sb, mem, total + 1);
@@ -853,7 +902,7 @@ zae_sigv4_canonical_request(zae_mem_t *mem, const zae_sigv4_ctx_t *ctx,
         return zae_err_set(err, "sigv4: no credentials");
     }
 
-    if (!zae_sigv4_token_ok(&req->method, "")) {
+    if (!zae_sigv4_token_ok(&req->method, ZAE_SIGV4_TOK)) {
         return zae_err_set(err, "sigv4: invalid method");
     }
 
@@ -863,7 +912,7 @@ zae_sigv4_canonical_request(zae_mem_t *mem, const zae_sigv4_ctx_t *ctx,
     }
 
     if (creds->session_token.len
-        && !zae_sigv4_token_ok(&creds->session_token, ""))
+        && !zae_sigv4_token_ok(&creds->session_token, ZAE_SIGV4_TOK))
     {
         return zae_err_set(err, "sigv4: invalid session token");
     }
@@ -877,7 +926,7 @@ zae_sigv4_canonical_request(zae_mem_t *mem, const zae_sigv4_ctx_t *ctx,
 
     if (req->payload_hash.len) {
         if (req->payload_hash.len > ZAE_SIGV4_HEX_LEN
-            || !zae_sigv4_token_ok(&req->payload_hash, ""))
+            || !zae_sigv4_token_ok(&req->payload_hash, ZAE_SIGV4_TOK))
         {
             return zae_err_set(err, "sigv4: invalid payload hash");
         }
@@ -995,11 +1044,11 @@ zae_sigv4_string_to_sign(zae_mem_t *mem, const zae_sigv4_ctx_t *ctx,
     u_char     hash[ZAE_SIGV4_HEX_LEN + 1];
     zae_buf_t  b;
 
-    if (!zae_sigv4_token_ok(&ctx->region, "/")) {
+    if (!zae_sigv4_token_ok(&ctx->region, ZAE_SIGV4_TOK_SLASH)) {
         return zae_err_set(err, "sigv4: invalid region");
     }
 
-    if (!zae_sigv4_token_ok(&ctx->service, "/")) {
+    if (!zae_sigv4_token_ok(&ctx->service, ZAE_SIGV4_TOK_SLASH)) {
         return zae_err_set(err, "sigv4: invalid service");
     }
 
@@ -1248,7 +1297,7 @@ zae_sigv4_authorization(zae_mem_t *mem, const zae_sigv4_ctx_t *ctx,
 {
     zae_buf_t  b;
 
-    if (!zae_sigv4_token_ok(&ctx->creds->access_key, "/,;=")) {
+    if (!zae_sigv4_token_ok(&ctx->creds->access_key, ZAE_SIGV4_TOK_KEY)) {
         return zae_err_set(err, "sigv4: invalid access key id");
     }
 
@@ -1311,11 +1360,11 @@ zae_sigv4_sign_dynamodb(zae_mem_t *mem, const zae_aws_creds_t *creds,
     zae_sigv4_result_t   res;
     zae_sigv4_request_t  req;
 
-    if (!zae_sigv4_token_ok(host, "/")) {
+    if (!zae_sigv4_token_ok(host, ZAE_SIGV4_TOK_SLASH)) {
         return zae_err_set(err, "sigv4: invalid host");
     }
 
-    if (!zae_sigv4_token_ok(target, "")) {
+    if (!zae_sigv4_token_ok(target, ZAE_SIGV4_TOK)) {
         return zae_err_set(err, "sigv4: invalid target");
     }
 

@@ -235,7 +235,12 @@ zae_spec_limit_attr(zae_spec_ctx_t *ctx, zae_str_t *name, int field)
         }
     }
 
-    if (ctx->nslots == ZAE_SPEC_SLOTS) {
+    /*
+     * a new name: an invalid one the tree decoder skips and counts for
+     * the log (zae_bucket_attr_field()); a name seen before was checked
+     */
+
+    if (ctx->nslots == ZAE_SPEC_SLOTS || !zae_bucket_limit_name_ok(name)) {
         return zae_spec_decline(ctx);
     }
 
@@ -271,16 +276,17 @@ found:
 }
 
 
-static int
-zae_spec_on_map_key(void *data, const unsigned char *s, size_t len)
-{
-    int              f;
-    zae_str_t        name;
-    zae_spec_ctx_t  *ctx = data;
+static int zae_spec_tag_key(zae_spec_ctx_t *ctx, const u_char *s,
+    size_t len);
 
-    if (!zae_json_utf8_valid(s, len)) {
-        return zae_spec_decline(ctx);
-    }
+
+/* a key, its UTF-8 checked */
+
+static int
+zae_spec_key(zae_spec_ctx_t *ctx, const u_char *s, size_t len)
+{
+    int        f;
+    zae_str_t  name;
 
     switch (ctx->depth) {
 
@@ -298,12 +304,7 @@ zae_spec_on_map_key(void *data, const unsigned char *s, size_t len)
         return 1;
 
     case 2:
-        f = zae_bucket_attr_field(s, len, &name);
-
-        if (f == ZAE_BUCKET_BAD_TK || f == ZAE_BUCKET_BAD) {
-            /* the tree decoder skips it and counts it for the log */
-            return zae_spec_decline(ctx);
-        }
+        f = zae_bucket_attr_split(s, len, &name);
 
         if (f != ZAE_DECLINED) {
             return zae_spec_limit_attr(ctx, &name, f);
@@ -322,20 +323,39 @@ zae_spec_on_map_key(void *data, const unsigned char *s, size_t len)
         ctx->attr_seen |= 1u << ctx->attr;
         return 1;
 
-    default: /* 3: the one type tag of a value */
-
-        if (ctx->tag != ZAE_SPEC_T_NONE) {
-            return zae_spec_decline(ctx);
-        }
-
-        ctx->tag = zae_spec_tag(s, len);
-
-        if (ctx->tag == ZAE_SPEC_T_NONE) {
-            return zae_spec_decline(ctx);
-        }
-
-        return 1;
+    default: /* 3 */
+        return zae_spec_tag_key(ctx, s, len);
     }
+}
+
+
+/* a key at depth 3: the one type tag of a value */
+
+static int
+zae_spec_tag_key(zae_spec_ctx_t *ctx, const u_char *s, size_t len)
+{
+    if (ctx->tag != ZAE_SPEC_T_NONE) {
+        return zae_spec_decline(ctx);
+    }
+
+    ctx->tag = zae_spec_tag(s, len);
+
+    if (ctx->tag == ZAE_SPEC_T_NONE) {
+        return zae_spec_decline(ctx);
+    }
+
+    return 1;
+}
+
+
+static int
+zae_spec_on_map_key(void *data, const unsigned char *s, size_t len)
+{
+    if (!zae_json_utf8_valid(s, len)) {
+        return zae_spec_decline(data);
+    }
+
+    return zae_spec_key(data, s, len);
 }
 
 
@@ -543,14 +563,12 @@ zae_spec_attr_value(zae_spec_ctx_t *ctx, zae_spec_value_e type,
 }
 
 
+/* a scalar; a string's UTF-8 checked */
+
 static int
 zae_spec_value(zae_spec_ctx_t *ctx, zae_spec_value_e type, const u_char *s,
     size_t len, int b)
 {
-    if (type == ZAE_SPEC_V_STRING && !zae_json_utf8_valid(s, len)) {
-        return zae_spec_decline(ctx);
-    }
-
     if (ctx->depth == 3) {
         return zae_spec_attr_value(ctx, type, s, len, b);
     }
@@ -596,6 +614,10 @@ zae_spec_on_number(void *data, const char *s, size_t len)
 static int
 zae_spec_on_string(void *data, const unsigned char *s, size_t len)
 {
+    if (!zae_json_utf8_valid(s, len)) {
+        return zae_spec_decline(data);
+    }
+
     return zae_spec_value(data, ZAE_SPEC_V_STRING, s, len, 0);
 }
 
@@ -613,6 +635,223 @@ static yajl_callbacks  zae_spec_callbacks = {
     zae_spec_start_array,
     zae_spec_end_map
 };
+
+
+/*
+ * The skim: a reader of the answer's usual JSON that makes the calls yajl
+ * would make to the callbacks above, for the part of JSON it reads:
+ * objects, strings of printable ASCII without escapes, true, false,
+ * null, and the four whitespace bytes.  Anything else (an escape, a byte
+ * over 0x7e or under 0x20, a number, an array, a trailing comma, a byte
+ * after the answer, a truncation, ...) declines, and yajl reads the
+ * body again from its start.  An ASCII string is valid UTF-8: the skim
+ * calls what the yajl callbacks call after their UTF-8 check.
+ */
+
+/* the four are all at or under ' ': one comparison when there is none */
+
+#define zae_spec_skim_ws(p, end)                                             \
+    while (p < end && *p <= ' '                                              \
+           && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))         \
+    {                                                                        \
+        p++;                                                                 \
+    }
+
+
+/* a string from its opening quote: *s and *len, p after the close */
+
+static inline const u_char *
+zae_spec_skim_str(const uint8_t *plain, const u_char *p, const u_char *end,
+    const u_char **s, size_t *len)
+{
+    const u_char  *q;
+
+    q = ++p;
+
+    while (end - q >= 4
+           && plain[q[0]] && plain[q[1]] && plain[q[2]] && plain[q[3]])
+    {
+        q += 4;
+    }
+
+    while (q < end && plain[*q]) {
+        q++;
+    }
+
+    if (q == end || *q != '"') {
+        return NULL;
+    }
+
+    *s = p;
+    *len = (size_t) (q - p);
+
+    return q + 1;
+}
+
+
+static const u_char *
+zae_spec_skim_lit(const u_char *p, const u_char *end, const char *lit,
+    size_t len)
+{
+    if ((size_t) (end - p) < len || memcmp(p, lit, len) != 0) {
+        return NULL;
+    }
+
+    return p + len;
+}
+
+
+static int
+zae_spec_skim(zae_spec_ctx_t *ctx, const u_char *p, const u_char *end)
+{
+    size_t          len, depth;
+    const u_char   *s;
+    const uint8_t  *plain;
+
+    plain = zae_json_plain();
+    depth = 0;
+
+    zae_spec_skim_ws(p, end);
+
+    if (p == end || *p != '{') {
+        return ZAE_DECLINED;
+    }
+
+    p++;
+
+open:
+
+    /* the callbacks decline an object below the typed values: depth 4 */
+
+    if (!zae_spec_start_map(ctx)) {
+        return ZAE_DECLINED;
+    }
+
+    depth++;
+
+    zae_spec_skim_ws(p, end);
+
+    if (p < end && *p == '}') {
+        p++;
+        goto close;
+    }
+
+    for ( ;; ) {
+
+        /* "key" : value */
+
+        if (p == end || *p != '"') {
+            return ZAE_DECLINED;
+        }
+
+        p = zae_spec_skim_str(plain, p, end, &s, &len);
+        if (p == NULL
+            || !(ctx->depth == 3 ? zae_spec_tag_key(ctx, s, len)
+                                 : zae_spec_key(ctx, s, len)))
+        {
+            return ZAE_DECLINED;
+        }
+
+        zae_spec_skim_ws(p, end);
+
+        if (p == end || *p != ':') {
+            return ZAE_DECLINED;
+        }
+
+        p++;
+
+        zae_spec_skim_ws(p, end);
+
+        if (p == end) {
+            return ZAE_DECLINED;
+        }
+
+        switch (*p) {
+
+        case '{':
+            p++;
+            goto open;
+
+        case '"':
+            p = zae_spec_skim_str(plain, p, end, &s, &len);
+            if (p == NULL
+                || !zae_spec_value(ctx, ZAE_SPEC_V_STRING, s, len, 0))
+            {
+                return ZAE_DECLINED;
+            }
+
+            break;
+
+        case 't':
+            p = zae_spec_skim_lit(p, end, "true", 4);
+            if (p == NULL || !zae_spec_value(ctx, ZAE_SPEC_V_BOOL, NULL, 0, 1))
+            {
+                return ZAE_DECLINED;
+            }
+
+            break;
+
+        case 'f':
+            p = zae_spec_skim_lit(p, end, "false", 5);
+            if (p == NULL || !zae_spec_value(ctx, ZAE_SPEC_V_BOOL, NULL, 0, 0))
+            {
+                return ZAE_DECLINED;
+            }
+
+            break;
+
+        case 'n':
+            p = zae_spec_skim_lit(p, end, "null", 4);
+            if (p == NULL || !zae_spec_value(ctx, ZAE_SPEC_V_NULL, NULL, 0, 0))
+            {
+                return ZAE_DECLINED;
+            }
+
+            break;
+
+        default: /* a number, an array, not JSON */
+            return ZAE_DECLINED;
+        }
+
+    next:
+
+        /* after a value: "," and the next key, or the end of an object */
+
+        zae_spec_skim_ws(p, end);
+
+        if (p == end) {
+            return ZAE_DECLINED;
+        }
+
+        if (*p == ',') {
+            p++;
+            zae_spec_skim_ws(p, end);
+            continue;
+        }
+
+        if (*p != '}') {
+            return ZAE_DECLINED;
+        }
+
+        p++;
+
+    close:
+
+        if (!zae_spec_end_map(ctx)) {
+            return ZAE_DECLINED;
+        }
+
+        if (--depth) {
+            goto next;
+        }
+
+        /* the answer's end: only whitespace may follow */
+
+        zae_spec_skim_ws(p, end);
+
+        return p == end ? ZAE_OK : ZAE_DECLINED;
+    }
+}
 
 
 /* the limits in the order of their _tk attributes, wcu apart */
@@ -664,14 +903,51 @@ zae_spec_limits(zae_spec_ctx_t *ctx)
 }
 
 
+/* one reader's pass over the body: ZAE_OK or ZAE_DECLINED */
+
+static int
+zae_spec_read(zae_spec_ctx_t *ctx, zae_mem_t *mem,
+    const zae_ddb_http_resp_t *resp, zae_bucket_item_t *bucket,
+    unsigned reader)
+{
+    zae_err_t  err;
+
+    memset(bucket, 0, sizeof(zae_bucket_item_t));
+
+    /* the arrays at the end of ctx are cleared as they are used */
+
+    memset(ctx, 0, offsetof(zae_spec_ctx_t, hashes));
+
+    ctx->ok200 = (resp->status == 200);
+    ctx->mem = mem;
+    ctx->bucket = bucket;
+
+    if (reader == ZAE_SPEC_SKIM) {
+        return zae_spec_skim(ctx, resp->body.data,
+                             resp->body.data + resp->body.len);
+    }
+
+    if (zae_json_run(mem, resp->body.data, resp->body.len,
+                     &zae_spec_callbacks, ctx, &ctx->declined, &err)
+        != ZAE_OK
+        || ctx->declined)
+    {
+        return ZAE_DECLINED;
+    }
+
+    return ZAE_OK;
+}
+
+
 int
 zae_spec_stream(zae_mem_t *mem, const zae_ddb_http_resp_t *resp,
-    zae_bucket_item_t *bucket, zae_ddb_error_t *e, unsigned *found)
+    unsigned readers, zae_bucket_item_t *bucket, zae_ddb_error_t *e,
+    unsigned *found, unsigned *used)
 {
-    zae_err_t        err;
-    zae_spec_ctx_t   ctx;
+    zae_spec_ctx_t  ctx;
 
     *found = 0;
+    *used = 0;
 
     if (zae_ddb_check_crc32(resp, e) != ZAE_OK
         || resp->body.len == 0
@@ -680,21 +956,18 @@ zae_spec_stream(zae_mem_t *mem, const zae_ddb_http_resp_t *resp,
         return ZAE_DECLINED;
     }
 
-    memset(bucket, 0, sizeof(zae_bucket_item_t));
-
-    /* the arrays at the end of ctx are cleared as they are used */
-
-    memset(&ctx, 0, offsetof(zae_spec_ctx_t, hashes));
-
-    ctx.ok200 = (resp->status == 200);
-    ctx.mem = mem;
-    ctx.bucket = bucket;
-
-    if (zae_json_run(mem, resp->body.data, resp->body.len,
-                     &zae_spec_callbacks, &ctx, &ctx.declined, &err)
-        != ZAE_OK
-        || ctx.declined)
+    if ((readers & ZAE_SPEC_SKIM)
+        && zae_spec_read(&ctx, mem, resp, bucket, ZAE_SPEC_SKIM) == ZAE_OK)
     {
+        *used = ZAE_SPEC_SKIM;
+
+    } else if ((readers & ZAE_SPEC_YAJL)
+               && zae_spec_read(&ctx, mem, resp, bucket, ZAE_SPEC_YAJL)
+                  == ZAE_OK)
+    {
+        *used = ZAE_SPEC_YAJL;
+
+    } else {
         return ZAE_DECLINED;
     }
 

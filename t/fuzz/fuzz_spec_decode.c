@@ -4,7 +4,8 @@
  *
  * Fuzzes the decoding of the fast path's answer: the streaming decoder
  * (zae_proto_spec_decode()) must agree with the general path
- * (zae_proto_spec_decode_tree()) on every input, else abort.
+ * (zae_proto_spec_decode_tree()) on every input, and what its skim takes
+ * yajl must read the same (spec_diff_skim()), else abort.
  *
  * Input: byte 0 picks the HTTP status, byte 1 the headers and the
  * consume set, byte 2 the clock; the rest is the body.  An input of

@@ -10,6 +10,7 @@
  *   zae_proto_spec_decode_tree() (the general path alone, the reference)
  *   and compares everything a caller reads: decision, bucket, statuses,
  *   retry, flags, error class, status, code, message and description;
+ *   and what the streaming decoder's skim takes, with its yajl reader;
  *
  *   spec_diff_gen() writes a random answer from a seeded generator:
  *   random limit sets, numbers at the int64 boundaries and malformed
@@ -28,6 +29,7 @@
 #include <inttypes.h>
 
 #include "zae_proto.h"
+#include "zae_spec.h"
 
 
 #define SPEC_DIFF_MAX_CONSUME  4
@@ -160,8 +162,53 @@ spec_diff_cmp(const zae_spec_result_t *a, const zae_spec_result_t *b)
 
 
 /*
- * Both decoders on one case: NULL when they agree, else what differs;
- * *streamed tells whether the streaming decoder took the answer
+ * The skim against yajl (zae_spec.h): NULL when the skim declines or
+ * yajl takes the body too and reads the same bucket and error
+ */
+
+static const char *
+spec_diff_skim(zae_mem_t *mem, spec_diff_case_t *c)
+{
+    int                 rc1, rc2;
+    unsigned            found1, found2, used1, used2;
+    zae_spec_result_t   r1, r2;
+
+    memset(&r1, 0, sizeof(zae_spec_result_t));
+    memset(&r2, 0, sizeof(zae_spec_result_t));
+
+    rc1 = zae_spec_stream(mem, &c->resp, ZAE_SPEC_SKIM, &r1.bucket,
+                          &r1.error, &found1, &used1);
+
+    if (rc1 != ZAE_OK) {
+        return NULL;
+    }
+
+    rc2 = zae_spec_stream(mem, &c->resp, ZAE_SPEC_YAJL, &r2.bucket,
+                          &r2.error, &found2, &used2);
+
+    if (rc2 != ZAE_OK) {
+        return "skim took what yajl declines";
+    }
+
+    if (used1 != ZAE_SPEC_SKIM || used2 != ZAE_SPEC_YAJL) {
+        return "skim or yajl: reader";
+    }
+
+    if (found1 != found2) {
+        return "skim or yajl: found";
+    }
+
+    r1.has_bucket = found1;
+    r2.has_bucket = found2;
+
+    return spec_diff_cmp(&r1, &r2);
+}
+
+
+/*
+ * Both decoders on one case, and the skim against yajl: NULL when they
+ * agree, else what differs; *streamed: 0 the general path decoded the
+ * answer, 1 the streaming decoder with yajl, 2 with its skim
  */
 
 static const char *
@@ -169,6 +216,7 @@ spec_diff_run(zae_mem_t *mem, spec_diff_case_t *c, int *streamed)
 {
     int                 rc1, rc2;
     zae_err_t           err1, err2;
+    const char         *diff;
     zae_spec_result_t   r1, r2;
 
     rc1 = zae_proto_spec_decode(mem, c->consume, c->n, c->now_ms, &c->resp,
@@ -176,14 +224,16 @@ spec_diff_run(zae_mem_t *mem, spec_diff_case_t *c, int *streamed)
     rc2 = zae_proto_spec_decode_tree(mem, c->consume, c->n, c->now_ms,
                                      &c->resp, &r2, &err2);
 
-    *streamed = r1.streamed;
+    *streamed = r1.streamed ? 1 + r1.skimmed : 0;
 
     if (rc1 != rc2) {
         return "return code";
     }
 
-    if (rc1 != ZAE_OK) {
-        return NULL;
+    diff = spec_diff_skim(mem, c);
+
+    if (diff || rc1 != ZAE_OK) {
+        return diff;
     }
 
     return spec_diff_cmp(&r1, &r2);

@@ -23,6 +23,12 @@ typedef struct {
 
 static zae_http_resp_t *feed(zae_arena_t *a, const u_char *text, size_t len,
     size_t step, int eof, feed_t *f);
+static void at_limit(const char *name, const u_char *text, size_t len,
+    size_t max_header, int rc, size_t used, const char *errpart);
+
+
+/* the max_header of feed(): 0 the default */
+static size_t  feed_max_header;
 static int body_is(zae_http_resp_t *r, const char *want);
 static void valid_all_steps(const char *name, const char *text, int eof,
     unsigned status, const char *body, int close, size_t extra);
@@ -48,7 +54,7 @@ feed(zae_arena_t *a, const u_char *text, size_t len, size_t step, int eof,
     }
 
     *mem = zae_arena_mem(a);
-    zae_http_resp_init(r, mem, 0, 0);
+    zae_http_resp_init(r, mem, feed_max_header, 0);
 
     f->rc = ZAE_AGAIN;
     f->used = 0;
@@ -183,6 +189,49 @@ invalid(const char *name, const u_char *text, size_t len, int eof,
     }
 
     ok(good, "%s: rejected with \"%s\"", name, errpart);
+}
+
+
+/*
+ * A header at a limit, for every piece size: the result rc, the bytes
+ * taken (on failure: up to the byte that failed) and the message
+ */
+
+static void
+at_limit(const char *name, const u_char *text, size_t len,
+    size_t max_header, int rc, size_t used, const char *errpart)
+{
+    int               good;
+    size_t            step;
+    feed_t            f;
+    zae_arena_t       a;
+    zae_http_resp_t  *r;
+
+    good = 1;
+    feed_max_header = max_header;
+
+    for (step = 0; step <= len + 1; step++) {
+        zae_arena_init(&a, 0);
+
+        r = feed(&a, text, len, step, 0, &f);
+
+        if (r == NULL || f.rc != rc || f.used != used
+            || strstr(f.err.msg, errpart) == NULL)
+        {
+            if (good) {
+                printf("# step %zu:\n", step);
+                diag_fail(name, r, &f);
+            }
+
+            good = 0;
+        }
+
+        zae_arena_free(&a);
+    }
+
+    feed_max_header = 0;
+
+    ok(good, "%s: rc %d after %zu bytes, every piece size", name, rc, used);
 }
 
 
@@ -549,7 +598,36 @@ main(void)
     invalid("too many headers", (u_char *) big, 17 + i * 10, 0,
             "response header larger than 65536 bytes");
 
+    /* exactly at the limits, and one byte over (a line holds its CR) */
+
+    memcpy(big, "HTTP/1.1 204 OK\r\nX: ", 20);
+    memset(big + 20, 'a', ZAE_HTTP_MAX_LINE - 4);
+    memcpy(big + 16 + ZAE_HTTP_MAX_LINE, "\r\n\r\n", 4);
+    at_limit("a line of ZAE_HTTP_MAX_LINE bytes", (u_char *) big,
+             20 + ZAE_HTTP_MAX_LINE, 0, ZAE_OK, 20 + ZAE_HTTP_MAX_LINE, "");
+
+    memset(big + 20, 'a', ZAE_HTTP_MAX_LINE - 3);
+    memcpy(big + 17 + ZAE_HTTP_MAX_LINE, "\r\n\r\n", 4);
+    at_limit("a line one byte longer", (u_char *) big,
+             21 + ZAE_HTTP_MAX_LINE, 0, ZAE_ERROR, 18 + ZAE_HTTP_MAX_LINE,
+             "response line longer than 4096 bytes");
+
     free(big);
+
+    at_limit("a header of max_header bytes",
+             S("HTTP/1.1 204 OK\r\nA: b\r\n\r\n"), 25, ZAE_OK, 25, "");
+    at_limit("a header one byte over max_header",
+             S("HTTP/1.1 200 OK\r\nA: b\r\n\r\n"), 24, ZAE_ERROR, 25,
+             "response header larger than 24 bytes");
+    at_limit("a LF over max_header",
+             S("HTTP/1.1 200 OK\r\nA: b\r\n\r\n"), 23, ZAE_ERROR, 24,
+             "response header larger than 23 bytes");
+    at_limit("a NUL before the limit",
+             S("HTTP/1.1 200 OK\r\nA: \0\r\n\r\n"), 24, ZAE_ERROR, 21,
+             "NUL in response line");
+    at_limit("a bare CR",
+             S("HTTP/1.1 200 OK\r\nA:\rb\r\n\r\n"), 0, ZAE_ERROR, 23,
+             "bare CR in response line");
 
     zae_arena_init(&a, 0);
     mem = zae_arena_mem(&a);

@@ -333,6 +333,57 @@ test_items(void)
 }
 
 
+/*
+ * zae_print_int64() against snprintf("%lld"): the boundaries, every power
+ * of ten and its neighbours, both signs
+ */
+
+static void
+test_print_int64(void)
+{
+    int       k, d, s;
+    size_t    bad, n;
+    u_char    buf[32], *end;
+    int64_t   v, p;
+    char      want[32];
+
+    bad = 0;
+    n = 0;
+
+    for (k = 0, p = 1; k <= 19; k++) {
+        for (d = -1; d <= 1; d++) {
+            v = (k == 19) ? (d < 0 ? INT64_MAX - 1 : d == 0 ? INT64_MAX
+                                                           : INT64_MIN)
+                          : p + d;
+
+            for (s = 0; s < 2; s++, v = (v == INT64_MIN) ? v : -v) {
+                memset(buf, 'x', sizeof(buf));
+                end = zae_print_int64(buf, v);
+                (void) snprintf(want, sizeof(want), "%lld", (long long) v);
+                n++;
+
+                if ((size_t) (end - buf) != strlen(want)
+                    || memcmp(buf, want, strlen(want)) != 0
+                    || buf[strlen(want)] != 'x')
+                {
+                    if (bad++ < 3) {
+                        printf("# %s printed as %.*s\n", want,
+                               (int) (end - buf), (char *) buf);
+                    }
+                }
+            }
+        }
+
+        if (k < 18) {
+            p *= 10;
+        }
+    }
+
+    is_int(bad, 0, "zae_print_int64: %zu values as snprintf prints them",
+           n);
+}
+
+
 static void
 test_int64(void)
 {
@@ -727,6 +778,7 @@ main(void)
     test_escape();
     test_items();
     test_int64();
+    test_print_int64();
     test_build();
     test_decoder();
 

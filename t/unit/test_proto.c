@@ -957,15 +957,26 @@ test_spec_decode(void)
 }
 
 
-/* both decoders on one answer: they agree; the streaming one's result */
+/*
+ * Both decoders on one answer: they agree, and the streaming decoder
+ * took it as wanted: SPEC_TREE not, SPEC_YAJL with yajl, SPEC_SKIM with
+ * its skim (whose result yajl's must equal); the streaming one's result
+ */
+
+#define SPEC_TREE  0
+#define SPEC_YAJL  1
+#define SPEC_SKIM  2
+
+static const char  *spec_readers[] = { "the general path", "yajl", "skim" };
 
 static zae_spec_result_t *
 spec_both(unsigned status, const char *body, zae_amount_t *a, size_t n,
-    int64_t now_ms, int want_streamed, const char *what)
+    int64_t now_ms, int want, const char *what)
 {
-    int                 rc1, rc2;
+    int                 rc1, rc2, got;
     zae_err_t           err;
     const char         *diff;
+    spec_diff_case_t    c;
     zae_spec_result_t  *r1, r2;
 
     r1 = zae_calloc(&mem, sizeof(zae_spec_result_t));
@@ -977,12 +988,21 @@ spec_both(unsigned status, const char *body, zae_amount_t *a, size_t n,
 
     diff = (rc1 == rc2) ? spec_diff_cmp(r1, &r2) : "return code";
 
-    if (!ok(diff == NULL && (int) r1->streamed == want_streamed,
-            "%s: same as the general path, %sstreamed", what,
-            want_streamed ? "" : "not "))
+    if (diff == NULL) {
+        memset(&c, 0, sizeof(spec_diff_case_t));
+        c.resp = *resp(status, body);
+        diff = spec_diff_skim(&mem, &c);
+    }
+
+    got = r1->streamed ? 1 + r1->skimmed : 0;
+
+    if (!ok(diff == NULL && got == want,
+            "%s: same as the general path, read by %s", what,
+            spec_readers[want]))
     {
-        printf("#   %s differs, streamed %d, err \"%s\"\n",
-               diff ? diff : "nothing", r1->streamed, r1->error.err.msg);
+        printf("#   %s differs, read by %s, err \"%s\"\n",
+               diff ? diff : "nothing", spec_readers[got],
+               r1->error.err.msg);
     }
 
     return r1;
@@ -1016,7 +1036,7 @@ test_spec_stream(void)
 
     r = spec_both(200, "{\"Attributes\":" BUCKET_ITEM("18000", "999000", "1",
                                                       "") "}",
-                  a, 1, RF, 1, "ALL_NEW of the example bucket");
+                  a, 1, RF, SPEC_SKIM, "ALL_NEW of the example bucket");
     ok(r->decision == ZAE_SPEC_OK && r->bucket.nlimits == 2
        && r->bucket.has_wcu && r->bucket.wcu.tk == 999000
        && r->bucket.limits[1].cp == 3000000 && r->bucket.rf == RF
@@ -1025,17 +1045,18 @@ test_spec_stream(void)
 
     r = spec_both(400, CCF(",\"Item\":" BUCKET_ITEM("18000", "999000", "1",
                                                     "")),
-                  amounts("rpm", 19, NULL, 0), 1, RF, 1, "CCF with ALL_OLD");
+                  amounts("rpm", 19, NULL, 0),
+                  1, RF, SPEC_SKIM, "CCF with ALL_OLD");
     ok(r->decision == ZAE_SPEC_REJECT && r->error.cls
        == ZAE_DDB_ERR_CONDITIONAL && r->statuses[0].available == 18,
        "CCF: REJECT from the streamed ALL_OLD");
 
-    r = spec_both(400, CCF(""), a, 1, RF, 1, "CCF without Item");
+    r = spec_both(400, CCF(""), a, 1, RF, SPEC_SKIM, "CCF without Item");
     is_int(r->decision, ZAE_SPEC_BUCKET_MISSING, "BUCKET_MISSING");
 
     r = spec_both(400, "{\"Item\":" ITEM_MIN "},\"message\":\"m\","
                   "\"__type\":\"ConditionalCheckFailedException\"}",
-                  a, 1, RF, 1, "CCF with Item before __type");
+                  a, 1, RF, SPEC_SKIM, "CCF with Item before __type");
     ok(r->decision == ZAE_SPEC_REFILL_WOULD_HELP || r->decision
        == ZAE_SPEC_REJECT, "classified");
 
@@ -1043,12 +1064,12 @@ test_spec_stream(void)
 
     spec_both(200, "{\"Attributes\":{\"b_rpm_cp\":{\"N\":\"5\"},"
               "\"zz\":{\"SS\":[\"a\"]},\"b_rpm_tk\":{\"N\":\"-7\"}}}",
-              a, 1, RF, 0, "a set attribute: the general path");
+              a, 1, RF, SPEC_TREE, "a set attribute: the general path");
     r = spec_both(200, "{\"Attributes\":{\"b_rpm_cp\":{\"N\":\"5\"},"
                   "\"x\":{\"B\":\"AA==\"},\"y\":{\"NULL\":true},"
                   "\"z\":{\"BOOL\":false},\"b_rpm_tk\":{\"N\":\"-7\"},"
                   "\"b_lone_cp\":{\"N\":\"1\"},\"b_a_tk_tk\":{\"N\":\"3\"}}}",
-                  a, 1, RF, 1, "fields before _tk, unknown attributes");
+                  a, 1, RF, SPEC_SKIM, "fields before _tk, unknown attributes");
     ok(r->bucket.nlimits == 2 && r->bucket.limits[0].tk == -7
        && r->bucket.limits[0].cp == 5 && r->bucket.limits[0].rp == 0
        && r->bucket.limits[1].name.len == 4 && !r->bucket.has_wcu
@@ -1058,7 +1079,7 @@ test_spec_stream(void)
                                "\\ude00\\\\\"},\"parent_id\":{\"NULL\":true},"
                                "\"ttl\":{\"NULL\":true},\"shard_count\":"
                                "{\"N\":\"0\"}"),
-                  a, 1, RF, 1, "escapes, NULL parent and ttl");
+                  a, 1, RF, SPEC_YAJL, "escapes, NULL parent and ttl");
     ok(r->bucket.resource.len == 12
        && memcmp(r->bucket.resource.data, "caf\xc3\xa9 \"\xf0\x9f\x98\x80\\",
                  12) == 0
@@ -1068,7 +1089,7 @@ test_spec_stream(void)
     r = spec_both(200, ALL_NEW(",\"b_wcu_tc\":{\"N\":"
                                "\"-9223372036854775808\"},\"ttl\":{\"N\":"
                                "\"9223372036854775807\"}"),
-                  a, 1, RF, 1, "int64 boundaries");
+                  a, 1, RF, SPEC_SKIM, "int64 boundaries");
     ok(r->bucket.wcu.tc == INT64_MIN && r->bucket.ttl == INT64_MAX,
        "boundaries kept");
 
@@ -1077,60 +1098,70 @@ test_spec_stream(void)
     r = spec_both(400, "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
                   "ProvisionedThroughputExceededException\","
                   "\"message\":\"s\"}",
-                  a, 1, RF, 0, "throttling");
+                  a, 1, RF, SPEC_TREE, "throttling");
     is_int(r->error.cls, ZAE_DDB_ERR_THROTTLING, "throttling class");
-    r = spec_both(400, "{\"__type\":\"x#ValidationException\"}", a, 1, RF, 0,
+    r = spec_both(400, "{\"__type\":\"x#ValidationException\"}",
+                  a, 1, RF, SPEC_TREE,
                   "validation");
     is_int(r->error.cls, ZAE_DDB_ERR_VALIDATION, "validation class");
-    r = spec_both(200, "{}", a, 1, RF, 0, "no Attributes");
+    r = spec_both(200, "{}", a, 1, RF, SPEC_TREE, "no Attributes");
     is_str(r->error.err.msg, "update answer without attributes",
            "no Attributes: message");
-    spec_both(200, "{\"Attributes\":null}", a, 1, RF, 0, "Attributes null");
-    r = spec_both(200, ALL_NEW(",\"b_rpm_tc\":{\"N\":\"1.5\"}"), a, 1, RF, 0,
+    spec_both(200, "{\"Attributes\":null}",
+              a, 1, RF, SPEC_TREE, "Attributes null");
+    r = spec_both(200, ALL_NEW(",\"b_rpm_tc\":{\"N\":\"1.5\"}"),
+                  a, 1, RF, SPEC_TREE,
                   "a fraction");
     is_str(r->error.err.msg, "attribute \"b_rpm_tc\": not an integer \"1.5\"",
            "fraction: message");
     r = spec_both(200, ALL_NEW(",\"b_rpm_tc\":{\"N\":"
                                "\"9223372036854775808\"}"),
-                  a, 1, RF, 0, "a huge number");
+                  a, 1, RF, SPEC_TREE, "a huge number");
     is_str(r->error.err.msg, "attribute \"b_rpm_tc\": integer out of range "
            "\"9223372036854775808\"", "huge: message");
-    spec_both(200, ALL_NEW(",\"b_rpm_tc\":{\"N\":\"\"}"), a, 1, RF, 0,
+    spec_both(200, ALL_NEW(",\"b_rpm_tc\":{\"N\":\"\"}"), a, 1, RF, SPEC_TREE,
               "an empty number");
-    r = spec_both(200, ALL_NEW(",\"b_rpm_tc\":{\"S\":\"1\"}"), a, 1, RF, 0,
+    r = spec_both(200, ALL_NEW(",\"b_rpm_tc\":{\"S\":\"1\"}"),
+                  a, 1, RF, SPEC_TREE,
                   "a wrong type");
     is_str(r->error.err.msg, "attribute \"b_rpm_tc\": number expected",
            "wrong type: message");
-    spec_both(200, ALL_NEW(",\"cascade\":{\"S\":\"true\"}"), a, 1, RF, 0,
+    spec_both(200, ALL_NEW(",\"cascade\":{\"S\":\"true\"}"),
+              a, 1, RF, SPEC_TREE,
               "cascade not a boolean");
-    spec_both(200, ALL_NEW(",\"rf\":{\"N\":\"2\"}"), a, 1, RF, 0,
+    spec_both(200, ALL_NEW(",\"rf\":{\"N\":\"2\"}"), a, 1, RF, SPEC_TREE,
               "a duplicate attribute");
-    spec_both(200, ALL_NEW(",\"q\":{\"S\":\"1\",\"N\":\"1\"}"), a, 1, RF, 0,
+    spec_both(200, ALL_NEW(",\"q\":{\"S\":\"1\",\"N\":\"1\"}"),
+              a, 1, RF, SPEC_TREE,
               "two type tags");
-    spec_both(200, ALL_NEW(",\"q\":{\"S\":\"1\",\"S\":\"1\"}"), a, 1, RF, 0,
+    spec_both(200, ALL_NEW(",\"q\":{\"S\":\"1\",\"S\":\"1\"}"),
+              a, 1, RF, SPEC_TREE,
               "a duplicate type tag");
-    spec_both(200, ALL_NEW(",\"q\":{\"X\":\"1\"}"), a, 1, RF, 0,
+    spec_both(200, ALL_NEW(",\"q\":{\"X\":\"1\"}"), a, 1, RF, SPEC_TREE,
               "an unknown type tag");
     spec_both(200, ALL_NEW(",\"q\":{\"M\":{\"a\":{\"M\":{\"b\":{\"L\":"
               "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]"
-              "]]]]]]]]]]]]]]]]]]]]]}}}}}"), a, 1, RF, 0, "deep nesting");
-    spec_both(200, "{\"Attributes\":" ITEM_MIN, a, 1, RF, 0, "truncated");
-    spec_both(200, "garbage", a, 1, RF, 0, "garbage");
-    spec_both(200, ALL_NEW("") " x", a, 1, RF, 0, "trailing garbage");
+              "]]]]]]]]]]]]]]]]]]]]]}}}}}"),
+              a, 1, RF, SPEC_TREE, "deep nesting");
+    spec_both(200, "{\"Attributes\":" ITEM_MIN,
+              a, 1, RF, SPEC_TREE, "truncated");
+    spec_both(200, "garbage", a, 1, RF, SPEC_TREE, "garbage");
+    spec_both(200, ALL_NEW("") " x", a, 1, RF, SPEC_TREE, "trailing garbage");
     spec_both(200, "{\"Attributes\":{\"b_\xff_tk\":{\"N\":\"1\"}}}", a, 1, RF,
-              0, "invalid UTF-8 in a key");
+              SPEC_TREE, "invalid UTF-8 in a key");
     spec_both(200, "{\"Attributes\":{\"b_x_tk\":{\"N\":\"1\"},"
-              "\"resource\":{\"S\":\"\\ud800\"}}}", a, 1, RF, 1,
+              "\"resource\":{\"S\":\"\\ud800\"}}}", a, 1, RF, SPEC_YAJL,
               "a lone surrogate escape (yajl turns it into a valid byte)");
     spec_both(200, "{\"Attributes\":{\"b_0123456789012345678901234567890123"
               "45678901234567890123456789abcdefghij_tk\":{\"N\":\"1\"}}}",
-              a, 1, RF, 0, "a limit name over 64 bytes");
-    spec_both(400, CCF(",\"Item\":{\"b_rpm_tk\":{\"S\":\"x\"}}"), a, 1, RF, 0,
+              a, 1, RF, SPEC_TREE, "a limit name over 64 bytes");
+    spec_both(400, CCF(",\"Item\":{\"b_rpm_tk\":{\"S\":\"x\"}}"),
+              a, 1, RF, SPEC_TREE,
               "a malformed ALL_OLD");
-    spec_both(400, CCF(",\"Item\":null"), a, 1, RF, 0, "Item null");
-    spec_both(400, CCF(",\"Item\":{\"a\":{\"Q\":1}}"), a, 1, RF, 0,
+    spec_both(400, CCF(",\"Item\":null"), a, 1, RF, SPEC_TREE, "Item null");
+    spec_both(400, CCF(",\"Item\":{\"a\":{\"Q\":1}}"), a, 1, RF, SPEC_TREE,
               "an invalid Item: BUCKET_MISSING on the general path");
-    spec_both(0, CCF(""), a, 1, RF, 0, "a status that is not HTTP");
+    spec_both(0, CCF(""), a, 1, RF, SPEC_TREE, "a status that is not HTTP");
 
     /* more limits than ZAE_SCHEMA_MAX_LIMITS, and just that many */
 
@@ -1146,7 +1177,8 @@ test_spec_stream(void)
         (void) zae_buf_add_str(&b, "}}");
         body = (char *) zae_strdup(&mem, b.data, b.len);
 
-        r = spec_both(200, body, a, 1, RF, nl == 64, "64 or 65 limits");
+        r = spec_both(200, body, a, 1, RF,
+                      nl == 64 ? SPEC_SKIM : SPEC_TREE, "64 or 65 limits");
 
         if (nl == 64) {
             ok(r->decision == ZAE_SPEC_OK && r->bucket.nlimits == 64
@@ -1172,7 +1204,7 @@ static void
 test_spec_differential(void)
 {
     int                streamed;
-    size_t             i, ndiff, nstreamed, nok, nccf;
+    size_t             i, ndiff, nstreamed, nskimmed, nok, nccf;
     zae_buf_t          b;
     zae_mem_t          m;
     zae_arena_t        a;
@@ -1181,6 +1213,7 @@ test_spec_differential(void)
 
     ndiff = 0;
     nstreamed = 0;
+    nskimmed = 0;
     nok = 0;
     nccf = 0;
 
@@ -1202,6 +1235,7 @@ test_spec_differential(void)
 
         } else if (streamed) {
             nstreamed++;
+            nskimmed += (streamed == SPEC_SKIM);
 
             if (c.resp.status == 200) {
                 nok++;
@@ -1219,6 +1253,149 @@ test_spec_differential(void)
     ok(nok > SPEC_DIFF_CASES / 20 && nccf > SPEC_DIFF_CASES / 20,
        "streamed: %zu (%zu ALL_NEW, %zu condition failures)", nstreamed,
        nok, nccf);
+    ok(nskimmed > nstreamed / 4 && nskimmed < nstreamed,
+       "skimmed: %zu of the %zu streamed", nskimmed, nstreamed);
+}
+
+
+/*
+ * The skim on the usual answers, whitespace between every token, and
+ * every truncation and one-byte change of them: the usual ones are
+ * skimmed; every variant decodes as the general path decodes it, and
+ * what the skim takes yajl reads the same (spec_diff_run())
+ */
+
+static const char  *spec_skim_bytes = " \t\n\r\v\f\"\\{}[],:0-tfnx\x01\x7f\x80";
+
+static void
+test_spec_skim(void)
+{
+    int                streamed;
+    size_t             i, j, k, nb, nvar, ndiff, nskim;
+    u_char            *p;
+    zae_mem_t          m;
+    zae_arena_t        ar;
+    const char        *what, *body;
+    zae_amount_t      *a;
+    spec_diff_case_t   c;
+
+    static const struct {
+        unsigned       status;
+        const char    *body;
+    } usual[] = {
+        { 200, "{\"Attributes\":" BUCKET_ITEM("18000", "999000", "1", "")
+               "}" },
+        { 200, ALL_NEW(",\"ttl\":{\"N\":\"1795448251\"},"
+                       "\"parent_id\":{\"NULL\":true},"
+                       "\"cascade\":{\"BOOL\":false}") },
+        { 400, CCF(",\"Item\":" BUCKET_ITEM("0", "999000", "2", "")) },
+        { 400, CCF("") },
+        { 200, " {\n \"Attributes\" : {\t\"rf\" : {\"N\":\"1\"} ,"
+               "\"b_rpm_tk\":{ \"N\" : \"5\" }\r\n} }\n" }
+    };
+
+    static const char  *odd[] = {
+        ALL_NEW(",\"resource\":{\"S\":\"a\\\"b\"}"),
+        ALL_NEW(",\"resource\":{\"S\":\"caf\xc3\xa9\"}"),
+        ALL_NEW(",\"x\":{\"N\":1}"),
+        ALL_NEW(",\"x\":[]"),
+        ALL_NEW(","),
+        ALL_NEW("") "\v",
+        ALL_NEW(",\"x\":{\"BOOL\":tru}"),
+        "{\"Attributes\":" ITEM_MIN "}"
+    };
+
+    a = amounts("rpm", 1, "tpm", 100);
+    nb = strlen(spec_skim_bytes);
+    nvar = 0;
+    ndiff = 0;
+
+    for (i = 0; i < sizeof(usual) / sizeof(usual[0]); i++) {
+        body = usual[i].body;
+
+        memset(&c, 0, sizeof(spec_diff_case_t));
+        c.resp.status = usual[i].status;
+        c.resp.body.data = (u_char *) body;
+        c.resp.body.len = strlen(body);
+        c.n = 2;
+        memcpy(c.consume, a, 2 * sizeof(zae_amount_t));
+        c.now_ms = RF + 500;
+
+        zae_arena_init(&ar, 0);
+        m = zae_arena_mem(&ar);
+        what = spec_diff_run(&m, &c, &streamed);
+        ok(what == NULL && streamed == SPEC_SKIM,
+           "usual answer %zu: skimmed, as the general path reads it", i);
+        zae_arena_free(&ar);
+
+        /* every truncation, every byte changed to or preceded by another */
+
+        for (j = 0; j <= c.resp.body.len; j++) {
+            for (k = 0; k <= 2 * nb; k++) {
+                zae_arena_init(&ar, 0);
+                m = zae_arena_mem(&ar);
+
+                p = zae_alloc(&m, c.resp.body.len + 1);
+                memcpy(p, body, c.resp.body.len);
+
+                if (k == 2 * nb) {
+                    c.resp.body.len = j;
+
+                } else if (k >= nb) {
+                    if (j == c.resp.body.len) {
+                        zae_arena_free(&ar);
+                        continue;
+                    }
+
+                    p[j] = (u_char) spec_skim_bytes[k - nb];
+
+                } else {
+                    memmove(p + j + 1, p + j, c.resp.body.len - j);
+                    p[j] = (u_char) spec_skim_bytes[k];
+                    c.resp.body.len++;
+                }
+
+                c.resp.body.data = p;
+                what = spec_diff_run(&m, &c, &streamed);
+                nvar++;
+
+                if (what && ndiff++ < 5) {
+                    printf("# %s differs: status %u body %.*s\n", what,
+                           c.resp.status, (int) c.resp.body.len,
+                           (char *) c.resp.body.data);
+                }
+
+                c.resp.body.len = strlen(body);
+                zae_arena_free(&ar);
+            }
+        }
+    }
+
+    is_int(ndiff, 0, "%zu variants of the usual answers: skim = yajl = "
+           "general path", nvar);
+
+    /* what the skim leaves to yajl */
+
+    nskim = 0;
+
+    for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+
+        zae_arena_init(&ar, 0);
+        m = zae_arena_mem(&ar);
+        memset(&c, 0, sizeof(spec_diff_case_t));
+        c.resp.status = 200;
+        c.resp.body.data = (u_char *) odd[i];
+        c.resp.body.len = strlen(odd[i]);
+        c.n = 1;
+        c.consume[0] = a[0];
+        c.now_ms = RF;
+        what = spec_diff_run(&m, &c, &streamed);
+        nskim += (what != NULL || streamed == SPEC_SKIM);
+        zae_arena_free(&ar);
+    }
+
+    is_int(nskim, 0, "escapes, UTF-8, numbers, arrays, trailing comma, "
+           "\\v, bad literal, truncation: not skimmed, same result");
 }
 
 
@@ -1837,6 +2014,7 @@ main(void)
     test_spec_decode();
     test_spec_stream();
     test_spec_differential();
+    test_spec_skim();
     test_bump();
     test_read();
     test_compute_debt();
