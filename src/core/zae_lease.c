@@ -192,22 +192,31 @@ zae_lease_size(const zae_lease_t *ls, const zae_lease_conf_t *conf,
 
 
 int
-zae_lease_refill_begin(zae_lease_t *ls, int64_t now, int64_t stale)
+zae_lease_refill_begin(zae_lease_t *ls, int64_t now, int64_t stale,
+    int64_t owner)
 {
     if (ls->refill_at != 0 && now - ls->refill_at < stale) {
         return ZAE_DECLINED;
     }
 
     ls->refill_at = now ? now : 1;
+    ls->refill_owner = owner;
 
     return ZAE_OK;
 }
 
 
-void
-zae_lease_refill_end(zae_lease_t *ls)
+int
+zae_lease_refill_end(zae_lease_t *ls, int64_t owner)
 {
+    if (ls->refill_at == 0 || ls->refill_owner != owner) {
+        return ZAE_DECLINED;
+    }
+
     ls->refill_at = 0;
+    ls->refill_owner = 0;
+
+    return ZAE_OK;
 }
 
 

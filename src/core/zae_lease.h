@@ -60,6 +60,7 @@ typedef struct {
     int64_t            prev_count;/* the previous window's count */
     int64_t            prev_ms;   /*   and length */
     int64_t            refill_at; /* a refill in flight since; 0: none */
+    int64_t            refill_owner; /* its owner (worker and refill) */
     size_t             n;
     zae_lease_limit_t  l[ZAE_LEASE_LIMITS];
 } zae_lease_t;
@@ -91,11 +92,15 @@ int64_t zae_lease_size(const zae_lease_t *ls, const zae_lease_conf_t *conf,
     const zae_amount_t *a, size_t n, int64_t now);
 
 /*
- * A refill in flight: ZAE_OK starts one (none, or the last started
- * "stale" ms ago or more); ZAE_DECLINED when one is in flight.
+ * A refill in flight, one per lease whatever the worker: ZAE_OK starts
+ * one for "owner" (none in flight, or the last started "stale" ms ago
+ * or more: its worker died); ZAE_DECLINED when one is in flight.  The
+ * end clears the mark only when "owner" still holds it (ZAE_OK), so
+ * that a refill taken over, or ended twice, clears nobody else's.
  */
-int zae_lease_refill_begin(zae_lease_t *ls, int64_t now, int64_t stale);
-void zae_lease_refill_end(zae_lease_t *ls);
+int zae_lease_refill_begin(zae_lease_t *ls, int64_t now, int64_t stale,
+    int64_t owner);
+int zae_lease_refill_end(zae_lease_t *ls, int64_t owner);
 
 /*
  * A write took k x a[] from the bucket: (k - 1) x a[] is held (the

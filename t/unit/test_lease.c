@@ -189,13 +189,20 @@ test_refill_flight(void)
 
     zae_lease_init(&ls);
 
-    is_int(zae_lease_refill_begin(&ls, 1000, 500), ZAE_OK, "first refill");
-    is_int(zae_lease_refill_begin(&ls, 1200, 500), ZAE_DECLINED,
-           "one refill in flight at a time");
-    is_int(zae_lease_refill_begin(&ls, 1500, 500), ZAE_OK,
+    is_int(zae_lease_refill_begin(&ls, 1000, 500, 11), ZAE_OK,
+           "first refill");
+    is_int(zae_lease_refill_begin(&ls, 1200, 500, 21), ZAE_DECLINED,
+           "one refill in flight at a time, whatever the worker");
+    is_int(zae_lease_refill_begin(&ls, 1500, 500, 21), ZAE_OK,
            "a refill in flight for stale ms is taken over");
-    zae_lease_refill_end(&ls);
-    is_int(zae_lease_refill_begin(&ls, 1501, 500), ZAE_OK,
+    is_int(zae_lease_refill_end(&ls, 11), ZAE_DECLINED,
+           "the refill taken over ends late: not its mark any more");
+    is_int(zae_lease_refill_begin(&ls, 1501, 500, 31), ZAE_DECLINED,
+           "so the refill that took over is still the one in flight");
+    is_int(zae_lease_refill_end(&ls, 21), ZAE_OK, "its owner ends it");
+    is_int(zae_lease_refill_end(&ls, 21), ZAE_DECLINED,
+           "exactly once: a second end clears nothing");
+    is_int(zae_lease_refill_begin(&ls, 1502, 500, 31), ZAE_OK,
            "after the end, the next");
 }
 
