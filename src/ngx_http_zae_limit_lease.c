@@ -371,6 +371,36 @@ ngx_http_zae_limit_lease_fits(ngx_http_zae_limit_ctx_t *ctx)
 
 
 /*
+ * The RateLimit headers of a request served by a lease, or of the
+ * refill: for each limit it consumes, what remains is the table's
+ * tokens after this instance's last refill (its ALL_NEW image, the
+ * tighter of child and parent) plus the tokens the lease still holds;
+ * no DynamoDB call (docs/directives.md, zae_limit_lease).
+ */
+
+static void
+ngx_http_zae_limit_lease_hdrs(ngx_http_zae_limit_ctx_t *ctx, zae_lease_t *ls)
+{
+    size_t                    i;
+    int64_t                   tk;
+    const zae_lease_limit_t  *l;
+
+    for (i = 0; i < ctx->nconsume; i++) {
+        tk = zae_lease_remaining(ls, &ctx->consume[i].name);
+
+        if (tk == INT64_MIN) {
+            continue;
+        }
+
+        l = zae_lease_limit(ls, &ctx->consume[i].name);
+
+        ngx_http_zae_limit_hdr_put(ctx, &ctx->consume[i].name, tk, l->cp,
+                                   l->ra, l->rp, 1);
+    }
+}
+
+
+/*
  * Before anything else of the acquire: the request is served from the
  * lease (NGX_OK, decided), or waits for this worker's refill in flight
  * (NGX_AGAIN), or goes on (NGX_DECLINED).
@@ -384,6 +414,7 @@ ngx_http_zae_limit_lease_take(ngx_http_zae_limit_ctx_t *ctx)
     ngx_str_t                    key;
     ngx_uint_t                   wait, failing;
     u_short                      plen;
+    zae_lease_t                  ls;
     ngx_http_zae_limit_shm_t    *shm;
     ngx_http_zae_limit_lnode_t  *ln;
 
@@ -423,6 +454,7 @@ ngx_http_zae_limit_lease_take(ngx_http_zae_limit_ctx_t *ctx)
     if (zae_lease_take(&ln->lease, ctx->consume, ctx->nconsume, now)
         == ZAE_OK)
     {
+        ls = ln->lease;
         shard = ln->lease.shard;
         plen = ln->plen;
         ngx_memcpy(parent, ln->parent, plen);
@@ -466,6 +498,8 @@ ngx_http_zae_limit_lease_take(ngx_http_zae_limit_ctx_t *ctx)
         }
 
         ngx_http_zae_limit_trace1(ctx, "lease hit, shard %L", shard);
+
+        ngx_http_zae_limit_lease_hdrs(ctx, &ls);
 
         return ngx_http_zae_limit_passed(ctx);
     }
@@ -654,11 +688,11 @@ ngx_http_zae_limit_lease_cancel(ngx_http_zae_limit_ctx_t *ctx)
 }
 
 
-/* a limit's tk in an image, the lowest of child and parent */
+/* a limit's tk in an image, the lowest of child and parent, and its image */
 
 static void
 ngx_http_zae_limit_lease_tk(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t n,
-    int64_t *tk)
+    int64_t *tk, zae_bucket_limit_t **img)
 {
     size_t               i, j;
     ngx_uint_t           e;
@@ -666,6 +700,7 @@ ngx_http_zae_limit_lease_tk(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t n,
 
     for (i = 0; i < ctx->nconsume; i++) {
         tk[i] = INT64_MIN;
+        img[i] = NULL;
 
         for (e = 0; e < n; e++) {
             if (!ctx->spec[e].has_bucket
@@ -685,6 +720,7 @@ ngx_http_zae_limit_lease_tk(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t n,
                     && (tk[i] == INT64_MIN || b->limits[j].tk < tk[i]))
                 {
                     tk[i] = b->limits[j].tk;
+                    img[i] = &b->limits[j];
                 }
             }
         }
@@ -704,6 +740,8 @@ ngx_http_zae_limit_lease_done(ngx_http_zae_limit_ctx_t *ctx)
 {
     size_t                        i, nret, plen;
     int64_t                       k, tk[ZAE_LEASE_LIMITS], now, tokens;
+    zae_lease_t                   ls;
+    zae_bucket_limit_t           *img[ZAE_LEASE_LIMITS];
     ngx_int_t                     rc;
     ngx_str_t                     key;
     ngx_uint_t                    e, n, ok;
@@ -787,7 +825,7 @@ ngx_http_zae_limit_lease_done(ngx_http_zae_limit_ctx_t *ctx)
             }
         }
 
-        ngx_http_zae_limit_lease_tk(ctx, n, tk);
+        ngx_http_zae_limit_lease_tk(ctx, n, tk, img);
         ngx_http_zae_limit_lease_restore(ctx);
 
         for (e = 0; e < n; e++) {
@@ -836,7 +874,7 @@ ngx_http_zae_limit_lease_done(ngx_http_zae_limit_ctx_t *ctx)
         ngx_http_zae_limit_hdrs_from_bucket(ctx, &ctx->spec[e].bucket);
     }
 
-    ngx_http_zae_limit_lease_tk(ctx, n, tk);
+    ngx_http_zae_limit_lease_tk(ctx, n, tk, img);
     ngx_http_zae_limit_lease_restore(ctx);
 
     shm = ctx->zmcf->shm_zone->data;
@@ -845,6 +883,7 @@ ngx_http_zae_limit_lease_done(ngx_http_zae_limit_ctx_t *ctx)
     nret = 0;
     rc = NGX_ERROR;
     ngx_memzero(&ret, sizeof(ngx_http_zae_limit_lret_t));
+    zae_lease_init(&ls);
 
     key = ctx->lease_key;
 
@@ -887,6 +926,16 @@ ngx_http_zae_limit_lease_done(ngx_http_zae_limit_ctx_t *ctx)
         {
             rc = NGX_OK;
             ln->ttl = ctx->zlcf->lease->ttl;
+
+            for (i = 0; i < ctx->nconsume; i++) {
+                if (img[i]) {
+                    zae_lease_image(&ln->lease, &ctx->consume[i].name,
+                                    img[i]->tk, img[i]->cp, img[i]->ra,
+                                    img[i]->rp);
+                }
+            }
+
+            ls = ln->lease;
         }
 
         (void) zae_lease_refill_end(&ln->lease, ctx->lease_owner);
@@ -928,6 +977,10 @@ ngx_http_zae_limit_lease_done(ngx_http_zae_limit_ctx_t *ctx)
 
     ngx_http_zae_limit_trace2(ctx, "lease refilled: %L requests, %s", k,
                               rc == NGX_OK ? "held" : "given back");
+
+    if (rc == NGX_OK) {
+        ngx_http_zae_limit_lease_hdrs(ctx, &ls);
+    }
 
     ngx_http_zae_limit_lease_wake(&key);
 

@@ -557,6 +557,9 @@ ngx_int_t ngx_http_zae_limit_answer(ngx_http_request_t *r,
     ngx_http_zae_limit_ctx_t *ctx);
 void ngx_http_zae_limit_hdr_merge(ngx_http_zae_limit_ctx_t *ctx,
     zae_str_t *name, int64_t tk, int64_t cp, int64_t ra, int64_t rp);
+void ngx_http_zae_limit_hdr_put(ngx_http_zae_limit_ctx_t *ctx,
+    zae_str_t *name, int64_t tk, int64_t cp, int64_t ra, int64_t rp,
+    ngx_uint_t force);
 void ngx_http_zae_limit_hdrs_from_bucket(ngx_http_zae_limit_ctx_t *ctx,
     zae_bucket_item_t *bucket);
 void ngx_http_zae_limit_hdrs_from_plan(ngx_http_zae_limit_ctx_t *ctx);

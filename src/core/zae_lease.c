@@ -290,6 +290,45 @@ zae_lease_refused(zae_lease_t *ls, const zae_amount_t *a, size_t n,
 }
 
 
+const zae_lease_limit_t *
+zae_lease_limit(const zae_lease_t *ls, const zae_str_t *name)
+{
+    return zae_lease_find((zae_lease_t *) ls, name);
+}
+
+
+void
+zae_lease_image(zae_lease_t *ls, const zae_str_t *name, int64_t tk,
+    int64_t cp, int64_t ra, int64_t rp)
+{
+    zae_lease_limit_t  *l;
+
+    l = zae_lease_find(ls, name);
+
+    if (l) {
+        l->tk = tk;
+        l->cp = cp;
+        l->ra = ra;
+        l->rp = rp;
+    }
+}
+
+
+int64_t
+zae_lease_remaining(const zae_lease_t *ls, const zae_str_t *name)
+{
+    const zae_lease_limit_t  *l;
+
+    l = zae_lease_limit(ls, name);
+
+    if (l == NULL || l->cp <= 0) {
+        return INT64_MIN;
+    }
+
+    return zae_add_sat(l->tk, zae_mul_sat(l->left > 0 ? l->left : 0, 1000));
+}
+
+
 int
 zae_lease_expired(const zae_lease_t *ls, int64_t now)
 {

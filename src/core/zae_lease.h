@@ -47,6 +47,10 @@ typedef struct {
     int64_t            left;      /* tokens held, not spent */
     int64_t            avail;     /* the bucket's available tokens before
                                      the last refill; -1: not known */
+    int64_t            tk;        /* the table's image after the last */
+    int64_t            cp;        /*   refill, milli (the tightest of */
+    int64_t            ra;        /*   child and parent), for the */
+    int64_t            rp;        /*   headers; cp 0: not known */
 } zae_lease_limit_t;
 
 
@@ -119,6 +123,24 @@ int zae_lease_refilled(zae_lease_t *ls, const zae_lease_conf_t *conf,
  */
 void zae_lease_refused(zae_lease_t *ls, const zae_amount_t *a, size_t n,
     const int64_t *tk);
+
+/* the limit's slot, NULL: the lease has none of that name */
+const zae_lease_limit_t *zae_lease_limit(const zae_lease_t *ls,
+    const zae_str_t *name);
+
+/*
+ * The table's image of a limit after a refill (milli): what the
+ * RateLimit headers of the requests it serves start from
+ */
+void zae_lease_image(zae_lease_t *ls, const zae_str_t *name, int64_t tk,
+    int64_t cp, int64_t ra, int64_t rp);
+
+/*
+ * The tokens (milli) a request served by the lease sees remaining for
+ * a limit: the table's tk after the last refill plus what the lease
+ * holds; INT64_MIN when the image is not known
+ */
+int64_t zae_lease_remaining(const zae_lease_t *ls, const zae_str_t *name);
 
 /* expired: tokens are held and their time is over */
 int zae_lease_expired(const zae_lease_t *ls, int64_t now);
