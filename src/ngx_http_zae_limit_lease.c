@@ -94,7 +94,7 @@ static void ngx_http_zae_limit_lease_give_back(ngx_shm_zone_t *zone,
 /* per worker: requests waiting for a refill, and those to resume */
 
 static ngx_queue_t   ngx_http_zae_limit_lease_waiting;
-static uint32_t      ngx_http_zae_limit_lease_refills;
+static uint32_t      ngx_http_zae_limit_lease_seq;   /* refills started */
 static ngx_queue_t   ngx_http_zae_limit_lease_ready;
 static ngx_event_t   ngx_http_zae_limit_lease_event;
 
@@ -567,7 +567,7 @@ ngx_http_zae_limit_lease_begin(ngx_http_zae_limit_ctx_t *ctx)
     /* the mark's owner: this worker's pid and its refill count */
 
     owner = ((int64_t) ngx_pid << 32)
-            | (int64_t) (ngx_http_zae_limit_lease_refills++ & 0xffffffff);
+            | (int64_t) (ngx_http_zae_limit_lease_seq++ & 0xffffffff);
 
     if (k <= 1
         || zae_lease_refill_begin(&ln->lease, now,

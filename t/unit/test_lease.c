@@ -182,6 +182,39 @@ test_size(void)
 }
 
 
+/* what the headers of a request served by the lease read */
+
+static void
+test_remaining(void)
+{
+    int64_t           tk[1] = { 88000 };
+    zae_lease_t       ls;
+    zae_lease_conf_t  conf = { 10, 1000, 100 };
+
+    zae_lease_init(&ls);
+
+    is_int(zae_lease_remaining(&ls, &rpm1[0].name) == INT64_MIN, 1,
+           "remaining: not known without a refill");
+
+    (void) zae_lease_refilled(&ls, &conf, rpm1, 1, 10, tk, 0);
+
+    is_int(zae_lease_remaining(&ls, &rpm1[0].name) == INT64_MIN, 1,
+           "remaining: not known without the refill's image");
+
+    zae_lease_image(&ls, &rpm1[0].name, 88000, 100000, 100000, 86400000);
+
+    is_int(zae_lease_remaining(&ls, &rpm1[0].name), 97000,
+           "remaining after the refill: table 88 + lease 9");
+
+    (void) zae_lease_take(&ls, rpm1, 1, 10);
+
+    is_int(zae_lease_remaining(&ls, &rpm1[0].name), 96000,
+           "remaining after a take: 88 + 8");
+    is_int(zae_lease_limit(&ls, &rpm1[0].name)->cp, 100000,
+           "the image's capacity kept");
+}
+
+
 static void
 test_refill_flight(void)
 {
@@ -302,6 +335,7 @@ main(void)
 {
     test_take();
     test_size();
+    test_remaining();
     test_refill_flight();
     test_simulation();
 
