@@ -374,14 +374,6 @@ ngx_http_zae_limit_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
     /* the acquire's own line says why, at most one per request */
     call->log_level = NGX_LOG_INFO;
 
-    if (ctx->lease_k > 1) {
-        /*
-         * a lease refill is not sent again after a timeout: applied
-         * twice it would take k requests' worth twice
-         */
-        call->deadline = ctx->zmcf->ddb_conf.timeout;
-    }
-
     rc = ngx_http_zae_limit_ddb_start(ctx->zmcf->ddb, call);
 
     if (rc == NGX_BUSY) {
@@ -719,8 +711,12 @@ ngx_http_zae_limit_spec_send(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t i,
                               ngx_http_zae_limit_v(&ref->entity_id),
                               ref->shard);
 
-    if (zae_proto_spec_request(&b, ref, ctx->consume, ctx->nconsume,
-                               ctx->now_ms, &err)
+    if ((ctx->lease_k > 1
+         ? zae_proto_refill_request(&b, ref, ctx->consume, ctx->nconsume,
+                                    ctx->now_ms, &ctx->lease_attr,
+                                    &ctx->lease_id, &err)
+         : zae_proto_spec_request(&b, ref, ctx->consume, ctx->nconsume,
+                                  ctx->now_ms, &err))
         != ZAE_OK)
     {
         return ngx_http_zae_limit_unavailable(ctx, "%s", err.msg);

@@ -19,6 +19,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_zae_limit_module.h"
+#include "ngx_http_zae_limit_shm.h"
 #include "zae_bucket.h"
 #include "zae_lease.h"
 
@@ -93,6 +94,7 @@ static void ngx_http_zae_limit_lease_give_back(ngx_shm_zone_t *zone,
 /* per worker: requests waiting for a refill, and those to resume */
 
 static ngx_queue_t   ngx_http_zae_limit_lease_waiting;
+static uint32_t      ngx_http_zae_limit_lease_seq;   /* refills started */
 static ngx_queue_t   ngx_http_zae_limit_lease_ready;
 static ngx_event_t   ngx_http_zae_limit_lease_event;
 
@@ -269,11 +271,19 @@ ngx_http_zae_limit_lease_node(ngx_http_zae_limit_shm_t *shm, ngx_str_t *key,
         return ln;
     }
 
-    ln = ngx_slab_alloc_locked(shm->shpool,
-                               offsetof(ngx_http_zae_limit_lnode_t, key)
-                               + key->len);
-    if (ln == NULL) {
-        return NULL;
+    /* room made like for any entry: ngx_http_zae_limit_make_room() */
+
+    for ( ;; ) {
+        ln = ngx_slab_alloc_locked(shm->shpool,
+                                   offsetof(ngx_http_zae_limit_lnode_t, key)
+                                   + key->len);
+        if (ln != NULL) {
+            break;
+        }
+
+        if (ngx_http_zae_limit_make_room(shm) != NGX_OK) {
+            return NULL;
+        }
     }
 
     ngx_memzero(ln, offsetof(ngx_http_zae_limit_lnode_t, key));
@@ -289,6 +299,51 @@ ngx_http_zae_limit_lease_node(ngx_http_zae_limit_shm_t *shm, ngx_str_t *key,
     ngx_queue_insert_tail(&ll->all, &ln->queue);
 
     return ln;
+}
+
+
+/*
+ * Frees the least recently used lease node that holds no tokens and has
+ * no refill in flight: one returned and idle (ngx_http_zae_limit_make_room()
+ * asks when the zone is full).  A lease holding tokens is never freed.
+ * Called with the zone locked.
+ */
+
+#define NGX_HTTP_ZAE_LIMIT_LEASE_SCAN   64
+
+ngx_int_t
+ngx_http_zae_limit_lease_reclaim(ngx_http_zae_limit_shm_t *shm)
+{
+    ngx_uint_t                    i;
+    ngx_queue_t                  *q;
+    ngx_http_zae_limit_lnode_t   *ln;
+    ngx_http_zae_limit_leases_t  *ll;
+
+    ll = shm->sh->lease;
+
+    if (ll == NULL) {
+        return NGX_DECLINED;
+    }
+
+    for (q = ngx_queue_head(&ll->all), i = 0;
+         q != ngx_queue_sentinel(&ll->all)
+         && i < NGX_HTTP_ZAE_LIMIT_LEASE_SCAN;
+         q = ngx_queue_next(q), i++)
+    {
+        ln = ngx_queue_data(q, ngx_http_zae_limit_lnode_t, queue);
+
+        if (zae_lease_held(&ln->lease) == 0 && ln->lease.refill_at == 0) {
+            ngx_rbtree_delete(&ll->tree, &ln->sn.node);
+            ngx_queue_remove(&ln->queue);
+            ngx_slab_free_locked(shm->shpool, ln);
+
+            (void) ngx_atomic_fetch_add(&shm->sh->metrics.counters[
+                                    NGX_HTTP_ZAE_LIMIT_M_LEASE_RECLAIMED], 1);
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
 }
 
 
@@ -316,6 +371,36 @@ ngx_http_zae_limit_lease_fits(ngx_http_zae_limit_ctx_t *ctx)
 
 
 /*
+ * The RateLimit headers of a request served by a lease, or of the
+ * refill: for each limit it consumes, what remains is the table's
+ * tokens after this instance's last refill (its ALL_NEW image, the
+ * tighter of child and parent) plus the tokens the lease still holds;
+ * no DynamoDB call (docs/directives.md, zae_limit_lease).
+ */
+
+static void
+ngx_http_zae_limit_lease_hdrs(ngx_http_zae_limit_ctx_t *ctx, zae_lease_t *ls)
+{
+    size_t                    i;
+    int64_t                   tk;
+    const zae_lease_limit_t  *l;
+
+    for (i = 0; i < ctx->nconsume; i++) {
+        tk = zae_lease_remaining(ls, &ctx->consume[i].name);
+
+        if (tk == INT64_MIN) {
+            continue;
+        }
+
+        l = zae_lease_limit(ls, &ctx->consume[i].name);
+
+        ngx_http_zae_limit_hdr_put(ctx, &ctx->consume[i].name, tk, l->cp,
+                                   l->ra, l->rp, 1);
+    }
+}
+
+
+/*
  * Before anything else of the acquire: the request is served from the
  * lease (NGX_OK, decided), or waits for this worker's refill in flight
  * (NGX_AGAIN), or goes on (NGX_DECLINED).
@@ -329,6 +414,7 @@ ngx_http_zae_limit_lease_take(ngx_http_zae_limit_ctx_t *ctx)
     ngx_str_t                    key;
     ngx_uint_t                   wait, failing;
     u_short                      plen;
+    zae_lease_t                  ls;
     ngx_http_zae_limit_shm_t    *shm;
     ngx_http_zae_limit_lnode_t  *ln;
 
@@ -355,6 +441,12 @@ ngx_http_zae_limit_lease_take(ngx_http_zae_limit_ctx_t *ctx)
 
     ln->seen = now;
 
+    /* the least recently used go first: ngx_http_zae_limit_lease_reclaim() */
+
+    ngx_queue_remove(&ln->queue);
+    ngx_queue_insert_tail(&((ngx_http_zae_limit_leases_t *)
+                                shm->sh->lease)->all, &ln->queue);
+
     if (!ctx->lease_tried) {
         zae_lease_seen(&ln->lease, ctx->zlcf->lease, now);
     }
@@ -362,6 +454,7 @@ ngx_http_zae_limit_lease_take(ngx_http_zae_limit_ctx_t *ctx)
     if (zae_lease_take(&ln->lease, ctx->consume, ctx->nconsume, now)
         == ZAE_OK)
     {
+        ls = ln->lease;
         shard = ln->lease.shard;
         plen = ln->plen;
         ngx_memcpy(parent, ln->parent, plen);
@@ -406,6 +499,8 @@ ngx_http_zae_limit_lease_take(ngx_http_zae_limit_ctx_t *ctx)
 
         ngx_http_zae_limit_trace1(ctx, "lease hit, shard %L", shard);
 
+        ngx_http_zae_limit_lease_hdrs(ctx, &ls);
+
         return ngx_http_zae_limit_passed(ctx);
     }
 
@@ -437,7 +532,7 @@ void
 ngx_http_zae_limit_lease_begin(ngx_http_zae_limit_ctx_t *ctx)
 {
     size_t                       i;
-    int64_t                      k, now;
+    int64_t                      k, now, owner;
     ngx_str_t                    key;
     ngx_http_zae_limit_shm_t    *shm;
     ngx_http_zae_limit_lnode_t  *ln;
@@ -469,9 +564,15 @@ ngx_http_zae_limit_lease_begin(ngx_http_zae_limit_ctx_t *ctx)
     k = zae_lease_size(&ln->lease, ctx->zlcf->lease, ctx->consume,
                        ctx->nconsume, now);
 
+    /* the mark's owner: this worker's pid and its refill count */
+
+    owner = ((int64_t) ngx_pid << 32)
+            | (int64_t) (ngx_http_zae_limit_lease_seq++ & 0xffffffff);
+
     if (k <= 1
         || zae_lease_refill_begin(&ln->lease, now,
-                                  ngx_http_zae_limit_lease_stale(ctx->zmcf))
+                                  ngx_http_zae_limit_lease_stale(ctx->zmcf),
+                                  owner)
            != ZAE_OK)
     {
         ngx_shmtx_unlock(&shm->shpool->mutex);
@@ -482,6 +583,23 @@ ngx_http_zae_limit_lease_begin(ngx_http_zae_limit_ctx_t *ctx)
 
     ngx_shmtx_unlock(&shm->shpool->mutex);
 
+    /*
+     * the refill's write id: an attempt applied whose answer was lost
+     * is recognised when sent again (zae_proto_refill_request())
+     */
+
+    if (ngx_http_zae_limit_acquire_id(ctx->request->pool, &ctx->lease_attr,
+                                      &ctx->lease_id)
+        != NGX_OK)
+    {
+        ngx_shmtx_lock(&shm->shpool->mutex);
+        (void) zae_lease_refill_end(&ln->lease, owner);
+        ngx_shmtx_unlock(&shm->shpool->mutex);
+        return;
+    }
+
+    ctx->lease_key = key;
+    ctx->lease_owner = owner;
     ctx->lease_k = k;
 
     for (i = 0; i < ctx->nconsume; i++) {
@@ -523,22 +641,16 @@ static void
 ngx_http_zae_limit_lease_finish(ngx_http_zae_limit_ctx_t *ctx,
     zae_lease_t *refused, ngx_uint_t failed)
 {
-    ngx_str_t                    key;
     ngx_http_zae_limit_shm_t    *shm;
     ngx_http_zae_limit_lnode_t  *ln;
-
-    if (ngx_http_zae_limit_lease_key(ctx, &key) != NGX_OK) {
-        return;
-    }
 
     shm = ctx->zmcf->shm_zone->data;
 
     ngx_shmtx_lock(&shm->shpool->mutex);
 
-    ln = ngx_http_zae_limit_lease_node(shm, &key, 0);
+    ln = ngx_http_zae_limit_lease_node(shm, &ctx->lease_key, 0);
 
-    if (ln) {
-        zae_lease_refill_end(&ln->lease);
+    if (ln && zae_lease_refill_end(&ln->lease, ctx->lease_owner) == ZAE_OK) {
         ln->failing = (u_char) failed;
 
         if (refused) {
@@ -549,15 +661,38 @@ ngx_http_zae_limit_lease_finish(ngx_http_zae_limit_ctx_t *ctx,
 
     ngx_shmtx_unlock(&shm->shpool->mutex);
 
-    ngx_http_zae_limit_lease_wake(&key);
+    ngx_http_zae_limit_lease_wake(&ctx->lease_key);
 }
 
 
-/* a limit's tk in an image, the lowest of child and parent */
+/*
+ * The request ends (its client went away) while its refill is in
+ * flight: the call is cancelled, the mark goes at once (not a stale
+ * time later) and this worker's waiters for it go on.  What the write
+ * may have taken is in doubt, counted as a cancelled acquire is.
+ */
+
+void
+ngx_http_zae_limit_lease_cancel(ngx_http_zae_limit_ctx_t *ctx)
+{
+    if (ctx->lease_k <= 1) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
+                  "zae_limit: lease refill of %L requests cancelled, "
+                  "the request ended", ctx->lease_k);
+
+    ngx_http_zae_limit_lease_restore(ctx);
+    ngx_http_zae_limit_lease_finish(ctx, NULL, 0);
+}
+
+
+/* a limit's tk in an image, the lowest of child and parent, and its image */
 
 static void
 ngx_http_zae_limit_lease_tk(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t n,
-    int64_t *tk)
+    int64_t *tk, zae_bucket_limit_t **img)
 {
     size_t               i, j;
     ngx_uint_t           e;
@@ -565,6 +700,7 @@ ngx_http_zae_limit_lease_tk(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t n,
 
     for (i = 0; i < ctx->nconsume; i++) {
         tk[i] = INT64_MIN;
+        img[i] = NULL;
 
         for (e = 0; e < n; e++) {
             if (!ctx->spec[e].has_bucket
@@ -584,6 +720,7 @@ ngx_http_zae_limit_lease_tk(ngx_http_zae_limit_ctx_t *ctx, ngx_uint_t n,
                     && (tk[i] == INT64_MIN || b->limits[j].tk < tk[i]))
                 {
                     tk[i] = b->limits[j].tk;
+                    img[i] = &b->limits[j];
                 }
             }
         }
@@ -603,6 +740,8 @@ ngx_http_zae_limit_lease_done(ngx_http_zae_limit_ctx_t *ctx)
 {
     size_t                        i, nret, plen;
     int64_t                       k, tk[ZAE_LEASE_LIMITS], now, tokens;
+    zae_lease_t                   ls;
+    zae_bucket_limit_t           *img[ZAE_LEASE_LIMITS];
     ngx_int_t                     rc;
     ngx_str_t                     key;
     ngx_uint_t                    e, n, ok;
@@ -640,12 +779,33 @@ ngx_http_zae_limit_lease_done(ngx_http_zae_limit_ctx_t *ctx)
 
         ngx_http_zae_limit_resp(&ctx->call[e], &resp);
 
-        if (zae_proto_spec_decode(&ctx->mem, ctx->consume, ctx->nconsume,
-                                  ctx->now_ms, &resp, &ctx->spec[e], &err)
+        /* the tree decoder keeps a refusal's ALL_OLD item for its id */
+
+        if (zae_proto_spec_decode_tree(&ctx->mem, ctx->consume,
+                                       ctx->nconsume, ctx->now_ms, &resp,
+                                       &ctx->spec[e], &err)
             != ZAE_OK)
         {
             ctx->spec[e].decision = ZAE_SPEC_ERROR;
             continue;
+        }
+
+        if (ctx->spec[e].decision != ZAE_SPEC_OK
+            && ctx->spec[e].has_bucket
+            && zae_proto_holds_id(ctx->spec[e].error.item, &ctx->lease_attr,
+                                  &ctx->lease_id))
+        {
+            /* refused because an attempt of this very refill was applied */
+
+            ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
+                          "zae_limit: lease refill of entity \"%V\" "
+                          "resource \"%V\" was applied before its answer "
+                          "was lost, counted once",
+                          ngx_http_zae_limit_v(e == 0 ? &ctx->ref.entity_id
+                                                      : &ctx->parent),
+                          ngx_http_zae_limit_v(&ctx->ref.resource));
+
+            ctx->spec[e].decision = ZAE_SPEC_OK;
         }
 
         if (ctx->spec[e].decision == ZAE_SPEC_OK) {
@@ -665,7 +825,7 @@ ngx_http_zae_limit_lease_done(ngx_http_zae_limit_ctx_t *ctx)
             }
         }
 
-        ngx_http_zae_limit_lease_tk(ctx, n, tk);
+        ngx_http_zae_limit_lease_tk(ctx, n, tk, img);
         ngx_http_zae_limit_lease_restore(ctx);
 
         for (e = 0; e < n; e++) {
@@ -687,16 +847,14 @@ ngx_http_zae_limit_lease_done(ngx_http_zae_limit_ctx_t *ctx)
 
         shm = ctx->zmcf->shm_zone->data;
 
-        if (ngx_http_zae_limit_lease_key(ctx, &key) == NGX_OK) {
-            ngx_shmtx_lock(&shm->shpool->mutex);
+        ngx_shmtx_lock(&shm->shpool->mutex);
 
-            ln = ngx_http_zae_limit_lease_node(shm, &key, 0);
-            if (ln) {
-                refused = ln->lease;
-            }
-
-            ngx_shmtx_unlock(&shm->shpool->mutex);
+        ln = ngx_http_zae_limit_lease_node(shm, &ctx->lease_key, 0);
+        if (ln) {
+            refused = ln->lease;
         }
+
+        ngx_shmtx_unlock(&shm->shpool->mutex);
 
         zae_lease_refused(&refused, ctx->consume, ctx->nconsume, tk);
 
@@ -716,7 +874,7 @@ ngx_http_zae_limit_lease_done(ngx_http_zae_limit_ctx_t *ctx)
         ngx_http_zae_limit_hdrs_from_bucket(ctx, &ctx->spec[e].bucket);
     }
 
-    ngx_http_zae_limit_lease_tk(ctx, n, tk);
+    ngx_http_zae_limit_lease_tk(ctx, n, tk, img);
     ngx_http_zae_limit_lease_restore(ctx);
 
     shm = ctx->zmcf->shm_zone->data;
@@ -725,56 +883,66 @@ ngx_http_zae_limit_lease_done(ngx_http_zae_limit_ctx_t *ctx)
     nret = 0;
     rc = NGX_ERROR;
     ngx_memzero(&ret, sizeof(ngx_http_zae_limit_lret_t));
+    zae_lease_init(&ls);
 
-    if (ngx_http_zae_limit_lease_key(ctx, &key) == NGX_OK) {
+    key = ctx->lease_key;
 
-        ngx_shmtx_lock(&shm->shpool->mutex);
+    ngx_shmtx_lock(&shm->shpool->mutex);
 
-        ln = ngx_exiting ? NULL : ngx_http_zae_limit_lease_node(shm, &key, 1);
+    ln = ngx_exiting ? NULL : ngx_http_zae_limit_lease_node(shm, &key, 1);
 
-        if (ln) {
-            plen = ctx->cascaded ? ctx->parent.len : 0;
+    if (ln) {
+        plen = ctx->cascaded ? ctx->parent.len : 0;
 
-            if (zae_lease_held(&ln->lease)
-                && (ln->lease.shard != ctx->ref.shard || ln->plen != plen
-                    || ngx_memcmp(ln->parent, ctx->parent.data, plen) != 0))
-            {
-                /* tokens of another shard or parent go back first */
+        if (zae_lease_held(&ln->lease)
+            && (ln->lease.shard != ctx->ref.shard || ln->plen != plen
+                || ngx_memcmp(ln->parent, ctx->parent.data, plen) != 0))
+        {
+            /* tokens of another shard or parent go back first */
 
-                ret.key = key;
-                ret.shard = ln->lease.shard;
-                ret.parent.len = ln->plen;
-                ret.parent.data = ngx_pnalloc(ctx->request->pool, ln->plen);
+            ret.key = key;
+            ret.shard = ln->lease.shard;
+            ret.parent.len = ln->plen;
+            ret.parent.data = ngx_pnalloc(ctx->request->pool, ln->plen);
 
-                if (ret.parent.data) {
-                    ngx_memcpy(ret.parent.data, ln->parent, ln->plen);
-                    ngx_http_zae_limit_lease_out(&ret, &ln->lease);
-                    nret = ret.n;
+            if (ret.parent.data) {
+                ngx_memcpy(ret.parent.data, ln->parent, ln->plen);
+                ngx_http_zae_limit_lease_out(&ret, &ln->lease);
+                nret = ret.n;
+            }
+        }
+
+        if (zae_lease_held(&ln->lease) == 0) {
+            ln->lease.shard = ctx->ref.shard;
+            ln->plen = ctx->cascaded ? (u_short) ctx->parent.len : 0;
+            ngx_memcpy(ln->parent, ctx->parent.data, ln->plen);
+        }
+
+        if (ln->lease.shard == ctx->ref.shard
+            && zae_lease_refilled(&ln->lease, ctx->zlcf->lease,
+                                  ctx->consume, ctx->nconsume, k, tk,
+                                  now)
+               == ZAE_OK)
+        {
+            rc = NGX_OK;
+            ln->ttl = ctx->zlcf->lease->ttl;
+
+            for (i = 0; i < ctx->nconsume; i++) {
+                if (img[i]) {
+                    zae_lease_image(&ln->lease, &ctx->consume[i].name,
+                                    img[i]->tk, img[i]->cp, img[i]->ra,
+                                    img[i]->rp);
                 }
             }
 
-            if (zae_lease_held(&ln->lease) == 0) {
-                ln->lease.shard = ctx->ref.shard;
-                ln->plen = ctx->cascaded ? (u_short) ctx->parent.len : 0;
-                ngx_memcpy(ln->parent, ctx->parent.data, ln->plen);
-            }
-
-            if (ln->lease.shard == ctx->ref.shard
-                && zae_lease_refilled(&ln->lease, ctx->zlcf->lease,
-                                      ctx->consume, ctx->nconsume, k, tk,
-                                      now)
-                   == ZAE_OK)
-            {
-                rc = NGX_OK;
-                ln->ttl = ctx->zlcf->lease->ttl;
-            }
-
-            zae_lease_refill_end(&ln->lease);
-            ln->failing = 0;
+            ls = ln->lease;
         }
 
-        ngx_shmtx_unlock(&shm->shpool->mutex);
+        (void) zae_lease_refill_end(&ln->lease, ctx->lease_owner);
+        ln->failing = 0;
     }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
 
     if (nret) {
         ngx_http_zae_limit_lease_give_back(ctx->zmcf->shm_zone,
@@ -809,6 +977,10 @@ ngx_http_zae_limit_lease_done(ngx_http_zae_limit_ctx_t *ctx)
 
     ngx_http_zae_limit_trace2(ctx, "lease refilled: %L requests, %s", k,
                               rc == NGX_OK ? "held" : "given back");
+
+    if (rc == NGX_OK) {
+        ngx_http_zae_limit_lease_hdrs(ctx, &ls);
+    }
 
     ngx_http_zae_limit_lease_wake(&key);
 

@@ -159,7 +159,8 @@ static ngx_http_zae_limit_metric_desc_t  ngx_http_zae_limit_metric_descs[] = {
       "consumed limits that no level defines (not limited)" },
     { NGX_HTTP_ZAE_LIMIT_M_ZONE_EVICTIONS,
       "zae_limit_zone_evictions_total", NULL,
-      "cache entries dropped, oldest first, to make room in the zone" },
+      "entries dropped to make room in the zone: cache entries oldest "
+      "first, then lease nodes holding no tokens" },
     { NGX_HTTP_ZAE_LIMIT_M_FLUSH_IN_DOUBT, "zae_limit_flush_in_doubt_total",
       NULL, "flush writes without a final answer (maybe applied), kept "
       "with their id and sent again" },
@@ -179,7 +180,11 @@ static ngx_http_zae_limit_metric_desc_t  ngx_http_zae_limit_metric_descs[] = {
       "zae_limit_lease_tokens_total", "state=\"leased\"",
       "tokens taken into leases beyond the refilling request's own" },
     { NGX_HTTP_ZAE_LIMIT_M_LEASE_TOKENS_RETURNED,
-      "zae_limit_lease_tokens_total", "state=\"returned\"", NULL }
+      "zae_limit_lease_tokens_total", "state=\"returned\"", NULL },
+    { NGX_HTTP_ZAE_LIMIT_M_LEASE_RECLAIMED,
+      "zae_limit_lease_reclaimed_total", NULL,
+      "lease nodes holding no tokens freed, least recently used first, "
+      "to make room in the zone" }
 };
 
 

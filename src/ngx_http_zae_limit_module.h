@@ -89,6 +89,7 @@ typedef enum {
     NGX_HTTP_ZAE_LIMIT_M_LEASE_SIZE,
     NGX_HTTP_ZAE_LIMIT_M_LEASE_TOKENS_LEASED,
     NGX_HTTP_ZAE_LIMIT_M_LEASE_TOKENS_RETURNED,
+    NGX_HTTP_ZAE_LIMIT_M_LEASE_RECLAIMED,
     NGX_HTTP_ZAE_LIMIT_M_LAST
 } ngx_http_zae_limit_metric_e;
 
@@ -415,6 +416,11 @@ struct ngx_http_zae_limit_ctx_s {
     int64_t                          lease_k;    /* > 1: the speculative
                                                     write is a lease refill
                                                     of k x consume */
+    int64_t                          lease_owner; /* the refill's mark in
+                                                    the zone */
+    ngx_str_t                        lease_key;  /* the lease's zone key */
+    zae_str_t                        lease_attr; /* the refill's write id */
+    zae_str_t                        lease_id;
 
     unsigned                         done:1;
     unsigned                         orphan:1;
@@ -515,6 +521,7 @@ char *ngx_http_zae_limit_lease_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_http_zae_limit_lease_take(ngx_http_zae_limit_ctx_t *ctx);
 void ngx_http_zae_limit_lease_begin(ngx_http_zae_limit_ctx_t *ctx);
 void ngx_http_zae_limit_lease_abort(ngx_http_zae_limit_ctx_t *ctx);
+void ngx_http_zae_limit_lease_cancel(ngx_http_zae_limit_ctx_t *ctx);
 ngx_int_t ngx_http_zae_limit_lease_done(ngx_http_zae_limit_ctx_t *ctx);
 void ngx_http_zae_limit_lease_expire(ngx_http_zae_limit_main_conf_t *zmcf,
     ngx_log_t *log);
@@ -571,6 +578,9 @@ ngx_int_t ngx_http_zae_limit_answer(ngx_http_request_t *r,
     ngx_http_zae_limit_ctx_t *ctx);
 void ngx_http_zae_limit_hdr_merge(ngx_http_zae_limit_ctx_t *ctx,
     zae_str_t *name, int64_t tk, int64_t cp, int64_t ra, int64_t rp);
+void ngx_http_zae_limit_hdr_put(ngx_http_zae_limit_ctx_t *ctx,
+    zae_str_t *name, int64_t tk, int64_t cp, int64_t ra, int64_t rp,
+    ngx_uint_t force);
 void ngx_http_zae_limit_hdrs_from_bucket(ngx_http_zae_limit_ctx_t *ctx,
     zae_bucket_item_t *bucket);
 void ngx_http_zae_limit_hdrs_from_plan(ngx_http_zae_limit_ctx_t *ctx);

@@ -75,6 +75,19 @@ void
 ngx_http_zae_limit_hdr_merge(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *name,
     int64_t tk, int64_t cp, int64_t ra, int64_t rp)
 {
+    ngx_http_zae_limit_hdr_put(ctx, name, tk, cp, ra, rp, 0);
+}
+
+
+/*
+ * The same, "force": the values replace those of the limit so far (a
+ * lease's remaining counts its tokens too, see ngx_http_zae_limit_lease.c)
+ */
+
+void
+ngx_http_zae_limit_hdr_put(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *name,
+    int64_t tk, int64_t cp, int64_t ra, int64_t rp, ngx_uint_t force)
+{
     int64_t                    remaining, reset;
     ngx_uint_t                 j;
     ngx_http_zae_limit_hdr_t  *h;
@@ -92,7 +105,7 @@ ngx_http_zae_limit_hdr_merge(ngx_http_zae_limit_ctx_t *ctx, zae_str_t *name,
         if (h->name.len == name->len
             && ngx_memcmp(h->name.data, name->data, name->len) == 0)
         {
-            if (remaining < h->remaining) {
+            if (force || remaining < h->remaining) {
                 h->remaining = remaining;
                 h->capacity = cp / 1000;
                 h->window = rp / 1000;

@@ -376,16 +376,38 @@ ngx_http_zae_limit_node_alloc_evict(ngx_http_zae_limit_shm_t *shm,
     for ( ;; ) {
         zn = ngx_http_zae_limit_node_alloc(shm, type, key, hash, vlen);
 
-        if (zn != NULL || ngx_queue_empty(&shm->sh->lru)) {
+        if (zn != NULL || ngx_http_zae_limit_make_room(shm) != NGX_OK) {
             return zn;
         }
-
-        ngx_http_zae_limit_expire(shm, 0);
-
-        (void) ngx_atomic_fetch_add(
-                &shm->sh->metrics.counters[NGX_HTTP_ZAE_LIMIT_M_ZONE_EVICTIONS],
-                1);
     }
+}
+
+
+/*
+ * Frees one entry that can be rebuilt: the oldest cache entry, else the
+ * least recently used lease node that holds no tokens and has no refill
+ * in flight (a lease holding tokens is never freed: they go back
+ * first).  NGX_DECLINED: nothing to free.  Called with the zone locked.
+ */
+
+ngx_int_t
+ngx_http_zae_limit_make_room(ngx_http_zae_limit_shm_t *shm)
+{
+    if (ngx_queue_empty(&shm->sh->lru)
+        && ngx_http_zae_limit_lease_reclaim(shm) != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (!ngx_queue_empty(&shm->sh->lru)) {
+        ngx_http_zae_limit_expire(shm, 0);
+    }
+
+    (void) ngx_atomic_fetch_add(
+            &shm->sh->metrics.counters[NGX_HTTP_ZAE_LIMIT_M_ZONE_EVICTIONS],
+            1);
+
+    return NGX_OK;
 }
 
 

@@ -63,6 +63,8 @@ ngx_http_zae_limit_node_t *ngx_http_zae_limit_node_alloc(
 ngx_http_zae_limit_node_t *ngx_http_zae_limit_node_alloc_evict(
     ngx_http_zae_limit_shm_t *shm, ngx_uint_t type, ngx_str_t *key,
     uint32_t hash, size_t vlen);
+ngx_int_t ngx_http_zae_limit_make_room(ngx_http_zae_limit_shm_t *shm);
+ngx_int_t ngx_http_zae_limit_lease_reclaim(ngx_http_zae_limit_shm_t *shm);
 void ngx_http_zae_limit_node_free(ngx_http_zae_limit_shm_t *shm,
     ngx_rbtree_t *tree, ngx_http_zae_limit_node_t *zn);
 void ngx_http_zae_limit_node_insert(ngx_rbtree_t *tree, ngx_queue_t *queue,

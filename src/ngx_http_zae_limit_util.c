@@ -34,6 +34,10 @@ ngx_http_zae_limit_cleanup(void *data)
         }
 
         ctx->pending = 0;
+
+        /* a refill cut short: its mark goes, this worker's waiters on */
+
+        ngx_http_zae_limit_lease_cancel(ctx);
     }
 }
 

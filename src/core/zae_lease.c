@@ -192,22 +192,31 @@ zae_lease_size(const zae_lease_t *ls, const zae_lease_conf_t *conf,
 
 
 int
-zae_lease_refill_begin(zae_lease_t *ls, int64_t now, int64_t stale)
+zae_lease_refill_begin(zae_lease_t *ls, int64_t now, int64_t stale,
+    int64_t owner)
 {
     if (ls->refill_at != 0 && now - ls->refill_at < stale) {
         return ZAE_DECLINED;
     }
 
     ls->refill_at = now ? now : 1;
+    ls->refill_owner = owner;
 
     return ZAE_OK;
 }
 
 
-void
-zae_lease_refill_end(zae_lease_t *ls)
+int
+zae_lease_refill_end(zae_lease_t *ls, int64_t owner)
 {
+    if (ls->refill_at == 0 || ls->refill_owner != owner) {
+        return ZAE_DECLINED;
+    }
+
     ls->refill_at = 0;
+    ls->refill_owner = 0;
+
+    return ZAE_OK;
 }
 
 
@@ -278,6 +287,45 @@ zae_lease_refused(zae_lease_t *ls, const zae_amount_t *a, size_t n,
             }
         }
     }
+}
+
+
+const zae_lease_limit_t *
+zae_lease_limit(const zae_lease_t *ls, const zae_str_t *name)
+{
+    return zae_lease_find((zae_lease_t *) ls, name);
+}
+
+
+void
+zae_lease_image(zae_lease_t *ls, const zae_str_t *name, int64_t tk,
+    int64_t cp, int64_t ra, int64_t rp)
+{
+    zae_lease_limit_t  *l;
+
+    l = zae_lease_find(ls, name);
+
+    if (l) {
+        l->tk = tk;
+        l->cp = cp;
+        l->ra = ra;
+        l->rp = rp;
+    }
+}
+
+
+int64_t
+zae_lease_remaining(const zae_lease_t *ls, const zae_str_t *name)
+{
+    const zae_lease_limit_t  *l;
+
+    l = zae_lease_limit(ls, name);
+
+    if (l == NULL || l->cp <= 0) {
+        return INT64_MIN;
+    }
+
+    return zae_add_sat(l->tk, zae_mul_sat(l->left > 0 ? l->left : 0, 1000));
 }
 
 

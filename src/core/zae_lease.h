@@ -47,6 +47,10 @@ typedef struct {
     int64_t            left;      /* tokens held, not spent */
     int64_t            avail;     /* the bucket's available tokens before
                                      the last refill; -1: not known */
+    int64_t            tk;        /* the table's image after the last */
+    int64_t            cp;        /*   refill, milli (the tightest of */
+    int64_t            ra;        /*   child and parent), for the */
+    int64_t            rp;        /*   headers; cp 0: not known */
 } zae_lease_limit_t;
 
 
@@ -60,6 +64,7 @@ typedef struct {
     int64_t            prev_count;/* the previous window's count */
     int64_t            prev_ms;   /*   and length */
     int64_t            refill_at; /* a refill in flight since; 0: none */
+    int64_t            refill_owner; /* its owner (worker and refill) */
     size_t             n;
     zae_lease_limit_t  l[ZAE_LEASE_LIMITS];
 } zae_lease_t;
@@ -91,11 +96,15 @@ int64_t zae_lease_size(const zae_lease_t *ls, const zae_lease_conf_t *conf,
     const zae_amount_t *a, size_t n, int64_t now);
 
 /*
- * A refill in flight: ZAE_OK starts one (none, or the last started
- * "stale" ms ago or more); ZAE_DECLINED when one is in flight.
+ * A refill in flight, one per lease whatever the worker: ZAE_OK starts
+ * one for "owner" (none in flight, or the last started "stale" ms ago
+ * or more: its worker died); ZAE_DECLINED when one is in flight.  The
+ * end clears the mark only when "owner" still holds it (ZAE_OK), so
+ * that a refill taken over, or ended twice, clears nobody else's.
  */
-int zae_lease_refill_begin(zae_lease_t *ls, int64_t now, int64_t stale);
-void zae_lease_refill_end(zae_lease_t *ls);
+int zae_lease_refill_begin(zae_lease_t *ls, int64_t now, int64_t stale,
+    int64_t owner);
+int zae_lease_refill_end(zae_lease_t *ls, int64_t owner);
 
 /*
  * A write took k x a[] from the bucket: (k - 1) x a[] is held (the
@@ -114,6 +123,24 @@ int zae_lease_refilled(zae_lease_t *ls, const zae_lease_conf_t *conf,
  */
 void zae_lease_refused(zae_lease_t *ls, const zae_amount_t *a, size_t n,
     const int64_t *tk);
+
+/* the limit's slot, NULL: the lease has none of that name */
+const zae_lease_limit_t *zae_lease_limit(const zae_lease_t *ls,
+    const zae_str_t *name);
+
+/*
+ * The table's image of a limit after a refill (milli): what the
+ * RateLimit headers of the requests it serves start from
+ */
+void zae_lease_image(zae_lease_t *ls, const zae_str_t *name, int64_t tk,
+    int64_t cp, int64_t ra, int64_t rp);
+
+/*
+ * The tokens (milli) a request served by the lease sees remaining for
+ * a limit: the table's tk after the last refill plus what the lease
+ * holds; INT64_MIN when the image is not known
+ */
+int64_t zae_lease_remaining(const zae_lease_t *ls, const zae_str_t *name);
 
 /* expired: tokens are held and their time is over */
 int zae_lease_expired(const zae_lease_t *ls, int64_t now);

@@ -30,6 +30,9 @@ static int zae_proto_spec_classify(zae_mem_t *mem, zae_amount_t *consume,
     size_t n, int64_t now_ms, zae_spec_result_t *res, zae_err_t *err);
 static int zae_proto_update_item(zae_buf_t *b, zae_str_t *table,
     zae_av_t *key, zae_buf_t *upd, zae_buf_t *cond, zae_ddb_expr_t *x);
+static int zae_proto_spec_build(zae_buf_t *b, zae_bucket_ref_t *ref,
+    zae_amount_t *consume, size_t n, int64_t now_ms, const zae_str_t *attr,
+    const zae_str_t *id, zae_err_t *err);
 static int zae_proto_add(zae_buf_t *b, zae_bucket_ref_t *ref,
     zae_amount_t *a, size_t n, const zae_str_t *writer,
     const zae_str_t *once);
@@ -156,11 +159,35 @@ int
 zae_proto_spec_request_generic(zae_buf_t *b, zae_bucket_ref_t *ref,
     zae_amount_t *consume, size_t n, int64_t now_ms, zae_err_t *err)
 {
+    return zae_proto_spec_build(b, ref, consume, n, now_ms, NULL, NULL, err);
+}
+
+
+int
+zae_proto_refill_request(zae_buf_t *b, zae_bucket_ref_t *ref,
+    zae_amount_t *consume, size_t n, int64_t now_ms, const zae_str_t *attr,
+    const zae_str_t *id, zae_err_t *err)
+{
+    if (attr == NULL || attr->len == 0 || id == NULL || id->len == 0) {
+        return zae_err_set(err, "no write id");
+    }
+
+    return zae_proto_spec_build(b, ref, consume, n, now_ms, attr, id, err);
+}
+
+
+/* the generic body; with attr and id, the write's id clause too */
+
+static int
+zae_proto_spec_build(zae_buf_t *b, zae_bucket_ref_t *ref,
+    zae_amount_t *consume, size_t n, int64_t now_ms, const zae_str_t *attr,
+    const zae_str_t *id, zae_err_t *err)
+{
     size_t          i;
     zae_av_t       *key;
     zae_buf_t       upd, cond;
     zae_str_t       wcu;
-    const char     *tk, *tc, *neg, *pos, *ttl, *now;
+    const char     *tk, *tc, *neg, *pos, *ttl, *now, *wn, *wv;
     zae_ddb_req_t   r;
     zae_ddb_expr_t  x;
 
@@ -224,6 +251,20 @@ zae_proto_spec_request_generic(zae_buf_t *b, zae_bucket_ref_t *ref,
 
     (void) zae_buf_printf(&cond, " AND (attribute_not_exists(%s) OR %s > %s)",
                           ttl, ttl, now);
+
+    if (attr) {
+
+        /* applied once even when sent again: zae_proto_once() */
+
+        if (zae_proto_once(&x, attr->data, attr->len, id, &wn, &wv)
+            != ZAE_OK)
+        {
+            return zae_err_set(err, "out of memory");
+        }
+
+        (void) zae_buf_printf(&upd, " SET %s = %s", wn, wv);
+        zae_proto_once_cond(&cond, wn, wv);
+    }
 
     if (upd.failed || cond.failed) {
         return zae_err_set(err, "out of memory");

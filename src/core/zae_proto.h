@@ -143,6 +143,18 @@ int zae_proto_spec_request_generic(zae_buf_t *b, zae_bucket_ref_t *ref,
     zae_amount_t *consume, size_t n, int64_t now_ms, zae_err_t *err);
 
 /*
+ * A lease refill: the generic body with the write's id as the slow
+ * path's write carries it (SET attr = id, AND (attribute_not_exists(attr)
+ * OR attr <> id)), so that an attempt applied whose answer was lost is
+ * not applied again when sent again: its refusal's ALL_OLD image holds
+ * the id, zae_proto_holds_id().  Refills are rare (one per k requests),
+ * the general builders are fast enough.
+ */
+int zae_proto_refill_request(zae_buf_t *b, zae_bucket_ref_t *ref,
+    zae_amount_t *consume, size_t n, int64_t now_ms, const zae_str_t *attr,
+    const zae_str_t *id, zae_err_t *err);
+
+/*
  * Decodes the answer (http status and body) of the request above and
  * decides.  Returns ZAE_OK with res->decision set; ZAE_ERROR (err set)
  * only on allocation failure.
@@ -346,6 +358,10 @@ int zae_proto_adjust_request_once(zae_buf_t *b, zae_bucket_ref_t *ref,
 #define ZAE_PROTO_ACQUIRER_PREFIX  "zl_a_"
 
 int zae_proto_applied_before(const zae_av_t *old, const zae_proto_plan_t *plan);
+
+/* the same test for any write: the old item's attr (NUL-terminated) is id */
+int zae_proto_holds_id(const zae_av_t *old, const zae_str_t *attr,
+    const zae_str_t *id);
 
 
 #endif /* _ZAE_PROTO_H_INCLUDED_ */

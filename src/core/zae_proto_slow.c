@@ -692,20 +692,27 @@ zae_proto_once_action(zae_mem_t *mem, const zae_proto_plan_t *plan,
 int
 zae_proto_applied_before(const zae_av_t *old, const zae_proto_plan_t *plan)
 {
+    return zae_proto_holds_id(old, &plan->once_attr, &plan->once_id);
+}
+
+
+int
+zae_proto_holds_id(const zae_av_t *old, const zae_str_t *attr,
+    const zae_str_t *id)
+{
     zae_av_t  *v;
     zae_str_t  s;
 
-    if (old == NULL || plan->once_id.len == 0) {
+    if (old == NULL || id->len == 0) {
         return 0;
     }
 
-    /* once_attr is NUL-terminated */
+    /* attr is NUL-terminated */
 
-    v = zae_item_get(old, (const char *) plan->once_attr.data);
+    v = zae_item_get(old, (const char *) attr->data);
 
     return v != NULL && zae_av_get_str(v, &s) == ZAE_OK
-           && s.len == plan->once_id.len
-           && memcmp(s.data, plan->once_id.data, s.len) == 0;
+           && s.len == id->len && memcmp(s.data, id->data, s.len) == 0;
 }
 
 

@@ -182,6 +182,39 @@ test_size(void)
 }
 
 
+/* what the headers of a request served by the lease read */
+
+static void
+test_remaining(void)
+{
+    int64_t           tk[1] = { 88000 };
+    zae_lease_t       ls;
+    zae_lease_conf_t  conf = { 10, 1000, 100 };
+
+    zae_lease_init(&ls);
+
+    is_int(zae_lease_remaining(&ls, &rpm1[0].name) == INT64_MIN, 1,
+           "remaining: not known without a refill");
+
+    (void) zae_lease_refilled(&ls, &conf, rpm1, 1, 10, tk, 0);
+
+    is_int(zae_lease_remaining(&ls, &rpm1[0].name) == INT64_MIN, 1,
+           "remaining: not known without the refill's image");
+
+    zae_lease_image(&ls, &rpm1[0].name, 88000, 100000, 100000, 86400000);
+
+    is_int(zae_lease_remaining(&ls, &rpm1[0].name), 97000,
+           "remaining after the refill: table 88 + lease 9");
+
+    (void) zae_lease_take(&ls, rpm1, 1, 10);
+
+    is_int(zae_lease_remaining(&ls, &rpm1[0].name), 96000,
+           "remaining after a take: 88 + 8");
+    is_int(zae_lease_limit(&ls, &rpm1[0].name)->cp, 100000,
+           "the image's capacity kept");
+}
+
+
 static void
 test_refill_flight(void)
 {
@@ -189,13 +222,20 @@ test_refill_flight(void)
 
     zae_lease_init(&ls);
 
-    is_int(zae_lease_refill_begin(&ls, 1000, 500), ZAE_OK, "first refill");
-    is_int(zae_lease_refill_begin(&ls, 1200, 500), ZAE_DECLINED,
-           "one refill in flight at a time");
-    is_int(zae_lease_refill_begin(&ls, 1500, 500), ZAE_OK,
+    is_int(zae_lease_refill_begin(&ls, 1000, 500, 11), ZAE_OK,
+           "first refill");
+    is_int(zae_lease_refill_begin(&ls, 1200, 500, 21), ZAE_DECLINED,
+           "one refill in flight at a time, whatever the worker");
+    is_int(zae_lease_refill_begin(&ls, 1500, 500, 21), ZAE_OK,
            "a refill in flight for stale ms is taken over");
-    zae_lease_refill_end(&ls);
-    is_int(zae_lease_refill_begin(&ls, 1501, 500), ZAE_OK,
+    is_int(zae_lease_refill_end(&ls, 11), ZAE_DECLINED,
+           "the refill taken over ends late: not its mark any more");
+    is_int(zae_lease_refill_begin(&ls, 1501, 500, 31), ZAE_DECLINED,
+           "so the refill that took over is still the one in flight");
+    is_int(zae_lease_refill_end(&ls, 21), ZAE_OK, "its owner ends it");
+    is_int(zae_lease_refill_end(&ls, 21), ZAE_DECLINED,
+           "exactly once: a second end clears nothing");
+    is_int(zae_lease_refill_begin(&ls, 1502, 500, 31), ZAE_OK,
            "after the end, the next");
 }
 
@@ -295,6 +335,7 @@ main(void)
 {
     test_take();
     test_size();
+    test_remaining();
     test_refill_flight();
     test_simulation();
 

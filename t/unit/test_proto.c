@@ -1944,6 +1944,57 @@ test_write_once(void)
 }
 
 
+/* a lease refill with an id (zae_proto_refill_request()) */
+
+static void
+test_refill_once(void)
+{
+    zae_buf_t        b;
+    zae_err_t        err;
+    zae_str_t        attr, id, other;
+    spec_case_t      c;
+    zae_ddb_error_t  e;
+
+    spec_init(&c);
+    c.consume[0].amount = 7;
+    zae_str_set(&attr, "zl_a_3f9a0c51d2e4");
+    zae_str_set(&id, "3f9a0c51d2e4-1f2-6a");
+    zae_str_set(&other, "3f9a0c51d2e4-1f2-6b");
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_refill_request(&b, &c.ref, c.consume, c.n, c.now_ms, &attr,
+                                &id, &err)
+       == ZAE_OK, "refill: built");
+    ok(b.data && strstr((char *) b.data, "\"UpdateExpression\":\"ADD "
+                        "#n0 :v0, #n1 :v1, #n2 :v2, #n3 :v3 SET #n5 = :v5\"")
+                 != NULL,
+       "refill: the speculative ADD, then the id's SET");
+    ok(b.data && strstr((char *) b.data, " AND (attribute_not_exists(#n5) "
+                        "OR #n5 <> :v5)\"") != NULL,
+       "refill: the condition refuses an item holding the id");
+    ok(b.data && strstr((char *) b.data, "\"#n5\":\"zl_a_3f9a0c51d2e4\"")
+                 != NULL
+       && strstr((char *) b.data, "\":v5\":{\"S\":\"3f9a0c51d2e4-1f2-6a\"}")
+          != NULL, "refill: the acquirer's attribute and the id");
+    ok(b.data && strstr((char *) b.data, "\"ReturnValuesOnConditionCheck"
+                        "Failure\":\"ALL_OLD\"") != NULL,
+       "refill: the old item on a refusal");
+
+    zae_buf_init(&b, &mem, 0);
+    ok(zae_proto_refill_request(&b, &c.ref, c.consume, c.n, c.now_ms, &attr,
+                                &(zae_str_t) { 0, NULL }, &err)
+       == ZAE_ERROR, "refill: no id refused");
+
+    is_int(zae_proto_write_decode(&mem, resp(400, CCF(",\"Item\":{\"PK\":"
+        "{\"S\":\"x\"},\"zl_a_3f9a0c51d2e4\":{\"S\":\"3f9a0c51d2e4-1f2-"
+        "6a\"}}")), &e), ZAE_WRITE_CONDITION_FAILED, "refill: refused");
+    ok(zae_proto_holds_id(e.item, &attr, &id), "refill: applied before");
+    ok(!zae_proto_holds_id(e.item, &attr, &other),
+       "refill: another refill's id is not this one");
+    ok(!zae_proto_holds_id(NULL, &attr, &id), "refill: no old item");
+}
+
+
 static void
 test_adjust(void)
 {
@@ -2024,6 +2075,7 @@ main(void)
     test_compute_create();
     test_write_decode();
     test_write_once();
+    test_refill_once();
     test_adjust();
 
     zae_arena_free(&arena);
