@@ -221,13 +221,6 @@ zae_buf_add(zae_buf_t *b, const void *data, size_t len)
 
 
 int
-zae_buf_add_str(zae_buf_t *b, const char *s)
-{
-    return zae_buf_add(b, s, strlen(s));
-}
-
-
-int
 zae_buf_printf(zae_buf_t *b, const char *fmt, ...)
 {
     int      n;
