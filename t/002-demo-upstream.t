@@ -2,7 +2,7 @@
 # every shape the LLM accounting reads, JSON and streamed, with the
 # usage, cut-offs, delays, encodings and errors the X-Demo-* headers ask
 # for; and the providers' official clients (t/clients) parse what it
-# sends.  docs/testing.md, "The demo upstream", is the contract checked
+# sends.  docs/testing.md, "The fake LLM upstream", is the contract checked
 # here.
 
 use strict;
