@@ -2,7 +2,7 @@
 # every shape the LLM accounting reads, JSON and streamed, with the
 # usage, cut-offs, delays, encodings and errors the X-Demo-* headers ask
 # for; and the providers' official clients (t/clients) parse what it
-# sends.  docs/testing.md, "The demo upstream", is the contract checked
+# sends.  docs/testing.md, "The fake LLM upstream", is the contract checked
 # here.
 
 use strict;
@@ -14,11 +14,13 @@ use JSON::PP;
 use IO::Uncompress::Gunzip qw(gunzip);
 use Compress::Zlib qw(uncompress);
 use Time::HiRes qw(time);
+use File::Temp qw(tempdir);
 
-my ($env, $up, $r, $d, @ev, $body, $t0, $out);
+my ($env, $up, $r, $d, @ev, $body, $t0, $out, $rec);
 
 $env = zae_env();
-$up = demo_upstream();
+$rec = tempdir(CLEANUP => 1);
+$up = demo_upstream(record => $rec);
 
 sub post {
     my ($path, $body, $headers) = @_;
@@ -115,6 +117,34 @@ $r = post('/v1/chat/completions', '{"stream":true}',
 cmp_ok(time - $t0, '>=', 0.3, 'chunk delay: 7 events 50 ms apart take '
                               . '300 ms or more');
 is(scalar(sse($r->{body})), 7, 'chunk delay: all 7 events');
+
+$t0 = time;
+$r = post('/v1/chat/completions', '{"stream":true}',
+          "X-Demo-Stream-Chunks: 4\nX-Demo-Pause-After: 2\n"
+          . "X-Demo-Pause-Ms: 400\n");
+cmp_ok(time - $t0, '>=', 0.4, 'pause: 400 ms after the 2nd content chunk');
+is(scalar(sse($r->{body})), 7, 'pause: then the rest, all 7 events');
+
+
+# --record: each request body kept under its X-API-Key --------------------
+
+sub recorded {
+    my ($key) = @_;
+    open my $fh, '<', "$rec/body-$key" or return '';
+    local $/;
+    return <$fh>;
+}
+
+post('/v1/chat/completions', $chat, "X-API-Key: rec-1\n");
+is(recorded('rec-1'), 'content-length: ' . length($chat) . "\n"
+                      . 'received: ' . length($chat) . "\n\n$chat",
+   'record: the length announced, the bytes read, the body');
+post('/v1/chat/completions', '{"a":1}', "X-API-Key: ../r e/c-2\n");
+is(recorded('..rec-2'), "content-length: 7\nreceived: 7\n\n{\"a\":1}",
+   'record: the key cut to [A-Za-z0-9_.-], no way out of the folder');
+post('/v1/chat/completions', '{}');
+is(recorded('none'), "content-length: 2\nreceived: 2\n\n{}",
+   'record: no X-API-Key, body-none');
 
 
 # OpenAI Completions, Embeddings, Responses --------------------------------

@@ -5,7 +5,9 @@
 # read retry-after-ms and
 # retry after it; an OpenAI stream through zae_limit_llm reaches the
 # SDK without the usage chunk it did not ask for, and is charged its
-# usage.  The upstream is t/lib/Test/Zae/FakeLLM.pm.
+# usage.  The upstream is util/fake-llm-upstream.js (the fake LLM API,
+# see docs/testing.md): usage 10 in, 5 out and 3 text chunks, asked for
+# by the X-Demo-* headers the clients send.
 
 use strict;
 use warnings;
@@ -13,11 +15,10 @@ use warnings;
 use lib 't/lib';
 use Test::Zae;
 use Test::Zae::Items;
-use Test::Zae::FakeLLM qw(start_backend);
 use File::Temp qw(tempdir);
 use JSON::PP;
 
-my ($env, $ddb, $nsid, $n, $dir, $backend, $clients, $out);
+my ($env, $ddb, $nsid, $n, $dir, $clients, $out);
 
 $env = zae_env();
 $ddb = ddb();
@@ -37,10 +38,7 @@ unless (-d "$clients/openai" && -d "$clients/\@anthropic-ai/sdk"
     exit;
 }
 
-$backend = start_backend(port => $env->{TEST_NGINX_UPSTREAM_PORT},
-                         dir => $dir);
-
-END { kill 'KILL', $backend if $backend }
+demo_upstream();
 
 $n = nginx(conf => <<'EOF');
 env AWS_ACCESS_KEY_ID=AKIDLOCAL;
@@ -112,7 +110,8 @@ $out = node('openai', <<"EOF");
 const OpenAI = require('openai');
 const mk = (retries) => new OpenAI({
     apiKey: 'sk-test', baseURL: 'http://127.0.0.1:$port/openai/v1',
-    maxRetries: retries, defaultHeaders: { 'X-API-Key': 'sdk-oa' } });
+    maxRetries: retries, defaultHeaders: { 'X-API-Key': 'sdk-oa',
+        'X-Demo-Usage': '10,5', 'X-Demo-Stream-Chunks': '3' } });
 (async () => {
     const r = {};
     const first = await mk(0).chat.completions.create({
@@ -165,9 +164,10 @@ is($out->{limit_requests}, 1, 'openai: x-ratelimit-limit-requests');
 is($out->{third}, 15, 'openai: the retried call succeeded');
 ok(($out->{retried_ms} // 0) >= 300,
    "openai: the SDK waited before its retry ($out->{retried_ms} ms)");
-is($out->{chunks}, 4, 'openai stream: 3 text chunks and the last');
+is($out->{chunks}, 5,
+   'openai stream: the role chunk, 3 text chunks and the last');
 is($out->{empty_choices}, 0, 'openai stream: no usage-only chunk');
-is($out->{text}, 'abcd' x 3, 'openai stream: the text');
+is($out->{text}, 'tok ' x 3, 'openai stream: the text');
 
 my $log = do { local (@ARGV, $/) = $n->prefix . '/logs/sdk.log'; <> };
 like($log, qr/^sdk-oa 429\nsdk-oa 200\n/m,
@@ -186,7 +186,7 @@ $out = node('anthropic', <<"EOF");
 const Anthropic = require('\@anthropic-ai/sdk');
 const client = new Anthropic({ apiKey: 'sdk-an',
     baseURL: 'http://127.0.0.1:$port/anthropic', maxRetries: 0,
-    defaultHeaders: { 'X-API-Key': 'sdk-an' } });
+    defaultHeaders: { 'X-API-Key': 'sdk-an', 'X-Demo-Usage': '10,5' } });
 (async () => {
     const r = {};
     const req = { model: 'claude-3-5-sonnet', max_tokens: 16,

@@ -1,15 +1,21 @@
 #!/usr/bin/env node
 // usage: util/fake-llm-upstream.js --port PORT [--host 127.0.0.1]
+//                                   [--record DIR]
 //
-// The demo LLM upstream of `make run` and of the tests: a fake LLM API
-// (nothing real can be had on loopback) that answers the shapes of the
-// OpenAI, Anthropic, Gemini and Bedrock APIs, as JSON or as a stream
-// (SSE), with the usage, delays and cut-offs the request asks for.
-// Node.js built-ins only; one process, keep-alive.  docs/testing.md
-// ("The demo upstream") lists the paths and the X-Demo-* headers.
+// The one fake LLM API of the project (nothing real can be had on
+// loopback), the upstream of `make run` and of every test that needs
+// one: it answers the shapes of the OpenAI, Anthropic, Gemini and
+// Bedrock APIs, as JSON or as a stream (SSE), with the usage, delays,
+// pauses, cut-offs, encodings and errors the request asks for.  With
+// --record DIR it keeps each request body it received in
+// DIR/body-KEY (KEY: the X-API-Key header) so that a test sees what
+// nginx sent upstream.  Node.js built-ins only; one process,
+// keep-alive.  docs/testing.md ("The fake LLM upstream") lists the
+// paths and the X-Demo-* headers.
 
 'use strict';
 
+const fs = require('fs');
 const http = require('http');
 const zlib = require('zlib');
 
@@ -20,12 +26,13 @@ const CHUNK_TEXT = 'tok ';
 
 function usage() {
     process.stderr.write('usage: fake-llm-upstream.js --port PORT '
-                         + '[--host ADDR]\n');
+                         + '[--host ADDR] [--record DIR]\n');
     process.exit(2);
 }
 
 let port = 0;
 let host = '127.0.0.1';
+let record = null;
 
 for (let i = 2; i < process.argv.length; i++) {
     const a = process.argv[i];
@@ -34,6 +41,8 @@ for (let i = 2; i < process.argv.length; i++) {
         port = Number(process.argv[++i]);
     } else if (a === '--host' && i + 1 < process.argv.length) {
         host = process.argv[++i];
+    } else if (a === '--record' && i + 1 < process.argv.length) {
+        record = process.argv[++i];
     } else {
         usage();
     }
@@ -559,11 +568,11 @@ function sendJson(res, status, headers, obj, enc, cutAfter) {
 
 
 // writes the events as they would come from the provider, each its own
-// chunk delayMs after the previous; stops without the end after cutAfter
-// content events
+// chunk delayMs after the previous; waits pauseMs after pauseAfter
+// content events; stops without the end after cutAfter content events
 function sendStream(res, events, sse, opts) {
     const nl = opts.crlf ? '\r\n' : '\n';
-    let limit = events.length, cut = false, seen = 0, i = 0;
+    let limit = events.length, cut = false, seen = 0, i = 0, sent = 0;
     let write, finish, abort, z;
 
     if (opts.cutAfter !== undefined) {
@@ -612,8 +621,8 @@ function sendStream(res, events, sse, opts) {
 
     res.writeHead(200, headers);
 
-    // no delay, no encoding: all in one write
-    if (!opts.delay && !z) {
+    // no delay, no pause, no encoding: all in one write
+    if (!opts.delay && opts.pauseAfter === undefined && !z) {
         const all = text.slice(0, limit).join('');
 
         if (cut) {
@@ -636,9 +645,14 @@ function sendStream(res, events, sse, opts) {
             }
             return;
         }
+        const content = events[i] !== undefined && events[i][2];
+
         write(text[i++], () => {
-            if (opts.delay) {
-                setTimeout(next, opts.delay);
+            const pause = content && ++sent === opts.pauseAfter
+                          ? opts.pauseMs : 0;
+
+            if (opts.delay || pause) {
+                setTimeout(next, (opts.delay || 0) + pause);
             } else {
                 next();
             }
@@ -698,6 +712,10 @@ function serve(req, res, body, bodyLength) {
                        delay: knob(req, 'x-demo-chunk-delay-ms', 0, 600000),
                        cutAfter: knob(req, 'x-demo-cut-after', 0, MAX_CHUNKS),
                        crlf: req.headers['x-demo-crlf'] === '1',
+                       pauseAfter: knob(req, 'x-demo-pause-after', 1,
+                                        MAX_CHUNKS),
+                       pauseMs: knob(req, 'x-demo-pause-ms', 0, 600000)
+                                ?? 2000,
                    });
         return;
     }
@@ -710,6 +728,22 @@ function serve(req, res, body, bodyLength) {
     sendJson(res, 200, { 'X-Tokens-Used': ctx.usage.total },
              shape.json(ctx), enc,
              knob(req, 'x-demo-cut-after', 0, MAX_BODY));
+}
+
+
+// --record: what nginx sent upstream, for the tests to read
+function keep(req, raw, length) {
+    const key = (req.headers['x-api-key'] ?? 'none')
+                .replace(/[^A-Za-z0-9_.-]/g, '');
+    const head = `content-length: ${req.headers['content-length'] ?? 0}\n`
+                 + `received: ${length}\n\n`;
+
+    try {
+        fs.writeFileSync(`${record}/body-${key}`,
+                         Buffer.concat([Buffer.from(head), raw]));
+    } catch (e) {
+        process.stderr.write(`record: ${e.message}\n`);
+    }
 }
 
 
@@ -726,7 +760,12 @@ function handle(req, res) {
 
     req.on('end', () => {
         const delay = knob(req, 'x-demo-delay', 0, 999999);
-        const body = Buffer.concat(parts).toString();
+        const raw = Buffer.concat(parts);
+        const body = raw.toString();
+
+        if (record !== null) {
+            keep(req, raw, length);
+        }
 
         if (delay) {
             setTimeout(serve, delay, req, res, body, length);

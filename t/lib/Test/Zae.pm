@@ -186,8 +186,10 @@ sub nginx {
 }
 
 
-# starts util/fake-llm-upstream.js (the demo LLM API, a fake: see
-# docs/testing.md) for this file; returns its port
+# starts util/fake-llm-upstream.js (the fake LLM API, the only one:
+# see docs/testing.md) for this file; returns its port.  record => DIR:
+# it keeps each request body it receives in DIR/body-KEY (KEY: the
+# X-API-Key), what nginx sent upstream
 
 sub demo_upstream {
     my (%args) = @_;
@@ -204,7 +206,8 @@ sub demo_upstream {
         open STDOUT, '>>', "$prefix/demo-upstream.log";
         open STDERR, '>&', \*STDOUT;
         no warnings q(exec);
-        exec 'node', "$top/util/fake-llm-upstream.js", '--port', $port;
+        exec 'node', "$top/util/fake-llm-upstream.js", '--port', $port,
+             defined $args{record} ? ('--record', $args{record}) : ();
         POSIX::_exit(127);
     }
 
