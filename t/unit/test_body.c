@@ -188,6 +188,23 @@ static void test_provider(zae_mem_t *mem);
 static void test_invalid(zae_mem_t *mem);
 
 
+/* retry values: i itself below 10^6, then random ones below 2 * 10^14 */
+
+static int64_t
+test_ms(int64_t i, uint64_t *x)
+{
+    if (i < 1000000) {
+        return i;
+    }
+
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+
+    return (int64_t) (*x % 200000000000000ULL);
+}
+
+
 static void
 test_float_repr(void)
 {
@@ -525,15 +542,7 @@ main(void)
         for (ms = -1; ms < 1000000 + 1000; ms++) {
             int64_t  v;
 
-            if (ms < 1000000) {
-                v = ms;
-
-            } else {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                v = (int64_t) (x % 200000000000000ULL);
-            }
+            v = test_ms(ms, &x);
 
             zae_arena_init(&ra, 0);
             rm = zae_arena_mem(&ra);
@@ -578,20 +587,12 @@ main(void)
         x = 88172645463325252ULL;
 
         for (ms = 0; ms < 1000000 + 100000; ms++) {
-            if (ms < 1000000) {
-                v = ms;
+            v = test_ms(ms, &x);
 
-            } else {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                v = (int64_t) (x % 200000000000000ULL);
+            /* every third random one a tie of the decimal: ms % 100 == 50 */
 
-                /* every third one a tie of the decimal: ms % 100 == 50 */
-
-                if (ms % 3 == 0) {
-                    v = v / 100 * 100 + 50;
-                }
+            if (ms >= 1000000 && ms % 3 == 0) {
+                v = v / 100 * 100 + 50;
             }
 
             st.retry_after_ms = v;
