@@ -323,4 +323,5 @@ clean:
 
 
 -include $(wildcard $(B)/core/*.d $(B)/asan/core/*.d $(B)/fuzz/core/*.d \
-                    $(B)/admin/*.d $(B)/unit/*.d)
+                    $(B)/admin/*.d $(B)/unit/*.d $(B)/asan/admin/*.d \
+                    $(B)/asan/unit/*.d)

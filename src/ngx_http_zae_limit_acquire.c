@@ -118,10 +118,12 @@ ngx_http_zae_limit_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_zae_limit_ctx_t));
+    ctx = ngx_palloc(r->pool, sizeof(ngx_http_zae_limit_ctx_t));
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ngx_memzero(ctx, offsetof(ngx_http_zae_limit_ctx_t, consume));
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {

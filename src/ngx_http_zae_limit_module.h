@@ -382,7 +382,6 @@ struct ngx_http_zae_limit_ctx_s {
     zae_bucket_ref_t                 ref;
     zae_bucket_ref_t                 pref;        /* the parent's */
     zae_str_t                        parent;
-    zae_amount_t                     consume[ZAE_LIMITS_MAX];
     size_t                           nconsume;
     int64_t                          now_ms;
 
@@ -403,7 +402,6 @@ struct ngx_http_zae_limit_ctx_s {
     unsigned                         have_read;
     zae_ddb_op_e                   write_op;
 
-    ngx_http_zae_limit_hdr_t         hdrs[ZAE_LIMITS_MAX];
     ngx_uint_t                       nhdrs;
     int64_t                          retry_header;
     int64_t                          retry_ms;
@@ -431,6 +429,14 @@ struct ngx_http_zae_limit_ctx_s {
     unsigned                         entity_known:1;
     unsigned                         logged:1;
     unsigned                         lease_tried:1;
+
+    /*
+     * not zeroed when the context is made (a cached rejection's cost):
+     * only the first nconsume and nhdrs entries are ever read
+     */
+
+    zae_amount_t                     consume[ZAE_LIMITS_MAX];
+    ngx_http_zae_limit_hdr_t         hdrs[ZAE_LIMITS_MAX];
 };
 
 

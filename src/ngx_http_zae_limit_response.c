@@ -617,7 +617,7 @@ ngx_http_zae_limit_answer(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        h->value.len = ngx_sprintf(h->value.data, "%L", ctx->retry_header)
+        h->value.len = zae_print_int64(h->value.data, ctx->retry_header)
                        - h->value.data;
 
         /* the OpenAI and Anthropic SDKs read retry-after-ms first */
@@ -638,7 +638,7 @@ ngx_http_zae_limit_answer(ngx_http_request_t *r, ngx_http_zae_limit_ctx_t *ctx)
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
-            h->value.len = ngx_sprintf(h->value.data, "%L", ctx->retry_ms)
+            h->value.len = zae_print_int64(h->value.data, ctx->retry_ms)
                            - h->value.data;
         }
     }

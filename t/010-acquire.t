@@ -128,6 +128,9 @@ if ($b) {
        '$zae_limit_retry_after');
     ok($b->{retry_after_seconds} > 19 && $b->{retry_after_seconds} <= 20.001,
        'retry after ~20 s for 1 of 3/min') or diag($b->{retry_after_seconds});
+    is(($b->{message} =~ /Retry after (\d+\.\d)s$/)[0],
+       sprintf('%.1f', $b->{retry_after_seconds}),
+       'the message: retry_after_seconds as Python\'s {:.1f}');
 }
 
 $r = req('/inline/v1', 'key-a');

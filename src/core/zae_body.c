@@ -22,6 +22,7 @@ static int zae_shortest_digits(double v, char *digits, int *exp10);
 static int zae_try_digits(double v, uint64_t m, int ndigits, int exp10,
     char *digits);
 static int zae_body_add_str(zae_buf_t *b, const zae_str_t *s);
+static int zae_body_add_tenths(zae_buf_t *b, int64_t ms);
 static int zae_body_add_status(zae_buf_t *b, const zae_limit_status_t *st);
 
 
@@ -291,19 +292,55 @@ zae_py_ms_repr(zae_buf_t *b, int64_t ms)
 
     frac = ms % 1000;
 
-    if (frac == 0) {
-        return zae_buf_printf(b, "%" PRId64 ".0", ms / 1000);
+    if (zae_buf_add_int64(b, ms / 1000) != ZAE_OK) {
+        return ZAE_ERROR;
     }
 
-    digits[0] = (char) ('0' + frac / 100);
-    digits[1] = (char) ('0' + frac / 10 % 10);
-    digits[2] = (char) ('0' + frac % 10);
+    if (frac == 0) {
+        return zae_buf_add(b, ".0", 2);
+    }
 
-    for (n = 3; digits[n - 1] == '0'; n--) { /* void */ }
+    digits[0] = '.';
+    digits[1] = (char) ('0' + frac / 100);
+    digits[2] = (char) ('0' + frac / 10 % 10);
+    digits[3] = (char) ('0' + frac % 10);
 
-    digits[n] = '\0';
+    for (n = 4; digits[n - 1] == '0'; n--) { /* void */ }
 
-    return zae_buf_printf(b, "%" PRId64 ".%s", ms / 1000, digits);
+    return zae_buf_add(b, digits, n);
+}
+
+
+/*
+ * printf("%.1f", ms / 1000.0) for integral ms, without printf: below
+ * 10^14 the double is within 10^-5 of the decimal ms / 1000, so it
+ * rounds to the nearest tenth as the decimal does, unless the decimal
+ * is a tie (ms % 100 == 50): then the double's side of it, or an exact
+ * tie's round-half-even, decides, and printf is asked
+ */
+
+static int
+zae_body_add_tenths(zae_buf_t *b, int64_t ms)
+{
+    char     buf[48];
+    int64_t  t;
+
+    if (ms < 0 || ms >= 100000000000000LL || ms % 100 == 50) {
+        (void) snprintf(buf, sizeof(buf), "%.1f",
+                        zae_bucket_retry_seconds(ms));
+        return zae_buf_add_str(b, buf);
+    }
+
+    t = ms / 100 + (ms % 100 > 50);
+
+    buf[0] = '.';
+    buf[1] = (char) ('0' + t % 10);
+
+    if (zae_buf_add_int64(b, t / 10) != ZAE_OK) {
+        return ZAE_ERROR;
+    }
+
+    return zae_buf_add(b, buf, 2);
 }
 
 
@@ -317,15 +354,21 @@ zae_body_add_status(zae_buf_t *b, const zae_limit_status_t *st)
         || zae_body_add_str(b, &st->resource) != ZAE_OK
         || zae_buf_add_str(b, ", \"limit_name\": ") != ZAE_OK
         || zae_body_add_str(b, &st->limit_name) != ZAE_OK
-        || zae_buf_printf(b, ", \"capacity\": %" PRId64
-                          ", \"refill_amount\": %" PRId64
-                          ", \"refill_period_seconds\": %" PRId64
-                          ", \"available\": %" PRId64
-                          ", \"requested\": %" PRId64
-                          ", \"exceeded\": %s, \"retry_after_seconds\": ",
-                          st->capacity, st->refill_amount,
-                          st->refill_period_seconds, st->available,
-                          st->requested, st->exceeded ? "true" : "false")
+        || zae_buf_add_str(b, ", \"capacity\": ") != ZAE_OK
+        || zae_buf_add_int64(b, st->capacity) != ZAE_OK
+        || zae_buf_add_str(b, ", \"refill_amount\": ") != ZAE_OK
+        || zae_buf_add_int64(b, st->refill_amount) != ZAE_OK
+        || zae_buf_add_str(b, ", \"refill_period_seconds\": ") != ZAE_OK
+        || zae_buf_add_int64(b, st->refill_period_seconds) != ZAE_OK
+        || zae_buf_add_str(b, ", \"available\": ") != ZAE_OK
+        || zae_buf_add_int64(b, st->available) != ZAE_OK
+        || zae_buf_add_str(b, ", \"requested\": ") != ZAE_OK
+        || zae_buf_add_int64(b, st->requested) != ZAE_OK
+        || zae_buf_add_str(b, st->exceeded
+                              ? ", \"exceeded\": true, "
+                                "\"retry_after_seconds\": "
+                              : ", \"exceeded\": false, "
+                                "\"retry_after_seconds\": ")
            != ZAE_OK
         || zae_py_ms_repr(b, st->exceeded ? st->retry_after_ms : 0)
            != ZAE_OK
@@ -383,8 +426,13 @@ zae_body_rate_message(zae_buf_t *msg, const zae_limit_status_t *st,
         first = 0;
     }
 
-    return zae_buf_printf(msg, "]. Retry after %.1fs",
-                          zae_bucket_retry_seconds(p->retry_after_ms));
+    if (zae_buf_add_str(msg, "]. Retry after ") != ZAE_OK
+        || zae_body_add_tenths(msg, p->retry_after_ms) != ZAE_OK)
+    {
+        return ZAE_ERROR;
+    }
+
+    return zae_buf_add(msg, "s", 1);
 }
 
 
@@ -432,8 +480,9 @@ zae_body_rate_limited(zae_buf_t *b, const zae_limit_status_t *st, size_t n,
         || zae_json_add_string(b, msg.data, msg.len) != ZAE_OK
         || zae_buf_add_str(b, ", \"retry_after_seconds\": ") != ZAE_OK
         || zae_py_ms_repr(b, p->retry_after_ms) != ZAE_OK
-        || zae_buf_printf(b, ", \"retry_after_ms\": %" PRId64
-                          ", \"limits\": [", ms) != ZAE_OK)
+        || zae_buf_add_str(b, ", \"retry_after_ms\": ") != ZAE_OK
+        || zae_buf_add_int64(b, ms) != ZAE_OK
+        || zae_buf_add_str(b, ", \"limits\": [") != ZAE_OK)
     {
         return ZAE_ERROR;
     }

@@ -189,22 +189,11 @@ zae_buf_reserve(zae_buf_t *b, size_t n)
 }
 
 
+/* zae_buf_add() without room for the bytes and the NUL */
+
 int
-zae_buf_add(zae_buf_t *b, const void *data, size_t len)
+zae_buf_add_grow(zae_buf_t *b, const void *data, size_t len)
 {
-    /* the common case: room for the bytes and the NUL */
-
-    if (len < b->cap - b->len && !b->failed) {
-        if (len) {
-            memcpy(b->data + b->len, data, len);
-            b->len += len;
-        }
-
-        b->data[b->len] = '\0';
-
-        return ZAE_OK;
-    }
-
     if (zae_buf_reserve(b, len + 1) != ZAE_OK) {
         return ZAE_ERROR;
     }
@@ -217,13 +206,6 @@ zae_buf_add(zae_buf_t *b, const void *data, size_t len)
     b->data[b->len] = '\0';
 
     return ZAE_OK;
-}
-
-
-int
-zae_buf_add_str(zae_buf_t *b, const char *s)
-{
-    return zae_buf_add(b, s, strlen(s));
 }
 
 

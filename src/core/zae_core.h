@@ -90,11 +90,39 @@ typedef struct {
 
 void zae_buf_init(zae_buf_t *b, zae_mem_t *mem, size_t cap);
 int zae_buf_reserve(zae_buf_t *b, size_t n);
-int zae_buf_add(zae_buf_t *b, const void *data, size_t len);
-int zae_buf_add_str(zae_buf_t *b, const char *s);
+int zae_buf_add_grow(zae_buf_t *b, const void *data, size_t len);
 int zae_buf_printf(zae_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int zae_buf_add_int64(zae_buf_t *b, int64_t v);
+
+
+/* inline: the common case, room for the bytes and the NUL, in place */
+
+static inline int
+zae_buf_add(zae_buf_t *b, const void *data, size_t len)
+{
+    if (len < b->cap - b->len && !b->failed) {
+        if (len) {
+            memcpy(b->data + b->len, data, len);
+            b->len += len;
+        }
+
+        b->data[b->len] = '\0';
+
+        return ZAE_OK;
+    }
+
+    return zae_buf_add_grow(b, data, len);
+}
+
+
+/* inline: the length of a literal is known at compile time */
+
+static inline int
+zae_buf_add_str(zae_buf_t *b, const char *s)
+{
+    return zae_buf_add(b, s, strlen(s));
+}
 
 
 /*

@@ -188,6 +188,23 @@ static void test_provider(zae_mem_t *mem);
 static void test_invalid(zae_mem_t *mem);
 
 
+/* retry values: i itself below 10^6, then random ones below 2 * 10^14 */
+
+static int64_t
+test_ms(int64_t i, uint64_t *x)
+{
+    if (i < 1000000) {
+        return i;
+    }
+
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+
+    return (int64_t) (*x % 200000000000000ULL);
+}
+
+
 static void
 test_float_repr(void)
 {
@@ -525,15 +542,7 @@ main(void)
         for (ms = -1; ms < 1000000 + 1000; ms++) {
             int64_t  v;
 
-            if (ms < 1000000) {
-                v = ms;
-
-            } else {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                v = (int64_t) (x % 200000000000000ULL);
-            }
+            v = test_ms(ms, &x);
 
             zae_arena_init(&ra, 0);
             rm = zae_arena_mem(&ra);
@@ -554,6 +563,61 @@ main(void)
 
         is_int(bad, 0, "zae_py_ms_repr == zae_py_float_repr(ms / 1000.0) "
                "for %" PRId64 " values", checked);
+    }
+
+    /* the message's "Retry after" is printf's %.1f of ms / 1000.0 */
+
+    {
+        char                want[64];
+        int64_t             ms, v, bad, checked;
+        uint64_t            x;
+        zae_buf_t           b;
+        zae_mem_t           rm;
+        zae_arena_t         ra;
+        zae_limit_status_t  st;
+
+        memset(&st, 0, sizeof(st));
+        zae_str_set(&st.entity_id, "e");
+        zae_str_set(&st.resource, "r");
+        zae_str_set(&st.limit_name, "l");
+        st.exceeded = 1;
+
+        bad = 0;
+        checked = 0;
+        x = 88172645463325252ULL;
+
+        for (ms = 0; ms < 1000000 + 100000; ms++) {
+            v = test_ms(ms, &x);
+
+            /* every third random one a tie of the decimal: ms % 100 == 50 */
+
+            if (ms >= 1000000 && ms % 3 == 0) {
+                v = v / 100 * 100 + 50;
+            }
+
+            st.retry_after_ms = v;
+            snprintf(want, sizeof(want), "Retry after %.1fs\"",
+                     (double) v / 1000.0);
+
+            zae_arena_init(&ra, 0);
+            rm = zae_arena_mem(&ra);
+            zae_buf_init(&b, &rm, 0);
+
+            if (zae_body_rate_limited(&b, &st, 1, NULL) != ZAE_OK
+                || strstr((char *) b.data, want) == NULL)
+            {
+                if (bad++ == 0) {
+                    printf("# ms %" PRId64 ": want %s in %s\n", v, want,
+                           (char *) b.data);
+                }
+            }
+
+            checked++;
+            zae_arena_free(&ra);
+        }
+
+        is_int(bad, 0, "429 message: Retry after as printf %%.1f of "
+               "ms / 1000.0 for %" PRId64 " values", checked);
     }
 
     return tap_done();
