@@ -80,8 +80,16 @@ is($ok, $keys / 8 * 31, 'every request admitted');
 
 %m = zae_metrics();
 
-is($m{zae_limit_lease_refills_total}, $keys,
-   "$keys buckets, $keys leases: none refused for want of room");
+# a refill that finds the zone full of leases still holding tokens and
+# of the deltas returning them gives its shares back at once (rightly:
+# such a node is never freed); on a slow machine the deltas of one
+# flush interval can fill the 64 KB zone for a moment, so a few of the
+# 192 may be refused.  Before idle nodes were reclaimed: 27 of 192.
+my $refused = $keys - ($m{zae_limit_lease_refills_total} // 0);
+
+ok($refused >= 0 && $refused <= 4,
+   "$keys buckets: $refused refused a lease for want of room (at most 4)")
+    or diag(explain(\%m));
 ok(($m{zae_limit_lease_hits_total} // 0) > 0, 'leases served requests');
 ok(($m{zae_limit_lease_reclaimed_total} // 0) > 0,
    'the zone did fill: lease nodes holding no tokens were reclaimed')
@@ -93,12 +101,16 @@ ok(($m{zae_limit_lease_reclaimed_total} // 0) > 0,
 ok(wait_for(sub {
        %m = zae_metrics();
        ($m{'zae_limit_lease_tokens_total{state="returned"}'} // 0)
-           >= $keys / 8
+           >= $keys / 8 - $refused
        && ($m{zae_limit_reconcile_pending} // 1) == 0 }, 20),
    'the leftover tokens returned and written') or diag(explain(\%m));
 
-is($m{'zae_limit_lease_tokens_total{state="returned"}'}, $keys / 8,
-   'one token returned for every eighth key');
+# a refused lease of an eighth key returned its token as a delta, not
+# from a lease
+my $returned = $m{'zae_limit_lease_tokens_total{state="returned"}'} // 0;
+
+ok($returned <= $keys / 8 && $returned >= $keys / 8 - $refused,
+   "one token returned from the lease of every eighth key ($returned)");
 is($m{'zae_limit_reconcile_deltas_total{state="dropped"}'} // 0, 0,
    'no delta dropped');
 
