@@ -17,6 +17,7 @@ use warnings;
 
 use lib 't/lib';
 use Test::Zae;
+use Test::Zae::Conf;
 use Test::Zae::Items;
 use Test::Zae::FaultProxy;
 use POSIX ();
@@ -32,23 +33,12 @@ $proxy = Test::Zae::FaultProxy->start;
 
 set_resource_limits($ddb, $nsid, 'lonce', [[rpm => 1000, 1000, 86400]]);
 
-$n = nginx(log_level => 'info', conf => <<'EOF2');
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=x;
-events { }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=http://127.0.0.1:$TEST_NGINX_PROXY_PORT
-                       timeout=2s max_attempts=2 keepalive=0
-                       flush_interval=200ms;
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        return 200 'ok';
-    }
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
+$n = nginx(log_level => 'info', conf => zae_conf(
+    secret => 'x',
+    proxy => 1,
+    dynamodb => 'timeout=2s max_attempts=2 keepalive=0 flush_interval=200ms',
+    upstream => "        return 200 'ok';",
+    server => <<'EOF2'));
 
         add_header X-Status $zae_limit_status always;
 
@@ -62,8 +52,6 @@ http {
         location /metrics {
             zae_limit_metrics;
         }
-    }
-}
 EOF2
 
 $n->start;

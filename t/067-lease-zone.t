@@ -18,6 +18,7 @@ use warnings;
 
 use lib 't/lib';
 use Test::Zae;
+use Test::Zae::Conf;
 use Test::Zae::Items;
 
 my ($env, $ddb, $nsid, $n, $keys, $ok, %m, @wrong);
@@ -30,22 +31,11 @@ set_resource_limits($ddb, $nsid, 'lzone', [[rpm => 1000, 1000, 86400]]);
 
 $keys = 3 * 64;
 
-$n = nginx(log_level => 'info', conf => <<'EOF');
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=x;
-events { }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=10s
-                       flush_interval=200ms zone=zae_lz:64k;
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        return 200 'ok';
-    }
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
+$n = nginx(log_level => 'info', conf => zae_conf(
+    secret => 'x',
+    dynamodb => 'timeout=10s flush_interval=200ms zone=zae_lz:64k',
+    upstream => "        return 200 'ok';",
+    server => <<'EOF'));
 
         add_header X-Status $zae_limit_status always;
 
@@ -58,8 +48,6 @@ http {
         location = /metrics {
             zae_limit_metrics;
         }
-    }
-}
 EOF
 
 $n->start;

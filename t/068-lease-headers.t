@@ -11,6 +11,7 @@ use warnings;
 
 use lib 't/lib';
 use Test::Zae;
+use Test::Zae::Conf;
 use Test::Zae::Items;
 
 my ($env, $ddb, $nsid, $n, $r, %m);
@@ -22,22 +23,11 @@ $nsid = $env->{TEST_NGINX_NSID};
 set_resource_limits($ddb, $nsid, 'lhdr', [[rpm => 100, 100, 86400],
                                           [tpm => 100000, 100000, 86400]]);
 
-$n = nginx(log_level => 'info', conf => <<'EOF2');
-env AWS_ACCESS_KEY_ID=AKIDLOCAL;
-env AWS_SECRET_ACCESS_KEY=x;
-events { }
-http {
-    zae_limit_dynamodb table=$TEST_NGINX_TABLE region=us-east-1
-                       endpoint=$TEST_NGINX_DDB_ENDPOINT timeout=10s
-                       flush_interval=200ms;
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-        return 200 'ok';
-    }
-
-    server {
-        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
+$n = nginx(log_level => 'info', conf => zae_conf(
+    secret => 'x',
+    dynamodb => 'timeout=10s flush_interval=200ms',
+    upstream => "        return 200 'ok';",
+    server => <<'EOF2'));
 
         location /l/ {
             zae_limit entity=$http_x_api_key resource=lhdr
@@ -49,8 +39,6 @@ http {
         location /metrics {
             zae_limit_metrics;
         }
-    }
-}
 EOF2
 
 $n->start;
